@@ -1,0 +1,73 @@
+# Tollgate build.  `make` builds the nginx module, `make test` runs every
+# suite, `make run` starts the platform, `make bench` measures it.  Each
+# installs the Debian packages it lacks first (auto/deps).
+
+BUILD     ?= build
+NGINX_SRC ?= /usr/share/nginx/src
+MODULE    := $(BUILD)/ngx_http_gw_module.so
+
+export NGINX_SRC
+
+CC        ?= cc
+GW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wpointer-arith \
+             -Wno-unused-parameter -Ilib/jose -Ilib/problem $(EXTRA_CFLAGS)
+GW_LIBS   := -lssl -lcrypto -ljansson
+
+LIB_SRCS  := $(wildcard lib/*/*.c)
+LIB_HDRS  := $(wildcard lib/*/*.h)
+MOD_SRCS  := $(wildcard ngx_modules/*/*.c ngx_modules/*/*.h) ngx_modules/config
+UNIT_SRCS := $(wildcard t/unit/test_*.c)
+UNIT_BINS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+TEST_NGINX_BINARY       ?= /usr/sbin/nginx
+TEST_NGINX_LOAD_MODULES ?= $(abspath $(MODULE))
+export TEST_NGINX_BINARY TEST_NGINX_LOAD_MODULES
+
+.PHONY: all module deps deps-build deps-test unit lint test run bench \
+        asan clean
+
+all: deps-build module
+
+deps: deps-build deps-test
+deps-build:
+	@auto/deps build
+deps-test:
+	@auto/deps build test
+
+module: $(MODULE)
+
+$(MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) auto/configure
+	@auto/configure $(BUILD)
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_gw_module.so $@
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) -o $@ $< $(LIB_SRCS) $(GW_LIBS) -ljwt
+
+unit: $(UNIT_BINS)
+	prove --exec '' $(UNIT_BINS)
+
+lint:
+	@perl scripts/lint.pl
+
+test: deps-test module $(UNIT_BINS)
+	@perl scripts/lint.pl
+	prove --exec '' $(UNIT_BINS)
+	prove -I t/lib -r t/
+
+asan:
+	$(MAKE) BUILD=build-asan \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    unit
+
+run: deps-build module
+	@auto/deps run
+	@scripts/run.sh
+
+bench: deps-build module
+	@auto/deps bench
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD) build-asan t/servroot run

@@ -1,0 +1,62 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * JWS compact serialisation (RFC 7515): strict parsing and signature
+ * verification with OpenSSL EVP.  Parsing accepts exactly three non-empty
+ * base64url segments, a header and a payload that are JSON objects without
+ * duplicate member names, an "alg" that names an algorithm we implement
+ * (exact case; "none" never), a string "kid" of at most GW_KID_MAX bytes,
+ * no "crit" (we implement no extension), and no "b64" other than true.
+ * Embedded "jwk", "jku", "x5u" and "x5c" headers are never trusted: keys
+ * come only from configuration.
+ */
+
+
+#ifndef _GW_JWS_H_INCLUDED_
+#define _GW_JWS_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <jansson.h>
+#include "gw_jwa.h"
+#include "gw_jwk.h"
+
+
+#define GW_JWS_MAX_LEN  8192            /* default token size cap, bytes */
+
+
+typedef struct {
+    gw_alg_e              alg;
+    const char           *kid;          /* inside header; NULL: no kid */
+    size_t                kid_len;
+    const unsigned char  *signing_input;    /* "header.payload" in token */
+    size_t                signing_input_len;
+    unsigned char        *sig;          /* decoded signature */
+    size_t                sig_len;
+    json_t               *header;
+    json_t               *payload;
+} gw_jws_t;
+
+
+/*
+ * Parses token (len bytes, at most max_len) into jws.  Returns 0, or -1
+ * with *err set to a static, client-safe reason; jws needs gw_jws_free()
+ * either way.
+ */
+int gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
+    size_t max_len, const char **err);
+
+/*
+ * Verifies the signature of a parsed jws with key.  The algorithm must be
+ * in key->algs; ECDSA signatures must be the exact R || S length of the
+ * curve (RFC 7518 section 3.4); PSS uses a salt of the digest's length.
+ * Returns 0 when the signature is valid, -1 with *err otherwise.
+ */
+int gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key,
+    const char **err);
+
+void gw_jws_free(gw_jws_t *jws);
+
+
+#endif /* _GW_JWS_H_INCLUDED_ */

@@ -1,0 +1,247 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The umbrella module of ngx_http_gw_module.so.  It owns what every feature
+ * shares: the request id ($gw_request_id) and problem+json answers.  The
+ * request id is the client's X-Request-ID when that is well formed (1 to
+ * 128 bytes of [A-Za-z0-9._:-]), otherwise nginx's own $request_id, so a
+ * caller's id follows the request but a hostile one cannot inject bytes
+ * into logs or JSON.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_gw.h"
+#include "gw_problem.h"
+
+
+#define NGX_HTTP_GW_REQUEST_ID_MAX  128
+
+
+static ngx_int_t ngx_http_gw_request_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gw_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_gw_init(ngx_conf_t *cf);
+
+
+static ngx_http_module_t  ngx_http_gw_module_ctx = {
+    ngx_http_gw_add_variables,             /* preconfiguration */
+    ngx_http_gw_init,                      /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_gw_module = {
+    NGX_MODULE_V1,
+    &ngx_http_gw_module_ctx,               /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_gw_request_id_name = ngx_string("gw_request_id");
+static ngx_str_t  ngx_http_gw_x_request_id = ngx_string("X-Request-ID");
+static ngx_int_t  ngx_http_gw_nginx_request_id_index = NGX_ERROR;
+
+
+static ngx_int_t
+ngx_http_gw_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var;
+
+    var = ngx_http_add_variable(cf, &ngx_http_gw_request_id_name,
+                                NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_gw_request_id_variable;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_init(ngx_conf_t *cf)
+{
+    ngx_str_t  name = ngx_string("request_id");
+
+    ngx_http_gw_nginx_request_id_index = ngx_http_get_variable_index(cf,
+                                                                     &name);
+    if (ngx_http_gw_nginx_request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_gw_request_id_valid(ngx_str_t *id)
+{
+    u_char  *p, *last;
+
+    if (id->len == 0 || id->len > NGX_HTTP_GW_REQUEST_ID_MAX) {
+        return 0;
+    }
+
+    last = id->data + id->len;
+
+    for (p = id->data; p < last; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+            || (*p >= '0' && *p <= '9')
+            || *p == '-' || *p == '_' || *p == '.' || *p == ':')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
+ngx_int_t
+ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_uint_t                  i;
+    ngx_list_part_t            *part;
+    ngx_table_elt_t            *h;
+    ngx_http_variable_value_t  *vv;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == ngx_http_gw_x_request_id.len
+            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_x_request_id.data,
+                               h[i].key.len) == 0
+            && ngx_http_gw_request_id_valid(&h[i].value))
+        {
+            *id = h[i].value;
+            return NGX_OK;
+        }
+    }
+
+    vv = ngx_http_get_indexed_variable(r, ngx_http_gw_nginx_request_id_index);
+    if (vv == NULL || vv->not_found) {
+        return NGX_ERROR;
+    }
+
+    id->data = vv->data;
+    id->len = vv->len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_request_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  id;
+
+    if (ngx_http_gw_request_id(r, &id) != NGX_OK) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = id.data;
+    v->len = id.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_send_problem(ngx_http_request_t *r,
+    ngx_http_gw_problem_t *problem)
+{
+    u_char        *p;
+    ngx_int_t      rc;
+    ngx_str_t      id;
+    ngx_buf_t     *b;
+    ngx_chain_t    out;
+    gw_problem_t   gp;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    if (ngx_http_gw_request_id(r, &id) != NGX_OK) {
+        ngx_str_null(&id);
+    }
+
+    gp.status = (int) problem->status;
+    gp.type = problem->type;
+    gp.title = problem->title;
+    gp.detail = problem->detail.data;
+    gp.detail_len = problem->detail.len;
+    gp.request_id = id.data;
+    gp.request_id_len = id.len;
+    gp.extra = problem->extra.len ? problem->extra.data : NULL;
+    gp.extra_len = problem->extra.len;
+
+    b = ngx_create_temp_buf(r->pool, gw_problem_len(&gp));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = gw_problem_write(b->pos, &gp);
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = problem->status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/problem+json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc != NGX_ERROR && rc <= NGX_OK && !r->header_only) {
+        out.buf = b;
+        out.next = NULL;
+        rc = ngx_http_output_filter(r, &out);
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
