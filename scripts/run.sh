@@ -34,22 +34,10 @@ if [ ! -f "$keys/demo.key" ]; then
     chmod 600 "$keys/demo.key"
 fi
 
-b64url() {
-    openssl base64 -A | tr '+/' '-_' | tr -d '='
-}
-
-# mint token scope: an RS256 token for the demo, valid for one hour
-mint() {
-    now=$(date +%s)
-    h=$(printf '{"alg":"RS256","typ":"JWT","kid":"demo"}' | b64url)
-    p=$(printf '{"iss":"https://tollgate.demo","aud":"demo","sub":"demo-user","scope":"%s","iat":%s,"exp":%s}' \
-        "$1" "$now" $((now + 3600)) | b64url)
-    s=$(printf '%s.%s' "$h" "$p" \
-        | openssl dgst -sha256 -sign "$keys/demo.key" -binary | b64url)
-    printf '%s.%s.%s' "$h" "$p" "$s"
-}
-
-token=$(mint read)
+now=$(date +%s)
+token=$("$top/scripts/mint.sh" RS256 "$keys/demo.key" \
+    "{\"iss\":\"https://tollgate.demo\",\"aud\":\"demo\",\"sub\":\"demo-user\",\"scope\":\"read\",\"iat\":$now,\"exp\":$((now + 3600))}" \
+    demo)
 
 "$nginx" -p "$run/" -c conf/tollgate.conf -t -q \
     || { echo "run: the configuration does not load" >&2; exit 1; }

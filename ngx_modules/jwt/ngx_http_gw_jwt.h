@@ -102,6 +102,11 @@ ngx_int_t ngx_http_gw_jwt_cache_lookup(ngx_shm_zone_t *zone,
 void ngx_http_gw_jwt_cache_insert(ngx_shm_zone_t *zone, const u_char *hash,
     const u_char *fp, time_t expires);
 
+ngx_int_t ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws,
+    u_char *fp);
+void ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token,
+    gw_jws_t *jws, const u_char *fp, time_t expires);
+
 char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd,

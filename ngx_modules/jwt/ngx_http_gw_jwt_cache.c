@@ -417,3 +417,124 @@ done:
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 }
+
+
+/*
+ * The per-worker memo in front of the shared zone: the last parsed tokens
+ * of this worker, so a repeated token also skips base64 and JSON parsing.
+ * It is direct-mapped (a new token replaces whatever shared its slot), its
+ * entries hold a copy of the exact token bytes, compared in full, the
+ * parsed header and payload (shared by reference with the requests that
+ * use them), the verifying key's fingerprint and the expiry; nothing in it
+ * is trusted without the caller selecting a key with that fingerprint
+ * again.  Tokens longer than NGX_HTTP_GW_JWT_MEMO_TOKEN_MAX are not kept,
+ * which bounds the memo to about 2 MiB per worker.
+ */
+
+#define NGX_HTTP_GW_JWT_MEMO_SLOTS      512
+#define NGX_HTTP_GW_JWT_MEMO_TOKEN_MAX  4096
+
+
+typedef struct {
+    u_char                 *token;
+    size_t                  len;
+    size_t                  size;           /* of the token buffer */
+    time_t                  expires;
+    gw_jws_t                jws;
+    u_char                  fp[GW_KEY_FP_LEN];
+} ngx_http_gw_jwt_memo_t;
+
+
+static ngx_http_gw_jwt_memo_t  *ngx_http_gw_jwt_memo;
+
+
+static ngx_http_gw_jwt_memo_t *
+ngx_http_gw_jwt_memo_slot(ngx_str_t *token)
+{
+    uint32_t  h;
+
+    h = ngx_murmur_hash2(token->data, token->len);
+
+    return &ngx_http_gw_jwt_memo[h % NGX_HTTP_GW_JWT_MEMO_SLOTS];
+}
+
+
+/*
+ * Looks the exact token up.  On a hit, fills jws with references to the
+ * parsed token (the caller frees them with gw_jws_free() as usual; the
+ * signature is not kept) and fp with the verifying key's fingerprint.
+ */
+
+ngx_int_t
+ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws, u_char *fp)
+{
+    ngx_http_gw_jwt_memo_t  *m;
+
+    if (ngx_http_gw_jwt_memo == NULL) {
+        return NGX_DECLINED;
+    }
+
+    m = ngx_http_gw_jwt_memo_slot(token);
+
+    if (m->token == NULL || m->len != token->len
+        || m->expires <= ngx_time()
+        || ngx_memcmp(m->token, token->data, token->len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    *jws = m->jws;
+    json_incref(jws->header);
+    json_incref(jws->payload);
+    ngx_memcpy(fp, m->fp, GW_KEY_FP_LEN);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token, gw_jws_t *jws,
+    const u_char *fp, time_t expires)
+{
+    u_char                  *copy;
+    ngx_http_gw_jwt_memo_t  *m;
+
+    if (token->len > NGX_HTTP_GW_JWT_MEMO_TOKEN_MAX) {
+        return;
+    }
+
+    if (ngx_http_gw_jwt_memo == NULL) {
+        ngx_http_gw_jwt_memo = ngx_calloc(NGX_HTTP_GW_JWT_MEMO_SLOTS
+                                          * sizeof(ngx_http_gw_jwt_memo_t),
+                                          log);
+        if (ngx_http_gw_jwt_memo == NULL) {
+            return;
+        }
+    }
+
+    m = ngx_http_gw_jwt_memo_slot(token);
+
+    if (m->size < token->len) {
+        copy = ngx_alloc(token->len, log);
+        if (copy == NULL) {
+            return;
+        }
+
+        ngx_free(m->token);
+        m->token = copy;
+        m->size = token->len;
+    }
+
+    gw_jws_free(&m->jws);
+
+    ngx_memcpy(m->token, token->data, token->len);
+    m->len = token->len;
+    m->expires = expires;
+    ngx_memcpy(m->fp, fp, GW_KEY_FP_LEN);
+
+    m->jws.alg = jws->alg;
+    m->jws.kid = jws->kid;
+    m->jws.kid_len = jws->kid_len;
+    m->jws.header = json_incref(jws->header);
+    m->jws.payload = json_incref(jws->payload);
+}

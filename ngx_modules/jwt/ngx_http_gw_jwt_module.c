@@ -42,7 +42,7 @@ static ngx_int_t ngx_http_gw_jwt_token(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token);
 static ngx_int_t ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token, gw_jws_t *jws,
-    const char **err);
+    const u_char *memo_fp, const char **err);
 static ngx_int_t ngx_http_gw_jwt_deny(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_denial_e denial,
     const char *reason);
@@ -249,8 +249,10 @@ static ngx_str_t  ngx_http_gw_jwt_www_authenticate =
 static ngx_int_t
 ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 {
+    u_char                       fp[GW_KEY_FP_LEN];
     ngx_int_t                    rc;
     ngx_str_t                    token;
+    ngx_uint_t                   memo;
     const char                  *err;
     ngx_pool_cleanup_t          *cln;
     ngx_http_gw_jwt_ctx_t       *ctx;
@@ -303,13 +305,31 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
     gw_jws_free(&ctx->jws);
 
-    if (gw_jws_parse(&ctx->jws, token.data, token.len, jlcf->max_size, &err)
-        != 0)
-    {
-        return ngx_http_gw_jwt_deny(r, jlcf, NGX_HTTP_GW_JWT_INVALID, err);
-    }
+    memo = jlcf->cache
+           && ngx_http_gw_jwt_memo_get(&token, &ctx->jws, fp) == NGX_OK;
 
-    rc = ngx_http_gw_jwt_verify(r, jlcf, &token, &ctx->jws, &err);
+    for ( ;; ) {
+        if (!memo
+            && gw_jws_parse(&ctx->jws, token.data, token.len,
+                            jlcf->max_size, &err)
+               != 0)
+        {
+            return ngx_http_gw_jwt_deny(r, jlcf, NGX_HTTP_GW_JWT_INVALID,
+                                        err);
+        }
+
+        rc = ngx_http_gw_jwt_verify(r, jlcf, &token, &ctx->jws,
+                                    memo ? fp : NULL, &err);
+
+        if (rc != NGX_AGAIN) {
+            break;
+        }
+
+        /* the memo's key is gone: parse and verify the token afresh */
+
+        gw_jws_free(&ctx->jws);
+        memo = 0;
+    }
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -383,16 +403,17 @@ ngx_http_gw_jwt_token(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
 
 
 /*
- * Verifies the signature of jws with the location's keys (or finds the
- * exact token in the cache under one of them), then checks the claims.
- * Returns NGX_OK; NGX_DECLINED (invalid token) or NGX_ABORT (missing
- * scope) with *err set.
+ * Verifies the signature of jws with the location's keys, then checks the
+ * claims.  The signature check is skipped when the exact token was
+ * verified before by a key the location still has: memo_fp (the worker's
+ * memo hit) or the shared cache's entry names that key.  Returns NGX_OK;
+ * NGX_DECLINED (invalid token) or NGX_ABORT (missing scope) with *err set.
  */
 
 static ngx_int_t
 ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token, gw_jws_t *jws,
-    const char **err)
+    const u_char *memo_fp, const char **err)
 {
     int                           rc;
     double                        exp;
@@ -401,7 +422,7 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     size_t                        i, k;
     u_char                        hash[SHA256_DIGEST_LENGTH];
     u_char                        fp[GW_KEY_FP_LEN];
-    ngx_uint_t                    cached, found;
+    ngx_uint_t                    cache, cached, found;
     const gw_jwk_t               *key, *good;
     ngx_http_gw_jwt_keyfile_t   **kf;
     ngx_http_gw_jwt_main_conf_t  *jmcf;
@@ -413,9 +434,14 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
 
     jmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_jwt_module);
 
+    cache = jlcf->cache && jmcf->cache_zone != NULL;
     cached = 0;
 
-    if (jlcf->cache && jmcf->cache_zone != NULL) {
+    if (memo_fp != NULL) {
+        ngx_memcpy(fp, memo_fp, GW_KEY_FP_LEN);
+        cached = 1;
+
+    } else if (cache) {
         SHA256(token->data, token->len, hash);
         cached = ngx_http_gw_jwt_cache_lookup(jmcf->cache_zone, hash, fp)
                  == NGX_OK;
@@ -424,29 +450,26 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     found = 0;
     good = NULL;
     *err = "signature invalid";
+    kf = jlcf->keyfiles->elts;
 
-    if (jlcf->keyfiles != NULL) {
-        kf = jlcf->keyfiles->elts;
+    for (k = 0; good == NULL && k < jlcf->keyfiles->nelts; k++) {
+        i = 0;
 
-        for (k = 0; good == NULL && k < jlcf->keyfiles->nelts; k++) {
-            i = 0;
+        while ((key = gw_keyset_next(&kf[k]->keys, &i, jws->kid,
+                                     jws->kid_len, jws->alg))
+               != NULL)
+        {
+            found = 1;
 
-            while ((key = gw_keyset_next(&kf[k]->keys, &i, jws->kid,
-                                         jws->kid_len, jws->alg))
-                   != NULL)
-            {
-                found = 1;
+            if (cached && ngx_memcmp(key->fp, fp, GW_KEY_FP_LEN) == 0) {
+                good = key;
+                break;
+            }
 
-                if (cached && ngx_memcmp(key->fp, fp, GW_KEY_FP_LEN) == 0) {
-                    good = key;
-                    break;
-                }
-
-                if (gw_jws_verify(jws, key, err) == 0) {
-                    good = key;
-                    cached = 0;
-                    break;
-                }
+            if (jws->sig != NULL && gw_jws_verify(jws, key, err) == 0) {
+                good = key;
+                cached = 0;
+                break;
             }
         }
     }
@@ -457,6 +480,11 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     }
 
     if (good == NULL) {
+        /* a memo hit whose key is gone: parse and verify afresh */
+        if (memo_fp != NULL) {
+            return NGX_AGAIN;
+        }
+
         return NGX_DECLINED;
     }
 
@@ -472,22 +500,29 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
         return NGX_ABORT;
     }
 
-    if (jlcf->cache && jmcf->cache_zone != NULL && !cached) {
-        expires = now + jmcf->cache_ttl;
-        v = json_object_get(jws->payload, "exp");
+    if (!cache || memo_fp != NULL) {
+        return NGX_OK;
+    }
 
-        if (v != NULL && json_is_number(v)) {
-            exp = json_number_value(v);
+    expires = now + jmcf->cache_ttl;
+    v = json_object_get(jws->payload, "exp");
 
-            if (exp < (double) expires) {
-                expires = (time_t) exp;
-            }
+    if (v != NULL && json_is_number(v)) {
+        exp = json_number_value(v);
+
+        if (exp < (double) expires) {
+            expires = (time_t) exp;
         }
+    }
 
-        if (expires > now) {
+    if (expires > now) {
+        if (!cached) {
             ngx_http_gw_jwt_cache_insert(jmcf->cache_zone, hash, good->fp,
                                          expires);
         }
+
+        ngx_http_gw_jwt_memo_put(r->connection->log, token, jws, good->fp,
+                                 expires);
     }
 
     return NGX_OK;

@@ -37,6 +37,7 @@ our @EXPORT_OK = qw(
     segments decode_part with_segment tamper_payload resign
     insert_chars add_padding truncate_token token_of_length
     der_to_jose jose_to_der verify_with_openssl
+    problem_re
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -377,6 +378,24 @@ sub token_of_length {
     }
 
     croak "cannot make a token of $len bytes";
+}
+
+
+# --- what the gateway answers -------------------------------------------------
+
+# problem_re($type, $status[, $detail]): a pattern for an RFC 9457 body
+# of type urn:tollgate:problem:$type with every member the gateway
+# promises, in any order ($detail: the exact detail text, else any).
+sub problem_re {
+    my ($type, $status, $detail) = @_;
+    my $d = defined $detail ? quotemeta $detail : '[^"]*';
+    return qr/\A\s*\{
+        (?=.*"type"\s*:\s*"urn:tollgate:problem:\Q$type\E")
+        (?=.*"title"\s*:\s*"[^"]+")
+        (?=.*"status"\s*:\s*$status\s*[,}])
+        (?=.*"detail"\s*:\s*"$d")
+        (?=.*"request_id"\s*:\s*"[^"]+")
+        .*\}\s*\z/sx;
 }
 
 

@@ -80,6 +80,8 @@ our %RandPorts;             # $TEST_NGINX_RAND_PORT_<n> values of this block
 our $PrevConfigBlock;       # a block without "--- config" reuses this one's
 our $InChild = 0;
 
+sub value_contains ($$);
+
 sub env_to_nginx (@) {
     for my $v (@_) {
         Carp::croak("env_to_nginx: bad argument value: $v")
@@ -425,7 +427,7 @@ sub start_nginx ($) {
         $InChild = 1;
         setpgrp(0, 0);
         open STDOUT, '>', '/dev/null';
-        exec { $cmd[0] } @cmd;
+        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
         print STDERR "cannot run $cmd[0]: $!\n";
         POSIX::_exit(127);
     }
@@ -501,7 +503,7 @@ sub kill_stale_nginx () {
 }
 
 # After nginx stopped: a crash, shutdown-time alerts, valgrind reports.
-sub check_after_stop ($$$$) {
+sub check_after_stop ($@) {
     my ($block, $status, $early, $killed) = @_;
     my $name = $block->name;
     if (defined $status && !$killed && ($status & 127)) {

@@ -1,0 +1,126 @@
+#!/bin/bash
+# `make bench`: requests/s of Tollgate's locations against bare nginx
+# proxying to the same local upstream, all in one nginx and one run.  The
+# variants alternate over ROUNDS rounds and the median of each is quoted,
+# with its ratio to bare.  wrk runs on loopback only.
+#
+# Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
+# NGINX (/usr/sbin/nginx), LOCS (the locations to measure).
+
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
+nginx=${NGINX:-/usr/sbin/nginx}
+LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256"}
+
+d=$(mktemp -d "$top/build/bench.XXXXXX")
+[ -n "${BENCH_KEEP:-}" ] || trap 'kill $(cat "$d/nginx.pid" 2>/dev/null) 2>/dev/null; rm -rf "$d"' EXIT
+mkdir -p "$d/logs"
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$d/rsa.key" 2>/dev/null
+openssl pkey -in "$d/rsa.key" -pubout -out "$d/rsa.pem"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/hmac.secret"
+
+now=$(date +%s)
+claims="{\"iss\":\"https://issuer.test\",\"aud\":\"tollgate\",\"sub\":\"u1\",\"iat\":$now,\"exp\":$((now + 86400))}"
+RS=$("$top/scripts/mint.sh" RS256 "$d/rsa.key" "$claims")
+HS=$("$top/scripts/mint.sh" HS256 "$d/hmac.secret" "$claims")
+
+jwt_loc() {
+    cat <<EOF
+        location = $1 {
+            gw_jwt           bench;
+            gw_jwt_key_file  $2;
+            gw_jwt_issuer    https://issuer.test;
+            gw_jwt_audience  tollgate;
+            gw_jwt_cache     $3;
+            proxy_pass       http://up;
+        }
+EOF
+}
+
+cat > "$d/nginx.conf" <<EOF
+load_module $top/build/ngx_http_gw_module.so;
+worker_processes 1;
+error_log $d/logs/error.log warn;
+pid $d/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+    gw_jwt_cache_zone 10m;
+    upstream up { server 127.0.0.1:$((PORT + 1)); keepalive 64; }
+    server { listen 127.0.0.1:$((PORT + 1)); location / { return 200 "ok\n"; } }
+    server {
+        listen 127.0.0.1:$PORT;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        location = /bare { proxy_pass http://up; }
+$(jwt_loc /rs256-nocache "$d/rsa.pem" off)
+$(jwt_loc /rs256 "$d/rsa.pem" on)
+$(jwt_loc /hs256-nocache "$d/hmac.secret format=hmac" off)
+$(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
+    }
+}
+EOF
+
+"$nginx" -p "$d" -c "$d/nginx.conf" || { cat "$d/logs/error.log"; exit 1; }
+sleep 0.5
+
+token_for() {
+    case $1 in
+    /rs256*) echo "$RS" ;;
+    /hs256*) echo "$HS" ;;
+    *) echo "" ;;
+    esac
+}
+
+for loc in $LOCS; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' \
+           -H "Authorization: Bearer $(token_for "$loc")" \
+           "http://127.0.0.1:$PORT$loc")
+    if [ "$code" != 200 ]; then
+        echo "bench: $loc answers $code, not 200" >&2
+        exit 1
+    fi
+done
+
+echo "bench: wrk -t1 -c$CONNS -d$DUR, $ROUNDS rounds, one nginx worker"
+
+declare -A res
+for ((i = 1; i <= ROUNDS; i++)); do
+    for loc in $LOCS; do
+        tok=$(token_for "$loc")
+        if [ -n "$tok" ]; then
+            out=$(wrk -t1 -c"$CONNS" -d"$DUR" \
+                  -H "Authorization: Bearer $tok" "http://127.0.0.1:$PORT$loc")
+        else
+            out=$(wrk -t1 -c"$CONNS" -d"$DUR" "http://127.0.0.1:$PORT$loc")
+        fi
+        if echo "$out" | grep -q 'Non-2xx'; then
+            echo "bench: $loc had non-2xx answers" >&2
+            exit 1
+        fi
+        rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+        res[$loc]="${res[$loc]:-} $rps"
+    done
+done
+
+median() {
+    tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {
+        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+base=$(echo "${res[/bare]}" | median)
+printf '%-16s %12s %8s   %s\n' location 'req/s' ratio rounds
+for loc in $LOCS; do
+    m=$(echo "${res[$loc]}" | median)
+    printf '%-16s %12.0f %8.3f  %s\n' "$loc" "$m" \
+        "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" "${res[$loc]}"
+done
