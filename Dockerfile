@@ -1,0 +1,41 @@
+# Tollgate: Debian's nginx with ngx_http_gw_module.so.
+#   docker build -t tollgate .
+#   docker run --rm -p 8080:8080 tollgate
+
+FROM debian:bookworm-slim AS build
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        gcc make pkg-config nginx nginx-dev libssl-dev libjansson-dev \
+        libjwt-dev libpcre2-dev zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY auto/ auto/
+COPY lib/ lib/
+COPY ngx_modules/ ngx_modules/
+COPY Makefile ./
+RUN make module
+
+
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        nginx libjansson4 libssl3 openssl ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /var/lib/tollgate/logs /var/lib/tollgate/tmp \
+    && ln -s /usr/lib/nginx/modules /var/lib/tollgate/modules \
+    && ln -sf /dev/stderr /var/lib/tollgate/logs/error.log \
+    && ln -sf /dev/stdout /var/lib/tollgate/logs/access.log
+
+COPY --from=build /src/build/ngx_http_gw_module.so /usr/lib/nginx/modules/
+COPY conf/ /etc/tollgate/
+COPY scripts/docker-entrypoint.sh /usr/local/bin/tollgate-entrypoint
+RUN echo 'listen 8080;' > /etc/tollgate/demo/listen.conf \
+    && nginx -V 2>&1 | head -1
+
+EXPOSE 8080
+STOPSIGNAL SIGQUIT
+ENTRYPOINT ["/usr/local/bin/tollgate-entrypoint"]
+CMD ["nginx", "-p", "/var/lib/tollgate/", "-c", "/etc/tollgate/tollgate.conf", "-g", "daemon off;"]
