@@ -551,7 +551,8 @@ test_jwk_rules(void)
        && memcmp(ks.keys[0].secret, "0123456789abcdef", 16) == 0,
        "secret decoded");
     is_int(load1(&ks, "{\"kty\":\"oct\",\"alg\":\"HS512\",\"k\":\"" K32
-                 "\"}", GW_KEY_FMT_JWK), -1, "32-byte oct with HS512 rejected");
+                 "\"}", GW_KEY_FMT_JWK), -1,
+           "32-byte oct with HS512 rejected");
     is_int(load1(&ks, "{\"kty\":\"oct\",\"k\":\"MDEy\"}", GW_KEY_FMT_JWK), -1,
            "3-byte oct rejected");
 

@@ -418,10 +418,8 @@ test_algorithms(void)
         snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", name);
 
         tok = mint(&s, hdr, "{\"sub\":\"alice\",\"n\":1}");
-        err = NULL;
-        ok(check(tok, &ks, 0, NULL, 1),
-           "%s verifies with %s (%s)", name, cases[i].pub,
-           err ? err : "ok");
+        ok(check(tok, &ks, 0, NULL, 1), "%s verifies with %s", name,
+           cases[i].pub);
 
         /* the signature of another payload */
 
@@ -429,29 +427,29 @@ test_algorithms(void)
         p = strrchr(tok, '.');
         memcpy(strrchr(other, '.'), p, strlen(p) + 1);
         ok(check(other, &ks, -1, "invalid signature", 1),
-       "%s: swapped payload fails", name);
+           "%s: swapped payload fails", name);
         free(other);
 
         other = strdup(tok);
         resign(other, flip_first);
         ok(check(other, &ks, -1, "invalid signature", 1),
-       "%s: first signature bit flipped fails", name);
+           "%s: first signature bit flipped fails", name);
         strcpy(other, tok);
         resign(other, flip_last);
         ok(check(other, &ks, -1, "invalid signature", 1),
-       "%s: last signature byte changed fails", name);
+           "%s: last signature byte changed fails", name);
         strcpy(other, tok);
         resign(other, drop_last);
         ok(check(other, &ks, -1, "invalid signature", 1),
-       "%s: signature one byte short fails", name);
+           "%s: signature one byte short fails", name);
         strcpy(other, tok);
         resign(other, add_zero);
         ok(check(other, &ks, -1, "invalid signature", 1),
-       "%s: signature with a leading zero byte fails", name);
+           "%s: signature with a leading zero byte fails", name);
         strcpy(other, tok);
         resign(other, all_zero);
         ok(check(other, &ks, -1, "invalid signature", 1),
-       "%s: all-zero signature fails", name);
+           "%s: all-zero signature fails", name);
         free(other);
 
         /* no other algorithm's token verifies with these keys */
@@ -704,9 +702,9 @@ test_libjwt(void)
                    "libjwt", "libjwt %s payload read", name);
             gw_jws_free(&jws);
 
-            tok[strlen(tok) - 2] ^= 0x01;
+            resign(tok, flip_last);
             ok(check(tok, &ks, -1, NULL, -1),
-       "libjwt %s token with a changed signature fails", name);
+               "libjwt %s token with a changed signature fails", name);
         }
 
         free(tok);

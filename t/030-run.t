@@ -1,0 +1,118 @@
+# `make run`'s script: it starts the platform from conf/tollgate.conf in a
+# private run folder, prints a demo token that works, answers as it says,
+# and stops everything on SIGINT.  Plain Test::More with real HTTP.
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Temp qw(tempdir);
+use FindBin;
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+
+my $top = "$FindBin::Bin/..";
+my $module = "$top/build/ngx_http_gw_module.so";
+
+plan skip_all => 'the module is not built (run make)' unless -f $module;
+
+# a free port pair on loopback
+sub free_port {
+    for (1 .. 50) {
+        my $p = 20000 + int(rand(20000));
+        my $ok = 1;
+        for my $q ($p, $p + 1) {
+            my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                          LocalPort => $q, Proto => 'tcp',
+                                          ReuseAddr => 1, Listen => 1);
+            if ($s) { close $s } else { $ok = 0 }
+        }
+        return $p if $ok;
+    }
+    die "no free port";
+}
+
+sub get {
+    my ($port, $path, $token) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 5)
+        or return '';
+    my $auth = defined $token ? "Authorization: Bearer $token\r\n" : '';
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n$auth\r\n";
+    local $/;
+    my $r = <$s>;
+    close $s;
+    return $r // '';
+}
+
+my $port = free_port();
+my $run = tempdir(CLEANUP => 1);
+
+pipe(my $rd, my $wr) or die "pipe: $!";
+my $pid = fork() // die "fork: $!";
+
+if ($pid == 0) {
+    close $rd;
+    open STDOUT, '>&', $wr or die;
+    open STDERR, '>&', $wr or die;
+    setpgrp(0, 0);
+    $ENV{TOLLGATE_PORT} = $port;
+    $ENV{TOLLGATE_RUN} = $run;
+    exec 'sh', "$top/scripts/run.sh" or die "exec: $!";
+}
+
+close $wr;
+
+my ($out, $token) = ('', undef);
+my $deadline = time + 30;
+
+while (time < $deadline) {
+    my $line = <$rd>;
+    last unless defined $line;
+    $out .= $line;
+    $token = $1 if $line =~ /^\s*TOKEN=(\S+)/;
+    last if $line =~ /Press Ctrl-C/;
+}
+
+like($out, qr/Tollgate is running on http:\/\/127\.0\.0\.1:$port/,
+     'prints where it listens');
+ok(defined $token, 'prints a demo token');
+like($out, qr/curl -i .*\/api\/hello/, 'prints curl commands');
+
+like(get($port, '/'), qr/^HTTP\/1\.1 200/, 'public route answers');
+
+my $r = get($port, '/api/hello');
+like($r, qr/^HTTP\/1\.1 401/, 'no token: 401');
+like($r, qr/WWW-Authenticate: Bearer realm="demo"/, 'challenge');
+like($r, qr/Content-Type: application\/problem\+json/, 'problem body');
+
+$r = get($port, '/api/hello', $token);
+like($r, qr/^HTTP\/1\.1 200/, 'demo token: 200');
+like($r, qr/"user":"demo-user"/, 'claim forwarded to the upstream');
+
+like(get($port, '/api/admin', $token), qr/^HTTP\/1\.1 403/,
+     'missing scope: 403');
+like(get($port, '/api/hello', "${token}x"), qr/^HTTP\/1\.1 401/,
+     'tampered token: 401');
+
+ok(-f "$run/logs/error.log", 'logs are in the run folder');
+ok(-f "$run/logs/nginx.pid", 'the pid file is in the run folder');
+
+kill 'INT', -$pid;
+
+my $gone = 0;
+for (1 .. 100) {
+    if (waitpid($pid, WNOHANG) == $pid) { $gone = 1; last }
+    select(undef, undef, undef, 0.1);
+}
+ok($gone, 'Ctrl-C stops the script');
+
+my $stopped = 1;
+for (1 .. 50) {
+    $stopped = get($port, '/') eq '';
+    last if $stopped;
+    select(undef, undef, undef, 0.1);
+}
+ok($stopped, 'and nginx with it');
+
+done_testing();
