@@ -38,7 +38,8 @@ typedef enum {
 
 
 typedef enum {
-    GW_KEY_FMT_AUTO = 0,        /* PEM if it starts "-----BEGIN", else JSON */
+    GW_KEY_FMT_AUTO = 0,        /* PEM if it starts "-----BEGIN" (after
+                                   white space), else JSON */
     GW_KEY_FMT_PEM,
     GW_KEY_FMT_JWK,             /* a JWK or a JWKS ({"keys": [...]}) */
     GW_KEY_FMT_HMAC             /* raw secret bytes; one trailing newline
@@ -71,8 +72,12 @@ typedef struct {
  * starts zeroed.  kid, when not NULL, names a key that has none of its own
  * (PEM, HMAC, or a JWK without "kid").  algs, when not 0, narrows every
  * loaded key's mask to it; a key left with no algorithm is an error.
+ * PEM data may hold several "PUBLIC KEY" and "CERTIFICATE" blocks; any
+ * other block (a private key first of all) is an error.
  * In a JWKS, keys with "use" other than "sig", or "key_ops" without
- * "verify", are skipped; a malformed key fails the whole load.
+ * "verify", or of a "kty", curve or "alg" we do not implement, are skipped
+ * (RFC 7517 section 5); a malformed or weak key fails the whole load, and
+ * so does a load that yields no key.
  * Returns 0, or -1 with a one-line reason in err (never key material),
  * leaving ks as it was.
  */

@@ -7,7 +7,9 @@
  * signature at its start and, behind it, each JSON segment in turn while
  * jansson parses it; the signature stays, the scratch is reused.  jansson
  * then allocates the two JSON trees, each parsed exactly once.  The signing
- * input is not copied: it points into the caller's token.
+ * input is not copied: it points into the caller's token, which must
+ * outlive the parsed jws.  The caps are the caller's max_len and jansson's
+ * own nesting limit of 2048 levels.
  *
  * The checks follow RFC 7515 and RFC 8725 (JWT best practices): the header
  * is judged before the payload is even decoded; "alg" must match one of our

@@ -42,7 +42,7 @@ typedef struct {
 /*
  * Parses token (len bytes, at most max_len) into jws.  Returns 0, or -1
  * with *err set to a static, client-safe reason; jws needs gw_jws_free()
- * either way.
+ * either way.  signing_input points into token, which must outlive jws.
  */
 int gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
     size_t max_len, const char **err);

@@ -17,9 +17,12 @@
  * segments ("a..b", ".a", "a.") and any other backslash sequence name
  * nothing.
  *
- * Rendering writes into the caller's buffer and never allocates; reals use
- * the shortest of %.15g, %.16g and %.17g that reads back as the same
- * double, so 1.5 is "1.5" and 0.1 + 0.2 is "0.30000000000000004".
+ * Rendering writes into the caller's buffer, not NUL-terminated, and never
+ * allocates; reals use the shortest of %.15g, %.16g and %.17g that reads
+ * back as the same double, so 1.5 is "1.5" and 0.1 + 0.2 is
+ * "0.30000000000000004".  Nested arrays are flattened with the same
+ * separator.  Objects are jansson's compact JSON in member order, whose
+ * reals are always %.17g ({"a":0.1} is {"a":0.10000000000000001}).
  * Required-claim values are compared as rendered text, which is what a
  * configuration writes; a rendered value longer than GW_JWT_RENDER_MAX
  * bytes matches nothing.

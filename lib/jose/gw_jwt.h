@@ -79,7 +79,7 @@ json_t *gw_json_path(const json_t *root, const char *path, size_t len);
  * Renders a claim value as text into buf: a string as its bytes, a number
  * in shortest form ("42", "1.5"), true/false, null as "", an array as its
  * rendered elements joined by sep, an object as compact JSON.  Returns the
- * length, or -1 when it does not fit in size.
+ * length, or -1 when it does not fit in size; buf is not NUL-terminated.
  */
 ssize_t gw_json_render(const json_t *v, const char *sep, size_t sep_len,
     char *buf, size_t size);

@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -147,6 +148,18 @@ tap_is_str(const char *got, const char *expected, const char *file, int line,
     }
 
     return pass;
+}
+
+
+/* Stops the whole run: TAP's "Bail out!", for a test that cannot go on. */
+
+static TAP_UNUSED __attribute__((noreturn)) void
+bail_out(const char *why)
+{
+    printf("Bail out!  %s\n", why);
+    fflush(stdout);
+
+    exit(255);
 }
 
 

@@ -86,7 +86,9 @@ read_text(const char *name)
 
     f = fopen(key_path(name), "rb");
     if (f == NULL) {
-        return NULL;
+        diag("%s: cannot open; set GW_TEST_KEYS or run from the top",
+             key_path(name));
+        bail_out("test keys missing");
     }
 
     fseek(f, 0, SEEK_END);
@@ -94,9 +96,11 @@ read_text(const char *name)
     rewind(f);
 
     buf = malloc(n + 1);
-    if (buf != NULL) {
-        buf[fread(buf, 1, n, f)] = '\0';
+    if (buf == NULL) {
+        bail_out("out of memory");
     }
+
+    buf[fread(buf, 1, n, f)] = '\0';
 
     fclose(f);
 
@@ -195,7 +199,16 @@ test_pem(void)
 
         a = read_text("rsa.pem");
         b = read_text("ec256.pem");
+
+        if (a == NULL || b == NULL) {
+            bail_out("cannot read rsa.pem or ec256.pem");
+        }
+
         both = malloc(strlen(a) + strlen(b) + 16);
+        if (both == NULL) {
+            bail_out("out of memory");
+        }
+
         sprintf(both, "%s\nsome text\n%s", a, b);
 
         is_int(load_str(&ks, both, GW_KEY_FMT_AUTO, NULL, 0), 0,
@@ -589,6 +602,10 @@ test_jwk_rules(void)
 
     len = 16 + 65 * 64;
     big = malloc(len);
+    if (big == NULL) {
+        bail_out("out of memory");
+    }
+
     strcpy(big, "{\"keys\":[");
 
     for (i = 0; i < 65; i++) {
@@ -611,6 +628,10 @@ test_jwk_rules(void)
     gw_keyset_free(&ks);
 
     big = calloc(1, GW_KEY_FILE_MAX + 2);
+    if (big == NULL) {
+        bail_out("out of memory");
+    }
+
     memset(big, ' ', GW_KEY_FILE_MAX + 1);
     is_int(gw_keyset_load(&ks, (unsigned char *) big, GW_KEY_FILE_MAX + 1,
                           GW_KEY_FMT_AUTO, NULL, 0, err, sizeof(err)), -1,

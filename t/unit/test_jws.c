@@ -35,6 +35,7 @@ typedef struct {
     const unsigned char  *secret;
     size_t                secret_len;
     unsigned              der;          /* ECDSA: leave the DER form */
+    unsigned              max_salt;     /* PSS: the longest salt */
 } signer_t;
 
 
@@ -65,6 +66,22 @@ static const alg_case_t  cases[] = {
 #define NCASES  (sizeof(cases) / sizeof(cases[0]))
 
 
+/* the same keys through libjwt 1.10, which signs HS*, RS* and ES* */
+
+static const struct {
+    jwt_alg_t         alg;
+    const char       *priv;
+    const char       *pub;
+    gw_key_format_e   fmt;
+} libjwt_cases[] = {
+    { JWT_ALG_HS256, "hmac.secret", "hmac.secret", GW_KEY_FMT_HMAC },
+    { JWT_ALG_RS256, "rsa.key", "rsa.pem", GW_KEY_FMT_AUTO },
+    { JWT_ALG_ES256, "ec256.key", "jwks.json", GW_KEY_FMT_AUTO }
+};
+
+#define NLIBJWT  (sizeof(libjwt_cases) / sizeof(libjwt_cases[0]))
+
+
 static const char  *keydir;
 static char         errbuf[256];
 
@@ -89,7 +106,9 @@ read_file(const char *name, size_t *len)
 
     f = fopen(key_path(name), "rb");
     if (f == NULL) {
-        return NULL;
+        diag("%s: cannot open; set GW_TEST_KEYS or run from the top",
+             key_path(name));
+        bail_out("test keys missing");
     }
 
     fseek(f, 0, SEEK_END);
@@ -97,10 +116,12 @@ read_file(const char *name, size_t *len)
     rewind(f);
 
     buf = malloc(n + 1);
-    if (buf != NULL) {
-        *len = fread(buf, 1, n, f);
-        buf[*len] = '\0';
+    if (buf == NULL) {
+        bail_out("out of memory");
     }
+
+    *len = fread(buf, 1, n, f);
+    buf[*len] = '\0';
 
     fclose(f);
 
@@ -117,6 +138,11 @@ read_private(const char *name)
     bio = BIO_new_file(key_path(name), "r");
     pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     BIO_free(bio);
+
+    if (pkey == NULL) {
+        diag("%s: cannot read the private key", key_path(name));
+        bail_out("test keys missing");
+    }
 
     return pkey;
 }
@@ -172,6 +198,10 @@ mint(const signer_t *s, const char *header, const char *payload)
     const unsigned char  *p;
 
     tok = malloc(4096);
+    if (tok == NULL) {
+        bail_out("out of memory");
+    }
+
     pos = 0;
     put_b64(tok, &pos, (const unsigned char *) header, strlen(header));
     tok[pos++] = '.';
@@ -192,7 +222,9 @@ mint(const signer_t *s, const char *header, const char *payload)
 
         if (s->alg >= GW_ALG_PS256 && s->alg <= GW_ALG_PS512) {
             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, s->max_salt
+                                                   ? RSA_PSS_SALTLEN_MAX
+                                                   : RSA_PSS_SALTLEN_DIGEST);
             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md);
         }
 
@@ -401,12 +433,11 @@ test_algorithms(void)
     size_t          i, j;
     signer_t        s;
     gw_keyset_t     ks;
-    const char     *err;
+    const char     *err, *name;
     unsigned char  *secret;
 
     for (i = 0; i < NCASES; i++) {
-        const char  *name = gw_alg_name(cases[i].alg);
-
+        name = gw_alg_name(cases[i].alg);
         secret = NULL;
         signer_init(&s, &cases[i], &secret);
 
@@ -430,7 +461,12 @@ test_algorithms(void)
            "%s: swapped payload fails", name);
         free(other);
 
-        other = strdup(tok);
+        other = malloc(4096);
+        if (other == NULL) {
+            bail_out("out of memory");
+        }
+
+        strcpy(other, tok);
         resign(other, flip_first);
         ok(check(other, &ks, -1, "invalid signature", 1),
            "%s: first signature bit flipped fails", name);
@@ -556,6 +592,14 @@ test_pss_pkcs1(void)
        "a PKCS#1 v1.5 signature under PS256 fails");
     free(tok);
 
+    s.alg = GW_ALG_PS256;
+    s.max_salt = 1;
+    tok = mint(&s, "{\"alg\":\"PS256\"}", "{}");
+    ok(check(tok, &ks, -1, "invalid signature", 1),
+       "PS256 with a salt longer than the digest fails");
+    free(tok);
+    s.max_salt = 0;
+
     s.alg = GW_ALG_PS384;
     tok = mint(&s, "{\"alg\":\"PS256\"}", "{}");
     ok(check(tok, &ks, -1, NULL, -1),
@@ -656,27 +700,15 @@ static void
 test_libjwt(void)
 {
     char           *tok;
-    size_t          len;
+    size_t          i, len;
     jwt_t          *jwt;
     gw_jws_t        jws;
     gw_keyset_t     ks;
-    const char     *err;
+    const char     *err, *name;
     unsigned char  *key;
-    static const struct {
-        jwt_alg_t     alg;
-        const char   *priv;
-        const char   *pub;
-        gw_key_format_e  fmt;
-    } libjwt_cases[] = {
-        { JWT_ALG_HS256, "hmac.secret", "hmac.secret", GW_KEY_FMT_HMAC },
-        { JWT_ALG_RS256, "rsa.key", "rsa.pem", GW_KEY_FMT_AUTO },
-        { JWT_ALG_ES256, "ec256.key", "jwks.json", GW_KEY_FMT_AUTO }
-    };
-    size_t          i;
 
-    for (i = 0; i < 3; i++) {
-        const char  *name = jwt_alg_str(libjwt_cases[i].alg);
-
+    for (i = 0; i < NLIBJWT; i++) {
+        name = jwt_alg_str(libjwt_cases[i].alg);
         key = read_file(libjwt_cases[i].priv, &len);
         load(&ks, libjwt_cases[i].pub, libjwt_cases[i].fmt);
 
@@ -953,6 +985,10 @@ test_parse(void)
     /* what a parse leaves */
 
     big = malloc(GW_JWS_MAX_LEN + 2);
+    if (big == NULL) {
+        bail_out("out of memory");
+    }
+
     len = 0;
     put_b64(big, &len, (const unsigned char *)
             "{\"alg\":\"ES256\",\"kid\":\"k-1\",\"typ\":\"JWT\"}", 39);

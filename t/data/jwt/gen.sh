@@ -14,3 +14,8 @@ openssl pkey -in rsa2.key -pubout -out rsa2.pem
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -pkeyopt ec_param_enc:named_curve -out ec256b.key
 openssl pkey -in ec256b.key -pubout -out ec256b.pem
+
+# a self-signed certificate over the second RSA key: what an attacker
+# puts in an "x5c" header
+openssl req -x509 -new -key rsa2.key -sha256 -days 36500 \
+    -subj "/CN=tollgate-test-attacker" -out rsa2.crt

@@ -43,7 +43,8 @@ n=$(openssl rsa -pubin -in rsa.pem -modulus -noout | sed 's/^Modulus=//' \
 e=$(printf '\001\000\001' | b64url)
 
 ec() {
-    # $1: file, $2: coordinate size in bytes; prints "x" "y" members
+    # $1: a public key file, $2: the coordinate size in bytes; prints the
+    # base64url x and y, separated by a space
     openssl pkey -pubin -in "$1" -outform DER | tail -c $((2 * $2)) \
         | head -c "$2" | b64url
     printf ' '
@@ -66,3 +67,6 @@ cat > jwks.json <<JWKS
   {"kty": "OKP", "kid": "ed25519-1", "crv": "Ed25519", "x": "$ed"}
 ]}
 JWKS
+
+# test keys, not secrets: readable by an nginx worker running as nobody
+chmod 644 ./*.key ./*.secret

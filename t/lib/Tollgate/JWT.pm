@@ -37,7 +37,7 @@ our @EXPORT_OK = qw(
     segments decode_part with_segment tamper_payload resign
     insert_chars add_padding truncate_token token_of_length
     der_to_jose jose_to_der verify_with_openssl
-    problem_re
+    problem_re public_jwk
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -378,6 +378,58 @@ sub token_of_length {
     }
 
     croak "cannot make a token of $len bytes";
+}
+
+
+# public_jwk($pem, %members): the JWK (a hash) of a PEM public key file,
+# RSA, EC (P-256, P-384, P-521) or Ed25519, plus %members (kid, use, alg).
+sub public_jwk {
+    my ($pem, %members) = @_;
+    my $der = _capture($OPENSSL, 'pkey', '-pubin', '-in', $pem,
+                       '-outform', 'DER');
+    my $text = _capture($OPENSSL, 'pkey', '-pubin', '-in', $pem,
+                        '-text', '-noout');
+    my %jwk;
+
+    if ($text =~ /^(?:RSA )?Public-Key: \((\d+) bit/m && $text =~ /Modulus:/) {
+        my $mod = _capture($OPENSSL, 'rsa', '-pubin', '-in', $pem,
+                           '-modulus', '-noout');
+        $mod =~ s/^Modulus=//;
+        $mod =~ s/\s+//g;
+        %jwk = (kty => 'RSA', n => b64url(pack 'H*', $mod),
+                e => b64url("\x01\x00\x01"));
+        croak "$pem: exponent other than 65537"
+            unless $text =~ /Exponent: 65537/;
+
+    } elsif ($text =~ /NIST CURVE: P-(256|384|521)/) {
+        my $size = { 256 => 32, 384 => 48, 521 => 66 }->{$1};
+        %jwk = (kty => 'EC', crv => "P-$1",
+                x => b64url(substr $der, -2 * $size, $size),
+                y => b64url(substr $der, -$size));
+
+    } elsif ($text =~ /ED25519/i) {
+        %jwk = (kty => 'OKP', crv => 'Ed25519', x => b64url(substr $der, -32));
+
+    } else {
+        croak "$pem: unsupported key type";
+    }
+
+    return { %jwk, %members };
+}
+
+sub _capture {
+    my @cmd = @_;
+    my $pid = open my $fh, '-|';
+    croak "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>', File::Spec->devnull;
+        exec @cmd or exit 127;
+    }
+    binmode $fh;
+    local $/;
+    my $out = <$fh>;
+    close $fh or croak "@cmd: exit status " . ($? >> 8);
+    return $out;
 }
 
 

@@ -165,7 +165,7 @@ sub send_request ($$$) {
         $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
                                       PeerPort => $ServerPortForClient,
                                       Proto => 'tcp', Timeout => $timeout);
-        last if $sock;
+        last if $sock || nginx_gone();
         sleep 0.1;
     }
     if (!$sock) {
@@ -377,7 +377,8 @@ sub check_response ($$$$$$) {
         my $pat = expand_ports($value->($type eq 'like'
                                         ? $block->response_body_like
                                         : $block->response_body_unlike));
-        my $summary = substr(($content // '') =~ s/\s+/ /gr, 0, 60);
+        my $summary = substr(($content // '') =~ s/^\s+|\s+$//gr
+                                              =~ s/\s+/ /gr, 0, 60);
         my $check = $type eq 'like' ? \&like : \&unlike;
         $check->($content, qr/$pat/s,
                  "$name - response_body_$type - response is expected "

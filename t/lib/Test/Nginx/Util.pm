@@ -19,6 +19,7 @@ use warnings;
 use base 'Exporter';
 
 use Carp ();
+use Fcntl qw(:flock);
 use File::Path qw(make_path remove_tree);
 use File::Spec ();
 use IO::Socket::INET ();
@@ -35,7 +36,7 @@ our @EXPORT = qw(
     log_level no_root_location config_preamble html_dir server_root
     server_port server_port_for_client sleep_time run_tests run_test
     expand_env_in_text parse_time parse_headers value_contains fmt_str
-    error_log_data check_fatal_log_lines get_indexed_value
+    error_log_data check_fatal_log_lines get_indexed_value nginx_gone
     $ServerAddr $ServerName $ServerPort $ServerPortForClient $ServRoot
     $ConfFile $PidFile $NginxBinary $NginxVersion $NginxRawVersion
     $NoLongString $RepeatEach $RunTestHelper $FilterHttpConfig
@@ -78,6 +79,7 @@ our $ErrLogFilePos = 0;     # bytes of error.log the checks have consumed
 our $ErrLogSeenPos = 0;     # furthest byte any check has read
 our %RandPorts;             # $TEST_NGINX_RAND_PORT_<n> values of this block
 our $PrevConfigBlock;       # a block without "--- config" reuses this one's
+our $ServRootLock;         # flock()ed handle on $ServRoot
 our $InChild = 0;
 
 sub value_contains ($$);
@@ -362,7 +364,6 @@ _EOC_
 
     write_file($ConfFile, <<"_EOC_");
 worker_processes  $Workers;
-daemon off;
 master_process $MasterProcessEnabled;
 error_log $ErrLogFile $log_level;
 pid       $PidFile;
@@ -401,11 +402,52 @@ events {
 _EOC_
 }
 
+# nginx's own leaks, by design: a worker never frees the environment it
+# builds nor its connection and event arrays.  Listed by name and, for a
+# stripped binary like Debian's, by the shape of the stack.
+my $NginxSuppressions = <<'_EOS_';
+{
+   nginx-worker-environment
+   Memcheck:Leak
+   fun:malloc
+   fun:ngx_alloc
+   fun:ngx_set_environment
+}
+{
+   nginx-worker-event-arrays
+   Memcheck:Leak
+   fun:malloc
+   fun:ngx_alloc
+   fun:ngx_event_process_init
+}
+{
+   nginx-worker-init-stripped
+   Memcheck:Leak
+   fun:malloc
+   fun:ngx_alloc
+   obj:*nginx*
+   obj:*nginx*
+   obj:*nginx*
+   fun:ngx_spawn_process
+}
+{
+   nginx-single-process-init-stripped
+   Memcheck:Leak
+   fun:malloc
+   fun:ngx_alloc
+   obj:*nginx*
+   fun:ngx_single_process_cycle
+}
+_EOS_
+
 sub valgrind_command () {
     my @cmd = ('valgrind', '-q', "--log-file=$LogDir/valgrind.%p.log");
     if ($UseValgrind =~ /^\d+$/) {
+        write_file("$ConfDir/valgrind.suppress", $NginxSuppressions);
         push @cmd, qw(--tool=memcheck --leak-check=full --num-callers=100
-                      --show-possibly-lost=no --gen-suppressions=all);
+                      --show-possibly-lost=no --gen-suppressions=all),
+                   "--suppressions=$ConfDir/valgrind.suppress";
+        # a project's own list, where the real runner looks for it
         push @cmd, '--suppressions=valgrind.suppress' if -f 'valgrind.suppress';
     } else {
         push @cmd, split ' ', $UseValgrind;    # the user's own options
@@ -418,7 +460,10 @@ sub valgrind_command () {
 # the [emerg] it logged and returns false.
 sub start_nginx ($) {
     my $name = shift;
-    my @cmd = ($NginxBinary, '-p', "$ServRoot/", '-c', $ConfFile);
+    # "daemon off" on the command line also marks the process as ours
+    # for kill_stale_nginx().
+    my @cmd = ($NginxBinary, '-p', "$ServRoot/", '-c', $ConfFile,
+               '-g', 'daemon off;');
     push @cmd, '-e', $ErrLogFile if $NginxVersion >= 1.019005;
     unshift @cmd, valgrind_command() if $UseValgrind;
     warn "$name\n" if $UseValgrind;
@@ -482,8 +527,29 @@ sub stop_nginx () {
     return ($status, $early, $killed);
 }
 
-# Kills an nginx that a killed earlier run left on our server root; only
-# a process whose command line names this server root is touched.
+# Whether our nginx has exited: then it is a zombie until stop_nginx()
+# reaps it, and connecting again is pointless.
+sub nginx_gone () {
+    return 0 unless defined $NginxPid;
+    open my $in, '<', "/proc/$NginxPid/stat" or return 1;
+    return ((<$in> // '') =~ /^\d+ \(.*\) Z/) ? 1 : 0;
+}
+
+# Two runs on one server root would wipe each other's files and kill each
+# other's nginx, so a run locks the folder until it exits.
+sub lock_server_root () {
+    return if $ServRootLock;
+    make_path($ServRoot);
+    open my $fh, '<', $ServRoot or bail_out("Cannot open $ServRoot: $!");
+    flock $fh, LOCK_EX | LOCK_NB
+        or bail_out("Another test run is using $ServRoot; give this one "
+                    . "its own TEST_NGINX_SERVROOT and TEST_NGINX_PORT");
+    $ServRootLock = $fh;
+}
+
+# Kills an nginx that a killed run of this runner left on our server root.
+# Holding the lock proves that run is gone; the command line must name this
+# server root and carry our "daemon off" (not the real runner's nginx).
 sub kill_stale_nginx () {
     open my $in, '<', $PidFile or return;
     my $pid = <$in> // '';
@@ -491,8 +557,9 @@ sub kill_stale_nginx () {
     chomp $pid;
     return unless $pid =~ /^\d+$/ && kill 0, $pid;
     open my $cmd, '<', "/proc/$pid/cmdline" or return;
-    my $cmdline = do { local $/; <$cmd> } // '';
-    return unless index($cmdline, "$ServRoot/\0") >= 0;
+    my $cmdline = (do { local $/; <$cmd> } // '') =~ tr/\0/ /r;
+    return unless index($cmdline, " -p $ServRoot/ ") >= 0
+                  && index($cmdline, ' -g daemon off;') >= 0;
     warn "WARNING: killing nginx $pid left by an earlier run\n";
     kill SIGQUIT, $pid;
     for (1 .. 40) {
@@ -519,9 +586,9 @@ sub check_after_stop ($@) {
         next unless -s $log;
         open my $in, '<', $log or next;
         my @report = <$in>;
-        splice @report, 20 if @report > 20;
-        Test::More::fail("$name - valgrind reported errors ($log):\n"
-                         . join '', @report);
+        splice @report, 30 if @report > 30;
+        Test::More::fail("$name - valgrind reported errors in $log");
+        Test::More::diag(join '', @report);
     }
 }
 
@@ -583,6 +650,7 @@ sub run_test ($) {
 
     unless ($NoNginxManager) {
         stop_nginx();
+        lock_server_root();
         kill_stale_nginx();
         setup_server_root();
         write_user_files($block);
