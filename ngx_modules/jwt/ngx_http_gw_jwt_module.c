@@ -26,6 +26,8 @@
 #include "ngx_http_gw_jwt.h"
 
 
+#define NGX_HTTP_GW_JWT_MAX_CHECKS  8    /* signature checks per request */
+
 #define NGX_HTTP_GW_JWT_SCOPE_ALL  0
 #define NGX_HTTP_GW_JWT_SCOPE_ANY  1
 
@@ -43,6 +45,9 @@ static ngx_int_t ngx_http_gw_jwt_token(ngx_http_request_t *r,
 static ngx_int_t ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token, gw_jws_t *jws,
     const u_char *memo_fp, const char **err);
+static const gw_jwk_t *ngx_http_gw_jwt_select(
+    ngx_http_gw_jwt_loc_conf_t *jlcf, gw_jws_t *jws, const u_char *fp,
+    ngx_uint_t *found, ngx_uint_t *checked, const char **err);
 static ngx_int_t ngx_http_gw_jwt_deny(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_denial_e denial,
     const char *reason);
@@ -403,6 +408,83 @@ ngx_http_gw_jwt_token(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
 
 
 /*
+ * Selects the key that verifies jws.  With a kid, keys of that kid are
+ * tried; when the location has none, keys configured without a kid are
+ * (a kid is a hint, the signature decides).  Without a kid, every key that
+ * fits the algorithm is.  A key whose fingerprint equals fp (a cache hit)
+ * is taken without a signature check.  At most NGX_HTTP_GW_JWT_MAX_CHECKS
+ * signatures are checked, so a token without a kid cannot make a worker
+ * try a large JWKS.  Sets *found when any key fitted, *checked when the
+ * returned key was verified by a signature check; returns NULL when no key
+ * verified it, with *err set.
+ */
+
+static const gw_jwk_t *
+ngx_http_gw_jwt_select(ngx_http_gw_jwt_loc_conf_t *jlcf, gw_jws_t *jws,
+    const u_char *fp, ngx_uint_t *found, ngx_uint_t *checked,
+    const char **err)
+{
+    size_t                       i, k;
+    ngx_uint_t                   pass, checks;
+    const char                  *kid;
+    const gw_jwk_t              *key;
+    ngx_http_gw_jwt_keyfile_t  **kf;
+
+    *found = 0;
+    *checked = 0;
+    *err = "signature invalid";
+
+    kf = jlcf->keyfiles->elts;
+    checks = 0;
+
+    for (pass = 0; pass < 2; pass++) {
+
+        /* pass 1: keys without a kid, for a kid the location lacks */
+
+        if (pass == 1 && (*found || jws->kid == NULL)) {
+            break;
+        }
+
+        kid = (pass == 0) ? jws->kid : NULL;
+
+        for (k = 0; k < jlcf->keyfiles->nelts; k++) {
+            i = 0;
+
+            while ((key = gw_keyset_next(&kf[k]->keys, &i, kid,
+                                         jws->kid_len, jws->alg))
+                   != NULL)
+            {
+                if (pass == 1 && key->has_kid) {
+                    continue;
+                }
+
+                *found = 1;
+
+                if (fp != NULL
+                    && ngx_memcmp(key->fp, fp, GW_KEY_FP_LEN) == 0)
+                {
+                    return key;
+                }
+
+                if (jws->sig == NULL
+                    || checks++ == NGX_HTTP_GW_JWT_MAX_CHECKS)
+                {
+                    continue;
+                }
+
+                if (gw_jws_verify(jws, key, err) == 0) {
+                    *checked = 1;
+                    return key;
+                }
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
  * Verifies the signature of jws with the location's keys, then checks the
  * claims.  The signature check is skipped when the exact token was
  * verified before by a key the location still has: memo_fp (the worker's
@@ -419,12 +501,10 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     double                        exp;
     time_t                        now, expires;
     json_t                       *v;
-    size_t                        i, k;
     u_char                        hash[SHA256_DIGEST_LENGTH];
     u_char                        fp[GW_KEY_FP_LEN];
-    ngx_uint_t                    cache, cached, found;
-    const gw_jwk_t               *key, *good;
-    ngx_http_gw_jwt_keyfile_t   **kf;
+    ngx_uint_t                    cache, cached, found, checked;
+    const gw_jwk_t               *good;
     ngx_http_gw_jwt_main_conf_t  *jmcf;
 
     if (jlcf->algs && !(jlcf->algs & GW_ALG_BIT(jws->alg))) {
@@ -447,32 +527,8 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
                  == NGX_OK;
     }
 
-    found = 0;
-    good = NULL;
-    *err = "signature invalid";
-    kf = jlcf->keyfiles->elts;
-
-    for (k = 0; good == NULL && k < jlcf->keyfiles->nelts; k++) {
-        i = 0;
-
-        while ((key = gw_keyset_next(&kf[k]->keys, &i, jws->kid,
-                                     jws->kid_len, jws->alg))
-               != NULL)
-        {
-            found = 1;
-
-            if (cached && ngx_memcmp(key->fp, fp, GW_KEY_FP_LEN) == 0) {
-                good = key;
-                break;
-            }
-
-            if (jws->sig != NULL && gw_jws_verify(jws, key, err) == 0) {
-                good = key;
-                cached = 0;
-                break;
-            }
-        }
-    }
+    good = ngx_http_gw_jwt_select(jlcf, jws, cached ? fp : NULL, &found,
+                                  &checked, err);
 
     if (!found) {
         *err = jws->kid ? "unknown key id" : "no key for the algorithm";
@@ -516,7 +572,7 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     }
 
     if (expires > now) {
-        if (!cached) {
+        if (checked) {
             ngx_http_gw_jwt_cache_insert(jmcf->cache_zone, hash, good->fp,
                                          expires);
         }
