@@ -6,7 +6,7 @@ BUILD     ?= build
 NGINX_SRC ?= /usr/share/nginx/src
 MODULE    := $(BUILD)/ngx_http_gw_module.so
 
-export NGINX_SRC
+export NGINX_SRC GW_CC_OPT GW_LD_OPT
 
 CC        ?= cc
 GW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wpointer-arith \
@@ -56,10 +56,23 @@ test: deps-test module $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
 	prove -I t/lib -r t/
 
-asan:
-	$(MAKE) BUILD=build-asan \
-	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    unit
+# The whole suite under AddressSanitizer and UBSan: the unit tests, and the
+# module loaded into Debian's nginx with the sanitizer runtime preloaded.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_LIB    = $(shell $(CC) -print-file-name=libasan.so)
+
+asan: deps-test
+	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="$(ASAN_FLAGS)" \
+	    GW_CC_OPT="$(ASAN_FLAGS)" GW_LD_OPT="$(ASAN_FLAGS)" \
+	    build-asan/ngx_http_gw_module.so unit
+	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' \
+	    "$(ASAN_LIB)" "$(TEST_NGINX_BINARY)" > build-asan/nginx
+	chmod +x build-asan/nginx
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+	TEST_NGINX_BINARY=$(abspath build-asan/nginx) \
+	TEST_NGINX_LOAD_MODULES=$(abspath build-asan/ngx_http_gw_module.so) \
+	    prove -I t/lib -r t/
 
 run: deps-build module
 	@auto/deps run
