@@ -160,16 +160,18 @@ sub get_requests ($) {
 sub send_request ($$$) {
     my ($block, $packets, $timeout) = @_;
     my $name = $block->name;
-    my $sock;
+    my ($sock, $err);
     for my $try (1 .. 20) {
         $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
                                       PeerPort => $ServerPortForClient,
                                       Proto => 'tcp', Timeout => $timeout);
+        $err = $!;
         last if $sock || nginx_gone();
         sleep 0.1;
     }
     if (!$sock) {
-        fail("$name - Can't connect to $ServerAddr:$ServerPortForClient: $!");
+        fail("$name - Can't connect to $ServerAddr:$ServerPortForClient: "
+             . "$err");
         return '';
     }
     $sock->blocking(0);
@@ -183,6 +185,7 @@ sub send_request ($$$) {
     my $sel = IO::Select->new($sock);
 
     while (1) {
+        $! = 0;
         my ($r, $w) = IO::Select->select($sel, $writing ? $sel : undef, undef,
                                          $timeout);
         if (!$r && !$w) {

@@ -30,7 +30,8 @@ use Test::More ();
 
 our @EXPORT = qw(
     env_to_nginx is_str no_long_string server_addr server_name timeout
-    no_shuffle no_nginx_manager use_hup check_accum_error_log add_block_preprocessor
+    no_shuffle no_nginx_manager use_hup check_accum_error_log
+    add_block_preprocessor
     add_cleanup_handler add_test_cleanup_handler bail_out repeat_each
     worker_connections workers master_on master_off master_process_enabled
     log_level no_root_location config_preamble html_dir server_root
@@ -46,7 +47,6 @@ our @EXPORT = qw(
 our $NginxBinary   = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $LoadModules   = $ENV{TEST_NGINX_LOAD_MODULES};
 our $UseValgrind   = $ENV{TEST_NGINX_USE_VALGRIND};
-our $Verbose       = $ENV{TEST_NGINX_VERBOSE};
 our $NoShuffle     = $ENV{TEST_NGINX_NO_SHUFFLE} || 0;
 our $Timeout       = $ENV{TEST_NGINX_TIMEOUT} || 3;          # seconds
 our $TestNginxSleep = $ENV{TEST_NGINX_SLEEP} || 0.015;       # seconds
@@ -64,7 +64,17 @@ our $ConfigPreamble = '';
 our (@EnvToNginx, @BlockPreprocessors, @CleanupHandlers, @TestCleanupHandlers);
 our ($RunTestHelper, $FilterHttpConfig, $NginxVersion, $NginxRawVersion);
 
-our $ServRoot   = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT} || 't/servroot');
+our $ServRoot   = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT}
+                                      || 't/servroot');
+
+# TEST_NGINX_RANDOMIZE gives each test file its own port and server root,
+# so that "prove -j" can run files side by side (as in the real runner).
+sub free_port ();
+our $Randomize = $ENV{TEST_NGINX_RANDOMIZE};
+if ($Randomize) {
+    $ServerPort = $ServerPortForClient = free_port();
+    $ServRoot = File::Spec->rel2abs("t/servroot_$ServerPort");
+}
 our $LogDir     = "$ServRoot/logs";
 our $ErrLogFile = "$LogDir/error.log";
 our $AccLogFile = "$LogDir/access.log";
@@ -260,8 +270,10 @@ sub error_log_data () {
 sub check_fatal_log_lines ($$$) {
     my ($block, $lines, $when) = @_;
     my @claims = grep { defined } $block->error_log, $block->no_error_log;
-    my @levels = grep { my $l = $_; !grep { value_contains($_, "[$l") } @claims }
-                 qw(alert crit emerg);
+    my @levels = grep {
+        my $level = $_;
+        !grep { value_contains($_, "[$level") } @claims;
+    } qw(alert crit emerg);
     my $re = @levels ? join('|', @levels) : '(?!)';
     for my $line (@$lines) {
         next unless $line =~ /\[(?:$re)\]|\bAssertion .*?failed\b/;
@@ -598,7 +610,8 @@ sub block_skip ($) {
     my $block = shift;
     my $name = $block->name;
     if (defined(my $spec = $block->skip_nginx)) {
-        $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)\s*(?::\s*(.*))?$/s
+        $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
+                  \s*(?::\s*(.*))?$/sx
             or bail_out("$name - Invalid --- skip_nginx spec: $spec");
         my ($n, $op, $why) = ($1, $2, $6);
         my $ver = sprintf "%d.%03d%03d", $3, $4, $5;
@@ -637,7 +650,9 @@ sub run_test ($) {
     $NginxVersion //= get_nginx_version();
 
     if (my ($n, $why) = block_skip($block)) {
-        for (1 .. $RepeatEach) { SKIP: { Test::More::skip("$name - $why", $n) } }
+        for (1 .. $RepeatEach) {
+            SKIP: { Test::More::skip("$name - $why", $n) }
+        }
         return;
     }
 
@@ -684,7 +699,9 @@ for my $sig (qw(INT TERM HUP)) {
 
 END {
     local $?;    # waitpid() would overwrite the script's exit status
-    cleanup() unless $InChild;
+    return if $InChild;
+    cleanup();
+    remove_tree($ServRoot) if $Randomize && $ServRoot =~ m{/servroot_\d+$};
 }
 
 1;
