@@ -112,6 +112,8 @@ char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_gw_jwt_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_gw_jwt_strip_headers(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf);
 ngx_int_t ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx);
 

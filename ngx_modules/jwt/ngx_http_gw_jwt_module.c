@@ -266,6 +266,12 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
     jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);
 
     if (jlcf->realm.len == 0) {
+        if (jlcf->headers != NULL
+            && ngx_http_gw_jwt_strip_headers(r, jlcf) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return NGX_DECLINED;
     }
 
@@ -597,12 +603,24 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
     u_char                 *p;
     size_t                  len, rlen;
     ngx_table_elt_t        *h;
+    ngx_log_handler_pt      handler;
     ngx_http_gw_problem_t   problem;
 
     rlen = ngx_strlen(reason);
 
+    /*
+     * nginx's own log context would add the request line, which holds the
+     * token when it comes from a query argument: log without it.
+     */
+
+    handler = r->connection->log->handler;
+    r->connection->log->handler = NULL;
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_jwt: request denied: %s", reason);
+                  "gw_jwt: request denied: %s, client: %V, uri: \"%V\"",
+                  reason, &r->connection->addr_text, &r->uri);
+
+    r->connection->log->handler = handler;
 
     len = sizeof("Bearer realm=\"\"") - 1 + jlcf->realm.len
           + sizeof(", error=\"insufficient_scope\"") - 1

@@ -289,9 +289,10 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_jwt_loc_conf_t *jlcf = conf;
 
-    u_char                    *p;
-    ngx_str_t                 *value;
-    ngx_http_gw_jwt_header_t  *h;
+    u_char                       *p;
+    ngx_str_t                    *value;
+    ngx_http_gw_jwt_header_t     *h;
+    ngx_http_gw_jwt_main_conf_t  *jmcf;
 
     value = cf->args->elts;
 
@@ -321,6 +322,9 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (h == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
+    jmcf->used = 1;
 
     h->name = value[1];
     h->lowcase.len = value[1].len;
@@ -377,21 +381,18 @@ ngx_http_gw_jwt_header_safe(ngx_str_t *s)
 
 /*
  * Rebuilds the request's header list without the client's copies of the
- * claim headers, then appends one header per present claim.
+ * claim headers.  Called wherever claim headers are configured, whether or
+ * not the location checks tokens, so a client can never supply them.
  */
 
 ngx_int_t
-ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
-    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx)
+ngx_http_gw_jwt_strip_headers(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf)
 {
-    json_t                    *claim;
-    ngx_int_t                  rc;
-    ngx_str_t                  s;
-    ngx_uint_t                 i, found;
-    ngx_list_t                 headers;
-    ngx_list_part_t           *part;
-    ngx_table_elt_t           *t, *nt;
-    ngx_http_gw_jwt_header_t  *h;
+    ngx_uint_t        i, found;
+    ngx_list_t        old;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *t, *nt;
 
     found = 0;
     part = &r->headers_in.headers.part;
@@ -415,41 +416,67 @@ ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
         }
     }
 
-    if (found) {
-        if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
-            != NGX_OK)
-        {
+    if (!found) {
+        return NGX_OK;
+    }
+
+    /* the copy's "last" is stale, but only its parts are walked */
+
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &old.part;
+    t = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            t = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_gw_jwt_is_claim_header(jlcf, &t[i])) {
+            continue;
+        }
+
+        nt = ngx_list_push(&r->headers_in.headers);
+        if (nt == NULL) {
             return NGX_ERROR;
         }
 
-        part = &r->headers_in.headers.part;
-        t = part->elts;
+        *nt = t[i];
+    }
 
-        for (i = 0; /* void */; i++) {
+    return NGX_OK;
+}
 
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
 
-                part = part->next;
-                t = part->elts;
-                i = 0;
-            }
+/* strips the client's claim headers, then adds one per present claim */
 
-            if (ngx_http_gw_jwt_is_claim_header(jlcf, &t[i])) {
-                continue;
-            }
+ngx_int_t
+ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx)
+{
+    json_t                    *claim;
+    ngx_int_t                  rc;
+    ngx_str_t                  s;
+    ngx_uint_t                 i;
+    ngx_table_elt_t           *nt;
+    ngx_http_gw_jwt_header_t  *h;
 
-            nt = ngx_list_push(&headers);
-            if (nt == NULL) {
-                return NGX_ERROR;
-            }
-
-            *nt = t[i];
-        }
-
-        r->headers_in.headers = headers;
+    if (ngx_http_gw_jwt_strip_headers(r, jlcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     h = jlcf->headers->elts;
