@@ -14,6 +14,7 @@ use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }   # after any -I, for Tollgate::JWT
 
 use File::Temp qw(tempdir);
+use JSON::PP ();
 use Test::Nginx::Socket 'no_plan';
 use Tollgate::JWT qw(:all);
 
@@ -109,6 +110,37 @@ $tok{kid_e1} = jwt(alg => 'ES256', kid => 'e1', payload => \%claims);
 my $tmp = tempdir(CLEANUP => 1);
 $ENV{TEST_NGINX_JWT_TMP} = $tmp;
 spew("$tmp/newline.secret", slurp(key_file('hmac.secret')) . "\n");
+
+# a single JWK (not a JWKS), with and without format=jwk
+spew("$tmp/one.jwk", JSON::PP->new->canonical->encode(
+    public_jwk(key_file('ec256.pem'), kid => 'one', use => 'sig')));
+$tok{jwk_one} = jwt(alg => 'ES256', kid => 'one', payload => \%claims);
+$tok{jwk_two} = jwt(alg => 'ES256', kid => 'two', payload => \%claims);
+
+# a kid that no key has falls back to the keys configured without a kid
+$tok{fb_zzz_ec256b} = jwt(alg => 'ES256', kid => 'zzz',
+                          key => data_file('ec256b.key'), payload => \%claims);
+$tok{fb_zzz_ec256}  = jwt(alg => 'ES256', kid => 'zzz', payload => \%claims);
+$tok{fb_ec256_1_ec256b} = jwt(alg => 'ES256', kid => 'ec256-1',
+                              key => data_file('ec256b.key'),
+                              payload => \%claims);
+$tok{fb_r2}     = jwt(alg => 'RS256', kid => 'r2', key => data_file('rsa2.key'),
+                      payload => \%claims);
+$tok{fb_zzz_r2} = jwt(alg => 'RS256', kid => 'zzz',
+                      key => data_file('rsa2.key'), payload => \%claims);
+$tok{fb_none_ec256b} = jwt(alg => 'ES256', key => data_file('ec256b.key'),
+                           payload => \%claims);
+$tok{fb_none_rsa} = jwt(alg => 'RS256', payload => \%claims);
+
+# nine HMAC secrets: without a kid, at most 8 signature checks are made
+for my $i (1 .. 9) {
+    my $secret = join '', map { chr(65 + ($i * 7 + $_) % 26) } 1 .. 40;
+    spew("$tmp/s$i.secret", $secret);
+    $tok{"cap_$i"} = jwt(alg => 'HS256', secret => $secret,
+                         payload => \%claims);
+    $tok{"cap_kid_$i"} = jwt(alg => 'HS256', secret => $secret, kid => "s$i",
+                             payload => \%claims);
+}
 
 run_tests();
 
@@ -1280,5 +1312,95 @@ alg=HS256
 ["GET /rsa", "GET /ec", "GET /ec", "GET /rsa"]
 --- error_code eval
 [200, 401, 200, 401]
+--- no_error_log
+[error]
+
+
+
+=== TEST 49: a single JWK file, with or without format=jwk
+--- config
+    location = /auto {
+        gw_jwt api;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/one.jwk;
+        proxy_set_header X-Kid $gw_jwt_kid;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /jwk {
+        gw_jwt api;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/one.jwk format=jwk;
+        proxy_set_header X-Kid $gw_jwt_kid;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up {
+        return 200 "kid=$http_x_kid\n";
+    }
+--- more_headers eval
+["Authorization: Bearer $::tok{jwk_one}", "Authorization: Bearer $::tok{jwk_one}",
+ "Authorization: Bearer $::tok{ES256}", "Authorization: Bearer $::tok{jwk_two}"]
+--- request eval
+["GET /auto", "GET /jwk", "GET /jwk", "GET /jwk"]
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body_like eval
+["^kid=one\n\\z", "^kid=one\n\\z", "^kid=(one)?\n\\z", "unknown key id|token-invalid"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 50: a kid that no key has falls back to the keys configured without one
+--- config
+    location = /t {
+        gw_jwt api;
+        gw_jwt_key_file $TEST_NGINX_KEYS/jwks.json;
+        gw_jwt_key_file $TEST_NGINX_JWT_DATA/ec256b.pem;
+        gw_jwt_key_file $TEST_NGINX_JWT_DATA/rsa2.pem kid=r2;
+        proxy_set_header X-Alg $gw_jwt_alg;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up {
+        return 200 "alg=$http_x_alg\n";
+    }
+--- more_headers eval
+[map { "Authorization: Bearer $::tok{$_}" }
+ qw(fb_zzz_ec256b fb_zzz_ec256 fb_ec256_1_ec256b fb_r2 fb_zzz_r2
+    fb_none_ec256b fb_none_rsa)]
+--- request eval
+[("GET /t") x 7]
+--- error_code eval
+[200, 401, 401, 200, 401, 200, 200]
+--- response_body_like eval
+["^alg=ES256\n\\z", "token-invalid", "token-invalid", "^alg=RS256\n\\z",
+ "token-invalid", "^alg=ES256\n\\z", "^alg=RS256\n\\z"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 51: without a kid at most 8 keys are tried; a kid reaches any key
+--- config
+    location = /t {
+        gw_jwt api;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s1.secret format=hmac kid=s1;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s2.secret format=hmac kid=s2;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s3.secret format=hmac kid=s3;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s4.secret format=hmac kid=s4;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s5.secret format=hmac kid=s5;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s6.secret format=hmac kid=s6;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s7.secret format=hmac kid=s7;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s8.secret format=hmac kid=s8;
+        gw_jwt_key_file $TEST_NGINX_JWT_TMP/s9.secret format=hmac kid=s9;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up {
+        return 200 "ok\n";
+    }
+--- more_headers eval
+[map { "Authorization: Bearer $::tok{$_}" }
+ qw(cap_1 cap_8 cap_9 cap_kid_9 cap_kid_1)]
+--- request eval
+[("GET /t") x 5]
+--- error_code eval
+[200, 200, 401, 200, 200]
 --- no_error_log
 [error]

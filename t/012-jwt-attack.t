@@ -43,9 +43,7 @@ push @none, jwt(header => { alg => 'none', typ => 'JWT' }, sign => 'RS256',
 {
     my $pem = slurp(key_file('rsa.pem'));
     (my $pem_nonl = $pem) =~ s/\n\z//;
-    my $der = Tollgate::JWT::_capture($Tollgate::JWT::OPENSSL, 'pkey',
-                                      '-pubin', '-in', key_file('rsa.pem'),
-                                      '-outform', 'DER');
+    my $der = public_der(key_file('rsa.pem'));
     my $jwk = public_jwk(key_file('rsa.pem'), kid => 'rsa-1');
     for my $secret ($pem, $pem_nonl, $der, b64url_decode($jwk->{n})) {
         for my $alg (qw(HS256 HS384 HS512)) {

@@ -17,6 +17,12 @@ package Tollgate::JWT;
 #
 # Keys default to the fixtures of t/data/keys (see its README); a test may
 # name any other private key file or secret.
+#
+# Beside minting: helpers that break tokens (tamper_payload, insert_chars,
+# add_padding, truncate_token, token_of_length), public_jwk (a PEM public
+# key as a JWK, for JWKS files made on the fly), problem_re (a pattern for
+# the gateway's problem+json bodies) and nginx_t (runs "nginx -t" on a
+# configuration).  verify_with_openssl checks the minting itself.
 
 use strict;
 use warnings;
@@ -26,6 +32,7 @@ use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha256 hmac_sha384 hmac_sha512);
 use Exporter qw(import);
 use File::Basename qw(dirname);
+use File::Path qw(remove_tree);
 use File::Spec;
 use File::Temp qw(tempdir);
 use JSON::PP ();
@@ -37,7 +44,7 @@ our @EXPORT_OK = qw(
     segments decode_part with_segment tamper_payload resign
     insert_chars add_padding truncate_token token_of_length
     der_to_jose jose_to_der verify_with_openssl
-    problem_re public_jwk
+    problem_re public_jwk public_der nginx_t
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -175,6 +182,7 @@ sub sign {
 
     _run(@cmd);
     my $sig = slurp($out);
+    remove_tree($dir);
 
     $sig = der_to_jose($sig, $size) if $family eq 'ECDSA';
     return $sig;
@@ -385,8 +393,7 @@ sub token_of_length {
 # RSA, EC (P-256, P-384, P-521) or Ed25519, plus %members (kid, use, alg).
 sub public_jwk {
     my ($pem, %members) = @_;
-    my $der = _capture($OPENSSL, 'pkey', '-pubin', '-in', $pem,
-                       '-outform', 'DER');
+    my $der = public_der($pem);
     my $text = _capture($OPENSSL, 'pkey', '-pubin', '-in', $pem,
                         '-text', '-noout');
     my %jwk;
@@ -415,6 +422,13 @@ sub public_jwk {
     }
 
     return { %jwk, %members };
+}
+
+# public_der($pem): the DER SubjectPublicKeyInfo of a PEM public key file.
+sub public_der {
+    my ($pem) = @_;
+    return _capture($OPENSSL, 'pkey', '-pubin', '-in', $pem,
+                    '-outform', 'DER');
 }
 
 sub _capture {
@@ -448,6 +462,43 @@ sub problem_re {
         (?=.*"detail"\s*:\s*"$d")
         (?=.*"request_id"\s*:\s*"[^"]+")
         .*\}\s*\z/sx;
+}
+
+
+# --- nginx -t ----------------------------------------------------------------
+
+# nginx_t($http): runs "nginx -t" on a configuration whose http{} block
+# holds $http, with the modules of TEST_NGINX_LOAD_MODULES loaded, in a
+# temporary prefix.  Returns (1 when the test passed, nginx's output).
+# For directive checks that Test::Nginx cannot express in a block (the
+# real runner's "--- must_die" has no equivalent in t/lib).
+sub nginx_t {
+    my ($http) = @_;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $dir = tempdir(CLEANUP => 1);
+    mkdir "$dir/$_" or croak "mkdir $dir/$_: $!" for qw(conf logs tmp);
+
+    my @modules = map { "load_module $_;" } grep { length }
+                  split /\s+/, ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+    my $temps = join "\n", map { "    ${_}_temp_path $dir/tmp/$_;" }
+                qw(client_body proxy fastcgi uwsgi scgi);
+
+    spew("$dir/conf/nginx.conf", join "\n", @modules,
+         "error_log $dir/logs/error.log;", "pid $dir/logs/nginx.pid;",
+         'events {}', 'http {', '    access_log off;', $temps, $http, '}',
+         '');
+
+    my $pid = open my $fh, '-|';
+    croak "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        exec $bin, '-t', '-p', "$dir/", '-e', "$dir/logs/error.log",
+             '-c', "$dir/conf/nginx.conf" or exit 127;
+    }
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    return ($? == 0 ? 1 : 0, defined $out ? $out : '');
 }
 
 
@@ -490,7 +541,9 @@ sub verify_with_openssl {
         push @cmd, "$dir/in";
     }
 
-    return eval { _run(@cmd); 1 } ? 1 : 0;
+    my $ok = eval { _run(@cmd); 1 } ? 1 : 0;
+    remove_tree($dir);
+    return $ok;
 }
 
 1;
