@@ -117,17 +117,19 @@ gw_jwt: request denied: token expired
         gw_jwt_key_file $TEST_NGINX_KEYS/rsa.pem;
         proxy_set_header X-Sub $gw_jwt_sub;
         proxy_set_header X-Alg $gw_jwt_alg;
+        proxy_set_header X-Cache $gw_jwt_cache_status;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
     location = /up {
-        return 200 "sub=$http_x_sub alg=$http_x_alg\n";
+        return 200 "sub=$http_x_sub alg=$http_x_alg cache=$http_x_cache\n";
     }
 --- more_headers eval
 "Authorization: Bearer $::tok{a}"
 --- request eval
 ["GET /t", "GET /t", "GET /t"]
 --- response_body eval
-[("sub=alice alg=RS256\n") x 3]
+["sub=alice alg=RS256 cache=MISS\n",
+ ("sub=alice alg=RS256 cache=HIT\n") x 2]
 --- no_error_log
 [error]
 
@@ -337,17 +339,18 @@ qr/\Aa1:alice\nrotate:.*\na2:denied\nback:.*\na3:alice\nend\n\z/s
         gw_jwt_cache off;
         gw_jwt_key_file $TEST_NGINX_KEYS/rsa.pem;
         proxy_set_header X-Sub $gw_jwt_sub;
+        proxy_set_header X-Cache $gw_jwt_cache_status;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
     location = /up {
-        return 200 "sub=$http_x_sub\n";
+        return 200 "sub=$http_x_sub cache=$http_x_cache\n";
     }
 --- more_headers eval
 "Authorization: Bearer $::tok{a}"
 --- request eval
 ["GET /t", "GET /t"]
 --- response_body eval
-[("sub=alice\n") x 2]
+[("sub=alice cache=BYPASS\n") x 2]
 --- no_error_log
 [error]
 

@@ -82,10 +82,16 @@ typedef struct {
 } ngx_http_gw_jwt_loc_conf_t;
 
 
+#define NGX_HTTP_GW_JWT_CACHE_BYPASS  0
+#define NGX_HTTP_GW_JWT_CACHE_MISS    1
+#define NGX_HTTP_GW_JWT_CACHE_HIT     2
+
+
 /* per request: the verified token */
 typedef struct {
     gw_jws_t                jws;
     ngx_uint_t              verified;
+    ngx_uint_t              cache_status;
 } ngx_http_gw_jwt_ctx_t;
 
 

@@ -43,8 +43,8 @@ static ngx_int_t ngx_http_gw_jwt_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_jwt_token(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token);
 static ngx_int_t ngx_http_gw_jwt_verify(ngx_http_request_t *r,
-    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token, gw_jws_t *jws,
-    const u_char *memo_fp, const char **err);
+    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token,
+    ngx_http_gw_jwt_ctx_t *ctx, const u_char *memo_fp, const char **err);
 static const gw_jwk_t *ngx_http_gw_jwt_select(
     ngx_http_gw_jwt_loc_conf_t *jlcf, gw_jws_t *jws, const u_char *fp,
     ngx_uint_t *found, ngx_uint_t *checked, const char **err);
@@ -329,8 +329,8 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
                                         err);
         }
 
-        rc = ngx_http_gw_jwt_verify(r, jlcf, &token, &ctx->jws,
-                                    memo ? fp : NULL, &err);
+        rc = ngx_http_gw_jwt_verify(r, jlcf, &token, ctx, memo ? fp : NULL,
+                                    &err);
 
         if (rc != NGX_AGAIN) {
             break;
@@ -500,8 +500,8 @@ ngx_http_gw_jwt_select(ngx_http_gw_jwt_loc_conf_t *jlcf, gw_jws_t *jws,
 
 static ngx_int_t
 ngx_http_gw_jwt_verify(ngx_http_request_t *r,
-    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token, gw_jws_t *jws,
-    const u_char *memo_fp, const char **err)
+    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_str_t *token,
+    ngx_http_gw_jwt_ctx_t *ctx, const u_char *memo_fp, const char **err)
 {
     int                           rc;
     double                        exp;
@@ -510,8 +510,11 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     u_char                        hash[SHA256_DIGEST_LENGTH];
     u_char                        fp[GW_KEY_FP_LEN];
     ngx_uint_t                    cache, cached, found, checked;
+    gw_jws_t                     *jws;
     const gw_jwk_t               *good;
     ngx_http_gw_jwt_main_conf_t  *jmcf;
+
+    jws = &ctx->jws;
 
     if (jlcf->algs && !(jlcf->algs & GW_ALG_BIT(jws->alg))) {
         *err = "algorithm not allowed";
@@ -535,6 +538,10 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
 
     good = ngx_http_gw_jwt_select(jlcf, jws, cached ? fp : NULL, &found,
                                   &checked, err);
+
+    ctx->cache_status = !cache ? NGX_HTTP_GW_JWT_CACHE_BYPASS
+                        : checked ? NGX_HTTP_GW_JWT_CACHE_MISS
+                        : NGX_HTTP_GW_JWT_CACHE_HIT;
 
     if (!found) {
         *err = jws->kid ? "unknown key id" : "no key for the algorithm";

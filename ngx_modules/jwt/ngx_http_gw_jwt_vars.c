@@ -34,6 +34,10 @@ static ngx_int_t ngx_http_gw_jwt_header_variable(ngx_http_request_t *r,
 
 static gw_str_t  ngx_http_gw_jwt_sub_path = { "sub", 3 };
 
+static const char  *ngx_http_gw_jwt_cache_names[] = {
+    "BYPASS", "MISS", "HIT"
+};
+
 
 static ngx_http_variable_t  ngx_http_gw_jwt_vars[] = {
 
@@ -45,6 +49,9 @@ static ngx_http_variable_t  ngx_http_gw_jwt_vars[] = {
 
     { ngx_string("gw_jwt_kid"), NULL, ngx_http_gw_jwt_header_variable,
       1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_jwt_cache_status"), NULL, ngx_http_gw_jwt_header_variable,
+      2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("gw_jwt_claim_"), NULL, ngx_http_gw_jwt_prefix_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
@@ -212,6 +219,10 @@ ngx_http_gw_jwt_header_variable(ngx_http_request_t *r,
 
     if (data == 0) {
         s = gw_alg_name(ctx->jws.alg);
+        v->len = ngx_strlen(s);
+
+    } else if (data == 2) {
+        s = ngx_http_gw_jwt_cache_names[ctx->cache_status];
         v->len = ngx_strlen(s);
 
     } else {
