@@ -40,6 +40,22 @@ ngx_int_t ngx_http_gw_send_problem(ngx_http_request_t *r,
 ngx_int_t ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id);
 
 
+/*
+ * Removes every request header whose name is one of names (compared
+ * case-insensitively), so the upstream never sees a client's copy.
+ */
+ngx_int_t ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n);
+
+/* appends a request header for the upstream; name and lowcase must live as
+ * long as the request (configuration strings do) */
+ngx_int_t ngx_http_gw_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    u_char *lowcase, ngx_str_t *value);
+
+/* 1 when value holds no CR, LF or other control byte but tab */
+ngx_uint_t ngx_http_gw_header_value_safe(ngx_str_t *value);
+
+
 extern ngx_module_t  ngx_http_gw_module;
 
 

@@ -245,3 +245,136 @@ ngx_http_gw_send_problem(ngx_http_request_t *r,
 
     return NGX_DONE;
 }
+
+
+static ngx_uint_t
+ngx_http_gw_header_named(ngx_table_elt_t *h, ngx_str_t *names, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (h->key.len == names[i].len
+            && ngx_strncasecmp(h->key.data, names[i].data, h->key.len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
+{
+    ngx_uint_t        i, found;
+    ngx_list_t        old;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *nh;
+
+    found = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_gw_header_named(&h[i], names, n)) {
+            found = 1;
+            break;
+        }
+    }
+
+    if (!found) {
+        return NGX_OK;
+    }
+
+    /*
+     * An ngx_list_t cannot drop an element: rebuild it in place.  The old
+     * list's "last" points into r and goes stale, but only its parts are
+     * walked.
+     */
+
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &old.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_gw_header_named(&h[i], names, n)) {
+            continue;
+        }
+
+        nh = ngx_list_push(&r->headers_in.headers);
+        if (nh == NULL) {
+            return NGX_ERROR;
+        }
+
+        *nh = h[i];
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    u_char *lowcase, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *name;
+    h->lowcase_key = lowcase;
+    h->hash = ngx_hash_key(lowcase, name->len);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_gw_header_value_safe(ngx_str_t *value)
+{
+    u_char  *p;
+
+    for (p = value->data; p < value->data + value->len; p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}

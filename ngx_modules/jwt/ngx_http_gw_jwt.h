@@ -55,7 +55,6 @@ typedef struct {
 typedef struct {
     ngx_str_t               name;
     ngx_str_t               lowcase;
-    ngx_uint_t              hash;
     gw_str_t                path;
 } ngx_http_gw_jwt_header_t;
 
@@ -77,6 +76,7 @@ typedef struct {
     ngx_flag_t              cache;
     ngx_str_t               separator;
     ngx_array_t            *headers;        /* ngx_http_gw_jwt_header_t */
+    ngx_array_t            *header_names;   /* ngx_str_t, of the above */
     gw_jwt_policy_t         policy;         /* built from the above */
     ngx_str_t               scope_text;     /* "a b", for WWW-Authenticate */
 } ngx_http_gw_jwt_loc_conf_t;
@@ -118,8 +118,6 @@ char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_gw_jwt_add_variables(ngx_conf_t *cf);
-ngx_int_t ngx_http_gw_jwt_strip_headers(ngx_http_request_t *r,
-    ngx_http_gw_jwt_loc_conf_t *jlcf);
 ngx_int_t ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx);
 

@@ -267,7 +267,9 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
     if (jlcf->realm.len == 0) {
         if (jlcf->headers != NULL
-            && ngx_http_gw_jwt_strip_headers(r, jlcf) != NGX_OK)
+            && ngx_http_gw_strip_headers(r, jlcf->header_names->elts,
+                                         jlcf->header_names->nelts)
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -808,6 +810,7 @@ ngx_http_gw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->headers == NULL) {
         conf->headers = prev->headers;
+        conf->header_names = prev->header_names;
     }
 
     ngx_conf_merge_uint_value(conf->algs, prev->algs, 0);

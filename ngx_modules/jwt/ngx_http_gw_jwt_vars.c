@@ -16,6 +16,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_jwt.h"
 
 
@@ -301,7 +302,7 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_gw_jwt_loc_conf_t *jlcf = conf;
 
     u_char                       *p;
-    ngx_str_t                    *value;
+    ngx_str_t                    *value, *name;
     ngx_http_gw_jwt_header_t     *h;
     ngx_http_gw_jwt_main_conf_t  *jmcf;
 
@@ -327,12 +328,24 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (jlcf->headers == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        jlcf->header_names = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (jlcf->header_names == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     h = ngx_array_push(jlcf->headers);
     if (h == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    name = ngx_array_push(jlcf->header_names);
+    if (name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *name = value[1];
 
     jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
     jmcf->used = 1;
@@ -344,7 +357,7 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    h->hash = ngx_hash_strlow(h->lowcase.data, value[1].data, value[1].len);
+    ngx_strlow(h->lowcase.data, value[1].data, value[1].len);
     h->path.data = (const char *) value[2].data;
     h->path.len = value[2].len;
 
@@ -352,128 +365,11 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static ngx_uint_t
-ngx_http_gw_jwt_is_claim_header(ngx_http_gw_jwt_loc_conf_t *jlcf,
-    ngx_table_elt_t *t)
-{
-    ngx_uint_t                 i;
-    ngx_http_gw_jwt_header_t  *h;
-
-    h = jlcf->headers->elts;
-
-    for (i = 0; i < jlcf->headers->nelts; i++) {
-        if (t->key.len == h[i].name.len
-            && ngx_strncasecmp(t->key.data, h[i].name.data, t->key.len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* a header value must not smuggle CR, LF or other control bytes upstream */
-
-static ngx_uint_t
-ngx_http_gw_jwt_header_safe(ngx_str_t *s)
-{
-    u_char  *p;
-
-    for (p = s->data; p < s->data + s->len; p++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 /*
- * Rebuilds the request's header list without the client's copies of the
- * claim headers.  Called wherever claim headers are configured, whether or
- * not the location checks tokens, so a client can never supply them.
+ * Strips the client's copies of the claim headers (wherever they are
+ * configured, even where gw_jwt is off: see the handler), then adds one
+ * header per present claim.
  */
-
-ngx_int_t
-ngx_http_gw_jwt_strip_headers(ngx_http_request_t *r,
-    ngx_http_gw_jwt_loc_conf_t *jlcf)
-{
-    ngx_uint_t        i, found;
-    ngx_list_t        old;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *t, *nt;
-
-    found = 0;
-    part = &r->headers_in.headers.part;
-    t = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            t = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_gw_jwt_is_claim_header(jlcf, &t[i])) {
-            found = 1;
-            break;
-        }
-    }
-
-    if (!found) {
-        return NGX_OK;
-    }
-
-    /* the copy's "last" is stale, but only its parts are walked */
-
-    old = r->headers_in.headers;
-
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    part = &old.part;
-    t = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            t = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_gw_jwt_is_claim_header(jlcf, &t[i])) {
-            continue;
-        }
-
-        nt = ngx_list_push(&r->headers_in.headers);
-        if (nt == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nt = t[i];
-    }
-
-    return NGX_OK;
-}
-
-
-/* strips the client's claim headers, then adds one per present claim */
 
 ngx_int_t
 ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
@@ -483,10 +379,12 @@ ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
     ngx_int_t                  rc;
     ngx_str_t                  s;
     ngx_uint_t                 i;
-    ngx_table_elt_t           *nt;
     ngx_http_gw_jwt_header_t  *h;
 
-    if (ngx_http_gw_jwt_strip_headers(r, jlcf) != NGX_OK) {
+    if (ngx_http_gw_strip_headers(r, jlcf->header_names->elts,
+                                  jlcf->header_names->nelts)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -505,7 +403,7 @@ ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        if (rc == NGX_DECLINED || !ngx_http_gw_jwt_header_safe(&s)) {
+        if (rc == NGX_DECLINED || !ngx_http_gw_header_value_safe(&s)) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "gw_jwt: claim \"%s\" not sent as header \"%V\": "
                           "too large or holds control characters",
@@ -513,15 +411,11 @@ ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
             continue;
         }
 
-        nt = ngx_list_push(&r->headers_in.headers);
-        if (nt == NULL) {
+        if (ngx_http_gw_add_header(r, &h[i].name, h[i].lowcase.data, &s)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        nt->key = h[i].name;
-        nt->lowcase_key = h[i].lowcase.data;
-        nt->hash = h[i].hash;
-        nt->value = s;
     }
 
     return NGX_OK;
