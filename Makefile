@@ -10,7 +10,8 @@ export NGINX_SRC GW_CC_OPT GW_LD_OPT
 
 CC        ?= cc
 GW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wpointer-arith \
-             -Wno-unused-parameter -Ilib/jose -Ilib/problem $(EXTRA_CFLAGS)
+             -Wno-unused-parameter -Ilib/jose -Ilib/problem -Ilib/model \
+             $(EXTRA_CFLAGS)
 GW_LIBS   := -lssl -lcrypto -ljansson
 
 LIB_SRCS  := $(wildcard lib/*/*.c)
@@ -18,6 +19,8 @@ LIB_HDRS  := $(wildcard lib/*/*.h)
 MOD_SRCS  := $(wildcard ngx_modules/*/*.c ngx_modules/*/*.h) ngx_modules/config
 UNIT_SRCS := $(wildcard t/unit/test_*.c)
 UNIT_BINS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+GWCTL     := $(BUILD)/gwctl
+GWCTL_SRCS := $(wildcard cli/*.c cli/*.h lib/model/*.c lib/model/*.h)
 
 TEST_NGINX_BINARY       ?= /usr/sbin/nginx
 TEST_NGINX_LOAD_MODULES ?= $(abspath $(MODULE))
@@ -26,7 +29,7 @@ export TEST_NGINX_BINARY TEST_NGINX_LOAD_MODULES
 .PHONY: all module deps deps-build deps-test unit lint test run bench \
         asan clean
 
-all: deps-build module
+all: deps-build module $(GWCTL)
 
 deps: deps-build deps-test
 deps-build:
@@ -45,13 +48,18 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(GW_CFLAGS) -o $@ $< $(LIB_SRCS) $(GW_LIBS) -ljwt
 
+# gwctl, the consumer and key admin CLI (docs/gwctl.md)
+$(GWCTL): $(GWCTL_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) -o $@ $(filter %.c,$^) -lhiredis -lcrypto
+
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
 
 lint:
 	@perl scripts/lint.pl
 
-test: deps-test module $(UNIT_BINS)
+test: deps-test module $(UNIT_BINS) $(GWCTL)
 	@perl scripts/lint.pl
 	prove --exec '' $(UNIT_BINS)
 	prove -I t/lib -r t/

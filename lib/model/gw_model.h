@@ -7,22 +7,34 @@
  * lower-case hex SHA-256 of its bytes, and only that hash is a Redis key.
  *
  *   gw:consumer:<id>        hash   id, name, status ("active" | "disabled"),
- *                                  tags (comma-separated), plan, created
- *                                  (seconds since the epoch)
+ *                                  tags (comma-separated, "" : none), plan
+ *                                  ("" : none), created (seconds since the
+ *                                  epoch)
  *   gw:consumers            set    every consumer id
  *   gw:consumer:<id>:keys   set    the hashes of the consumer's keys
  *   gw:key:<sha256-hex>     hash   consumer (id), status ("active" |
  *                                  "revoked"), expires (seconds since the
  *                                  epoch, 0: never), created, prefix (the
  *                                  key's first GW_KEY_PREFIX_LEN characters,
- *                                  to tell keys apart in listings)
+ *                                  to tell keys apart in listings), and,
+ *                                  once revoked, revoked (seconds since the
+ *                                  epoch)
  *   gw:events               pub/sub channel of invalidations, one message
  *                                  each: "key <sha256-hex>" or
  *                                  "consumer <id>"
  *
- * Consumer ids are 1 to 64 bytes of [A-Za-z0-9._-]; names are 1 to 256
- * bytes of printable UTF-8.  Keys are "tg_" followed by 43 base64url
- * characters (32 random bytes).
+ * A record and its indexes change in one MULTI/EXEC, together with the
+ * invalidation published on gw:events, so a gateway that drops its cache
+ * on the message reads the new state.  Records are never deleted: a key is
+ * revoked, a consumer disabled.
+ *
+ * Consumer ids are 1 to 64 bytes of [A-Za-z0-9._-]; plans and each tag
+ * follow the same rule (at most GW_TAGS_MAX tags, no duplicates); names
+ * are 1 to 256 bytes of printable UTF-8.  Keys are "tg_" followed by 43
+ * base64url characters (32 random bytes, no padding).
+ *
+ * This file and gw_model.c need only libc and OpenSSL's libcrypto, so the
+ * gateway, the services and gwctl can all link them alone.
  */
 
 
@@ -31,6 +43,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 
 
 #define GW_MODEL_CONSUMER_PREFIX   "gw:consumer:"
@@ -39,19 +52,118 @@
 #define GW_MODEL_KEY_PREFIX        "gw:key:"
 #define GW_MODEL_EVENTS            "gw:events"
 
+/* the two kinds of gw:events messages: the kind, a space, the id or hash */
+#define GW_MODEL_EVENT_KEY         "key"
+#define GW_MODEL_EVENT_CONSUMER    "consumer"
+
+/* values of the status fields */
+#define GW_MODEL_ACTIVE            "active"
+#define GW_MODEL_DISABLED          "disabled"
+#define GW_MODEL_REVOKED           "revoked"
+
 #define GW_ID_MAX                  64
 #define GW_NAME_MAX                256
+#define GW_TAGS_MAX                32          /* tags per consumer */
 #define GW_KEY_TEXT_PREFIX         "tg_"
 #define GW_KEY_RANDOM_BYTES        32
+#define GW_KEY_LEN                 46          /* "tg_" + 43 symbols */
 #define GW_KEY_PREFIX_LEN          8
 #define GW_KEY_HASH_HEX_LEN        64
+#define GW_KEY_TTL_MAX             (3650LL * 86400)    /* seconds: 10 years */
+
+/* the longest Redis key of the model, with its NUL */
+#define GW_MODEL_RKEY_MAX                                                     \
+    (sizeof(GW_MODEL_CONSUMER_PREFIX) + GW_ID_MAX                             \
+     + sizeof(GW_MODEL_KEYS_SUFFIX))
+
+/* the longest gw:events message, with its NUL */
+#define GW_MODEL_EVENT_MAX                                                    \
+    (sizeof(GW_MODEL_EVENT_CONSUMER) + 1 + GW_KEY_HASH_HEX_LEN)
+
+
+typedef enum {
+    GW_MODEL_EVENT_NONE = 0,
+    GW_MODEL_EVENT_IS_KEY,          /* id is a key's hash */
+    GW_MODEL_EVENT_IS_CONSUMER      /* id is a consumer id */
+} gw_model_event_e;
+
+
+typedef struct {
+    gw_model_event_e    kind;
+    const char         *id;         /* points into the message */
+    size_t              id_len;
+} gw_model_event_t;
+
+
+typedef enum {
+    GW_MODEL_KEY_USABLE = 0,
+    GW_MODEL_KEY_IS_REVOKED,
+    GW_MODEL_KEY_IS_EXPIRED,
+    GW_MODEL_KEY_IS_INVALID         /* a status this model does not know */
+} gw_model_key_state_e;
 
 
 /* 1 when id is 1 to GW_ID_MAX bytes of [A-Za-z0-9._-] */
 int gw_model_id_valid(const char *id, size_t len);
 
+/* 1 when name is 1 to GW_NAME_MAX bytes of printable UTF-8 */
+int gw_model_name_valid(const char *name, size_t len);
+
+/*
+ * 1 when s is well-formed UTF-8 without control characters (C0, DEL, C1),
+ * the test for text that is safe to print on a terminal as it is.
+ */
+int gw_model_printable(const char *s, size_t len);
+
+/*
+ * 1 when tags is "" or a comma-separated list of 1 to GW_TAGS_MAX tags,
+ * each valid as an id, none twice and none empty.
+ */
+int gw_model_tags_valid(const char *tags, size_t len);
+
 /* writes the lower-case hex SHA-256 of key (65 bytes with the NUL) */
 void gw_model_key_hash(const unsigned char *key, size_t len, char *hex);
+
+/* 1 when hex is GW_KEY_HASH_HEX_LEN lower-case hex digits */
+int gw_model_hash_valid(const char *hex, size_t len);
+
+/*
+ * 1 when key has the shape of a Tollgate key: "tg_" and the canonical
+ * base64url of GW_KEY_RANDOM_BYTES bytes.  A cheap test before hashing
+ * what a client sent; it says nothing of whether the key exists.
+ */
+int gw_model_key_valid(const char *key, size_t len);
+
+/*
+ * Makes a new key from RAND_bytes into key, which holds GW_KEY_LEN + 1
+ * bytes; NUL-terminated.  Returns 0, or -1 when the random generator
+ * failed (key is then cleared).  The caller wipes key after use
+ * (OPENSSL_cleanse).
+ */
+int gw_model_key_generate(char *key);
+
+/*
+ * Whether a key record allows a request at now (seconds since the epoch):
+ * status is the record's status field, expires its expires field (0:
+ * never).  Revoked wins over expired.
+ */
+gw_model_key_state_e gw_model_key_state(const char *status, size_t len,
+    int64_t expires, int64_t now);
+
+/*
+ * Parses a lifetime: a decimal number of seconds, or a number followed by
+ * one of s, m, h, d (seconds, minutes, hours, days), as "3600", "12h",
+ * "30d".  Rejects signs, spaces, leading zeros, empty numbers, zero and
+ * anything above GW_KEY_TTL_MAX.  Returns 0 with *seconds set, or -1.
+ */
+int gw_model_ttl_parse(const char *s, size_t len, int64_t *seconds);
+
+/*
+ * Parses a gw:events message: "key <hash>" or "consumer <id>", nothing
+ * more, the hash or id valid.  Returns 0 with ev filled (ev->id points into
+ * msg), or -1 with ev->kind GW_MODEL_EVENT_NONE.
+ */
+int gw_model_event_parse(const char *msg, size_t len, gw_model_event_t *ev);
 
 
 #endif /* _GW_MODEL_H_INCLUDED_ */

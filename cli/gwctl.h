@@ -1,0 +1,98 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * gwctl's shared parts: the run context, which carries the Redis connection
+ * and the one failure of a run (an exit code and a message), the argument
+ * parser every command uses, the Redis helpers and the output helpers.
+ * Functions return 0 or -1; on -1 the context holds the code and message,
+ * and main() prints them once.
+ */
+
+
+#ifndef _GWCTL_H_INCLUDED_
+#define _GWCTL_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/un.h>
+
+#include <hiredis/hiredis.h>
+
+#include "gw_model.h"
+
+
+#define GWCTL_OK            0
+#define GWCTL_USAGE         1       /* bad arguments */
+#define GWCTL_STATE         2       /* not found, exists, invalid state */
+#define GWCTL_REDIS         3       /* Redis unreachable or an error reply */
+
+#define GWCTL_ADDR_MAX      300     /* bytes of --redis */
+#define GWCTL_ERR_MAX       512
+#define GWCTL_TIMEOUT       2       /* seconds, connect and each command */
+#define GWCTL_ATTEMPTS      5       /* transactions retried on WATCH */
+#define GWCTL_OPTS_MAX      4       /* options of one command */
+
+
+typedef struct {
+    redisContext   *redis;
+    const char     *addr;           /* as given, for messages */
+    char            host[GWCTL_ADDR_MAX + 1];   /* "" : a unix socket */
+    char            path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    int             port;
+    const char     *password;       /* NULL: no AUTH */
+    int             db;
+    int             code;           /* exit code of the failure */
+    char            err[GWCTL_ERR_MAX];
+} gwctl_t;
+
+
+/* one option of a command: "--name VALUE", "--name=VALUE" or a flag */
+typedef struct {
+    const char     *name;           /* "--json" */
+    int             flag;           /* 1: takes no value */
+    const char     *value;          /* out: the value, or "" for a flag */
+} gwctl_opt_t;
+
+
+typedef int (*gwctl_cmd_pt)(gwctl_t *ctl, int argc, char **argv);
+
+
+/* gwctl.c */
+int gwctl_fail(gwctl_t *ctl, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *gwctl_quote(char *buf, size_t size, const char *s);
+int gwctl_id(gwctl_t *ctl, const char *cmd, const char *id);
+int gwctl_args(gwctl_t *ctl, const char *cmd, int argc, char **argv,
+    gwctl_opt_t *opts, const char **pos, int npos, const char *want);
+int gwctl_connect(gwctl_t *ctl);
+
+/* gwctl_redis.c */
+redisReply *gwctl_command(gwctl_t *ctl, const char *fmt, ...);
+int gwctl_run(gwctl_t *ctl, const char *fmt, ...);
+int gwctl_append(gwctl_t *ctl, const char *fmt, ...);
+redisReply *gwctl_reply(gwctl_t *ctl, const char *what);
+int gwctl_exec(gwctl_t *ctl, int *committed);
+const redisReply *gwctl_field(const redisReply *hash, const char *name);
+int gwctl_field_is(const redisReply *hash, const char *name,
+    const char *value);
+int gwctl_field_int(const redisReply *hash, const char *name, int64_t *n);
+
+/* gwctl_out.c */
+void gwctl_sanitize(char *dst, size_t size, const char *s, size_t len);
+void gwctl_print_text(FILE *f, const char *s, size_t len);
+void gwctl_print_json(FILE *f, const char *s, size_t len);
+void gwctl_print_field(FILE *f, const redisReply *hash, const char *name,
+    int json);
+void gwctl_print_cell(FILE *f, const redisReply *v, size_t width);
+void gwctl_format_time(char *buf, size_t size, int64_t t);
+int gwctl_strcmp(const void *a, const void *b);
+
+/* the commands */
+int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
+int gwctl_key(gwctl_t *ctl, int argc, char **argv);
+
+
+#endif /* _GWCTL_H_INCLUDED_ */

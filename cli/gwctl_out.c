@@ -1,0 +1,159 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * gwctl's output.  Values come from Redis, where anyone with access may
+ * have written anything, so text output prints a value as it is only when
+ * it is printable UTF-8 (otherwise each byte outside printable ASCII
+ * becomes '?'), and JSON output escapes control characters and replaces
+ * the bytes of ill-formed UTF-8 with U+FFFD: the output is always valid
+ * JSON and never drives the terminal.
+ */
+
+
+#include <string.h>
+#include <time.h>
+
+#include "gwctl.h"
+
+
+/* a message-safe copy: printable ASCII only, truncated to size */
+
+void
+gwctl_sanitize(char *dst, size_t size, const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len && i + 1 < size; i++) {
+        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    }
+
+    dst[i] = '\0';
+}
+
+
+void
+gwctl_print_text(FILE *f, const char *s, size_t len)
+{
+    size_t  i;
+
+    if (gw_model_printable(s, len)) {
+        fwrite(s, 1, len, f);
+        return;
+    }
+
+    for (i = 0; i < len; i++) {
+        fputc((s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?', f);
+    }
+}
+
+
+void
+gwctl_print_json(FILE *f, const char *s, size_t len)
+{
+    int            utf8;
+    size_t         i;
+    unsigned char  c;
+
+    /* well-formed UTF-8 is kept; otherwise every byte above 0x7f goes */
+
+    utf8 = gw_model_printable(s, len);
+
+    fputc('"', f);
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c == '"' || c == '\\') {
+            fputc('\\', f);
+            fputc(c, f);
+
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+
+        } else if (c >= 0x80 && !utf8) {
+            fputs("\\ufffd", f);
+
+        } else {
+            fputc(c, f);
+        }
+    }
+
+    fputc('"', f);
+}
+
+
+/* a field of an HGETALL reply: "-" (text) or null (JSON) when missing */
+
+void
+gwctl_print_field(FILE *f, const redisReply *hash, const char *name,
+    int json)
+{
+    const redisReply  *v;
+
+    v = gwctl_field(hash, name);
+
+    if (v == NULL) {
+        fputs(json ? "null" : "-", f);
+
+    } else if (json) {
+        gwctl_print_json(f, v->str, v->len);
+
+    } else {
+        gwctl_print_text(f, v->str, v->len);
+    }
+}
+
+
+/*
+ * A column of a table: the value ("-" when missing or empty), then spaces
+ * to width, then the two spaces between columns.
+ */
+
+void
+gwctl_print_cell(FILE *f, const redisReply *v, size_t width)
+{
+    size_t  len;
+
+    if (v != NULL && v->len != 0) {
+        gwctl_print_text(f, v->str, v->len);
+        len = v->len;
+
+    } else {
+        fputc('-', f);
+        len = 1;
+    }
+
+    for ( /* void */ ; len < width; len++) {
+        fputc(' ', f);
+    }
+
+    fputs("  ", f);
+}
+
+
+/* seconds since the epoch as "2026-11-22T09:25:15Z", or "?" */
+
+void
+gwctl_format_time(char *buf, size_t size, int64_t t)
+{
+    time_t     tt;
+    struct tm  tm;
+
+    tt = (time_t) t;
+
+    if (t < 0 || gmtime_r(&tt, &tm) == NULL
+        || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    {
+        snprintf(buf, size, "?");
+    }
+}
+
+
+/* for qsort() of an array of strings */
+
+int
+gwctl_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(char * const *) a, *(char * const *) b);
+}
