@@ -82,11 +82,11 @@ asan: deps-test
 	TEST_NGINX_LOAD_MODULES=$(abspath build-asan/ngx_http_gw_module.so) \
 	    prove -I t/lib -r t/
 
-run: deps-build module
+run: deps-build module $(GWCTL)
 	@auto/deps run
 	@scripts/run.sh
 
-bench: deps-build module
+bench: deps-build module $(GWCTL)
 	@auto/deps bench
 	@scripts/bench.sh
 

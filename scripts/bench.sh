@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make bench`: requests/s of Tollgate's locations against bare nginx
-# proxying to the same local upstream, all in one nginx and one run.  The
+# proxying to the same local upstream, all in one nginx and one run, with
+# a private redis-server for API keys.  The
 # variants alternate over ROUNDS rounds and the median of each is quoted,
 # with its ratio to bare.  wrk runs on loopback only.
 #
@@ -12,7 +13,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
-LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256"}
+LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"}
+redis_server=${REDIS_SERVER:-redis-server}
 
 d=$(mktemp -d "$top/build/bench.XXXXXX")
 [ -n "${BENCH_KEEP:-}" ] || trap 'kill $(cat "$d/nginx.pid" 2>/dev/null) 2>/dev/null; rm -rf "$d"' EXIT
@@ -55,6 +57,7 @@ http {
     uwsgi_temp_path $d/uwsgi;
     scgi_temp_path $d/scgi;
     gw_jwt_cache_zone 10m;
+    gw_redis 127.0.0.1:$((PORT + 2));
     upstream up { server 127.0.0.1:$((PORT + 1)); keepalive 64; }
     server { listen 127.0.0.1:$((PORT + 1)); location / { return 200 "ok\n"; } }
     server {
@@ -66,6 +69,12 @@ $(jwt_loc /rs256-nocache "$d/rsa.pem" off)
 $(jwt_loc /rs256 "$d/rsa.pem" on)
 $(jwt_loc /hs256-nocache "$d/hmac.secret format=hmac" off)
 $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
+        location = /key { gw_key_auth bench; proxy_pass http://up; }
+        location = /key-nocache {
+            gw_key_auth bench;
+            gw_key_auth_cache_ttl 0;
+            proxy_pass http://up;
+        }
     }
 }
 EOF
@@ -73,17 +82,18 @@ EOF
 "$nginx" -p "$d" -c "$d/nginx.conf" || { cat "$d/logs/error.log"; exit 1; }
 sleep 0.5
 
-token_for() {
+# the credential header a location needs
+auth_for() {
     case $1 in
-    /rs256*) echo "$RS" ;;
-    /hs256*) echo "$HS" ;;
-    *) echo "" ;;
+    /rs256*) echo "Authorization: Bearer $RS" ;;
+    /hs256*) echo "Authorization: Bearer $HS" ;;
+    /key*) echo "X-API-Key: $KEY" ;;
+    *) echo "X-None: none" ;;
     esac
 }
 
 for loc in $LOCS; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' \
-           -H "Authorization: Bearer $(token_for "$loc")" \
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "$(auth_for "$loc")" \
            "http://127.0.0.1:$PORT$loc")
     if [ "$code" != 200 ]; then
         echo "bench: $loc answers $code, not 200" >&2
@@ -96,13 +106,8 @@ echo "bench: wrk -t1 -c$CONNS -d$DUR, $ROUNDS rounds, one nginx worker"
 declare -A res
 for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
-        tok=$(token_for "$loc")
-        if [ -n "$tok" ]; then
-            out=$(wrk -t1 -c"$CONNS" -d"$DUR" \
-                  -H "Authorization: Bearer $tok" "http://127.0.0.1:$PORT$loc")
-        else
-            out=$(wrk -t1 -c"$CONNS" -d"$DUR" "http://127.0.0.1:$PORT$loc")
-        fi
+        out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
+              "http://127.0.0.1:$PORT$loc")
         if echo "$out" | grep -q 'Non-2xx'; then
             echo "bench: $loc had non-2xx answers" >&2
             exit 1

@@ -1,28 +1,38 @@
 #!/bin/sh
 # `make run`: starts the platform in the foreground from conf/tollgate.conf,
-# in a private run folder (./run: config copy, keys, logs, pid, temp files;
-# nothing is written outside it), prints a demo token and what to try, and
-# stops everything it started on Ctrl-C.
+# in a private run folder (./run: config copy, keys, logs, pid, temp files,
+# a private redis-server on loopback; nothing is written outside it),
+# creates a demo consumer and API key with gwctl, prints a demo token, the
+# key and what to try, and stops everything it started on Ctrl-C.
 #
 # Environment: TOLLGATE_PORT (default 8080), TOLLGATE_UPSTREAM_PORT (default
-# port + 1), TOLLGATE_RUN (default ./run), NGINX (default /usr/sbin/nginx).
+# port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_RUN (default
+# ./run), NGINX (default /usr/sbin/nginx), REDIS_SERVER (redis-server).
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${TOLLGATE_PORT:-8080}
 up_port=${TOLLGATE_UPSTREAM_PORT:-$((port + 1))}
+redis_port=${TOLLGATE_REDIS_PORT:-$((port + 2))}
 run=${TOLLGATE_RUN:-$top/run}
 nginx=${NGINX:-/usr/sbin/nginx}
 module="$top/build/ngx_http_gw_module.so"
+gwctl="$top/build/gwctl"
+redis_server=${REDIS_SERVER:-redis-server}
 
-[ -f "$module" ] || { echo "run: $module is missing: run make" >&2; exit 1; }
+for f in "$module" "$gwctl"; do
+    [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
+done
 
-mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys"
+mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys" \
+    "$run/redis"
 cp "$module" "$run/modules/"
 cp "$top/conf/tollgate.conf" "$run/conf/"
 cp "$top/conf/demo/"*.conf "$run/conf/demo/"
 echo "listen 127.0.0.1:$port;" > "$run/conf/demo/listen.conf"
+redis="127.0.0.1:$redis_port"
+echo "gw_redis $redis;" > "$run/conf/demo/redis.conf"
 sed -i "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
     "$run/conf/tollgate.conf" "$run/conf/demo/upstream.conf"
 
@@ -52,6 +62,27 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# Redis: private, on loopback (nginx's workers run as another user, so a
+# root-owned unix socket would shut them out), data kept in the run folder
+"$redis_server" --port "$redis_port" --bind 127.0.0.1 --dir "$run/redis" \
+    --appendonly yes --save '' --pidfile "$run/redis/redis.pid" \
+    --logfile "$run/logs/redis.log" --daemonize no &
+pids="$pids $!"
+
+i=0
+until "$gwctl" --redis "$redis" consumer list >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -gt 50 ]; then
+        echo "run: redis-server did not start (see $run/logs/redis.log)" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+
+"$gwctl" --redis "$redis" consumer add demo --name "Demo consumer" \
+    --plan basic >/dev/null 2>&1 || :
+key=$("$gwctl" --redis "$redis" key create demo --expires 1d)
+
 "$nginx" -p "$run/" -c conf/tollgate.conf -g 'daemon off;' &
 pids="$pids $!"
 
@@ -73,6 +104,15 @@ Try:
   curl -i -H "Authorization: Bearer \$TOKEN" $url/api/hello  # 200
   curl -i -H "Authorization: Bearer \$TOKEN" $url/api/admin  # 403, needs scope admin
   curl -i -H "Authorization: Bearer \${TOKEN}x" $url/api/hello  # 401, invalid
+
+Demo API key of consumer "demo" (valid one day; manage keys with
+build/gwctl --redis $redis ...):
+
+  KEY=$key
+
+  curl -i -H "X-API-Key: \$KEY" $url/keyed/hello   # 200, as consumer demo
+  curl -i -H "X-API-Key: nope" $url/keyed/hello   # 401
+  build/gwctl --redis $redis key list demo
 
 Press Ctrl-C to stop.
 EOF

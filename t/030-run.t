@@ -16,12 +16,12 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# a free port pair on loopback
+# three free ports in a row on loopback (gateway, upstream, Redis)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p, $p + 1) {
+        for my $q ($p, $p + 1, $p + 2) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -33,11 +33,12 @@ sub free_port {
 }
 
 sub get {
-    my ($port, $path, $token) = @_;
+    my ($port, $path, $token, $key) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
                                   Proto => 'tcp', Timeout => 5)
         or return '';
     my $auth = defined $token ? "Authorization: Bearer $token\r\n" : '';
+    $auth .= "X-API-Key: $key\r\n" if defined $key;
     print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n$auth\r\n";
     local $/;
     my $r = <$s>;
@@ -63,7 +64,7 @@ if ($pid == 0) {
 
 close $wr;
 
-my ($out, $token) = ('', undef);
+my ($out, $token, $key) = ('', undef, undef);
 my $deadline = time + 30;
 
 while (time < $deadline) {
@@ -71,6 +72,7 @@ while (time < $deadline) {
     last unless defined $line;
     $out .= $line;
     $token = $1 if $line =~ /^\s*TOKEN=(\S+)/;
+    $key = $1 if $line =~ /^\s*KEY=(\S+)/;
     last if $line =~ /Press Ctrl-C/;
 }
 
@@ -95,6 +97,14 @@ like(get($port, '/api/admin', $token), qr/^HTTP\/1\.1 403/,
 like(get($port, '/api/hello', "${token}x"), qr/^HTTP\/1\.1 401/,
      'tampered token: 401');
 
+ok(defined $key, 'prints a demo API key');
+$r = get($port, '/keyed/hello', undef, $key);
+like($r, qr/^HTTP\/1\.1 200/, 'demo key: 200');
+like($r, qr/"consumer":"demo"/, 'the consumer reaches the upstream');
+like(get($port, '/keyed/hello', undef, 'tg_nope'), qr/^HTTP\/1\.1 401/,
+     'unknown key: 401');
+ok(-f "$run/redis/redis.pid", 'Redis keeps its files in the run folder');
+
 ok(-f "$run/logs/error.log", 'logs are in the run folder');
 ok(-f "$run/logs/nginx.pid", 'the pid file is in the run folder');
 
@@ -114,5 +124,13 @@ for (1 .. 50) {
     select(undef, undef, undef, 0.1);
 }
 ok($stopped, 'and nginx with it');
+
+my $redis_gone = 1;
+for (1 .. 50) {
+    $redis_gone = !-f "$run/redis/redis.pid";
+    last if $redis_gone;
+    select(undef, undef, undef, 0.1);
+}
+ok($redis_gone, 'and redis-server');
 
 done_testing();

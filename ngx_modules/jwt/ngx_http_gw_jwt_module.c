@@ -24,6 +24,7 @@
 
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_jwt.h"
+#include "ngx_http_gw_keyauth.h"
 
 
 #define NGX_HTTP_GW_JWT_MAX_CHECKS  8    /* signature checks per request */
@@ -290,6 +291,10 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
+        if (ngx_http_gw_keyauth_accepts_instead(r)) {
+            return NGX_DECLINED;        /* gw_auth_satisfy any: a key will do */
+        }
+
         return ngx_http_gw_jwt_deny(r, jlcf, NGX_HTTP_GW_JWT_MISSING,
                                     "no token");
     }

@@ -44,9 +44,11 @@ typedef enum {
 
 /*
  * Called once per command with the outcome; reply is NULL unless status is
- * NGX_HTTP_GW_REDIS_OK, and is freed by the client after the call.  For a
- * request command, r is the live request (the handler is not called when
- * the request has gone away).
+ * NGX_HTTP_GW_REDIS_OK, and is freed by the client after the call (copy
+ * what you keep).  For a request command, r is the live request (the
+ * handler is not called when the request has gone away); the handler only
+ * records the outcome (in its ctx, say) and must not finalize r: the
+ * phases of r run again right after it returns.
  */
 typedef void (*ngx_http_gw_redis_handler_pt)(ngx_http_request_t *r,
     void *data, ngx_http_gw_redis_status_e status, redisReply *reply);
@@ -67,7 +69,10 @@ typedef struct {
 /* http-level configuration, filled by the gw_redis* directives */
 typedef struct {
     ngx_str_t                       address;        /* "" : none */
-    ngx_addr_t                     *addr;
+    ngx_addr_t                     *addr;           /* NULL: unix socket */
+    ngx_str_t                       host;           /* IP text for hiredis,
+                                                       NUL-terminated */
+    in_port_t                       port;
     ngx_str_t                       unix_path;      /* NUL-terminated */
     ngx_str_t                       password;
     ngx_int_t                       database;
@@ -75,21 +80,35 @@ typedef struct {
     ngx_msec_t                      timeout;
     ngx_msec_t                      backoff_max;
     ngx_uint_t                      max_pending;
+    ngx_log_t                      *log;            /* http{}'s error_log */
     ngx_array_t                     subscriptions;  /* private */
+    ngx_uint_t                      check;          /* private: used by */
+    ngx_uint_t                      status;         /* these directives */
 } ngx_http_gw_redis_main_conf_t;
 
 
 /*
- * Sends a command for request r.  Returns NGX_AGAIN: r is suspended, the
- * caller's phase handler returns NGX_AGAIN, and handler runs later, then
- * the phases of r run again; NGX_DECLINED: Redis is down now, handler will
- * not run; NGX_ERROR: our own failure.
+ * Sends a command for request r (argv is copied at once), from a phase
+ * handler before the content phase.  Returns NGX_AGAIN: r is suspended,
+ * the caller's phase handler returns NGX_AGAIN (post-read, preaccess,
+ * access phases; NGX_DONE in the rewrite phase, whose checker would
+ * finalize r on NGX_AGAIN), and handler runs later, then the phases of r
+ * run again (the phase handler must then answer from what handler
+ * recorded, not send again);
+ * NGX_DECLINED: Redis is down now, or gw_redis_max_pending commands are in
+ * flight, handler will not run; NGX_ERROR: our own failure.  At most one
+ * command per request may be in flight.  While r waits, its read handler
+ * watches for a client that goes away (as proxy_pass does).
  */
 ngx_int_t ngx_http_gw_redis_request(ngx_http_request_t *r,
     ngx_http_gw_redis_handler_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
 
-/* the same for a script: EVALSHA sha1 numkeys keys... args... */
+/*
+ * The same for a script: EVALSHA sha1 numkeys argv[0..argc-1], where the
+ * first numkeys arguments are keys.  On a NOSCRIPT error reply it is sent
+ * once more as EVAL with the script's text, within the same timeout.
+ */
 ngx_int_t ngx_http_gw_redis_request_script(ngx_http_request_t *r,
     ngx_http_gw_redis_script_t *script, ngx_http_gw_redis_handler_pt handler,
     void *data, int numkeys, int argc, const char **argv,
@@ -103,23 +122,39 @@ ngx_int_t ngx_http_gw_redis_request_script(ngx_http_request_t *r,
 ngx_int_t ngx_http_gw_redis_command(ngx_http_gw_redis_handler_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen);
 
+/* the same for a script, as ngx_http_gw_redis_request_script() */
+ngx_int_t ngx_http_gw_redis_command_script(ngx_http_gw_redis_script_t *script,
+    ngx_http_gw_redis_handler_pt handler, void *data, int numkeys, int argc,
+    const char **argv, const size_t *argvlen);
+
 /*
- * At configuration time: subscribes every worker to channel.  message runs
- * for each message; resync runs after every (re)subscription, since
- * messages published while unsubscribed are lost.
+ * At configuration time (in the http block, before it ends: a directive
+ * handler or postconfiguration): subscribes every worker to channel.
+ * message runs for each message (channel and message point into the
+ * reply: copy what you keep); resync runs after every (re)subscription to
+ * the channel, since messages published while unsubscribed are lost.
+ * Neither may send the request-bound API; both may send commands.
  */
 ngx_int_t ngx_http_gw_redis_subscribe(ngx_conf_t *cf, ngx_str_t *channel,
     ngx_http_gw_redis_message_pt message, ngx_http_gw_redis_resync_pt resync,
     void *data);
 
-/* at configuration time: the script's SHA-1; NGX_ERROR without gw_redis */
+/*
+ * At configuration time, once the http block is parsed (a merge or
+ * postconfiguration handler: gw_redis may come after your directive):
+ * fills script->sha1 from script->text.  NGX_ERROR without gw_redis (the
+ * caller logs why) or when hashing fails.
+ */
 ngx_int_t ngx_http_gw_redis_script_init(ngx_conf_t *cf,
     ngx_http_gw_redis_script_t *script);
 
-/* whether this worker's command connection is up now */
+/* whether this worker's command connection is up now (AUTH, SELECT done) */
 ngx_uint_t ngx_http_gw_redis_connected(void);
 
-/* whether gw_redis is configured (for a feature's config checks) */
+/*
+ * Whether gw_redis is configured (for a feature's config checks); as for
+ * ngx_http_gw_redis_script_init(), ask once the http block is parsed.
+ */
 ngx_uint_t ngx_http_gw_redis_configured(ngx_conf_t *cf);
 
 

@@ -1,0 +1,64 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Types shared by the files of ngx_http_gw_keyauth_module: API-key
+ * authentication and consumers (ngx_http_gw_keyauth_module.c) and the
+ * per-worker cache of consumer lookups with its pub/sub invalidation
+ * (ngx_http_gw_keyauth_cache.c).
+ */
+
+
+#ifndef _NGX_HTTP_GW_KEYAUTH_H_INCLUDED_
+#define _NGX_HTTP_GW_KEYAUTH_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "gw_model.h"
+
+
+/* what a lookup found, cached as it is */
+typedef enum {
+    NGX_HTTP_GW_KEYAUTH_VALID = 0,
+    NGX_HTTP_GW_KEYAUTH_UNKNOWN,        /* no such key or consumer */
+    NGX_HTTP_GW_KEYAUTH_REVOKED,
+    NGX_HTTP_GW_KEYAUTH_EXPIRED,
+    NGX_HTTP_GW_KEYAUTH_DISABLED        /* the consumer is disabled */
+} ngx_http_gw_keyauth_state_e;
+
+
+typedef struct {
+    ngx_http_gw_keyauth_state_e  state;
+    time_t                       key_expires;   /* 0: never */
+    u_char                       id[GW_ID_MAX];
+    size_t                       id_len;
+    u_char                       name[GW_NAME_MAX];
+    size_t                       name_len;
+    u_char                       plan[GW_ID_MAX];
+    size_t                       plan_len;
+} ngx_http_gw_keyauth_record_t;
+
+
+/* a cache key: "k" + key hash, or "c" + consumer id */
+#define NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX  (1 + GW_KEY_HASH_HEX_LEN + GW_ID_MAX)
+
+
+ngx_uint_t ngx_http_gw_keyauth_accepts_instead(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_gw_keyauth_cache_get(ngx_str_t *lookup,
+    ngx_http_gw_keyauth_record_t *rec, time_t *fetched);
+void ngx_http_gw_keyauth_cache_put(ngx_log_t *log, ngx_str_t *lookup,
+    ngx_http_gw_keyauth_record_t *rec, time_t ttl);
+void ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
+    ngx_str_t *message);
+void ngx_http_gw_keyauth_cache_flush(void *data);
+void ngx_http_gw_keyauth_cache_configure(ngx_uint_t max_entries);
+
+
+extern ngx_module_t  ngx_http_gw_keyauth_module;
+
+
+#endif /* _NGX_HTTP_GW_KEYAUTH_H_INCLUDED_ */

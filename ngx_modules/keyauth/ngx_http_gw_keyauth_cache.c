@@ -1,0 +1,330 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The per-worker cache of consumer lookups: "is this key hash (or this
+ * consumer id) valid, and whose is it".  Positive and negative answers are
+ * cached, each with the TTL the location asked for.  Entries are looked up
+ * by a red-black tree on the MurmurHash2 of the lookup string (the string
+ * itself is compared) and kept in least-recently-used order; past the
+ * configured number of entries the oldest is dropped.
+ *
+ * Freshness comes from Redis pub/sub on gw:events: "key <hash>" drops that
+ * key's entry, "consumer <id>" drops the consumer's entry and every key
+ * entry that resolved to it; after the subscriber (re)connects, messages
+ * may have been missed, so everything is dropped.  The cache is the
+ * worker's own memory: no locks, nothing shared.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_gw_keyauth.h"
+
+
+typedef struct {
+    ngx_rbtree_node_t                node;      /* must be first */
+    ngx_queue_t                      queue;
+    time_t                           fetched;
+    time_t                           expires;
+    size_t                           len;
+    u_char                           lookup[NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX];
+    ngx_http_gw_keyauth_record_t     rec;
+} ngx_http_gw_keyauth_entry_t;
+
+
+static void ngx_http_gw_keyauth_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_gw_keyauth_entry_t *ngx_http_gw_keyauth_find(
+    ngx_str_t *lookup);
+static void ngx_http_gw_keyauth_drop(ngx_http_gw_keyauth_entry_t *e);
+
+
+static ngx_rbtree_t       ngx_http_gw_keyauth_rbtree;
+static ngx_rbtree_node_t  ngx_http_gw_keyauth_sentinel;
+static ngx_queue_t        ngx_http_gw_keyauth_lru;
+static ngx_uint_t         ngx_http_gw_keyauth_count;
+static ngx_uint_t         ngx_http_gw_keyauth_max = 10000;
+static ngx_uint_t         ngx_http_gw_keyauth_ready;
+
+
+void
+ngx_http_gw_keyauth_cache_configure(ngx_uint_t max_entries)
+{
+    ngx_http_gw_keyauth_max = max_entries;
+}
+
+
+static void
+ngx_http_gw_keyauth_init(void)
+{
+    ngx_rbtree_init(&ngx_http_gw_keyauth_rbtree,
+                    &ngx_http_gw_keyauth_sentinel,
+                    ngx_http_gw_keyauth_rbtree_insert);
+    ngx_queue_init(&ngx_http_gw_keyauth_lru);
+    ngx_http_gw_keyauth_ready = 1;
+}
+
+
+static void
+ngx_http_gw_keyauth_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_gw_keyauth_entry_t   *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            n = (ngx_http_gw_keyauth_entry_t *) node;
+            t = (ngx_http_gw_keyauth_entry_t *) temp;
+
+            p = (ngx_memn2cmp(n->lookup, t->lookup, n->len, t->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_gw_keyauth_entry_t *
+ngx_http_gw_keyauth_find(ngx_str_t *lookup)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_key_t              key;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_gw_keyauth_entry_t  *e;
+
+    if (!ngx_http_gw_keyauth_ready) {
+        return NULL;
+    }
+
+    key = ngx_murmur_hash2(lookup->data, lookup->len);
+    node = ngx_http_gw_keyauth_rbtree.root;
+    sentinel = ngx_http_gw_keyauth_rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (key > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        e = (ngx_http_gw_keyauth_entry_t *) node;
+        rc = ngx_memn2cmp(lookup->data, e->lookup, lookup->len, e->len);
+
+        if (rc == 0) {
+            return e;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_gw_keyauth_drop(ngx_http_gw_keyauth_entry_t *e)
+{
+    ngx_rbtree_delete(&ngx_http_gw_keyauth_rbtree, &e->node);
+    ngx_queue_remove(&e->queue);
+    ngx_free(e);
+    ngx_http_gw_keyauth_count--;
+}
+
+
+/*
+ * Copies the entry for lookup into rec.  Returns NGX_OK while it is
+ * fresh, NGX_AGAIN when its TTL has passed (rec is still filled: the
+ * caller may fall back to it within limits), NGX_DECLINED when absent.
+ * *fetched is when Redis gave the answer.
+ */
+
+ngx_int_t
+ngx_http_gw_keyauth_cache_get(ngx_str_t *lookup,
+    ngx_http_gw_keyauth_record_t *rec, time_t *fetched)
+{
+    ngx_http_gw_keyauth_entry_t  *e;
+
+    e = ngx_http_gw_keyauth_find(lookup);
+
+    if (e == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *rec = e->rec;
+    *fetched = e->fetched;
+
+    ngx_queue_remove(&e->queue);
+    ngx_queue_insert_head(&ngx_http_gw_keyauth_lru, &e->queue);
+
+    return (e->expires > ngx_time()) ? NGX_OK : NGX_AGAIN;
+}
+
+
+void
+ngx_http_gw_keyauth_cache_put(ngx_log_t *log, ngx_str_t *lookup,
+    ngx_http_gw_keyauth_record_t *rec, time_t ttl)
+{
+    ngx_queue_t                  *q;
+    ngx_http_gw_keyauth_entry_t  *e;
+
+    if (ngx_http_gw_keyauth_max == 0 || ttl <= 0
+        || lookup->len > NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX)
+    {
+        return;
+    }
+
+    if (!ngx_http_gw_keyauth_ready) {
+        ngx_http_gw_keyauth_init();
+    }
+
+    e = ngx_http_gw_keyauth_find(lookup);
+
+    if (e == NULL) {
+        if (ngx_http_gw_keyauth_count >= ngx_http_gw_keyauth_max) {
+            q = ngx_queue_last(&ngx_http_gw_keyauth_lru);
+            ngx_http_gw_keyauth_drop(ngx_queue_data(q,
+                                         ngx_http_gw_keyauth_entry_t, queue));
+        }
+
+        e = ngx_alloc(sizeof(ngx_http_gw_keyauth_entry_t), log);
+        if (e == NULL) {
+            return;
+        }
+
+        e->len = lookup->len;
+        ngx_memcpy(e->lookup, lookup->data, lookup->len);
+        e->node.key = ngx_murmur_hash2(lookup->data, lookup->len);
+
+        ngx_rbtree_insert(&ngx_http_gw_keyauth_rbtree, &e->node);
+        ngx_queue_insert_head(&ngx_http_gw_keyauth_lru, &e->queue);
+        ngx_http_gw_keyauth_count++;
+
+    } else {
+        ngx_queue_remove(&e->queue);
+        ngx_queue_insert_head(&ngx_http_gw_keyauth_lru, &e->queue);
+    }
+
+    e->rec = *rec;
+    e->fetched = ngx_time();
+    e->expires = e->fetched + ttl;
+}
+
+
+/* drops every entry; after a resubscription, or a message it cannot read */
+
+void
+ngx_http_gw_keyauth_cache_flush(void *data)
+{
+    ngx_queue_t  *q;
+
+    if (!ngx_http_gw_keyauth_ready) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&ngx_http_gw_keyauth_lru)) {
+        q = ngx_queue_head(&ngx_http_gw_keyauth_lru);
+        ngx_http_gw_keyauth_drop(ngx_queue_data(q, ngx_http_gw_keyauth_entry_t,
+                                                queue));
+    }
+}
+
+
+/*
+ * A gw:events message: "key <hash>" or "consumer <id>".  A consumer
+ * message walks the whole cache for the keys that resolved to it, which
+ * is bounded by the cache size and happens only when a consumer changes.
+ */
+
+void
+ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
+    ngx_str_t *message)
+{
+    u_char                        buf[NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX];
+    ngx_str_t                     lookup, id;
+    ngx_queue_t                  *q, *next;
+    ngx_http_gw_keyauth_entry_t  *e;
+
+    if (!ngx_http_gw_keyauth_ready) {
+        return;
+    }
+
+    if (message->len > 4 && ngx_strncmp(message->data, "key ", 4) == 0
+        && message->len - 4 == GW_KEY_HASH_HEX_LEN)
+    {
+        buf[0] = 'k';
+        ngx_memcpy(buf + 1, message->data + 4, GW_KEY_HASH_HEX_LEN);
+        lookup.data = buf;
+        lookup.len = 1 + GW_KEY_HASH_HEX_LEN;
+
+        e = ngx_http_gw_keyauth_find(&lookup);
+        if (e != NULL) {
+            ngx_http_gw_keyauth_drop(e);
+        }
+
+        return;
+    }
+
+    if (message->len > 9 && ngx_strncmp(message->data, "consumer ", 9) == 0
+        && message->len - 9 <= GW_ID_MAX)
+    {
+        id.data = message->data + 9;
+        id.len = message->len - 9;
+
+        for (q = ngx_queue_head(&ngx_http_gw_keyauth_lru);
+             q != ngx_queue_sentinel(&ngx_http_gw_keyauth_lru);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            e = ngx_queue_data(q, ngx_http_gw_keyauth_entry_t, queue);
+
+            if (e->rec.id_len == id.len
+                && ngx_memcmp(e->rec.id, id.data, id.len) == 0)
+            {
+                ngx_http_gw_keyauth_drop(e);
+            }
+        }
+
+        buf[0] = 'c';
+        ngx_memcpy(buf + 1, id.data, id.len);
+        lookup.data = buf;
+        lookup.len = 1 + id.len;
+
+        e = ngx_http_gw_keyauth_find(&lookup);
+        if (e != NULL) {
+            ngx_http_gw_keyauth_drop(e);
+        }
+
+        return;
+    }
+
+    /* unknown: be safe */
+
+    ngx_http_gw_keyauth_cache_flush(data);
+}

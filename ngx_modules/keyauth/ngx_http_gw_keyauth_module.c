@@ -1,0 +1,1092 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * API-key authentication and consumers, in the access phase.  A key is
+ * never compared or stored in clear: its SHA-256 names the Redis record
+ * (lib/model/gw_model.h), fetched with one script that also reads the
+ * consumer, so one round trip answers "whose key, is it live, is its
+ * consumer active".  Answers are cached per worker, positive and negative,
+ * and dropped by pub/sub when gwctl changes a key or a consumer.
+ *
+ * Failing closed is the point: a key that is not in the cache while Redis
+ * is unreachable gets 503, never a pass.  A cached valid key keeps working
+ * up to its TTL (gw_key_auth_redis_down cached), or every request is
+ * denied while Redis is down (deny).
+ *
+ * With gw_auth_satisfy any, a location that also has gw_jwt accepts either
+ * credential: the JWT handler, which runs first, lets a request without a
+ * token through to this one, and this one lets a request without a key
+ * through when its token was verified.  A JWT claim can also name the
+ * consumer (gw_consumer_claim), looked up like a key.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_gw.h"
+#include "ngx_http_gw_redis.h"
+#include "ngx_http_gw_jwt.h"
+#include "ngx_http_gw_keyauth.h"
+
+
+#define NGX_HTTP_GW_KEYAUTH_DOWN_CACHED  0
+#define NGX_HTTP_GW_KEYAUTH_DOWN_DENY    1
+
+#define NGX_HTTP_GW_SATISFY_ALL          0
+#define NGX_HTTP_GW_SATISFY_ANY          1
+
+#define NGX_HTTP_GW_KEYAUTH_NEW          0
+#define NGX_HTTP_GW_KEYAUTH_WAITING      1
+#define NGX_HTTP_GW_KEYAUTH_DONE         2
+
+
+typedef struct {
+    ngx_http_gw_redis_script_t   script;
+    ngx_uint_t                   cache_size;
+    ngx_uint_t                   used;
+} ngx_http_gw_keyauth_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                    realm;         /* len 0: off */
+    ngx_str_t                    header;
+    ngx_str_t                    lowcase;
+    ngx_str_t                    query;         /* len 0: off */
+    ngx_str_t                    consumer_claim;
+    time_t                       cache_ttl;
+    time_t                       negative_ttl;
+    ngx_uint_t                   redis_down;
+    ngx_uint_t                   satisfy;
+    size_t                       max_size;
+    ngx_array_t                 *strip;         /* ngx_str_t */
+} ngx_http_gw_keyauth_loc_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                   state;
+    ngx_uint_t                   authenticated;
+    ngx_http_gw_redis_status_e   status;
+    ngx_str_t                    lookup;
+    u_char                       buf[NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX];
+    ngx_http_gw_keyauth_record_t rec;
+} ngx_http_gw_keyauth_ctx_t;
+
+
+static ngx_int_t ngx_http_gw_keyauth_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_keyauth_decide(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx);
+static void ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
+    ngx_http_gw_redis_status_e status, redisReply *reply);
+static ngx_int_t ngx_http_gw_keyauth_credential(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_str_t *key);
+static ngx_int_t ngx_http_gw_keyauth_remove_credential(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf);
+static ngx_int_t ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_uint_t status,
+    const char *type, const char *title, const char *reason);
+static ngx_int_t ngx_http_gw_keyauth_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gw_keyauth_add_variables(ngx_conf_t *cf);
+static void *ngx_http_gw_keyauth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_gw_keyauth_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_gw_keyauth_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_gw_keyauth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_gw_keyauth_init(ngx_conf_t *cf);
+
+
+static ngx_conf_enum_t  ngx_http_gw_keyauth_down_modes[] = {
+    { ngx_string("cached"), NGX_HTTP_GW_KEYAUTH_DOWN_CACHED },
+    { ngx_string("deny"), NGX_HTTP_GW_KEYAUTH_DOWN_DENY },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_gw_satisfy_modes[] = {
+    { ngx_string("all"), NGX_HTTP_GW_SATISFY_ALL },
+    { ngx_string("any"), NGX_HTTP_GW_SATISFY_ANY },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_gw_keyauth_commands[] = {
+
+    { ngx_string("gw_key_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_gw_keyauth,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gw_key_auth_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, header),
+      NULL },
+
+    { ngx_string("gw_key_auth_query"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, query),
+      NULL },
+
+    { ngx_string("gw_key_auth_cache_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, cache_ttl),
+      NULL },
+
+    { ngx_string("gw_key_auth_negative_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, negative_ttl),
+      NULL },
+
+    { ngx_string("gw_key_auth_redis_down"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, redis_down),
+      &ngx_http_gw_keyauth_down_modes },
+
+    { ngx_string("gw_key_auth_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, max_size),
+      NULL },
+
+    { ngx_string("gw_key_auth_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_main_conf_t, cache_size),
+      NULL },
+
+    { ngx_string("gw_auth_satisfy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, satisfy),
+      &ngx_http_gw_satisfy_modes },
+
+    { ngx_string("gw_consumer_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, consumer_claim),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_gw_keyauth_module_ctx = {
+    ngx_http_gw_keyauth_add_variables,     /* preconfiguration */
+    ngx_http_gw_keyauth_init,              /* postconfiguration */
+
+    ngx_http_gw_keyauth_create_main_conf,  /* create main configuration */
+    ngx_http_gw_keyauth_init_main_conf,    /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_gw_keyauth_create_loc_conf,   /* create location configuration */
+    ngx_http_gw_keyauth_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_gw_keyauth_module = {
+    NGX_MODULE_V1,
+    &ngx_http_gw_keyauth_module_ctx,       /* module context */
+    ngx_http_gw_keyauth_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * One round trip: ARGV[1] is "key" (ARGV[2] a key hash) or "consumer"
+ * (ARGV[2] an id).  Returns {0} when nothing is found, else {1, id, name,
+ * consumer status, key status, key expiry, plan}.
+ */
+
+static ngx_str_t  ngx_http_gw_keyauth_lua = ngx_string(
+    "local kind, id = ARGV[1], ARGV[2]\n"
+    "local kst, kexp = 'active', '0'\n"
+    "if kind == 'key' then\n"
+    "  local k = redis.call('HMGET', 'gw:key:' .. id,"
+    " 'consumer', 'status', 'expires')\n"
+    "  if not k[1] then return {0} end\n"
+    "  id, kst, kexp = k[1], k[2] or '', k[3] or '0'\n"
+    "end\n"
+    "local c = redis.call('HMGET', 'gw:consumer:' .. id,"
+    " 'name', 'status', 'plan')\n"
+    "if not c[2] then return {0} end\n"
+    "return {1, id, c[1] or '', c[2], kst, kexp, c[3] or ''}\n");
+
+
+static time_t     ngx_http_gw_keyauth_bad_reply_logged;
+
+static ngx_str_t  ngx_http_gw_consumer_id_header = ngx_string("X-Consumer-ID");
+static ngx_str_t  ngx_http_gw_consumer_name_header =
+    ngx_string("X-Consumer-Name");
+
+
+static ngx_http_variable_t  ngx_http_gw_keyauth_vars[] = {
+
+    { ngx_string("gw_consumer_id"), NULL, ngx_http_gw_keyauth_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_consumer_name"), NULL, ngx_http_gw_keyauth_variable,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_consumer_plan"), NULL, ngx_http_gw_keyauth_variable,
+      2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/*
+ * Whether a request without a token may leave the decision to key auth:
+ * asked by the JWT handler, which runs before this module's.
+ */
+
+ngx_uint_t
+ngx_http_gw_keyauth_accepts_instead(ngx_http_request_t *r)
+{
+    ngx_http_gw_keyauth_loc_conf_t  *klcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_keyauth_module);
+
+    return klcf->realm.len && klcf->satisfy == NGX_HTTP_GW_SATISFY_ANY;
+}
+
+
+static ngx_uint_t
+ngx_http_gw_keyauth_jwt_verified(ngx_http_request_t *r, json_t **claims)
+{
+    ngx_http_gw_jwt_ctx_t  *jctx;
+
+    jctx = ngx_http_get_module_ctx(r, ngx_http_gw_jwt_module);
+
+    if (jctx == NULL || !jctx->verified) {
+        return 0;
+    }
+
+    *claims = jctx->jws.payload;
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_gw_keyauth_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_http_gw_keyauth_ctx_t       *ctx;
+    ngx_http_gw_keyauth_loc_conf_t  *klcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_keyauth_module);
+
+    if (klcf->realm.len == 0 && klcf->consumer_claim.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_keyauth_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_keyauth_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_gw_keyauth_module);
+
+        /* the client never supplies the consumer headers */
+
+        if (ngx_http_gw_strip_headers(r, klcf->strip->elts,
+                                      klcf->strip->nelts)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    switch (ctx->state) {
+
+    case NGX_HTTP_GW_KEYAUTH_WAITING:
+        return NGX_AGAIN;
+
+    case NGX_HTTP_GW_KEYAUTH_DONE:
+        return ngx_http_gw_keyauth_decide(r, klcf, ctx);
+
+    default:
+        break;
+    }
+
+    rc = ngx_http_gw_keyauth_lookup(r, klcf, ctx);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_gw_keyauth_decide(r, klcf, ctx);
+}
+
+
+/*
+ * Works out what to look up (a key's hash, or a consumer named by a JWT
+ * claim), answers from the cache, or asks Redis.  Returns NGX_OK when ctx
+ * holds the answer, NGX_AGAIN when waiting for Redis, or a final code.
+ */
+
+static ngx_int_t
+ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx)
+{
+    char                              hex[GW_KEY_HASH_HEX_LEN + 1];
+    json_t                           *claims, *v;
+    time_t                            fetched;
+    ngx_int_t                         rc;
+    ngx_str_t                         key;
+    const char                       *argv[5];
+    size_t                            argvlen[5];
+    ngx_http_gw_keyauth_main_conf_t  *kmcf;
+
+    rc = (klcf->realm.len) ? ngx_http_gw_keyauth_credential(r, klcf, &key)
+                           : NGX_DECLINED;
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        if (key.len > klcf->max_size) {
+            return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                       "urn:tollgate:problem:key-invalid", "Invalid API key",
+                       "API key too large");
+        }
+
+        if (!ngx_http_gw_header_value_safe(&key)) {
+            return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                       "urn:tollgate:problem:key-invalid", "Invalid API key",
+                       "API key malformed");
+        }
+
+        gw_model_key_hash(key.data, key.len, hex);
+
+        ctx->buf[0] = 'k';
+        ngx_memcpy(ctx->buf + 1, hex, GW_KEY_HASH_HEX_LEN);
+        ctx->lookup.data = ctx->buf;
+        ctx->lookup.len = 1 + GW_KEY_HASH_HEX_LEN;
+
+    } else if (klcf->consumer_claim.len
+               && ngx_http_gw_keyauth_jwt_verified(r, &claims))
+    {
+        v = gw_json_path(claims, (char *) klcf->consumer_claim.data,
+                         klcf->consumer_claim.len);
+
+        if (!json_is_string(v)
+            || !gw_model_id_valid(json_string_value(v),
+                                  json_string_length(v)))
+        {
+            return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                       "urn:tollgate:problem:token-invalid", "Invalid token",
+                       "the consumer claim is not a consumer id");
+        }
+
+        ctx->buf[0] = 'c';
+        ngx_memcpy(ctx->buf + 1, json_string_value(v),
+                   json_string_length(v));
+        ctx->lookup.data = ctx->buf;
+        ctx->lookup.len = 1 + json_string_length(v);
+
+    } else if (klcf->realm.len == 0) {
+        return NGX_DECLINED;
+
+    } else if (klcf->satisfy == NGX_HTTP_GW_SATISFY_ANY
+               && ngx_http_gw_keyauth_jwt_verified(r, &claims))
+    {
+        return NGX_DECLINED;          /* the token was enough */
+
+    } else {
+        return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                   "urn:tollgate:problem:key-missing",
+                   "Authentication required", "no API key");
+    }
+
+    rc = ngx_http_gw_keyauth_cache_get(&ctx->lookup, &ctx->rec, &fetched);
+
+    if (rc == NGX_OK) {
+        if (klcf->redis_down == NGX_HTTP_GW_KEYAUTH_DOWN_DENY
+            && !ngx_http_gw_redis_connected())
+        {
+            ctx->status = NGX_HTTP_GW_REDIS_DOWN;
+        }
+
+        ctx->state = NGX_HTTP_GW_KEYAUTH_DONE;
+        return NGX_OK;
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_keyauth_module);
+
+    argv[0] = (ctx->buf[0] == 'k') ? "key" : "consumer";
+    argvlen[0] = ngx_strlen(argv[0]);
+    argv[1] = (char *) ctx->lookup.data + 1;
+    argvlen[1] = ctx->lookup.len - 1;
+
+    rc = ngx_http_gw_redis_request_script(r, &kmcf->script,
+                                          ngx_http_gw_keyauth_reply, ctx,
+                                          0, 2, argv, argvlen);
+
+    if (rc == NGX_AGAIN) {
+        ctx->state = NGX_HTTP_GW_KEYAUTH_WAITING;
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->status = NGX_HTTP_GW_REDIS_DOWN;
+    ctx->state = NGX_HTTP_GW_KEYAUTH_DONE;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_gw_keyauth_copy(u_char *dst, size_t *len, size_t max,
+    redisReply *e)
+{
+    *len = 0;
+
+    if (e->type == REDIS_REPLY_STRING && (size_t) e->len <= max) {
+        ngx_memcpy(dst, e->str, e->len);
+        *len = e->len;
+    }
+}
+
+
+/* the script's reply: fills ctx->rec, caches it, and marks ctx done */
+
+static void
+ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
+    ngx_http_gw_redis_status_e status, redisReply *reply)
+{
+    ngx_http_gw_keyauth_ctx_t *ctx = data;
+
+    time_t                           ttl;
+    ngx_int_t                        n;
+    redisReply                     **e;
+    ngx_http_gw_keyauth_record_t    *rec;
+    ngx_http_gw_keyauth_loc_conf_t  *klcf;
+
+    ctx->state = NGX_HTTP_GW_KEYAUTH_DONE;
+    ctx->status = status;
+
+    if (status != NGX_HTTP_GW_REDIS_OK) {
+        return;
+    }
+
+    rec = &ctx->rec;
+    ngx_memzero(rec, sizeof(ngx_http_gw_keyauth_record_t));
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_keyauth_module);
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        /* our fault or the data's: logged at most once a minute */
+
+        if (ngx_time() - ngx_http_gw_keyauth_bad_reply_logged >= 60) {
+            ngx_http_gw_keyauth_bad_reply_logged = ngx_time();
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "gw_key_auth: unexpected reply from Redis%s%s",
+                          reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                          reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+        }
+
+        ctx->status = NGX_HTTP_GW_REDIS_DOWN;
+        return;
+    }
+
+    e = reply->element;
+
+    if (e[0]->integer == 0 || reply->elements != 7) {
+        rec->state = NGX_HTTP_GW_KEYAUTH_UNKNOWN;
+        ttl = klcf->negative_ttl;
+        goto done;
+    }
+
+    ngx_http_gw_keyauth_copy(rec->id, &rec->id_len, GW_ID_MAX, e[1]);
+    ngx_http_gw_keyauth_copy(rec->name, &rec->name_len, GW_NAME_MAX, e[2]);
+    ngx_http_gw_keyauth_copy(rec->plan, &rec->plan_len, GW_ID_MAX, e[6]);
+
+    rec->state = NGX_HTTP_GW_KEYAUTH_VALID;
+    ttl = klcf->cache_ttl;
+
+    if (e[5]->type == REDIS_REPLY_STRING) {
+        n = ngx_atoi((u_char *) e[5]->str, e[5]->len);
+        rec->key_expires = (n == NGX_ERROR) ? 1 : (time_t) n;
+    }
+
+    if (e[4]->type != REDIS_REPLY_STRING
+        || ngx_strncmp(e[4]->str, "active", 6) != 0 || e[4]->len != 6)
+    {
+        rec->state = NGX_HTTP_GW_KEYAUTH_REVOKED;
+        ttl = klcf->negative_ttl;
+
+    } else if (e[3]->type != REDIS_REPLY_STRING
+               || ngx_strncmp(e[3]->str, "active", 6) != 0
+               || e[3]->len != 6)
+    {
+        rec->state = NGX_HTTP_GW_KEYAUTH_DISABLED;
+        ttl = klcf->negative_ttl;
+
+    } else if (rec->id_len == 0) {
+        rec->state = NGX_HTTP_GW_KEYAUTH_UNKNOWN;
+        ttl = klcf->negative_ttl;
+    }
+
+done:
+
+    ngx_http_gw_keyauth_cache_put(r->connection->log, &ctx->lookup, rec, ttl);
+}
+
+
+/* turns ctx's answer into the response, or lets the request through */
+
+static ngx_int_t
+ngx_http_gw_keyauth_decide(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx)
+{
+    ngx_str_t                      value;
+    ngx_table_elt_t               *h;
+    ngx_http_gw_keyauth_record_t  *rec;
+
+    if (ctx->authenticated) {
+        return NGX_OK;
+    }
+
+    if (ctx->status != NGX_HTTP_GW_REDIS_OK) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "1");
+
+        return ngx_http_gw_keyauth_deny(r, klcf,
+                   NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "urn:tollgate:problem:auth-unavailable",
+                   "Authentication unavailable",
+                   ctx->status == NGX_HTTP_GW_REDIS_TIMEOUT
+                   ? "the consumer store did not answer in time"
+                   : "the consumer store is unreachable");
+    }
+
+    rec = &ctx->rec;
+
+    if (rec->state == NGX_HTTP_GW_KEYAUTH_VALID && rec->key_expires != 0
+        && rec->key_expires <= ngx_time())
+    {
+        rec->state = NGX_HTTP_GW_KEYAUTH_EXPIRED;
+    }
+
+    switch (rec->state) {
+
+    case NGX_HTTP_GW_KEYAUTH_VALID:
+        break;
+
+    case NGX_HTTP_GW_KEYAUTH_DISABLED:
+        return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_FORBIDDEN,
+                   "urn:tollgate:problem:consumer-disabled",
+                   "Consumer disabled", "the consumer is disabled");
+
+    case NGX_HTTP_GW_KEYAUTH_REVOKED:
+        return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                   "urn:tollgate:problem:key-invalid", "Invalid API key",
+                   "API key revoked");
+
+    case NGX_HTTP_GW_KEYAUTH_EXPIRED:
+        return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                   "urn:tollgate:problem:key-invalid", "Invalid API key",
+                   "API key expired");
+
+    default:
+        return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
+                   ctx->buf[0] == 'k' ? "urn:tollgate:problem:key-invalid"
+                                      : "urn:tollgate:problem:token-invalid",
+                   ctx->buf[0] == 'k' ? "Invalid API key" : "Invalid token",
+                   ctx->buf[0] == 'k' ? "unknown API key"
+                                      : "unknown consumer");
+    }
+
+    ctx->authenticated = 1;
+
+    if (ctx->buf[0] == 'k'
+        && ngx_http_gw_keyauth_remove_credential(r, klcf) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = rec->id;
+    value.len = rec->id_len;
+
+    if (ngx_http_gw_add_header(r, &ngx_http_gw_consumer_id_header,
+                               (u_char *) "x-consumer-id", &value)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = rec->name;
+    value.len = rec->name_len;
+
+    if (value.len && ngx_http_gw_header_value_safe(&value)
+        && ngx_http_gw_add_header(r, &ngx_http_gw_consumer_name_header,
+                                  (u_char *) "x-consumer-name", &value)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key: the configured header (the first one, if repeated), else the
+ * query argument when enabled.  Returns NGX_OK, NGX_DECLINED when absent.
+ */
+
+static ngx_int_t
+ngx_http_gw_keyauth_credential(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_str_t *key)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == klcf->header.len
+            && ngx_strncasecmp(h[i].key.data, klcf->header.data,
+                               h[i].key.len) == 0)
+        {
+            *key = h[i].value;
+            return key->len ? NGX_OK : NGX_DECLINED;
+        }
+    }
+
+    if (klcf->query.len
+        && ngx_http_arg(r, klcf->query.data, klcf->query.len, key) == NGX_OK
+        && key->len)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the key never reaches the upstream: drop the header and the argument */
+
+static ngx_int_t
+ngx_http_gw_keyauth_remove_credential(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf)
+{
+    u_char  *p, *last, *amp, *dst, *args;
+
+    if (ngx_http_gw_strip_headers(r, &klcf->header, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (klcf->query.len == 0 || r->args.len == 0) {
+        return NGX_OK;
+    }
+
+    args = ngx_pnalloc(r->pool, r->args.len);
+    if (args == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = args;
+    p = r->args.data;
+    last = p + r->args.len;
+
+    while (p < last) {
+        amp = ngx_strlchr(p, last, '&');
+        if (amp == NULL) {
+            amp = last;
+        }
+
+        if (!((size_t) (amp - p) > klcf->query.len
+              && p[klcf->query.len] == '='
+              && ngx_strncasecmp(p, klcf->query.data, klcf->query.len) == 0)
+            && !((size_t) (amp - p) == klcf->query.len
+                 && ngx_strncasecmp(p, klcf->query.data, klcf->query.len)
+                    == 0))
+        {
+            if (dst != args) {
+                *dst++ = '&';
+            }
+
+            dst = ngx_cpymem(dst, p, amp - p);
+        }
+
+        p = amp + 1;
+    }
+
+    r->args.data = args;
+    r->args.len = dst - args;
+
+    /* the upstream request line is then built from uri and args */
+    r->valid_unparsed_uri = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
+    ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_uint_t status,
+    const char *type, const char *title, const char *reason)
+{
+    u_char                 *p;
+    ngx_table_elt_t        *h;
+    ngx_log_handler_pt      handler;
+    ngx_http_gw_problem_t   problem;
+
+    /* without nginx's request line, which may hold a key argument */
+
+    handler = r->connection->log->handler;
+    r->connection->log->handler = NULL;
+
+    /* an outage is logged once by the Redis client, not per request */
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "gw_key_auth: request denied: %s, client: %V, uri: \"%V\"",
+                  reason, &r->connection->addr_text, &r->uri);
+
+    r->connection->log->handler = handler;
+
+    if (status == NGX_HTTP_UNAUTHORIZED && klcf->realm.len) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_pnalloc(r->pool, sizeof("ApiKey realm=\"\", header=\"\"")
+                                 + klcf->realm.len + klcf->header.len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        h->value.data = p;
+        h->value.len = ngx_sprintf(p, "ApiKey realm=\"%V\", header=\"%V\"",
+                                   &klcf->realm, &klcf->header)
+                       - p;
+    }
+
+    problem.status = status;
+    problem.type = type;
+    problem.title = title;
+    problem.detail.data = (u_char *) reason;
+    problem.detail.len = ngx_strlen(reason);
+    ngx_str_null(&problem.extra);
+
+    return ngx_http_gw_send_problem(r, &problem);
+}
+
+
+static ngx_int_t
+ngx_http_gw_keyauth_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_gw_keyauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_keyauth_module);
+
+    if (ctx == NULL || !ctx->authenticated) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case 0:
+        v->data = ctx->rec.id;
+        v->len = ctx->rec.id_len;
+        break;
+
+    case 1:
+        v->data = ctx->rec.name;
+        v->len = ctx->rec.name_len;
+        break;
+
+    default:
+        v->data = ctx->rec.plan;
+        v->len = ctx->rec.plan_len;
+        break;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_keyauth_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_gw_keyauth_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_gw_keyauth_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_gw_keyauth_main_conf_t  *kmcf;
+
+    kmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_keyauth_main_conf_t));
+    if (kmcf == NULL) {
+        return NULL;
+    }
+
+    kmcf->cache_size = NGX_CONF_UNSET_UINT;
+
+    return kmcf;
+}
+
+
+static char *
+ngx_http_gw_keyauth_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_gw_keyauth_main_conf_t  *kmcf = conf;
+
+    ngx_conf_init_uint_value(kmcf->cache_size, 10000);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_gw_keyauth_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_gw_keyauth_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_keyauth_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->realm = { 0, NULL };
+     *     conf->header = { 0, NULL };
+     *     conf->query = { 0, NULL };
+     *     conf->consumer_claim = { 0, NULL };
+     *     conf->strip = NULL;
+     */
+
+    conf->cache_ttl = NGX_CONF_UNSET;
+    conf->negative_ttl = NGX_CONF_UNSET;
+    conf->redis_down = NGX_CONF_UNSET_UINT;
+    conf->satisfy = NGX_CONF_UNSET_UINT;
+    conf->max_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_gw_keyauth_loc_conf_t *prev = parent;
+    ngx_http_gw_keyauth_loc_conf_t *conf = child;
+
+    ngx_str_t                        *s;
+    ngx_http_gw_keyauth_main_conf_t  *kmcf;
+
+    if (conf->realm.data == NULL) {
+        conf->realm = prev->realm;
+    }
+
+    ngx_conf_merge_str_value(conf->header, prev->header, "X-API-Key");
+    ngx_conf_merge_str_value(conf->query, prev->query, "");
+    ngx_conf_merge_str_value(conf->consumer_claim, prev->consumer_claim, "");
+    ngx_conf_merge_sec_value(conf->cache_ttl, prev->cache_ttl, 30);
+    ngx_conf_merge_sec_value(conf->negative_ttl, prev->negative_ttl, 5);
+    ngx_conf_merge_uint_value(conf->redis_down, prev->redis_down,
+                              NGX_HTTP_GW_KEYAUTH_DOWN_CACHED);
+    ngx_conf_merge_uint_value(conf->satisfy, prev->satisfy,
+                              NGX_HTTP_GW_SATISFY_ALL);
+    ngx_conf_merge_size_value(conf->max_size, prev->max_size, 256);
+
+    if (ngx_strcmp(conf->query.data, "off") == 0) {
+        ngx_str_set(&conf->query, "");
+    }
+
+    conf->strip = ngx_array_create(cf->pool, 3, sizeof(ngx_str_t));
+    if (conf->strip == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    s = ngx_array_push_n(conf->strip, 2);
+    if (s == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    s[0] = ngx_http_gw_consumer_id_header;
+    s[1] = ngx_http_gw_consumer_name_header;
+
+    if (conf->realm.len || conf->consumer_claim.len) {
+        if (!ngx_http_gw_redis_configured(cf)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"gw_key_auth\" and \"gw_consumer_claim\" "
+                               "need \"gw_redis\" in the http block");
+            return NGX_CONF_ERROR;
+        }
+
+        kmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_gw_keyauth_module);
+        kmcf->used = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gw_keyauth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gw_keyauth_loc_conf_t *klcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (klcf->realm.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&klcf->realm, "");
+        return NGX_CONF_OK;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid realm \"%V\": printable ASCII "
+                               "without quotes or backslashes only",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (value[1].len == 0) {
+        return "takes a realm or \"off\"";
+    }
+
+    klcf->realm = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_keyauth_init(ngx_conf_t *cf)
+{
+    ngx_str_t                         channel = ngx_string(GW_MODEL_EVENTS);
+    ngx_http_handler_pt              *h;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_http_gw_keyauth_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_keyauth_module);
+
+    if (!kmcf->used) {
+        return NGX_OK;
+    }
+
+    kmcf->script.text = ngx_http_gw_keyauth_lua;
+
+    if (ngx_http_gw_redis_script_init(cf, &kmcf->script) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_gw_redis_subscribe(cf, &channel,
+                                    ngx_http_gw_keyauth_cache_invalidate,
+                                    ngx_http_gw_keyauth_cache_flush, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_gw_keyauth_cache_configure(kmcf->cache_size);
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gw_keyauth_handler;
+
+    return NGX_OK;
+}
