@@ -17,8 +17,16 @@ LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocach
 redis_server=${REDIS_SERVER:-redis-server}
 
 d=$(mktemp -d "$top/build/bench.XXXXXX")
-[ -n "${BENCH_KEEP:-}" ] || trap 'kill $(cat "$d/nginx.pid" 2>/dev/null) 2>/dev/null; rm -rf "$d"' EXIT
+trap 'kill $(cat "$d/nginx.pid" "$d/redis.pid" 2>/dev/null) 2>/dev/null; rm -rf "$d"' EXIT
 mkdir -p "$d/logs"
+
+"$redis_server" --port $((PORT + 2)) --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$d" --pidfile "$d/redis.pid" --daemonize yes \
+    --logfile "$d/logs/redis.log"
+gwctl="$top/build/gwctl --redis 127.0.0.1:$((PORT + 2))"
+for i in $(seq 50); do $gwctl consumer list >/dev/null 2>&1 && break; sleep 0.1; done
+$gwctl consumer add bench >/dev/null
+KEY=$($gwctl key create bench)
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$d/rsa.key" 2>/dev/null
