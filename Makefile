@@ -42,7 +42,7 @@ module: $(MODULE)
 $(MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) auto/configure
 	@auto/configure $(BUILD)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_gw_module.so $@
+	cp $(BUILD)/nginx/objs/ngx_http_gw_module.so $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)

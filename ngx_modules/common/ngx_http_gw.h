@@ -52,6 +52,14 @@ ngx_int_t ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
 ngx_int_t ngx_http_gw_add_header(ngx_http_request_t *r, ngx_str_t *name,
     u_char *lowcase, ngx_str_t *value);
 
+/*
+ * The "realm | off" directives (gw_jwt, gw_key_auth): sets the realm at
+ * cmd->offset of conf, "" for off.  A realm goes into a quoted-string of
+ * WWW-Authenticate, so only printable ASCII without quotes or backslashes.
+ */
+char *ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /* 1 when value holds no CR, LF or other control byte but tab */
 ngx_uint_t ngx_http_gw_header_value_safe(ngx_str_t *value);
 

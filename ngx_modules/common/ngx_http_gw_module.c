@@ -378,3 +378,45 @@ ngx_http_gw_header_value_safe(ngx_str_t *value)
 
     return 1;
 }
+
+
+char *
+ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *base = conf;
+
+    u_char     *p;
+    ngx_str_t  *value, *realm;
+
+    realm = (ngx_str_t *) (base + cmd->offset);
+
+    if (realm->data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(realm, "");
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0) {
+        return "takes a realm or \"off\"";
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid realm \"%V\": printable ASCII "
+                               "without quotes or backslashes only",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    *realm = value[1];
+
+    return NGX_CONF_OK;
+}

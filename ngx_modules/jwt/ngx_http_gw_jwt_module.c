@@ -84,7 +84,7 @@ static ngx_command_t  ngx_http_gw_jwt_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_gw_jwt,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_gw_jwt_loc_conf_t, realm),
       NULL },
 
     { ngx_string("gw_jwt_token"),
@@ -894,43 +894,17 @@ ngx_http_gw_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_jwt_loc_conf_t *jlcf = conf;
 
-    u_char                       *p;
-    ngx_str_t                    *value;
+    char                         *rv;
     ngx_http_gw_jwt_main_conf_t  *jmcf;
 
-    if (jlcf->realm.data != NULL) {
-        return "is duplicate";
+    rv = ngx_http_gw_conf_set_realm_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && jlcf->realm.len) {
+        jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
+        jmcf->used = 1;
     }
 
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        ngx_str_set(&jlcf->realm, "");
-        return NGX_CONF_OK;
-    }
-
-    /* the realm goes into a quoted-string: keep it plain */
-
-    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
-        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid realm \"%V\": printable ASCII "
-                               "without quotes or backslashes only",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (value[1].len == 0) {
-        return "takes a realm or \"off\"";
-    }
-
-    jlcf->realm = value[1];
-
-    jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
-    jmcf->used = 1;
-
-    return NGX_CONF_OK;
+    return rv;
 }
 
 

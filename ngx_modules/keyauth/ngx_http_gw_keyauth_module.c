@@ -97,8 +97,6 @@ static char *ngx_http_gw_keyauth_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_gw_keyauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static char *ngx_http_gw_keyauth(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_http_gw_keyauth_init(ngx_conf_t *cf);
 
 
@@ -120,9 +118,9 @@ static ngx_command_t  ngx_http_gw_keyauth_commands[] = {
 
     { ngx_string("gw_key_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_gw_keyauth,
+      ngx_http_gw_conf_set_realm_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_gw_keyauth_loc_conf_t, realm),
       NULL },
 
     { ngx_string("gw_key_auth_header"),
@@ -1005,45 +1003,6 @@ ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                                   ngx_http_gw_keyauth_module);
         kmcf->used = 1;
     }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_gw_keyauth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_gw_keyauth_loc_conf_t *klcf = conf;
-
-    u_char     *p;
-    ngx_str_t  *value;
-
-    if (klcf->realm.data != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        ngx_str_set(&klcf->realm, "");
-        return NGX_CONF_OK;
-    }
-
-    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
-        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid realm \"%V\": printable ASCII "
-                               "without quotes or backslashes only",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (value[1].len == 0) {
-        return "takes a realm or \"off\"";
-    }
-
-    klcf->realm = value[1];
 
     return NGX_CONF_OK;
 }
