@@ -51,7 +51,8 @@ ngx_uint_t ngx_http_gw_keyauth_accepts_instead(ngx_http_request_t *r);
 ngx_int_t ngx_http_gw_keyauth_cache_get(ngx_str_t *lookup,
     ngx_http_gw_keyauth_record_t *rec, time_t *fetched);
 void ngx_http_gw_keyauth_cache_put(ngx_log_t *log, ngx_str_t *lookup,
-    ngx_http_gw_keyauth_record_t *rec, time_t ttl);
+    ngx_http_gw_keyauth_record_t *rec, time_t ttl, ngx_uint_t epoch);
+ngx_uint_t ngx_http_gw_keyauth_cache_epoch(void);
 void ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     ngx_str_t *message);
 void ngx_http_gw_keyauth_cache_flush(void *data);

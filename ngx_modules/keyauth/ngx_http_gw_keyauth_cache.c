@@ -48,6 +48,7 @@ static ngx_queue_t        ngx_http_gw_keyauth_lru;
 static ngx_uint_t         ngx_http_gw_keyauth_count;
 static ngx_uint_t         ngx_http_gw_keyauth_max = 10000;
 static ngx_uint_t         ngx_http_gw_keyauth_ready;
+static ngx_uint_t         ngx_http_gw_keyauth_epoch;
 
 
 void
@@ -159,10 +160,9 @@ ngx_http_gw_keyauth_drop(ngx_http_gw_keyauth_entry_t *e)
 
 
 /*
- * Copies the entry for lookup into rec.  Returns NGX_OK while it is
- * fresh, NGX_AGAIN when its TTL has passed (rec is still filled: the
- * caller may fall back to it within limits), NGX_DECLINED when absent.
- * *fetched is when Redis gave the answer.
+ * Copies the entry for lookup into rec and sets *fetched to when Redis
+ * gave that answer; how long an answer stays good is the location's call.
+ * Returns NGX_OK, or NGX_DECLINED when absent.
  */
 
 ngx_int_t
@@ -177,24 +177,45 @@ ngx_http_gw_keyauth_cache_get(ngx_str_t *lookup,
         return NGX_DECLINED;
     }
 
+    if (e->expires <= ngx_time()) {
+        ngx_http_gw_keyauth_drop(e);
+        return NGX_DECLINED;
+    }
+
     *rec = e->rec;
     *fetched = e->fetched;
 
     ngx_queue_remove(&e->queue);
     ngx_queue_insert_head(&ngx_http_gw_keyauth_lru, &e->queue);
 
-    return (e->expires > ngx_time()) ? NGX_OK : NGX_AGAIN;
+    return NGX_OK;
+}
+
+
+/*
+ * The invalidation epoch: a lookup notes it when it asks Redis, and its
+ * answer is cached only if no invalidation came in between.  The answer
+ * and the message travel on two connections, so a revocation may be seen
+ * before the answer given just before it; that answer must not outlive
+ * the request it was fetched for.
+ */
+
+ngx_uint_t
+ngx_http_gw_keyauth_cache_epoch(void)
+{
+    return ngx_http_gw_keyauth_epoch;
 }
 
 
 void
 ngx_http_gw_keyauth_cache_put(ngx_log_t *log, ngx_str_t *lookup,
-    ngx_http_gw_keyauth_record_t *rec, time_t ttl)
+    ngx_http_gw_keyauth_record_t *rec, time_t ttl, ngx_uint_t epoch)
 {
     ngx_queue_t                  *q;
     ngx_http_gw_keyauth_entry_t  *e;
 
     if (ngx_http_gw_keyauth_max == 0 || ttl <= 0
+        || epoch != ngx_http_gw_keyauth_epoch
         || lookup->len > NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX)
     {
         return;
@@ -244,6 +265,8 @@ ngx_http_gw_keyauth_cache_flush(void *data)
 {
     ngx_queue_t  *q;
 
+    ngx_http_gw_keyauth_epoch++;
+
     if (!ngx_http_gw_keyauth_ready) {
         return;
     }
@@ -270,6 +293,8 @@ ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     ngx_str_t                     lookup, id;
     ngx_queue_t                  *q, *next;
     ngx_http_gw_keyauth_entry_t  *e;
+
+    ngx_http_gw_keyauth_epoch++;
 
     if (!ngx_http_gw_keyauth_ready) {
         return;

@@ -68,6 +68,7 @@ typedef struct {
 typedef struct {
     ngx_uint_t                   state;
     ngx_uint_t                   authenticated;
+    ngx_uint_t                   epoch;         /* when Redis was asked */
     ngx_http_gw_redis_status_e   status;
     ngx_str_t                    lookup;
     u_char                       buf[NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX];
@@ -435,6 +436,16 @@ ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
 
     rc = ngx_http_gw_keyauth_cache_get(&ctx->lookup, &ctx->rec, &fetched);
 
+    /* the entry may come from a location that keeps answers longer */
+
+    if (rc == NGX_OK
+        && ngx_time() - fetched
+           >= (ctx->rec.state == NGX_HTTP_GW_KEYAUTH_VALID
+               ? klcf->cache_ttl : klcf->negative_ttl))
+    {
+        rc = NGX_DECLINED;
+    }
+
     if (rc == NGX_OK) {
         if (klcf->redis_down == NGX_HTTP_GW_KEYAUTH_DOWN_DENY
             && !ngx_http_gw_redis_connected())
@@ -452,6 +463,8 @@ ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
     argvlen[0] = ngx_strlen(argv[0]);
     argv[1] = (char *) ctx->lookup.data + 1;
     argvlen[1] = ctx->lookup.len - 1;
+
+    ctx->epoch = ngx_http_gw_keyauth_cache_epoch();
 
     rc = ngx_http_gw_redis_request_script(r, &kmcf->script,
                                           ngx_http_gw_keyauth_reply, ctx,
@@ -568,7 +581,8 @@ ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
 
 done:
 
-    ngx_http_gw_keyauth_cache_put(r->connection->log, &ctx->lookup, rec, ttl);
+    ngx_http_gw_keyauth_cache_put(r->connection->log, &ctx->lookup, rec, ttl,
+                                  ctx->epoch);
 }
 
 
@@ -786,10 +800,12 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
     ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_uint_t status,
     const char *type, const char *title, const char *reason)
 {
-    u_char                 *p;
-    ngx_table_elt_t        *h;
-    ngx_log_handler_pt      handler;
-    ngx_http_gw_problem_t   problem;
+    u_char                      *p;
+    size_t                       len;
+    ngx_table_elt_t             *h;
+    ngx_log_handler_pt           handler;
+    ngx_http_gw_problem_t        problem;
+    ngx_http_gw_jwt_loc_conf_t  *jlcf;
 
     /* without nginx's request line, which may hold a key argument */
 
@@ -804,14 +820,19 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
 
     r->connection->log->handler = handler;
 
-    if (status == NGX_HTTP_UNAUTHORIZED && klcf->realm.len) {
+    if (status == NGX_HTTP_UNAUTHORIZED) {
+        jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);
+
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = ngx_pnalloc(r->pool, sizeof("ApiKey realm=\"\", header=\"\"")
-                                 + klcf->realm.len + klcf->header.len);
+        len = sizeof("Bearer realm=\"\", error=\"invalid_token\", "
+                     "error_description=\"\"") + ngx_strlen(reason)
+              + jlcf->realm.len + klcf->realm.len + klcf->header.len;
+
+        p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -819,9 +840,20 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
         h->hash = 1;
         ngx_str_set(&h->key, "WWW-Authenticate");
         h->value.data = p;
-        h->value.len = ngx_sprintf(p, "ApiKey realm=\"%V\", header=\"%V\"",
-                                   &klcf->realm, &klcf->header)
-                       - p;
+
+        /* a consumer claim is the token's fault: a Bearer challenge */
+
+        if (ngx_strcmp(type, "urn:tollgate:problem:token-invalid") == 0) {
+            p = ngx_sprintf(p, "Bearer realm=\"%V\", error=\"invalid_token\", "
+                            "error_description=\"%s\"", &jlcf->realm,
+                            reason);
+
+        } else {
+            p = ngx_sprintf(p, "ApiKey realm=\"%V\", header=\"%V\"",
+                            &klcf->realm, &klcf->header);
+        }
+
+        h->value.len = p - h->value.data;
     }
 
     problem.status = status;
