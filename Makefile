@@ -62,6 +62,7 @@ lint:
 test: deps-test module $(UNIT_BINS) $(GWCTL)
 	@perl scripts/lint.pl
 	prove --exec '' $(UNIT_BINS)
+	@$(MAKE) --no-print-directory fuzz-replay
 	prove -I t/lib -r t/
 
 # The whole suite under AddressSanitizer and UBSan: the unit tests, and the
@@ -81,6 +82,67 @@ asan: deps-test
 	TEST_NGINX_BINARY=$(abspath build-asan/nginx) \
 	TEST_NGINX_LOAD_MODULES=$(abspath build-asan/ngx_http_gw_module.so) \
 	    prove -I t/lib -r t/
+
+# Fuzz drivers, one per parser that takes outside input (t/fuzz/README).
+# fuzz-replay builds each with $(CC), the unit tests' flags and the
+# sanitizers, and replays its corpus: part of `make test`.  fuzz builds
+# them with libFuzzer and runs each for FUZZ_SECONDS from its corpus; what
+# it finds goes to $(BUILD)/fuzz/, never into t/fuzz/.
+FUZZ_DRIVERS := $(filter-out replay,\
+                    $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/*.c)))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_MAX_LEN ?= 8192
+FUZZ_OBJS    := $(patsubst lib/%.c,$(BUILD)/fuzz-replay/obj/%.o,$(LIB_SRCS))
+FUZZ_LF_OBJS := $(patsubst lib/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_STATS   := ^\#[0-9]+[[:space:]]+DONE|^stat::(average_exec|new_units)
+
+.PHONY: fuzz fuzz-bins fuzz-replay
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_LF_OBJS)
+
+$(BUILD)/fuzz-replay/obj/%.o: lib/%.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
+
+$(BUILD)/fuzz-replay/bin/%: t/fuzz/%.c t/fuzz/replay.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) -o $@ $< t/fuzz/replay.c $(FUZZ_OBJS) \
+	    $(GW_LIBS)
+
+fuzz-replay: $(FUZZ_DRIVERS:%=$(BUILD)/fuzz-replay/bin/%)
+	@for d in $(FUZZ_DRIVERS); do \
+	    $(BUILD)/fuzz-replay/bin/$$d t/fuzz/corpus/$$d || exit 1; \
+	done
+
+$(BUILD)/fuzz/obj/%.o: lib/%.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(GW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	    -c -o $@ $<
+
+$(BUILD)/fuzz/bin/%: t/fuzz/%.c $(FUZZ_LF_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(GW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_LF_OBJS) $(GW_LIBS)
+
+fuzz-bins: $(FUZZ_DRIVERS:%=$(BUILD)/fuzz/bin/%)
+	@:
+
+fuzz:
+	@auto/deps build fuzz
+	@$(MAKE) --no-print-directory fuzz-bins
+	@fail=0; for d in $(FUZZ_DRIVERS); do \
+	    out=$(BUILD)/fuzz/$$d; mkdir -p $$out/corpus $$out/artifacts; \
+	    echo "fuzz/$$d: $(FUZZ_SECONDS) s, log in $$out/log"; \
+	    if $(BUILD)/fuzz/bin/$$d -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=$(FUZZ_MAX_LEN) -print_final_stats=1 \
+	        -artifact_prefix=$$out/artifacts/ $$out/corpus \
+	        t/fuzz/corpus/$$d > $$out/log 2>&1; \
+	    then grep -E '$(FUZZ_STATS)' $$out/log | sed "s|^|fuzz/$$d: |"; \
+	    else fail=1; echo "fuzz/$$d: FAILED, see $$out/log:"; \
+	        grep -E 'ERROR|SUMMARY|Test unit written' $$out/log; fi; \
+	done; exit $$fail
 
 run: deps-build module $(GWCTL)
 	@auto/deps run

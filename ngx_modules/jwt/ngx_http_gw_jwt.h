@@ -112,6 +112,7 @@ ngx_int_t ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws,
     u_char *fp);
 void ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token,
     gw_jws_t *jws, const u_char *fp, time_t expires);
+void ngx_http_gw_jwt_memo_free(void);
 
 char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -69,6 +69,7 @@ static char *ngx_http_gw_jwt_max_age(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_gw_jwt_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_jwt_init_process(ngx_cycle_t *cycle);
+static void ngx_http_gw_jwt_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_gw_jwt_scope_modes[] = {
@@ -242,7 +243,7 @@ ngx_module_t  ngx_http_gw_jwt_module = {
     ngx_http_gw_jwt_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_gw_jwt_exit_process,          /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -1101,4 +1102,11 @@ static ngx_int_t
 ngx_http_gw_jwt_init_process(ngx_cycle_t *cycle)
 {
     return ngx_http_gw_jwt_keys_init_process(cycle);
+}
+
+
+static void
+ngx_http_gw_jwt_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gw_jwt_memo_free();
 }

@@ -99,6 +99,7 @@ static void *ngx_http_gw_keyauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_gw_keyauth_init(ngx_conf_t *cf);
+static void ngx_http_gw_keyauth_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_gw_keyauth_down_modes[] = {
@@ -216,7 +217,7 @@ ngx_module_t  ngx_http_gw_keyauth_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_gw_keyauth_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -1080,4 +1081,13 @@ ngx_http_gw_keyauth_init(ngx_conf_t *cf)
     *h = ngx_http_gw_keyauth_handler;
 
     return NGX_OK;
+}
+
+
+/* the cache is the worker's own heap: hand it back on the way out */
+
+static void
+ngx_http_gw_keyauth_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gw_keyauth_cache_flush(NULL);
 }
