@@ -34,6 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -522,6 +524,7 @@ gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
 {
     int             len;
     size_t          i;
+    BIGNUM         *e;
     EVP_PKEY_CTX   *ctx;
     unsigned char  *der;
     char            group[32];
@@ -531,6 +534,25 @@ gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
             *reason = "RSA key shorter than 2048 bits";
             goto failed;
         }
+
+        /*
+         * Every form of key (PEM, certificate, JWK) comes through here, so
+         * the exponent is judged here: e = 1 would make any "signature"
+         * that is just the padded digest verify.
+         */
+
+        e = NULL;
+
+        if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1
+            || !BN_is_odd(e) || BN_is_one(e)
+            || BN_num_bits(e) > GW_RSA_E_MAX_BITS)
+        {
+            BN_free(e);
+            *reason = "invalid RSA exponent";
+            goto failed;
+        }
+
+        BN_free(e);
 
         key->type = GW_KEY_RSA;
         key->algs = GW_ALG_MASK_RSA;

@@ -21,6 +21,7 @@
 
 
 #define GW_RSA_MIN_BITS   2048
+#define GW_RSA_E_MAX_BITS 64        /* public exponents in use: 3, 65537 */
 
 
 typedef struct {

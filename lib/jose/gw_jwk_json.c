@@ -363,11 +363,6 @@ gw_jwk_parse_rsa(gw_jwk_t *key, const json_t *jwk, const char **reason)
         goto done;
     }
 
-    if (!BN_is_odd(e) || BN_is_one(e)) {
-        *reason = "invalid RSA exponent";
-        goto done;
-    }
-
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL
         || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)

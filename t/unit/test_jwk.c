@@ -153,6 +153,11 @@ test_pem(void)
     ok(strstr(err, "2048") != NULL, "error names 2048 bits: %s", err);
     is_int(ks.nkeys, 1, "failed load leaves the set as it was");
 
+    /* e = 1 makes the padded digest itself a valid "signature" */
+    is_int(load_file(&ks, "rsa-e1.pem", GW_KEY_FMT_AUTO, NULL, 0), -1,
+           "an RSA PEM key with exponent 1 is refused");
+    ok(strstr(err, "exponent") != NULL, "error names the exponent: %s", err);
+
     is_int(load_file(&ks, "rsa.key", GW_KEY_FMT_AUTO, NULL, 0), -1,
            "a private key is refused");
     ok(strstr(err, "private key") != NULL, "error says private key: %s",
