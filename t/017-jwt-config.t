@@ -60,6 +60,8 @@ my @bad = (
      loc("gw_jwt_key_file $tmp/dir;"), qr/\Q$tmp\E\/dir/],
     ['an RSA key of 1024 bits',
      loc("gw_jwt_key_file $K/rsa1024.pem;"), qr/rsa1024\.pem/],
+    ['an RSA key with exponent 1 (any padded digest would verify)',
+     loc("gw_jwt_key_file $K/rsa-e1.pem;"), qr/rsa-e1\.pem.*exponent/],
     ['a secret file without format=hmac',
      loc("gw_jwt_key_file $K/hmac.secret;"), qr/hmac\.secret/],
     ['an HMAC secret of 16 bytes',
