@@ -64,7 +64,10 @@ trap stop INT TERM EXIT
 
 # Redis: private, on loopback (nginx's workers run as another user, so a
 # root-owned unix socket would shut them out), data kept in the run folder
-"$redis_server" --port "$redis_port" --bind 127.0.0.1 --dir "$run/redis" \
+# Its own session: Ctrl-C reaches the whole terminal group, and Redis
+# takes a second signal (the trap's TERM) as "exit now, skip the clean
+# shutdown"; this way only the trap stops it, once, cleanly.
+setsid "$redis_server" --port "$redis_port" --bind 127.0.0.1 --dir "$run/redis" \
     --appendonly yes --save '' --pidfile "$run/redis/redis.pid" \
     --logfile "$run/logs/redis.log" --daemonize no &
 pids="$pids $!"
