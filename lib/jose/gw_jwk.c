@@ -340,6 +340,26 @@ gw_keyset_next(const gw_keyset_t *ks, size_t *i, const char *kid,
 }
 
 
+/* how many times "-----BEGIN" stands in data */
+
+static size_t
+gw_pem_begin_count(const unsigned char *data, size_t len)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i + 10 <= len; i++) {
+        if (data[i] == '-' && memcmp(data + i, "-----BEGIN", 10) == 0) {
+            n++;
+            i += 9;
+        }
+    }
+
+    return n;
+}
+
+
 /*
  * Reads every PEM block of data: "PUBLIC KEY" (SubjectPublicKeyInfo) and
  * "CERTIFICATE" blocks yield a key each; any other block, private keys
@@ -381,7 +401,19 @@ gw_keyset_load_pem(gw_keyset_t *ks, const unsigned char *data, size_t len,
             if (nblocks > 0 && ERR_GET_LIB(e) == ERR_LIB_PEM
                 && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
             {
-                rc = 0;
+                /*
+                 * OpenSSL skips text up to a line that starts a block, so
+                 * an indented block (a private key, say) would vanish
+                 * silently: every "-----BEGIN" must have been a block.
+                 */
+
+                if (gw_pem_begin_count(data, len) == nblocks) {
+                    rc = 0;
+
+                } else {
+                    *reason = "a PEM block could not be read (indented "
+                              "or garbled)";
+                }
 
             } else {
                 *reason = nblocks ? "malformed PEM block"

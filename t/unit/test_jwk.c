@@ -153,6 +153,27 @@ test_pem(void)
     ok(strstr(err, "2048") != NULL, "error names 2048 bits: %s", err);
     is_int(ks.nkeys, 1, "failed load leaves the set as it was");
 
+    /* OpenSSL skips an indented block; it must not vanish silently */
+    {
+        char  *pem, *buf;
+
+        pem = read_text("rsa.pem");
+        buf = malloc(strlen(pem) + 128);
+        if (buf == NULL) {
+            bail_out("out of memory");
+        }
+
+        sprintf(buf, " -----BEGIN PRIVATE KEY-----\nAAAA\n"
+                "-----END PRIVATE KEY-----\n%s", pem);
+        is_int(load_str(&ks, buf, GW_KEY_FMT_PEM, NULL, 0), -1,
+               "an indented PEM block fails the load");
+        ok(strstr(err, "could not be read") != NULL, "error says so: %s",
+           err);
+
+        free(buf);
+        free(pem);
+    }
+
     /* e = 1 makes the padded digest itself a valid "signature" */
     is_int(load_file(&ks, "rsa-e1.pem", GW_KEY_FMT_AUTO, NULL, 0), -1,
            "an RSA PEM key with exponent 1 is refused");
