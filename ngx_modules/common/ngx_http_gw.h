@@ -40,6 +40,9 @@ ngx_int_t ngx_http_gw_send_problem(ngx_http_request_t *r,
 ngx_int_t ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id);
 
 
+/* registers a feature's table of variables (ended by a null variable) */
+ngx_int_t ngx_http_gw_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars);
+
 /*
  * Removes every request header whose name is one of names (compared
  * case-insensitively), so the upstream never sees a client's copy.

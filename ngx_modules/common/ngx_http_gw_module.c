@@ -24,12 +24,12 @@
 
 static ngx_int_t ngx_http_gw_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_gw_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_gw_request_id_add(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_init(ngx_conf_t *cf);
 
 
 static ngx_http_module_t  ngx_http_gw_module_ctx = {
-    ngx_http_gw_add_variables,             /* preconfiguration */
+    ngx_http_gw_request_id_add,            /* preconfiguration */
     ngx_http_gw_init,                      /* postconfiguration */
 
     NULL,                                  /* create main configuration */
@@ -65,7 +65,7 @@ static ngx_int_t  ngx_http_gw_nginx_request_id_index = NGX_ERROR;
 
 
 static ngx_int_t
-ngx_http_gw_add_variables(ngx_conf_t *cf)
+ngx_http_gw_request_id_add(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var;
 
@@ -419,4 +419,23 @@ ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     *realm = value[1];
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }

@@ -910,19 +910,7 @@ ngx_http_gw_keyauth_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_gw_keyauth_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_gw_keyauth_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_gw_add_variables(cf, ngx_http_gw_keyauth_vars);
 }
 
 
