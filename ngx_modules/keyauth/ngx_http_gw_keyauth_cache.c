@@ -290,8 +290,9 @@ ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     ngx_str_t *message)
 {
     u_char                        buf[NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX];
-    ngx_str_t                     lookup, id;
+    ngx_str_t                     lookup;
     ngx_queue_t                  *q, *next;
+    gw_model_event_t              ev;
     ngx_http_gw_keyauth_entry_t  *e;
 
     ngx_http_gw_keyauth_epoch++;
@@ -300,27 +301,18 @@ ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
         return;
     }
 
-    if (message->len > 4 && ngx_strncmp(message->data, "key ", 4) == 0
-        && message->len - 4 == GW_KEY_HASH_HEX_LEN)
+    /* the message format is the model's (lib/model/gw_model.h) */
+
+    if (gw_model_event_parse((char *) message->data, message->len, &ev)
+        != 0)
     {
-        buf[0] = 'k';
-        ngx_memcpy(buf + 1, message->data + 4, GW_KEY_HASH_HEX_LEN);
-        lookup.data = buf;
-        lookup.len = 1 + GW_KEY_HASH_HEX_LEN;
-
-        e = ngx_http_gw_keyauth_find(&lookup);
-        if (e != NULL) {
-            ngx_http_gw_keyauth_drop(e);
-        }
-
+        ngx_http_gw_keyauth_cache_flush(data);      /* unknown: be safe */
         return;
     }
 
-    if (message->len > 9 && ngx_strncmp(message->data, "consumer ", 9) == 0
-        && message->len - 9 <= GW_ID_MAX)
-    {
-        id.data = message->data + 9;
-        id.len = message->len - 9;
+    if (ev.kind == GW_MODEL_EVENT_IS_CONSUMER) {
+
+        /* every key entry that resolved to the consumer goes too */
 
         for (q = ngx_queue_head(&ngx_http_gw_keyauth_lru);
              q != ngx_queue_sentinel(&ngx_http_gw_keyauth_lru);
@@ -329,27 +321,21 @@ ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
             next = ngx_queue_next(q);
             e = ngx_queue_data(q, ngx_http_gw_keyauth_entry_t, queue);
 
-            if (e->rec.id_len == id.len
-                && ngx_memcmp(e->rec.id, id.data, id.len) == 0)
+            if (e->rec.id_len == ev.id_len
+                && ngx_memcmp(e->rec.id, ev.id, ev.id_len) == 0)
             {
                 ngx_http_gw_keyauth_drop(e);
             }
         }
-
-        buf[0] = 'c';
-        ngx_memcpy(buf + 1, id.data, id.len);
-        lookup.data = buf;
-        lookup.len = 1 + id.len;
-
-        e = ngx_http_gw_keyauth_find(&lookup);
-        if (e != NULL) {
-            ngx_http_gw_keyauth_drop(e);
-        }
-
-        return;
     }
 
-    /* unknown: be safe */
+    buf[0] = (ev.kind == GW_MODEL_EVENT_IS_KEY) ? 'k' : 'c';
+    ngx_memcpy(buf + 1, ev.id, ev.id_len);
+    lookup.data = buf;
+    lookup.len = 1 + ev.id_len;
 
-    ngx_http_gw_keyauth_cache_flush(data);
+    e = ngx_http_gw_keyauth_find(&lookup);
+    if (e != NULL) {
+        ngx_http_gw_keyauth_drop(e);
+    }
 }
