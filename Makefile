@@ -14,9 +14,16 @@ GW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wpointer-arith \
              $(EXTRA_CFLAGS)
 GW_LIBS   := -lssl -lcrypto -ljansson
 
+# Each area may add its own rules in mk/<area>.mk: flags (GW_CFLAGS +=,
+# GW_LIBS +=), targets, and names in TEST_EXTRA that `make test` runs after
+# the unit tests and before the Test::Nginx suites.
+TEST_EXTRA :=
+-include $(sort $(wildcard mk/*.mk))
+
 LIB_SRCS  := $(wildcard lib/*/*.c)
 LIB_HDRS  := $(wildcard lib/*/*.h)
-MOD_SRCS  := $(wildcard ngx_modules/*/*.c ngx_modules/*/*.h) ngx_modules/config
+MOD_SRCS  := $(wildcard ngx_modules/*/*.c ngx_modules/*/*.h \
+               ngx_modules/*/config.sh) ngx_modules/config
 UNIT_SRCS := $(wildcard t/unit/test_*.c)
 UNIT_BINS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 GWCTL     := $(BUILD)/gwctl
@@ -63,6 +70,9 @@ test: deps-test module $(UNIT_BINS) $(GWCTL)
 	@perl scripts/lint.pl
 	prove --exec '' $(UNIT_BINS)
 	@$(MAKE) --no-print-directory fuzz-replay
+	@for t in $(TEST_EXTRA); do \
+	    $(MAKE) --no-print-directory $$t || exit 1; \
+	done
 	prove -I t/lib -r t/
 
 # The whole suite under AddressSanitizer and UBSan: the unit tests, and the
