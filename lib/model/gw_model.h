@@ -19,6 +19,12 @@
  *                                  to tell keys apart in listings), and,
  *                                  once revoked, revoked (seconds since the
  *                                  epoch)
+ *   gw:limit:<name>:r:<key> string the TAT of a global rate limit
+ *                                  (lib/limit: microseconds, "%.17g")
+ *   gw:limit:<name>:q:<key> hash   a global quota's sliding window: a (the
+ *                                  window index), b (its count), c (the
+ *                                  previous window's); both expire once
+ *                                  their state is a fresh one
  *   gw:events               pub/sub channel of invalidations, one message
  *                                  each: "key <sha256-hex>" or
  *                                  "consumer <id>"
@@ -51,6 +57,7 @@
 #define GW_MODEL_KEYS_SUFFIX       ":keys"
 #define GW_MODEL_KEY_PREFIX        "gw:key:"
 #define GW_MODEL_EVENTS            "gw:events"
+#define GW_MODEL_LIMIT_PREFIX      "gw:limit:"
 
 /* the two kinds of gw:events messages: the kind, a space, the id or hash */
 #define GW_MODEL_EVENT_KEY         "key"

@@ -1,0 +1,162 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Rate limits (docs/limit.md): what the limit module's files share.  The
+ * arithmetic is lib/limit's; here are the configuration, the per-request
+ * context, the shared-memory zone of local mode (ngx_http_gw_limit_zone.c)
+ * and the Redis side of global mode (ngx_http_gw_limit_redis.c).
+ */
+
+
+#ifndef _NGX_HTTP_GW_LIMIT_H_INCLUDED_
+#define _NGX_HTTP_GW_LIMIT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "gw_limit.h"
+#include "ngx_http_gw_redis.h"
+
+
+#define NGX_HTTP_GW_LIMIT_MAX        16     /* limits per location */
+#define NGX_HTTP_GW_LIMIT_ZONE_SIZE  (10 * 1024 * 1024)
+
+#define NGX_HTTP_GW_LIMIT_LOCAL      1
+#define NGX_HTTP_GW_LIMIT_GLOBAL     2
+
+/* gw_limit_redis_down */
+#define NGX_HTTP_GW_LIMIT_FALLBACK   1
+#define NGX_HTTP_GW_LIMIT_DENY       2
+#define NGX_HTTP_GW_LIMIT_ALLOW      3
+
+/* $gw_limit_status, in the order of precedence when limits disagree */
+#define NGX_HTTP_GW_LIMIT_NONE       0
+#define NGX_HTTP_GW_LIMIT_PASSED     1
+#define NGX_HTTP_GW_LIMIT_DEGRADED   2
+#define NGX_HTTP_GW_LIMIT_DELAYED    3
+#define NGX_HTTP_GW_LIMIT_DRY_RUN    4
+#define NGX_HTTP_GW_LIMIT_REJECTED   5
+
+/* the zone tells its own states from a global limit's local fallback */
+#define NGX_HTTP_GW_LIMIT_STATE_LOCAL     'L'
+#define NGX_HTTP_GW_LIMIT_STATE_FALLBACK  'F'
+
+
+/* a plan's replacement for one limit: gw_limit_plan PLAN LIMIT ... */
+typedef struct {
+    ngx_str_t                   plan;
+    ngx_str_t                   limit;
+    gw_limit_rule_t             rule;
+    ngx_uint_t                  off;            /* unlimited */
+} ngx_http_gw_limit_plan_t;
+
+
+/* one gw_limit directive */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_complex_value_t    key;
+    gw_limit_rule_t             rule;
+    ngx_uint_t                  mode;           /* 0: gw_limit_mode's */
+    ngx_shm_zone_t             *zone;
+    ngx_array_t                *plans;          /* of plan_t *, this
+                                                   limit's, set at merge */
+    ngx_uint_t                  settled;        /* by a merge */
+} ngx_http_gw_limit_t;
+
+
+typedef struct {
+    ngx_array_t                 plans;          /* ngx_http_gw_limit_plan_t */
+    ngx_shm_zone_t             *default_zone;
+    ngx_http_gw_redis_script_t  script;
+    ngx_uint_t                  global;         /* a global limit exists */
+    ngx_uint_t                  used;           /* a gw_limit exists */
+} ngx_http_gw_limit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                *limits;         /* ngx_http_gw_limit_t */
+    ngx_http_complex_value_t   *plan_key;
+    ngx_uint_t                  mode;
+    ngx_uint_t                  nodes;
+    ngx_uint_t                  redis_down;
+    ngx_uint_t                  status;
+    ngx_flag_t                  headers;
+    ngx_flag_t                  legacy_headers;
+    ngx_flag_t                  dry_run;
+    size_t                      key_max;
+    ngx_uint_t                  log_level;
+} ngx_http_gw_limit_loc_conf_t;
+
+
+/* one limit as it applies to one request */
+typedef struct {
+    ngx_http_gw_limit_t        *limit;
+    gw_limit_rule_t             rule;           /* after the plan */
+    ngx_str_t                   key;            /* hashed when long */
+    ngx_str_t                   id;             /* name, NUL, key: the
+                                                   zone's and Redis' key */
+    ngx_uint_t                  mode;
+    gw_limit_result_t           res;
+    unsigned                    decided:1;
+    unsigned                    degraded:1;     /* global, decided locally
+                                                   or let through */
+} ngx_http_gw_limit_item_t;
+
+
+typedef struct {
+    ngx_http_gw_limit_item_t   *items;
+    ngx_uint_t                  n;
+    ngx_uint_t                  nglobal;
+    ngx_uint_t                  status;         /* $gw_limit_status */
+    ngx_http_gw_redis_status_e  redis_status;
+    unsigned                    asked:1;
+    unsigned                    answered:1;
+    unsigned                    done:1;
+} ngx_http_gw_limit_ctx_t;
+
+
+/* zone: configuration and shared memory */
+ngx_shm_zone_t *ngx_http_gw_limit_zone_add(ngx_conf_t *cf, ngx_str_t *name,
+    size_t size);
+
+/*
+ * Decides the items (those with mode local, or global ones with fallback
+ * set) whose decided flag is clear, at time now, atomically across them:
+ * states change only when all of them admit and refused (another limit
+ * of the request already refused it) is clear.  NGX_OK, or NGX_ERROR
+ * when a zone cannot hold a new entry even after evicting the oldest.
+ */
+ngx_int_t ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
+    ngx_http_gw_limit_item_t *items, ngx_uint_t n, ngx_uint_t fallback,
+    ngx_uint_t nodes, ngx_uint_t refused, double now);
+
+/* configuration (ngx_http_gw_limit_conf.c) */
+char *ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gw_limit_conf_plan(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gw_limit_conf_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void *ngx_http_gw_limit_create_main_conf(ngx_conf_t *cf);
+void *ngx_http_gw_limit_create_loc_conf(ngx_conf_t *cf);
+char *ngx_http_gw_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+/* response fields and $gw_limit_status (ngx_http_gw_limit_headers.c) */
+ngx_int_t ngx_http_gw_limit_add_variables(ngx_conf_t *cf);
+void ngx_http_gw_limit_header_filter_init(void);
+
+/* global mode (ngx_http_gw_limit_redis.c) */
+ngx_int_t ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
+ngx_int_t ngx_http_gw_limit_redis_answer(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
+
+
+extern ngx_module_t  ngx_http_gw_limit_module;
+
+
+#endif /* _NGX_HTTP_GW_LIMIT_H_INCLUDED_ */

@@ -1,0 +1,713 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Rate limits (docs/limit.md): gw_limit directives, several per location,
+ * each keyed by any complex value, as a GCRA rate with a burst or a
+ * sliding-window quota (lib/limit), in a shared-memory zone (local mode)
+ * or in Redis for every gateway at once (global mode, one script run per
+ * request).  A consumer's plan ($gw_consumer_plan by default) may replace
+ * a limit's values (gw_limit_plan), so a plan change in Redis applies as
+ * soon as the key-auth cache hears of it.
+ *
+ * The check runs in the precontent phase: after authentication, whatever
+ * "satisfy" says, so that limits can be keyed by the consumer.  Answers
+ * carry the RateLimit-Policy and RateLimit fields of
+ * draft-ietf-httpapi-ratelimit-headers (and, by directive, the legacy
+ * X-RateLimit-*), added by a header filter so that they reach the client
+ * whatever the upstream answers; a refusal is a problem+json with
+ * Retry-After.  When Redis is unavailable, global limits fall back to
+ * their share of a local limit (limit / gw_limit_nodes), or deny, or
+ * allow, as gw_limit_redis_down says, with one log line per incident.
+ */
+
+
+#include <math.h>
+#include <openssl/sha.h>
+
+#include "ngx_http_gw.h"
+#include "ngx_http_gw_limit.h"
+
+
+#define NGX_HTTP_GW_LIMIT_USEC  1000000.0
+
+
+static ngx_int_t ngx_http_gw_limit_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t **ctxp);
+static ngx_int_t ngx_http_gw_limit_global(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_limit_finish(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_limit_reject(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx);
+static void ngx_http_gw_limit_delay(ngx_http_request_t *r);
+static double ngx_http_gw_limit_now(void);
+static ngx_uint_t ngx_http_gw_limit_refused(ngx_http_gw_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_limit_init(ngx_conf_t *cf);
+
+
+
+/* per worker: whether global limits are running on their fallback */
+static ngx_uint_t  ngx_http_gw_limit_degraded;
+
+
+static ngx_conf_enum_t  ngx_http_gw_limit_modes[] = {
+    { ngx_string("local"), NGX_HTTP_GW_LIMIT_LOCAL },
+    { ngx_string("global"), NGX_HTTP_GW_LIMIT_GLOBAL },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_gw_limit_down[] = {
+    { ngx_string("fallback"), NGX_HTTP_GW_LIMIT_FALLBACK },
+    { ngx_string("deny"), NGX_HTTP_GW_LIMIT_DENY },
+    { ngx_string("allow"), NGX_HTTP_GW_LIMIT_ALLOW },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_gw_limit_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_gw_limit_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_gw_limit_nodes_bounds = {
+    ngx_conf_check_num_bounds, 1, 1024
+};
+
+
+static ngx_command_t  ngx_http_gw_limit_commands[] = {
+
+    { ngx_string("gw_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_gw_limit_conf_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gw_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_gw_limit_conf_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("gw_limit_plan"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_gw_limit_conf_plan,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gw_limit_plan_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, plan_key),
+      NULL },
+
+    { ngx_string("gw_limit_mode"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, mode),
+      &ngx_http_gw_limit_modes },
+
+    { ngx_string("gw_limit_nodes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, nodes),
+      &ngx_http_gw_limit_nodes_bounds },
+
+    { ngx_string("gw_limit_redis_down"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, redis_down),
+      &ngx_http_gw_limit_down },
+
+    { ngx_string("gw_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, status),
+      &ngx_http_gw_limit_status_bounds },
+
+    { ngx_string("gw_limit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, headers),
+      NULL },
+
+    { ngx_string("gw_limit_legacy_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, legacy_headers),
+      NULL },
+
+    { ngx_string("gw_limit_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, dry_run),
+      NULL },
+
+    { ngx_string("gw_limit_key_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, key_max),
+      NULL },
+
+    { ngx_string("gw_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, log_level),
+      &ngx_http_gw_limit_log_levels },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_gw_limit_module_ctx = {
+    ngx_http_gw_limit_add_variables,       /* preconfiguration */
+    ngx_http_gw_limit_init,                /* postconfiguration */
+
+    ngx_http_gw_limit_create_main_conf,    /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_gw_limit_create_loc_conf,     /* create location configuration */
+    ngx_http_gw_limit_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_gw_limit_module = {
+    NGX_MODULE_V1,
+    &ngx_http_gw_limit_module_ctx,         /* module context */
+    ngx_http_gw_limit_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_gw_limit_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_http_gw_limit_ctx_t       *ctx;
+    ngx_http_gw_limit_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_limit_module);
+
+    if (lcf->limits == NULL || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_limit_module);
+
+    if (ctx == NULL) {
+        if (ngx_http_gw_limit_init_ctx(r, lcf, &ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->done) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->nglobal && !ctx->asked) {
+        ctx->asked = 1;
+
+        rc = ngx_http_gw_limit_redis_ask(r, ctx);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* Redis is down now, or too busy: as if it had failed */
+
+        ctx->answered = 1;
+        ctx->redis_status = NGX_HTTP_GW_REDIS_DOWN;
+    }
+
+    if (ctx->nglobal) {
+        rc = ngx_http_gw_limit_global(r, lcf, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (ngx_http_gw_limit_zone_decide(r, ctx->items, ctx->n, 0, 1,
+                                      ngx_http_gw_limit_refused(ctx),
+                                      ngx_http_gw_limit_now())
+        != NGX_OK)
+    {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    return ngx_http_gw_limit_finish(r, lcf, ctx);
+}
+
+
+/*
+ * Evaluates each limit's key and the plan for this request: a limit whose
+ * key is empty does not apply (as in limit_req), nor one the plan turns
+ * off; a key longer than gw_limit_key_max is replaced by the hex SHA-256
+ * of its bytes, so huge keys cost a bounded size and still never collide.
+ */
+
+static ngx_int_t
+ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t **ctxp)
+{
+    u_char                     *p;
+    ngx_str_t                   key, plan;
+    ngx_uint_t                  i, j;
+    ngx_http_gw_limit_t        *limit;
+    ngx_http_gw_limit_ctx_t    *ctx;
+    ngx_http_gw_limit_plan_t  **plans;
+    ngx_http_gw_limit_item_t   *it;
+    u_char                      md[SHA256_DIGEST_LENGTH];
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_limit_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->items = ngx_pcalloc(r->pool, lcf->limits->nelts
+                                      * sizeof(ngx_http_gw_limit_item_t));
+    if (ctx->items == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&plan);
+
+    if (lcf->plan_key != NULL
+        && ngx_http_complex_value(r, lcf->plan_key, &plan) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    limit = lcf->limits->elts;
+
+    for (i = 0; i < lcf->limits->nelts; i++) {
+
+        if (ngx_http_complex_value(r, &limit[i].key, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (key.len == 0) {
+            continue;
+        }
+
+        it = &ctx->items[ctx->n];
+        it->limit = &limit[i];
+        it->rule = limit[i].rule;
+        it->mode = limit[i].mode;
+
+        if (plan.len && limit[i].plans != NULL) {
+            plans = limit[i].plans->elts;
+
+            for (j = 0; j < limit[i].plans->nelts; j++) {
+                if (plans[j]->plan.len == plan.len
+                    && ngx_memcmp(plans[j]->plan.data, plan.data, plan.len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (j < limit[i].plans->nelts) {
+                if (plans[j]->off) {
+                    continue;
+                }
+
+                it->rule = plans[j]->rule;
+            }
+        }
+
+        if (key.len > lcf->key_max) {
+            p = ngx_pnalloc(r->pool, 2 * SHA256_DIGEST_LENGTH);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            SHA256(key.data, key.len, md);
+            ngx_hex_dump(p, md, SHA256_DIGEST_LENGTH);
+
+            key.data = p;
+            key.len = 2 * SHA256_DIGEST_LENGTH;
+        }
+
+        it->key = key;
+
+        it->id.len = limit[i].name.len + 1 + key.len;
+        it->id.data = ngx_pnalloc(r->pool, it->id.len);
+        if (it->id.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(it->id.data, limit[i].name.data, limit[i].name.len);
+        *p++ = '\0';
+        ngx_memcpy(p, key.data, key.len);
+
+        if (it->mode == NGX_HTTP_GW_LIMIT_GLOBAL) {
+            ctx->nglobal++;
+        }
+
+        ctx->n++;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_gw_limit_module);
+    *ctxp = ctx;
+
+    return NGX_OK;
+}
+
+
+/* the global limits, from Redis' answer or, without one, the fallback */
+
+static ngx_int_t
+ngx_http_gw_limit_global(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx)
+{
+    ngx_uint_t             i;
+    ngx_http_gw_problem_t  problem;
+
+    if (ngx_http_gw_limit_redis_answer(r, ctx) == NGX_OK) {
+
+        if (ngx_http_gw_limit_degraded) {
+            ngx_http_gw_limit_degraded = 0;
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "gw_limit: Redis answers again, global limits "
+                          "are global again");
+        }
+
+        return NGX_OK;
+    }
+
+    if (!ngx_http_gw_limit_degraded) {
+        ngx_http_gw_limit_degraded = 1;
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "gw_limit: Redis unavailable (%s), global limits %s "
+                      "until it answers again",
+                      ctx->redis_status == NGX_HTTP_GW_REDIS_TIMEOUT
+                      ? "timeout" : "down",
+                      lcf->redis_down == NGX_HTTP_GW_LIMIT_FALLBACK
+                      ? "fall back to a local share"
+                      : lcf->redis_down == NGX_HTTP_GW_LIMIT_DENY
+                        ? "deny every request" : "let every request through");
+    }
+
+    switch (lcf->redis_down) {
+
+    case NGX_HTTP_GW_LIMIT_DENY:
+        ctx->done = 1;
+        ctx->status = NGX_HTTP_GW_LIMIT_DEGRADED;
+
+        problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        problem.type = "urn:tollgate:problem:limit-unavailable";
+        problem.title = "Rate limit unavailable";
+        ngx_str_set(&problem.detail, "the shared rate-limit store is "
+                                     "unavailable; try again later");
+        ngx_str_null(&problem.extra);
+
+        return ngx_http_gw_send_problem(r, &problem);
+
+    case NGX_HTTP_GW_LIMIT_ALLOW:
+        for (i = 0; i < ctx->n; i++) {
+            if (ctx->items[i].mode == NGX_HTTP_GW_LIMIT_GLOBAL) {
+                ctx->items[i].degraded = 1;
+            }
+        }
+
+        return NGX_OK;
+
+    default: /* NGX_HTTP_GW_LIMIT_FALLBACK */
+        if (ngx_http_gw_limit_zone_decide(r, ctx->items, ctx->n, 1,
+                                          lcf->nodes, 0,
+                                          ngx_http_gw_limit_now())
+            != NGX_OK)
+        {
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
+        return NGX_OK;
+    }
+}
+
+
+/* every limit decided: the verdict, the status variable, a delay */
+
+static ngx_int_t
+ngx_http_gw_limit_finish(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx)
+{
+    double                     delay;
+    ngx_uint_t                 i, reject, degraded;
+    ngx_http_gw_limit_item_t  *it;
+
+    ctx->done = 1;
+
+    if (ctx->n == 0) {
+        return NGX_DECLINED;
+    }
+
+    reject = 0;
+    degraded = 0;
+    delay = 0;
+
+    for (i = 0; i < ctx->n; i++) {
+        it = &ctx->items[i];
+
+        if (it->degraded) {
+            degraded = 1;
+        }
+
+        if (!it->decided) {
+            continue;
+        }
+
+        if (!it->res.admit) {
+            reject = 1;
+
+            ngx_log_error(lcf->log_level, r->connection->log, 0,
+                          "gw_limit: limit \"%V\" exceeded%s%s",
+                          &it->limit->name,
+                          it->degraded ? " (local fallback)" : "",
+                          lcf->dry_run ? ", dry run: let through" : "");
+
+        } else if (it->res.delay > delay) {
+            delay = it->res.delay;
+        }
+    }
+
+    if (reject) {
+        if (lcf->dry_run) {
+            ctx->status = NGX_HTTP_GW_LIMIT_DRY_RUN;
+            return NGX_DECLINED;
+        }
+
+        ctx->status = NGX_HTTP_GW_LIMIT_REJECTED;
+        return ngx_http_gw_limit_reject(r, lcf, ctx);
+    }
+
+    if (delay >= 1000 && !lcf->dry_run) {
+        ctx->status = NGX_HTTP_GW_LIMIT_DELAYED;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "gw_limit: delaying %.0f us", delay);
+
+        r->read_event_handler = ngx_http_test_reading;
+        r->write_event_handler = ngx_http_gw_limit_delay;
+
+        r->connection->write->delayed = 1;
+        ngx_add_timer(r->connection->write, (ngx_msec_t) (delay / 1000));
+
+        return NGX_AGAIN;
+    }
+
+    ctx->status = degraded ? NGX_HTTP_GW_LIMIT_DEGRADED
+                           : NGX_HTTP_GW_LIMIT_PASSED;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_gw_limit_reject(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx)
+{
+    u_char                    *p;
+    double                     wait;
+    ngx_uint_t                 i;
+    ngx_table_elt_t           *h;
+    ngx_http_gw_limit_t       *first;
+    ngx_http_gw_problem_t      problem;
+    ngx_http_gw_limit_item_t  *it;
+
+    wait = 0;
+    first = NULL;
+
+    for (i = 0; i < ctx->n; i++) {
+        it = &ctx->items[i];
+
+        if (it->decided && !it->res.admit) {
+            if (first == NULL) {
+                first = it->limit;
+            }
+
+            if (it->res.retry_after > wait) {
+                wait = it->res.retry_after;
+            }
+        }
+    }
+
+    /* whole seconds, rounded up: never tell a client to come back early */
+    wait = ngx_max(1, ceil(wait / NGX_HTTP_GW_LIMIT_USEC));
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%T", (time_t) wait) - p;
+
+    problem.detail.data = ngx_pnalloc(r->pool, 64 + GW_LIMIT_NAME_MAX);
+    if (problem.detail.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    problem.detail.len = ngx_sprintf(problem.detail.data,
+                                     "limit \"%V\" exceeded; retry in %T s",
+                                     &first->name, (time_t) wait)
+                         - problem.detail.data;
+
+    problem.status = lcf->status;
+    problem.type = "urn:tollgate:problem:rate-limited";
+    problem.title = "Too many requests";
+    ngx_str_null(&problem.extra);
+
+    return ngx_http_gw_send_problem(r, &problem);
+}
+
+
+static void
+ngx_http_gw_limit_delay(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+}
+
+
+/* whether a limit decided so far (a global one) refused the request */
+
+static ngx_uint_t
+ngx_http_gw_limit_refused(ngx_http_gw_limit_ctx_t *ctx)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ctx->n; i++) {
+        if (ctx->items[i].decided && !ctx->items[i].res.admit) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the local clock, microseconds since the epoch (nginx's cached time) */
+
+static double
+ngx_http_gw_limit_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (double) tp->sec * NGX_HTTP_GW_LIMIT_USEC
+           + (double) tp->msec * 1000;
+}
+
+
+static ngx_int_t
+ngx_http_gw_limit_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt            *h;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_gw_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_limit_module);
+
+    if (!lmcf->used) {
+        return NGX_OK;
+    }
+
+    if (lmcf->default_zone != NULL && lmcf->default_zone->shm.size == 0) {
+        lmcf->default_zone->shm.size = NGX_HTTP_GW_LIMIT_ZONE_SIZE;
+    }
+
+    if (lmcf->global) {
+        if (!ngx_http_gw_redis_configured(cf)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "gw_limit: global mode needs gw_redis");
+            return NGX_ERROR;
+        }
+
+        lmcf->script.text.data = (u_char *) gw_limit_script;
+        lmcf->script.text.len = ngx_strlen(gw_limit_script);
+
+        if (ngx_http_gw_redis_script_init(cf, &lmcf->script) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gw_limit_handler;
+
+    ngx_http_gw_limit_header_filter_init();
+
+    return NGX_OK;
+}

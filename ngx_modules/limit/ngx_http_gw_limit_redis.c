@@ -1,0 +1,195 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Global rate limits: every global limit of a request is decided by one
+ * run of lib/limit's script in Redis (EVALSHA, then EVAL once on
+ * NOSCRIPT: the shared client does both), pipelined with the worker's
+ * other commands on its one connection.  So N gateways share each limit
+ * exactly, on Redis' clock.  The reply is checked strictly (shape, count,
+ * integer types); anything else counts as Redis being unavailable, and the
+ * caller falls back as gw_limit_redis_down says.
+ *
+ * Keys: gw:limit:<name>:<r|q>:<key> (lib/model/gw_model.h), a string
+ * (rate: the TAT) or a hash (quota: window, current and previous counts),
+ * each expiring once its state is a fresh one again.
+ */
+
+
+#include "ngx_http_gw_limit.h"
+#include "gw_model.h"
+
+
+#define NGX_HTTP_GW_LIMIT_NUM_LEN  32       /* a "%.17g" double */
+
+
+static void ngx_http_gw_limit_redis_handler(ngx_http_request_t *r,
+    void *data, ngx_http_gw_redis_status_e status, redisReply *reply);
+
+
+ngx_int_t
+ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx)
+{
+    int                             argc, k, numkeys;
+    u_char                         *p;
+    size_t                         *argvlen, len;
+    ngx_uint_t                      i, j;
+    const char                    **argv;
+    ngx_http_gw_limit_item_t       *it;
+    ngx_http_gw_limit_main_conf_t  *lmcf;
+    double                          nums[GW_LIMIT_SCRIPT_ARGS];
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_limit_module);
+
+    numkeys = (int) ctx->nglobal;
+    argc = numkeys * (1 + GW_LIMIT_SCRIPT_ARGS);
+
+    argv = ngx_palloc(r->pool, argc * sizeof(char *));
+    argvlen = ngx_palloc(r->pool, argc * sizeof(size_t));
+    if (argv == NULL || argvlen == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    for (i = 0; i < ctx->n; i++) {
+        it = &ctx->items[i];
+
+        if (it->mode != NGX_HTTP_GW_LIMIT_GLOBAL) {
+            continue;
+        }
+
+        /* the key: gw:limit:<name>:<r|q>:<key> */
+
+        len = sizeof(GW_MODEL_LIMIT_PREFIX) - 1 + it->limit->name.len + 3
+              + it->key.len;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        argv[k] = (const char *) p;
+        argvlen[k] = len;
+        k++;
+
+        p = ngx_cpymem(p, GW_MODEL_LIMIT_PREFIX,
+                       sizeof(GW_MODEL_LIMIT_PREFIX) - 1);
+        p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
+        *p++ = ':';
+        *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r' : 'q';
+        *p++ = ':';
+        ngx_memcpy(p, it->key.data, it->key.len);
+    }
+
+    for (i = 0; i < ctx->n; i++) {
+        it = &ctx->items[i];
+
+        if (it->mode != NGX_HTTP_GW_LIMIT_GLOBAL) {
+            continue;
+        }
+
+        nums[0] = it->rule.kind;
+        nums[1] = it->rule.count;
+        nums[2] = it->rule.period;
+        nums[3] = it->rule.burst;
+        nums[4] = it->rule.delay;
+
+        for (j = 0; j < GW_LIMIT_SCRIPT_ARGS; j++) {
+            p = ngx_pnalloc(r->pool, NGX_HTTP_GW_LIMIT_NUM_LEN);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            argv[k] = (const char *) p;
+            argvlen[k] = snprintf((char *) p, NGX_HTTP_GW_LIMIT_NUM_LEN,
+                                  "%.17g", nums[j]);
+            k++;
+        }
+    }
+
+    return ngx_http_gw_redis_request_script(r, &lmcf->script,
+                                            ngx_http_gw_limit_redis_handler,
+                                            ctx, numkeys, argc, argv,
+                                            argvlen);
+}
+
+
+/*
+ * Records Redis' answer in the items: the reply must be an array of the
+ * time and five integers per global limit, as the script returns.
+ */
+
+static void
+ngx_http_gw_limit_redis_handler(ngx_http_request_t *r, void *data,
+    ngx_http_gw_redis_status_e status, redisReply *reply)
+{
+    ngx_http_gw_limit_ctx_t *ctx = data;
+
+    size_t                     i, k;
+    ngx_http_gw_limit_item_t  *it;
+
+    ctx->answered = 1;
+    ctx->redis_status = status;
+
+    if (status != NGX_HTTP_GW_REDIS_OK) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 1 + ctx->nglobal * GW_LIMIT_REPLY_ITEMS)
+    {
+        goto invalid;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+            goto invalid;
+        }
+    }
+
+    k = 1;
+
+    for (i = 0; i < ctx->n; i++) {
+        it = &ctx->items[i];
+
+        if (it->mode != NGX_HTTP_GW_LIMIT_GLOBAL) {
+            continue;
+        }
+
+        it->res.admit = reply->element[k]->integer ? 1 : 0;
+        it->res.remaining = (double) reply->element[k + 1]->integer;
+        it->res.reset = (double) reply->element[k + 2]->integer;
+        it->res.retry_after = (double) reply->element[k + 3]->integer;
+        it->res.delay = (double) reply->element[k + 4]->integer;
+        it->decided = 1;
+
+        k += GW_LIMIT_REPLY_ITEMS;
+    }
+
+    return;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "gw_limit: unexpected reply from Redis to the limit "
+                  "script%s%*s",
+                  reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                  reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len : 0,
+                  reply->type == REDIS_REPLY_ERROR ? (u_char *) reply->str
+                                                   : (u_char *) "");
+
+    ctx->redis_status = NGX_HTTP_GW_REDIS_DOWN;
+}
+
+
+/* NGX_OK: the global limits are decided; NGX_DECLINED: Redis failed */
+
+ngx_int_t
+ngx_http_gw_limit_redis_answer(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx)
+{
+    return ctx->redis_status == NGX_HTTP_GW_REDIS_OK ? NGX_OK
+                                                     : NGX_DECLINED;
+}
