@@ -70,6 +70,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                 plans;          /* ngx_http_gw_limit_plan_t */
     ngx_shm_zone_t             *default_zone;
+    ngx_http_complex_value_t   *default_plan_key;
     ngx_http_gw_redis_script_t  script;
     ngx_uint_t                  global;         /* a global limit exists */
     ngx_uint_t                  used;           /* a gw_limit exists */

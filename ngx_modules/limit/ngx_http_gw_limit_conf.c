@@ -17,6 +17,8 @@ static char *ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *zone);
 static ngx_int_t ngx_http_gw_limit_value(ngx_str_t *arg, const char *name,
     ngx_str_t *value);
+static ngx_http_complex_value_t *ngx_http_gw_limit_default_plan_key(
+    ngx_conf_t *cf);
 
 
 char *
@@ -360,6 +362,42 @@ ngx_http_gw_limit_value(ngx_str_t *arg, const char *name, ngx_str_t *value)
 }
 
 
+/* $gw_consumer_plan, compiled once for every level without a plan key */
+
+static ngx_http_complex_value_t *
+ngx_http_gw_limit_default_plan_key(ngx_conf_t *cf)
+{
+    ngx_str_t                          v;
+    ngx_http_compile_complex_value_t   ccv;
+    ngx_http_gw_limit_main_conf_t     *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_limit_module);
+
+    if (lmcf->default_plan_key != NULL) {
+        return lmcf->default_plan_key;
+    }
+
+    lmcf->default_plan_key = ngx_pcalloc(cf->pool,
+                                         sizeof(ngx_http_complex_value_t));
+    if (lmcf->default_plan_key == NULL) {
+        return NULL;
+    }
+
+    ngx_str_set(&v, "$gw_consumer_plan");
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &v;
+    ccv.complex_value = lmcf->default_plan_key;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NULL;
+    }
+
+    return lmcf->default_plan_key;
+}
+
+
 /* gw_limit_zone name:size */
 
 char *
@@ -480,6 +518,13 @@ ngx_http_gw_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->plan_key == NULL) {
         conf->plan_key = prev->plan_key;
+    }
+
+    if (conf->plan_key == NULL) {
+        conf->plan_key = ngx_http_gw_limit_default_plan_key(cf);
+        if (conf->plan_key == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     ngx_conf_merge_uint_value(conf->mode, prev->mode,

@@ -208,8 +208,7 @@ sub cli {
         open STDERR, '>&', \*STDOUT;
         exec @cmd or POSIX::_exit(127);
     }
-    local $/;
-    my $out = <$fh> // '';
+    my $out = do { local $/; <$fh> } // '';
     close $fh;
     chomp $out;
     return $out;
