@@ -1,0 +1,202 @@
+package Tollgate::LimitAccuracy;
+
+# How exactly two gateways share a rate limit: both start with a quota of
+# LIMIT requests per WINDOW seconds on one key, in global mode (one Redis)
+# or local mode (each its own zone), and CLIENTS processes hammer them
+# (half on each) with keep-alive requests for WINDOWS whole windows.  Each
+# admitted request is put in the window (aligned to the epoch, as the
+# limit's are) of the moment it was decided, known to lie between sending
+# it and its answer: a request whose two times fall in two windows is
+# counted in both for the upper bound and in neither for the lower.
+#
+#     my $res = Tollgate::LimitAccuracy::run(mode => 'global');
+#     $res->{windows}: [ { start, low, high, per_gw => [n, n] } ... ]
+#     $res->{limit}, $res->{requests}, $res->{refused}, $res->{errors}
+#     $res->{summary}: one line, e.g. "accuracy: global: ..."
+#
+# Redis (global mode) and the gateways are this process's children,
+# through Tollgate::Redis and Tollgate::Gateway.  Used by
+# t/082-limit-accuracy.t and by `make bench` (scripts/limit-accuracy.pl).
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(floor);
+use Time::HiRes qw(time sleep);
+use Tollgate::Gateway;
+use Tollgate::Redis;
+
+sub run {
+    my (%opt) = @_;
+    my $mode = $opt{mode} // 'global';
+    my $limit = $opt{limit} // 300;
+    my $window = $opt{window} // 2;
+    my $windows = $opt{windows} // 4;
+    my $clients = $opt{clients} // 6;
+    my $workers = $opt{workers} // 2;
+
+    croak "mode is global or local" unless $mode =~ /^(?:global|local)$/;
+
+    my ($redis, $redis_conf) = (undef, '');
+    if ($mode eq 'global') {
+        $redis = Tollgate::Redis->start;
+        $redis_conf = 'gw_redis 127.0.0.1:' . $redis->port . ';';
+    }
+
+    my $http = <<"_EOC_";
+    $redis_conf
+    server {
+        listen \$PORT reuseport;
+        location = /up {
+            return 200 "ok\\n";
+        }
+        location = /acc {
+            gw_limit acc key=shared quota=$limit/${window}s mode=$mode;
+            proxy_pass http://127.0.0.1:\$server_port/up;
+        }
+    }
+_EOC_
+
+    my @gw = map { Tollgate::Gateway->start(workers => $workers,
+                                            http => $http) } 1 .. 2;
+
+    # start on a window's edge, plus a little, and run WINDOWS + 1 windows
+    # so that WINDOWS whole ones lie in between
+    my $now = time;
+    my $t0 = (floor($now / $window) + 1) * $window + 0.05;
+    my $t1 = $t0 + ($windows + 1) * $window;
+
+    my $dir = tempdir(CLEANUP => 1);
+    my @pids;
+    for my $c (0 .. $clients - 1) {
+        my $g = $c % 2;
+        my $pid = fork;
+        croak "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            _client($gw[$g]->port, $t0, $t1, "$dir/$c", $g);
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid $_, 0 for @pids;
+
+    my @ok;
+    my ($requests, $refused, $errors) = (0, 0, 0);
+    for my $c (0 .. $clients - 1) {
+        open my $fh, '<', "$dir/$c" or croak "client $c left no results";
+        while (<$fh>) {
+            my ($g, $st, $sent, $got) = split;
+            $requests++;
+            if ($st == 200) {
+                push @ok, [$g, $sent, $got];
+            } elsif ($st == 429) {
+                $refused++;
+            } else {
+                $errors++;
+            }
+        }
+    }
+
+    # the whole windows: from the first edge after t0
+    my $first = floor($t0 / $window) + 1;
+    my @w;
+    for my $i (0 .. $windows - 1) {
+        my $idx = $first + $i;
+        my ($low, $high, @per) = (0, 0, 0, 0);
+        for my $r (@ok) {
+            my ($a, $b) = (floor($r->[1] / $window), floor($r->[2] / $window));
+            next if $b < $idx || $a > $idx;
+            $high++;
+            next unless $a == $idx && $b == $idx;
+            $low++;
+            $per[$r->[0]]++;
+        }
+        push @w, { start => $idx * $window, low => $low, high => $high,
+                   per_gw => \@per };
+    }
+
+    my @log = map { $_->error_log } @gw;
+    $_->stop for @gw;
+    $redis->stop if $redis;
+
+    my ($min, $max) = (undef, 0);
+    for (@w) {
+        $min = $_->{low} if !defined $min || $_->{low} < $min;
+        $max = $_->{high} if $_->{high} > $max;
+    }
+
+    my $summary;
+    if ($mode eq 'global') {
+        $summary = sprintf 'accuracy: global: two gateways, %d windows of '
+            . '%d s, limit %d: admitted per window %d to %d (lowest %.1f%% '
+            . 'of the limit), %s', $windows, $window, $limit, $min, $max,
+            100 * $min / $limit,
+            $max <= $limit ? 'never above it' : 'ABOVE IT';
+    } else {
+        my ($pmax) = (0);
+        for (@w) {
+            for my $n (@{ $_->{per_gw} }) { $pmax = $n if $n > $pmax }
+        }
+        $summary = sprintf 'accuracy: local: two gateways, %d windows of '
+            . '%d s, limit %d each: admitted per window %d to %d in all '
+            . '(%.0f%% of one limit), at most %d by one gateway', $windows,
+            $window, $limit, $min, $max, 100 * $max / $limit, $pmax;
+    }
+
+    return { windows => \@w, limit => $limit, requests => $requests,
+             refused => $refused, errors => $errors, summary => $summary,
+             log => \@log, mode => $mode };
+}
+
+# one client: keep-alive GET /acc from t0 to t1, a line per answer:
+# "gateway status sent received"
+sub _client {
+    my ($port, $t0, $t1, $file, $g) = @_;
+    open my $out, '>', $file or die "$file: $!";
+    local $SIG{PIPE} = 'IGNORE';
+    my $sock;
+    my $req = "GET /acc HTTP/1.1\r\nHost: acc\r\n\r\n";
+    my $wait = $t0 - time;
+    sleep $wait if $wait > 0;
+
+    while ((my $sent = time) < $t1) {
+        $sock //= IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                        PeerPort => $port, Proto => 'tcp');
+        last unless $sock;
+        my ($status, $ok) = _exchange($sock, $req);
+        my $got = time;
+        unless ($ok) {
+            undef $sock;
+            $status //= 0;
+        }
+        printf $out "%d %d %.6f %.6f\n", $g, $status, $sent, $got;
+    }
+    close $out;
+}
+
+# writes a request, reads one answer (Content-Length bodies); returns
+# (status, keep-alive still usable)
+sub _exchange {
+    my ($sock, $req) = @_;
+    print $sock $req or return (undef, 0);
+    my $head = '';
+    while ($head !~ /\r\n\r\n/) {
+        my $n = sysread $sock, $head, 4096, length $head;
+        return (undef, 0) unless $n;
+    }
+    my ($h, $body) = split /\r\n\r\n/, $head, 2;
+    my ($status) = $h =~ m{^HTTP/1\.1 (\d{3})};
+    my ($len) = $h =~ /^Content-Length:\s*(\d+)/mi;
+    $len //= 0;
+    while (length $body < $len) {
+        my $n = sysread $sock, $body, $len - length $body, length $body;
+        return ($status, 0) unless $n;
+    }
+    my $close = $h =~ /^Connection:\s*close/mi;
+    return ($status, !$close);
+}
+
+1;
