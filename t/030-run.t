@@ -103,6 +103,12 @@ like($r, qr/^HTTP\/1\.1 200/, 'demo key: 200');
 like($r, qr/"consumer":"demo"/, 'the consumer reaches the upstream');
 like(get($port, '/keyed/hello', undef, 'tg_nope'), qr/^HTTP\/1\.1 401/,
      'unknown key: 401');
+like($r, qr/^RateLimit-Policy: "burst";q=5;w=1, "hourly";q=1000;w=3600\r$/m,
+     'the demo route announces its limits');
+my @codes = map { get($port, '/keyed/hello', undef, $key) =~ m{^HTTP/1\.1 (\d+)}
+                  ? $1 : 0 } 1 .. 15;
+ok((grep { $_ == 429 } @codes) && $codes[0] == 200,
+   "a burst of 15 meets the demo's rate limit (@codes)");
 ok(-f "$run/redis/redis.pid", 'Redis keeps its files in the run folder');
 
 ok(-f "$run/logs/error.log", 'logs are in the run folder');
