@@ -1,0 +1,326 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The Redis script of global limits (gw_limit_script) against
+ * gw_limit_decide(): a private redis-server (on a unix socket in a
+ * temporary folder; skipped when redis-server is not installed) runs the
+ * script for thousands of requests of one, two or three random limits at
+ * once, and each answer, given the time the script read from Redis' clock,
+ * must be exactly what the C code computes from the same states: admit,
+ * remaining, reset, retry and delay, and the state left in Redis (or no
+ * key, once the state is a fresh one's and the key has expired).
+ */
+
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "gw_limit.h"
+#include "tap.h"
+
+
+#define NLIMITS  12
+#define ROUNDS   3000
+
+
+static pid_t  redis_pid = -1;
+static char   redis_dir[] = "/tmp/tollgate-limit-XXXXXX";
+static char   redis_sock[64];
+
+
+static redisContext *
+redis_start(void)
+{
+    int            i;
+    redisContext  *c;
+
+    if (mkdtemp(redis_dir) == NULL) {
+        return NULL;
+    }
+
+    snprintf(redis_sock, sizeof(redis_sock), "%s/redis.sock", redis_dir);
+
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execlp("redis-server", "redis-server", "--port", "0",
+               "--unixsocket", redis_sock, "--save", "", "--appendonly",
+               "no", "--dir", redis_dir, (char *) NULL);
+        _exit(127);
+    }
+
+    for (i = 0; i < 100; i++) {
+        c = redisConnectUnix(redis_sock);
+        if (c != NULL && c->err == 0) {
+            return c;
+        }
+
+        if (c != NULL) {
+            redisFree(c);
+        }
+
+        usleep(50000);
+    }
+
+    return NULL;
+}
+
+
+static void
+redis_stop(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, NULL, 0);
+    }
+
+    unlink(redis_sock);
+    rmdir(redis_dir);
+}
+
+
+static gw_limit_rule_t
+random_rule(void)
+{
+    gw_limit_rule_t  r;
+
+    memset(&r, 0, sizeof(r));
+
+    if (rand() % 2) {
+        r.kind = GW_LIMIT_RATE;
+        r.count = 1 + rand() % 2000;
+        r.period = (rand() % 2 ? 1 : 60) * 1e6;
+        r.burst = rand() % 8;
+        r.delay = rand() % 2 ? r.burst : rand() % ((int) r.burst + 1);
+
+        if (rand() % 4 == 0) {
+            r.count /= 3;                   /* a node's share */
+            r.burst /= 3;
+            r.delay /= 3;
+        }
+
+    } else {
+        r.kind = GW_LIMIT_QUOTA;
+        r.count = 1 + rand() % 40;
+        r.period = (1 + rand() % 3) * 1e6;
+    }
+
+    return r;
+}
+
+
+int
+main(void)
+{
+    int                 i, j, k, n, all, bad, admitted, refused, pick[3];
+    char                keys[NLIMITS][32], args[3][5][32];
+    const char         *argv[3 + 3 + 15];
+    size_t              argvlen[3 + 3 + 15];
+    double              now, got[5], want[5], v;
+    redisReply         *reply, *st;
+    redisContext       *c;
+    gw_limit_rule_t     rules[NLIMITS];
+    gw_limit_state_t    states[NLIMITS], next[3];
+    gw_limit_result_t   res[3];
+
+    if (access("/usr/bin/redis-server", X_OK) != 0
+        && system("command -v redis-server >/dev/null 2>&1") != 0)
+    {
+        skip(1, "redis-server is not installed");
+        return done_testing();
+    }
+
+    c = redis_start();
+    if (c == NULL) {
+        ok(0, "redis-server starts");
+        redis_stop();
+        return done_testing();
+    }
+
+    srand(20261122);
+
+    for (i = 0; i < NLIMITS; i++) {
+        rules[i] = random_rule();
+        memset(&states[i], 0, sizeof(gw_limit_state_t));
+        snprintf(keys[i], sizeof(keys[i]), "gw:limit:t%d:%c:k", i,
+                 rules[i].kind == GW_LIMIT_RATE ? 'r' : 'q');
+    }
+
+    bad = 0;
+    admitted = 0;
+    refused = 0;
+
+    for (i = 0; i < ROUNDS && bad < 5; i++) {
+
+        /* one to three distinct limits for this request */
+
+        n = 1 + rand() % 3;
+
+        for (j = 0; j < n; j++) {
+            do {
+                pick[j] = rand() % NLIMITS;
+                for (k = 0; k < j && pick[k] != pick[j]; k++) { /* void */ }
+            } while (k < j);
+        }
+
+        argv[0] = "EVAL";
+        argvlen[0] = 4;
+        argv[1] = gw_limit_script;
+        argvlen[1] = strlen(gw_limit_script);
+        argv[2] = n == 1 ? "1" : n == 2 ? "2" : "3";
+        argvlen[2] = 1;
+
+        for (j = 0; j < n; j++) {
+            argv[3 + j] = keys[pick[j]];
+            argvlen[3 + j] = strlen(keys[pick[j]]);
+        }
+
+        for (j = 0; j < n; j++) {
+            gw_limit_rule_t  *r = &rules[pick[j]];
+            double            nums[5];
+
+            nums[0] = r->kind;
+            nums[1] = r->count;
+            nums[2] = r->period;
+            nums[3] = r->burst;
+            nums[4] = r->delay;
+
+            for (k = 0; k < 5; k++) {
+                argv[3 + n + j * 5 + k] = args[j][k];
+                argvlen[3 + n + j * 5 + k] =
+                    snprintf(args[j][k], sizeof(args[j][k]), "%.17g",
+                             nums[k]);
+            }
+        }
+
+        reply = redisCommandArgv(c, 3 + n + n * 5, argv, argvlen);
+
+        if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+            || reply->elements != (size_t) (1 + n * 5))
+        {
+            ok(0, "round %d: the script answers an array (%s)", i,
+               reply != NULL && reply->type == REDIS_REPLY_ERROR
+               ? reply->str : "?");
+            bad++;
+            freeReplyObject(reply);
+            continue;
+        }
+
+        now = (double) reply->element[0]->integer;
+        all = 1;
+
+        for (j = 0; j < n; j++) {
+            gw_limit_decide(&rules[pick[j]], &states[pick[j]], now, &res[j],
+                            &next[j]);
+            if (!res[j].admit) {
+                all = 0;
+            }
+        }
+
+        for (j = 0; j < n; j++) {
+            if (!all) {
+                gw_limit_unconsumed(&rules[pick[j]], &res[j]);
+            }
+
+            want[0] = res[j].admit;
+            want[1] = res[j].remaining;
+            want[2] = ceil(res[j].reset);
+            want[3] = ceil(res[j].retry_after);
+            want[4] = ceil(res[j].delay);
+
+            for (k = 0; k < 5; k++) {
+                got[k] = (double) reply->element[1 + j * 5 + k]->integer;
+            }
+
+            if (memcmp(got, want, sizeof(got)) != 0) {
+                diag("round %d limit %d (kind %d count %.17g period %.0f "
+                     "burst %.17g delay %.17g) at %.0f: script %.0f %.0f "
+                     "%.0f %.0f %.0f, C %.0f %.0f %.0f %.0f %.0f", i,
+                     pick[j], rules[pick[j]].kind, rules[pick[j]].count,
+                     rules[pick[j]].period, rules[pick[j]].burst,
+                     rules[pick[j]].delay, now, got[0], got[1], got[2],
+                     got[3], got[4], want[0], want[1], want[2], want[3],
+                     want[4]);
+                bad++;
+            }
+        }
+
+        freeReplyObject(reply);
+
+        if (all) {
+            admitted++;
+
+            for (j = 0; j < n; j++) {
+                states[pick[j]] = next[j];
+            }
+
+        } else {
+            refused++;
+        }
+
+        /* now and then, the state stored must be the C one, to the bit */
+
+        if (i % 97 == 0) {
+            for (j = 0; j < n; j++) {
+                k = pick[j];
+
+                if (rules[k].kind == GW_LIMIT_RATE) {
+                    st = redisCommand(c, "GET %s", keys[k]);
+                    v = (st != NULL && st->type == REDIS_REPLY_STRING)
+                        ? strtod(st->str, NULL) : 0;
+
+                    /* an expired key is a fresh state: a past TAT */
+                    if (v != states[k].a
+                        && !(st != NULL && st->type == REDIS_REPLY_NIL
+                             && states[k].a <= now + 2000))
+                    {
+                        diag("round %d: stored TAT %.17g, C %.17g", i, v,
+                             states[k].a);
+                        bad++;
+                    }
+
+                } else {
+                    st = redisCommand(c, "HGET %s b", keys[k]);
+                    v = (st != NULL && st->type == REDIS_REPLY_STRING)
+                        ? strtod(st->str, NULL) : 0;
+
+                    if (v != states[k].b
+                        && !(st != NULL && st->type == REDIS_REPLY_NIL
+                             && states[k].a + 2
+                                <= floor(now / rules[k].period) + 1))
+                    {
+                        diag("round %d: stored count %.17g, C %.17g", i, v,
+                             states[k].b);
+                        bad++;
+                    }
+                }
+
+                freeReplyObject(st);
+            }
+        }
+
+        if (i % 500 == 0) {
+            usleep(20000 + rand() % 200000);
+        }
+    }
+
+    is_int(bad, 0, "%d requests: the script and gw_limit_decide() agree "
+           "exactly", i);
+    ok(admitted > 100 && refused > 100, "both verdicts exercised (%d "
+       "admitted, %d refused)", admitted, refused);
+
+    redisFree(c);
+    redis_stop();
+
+    return done_testing();
+}
