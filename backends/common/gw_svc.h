@@ -1,0 +1,227 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The service kit: what every Tollgate backend is built on, so that all
+ * of them listen, log, count, trace, fail and stop the same way
+ * (docs/service-kit.md).
+ *
+ * One process, one libevent loop.  The loop carries the HTTP server
+ * (evhttp, on a TCP port or a unix socket), the asynchronous Redis
+ * connection (hiredis' libevent adapter, reconnected on a timer), the
+ * signal events and the services' own timers; nothing blocks it.
+ *
+ * A service creates its gw_svc_t, registers routes and metrics, and
+ * hands over to gw_svc_main(), which reads the configuration (a file of
+ * "key = value" lines, then TOLLGATE_<SERVICE>_<KEY> variables), runs the
+ * loop, and returns the exit status after a graceful stop on SIGTERM or
+ * SIGINT.  A route's handler gets a gw_svc_req_t and answers it at once
+ * or later, after a Redis reply or a timer: the kit keeps the request
+ * until exactly one gw_svc_reply*() call, then frees it.
+ *
+ * The kit serves /healthz, /readyz and /metrics itself, logs every
+ * request, and keeps per-route request counts and latency histograms.
+ * Requests carry an X-Request-ID (the client's when well formed, else a
+ * new one) and a W3C trace context (the client's trace continued with a
+ * span of our own, or a new trace), both returned and passed on.
+ */
+
+
+#ifndef _GW_SVC_H_INCLUDED_
+#define _GW_SVC_H_INCLUDED_
+
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <jansson.h>
+
+
+typedef struct gw_svc_s         gw_svc_t;
+typedef struct gw_svc_req_s     gw_svc_req_t;
+typedef struct gw_svc_metric_s  gw_svc_metric_t;
+
+
+/* ---- configuration --------------------------------------------------- */
+
+typedef enum {
+    GW_SVC_STR = 0,         /* text; "choices" may list "a|b|c" */
+    GW_SVC_INT,             /* decimal integer within [min, max] */
+    GW_SVC_SIZE,            /* bytes, with an optional k or m suffix */
+    GW_SVC_MSEC,            /* milliseconds: "250ms", "10s" or "250" */
+    GW_SVC_ADDR             /* "host:port" or "unix:/path" */
+} gw_svc_type_e;
+
+typedef struct {
+    const char     *key;        /* lowercase [a-z0-9_] */
+    gw_svc_type_e   type;
+    const char     *dflt;       /* as written in a file; NULL: required */
+    long long       min;        /* numbers: bounds, checked at start */
+    long long       max;
+    const char     *choices;    /* GW_SVC_STR: "a|b|c"; NULL: any */
+} gw_svc_key_t;
+
+
+/* ---- the service ------------------------------------------------------ */
+
+typedef enum {
+    GW_SVC_DEBUG = 0,
+    GW_SVC_INFO,
+    GW_SVC_WARN,
+    GW_SVC_ERROR
+} gw_svc_level_e;
+
+#define GW_SVC_GET      0x01
+#define GW_SVC_HEAD     0x02
+#define GW_SVC_POST     0x04
+#define GW_SVC_PUT      0x08
+#define GW_SVC_DELETE   0x10
+#define GW_SVC_PATCH    0x20
+
+#define GW_SVC_PREFIX   0x01    /* route flag: path is a prefix */
+
+typedef void (*gw_svc_handler_pt)(gw_svc_req_t *req, void *data);
+
+/* 1 when the service itself is ready, 0 when not */
+typedef int (*gw_svc_ready_pt)(gw_svc_t *svc, void *data);
+
+
+/*
+ * A service named name ([a-z0-9-], at most 32 bytes) with its own
+ * configuration keys besides the kit's (keys ends with a NULL key; NULL:
+ * none; the table must outlive the service).  NULL when out of memory or
+ * the name or a key is malformed (printed on stderr).
+ */
+gw_svc_t *gw_svc_create(const char *name, const gw_svc_key_t *keys);
+
+/* frees the service; NULL is fine */
+void gw_svc_free(gw_svc_t *svc);
+
+/* the last error, for a -1 from any function taking svc */
+const char *gw_svc_error(gw_svc_t *svc);
+
+/*
+ * Reads the configuration: defaults, then the file at path (NULL: none),
+ * then TOLLGATE_<SERVICE>_<KEY> variables.  Every value is checked: -1
+ * with an error naming file:line or the variable on the first bad one.
+ */
+int gw_svc_configure(gw_svc_t *svc, const char *path);
+
+/* a configured value; 0 or NULL for an unknown key */
+long long gw_svc_conf_int(gw_svc_t *svc, const char *key);
+const char *gw_svc_conf_str(gw_svc_t *svc, const char *key);
+
+/*
+ * Adds a route: methods (GW_SVC_GET | ...) on path, exactly or, with
+ * GW_SVC_PREFIX, every path that starts with it.  Routes are tried in
+ * order of registration; a path some route matches with another method
+ * gets 405, no match 404.  0 or -1.
+ */
+int gw_svc_route(gw_svc_t *svc, unsigned methods, const char *path,
+    unsigned flags, gw_svc_handler_pt handler, void *data);
+
+/* the service's own readiness, asked by /readyz once Redis is up */
+void gw_svc_set_ready(gw_svc_t *svc, gw_svc_ready_pt ready, void *data);
+
+/*
+ * The whole life of a service process: "-c FILE" (else the file named
+ * by TOLLGATE_<SERVICE>_CONFIG, else none), "-t" to check the
+ * configuration and exit; then gw_svc_run().  Returns the exit status:
+ * 0 after a graceful stop, 1 when running failed, 2 for a bad command
+ * line or configuration.
+ */
+int gw_svc_main(gw_svc_t *svc, int argc, char **argv);
+
+/*
+ * Listens, connects to Redis and runs the loop until SIGTERM or SIGINT:
+ * then stops listening, waits up to shutdown_timeout for the requests in
+ * flight, closes Redis and returns 0 (-1 when it could not start).
+ */
+int gw_svc_run(gw_svc_t *svc);
+
+/* asks the loop to stop as on SIGTERM */
+void gw_svc_shutdown(gw_svc_t *svc);
+
+/* the loop, for the service's own events */
+struct event_base *gw_svc_base(gw_svc_t *svc);
+
+/*
+ * The Redis connection for redisAsyncCommand(), or NULL while it is down.
+ * A command's callback gets a NULL reply when the connection drops.
+ */
+redisAsyncContext *gw_svc_redis(gw_svc_t *svc);
+
+/*
+ * Writes one JSON log line on stderr: time, level, service, request_id
+ * and trace_id (of req, when not NULL), message, and fields (an object
+ * or NULL; the reference is stolen, even when the level is filtered out).
+ */
+void gw_svc_log(gw_svc_t *svc, gw_svc_level_e level, gw_svc_req_t *req,
+    const char *message, json_t *fields);
+
+
+/* ---- requests ------------------------------------------------------------ */
+
+gw_svc_t *gw_svc_req_svc(gw_svc_req_t *req);
+const char *gw_svc_req_method(gw_svc_req_t *req);    /* "GET", ... */
+const char *gw_svc_req_path(gw_svc_req_t *req);      /* decoded, no query */
+const char *gw_svc_req_query(gw_svc_req_t *req);     /* raw, or NULL */
+const char *gw_svc_req_header(gw_svc_req_t *req, const char *name);
+
+/* the body (at most body_max bytes, NUL-terminated) and its length */
+const char *gw_svc_req_body(gw_svc_req_t *req, size_t *len);
+
+/*
+ * The request's ids: its request id; its trace id (32 hex); and the
+ * traceparent to send downstream, naming this service's span.
+ */
+const char *gw_svc_req_id(gw_svc_req_t *req);
+const char *gw_svc_req_trace_id(gw_svc_req_t *req);
+const char *gw_svc_req_traceparent(gw_svc_req_t *req);
+
+/* adds a response header (before the reply); 0 or -1 */
+int gw_svc_req_add_header(gw_svc_req_t *req, const char *name,
+    const char *value);
+
+/*
+ * The replies.  Each ends the request: the kit sends it, logs it,
+ * counts it and frees req.  json is stolen (NULL answers "{}").
+ * gw_svc_reply_problem() sends application/problem+json with type
+ * "urn:tollgate:problem:<type>" and the request id; detail may be NULL.
+ */
+void gw_svc_reply(gw_svc_req_t *req, int status, const char *content_type,
+    const void *body, size_t len);
+void gw_svc_reply_json(gw_svc_req_t *req, int status, json_t *json);
+void gw_svc_reply_problem(gw_svc_req_t *req, int status, const char *type,
+    const char *title, const char *detail);
+
+
+/* ---- metrics ------------------------------------------------------------- */
+
+/*
+ * Metrics are registered before gw_svc_run() with a fixed list of label
+ * names (NULL-terminated, at most 4; NULL: none) and rendered on
+ * /metrics in the Prometheus text format.  Updates take the label values
+ * in the same order; each new combination is a series, at most 256 per
+ * metric (later ones are dropped and counted in
+ * gw_metrics_series_dropped_total).  Names follow Prometheus: counters
+ * end in _total, units are base units (seconds, bytes).  NULL on error.
+ */
+gw_svc_metric_t *gw_svc_counter(gw_svc_t *svc, const char *name,
+    const char *help, const char *const *labels);
+gw_svc_metric_t *gw_svc_gauge(gw_svc_t *svc, const char *name,
+    const char *help, const char *const *labels);
+
+/* buckets: n increasing upper bounds, +Inf added; NULL: the default */
+gw_svc_metric_t *gw_svc_histogram(gw_svc_t *svc, const char *name,
+    const char *help, const char *const *labels, const double *buckets,
+    size_t n);
+
+/* then the label values, one const char * per label name */
+void gw_svc_metric_add(gw_svc_metric_t *m, double v, ...);
+void gw_svc_metric_set(gw_svc_metric_t *m, double v, ...);
+void gw_svc_metric_observe(gw_svc_metric_t *m, double v, ...);
+
+
+#endif /* _GW_SVC_H_INCLUDED_ */

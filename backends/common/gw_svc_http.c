@@ -1,0 +1,531 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The request path: evhttp hands over a complete request, and the kit
+ * turns it into a gw_svc_req_t (ids, trace context, decoded path, body
+ * within its cap), finds the route and calls its handler.  The handler
+ * answers now or later; the reply functions send the answer, count it,
+ * log it and free the request, so that a request is accounted for
+ * exactly once whichever path it took.
+ *
+ * The body cap: evhttp reads a whole body before calling us, so the kit
+ * gives evhttp a hard limit of twice body_max plus 64 KiB and answers a
+ * body between the two with a problem+json 413 itself.  A body over the
+ * hard limit gets evhttp's own 413 (text/html) and a closed connection:
+ * libevent 2.1 has no hook to answer it otherwise.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "gw_problem.h"
+#include "gw_svc_int.h"
+
+
+static int gw_svc_req_ids(gw_svc_req_t *req);
+static const char *gw_svc_method_name(enum evhttp_cmd_type cmd,
+    unsigned *bit);
+static void gw_svc_reply_buffer(gw_svc_req_t *req, int status,
+    const char *content_type, struct evbuffer *body);
+static void gw_svc_closed(struct evhttp_connection *evcon, void *arg);
+static void gw_svc_req_log(gw_svc_req_t *req, int status, size_t bytes);
+
+
+static const struct {
+    unsigned     bit;
+    const char  *name;
+} gw_svc_methods[] = {
+    { GW_SVC_GET, "GET" },
+    { GW_SVC_HEAD, "HEAD" },
+    { GW_SVC_POST, "POST" },
+    { GW_SVC_PUT, "PUT" },
+    { GW_SVC_DELETE, "DELETE" },
+    { GW_SVC_PATCH, "PATCH" }
+};
+
+
+static const char *
+gw_svc_method_name(enum evhttp_cmd_type cmd, unsigned *bit)
+{
+    *bit = 0;
+
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        *bit = GW_SVC_GET;
+        return "GET";
+    case EVHTTP_REQ_HEAD:
+        *bit = GW_SVC_HEAD;
+        return "HEAD";
+    case EVHTTP_REQ_POST:
+        *bit = GW_SVC_POST;
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        *bit = GW_SVC_PUT;
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        *bit = GW_SVC_DELETE;
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        *bit = GW_SVC_PATCH;
+        return "PATCH";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    default:
+        return "OTHER";
+    }
+}
+
+
+/*
+ * The request id (the client's when valid, else 32 random hex digits)
+ * and the trace context: a valid incoming traceparent is continued (its
+ * trace id and sampled flag) with a new span id for our work, otherwise
+ * a new trace starts, sampled.  Both go back on the response.
+ */
+
+static int
+gw_svc_req_ids(gw_svc_req_t *req)
+{
+    const char        *h;
+    gw_traceparent_t   tp;
+    struct evkeyvalq  *in, *out;
+
+    in = evhttp_request_get_input_headers(req->ev);
+    out = evhttp_request_get_output_headers(req->ev);
+
+    h = evhttp_find_header(in, "X-Request-ID");
+
+    if (h != NULL && gw_request_id_valid(h, strlen(h))) {
+        memcpy(req->id, h, strlen(h) + 1);
+
+    } else if (gw_trace_random_ids(NULL, NULL, req->id) != 0) {
+        return -1;
+    }
+
+    h = evhttp_find_header(in, "traceparent");
+
+    if (h != NULL && gw_traceparent_parse(h, strlen(h), &tp) == 0) {
+        if (gw_trace_random_ids(NULL, tp.parent_id, NULL) != 0) {
+            return -1;
+        }
+
+        tp.flags &= GW_TRACE_SAMPLED;
+
+    } else {
+        if (gw_trace_random_ids(tp.trace_id, tp.parent_id, NULL) != 0) {
+            return -1;
+        }
+
+        tp.flags = GW_TRACE_SAMPLED;
+    }
+
+    tp.version = 0;
+    gw_traceparent_format(&tp, req->traceparent);
+    gw_trace_hex(req->trace_id, tp.trace_id, sizeof(tp.trace_id));
+
+    if (evhttp_add_header(out, "X-Request-ID", req->id) != 0
+        || evhttp_add_header(out, "traceparent", req->traceparent) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+void
+gw_svc_http_handler(struct evhttp_request *ev, void *arg)
+{
+    int                     n, exact;
+    char                   *path;
+    size_t                  i, len, plen, allow_len;
+    unsigned                bit, allowed;
+    gw_svc_t               *svc;
+    const char             *p;
+    gw_svc_req_t           *req;
+    gw_svc_route_t         *rt;
+    struct evbuffer        *in;
+    const struct evhttp_uri  *uri;
+    char                    allow[64];
+
+    svc = arg;
+
+    req = calloc(1, sizeof(gw_svc_req_t));
+    if (req == NULL) {
+        evhttp_send_error(ev, 503, NULL);
+        return;
+    }
+
+    req->svc = svc;
+    req->ev = ev;
+    clock_gettime(CLOCK_MONOTONIC, &req->start);
+    req->method = gw_svc_method_name(evhttp_request_get_command(ev), &bit);
+
+    svc->in_flight++;
+    gw_svc_metric_set(svc->m_in_flight, svc->in_flight);
+
+    if (gw_svc_req_ids(req) != 0) {
+        gw_svc_reply_problem(req, 500, "internal", "Internal error",
+                             "cannot make request ids");
+        return;
+    }
+
+    uri = evhttp_request_get_evhttp_uri(ev);
+    p = (uri != NULL) ? evhttp_uri_get_path(uri) : NULL;
+
+    if (p == NULL || p[0] == '\0') {
+        p = "/";
+    }
+
+    path = evhttp_uridecode(p, 0, &plen);
+
+    if (path == NULL || strlen(path) != plen) {
+        free(path);
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request",
+                             "the path is not well formed");
+        return;
+    }
+
+    req->path = path;
+    req->query = (uri != NULL) ? evhttp_uri_get_query(uri) : NULL;
+
+    in = evhttp_request_get_input_buffer(ev);
+    len = evbuffer_get_length(in);
+
+    if (len > (size_t) gw_svc_conf_int(svc, "body_max")) {
+        gw_svc_reply_problem(req, 413, "body-too-large", "Body too large",
+                             "the request body is over the service's "
+                             "limit");
+        return;
+    }
+
+    req->body = malloc(len + 1);
+    if (req->body == NULL) {
+        gw_svc_reply_problem(req, 503, "overloaded", "Overloaded",
+                             "out of memory");
+        return;
+    }
+
+    n = evbuffer_remove(in, req->body, len);
+    req->body_len = (n > 0) ? (size_t) n : 0;
+    req->body[req->body_len] = '\0';
+
+    allowed = 0;
+
+    for (rt = svc->routes; rt != NULL; rt = rt->next) {
+        exact = (strcmp(path, rt->path) == 0);
+
+        if (!exact && !((rt->flags & GW_SVC_PREFIX)
+                        && strncmp(path, rt->path, rt->len) == 0))
+        {
+            continue;
+        }
+
+        if (rt->methods & bit) {
+            req->route = rt;
+            rt->handler(req, rt->data);
+            return;
+        }
+
+        allowed |= rt->methods;
+    }
+
+    if (allowed == 0) {
+        gw_svc_reply_problem(req, 404, "not-found", "Not found",
+                             "no such resource");
+        return;
+    }
+
+    allow_len = 0;
+    allow[0] = '\0';
+
+    for (i = 0; i < sizeof(gw_svc_methods) / sizeof(gw_svc_methods[0]); i++) {
+        if (allowed & gw_svc_methods[i].bit) {
+            allow_len += snprintf(allow + allow_len,
+                                  sizeof(allow) - allow_len, "%s%s",
+                                  allow_len > 0 ? ", " : "",
+                                  gw_svc_methods[i].name);
+        }
+    }
+
+    evhttp_add_header(evhttp_request_get_output_headers(ev), "Allow", allow);
+    gw_svc_reply_problem(req, 405, "method-not-allowed", "Method not allowed",
+                         "this resource does not take that method");
+}
+
+
+/* ---- replies ------------------------------------------------------------- */
+
+
+static void
+gw_svc_closed(struct evhttp_connection *evcon, void *arg)
+{
+    gw_svc_t  *svc;
+
+    svc = arg;
+    svc->closing--;
+
+    gw_svc_req_done(svc);
+}
+
+
+
+static void
+gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
+    struct evbuffer *body)
+{
+    size_t                    bytes;
+    double                    secs;
+    gw_svc_t                 *svc;
+    struct evhttp_connection *evcon;
+    const char        *label;
+    struct timespec    now;
+    char               klass[16];
+
+    svc = req->svc;
+    bytes = (body != NULL) ? evbuffer_get_length(body) : 0;
+
+    if (content_type != NULL) {
+        evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+                          "Content-Type", content_type);
+    }
+
+    /*
+     * While draining, the connection closes once the answer is written,
+     * and the loop waits for that (gw_svc_closed()): ending it as soon as
+     * the answer is queued would drop the answer.
+     */
+
+    evcon = evhttp_request_get_connection(req->ev);
+
+    if (svc->draining && evcon != NULL) {
+        evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+                          "Connection", "close");
+        evhttp_connection_set_closecb(evcon, gw_svc_closed, svc);
+        svc->closing++;
+    }
+
+    evhttp_send_reply(req->ev, status, NULL, body);
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    secs = (double) (now.tv_sec - req->start.tv_sec)
+           + (double) (now.tv_nsec - req->start.tv_nsec) / 1e9;
+
+    label = (req->route != NULL) ? req->route->label : "none";
+    snprintf(klass, sizeof(klass), "%dxx", status / 100 % 10);
+
+    gw_svc_metric_add(svc->m_requests, 1, label, req->method, klass);
+    gw_svc_metric_observe(svc->m_duration, secs, label);
+
+    gw_svc_req_log(req, status, bytes);
+
+    free(req->path);
+    free(req->body);
+    free(req);
+
+    svc->in_flight--;
+    gw_svc_metric_set(svc->m_in_flight, svc->in_flight);
+
+    gw_svc_req_done(svc);
+}
+
+
+/*
+ * The access log line: info for the service's routes, debug for the
+ * kit's probes (/healthz, /readyz, /metrics) so they do not drown it.
+ */
+
+static void
+gw_svc_req_log(gw_svc_req_t *req, int status, size_t bytes)
+{
+    json_t           *f;
+    gw_svc_level_e    level;
+    struct timespec   now;
+
+    level = (req->route != NULL && (req->route->flags & GW_SVC_BUILTIN))
+            ? GW_SVC_DEBUG : GW_SVC_INFO;
+
+    if (level < req->svc->log_level) {
+        return;
+    }
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+
+    f = json_pack("{s:s, s:o, s:s, s:i, s:f, s:I, s:I}",
+                  "method", req->method,
+                  "path", gw_svc_json_string(req->path != NULL ? req->path
+                                                               : "/"),
+                  "route", req->route != NULL ? req->route->label : "none",
+                  "status", status,
+                  "duration_ms",
+                  (double) (now.tv_sec - req->start.tv_sec) * 1e3
+                  + (double) (now.tv_nsec - req->start.tv_nsec) / 1e6,
+                  "bytes_in", (json_int_t) req->body_len,
+                  "bytes_out", (json_int_t) bytes);
+
+    gw_svc_log(req->svc, level, req, "request", f);
+}
+
+
+void
+gw_svc_reply(gw_svc_req_t *req, int status, const char *content_type,
+    const void *body, size_t len)
+{
+    struct evbuffer  *buf;
+
+    buf = evbuffer_new();
+
+    if (buf == NULL || evbuffer_add(buf, body, len) != 0) {
+        if (buf != NULL) {
+            evbuffer_free(buf);
+        }
+
+        gw_svc_reply_buffer(req, 503, NULL, NULL);
+        return;
+    }
+
+    gw_svc_reply_buffer(req, status, content_type, buf);
+    evbuffer_free(buf);
+}
+
+
+void
+gw_svc_reply_json(gw_svc_req_t *req, int status, json_t *json)
+{
+    char  *s;
+
+    s = json_dumps(json != NULL ? json : json_object(), JSON_COMPACT);
+    json_decref(json);
+
+    if (s == NULL) {
+        gw_svc_reply_problem(req, 500, "internal", "Internal error",
+                             "cannot encode the answer");
+        return;
+    }
+
+    gw_svc_reply(req, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+
+void
+gw_svc_reply_problem(gw_svc_req_t *req, int status, const char *type,
+    const char *title, const char *detail)
+{
+    size_t          len;
+    gw_problem_t    p;
+    unsigned char  *body;
+    char            urn[128];
+
+    snprintf(urn, sizeof(urn), "urn:tollgate:problem:%s", type);
+
+    p.status = status;
+    p.type = urn;
+    p.title = title;
+    p.detail = (const unsigned char *) (detail != NULL ? detail : "");
+    p.detail_len = strlen((const char *) p.detail);
+    p.request_id = (const unsigned char *) req->id;
+    p.request_id_len = strlen(req->id);
+    p.extra = NULL;
+    p.extra_len = 0;
+
+    len = gw_problem_len(&p);
+
+    body = malloc(len);
+    if (body == NULL) {
+        gw_svc_reply_buffer(req, status, NULL, NULL);
+        return;
+    }
+
+    gw_problem_write(body, &p);
+    gw_svc_reply(req, status, "application/problem+json", body, len);
+    free(body);
+}
+
+
+/* ---- the request's parts ------------------------------------------------- */
+
+
+gw_svc_t *
+gw_svc_req_svc(gw_svc_req_t *req)
+{
+    return req->svc;
+}
+
+
+const char *
+gw_svc_req_method(gw_svc_req_t *req)
+{
+    return req->method;
+}
+
+
+const char *
+gw_svc_req_path(gw_svc_req_t *req)
+{
+    return req->path;
+}
+
+
+const char *
+gw_svc_req_query(gw_svc_req_t *req)
+{
+    return req->query;
+}
+
+
+const char *
+gw_svc_req_header(gw_svc_req_t *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
+                              name);
+}
+
+
+const char *
+gw_svc_req_body(gw_svc_req_t *req, size_t *len)
+{
+    *len = req->body_len;
+    return req->body;
+}
+
+
+const char *
+gw_svc_req_id(gw_svc_req_t *req)
+{
+    return req->id;
+}
+
+
+const char *
+gw_svc_req_trace_id(gw_svc_req_t *req)
+{
+    return req->trace_id;
+}
+
+
+const char *
+gw_svc_req_traceparent(gw_svc_req_t *req)
+{
+    return req->traceparent;
+}
+
+
+int
+gw_svc_req_add_header(gw_svc_req_t *req, const char *name,
+    const char *value)
+{
+    return evhttp_add_header(evhttp_request_get_output_headers(req->ev),
+                             name, value);
+}
