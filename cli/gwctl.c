@@ -50,6 +50,7 @@ static const char  gwctl_usage_text[] =
 "  consumer show ID [--json]\n"
 "  consumer disable ID\n"
 "  consumer enable ID\n"
+"  consumer plan ID (PLAN | --none)\n"
 "  key create CONSUMER [--expires SECONDS|30d|12h]\n"
 "  key list CONSUMER [--json]\n"
 "  key revoke CONSUMER KEY_PREFIX_OR_HASH\n"

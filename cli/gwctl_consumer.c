@@ -2,13 +2,14 @@
 /*
  * Copyright (C) Tollgate
  *
- * gwctl consumer add | list | show | disable | enable.
+ * gwctl consumer add | list | show | disable | enable | plan.
  *
  * A consumer is the hash gw:consumer:<id> and its id in the set
  * gw:consumers; both are written in one transaction with the "consumer
  * <id>" invalidation.  The existence test and the status test run under
  * WATCH on the hash, so two gwctl runs never both add the same id, and an
  * enable racing a disable ends in one of the two states, each published.
+ * A change of status or plan is one helper, gwctl_consumer_set().
  */
 
 
@@ -24,6 +25,9 @@ static int gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_consumer_show(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_consumer_status(gwctl_t *ctl, int argc, char **argv,
     const char *status);
+static int gwctl_consumer_plan(gwctl_t *ctl, int argc, char **argv);
+static int gwctl_consumer_set(gwctl_t *ctl, const char *id,
+    const char *field, const char *value, const char *same);
 static void gwctl_consumer_json(FILE *f, const char *id,
     const redisReply *rec, long long keys);
 static void gwctl_consumer_text(FILE *f, const char *id,
@@ -37,8 +41,8 @@ gwctl_consumer(gwctl_t *ctl, int argc, char **argv)
 
     if (argc == 0) {
         return gwctl_fail(ctl, GWCTL_USAGE,
-                          "consumer: expects add, list, show, disable or "
-                          "enable");
+                          "consumer: expects add, list, show, disable, "
+                          "enable or plan");
     }
 
     if (strcmp(argv[0], "add") == 0) {
@@ -61,6 +65,10 @@ gwctl_consumer(gwctl_t *ctl, int argc, char **argv)
     if (strcmp(argv[0], "enable") == 0) {
         return gwctl_consumer_status(ctl, argc - 1, argv + 1,
                                      GW_MODEL_ACTIVE);
+    }
+
+    if (strcmp(argv[0], "plan") == 0) {
+        return gwctl_consumer_plan(ctl, argc - 1, argv + 1);
     }
 
     return gwctl_fail(ctl, GWCTL_USAGE, "consumer: unknown command %s",
@@ -532,10 +540,7 @@ static int
 gwctl_consumer_status(gwctl_t *ctl, int argc, char **argv,
     const char *status)
 {
-    int          attempt, committed;
-    char         rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
-    const char  *pos[1], *cmd, *id, *done;
-    redisReply  *reply;
+    const char  *pos[1], *cmd, *done;
 
     if (strcmp(status, GW_MODEL_ACTIVE) == 0) {
         cmd = "consumer enable";
@@ -548,12 +553,101 @@ gwctl_consumer_status(gwctl_t *ctl, int argc, char **argv,
 
     if (gwctl_args(ctl, cmd, argc, argv, NULL, pos, 1, "ID") != 0
         || gwctl_id(ctl, cmd, pos[0]) != 0
-        || gwctl_connect(ctl) != 0)
+        || gwctl_connect(ctl) != 0
+        || gwctl_consumer_set(ctl, pos[0], "status", status, done) != 0)
     {
         return -1;
     }
 
-    id = pos[0];
+    printf("consumer %s %s\n", pos[0], done);
+
+    return 0;
+}
+
+
+/*
+ * consumer plan ID PLAN | consumer plan ID --none: sets or clears ("") the
+ * plan.  Setting the plan a consumer already has is not an error: it
+ * writes and publishes again, which also makes gateways drop a record
+ * changed in Redis by hand.
+ */
+
+static int
+gwctl_consumer_plan(gwctl_t *ctl, int argc, char **argv)
+{
+    int           i, npos;
+    char          q[64];
+    const char   *pos[2], *plan;
+    gwctl_opt_t   opts[] = {
+        { "--none", 1, NULL },
+        { NULL, 0, NULL }
+    };
+
+    /*
+     * with --none one positional is expected, else two; the only option is
+     * a flag, so no option takes the next argument as its value
+     */
+
+    npos = 2;
+
+    for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strncmp(argv[i], "--none", 6) == 0
+            && (argv[i][6] == '\0' || argv[i][6] == '='))
+        {
+            npos = 1;
+            break;
+        }
+    }
+
+    if (gwctl_args(ctl, "consumer plan", argc, argv, opts, pos, npos,
+                   "ID PLAN or ID --none") != 0
+        || gwctl_id(ctl, "consumer plan", pos[0]) != 0)
+    {
+        return -1;
+    }
+
+    plan = (npos == 2) ? pos[1] : "";
+
+    if (npos == 2 && !gw_model_id_valid(plan, strlen(plan))) {
+        return gwctl_fail(ctl, GWCTL_USAGE,
+                          "consumer plan: invalid plan %s (1 to %d bytes of "
+                          "A-Z a-z 0-9 . _ -; --none clears the plan)",
+                          gwctl_quote(q, sizeof(q), plan), GW_ID_MAX);
+    }
+
+    if (gwctl_connect(ctl) != 0
+        || gwctl_consumer_set(ctl, pos[0], "plan", plan, NULL) != 0)
+    {
+        return -1;
+    }
+
+    if (npos == 2) {
+        printf("consumer %s plan set to %s\n", pos[0], plan);
+
+    } else {
+        printf("consumer %s plan cleared\n", pos[0]);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Sets field to value in the record of consumer id, in one MULTI/EXEC with
+ * the "consumer <id>" invalidation.  The tests run under WATCH on the
+ * record: it must exist (have a status), and when same is not NULL the
+ * field must not already hold value (then "consumer <id> is already
+ * <same>").  Both failures are GWCTL_STATE.  Returns 0 once committed.
+ */
+
+static int
+gwctl_consumer_set(gwctl_t *ctl, const char *id, const char *field,
+    const char *value, const char *same)
+{
+    int          attempt, committed, found, equal;
+    char         rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
+    redisReply  *reply;
+
     snprintf(rkey, sizeof(rkey), GW_MODEL_CONSUMER_PREFIX "%s", id);
     snprintf(event, sizeof(event), GW_MODEL_EVENT_CONSUMER " %s", id);
 
@@ -563,26 +657,32 @@ gwctl_consumer_status(gwctl_t *ctl, int argc, char **argv,
             return -1;
         }
 
-        reply = gwctl_command(ctl, "HGET %s status", rkey);
+        reply = gwctl_command(ctl, "HMGET %s status %s", rkey, field);
         if (reply == NULL) {
             return -1;
         }
 
-        if (reply->type != REDIS_REPLY_STRING) {
-            freeReplyObject(reply);
-            return gwctl_fail(ctl, GWCTL_STATE, "consumer %s not found", id);
-        }
+        found = (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+                 && reply->element[0]->type == REDIS_REPLY_STRING);
 
-        if (strcmp(reply->str, status) == 0) {
-            freeReplyObject(reply);
-            return gwctl_fail(ctl, GWCTL_STATE, "consumer %s is already %s",
-                              id, done);
-        }
+        equal = (found && reply->element[1]->type == REDIS_REPLY_STRING
+                 && reply->element[1]->len == strlen(value)
+                 && memcmp(reply->element[1]->str, value,
+                           reply->element[1]->len) == 0);
 
         freeReplyObject(reply);
 
+        if (!found) {
+            return gwctl_fail(ctl, GWCTL_STATE, "consumer %s not found", id);
+        }
+
+        if (same != NULL && equal) {
+            return gwctl_fail(ctl, GWCTL_STATE, "consumer %s is already %s",
+                              id, same);
+        }
+
         if (gwctl_run(ctl, "MULTI") != 0
-            || gwctl_run(ctl, "HSET %s status %s", rkey, status) != 0
+            || gwctl_run(ctl, "HSET %s %s %s", rkey, field, value) != 0
             || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
             || gwctl_exec(ctl, &committed) != 0)
         {
@@ -590,7 +690,6 @@ gwctl_consumer_status(gwctl_t *ctl, int argc, char **argv,
         }
 
         if (committed) {
-            printf("consumer %s %s\n", id, done);
             return 0;
         }
     }

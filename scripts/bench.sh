@@ -1,24 +1,37 @@
 #!/bin/bash
 # `make bench`: requests/s of Tollgate's locations against bare nginx
 # proxying to the same local upstream, all in one nginx and one run, with
-# a private redis-server for API keys.  The
+# a private redis-server for API keys and global rate limits.  The
 # variants alternate over ROUNDS rounds and the median of each is quoted,
 # with its ratio to bare.  wrk runs on loopback only.
 #
+# Rate limits: /limit-req is nginx's own limit_req, /limit-local the same
+# load through gw_limit in its shared-memory zone, /limit-global through
+# gw_limit in Redis; each rate is high enough that no request is refused
+# (the non-2xx column counts any that were).  gw_limit is also quoted
+# against limit_req.  Then, when scripts/limit-accuracy.pl exists, its
+# verdict on two gateways sharing one global limit.
+#
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
-# NGINX (/usr/sbin/nginx), LOCS (the locations to measure).
+# NGINX (/usr/sbin/nginx), LOCS (the locations to measure), ACCURACY (1;
+# 0 skips limit-accuracy.pl).
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
-LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"}
+all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
+all="$all /limit-req /limit-local /limit-global"
+LOCS=${LOCS:-$all}
+ACCURACY=${ACCURACY:-1}
 redis_server=${REDIS_SERVER:-redis-server}
 
 d=$(mktemp -d "$top/build/bench.XXXXXX")
 trap 'kill $(cat "$d/nginx.pid" "$d/redis.pid" 2>/dev/null) 2>/dev/null; rm -rf "$d"' EXIT
 mkdir -p "$d/logs"
+# run as root, the nginx worker is nobody and re-reads the key files
+chmod 755 "$d"
 
 "$redis_server" --port $((PORT + 2)) --bind 127.0.0.1 --save '' \
     --appendonly no --dir "$d" --pidfile "$d/redis.pid" --daemonize yes \
@@ -66,6 +79,10 @@ http {
     scgi_temp_path $d/scgi;
     gw_jwt_cache_zone 10m;
     gw_redis 127.0.0.1:$((PORT + 2));
+    # rates no load here reaches: every request passes each limit, so
+    # these figures are the cost of deciding, not of refusing.  limit_req
+    # has no ceiling of its own below this; gw_limit's is 100000r/s
+    limit_req_zone \$binary_remote_addr zone=bench:10m rate=1000000r/s;
     upstream up { server 127.0.0.1:$((PORT + 1)); keepalive 64; }
     server { listen 127.0.0.1:$((PORT + 1)); location / { return 200 "ok\n"; } }
     server {
@@ -81,6 +98,20 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
         location = /key-nocache {
             gw_key_auth bench;
             gw_key_auth_cache_ttl 0;
+            proxy_pass http://up;
+        }
+        location = /limit-req {
+            limit_req zone=bench burst=100000 nodelay;
+            proxy_pass http://up;
+        }
+        location = /limit-local {
+            gw_limit bench key=\$binary_remote_addr rate=100000r/s
+                     burst=100000;
+            proxy_pass http://up;
+        }
+        location = /limit-global {
+            gw_limit gbench key=\$binary_remote_addr rate=100000r/s
+                     burst=100000 mode=global;
             proxy_pass http://up;
         }
     }
@@ -111,17 +142,44 @@ done
 
 echo "bench: wrk -t1 -c$CONNS -d$DUR, $ROUNDS rounds, one nginx worker"
 
-declare -A res
+# the scripts Redis ran without an error (key auth runs some too)
+scripts_run() {
+    redis-cli -p $((PORT + 2)) INFO commandstats | tr -d '\r' \
+        | awk -F'[:=,]' '/^cmdstat_eval(sha)?:/ { n += $3 - $11 }
+                         END { print n + 0 }'
+}
+
+# the worker's CPU time in clock ticks (user and system): a second view
+# of the cost, which does not count the time the worker waited for a CPU
+master=$(cat "$d/nginx.pid")
+worker=$(cat "/proc/$master/task/$master/children" 2>/dev/null \
+         || pgrep -P "$master")
+worker=${worker%% *}
+tick=$(getconf CLK_TCK)
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$worker/stat"
+}
+
+# wrk prints "Non-2xx or 3xx responses: N" only when N > 0
+declare -A res one cpu bad total
+runs=0
 for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
+        [ "$loc" != /limit-global ] || runs=$((runs - $(scripts_run)))
+        t0=$(cpu_ticks)
         out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
               "http://127.0.0.1:$PORT$loc")
-        if echo "$out" | grep -q 'Non-2xx'; then
-            echo "bench: $loc had non-2xx answers" >&2
-            exit 1
-        fi
+        t1=$(cpu_ticks)
+        [ "$loc" != /limit-global ] || runs=$((runs + $(scripts_run)))
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+        n=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+        reqs=$(echo "$out" | awk '/ requests in / {print $1}')
         res[$loc]="${res[$loc]:-} $rps"
+        one[$loc,$i]=$rps
+        cpu[$loc]="${cpu[$loc]:-} $(awk -v t=$((t1 - t0)) -v n="$reqs" \
+            -v hz="$tick" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
+        bad[$loc]=$((${bad[$loc]:-0} + ${n:-0}))
+        total[$loc]=$((${total[$loc]:-0} + ${reqs:-0}))
     done
 done
 
@@ -130,10 +188,70 @@ median() {
         if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'
+}
+
+# req/s and its ratio to bare; the worker's CPU microseconds per request
+# (the upstream's share included) and bare's divided by it, a ratio of
+# the same sense (1.000: as cheap as bare)
+declare -A med mcpu
 base=$(echo "${res[/bare]}" | median)
-printf '%-16s %12s %8s   %s\n' location 'req/s' ratio rounds
+cbase=$(echo "${cpu[/bare]}" | median)
+printf '%-14s %8s %6s %7s %6s %8s   %s\n' location 'req/s' ratio \
+    'cpu-us' ratio non-2xx 'req/s by round'
 for loc in $LOCS; do
-    m=$(echo "${res[$loc]}" | median)
-    printf '%-16s %12.0f %8.3f  %s\n' "$loc" "$m" \
-        "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" "${res[$loc]}"
+    med[$loc]=$(echo "${res[$loc]}" | median)
+    mcpu[$loc]=$(echo "${cpu[$loc]}" | median)
+    printf '%-14s %8.0f %6.3f %7.2f %6.3f %8d  %s\n' "$loc" "${med[$loc]}" \
+        "$(ratio "${med[$loc]}" "$base")" "${mcpu[$loc]}" \
+        "$(ratio "$cbase" "${mcpu[$loc]}")" "${bad[$loc]}" "${res[$loc]}"
+done
+
+# gw_limit against limit_req: the ratio of the medians, the median of
+# each round's ratio (the two ran seconds apart, under the same load),
+# and by CPU per request (limit_req's divided by gw_limit's)
+if [ -n "${med[/limit-local]:-}" ] && [ -n "${med[/limit-req]:-}" ]; then
+    per=
+    for ((i = 1; i <= ROUNDS; i++)); do
+        per="$per $(ratio "${one[/limit-local,$i]}" "${one[/limit-req,$i]}")"
+    done
+    printf 'gw_limit local / limit_req (target >= 0.95): req/s %.3f, ' \
+        "$(ratio "${med[/limit-local]}" "${med[/limit-req]}")"
+    printf 'by round %.3f, cpu %.3f\n' "$(echo "$per" | median)" \
+        "$(ratio "${mcpu[/limit-req]}" "${mcpu[/limit-local]}")"
+fi
+
+# a global limit must be decided in Redis, not by the local fallback:
+# one script run per request (its state expires within microseconds at
+# this rate, so Redis keeps no key to look at)
+if [ -n "${med[/limit-global]:-}" ]; then
+    echo "/limit-global: ${total[/limit-global]} requests measured," \
+         "$runs limit scripts run by Redis"
+    if [ "$runs" -lt "${total[/limit-global]}" ]; then
+        echo "bench: /limit-global was not decided in Redis" >&2
+        exit 1
+    fi
+fi
+
+# anything logged at warn or above: a global limit falling back, errors
+if grep -E '\[(warn|error|crit|alert|emerg)\]' "$d/logs/error.log" >&2; then
+    echo "bench: the lines above are from nginx's error log" >&2
+fi
+
+if [ "$ACCURACY" != 0 ] && [ -f "$top/scripts/limit-accuracy.pl" ]; then
+    if acc=$(perl "$top/scripts/limit-accuracy.pl" --mode global 2>&1); then
+        echo "$acc" | tail -n 1
+    else
+        echo "bench: limit-accuracy.pl failed:" >&2
+        echo "$acc" | tail -n 5 >&2
+        exit 1
+    fi
+fi
+
+for loc in $LOCS; do
+    if [ "${bad[$loc]}" != 0 ]; then
+        echo "bench: $loc had ${bad[$loc]} non-2xx answers" >&2
+        exit 1
+    fi
 done

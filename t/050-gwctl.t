@@ -327,6 +327,34 @@ usage_error('consumer disable without id', [qw(consumer disable)],
             'consumer disable: expects ID');
 usage_error('consumer enable bad id', [qw(consumer enable .. x)],
             'consumer enable: unexpected argument "x"');
+usage_error('consumer plan without id', [qw(consumer plan)],
+            'consumer plan: expects ID PLAN or ID --none');
+usage_error('consumer plan without plan', [qw(consumer plan a)],
+            'consumer plan: expects ID PLAN or ID --none');
+usage_error('consumer plan bad id', [qw(consumer plan a/b gold)],
+            'consumer plan: invalid consumer id "a/b"');
+usage_error('consumer plan --none bad id', [qw(consumer plan --none a:b)],
+            'consumer plan: invalid consumer id "a:b"');
+for my $bad (['a b', '"a b"'], ['gold/1', '"gold/1"'], ["\xc3\xa9", '"??"'],
+             ['p' x 65, '"' . ('p' x 48) . '..."'], ['', '""']) {
+    usage_error("consumer plan '" . substr($bad->[0], 0, 20) . "'",
+                ['consumer', 'plan', 'a', $bad->[0]],
+                "consumer plan: invalid plan $bad->[1] (1 to 64 bytes");
+}
+usage_error('consumer plan, plan quoted safely', ['consumer', 'plan', 'a',
+            "g\e[31m"], 'consumer plan: invalid plan "g?[31m" (1 to 64 '
+            . 'bytes of A-Z a-z 0-9 . _ -; --none clears the plan)');
+usage_error('consumer plan, a plan and --none', [qw(consumer plan a gold
+            --none)], 'consumer plan: unexpected argument "gold" (expects '
+            . 'ID PLAN or ID --none)');
+usage_error('consumer plan, three arguments', [qw(consumer plan a b c)],
+            'consumer plan: unexpected argument "c"');
+usage_error('consumer plan --none=x', [qw(consumer plan a --none=x)],
+            'consumer plan: --none takes no value');
+usage_error('consumer plan --none twice', [qw(consumer plan a --none
+            --none)], 'consumer plan: --none given twice');
+usage_error('consumer plan unknown option', [qw(consumer plan a gold
+            --frob)], 'consumer plan: unknown option "--frob"');
 usage_error('key create without consumer', [qw(key create)],
             'key create: expects CONSUMER');
 usage_error('key create bad consumer', [qw(key create a:b)],
@@ -482,6 +510,71 @@ run_ok('consumer disable, missing', [qw(consumer disable nobody)], 2, '',
 run_ok('consumer enable, missing', [qw(consumer enable nobody)], 2, '',
        qr/\Agwctl: consumer nobody not found\n\z/);
 no_events('failed state changes');
+
+# plans: set, the same again, cleared; the record and its invalidation
+run_ok('consumer plan', [qw(consumer plan acme silver)], 0,
+       "consumer acme plan set to silver\n", undef);
+$c = rhash('gw:consumer:acme');
+is_deeply([ map { $c->{$_} } qw(id name status tags plan) ],
+          [ 'acme', 'Acme Corp', 'active', 'eu,internal', 'silver' ],
+          'plan set, the rest of the record kept');
+is_deeply(events(), ['consumer acme'], 'plan publishes "consumer acme"');
+run_ok('consumer show, new plan', [qw(consumer show acme)], 0,
+       qr/\nstatus:   active\ntags:     eu,internal\nplan:     silver\n/,
+       undef);
+$j = decode_json(run_ok('consumer show --json, new plan', [qw(consumer show
+                        acme --json)], 0, qr/^\{/, undef));
+is($j->{plan}, 'silver', 'show JSON: new plan');
+run_ok('consumer list, new plan', [qw(consumer list)], 0,
+       qr/^acme\s+active\s+silver\s/m, undef);
+run_ok('consumer plan, the same again', [qw(consumer plan acme silver)], 0,
+       "consumer acme plan set to silver\n", undef);
+is_deeply(events(), ['consumer acme'], 'the same plan publishes again');
+
+run_ok('consumer plan --none', [qw(consumer plan acme --none)], 0,
+       "consumer acme plan cleared\n", undef);
+$c = rhash('gw:consumer:acme');
+is($c->{plan}, '', 'plan cleared to ""');
+is($c->{status}, 'active', 'status kept');
+is_deeply(events(), ['consumer acme'], 'clearing publishes');
+run_ok('consumer show, plan cleared', [qw(consumer show acme)], 0,
+       qr/\ntags:     eu,internal\nplan:     -\n/, undef);
+$j = decode_json(run_ok('consumer show --json, plan cleared',
+                        [qw(consumer show acme --json)], 0, qr/^\{/,
+                        undef));
+is($j->{plan}, undef, 'show JSON: plan null once cleared');
+
+run_ok('consumer plan, --none first, the same again', [qw(consumer plan
+       --none acme)], 0, "consumer acme plan cleared\n", undef);
+run_ok('consumer plan, -- before a plan', [qw(consumer plan acme --
+       -gold)], 0, "consumer acme plan set to -gold\n", undef);
+run_ok('consumer plan back to gold', [qw(consumer plan acme gold)], 0,
+       "consumer acme plan set to gold\n", undef);
+is(rhash('gw:consumer:acme')->{plan}, 'gold', 'plan gold again');
+is_deeply(events(), ['consumer acme', 'consumer acme', 'consumer acme'],
+          'each change published');
+
+run_ok('consumer disable zed', [qw(consumer disable zed)], 0,
+       "consumer zed disabled\n", undef);
+run_ok('consumer plan, disabled', [qw(consumer plan zed free)], 0,
+       "consumer zed plan set to free\n", undef);
+$c = rhash('gw:consumer:zed');
+is_deeply([ @$c{qw(status plan)} ], [ 'disabled', 'free' ],
+          'a disabled consumer keeps its status');
+run_ok('consumer enable zed', [qw(consumer enable zed)], 0,
+       "consumer zed enabled\n", undef);
+is_deeply(events(), ['consumer zed', 'consumer zed', 'consumer zed'],
+          'published');
+
+usage_error('consumer plan, invalid plan', ['consumer', 'plan', 'acme',
+            'gold plus'], 'consumer plan: invalid plan "gold plus"');
+is(rhash('gw:consumer:acme')->{plan}, 'gold', 'invalid plan: record kept');
+run_ok('consumer plan, missing', [qw(consumer plan nobody gold)], 2, '',
+       qr/\Agwctl: consumer nobody not found\n\z/);
+run_ok('consumer plan --none, missing', [qw(consumer plan nobody --none)], 2,
+       '', qr/\Agwctl: consumer nobody not found\n\z/);
+is_deeply(r('KEYS', 'gw:consumer:nobody*'), [], 'nothing written for it');
+no_events('failed plan changes');
 
 # ---- keys -----------------------------------------------------------------
 

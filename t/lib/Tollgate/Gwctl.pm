@@ -12,6 +12,7 @@ package Tollgate::Gwctl;
 #     $ctl->consumer_add('alice', name => 'Alice', plan => 'gold');
 #     my $key = $ctl->key_create('alice', expires => '1s');
 #     $ctl->key_revoke('alice', $key);  $ctl->consumer_disable('alice');
+#     $ctl->consumer_plan('alice', 'free');  $ctl->consumer_plan('alice');
 #     my ($code, $out, $err) = $ctl->run('consumer', 'show', 'alice');
 #     $ctl->redis('HSET', 'gw:key:' . key_hash($key), 'status', 'revoked');
 #     my $snap = $ctl->snapshot;  ...  $ctl->restore($snap);
@@ -101,6 +102,14 @@ sub consumer_add {
 
 sub consumer_disable { $_[0]->ok('consumer', 'disable', $_[1]) }
 sub consumer_enable  { $_[0]->ok('consumer', 'enable', $_[1]) }
+
+# consumer_plan($id, $plan): sets the plan (published, so gateways drop
+# their cached record at once); consumer_plan($id) clears it
+sub consumer_plan {
+    my ($self, $id, $plan) = @_;
+    return defined $plan ? $self->ok('consumer', 'plan', '--', $id, $plan)
+                         : $self->ok('consumer', 'plan', '--none', '--', $id);
+}
 
 # key_create($consumer, expires => '1s'): the new key
 sub key_create {

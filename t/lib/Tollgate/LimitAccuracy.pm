@@ -5,9 +5,12 @@ package Tollgate::LimitAccuracy;
 # or local mode (each its own zone), and CLIENTS processes hammer them
 # (half on each) with keep-alive requests for WINDOWS whole windows.  Each
 # admitted request is put in the window (aligned to the epoch, as the
-# limit's are) of the moment it was decided, known to lie between sending
-# it and its answer: a request whose two times fall in two windows is
-# counted in both for the upper bound and in neither for the lower.
+# limit's are) of the moment it was decided.  That moment lies between
+# sending the request and its answer, and the answer's RateLimit field
+# says (t=, whole seconds, rounded up) how far it was from its window's
+# end: a window k fits when its last t seconds meet that interval.  A
+# request that more than one window fits (an answer slower than a second)
+# is counted in each for the upper bound and in none for the lower.
 #
 #     my $res = Tollgate::LimitAccuracy::run(mode => 'global');
 #     $res->{windows}: [ { start, low, high, per_gw => [n, n] } ... ]
@@ -32,7 +35,7 @@ use Tollgate::Redis;
 sub run {
     my (%opt) = @_;
     my $mode = $opt{mode} // 'global';
-    my $limit = $opt{limit} // 300;
+    my $limit = $opt{limit} // 1000;
     my $window = $opt{window} // 2;
     my $windows = $opt{windows} // 4;
     my $clients = $opt{clients} // 6;
@@ -88,10 +91,10 @@ _EOC_
     for my $c (0 .. $clients - 1) {
         open my $fh, '<', "$dir/$c" or croak "client $c left no results";
         while (<$fh>) {
-            my ($g, $st, $sent, $got) = split;
+            my ($g, $st, $sent, $got, $t) = split;
             $requests++;
             if ($st == 200) {
-                push @ok, [$g, $sent, $got];
+                push @ok, [$g, _windows($sent, $got, $t, $window)];
             } elsif ($st == 429) {
                 $refused++;
             } else {
@@ -107,12 +110,12 @@ _EOC_
         my $idx = $first + $i;
         my ($low, $high, @per) = (0, 0, 0, 0);
         for my $r (@ok) {
-            my ($a, $b) = (floor($r->[1] / $window), floor($r->[2] / $window));
-            next if $b < $idx || $a > $idx;
+            my ($g, @fit) = @$r;
+            next unless grep { $_ == $idx } @fit;
             $high++;
-            next unless $a == $idx && $b == $idx;
+            next unless @fit == 1;
             $low++;
-            $per[$r->[0]]++;
+            $per[$g]++;
         }
         push @w, { start => $idx * $window, low => $low, high => $high,
                    per_gw => \@per };
@@ -166,19 +169,39 @@ sub _client {
         $sock //= IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                         PeerPort => $port, Proto => 'tcp');
         last unless $sock;
-        my ($status, $ok) = _exchange($sock, $req);
+        my ($status, $ok, $t) = _exchange($sock, $req);
         my $got = time;
         unless ($ok) {
             undef $sock;
             $status //= 0;
         }
-        printf $out "%d %d %.6f %.6f\n", $g, $status, $sent, $got;
+        printf $out "%d %d %.6f %.6f %d\n", $g, $status, $sent, $got,
+            $t // -1;
     }
     close $out;
 }
 
+# the windows that may have decided a request sent at $sent and answered
+# at $got, whose RateLimit field said t=$t (-1: none)
+sub _windows {
+    my ($sent, $got, $t, $w) = @_;
+    my @fit;
+    for my $k (floor($sent / $w) .. floor($got / $w)) {
+        # decided in window k with t: within [end - t, end - t + 1)
+        my $end = ($k + 1) * $w;
+        if ($t < 0
+            || ($end - $t < $got + 0.001 && $end - $t + 1 > $sent - 0.001))
+        {
+            push @fit, $k;
+        }
+    }
+    # no window fits: a field that contradicts the clock; count it
+    # everywhere it could be, so it can only make the check fail
+    return @fit ? @fit : (floor($sent / $w) .. floor($got / $w));
+}
+
 # writes a request, reads one answer (Content-Length bodies); returns
-# (status, keep-alive still usable)
+# (status, keep-alive still usable, the RateLimit field's t=)
 sub _exchange {
     my ($sock, $req) = @_;
     print $sock $req or return (undef, 0);
@@ -196,7 +219,8 @@ sub _exchange {
         return ($status, 0) unless $n;
     }
     my $close = $h =~ /^Connection:\s*close/mi;
-    return ($status, !$close);
+    my ($t) = $h =~ /^RateLimit:.*;t=(\d+)/mi;
+    return ($status, !$close, $t);
 }
 
 1;
