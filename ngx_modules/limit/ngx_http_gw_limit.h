@@ -24,6 +24,10 @@
 #define NGX_HTTP_GW_LIMIT_MAX        16     /* limits per location */
 #define NGX_HTTP_GW_LIMIT_ZONE_SIZE  (10 * 1024 * 1024)
 
+/* the longest item of RateLimit-Policy or RateLimit, with its ", " */
+#define NGX_HTTP_GW_LIMIT_ITEM_LEN                                            \
+    (sizeof("\"\";q=;w=, ") - 1 + GW_LIMIT_NAME_MAX + 2 * NGX_INT64_LEN)
+
 #define NGX_HTTP_GW_LIMIT_LOCAL      1
 #define NGX_HTTP_GW_LIMIT_GLOBAL     2
 
@@ -64,6 +68,8 @@ typedef struct {
     ngx_array_t                *plans;          /* of plan_t *, this
                                                    limit's, set at merge */
     ngx_uint_t                  settled;        /* by a merge */
+    ngx_str_t                   policy;         /* its RateLimit-Policy
+                                                   item, made once */
 } ngx_http_gw_limit_t;
 
 
@@ -148,6 +154,8 @@ char *ngx_http_gw_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
 /* response fields and $gw_limit_status (ngx_http_gw_limit_headers.c) */
 ngx_int_t ngx_http_gw_limit_add_variables(ngx_conf_t *cf);
+u_char *ngx_http_gw_limit_policy_item(u_char *p, ngx_str_t *name,
+    gw_limit_rule_t *rule);
 void ngx_http_gw_limit_header_filter_init(void);
 
 /* global mode (ngx_http_gw_limit_redis.c) */

@@ -107,6 +107,16 @@ ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    limit->policy.data = ngx_pnalloc(cf->pool, NGX_HTTP_GW_LIMIT_ITEM_LEN);
+    if (limit->policy.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    limit->policy.len = ngx_http_gw_limit_policy_item(limit->policy.data,
+                                                      &limit->name,
+                                                      &limit->rule)
+                        - limit->policy.data;
+
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_limit_module);
     lmcf->used = 1;
 

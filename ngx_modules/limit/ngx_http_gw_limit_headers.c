@@ -17,15 +17,14 @@
 #include "ngx_http_gw_limit.h"
 
 
-#define NGX_HTTP_GW_LIMIT_ITEM_LEN                                            \
-    (sizeof("\"\";q=;w=, ") - 1 + GW_LIMIT_NAME_MAX + 2 * NGX_INT64_LEN)
-
-
 static ngx_int_t ngx_http_gw_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_gw_limit_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_limit_push(ngx_http_request_t *r,
     const char *name, u_char *value, u_char *end);
+static u_char *ngx_http_gw_limit_item(u_char *p, ngx_str_t *name,
+    const char *a, uint64_t av, const char *b, uint64_t bv);
+static u_char *ngx_http_gw_limit_uint(u_char *p, uint64_t v);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -141,25 +140,35 @@ ngx_http_gw_limit_header_filter(ngx_http_request_t *r)
     for (i = 0; i < ctx->n; i++) {
         it = &ctx->items[i];
 
+        if (p != policy) {
+            p = ngx_cpymem(p, ", ", 2);
+        }
+
         /* a fallback decision speaks of the share it applied */
         if (it->degraded && it->decided) {
             gw_limit_share(&it->rule, (unsigned) lcf->nodes, &share);
-            gw_limit_policy(&share, &quota, &window);
+            p = ngx_http_gw_limit_policy_item(p, &it->limit->name, &share);
+
+        } else if (ngx_memcmp(&it->rule, &it->limit->rule,
+                              sizeof(gw_limit_rule_t)) == 0)
+        {
+            p = ngx_cpymem(p, it->limit->policy.data, it->limit->policy.len);
 
         } else {
-            gw_limit_policy(&it->rule, &quota, &window);
+            p = ngx_http_gw_limit_policy_item(p, &it->limit->name, &it->rule);
         }
-
-        p = ngx_sprintf(p, "%s\"%V\";q=%uL;w=%uL", p == policy ? "" : ", ",
-                        &it->limit->name, quota, window);
 
         if (!it->decided) {
             continue;       /* let through without an answer */
         }
 
-        q = ngx_sprintf(q, "%s\"%V\";r=%uL;t=%uL", q == state ? "" : ", ",
-                        &it->limit->name, (uint64_t) it->res.remaining,
-                        (uint64_t) ceil(it->res.reset / 1000000.0));
+        if (q != state) {
+            q = ngx_cpymem(q, ", ", 2);
+        }
+
+        q = ngx_http_gw_limit_item(q, &it->limit->name, "\";r=",
+                                   (uint64_t) it->res.remaining, ";t=",
+                                   (uint64_t) ceil(it->res.reset / 1000000.0));
 
         if (low == NULL || it->res.remaining < low->res.remaining) {
             low = it;
@@ -214,6 +223,53 @@ ngx_http_gw_limit_header_filter(ngx_http_request_t *r)
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/* one RateLimit-Policy item: "name";q=Q;w=W */
+
+u_char *
+ngx_http_gw_limit_policy_item(u_char *p, ngx_str_t *name,
+    gw_limit_rule_t *rule)
+{
+    uint64_t  quota, window;
+
+    gw_limit_policy(rule, &quota, &window);
+
+    return ngx_http_gw_limit_item(p, name, "\";q=", quota, ";w=", window);
+}
+
+
+/* "name<a><av><b><bv>, without ngx_sprintf()'s format parsing */
+
+static u_char *
+ngx_http_gw_limit_item(u_char *p, ngx_str_t *name, const char *a,
+    uint64_t av, const char *b, uint64_t bv)
+{
+    *p++ = '"';
+    p = ngx_cpymem(p, name->data, name->len);
+    p = ngx_cpymem(p, a, ngx_strlen(a));
+    p = ngx_http_gw_limit_uint(p, av);
+    p = ngx_cpymem(p, b, ngx_strlen(b));
+
+    return ngx_http_gw_limit_uint(p, bv);
+}
+
+
+static u_char *
+ngx_http_gw_limit_uint(u_char *p, uint64_t v)
+{
+    u_char   *s;
+    u_char    buf[NGX_INT64_LEN];
+
+    s = buf + NGX_INT64_LEN;
+
+    do {
+        *--s = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    return ngx_cpymem(p, s, buf + NGX_INT64_LEN - s);
 }
 
 

@@ -16,6 +16,8 @@
  */
 
 
+#include <math.h>
+
 #include "ngx_http_gw_limit.h"
 #include "gw_model.h"
 
@@ -103,8 +105,18 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
             }
 
             argv[k] = (const char *) p;
-            argvlen[k] = snprintf((char *) p, NGX_HTTP_GW_LIMIT_NUM_LEN,
-                                  "%.17g", nums[j]);
+
+            /* whole numbers (the usual case) without libc's float
+               formatting; both spellings read back as the same double */
+
+            if (nums[j] >= 0 && nums[j] < 1e15 && nums[j] == floor(nums[j])) {
+                argvlen[k] = ngx_sprintf(p, "%uL", (uint64_t) nums[j]) - p;
+
+            } else {
+                argvlen[k] = snprintf((char *) p, NGX_HTTP_GW_LIMIT_NUM_LEN,
+                                      "%.17g", nums[j]);
+            }
+
             k++;
         }
     }
