@@ -25,6 +25,10 @@
  *                                  window index), b (its count), c (the
  *                                  previous window's); both expire once
  *                                  their state is a fresh one
+ *   gw:audit                stream of audit events, one field "event"
+ *                                  holding a JSON object (docs/audit.md),
+ *                                  read by the audit service's consumer
+ *                                  group
  *   gw:events               pub/sub channel of invalidations, one message
  *                                  each: "key <sha256-hex>" or
  *                                  "consumer <id>"
@@ -58,6 +62,7 @@
 #define GW_MODEL_KEY_PREFIX        "gw:key:"
 #define GW_MODEL_EVENTS            "gw:events"
 #define GW_MODEL_LIMIT_PREFIX      "gw:limit:"
+#define GW_MODEL_AUDIT_STREAM      "gw:audit"
 
 /* the two kinds of gw:events messages: the kind, a space, the id or hash */
 #define GW_MODEL_EVENT_KEY         "key"

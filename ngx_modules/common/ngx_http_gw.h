@@ -35,6 +35,9 @@ typedef struct {
 ngx_int_t ngx_http_gw_send_problem(ngx_http_request_t *r,
     ngx_http_gw_problem_t *problem);
 
+/* the type of the problem sent as r's answer, or NULL */
+const char *ngx_http_gw_problem_sent(ngx_http_request_t *r);
+
 /* the request id: a well-formed X-Request-ID from the client, else nginx's
  * $request_id */
 ngx_int_t ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id);

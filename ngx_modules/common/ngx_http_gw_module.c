@@ -227,6 +227,9 @@ ngx_http_gw_send_problem(ngx_http_request_t *r,
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
+    /* the module's context slot holds the type, for the log phase */
+    ngx_http_set_ctx(r, (void *) problem->type, ngx_http_gw_module);
+
     r->headers_out.status = problem->status;
     r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/problem+json");
@@ -438,4 +441,11 @@ ngx_http_gw_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
     }
 
     return NGX_OK;
+}
+
+
+const char *
+ngx_http_gw_problem_sent(ngx_http_request_t *r)
+{
+    return ngx_http_get_module_ctx(r, ngx_http_gw_module);
 }

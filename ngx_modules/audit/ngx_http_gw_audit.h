@@ -1,0 +1,27 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Audit events from the gateway's log phase to the gw:audit stream
+ * (docs/audit.md): what other features read of it.
+ */
+
+
+#ifndef _NGX_HTTP_GW_AUDIT_H_INCLUDED_
+#define _NGX_HTTP_GW_AUDIT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/* this worker's counts: events dropped (queue full, or refused by
+   Redis) and events written to the stream */
+extern ngx_uint_t  ngx_http_gw_audit_dropped;
+extern ngx_uint_t  ngx_http_gw_audit_sent_total;
+
+extern ngx_module_t  ngx_http_gw_audit_module;
+
+
+#endif /* _NGX_HTTP_GW_AUDIT_H_INCLUDED_ */
