@@ -150,18 +150,19 @@ is($gw->get('/key', 'X-API-Key' => $key)->{status}, 429,
 is(codes($gw, '/key', 3, 'X-API-Key' => $bkey), '200 200 429',
    'no plan: the defaults (burst=1)');
 
-# a plan change: the record and the gw:events message, as gwctl writes them
-$redis->cli('HSET', 'gw:consumer:bob', 'plan', 'free');
-$redis->cli('PUBLISH', 'gw:events', 'consumer bob');
+# a plan change with gwctl: the record and the gw:events message
 my ($st, $t0) = (0, time);
+$ctl->consumer_plan('bob', 'free');
 while (time - $t0 < 1) {
     my $res = $gw->get('/key', 'X-API-Key' => $bkey);
     last if ($res->{headers}{'ratelimit-policy'} // '') =~ /"hourly";q=1;/;
     sleep 0.02;
 }
 my $took = time - $t0;
-ok($took < 1, sprintf('a plan change applies within 1 s (%.0f ms)',
-                      $took * 1000));
+ok($took < 1, sprintf('gwctl consumer plan: applies within 1 s (%.0f ms, '
+                      . 'gwctl included)', $took * 1000));
+diag sprintf 'plan change to the first request under the new plan: '
+             . '%.0f ms', $took * 1000;
 like($gw->get('/key', 'X-API-Key' => $bkey)->{headers}{'ratelimit-policy'},
      qr/"hourly";q=1;w=3600/, 'the free plan: quota=1/h');
 
