@@ -41,6 +41,8 @@ static ngx_int_t ngx_http_gw_limit_finish(ngx_http_request_t *r,
     ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_limit_reject(ngx_http_request_t *r,
     ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_limit_unavailable(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx, char *detail);
 static void ngx_http_gw_limit_delay(ngx_http_request_t *r);
 static double ngx_http_gw_limit_now(void);
 static ngx_uint_t ngx_http_gw_limit_refused(ngx_http_gw_limit_ctx_t *ctx);
@@ -270,7 +272,8 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
                                       ngx_http_gw_limit_now())
         != NGX_OK)
     {
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+        return ngx_http_gw_limit_unavailable(r, ctx, "the rate-limit zone "
+                                             "cannot hold this key");
     }
 
     return ngx_http_gw_limit_finish(r, lcf, ctx);
@@ -399,8 +402,7 @@ static ngx_int_t
 ngx_http_gw_limit_global(ngx_http_request_t *r,
     ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx)
 {
-    ngx_uint_t             i;
-    ngx_http_gw_problem_t  problem;
+    ngx_uint_t  i;
 
     if (ngx_http_gw_limit_redis_answer(r, ctx) == NGX_OK) {
 
@@ -430,17 +432,11 @@ ngx_http_gw_limit_global(ngx_http_request_t *r,
     switch (lcf->redis_down) {
 
     case NGX_HTTP_GW_LIMIT_DENY:
-        ctx->done = 1;
         ctx->status = NGX_HTTP_GW_LIMIT_DEGRADED;
 
-        problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
-        problem.type = "urn:tollgate:problem:limit-unavailable";
-        problem.title = "Rate limit unavailable";
-        ngx_str_set(&problem.detail, "the shared rate-limit store is "
-                                     "unavailable; try again later");
-        ngx_str_null(&problem.extra);
-
-        return ngx_http_gw_send_problem(r, &problem);
+        return ngx_http_gw_limit_unavailable(r, ctx, "the shared rate-limit "
+                                             "store is unavailable; try "
+                                             "again later");
 
     case NGX_HTTP_GW_LIMIT_ALLOW:
         for (i = 0; i < ctx->n; i++) {
@@ -457,7 +453,9 @@ ngx_http_gw_limit_global(ngx_http_request_t *r,
                                           ngx_http_gw_limit_now())
             != NGX_OK)
         {
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
+            return ngx_http_gw_limit_unavailable(r, ctx, "the rate-limit "
+                                                 "zone cannot hold this "
+                                                 "key");
         }
 
         return NGX_OK;
@@ -602,6 +600,31 @@ ngx_http_gw_limit_reject(ngx_http_request_t *r,
     problem.status = lcf->status;
     problem.type = "urn:tollgate:problem:rate-limited";
     problem.title = "Too many requests";
+    ngx_str_null(&problem.extra);
+
+    return ngx_http_gw_send_problem(r, &problem);
+}
+
+
+/* 503 limit-unavailable: no decision could be made, so none is risked */
+
+static ngx_int_t
+ngx_http_gw_limit_unavailable(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx, char *detail)
+{
+    ngx_http_gw_problem_t  problem;
+
+    ctx->done = 1;
+
+    if (ctx->status == NGX_HTTP_GW_LIMIT_NONE) {
+        ctx->status = NGX_HTTP_GW_LIMIT_REJECTED;
+    }
+
+    problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+    problem.type = "urn:tollgate:problem:limit-unavailable";
+    problem.title = "Rate limit unavailable";
+    problem.detail.data = (u_char *) detail;
+    problem.detail.len = ngx_strlen(detail);
     ngx_str_null(&problem.extra);
 
     return ngx_http_gw_send_problem(r, &problem);
