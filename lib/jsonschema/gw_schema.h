@@ -1,0 +1,140 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * JSON Schema validation (draft 2020-12, the default, and draft-07) on
+ * jansson values.  A schema is compiled once into a graph of nodes in
+ * which every keyword is decoded, every regular expression compiled and
+ * every "$ref" resolved to a pointer; validating an instance then walks
+ * that graph without parsing anything and, when no error details are
+ * asked for, without allocating and stopping at the first failure.
+ *
+ * Nothing is ever fetched: a "$ref" to another document finds it among
+ * the documents registered with gw_schema_add(), or among the official
+ * metaschemas (2020-12 with its vocabularies, and draft-07), which are
+ * built in.  Every input has a cap (below) and every cap a clear error.
+ *
+ * A gw_schema_t is not thread-safe: validation reuses one PCRE2 match
+ * block held in it.  nginx workers are single-threaded, which suits.
+ */
+
+
+#ifndef _GW_SCHEMA_H_INCLUDED_
+#define _GW_SCHEMA_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <jansson.h>
+
+
+#define GW_SCHEMA_DRAFT_2020_12     0
+#define GW_SCHEMA_DRAFT_07          1
+
+/* caps: the defaults of the gw_schema_opts_t fields left at 0 */
+
+#define GW_SCHEMA_MAX_DEPTH         128     /* schema and instance nesting */
+#define GW_SCHEMA_MAX_NODES         65536   /* subschemas in one schema,
+                                               referenced documents too */
+#define GW_SCHEMA_MAX_ERRORS        32      /* errors kept by a validation */
+#define GW_SCHEMA_MAX_EVAL          1024    /* subschemas active at once
+                                               while validating ($ref) */
+#define GW_SCHEMA_MATCH_LIMIT       100000  /* PCRE2 match limit: steps
+                                               of one regex match */
+
+
+typedef struct {
+    int       draft;            /* GW_SCHEMA_DRAFT_*, when no "$schema" */
+    int       format_assert;    /* 1: "format" is an assertion */
+    unsigned  max_depth;        /* 0: GW_SCHEMA_MAX_DEPTH */
+    unsigned  max_nodes;        /* 0: GW_SCHEMA_MAX_NODES */
+    unsigned  max_errors;       /* 0: GW_SCHEMA_MAX_ERRORS */
+    unsigned  max_eval;         /* 0: GW_SCHEMA_MAX_EVAL */
+    unsigned  match_limit;      /* 0: GW_SCHEMA_MATCH_LIMIT */
+} gw_schema_opts_t;
+
+
+typedef struct gw_schema_s  gw_schema_t;
+
+
+/* a compile error: where in which schema document, and what */
+typedef struct {
+    char  pointer[256];         /* JSON pointer, "" for the root; other
+                                   documents as "uri#pointer" */
+    char  message[256];
+} gw_schema_cerr_t;
+
+
+typedef struct {
+    const char  *instance_location;     /* JSON pointer in the instance */
+    const char  *keyword_location;      /* JSON pointer along the path
+                                           of evaluation, "$ref" hops
+                                           included */
+    const char  *message;
+} gw_schema_error_t;
+
+
+typedef struct {
+    gw_schema_error_t  *errors;
+    size_t              nerrors;
+    int                 truncated;      /* more than max_errors found */
+
+    /* private */
+    char               *buf;
+    size_t              len;
+    size_t              size;
+    size_t              nalloc;
+} gw_schema_result_t;
+
+
+/* a new, empty schema with opts copied (NULL: every default); NULL: OOM */
+gw_schema_t *gw_schema_new(const gw_schema_opts_t *opts);
+
+/*
+ * Registers doc as the document at uri (absolute, without fragment), for
+ * the "$ref"s of the schema compiled later.  doc is referenced, not
+ * copied, and must not change.  Returns 0, or -1 with err filled (a bad
+ * URI, a URI registered twice, out of memory).
+ */
+int gw_schema_add(gw_schema_t *s, const char *uri, json_t *doc,
+    gw_schema_cerr_t *err);
+
+/*
+ * Compiles schema (an object or a boolean) and everything it refers to;
+ * once per gw_schema_t.  Returns 0, or -1 with err naming the JSON
+ * pointer of the problem: a keyword of the wrong type, an invalid
+ * regular expression, a "$ref" that resolves nowhere, an unknown
+ * "$schema", a cap exceeded.
+ */
+int gw_schema_compile(gw_schema_t *s, json_t *schema, gw_schema_cerr_t *err);
+
+/*
+ * Validates inst against the compiled schema.  With res NULL, stops at
+ * the first failure and allocates nothing unless the schema needs it
+ * (unevaluated*, uniqueItems over 16 items, propertyNames); otherwise
+ * collects up to max_errors errors into res (zeroed by the caller once,
+ * reusable for the next validation, freed with gw_schema_result_free()),
+ * valid until the next use of res.  Returns 1 valid, 0 invalid, -1 out
+ * of memory or nothing compiled.  An instance nested deeper than
+ * max_depth, or a schema evaluated deeper than max_eval (a "$ref" loop),
+ * makes the instance invalid with one error saying so.
+ */
+int gw_schema_validate(gw_schema_t *s, const json_t *inst,
+    gw_schema_result_t *res);
+
+void gw_schema_result_free(gw_schema_result_t *res);
+
+void gw_schema_free(gw_schema_t *s);
+
+/*
+ * json_loadb() for the instances to validate, about twice as fast on
+ * request bodies, and keeping integers beyond 64 bits (as reals) where
+ * jansson fails.  flags: JSON_DECODE_ANY, JSON_ALLOW_NUL and
+ * JSON_DECODE_INT_AS_REAL are handled here, others by json_loadb(); any
+ * text it refuses goes to json_loadb() too, so that error is jansson's.
+ * Nesting is capped at 2048, as jansson does.
+ */
+json_t *gw_schema_json_loadb(const char *buf, size_t len, size_t flags,
+    json_error_t *error);
+
+
+#endif /* _GW_SCHEMA_H_INCLUDED_ */

@@ -1,0 +1,411 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Numbers and equality as JSON Schema defines them, not as jansson does:
+ * 1 and 1.0 are the same number (in "enum", "const", "uniqueItems"), an
+ * integer is any number with no fractional part (1.0 included), and
+ * "multipleOf" is decided exactly.
+ *
+ * jansson keeps integers as 64-bit json_int_t and everything else as a
+ * double.  Comparisons between the two go through long double, whose
+ * 64-bit mantissa holds both exactly on x86-64; elsewhere the error is
+ * below the double's own.  multipleOf with a fraction cannot use fmod()
+ * (0.0075 is not a multiple of 0.0001 in binary), so both numbers are
+ * turned into the shortest decimal that reads back as the same double,
+ * digits * 10^exp, and the division is checked on those integers with
+ * 128-bit arithmetic: 1e308 against 0.123456789 is then simply "no".
+ */
+
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_schema_int.h"
+
+
+typedef struct {
+    uint64_t  hash;
+    size_t    index;
+} gw_sch_hidx_t;
+
+
+static uint64_t gw_sch_hash(const json_t *v);
+static int gw_sch_hidx_cmp(const void *a, const void *b);
+
+
+int
+gw_sch_num_cmp(const json_t *a, const json_t *b)
+{
+    long double  x, y;
+
+    if (json_is_integer(a) && json_is_integer(b)) {
+        return (json_integer_value(a) > json_integer_value(b))
+               - (json_integer_value(a) < json_integer_value(b));
+    }
+
+    x = json_is_integer(a) ? (long double) json_integer_value(a)
+                           : (long double) json_real_value(a);
+    y = json_is_integer(b) ? (long double) json_integer_value(b)
+                           : (long double) json_real_value(b);
+
+    return (x > y) - (x < y);
+}
+
+
+int
+gw_sch_is_integer(const json_t *v)
+{
+    double  d;
+
+    if (json_is_integer(v)) {
+        return 1;
+    }
+
+    if (!json_is_real(v)) {
+        return 0;
+    }
+
+    d = json_real_value(v);
+
+    return isfinite(d) && floor(d) == d;
+}
+
+
+/*
+ * The shortest decimal digits * 10^exp that reads back as v's double, or
+ * v's integer exactly.  Returns 0, or -1 for a value that is not finite.
+ */
+
+int
+gw_sch_dec_from(const json_t *v, gw_sch_dec_t *d)
+{
+    int        prec;
+    char       buf[64], *p, *e;
+    double     x;
+    uint64_t   digits;
+    json_int_t i;
+
+    memset(d, 0, sizeof(gw_sch_dec_t));
+
+    if (json_is_integer(v)) {
+        i = json_integer_value(v);
+        d->neg = (i < 0);
+        d->digits = (i < 0) ? (uint64_t) 0 - (uint64_t) i : (uint64_t) i;
+
+        while (d->digits != 0 && d->digits % 10 == 0) {
+            d->digits /= 10;
+            d->exp++;
+        }
+
+        return 0;
+    }
+
+    x = json_real_value(v);
+
+    if (!isfinite(x)) {
+        return -1;
+    }
+
+    if (x == 0) {
+        return 0;
+    }
+
+    for (prec = 0; prec < 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*e", prec, x);
+
+        if (strtod(buf, NULL) == x) {
+            break;
+        }
+    }
+
+    /* buf: [-]D[.DDD]e[+-]XX */
+
+    p = buf;
+    if (*p == '-') {
+        d->neg = 1;
+        p++;
+    }
+
+    digits = 0;
+    d->exp = 0;
+
+    for ( /* void */ ; *p != 'e' && *p != '\0'; p++) {
+        if (*p == '.') {
+            continue;
+        }
+
+        digits = digits * 10 + (uint64_t) (*p - '0');
+    }
+
+    d->exp = (int) strtol(p + 1, &e, 10) - prec;
+
+    while (digits != 0 && digits % 10 == 0) {
+        digits /= 10;
+        d->exp++;
+    }
+
+    d->digits = digits;
+
+    return 0;
+}
+
+
+/*
+ * Whether v is an integer multiple of m (m > 0, md its decimal form).
+ * Returns 1 or 0.
+ */
+
+int
+gw_sch_multiple_of(const json_t *v, const json_t *m, const gw_sch_dec_t *md)
+{
+    int                k;
+    json_int_t         a, b;
+    gw_sch_dec_t       dv;
+    unsigned __int128  r, big;
+
+    if (json_is_integer(v) && json_is_integer(m)) {
+        a = json_integer_value(v);
+        b = json_integer_value(m);
+
+        if (b == -1 || b == 1) {
+            return 1;
+        }
+
+        return (a % b) == 0;
+    }
+
+    if (gw_sch_dec_from(v, &dv) != 0) {
+        return 0;
+    }
+
+    if (dv.digits == 0) {
+        return 1;
+    }
+
+    if (md->digits == 0) {
+        return 0;
+    }
+
+    k = dv.exp - md->exp;
+
+    if (k >= 0) {
+        /* md->digits divides dv.digits * 10^k */
+        r = dv.digits % md->digits;
+
+        while (k-- > 0 && r != 0) {
+            r = (r * 10) % md->digits;
+        }
+
+        return r == 0;
+    }
+
+    /* md->digits * 10^-k divides dv.digits */
+
+    if (-k > 20) {
+        return 0;
+    }
+
+    big = md->digits;
+
+    while (k++ < 0) {
+        big *= 10;
+
+        if (big > dv.digits) {
+            return 0;
+        }
+    }
+
+    return (dv.digits % big) == 0;
+}
+
+
+int
+gw_sch_equal(const json_t *a, const json_t *b)
+{
+    size_t       i, n;
+    const char  *key;
+    json_t      *va, *vb;
+
+    if (json_is_number(a) && json_is_number(b)) {
+        return gw_sch_num_cmp(a, b) == 0;
+    }
+
+    if (json_typeof(a) != json_typeof(b)) {
+        return 0;
+    }
+
+    switch (json_typeof(a)) {
+
+    case JSON_STRING:
+        n = json_string_length(a);
+        return n == json_string_length(b)
+               && memcmp(json_string_value(a), json_string_value(b), n) == 0;
+
+    case JSON_ARRAY:
+        n = json_array_size(a);
+
+        if (n != json_array_size(b)) {
+            return 0;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (!gw_sch_equal(json_array_get(a, i), json_array_get(b, i))) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case JSON_OBJECT:
+        if (json_object_size(a) != json_object_size(b)) {
+            return 0;
+        }
+
+        json_object_foreach((json_t *) a, key, va) {
+            vb = json_object_get(b, key);
+
+            if (vb == NULL || !gw_sch_equal(va, vb)) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
+}
+
+
+static uint64_t
+gw_sch_hash_bytes(uint64_t h, const char *p, size_t len)
+{
+    while (len-- > 0) {
+        h ^= (unsigned char) *p++;
+        h *= 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+static uint64_t
+gw_sch_hash(const json_t *v)
+{
+    double       d;
+    size_t       i;
+    uint64_t     h, sum;
+    const char  *key;
+    json_t      *m;
+
+    h = 0xcbf29ce484222325ULL ^ (uint64_t) json_typeof(v);
+
+    switch (json_typeof(v)) {
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        /* equal numbers give equal doubles; -0 and 0 are equal */
+        d = json_is_integer(v) ? (double) json_integer_value(v)
+                               : json_real_value(v);
+        if (d == 0) {
+            d = 0;
+        }
+
+        h = 0x9e3779b97f4a7c15ULL;
+        return gw_sch_hash_bytes(h, (const char *) &d, sizeof(double));
+
+    case JSON_STRING:
+        return gw_sch_hash_bytes(h, json_string_value(v),
+                                 json_string_length(v));
+
+    case JSON_ARRAY:
+        for (i = 0; i < json_array_size(v); i++) {
+            h = (h ^ gw_sch_hash(json_array_get(v, i))) * 0x100000001b3ULL;
+        }
+
+        return h;
+
+    case JSON_OBJECT:
+        /* member order does not matter: a sum */
+        sum = 0;
+
+        json_object_foreach((json_t *) v, key, m) {
+            sum += gw_sch_hash_bytes(0xcbf29ce484222325ULL, key, strlen(key))
+                   * (gw_sch_hash(m) | 1);
+        }
+
+        return h ^ sum;
+
+    default:
+        return h;
+    }
+}
+
+
+static int
+gw_sch_hidx_cmp(const void *a, const void *b)
+{
+    const gw_sch_hidx_t  *x = a, *y = b;
+
+    return (x->hash > y->hash) - (x->hash < y->hash);
+}
+
+
+/*
+ * Whether the items of arr are pairwise different.  Small arrays are
+ * compared pair by pair; larger ones sorted by hash first, so that a 64
+ * KiB array costs n log n.  Returns 1, 0, or -1 when out of memory.
+ */
+
+int
+gw_sch_unique(const json_t *arr)
+{
+    size_t          i, j, n;
+    gw_sch_hidx_t  *h;
+
+    n = json_array_size(arr);
+
+    if (n <= 16) {
+        for (i = 0; i < n; i++) {
+            for (j = i + 1; j < n; j++) {
+                if (gw_sch_equal(json_array_get(arr, i),
+                                 json_array_get(arr, j)))
+                {
+                    return 0;
+                }
+            }
+        }
+
+        return 1;
+    }
+
+    h = malloc(n * sizeof(gw_sch_hidx_t));
+    if (h == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        h[i].hash = gw_sch_hash(json_array_get(arr, i));
+        h[i].index = i;
+    }
+
+    qsort(h, n, sizeof(gw_sch_hidx_t), gw_sch_hidx_cmp);
+
+    for (i = 0; i < n; i++) {
+        for (j = i + 1; j < n && h[j].hash == h[i].hash; j++) {
+            if (gw_sch_equal(json_array_get(arr, h[i].index),
+                             json_array_get(arr, h[j].index)))
+            {
+                free(h);
+                return 0;
+            }
+        }
+    }
+
+    free(h);
+
+    return 1;
+}

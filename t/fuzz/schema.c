@@ -1,0 +1,243 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Fuzz driver for JSON Schema compile and validate (lib/jsonschema/
+ * gw_schema.h), what the gateway does with a route's schema and then
+ * with each request body.  The input is:
+ *
+ *   [flags digit] schema JSON on one line "\n" instance JSON
+ *
+ * An optional first byte '0'..'7' sets the options: 1 draft-07 by
+ * default, 2 format as an assertion, 4 a cap of 2 errors.  The schema
+ * is compiled with small caps (depth 32, 2,000 subschemas, eval depth
+ * 256, a match limit of 10,000) with one registered document, so that
+ * "$ref"s across documents are reached; a schema that does not compile
+ * must say where and why.  A compiled schema then validates the
+ * instance (when it parses, with bignums as reals) twice: without
+ * errors and with them.  The checks:
+ *   - both verdicts agree, and are 1 or 0 (no memory error here);
+ *   - an invalid verdict with errors asked for has between 1 and
+ *     max_errors errors, each with an instance location and a keyword
+ *     location that are "" or start with '/', and a message;
+ *   - the schema also validates the schema text itself, as an instance,
+ *     and the instance against the 2020-12 metaschema, which must
+ *     compile;
+ *   - gw_schema_json_loadb(), a parser of its own that falls back on
+ *     jansson's, agrees with json_loadb() on the instance text: where
+ *     jansson parses it (without an integer overflow), both values are
+ *     json_equal(); where jansson fails, it fails too; with and without
+ *     JSON_ALLOW_NUL;
+ *   - everything is freed, so LeakSanitizer sees a leak of either path.
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_schema.h"
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static const char  gw_fuzz_doc[] =
+    "{\"$id\": \"https://example.com/defs.json\","
+    " \"$defs\": {\"pos\": {\"type\": \"integer\", \"minimum\": 0},"
+    " \"node\": {\"$dynamicAnchor\": \"node\", \"type\": \"object\","
+    " \"properties\": {\"next\": {\"$dynamicRef\": \"#node\"}}},"
+    " \"name\": {\"$anchor\": \"name\", \"type\": \"string\","
+    " \"pattern\": \"^[a-z]+$\", \"maxLength\": 16}}}";
+
+
+static json_t       *doc;
+static gw_schema_t  *meta;
+
+
+static void
+check_run(gw_schema_t *s, const json_t *inst, unsigned max_errors)
+{
+    int                 v1, v2;
+    size_t              i;
+    gw_schema_result_t  res;
+
+    v1 = gw_schema_validate(s, inst, NULL);
+
+    memset(&res, 0, sizeof(res));
+    v2 = gw_schema_validate(s, inst, &res);
+
+    if (v1 != v2 || (v1 != 0 && v1 != 1)) {
+        fprintf(stderr, "schema fuzz driver: verdicts %d and %d\n", v1, v2);
+        abort();
+    }
+
+    if ((v2 == 0 && res.nerrors == 0) || res.nerrors > max_errors
+        || (v2 == 1 && res.nerrors != 0))
+    {
+        fprintf(stderr, "schema fuzz driver: %d with %zu errors\n", v2,
+                res.nerrors);
+        abort();
+    }
+
+    for (i = 0; i < res.nerrors; i++) {
+        if (res.errors[i].instance_location == NULL
+            || res.errors[i].keyword_location == NULL
+            || res.errors[i].message == NULL
+            || (res.errors[i].instance_location[0] != '\0'
+                && res.errors[i].instance_location[0] != '/')
+            || (res.errors[i].keyword_location[0] != '\0'
+                && res.errors[i].keyword_location[0] != '/')
+            || res.errors[i].message[0] == '\0')
+        {
+            abort();
+        }
+    }
+
+    gw_schema_result_free(&res);
+}
+
+
+static void
+check_parse(const char *text, size_t len, size_t flags)
+{
+    json_t        *mine, *ref;
+    json_error_t   e1, e2;
+
+    mine = gw_schema_json_loadb(text, len, flags, &e1);
+    ref = json_loadb(text, len, flags, &e2);
+
+    if (ref != NULL) {
+        if (mine == NULL || !json_equal(mine, ref)) {
+            fprintf(stderr, "schema fuzz driver: the parsers disagree\n");
+            abort();
+        }
+
+    } else if (json_error_code(&e2) != json_error_numeric_overflow
+               && mine != NULL)
+    {
+        fprintf(stderr, "schema fuzz driver: parsed what jansson refuses:"
+                " %s\n", e2.text);
+        abort();
+    }
+
+    json_decref(mine);
+    json_decref(ref);
+}
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    json_t            *j;
+    gw_schema_cerr_t   err;
+
+    doc = json_loads(gw_fuzz_doc, 0, NULL);
+    meta = gw_schema_new(NULL);
+    j = json_loads("{\"$ref\": \"https://json-schema.org/draft/2020-12/"
+                   "schema\"}", 0, NULL);
+
+    if (doc == NULL || meta == NULL || j == NULL
+        || gw_schema_compile(meta, j, &err) != 0)
+    {
+        fprintf(stderr, "schema fuzz driver: setup failed\n");
+        abort();
+    }
+
+    json_decref(j);
+
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                flags;
+    size_t             line;
+    json_t            *schema, *inst;
+    gw_schema_t       *s;
+    json_error_t       jerr;
+    gw_schema_opts_t   opts;
+    gw_schema_cerr_t   err;
+
+    if (doc == NULL) {
+        LLVMFuzzerInitialize(NULL, NULL);
+    }
+
+    flags = 0;
+
+    if (size > 0 && data[0] >= '0' && data[0] <= '7') {
+        flags = data[0] - '0';
+        data++;
+        size--;
+    }
+
+    for (line = 0; line < size && data[line] != '\n'; line++) {
+        /* void */
+    }
+
+    schema = gw_schema_json_loadb((const char *) data, line,
+                                  JSON_DECODE_ANY, &jerr);
+    if (schema == NULL) {
+        return 0;
+    }
+
+    inst = NULL;
+
+    if (line < size) {
+        check_parse((const char *) data + line + 1, size - line - 1,
+                    JSON_DECODE_ANY);
+        check_parse((const char *) data + line + 1, size - line - 1,
+                    JSON_DECODE_ANY | JSON_ALLOW_NUL);
+        check_parse((const char *) data + line + 1, size - line - 1, 0);
+
+        inst = gw_schema_json_loadb((const char *) data + line + 1,
+                                    size - line - 1, JSON_DECODE_ANY, &jerr);
+    }
+
+    memset(&opts, 0, sizeof(opts));
+    opts.draft = (flags & 1) ? GW_SCHEMA_DRAFT_07 : GW_SCHEMA_DRAFT_2020_12;
+    opts.format_assert = (flags & 2) ? 1 : 0;
+    opts.max_errors = (flags & 4) ? 2 : 0;
+    opts.max_depth = 32;
+    opts.max_nodes = 2000;
+    opts.max_eval = 256;
+    opts.match_limit = 10000;
+
+    s = gw_schema_new(&opts);
+    if (s == NULL) {
+        abort();
+    }
+
+    if (gw_schema_add(s, "https://example.com/defs.json", doc, &err) != 0) {
+        abort();
+    }
+
+    memset(&err, 0, sizeof(err));
+
+    if (gw_schema_compile(s, schema, &err) == 0) {
+        if (inst != NULL) {
+            check_run(s, inst, (flags & 4) ? 2 : GW_SCHEMA_MAX_ERRORS);
+        }
+
+        check_run(s, schema, (flags & 4) ? 2 : GW_SCHEMA_MAX_ERRORS);
+
+    } else if (err.message[0] == '\0') {
+        fprintf(stderr, "schema fuzz driver: compile error without a"
+                " message\n");
+        abort();
+    }
+
+    if (inst != NULL) {
+        check_run(meta, inst, GW_SCHEMA_MAX_ERRORS);
+    }
+
+    gw_schema_free(s);
+    json_decref(schema);
+    json_decref(inst);
+
+    return 0;
+}
