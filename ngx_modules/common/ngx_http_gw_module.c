@@ -8,6 +8,12 @@
  * 128 bytes of [A-Za-z0-9._:-]), otherwise nginx's own $request_id, so a
  * caller's id follows the request but a hostile one cannot inject bytes
  * into logs or JSON.
+ *
+ * With "gw_request_id on" the id also travels: the upstream gets exactly
+ * one X-Request-ID, the id (a client's malformed one is replaced), and
+ * every response carries it back, denials and errors included.  The
+ * gateway's id is authoritative: an upstream's own X-Request-ID in a
+ * response is replaced by it.
  */
 
 
@@ -22,31 +28,62 @@
 #define NGX_HTTP_GW_REQUEST_ID_MAX  128
 
 
+typedef struct {
+    ngx_uint_t                  used;       /* gw_request_id on somewhere */
+} ngx_http_gw_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  request_id;
+} ngx_http_gw_loc_conf_t;
+
+
 static ngx_int_t ngx_http_gw_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gw_request_id_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gw_request_id_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_request_id_add(ngx_conf_t *cf);
+static void *ngx_http_gw_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_gw_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_gw_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_gw_request_id_flag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_gw_init(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_http_gw_commands[] = {
+
+    { ngx_string("gw_request_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_gw_request_id_flag,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_loc_conf_t, request_id),
+      NULL },
+
+      ngx_null_command
+};
 
 
 static ngx_http_module_t  ngx_http_gw_module_ctx = {
     ngx_http_gw_request_id_add,            /* preconfiguration */
     ngx_http_gw_init,                      /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_gw_create_main_conf,          /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_gw_create_loc_conf,           /* create location configuration */
+    ngx_http_gw_merge_loc_conf             /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_gw_module = {
     NGX_MODULE_V1,
     &ngx_http_gw_module_ctx,               /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_gw_commands,                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -62,6 +99,8 @@ ngx_module_t  ngx_http_gw_module = {
 static ngx_str_t  ngx_http_gw_request_id_name = ngx_string("gw_request_id");
 static ngx_str_t  ngx_http_gw_x_request_id = ngx_string("X-Request-ID");
 static ngx_int_t  ngx_http_gw_nginx_request_id_index = NGX_ERROR;
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
 static ngx_int_t
@@ -84,7 +123,10 @@ ngx_http_gw_request_id_add(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gw_init(ngx_conf_t *cf)
 {
-    ngx_str_t  name = ngx_string("request_id");
+    ngx_str_t                   name = ngx_string("request_id");
+    ngx_http_handler_pt        *h;
+    ngx_http_gw_main_conf_t    *gmcf;
+    ngx_http_core_main_conf_t  *cmcf;
 
     ngx_http_gw_nginx_request_id_index = ngx_http_get_variable_index(cf,
                                                                      &name);
@@ -92,7 +134,214 @@ ngx_http_gw_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_module);
+
+    if (!gmcf->used) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gw_request_id_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_gw_request_id_filter;
+
     return NGX_OK;
+}
+
+
+/*
+ * Preaccess, with gw_request_id on: unless the client's X-Request-ID is
+ * the id (well formed, and the first one), every client copy goes and the
+ * id is added, so the upstream sees one header with the id.  Running
+ * again after an internal redirect changes nothing.
+ */
+
+static ngx_int_t
+ngx_http_gw_request_id_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                id;
+    ngx_uint_t               i, n;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
+    ngx_http_gw_loc_conf_t  *glcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_module);
+
+    if (!glcf->request_id || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_gw_request_id(r, &id) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == ngx_http_gw_x_request_id.len
+            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_x_request_id.data,
+                               h[i].key.len) == 0)
+        {
+            if (n++ == 0 && h[i].value.data == id.data) {
+                continue;
+            }
+
+            n = 2;
+        }
+    }
+
+    if (n == 1) {
+        return NGX_DECLINED;
+    }
+
+    /* id may point into a header that goes: its bytes stay in r's buffer */
+
+    if (n) {
+        if (ngx_http_gw_strip_headers(r, &ngx_http_gw_x_request_id, 1)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_gw_add_header(r, &ngx_http_gw_x_request_id,
+                               (u_char *) "x-request-id", &id)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* every response of a location with gw_request_id on carries the id */
+
+static ngx_int_t
+ngx_http_gw_request_id_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                id;
+    ngx_uint_t               i;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
+    ngx_http_gw_loc_conf_t  *glcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_module);
+
+    if (!glcf->request_id || r != r->main
+        || ngx_http_gw_request_id(r, &id) != NGX_OK)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == ngx_http_gw_x_request_id.len
+            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_x_request_id.data,
+                               h[i].key.len) == 0)
+        {
+            h[i].hash = 0;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = ngx_http_gw_x_request_id;
+    h->value = id;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static void *
+ngx_http_gw_create_main_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_main_conf_t));
+}
+
+
+static void *
+ngx_http_gw_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_gw_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->request_id = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_gw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_gw_loc_conf_t *prev = parent;
+    ngx_http_gw_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gw_request_id_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gw_loc_conf_t *glcf = conf;
+
+    char                     *rv;
+    ngx_http_gw_main_conf_t  *gmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && glcf->request_id) {
+        gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_module);
+        gmcf->used = 1;
+    }
+
+    return rv;
 }
 
 
