@@ -5,6 +5,10 @@
 # variants alternate over ROUNDS rounds and the median of each is quoted,
 # with its ratio to bare.  wrk runs on loopback only.
 #
+# /obs-on and /obs-off are the same proxied route with Prometheus
+# metrics and the JSON access log (buffered) on, and with both off; their
+# ratio is printed last.
+#
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
 # NGINX (/usr/sbin/nginx), LOCS (the locations to measure).
 
@@ -13,7 +17,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
-LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"}
+LOCS=${LOCS:-"/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache /obs-off /obs-on"}
 redis_server=${REDIS_SERVER:-redis-server}
 
 d=$(mktemp -d "$top/build/bench.XXXXXX")
@@ -66,6 +70,9 @@ http {
     scgi_temp_path $d/scgi;
     gw_jwt_cache_zone 10m;
     gw_redis 127.0.0.1:$((PORT + 2));
+    gw_metrics_zone 4m;
+    gw_metrics off;
+    include $top/conf/log-json.conf;
     upstream up { server 127.0.0.1:$((PORT + 1)); keepalive 64; }
     server { listen 127.0.0.1:$((PORT + 1)); location / { return 200 "ok\n"; } }
     server {
@@ -83,6 +90,14 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
             gw_key_auth_cache_ttl 0;
             proxy_pass http://up;
         }
+        location = /obs-off { proxy_pass http://up; }
+        location = /obs-on {
+            gw_route bench;
+            gw_metrics on;
+            access_log $d/logs/access.log gw_json buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
+        location = /metrics { gw_metrics_endpoint; }
     }
 }
 EOF
@@ -137,3 +152,17 @@ for loc in $LOCS; do
     printf '%-16s %12.0f %8.3f  %s\n' "$loc" "$m" \
         "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" "${res[$loc]}"
 done
+
+# metrics and logging: on against off, round by round and as medians
+if [ -n "${res[/obs-on]:-}" ] && [ -n "${res[/obs-off]:-}" ]; then
+    on=$(echo "${res[/obs-on]}" | median)
+    off=$(echo "${res[/obs-off]}" | median)
+    ratios=$(paste -d' ' <(echo "${res[/obs-on]}" | tr ' ' '\n' | grep .) \
+                         <(echo "${res[/obs-off]}" | tr ' ' '\n' | grep .) \
+             | awk '{ printf "%.3f ", $1 / $2 }')
+    printf 'metrics+log on/off: %.3f (medians), per round: %s\n' \
+        "$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')" "$ratios"
+    printf 'per-round median: %s\n' "$(echo "$ratios" | median)"
+    curl -s "http://127.0.0.1:$PORT/metrics" \
+        | grep -E '^gw_http_requests_total\{route="bench"' || :
+fi

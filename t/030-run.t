@@ -133,6 +133,7 @@ ok($keyed, 'the keyed request is logged');
 is($keyed && $keyed->{consumer}, 'demo', 'with its consumer');
 is($keyed && $keyed->{auth_outcome}, 'ok', 'and its auth outcome');
 like($keyed && $keyed->{request_id}, qr/^[0-9a-f]{32}$/, 'and its request id');
+like($keyed && $keyed->{trace_id}, qr/^[0-9a-f]{32}$/, 'and its trace id');
 like($keyed && $keyed->{upstream_time}, qr/^\d+\.\d{3}$/,
      'and its upstream time');
 
