@@ -7,7 +7,9 @@
 #
 # /obs-on and /obs-off are the same proxied route with Prometheus
 # metrics and the JSON access log (buffered) on, and with both off; their
-# ratio is printed last.
+# ratio is printed last (/obs-metrics and /obs-log, each alone, and
+# /obs-combined, nginx's own "combined" log for reference, can be added
+# to LOCS).
 #
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
 # NGINX (/usr/sbin/nginx), LOCS (the locations to measure).
@@ -97,6 +99,15 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
             access_log $d/logs/access.log gw_json buffer=64k flush=1s;
             proxy_pass http://up;
         }
+        location = /obs-metrics { gw_route bench-m; gw_metrics on; proxy_pass http://up; }
+        location = /obs-log {
+            access_log $d/logs/access-only.log gw_json buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
+        location = /obs-combined {
+            access_log $d/logs/access-combined.log combined buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
         location = /metrics { gw_metrics_endpoint; }
     }
 }
@@ -126,17 +137,27 @@ done
 
 echo "bench: wrk -t1 -c$CONNS -d$DUR, $ROUNDS rounds, one nginx worker"
 
-declare -A res
+# the worker's time on a CPU (nanoseconds, /proc/PID/schedstat): CPU per
+# request depends far less on what else the machine runs than requests/s
+worker=$(pgrep -P "$(cat "$d/nginx.pid")" | head -1)
+cpu() { awk '{ print $1 }' "/proc/$worker/schedstat"; }
+
+declare -A res cpu_us
 for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
+        c0=$(cpu)
         out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
               "http://127.0.0.1:$PORT$loc")
+        c1=$(cpu)
         if echo "$out" | grep -q 'Non-2xx'; then
             echo "bench: $loc had non-2xx answers" >&2
             exit 1
         fi
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+        n=$(echo "$out" | awk '/requests in/ {print $1}')
         res[$loc]="${res[$loc]:-} $rps"
+        cpu_us[$loc]="${cpu_us[$loc]:-} $(awk -v c=$((c1 - c0)) -v n="$n" \
+            'BEGIN { printf "%.2f", c / 1000 / n }')"
     done
 done
 
@@ -146,11 +167,12 @@ median() {
 }
 
 base=$(echo "${res[/bare]}" | median)
-printf '%-16s %12s %8s   %s\n' location 'req/s' ratio rounds
+printf '%-16s %12s %8s %9s   %s\n' location 'req/s' ratio 'cpu us/req' rounds
 for loc in $LOCS; do
     m=$(echo "${res[$loc]}" | median)
-    printf '%-16s %12.0f %8.3f  %s\n' "$loc" "$m" \
-        "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" "${res[$loc]}"
+    printf '%-16s %12.0f %8.3f %9.2f  %s\n' "$loc" "$m" \
+        "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')" \
+        "$(echo "${cpu_us[$loc]}" | median)" "${res[$loc]}"
 done
 
 # metrics and logging: on against off, round by round and as medians
@@ -163,6 +185,10 @@ if [ -n "${res[/obs-on]:-}" ] && [ -n "${res[/obs-off]:-}" ]; then
     printf 'metrics+log on/off: %.3f (medians), per round: %s\n' \
         "$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')" "$ratios"
     printf 'per-round median: %s\n' "$(echo "$ratios" | median)"
+    con=$(echo "${cpu_us[/obs-on]}" | median)
+    coff=$(echo "${cpu_us[/obs-off]}" | median)
+    printf 'worker CPU per request on %s us, off %s us: off/on %.3f\n' \
+        "$con" "$coff" "$(awk -v a="$coff" -v b="$con" 'BEGIN { print a / b }')"
     curl -s "http://127.0.0.1:$PORT/metrics" \
         | grep -E '^gw_http_requests_total\{route="bench"' || :
 fi

@@ -5,9 +5,15 @@
  * The umbrella module of ngx_http_gw_module.so.  It owns what every feature
  * shares: the request id ($gw_request_id) and problem+json answers.  The
  * request id is the client's X-Request-ID when that is well formed (1 to
- * 128 bytes of [A-Za-z0-9._:-]), otherwise nginx's own $request_id, so a
- * caller's id follows the request but a hostile one cannot inject bytes
- * into logs or JSON.
+ * 128 bytes of [A-Za-z0-9._:-]), otherwise 128 random bits as 32 hex
+ * digits (as nginx's $request_id), so a caller's id follows the request
+ * but a hostile one cannot inject bytes into logs or JSON.  The id is
+ * worked out once per request and kept across internal redirects.
+ *
+ * Random ids come from a per-worker pool that OpenSSL's RAND_bytes()
+ * refills 4 KiB at a time: a RAND_bytes() call per id (what $request_id
+ * does) costs microseconds with OpenSSL 3, as much as proxying a small
+ * request.
  *
  * With "gw_request_id on" the id also travels: the upstream gets exactly
  * one X-Request-ID, the id (a client's malformed one is replaced), and
@@ -21,11 +27,14 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/rand.h>
+
 #include "ngx_http_gw.h"
 #include "gw_problem.h"
 
 
 #define NGX_HTTP_GW_REQUEST_ID_MAX  128
+#define NGX_HTTP_GW_RANDOM_POOL     4096    /* bytes */
 
 
 typedef struct {
@@ -98,7 +107,11 @@ ngx_module_t  ngx_http_gw_module = {
 
 static ngx_str_t  ngx_http_gw_request_id_name = ngx_string("gw_request_id");
 static ngx_str_t  ngx_http_gw_x_request_id = ngx_string("X-Request-ID");
-static ngx_int_t  ngx_http_gw_nginx_request_id_index = NGX_ERROR;
+static ngx_int_t  ngx_http_gw_request_id_index = NGX_ERROR;
+
+static u_char      ngx_http_gw_random_pool[NGX_HTTP_GW_RANDOM_POOL];
+static size_t      ngx_http_gw_random_left;
+static ngx_pid_t   ngx_http_gw_random_pid;
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
@@ -108,8 +121,7 @@ ngx_http_gw_request_id_add(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var;
 
-    var = ngx_http_add_variable(cf, &ngx_http_gw_request_id_name,
-                                NGX_HTTP_VAR_NOCACHEABLE);
+    var = ngx_http_add_variable(cf, &ngx_http_gw_request_id_name, 0);
     if (var == NULL) {
         return NGX_ERROR;
     }
@@ -123,14 +135,13 @@ ngx_http_gw_request_id_add(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gw_init(ngx_conf_t *cf)
 {
-    ngx_str_t                   name = ngx_string("request_id");
     ngx_http_handler_pt        *h;
     ngx_http_gw_main_conf_t    *gmcf;
     ngx_http_core_main_conf_t  *cmcf;
 
-    ngx_http_gw_nginx_request_id_index = ngx_http_get_variable_index(cf,
-                                                                     &name);
-    if (ngx_http_gw_nginx_request_id_index == NGX_ERROR) {
+    ngx_http_gw_request_id_index = ngx_http_get_variable_index(cf,
+                                            &ngx_http_gw_request_id_name);
+    if (ngx_http_gw_request_id_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -371,13 +382,72 @@ ngx_http_gw_request_id_valid(ngx_str_t *id)
 }
 
 
+void
+ngx_http_gw_random(u_char *buf, size_t n)
+{
+    size_t    k;
+    uint32_t  v;
+
+    while (n) {
+        if (ngx_http_gw_random_left == 0 || ngx_http_gw_random_pid != ngx_pid)
+        {
+            /* a pool filled before a fork is never used by two processes */
+
+            if (RAND_bytes(ngx_http_gw_random_pool, NGX_HTTP_GW_RANDOM_POOL)
+                != 1)
+            {
+                for (k = 0; k < NGX_HTTP_GW_RANDOM_POOL; k += sizeof(v)) {
+                    v = (uint32_t) ngx_random();
+                    ngx_memcpy(ngx_http_gw_random_pool + k, &v, sizeof(v));
+                }
+            }
+
+            ngx_http_gw_random_left = NGX_HTTP_GW_RANDOM_POOL;
+            ngx_http_gw_random_pid = ngx_pid;
+        }
+
+        k = ngx_min(n, ngx_http_gw_random_left);
+        ngx_http_gw_random_left -= k;
+
+        ngx_memcpy(buf, ngx_http_gw_random_pool + ngx_http_gw_random_left, k);
+
+        /* used bytes do not stay in memory */
+        ngx_memzero(ngx_http_gw_random_pool + ngx_http_gw_random_left, k);
+
+        buf += k;
+        n -= k;
+    }
+}
+
+
 ngx_int_t
 ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_uint_t                  i;
-    ngx_list_part_t            *part;
-    ngx_table_elt_t            *h;
     ngx_http_variable_value_t  *vv;
+
+    vv = ngx_http_get_indexed_variable(r->main, ngx_http_gw_request_id_index);
+
+    if (vv == NULL || vv->not_found) {
+        return NGX_ERROR;
+    }
+
+    id->data = vv->data;
+    id->len = vv->len;
+
+    return NGX_OK;
+}
+
+
+/* the client's first well-formed X-Request-ID, or 128 random bits */
+
+static ngx_int_t
+ngx_http_gw_request_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char            *p, bits[16];
+    ngx_uint_t         i;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -399,36 +469,24 @@ ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id)
                                h[i].key.len) == 0
             && ngx_http_gw_request_id_valid(&h[i].value))
         {
-            *id = h[i].value;
-            return NGX_OK;
+            v->data = h[i].value.data;
+            v->len = h[i].value.len;
+            goto done;
         }
     }
 
-    vv = ngx_http_get_indexed_variable(r, ngx_http_gw_nginx_request_id_index);
-    if (vv == NULL || vv->not_found) {
+    p = ngx_pnalloc(r->pool, 32);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    id->data = vv->data;
-    id->len = vv->len;
+    ngx_http_gw_random(bits, 16);
 
-    return NGX_OK;
-}
+    v->data = p;
+    v->len = ngx_hex_dump(p, bits, 16) - p;
 
+done:
 
-static ngx_int_t
-ngx_http_gw_request_id_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t  id;
-
-    if (ngx_http_gw_request_id(r, &id) != NGX_OK) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = id.data;
-    v->len = id.len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

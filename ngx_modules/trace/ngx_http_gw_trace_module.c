@@ -23,8 +23,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/rand.h>
-
 #include "ngx_http_gw.h"
 
 
@@ -212,28 +210,17 @@ ngx_http_gw_trace_hex(u_char *s, size_t n, u_char *out)
 static void
 ngx_http_gw_trace_random(u_char *buf, size_t n)
 {
-    size_t      i;
-    uint32_t    r;
-    ngx_uint_t  zero;
+    size_t  i;
 
-    do {
-        if (RAND_bytes(buf, (int) n) != 1) {
-            for (i = 0; i < n; i += 4) {
-                r = (uint32_t) ngx_random();
-                ngx_memcpy(buf + i, &r, ngx_min(4, n - i));
-            }
-        }
-
-        zero = 1;
+    for ( ;; ) {
+        ngx_http_gw_random(buf, n);
 
         for (i = 0; i < n; i++) {
             if (buf[i]) {
-                zero = 0;
-                break;
+                return;
             }
         }
-
-    } while (zero);
+    }
 }
 
 
