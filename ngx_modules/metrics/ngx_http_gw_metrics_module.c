@@ -219,7 +219,9 @@ ngx_http_gw_metrics_log_handler(ngx_http_request_t *r)
 
     slice = ngx_http_gw_metrics_slice;
 
-    if (slice == NULL) {
+    /* subrequests log only with log_subrequest, and are never counted */
+
+    if (slice == NULL || r != r->main) {
         return NGX_OK;
     }
 
