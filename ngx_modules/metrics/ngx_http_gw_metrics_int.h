@@ -118,6 +118,15 @@ typedef struct {
      + (i) * NGX_HTTP_GW_METRICS_CLASSES)
 
 
+/* ngx_http_gw_metrics_conf.c */
+char *ngx_http_gw_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gw_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_gw_metrics_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_gw_metrics_prepare(ngx_conf_t *cf,
+    ngx_http_gw_metrics_main_conf_t *mmcf);
+
 /* ngx_http_gw_metrics_module.c: refreshes this worker's Redis figures */
 void ngx_http_gw_metrics_redis_refresh(ngx_http_gw_metrics_main_conf_t *mmcf);
 
