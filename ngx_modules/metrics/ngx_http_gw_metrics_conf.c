@@ -28,6 +28,7 @@ static ngx_msec_t  ngx_http_gw_metrics_default_bounds[] = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
 };
 
+
 /* gw_metrics_zone size; */
 
 char *
