@@ -1,9 +1,11 @@
 # A scrape at scale (docs/metrics.md, "Cost"): 1,000 routes, each with
 # answers in every status class a response ends with (2xx to 5xx), served
-# by two workers.  The scrape must sum both workers' slices, pass
-# `promtool check metrics` (Debian's prometheus package), answer within
-# 50 ms (the median of several), and leave other connections served
-# while it runs.  conf/prometheus.yml must pass `promtool check config`.
+# by two workers, plus JWT and key decisions, consumer series and the
+# Redis client (a private redis-server), so that every metric family is
+# in it.  The scrape must sum both workers' slices, pass `promtool check
+# metrics` (Debian's prometheus package), answer within 50 ms (the median
+# of several), and leave other connections served while it runs.
+# conf/prometheus.yml must pass `promtool check config`.
 # Plain Test::More: nginx runs with a master and two workers, which the
 # block format does not give.
 
@@ -16,6 +18,11 @@ use FindBin;
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time sleep);
+
+use lib "$FindBin::Bin/lib";
+use Tollgate::Gwctl;
+use Tollgate::JWT qw(keys_dir);
+use Tollgate::Redis;
 
 my $top = "$FindBin::Bin/..";
 my $module = $ENV{TEST_NGINX_LOAD_MODULES} || "$top/build/ngx_http_gw_module.so";
@@ -62,6 +69,13 @@ my $dir = tempdir(CLEANUP => 1);
 mkdir "$dir/$_" for qw(conf logs tmp);
 my $port = free_port();
 
+my $redis = Tollgate::Redis->start;
+my $ctl = Tollgate::Gwctl->new($redis);
+$ctl->consumer_add('alice');
+my $key = $ctl->key_create('alice');
+my $rport = $redis->port;
+my $keys = keys_dir();
+
 my $locs = '';
 for my $i (1 .. $routes) {
     $locs .= "        location /r$i/ { gw_route route-$i; return 200;\n"
@@ -85,10 +99,24 @@ http {
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
     gw_metrics_zone 16m;
+    gw_metrics_consumers 10;
+    gw_redis 127.0.0.1:$rport;
     server {
         listen 127.0.0.1:$port;
         location = /metrics { gw_metrics_endpoint; gw_metrics off; }
         location = /ping { gw_metrics off; return 200 "pong\\n"; }
+        location /up/ { gw_metrics off; return 200 "up\\n"; }
+        location = /keyed {
+            gw_route keyed;
+            gw_key_auth api;
+            proxy_pass http://127.0.0.1:$port/up/;
+        }
+        location = /jwt {
+            gw_route jwt;
+            gw_jwt api;
+            gw_jwt_key_file $keys/rsa.pem;
+            proxy_pass http://127.0.0.1:$port/up/;
+        }
 $locs
     }
 }
@@ -130,6 +158,16 @@ while (my @batch = splice @paths, 0, 100) {
 }
 is($answered, 4 * $routes, 'every request answered');
 
+my @codes;
+for my $req (['/keyed', "X-API-Key: $key\r\n"], ['/keyed', "X-API-Key: tg_nope\r\n"],
+             ['/jwt', ''], ['/jwt', ''])
+{
+    my ($r) = exchange($port, "GET $req->[0] HTTP/1.1\r\nHost: t\r\n$req->[1]"
+                              . "Connection: close\r\n\r\n");
+    push @codes, $r =~ m{^HTTP/1\.1 (\d{3}) } ? $1 : 'none';
+}
+is(join(',', @codes), '200,401,401,401', 'the auth requests answered');
+
 # The last request of a pipelined batch is logged (and counted) after a
 # lingering close, possibly after the client saw the end: wait for it.
 my ($body, $lines, $sum, %classes);
@@ -150,6 +188,14 @@ is($lines, 4 * $routes, 'one series per route and class');
 is($sum, 4 * $routes, 'the counts of both workers add up');
 is(join(',', sort keys %classes), '2xx,3xx,4xx,5xx', 'every class');
 like($body, qr/^gw_metrics_workers 2$/m, 'two worker slices');
+like($body, qr/^gw_auth_decisions_total\{route="keyed",mechanism="key",outcome="ok"\} 1$/m,
+     'a key decision');
+like($body, qr/^gw_auth_decisions_total\{route="jwt",mechanism="jwt",outcome="missing"\} 2$/m,
+     'JWT decisions');
+like($body, qr/^gw_consumer_requests_total\{consumer="alice",status="2xx"\} 1$/m,
+     'a consumer series');
+like($body, qr/^gw_redis_connected\{worker="1"\} [01]$/m,
+     'the Redis client of each worker');
 like($body, qr/^gw_http_request_duration_seconds_count\{route="route-$routes"\} 4$/m,
      'the histogram of the last route');
 
