@@ -283,3 +283,20 @@ GET /a
 []
 --- no_error_log
 [error]
+
+
+
+=== TEST 7: $gw_status is the status as a plain number, for JSON logs
+--- config
+    location = /a { add_header X-Status $gw_status always; return 404; }
+    location = /b { add_header X-Status $gw_status; return 200 "[$gw_status]\n"; }
+--- request eval
+["GET /a", "GET /b"]
+--- error_code eval
+[404, 200]
+--- response_headers eval
+["X-Status: 404", "X-Status: 200"]
+--- response_body_like eval
+[".*", "^\\[200\\]\$"]
+--- no_error_log
+[error]

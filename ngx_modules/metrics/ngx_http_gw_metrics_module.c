@@ -53,6 +53,8 @@ static ngx_http_gw_metrics_counter_t *ngx_http_gw_metrics_route(
 static void ngx_http_gw_metrics_redis_timer(ngx_event_t *ev);
 static ngx_int_t ngx_http_gw_metrics_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gw_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_gw_metrics_add_variables(ngx_conf_t *cf);
 static void *ngx_http_gw_metrics_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_gw_metrics_create_loc_conf(ngx_conf_t *cf);
@@ -175,6 +177,9 @@ static ngx_http_variable_t  ngx_http_gw_metrics_vars[] = {
 
     { ngx_string("gw_limit_decision"), NULL, ngx_http_gw_metrics_variable,
       NGX_HTTP_GW_METRICS_VAR_LIMIT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_status"), NULL, ngx_http_gw_status_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -617,6 +622,43 @@ ngx_http_gw_metrics_variable(ngx_http_request_t *r,
 
     v->data = s->data;
     v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The response status as a JSON number: nginx's $status is zero-padded
+ * ("000" when no status was set, "009" for HTTP/0.9), which JSON rejects.
+ */
+
+static ngx_int_t
+ngx_http_gw_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char      *p;
+    ngx_uint_t   status;
+
+    if (r->err_status) {
+        status = r->err_status;
+
+    } else if (r->headers_out.status) {
+        status = r->headers_out.status;
+
+    } else {
+        status = 0;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+    v->len = ngx_sprintf(p, "%ui", status) - p;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
