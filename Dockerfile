@@ -1,6 +1,6 @@
 # Tollgate: Debian's nginx with ngx_http_gw_module.so, and gwctl.
 #   docker build -t tollgate .
-#   docker run --rm -p 8080:8080 tollgate
+#   docker run --rm -p 8080:8080 -p 8083:8083 tollgate
 # API keys need a Redis: point conf/demo/redis.conf (gw_redis) at it.
 
 FROM debian:bookworm-slim AS build
@@ -36,9 +36,11 @@ COPY --from=build /src/build/gwctl /usr/local/bin/
 COPY conf/ /etc/tollgate/
 COPY scripts/docker-entrypoint.sh /usr/local/bin/tollgate-entrypoint
 RUN echo 'listen 8080;' > /etc/tollgate/demo/listen.conf \
+    && echo 'listen 8083;' > /etc/tollgate/demo/admin-listen.conf \
     && nginx -V 2>&1 | head -1
 
-EXPOSE 8080
+# 8083: the admin port (Prometheus /metrics, /readyz)
+EXPOSE 8080 8083
 STOPSIGNAL SIGQUIT
 ENTRYPOINT ["/usr/local/bin/tollgate-entrypoint"]
 CMD ["nginx", "-p", "/var/lib/tollgate/", "-c", "/etc/tollgate/tollgate.conf", "-g", "daemon off;"]

@@ -12,6 +12,12 @@
 # against limit_req.  Then, when scripts/limit-accuracy.pl exists, its
 # verdict on two gateways sharing one global limit.
 #
+# /obs-on and /obs-off are the same proxied route with Prometheus
+# metrics and the JSON access log (buffered) on, and with both off; their
+# ratio is printed last (/obs-metrics and /obs-log, each alone, and
+# /obs-combined, nginx's own "combined" log for reference, can be added
+# to LOCS).
+#
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
 # NGINX (/usr/sbin/nginx), LOCS (the locations to measure), ACCURACY (1;
 # 0 skips limit-accuracy.pl).
@@ -22,7 +28,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
 all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
-all="$all /limit-req /limit-local /limit-global"
+all="$all /limit-req /limit-local /limit-global /obs-off /obs-on"
 LOCS=${LOCS:-$all}
 ACCURACY=${ACCURACY:-1}
 redis_server=${REDIS_SERVER:-redis-server}
@@ -83,6 +89,9 @@ http {
     # these figures are the cost of deciding, not of refusing.  limit_req
     # has no ceiling of its own below this; gw_limit's is 100000r/s
     limit_req_zone \$binary_remote_addr zone=bench:10m rate=1000000r/s;
+    gw_metrics_zone 4m;
+    gw_metrics off;
+    include $top/conf/log-json.conf;
     upstream up { server 127.0.0.1:$((PORT + 1)); keepalive 64; }
     server { listen 127.0.0.1:$((PORT + 1)); location / { return 200 "ok\n"; } }
     server {
@@ -114,6 +123,23 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
                      burst=100000 mode=global;
             proxy_pass http://up;
         }
+        location = /obs-off { proxy_pass http://up; }
+        location = /obs-on {
+            gw_route bench;
+            gw_metrics on;
+            access_log $d/logs/access.log gw_json buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
+        location = /obs-metrics { gw_route bench-m; gw_metrics on; proxy_pass http://up; }
+        location = /obs-log {
+            access_log $d/logs/access-only.log gw_json buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
+        location = /obs-combined {
+            access_log $d/logs/access-combined.log combined buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
+        location = /metrics { gw_metrics_endpoint; }
     }
 }
 EOF
@@ -255,3 +281,21 @@ for loc in $LOCS; do
         exit 1
     fi
 done
+
+# metrics and logging: on against off, round by round and as medians
+if [ -n "${res[/obs-on]:-}" ] && [ -n "${res[/obs-off]:-}" ]; then
+    on=$(echo "${res[/obs-on]}" | median)
+    off=$(echo "${res[/obs-off]}" | median)
+    ratios=$(paste -d' ' <(echo "${res[/obs-on]}" | tr ' ' '\n' | grep .) \
+                         <(echo "${res[/obs-off]}" | tr ' ' '\n' | grep .) \
+             | awk '{ printf "%.3f ", $1 / $2 }')
+    printf 'metrics+log on/off: %.3f (medians), per round: %s\n' \
+        "$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')" "$ratios"
+    printf 'per-round median: %s\n' "$(echo "$ratios" | median)"
+    con=$(echo "${cpu[/obs-on]}" | median)
+    coff=$(echo "${cpu[/obs-off]}" | median)
+    printf 'worker CPU per request on %s us, off %s us: off/on %.3f\n' \
+        "$con" "$coff" "$(awk -v a="$coff" -v b="$con" 'BEGIN { print a / b }')"
+    curl -s "http://127.0.0.1:$PORT/metrics" \
+        | grep -E '^gw_http_requests_total\{route="bench"' || :
+fi

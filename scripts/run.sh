@@ -6,8 +6,9 @@
 # key and what to try, and stops everything it started on Ctrl-C.
 #
 # Environment: TOLLGATE_PORT (default 8080), TOLLGATE_UPSTREAM_PORT (default
-# port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_RUN (default
-# ./run), NGINX (default /usr/sbin/nginx), REDIS_SERVER (redis-server).
+# port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_ADMIN_PORT
+# (metrics and readiness, default port + 3), TOLLGATE_RUN (default ./run),
+# NGINX (default /usr/sbin/nginx), REDIS_SERVER (redis-server).
 
 set -eu
 
@@ -15,6 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 port=${TOLLGATE_PORT:-8080}
 up_port=${TOLLGATE_UPSTREAM_PORT:-$((port + 1))}
 redis_port=${TOLLGATE_REDIS_PORT:-$((port + 2))}
+admin_port=${TOLLGATE_ADMIN_PORT:-$((port + 3))}
 run=${TOLLGATE_RUN:-$top/run}
 nginx=${NGINX:-/usr/sbin/nginx}
 module="$top/build/ngx_http_gw_module.so"
@@ -28,9 +30,10 @@ done
 mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys" \
     "$run/redis"
 cp "$module" "$run/modules/"
-cp "$top/conf/tollgate.conf" "$run/conf/"
+cp "$top/conf/tollgate.conf" "$top/conf/log-json.conf" "$run/conf/"
 cp "$top/conf/demo/"*.conf "$run/conf/demo/"
 echo "listen 127.0.0.1:$port;" > "$run/conf/demo/listen.conf"
+echo "listen 127.0.0.1:$admin_port;" > "$run/conf/demo/admin-listen.conf"
 redis="127.0.0.1:$redis_port"
 echo "gw_redis $redis;" > "$run/conf/demo/redis.conf"
 sed -i "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
@@ -121,6 +124,14 @@ Rate limits on /keyed/ (5 a second, bursts of 10; RateLimit headers):
 
   for i in \$(seq 15); do curl -s -o /dev/null -w '%{http_code} ' \\
       -H "X-API-Key: \$KEY" $url/keyed/hello; done; echo   # 200 x11, then 429
+
+Metrics (Prometheus text format) and readiness on the admin port:
+
+  curl -s http://127.0.0.1:$admin_port/metrics
+  curl -s http://127.0.0.1:$admin_port/readyz
+  prometheus --config.file=conf/prometheus.yml   # scrapes 127.0.0.1:8083
+
+Access log, one JSON object per request: $run/logs/access.log
 
 Press Ctrl-C to stop.
 EOF

@@ -9,6 +9,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use FindBin;
 use IO::Socket::INET;
+use JSON::PP ();
 use POSIX qw(WNOHANG);
 
 my $top = "$FindBin::Bin/..";
@@ -16,12 +17,12 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# three free ports in a row on loopback (gateway, upstream, Redis)
+# four free ports in a row on loopback (gateway, upstream, Redis, admin)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p, $p + 1, $p + 2) {
+        for my $q ($p, $p + 1, $p + 2, $p + 3) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -110,6 +111,41 @@ my @codes = map { get($port, '/keyed/hello', undef, $key) =~ m{^HTTP/1\.1 (\d+)}
 ok((grep { $_ == 429 } @codes) && $codes[0] == 200,
    "a burst of 15 meets the demo's rate limit (@codes)");
 ok(-f "$run/redis/redis.pid", 'Redis keeps its files in the run folder');
+
+like($r, qr/^X-Request-ID: [0-9a-f]{32}\r$/m, 'a request id comes back');
+
+# metrics on the admin port, by route
+my $m = get($port + 3, '/metrics');
+like($m, qr/^HTTP\/1\.1 200/, 'the admin port serves /metrics');
+like($m, qr/^gw_http_requests_total\{route="api",method="GET",status="2xx"\} 1\r?$/m,
+     'requests counted by route');
+like($m, qr/^gw_auth_decisions_total\{route="keyed",mechanism="key",outcome="ok"\} 16\r?$/m,
+     'key decisions counted');
+like($m, qr/^gw_limit_decisions_total\{route="keyed",decision="passed"\} \d+\r?$/m,
+     'rate-limit decisions counted: passed');
+like($m, qr/^gw_limit_decisions_total\{route="keyed",decision="rejected"\} \d+\r?$/m,
+     'and rejected');
+like($m, qr/^gw_redis_connected\{worker="\d"\} [01]\r?$/m,
+     'the Redis client is reported');
+
+# the JSON access log
+my @log;
+for (1 .. 20) {
+    open my $in, '<', "$run/logs/access.log" or last;
+    @log = <$in>;
+    last if @log >= 7;
+    select(undef, undef, undef, 0.1);
+}
+my @json = grep { defined } map { eval { JSON::PP::decode_json($_) } } @log;
+is(scalar @json, scalar @log, 'every access log line is a JSON object');
+my ($keyed) = grep { $_->{route} eq 'keyed' && $_->{status} == 200 } @json;
+ok($keyed, 'the keyed request is logged');
+is($keyed && $keyed->{consumer}, 'demo', 'with its consumer');
+is($keyed && $keyed->{auth_outcome}, 'ok', 'and its auth outcome');
+like($keyed && $keyed->{request_id}, qr/^[0-9a-f]{32}$/, 'and its request id');
+like($keyed && $keyed->{trace_id}, qr/^[0-9a-f]{32}$/, 'and its trace id');
+like($keyed && $keyed->{upstream_time}, qr/^\d+\.\d{3}$/,
+     'and its upstream time');
 
 ok(-f "$run/logs/error.log", 'logs are in the run folder');
 ok(-f "$run/logs/nginx.pid", 'the pid file is in the run folder');

@@ -31,6 +31,7 @@
 
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_audit.h"
+#include "ngx_http_gw_metrics.h"
 #include "ngx_http_gw_redis.h"
 #include "gw_model.h"
 #include "gw_problem.h"
@@ -221,6 +222,7 @@ ngx_http_gw_audit_log_handler(ngx_http_request_t *r)
 
     if (w->n >= w->conf->queue_max || w->size + len > w->conf->queue_size) {
         ngx_http_gw_audit_dropped++;
+        ngx_http_gw_metrics_audit_dropped(1);
 
         if (!w->dropping) {
             w->dropping = 1;
@@ -236,6 +238,7 @@ ngx_http_gw_audit_log_handler(ngx_http_request_t *r)
                    r->connection->log);
     if (ev == NULL) {
         ngx_http_gw_audit_dropped++;
+        ngx_http_gw_metrics_audit_dropped(1);
         return NGX_DECLINED;
     }
 
@@ -487,6 +490,7 @@ ngx_http_gw_audit_sent(ngx_http_request_t *r, void *data,
 
     if (reply->type == REDIS_REPLY_ERROR) {
         ngx_http_gw_audit_dropped += n;
+        ngx_http_gw_metrics_audit_dropped(n);
         ngx_log_error(NGX_LOG_ERR, w->conf->log, 0,
                       "gw_audit: Redis refused %ui events: %*s", n,
                       (size_t) reply->len, (u_char *) reply->str);

@@ -38,9 +38,12 @@ ngx_int_t ngx_http_gw_send_problem(ngx_http_request_t *r,
 /* the type of the problem sent as r's answer, or NULL */
 const char *ngx_http_gw_problem_sent(ngx_http_request_t *r);
 
-/* the request id: a well-formed X-Request-ID from the client, else nginx's
- * $request_id */
+/* the request id ($gw_request_id): a well-formed X-Request-ID from the
+ * client, else 128 random bits as 32 hex digits; fixed for the request */
 ngx_int_t ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id);
+
+/* n random bytes (ids, not keys) from a per-worker pool OpenSSL refills */
+void ngx_http_gw_random(u_char *buf, size_t n);
 
 
 /* registers a feature's table of variables (ended by a null variable) */

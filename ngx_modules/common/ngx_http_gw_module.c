@@ -5,9 +5,21 @@
  * The umbrella module of ngx_http_gw_module.so.  It owns what every feature
  * shares: the request id ($gw_request_id) and problem+json answers.  The
  * request id is the client's X-Request-ID when that is well formed (1 to
- * 128 bytes of [A-Za-z0-9._:-]), otherwise nginx's own $request_id, so a
- * caller's id follows the request but a hostile one cannot inject bytes
- * into logs or JSON.
+ * 128 bytes of [A-Za-z0-9._:-]), otherwise 128 random bits as 32 hex
+ * digits (as nginx's $request_id), so a caller's id follows the request
+ * but a hostile one cannot inject bytes into logs or JSON.  The id is
+ * worked out once per request and kept across internal redirects.
+ *
+ * Random ids come from a per-worker pool that OpenSSL's RAND_bytes()
+ * refills 4 KiB at a time: a RAND_bytes() call per id (what $request_id
+ * does) costs microseconds with OpenSSL 3, as much as proxying a small
+ * request.
+ *
+ * With "gw_request_id on" the id also travels: the upstream gets exactly
+ * one X-Request-ID, the id (a client's malformed one is replaced), and
+ * every response carries it back, denials and errors included.  The
+ * gateway's id is authoritative: an upstream's own X-Request-ID in a
+ * response is replaced by it.
  */
 
 
@@ -15,38 +27,72 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/rand.h>
+
 #include "ngx_http_gw.h"
 #include "gw_problem.h"
+#include "gw_trace.h"
 
 
-#define NGX_HTTP_GW_REQUEST_ID_MAX  128
+#define NGX_HTTP_GW_RANDOM_POOL     4096    /* bytes */
+
+
+typedef struct {
+    ngx_uint_t                  used;       /* gw_request_id on somewhere */
+} ngx_http_gw_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  request_id;
+} ngx_http_gw_loc_conf_t;
 
 
 static ngx_int_t ngx_http_gw_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_gw_request_id_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gw_request_id_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_request_id_add(ngx_conf_t *cf);
+static void *ngx_http_gw_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_gw_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_gw_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_gw_request_id_flag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_gw_init(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_http_gw_commands[] = {
+
+    { ngx_string("gw_request_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_gw_request_id_flag,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_loc_conf_t, request_id),
+      NULL },
+
+      ngx_null_command
+};
 
 
 static ngx_http_module_t  ngx_http_gw_module_ctx = {
     ngx_http_gw_request_id_add,            /* preconfiguration */
     ngx_http_gw_init,                      /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_gw_create_main_conf,          /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_gw_create_loc_conf,           /* create location configuration */
+    ngx_http_gw_merge_loc_conf             /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_gw_module = {
     NGX_MODULE_V1,
     &ngx_http_gw_module_ctx,               /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_gw_commands,                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -61,7 +107,13 @@ ngx_module_t  ngx_http_gw_module = {
 
 static ngx_str_t  ngx_http_gw_request_id_name = ngx_string("gw_request_id");
 static ngx_str_t  ngx_http_gw_x_request_id = ngx_string("X-Request-ID");
-static ngx_int_t  ngx_http_gw_nginx_request_id_index = NGX_ERROR;
+static ngx_int_t  ngx_http_gw_request_id_index = NGX_ERROR;
+
+static u_char      ngx_http_gw_random_pool[NGX_HTTP_GW_RANDOM_POOL];
+static size_t      ngx_http_gw_random_left;
+static ngx_pid_t   ngx_http_gw_random_pid;
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
 static ngx_int_t
@@ -69,8 +121,7 @@ ngx_http_gw_request_id_add(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var;
 
-    var = ngx_http_add_variable(cf, &ngx_http_gw_request_id_name,
-                                NGX_HTTP_VAR_NOCACHEABLE);
+    var = ngx_http_add_variable(cf, &ngx_http_gw_request_id_name, 0);
     if (var == NULL) {
         return NGX_ERROR;
     }
@@ -84,51 +135,301 @@ ngx_http_gw_request_id_add(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gw_init(ngx_conf_t *cf)
 {
-    ngx_str_t  name = ngx_string("request_id");
+    ngx_http_handler_pt        *h;
+    ngx_http_gw_main_conf_t    *gmcf;
+    ngx_http_core_main_conf_t  *cmcf;
 
-    ngx_http_gw_nginx_request_id_index = ngx_http_get_variable_index(cf,
-                                                                     &name);
-    if (ngx_http_gw_nginx_request_id_index == NGX_ERROR) {
+    ngx_http_gw_request_id_index = ngx_http_get_variable_index(cf,
+                                            &ngx_http_gw_request_id_name);
+    if (ngx_http_gw_request_id_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_module);
+
+    if (!gmcf->used) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gw_request_id_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_gw_request_id_filter;
+
     return NGX_OK;
+}
+
+
+/*
+ * Preaccess, with gw_request_id on: unless the client's X-Request-ID is
+ * the id (well formed, and the first one), every client copy goes and the
+ * id is added, so the upstream sees one header with the id.  Running
+ * again after an internal redirect changes nothing.
+ */
+
+static ngx_int_t
+ngx_http_gw_request_id_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                id;
+    ngx_uint_t               i, n;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
+    ngx_http_gw_loc_conf_t  *glcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_module);
+
+    if (!glcf->request_id || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_gw_request_id(r, &id) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == ngx_http_gw_x_request_id.len
+            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_x_request_id.data,
+                               h[i].key.len) == 0)
+        {
+            if (n++ == 0 && h[i].value.data == id.data) {
+                continue;
+            }
+
+            n = 2;
+        }
+    }
+
+    if (n == 1) {
+        return NGX_DECLINED;
+    }
+
+    /* id may point into a header that goes: its bytes stay in r's buffer */
+
+    if (n) {
+        if (ngx_http_gw_strip_headers(r, &ngx_http_gw_x_request_id, 1)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_gw_add_header(r, &ngx_http_gw_x_request_id,
+                               (u_char *) "x-request-id", &id)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* every response of a location with gw_request_id on carries the id */
+
+static ngx_int_t
+ngx_http_gw_request_id_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                id;
+    ngx_uint_t               i;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
+    ngx_http_gw_loc_conf_t  *glcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_module);
+
+    if (!glcf->request_id || r != r->main
+        || ngx_http_gw_request_id(r, &id) != NGX_OK)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == ngx_http_gw_x_request_id.len
+            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_x_request_id.data,
+                               h[i].key.len) == 0)
+        {
+            h[i].hash = 0;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = ngx_http_gw_x_request_id;
+    h->value = id;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static void *
+ngx_http_gw_create_main_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_main_conf_t));
+}
+
+
+static void *
+ngx_http_gw_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_gw_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->request_id = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_gw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_gw_loc_conf_t *prev = parent;
+    ngx_http_gw_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gw_request_id_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gw_loc_conf_t *glcf = conf;
+
+    char                     *rv;
+    ngx_http_gw_main_conf_t  *gmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && glcf->request_id) {
+        gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_module);
+        gmcf->used = 1;
+    }
+
+    return rv;
 }
 
 
 static ngx_uint_t
 ngx_http_gw_request_id_valid(ngx_str_t *id)
 {
-    u_char  *p, *last;
+    /* lib/trace's rule, the backend services' too */
+    return gw_request_id_valid((char *) id->data, id->len);
+}
 
-    if (id->len == 0 || id->len > NGX_HTTP_GW_REQUEST_ID_MAX) {
-        return 0;
-    }
 
-    last = id->data + id->len;
+void
+ngx_http_gw_random(u_char *buf, size_t n)
+{
+    size_t    k;
+    uint32_t  v;
 
-    for (p = id->data; p < last; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-            || (*p >= '0' && *p <= '9')
-            || *p == '-' || *p == '_' || *p == '.' || *p == ':')
+    while (n) {
+        if (ngx_http_gw_random_left == 0 || ngx_http_gw_random_pid != ngx_pid)
         {
-            continue;
+            /* a pool filled before a fork is never used by two processes */
+
+            if (RAND_bytes(ngx_http_gw_random_pool, NGX_HTTP_GW_RANDOM_POOL)
+                != 1)
+            {
+                for (k = 0; k < NGX_HTTP_GW_RANDOM_POOL; k += sizeof(v)) {
+                    v = (uint32_t) ngx_random();
+                    ngx_memcpy(ngx_http_gw_random_pool + k, &v, sizeof(v));
+                }
+            }
+
+            ngx_http_gw_random_left = NGX_HTTP_GW_RANDOM_POOL;
+            ngx_http_gw_random_pid = ngx_pid;
         }
 
-        return 0;
-    }
+        k = ngx_min(n, ngx_http_gw_random_left);
+        ngx_http_gw_random_left -= k;
 
-    return 1;
+        ngx_memcpy(buf, ngx_http_gw_random_pool + ngx_http_gw_random_left, k);
+
+        /* used bytes do not stay in memory */
+        ngx_memzero(ngx_http_gw_random_pool + ngx_http_gw_random_left, k);
+
+        buf += k;
+        n -= k;
+    }
 }
 
 
 ngx_int_t
 ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_uint_t                  i;
-    ngx_list_part_t            *part;
-    ngx_table_elt_t            *h;
     ngx_http_variable_value_t  *vv;
+
+    vv = ngx_http_get_indexed_variable(r->main, ngx_http_gw_request_id_index);
+
+    if (vv == NULL || vv->not_found) {
+        return NGX_ERROR;
+    }
+
+    id->data = vv->data;
+    id->len = vv->len;
+
+    return NGX_OK;
+}
+
+
+/* the client's first well-formed X-Request-ID, or 128 random bits */
+
+static ngx_int_t
+ngx_http_gw_request_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char            *p, bits[16];
+    ngx_uint_t         i;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -150,36 +451,24 @@ ngx_http_gw_request_id(ngx_http_request_t *r, ngx_str_t *id)
                                h[i].key.len) == 0
             && ngx_http_gw_request_id_valid(&h[i].value))
         {
-            *id = h[i].value;
-            return NGX_OK;
+            v->data = h[i].value.data;
+            v->len = h[i].value.len;
+            goto done;
         }
     }
 
-    vv = ngx_http_get_indexed_variable(r, ngx_http_gw_nginx_request_id_index);
-    if (vv == NULL || vv->not_found) {
+    p = ngx_pnalloc(r->pool, 32);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    id->data = vv->data;
-    id->len = vv->len;
+    ngx_http_gw_random(bits, 16);
 
-    return NGX_OK;
-}
+    v->data = p;
+    v->len = ngx_hex_dump(p, bits, 16) - p;
 
+done:
 
-static ngx_int_t
-ngx_http_gw_request_id_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t  id;
-
-    if (ngx_http_gw_request_id(r, &id) != NGX_OK) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = id.data;
-    v->len = id.len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;

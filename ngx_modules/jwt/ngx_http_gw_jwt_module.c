@@ -25,6 +25,7 @@
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_jwt.h"
 #include "ngx_http_gw_keyauth.h"
+#include "ngx_http_gw_metrics.h"
 
 
 #define NGX_HTTP_GW_JWT_MAX_CHECKS  8    /* signature checks per request */
@@ -364,6 +365,8 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
     ctx->verified = 1;
 
+    ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_JWT, NGX_HTTP_GW_AUTH_OK);
+
     if (jlcf->headers != NULL
         && ngx_http_gw_jwt_set_headers(r, jlcf, ctx) != NGX_OK)
     {
@@ -636,6 +639,13 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
                   reason, &r->connection->addr_text, &r->uri);
 
     r->connection->log->handler = handler;
+
+    ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_JWT,
+                             denial == NGX_HTTP_GW_JWT_MISSING
+                             ? NGX_HTTP_GW_AUTH_MISSING
+                             : denial == NGX_HTTP_GW_JWT_INVALID
+                             ? NGX_HTTP_GW_AUTH_INVALID
+                             : NGX_HTTP_GW_AUTH_FORBIDDEN);
 
     len = sizeof("Bearer realm=\"\"") - 1 + jlcf->realm.len
           + sizeof(", error=\"insufficient_scope\"") - 1

@@ -30,6 +30,7 @@
 #include "ngx_http_gw_redis.h"
 #include "ngx_http_gw_jwt.h"
 #include "ngx_http_gw_keyauth.h"
+#include "ngx_http_gw_metrics.h"
 
 
 #define NGX_HTTP_GW_KEYAUTH_DOWN_CACHED  0
@@ -659,6 +660,8 @@ ngx_http_gw_keyauth_decide(ngx_http_request_t *r,
 
     ctx->authenticated = 1;
 
+    ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_KEY, NGX_HTTP_GW_AUTH_OK);
+
     if (ctx->buf[0] == 'k'
         && ngx_http_gw_keyauth_remove_credential(r, klcf) != NGX_OK)
     {
@@ -803,6 +806,7 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
 {
     u_char                      *p;
     size_t                       len;
+    ngx_uint_t                   outcome;
     ngx_table_elt_t             *h;
     ngx_log_handler_pt           handler;
     ngx_http_gw_problem_t        problem;
@@ -820,6 +824,21 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
                   reason, &r->connection->addr_text, &r->uri);
 
     r->connection->log->handler = handler;
+
+    if (status == NGX_HTTP_FORBIDDEN) {
+        outcome = NGX_HTTP_GW_AUTH_FORBIDDEN;
+
+    } else if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        outcome = NGX_HTTP_GW_AUTH_UNAVAILABLE;
+
+    } else if (ngx_strcmp(type, "urn:tollgate:problem:key-missing") == 0) {
+        outcome = NGX_HTTP_GW_AUTH_MISSING;
+
+    } else {
+        outcome = NGX_HTTP_GW_AUTH_INVALID;
+    }
+
+    ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_KEY, outcome);
 
     if (status == NGX_HTTP_UNAUTHORIZED) {
         jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);

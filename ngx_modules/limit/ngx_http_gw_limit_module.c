@@ -27,6 +27,7 @@
 
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_limit.h"
+#include "ngx_http_gw_metrics.h"
 
 
 #define NGX_HTTP_GW_LIMIT_USEC  1000000.0
@@ -45,6 +46,8 @@ static ngx_int_t ngx_http_gw_limit_unavailable(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx, char *detail);
 static void ngx_http_gw_limit_delay(ngx_http_request_t *r);
 static double ngx_http_gw_limit_now(void);
+static void ngx_http_gw_limit_count(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
 static ngx_uint_t ngx_http_gw_limit_refused(ngx_http_gw_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_limit_init(ngx_conf_t *cf);
 
@@ -511,15 +514,18 @@ ngx_http_gw_limit_finish(ngx_http_request_t *r,
     if (reject) {
         if (lcf->dry_run) {
             ctx->status = NGX_HTTP_GW_LIMIT_DRY_RUN;
+            ngx_http_gw_limit_count(r, ctx);
             return NGX_DECLINED;
         }
 
         ctx->status = NGX_HTTP_GW_LIMIT_REJECTED;
+        ngx_http_gw_limit_count(r, ctx);
         return ngx_http_gw_limit_reject(r, lcf, ctx);
     }
 
     if (delay >= 1000 && !lcf->dry_run) {
         ctx->status = NGX_HTTP_GW_LIMIT_DELAYED;
+        ngx_http_gw_limit_count(r, ctx);
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "gw_limit: delaying %.0f us", delay);
@@ -535,6 +541,7 @@ ngx_http_gw_limit_finish(ngx_http_request_t *r,
 
     ctx->status = degraded ? NGX_HTTP_GW_LIMIT_DEGRADED
                            : NGX_HTTP_GW_LIMIT_PASSED;
+    ngx_http_gw_limit_count(r, ctx);
 
     return NGX_DECLINED;
 }
@@ -620,6 +627,8 @@ ngx_http_gw_limit_unavailable(ngx_http_request_t *r,
         ctx->status = NGX_HTTP_GW_LIMIT_REJECTED;
     }
 
+    ngx_http_gw_limit_count(r, ctx);
+
     problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
     problem.type = "urn:tollgate:problem:limit-unavailable";
     problem.title = "Rate limit unavailable";
@@ -655,6 +664,26 @@ ngx_http_gw_limit_delay(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_core_run_phases;
 
     ngx_http_core_run_phases(r);
+}
+
+
+/* the request's verdict, once, in gw_limit_decisions_total */
+
+static void
+ngx_http_gw_limit_count(ngx_http_request_t *r, ngx_http_gw_limit_ctx_t *ctx)
+{
+    static ngx_uint_t  decisions[] = {
+        0,                                      /* none: not counted */
+        NGX_HTTP_GW_METRICS_LIMIT_PASSED,
+        NGX_HTTP_GW_METRICS_LIMIT_DEGRADED,
+        NGX_HTTP_GW_METRICS_LIMIT_DELAYED,
+        NGX_HTTP_GW_METRICS_LIMIT_DRY_RUN,
+        NGX_HTTP_GW_METRICS_LIMIT_REJECTED
+    };
+
+    if (ctx->status != NGX_HTTP_GW_LIMIT_NONE) {
+        ngx_http_gw_metrics_limit(r, decisions[ctx->status]);
+    }
 }
 
 

@@ -151,6 +151,21 @@ ngx_int_t ngx_http_gw_redis_script_init(ngx_conf_t *cf,
 /* whether this worker's command connection is up now (AUTH, SELECT done) */
 ngx_uint_t ngx_http_gw_redis_connected(void);
 
+
+/* this worker's client figures, for ngx_http_gw_metrics_module */
+typedef struct {
+    ngx_uint_t                      connected;      /* 1 or 0 */
+    ngx_uint_t                      in_flight;      /* commands sent and
+                                                       not yet answered */
+    ngx_uint_t                      commands;       /* sent, in total */
+    ngx_uint_t                      timeouts;
+    ngx_uint_t                      failed;         /* answered "down" */
+    ngx_uint_t                      reconnects;
+    ngx_uint_t                      outages;        /* incidents logged */
+} ngx_http_gw_redis_stats_t;
+
+void ngx_http_gw_redis_stats(ngx_http_gw_redis_stats_t *st);
+
 /*
  * Whether gw_redis is configured (for a feature's config checks); as for
  * ngx_http_gw_redis_script_init(), ask once the http block is parsed.

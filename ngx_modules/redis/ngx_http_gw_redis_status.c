@@ -237,6 +237,23 @@ ngx_http_gw_redis_status_handler(ngx_http_request_t *r)
 }
 
 
+void
+ngx_http_gw_redis_stats(ngx_http_gw_redis_stats_t *st)
+{
+    ngx_http_gw_redis_worker_t  *w;
+
+    w = &ngx_http_gw_redis_worker;
+
+    st->connected = w->commands.healthy;
+    st->in_flight = w->pending;
+    st->commands = w->sent;
+    st->timeouts = w->timeouts;
+    st->failed = w->failed;
+    st->reconnects = w->commands.reconnects;
+    st->outages = w->incidents;
+}
+
+
 static u_char *
 ngx_http_gw_redis_conn_json(u_char *p, ngx_http_gw_redis_conn_t *rc)
 {
