@@ -154,13 +154,14 @@ fuzz:
 	        grep -E 'ERROR|SUMMARY|Test unit written' $$out/log; fi; \
 	done; exit $$fail
 
-run: deps-build module $(GWCTL)
+run: deps-build module $(GWCTL) backends
 	@auto/deps run
 	@scripts/run.sh
 
-bench: deps-build module $(GWCTL)
+bench: deps-build module $(GWCTL) backends
 	@auto/deps bench
 	@scripts/bench.sh
+	@scripts/bench-audit.sh
 
 clean:
 	rm -rf $(BUILD) build-asan t/servroot run

@@ -24,13 +24,16 @@ backends: $(BACKEND_BINS)
 # the .t files run in `make test`'s prove over t/; this only builds
 backends-test: backends
 
+# a service needing more of lib/ sets BACKEND_SRCS_<name> (sources and
+# headers) and BACKEND_LIBS_<name> in its own mk file
 define GW_BACKEND_RULE
 $(BUILD)/backends/$(1): $(wildcard backends/$(1)/*.c backends/$(1)/*.h) \
-        $(KIT_SRCS) $(KIT_HDRS) $(KIT_LIB_SRCS) $(KIT_LIB_HDRS)
+        $(KIT_SRCS) $(KIT_HDRS) $(KIT_LIB_SRCS) $(KIT_LIB_HDRS) \
+        $(BACKEND_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(GW_CFLAGS) -Ibackends/common -o $$@ \
 	    $(wildcard backends/$(1)/*.c) $(KIT_SRCS) $(KIT_LIB_SRCS) \
-	    $(KIT_LIBS)
+	    $(filter %.c,$(BACKEND_SRCS_$(1))) $(KIT_LIBS) $(BACKEND_LIBS_$(1))
 endef
 
 $(foreach b,$(BACKEND_NAMES),$(eval $(call GW_BACKEND_RULE,$(b))))

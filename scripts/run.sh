@@ -8,7 +8,9 @@
 # Environment: TOLLGATE_PORT (default 8080), TOLLGATE_UPSTREAM_PORT (default
 # port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_ADMIN_PORT
 # (metrics and readiness, default port + 3), TOLLGATE_RUN (default ./run),
-# NGINX (default /usr/sbin/nginx), REDIS_SERVER (redis-server).
+# NGINX (default /usr/sbin/nginx), REDIS_SERVER (redis-server),
+# TOLLGATE_AUDIT_PORT (default port + 4: the audit service, its data and
+# signer key under ./run/audit).
 
 set -eu
 
@@ -22,6 +24,8 @@ nginx=${NGINX:-/usr/sbin/nginx}
 module="$top/build/ngx_http_gw_module.so"
 gwctl="$top/build/gwctl"
 redis_server=${REDIS_SERVER:-redis-server}
+audit_port=${TOLLGATE_AUDIT_PORT:-$((port + 4))}
+audit="$top/build/backends/audit"
 
 for f in "$module" "$gwctl"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
@@ -92,6 +96,22 @@ key=$("$gwctl" --redis "$redis" key create demo --expires 1d)
 "$nginx" -p "$run/" -c conf/tollgate.conf -g 'daemon off;' &
 pids="$pids $!"
 
+# The audit service (docs/audit.md): its own session, like Redis, so that
+# only the trap's TERM stops it, gracefully; a signer key made once
+audit_url="http://127.0.0.1:$audit_port"
+if [ -x "$audit" ]; then
+    mkdir -p "$run/audit"
+    [ -f "$run/audit/audit.key" ] || "$audit" keygen tollgate.local/audit \
+        "$run/audit/audit.key" >/dev/null
+    TOLLGATE_AUDIT_LISTEN="127.0.0.1:$audit_port" \
+    TOLLGATE_AUDIT_REDIS="$redis" TOLLGATE_AUDIT_DATA_DIR="$run/audit/data" \
+    TOLLGATE_AUDIT_KEY_FILE="$run/audit/audit.key" \
+        setsid "$audit" 2>>"$run/logs/audit.log" &
+    pids="$pids $!"
+else
+    audit_url="(not built: run make backends)"
+fi
+
 sleep 0.5
 
 url="http://127.0.0.1:$port"
@@ -132,6 +152,15 @@ Metrics (Prometheus text format) and readiness on the admin port:
   prometheus --config.file=conf/prometheus.yml   # scrapes 127.0.0.1:8083
 
 Access log, one JSON object per request: $run/logs/access.log
+
+Audit trail on $audit_url (build/backends/audit, docs/audit.md):
+
+  curl -s -X POST $audit_url/v1/audit/events -d '{"id":"demo-1",
+      "time":1700000000000,"actor":"demo","action":"GET",
+      "resource":"/api/hello","status":200}'
+  curl -s -X POST $audit_url/v1/audit/checkpoint   # a signed checkpoint
+  curl -s "$audit_url/v1/audit/records?actor=demo"
+  build/backends/audit verify $run/audit/data
 
 Press Ctrl-C to stop.
 EOF

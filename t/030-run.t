@@ -17,12 +17,13 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# four free ports in a row on loopback (gateway, upstream, Redis, admin)
+# five free ports in a row on loopback (gateway, upstream, Redis, admin,
+# audit)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p, $p + 1, $p + 2, $p + 3) {
+        for my $q ($p, $p + 1, $p + 2, $p + 3, $p + 4) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -149,6 +150,30 @@ like($keyed && $keyed->{upstream_time}, qr/^\d+\.\d{3}$/,
 
 ok(-f "$run/logs/error.log", 'logs are in the run folder');
 ok(-f "$run/logs/nginx.pid", 'the pid file is in the run folder');
+
+SKIP: {
+    skip 'the audit service is not built (make backends)', 3
+        unless -x "$top/build/backends/audit";
+    my $h;
+    for (1 .. 50) {
+        $h = get($port + 4, '/healthz');
+        last if $h =~ /^HTTP\/1\.[01] 200/;
+        select(undef, undef, undef, 0.1);
+    }
+    like($h, qr/^HTTP\/1\.[01] 200.*"alive"/s,
+         'the audit service answers /healthz');
+    ok(-f "$run/audit/audit.key", 'its signer key is in the run folder');
+
+    # the gateway's audit events reach the service through Redis
+    my $recs = '';
+    for (1 .. 50) {
+        $recs = get($port + 4, '/v1/audit/records?actor=demo');
+        last if $recs =~ /"actor":"demo"/;
+        select(undef, undef, undef, 0.1);
+    }
+    like($recs, qr/"actor":"demo".*"resource":"\/keyed\/hello"/s,
+         'the demo key\'s requests are in the audit trail');
+}
 
 kill 'INT', -$pid;
 

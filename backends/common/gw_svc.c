@@ -200,6 +200,16 @@ gw_svc_set_ready(gw_svc_t *svc, gw_svc_ready_pt ready, void *data)
 }
 
 
+void
+gw_svc_set_loop(gw_svc_t *svc, gw_svc_loop_pt start, gw_svc_loop_pt stop,
+    void *data)
+{
+    svc->loop_start = start;
+    svc->loop_stop = stop;
+    svc->loop_data = data;
+}
+
+
 struct event_base *
 gw_svc_base(gw_svc_t *svc)
 {
@@ -464,7 +474,7 @@ gw_svc_listen(gw_svc_t *svc)
 int
 gw_svc_run(gw_svc_t *svc)
 {
-    int              rc;
+    int              rc, n;
     long long        ms;
     struct timeval   tv;
 
@@ -537,7 +547,17 @@ gw_svc_run(gw_svc_t *svc)
     gw_svc_log(svc, GW_SVC_INFO, NULL, "started",
                json_pack("{s:i}", "pid", (int) getpid()));
 
-    if (event_base_dispatch(svc->base) == -1) {
+    if (svc->loop_start != NULL) {
+        svc->loop_start(svc, svc->base, svc->loop_data);
+    }
+
+    n = event_base_dispatch(svc->base);
+
+    if (svc->loop_stop != NULL) {
+        svc->loop_stop(svc, svc->base, svc->loop_data);
+    }
+
+    if (n == -1) {
         gw_svc_set_error(svc, "event loop failed");
         goto done;
     }

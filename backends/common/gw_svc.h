@@ -86,6 +86,10 @@ typedef void (*gw_svc_handler_pt)(gw_svc_req_t *req, void *data);
 /* 1 when the service itself is ready, 0 when not */
 typedef int (*gw_svc_ready_pt)(gw_svc_t *svc, void *data);
 
+/* the service's own events: added as the loop starts, freed as it ends */
+typedef void (*gw_svc_loop_pt)(gw_svc_t *svc, struct event_base *base,
+    void *data);
+
 
 /*
  * A service named name ([a-z0-9-], at most 32 bytes) with its own
@@ -123,6 +127,14 @@ int gw_svc_route(gw_svc_t *svc, unsigned methods, const char *path,
 
 /* the service's own readiness, asked by /readyz once Redis is up */
 void gw_svc_set_ready(gw_svc_t *svc, gw_svc_ready_pt ready, void *data);
+
+/*
+ * start runs once the loop's event base exists and the service listens,
+ * right before the loop runs; stop right after the loop has ended, before
+ * the base is freed (either may be NULL).
+ */
+void gw_svc_set_loop(gw_svc_t *svc, gw_svc_loop_pt start,
+    gw_svc_loop_pt stop, void *data);
 
 /*
  * The whole life of a service process: "-c FILE" (else the file named

@@ -94,6 +94,9 @@ struct gw_svc_s {
     gw_svc_route_t          **last_route;
     gw_svc_ready_pt           ready;
     void                     *ready_data;
+    gw_svc_loop_pt            loop_start;
+    gw_svc_loop_pt            loop_stop;
+    void                     *loop_data;
 
     gw_svc_metric_t          *metrics;
     gw_svc_metric_t         **last_metric;

@@ -32,6 +32,9 @@
  *   gw:events               pub/sub channel of invalidations, one message
  *                                  each: "key <sha256-hex>" or
  *                                  "consumer <id>"
+ *   gw:audit:dead           stream  events the audit service rejected:
+ *                                  event (as received), error, entry (its
+ *                                  id in gw:audit)
  *
  * A record and its indexes change in one MULTI/EXEC, together with the
  * invalidation published on gw:events, so a gateway that drops its cache
@@ -63,6 +66,7 @@
 #define GW_MODEL_EVENTS            "gw:events"
 #define GW_MODEL_LIMIT_PREFIX      "gw:limit:"
 #define GW_MODEL_AUDIT_STREAM      "gw:audit"
+#define GW_MODEL_AUDIT_GROUP       "audit"
 
 /* the two kinds of gw:events messages: the kind, a space, the id or hash */
 #define GW_MODEL_EVENT_KEY         "key"

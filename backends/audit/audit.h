@@ -1,0 +1,299 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The audit service's parts (docs/audit.md).  The store is plain C with
+ * no libevent type, so that `verify`, `gen` and the service share it:
+ * audit_store.c (open, scan, append, commit, nodes, id index),
+ * audit_writer.c (the group-commit thread), audit_file.c (frames, files,
+ * the reader), audit_crc.c.  The service: audit_main.c, audit_ingest.c
+ * (the event contract, POST, commits and waiters), audit_stream.c (the
+ * Redis stream), audit_api.c (proofs, checkpoints, queries).  Offline:
+ * audit_verify.c, audit_tools.c (keygen, gen).
+ *
+ * On disk, in the data folder:
+ *
+ *   seg-<first index, 20 digits>   segment: a 32-byte header, then frames
+ *   nodes                          every Merkle node, 32 bytes each
+ *   checkpoints                    every signed checkpoint, framed
+ *   audit.pub                      the verifier key, as text
+ *
+ * A frame is u32be body length, u32be CRC32C of the body, the body:
+ * chain hash (32 bytes), id length (1 byte), id, canonical record.
+ */
+
+
+#ifndef _AUDIT_H_INCLUDED_
+#define _AUDIT_H_INCLUDED_
+
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gw_merkle.h"
+#include "gw_note.h"
+
+
+#define AUDIT_SEG_MAGIC      "TGAUDSEG"
+#define AUDIT_SEG_HDR        32         /* bytes */
+#define AUDIT_FRAME_HDR      8          /* length and CRC32C */
+#define AUDIT_ID_MAX         64
+#define AUDIT_RECORD_MAX     (1024 * 1024)
+#define AUDIT_MARK           64         /* a file offset every 64 records */
+#define AUDIT_ERR_MAX        1280
+#define AUDIT_CP_MAGIC       "TGAUDCP1"
+
+
+typedef struct {
+    unsigned char       key[16];        /* SHA-256 of the id, truncated */
+    uint64_t            seq1;           /* its record index + 1; 0: free */
+} audit_dedup_ent_t;
+
+
+typedef struct {
+    audit_dedup_ent_t  *ents;
+    uint64_t            cap;            /* a power of two */
+    uint64_t            n;
+} audit_dedup_t;
+
+
+typedef struct {
+    char               *path;
+    uint64_t            first;          /* index of its first record */
+    uint64_t            count;
+    off_t               size;           /* bytes on disk */
+    off_t              *marks;          /* offset of record first + k * 64 */
+    size_t              nmarks;
+    size_t              cap;
+} audit_seg_t;
+
+
+typedef struct {
+    char               *dir;
+    char                err[AUDIT_ERR_MAX];
+
+    off_t               seg_max;        /* roll over past this size */
+    int                 nosync;         /* bench only: no fdatasync */
+
+    audit_seg_t        *segs;
+    size_t              nsegs;
+    size_t              segs_cap;
+    int                 seg_fd;         /* the last segment, for appends */
+    int                 node_fd;
+    int                 dir_fd;
+
+    uint64_t            size;           /* records appended */
+    uint64_t            durable;        /* records written and synced */
+    unsigned char       chain[GW_MERKLE_HASH_LEN];
+    gw_merkle_range_t   range;
+    gw_merkle_range_t   durable_range;
+    gw_merkle_hasher_t *hasher;
+    audit_dedup_t       dedup;
+
+    unsigned char      *buf;            /* frames not yet written */
+    size_t              len;
+    size_t              cap;
+    unsigned char      *nbuf;           /* nodes not yet written */
+    size_t              nlen;
+    size_t              ncap;
+
+    uint64_t            repaired;       /* torn-tail bytes dropped at open */
+    uint64_t            commits;
+
+    /* the writer thread (audit_store_async): a commit in flight writes
+     * and syncs the frames of the first fsize records while the loop
+     * appends the next ones */
+    int                 async;
+    int                 notify[2];      /* a byte per finished flight */
+    pthread_t           thread;
+    pthread_mutex_t     mu;
+    pthread_cond_t      cv;
+    int                 job;            /* under mu: a flight handed over */
+    int                 done;           /* under mu: the flight is over */
+    int                 quit;           /* under mu */
+    int                 flight_rc;      /* under mu */
+    int                 flight_errno;   /* under mu */
+    int                 flight;         /* a flight is out (loop only) */
+    unsigned char      *fbuf;
+    size_t              flen;
+    size_t              fcap;
+    unsigned char      *fnbuf;
+    size_t              fnlen;
+    size_t              fncap;
+    uint64_t            fsize;
+    gw_merkle_range_t   frange;
+} audit_store_t;
+
+
+/* a record as read back */
+typedef struct {
+    uint64_t             seq;
+    const unsigned char *chain;
+    const char          *id;
+    size_t               id_len;
+    const unsigned char *rec;
+    size_t               rec_len;
+} audit_rec_t;
+
+
+typedef struct {
+    audit_store_t      *st;
+    int                 fd;
+    size_t              seg;
+    off_t               off;
+    uint64_t            seq;            /* of the next record */
+    uint64_t            end;            /* stop before this index */
+    unsigned char      *buf;            /* file bytes from offset off */
+    size_t              cap;
+    size_t              len;            /* valid bytes in buf */
+    size_t              pos;            /* the next frame in buf */
+} audit_reader_t;
+
+
+#define audit_err(st, ...)                                                    \
+    snprintf((st)->err, sizeof((st)->err), __VA_ARGS__)
+
+
+static inline void
+audit_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+
+static inline uint32_t
+audit_get32(const unsigned char *p)
+{
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+           | ((uint32_t) p[2] << 8) | p[3];
+}
+
+
+static inline void
+audit_put64(unsigned char *p, uint64_t v)
+{
+    audit_put32(p, v >> 32);
+    audit_put32(p + 4, (uint32_t) v);
+}
+
+
+static inline uint64_t
+audit_get64(const unsigned char *p)
+{
+    return ((uint64_t) audit_get32(p) << 32) | audit_get32(p + 4);
+}
+
+
+/* audit_file.c */
+int audit_grow(unsigned char **buf, size_t *cap, size_t need);
+int audit_write_all(int fd, const unsigned char *p, size_t len);
+
+/* audit_crc.c */
+uint32_t audit_crc32c(const unsigned char *p, size_t len);
+
+/* audit_store.c */
+int audit_store_open(audit_store_t *st, const char *dir, off_t seg_max);
+void audit_store_close(audit_store_t *st);
+
+/*
+ * Looks id up: its record index + 1 when a record has it (appended,
+ * durable or not), else 0.
+ */
+uint64_t audit_store_find(audit_store_t *st, const char *id, size_t len);
+
+/*
+ * Appends a record (rec: canonical JSON) under id, buffered until
+ * audit_store_commit().  0, or -1 with st->err.
+ */
+int audit_store_append(audit_store_t *st, const char *id, size_t id_len,
+    const unsigned char *rec, size_t rec_len);
+
+/*
+ * Writes the buffered frames and nodes, fdatasync()s the segment: at
+ * once, after waiting for a commit in flight.
+ */
+int audit_store_commit(audit_store_t *st);
+
+/*
+ * The writer thread: audit_store_async() starts it (st->notify[0] then
+ * gets a byte each time a flight ends); audit_store_commit_start() hands
+ * it what is buffered, unless a flight is out or nothing waits;
+ * audit_store_commit_finish() takes a finished flight's result (1: the
+ * store is durable further, 0: nothing finished, -1: the write failed);
+ * audit_store_wait() waits for the flight out.
+ */
+int audit_store_async(audit_store_t *st);
+int audit_store_commit_start(audit_store_t *st);
+int audit_store_commit_finish(audit_store_t *st);
+int audit_store_wait(audit_store_t *st);
+
+/* fsync()s the node file (before a checkpoint commits to its nodes) */
+int audit_store_sync_nodes(audit_store_t *st);
+
+/* the root of the first size durable records */
+int audit_store_root(audit_store_t *st, uint64_t size, unsigned char *out);
+
+/* a gw_merkle_source_t over the node file */
+void audit_store_source(audit_store_t *st, gw_merkle_source_t *src);
+
+/* the position of node (level, index) in the node file, in hashes */
+uint64_t audit_node_pos(unsigned level, uint64_t index);
+
+/* reads durable records from index seq on */
+int audit_reader_open(audit_reader_t *rd, audit_store_t *st, uint64_t seq,
+    uint64_t end);
+/* 1 with rec filled, 0 at the end, -1 with st->err */
+int audit_reader_next(audit_reader_t *rd, audit_rec_t *rec);
+void audit_reader_close(audit_reader_t *rd);
+
+/* parses one frame at p (avail bytes): body length, or -1 when torn/bad */
+ssize_t audit_frame_parse(const unsigned char *p, size_t avail,
+    audit_rec_t *rec);
+
+/* the segment names of dir, sorted; *n of them (free with the list) */
+int audit_list_segments(const char *dir, char ***names, size_t *n,
+    char *err, size_t errlen);
+void audit_free_list(char **names, size_t n);
+
+/* reads a whole file (at most max bytes) into *out (malloc, NUL added) */
+int audit_read_file(const char *path, size_t max, unsigned char **out,
+    size_t *len);
+
+/* appends a checkpoint frame to dir/checkpoints and syncs it */
+int audit_checkpoint_append(const char *dir, const unsigned char *note,
+    size_t len, char *err, size_t errlen);
+
+/*
+ * Calls fn for every checkpoint frame of dir/checkpoints (0 to go on).
+ * With repair, the first incomplete or damaged (CRC32C) frame and what
+ * follows are cut off, as a torn tail; without, damaged frames are
+ * passed on with crc_ok 0 and an incomplete one ends the scan, its
+ * offset in *torn (-1 when there is none).
+ */
+typedef int (*audit_cp_pt)(void *data, size_t k, const unsigned char *note,
+    size_t len, int crc_ok);
+int audit_checkpoints_scan(const char *dir, int repair, audit_cp_pt fn,
+    void *data, off_t *torn, char *err, size_t errlen);
+
+/* the latest checkpoint of dir (malloc()ed), or *out NULL when none */
+int audit_checkpoints_latest(const char *dir, unsigned char **out,
+    size_t *len, char *err, size_t errlen);
+
+/* audit_verify.c */
+int audit_verify_main(int argc, char **argv);
+
+/* audit_tools.c */
+int audit_keygen_main(int argc, char **argv);
+int audit_gen_main(int argc, char **argv);
+int audit_write_pub(const char *dir, const char *vkey, char *err,
+    size_t errlen);
+int audit_load_skey(const char *path, gw_note_skey_t *key, char *err,
+    size_t errlen);
+
+
+#endif /* _AUDIT_H_INCLUDED_ */

@@ -1,0 +1,123 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The audit service's state, shared by its HTTP and Redis halves
+ * (audit_main.c, audit_ingest.c, audit_api.c).  One per process.
+ */
+
+
+#ifndef _AUDIT_SVC_H_INCLUDED_
+#define _AUDIT_SVC_H_INCLUDED_
+
+
+#include <time.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "gw_svc.h"
+
+
+typedef struct audit_waiter_s  audit_waiter_t;
+
+/* called once the store is durable up to w->need records (ok 1) or a
+ * write failed (ok 0) */
+typedef void (*audit_waiter_pt)(audit_waiter_t *w, int ok);
+
+struct audit_waiter_s {
+    audit_waiter_t     *next;
+    uint64_t            need;
+    audit_waiter_pt     done;
+};
+
+
+typedef struct {
+    gw_svc_t           *svc;
+    audit_store_t       st;
+    int                 open;
+    int                 failed;         /* a write failed: no more appends */
+    int                 stopped;        /* the loop is over */
+
+    gw_note_skey_t      skey;
+    int                 have_key;
+    char                vkey[GW_NOTE_KEY_TEXT_MAX];
+    unsigned char      *cp;             /* the latest signed checkpoint */
+    size_t              cp_len;
+    uint64_t            cp_size;
+
+    struct event       *commit_timer;
+    int                 commit_armed;
+    struct event       *commit_done;    /* the writer thread's pipe */
+    struct timespec     commit_t0;
+    struct event       *tick;           /* checkpoints and the stream */
+    long long           cp_elapsed;     /* ms since the last checkpoint */
+    long long           claim_elapsed;
+
+    audit_waiter_t     *waiters;
+
+    /* the stream consumer */
+    int                 phase;
+    int                 busy;
+    char                consumer[128];
+    char                cursor[64];
+
+    gw_svc_metric_t    *m_events;
+    gw_svc_metric_t    *m_records;
+    gw_svc_metric_t    *m_commits;
+    gw_svc_metric_t    *m_commit_time;
+    gw_svc_metric_t    *m_checkpoints;
+} audit_t;
+
+
+enum {
+    AUDIT_PHASE_GROUP = 0,      /* create the consumer group */
+    AUDIT_PHASE_OWN,            /* our own pending entries, from 0 */
+    AUDIT_PHASE_CLAIM,          /* XAUTOCLAIM from dead consumers */
+    AUDIT_PHASE_NEW             /* new entries, blocking */
+};
+
+
+extern audit_t  audit;
+
+
+/* audit_ingest.c */
+
+/*
+ * Checks one event (the contract in docs/audit.md): 0, or -1 with a
+ * reason in why.  *id points into ev.
+ */
+int audit_event_check(json_t *ev, const char **id, char *why, size_t len);
+
+/*
+ * Stores a checked event unless its id is known: *seq gets its record
+ * index (new or old), *dup 1 for a duplicate.  0, or -1 (st.err).
+ */
+int audit_event_store(json_t *ev, long long received, uint64_t *seq,
+    int *dup);
+
+void audit_post_events(gw_svc_req_t *req, void *data);
+void audit_wait(audit_waiter_t *w);
+void audit_schedule_commit(void);
+
+/* hands what waits to the writer thread (at once without it) */
+int audit_commit_start(void);
+
+/* a flight ended: its waiters answered, the next one started */
+void audit_commit_finished(void);
+
+/* commits now, waiting for the disk, and answers the waiters */
+int audit_commit_sync(void);
+
+void audit_stream_kick(void);
+
+/* audit_api.c */
+void audit_get_key(gw_svc_req_t *req, void *data);
+void audit_checkpoint(gw_svc_req_t *req, void *data);
+void audit_proof(gw_svc_req_t *req, void *data);
+void audit_records(gw_svc_req_t *req, void *data);
+int audit_sign_checkpoint(void);
+long long audit_now_ms(void);
+
+
+#endif /* _AUDIT_SVC_H_INCLUDED_ */

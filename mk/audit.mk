@@ -1,0 +1,13 @@
+# The audit service (backends/audit, docs/audit.md).  mk/backends.mk
+# builds build/backends/audit like every service; the audit binary also
+# needs lib/jcs, lib/merkle and lib/checkpoint (mk/audit-lib.mk adds
+# their include folders).  `make bench` runs scripts/bench-audit.sh.
+
+BACKEND_SRCS_audit := $(wildcard lib/jcs/*.[ch] lib/merkle/*.[ch] \
+                                 lib/checkpoint/*.[ch])
+BACKEND_LIBS_audit := -lm
+
+.PHONY: bench-audit
+
+bench-audit: $(BUILD)/backends/audit
+	@scripts/bench-audit.sh
