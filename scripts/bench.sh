@@ -18,6 +18,9 @@
 # /obs-combined, nginx's own "combined" log for reference, can be added
 # to LOCS).
 #
+# Validation: /validate POSTs a 1 KiB JSON order through gw_validate_body,
+# quoted against /bare-post, bare proxying of the same POST.
+#
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
 # NGINX (/usr/sbin/nginx), LOCS (the locations to measure), ACCURACY (1;
 # 0 skips limit-accuracy.pl).
@@ -29,6 +32,7 @@ ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
 all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
 all="$all /limit-req /limit-local /limit-global /obs-off /obs-on"
+all="$all /bare-post /validate"
 LOCS=${LOCS:-$all}
 ACCURACY=${ACCURACY:-1}
 redis_server=${REDIS_SERVER:-redis-server}
@@ -56,6 +60,43 @@ now=$(date +%s)
 claims="{\"iss\":\"https://issuer.test\",\"aud\":\"tollgate\",\"sub\":\"u1\",\"iat\":$now,\"exp\":$((now + 86400))}"
 RS=$("$top/scripts/mint.sh" RS256 "$d/rsa.key" "$claims")
 HS=$("$top/scripts/mint.sh" HS256 "$d/hmac.secret" "$claims")
+
+# a JSON order of about 1 KiB, its schema, and wrk's script to POST it
+items=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    items="$items${items:+,}{\"sku\":\"SKU-00$i\",\"qty\":$i,\"price\":$i.25,"
+    items="$items\"tags\":[\"a\",\"b\"],\"gift\":false}"
+done
+printf '{"id":"ord-2026-000123","customer":{"id":"c-42","email":"%s",%s},%s}' \
+    'ada@example.test' '"name":"Ada Lovelace","tier":"gold"' \
+    "\"currency\":\"EUR\",\"items\":[$items],\"note\":\"leave at the door, ring twice, thanks!\"" \
+    > "$d/order.json"
+cat > "$d/order.schema.json" <<'EOF'
+{"type": "object", "required": ["id", "customer", "items"],
+ "properties": {
+   "id": {"type": "string", "pattern": "^ord-[0-9]{4}-[0-9]{6}$"},
+   "customer": {"type": "object", "required": ["id", "email"],
+     "properties": {"id": {"type": "string"}, "email": {"type": "string"},
+                    "name": {"type": "string", "maxLength": 200},
+                    "tier": {"enum": ["free", "silver", "gold"]}}},
+   "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+   "items": {"type": "array", "minItems": 1, "maxItems": 100,
+     "items": {"type": "object", "required": ["sku", "qty", "price"],
+       "additionalProperties": false,
+       "properties": {"sku": {"type": "string"},
+                      "qty": {"type": "integer", "minimum": 1},
+                      "price": {"type": "number", "minimum": 0},
+                      "tags": {"type": "array", "items": {"type": "string"}},
+                      "gift": {"type": "boolean"}}}},
+   "note": {"type": "string"}}}
+EOF
+cat > "$d/post.lua" <<EOF
+local f = io.open("$d/order.json", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+EOF
 
 jwt_loc() {
     cat <<EOF
@@ -118,6 +159,11 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
                      burst=100000;
             proxy_pass http://up;
         }
+        location = /bare-post { proxy_pass http://up; }
+        location = /validate {
+            gw_validate_body $d/order.schema.json;
+            proxy_pass http://up;
+        }
         location = /limit-global {
             gw_limit gbench key=\$binary_remote_addr rate=100000r/s
                      burst=100000 mode=global;
@@ -157,9 +203,20 @@ auth_for() {
     esac
 }
 
+# wrk's options for a location: the POST script for the POST ones
+wrk_opts() {
+    case $1 in
+    /bare-post|/validate) echo "-s $d/post.lua" ;;
+    esac
+}
+
 for loc in $LOCS; do
+    post=
+    [ -z "$(wrk_opts "$loc")" ] \
+        || post="-H Content-Type:application/json --data-binary @$d/order.json"
+    # shellcheck disable=SC2086
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "$(auth_for "$loc")" \
-           "http://127.0.0.1:$PORT$loc")
+           $post "http://127.0.0.1:$PORT$loc")
     if [ "$code" != 200 ]; then
         echo "bench: $loc answers $code, not 200" >&2
         exit 1
@@ -193,8 +250,9 @@ for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
         [ "$loc" != /limit-global ] || runs=$((runs - $(scripts_run)))
         t0=$(cpu_ticks)
+        # shellcheck disable=SC2046
         out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
-              "http://127.0.0.1:$PORT$loc")
+              $(wrk_opts "$loc") "http://127.0.0.1:$PORT$loc")
         t1=$(cpu_ticks)
         [ "$loc" != /limit-global ] || runs=$((runs + $(scripts_run)))
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -246,6 +304,18 @@ if [ -n "${med[/limit-local]:-}" ] && [ -n "${med[/limit-req]:-}" ]; then
         "$(ratio "${med[/limit-local]}" "${med[/limit-req]}")"
     printf 'by round %.3f, cpu %.3f\n' "$(echo "$per" | median)" \
         "$(ratio "${mcpu[/limit-req]}" "${mcpu[/limit-local]}")"
+fi
+
+# validation of a 1 KiB body against proxying the same POST bare
+if [ -n "${med[/validate]:-}" ] && [ -n "${med[/bare-post]:-}" ]; then
+    per=
+    for ((i = 1; i <= ROUNDS; i++)); do
+        per="$per $(ratio "${one[/validate,$i]}" "${one[/bare-post,$i]}")"
+    done
+    printf 'gw_validate_body 1 KiB / bare POST (target >= 0.85): req/s %.3f, ' \
+        "$(ratio "${med[/validate]}" "${med[/bare-post]}")"
+    printf 'by round %.3f, cpu %.3f\n' "$(echo "$per" | median)" \
+        "$(ratio "${mcpu[/bare-post]}" "${mcpu[/validate]}")"
 fi
 
 # a global limit must be decided in Redis, not by the local fallback:

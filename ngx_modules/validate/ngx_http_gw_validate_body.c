@@ -1,0 +1,693 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * gw_validate_body: reading a JSON request body, parsing it and checking
+ * it against its schema, without ever changing what reaches the upstream.
+ *
+ * The body is read with ngx_http_read_client_request_body(), as proxy_pass
+ * would read it, so it stays in r->request_body for the upstream, byte for
+ * byte, chunked or not, in memory or spooled to a temporary file.  To
+ * parse it without reading that file back, a request body filter copies
+ * the bytes into a buffer of the request's pool as they pass, up to
+ * gw_validate_body_max: a worker never blocks on a file.  Only when the
+ * body was read before this module saw the request (another module read
+ * it, or an internal redirect came here after it was read) are the bytes
+ * taken from r->request_body, reading the part nginx spooled from its
+ * local temporary file, as nginx itself does when it sends such a body
+ * without sendfile.
+ *
+ * Parsing (ngx_http_gw_validate_json.c) caps nesting and refuses
+ * duplicate keys; the body's problems are answered here.
+ */
+
+
+#include "ngx_http_gw.h"
+#include "ngx_http_gw_metrics.h"
+#include "ngx_http_gw_validate.h"
+
+
+#define NGX_HTTP_GW_VALIDATE_CHUNK  4096    /* first buffer of a chunked
+                                               body, bytes */
+
+
+static ngx_int_t ngx_http_gw_validate_body_start(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf);
+static ngx_int_t ngx_http_gw_validate_body_check(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf, ngx_http_gw_validate_ctx_t *ctx);
+static void ngx_http_gw_validate_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gw_validate_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_gw_validate_body_append(ngx_http_request_t *r,
+    ngx_http_gw_validate_ctx_t *ctx, u_char *data, size_t size);
+static ngx_int_t ngx_http_gw_validate_body_collect(ngx_http_request_t *r,
+    ngx_http_gw_validate_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_validate_media_type(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf);
+static ngx_uint_t ngx_http_gw_validate_match(u_char *pat, size_t plen,
+    u_char *s, size_t len);
+static ngx_int_t ngx_http_gw_validate_malformed(ngx_http_request_t *r,
+    u_char *text, size_t len, size_t pos, const char *fmt, ...);
+static ngx_int_t ngx_http_gw_validate_problem(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *title, ngx_str_t *detail,
+    ngx_str_t *extra);
+
+
+static ngx_http_request_body_filter_pt  ngx_http_gw_validate_next_filter;
+
+
+/*
+ * The body part of the handler: first call starts reading (NGX_DONE while
+ * nginx reads), a later one validates what was read.  Returns
+ * NGX_DECLINED to let the request go on, or what a phase handler returns
+ * for an answer sent.
+ */
+
+ngx_int_t
+ngx_http_gw_validate_body(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf)
+{
+    ngx_http_gw_validate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_validate_module);
+
+    if (ctx == NULL) {
+        return ngx_http_gw_validate_body_start(r, lcf);
+    }
+
+    if (ctx->done) {
+        return NGX_DECLINED;
+    }
+
+    if (!ctx->read) {
+        /* woken while nginx still reads the body */
+        return NGX_DONE;
+    }
+
+    ctx->done = 1;
+
+    return ngx_http_gw_validate_body_check(r, lcf, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_gw_validate_body_start(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf)
+{
+    off_t                        clen;
+    ngx_int_t                    rc;
+    ngx_str_t                    detail;
+    ngx_http_gw_validate_ctx_t  *ctx;
+
+    clen = r->headers_in.content_length_n;
+
+    if (clen <= 0 && !r->headers_in.chunked) {
+        /* no body: see ngx_http_gw_validate_body_check() */
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_validate_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_gw_validate_module);
+        ctx->filtered = 1;
+        ctx->read = 1;
+        ctx->done = 1;
+
+        return ngx_http_gw_validate_body_check(r, lcf, ctx);
+    }
+
+    rc = ngx_http_gw_validate_media_type(r, lcf);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (clen > (off_t) lcf->body_max) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gw_validate: body of %O bytes, more than "
+                      "gw_validate_body_max %uz", clen, lcf->body_max);
+
+        detail.data = ngx_pnalloc(r->pool, 64 + NGX_SIZE_T_LEN);
+        if (detail.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        detail.len = ngx_sprintf(detail.data, "the body is larger than "
+                                 "%uz bytes", lcf->body_max) - detail.data;
+
+        return ngx_http_gw_validate_problem(r,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                   "urn:tollgate:problem:body-too-large",
+                   "Request body too large", &detail, NULL);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_validate_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_gw_validate_module);
+
+    ctx->max = lcf->body_max;
+
+    if (r->request_body == NULL) {
+        /* the body filter will see every byte */
+        ctx->size = (clen > 0) ? (size_t) clen
+                               : ngx_min(lcf->body_max,
+                                         NGX_HTTP_GW_VALIDATE_CHUNK);
+        ctx->buf = ngx_pnalloc(r->pool, ctx->size);
+        if (ctx->buf == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->collect = 1;
+        ctx->filtered = 1;
+    }
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_gw_validate_body_read);
+
+    if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    if (ctx->read) {
+        /*
+         * The whole body was there already and the post handler ran
+         * inside the call: drop the reference the read took and go on.
+         */
+        r->main->count--;
+        ctx->done = 1;
+
+        return ngx_http_gw_validate_body_check(r, lcf, ctx);
+    }
+
+    /* as proxy_pass does: the reading holds the request, not this call */
+
+    ctx->waiting = 1;
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+/* the post handler of the body read: resumes the phases if they waited */
+
+static void
+ngx_http_gw_validate_body_read(ngx_http_request_t *r)
+{
+    ngx_http_gw_validate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_validate_module);
+
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    if (ctx == NULL) {
+        /* not ours any more (an internal redirect while reading) */
+        ngx_http_core_run_phases(r);
+        return;
+    }
+
+    ctx->read = 1;
+    ctx->collect = 0;
+
+    if (ctx->waiting) {
+        ctx->waiting = 0;
+        ngx_http_core_run_phases(r);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_gw_validate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_gw_validate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_validate_module);
+
+    if (ctx == NULL || !ctx->collect) {
+        return ngx_http_gw_validate_next_filter(r, in);
+    }
+
+    for (cl = in; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            if (ngx_buf_size(b)) {
+                ctx->lost = 1;
+            }
+
+            continue;
+        }
+
+        if (b->last > b->pos
+            && ngx_http_gw_validate_body_append(r, ctx, b->pos,
+                                                b->last - b->pos)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_gw_validate_next_filter(r, in);
+}
+
+
+/*
+ * Appends to the copy of the body, growing it (doubling, up to max) for a
+ * chunked one; past max, only notes that the body is too large, and the
+ * copy stops.
+ */
+
+static ngx_int_t
+ngx_http_gw_validate_body_append(ngx_http_request_t *r,
+    ngx_http_gw_validate_ctx_t *ctx, u_char *data, size_t size)
+{
+    u_char  *p;
+    size_t   need;
+
+    if (ctx->too_large) {
+        return NGX_OK;
+    }
+
+    if (size > ctx->max - ctx->len) {
+        ctx->too_large = 1;
+        return NGX_OK;
+    }
+
+    need = ctx->len + size;
+
+    if (need > ctx->size) {
+        ctx->size = ngx_max(need, ngx_min(2 * ctx->size, ctx->max));
+
+        p = ngx_pnalloc(r->pool, ctx->size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, ctx->buf, ctx->len);
+        ctx->buf = p;
+    }
+
+    ngx_memcpy(ctx->buf + ctx->len, data, size);
+    ctx->len += size;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The body as r->request_body holds it, for when the filter did not see
+ * it.  Reads the part nginx wrote to its temporary file: a local file,
+ * just written, of at most gw_validate_body_max bytes.
+ */
+
+static ngx_int_t
+ngx_http_gw_validate_body_collect(ngx_http_request_t *r,
+    ngx_http_gw_validate_ctx_t *ctx)
+{
+    off_t         total;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ctx->len = 0;
+    ctx->too_large = 0;
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    total = 0;
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        total += ngx_buf_size(cl->buf);
+    }
+
+    if (total > (off_t) ctx->max) {
+        ctx->too_large = 1;
+        return NGX_OK;
+    }
+
+    ctx->buf = ngx_pnalloc(r->pool, (size_t) total + 1);
+    if (ctx->buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->size = (size_t) total + 1;
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            ctx->len = ngx_cpymem(ctx->buf + ctx->len, b->pos,
+                                  b->last - b->pos) - ctx->buf;
+            continue;
+        }
+
+        if (b->in_file && b->file_last > b->file_pos) {
+            n = ngx_read_file(b->file, ctx->buf + ctx->len,
+                              (size_t) (b->file_last - b->file_pos),
+                              b->file_pos);
+
+            if (n != (ssize_t) (b->file_last - b->file_pos)) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "gw_validate: cannot read the body back "
+                              "from \"%V\"", &b->file->name);
+                return NGX_ERROR;
+            }
+
+            ctx->len += n;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_validate_body_check(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf, ngx_http_gw_validate_ctx_t *ctx)
+{
+    json_t        *inst;
+    size_t         pos, members;
+    ngx_int_t      rc;
+    ngx_str_t      detail;
+    json_error_t   jerr;
+
+    if (!ctx->filtered || ctx->lost) {
+        if (ngx_http_gw_validate_body_collect(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->too_large) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gw_validate: body more than gw_validate_body_max "
+                      "%uz", lcf->body_max);
+
+        detail.data = ngx_pnalloc(r->pool, 64 + NGX_SIZE_T_LEN);
+        if (detail.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        detail.len = ngx_sprintf(detail.data, "the body is larger than "
+                                 "%uz bytes", lcf->body_max) - detail.data;
+
+        return ngx_http_gw_validate_problem(r,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                   "urn:tollgate:problem:body-too-large",
+                   "Request body too large", &detail, NULL);
+    }
+
+    if (ctx->len == 0) {
+        /* an empty text is no JSON text; a GET without a body is fine */
+
+        if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gw_validate: empty body");
+
+        ngx_str_set(&detail, "a JSON body is required");
+
+        return ngx_http_gw_validate_problem(r, NGX_HTTP_BAD_REQUEST,
+                   "urn:tollgate:problem:malformed-json",
+                   "Malformed JSON", &detail, NULL);
+    }
+
+    members = 0;
+    pos = ngx_http_gw_validate_scan(ctx->buf, ctx->len, lcf->depth,
+                                    &members);
+
+    if (pos != ctx->len) {
+        return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len, pos,
+                                              "JSON nested deeper than %ui "
+                                              "levels", lcf->depth);
+    }
+
+    inst = ngx_http_gw_validate_parse(ctx->buf, ctx->len, &jerr);
+
+    if (inst != NULL && ngx_http_gw_validate_members(inst) != members) {
+        ngx_http_gw_validate_release(inst);
+
+        /* fewer members than the text has: a duplicate key; where? */
+
+        inst = json_loadb((char *) ctx->buf, ctx->len,
+                          JSON_DECODE_ANY|JSON_ALLOW_NUL
+                          |JSON_REJECT_DUPLICATES|JSON_DECODE_INT_AS_REAL,
+                          &jerr);
+
+        if (inst != NULL) {
+            json_decref(inst);
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "gw_validate: members miscounted");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (inst == NULL) {
+        return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len,
+                                              (size_t) jerr.position,
+                                              "%s", jerr.text);
+    }
+
+    rc = ngx_http_gw_validate_instance(r, lcf, lcf->body, inst,
+                                       NGX_HTTP_GW_VALIDATE_BODY);
+    ngx_http_gw_validate_release(inst);
+
+    return rc;
+}
+
+
+/*
+ * 400 malformed-json, with the line and the column (in characters, from
+ * 1) of byte pos of the text, in the detail and as members.
+ */
+
+static ngx_int_t
+ngx_http_gw_validate_malformed(ngx_http_request_t *r, u_char *text,
+    size_t len, size_t pos, const char *fmt, ...)
+{
+    u_char      *p, *last;
+    size_t       i;
+    va_list      args;
+    ngx_str_t    detail, extra;
+    ngx_uint_t   line, column;
+    u_char       msg[256];
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    va_end(args);
+
+    line = 1;
+    column = 1;
+
+    for (i = 0; i < pos && i < len; i++) {
+        if (text[i] == '\n') {
+            line++;
+            column = 1;
+
+        } else if ((text[i] & 0xc0) != 0x80) {
+            column++;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof(msg) + 64 + 4 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    detail.data = p;
+    p = ngx_sprintf(p, "line %ui, column %ui: %*s", line, column,
+                    (size_t) (last - msg), msg);
+    detail.len = p - detail.data;
+
+    extra.data = p;
+    p = ngx_sprintf(p, "\"line\":%ui,\"column\":%ui", line, column);
+    extra.len = p - extra.data;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "gw_validate: malformed JSON body: %V", &detail);
+
+    return ngx_http_gw_validate_problem(r, NGX_HTTP_BAD_REQUEST,
+                                        "urn:tollgate:problem:malformed-json",
+                                        "Malformed JSON", &detail, &extra);
+}
+
+
+/*
+ * The Content-Type's media type must match one of gw_validate_content_types
+ * (case-insensitively, parameters aside); a charset parameter, when there
+ * is one, must say UTF-8, the only encoding of JSON (RFC 8259).
+ */
+
+static ngx_int_t
+ngx_http_gw_validate_media_type(ngx_http_request_t *r,
+    ngx_http_gw_validate_loc_conf_t *lcf)
+{
+    u_char      *p, *end, *semi, *v;
+    size_t       len;
+    ngx_str_t    detail, *t;
+    ngx_uint_t   i;
+    u_char       type[128];
+
+    if (r->headers_in.content_type == NULL) {
+        goto unsupported;
+    }
+
+    p = r->headers_in.content_type->value.data;
+    end = p + r->headers_in.content_type->value.len;
+
+    semi = ngx_strlchr(p, end, ';');
+    if (semi == NULL) {
+        semi = end;
+    }
+
+    while (p < semi && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    len = semi - p;
+
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+        len--;
+    }
+
+    if (len == 0 || len > sizeof(type)) {
+        goto unsupported;
+    }
+
+    ngx_strlow(type, p, len);
+
+    t = lcf->types->elts;
+
+    for (i = 0; i < lcf->types->nelts; i++) {
+        if (ngx_http_gw_validate_match(t[i].data, t[i].len, type, len)) {
+            break;
+        }
+    }
+
+    if (i == lcf->types->nelts) {
+        goto unsupported;
+    }
+
+    /* charset=utf-8 (quoted or not) or no charset */
+
+    for (p = semi; p < end; p++) {
+        if (end - p > 8 && ngx_strncasecmp(p, (u_char *) "charset=", 8) == 0
+            && (p == semi || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t'))
+        {
+            v = p + 8;
+
+            if (v < end && *v == '"') {
+                v++;
+            }
+
+            if (end - v < 5
+                || ngx_strncasecmp(v, (u_char *) "utf-8", 5) != 0
+                || (end - v > 5 && v[5] != '"' && v[5] != ';'
+                    && v[5] != ' '))
+            {
+                goto unsupported;
+            }
+        }
+    }
+
+    return NGX_DECLINED;
+
+unsupported:
+
+    if (r->headers_in.content_type != NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gw_validate: body of Content-Type \"%V\" is not JSON",
+                      &r->headers_in.content_type->value);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gw_validate: body without Content-Type");
+    }
+
+    detail.data = ngx_pnalloc(r->pool, lcf->types_text.len + 64);
+    if (detail.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    detail.len = ngx_sprintf(detail.data, "the body must be UTF-8 JSON, "
+                             "with Content-Type %V", &lcf->types_text)
+                 - detail.data;
+
+    return ngx_http_gw_validate_problem(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                        "urn:tollgate:problem:"
+                                        "unsupported-media-type",
+                                        "Unsupported media type", &detail,
+                                        NULL);
+}
+
+
+/* pat against s: "*" matches any run of bytes */
+
+static ngx_uint_t
+ngx_http_gw_validate_match(u_char *pat, size_t plen, u_char *s, size_t len)
+{
+    size_t  i;
+
+    while (plen) {
+        if (*pat == '*') {
+            for (i = 0; i <= len; i++) {
+                if (ngx_http_gw_validate_match(pat + 1, plen - 1, s + i,
+                                               len - i))
+                {
+                    return 1;
+                }
+            }
+
+            return 0;
+        }
+
+        if (len == 0 || *pat != *s) {
+            return 0;
+        }
+
+        pat++;
+        plen--;
+        s++;
+        len--;
+    }
+
+    return len == 0;
+}
+
+
+static ngx_int_t
+ngx_http_gw_validate_problem(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *title, ngx_str_t *detail, ngx_str_t *extra)
+{
+    ngx_http_gw_problem_t  problem;
+
+    problem.status = status;
+    problem.type = type;
+    problem.title = title;
+    problem.detail = *detail;
+
+    if (extra != NULL) {
+        problem.extra = *extra;
+
+    } else {
+        ngx_str_null(&problem.extra);
+    }
+
+    ngx_http_gw_metrics_validation(r);
+
+    return ngx_http_gw_send_problem(r, &problem);
+}
+
+
+void
+ngx_http_gw_validate_body_filter_init(void)
+{
+    ngx_http_gw_validate_next_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_gw_validate_body_filter;
+}
