@@ -162,6 +162,7 @@ bench: deps-build module $(GWCTL) backends
 	@auto/deps bench
 	@scripts/bench.sh
 	@scripts/bench-audit.sh
+	@scripts/bench-schema.sh
 
 clean:
 	rm -rf $(BUILD) build-asan t/servroot run
