@@ -85,11 +85,11 @@ asan: deps-test
 	    GW_CC_OPT="$(ASAN_FLAGS)" GW_LD_OPT="$(ASAN_FLAGS)" \
 	    build-asan/ngx_http_gw_module.so unit
 	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' \
-	    "$(ASAN_LIB)" "$(TEST_NGINX_BINARY)" > build-asan/nginx
-	chmod +x build-asan/nginx
+	    "$(ASAN_LIB)" "$(TEST_NGINX_BINARY)" > build-asan/nginx-asan
+	chmod +x build-asan/nginx-asan
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-	TEST_NGINX_BINARY=$(abspath build-asan/nginx) \
+	TEST_NGINX_BINARY=$(abspath build-asan/nginx-asan) \
 	TEST_NGINX_LOAD_MODULES=$(abspath build-asan/ngx_http_gw_module.so) \
 	    prove -I t/lib -r t/
 
