@@ -128,9 +128,10 @@ void gw_schema_free(gw_schema_t *s);
 /*
  * json_loadb() for the instances to validate, about twice as fast on
  * request bodies, and keeping integers beyond 64 bits (as reals) where
- * jansson fails.  flags: JSON_DECODE_ANY, JSON_ALLOW_NUL and
- * JSON_DECODE_INT_AS_REAL are handled here, others by json_loadb(); any
- * text it refuses goes to json_loadb() too, so that error is jansson's.
+ * jansson fails.  flags: JSON_DECODE_ANY, JSON_ALLOW_NUL,
+ * JSON_DECODE_INT_AS_REAL and JSON_REJECT_DUPLICATES are handled here,
+ * others by json_loadb(); any text it refuses (a duplicate key included)
+ * goes to json_loadb() too, so that error is jansson's.
  * Nesting is capped at 2048, as jansson does.
  */
 json_t *gw_schema_json_loadb(const char *buf, size_t len, size_t flags,

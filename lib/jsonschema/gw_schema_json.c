@@ -6,9 +6,13 @@
  * the bodies a gateway validates.  jansson's own parser reads through a
  * generic stream one character at a time; this one scans the buffer
  * directly, builds each string once (without a copy when it has no
- * escape), and checks UTF-8 inline, which roughly halves the cost of a
+ * escape; a table tells the bytes that need a look), checks UTF-8 inline,
+ * and reads numbers without strtod() when the result is exact anyway
+ * (integers; decimals of few digits), which roughly halves the cost of a
  * parse, the larger part of parse + validate.  It also keeps integers
  * beyond 64 bits as reals, as JSON Schema needs, where jansson fails.
+ * With JSON_REJECT_DUPLICATES, an object holding fewer members than it
+ * was given has a duplicate key, left to json_loadb() to report.
  *
  * It accepts a strict subset of what json_loadb() accepts with the same
  * flags: on anything unusual (an error, a NUL in a key, flags it does
@@ -20,6 +24,7 @@
 
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,23 @@
 
 
 #define GW_SCHEMA_JSON_DEPTH  2048      /* nesting, as jansson's parser */
+
+
+/* the bytes a string can hold as they are: printable ASCII but " and \ */
+
+static const unsigned char  gw_sch_jp_plain[256] = {
+    [0x20 ... 0x21] = 1,            /* '"' is 0x22 */
+    [0x23 ... 0x5b] = 1,            /* '\\' is 0x5c */
+    [0x5d ... 0x7f] = 1
+};
+
+
+/* 10^0 .. 10^22, each exact in a double */
+
+static const double  gw_sch_jp_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
 
 
 typedef struct {
@@ -43,9 +65,50 @@ typedef struct {
 static json_t *gw_sch_jp_value(gw_sch_jp_t *jp);
 
 
-static void
+/* the first byte from p that a string cannot hold as it is, or end */
+
+static inline const unsigned char *
+gw_sch_jp_plain_run(const unsigned char *p, const unsigned char *end)
+{
+    /* four bytes a round while four remain: fewer tests of end */
+
+    while (end - p >= 4) {
+        if (!gw_sch_jp_plain[p[0]]) {
+            return p;
+        }
+
+        if (!gw_sch_jp_plain[p[1]]) {
+            return p + 1;
+        }
+
+        if (!gw_sch_jp_plain[p[2]]) {
+            return p + 2;
+        }
+
+        if (!gw_sch_jp_plain[p[3]]) {
+            return p + 3;
+        }
+
+        p += 4;
+    }
+
+    while (p < end && gw_sch_jp_plain[*p]) {
+        p++;
+    }
+
+    return p;
+}
+
+
+static inline void
 gw_sch_jp_ws(gw_sch_jp_t *jp)
 {
+    /* most tokens follow the previous one at once */
+
+    if (jp->p < jp->end && *jp->p > ' ') {
+        return;
+    }
+
     while (jp->p < jp->end
            && (*jp->p == ' ' || *jp->p == '\n' || *jp->p == '\r'
                || *jp->p == '\t'))
@@ -124,54 +187,19 @@ gw_sch_jp_hex4(const unsigned char *p, unsigned *v)
 
 
 /*
- * The string at jp->p (after its opening quote): *str and *len point to
- * it, into the input when it has no escape, into jp->buf otherwise.
- * Returns 0, or -1 for anything the fallback should judge.
+ * The rest of a string from its first escape at p, start being its first
+ * byte: unescaped into jp->buf, at most as long as the input.  Out of
+ * line, so that the common case stays short.
  */
 
-static int
-gw_sch_jp_string(gw_sch_jp_t *jp, const char **str, size_t *len)
+static __attribute__((noinline)) int
+gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
+    const unsigned char *p, const char **str, size_t *len)
 {
     char                 *buf;
     size_t                n, k, need;
     unsigned              cp, lo;
-    const unsigned char  *p, *start;
-
-    p = jp->p;
-    start = p;
-
-    /* the common case: no escape */
-
-    while (p < jp->end && *p != '"' && *p != '\\') {
-        if (*p < 0x20) {
-            return -1;
-        }
-
-        if (*p >= 0x80) {
-            k = gw_sch_jp_utf8(p, jp->end);
-            if (k == 0) {
-                return -1;
-            }
-
-            p += k;
-            continue;
-        }
-
-        p++;
-    }
-
-    if (p == jp->end) {
-        return -1;
-    }
-
-    if (*p == '"') {
-        *str = (const char *) start;
-        *len = p - start;
-        jp->p = p + 1;
-        return 0;
-    }
-
-    /* escapes: unescape into jp->buf, at most as long as the input */
+    const unsigned char  *run;
 
     need = (size_t) (jp->end - start) + 1;
 
@@ -206,7 +234,11 @@ gw_sch_jp_string(gw_sch_jp_t *jp, const char **str, size_t *len)
         }
 
         if (*p != '\\') {
-            jp->buf[n++] = (char) *p++;
+            run = p;
+            p = gw_sch_jp_plain_run(p + 1, jp->end);
+
+            memcpy(jp->buf + n, run, p - run);
+            n += p - run;
             continue;
         }
 
@@ -302,26 +334,89 @@ gw_sch_jp_string(gw_sch_jp_t *jp, const char **str, size_t *len)
 }
 
 
+/*
+ * The string at jp->p (after its opening quote): *str and *len point to
+ * it, into the input when it has no escape, into jp->buf otherwise.
+ * Returns 0, or -1 for anything the fallback should judge.
+ */
+
+static inline int
+gw_sch_jp_string(gw_sch_jp_t *jp, const char **str, size_t *len)
+{
+    size_t                k;
+    const unsigned char  *p, *start;
+
+    p = jp->p;
+    start = p;
+
+    /* the common case: no escape */
+
+    for ( ;; ) {
+        p = gw_sch_jp_plain_run(p, jp->end);
+
+        if (p == jp->end || *p < 0x20) {
+            return -1;
+        }
+
+        if (*p < 0x80) {
+            break;
+        }
+
+        k = gw_sch_jp_utf8(p, jp->end);
+        if (k == 0) {
+            return -1;
+        }
+
+        p += k;
+    }
+
+    if (*p == '"') {
+        *str = (const char *) start;
+        *len = p - start;
+        jp->p = p + 1;
+        return 0;
+    }
+
+    return gw_sch_jp_escaped(jp, start, p, str, len);
+}
+
+
+/*
+ * A number: an integer of at most 19 digits as a json_integer() without
+ * strtod(); a real whose significand has at most 19 digits and is at
+ * most 2^53, with a decimal exponent within +-22, as one exact IEEE
+ * operation on two exact doubles (Clinger's fast path, hence correctly
+ * rounded, as strtod()); anything else through strtod().
+ */
+
 static json_t *
 gw_sch_jp_number(gw_sch_jp_t *jp)
 {
-    int                   real;
+    int                   real, neg, dexp, eneg, ndig, nfrac, big;
     char                  tmp[64], *text, *e;
     double                d;
     size_t                n;
     json_t               *v;
     uint64_t              u;
-    const unsigned char  *p, *start;
+    const unsigned char  *p, *start, *end;
 
     p = jp->p;
+    end = jp->end;
     start = p;
     real = 0;
+    neg = 0;
+    u = 0;
+    ndig = 0;
+    nfrac = 0;
+    dexp = 0;
+    big = 0;
 
     if (*p == '-') {
+        neg = 1;
         p++;
     }
 
-    if (p == jp->end) {
+    if (p == end) {
         return NULL;
     }
 
@@ -329,68 +424,108 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
         p++;
 
     } else if (*p >= '1' && *p <= '9') {
-        while (p < jp->end && *p >= '0' && *p <= '9') {
+        do {
+            if (ndig < 19) {
+                u = u * 10 + (uint64_t) (*p - '0');
+            }
+
+            ndig++;
             p++;
-        }
+        } while (p < end && *p >= '0' && *p <= '9');
 
     } else {
         return NULL;
     }
 
-    if (p < jp->end && *p == '.') {
+    if (p < end && *p == '.') {
         real = 1;
         p++;
 
-        if (p == jp->end || *p < '0' || *p > '9') {
+        if (p == end || *p < '0' || *p > '9') {
             return NULL;
         }
 
-        while (p < jp->end && *p >= '0' && *p <= '9') {
+        do {
+            /* leading zeros of "0.000x" are not significant digits */
+
+            if (ndig < 19 && nfrac < 64) {
+                u = u * 10 + (uint64_t) (*p - '0');
+                nfrac++;
+
+                if (u != 0) {
+                    ndig++;
+                }
+
+            } else {
+                big = 1;
+            }
+
             p++;
-        }
+        } while (p < end && *p >= '0' && *p <= '9');
     }
 
-    if (p < jp->end && (*p == 'e' || *p == 'E')) {
+    if (p < end && (*p == 'e' || *p == 'E')) {
         real = 1;
+        eneg = 0;
         p++;
 
-        if (p < jp->end && (*p == '+' || *p == '-')) {
+        if (p < end && (*p == '+' || *p == '-')) {
+            eneg = (*p == '-');
             p++;
         }
 
-        if (p == jp->end || *p < '0' || *p > '9') {
+        if (p == end || *p < '0' || *p > '9') {
             return NULL;
         }
 
-        while (p < jp->end && *p >= '0' && *p <= '9') {
+        do {
+            if (dexp < 10000) {
+                dexp = dexp * 10 + (*p - '0');
+            }
+
             p++;
+        } while (p < end && *p >= '0' && *p <= '9');
+
+        if (eneg) {
+            dexp = -dexp;
         }
     }
 
     jp->p = p;
     n = p - start;
 
-    if (!real && !(jp->flags & JSON_DECODE_INT_AS_REAL)
-        && n - (*start == '-') <= 19)
-    {
+    if (!real && !(jp->flags & JSON_DECODE_INT_AS_REAL) && ndig <= 19) {
         /* at most 19 digits: fits in 64 bits before the sign */
 
-        u = 0;
-
-        for (p = start + (*start == '-'); p < jp->p; p++) {
-            u = u * 10 + (uint64_t) (*p - '0');
-        }
-
-        if (*start == '-' && u <= (uint64_t) INT64_MAX + 1) {
+        if (neg && u <= (uint64_t) INT64_MAX + 1) {
             return json_integer((json_int_t) (0 - u));
         }
 
-        if (*start != '-' && u <= (uint64_t) INT64_MAX) {
+        if (!neg && u <= (uint64_t) INT64_MAX) {
             return json_integer((json_int_t) u);
         }
     }
 
-    /* a real, or an integer beyond 64 bits kept as one */
+#if (FLT_EVAL_METHOD == 0)
+
+    dexp -= nfrac;
+
+    if (ndig <= 19 && !big && u <= ((uint64_t) 1 << 53)
+        && dexp >= -22 && dexp <= 22)
+    {
+        d = (double) u;
+
+        if (u != 0) {
+            d = (dexp < 0) ? d / gw_sch_jp_pow10[-dexp]
+                           : d * gw_sch_jp_pow10[dexp];
+        }
+
+        return json_real(neg ? -d : d);
+    }
+
+#endif
+
+    /* a long real, or an integer beyond 64 bits kept as one */
 
     text = (n < sizeof(tmp)) ? tmp : malloc(n + 1);
     if (text == NULL) {
@@ -419,7 +554,7 @@ static json_t *
 gw_sch_jp_value(gw_sch_jp_t *jp)
 {
     char        *key;
-    size_t       len;
+    size_t       len, count;
     json_t      *v, *item;
     const char  *str;
 
@@ -451,11 +586,9 @@ gw_sch_jp_value(gw_sch_jp_t *jp)
         }
 
         key = NULL;
+        count = 0;
 
         for ( ;; ) {
-            free(key);
-            key = NULL;
-
             gw_sch_jp_ws(jp);
 
             if (jp->p == jp->end || *jp->p != '"') {
@@ -464,15 +597,18 @@ gw_sch_jp_value(gw_sch_jp_t *jp)
 
             jp->p++;
 
-            if (gw_sch_jp_string(jp, &str, &len) != 0
-                || memchr(str, '\0', len) != NULL)
-            {
+            if (gw_sch_jp_string(jp, &str, &len) != 0) {
                 break;
             }
 
-            /* a key in jp->buf, which the value may reuse: a copy */
+            /* a key in jp->buf, which the value may reuse: a copy; only an
+             * escape can put a NUL in a key */
 
             if (str == jp->buf) {
+                if (memchr(str, '\0', len) != NULL) {
+                    break;
+                }
+
                 key = malloc(len + 1);
                 if (key == NULL) {
                     break;
@@ -499,6 +635,13 @@ gw_sch_jp_value(gw_sch_jp_t *jp)
                 break;
             }
 
+            count++;
+
+            if (key != NULL) {
+                free(key);
+                key = NULL;
+            }
+
             gw_sch_jp_ws(jp);
 
             if (jp->p < jp->end && *jp->p == ',') {
@@ -507,7 +650,15 @@ gw_sch_jp_value(gw_sch_jp_t *jp)
             }
 
             if (jp->p < jp->end && *jp->p == '}') {
-                free(key);
+                /* a duplicate replaced a member: jansson's error, if
+                 * asked for */
+
+                if ((jp->flags & JSON_REJECT_DUPLICATES)
+                    && json_object_size(v) != count)
+                {
+                    break;
+                }
+
                 jp->p++;
                 jp->depth--;
                 return v;
@@ -612,7 +763,8 @@ gw_schema_json_loadb(const char *buf, size_t len, size_t flags,
     gw_sch_jp_t   jp;
 
     if ((flags & ~(size_t) (JSON_DECODE_ANY | JSON_ALLOW_NUL
-                            | JSON_DECODE_INT_AS_REAL)) == 0)
+                            | JSON_DECODE_INT_AS_REAL
+                            | JSON_REJECT_DUPLICATES)) == 0)
     {
         memset(&jp, 0, sizeof(gw_sch_jp_t));
         jp.p = (const unsigned char *) buf;

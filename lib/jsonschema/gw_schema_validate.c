@@ -37,6 +37,56 @@
 #include "gw_schema_vc.h"
 
 
+/* the keywords gw_sch_leaf() knows: those of a scalar's type */
+#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
+
+
+/*
+ * A node of only "type" and scalar keywords (the usual schema of a
+ * property), checked without the bookkeeping of gw_sch_eval(): no
+ * location pushed, no error reported.  1 valid, 0 invalid.
+ */
+
+static int
+gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
+{
+    int  rc;
+
+    if ((n->kw & GW_SCH_KW_TYPE) && !gw_sch_type_ok(n, inst)) {
+        return 0;
+    }
+
+    switch (json_typeof(inst)) {
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        if (!(n->kw & GW_SCH_KW_NUMBER)) {
+            return 1;
+        }
+
+        vc->quiet++;
+        rc = gw_sch_numbers(vc, n, inst);
+        vc->quiet--;
+
+        return rc;
+
+    case JSON_STRING:
+        if (!(n->kw & GW_SCH_KW_STRING)) {
+            return 1;
+        }
+
+        vc->quiet++;
+        rc = gw_sch_strings(vc, n, inst);
+        vc->quiet--;
+
+        return rc;
+
+    default:
+        return 1;
+    }
+}
+
+
 /* a child instance: its location pushed, its depth checked */
 
 int
@@ -45,6 +95,20 @@ gw_sch_eval_at(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
 {
     int             rc;
     gw_sch_iloc_t  *il;
+
+    /* a leaf node takes the short way, and the long one only to report
+     * its errors; neither cap can be reached on the short way */
+
+    if (n->boolean == GW_SCH_NONE && (n->kw & ~GW_SCH_KW_LEAF) == 0
+        && vc->idepth < vc->s->opts.max_depth
+        && vc->depth < vc->s->opts.max_eval)
+    {
+        rc = gw_sch_leaf(vc, n, inst);
+
+        if (rc == 1 || !gw_sch_more(vc)) {
+            return rc;
+        }
+    }
 
     if (vc->idepth >= vc->s->opts.max_depth) {
         return gw_sch_abort(vc, 0, "the instance is nested too deeply");
@@ -516,9 +580,13 @@ gw_sch_eval(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
         }
     }
 
-done:
+    /* only a node with unevaluated* allocated its annotations */
 
-    free(local.mark);
+    if (local.mark != NULL) {
+        free(local.mark);
+    }
+
+done:
 
     if (pushed) {
         vc->nscope--;

@@ -47,6 +47,35 @@ gw_sch_more(gw_sch_vc_t *vc)
 }
 
 
+/* "type": a real is an integer only when no number will do */
+
+static inline int
+gw_sch_type_ok(const gw_sch_node_t *n, const json_t *inst)
+{
+    switch (json_typeof(inst)) {
+    case JSON_OBJECT:
+        return (n->types & GW_SCH_T_OBJECT) != 0;
+    case JSON_ARRAY:
+        return (n->types & GW_SCH_T_ARRAY) != 0;
+    case JSON_STRING:
+        return (n->types & GW_SCH_T_STRING) != 0;
+    case JSON_INTEGER:
+        return (n->types & (GW_SCH_T_NUMBER | GW_SCH_T_INTEGER)) != 0;
+    case JSON_REAL:
+        if (n->types & GW_SCH_T_NUMBER) {
+            return 1;
+        }
+
+        return (n->types & GW_SCH_T_INTEGER) && gw_sch_is_integer(inst);
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return (n->types & GW_SCH_T_BOOLEAN) != 0;
+    default:
+        return (n->types & GW_SCH_T_NULL) != 0;
+    }
+}
+
+
 /* gw_schema_validate.c */
 int gw_sch_eval(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
     const json_t *inst, gw_sch_ann_t *ann);
@@ -66,7 +95,6 @@ const char *gw_sch_num_str(const json_t *v, char *buf, size_t size);
 const char *gw_sch_type_names(unsigned types, char *buf, size_t size);
 
 /* gw_schema_vtypes.c */
-int gw_sch_type_ok(const gw_sch_node_t *n, const json_t *inst);
 int gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     const json_t *inst);
 int gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n,

@@ -22,41 +22,6 @@
 
 
 int
-gw_sch_type_ok(const gw_sch_node_t *n, const json_t *inst)
-{
-    unsigned  bits;
-
-    switch (json_typeof(inst)) {
-    case JSON_OBJECT:
-        bits = GW_SCH_T_OBJECT;
-        break;
-    case JSON_ARRAY:
-        bits = GW_SCH_T_ARRAY;
-        break;
-    case JSON_STRING:
-        bits = GW_SCH_T_STRING;
-        break;
-    case JSON_INTEGER:
-        bits = GW_SCH_T_NUMBER | GW_SCH_T_INTEGER;
-        break;
-    case JSON_REAL:
-        bits = GW_SCH_T_NUMBER
-               | (gw_sch_is_integer(inst) ? GW_SCH_T_INTEGER : 0);
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        bits = GW_SCH_T_BOOLEAN;
-        break;
-    default:
-        bits = GW_SCH_T_NULL;
-        break;
-    }
-
-    return (n->types & bits) != 0;
-}
-
-
-int
 gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
 {
     int   valid;
@@ -342,6 +307,59 @@ gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
 }
 
 
+/*
+ * Whether len bytes at a and b are the same: names are short, and loads
+ * of eight or four bytes (the last one overlapping) beat a call to
+ * memcmp() or a loop over bytes.
+ */
+
+static inline int
+gw_sch_same(const char *a, const char *b, size_t len)
+{
+    size_t    i;
+    uint32_t  u, v;
+    uint64_t  x, y;
+
+    if (len >= 8) {
+        for (i = 0; i + 8 < len; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+
+            if (x != y) {
+                return 0;
+            }
+        }
+
+        memcpy(&x, a + len - 8, 8);
+        memcpy(&y, b + len - 8, 8);
+
+        return x == y;
+    }
+
+    if (len >= 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+
+        if (u != v) {
+            return 0;
+        }
+
+        memcpy(&u, a + len - 4, 4);
+        memcpy(&v, b + len - 4, 4);
+
+        return u == v;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static const gw_sch_prop_t *
 gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len)
 {
@@ -353,8 +371,11 @@ gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len)
     for (slot = h; n->ptab[slot & n->ptab_mask] != 0; slot++) {
         p = &n->props[n->ptab[slot & n->ptab_mask] - 1];
 
-        if (p->hash == h && p->len == len && memcmp(p->name, key, len) == 0)
-        {
+        if (p->hash != h || p->len != len) {
+            continue;
+        }
+
+        if (gw_sch_same(p->name, key, len)) {
             return p;
         }
     }

@@ -99,16 +99,13 @@ void ngx_http_gw_validate_body_filter_init(void);
 /* parsing bodies (ngx_http_gw_validate_json.c) */
 
 /*
- * One pass over JSON text: returns len, with the count of object members
- * in *members, or the offset of the bracket that nests deeper than max.
+ * One pass over JSON text: returns len, or the offset of the bracket that
+ * nests deeper than max.
  */
-size_t ngx_http_gw_validate_scan(u_char *p, size_t len, ngx_uint_t max,
-    size_t *members);
+size_t ngx_http_gw_validate_scan(u_char *p, size_t len, ngx_uint_t max);
 
-/* the members of every object in j */
-size_t ngx_http_gw_validate_members(json_t *j);
-
-/* parses text into the worker's arena; NULL with err filled */
+/* parses text into the worker's arena, refusing duplicate keys; NULL
+ * with err filled */
 json_t *ngx_http_gw_validate_parse(u_char *text, size_t len,
     json_error_t *err);
 

@@ -371,7 +371,7 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
     ngx_http_gw_validate_loc_conf_t *lcf, ngx_http_gw_validate_ctx_t *ctx)
 {
     json_t        *inst;
-    size_t         pos, members;
+    size_t         pos;
     ngx_int_t      rc;
     ngx_str_t      detail;
     json_error_t   jerr;
@@ -418,9 +418,7 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
                    "Malformed JSON", &detail, NULL);
     }
 
-    members = 0;
-    pos = ngx_http_gw_validate_scan(ctx->buf, ctx->len, lcf->depth,
-                                    &members);
+    pos = ngx_http_gw_validate_scan(ctx->buf, ctx->len, lcf->depth);
 
     if (pos != ctx->len) {
         return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len, pos,
@@ -429,24 +427,6 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
     }
 
     inst = ngx_http_gw_validate_parse(ctx->buf, ctx->len, &jerr);
-
-    if (inst != NULL && ngx_http_gw_validate_members(inst) != members) {
-        ngx_http_gw_validate_release(inst);
-
-        /* fewer members than the text has: a duplicate key; where? */
-
-        inst = json_loadb((char *) ctx->buf, ctx->len,
-                          JSON_DECODE_ANY|JSON_ALLOW_NUL
-                          |JSON_REJECT_DUPLICATES|JSON_DECODE_INT_AS_REAL,
-                          &jerr);
-
-        if (inst != NULL) {
-            json_decref(inst);
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "gw_validate: members miscounted");
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
 
     if (inst == NULL) {
         return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len,

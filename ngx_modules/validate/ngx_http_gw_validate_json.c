@@ -5,10 +5,10 @@
  * Parsing request bodies for gw_validate_body, fast and within caps.
  *
  * Before parsing, one pass over the text caps its nesting at
- * gw_validate_depth and counts object members; parsing is lib/jsonschema's
- * fast parser; a duplicate key shows as fewer members in the parsed
- * objects than in the text, and only then does the caller parse the text
- * again with jansson's JSON_REJECT_DUPLICATES, for the line and column.
+ * gw_validate_depth; parsing is lib/jsonschema's fast parser with
+ * JSON_REJECT_DUPLICATES: a duplicate key shows there as an object with
+ * fewer members than it was given, and only then is the text parsed
+ * again by jansson, for the error's line and column.
  *
  * The parsed tree lives in a per-worker arena: jansson allocates through
  * functions set here, which, only while a body is parsed, carve its many
@@ -66,7 +66,8 @@ ngx_http_gw_validate_parse(u_char *text, size_t len, json_error_t *err)
     ngx_http_gw_validate_arena_on = 1;
 
     j = gw_schema_json_loadb((char *) text, len,
-                             JSON_DECODE_ANY|JSON_ALLOW_NUL, err);
+                             JSON_DECODE_ANY|JSON_ALLOW_NUL
+                             |JSON_REJECT_DUPLICATES, err);
 
     ngx_http_gw_validate_arena_on = 0;
 
@@ -135,21 +136,18 @@ ngx_http_gw_validate_json_free(void *p)
 
 
 /*
- * One pass over JSON text: returns len, with the count of object members
- * (colons outside strings) in *members, or the offset of the bracket that
+ * One pass over JSON text: returns len, or the offset of the bracket that
  * nests deeper than max.  The text is not otherwise checked: the parser
  * does that next.
  */
 
 size_t
-ngx_http_gw_validate_scan(u_char *p, size_t len, ngx_uint_t max,
-    size_t *members)
+ngx_http_gw_validate_scan(u_char *p, size_t len, ngx_uint_t max)
 {
-    size_t      i, n;
+    size_t      i;
     ngx_uint_t  depth;
 
     depth = 0;
-    n = 0;
 
     for (i = 0; i < len; i++) {
 
@@ -179,53 +177,10 @@ ngx_http_gw_validate_scan(u_char *p, size_t len, ngx_uint_t max,
             }
 
             break;
-
-        case ':':
-            n++;
-            break;
         }
     }
-
-    *members = n;
 
     return len;
-}
-
-
-/* the members of every object in j; its depth is capped already */
-
-size_t
-ngx_http_gw_validate_members(json_t *j)
-{
-    size_t       n, i;
-    json_t      *v;
-    const char  *key;
-
-    if (json_is_object(j)) {
-        n = json_object_size(j);
-
-        json_object_foreach(j, key, v) {
-            if (json_is_object(v) || json_is_array(v)) {
-                n += ngx_http_gw_validate_members(v);
-            }
-        }
-
-        return n;
-    }
-
-    n = 0;
-
-    if (json_is_array(j)) {
-        for (i = 0; i < json_array_size(j); i++) {
-            v = json_array_get(j, i);
-
-            if (json_is_object(v) || json_is_array(v)) {
-                n += ngx_http_gw_validate_members(v);
-            }
-        }
-    }
-
-    return n;
 }
 
 

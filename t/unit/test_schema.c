@@ -676,6 +676,165 @@ same_parse(const char *text, size_t flags, const char *name)
 }
 
 
+/*
+ * A number read by gw_schema_json_loadb() has the bits strtod() gives
+ * (the exact fast path for short decimals must round the same way), and
+ * is a real unless an integer was asked for.
+ */
+
+static int
+same_number(const char *text, size_t flags)
+{
+    int            same;
+    char           buf[96];
+    double         want, got;
+    json_t        *j, *v;
+    json_error_t   e;
+
+    snprintf(buf, sizeof(buf), "[%s]", text);
+
+    j = gw_schema_json_loadb(buf, strlen(buf), flags, &e);
+    if (j == NULL) {
+        return 0;
+    }
+
+    v = json_array_get(j, 0);
+    want = strtod(text, NULL);
+
+    if (json_is_integer(v)) {
+        same = (strpbrk(text, ".eE") == NULL
+                && !(flags & JSON_DECODE_INT_AS_REAL)
+                && json_integer_value(v) == strtoll(text, NULL, 10));
+
+    } else {
+        got = json_real_value(v);
+        same = (memcmp(&got, &want, sizeof(double)) == 0);
+    }
+
+    json_decref(j);
+
+    return same;
+}
+
+
+static void
+test_json_numbers(void)
+{
+    int            bad;
+    char           text[64];
+    size_t         i, k, n;
+    uint64_t       r;
+    json_t        *j;
+    json_error_t   e;
+
+    static const char  *reals[] = {
+        "-0.0", "0.0", "-0e5", "0.1", "0.3", "1.25", "-1.5e-3", "1e308",
+        "-1e308", "1e-400", "-1e-400", "4.9e-324", "2.2250738585072011e-308",
+        "1.7976931348623157e308", "0.1e1", "1e22", "1e23", "1e-22",
+        "1e-23", "9007199254740993.0", "9007199254740992.5",
+        "12345678901234567890e-5", "1234567890123456789e-3",
+        "0.000000000000000000000000001", "1.0000000000000002",
+        "0.30000000000000004", "3.141592653589793", "123456.789e3",
+        "0.00000000000000000000000000000000000000000000000000000000000000001",
+        "1E+2", "5e-324", "8.98846567431158e307", "100000000000000000000000"
+    };
+
+    static const char  *ints[] = {
+        "0", "-0", "1", "-1", "9007199254740993", "-9007199254740993",
+        "9223372036854775807", "-9223372036854775808"
+    };
+
+    bad = 0;
+
+    for (i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        if (!same_number(reals[i], 0)) {
+            diag("%s: not strtod()'s double", reals[i]);
+            bad++;
+        }
+    }
+
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        if (!same_number(ints[i], 0)
+            || !same_number(ints[i], JSON_DECODE_INT_AS_REAL))
+        {
+            diag("%s: not the integer, or not strtod()'s double", ints[i]);
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "edge-case numbers: strtod()'s doubles, exact integers");
+
+    /* random decimals of 1 to 20 digits, a point anywhere, exponents */
+
+    r = 0x9e3779b97f4a7c15ull;
+    bad = 0;
+
+    for (i = 0; i < 50000; i++) {
+        n = 0;
+        k = 1 + (r >> 59) % 20;
+
+        if (r & 1) {
+            text[n++] = '-';
+        }
+
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        text[n++] = '1' + (r >> 33) % 9;
+
+        while (--k > 0) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            text[n++] = '0' + (r >> 33) % 10;
+        }
+
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+
+        if ((r >> 40) % 3 == 0) {
+            n += snprintf(text + n, sizeof(text) - n, "e%d",
+                          (int) ((r >> 20) % 60) - 30);
+
+        } else if ((r >> 40) % 3 == 1 && n > 1 + (text[0] == '-')) {
+            k = 1 + (text[0] == '-') + (r >> 8) % (n - 1 - (text[0] == '-'));
+            memmove(text + k + 1, text + k, n - k);
+            text[k] = '.';
+            n++;
+        }
+
+        text[n] = '\0';
+
+        if (!same_number(text, 0)) {
+            if (bad++ < 5) {
+                diag("%s: not strtod()'s double", text);
+            }
+        }
+
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+    }
+
+    is_int(bad, 0, "50000 random decimals: strtod()'s doubles");
+
+    j = gw_schema_json_loadb("[-0.0, -0]", 10, 0, &e);
+    ok(j != NULL && json_is_real(json_array_get(j, 0))
+       && json_real_value(json_array_get(j, 0)) == 0.0
+       && 1 / json_real_value(json_array_get(j, 0)) < 0
+       && json_is_integer(json_array_get(j, 1))
+       && json_integer_value(json_array_get(j, 1)) == 0,
+       "-0.0 is a negative zero, -0 the integer 0");
+    json_decref(j);
+
+    j = gw_schema_json_loadb("[9007199254740993, 1e-400]", 26,
+                             JSON_DECODE_INT_AS_REAL, &e);
+    ok(j != NULL && json_real_value(json_array_get(j, 0))
+                    == 9007199254740992.0
+       && json_real_value(json_array_get(j, 1)) == 0.0,
+       "2^53+1 as a real rounds to even, 1e-400 underflows to 0");
+    json_decref(j);
+
+    same_parse("[1e309]", 0, "1e309 overflows as in jansson");
+    same_parse("[-1e99999999999]", 0, "a huge exponent overflows");
+    same_parse("[1e-99999999999]", 0, "a huge negative exponent");
+    same_parse("[0.1e+]", 0, "an exponent without digits");
+}
+
+
 static void
 test_json(void)
 {
@@ -697,7 +856,17 @@ test_json(void)
     same_parse("{\"k\\\"\\u00e9\": \"x\\n\\t\\/\\ud83d\\ude00\"}", 0,
                "escapes in keys and strings");
     same_parse("{\"a\": 1, \"a\": 2}", 0, "a duplicate key: the last");
+    same_parse("{\"a\": 1, \"a\": 2}", JSON_REJECT_DUPLICATES,
+               "a duplicate key refused");
+    same_parse("[{\"b\": {}}, {\"x\": {\"a\": 1, \"b\": [{\"a\": 1,"
+               " \"\\u0061\": 2}]}}]", JSON_REJECT_DUPLICATES,
+               "a nested escaped duplicate key refused");
+    same_parse("{\"a\": {\"a\": 1}, \"b\": {\"a\": 1}}",
+               JSON_REJECT_DUPLICATES, "the same key in two objects");
     same_parse("\"caf\xc3\xa9\"", JSON_DECODE_ANY, "UTF-8");
+    same_parse("[\"abcdefghij\\\\klmnopq\\u00e9rstuvwxyz caf\xc3\xa9 \\\"q\\\""
+               " the end of it\", \"plain text longer than sixteen\"]", 0,
+               "long runs around escapes and UTF-8");
     same_parse("\"\xc3\"", JSON_DECODE_ANY, "truncated UTF-8");
     same_parse("\"\xed\xa0\x80\"", JSON_DECODE_ANY, "a UTF-8 surrogate");
     same_parse("\"\\ud800\"", JSON_DECODE_ANY, "a lone surrogate escape");
@@ -771,6 +940,7 @@ main(void)
     test_metaschemas();
     test_misc();
     test_json();
+    test_json_numbers();
 
     return done_testing();
 }
