@@ -34,6 +34,8 @@ all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
 all="$all /limit-req /limit-local /limit-global /obs-off /obs-on"
 all="$all /bare-post /validate"
 LOCS=${LOCS:-$all}
+# every ratio is to bare: measure it whatever LOCS says
+case " $LOCS " in *" /bare "*) ;; *) LOCS="/bare $LOCS" ;; esac
 ACCURACY=${ACCURACY:-1}
 redis_server=${REDIS_SERVER:-redis-server}
 
