@@ -16,11 +16,6 @@
 #include <ngx_http.h>
 
 
-/* this worker's counts: events dropped (queue full, or refused by
-   Redis) and events written to the stream */
-extern ngx_uint_t  ngx_http_gw_audit_dropped;
-extern ngx_uint_t  ngx_http_gw_audit_sent_total;
-
 extern ngx_module_t  ngx_http_gw_audit_module;
 
 

@@ -189,9 +189,9 @@ ngx_module_t  ngx_http_gw_audit_module = {
 };
 
 
-/* the metrics' view: events dropped and queued by this worker */
-ngx_uint_t  ngx_http_gw_audit_dropped;
-ngx_uint_t  ngx_http_gw_audit_sent_total;
+/* events this worker dropped, for its log lines (the metrics module
+   counts them for scrapes: gw_audit_dropped_total) */
+static ngx_uint_t  ngx_http_gw_audit_dropped;
 
 
 static ngx_int_t
@@ -495,8 +495,6 @@ ngx_http_gw_audit_sent(ngx_http_request_t *r, void *data,
                       "gw_audit: Redis refused %ui events: %*s", n,
                       (size_t) reply->len, (u_char *) reply->str);
 
-    } else {
-        ngx_http_gw_audit_sent_total += n;
     }
 
     if (w->dropping && w->n <= w->conf->queue_max / 2

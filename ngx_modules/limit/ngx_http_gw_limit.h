@@ -161,8 +161,6 @@ void ngx_http_gw_limit_header_filter_init(void);
 /* global mode (ngx_http_gw_limit_redis.c) */
 ngx_int_t ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx);
-ngx_int_t ngx_http_gw_limit_redis_answer(ngx_http_request_t *r,
-    ngx_http_gw_limit_ctx_t *ctx);
 
 
 extern ngx_module_t  ngx_http_gw_limit_module;

@@ -122,19 +122,18 @@ ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (zone.len == 0) {
         ngx_str_set(&zone, "gw_limit");
+    }
 
-        limit->zone = ngx_http_gw_limit_zone_add(cf, &zone, 0);
-        if (limit->zone == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    limit->zone = ngx_http_gw_limit_zone_add(cf, &zone, 0);
+    if (limit->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
+    /* the default zone is sized at postconfiguration unless defined */
+    if (zone.len == sizeof("gw_limit") - 1
+        && ngx_strncmp(zone.data, "gw_limit", zone.len) == 0)
+    {
         lmcf->default_zone = limit->zone;
-
-    } else {
-        limit->zone = ngx_http_gw_limit_zone_add(cf, &zone, 0);
-        if (limit->zone == NULL) {
-            return NGX_CONF_ERROR;
-        }
     }
 
     return NGX_CONF_OK;

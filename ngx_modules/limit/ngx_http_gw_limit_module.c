@@ -407,7 +407,7 @@ ngx_http_gw_limit_global(ngx_http_request_t *r,
 {
     ngx_uint_t  i;
 
-    if (ngx_http_gw_limit_redis_answer(r, ctx) == NGX_OK) {
+    if (ctx->redis_status == NGX_HTTP_GW_REDIS_OK) {
 
         if (ngx_http_gw_limit_degraded) {
             ngx_http_gw_limit_degraded = 0;

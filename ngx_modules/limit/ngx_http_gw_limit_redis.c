@@ -194,14 +194,3 @@ invalid:
 
     ctx->redis_status = NGX_HTTP_GW_REDIS_DOWN;
 }
-
-
-/* NGX_OK: the global limits are decided; NGX_DECLINED: Redis failed */
-
-ngx_int_t
-ngx_http_gw_limit_redis_answer(ngx_http_request_t *r,
-    ngx_http_gw_limit_ctx_t *ctx)
-{
-    return ctx->redis_status == NGX_HTTP_GW_REDIS_OK ? NGX_OK
-                                                     : NGX_DECLINED;
-}
