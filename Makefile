@@ -18,6 +18,7 @@ GW_LIBS   := -lssl -lcrypto -ljansson
 # GW_LIBS +=), targets, and names in TEST_EXTRA that `make test` runs after
 # the unit tests and before the Test::Nginx suites.
 TEST_EXTRA :=
+.DEFAULT_GOAL := all
 -include $(sort $(wildcard mk/*.mk))
 
 LIB_SRCS  := $(wildcard lib/*/*.c)

@@ -91,39 +91,15 @@ process.stdout.write(s);' > "$b/cases/array.json"
 # --- the two drivers ---------------------------------------------------------
 
 cat > "$b/driver.c" <<'EOF'
-/* parse + validate in a loop for argv[3] seconds; prints runs per second;
- * argv[4] "arena": the parsed tree in a bump arena */
+/* parse + validate in a loop for argv[3] seconds; prints runs per second.
+ * argv[4] "value": gw_schema_parse() into a doc and
+ * gw_schema_validate_value(), as the gateway does; "jansson":
+ * gw_schema_json_loadb() and gw_schema_validate() on jansson values */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "gw_schema.h"
-
-static char    arena[1 << 24];
-static size_t  used;
-static int     on;
-
-static void *
-arena_alloc(size_t size)
-{
-    void  *p;
-
-    size = (size + 15) & ~(size_t) 15;
-    if (on && sizeof(arena) - used >= size) {
-        p = arena + used;
-        used += size;
-        return p;
-    }
-    return malloc(size);
-}
-
-static void
-arena_free(void *p)
-{
-    if ((char *) p < arena || (char *) p >= arena + sizeof(arena)) {
-        free(p);
-    }
-}
 
 static double
 now(void)
@@ -137,23 +113,24 @@ now(void)
 int
 main(int argc, char **argv)
 {
-    FILE              *f;
-    char              *buf;
-    long               len;
-    double             t0, t, dur;
-    json_t            *schema, *inst;
-    unsigned long      n, i;
-    gw_schema_t       *s;
-    json_error_t       jerr;
-    gw_schema_cerr_t   cerr;
+    int                       ok, light;
+    FILE                     *f;
+    char                     *buf;
+    long                      len;
+    double                    t0, t, dur;
+    json_t                   *schema, *inst;
+    unsigned long             n, i;
+    gw_schema_t              *s;
+    json_error_t              jerr;
+    gw_schema_doc_t           doc;
+    gw_schema_cerr_t          cerr;
+    const gw_schema_value_t  *v;
 
     if (argc != 5) {
         return 2;
     }
 
-    if (strcmp(argv[4], "arena") == 0) {
-        json_set_alloc_funcs(arena_alloc, arena_free);
-    }
+    light = (strcmp(argv[4], "value") == 0);
 
     schema = json_load_file(argv[1], JSON_DECODE_ANY, &jerr);
     s = gw_schema_new(NULL);
@@ -173,21 +150,29 @@ main(int argc, char **argv)
     }
     fclose(f);
 
+    gw_schema_doc_init(&doc);
     dur = atof(argv[3]);
     n = 0;
     t0 = now();
 
     do {
         for (i = 0; i < 64; i++) {
-            used = 0;
-            on = (argv[4][0] == 'a');
-            inst = gw_schema_json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
-            on = 0;
-            if (inst == NULL || gw_schema_validate(s, inst, NULL) != 1) {
+            if (light) {
+                v = gw_schema_parse(&doc, buf, len,
+                                    JSON_DECODE_ANY|JSON_REJECT_DUPLICATES,
+                                    128, &jerr);
+                ok = (v != NULL && gw_schema_validate_value(s, v, NULL) == 1);
+
+            } else {
+                inst = gw_schema_json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+                ok = (inst != NULL && gw_schema_validate(s, inst, NULL) == 1);
+                json_decref(inst);
+            }
+
+            if (!ok) {
                 fprintf(stderr, "driver: %s: invalid\n", argv[2]);
                 return 1;
             }
-            json_decref(inst);
         }
         n += 64;
         t = now() - t0;
@@ -238,9 +223,9 @@ declare -A cres xres ares
 for ((i = 1; i <= ROUNDS; i++)); do
     for c in $cases; do
         cres[$c]="${cres[$c]:-} $("$b/driver" "$b/cases/$c.schema.json" \
-                                  "$b/cases/$c.json" "$DUR" malloc)"
+                                  "$b/cases/$c.json" "$DUR" jansson)"
         xres[$c]="${xres[$c]:-} $("$b/driver" "$b/cases/$c.schema.json" \
-                                  "$b/cases/$c.json" "$DUR" arena)"
+                                  "$b/cases/$c.json" "$DUR" value)"
         ares[$c]="${ares[$c]:-} $("$node" "$b/ajv.js" \
                                   "$b/cases/$c.schema.json" \
                                   "$b/cases/$c.json" "$DUR")"
@@ -249,8 +234,8 @@ done
 
 echo "bench-schema: parse + validate, runs/s, median of $ROUNDS rounds" \
      "of ${DUR}s each"
-printf '%-8s %8s %10s %10s %10s %7s %7s\n' case bytes 'C' 'C arena' \
-    'ajv' 'C/ajv' 'arena/ajv'
+printf '%-8s %8s %10s %10s %10s %7s %7s\n' case bytes 'C jansson' 'C' \
+    'ajv' 'jsn/ajv' 'C/ajv'
 for c in $cases; do
     cm=$(echo "${cres[$c]}" | median)
     xm=$(echo "${xres[$c]}" | median)

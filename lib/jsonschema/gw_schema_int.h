@@ -182,11 +182,11 @@ struct gw_sch_node_s {
     json_t           *json;
 
     /* numbers: NULL when absent */
-    json_t           *minimum;
-    json_t           *maximum;
-    json_t           *xminimum;
-    json_t           *xmaximum;
-    json_t           *multiple_of;
+    const gw_schema_value_t  *minimum;
+    const gw_schema_value_t  *maximum;
+    const gw_schema_value_t  *xminimum;
+    const gw_schema_value_t  *xmaximum;
+    const gw_schema_value_t  *multiple_of;
     gw_sch_dec_t      mult;
 
     /* strings */
@@ -239,9 +239,9 @@ struct gw_sch_node_s {
     gw_sch_node_t    *then_;
     gw_sch_node_t    *else_;
 
-    /* enum and const */
-    json_t           *enum_;
-    json_t           *const_;
+    /* enum (an array) and const */
+    const gw_schema_value_t  *enum_;
+    const gw_schema_value_t  *const_;
 
     /* references */
     const char       *ref_uri;
@@ -280,6 +280,8 @@ struct gw_schema_s {
     gw_sch_regex_t   **regexes;
     size_t             nregexes;
     size_t             regexes_alloc;
+    gw_schema_doc_t    consts;      /* enum, const, numbers, converted */
+    gw_schema_doc_t    conv;        /* a jansson instance, converted */
     pcre2_match_data  *md;
     pcre2_match_context  *mctx;
     int                compiled;
@@ -397,13 +399,23 @@ int gw_sch_format_id(const char *name);
 int gw_sch_format_check(int fmt, const char *str, size_t len);
 
 /* gw_schema_number.c */
-int gw_sch_num_cmp(const json_t *a, const json_t *b);
-int gw_sch_is_integer(const json_t *v);
-int gw_sch_dec_from(const json_t *v, gw_sch_dec_t *d);
-int gw_sch_multiple_of(const json_t *v, const json_t *m,
-    const gw_sch_dec_t *md);
-int gw_sch_equal(const json_t *a, const json_t *b);
-int gw_sch_unique(const json_t *arr);
+int gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b);
+int gw_sch_is_integer(const gw_schema_value_t *v);
+int gw_sch_dec_from(const gw_schema_value_t *v, gw_sch_dec_t *d);
+int gw_sch_multiple_of(const gw_schema_value_t *v,
+    const gw_schema_value_t *m, const gw_sch_dec_t *md);
+int gw_sch_equal(const gw_schema_value_t *a, const gw_schema_value_t *b);
+int gw_sch_unique(const gw_schema_value_t *arr);
+
+/* gw_schema_value.c */
+void *gw_sch_doc_alloc(gw_schema_doc_t *doc, size_t size);
+void gw_sch_doc_reset(gw_schema_doc_t *doc);
+int gw_sch_value_from_json(gw_schema_doc_t *doc, const json_t *j,
+    gw_schema_value_t *v);
+json_t *gw_sch_value_to_json(const gw_schema_value_t *v);
+const gw_schema_value_t *gw_sch_const(gw_schema_t *s, const json_t *j);
+const gw_schema_value_t *gw_sch_get(const gw_schema_value_t *obj,
+    const char *name, size_t len);
 
 
 #endif /* _GW_SCHEMA_INT_H_INCLUDED_ */

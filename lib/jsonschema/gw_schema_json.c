@@ -2,37 +2,39 @@
 /*
  * Copyright (C) Tollgate
  *
- * gw_schema_json_loadb(): JSON text (RFC 8259) into jansson values, for
- * the bodies a gateway validates.  jansson's own parser reads through a
- * generic stream one character at a time; this one scans the buffer
- * directly, builds each string once (without a copy when it has no
- * escape; a table tells the bytes that need a look), checks UTF-8 inline,
- * and reads numbers without strtod() when the result is exact anyway
- * (integers; decimals of few digits), which roughly halves the cost of a
- * parse, the larger part of parse + validate.  It also keeps integers
- * beyond 64 bits as reals, as JSON Schema needs, where jansson fails.
- * With JSON_REJECT_DUPLICATES, an object holding fewer members than it
- * was given has a duplicate key, left to json_loadb() to report.
+ * gw_schema_parse(): JSON text (RFC 8259) into the light values that
+ * validation walks (gw_schema_value_t), for the bodies a gateway
+ * validates.  It scans the buffer directly, takes each string as it
+ * stands in the text when it has no escape (a table tells the bytes that
+ * need a look), checks UTF-8 inline, and reads numbers without strtod()
+ * when the result is exact anyway (integers; decimals of few digits).
+ * The items of an open array and the members of an open object gather
+ * on two stacks in the doc and move, once complete, into one block of
+ * the doc's memory: a value costs 16 bytes and a member 32, and nothing
+ * is allocated one by one.  Duplicate keys are looked for when the
+ * object closes: pair by pair in a small one, by sorting a larger one,
+ * so that no text can make it quadratic.
  *
- * It accepts a strict subset of what json_loadb() accepts with the same
- * flags: on anything unusual (an error, a NUL in a key, flags it does
- * not implement) it gives up and json_loadb() parses the text again, so
- * errors keep jansson's messages and positions, and an integer overflow
- * is retried with JSON_DECODE_INT_AS_REAL.  Nesting is capped at
- * GW_SCHEMA_JSON_DEPTH (jansson's own 2048).
+ * On an error it gives up and jansson parses the text again for its
+ * message and position, so that errors read the same whichever parser
+ * found them (should jansson accept the text after all, its tree is
+ * converted).  Only nesting is reported here, at the bracket past the
+ * cap, before anything deeper is read.
+ *
+ * gw_schema_json_loadb() builds jansson values the same way, through a
+ * parse and a conversion: it keeps integers beyond 64 bits as reals,
+ * which json_loadb() refuses.
  */
 
 
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gw_schema_int.h"
-
-
-#define GW_SCHEMA_JSON_DEPTH  2048      /* nesting, as jansson's parser */
 
 
 /* the bytes a string can hold as they are: printable ASCII but " and \ */
@@ -55,14 +57,19 @@ static const double  gw_sch_jp_pow10[] = {
 typedef struct {
     const unsigned char  *p;
     const unsigned char  *end;
+    gw_schema_doc_t      *doc;
     size_t                flags;
+    size_t                nitems;       /* doc->items in use */
+    size_t                nmembers;     /* doc->members in use */
     unsigned              depth;
-    char                 *buf;          /* unescaped strings */
-    size_t                size;
+    unsigned              max_depth;
+    const unsigned char  *deep;         /* the bracket past max_depth */
+    int                   nul;          /* the last string held a NUL */
+    int                   nomem;
 } gw_sch_jp_t;
 
 
-static json_t *gw_sch_jp_value(gw_sch_jp_t *jp);
+static int gw_sch_jp_value(gw_sch_jp_t *jp, gw_schema_value_t *v);
 
 
 /* the first byte from p that a string cannot hold as it is, or end */
@@ -188,35 +195,41 @@ gw_sch_jp_hex4(const unsigned char *p, unsigned *v)
 
 /*
  * The rest of a string from its first escape at p, start being its first
- * byte: unescaped into jp->buf, at most as long as the input.  Out of
- * line, so that the common case stays short.
+ * byte: unescaped into the doc, at most as long as the text up to the
+ * closing quote.  Out of line, so that the common case stays short.
  */
 
 static __attribute__((noinline)) int
 gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
-    const unsigned char *p, const char **str, size_t *len)
+    const unsigned char *p, gw_schema_value_t *v)
 {
     char                 *buf;
-    size_t                n, k, need;
+    size_t                n, k;
     unsigned              cp, lo;
-    const unsigned char  *run;
+    const unsigned char  *q, *run;
 
-    need = (size_t) (jp->end - start) + 1;
+    /* the closing quote bounds the unescaped length */
 
-    if (jp->size < need) {
-        buf = realloc(jp->buf, need);
-        if (buf == NULL) {
-            return -1;
+    for (q = p; q < jp->end && *q != '"'; q++) {
+        if (*q == '\\') {
+            q++;
         }
+    }
 
-        jp->buf = buf;
-        jp->size = need;
+    if (q >= jp->end || (size_t) (q - start) > UINT32_MAX) {
+        return -1;
+    }
+
+    buf = gw_sch_doc_alloc(jp->doc, (size_t) (q - start) + 1);
+    if (buf == NULL) {
+        jp->nomem = 1;
+        return -1;
     }
 
     n = p - start;
-    memcpy(jp->buf, start, n);
+    memcpy(buf, start, n);
 
-    while (p < jp->end && *p != '"') {
+    while (*p != '"') {
         if (*p < 0x20) {
             return -1;
         }
@@ -227,7 +240,7 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
                 return -1;
             }
 
-            memcpy(jp->buf + n, p, k);
+            memcpy(buf + n, p, k);
             n += k;
             p += k;
             continue;
@@ -237,33 +250,29 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
             run = p;
             p = gw_sch_jp_plain_run(p + 1, jp->end);
 
-            memcpy(jp->buf + n, run, p - run);
+            memcpy(buf + n, run, p - run);
             n += p - run;
             continue;
         }
 
-        if (jp->end - p < 2) {
-            return -1;
-        }
-
         switch (p[1]) {
         case '"': case '\\': case '/':
-            jp->buf[n++] = (char) p[1];
+            buf[n++] = (char) p[1];
             break;
         case 'b':
-            jp->buf[n++] = '\b';
+            buf[n++] = '\b';
             break;
         case 'f':
-            jp->buf[n++] = '\f';
+            buf[n++] = '\f';
             break;
         case 'n':
-            jp->buf[n++] = '\n';
+            buf[n++] = '\n';
             break;
         case 'r':
-            jp->buf[n++] = '\r';
+            buf[n++] = '\r';
             break;
         case 't':
-            jp->buf[n++] = '\t';
+            buf[n++] = '\t';
             break;
 
         case 'u':
@@ -287,29 +296,33 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
                 p += 6;
             }
 
-            if (cp == 0 && !(jp->flags & JSON_ALLOW_NUL)) {
-                return -1;
+            if (cp == 0) {
+                if (!(jp->flags & JSON_ALLOW_NUL)) {
+                    return -1;
+                }
+
+                jp->nul = 1;
             }
 
             /* an escape of 6 or 12 bytes becomes at most 4 */
 
             if (cp < 0x80) {
-                jp->buf[n++] = (char) cp;
+                buf[n++] = (char) cp;
 
             } else if (cp < 0x800) {
-                jp->buf[n++] = (char) (0xc0 | (cp >> 6));
-                jp->buf[n++] = (char) (0x80 | (cp & 0x3f));
+                buf[n++] = (char) (0xc0 | (cp >> 6));
+                buf[n++] = (char) (0x80 | (cp & 0x3f));
 
             } else if (cp < 0x10000) {
-                jp->buf[n++] = (char) (0xe0 | (cp >> 12));
-                jp->buf[n++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                jp->buf[n++] = (char) (0x80 | (cp & 0x3f));
+                buf[n++] = (char) (0xe0 | (cp >> 12));
+                buf[n++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                buf[n++] = (char) (0x80 | (cp & 0x3f));
 
             } else {
-                jp->buf[n++] = (char) (0xf0 | (cp >> 18));
-                jp->buf[n++] = (char) (0x80 | ((cp >> 12) & 0x3f));
-                jp->buf[n++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                jp->buf[n++] = (char) (0x80 | (cp & 0x3f));
+                buf[n++] = (char) (0xf0 | (cp >> 18));
+                buf[n++] = (char) (0x80 | ((cp >> 12) & 0x3f));
+                buf[n++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                buf[n++] = (char) (0x80 | (cp & 0x3f));
             }
 
             p += 4;
@@ -322,12 +335,9 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
         p += 2;
     }
 
-    if (p == jp->end) {
-        return -1;
-    }
-
-    *str = jp->buf;
-    *len = n;
+    v->type = GW_SCHEMA_STRING;
+    v->len = (uint32_t) n;
+    v->u.s = buf;
     jp->p = p + 1;
 
     return 0;
@@ -335,13 +345,12 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
 
 
 /*
- * The string at jp->p (after its opening quote): *str and *len point to
- * it, into the input when it has no escape, into jp->buf otherwise.
- * Returns 0, or -1 for anything the fallback should judge.
+ * The string at jp->p (after its opening quote) into v: pointing into the
+ * text when it has no escape, into the doc otherwise.  Returns 0, or -1.
  */
 
 static inline int
-gw_sch_jp_string(gw_sch_jp_t *jp, const char **str, size_t *len)
+gw_sch_jp_string(gw_sch_jp_t *jp, gw_schema_value_t *v)
 {
     size_t                k;
     const unsigned char  *p, *start;
@@ -370,33 +379,33 @@ gw_sch_jp_string(gw_sch_jp_t *jp, const char **str, size_t *len)
         p += k;
     }
 
-    if (*p == '"') {
-        *str = (const char *) start;
-        *len = p - start;
+    if (*p == '"' && (size_t) (p - start) <= UINT32_MAX) {
+        v->type = GW_SCHEMA_STRING;
+        v->len = (uint32_t) (p - start);
+        v->u.s = (const char *) start;
         jp->p = p + 1;
         return 0;
     }
 
-    return gw_sch_jp_escaped(jp, start, p, str, len);
+    return gw_sch_jp_escaped(jp, start, p, v);
 }
 
 
 /*
- * A number: an integer of at most 19 digits as a json_integer() without
- * strtod(); a real whose significand has at most 19 digits and is at
- * most 2^53, with a decimal exponent within +-22, as one exact IEEE
+ * A number: an integer of at most 19 digits that fits in 64 bits, read
+ * without strtod(); a real whose significand has at most 19 digits and
+ * is at most 2^53, with a decimal exponent within +-22, as one exact IEEE
  * operation on two exact doubles (Clinger's fast path, hence correctly
  * rounded, as strtod()); anything else through strtod().
  */
 
-static json_t *
-gw_sch_jp_number(gw_sch_jp_t *jp)
+static int
+gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
 {
     int                   real, neg, dexp, eneg, ndig, nfrac, big;
     char                  tmp[64], *text, *e;
     double                d;
     size_t                n;
-    json_t               *v;
     uint64_t              u;
     const unsigned char  *p, *start, *end;
 
@@ -417,7 +426,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
     }
 
     if (p == end) {
-        return NULL;
+        return -1;
     }
 
     if (*p == '0') {
@@ -434,7 +443,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
         } while (p < end && *p >= '0' && *p <= '9');
 
     } else {
-        return NULL;
+        return -1;
     }
 
     if (p < end && *p == '.') {
@@ -442,7 +451,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
         p++;
 
         if (p == end || *p < '0' || *p > '9') {
-            return NULL;
+            return -1;
         }
 
         do {
@@ -475,7 +484,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
         }
 
         if (p == end || *p < '0' || *p > '9') {
-            return NULL;
+            return -1;
         }
 
         do {
@@ -498,13 +507,19 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
         /* at most 19 digits: fits in 64 bits before the sign */
 
         if (neg && u <= (uint64_t) INT64_MAX + 1) {
-            return json_integer((json_int_t) (0 - u));
+            v->type = GW_SCHEMA_INTEGER;
+            v->u.i = (int64_t) (0 - u);
+            return 0;
         }
 
         if (!neg && u <= (uint64_t) INT64_MAX) {
-            return json_integer((json_int_t) u);
+            v->type = GW_SCHEMA_INTEGER;
+            v->u.i = (int64_t) u;
+            return 0;
         }
     }
+
+    v->type = GW_SCHEMA_REAL;
 
 #if (FLT_EVAL_METHOD == 0)
 
@@ -520,7 +535,8 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
                            : d * gw_sch_jp_pow10[dexp];
         }
 
-        return json_real(neg ? -d : d);
+        v->u.d = neg ? -d : d;
+        return 0;
     }
 
 #endif
@@ -529,7 +545,8 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
 
     text = (n < sizeof(tmp)) ? tmp : malloc(n + 1);
     if (text == NULL) {
-        return NULL;
+        jp->nomem = 1;
+        return -1;
     }
 
     memcpy(text, start, n);
@@ -538,220 +555,479 @@ gw_sch_jp_number(gw_sch_jp_t *jp)
     errno = 0;
     d = strtod(text, &e);
 
-    v = (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
-        || (size_t) (e - text) != n
-        ? NULL : json_real(d);
-
     if (text != tmp) {
         free(text);
     }
 
-    return v;
+    if ((errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+        || (size_t) (e - text) != n)
+    {
+        return -1;
+    }
+
+    v->u.d = d;
+
+    return 0;
 }
 
 
-static json_t *
-gw_sch_jp_value(gw_sch_jp_t *jp)
+static int
+gw_sch_jp_keycmp(const void *a, const void *b)
 {
-    char        *key;
-    size_t       len, count;
-    json_t      *v, *item;
-    const char  *str;
+    int                        rc;
+    const gw_schema_member_t  *x, *y;
+
+    x = *(const gw_schema_member_t * const *) a;
+    y = *(const gw_schema_member_t * const *) b;
+
+    if (x->len != y->len) {
+        return (x->len > y->len) - (x->len < y->len);
+    }
+
+    rc = memcmp(x->key, y->key, x->len);
+
+    /* equal keys: by position, so that the order is total */
+    return (rc != 0) ? rc : (x > y) - (x < y);
+}
+
+
+/* whether two of the n members at m have the same key: 1, 0, -1 OOM */
+
+static int
+gw_sch_jp_dups(gw_sch_jp_t *jp, const gw_schema_member_t *m, size_t n)
+{
+    size_t                      i, j;
+    const gw_schema_member_t  **sorted;
+
+    if (n <= 16) {
+        for (i = 1; i < n; i++) {
+            for (j = 0; j < i; j++) {
+                if (m[i].len == m[j].len
+                    && memcmp(m[i].key, m[j].key, m[i].len) == 0)
+                {
+                    return 1;
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    if (jp->doc->ndups < n) {
+        sorted = realloc(jp->doc->dups, n * sizeof(gw_schema_member_t *));
+        if (sorted == NULL) {
+            return -1;
+        }
+
+        jp->doc->dups = (void *) sorted;
+        jp->doc->ndups = n;
+    }
+
+    sorted = (const gw_schema_member_t **) jp->doc->dups;
+
+    for (i = 0; i < n; i++) {
+        sorted[i] = &m[i];
+    }
+
+    qsort(sorted, n, sizeof(gw_schema_member_t *), gw_sch_jp_keycmp);
+
+    for (i = 1; i < n; i++) {
+        if (sorted[i]->len == sorted[i - 1]->len
+            && memcmp(sorted[i]->key, sorted[i - 1]->key, sorted[i]->len)
+               == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* grows one of the doc's stacks to hold one more element */
+
+static int
+gw_sch_jp_grow(gw_sch_jp_t *jp, void **stack, size_t *alloc, size_t size)
+{
+    void    *p;
+    size_t   n;
+
+    n = (*alloc != 0) ? *alloc * 2 : 64;
+
+    p = realloc(*stack, n * size);
+    if (p == NULL) {
+        jp->nomem = 1;
+        return -1;
+    }
+
+    *stack = p;
+    *alloc = n;
+
+    return 0;
+}
+
+
+static int
+gw_sch_jp_array(gw_sch_jp_t *jp, gw_schema_value_t *v)
+{
+    size_t              start, n;
+    gw_schema_doc_t    *doc;
+    gw_schema_value_t   item, *items;
+
+    doc = jp->doc;
+    start = jp->nitems;
+
+    gw_sch_jp_ws(jp);
+
+    if (jp->p < jp->end && *jp->p == ']') {
+        jp->p++;
+        v->type = GW_SCHEMA_ARRAY;
+        v->len = 0;
+        v->u.items = NULL;
+        return 0;
+    }
+
+    for ( ;; ) {
+        if (gw_sch_jp_value(jp, &item) != 0) {
+            return -1;
+        }
+
+        if (jp->nitems == doc->nitems
+            && gw_sch_jp_grow(jp, (void **) &doc->items, &doc->nitems,
+                              sizeof(gw_schema_value_t)) != 0)
+        {
+            return -1;
+        }
+
+        doc->items[jp->nitems++] = item;
+
+        gw_sch_jp_ws(jp);
+
+        if (jp->p < jp->end && *jp->p == ',') {
+            jp->p++;
+            continue;
+        }
+
+        if (jp->p < jp->end && *jp->p == ']') {
+            jp->p++;
+            break;
+        }
+
+        return -1;
+    }
+
+    n = jp->nitems - start;
+
+    if (n > UINT32_MAX) {
+        return -1;
+    }
+
+    items = gw_sch_doc_alloc(doc, n * sizeof(gw_schema_value_t));
+    if (items == NULL) {
+        jp->nomem = 1;
+        return -1;
+    }
+
+    memcpy(items, doc->items + start, n * sizeof(gw_schema_value_t));
+    jp->nitems = start;
+
+    v->type = GW_SCHEMA_ARRAY;
+    v->len = (uint32_t) n;
+    v->u.items = items;
+
+    return 0;
+}
+
+
+static int
+gw_sch_jp_object(gw_sch_jp_t *jp, gw_schema_value_t *v)
+{
+    int                  rc;
+    size_t               start, n;
+    gw_schema_doc_t     *doc;
+    gw_schema_value_t    key;
+    gw_schema_member_t   m, *members;
+
+    doc = jp->doc;
+    start = jp->nmembers;
+
+    gw_sch_jp_ws(jp);
+
+    if (jp->p < jp->end && *jp->p == '}') {
+        jp->p++;
+        v->type = GW_SCHEMA_OBJECT;
+        v->len = 0;
+        v->u.members = NULL;
+        return 0;
+    }
+
+    for ( ;; ) {
+        gw_sch_jp_ws(jp);
+
+        if (jp->p == jp->end || *jp->p != '"') {
+            return -1;
+        }
+
+        jp->p++;
+        jp->nul = 0;
+
+        /* a NUL in a key: refused, as jansson does */
+
+        if (gw_sch_jp_string(jp, &key) != 0 || jp->nul) {
+            return -1;
+        }
+
+        gw_sch_jp_ws(jp);
+
+        if (jp->p == jp->end || *jp->p != ':') {
+            return -1;
+        }
+
+        jp->p++;
+
+        if (gw_sch_jp_value(jp, &m.value) != 0) {
+            return -1;
+        }
+
+        m.key = key.u.s;
+        m.len = key.len;
+
+        if (jp->nmembers == doc->nmembers
+            && gw_sch_jp_grow(jp, (void **) &doc->members, &doc->nmembers,
+                              sizeof(gw_schema_member_t)) != 0)
+        {
+            return -1;
+        }
+
+        doc->members[jp->nmembers++] = m;
+
+        gw_sch_jp_ws(jp);
+
+        if (jp->p < jp->end && *jp->p == ',') {
+            jp->p++;
+            continue;
+        }
+
+        if (jp->p < jp->end && *jp->p == '}') {
+            jp->p++;
+            break;
+        }
+
+        return -1;
+    }
+
+    n = jp->nmembers - start;
+
+    if (n > UINT32_MAX) {
+        return -1;
+    }
+
+    if (jp->flags & JSON_REJECT_DUPLICATES) {
+        rc = gw_sch_jp_dups(jp, doc->members + start, n);
+
+        if (rc != 0) {
+            jp->nomem = (rc < 0);
+            return -1;
+        }
+    }
+
+    members = gw_sch_doc_alloc(doc, n * sizeof(gw_schema_member_t));
+    if (members == NULL) {
+        jp->nomem = 1;
+        return -1;
+    }
+
+    memcpy(members, doc->members + start, n * sizeof(gw_schema_member_t));
+    jp->nmembers = start;
+
+    v->type = GW_SCHEMA_OBJECT;
+    v->len = (uint32_t) n;
+    v->u.members = members;
+
+    return 0;
+}
+
+
+static int
+gw_sch_jp_value(gw_sch_jp_t *jp, gw_schema_value_t *v)
+{
+    int  rc;
 
     gw_sch_jp_ws(jp);
 
     if (jp->p == jp->end) {
-        return NULL;
+        return -1;
     }
+
+    v->len = 0;
 
     switch (*jp->p) {
 
     case '{':
-        if (++jp->depth > GW_SCHEMA_JSON_DEPTH) {
-            return NULL;
-        }
-
-        jp->p++;
-        v = json_object();
-        if (v == NULL) {
-            return NULL;
-        }
-
-        gw_sch_jp_ws(jp);
-
-        if (jp->p < jp->end && *jp->p == '}') {
-            jp->p++;
-            jp->depth--;
-            return v;
-        }
-
-        key = NULL;
-        count = 0;
-
-        for ( ;; ) {
-            gw_sch_jp_ws(jp);
-
-            if (jp->p == jp->end || *jp->p != '"') {
-                break;
-            }
-
-            jp->p++;
-
-            if (gw_sch_jp_string(jp, &str, &len) != 0) {
-                break;
-            }
-
-            /* a key in jp->buf, which the value may reuse: a copy; only an
-             * escape can put a NUL in a key */
-
-            if (str == jp->buf) {
-                if (memchr(str, '\0', len) != NULL) {
-                    break;
-                }
-
-                key = malloc(len + 1);
-                if (key == NULL) {
-                    break;
-                }
-
-                memcpy(key, str, len);
-                str = key;
-            }
-
-            gw_sch_jp_ws(jp);
-
-            if (jp->p == jp->end || *jp->p != ':') {
-                break;
-            }
-
-            jp->p++;
-
-            item = gw_sch_jp_value(jp);
-            if (item == NULL) {
-                break;
-            }
-
-            if (json_object_setn_new_nocheck(v, str, len, item) != 0) {
-                break;
-            }
-
-            count++;
-
-            if (key != NULL) {
-                free(key);
-                key = NULL;
-            }
-
-            gw_sch_jp_ws(jp);
-
-            if (jp->p < jp->end && *jp->p == ',') {
-                jp->p++;
-                continue;
-            }
-
-            if (jp->p < jp->end && *jp->p == '}') {
-                /* a duplicate replaced a member: jansson's error, if
-                 * asked for */
-
-                if ((jp->flags & JSON_REJECT_DUPLICATES)
-                    && json_object_size(v) != count)
-                {
-                    break;
-                }
-
-                jp->p++;
-                jp->depth--;
-                return v;
-            }
-
-            break;
-        }
-
-        free(key);
-        json_decref(v);
-        return NULL;
-
     case '[':
-        if (++jp->depth > GW_SCHEMA_JSON_DEPTH) {
-            return NULL;
+        if (jp->depth >= jp->max_depth) {
+            jp->deep = jp->p;
+            return -1;
         }
 
-        jp->p++;
-        v = json_array();
-        if (v == NULL) {
-            return NULL;
-        }
+        jp->depth++;
 
-        gw_sch_jp_ws(jp);
+        rc = (*jp->p++ == '{') ? gw_sch_jp_object(jp, v)
+                               : gw_sch_jp_array(jp, v);
 
-        if (jp->p < jp->end && *jp->p == ']') {
-            jp->p++;
-            jp->depth--;
-            return v;
-        }
+        jp->depth--;
 
-        for ( ;; ) {
-            item = gw_sch_jp_value(jp);
-
-            if (item == NULL || json_array_append_new(v, item) != 0) {
-                break;
-            }
-
-            gw_sch_jp_ws(jp);
-
-            if (jp->p < jp->end && *jp->p == ',') {
-                jp->p++;
-                continue;
-            }
-
-            if (jp->p < jp->end && *jp->p == ']') {
-                jp->p++;
-                jp->depth--;
-                return v;
-            }
-
-            break;
-        }
-
-        json_decref(v);
-        return NULL;
+        return rc;
 
     case '"':
         jp->p++;
-
-        if (gw_sch_jp_string(jp, &str, &len) != 0) {
-            return NULL;
-        }
-
-        return json_stringn_nocheck(str, len);
+        return gw_sch_jp_string(jp, v);
 
     case 't':
         if (jp->end - jp->p >= 4 && memcmp(jp->p, "true", 4) == 0) {
             jp->p += 4;
-            return json_true();
+            v->type = GW_SCHEMA_TRUE;
+            return 0;
         }
 
-        return NULL;
+        return -1;
 
     case 'f':
         if (jp->end - jp->p >= 5 && memcmp(jp->p, "false", 5) == 0) {
             jp->p += 5;
-            return json_false();
+            v->type = GW_SCHEMA_FALSE;
+            return 0;
         }
 
-        return NULL;
+        return -1;
 
     case 'n':
         if (jp->end - jp->p >= 4 && memcmp(jp->p, "null", 4) == 0) {
             jp->p += 4;
-            return json_null();
+            v->type = GW_SCHEMA_NULL;
+            return 0;
         }
 
-        return NULL;
+        return -1;
 
     default:
-        return gw_sch_jp_number(jp);
+        return gw_sch_jp_number(jp, v);
     }
+}
+
+
+/* err for a failure found here: position, line and column of pos */
+
+static void
+gw_sch_jp_error(json_error_t *err, const char *text, size_t pos,
+    const char *msg)
+{
+    size_t  i;
+
+    if (err == NULL) {
+        return;
+    }
+
+    memset(err, 0, sizeof(json_error_t));
+    err->line = 1;
+    err->column = 1;
+    err->position = (int) pos;
+
+    for (i = 0; i < pos; i++) {
+        if (text[i] == '\n') {
+            err->line++;
+            err->column = 1;
+
+        } else if (((unsigned char) text[i] & 0xc0) != 0x80) {
+            err->column++;
+        }
+    }
+
+    snprintf(err->source, sizeof(err->source), "<buffer>");
+    snprintf(err->text, sizeof(err->text), "%s", msg);
+}
+
+
+const gw_schema_value_t *
+gw_schema_parse(gw_schema_doc_t *doc, const char *text, size_t len,
+    size_t flags, unsigned max_depth, json_error_t *err)
+{
+    char                msg[64];
+    json_t             *j;
+    gw_sch_jp_t         jp;
+    gw_schema_value_t  *top;
+
+    gw_sch_doc_reset(doc);
+
+    top = gw_sch_doc_alloc(doc, sizeof(gw_schema_value_t));
+    if (top == NULL) {
+        gw_sch_jp_error(err, text, 0, "out of memory");
+        return NULL;
+    }
+
+    memset(&jp, 0, sizeof(gw_sch_jp_t));
+    jp.p = (const unsigned char *) text;
+    jp.end = jp.p + len;
+    jp.doc = doc;
+    jp.flags = flags;
+    jp.max_depth = (max_depth == 0 || max_depth > GW_SCHEMA_JSON_DEPTH)
+                   ? GW_SCHEMA_JSON_DEPTH : max_depth;
+
+    if (gw_sch_jp_value(&jp, top) == 0) {
+        gw_sch_jp_ws(&jp);
+
+        if (jp.p == jp.end
+            && ((flags & JSON_DECODE_ANY) || top->type == GW_SCHEMA_OBJECT
+                || top->type == GW_SCHEMA_ARRAY))
+        {
+            return top;
+        }
+    }
+
+    if (jp.nomem) {
+        gw_sch_jp_error(err, text, 0, "out of memory");
+        return NULL;
+    }
+
+    /* past a cap of the caller's: said here; jansson's own, by jansson */
+
+    if (jp.deep != NULL && max_depth != 0) {
+        snprintf(msg, sizeof(msg), "JSON nested deeper than %u levels",
+                 jp.max_depth);
+        gw_sch_jp_error(err, text, (const char *) jp.deep - text, msg);
+        return NULL;
+    }
+
+    /* jansson's parser, for its error */
+
+    flags &= JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
+
+    j = json_loadb(text, len, flags, err);
+
+    if (j == NULL && err != NULL
+        && json_error_code(err) == json_error_numeric_overflow)
+    {
+        /* past a number jansson cannot hold, to the real error */
+        j = json_loadb(text, len, flags | JSON_DECODE_INT_AS_REAL, err);
+    }
+
+    if (j == NULL) {
+        return NULL;
+    }
+
+    gw_sch_doc_reset(doc);
+
+    top = gw_sch_doc_alloc(doc, sizeof(gw_schema_value_t));
+
+    if (top == NULL || gw_sch_value_from_json(doc, j, top) != 0) {
+        json_decref(j);
+        gw_sch_jp_error(err, text, 0, "out of memory");
+        return NULL;
+    }
+
+    json_decref(j);
+
+    return top;
 }
 
 
@@ -759,45 +1035,28 @@ json_t *
 gw_schema_json_loadb(const char *buf, size_t len, size_t flags,
     json_error_t *error)
 {
-    json_t       *j;
-    gw_sch_jp_t   jp;
+    json_t                   *j;
+    gw_schema_doc_t           doc;
+    const gw_schema_value_t  *v;
 
     if ((flags & ~(size_t) (JSON_DECODE_ANY | JSON_ALLOW_NUL
                             | JSON_DECODE_INT_AS_REAL
-                            | JSON_REJECT_DUPLICATES)) == 0)
+                            | JSON_REJECT_DUPLICATES)) != 0)
     {
-        memset(&jp, 0, sizeof(gw_sch_jp_t));
-        jp.p = (const unsigned char *) buf;
-        jp.end = jp.p + len;
-        jp.flags = flags;
-
-        j = gw_sch_jp_value(&jp);
-
-        free(jp.buf);
-
-        if (j != NULL) {
-            gw_sch_jp_ws(&jp);
-
-            if (jp.p == jp.end
-                && ((flags & JSON_DECODE_ANY) || json_is_object(j)
-                    || json_is_array(j)))
-            {
-                return j;
-            }
-
-            json_decref(j);
-        }
+        return json_loadb(buf, len, flags, error);
     }
 
-    /* jansson's parser, for its error; with bignums as reals if need be */
+    gw_schema_doc_init(&doc);
 
-    j = json_loadb(buf, len, flags, error);
+    v = gw_schema_parse(&doc, buf, len, flags, 0, error);
 
-    if (j == NULL && error != NULL
-        && json_error_code(error) == json_error_numeric_overflow)
-    {
-        j = json_loadb(buf, len, flags | JSON_DECODE_INT_AS_REAL, error);
+    j = (v != NULL) ? gw_sch_value_to_json(v) : NULL;
+
+    if (v != NULL && j == NULL && error != NULL) {
+        gw_sch_jp_error(error, buf, 0, "out of memory");
     }
+
+    gw_schema_doc_free(&doc);
 
     return j;
 }

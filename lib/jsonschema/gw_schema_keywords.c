@@ -13,6 +13,7 @@
  */
 
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,7 +408,10 @@ gw_sch_count(gw_sch_cc_t *cc, json_t *js, const char *kw, size_t *to)
         return 0;
     }
 
-    if (!gw_sch_is_integer(v)) {
+    if (!json_is_integer(v)
+        && !(json_is_real(v) && isfinite(json_real_value(v))
+             && floor(json_real_value(v)) == json_real_value(v)))
+    {
         return gw_sch_fail(cc, kw, "must be a non-negative integer");
     }
 
@@ -432,8 +436,11 @@ gw_sch_count(gw_sch_cc_t *cc, json_t *js, const char *kw, size_t *to)
 }
 
 
+/* a number keyword into *to, converted; 1 if present, -1 bad */
+
 static int
-gw_sch_number(gw_sch_cc_t *cc, json_t *js, const char *kw, json_t **to)
+gw_sch_number(gw_sch_cc_t *cc, json_t *js, const char *kw,
+    const gw_schema_value_t **to)
 {
     json_t  *v;
 
@@ -446,7 +453,10 @@ gw_sch_number(gw_sch_cc_t *cc, json_t *js, const char *kw, json_t **to)
         return gw_sch_fail(cc, kw, "must be a number");
     }
 
-    *to = v;
+    *to = gw_sch_const(cc->s, v);
+    if (*to == NULL) {
+        return gw_sch_fail(cc, kw, "out of memory");
+    }
 
     return 1;
 }
@@ -561,14 +571,22 @@ gw_sch_kw_validation(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
             return gw_sch_fail(cc, "enum", "must be an array");
         }
 
-        n->enum_ = v;
+        n->enum_ = gw_sch_const(cc->s, v);
+        if (n->enum_ == NULL) {
+            return gw_sch_fail(cc, "enum", "out of memory");
+        }
+
         n->kw |= GW_SCH_KW_ENUM;
     }
 
     v = json_object_get(js, "const");
 
     if (v != NULL) {
-        n->const_ = v;
+        n->const_ = gw_sch_const(cc->s, v);
+        if (n->const_ == NULL) {
+            return gw_sch_fail(cc, "const", "out of memory");
+        }
+
         n->kw |= GW_SCH_KW_CONST;
     }
 
@@ -588,9 +606,9 @@ gw_sch_kw_validation(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
     }
 
     if (n->multiple_of != NULL) {
-        if ((json_is_integer(n->multiple_of)
-             ? json_integer_value(n->multiple_of) <= 0
-             : json_real_value(n->multiple_of) <= 0)
+        if ((n->multiple_of->type == GW_SCHEMA_INTEGER
+             ? n->multiple_of->u.i <= 0
+             : n->multiple_of->u.d <= 0)
             || gw_sch_dec_from(n->multiple_of, &n->mult) != 0)
         {
             return gw_sch_fail(cc, "multipleOf", "must be greater than 0");

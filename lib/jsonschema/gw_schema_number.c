@@ -7,7 +7,7 @@
  * integer is any number with no fractional part (1.0 included), and
  * "multipleOf" is decided exactly.
  *
- * jansson keeps integers as 64-bit json_int_t and everything else as a
+ * Values keep integers as 64-bit integers and everything else as a
  * double.  Comparisons between the two go through long double, whose
  * 64-bit mantissa holds both exactly on x86-64; elsewhere the error is
  * below the double's own.  multipleOf with a fraction cannot use fmod()
@@ -32,43 +32,42 @@ typedef struct {
 } gw_sch_hidx_t;
 
 
-static uint64_t gw_sch_hash(const json_t *v);
+static uint64_t gw_sch_hash(const gw_schema_value_t *v);
 static int gw_sch_hidx_cmp(const void *a, const void *b);
 
 
 int
-gw_sch_num_cmp(const json_t *a, const json_t *b)
+gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b)
 {
     long double  x, y;
 
-    if (json_is_integer(a) && json_is_integer(b)) {
-        return (json_integer_value(a) > json_integer_value(b))
-               - (json_integer_value(a) < json_integer_value(b));
+    if (a->type == GW_SCHEMA_INTEGER && b->type == GW_SCHEMA_INTEGER) {
+        return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     }
 
-    x = json_is_integer(a) ? (long double) json_integer_value(a)
-                           : (long double) json_real_value(a);
-    y = json_is_integer(b) ? (long double) json_integer_value(b)
-                           : (long double) json_real_value(b);
+    x = (a->type == GW_SCHEMA_INTEGER) ? (long double) a->u.i
+                                       : (long double) a->u.d;
+    y = (b->type == GW_SCHEMA_INTEGER) ? (long double) b->u.i
+                                       : (long double) b->u.d;
 
     return (x > y) - (x < y);
 }
 
 
 int
-gw_sch_is_integer(const json_t *v)
+gw_sch_is_integer(const gw_schema_value_t *v)
 {
     double  d;
 
-    if (json_is_integer(v)) {
+    if (v->type == GW_SCHEMA_INTEGER) {
         return 1;
     }
 
-    if (!json_is_real(v)) {
+    if (v->type != GW_SCHEMA_REAL) {
         return 0;
     }
 
-    d = json_real_value(v);
+    d = v->u.d;
 
     return isfinite(d) && floor(d) == d;
 }
@@ -80,18 +79,18 @@ gw_sch_is_integer(const json_t *v)
  */
 
 int
-gw_sch_dec_from(const json_t *v, gw_sch_dec_t *d)
+gw_sch_dec_from(const gw_schema_value_t *v, gw_sch_dec_t *d)
 {
     int        prec;
     char       buf[64], *p, *e;
     double     x;
     uint64_t   digits;
-    json_int_t i;
+    int64_t    i;
 
     memset(d, 0, sizeof(gw_sch_dec_t));
 
-    if (json_is_integer(v)) {
-        i = json_integer_value(v);
+    if (v->type == GW_SCHEMA_INTEGER) {
+        i = v->u.i;
         d->neg = (i < 0);
         d->digits = (i < 0) ? (uint64_t) 0 - (uint64_t) i : (uint64_t) i;
 
@@ -103,7 +102,7 @@ gw_sch_dec_from(const json_t *v, gw_sch_dec_t *d)
         return 0;
     }
 
-    x = json_real_value(v);
+    x = v->u.d;
 
     if (!isfinite(x)) {
         return -1;
@@ -159,16 +158,17 @@ gw_sch_dec_from(const json_t *v, gw_sch_dec_t *d)
  */
 
 int
-gw_sch_multiple_of(const json_t *v, const json_t *m, const gw_sch_dec_t *md)
+gw_sch_multiple_of(const gw_schema_value_t *v, const gw_schema_value_t *m,
+    const gw_sch_dec_t *md)
 {
     int                k;
-    json_int_t         a, b;
+    int64_t            a, b;
     gw_sch_dec_t       dv;
     unsigned __int128  r, big;
 
-    if (json_is_integer(v) && json_is_integer(m)) {
-        a = json_integer_value(v);
-        b = json_integer_value(m);
+    if (v->type == GW_SCHEMA_INTEGER && m->type == GW_SCHEMA_INTEGER) {
+        a = v->u.i;
+        b = m->u.i;
 
         if (b == -1 || b == 1) {
             return 1;
@@ -222,52 +222,67 @@ gw_sch_multiple_of(const json_t *v, const json_t *m, const gw_sch_dec_t *md)
 }
 
 
-int
-gw_sch_equal(const json_t *a, const json_t *b)
-{
-    size_t       i, n;
-    const char  *key;
-    json_t      *va, *vb;
+#define gw_sch_is_number(v)                                                   \
+    ((v)->type == GW_SCHEMA_INTEGER || (v)->type == GW_SCHEMA_REAL)
 
-    if (json_is_number(a) && json_is_number(b)) {
+
+int
+gw_sch_equal(const gw_schema_value_t *a, const gw_schema_value_t *b)
+{
+    size_t                     i, n;
+    const gw_schema_value_t   *vb;
+    const gw_schema_member_t  *m;
+
+    if (gw_sch_is_number(a) && gw_sch_is_number(b)) {
         return gw_sch_num_cmp(a, b) == 0;
     }
 
-    if (json_typeof(a) != json_typeof(b)) {
+    if (a->type != b->type) {
         return 0;
     }
 
-    switch (json_typeof(a)) {
+    switch (a->type) {
 
-    case JSON_STRING:
-        n = json_string_length(a);
-        return n == json_string_length(b)
-               && memcmp(json_string_value(a), json_string_value(b), n) == 0;
+    case GW_SCHEMA_STRING:
+        return a->len == b->len && memcmp(a->u.s, b->u.s, a->len) == 0;
 
-    case JSON_ARRAY:
-        n = json_array_size(a);
-
-        if (n != json_array_size(b)) {
+    case GW_SCHEMA_ARRAY:
+        if (a->len != b->len) {
             return 0;
         }
 
-        for (i = 0; i < n; i++) {
-            if (!gw_sch_equal(json_array_get(a, i), json_array_get(b, i))) {
+        for (i = 0; i < a->len; i++) {
+            if (!gw_sch_equal(&a->u.items[i], &b->u.items[i])) {
                 return 0;
             }
         }
 
         return 1;
 
-    case JSON_OBJECT:
-        if (json_object_size(a) != json_object_size(b)) {
+    case GW_SCHEMA_OBJECT:
+        n = a->len;
+
+        if (n != b->len) {
             return 0;
         }
 
-        json_object_foreach((json_t *) a, key, va) {
-            vb = json_object_get(b, key);
+        /* same size, no duplicate names: every name of a found in b */
 
-            if (vb == NULL || !gw_sch_equal(va, vb)) {
+        for (i = 0; i < n; i++) {
+            m = &a->u.members[i];
+
+            /* the same order, the common case, first */
+
+            if (b->u.members[i].len == m->len
+                && memcmp(b->u.members[i].key, m->key, m->len) == 0)
+            {
+                vb = &b->u.members[i].value;
+
+            } else {
+                vb = gw_sch_get(b, m->key, m->len);
+            }
+
+            if (vb == NULL || !gw_sch_equal(&m->value, vb)) {
                 return 0;
             }
         }
@@ -293,23 +308,21 @@ gw_sch_hash_bytes(uint64_t h, const char *p, size_t len)
 
 
 static uint64_t
-gw_sch_hash(const json_t *v)
+gw_sch_hash(const gw_schema_value_t *v)
 {
-    double       d;
-    size_t       i;
-    uint64_t     h, sum;
-    const char  *key;
-    json_t      *m;
+    double                     d;
+    size_t                     i;
+    uint64_t                   h, sum;
+    const gw_schema_member_t  *m;
 
-    h = 0xcbf29ce484222325ULL ^ (uint64_t) json_typeof(v);
+    h = 0xcbf29ce484222325ULL ^ (uint64_t) v->type;
 
-    switch (json_typeof(v)) {
+    switch (v->type) {
 
-    case JSON_INTEGER:
-    case JSON_REAL:
+    case GW_SCHEMA_INTEGER:
+    case GW_SCHEMA_REAL:
         /* equal numbers give equal doubles; -0 and 0 are equal */
-        d = json_is_integer(v) ? (double) json_integer_value(v)
-                               : json_real_value(v);
+        d = (v->type == GW_SCHEMA_INTEGER) ? (double) v->u.i : v->u.d;
         if (d == 0) {
             d = 0;
         }
@@ -317,24 +330,24 @@ gw_sch_hash(const json_t *v)
         h = 0x9e3779b97f4a7c15ULL;
         return gw_sch_hash_bytes(h, (const char *) &d, sizeof(double));
 
-    case JSON_STRING:
-        return gw_sch_hash_bytes(h, json_string_value(v),
-                                 json_string_length(v));
+    case GW_SCHEMA_STRING:
+        return gw_sch_hash_bytes(h, v->u.s, v->len);
 
-    case JSON_ARRAY:
-        for (i = 0; i < json_array_size(v); i++) {
-            h = (h ^ gw_sch_hash(json_array_get(v, i))) * 0x100000001b3ULL;
+    case GW_SCHEMA_ARRAY:
+        for (i = 0; i < v->len; i++) {
+            h = (h ^ gw_sch_hash(&v->u.items[i])) * 0x100000001b3ULL;
         }
 
         return h;
 
-    case JSON_OBJECT:
+    case GW_SCHEMA_OBJECT:
         /* member order does not matter: a sum */
         sum = 0;
 
-        json_object_foreach((json_t *) v, key, m) {
-            sum += gw_sch_hash_bytes(0xcbf29ce484222325ULL, key, strlen(key))
-                   * (gw_sch_hash(m) | 1);
+        for (i = 0; i < v->len; i++) {
+            m = &v->u.members[i];
+            sum += gw_sch_hash_bytes(0xcbf29ce484222325ULL, m->key, m->len)
+                   * (gw_sch_hash(&m->value) | 1);
         }
 
         return h ^ sum;
@@ -361,19 +374,17 @@ gw_sch_hidx_cmp(const void *a, const void *b)
  */
 
 int
-gw_sch_unique(const json_t *arr)
+gw_sch_unique(const gw_schema_value_t *arr)
 {
     size_t          i, j, n;
     gw_sch_hidx_t  *h;
 
-    n = json_array_size(arr);
+    n = arr->len;
 
     if (n <= 16) {
         for (i = 0; i < n; i++) {
             for (j = i + 1; j < n; j++) {
-                if (gw_sch_equal(json_array_get(arr, i),
-                                 json_array_get(arr, j)))
-                {
+                if (gw_sch_equal(&arr->u.items[i], &arr->u.items[j])) {
                     return 0;
                 }
             }
@@ -388,7 +399,7 @@ gw_sch_unique(const json_t *arr)
     }
 
     for (i = 0; i < n; i++) {
-        h[i].hash = gw_sch_hash(json_array_get(arr, i));
+        h[i].hash = gw_sch_hash(&arr->u.items[i]);
         h[i].index = i;
     }
 
@@ -396,8 +407,8 @@ gw_sch_unique(const json_t *arr)
 
     for (i = 0; i < n; i++) {
         for (j = i + 1; j < n && h[j].hash == h[i].hash; j++) {
-            if (gw_sch_equal(json_array_get(arr, h[i].index),
-                             json_array_get(arr, h[j].index)))
+            if (gw_sch_equal(&arr->u.items[h[i].index],
+                             &arr->u.items[h[j].index]))
             {
                 free(h);
                 return 0;

@@ -789,6 +789,9 @@ gw_schema_free(gw_schema_t *s)
         free(a);
     }
 
+    gw_schema_doc_free(&s->consts);
+    gw_schema_doc_free(&s->conv);
+
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
     free(s->jmap);

@@ -15,6 +15,7 @@
 
 
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,7 +221,8 @@ gw_sch_report_at(gw_sch_vc_t *vc, const char *key, size_t len,
     il->len = len;
     il->index = 0;
 
-    rc = gw_sch_report(vc, kw, "property \"%.100s\" is not allowed", key);
+    rc = gw_sch_report(vc, kw, "property \"%.*s\" is not allowed",
+                       (int) (len < 100 ? len : 100), key);
 
     vc->ni--;
 
@@ -250,13 +252,13 @@ gw_sch_ann_merge(gw_sch_ann_t *to, const gw_sch_ann_t *from)
 
 
 const char *
-gw_sch_num_str(const json_t *v, char *buf, size_t size)
+gw_sch_num_str(const gw_schema_value_t *v, char *buf, size_t size)
 {
-    if (json_is_integer(v)) {
-        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (v->type == GW_SCHEMA_INTEGER) {
+        snprintf(buf, size, "%" PRId64, v->u.i);
 
     } else {
-        snprintf(buf, size, "%.17g", json_real_value(v));
+        snprintf(buf, size, "%.17g", v->u.d);
     }
 
     return buf;

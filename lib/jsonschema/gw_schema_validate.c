@@ -48,7 +48,7 @@
  */
 
 static int
-gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
+gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst)
 {
     int  rc;
 
@@ -56,10 +56,10 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
         return 0;
     }
 
-    switch (json_typeof(inst)) {
+    switch (inst->type) {
 
-    case JSON_INTEGER:
-    case JSON_REAL:
+    case GW_SCHEMA_INTEGER:
+    case GW_SCHEMA_REAL:
         if (!(n->kw & GW_SCH_KW_NUMBER)) {
             return 1;
         }
@@ -70,7 +70,7 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
 
         return rc;
 
-    case JSON_STRING:
+    case GW_SCHEMA_STRING:
         if (!(n->kw & GW_SCH_KW_STRING)) {
             return 1;
         }
@@ -91,7 +91,7 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
 
 int
 gw_sch_eval_at(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
-    const json_t *inst, const char *key, size_t len, size_t index)
+    const gw_schema_value_t *inst, const char *key, size_t len, size_t index)
 {
     int             rc;
     gw_sch_iloc_t  *il;
@@ -132,7 +132,7 @@ gw_sch_eval_at(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
 /* a branch whose failure is not an error; its annotations into *ann */
 
 static int
-gw_sch_branch(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
+gw_sch_branch(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
     gw_sch_ann_t *ann)
 {
     int           rc;
@@ -162,7 +162,7 @@ gw_sch_branch(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
 
 static int
 gw_sch_applicators(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const json_t *inst, gw_sch_ann_t *ann)
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann)
 {
     int     valid, rc;
     size_t  i, count;
@@ -289,23 +289,23 @@ gw_sch_applicators(gw_sch_vc_t *vc, const gw_sch_node_t *n,
 
 static int
 gw_sch_unevaluated(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const json_t *inst, gw_sch_ann_t *ann)
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann)
 {
     int          valid, rc;
-    void        *it;
-    size_t       i;
-    const char  *kw;
+    size_t                     i;
+    const char                *kw;
+    const gw_schema_member_t  *m;
 
     valid = 1;
 
-    if (json_is_array(inst)) {
+    if (inst->type == GW_SCHEMA_ARRAY) {
         for (i = 0; i < ann->n; i++) {
             if (ann->mark[i]) {
                 continue;
             }
 
             rc = gw_sch_eval_at(vc, n->unev_items, "unevaluatedItems",
-                                json_array_get(inst, i), NULL, 0, i);
+                                &inst->u.items[i], NULL, 0, i);
             if (rc < 0) {
                 return -1;
             }
@@ -324,30 +324,24 @@ gw_sch_unevaluated(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     }
 
     kw = "unevaluatedProperties";
-    i = 0;
-
-    for (it = json_object_iter((json_t *) inst);
-         it != NULL;
-         it = json_object_iter_next((json_t *) inst, it), i++)
-    {
+    for (i = 0; i < inst->len; i++) {
         if (ann->mark[i]) {
             continue;
         }
 
+        m = &inst->u.members[i];
+
         if (n->unev_props->boolean == GW_SCH_FALSE) {
             valid = 0;
-            if (!gw_sch_report_at(vc, json_object_iter_key(it),
-                                  json_object_iter_key_len(it), kw))
-            {
+            if (!gw_sch_report_at(vc, m->key, m->len, kw)) {
                 return 0;
             }
 
             continue;
         }
 
-        rc = gw_sch_eval_at(vc, n->unev_props, kw, json_object_iter_value(it),
-                            json_object_iter_key(it),
-                            json_object_iter_key_len(it), 0);
+        rc = gw_sch_eval_at(vc, n->unev_props, kw, &m->value, m->key,
+                            m->len, 0);
         if (rc < 0) {
             return -1;
         }
@@ -374,7 +368,7 @@ gw_sch_unevaluated(gw_sch_vc_t *vc, const gw_sch_node_t *n,
  */
 
 static int
-gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
+gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
     gw_sch_ann_t *a)
 {
     int                   valid, rc;
@@ -443,13 +437,13 @@ gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
     }
 
     if (n->kw & GW_SCH_KW_ENUM) {
-        for (i = 0; i < json_array_size(n->enum_); i++) {
-            if (gw_sch_equal(inst, json_array_get(n->enum_, i))) {
+        for (i = 0; i < n->enum_->len; i++) {
+            if (gw_sch_equal(inst, &n->enum_->u.items[i])) {
                 break;
             }
         }
 
-        if (i == json_array_size(n->enum_)) {
+        if (i == n->enum_->len) {
             valid = 0;
             if (!gw_sch_report(vc, "enum", "must be one of the allowed"
                                " values"))
@@ -459,28 +453,28 @@ gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
         }
     }
 
-    switch (json_typeof(inst)) {
+    switch (inst->type) {
 
-    case JSON_INTEGER:
-    case JSON_REAL:
+    case GW_SCHEMA_INTEGER:
+    case GW_SCHEMA_REAL:
         if (n->kw & GW_SCH_KW_NUMBER) {
             gw_sch_step(gw_sch_numbers(vc, n, inst));
         }
         break;
 
-    case JSON_STRING:
+    case GW_SCHEMA_STRING:
         if (n->kw & GW_SCH_KW_STRING) {
             gw_sch_step(gw_sch_strings(vc, n, inst));
         }
         break;
 
-    case JSON_ARRAY:
+    case GW_SCHEMA_ARRAY:
         if (n->kw & GW_SCH_KW_ARRAY) {
             gw_sch_step(gw_sch_arrays(vc, n, inst, a));
         }
         break;
 
-    case JSON_OBJECT:
+    case GW_SCHEMA_OBJECT:
         if (n->kw & GW_SCH_KW_OBJECT) {
             gw_sch_step(gw_sch_objects(vc, n, inst, a));
         }
@@ -508,7 +502,7 @@ gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
 
 int
 gw_sch_eval(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
-    const json_t *inst, gw_sch_ann_t *ann)
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann)
 {
     int            rc, pushed;
     gw_sch_ann_t   local, *a;
@@ -546,14 +540,10 @@ gw_sch_eval(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
     a = ann;
     local.mark = NULL;
 
-    if (((n->kw & GW_SCH_KW_UNEV_PROPS) && json_is_object(inst))
-        || ((n->kw & GW_SCH_KW_UNEV_ITEMS) && json_is_array(inst)))
+    if (((n->kw & GW_SCH_KW_UNEV_PROPS) && inst->type == GW_SCHEMA_OBJECT)
+        || ((n->kw & GW_SCH_KW_UNEV_ITEMS) && inst->type == GW_SCHEMA_ARRAY))
     {
-        if (gw_sch_ann_init(&local, json_is_object(inst)
-                                    ? json_object_size(inst)
-                                    : json_array_size(inst))
-            != 0)
-        {
+        if (gw_sch_ann_init(&local, inst->len) != 0) {
             rc = gw_sch_abort(vc, -1, NULL);
             goto done;
         }
@@ -599,8 +589,29 @@ done:
 }
 
 
+/* a jansson instance: validated as a converted copy */
+
 int
 gw_schema_validate(gw_schema_t *s, const json_t *inst,
+    gw_schema_result_t *res)
+{
+    const gw_schema_value_t  *v;
+
+    if (s == NULL || inst == NULL) {
+        return -1;
+    }
+
+    v = gw_schema_from_json(&s->conv, inst);
+    if (v == NULL) {
+        return -1;
+    }
+
+    return gw_schema_validate_value(s, v, res);
+}
+
+
+int
+gw_schema_validate_value(gw_schema_t *s, const gw_schema_value_t *inst,
     gw_schema_result_t *res)
 {
     int                 rc;

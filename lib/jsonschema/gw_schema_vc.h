@@ -50,25 +50,25 @@ gw_sch_more(gw_sch_vc_t *vc)
 /* "type": a real is an integer only when no number will do */
 
 static inline int
-gw_sch_type_ok(const gw_sch_node_t *n, const json_t *inst)
+gw_sch_type_ok(const gw_sch_node_t *n, const gw_schema_value_t *inst)
 {
-    switch (json_typeof(inst)) {
-    case JSON_OBJECT:
+    switch (inst->type) {
+    case GW_SCHEMA_OBJECT:
         return (n->types & GW_SCH_T_OBJECT) != 0;
-    case JSON_ARRAY:
+    case GW_SCHEMA_ARRAY:
         return (n->types & GW_SCH_T_ARRAY) != 0;
-    case JSON_STRING:
+    case GW_SCHEMA_STRING:
         return (n->types & GW_SCH_T_STRING) != 0;
-    case JSON_INTEGER:
+    case GW_SCHEMA_INTEGER:
         return (n->types & (GW_SCH_T_NUMBER | GW_SCH_T_INTEGER)) != 0;
-    case JSON_REAL:
+    case GW_SCHEMA_REAL:
         if (n->types & GW_SCH_T_NUMBER) {
             return 1;
         }
 
         return (n->types & GW_SCH_T_INTEGER) && gw_sch_is_integer(inst);
-    case JSON_TRUE:
-    case JSON_FALSE:
+    case GW_SCHEMA_TRUE:
+    case GW_SCHEMA_FALSE:
         return (n->types & GW_SCH_T_BOOLEAN) != 0;
     default:
         return (n->types & GW_SCH_T_NULL) != 0;
@@ -78,9 +78,9 @@ gw_sch_type_ok(const gw_sch_node_t *n, const json_t *inst)
 
 /* gw_schema_validate.c */
 int gw_sch_eval(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
-    const json_t *inst, gw_sch_ann_t *ann);
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann);
 int gw_sch_eval_at(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const char *seg, const json_t *inst, const char *key, size_t len,
+    const char *seg, const gw_schema_value_t *inst, const char *key, size_t len,
     size_t index);
 
 /* gw_schema_report.c */
@@ -91,18 +91,19 @@ int gw_sch_report_at(gw_sch_vc_t *vc, const char *key, size_t len,
     const char *kw);
 int gw_sch_ann_init(gw_sch_ann_t *a, size_t n);
 void gw_sch_ann_merge(gw_sch_ann_t *to, const gw_sch_ann_t *from);
-const char *gw_sch_num_str(const json_t *v, char *buf, size_t size);
+const char *gw_sch_num_str(const gw_schema_value_t *v, char *buf,
+    size_t size);
 const char *gw_sch_type_names(unsigned types, char *buf, size_t size);
 
 /* gw_schema_vtypes.c */
 int gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const json_t *inst);
+    const gw_schema_value_t *inst);
 int gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const json_t *inst);
+    const gw_schema_value_t *inst);
 int gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const json_t *inst, gw_sch_ann_t *ann);
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann);
 int gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n,
-    const json_t *inst, gw_sch_ann_t *ann);
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann);
 
 
 #endif /* _GW_SCHEMA_VC_H_INCLUDED_ */

@@ -22,7 +22,7 @@
 
 
 int
-gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
+gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst)
 {
     int   valid;
     char  num[64];
@@ -82,15 +82,15 @@ gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
 
 
 int
-gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
+gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst)
 {
     int          valid, rc;
     size_t       i, len, cps;
     const char  *str;
 
     valid = 1;
-    str = json_string_value(inst);
-    len = json_string_length(inst);
+    str = inst->u.s;
+    len = inst->len;
 
     /* code points: at most the bytes, at least a quarter of them */
 
@@ -170,14 +170,14 @@ gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst)
 
 
 int
-gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
+gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
     gw_sch_ann_t *ann)
 {
     int      valid, rc;
     size_t   i, size, count, min;
 
     valid = 1;
-    size = json_array_size(inst);
+    size = inst->len;
 
     if (size < n->min_items) {
         valid = 0;
@@ -216,7 +216,7 @@ gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
 
     for (i = 0; i < size && i < n->nprefix; i++) {
         rc = gw_sch_eval_at(vc, n->prefix[i], n->prefix[i]->seg,
-                            json_array_get(inst, i), NULL, 0, i);
+                            &inst->u.items[i], NULL, 0, i);
         if (rc < 0) {
             return -1;
         }
@@ -236,7 +236,7 @@ gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
     if (n->items != NULL) {
         for ( /* void */ ; i < size; i++) {
             rc = gw_sch_eval_at(vc, n->items, n->items->seg,
-                                json_array_get(inst, i), NULL, 0, i);
+                                &inst->u.items[i], NULL, 0, i);
             if (rc < 0) {
                 return -1;
             }
@@ -262,7 +262,7 @@ gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
 
         for (i = 0; i < size; i++) {
             rc = gw_sch_eval_at(vc, n->contains, "contains",
-                                json_array_get(inst, i), NULL, 0, i);
+                                &inst->u.items[i], NULL, 0, i);
             if (rc < 0) {
                 vc->quiet--;
                 return -1;
@@ -387,39 +387,34 @@ gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len)
 /* properties, patternProperties, additionalProperties, propertyNames */
 
 static int
-gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
+gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
     gw_sch_ann_t *ann, uint64_t *seen)
 {
-    int                   valid, rc, matched;
-    void                 *it;
-    size_t                i, j, len;
-    json_t               *v, *name;
-    const char           *key;
-    const gw_sch_prop_t  *p;
+    int                        valid, rc, matched;
+    size_t                     i, j, len;
+    const char                *key;
+    gw_schema_value_t          name;
+    const gw_sch_prop_t       *p;
+    const gw_schema_value_t   *v;
+    const gw_schema_member_t  *m;
 
     valid = 1;
-    i = 0;
 
-    for (it = json_object_iter((json_t *) inst);
-         it != NULL;
-         it = json_object_iter_next((json_t *) inst, it), i++)
-    {
-        key = json_object_iter_key(it);
-        len = json_object_iter_key_len(it);
-        v = json_object_iter_value(it);
+    for (i = 0; i < inst->len; i++) {
+        m = &inst->u.members[i];
+        key = m->key;
+        len = m->len;
+        v = &m->value;
         matched = 0;
 
         if (n->prop_names != NULL) {
-            name = json_stringn_nocheck(key, len);
-            if (name == NULL) {
-                return gw_sch_abort(vc, -1, NULL);
-            }
+            name.type = GW_SCHEMA_STRING;
+            name.len = (uint32_t) len;
+            name.u.s = key;
 
             vc->quiet++;
-            rc = gw_sch_eval(vc, n->prop_names, "propertyNames", name, NULL);
+            rc = gw_sch_eval(vc, n->prop_names, "propertyNames", &name, NULL);
             vc->quiet--;
-
-            json_decref(name);
 
             if (rc < 0) {
                 return -1;
@@ -428,7 +423,8 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
             if (rc == 0) {
                 valid = 0;
                 if (!gw_sch_report(vc, "propertyNames", "property name"
-                                   " \"%.100s\" is not allowed", key))
+                                   " \"%.*s\" is not allowed",
+                                   (int) (len < 100 ? len : 100), key))
                 {
                     return 0;
                 }
@@ -466,7 +462,8 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
             if (rc < 0) {
                 valid = 0;
                 if (!gw_sch_report(vc, n->pprops[j].seg, "too costly to"
-                                   " match \"%.100s\"", key))
+                                   " match \"%.*s\"",
+                                   (int) (len < 100 ? len : 100), key))
                 {
                     return 0;
                 }
@@ -530,7 +527,7 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
 
 
 int
-gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
+gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
     gw_sch_ann_t *ann)
 {
     int                  valid, rc, fast;
@@ -539,7 +536,7 @@ gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
     const gw_sch_dep_t  *d;
 
     valid = 1;
-    size = json_object_size(inst);
+    size = inst->len;
 
     if (size < n->min_props) {
         valid = 0;
@@ -566,7 +563,9 @@ gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
     seen = 0;
 
     for (i = 0; !fast && i < n->nrequired; i++) {
-        if (json_object_get(inst, n->required[i]) == NULL) {
+        if (gw_sch_get(inst, n->required[i], strlen(n->required[i]))
+            == NULL)
+        {
             valid = 0;
             if (!gw_sch_report(vc, "required", "required property"
                                " \"%.100s\" is missing", n->required[i]))
@@ -579,12 +578,13 @@ gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
     for (i = 0; i < n->ndep_req; i++) {
         d = &n->dep_req[i];
 
-        if (json_object_getn(inst, d->name, d->len) == NULL) {
+        if (gw_sch_get(inst, d->name, d->len) == NULL) {
             continue;
         }
 
         for (j = 0; j < d->nnames; j++) {
-            if (json_object_get(inst, d->names[j]) == NULL) {
+            if (gw_sch_get(inst, d->names[j], strlen(d->names[j])) == NULL)
+            {
                 valid = 0;
                 if (!gw_sch_report(vc, n->draft == GW_SCHEMA_DRAFT_07
                                        ? "dependencies" : "dependentRequired",
@@ -600,7 +600,7 @@ gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const json_t *inst,
     for (i = 0; i < n->ndep_sch; i++) {
         d = &n->dep_sch[i];
 
-        if (json_object_getn(inst, d->name, d->len) == NULL) {
+        if (gw_sch_get(inst, d->name, d->len) == NULL) {
             continue;
         }
 

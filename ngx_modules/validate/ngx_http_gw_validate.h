@@ -99,20 +99,16 @@ void ngx_http_gw_validate_body_filter_init(void);
 /* parsing bodies (ngx_http_gw_validate_json.c) */
 
 /*
- * One pass over JSON text: returns len, or the offset of the bracket that
- * nests deeper than max.
+ * Parses text into the worker's doc, refusing duplicate keys and nesting
+ * past depth; NULL with err filled.  Valid until the next call of either.
  */
-size_t ngx_http_gw_validate_scan(u_char *p, size_t len, ngx_uint_t max);
+const gw_schema_value_t *ngx_http_gw_validate_parse(u_char *text, size_t len,
+    ngx_uint_t depth, json_error_t *err);
 
-/* parses text into the worker's arena, refusing duplicate keys; NULL
- * with err filled */
-json_t *ngx_http_gw_validate_parse(u_char *text, size_t len,
-    json_error_t *err);
+/* j converted into the worker's doc; NULL: out of memory */
+const gw_schema_value_t *ngx_http_gw_validate_convert(json_t *j);
 
-/* drops a tree from ngx_http_gw_validate_parse(), before the next parse */
-void ngx_http_gw_validate_release(json_t *j);
-
-/* at the worker's exit: jansson's allocator back, the arena freed */
+/* at the worker's exit: the doc freed */
 void ngx_http_gw_validate_json_exit(void);
 
 /* query arguments and headers (ngx_http_gw_validate_args.c) */
@@ -130,7 +126,8 @@ ngx_int_t ngx_http_gw_validate_headers(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_gw_validate_instance(ngx_http_request_t *r,
     ngx_http_gw_validate_loc_conf_t *lcf,
-    ngx_http_gw_validate_schema_t *schema, json_t *inst, ngx_uint_t what);
+    ngx_http_gw_validate_schema_t *schema, const gw_schema_value_t *inst,
+    ngx_uint_t what);
 
 /* answers 400 validation-failed with one error built here */
 ngx_int_t ngx_http_gw_validate_fail(ngx_http_request_t *r, ngx_uint_t what,

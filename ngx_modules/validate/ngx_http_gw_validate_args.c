@@ -46,6 +46,7 @@ ngx_http_gw_validate_args(ngx_http_request_t *r,
     u_char                       *p, *end, *amp, *eq, *buf, *dst;
     json_t                       *obj, *v;
     ngx_int_t                     rc;
+    const gw_schema_value_t      *inst;
     ngx_str_t                     name, value;
     ngx_uint_t                    types;
     ngx_http_gw_validate_prop_t  *prop;
@@ -130,9 +131,15 @@ ngx_http_gw_validate_args(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_gw_validate_instance(r, lcf, lcf->args, obj,
-                                       NGX_HTTP_GW_VALIDATE_ARGS);
+    inst = ngx_http_gw_validate_convert(obj);
     json_decref(obj);
+
+    if (inst == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_gw_validate_instance(r, lcf, lcf->args, inst,
+                                       NGX_HTTP_GW_VALIDATE_ARGS);
 
     return rc;
 }
@@ -144,6 +151,7 @@ ngx_http_gw_validate_headers(ngx_http_request_t *r,
 {
     json_t                       *obj, *v;
     ngx_int_t                     rc;
+    const gw_schema_value_t      *inst;
     ngx_str_t                     name;
     ngx_uint_t                    i, types;
     ngx_list_part_t              *part;
@@ -204,9 +212,15 @@ ngx_http_gw_validate_headers(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_gw_validate_instance(r, lcf, lcf->headers, obj,
-                                       NGX_HTTP_GW_VALIDATE_HEADERS);
+    inst = ngx_http_gw_validate_convert(obj);
     json_decref(obj);
+
+    if (inst == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_gw_validate_instance(r, lcf, lcf->headers, inst,
+                                       NGX_HTTP_GW_VALIDATE_HEADERS);
 
     return rc;
 }

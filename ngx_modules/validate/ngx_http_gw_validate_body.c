@@ -370,11 +370,9 @@ static ngx_int_t
 ngx_http_gw_validate_body_check(ngx_http_request_t *r,
     ngx_http_gw_validate_loc_conf_t *lcf, ngx_http_gw_validate_ctx_t *ctx)
 {
-    json_t        *inst;
-    size_t         pos;
-    ngx_int_t      rc;
-    ngx_str_t      detail;
-    json_error_t   jerr;
+    ngx_str_t                 detail;
+    json_error_t              jerr;
+    const gw_schema_value_t  *inst;
 
     if (!ctx->filtered || ctx->lost) {
         if (ngx_http_gw_validate_body_collect(r, ctx) != NGX_OK) {
@@ -418,15 +416,8 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
                    "Malformed JSON", &detail, NULL);
     }
 
-    pos = ngx_http_gw_validate_scan(ctx->buf, ctx->len, lcf->depth);
-
-    if (pos != ctx->len) {
-        return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len, pos,
-                                              "JSON nested deeper than %ui "
-                                              "levels", lcf->depth);
-    }
-
-    inst = ngx_http_gw_validate_parse(ctx->buf, ctx->len, &jerr);
+    inst = ngx_http_gw_validate_parse(ctx->buf, ctx->len, lcf->depth,
+                                      &jerr);
 
     if (inst == NULL) {
         return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len,
@@ -434,11 +425,8 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
                                               "%s", jerr.text);
     }
 
-    rc = ngx_http_gw_validate_instance(r, lcf, lcf->body, inst,
-                                       NGX_HTTP_GW_VALIDATE_BODY);
-    ngx_http_gw_validate_release(inst);
-
-    return rc;
+    return ngx_http_gw_validate_instance(r, lcf, lcf->body, inst,
+                                         NGX_HTTP_GW_VALIDATE_BODY);
 }
 
 

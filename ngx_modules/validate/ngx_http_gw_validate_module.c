@@ -202,7 +202,8 @@ ngx_http_gw_validate_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_gw_validate_instance(ngx_http_request_t *r,
     ngx_http_gw_validate_loc_conf_t *lcf,
-    ngx_http_gw_validate_schema_t *schema, json_t *inst, ngx_uint_t what)
+    ngx_http_gw_validate_schema_t *schema, const gw_schema_value_t *inst,
+    ngx_uint_t what)
 {
     int                     rc;
     u_char                 *p;
@@ -214,7 +215,7 @@ ngx_http_gw_validate_instance(ngx_http_request_t *r,
 
     /* the common case first: no error details, no allocation */
 
-    rc = gw_schema_validate(schema->schema, inst, NULL);
+    rc = gw_schema_validate_value(schema->schema, inst, NULL);
 
     if (rc == 1) {
         return NGX_DECLINED;
@@ -223,7 +224,7 @@ ngx_http_gw_validate_instance(ngx_http_request_t *r,
     res = &ngx_http_gw_validate_result;
 
     if (rc == 0) {
-        rc = gw_schema_validate(schema->schema, inst, res);
+        rc = gw_schema_validate_value(schema->schema, inst, res);
     }
 
     if (rc != 0) {

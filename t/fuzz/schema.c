@@ -28,6 +28,11 @@
  *     jansson parses it (without an integer overflow), both values are
  *     json_equal(); where jansson fails, it fails too; with and without
  *     JSON_ALLOW_NUL;
+ *   - gw_schema_parse(), the gateway's way (duplicates refused, nesting
+ *     capped), gives exactly the values jansson gives, converted (the
+ *     same types, bits, keys and order), or fails with jansson's message;
+ *     gw_schema_validate_value() on them gives gw_schema_validate()'s
+ *     verdict;
  *   - everything is freed, so LeakSanitizer sees a leak of either path.
  */
 
@@ -55,6 +60,104 @@ static const char  gw_fuzz_doc[] =
 
 static json_t       *doc;
 static gw_schema_t  *meta;
+static gw_schema_doc_t  light, conv;
+
+
+/* a and b the same, exactly: types, numbers bit for bit, member order */
+
+static int
+same_value(const gw_schema_value_t *a, const gw_schema_value_t *b)
+{
+    size_t  i;
+
+    if (a->type != b->type || a->len != b->len) {
+        return 0;
+    }
+
+    switch (a->type) {
+
+    case GW_SCHEMA_INTEGER:
+        return a->u.i == b->u.i;
+
+    case GW_SCHEMA_REAL:
+        return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0;
+
+    case GW_SCHEMA_STRING:
+        return memcmp(a->u.s, b->u.s, a->len) == 0;
+
+    case GW_SCHEMA_ARRAY:
+        for (i = 0; i < a->len; i++) {
+            if (!same_value(&a->u.items[i], &b->u.items[i])) {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case GW_SCHEMA_OBJECT:
+        for (i = 0; i < a->len; i++) {
+            if (a->u.members[i].len != b->u.members[i].len
+                || memcmp(a->u.members[i].key, b->u.members[i].key,
+                          a->u.members[i].len) != 0
+                || !same_value(&a->u.members[i].value,
+                               &b->u.members[i].value))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * The gateway's parse of text against jansson's; the values when both
+ * accept it (in the doc "light"), else NULL.
+ */
+
+static const gw_schema_value_t *
+check_light(const char *text, size_t len)
+{
+    size_t                    flags;
+    json_t                   *ref;
+    json_error_t              e1, e2;
+    const gw_schema_value_t  *v, *r;
+
+    flags = JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
+
+    v = gw_schema_parse(&light, text, len, flags, 0, &e1);
+    ref = json_loadb(text, len, flags, &e2);
+
+    if (ref == NULL) {
+        if (json_error_code(&e2) == json_error_numeric_overflow) {
+            return NULL;
+        }
+
+        if (v != NULL || strcmp(e1.text, e2.text) != 0) {
+            fprintf(stderr, "schema fuzz driver: gw_schema_parse() took"
+                    " what jansson refuses (%s), or said \"%s\"\n",
+                    e2.text, v == NULL ? e1.text : "");
+            abort();
+        }
+
+        return NULL;
+    }
+
+    r = gw_schema_from_json(&conv, ref);
+    json_decref(ref);
+
+    if (r == NULL || v == NULL || !same_value(v, r)) {
+        fprintf(stderr, "schema fuzz driver: gw_schema_parse() and jansson"
+                " disagree\n");
+        abort();
+    }
+
+    return v;
+}
 
 
 static void
@@ -155,13 +258,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                flags;
-    size_t             line;
-    json_t            *schema, *inst;
-    gw_schema_t       *s;
-    json_error_t       jerr;
-    gw_schema_opts_t   opts;
-    gw_schema_cerr_t   err;
+    int                       flags;
+    size_t                    line;
+    json_t                   *schema, *inst;
+    gw_schema_t              *s;
+    const gw_schema_value_t  *v;
+    json_error_t              jerr;
+    gw_schema_opts_t          opts;
+    gw_schema_cerr_t          err;
 
     if (doc == NULL) {
         LLVMFuzzerInitialize(NULL, NULL);
@@ -187,7 +291,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     inst = NULL;
 
+    v = NULL;
+
     if (line < size) {
+        v = check_light((const char *) data + line + 1, size - line - 1);
         check_parse((const char *) data + line + 1, size - line - 1,
                     JSON_DECODE_ANY);
         check_parse((const char *) data + line + 1, size - line - 1,
@@ -221,6 +328,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (gw_schema_compile(s, schema, &err) == 0) {
         if (inst != NULL) {
             check_run(s, inst, (flags & 4) ? 2 : GW_SCHEMA_MAX_ERRORS);
+        }
+
+        if (inst != NULL && v != NULL
+            && gw_schema_validate_value(s, v, NULL)
+               != gw_schema_validate(s, inst, NULL))
+        {
+            fprintf(stderr, "schema fuzz driver: the verdict on parsed"
+                    " values differs\n");
+            abort();
         }
 
         check_run(s, schema, (flags & 4) ? 2 : GW_SCHEMA_MAX_ERRORS);
