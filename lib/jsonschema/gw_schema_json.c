@@ -55,7 +55,6 @@ static const double  gw_sch_jp_pow10[] = {
 
 
 typedef struct {
-    const unsigned char  *p;
     const unsigned char  *end;
     gw_schema_doc_t      *doc;
     size_t                flags;
@@ -69,35 +68,47 @@ typedef struct {
 } gw_sch_jp_t;
 
 
-static int gw_sch_jp_value(gw_sch_jp_t *jp, gw_schema_value_t *v);
+static const unsigned char *gw_sch_jp_value(gw_sch_jp_t *jp,
+    const unsigned char *p, gw_schema_value_t *v);
 
 
-/* the first byte from p that a string cannot hold as it is, or end */
+/*
+ * The first byte from p that a string cannot hold as it is, or end.
+ * Eight bytes a round while eight remain, on little-endian machines: a
+ * byte below 0x20, '"', '\\' or from 0x80 sets its top bit in a mask
+ * whose lowest set bit is exact (the borrows of the subtractions only
+ * reach the bytes above a byte found), then the table for the rest.
+ */
+
+#define GW_SCH_JP_ONES  0x0101010101010101ULL
+#define GW_SCH_JP_HIGH  0x8080808080808080ULL
 
 static inline const unsigned char *
 gw_sch_jp_plain_run(const unsigned char *p, const unsigned char *end)
 {
-    /* four bytes a round while four remain: fewer tests of end */
+#if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+    uint64_t  w, q, b, m;
 
-    while (end - p >= 4) {
-        if (!gw_sch_jp_plain[p[0]]) {
-            return p;
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        q = w ^ (GW_SCH_JP_ONES * '"');
+        b = w ^ (GW_SCH_JP_ONES * '\\');
+
+        m = ((w - GW_SCH_JP_ONES * 0x20) & ~w)
+            | ((q - GW_SCH_JP_ONES) & ~q)
+            | ((b - GW_SCH_JP_ONES) & ~b)
+            | w;
+
+        m &= GW_SCH_JP_HIGH;
+
+        if (m != 0) {
+            return p + (__builtin_ctzll(m) >> 3);
         }
 
-        if (!gw_sch_jp_plain[p[1]]) {
-            return p + 1;
-        }
-
-        if (!gw_sch_jp_plain[p[2]]) {
-            return p + 2;
-        }
-
-        if (!gw_sch_jp_plain[p[3]]) {
-            return p + 3;
-        }
-
-        p += 4;
+        p += 8;
     }
+#endif
 
     while (p < end && gw_sch_jp_plain[*p]) {
         p++;
@@ -107,21 +118,20 @@ gw_sch_jp_plain_run(const unsigned char *p, const unsigned char *end)
 }
 
 
-static inline void
-gw_sch_jp_ws(gw_sch_jp_t *jp)
+/* the first byte from p that is not white space, or end */
+
+static inline const unsigned char *
+gw_sch_jp_ws(const unsigned char *p, const unsigned char *end)
 {
     /* most tokens follow the previous one at once */
 
-    if (jp->p < jp->end && *jp->p > ' ') {
-        return;
+    while (p < end && *p <= ' '
+           && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    {
+        p++;
     }
 
-    while (jp->p < jp->end
-           && (*jp->p == ' ' || *jp->p == '\n' || *jp->p == '\r'
-               || *jp->p == '\t'))
-    {
-        jp->p++;
-    }
+    return p;
 }
 
 
@@ -199,7 +209,7 @@ gw_sch_jp_hex4(const unsigned char *p, unsigned *v)
  * closing quote.  Out of line, so that the common case stays short.
  */
 
-static __attribute__((noinline)) int
+static __attribute__((noinline)) const unsigned char *
 gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
     const unsigned char *p, gw_schema_value_t *v)
 {
@@ -217,13 +227,13 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
     }
 
     if (q >= jp->end || (size_t) (q - start) > UINT32_MAX) {
-        return -1;
+        return NULL;
     }
 
     buf = gw_sch_doc_alloc(jp->doc, (size_t) (q - start) + 1);
     if (buf == NULL) {
         jp->nomem = 1;
-        return -1;
+        return NULL;
     }
 
     n = p - start;
@@ -231,13 +241,13 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
 
     while (*p != '"') {
         if (*p < 0x20) {
-            return -1;
+            return NULL;
         }
 
         if (*p >= 0x80) {
             k = gw_sch_jp_utf8(p, jp->end);
             if (k == 0) {
-                return -1;
+                return NULL;
             }
 
             memcpy(buf + n, p, k);
@@ -277,11 +287,11 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
 
         case 'u':
             if (jp->end - p < 6 || gw_sch_jp_hex4(p + 2, &cp) != 0) {
-                return -1;
+                return NULL;
             }
 
             if (cp >= 0xdc00 && cp <= 0xdfff) {
-                return -1;
+                return NULL;
             }
 
             if (cp >= 0xd800 && cp <= 0xdbff) {
@@ -289,7 +299,7 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
                     || gw_sch_jp_hex4(p + 8, &lo) != 0
                     || lo < 0xdc00 || lo > 0xdfff)
                 {
-                    return -1;
+                    return NULL;
                 }
 
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -298,7 +308,7 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
 
             if (cp == 0) {
                 if (!(jp->flags & JSON_ALLOW_NUL)) {
-                    return -1;
+                    return NULL;
                 }
 
                 jp->nul = 1;
@@ -329,7 +339,7 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
             break;
 
         default:
-            return -1;
+            return NULL;
         }
 
         p += 2;
@@ -338,42 +348,43 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
     v->type = GW_SCHEMA_STRING;
     v->len = (uint32_t) n;
     v->u.s = buf;
-    jp->p = p + 1;
 
-    return 0;
+    return p + 1;
 }
 
 
 /*
- * The string at jp->p (after its opening quote) into v: pointing into the
- * text when it has no escape, into the doc otherwise.  Returns 0, or -1.
+ * The string at p (after its opening quote) into v: pointing into the
+ * text when it has no escape, into the doc otherwise.  Returns the byte
+ * after its closing quote, or NULL.
  */
 
-static inline int
-gw_sch_jp_string(gw_sch_jp_t *jp, gw_schema_value_t *v)
+static inline const unsigned char *
+gw_sch_jp_string(gw_sch_jp_t *jp, const unsigned char *p,
+    gw_schema_value_t *v)
 {
     size_t                k;
-    const unsigned char  *p, *start;
+    const unsigned char  *start, *end;
 
-    p = jp->p;
     start = p;
+    end = jp->end;
 
     /* the common case: no escape */
 
     for ( ;; ) {
-        p = gw_sch_jp_plain_run(p, jp->end);
+        p = gw_sch_jp_plain_run(p, end);
 
-        if (p == jp->end || *p < 0x20) {
-            return -1;
+        if (p == end || *p < 0x20) {
+            return NULL;
         }
 
         if (*p < 0x80) {
             break;
         }
 
-        k = gw_sch_jp_utf8(p, jp->end);
+        k = gw_sch_jp_utf8(p, end);
         if (k == 0) {
-            return -1;
+            return NULL;
         }
 
         p += k;
@@ -383,8 +394,7 @@ gw_sch_jp_string(gw_sch_jp_t *jp, gw_schema_value_t *v)
         v->type = GW_SCHEMA_STRING;
         v->len = (uint32_t) (p - start);
         v->u.s = (const char *) start;
-        jp->p = p + 1;
-        return 0;
+        return p + 1;
     }
 
     return gw_sch_jp_escaped(jp, start, p, v);
@@ -399,17 +409,17 @@ gw_sch_jp_string(gw_sch_jp_t *jp, gw_schema_value_t *v)
  * rounded, as strtod()); anything else through strtod().
  */
 
-static int
-gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
+static const unsigned char *
+gw_sch_jp_number(gw_sch_jp_t *jp, const unsigned char *p,
+    gw_schema_value_t *v)
 {
     int                   real, neg, dexp, eneg, ndig, nfrac, big;
     char                  tmp[64], *text, *e;
     double                d;
     size_t                n;
     uint64_t              u;
-    const unsigned char  *p, *start, *end;
+    const unsigned char  *start, *end;
 
-    p = jp->p;
     end = jp->end;
     start = p;
     real = 0;
@@ -426,7 +436,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
     }
 
     if (p == end) {
-        return -1;
+        return NULL;
     }
 
     if (*p == '0') {
@@ -443,7 +453,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
         } while (p < end && *p >= '0' && *p <= '9');
 
     } else {
-        return -1;
+        return NULL;
     }
 
     if (p < end && *p == '.') {
@@ -451,7 +461,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
         p++;
 
         if (p == end || *p < '0' || *p > '9') {
-            return -1;
+            return NULL;
         }
 
         do {
@@ -484,7 +494,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
         }
 
         if (p == end || *p < '0' || *p > '9') {
-            return -1;
+            return NULL;
         }
 
         do {
@@ -500,7 +510,6 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
         }
     }
 
-    jp->p = p;
     n = p - start;
 
     if (!real && !(jp->flags & JSON_DECODE_INT_AS_REAL) && ndig <= 19) {
@@ -509,13 +518,13 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
         if (neg && u <= (uint64_t) INT64_MAX + 1) {
             v->type = GW_SCHEMA_INTEGER;
             v->u.i = (int64_t) (0 - u);
-            return 0;
+            return p;
         }
 
         if (!neg && u <= (uint64_t) INT64_MAX) {
             v->type = GW_SCHEMA_INTEGER;
             v->u.i = (int64_t) u;
-            return 0;
+            return p;
         }
     }
 
@@ -536,7 +545,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
         }
 
         v->u.d = neg ? -d : d;
-        return 0;
+        return p;
     }
 
 #endif
@@ -546,7 +555,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
     text = (n < sizeof(tmp)) ? tmp : malloc(n + 1);
     if (text == NULL) {
         jp->nomem = 1;
-        return -1;
+        return NULL;
     }
 
     memcpy(text, start, n);
@@ -562,12 +571,37 @@ gw_sch_jp_number(gw_sch_jp_t *jp, gw_schema_value_t *v)
     if ((errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
         || (size_t) (e - text) != n)
     {
-        return -1;
+        return NULL;
     }
 
     v->u.d = d;
 
-    return 0;
+    return p;
+}
+
+
+/*
+ * An item or a member's value: strings and numbers, most of them, parsed
+ * here without a call of gw_sch_jp_value() each.
+ */
+
+static inline const unsigned char *
+gw_sch_jp_item(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *v)
+{
+    p = gw_sch_jp_ws(p, jp->end);
+
+    if (p < jp->end) {
+        if (*p == '"') {
+            return gw_sch_jp_string(jp, p + 1, v);
+        }
+
+        if ((unsigned) (*p - '0') < 10 || *p == '-') {
+            v->len = 0;
+            return gw_sch_jp_number(jp, p, v);
+        }
+    }
+
+    return gw_sch_jp_value(jp, p, v);
 }
 
 
@@ -667,65 +701,68 @@ gw_sch_jp_grow(gw_sch_jp_t *jp, void **stack, size_t *alloc, size_t size)
 }
 
 
-static int
-gw_sch_jp_array(gw_sch_jp_t *jp, gw_schema_value_t *v)
+static const unsigned char *
+gw_sch_jp_array(gw_sch_jp_t *jp, const unsigned char *p,
+    gw_schema_value_t *v)
 {
-    size_t              start, n;
-    gw_schema_doc_t    *doc;
-    gw_schema_value_t   item, *items;
+    size_t                start, n;
+    gw_schema_doc_t      *doc;
+    gw_schema_value_t     item, *items;
+    const unsigned char  *end;
 
     doc = jp->doc;
+    end = jp->end;
     start = jp->nitems;
 
-    gw_sch_jp_ws(jp);
+    p = gw_sch_jp_ws(p, end);
 
-    if (jp->p < jp->end && *jp->p == ']') {
-        jp->p++;
+    if (p < end && *p == ']') {
         v->type = GW_SCHEMA_ARRAY;
         v->len = 0;
         v->u.items = NULL;
-        return 0;
+        return p + 1;
     }
 
     for ( ;; ) {
-        if (gw_sch_jp_value(jp, &item) != 0) {
-            return -1;
+        p = gw_sch_jp_item(jp, p, &item);
+        if (p == NULL) {
+            return NULL;
         }
 
         if (jp->nitems == doc->nitems
             && gw_sch_jp_grow(jp, (void **) &doc->items, &doc->nitems,
                               sizeof(gw_schema_value_t)) != 0)
         {
-            return -1;
+            return NULL;
         }
 
         doc->items[jp->nitems++] = item;
 
-        gw_sch_jp_ws(jp);
+        p = gw_sch_jp_ws(p, end);
 
-        if (jp->p < jp->end && *jp->p == ',') {
-            jp->p++;
+        if (p < end && *p == ',') {
+            p++;
             continue;
         }
 
-        if (jp->p < jp->end && *jp->p == ']') {
-            jp->p++;
+        if (p < end && *p == ']') {
+            p++;
             break;
         }
 
-        return -1;
+        return NULL;
     }
 
     n = jp->nitems - start;
 
     if (n > UINT32_MAX) {
-        return -1;
+        return NULL;
     }
 
     items = gw_sch_doc_alloc(doc, n * sizeof(gw_schema_value_t));
     if (items == NULL) {
         jp->nomem = 1;
-        return -1;
+        return NULL;
     }
 
     memcpy(items, doc->items + start, n * sizeof(gw_schema_value_t));
@@ -735,91 +772,92 @@ gw_sch_jp_array(gw_sch_jp_t *jp, gw_schema_value_t *v)
     v->len = (uint32_t) n;
     v->u.items = items;
 
-    return 0;
+    return p;
 }
 
 
-static int
-gw_sch_jp_object(gw_sch_jp_t *jp, gw_schema_value_t *v)
+static const unsigned char *
+gw_sch_jp_object(gw_sch_jp_t *jp, const unsigned char *p,
+    gw_schema_value_t *v)
 {
-    int                  rc;
-    size_t               start, n;
-    gw_schema_doc_t     *doc;
-    gw_schema_value_t    key;
-    gw_schema_member_t   m, *members;
+    int                   rc;
+    size_t                start, n;
+    gw_schema_doc_t      *doc;
+    gw_schema_value_t     key, val;
+    gw_schema_member_t   *m, *members;
+    const unsigned char  *end;
 
     doc = jp->doc;
+    end = jp->end;
     start = jp->nmembers;
 
-    gw_sch_jp_ws(jp);
+    p = gw_sch_jp_ws(p, end);
 
-    if (jp->p < jp->end && *jp->p == '}') {
-        jp->p++;
+    if (p < end && *p == '}') {
         v->type = GW_SCHEMA_OBJECT;
         v->len = 0;
         v->u.members = NULL;
-        return 0;
+        return p + 1;
     }
 
     for ( ;; ) {
-        gw_sch_jp_ws(jp);
+        p = gw_sch_jp_ws(p, end);
 
-        if (jp->p == jp->end || *jp->p != '"') {
-            return -1;
+        if (p == end || *p != '"') {
+            return NULL;
         }
 
-        jp->p++;
         jp->nul = 0;
 
         /* a NUL in a key: refused, as jansson does */
 
-        if (gw_sch_jp_string(jp, &key) != 0 || jp->nul) {
-            return -1;
+        p = gw_sch_jp_string(jp, p + 1, &key);
+        if (p == NULL || jp->nul) {
+            return NULL;
         }
 
-        gw_sch_jp_ws(jp);
+        p = gw_sch_jp_ws(p, end);
 
-        if (jp->p == jp->end || *jp->p != ':') {
-            return -1;
+        if (p == end || *p != ':') {
+            return NULL;
         }
 
-        jp->p++;
-
-        if (gw_sch_jp_value(jp, &m.value) != 0) {
-            return -1;
+        p = gw_sch_jp_item(jp, p + 1, &val);
+        if (p == NULL) {
+            return NULL;
         }
-
-        m.key = key.u.s;
-        m.len = key.len;
 
         if (jp->nmembers == doc->nmembers
             && gw_sch_jp_grow(jp, (void **) &doc->members, &doc->nmembers,
                               sizeof(gw_schema_member_t)) != 0)
         {
-            return -1;
+            return NULL;
         }
 
-        doc->members[jp->nmembers++] = m;
+        m = &doc->members[jp->nmembers++];
+        m->key = key.u.s;
+        m->len = key.len;
+        m->value = val;
 
-        gw_sch_jp_ws(jp);
+        p = gw_sch_jp_ws(p, end);
 
-        if (jp->p < jp->end && *jp->p == ',') {
-            jp->p++;
+        if (p < end && *p == ',') {
+            p++;
             continue;
         }
 
-        if (jp->p < jp->end && *jp->p == '}') {
-            jp->p++;
+        if (p < end && *p == '}') {
+            p++;
             break;
         }
 
-        return -1;
+        return NULL;
     }
 
     n = jp->nmembers - start;
 
     if (n > UINT32_MAX) {
-        return -1;
+        return NULL;
     }
 
     if (jp->flags & JSON_REJECT_DUPLICATES) {
@@ -827,14 +865,14 @@ gw_sch_jp_object(gw_sch_jp_t *jp, gw_schema_value_t *v)
 
         if (rc != 0) {
             jp->nomem = (rc < 0);
-            return -1;
+            return NULL;
         }
     }
 
     members = gw_sch_doc_alloc(doc, n * sizeof(gw_schema_member_t));
     if (members == NULL) {
         jp->nomem = 1;
-        return -1;
+        return NULL;
     }
 
     memcpy(members, doc->members + start, n * sizeof(gw_schema_member_t));
@@ -844,74 +882,72 @@ gw_sch_jp_object(gw_sch_jp_t *jp, gw_schema_value_t *v)
     v->len = (uint32_t) n;
     v->u.members = members;
 
-    return 0;
+    return p;
 }
 
 
-static int
-gw_sch_jp_value(gw_sch_jp_t *jp, gw_schema_value_t *v)
+static const unsigned char *
+gw_sch_jp_value(gw_sch_jp_t *jp, const unsigned char *p,
+    gw_schema_value_t *v)
 {
-    int  rc;
+    const unsigned char  *end;
 
-    gw_sch_jp_ws(jp);
+    end = jp->end;
+    p = gw_sch_jp_ws(p, end);
 
-    if (jp->p == jp->end) {
-        return -1;
+    if (p == end) {
+        return NULL;
     }
 
     v->len = 0;
 
-    switch (*jp->p) {
+    switch (*p) {
+
+    case '"':
+        return gw_sch_jp_string(jp, p + 1, v);
 
     case '{':
     case '[':
         if (jp->depth >= jp->max_depth) {
-            jp->deep = jp->p;
-            return -1;
+            jp->deep = p;
+            return NULL;
         }
 
         jp->depth++;
 
-        rc = (*jp->p++ == '{') ? gw_sch_jp_object(jp, v)
-                               : gw_sch_jp_array(jp, v);
+        p = (*p == '{') ? gw_sch_jp_object(jp, p + 1, v)
+                        : gw_sch_jp_array(jp, p + 1, v);
 
         jp->depth--;
 
-        return rc;
-
-    case '"':
-        jp->p++;
-        return gw_sch_jp_string(jp, v);
+        return p;
 
     case 't':
-        if (jp->end - jp->p >= 4 && memcmp(jp->p, "true", 4) == 0) {
-            jp->p += 4;
+        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
             v->type = GW_SCHEMA_TRUE;
-            return 0;
+            return p + 4;
         }
 
-        return -1;
+        return NULL;
 
     case 'f':
-        if (jp->end - jp->p >= 5 && memcmp(jp->p, "false", 5) == 0) {
-            jp->p += 5;
+        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
             v->type = GW_SCHEMA_FALSE;
-            return 0;
+            return p + 5;
         }
 
-        return -1;
+        return NULL;
 
     case 'n':
-        if (jp->end - jp->p >= 4 && memcmp(jp->p, "null", 4) == 0) {
-            jp->p += 4;
+        if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
             v->type = GW_SCHEMA_NULL;
-            return 0;
+            return p + 4;
         }
 
-        return -1;
+        return NULL;
 
     default:
-        return gw_sch_jp_number(jp, v);
+        return gw_sch_jp_number(jp, p, v);
     }
 }
 
@@ -952,10 +988,11 @@ const gw_schema_value_t *
 gw_schema_parse(gw_schema_doc_t *doc, const char *text, size_t len,
     size_t flags, unsigned max_depth, json_error_t *err)
 {
-    char                msg[64];
-    json_t             *j;
-    gw_sch_jp_t         jp;
-    gw_schema_value_t  *top;
+    char                  msg[64];
+    json_t               *j;
+    gw_sch_jp_t           jp;
+    gw_schema_value_t    *top;
+    const unsigned char  *p;
 
     gw_sch_doc_reset(doc);
 
@@ -966,17 +1003,18 @@ gw_schema_parse(gw_schema_doc_t *doc, const char *text, size_t len,
     }
 
     memset(&jp, 0, sizeof(gw_sch_jp_t));
-    jp.p = (const unsigned char *) text;
-    jp.end = jp.p + len;
+    jp.end = (const unsigned char *) text + len;
     jp.doc = doc;
     jp.flags = flags;
     jp.max_depth = (max_depth == 0 || max_depth > GW_SCHEMA_JSON_DEPTH)
                    ? GW_SCHEMA_JSON_DEPTH : max_depth;
 
-    if (gw_sch_jp_value(&jp, top) == 0) {
-        gw_sch_jp_ws(&jp);
+    p = gw_sch_jp_value(&jp, (const unsigned char *) text, top);
 
-        if (jp.p == jp.end
+    if (p != NULL) {
+        p = gw_sch_jp_ws(p, jp.end);
+
+        if (p == jp.end
             && ((flags & JSON_DECODE_ANY) || top->type == GW_SCHEMA_OBJECT
                 || top->type == GW_SCHEMA_ARRAY))
         {

@@ -360,11 +360,27 @@ gw_sch_same(const char *a, const char *b, size_t len)
 }
 
 
+/*
+ * The property of n named key.  Members usually come in the order of
+ * the schema's "properties": the one after the last found (*next) is
+ * tried first, and the hash table only when it is not the one.
+ */
+
 static const gw_sch_prop_t *
-gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len)
+gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len,
+    size_t *next)
 {
     uint32_t              h, slot;
     const gw_sch_prop_t  *p;
+
+    if (*next < n->nprops) {
+        p = &n->props[*next];
+
+        if (p->len == len && gw_sch_same(p->name, key, len)) {
+            (*next)++;
+            return p;
+        }
+    }
 
     h = gw_sch_keyhash(key, len);
 
@@ -376,6 +392,7 @@ gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len)
         }
 
         if (gw_sch_same(p->name, key, len)) {
+            *next = (p - n->props) + 1;
             return p;
         }
     }
@@ -391,7 +408,7 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t 
     gw_sch_ann_t *ann, uint64_t *seen)
 {
     int                        valid, rc, matched;
-    size_t                     i, j, len;
+    size_t                     i, j, len, next;
     const char                *key;
     gw_schema_value_t          name;
     const gw_sch_prop_t       *p;
@@ -399,6 +416,7 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t 
     const gw_schema_member_t  *m;
 
     valid = 1;
+    next = 0;
 
     for (i = 0; i < inst->len; i++) {
         m = &inst->u.members[i];
@@ -432,7 +450,7 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t 
         }
 
         if (n->nprops != 0) {
-            p = gw_sch_prop_find(n, key, len);
+            p = gw_sch_prop_find(n, key, len, &next);
 
             if (p != NULL) {
                 matched = 1;
