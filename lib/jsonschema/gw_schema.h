@@ -214,6 +214,18 @@ const gw_schema_value_t *gw_schema_parse(gw_schema_doc_t *doc,
     const char *text, size_t len, size_t flags, unsigned max_depth,
     json_error_t *err);
 
+/*
+ * Parses and validates text in one pass, for the common case of a valid
+ * body: 1 when it is well-formed (as gw_schema_parse() with the same
+ * flags and max_depth takes it) and valid against s, else 0, at its first
+ * failure of any kind (malformed, invalid, out of memory): the caller
+ * then parses it with gw_schema_parse() and validates the values with
+ * gw_schema_validate_value(), for the error.  Uses doc as scratch (keys,
+ * unescaped strings, the values of parts checked as a whole).
+ */
+int gw_schema_check(gw_schema_t *s, gw_schema_doc_t *doc, const char *text,
+    size_t len, size_t flags, unsigned max_depth);
+
 /* j converted into doc, dropping what doc held; NULL: out of memory */
 const gw_schema_value_t *gw_schema_from_json(gw_schema_doc_t *doc,
     const json_t *j);

@@ -34,143 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw_schema_int.h"
-
-
-/* the bytes a string can hold as they are: printable ASCII but " and \ */
-
-static const unsigned char  gw_sch_jp_plain[256] = {
-    [0x20 ... 0x21] = 1,            /* '"' is 0x22 */
-    [0x23 ... 0x5b] = 1,            /* '\\' is 0x5c */
-    [0x5d ... 0x7f] = 1
-};
-
-
-/* 10^0 .. 10^22, each exact in a double */
-
-static const double  gw_sch_jp_pow10[] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-};
-
-
-typedef struct {
-    const unsigned char  *end;
-    gw_schema_doc_t      *doc;
-    size_t                flags;
-    size_t                nitems;       /* doc->items in use */
-    size_t                nmembers;     /* doc->members in use */
-    unsigned              depth;
-    unsigned              max_depth;
-    const unsigned char  *deep;         /* the bracket past max_depth */
-    int                   nul;          /* the last string held a NUL */
-    int                   nomem;
-} gw_sch_jp_t;
-
-
-static const unsigned char *gw_sch_jp_value(gw_sch_jp_t *jp,
-    const unsigned char *p, gw_schema_value_t *v);
-
-
-/*
- * The first byte from p that a string cannot hold as it is, or end.
- * Eight bytes a round while eight remain, on little-endian machines: a
- * byte below 0x20, '"', '\\' or from 0x80 sets its top bit in a mask
- * whose lowest set bit is exact (the borrows of the subtractions only
- * reach the bytes above a byte found), then the table for the rest.
- */
-
-#define GW_SCH_JP_ONES  0x0101010101010101ULL
-#define GW_SCH_JP_HIGH  0x8080808080808080ULL
-
-static inline const unsigned char *
-gw_sch_jp_plain_run(const unsigned char *p, const unsigned char *end)
-{
-#if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-    uint64_t  w, q, b, m;
-
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
-
-        q = w ^ (GW_SCH_JP_ONES * '"');
-        b = w ^ (GW_SCH_JP_ONES * '\\');
-
-        m = ((w - GW_SCH_JP_ONES * 0x20) & ~w)
-            | ((q - GW_SCH_JP_ONES) & ~q)
-            | ((b - GW_SCH_JP_ONES) & ~b)
-            | w;
-
-        m &= GW_SCH_JP_HIGH;
-
-        if (m != 0) {
-            return p + (__builtin_ctzll(m) >> 3);
-        }
-
-        p += 8;
-    }
-#endif
-
-    while (p < end && gw_sch_jp_plain[*p]) {
-        p++;
-    }
-
-    return p;
-}
-
-
-/* the first byte from p that is not white space, or end */
-
-static inline const unsigned char *
-gw_sch_jp_ws(const unsigned char *p, const unsigned char *end)
-{
-    /* most tokens follow the previous one at once */
-
-    while (p < end && *p <= ' '
-           && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-    {
-        p++;
-    }
-
-    return p;
-}
-
-
-/* the length of the well-formed UTF-8 sequence at p, or 0 */
-
-static size_t
-gw_sch_jp_utf8(const unsigned char *p, const unsigned char *end)
-{
-    unsigned  c;
-
-    c = p[0];
-
-    if (c < 0xc2 || c > 0xf4) {
-        return 0;
-    }
-
-    if (c < 0xe0) {
-        return (end - p >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
-    }
-
-    if (c < 0xf0) {
-        if (end - p < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80
-            || (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
-        {
-            return 0;
-        }
-
-        return 3;
-    }
-
-    if (end - p < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80
-        || (p[3] & 0xc0) != 0x80 || (c == 0xf0 && p[1] < 0x90)
-        || (c == 0xf4 && p[1] > 0x8f))
-    {
-        return 0;
-    }
-
-    return 4;
-}
+#include "gw_schema_scan.h"
 
 
 static int
@@ -209,7 +73,7 @@ gw_sch_jp_hex4(const unsigned char *p, unsigned *v)
  * closing quote.  Out of line, so that the common case stays short.
  */
 
-static __attribute__((noinline)) const unsigned char *
+const unsigned char *
 gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
     const unsigned char *p, gw_schema_value_t *v)
 {
@@ -354,54 +218,6 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
 
 
 /*
- * The string at p (after its opening quote) into v: pointing into the
- * text when it has no escape, into the doc otherwise.  Returns the byte
- * after its closing quote, or NULL.
- */
-
-static inline const unsigned char *
-gw_sch_jp_string(gw_sch_jp_t *jp, const unsigned char *p,
-    gw_schema_value_t *v)
-{
-    size_t                k;
-    const unsigned char  *start, *end;
-
-    start = p;
-    end = jp->end;
-
-    /* the common case: no escape */
-
-    for ( ;; ) {
-        p = gw_sch_jp_plain_run(p, end);
-
-        if (p == end || *p < 0x20) {
-            return NULL;
-        }
-
-        if (*p < 0x80) {
-            break;
-        }
-
-        k = gw_sch_jp_utf8(p, end);
-        if (k == 0) {
-            return NULL;
-        }
-
-        p += k;
-    }
-
-    if (*p == '"' && (size_t) (p - start) <= UINT32_MAX) {
-        v->type = GW_SCHEMA_STRING;
-        v->len = (uint32_t) (p - start);
-        v->u.s = (const char *) start;
-        return p + 1;
-    }
-
-    return gw_sch_jp_escaped(jp, start, p, v);
-}
-
-
-/*
  * A number: an integer of at most 19 digits that fits in 64 bits, read
  * without strtod(); a real whose significand has at most 19 digits and
  * is at most 2^53, with a decimal exponent within +-22, as one exact IEEE
@@ -409,14 +225,56 @@ gw_sch_jp_string(gw_sch_jp_t *jp, const unsigned char *p,
  * rounded, as strtod()); anything else through strtod().
  */
 
-static const unsigned char *
+/*
+ * The number from start to p through strtod(): out of line, so that the
+ * common numbers need neither its buffer nor its call.
+ */
+
+static __attribute__((noinline)) const unsigned char *
+gw_sch_jp_strtod(gw_sch_jp_t *jp, const unsigned char *start,
+    const unsigned char *p, gw_schema_value_t *v)
+{
+    char    tmp[64], *text, *e;
+    double  d;
+    size_t  n;
+
+    n = p - start;
+
+    text = (n < sizeof(tmp)) ? tmp : malloc(n + 1);
+    if (text == NULL) {
+        jp->nomem = 1;
+        return NULL;
+    }
+
+    memcpy(text, start, n);
+    text[n] = '\0';
+
+    errno = 0;
+    d = strtod(text, &e);
+
+    if (text != tmp) {
+        free(text);
+    }
+
+    if ((errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+        || (size_t) (e - text) != n)
+    {
+        return NULL;
+    }
+
+    v->type = GW_SCHEMA_REAL;
+    v->u.d = d;
+
+    return p;
+}
+
+
+const unsigned char *
 gw_sch_jp_number(gw_sch_jp_t *jp, const unsigned char *p,
     gw_schema_value_t *v)
 {
     int                   real, neg, dexp, eneg, ndig, nfrac, big;
-    char                  tmp[64], *text, *e;
     double                d;
-    size_t                n;
     uint64_t              u;
     const unsigned char  *start, *end;
 
@@ -510,8 +368,6 @@ gw_sch_jp_number(gw_sch_jp_t *jp, const unsigned char *p,
         }
     }
 
-    n = p - start;
-
     if (!real && !(jp->flags & JSON_DECODE_INT_AS_REAL) && ndig <= 19) {
         /* at most 19 digits: fits in 64 bits before the sign */
 
@@ -552,31 +408,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, const unsigned char *p,
 
     /* a long real, or an integer beyond 64 bits kept as one */
 
-    text = (n < sizeof(tmp)) ? tmp : malloc(n + 1);
-    if (text == NULL) {
-        jp->nomem = 1;
-        return NULL;
-    }
-
-    memcpy(text, start, n);
-    text[n] = '\0';
-
-    errno = 0;
-    d = strtod(text, &e);
-
-    if (text != tmp) {
-        free(text);
-    }
-
-    if ((errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
-        || (size_t) (e - text) != n)
-    {
-        return NULL;
-    }
-
-    v->u.d = d;
-
-    return p;
+    return gw_sch_jp_strtod(jp, start, p, v);
 }
 
 
@@ -596,8 +428,7 @@ gw_sch_jp_item(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *v)
         }
 
         if ((unsigned) (*p - '0') < 10 || *p == '-') {
-            v->len = 0;
-            return gw_sch_jp_number(jp, p, v);
+            return gw_sch_jp_num(jp, p, v);
         }
     }
 
@@ -627,7 +458,7 @@ gw_sch_jp_keycmp(const void *a, const void *b)
 
 /* whether two of the n members at m have the same key: 1, 0, -1 OOM */
 
-static int
+int
 gw_sch_jp_dups(gw_sch_jp_t *jp, const gw_schema_member_t *m, size_t n)
 {
     size_t                      i, j;
@@ -637,6 +468,7 @@ gw_sch_jp_dups(gw_sch_jp_t *jp, const gw_schema_member_t *m, size_t n)
         for (i = 1; i < n; i++) {
             for (j = 0; j < i; j++) {
                 if (m[i].len == m[j].len
+                    && (m[i].len == 0 || m[i].key[0] == m[j].key[0])
                     && memcmp(m[i].key, m[j].key, m[i].len) == 0)
                 {
                     return 1;
@@ -680,7 +512,7 @@ gw_sch_jp_dups(gw_sch_jp_t *jp, const gw_schema_member_t *m, size_t n)
 
 /* grows one of the doc's stacks to hold one more element */
 
-static int
+int
 gw_sch_jp_grow(gw_sch_jp_t *jp, void **stack, size_t *alloc, size_t size)
 {
     void    *p;
@@ -886,7 +718,7 @@ gw_sch_jp_object(gw_sch_jp_t *jp, const unsigned char *p,
 }
 
 
-static const unsigned char *
+const unsigned char *
 gw_sch_jp_value(gw_sch_jp_t *jp, const unsigned char *p,
     gw_schema_value_t *v)
 {
@@ -947,7 +779,7 @@ gw_sch_jp_value(gw_sch_jp_t *jp, const unsigned char *p,
         return NULL;
 
     default:
-        return gw_sch_jp_number(jp, p, v);
+        return gw_sch_jp_num(jp, p, v);
     }
 }
 

@@ -37,56 +37,6 @@
 #include "gw_schema_vc.h"
 
 
-/* the keywords gw_sch_leaf() knows: those of a scalar's type */
-#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
-
-
-/*
- * A node of only "type" and scalar keywords (the usual schema of a
- * property), checked without the bookkeeping of gw_sch_eval(): no
- * location pushed, no error reported.  1 valid, 0 invalid.
- */
-
-static int
-gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst)
-{
-    int  rc;
-
-    if ((n->kw & GW_SCH_KW_TYPE) && !gw_sch_type_ok(n, inst)) {
-        return 0;
-    }
-
-    switch (inst->type) {
-
-    case GW_SCHEMA_INTEGER:
-    case GW_SCHEMA_REAL:
-        if (!(n->kw & GW_SCH_KW_NUMBER)) {
-            return 1;
-        }
-
-        vc->quiet++;
-        rc = gw_sch_numbers(vc, n, inst);
-        vc->quiet--;
-
-        return rc;
-
-    case GW_SCHEMA_STRING:
-        if (!(n->kw & GW_SCH_KW_STRING)) {
-            return 1;
-        }
-
-        vc->quiet++;
-        rc = gw_sch_strings(vc, n, inst);
-        vc->quiet--;
-
-        return rc;
-
-    default:
-        return 1;
-    }
-}
-
-
 /* a child instance: its location pushed, its depth checked */
 
 int

@@ -13,6 +13,8 @@
 #define _GW_SCHEMA_VC_H_INCLUDED_
 
 
+#include <string.h>
+
 #include "gw_schema_int.h"
 
 
@@ -76,6 +78,100 @@ gw_sch_type_ok(const gw_sch_node_t *n, const gw_schema_value_t *inst)
 }
 
 
+/*
+ * Whether len bytes at a and b are the same: names are short, and loads
+ * of eight or four bytes (the last one overlapping) beat a call to
+ * memcmp() or a loop over bytes.
+ */
+
+static inline int
+gw_sch_same(const char *a, const char *b, size_t len)
+{
+    size_t    i;
+    uint32_t  u, v;
+    uint64_t  x, y;
+
+    if (len >= 8) {
+        for (i = 0; i + 8 < len; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+
+            if (x != y) {
+                return 0;
+            }
+        }
+
+        memcpy(&x, a + len - 8, 8);
+        memcpy(&y, b + len - 8, 8);
+
+        return x == y;
+    }
+
+    if (len >= 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+
+        if (u != v) {
+            return 0;
+        }
+
+        memcpy(&u, a + len - 4, 4);
+        memcpy(&v, b + len - 4, 4);
+
+        return u == v;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The property of n named key.  Members usually come in the order of
+ * the schema's "properties": the one after the last found (*next) is
+ * tried first, and the hash table only when it is not the one.
+ */
+
+static inline const gw_sch_prop_t *
+gw_sch_prop_find(const gw_sch_node_t *n, const char *key, size_t len,
+    size_t *next)
+{
+    uint32_t              h, slot;
+    const gw_sch_prop_t  *p;
+
+    if (*next < n->nprops) {
+        p = &n->props[*next];
+
+        if (p->len == len && gw_sch_same(p->name, key, len)) {
+            (*next)++;
+            return p;
+        }
+    }
+
+    h = gw_sch_keyhash(key, len);
+
+    for (slot = h; n->ptab[slot & n->ptab_mask] != 0; slot++) {
+        p = &n->props[n->ptab[slot & n->ptab_mask] - 1];
+
+        if (p->hash != h || p->len != len) {
+            continue;
+        }
+
+        if (gw_sch_same(p->name, key, len)) {
+            *next = (p - n->props) + 1;
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
 /* gw_schema_validate.c */
 int gw_sch_eval(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
     const gw_schema_value_t *inst, gw_sch_ann_t *ann);
@@ -104,6 +200,76 @@ int gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     const gw_schema_value_t *inst, gw_sch_ann_t *ann);
 int gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     const gw_schema_value_t *inst, gw_sch_ann_t *ann);
+
+
+/* the keywords gw_sch_leaf() knows: those of a scalar's type */
+#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
+
+
+/*
+ * A node of only "type" and scalar keywords (the usual schema of a
+ * property), checked without the bookkeeping of gw_sch_eval(): no
+ * location pushed, no error reported.  1 valid, 0 invalid.
+ */
+
+static inline int
+gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst)
+{
+    int  rc;
+
+    if ((n->kw & GW_SCH_KW_TYPE) && !gw_sch_type_ok(n, inst)) {
+        return 0;
+    }
+
+    switch (inst->type) {
+
+    case GW_SCHEMA_INTEGER:
+    case GW_SCHEMA_REAL:
+        if (!(n->kw & GW_SCH_KW_NUMBER)) {
+            return 1;
+        }
+
+        vc->quiet++;
+        rc = gw_sch_numbers(vc, n, inst);
+        vc->quiet--;
+
+        return rc;
+
+    case GW_SCHEMA_STRING:
+        if (!(n->kw & GW_SCH_KW_STRING)) {
+            return 1;
+        }
+
+        vc->quiet++;
+        rc = gw_sch_strings(vc, n, inst);
+        vc->quiet--;
+
+        return rc;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * A scalar against n where its location is already taken care of (the
+ * one-pass check): the short way for a leaf node, else gw_sch_eval().
+ */
+
+static inline int
+gw_sch_scalar(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
+    const gw_schema_value_t *inst)
+{
+    if (n->boolean == GW_SCH_NONE && (n->kw & ~GW_SCH_KW_LEAF) == 0
+        && vc->res == NULL && vc->depth < vc->s->opts.max_eval)
+    {
+        return gw_sch_leaf(vc, n, inst);
+    }
+
+    return gw_sch_eval(vc, n, seg, inst, NULL);
+}
 
 
 #endif /* _GW_SCHEMA_VC_H_INCLUDED_ */

@@ -105,6 +105,10 @@ void ngx_http_gw_validate_body_filter_init(void);
 const gw_schema_value_t *ngx_http_gw_validate_parse(u_char *text, size_t len,
     ngx_uint_t depth, json_error_t *err);
 
+/* 1: text is well-formed and valid against schema, found in one pass */
+ngx_uint_t ngx_http_gw_validate_check(gw_schema_t *schema, u_char *text,
+    size_t len, ngx_uint_t depth);
+
 /* j converted into the worker's doc; NULL: out of memory */
 const gw_schema_value_t *ngx_http_gw_validate_convert(json_t *j);
 

@@ -416,6 +416,14 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
                    "Malformed JSON", &detail, NULL);
     }
 
+    /* the usual valid body in one pass; any other is looked at again */
+
+    if (ngx_http_gw_validate_check(lcf->body->schema, ctx->buf, ctx->len,
+                                   lcf->depth))
+    {
+        return NGX_DECLINED;
+    }
+
     inst = ngx_http_gw_validate_parse(ctx->buf, ctx->len, lcf->depth,
                                       &jerr);
 
