@@ -10,9 +10,11 @@
  * draft7), with the files of SUITE/remotes/ registered as
  * http://localhost:1234/<path>, nothing fetched.  Files under optional/
  * are counted apart; those under optional/format/ run with "format" as
- * an assertion.  Each test validates twice, without and with error
- * collection, and both verdicts must agree with the suite; an invalid
- * verdict with errors asked for must come with at least one error.
+ * an assertion.  Each test validates three times: without and with
+ * error collection, and, from the instance written out as text, in one
+ * pass (gw_schema_check(), the gateway's first look at a body); every
+ * verdict must agree with the suite, and an invalid verdict with errors
+ * asked for must come with at least one error.
  *
  * Failures are printed one per line (all of them with -v, the first 50
  * otherwise); the last line is "N passed, N failed" for the required
@@ -37,6 +39,9 @@ typedef struct {
     char    *uri;
     json_t  *doc;
 } remote_t;
+
+
+static gw_schema_doc_t  one_pass;    /* gw_schema_check()'s scratch */
 
 
 typedef struct {
@@ -211,7 +216,8 @@ static int  draft;
 static int
 run_file(const char *path, const char *rel)
 {
-    int                 opt, fmt, expect, v1, v2;
+    int                 opt, fmt, expect, v1, v2, v3;
+    char               *text;
     size_t              i, j, k;
     json_t             *doc, *c, *tests, *t;
     tally_t            *tally;
@@ -271,7 +277,15 @@ run_file(const char *path, const char *rel)
             v1 = gw_schema_validate(s, json_object_get(t, "data"), NULL);
             v2 = gw_schema_validate(s, json_object_get(t, "data"), &res);
 
-            if (v1 == expect && v2 == expect
+            text = json_dumps(json_object_get(t, "data"),
+                              JSON_ENCODE_ANY | JSON_COMPACT);
+            v3 = (text == NULL) ? -1
+                 : gw_schema_check(s, &one_pass, text, strlen(text),
+                                   JSON_DECODE_ANY | JSON_ALLOW_NUL
+                                   | JSON_REJECT_DUPLICATES, 0);
+            free(text);
+
+            if (v1 == expect && v2 == expect && v3 == expect
                 && (expect || res.nerrors > 0))
             {
                 tally->passed++;
@@ -279,9 +293,9 @@ run_file(const char *path, const char *rel)
             } else {
                 char  why[200];
 
-                snprintf(why, sizeof(why), "expected %s, got %d/%d"
+                snprintf(why, sizeof(why), "expected %s, got %d/%d/%d"
                          " (%zu errors)", expect ? "valid" : "invalid", v1,
-                         v2, res.nerrors);
+                         v2, v3, res.nerrors);
                 report(rel, c, t, why);
                 tally->failed++;
             }

@@ -32,7 +32,8 @@
  *     capped), gives exactly the values jansson gives, converted (the
  *     same types, bits, keys and order), or fails with jansson's message;
  *     gw_schema_validate_value() on them gives gw_schema_validate()'s
- *     verdict;
+ *     verdict, and gw_schema_check(), the one pass, says valid exactly
+ *     when the text parses and its values are valid;
  *   - everything is freed, so LeakSanitizer sees a leak of either path.
  */
 
@@ -60,7 +61,7 @@ static const char  gw_fuzz_doc[] =
 
 static json_t       *doc;
 static gw_schema_t  *meta;
-static gw_schema_doc_t  light, conv;
+static gw_schema_doc_t  light, conv, once, again;
 
 
 /* a and b the same, exactly: types, numbers bit for bit, member order */
@@ -231,6 +232,31 @@ check_parse(const char *text, size_t len, size_t flags)
 }
 
 
+/* the one pass against a parse and a validation of the values */
+
+static void
+check_once(gw_schema_t *s, const char *text, size_t len)
+{
+    int                       expect, got;
+    size_t                    flags;
+    json_error_t              e;
+    const gw_schema_value_t  *v;
+
+    flags = JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
+
+    v = gw_schema_parse(&again, text, len, flags, 0, &e);
+    expect = (v != NULL) ? gw_schema_validate_value(s, v, NULL) : 0;
+
+    got = gw_schema_check(s, &once, text, len, flags, 0);
+
+    if (got != expect) {
+        fprintf(stderr, "schema fuzz driver: one pass says %d, a parse"
+                " and a validation %d\n", got, expect);
+        abort();
+    }
+}
+
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -337,6 +363,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "schema fuzz driver: the verdict on parsed"
                     " values differs\n");
             abort();
+        }
+
+        if (line < size) {
+            check_once(s, (const char *) data + line + 1, size - line - 1);
         }
 
         check_run(s, schema, (flags & 4) ? 2 : GW_SCHEMA_MAX_ERRORS);

@@ -91,6 +91,36 @@ compile_opts(const char *schema, const gw_schema_opts_t *opts)
 }
 
 
+/* gw_schema_check() on text, ' read as " */
+
+static int
+one_pass(gw_schema_t *s, const char *text)
+{
+    int               rc;
+    char             *p, *q;
+    gw_schema_doc_t   doc;
+
+    p = strdup(text);
+    if (p == NULL) {
+        bail_out("out of memory");
+    }
+
+    for (q = p; *q != '\0'; q++) {
+        if (*q == '\'') {
+            *q = '"';
+        }
+    }
+
+    gw_schema_doc_init(&doc);
+    rc = gw_schema_check(s, &doc, p, strlen(p),
+                         JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, 0);
+    gw_schema_doc_free(&doc);
+    free(p);
+
+    return rc;
+}
+
+
 /* 1 valid, 0 invalid, -1 error, -2 the schema did not compile */
 
 static int
@@ -116,6 +146,14 @@ check_opts(const char *schema, const char *inst, const gw_schema_opts_t *o)
         diag("with and without errors: %d, %d (%zu errors)", rc, rc2,
              res.nerrors);
         rc = -3;
+    }
+
+    /* the one pass on the text must say the same */
+
+    if (rc >= 0 && one_pass(s, inst) != rc) {
+        diag("one pass: %d, validation: %d, on %s", one_pass(s, inst), rc,
+             inst);
+        rc = -4;
     }
 
     gw_schema_result_free(&res);
@@ -927,6 +965,102 @@ test_misc(void)
 }
 
 
+/* gw_schema_check() of inst against schema, nesting capped at depth */
+
+static int
+once(const char *schema, const char *inst, unsigned depth)
+{
+    int               rc;
+    gw_schema_t      *s;
+    gw_schema_doc_t   doc;
+
+    s = compile_opts(schema, NULL);
+    if (s == NULL) {
+        return -2;
+    }
+
+    gw_schema_doc_init(&doc);
+    rc = gw_schema_check(s, &doc, inst, strlen(inst),
+                         JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, depth);
+    gw_schema_doc_free(&doc);
+    gw_schema_free(s);
+
+    return rc;
+}
+
+
+/*
+ * The one pass (gw_schema_check()) where it departs from a plain walk:
+ * text it must refuse, containers it hands to the evaluator, "$ref"
+ * chains, "required" past 64 properties, keys with escapes.  Every
+ * check() elsewhere in this file also compares it with the evaluator.
+ */
+
+static void
+test_check(void)
+{
+    int     i, n;
+    char    big[4096], inst[4096];
+
+    is_int(once("{}", "{\"a\": 1, \"a\": 2}", 0), 0,
+           "a duplicate key: no");
+    is_int(once("{}", "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,"
+                "\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,"
+                "\"ka\":10,\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,"
+                "\"kf\":15,\"kg\":16,\"k3\":17}", 0), 0,
+           "a duplicate key among 18, found by sorting: no");
+    is_int(once("{}", "{\"a\": {\"b\": 1}, \"b\": {\"b\": 1}}", 0), 1,
+           "the same key in two objects: yes");
+    is_int(once("{}", "[[[1]]]", 3), 1, "three levels under a cap of 3");
+    is_int(once("{}", "[[[[1]]]]", 3), 0, "four levels under a cap of 3");
+    is_int(once("{}", "[1,]", 0), 0, "malformed: no");
+    is_int(once("{}", "{} x", 0), 0, "trailing garbage: no");
+    is_int(once("{}", " {\"a\" : [ 1 , \"x\" ] } ", 0), 1,
+           "white space everywhere");
+    is_int(once("{\"type\": \"integer\"}", "1e2", 0), 1,
+           "1e2 is an integer");
+    is_int(once("{\"multipleOf\": 0.01}", "0.07", 0), 1,
+           "a decimal read inline, multipleOf exact");
+    is_int(once("{\"properties\": {\"a\": {\"type\": \"string\"}}}",
+                "{\"\\u0061\": 1}", 0), 0,
+           "an escaped key finds its property");
+    is_int(once("{\"properties\": {\"a\": {\"anyOf\": [{\"type\": "
+                "\"array\"}, {\"required\": [\"x\"]}]}}}",
+                "{\"a\": {\"y\": 1}}", 0), 0,
+           "an object under anyOf goes to the evaluator: no");
+    is_int(once("{\"properties\": {\"a\": {\"anyOf\": [{\"type\": "
+                "\"array\"}, {\"required\": [\"x\"]}]}}}",
+                "{\"a\": {\"x\": 1}}", 0), 1, "... and yes");
+    is_int(once("{\"$defs\": {\"t\": {\"type\": \"object\", "
+                "\"properties\": {\"kids\": {\"type\": \"array\", "
+                "\"items\": {\"$ref\": \"#/$defs/t\"}}}, "
+                "\"additionalProperties\": false}}, \"$ref\": \"#/$defs/t\"}",
+                "{\"kids\": [{\"kids\": []}, {\"kids\": [{}]}]}", 0), 1,
+           "a tree through \"$ref\"s: yes");
+    is_int(once("{\"$defs\": {\"t\": {\"type\": \"object\", "
+                "\"properties\": {\"kids\": {\"type\": \"array\", "
+                "\"items\": {\"$ref\": \"#/$defs/t\"}}}, "
+                "\"additionalProperties\": false}}, \"$ref\": \"#/$defs/t\"}",
+                "{\"kids\": [{\"kids\": []}, {\"kids\": [{\"x\": 1}]}]}",
+                0), 0, "... and no, deep down");
+    is_int(once("{\"$ref\": \"#\"}", "[]", 0), 0,
+           "a \"$ref\" to itself: no, as the evaluator's cap says");
+
+    /* "required" past the first 64 properties: by name */
+
+    n = snprintf(big, sizeof(big), "{\"properties\": {");
+    for (i = 0; i < 70; i++) {
+        n += snprintf(big + n, sizeof(big) - n, "%s\"p%d\": {}",
+                      i ? ", " : "", i);
+    }
+    snprintf(big + n, sizeof(big) - n, "}, \"required\": [\"p69\"]}");
+
+    is_int(once(big, "{\"p1\": 1}", 0), 0, "p69 of 70 required: no");
+    n = snprintf(inst, sizeof(inst), "{\"p69\": 1}");
+    is_int(once(big, inst, 0), 1, "... and yes");
+}
+
+
 int
 main(void)
 {
@@ -941,6 +1075,7 @@ main(void)
     test_misc();
     test_json();
     test_json_numbers();
+    test_check();
 
     return done_testing();
 }
