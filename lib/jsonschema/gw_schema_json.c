@@ -822,6 +822,7 @@ gw_schema_parse(gw_schema_doc_t *doc, const char *text, size_t len,
 {
     char                  msg[64];
     json_t               *j;
+    const char           *nul;
     gw_sch_jp_t           jp;
     gw_schema_value_t    *top;
     const unsigned char  *p;
@@ -882,6 +883,16 @@ gw_schema_parse(gw_schema_doc_t *doc, const char *text, size_t len,
     }
 
     if (j == NULL) {
+        return NULL;
+    }
+
+    /* jansson takes a NUL byte after a number ("[1\0]"): JSON does not */
+
+    nul = memchr(text, '\0', len);
+
+    if (nul != NULL) {
+        json_decref(j);
+        gw_sch_jp_error(err, text, nul - text, "NUL byte in the text");
         return NULL;
     }
 

@@ -27,7 +27,8 @@
  *     jansson's, agrees with json_loadb() on the instance text: where
  *     jansson parses it (without an integer overflow), both values are
  *     json_equal(); where jansson fails, it fails too; with and without
- *     JSON_ALLOW_NUL;
+ *     JSON_ALLOW_NUL (but for a raw NUL byte after a number, which jansson
+ *     lets pass and JSON does not);
  *   - gw_schema_parse(), the gateway's way (duplicates refused, nesting
  *     capped), gives exactly the values jansson gives, converted (the
  *     same types, bits, keys and order), or fails with jansson's message;
@@ -148,6 +149,15 @@ check_light(const char *text, size_t len)
         return NULL;
     }
 
+    /* jansson's one laxity: a NUL byte after a number */
+
+    if (v == NULL && memchr(text, '\0', len) != NULL
+        && strcmp(e1.text, "NUL byte in the text") == 0)
+    {
+        json_decref(ref);
+        return NULL;
+    }
+
     r = gw_schema_from_json(&conv, ref);
     json_decref(ref);
 
@@ -212,6 +222,12 @@ check_parse(const char *text, size_t len, size_t flags)
 
     mine = gw_schema_json_loadb(text, len, flags, &e1);
     ref = json_loadb(text, len, flags, &e2);
+
+    if (ref != NULL && mine == NULL && memchr(text, '\0', len) != NULL) {
+        /* a NUL byte jansson lets pass: refused on purpose */
+        json_decref(ref);
+        return;
+    }
 
     if (ref != NULL) {
         if (mine == NULL || !json_equal(mine, ref)) {

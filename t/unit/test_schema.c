@@ -920,6 +920,12 @@ test_json(void)
     same_parse("[\"a\tb\"]", 0, "a raw tab in a string");
     same_parse("  [ ]  ", 0, "white space");
 
+    j = gw_schema_json_loadb("[-92\0]", 6, 0, &e);
+    ok(j == NULL && strcmp(e.text, "NUL byte in the text") == 0
+       && e.position == 4, "a NUL byte after a number, which jansson takes,"
+       " refused at its place");
+    json_decref(j);
+
     deep = malloc(2 * 2100 + 1);
     if (deep == NULL) {
         bail_out("out of memory");
