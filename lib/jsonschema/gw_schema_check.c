@@ -131,7 +131,7 @@ gw_sch_ck_child(gw_sch_ck_t *ck, const unsigned char *p,
  * call of gw_sch_ck_value() each.
  */
 
-static inline const unsigned char *
+static inline __attribute__((always_inline)) const unsigned char *
 gw_sch_ck_item(gw_sch_ck_t *ck, const unsigned char *p,
     const gw_sch_node_t *child)
 {
@@ -337,7 +337,7 @@ done:
 
     count = jp->nmembers - start;
 
-    if ((jp->flags & JSON_REJECT_DUPLICATES)
+    if (count > 1 && (jp->flags & JSON_REJECT_DUPLICATES)
         && gw_sch_jp_dups(jp, doc->members + start, count) != 0)
     {
         return NULL;

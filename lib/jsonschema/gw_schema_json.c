@@ -462,9 +462,32 @@ int
 gw_sch_jp_dups(gw_sch_jp_t *jp, const gw_schema_member_t *m, size_t n)
 {
     size_t                      i, j;
+    uint64_t                    seen, bit;
     const gw_schema_member_t  **sorted;
 
     if (n <= 16) {
+        /* a bit per length and last byte first: distinct keys mostly
+         * differ there, and then no pair needs a look */
+
+        seen = 0;
+
+        for (i = 0; i < n; i++) {
+            bit = (uint64_t) 1 << ((m[i].len * 7
+                                    + (m[i].len ? (unsigned char)
+                                                  m[i].key[m[i].len - 1]
+                                                : 0))
+                                   & 63);
+            if (seen & bit) {
+                break;
+            }
+
+            seen |= bit;
+        }
+
+        if (i == n) {
+            return 0;
+        }
+
         for (i = 1; i < n; i++) {
             for (j = 0; j < i; j++) {
                 if (m[i].len == m[j].len
