@@ -82,8 +82,8 @@ gw_sch_eval_at(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
 /* a branch whose failure is not an error; its annotations into *ann */
 
 static int
-gw_sch_branch(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
-    gw_sch_ann_t *ann)
+gw_sch_branch(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann)
 {
     int           rc;
     gw_sch_ann_t  tmp;
@@ -318,8 +318,8 @@ gw_sch_unevaluated(gw_sch_vc_t *vc, const gw_sch_node_t *n,
  */
 
 static int
-gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
-    gw_sch_ann_t *a)
+gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst, gw_sch_ann_t *a)
 {
     int                   valid, rc;
     char                  buf[96];

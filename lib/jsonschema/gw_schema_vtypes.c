@@ -22,7 +22,8 @@
 
 
 int
-gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst)
+gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst)
 {
     int   valid;
     char  num[64];
@@ -82,7 +83,8 @@ gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t 
 
 
 int
-gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst)
+gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst)
 {
     int          valid, rc;
     size_t       i, len, cps;
@@ -170,8 +172,8 @@ gw_sch_strings(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t 
 
 
 int
-gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
-    gw_sch_ann_t *ann)
+gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann)
 {
     int      valid, rc;
     size_t   i, size, count, min;
@@ -310,8 +312,8 @@ gw_sch_arrays(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *
 /* properties, patternProperties, additionalProperties, propertyNames */
 
 static int
-gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
-    gw_sch_ann_t *ann, uint64_t *seen)
+gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann, uint64_t *seen)
 {
     int                        valid, rc, matched;
     size_t                     i, j, len, next;
@@ -451,8 +453,8 @@ gw_sch_members(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t 
 
 
 int
-gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n, const gw_schema_value_t *inst,
-    gw_sch_ann_t *ann)
+gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n,
+    const gw_schema_value_t *inst, gw_sch_ann_t *ann)
 {
     int                  valid, rc, fast;
     size_t               i, j, size;
