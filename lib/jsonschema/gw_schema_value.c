@@ -11,7 +11,9 @@
  * A doc allocates by bumping a pointer through blocks; a parse drops
  * them all at once but keeps one block, as large as the last parse
  * needed up to GW_SCH_DOC_KEEP, so that a steady stream of bodies of
- * the same size allocates nothing.
+ * the same size allocates nothing.  The stacks of the parser (items and
+ * members of the open containers, keys sorted for duplicates) are kept
+ * too while they stay under 64 KiB each.
  */
 
 
@@ -23,6 +25,7 @@
 
 #define GW_SCH_DOC_FIRST  (16 * 1024)       /* the first block */
 #define GW_SCH_DOC_KEEP   (1024 * 1024)     /* most kept between parses */
+#define GW_SCH_DOC_STACK  (64 * 1024)       /* most kept of each stack */
 
 
 struct gw_schema_block_s {
@@ -96,13 +99,34 @@ gw_sch_doc_alloc(gw_schema_doc_t *doc, size_t size)
 }
 
 
-/* drops every value; keeps one block, as large as they were together */
+/*
+ * Drops every value; keeps one block, as large as they were together,
+ * and the stacks of open containers while they are small (64 KiB each).
+ */
 
 void
 gw_sch_doc_reset(gw_schema_doc_t *doc)
 {
     size_t              total;
     gw_schema_block_t  *b, *next;
+
+    if (doc->nitems * sizeof(gw_schema_value_t) > GW_SCH_DOC_STACK) {
+        free(doc->items);
+        doc->items = NULL;
+        doc->nitems = 0;
+    }
+
+    if (doc->nmembers * sizeof(gw_schema_member_t) > GW_SCH_DOC_STACK) {
+        free(doc->members);
+        doc->members = NULL;
+        doc->nmembers = 0;
+    }
+
+    if (doc->ndups * sizeof(void *) > GW_SCH_DOC_STACK) {
+        free(doc->dups);
+        doc->dups = NULL;
+        doc->ndups = 0;
+    }
 
     b = doc->blocks;
 
