@@ -8,7 +8,9 @@
 # Content-Type is a 415, malformed JSON a 400 with line and column (also
 # for duplicate keys, nesting past gw_validate_depth, bytes that are not
 # UTF-8, an empty body), a body over gw_validate_body_max a 413, by its
-# Content-Length or, chunked, as it is read.
+# Content-Length or, chunked, as it is read.  A wide object (5,000
+# members) goes through the one-pass check and its duplicate-key search
+# by sorting, and the worker's memory is reused after it.
 #
 # The upstream is a small echo server started here: it answers each
 # request with the body it received, so a test sees the exact bytes that
@@ -70,6 +72,11 @@ our $big = '{"id":"o-1","items":['
                       . qq(a long order, padded to make it bigger"}) } 1 .. 80)
     . ']}';
 
+# an object of 5,000 members, and the same with one key twice (found by
+# sorting the keys: a wide object is never compared pair by pair)
+our $wide = '{' . join(',', map { qq("k$_":$_) } 0 .. 4999) . '}';
+our $wide_dup = '{' . join(',', map { qq("k$_":$_) } 0 .. 4999, 7) . '}';
+
 # a chunked body of these chunks, with its last chunk
 sub chunked {
     return join('', map { sprintf("%x\r\n%s\r\n", length $_, $_) } @_)
@@ -100,6 +107,9 @@ our $SCHEMAS = <<'_EOF_';
 }
 >>> any.json
 true
+>>> wide.json
+{"type": "object", "required": ["k4999"],
+ "additionalProperties": {"type": "integer"}}
 _EOF_
 
 our $UP = <<'_EOC_';
@@ -310,7 +320,7 @@ qr/"detail":"line 2, column \d+: duplicate object key[^"]*".*"line":2,/
 
 
 
-=== TEST 10: nesting past gw_validate_depth is refused before parsing
+=== TEST 10: nesting past gw_validate_depth is refused at its bracket
 --- config
     location /v {
         gw_validate_body ../html/any.json;
@@ -726,5 +736,26 @@ Content-Type: application/json
 --- error_code: 200
 --- response_body eval
 $::big
+--- no_error_log
+[error]
+
+
+
+=== TEST 30: a wide object: valid, one key twice, valid again
+--- config
+    location /v {
+        gw_validate_body ../html/wide.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
+    }
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /v\n$::wide", "POST /v\n$::wide_dup", "POST /v\n$::wide"]
+--- error_code eval
+[200, 400, 200]
+--- response_body_like eval
+[qr/^\{"k0":0,.*"k4999":4999\}$/,
+ qr/^\{"type":"urn:tollgate:problem:malformed-json",.*duplicate object key.*\}$/,
+ qr/^\{"k0":0,.*"k4999":4999\}$/]
 --- no_error_log
 [error]
