@@ -112,6 +112,13 @@ true
  "additionalProperties": {"type": "integer"}}
 _EOF_
 
+# a chain of 80 "$ref"s to an object schema: more hops than the one-pass
+# check follows (64), well within the validator's evaluation depth (1,024)
+$SCHEMAS .= ">>> chain.json\n" . '{"$ref": "#/$defs/a0", "$defs": {'
+    . join(', ', map { '"a' . $_ . '": {"$ref": "#/$defs/a' . ($_ + 1) . '"}' }
+                 0 .. 79)
+    . ', "a80": {"type": "object", "required": ["id"]}}}' . "\n";
+
 our $UP = <<'_EOC_';
     location /up {
         proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
@@ -757,5 +764,25 @@ Content-Type: application/json
 [qr/^\{"k0":0,.*"k4999":4999\}$/,
  qr/^\{"type":"urn:tollgate:problem:malformed-json",.*duplicate object key.*\}$/,
  qr/^\{"k0":0,.*"k4999":4999\}$/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 31: past the one pass's "$ref" hops, the validator decides
+--- config
+    location /v {
+        gw_validate_body ../html/chain.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
+    }
+--- more_headers
+Content-Type: application/json
+--- request eval
+["POST /v\n{\"id\":1}", "POST /v\n{\"di\":1}"]
+--- error_code eval
+[200, 400]
+--- response_body_like eval
+[qr/^\{"id":1\}$/,
+ qr/^\{"type":"urn:tollgate:problem:validation-failed",.*"instanceLocation":"","keywordLocation":"(\/\$ref|\/\$defs\/a\d+\/\$ref)+\/required",.*\}$/]
 --- no_error_log
 [error]

@@ -213,9 +213,14 @@ ngx_http_gw_validate_instance(ngx_http_request_t *r,
     gw_schema_result_t     *res;
     ngx_http_gw_problem_t   problem;
 
-    /* the common case first: no error details, no allocation */
+    /*
+     * The common case first: no error details, no allocation.  A body
+     * comes here only when its one-pass check did not take it, nearly
+     * always an invalid one: straight to the errors.
+     */
 
-    rc = gw_schema_validate_value(schema->schema, inst, NULL);
+    rc = (what == NGX_HTTP_GW_VALIDATE_BODY)
+         ? 0 : gw_schema_validate_value(schema->schema, inst, NULL);
 
     if (rc == 1) {
         return NGX_DECLINED;
@@ -225,6 +230,11 @@ ngx_http_gw_validate_instance(ngx_http_request_t *r,
 
     if (rc == 0) {
         rc = gw_schema_validate_value(schema->schema, inst, res);
+
+        if (rc == 1) {
+            /* valid after all: a cap of the one pass, not the schema */
+            return NGX_DECLINED;
+        }
     }
 
     if (rc != 0) {
