@@ -29,10 +29,6 @@
 #include "gw_schema_vc.h"
 
 
-#define GW_SCH_CK_SIMPLE  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER                 \
-                           | GW_SCH_KW_STRING | GW_SCH_KW_ARRAY              \
-                           | GW_SCH_KW_OBJECT)
-
 #define GW_SCH_CK_HOPS    64        /* "$ref"s followed for one value */
 
 
@@ -44,17 +40,6 @@ typedef struct {
 
 static const unsigned char *gw_sch_ck_value(gw_sch_ck_t *ck,
     const unsigned char *p, const gw_sch_node_t *n, const char *seg);
-
-
-/* the keywords this walk decides for a container itself */
-
-static inline int
-gw_sch_ck_simple(const gw_sch_node_t *n)
-{
-    return (n->kw & ~GW_SCH_CK_SIMPLE) == 0 && !n->unique
-           && n->contains == NULL && n->npprops == 0
-           && n->prop_names == NULL && n->ndep_sch == 0;
-}
 
 
 /*
@@ -464,7 +449,7 @@ gw_sch_ck_value(gw_sch_ck_t *ck, const unsigned char *p,
         n = NULL;
     }
 
-    if (n != NULL && !gw_sch_ck_simple(n)) {
+    if (n != NULL && !n->simple) {
         /* the whole value to the evaluator */
 
         p = gw_sch_jp_value(jp, p, &v);

@@ -597,5 +597,11 @@ gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
         }
     }
 
+    /* a container gw_schema_check() can walk itself, without values */
+
+    n->simple = (n->kw & ~GW_SCH_KW_SIMPLE) == 0 && !n->unique
+                && n->contains == NULL && n->npprops == 0
+                && n->prop_names == NULL && n->ndep_sch == 0;
+
     return 0;
 }

@@ -55,6 +55,13 @@
 #define GW_SCH_KW_UNEV_PROPS    (1u << 10)
 #define GW_SCH_KW_UNEV_ITEMS    (1u << 11)
 
+/* the keywords of a container gw_schema_check() walks itself, when the
+ * node has none of uniqueItems, contains, patternProperties,
+ * propertyNames, dependentSchemas either (node->simple) */
+#define GW_SCH_KW_SIMPLE  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER                 \
+                           | GW_SCH_KW_STRING | GW_SCH_KW_ARRAY              \
+                           | GW_SCH_KW_OBJECT)
+
 #define GW_SCH_NONE         0           /* node->boolean: an object */
 #define GW_SCH_TRUE         1
 #define GW_SCH_FALSE        2
@@ -175,6 +182,7 @@ struct gw_sch_node_s {
     uint8_t           has_max_contains;
     uint8_t           content_b64;  /* draft-07 contentEncoding base64 */
     uint8_t           content_json; /* draft-07 contentMediaType JSON */
+    uint8_t           simple;       /* see GW_SCH_KW_SIMPLE */
 
     const char       *seg;          /* pointer segment from its parent */
     const char       *ptr;          /* its JSON pointer in its document */
