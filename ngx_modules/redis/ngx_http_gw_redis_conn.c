@@ -25,7 +25,8 @@
  * state logs one [error] for the worker; retries and the other connection
  * failing meanwhile log at [info]; the recovery of the last failing
  * connection logs "reconnected" at [notice].  Retries wait 100ms, then
- * twice as long each time, up to gw_redis_backoff_max.
+ * twice as long each time, up to gw_redis_backoff_max, each wait drawn
+ * between half that and all of it.
  */
 
 
@@ -687,6 +688,11 @@ ngx_http_gw_redis_retry(ngx_http_gw_redis_conn_t *rc)
 
     delay = ngx_min(rc->backoff, rmcf->backoff_max);
     rc->backoff = ngx_min(rc->backoff * 2, rmcf->backoff_max);
+
+    /* between half the delay and all of it: the workers (and gateways)
+     * that lost Redis together do not all come back in step */
+
+    delay = delay / 2 + (ngx_msec_t) ngx_random() % (delay / 2 + 1);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rc->log, 0,
                    "gw_redis: %sretry in %M ms", rc->name, delay);
