@@ -223,7 +223,6 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     gw_sch_jp_t           *jp;
     gw_schema_doc_t       *doc;
     gw_schema_value_t      key;
-    gw_schema_member_t    *m;
     const unsigned char   *end;
     const gw_sch_dep_t    *d;
     const gw_sch_prop_t   *prop;
@@ -244,37 +243,16 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     }
 
     for ( ;; ) {
-        p = gw_sch_jp_ws(p, end);
-
-        if (p == end || *p != '"') {
-            return NULL;
-        }
-
-        jp->nul = 0;
-
-        p = gw_sch_jp_string(jp, p + 1, &key);
-        if (p == NULL || jp->nul) {
-            return NULL;
-        }
-
-        p = gw_sch_jp_ws(p, end);
-
-        if (p == end || *p != ':') {
+        p = gw_sch_jp_key(jp, p, &key);
+        if (p == NULL) {
             return NULL;
         }
 
         /* the key kept for duplicates, "required" and dependencies */
 
-        if (jp->nmembers == doc->nmembers
-            && gw_sch_jp_grow(jp, (void **) &doc->members, &doc->nmembers,
-                              sizeof(gw_schema_member_t)) != 0)
-        {
+        if (gw_sch_jp_member(jp, &key) == NULL) {
             return NULL;
         }
-
-        m = &doc->members[jp->nmembers++];
-        m->key = key.u.s;
-        m->len = key.len;
 
         child = NULL;
 
@@ -298,7 +276,7 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
             }
         }
 
-        p = gw_sch_ck_item(ck, p + 1, child);
+        p = gw_sch_ck_item(ck, p, child);
         if (p == NULL) {
             return NULL;
         }

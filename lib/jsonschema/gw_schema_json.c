@@ -656,42 +656,21 @@ gw_sch_jp_object(gw_sch_jp_t *jp, const unsigned char *p,
     }
 
     for ( ;; ) {
-        p = gw_sch_jp_ws(p, end);
-
-        if (p == end || *p != '"') {
-            return NULL;
-        }
-
-        jp->nul = 0;
-
-        /* a NUL in a key: refused, as jansson does */
-
-        p = gw_sch_jp_string(jp, p + 1, &key);
-        if (p == NULL || jp->nul) {
-            return NULL;
-        }
-
-        p = gw_sch_jp_ws(p, end);
-
-        if (p == end || *p != ':') {
-            return NULL;
-        }
-
-        p = gw_sch_jp_item(jp, p + 1, &val);
+        p = gw_sch_jp_key(jp, p, &key);
         if (p == NULL) {
             return NULL;
         }
 
-        if (jp->nmembers == doc->nmembers
-            && gw_sch_jp_grow(jp, (void **) &doc->members, &doc->nmembers,
-                              sizeof(gw_schema_member_t)) != 0)
-        {
+        p = gw_sch_jp_item(jp, p, &val);
+        if (p == NULL) {
             return NULL;
         }
 
-        m = &doc->members[jp->nmembers++];
-        m->key = key.u.s;
-        m->len = key.len;
+        m = gw_sch_jp_member(jp, &key);
+        if (m == NULL) {
+            return NULL;
+        }
+
         m->value = val;
 
         p = gw_sch_jp_ws(p, end);

@@ -245,6 +245,61 @@ gw_sch_jp_string(gw_sch_jp_t *jp, const unsigned char *p,
 
 
 /*
+ * A member's name and its colon at p (white space allowed around): the
+ * name into key, NUL-free as jansson wants it.  Returns the byte after
+ * the colon, or NULL.
+ */
+
+static inline __attribute__((always_inline)) const unsigned char *
+gw_sch_jp_key(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *key)
+{
+    p = gw_sch_jp_ws(p, jp->end);
+
+    if (p == jp->end || *p != '"') {
+        return NULL;
+    }
+
+    jp->nul = 0;
+
+    p = gw_sch_jp_string(jp, p + 1, key);
+    if (p == NULL || jp->nul) {
+        return NULL;
+    }
+
+    p = gw_sch_jp_ws(p, jp->end);
+
+    if (p == jp->end || *p != ':') {
+        return NULL;
+    }
+
+    return p + 1;
+}
+
+
+/* a new slot on the doc's stack of members, or NULL out of memory */
+
+static inline gw_schema_member_t *
+gw_sch_jp_member(gw_sch_jp_t *jp, const gw_schema_value_t *key)
+{
+    gw_schema_member_t  *m;
+
+    if (jp->nmembers == jp->doc->nmembers
+        && gw_sch_jp_grow(jp, (void **) &jp->doc->members,
+                          &jp->doc->nmembers, sizeof(gw_schema_member_t))
+           != 0)
+    {
+        return NULL;
+    }
+
+    m = &jp->doc->members[jp->nmembers++];
+    m->key = key->u.s;
+    m->len = key->len;
+
+    return m;
+}
+
+
+/*
  * The usual number at p (after its first byte was found to be '-' or a
  * digit) inline: an integer of at most 18 digits, or a decimal of at
  * most 15 significant digits without an exponent, which is one exact
