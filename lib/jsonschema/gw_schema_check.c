@@ -68,26 +68,6 @@ gw_sch_ck_enter(gw_sch_ck_t *ck, const gw_sch_node_t *n)
 }
 
 
-/* whether the keys on the stack from start hold name */
-
-static int
-gw_sch_ck_has(gw_sch_ck_t *ck, size_t start, const char *name, size_t len)
-{
-    size_t                     i;
-    const gw_schema_member_t  *m;
-
-    m = ck->jp.doc->members;
-
-    for (i = start; i < ck->jp.nmembers; i++) {
-        if (m[i].len == len && memcmp(m[i].key, name, len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 /* a child value of n: the instance depth, as gw_sch_eval_at() keeps it */
 
 static inline const unsigned char *
@@ -222,7 +202,7 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     uint64_t               seen;
     gw_sch_jp_t           *jp;
     gw_schema_doc_t       *doc;
-    gw_schema_value_t      key;
+    gw_schema_value_t      key, keys;
     const unsigned char   *end;
     const gw_sch_dep_t    *d;
     const gw_sch_prop_t   *prop;
@@ -311,6 +291,12 @@ done:
             return NULL;
         }
 
+        /* the keys on the stack, looked up as an object's members */
+
+        keys.type = GW_SCHEMA_OBJECT;
+        keys.len = (uint32_t) count;
+        keys.u.members = doc->members + start;
+
         /* "required": by the properties seen when the mask says it all */
 
         if (n->req_mask != 0) {
@@ -320,8 +306,9 @@ done:
 
         } else {
             for (i = 0; i < n->nrequired; i++) {
-                if (!gw_sch_ck_has(ck, start, n->required[i],
-                                   strlen(n->required[i])))
+                if (gw_sch_get(&keys, n->required[i],
+                               strlen(n->required[i]))
+                    == NULL)
                 {
                     return NULL;
                 }
@@ -331,13 +318,13 @@ done:
         for (i = 0; i < n->ndep_req; i++) {
             d = &n->dep_req[i];
 
-            if (!gw_sch_ck_has(ck, start, d->name, d->len)) {
+            if (gw_sch_get(&keys, d->name, d->len) == NULL) {
                 continue;
             }
 
             for (j = 0; j < d->nnames; j++) {
-                if (!gw_sch_ck_has(ck, start, d->names[j],
-                                   strlen(d->names[j])))
+                if (gw_sch_get(&keys, d->names[j], strlen(d->names[j]))
+                    == NULL)
                 {
                     return NULL;
                 }
