@@ -5,8 +5,10 @@
 # property's schema declares (integer, number, boolean; else a string the
 # schema's "type" refuses), names and values are URL-decoded, a repeated
 # argument is an array (of converted items when the schema says array,
-# refused by a scalar type otherwise), header names are lowercased and a
-# repeated header is joined with ", ".  Failures are 400
+# refused by a scalar type otherwise), header names are lowercased, a
+# repeated header is an array where declared so, refused where declared a
+# scalar (the upstream may read either copy), joined with ", " where the
+# schema does not name it.  Failures are 400
 # validation-failed with errors[]; text that is not UTF-8 is refused
 # with an error naming the member.  Arguments are checked before headers,
 # and both before the body.
@@ -230,22 +232,30 @@ GET /a?limit=1&a%2Fb~c=1&x~%2Fy=2
 
 
 
-=== TEST 9: repeated headers: joined with ", ", or an array where declared
+=== TEST 9: repeated headers: an array where declared, refused where declared a scalar, joined where undeclared
 --- config
     location /h {
         gw_validate_headers ../html/headers.json;
         proxy_pass http://127.0.0.1:$server_port/up;
     }
 --- request eval
-["GET /h", "GET /h"]
+["GET /h", "GET /h", "GET /h", "GET /h", "GET /h", "GET /h"]
 --- more_headers eval
-["X-Tenant: acme\nX-Multi: a\nX-Multi: b\nX-List: 1\nX-List: 2",
- "X-Tenant: acme\nX-List: 1\nX-List: x"]
+["X-Tenant: acme\nX-List: 1\nX-List: 2\nX-Other: a\nX-Other: b",
+ "X-Tenant: acme\nX-List: 1\nX-List: x",
+ "X-Tenant: acme\nX-Multi: a\nX-Multi: b",
+ "X-Tenant: acme\nx-tenant: admin",
+ "X-Tenant: acme\nX-Tenant: acme",
+ "X-Tenant: acme\nX-Version: 3\nX-VERSION: 1"]
 --- error_code eval
-[200, 400]
+[200, 400, 400, 400, 400, 400]
 --- response_body_like eval
 [qr/^ok$/,
- qr/"instanceLocation":"\/x-list\/1","keywordLocation":"\/properties\/x-list\/items\/type"/]
+ qr/"instanceLocation":"\/x-list\/1","keywordLocation":"\/properties\/x-list\/items\/type"/,
+ qr/"errors":\[\{"instanceLocation":"\/x-multi","keywordLocation":"","message":"the header is given more than once"\}\]\}$/,
+ qr/"instanceLocation":"\/x-tenant","keywordLocation":"","message":"the header is given more than once"/,
+ qr/"instanceLocation":"\/x-tenant","keywordLocation":"","message":"the header is given more than once"/,
+ qr/"instanceLocation":"\/x-version","keywordLocation":"","message":"the header is given more than once"/]
 --- no_error_log
 [error]
 

@@ -14,10 +14,13 @@
  * lowercased.  A name given several times becomes an array of its values
  * when the schema declares an array (each item converted by the "items"
  * type); otherwise a repeated argument still becomes an array, which a
- * scalar "type" refuses, as the client's intent is ambiguous, while a
- * repeated header becomes one value joined by ", " as RFC 9110 combines
- * field lines.  Text that is not UTF-8 is refused with an error naming
- * the member.
+ * scalar "type" refuses, as the client's intent is ambiguous.  A header
+ * the schema declares, not as an array, is refused when repeated: an
+ * upstream may read the first copy or the last, so checking one, or
+ * both joined, would forward a value nobody checked.  A repeated header
+ * the schema does not name becomes one value joined by ", " as RFC 9110
+ * combines field lines.  Text that is not UTF-8 is refused with an
+ * error naming the member.
  */
 
 
@@ -193,6 +196,22 @@ ngx_http_gw_validate_headers(ngx_http_request_t *r,
         if (prop != NULL) {
             types = (prop->types & NGX_HTTP_GW_VALIDATE_ARRAY)
                     ? prop->item_types : prop->types;
+
+            /*
+             * A declared scalar given twice: the upstream may read either
+             * copy, so no single value could be checked for it.
+             */
+
+            if (!(prop->types & NGX_HTTP_GW_VALIDATE_ARRAY)
+                && json_object_getn(obj, (char *) name.data, name.len)
+                   != NULL)
+            {
+                json_decref(obj);
+                return ngx_http_gw_validate_fail(r,
+                                                 NGX_HTTP_GW_VALIDATE_HEADERS,
+                                                 &name, "the header is "
+                                                 "given more than once");
+            }
         }
 
         v = ngx_http_gw_validate_value(h[i].value.data, h[i].value.len,

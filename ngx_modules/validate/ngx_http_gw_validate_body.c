@@ -42,6 +42,7 @@ static ngx_int_t ngx_http_gw_validate_body_append(ngx_http_request_t *r,
     ngx_http_gw_validate_ctx_t *ctx, u_char *data, size_t size);
 static ngx_int_t ngx_http_gw_validate_body_collect(ngx_http_request_t *r,
     ngx_http_gw_validate_ctx_t *ctx);
+static ngx_int_t ngx_http_gw_validate_ambiguous(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_validate_media_type(ngx_http_request_t *r,
     ngx_http_gw_validate_loc_conf_t *lcf);
 static ngx_uint_t ngx_http_gw_validate_match(u_char *pat, size_t plen,
@@ -114,6 +115,11 @@ ngx_http_gw_validate_body_start(ngx_http_request_t *r,
         ctx->done = 1;
 
         return ngx_http_gw_validate_body_check(r, lcf, ctx);
+    }
+
+    rc = ngx_http_gw_validate_ambiguous(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     rc = ngx_http_gw_validate_media_type(r, lcf);
@@ -491,6 +497,122 @@ ngx_http_gw_validate_malformed(ngx_http_request_t *r, u_char *text,
     return ngx_http_gw_validate_problem(r, NGX_HTTP_BAD_REQUEST,
                                         "urn:tollgate:problem:malformed-json",
                                         "Malformed JSON", &detail, &extra);
+}
+
+
+/*
+ * A body validated here must be the body the upstream reads.  nginx keeps
+ * the first Content-Type in headers_in but forwards every copy, and an
+ * upstream that reads the last one parses the same bytes as another
+ * format; the gateway does not decode a Content-Encoding, so it would
+ * have checked the encoded bytes, not what the upstream decodes.  So:
+ * more than one Content-Type or Content-Encoding is a 400 ambiguous-body,
+ * a Content-Encoding other than "identity" a 415 naming the one coding
+ * accepted (RFC 9110, 15.5.16).  nginx itself already refuses a
+ * Transfer-Encoding other than chunked, and one beside a Content-Length.
+ * Returns NGX_DECLINED when the body has one reading.
+ */
+
+static ngx_int_t
+ngx_http_gw_validate_ambiguous(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_str_t         detail, *ce;
+    ngx_uint_t        i, types, codings;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    types = 0;
+    codings = 0;
+    ce = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) == 0)
+        {
+            types++;
+
+        } else if (h[i].key.len == sizeof("Content-Encoding") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Content-Encoding",
+                                      sizeof("Content-Encoding") - 1) == 0)
+        {
+            codings++;
+            ce = &h[i].value;
+        }
+    }
+
+    if (types > 1 || codings > 1) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "gw_validate: body refused: %ui Content-Type and "
+                      "%ui Content-Encoding headers", types, codings);
+
+        ngx_str_set(&detail, "the request has more than one Content-Type or "
+                             "Content-Encoding header");
+
+        return ngx_http_gw_validate_problem(r, NGX_HTTP_BAD_REQUEST,
+                                            "urn:tollgate:problem:"
+                                            "ambiguous-body",
+                                            "Ambiguous request body",
+                                            &detail, NULL);
+    }
+
+    if (ce == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = ce->data;
+    last = p + ce->len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+        last--;
+    }
+
+    if (last - p == sizeof("identity") - 1
+        && ngx_strncasecmp(p, (u_char *) "identity", sizeof("identity") - 1)
+           == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "gw_validate: body refused: Content-Encoding \"%V\"", ce);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Accept-Encoding");
+    ngx_str_set(&h->value, "identity");
+
+    ngx_str_set(&detail, "the body must not be encoded (Content-Encoding)");
+
+    return ngx_http_gw_validate_problem(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                        "urn:tollgate:problem:"
+                                        "unsupported-content-encoding",
+                                        "Unsupported content encoding",
+                                        &detail, NULL);
 }
 
 
