@@ -23,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_gw.h"
+#include "ngx_http_gw_identity.h"
 #include "ngx_http_gw_jwt.h"
 #include "ngx_http_gw_keyauth.h"
 #include "ngx_http_gw_metrics.h"
@@ -270,6 +271,7 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
     if (jlcf->realm.len == 0) {
         if (jlcf->headers != NULL
+            && !ngx_http_gw_identity_clean(r)
             && ngx_http_gw_strip_headers(r, jlcf->header_names->elts,
                                          jlcf->header_names->nelts)
                != NGX_OK)
@@ -913,6 +915,10 @@ ngx_http_gw_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (rv == NGX_CONF_OK && jlcf->realm.len) {
         jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
         jmcf->used = 1;
+
+        if (ngx_http_gw_identity_add(cf, NULL) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return rv;

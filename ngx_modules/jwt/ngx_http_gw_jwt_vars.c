@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gw.h"
+#include "ngx_http_gw_identity.h"
 #include "ngx_http_gw_jwt.h"
 
 
@@ -338,6 +339,12 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
     jmcf->used = 1;
 
+    /* no client may send it, in any location */
+
+    if (ngx_http_gw_identity_add(cf, &value[1]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     h->name = value[1];
     h->lowcase.len = value[1].len;
     h->lowcase.data = ngx_pnalloc(cf->pool, value[1].len);
@@ -355,7 +362,8 @@ ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * Strips the client's copies of the claim headers (wherever they are
- * configured, even where gw_jwt is off: see the handler), then adds one
+ * configured, even where gw_jwt is off: see the handler), unless the
+ * identity headers were stripped in this pass already, then adds one
  * header per present claim.
  */
 
@@ -369,9 +377,10 @@ ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
     ngx_uint_t                 i;
     ngx_http_gw_jwt_header_t  *h;
 
-    if (ngx_http_gw_strip_headers(r, jlcf->header_names->elts,
-                                  jlcf->header_names->nelts)
-        != NGX_OK)
+    if (!ngx_http_gw_identity_clean(r)
+        && ngx_http_gw_strip_headers(r, jlcf->header_names->elts,
+                                     jlcf->header_names->nelts)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }

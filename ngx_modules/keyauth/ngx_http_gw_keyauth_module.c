@@ -27,6 +27,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gw.h"
+#include "ngx_http_gw_identity.h"
 #include "ngx_http_gw_redis.h"
 #include "ngx_http_gw_jwt.h"
 #include "ngx_http_gw_keyauth.h"
@@ -323,11 +324,17 @@ ngx_http_gw_keyauth_handler(ngx_http_request_t *r)
 
         ngx_http_set_ctx(r, ctx, ngx_http_gw_keyauth_module);
 
-        /* the client never supplies the consumer headers */
+        /*
+         * The client never supplies the consumer headers: gone already
+         * when the identity headers were stripped in this pass, else
+         * (gw_identity_headers pass, or ours from before an internal
+         * redirect) dropped here.
+         */
 
-        if (ngx_http_gw_strip_headers(r, klcf->strip->elts,
-                                      klcf->strip->nelts)
-            != NGX_OK)
+        if (!ngx_http_gw_identity_clean(r)
+            && ngx_http_gw_strip_headers(r, klcf->strip->elts,
+                                         klcf->strip->nelts)
+               != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -874,6 +881,32 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
         }
 
         h->value.len = p - h->value.data;
+
+        /*
+         * gw_auth_satisfy any and no credential at all: a token would do
+         * as well, so the client is offered both schemes (RFC 9110, 11.6.1).
+         */
+
+        if (klcf->satisfy == NGX_HTTP_GW_SATISFY_ANY && jlcf->realm.len
+            && ngx_strcmp(type, "urn:tollgate:problem:key-missing") == 0)
+        {
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p = ngx_pnalloc(r->pool, sizeof("Bearer realm=\"\"") - 1
+                                     + jlcf->realm.len);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->hash = 1;
+            ngx_str_set(&h->key, "WWW-Authenticate");
+            h->value.data = p;
+            p = ngx_sprintf(p, "Bearer realm=\"%V\"", &jlcf->realm);
+            h->value.len = p - h->value.data;
+        }
     }
 
     problem.status = status;
@@ -1042,6 +1075,10 @@ ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         kmcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_gw_keyauth_module);
         kmcf->used = 1;
+
+        if (ngx_http_gw_identity_add(cf, NULL) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;

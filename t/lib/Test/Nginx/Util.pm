@@ -226,7 +226,7 @@ sub expand_env_in_text ($$;$) {
 }
 
 sub free_port () {
-    my %used = map { $_ => 1 } $ServerPort, values %RandPorts;
+    my %used = map { $_ => 1 } grep { defined } $ServerPort, values %RandPorts;
     for (1 .. 1000) {
         my $port = 1988 + int rand 63000;
         next if $used{$port};
