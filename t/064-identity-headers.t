@@ -279,19 +279,35 @@ main::up_re(has => ['X-Consumer-ID: admin', 'X-User: admin'])
         try_files /nonexistent @up;
     }
 
+    location /jwt-uri {
+        gw_jwt api;
+        gw_jwt_key_file $TEST_NGINX_KEYS/rsa.pem;
+        gw_jwt_claim_header X-User sub;
+        try_files /nonexistent /fallback;
+    }
+
+    location = /fallback {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
+    }
+
     location @up {
         proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
     }
 --- request eval
-["GET /jwt", "GET /key"]
+["GET /jwt", "GET /key", "GET /jwt-uri"]
 --- more_headers eval
-["Authorization: Bearer $::tok\n$::forged", "X-API-Key: $::key\n$::forged"]
+["Authorization: Bearer $::tok\n$::forged", "X-API-Key: $::key\n$::forged",
+ "Authorization: Bearer $::tok\n$::forged"]
 --- response_body_like eval
 [main::up_re(has => ['X-User: alice', 'X-Other: kept'],
              once => ['X-User'], lacks => [@::consumer]),
  main::up_re(has => ['X-Consumer-ID: bob', 'X-Other: kept'],
              once => ['X-Consumer-ID', 'X-Consumer-Name'],
-             lacks => ['X-Consumer-Plan', 'X-Consumer-Roles', 'X-User'])]
+             lacks => ['X-Consumer-Plan', 'X-Consumer-Roles', 'X-User']),
+ main::up_re(has => ['GET /fallback HTTP/1.0', 'X-User: alice',
+                     'X-Other: kept'],
+             once => ['X-User'], lacks => [@::consumer])]
 --- no_error_log
 [error]
 
