@@ -12,6 +12,7 @@ package Tollgate::Redis;
 #     $redis->cli('SET', 'k', 'v');          # redis-cli's output, chomped
 #     $redis->cli_bg('DEBUG', 'SLEEP', 2);   # does not wait
 #     $redis->kill;  $redis->restart;  $redis->stop;
+#     $redis->pause; $redis->resume;          # SIGSTOP, SIGCONT
 #
 # Test::Nginx blocks cannot run Perl between the requests of a block, so
 # control() also serves these actions over HTTP from a child process,
@@ -20,6 +21,7 @@ package Tollgate::Redis;
 #
 #     GET /kill, /stop, /start       SIGKILL, SIGTERM, start on the same port
 #     GET /kill?after=MS             SIGKILL after MS milliseconds
+#     GET /pause, /resume            SIGSTOP, SIGCONT
 #     GET /cli?ARG&ARG...            redis-cli ARG ARG..., its output
 #     GET /bg?ARG&ARG...             the same in the background
 #     GET /ready                     waits until Redis answers PING
@@ -252,11 +254,17 @@ sub stop { $_[0]->_signal('TERM') }
 # kill(): SIGKILL, as a crash
 sub kill { $_[0]->_signal('KILL') }
 
+# pause(), resume(): SIGSTOP and SIGCONT, a Redis that keeps its
+# connections open and answers nothing meanwhile
+sub pause  { CORE::kill('STOP', $_[0]->pid // return 0); return 1 }
+sub resume { CORE::kill('CONT', $_[0]->pid // return 0); return 1 }
+
 sub _signal {
     my ($self, $sig) = @_;
     my $pid = $self->pid;
     if ($pid) {
         CORE::kill($sig, $pid);
+        CORE::kill('CONT', $pid);       # a paused one gets it too
         _reap($pid, 10) or croak "redis-server $pid did not exit on $sig";
     }
     unlink "$self->{dir}/redis.pid";
@@ -376,6 +384,8 @@ sub _act {
         return $self->kill && 'killed';
     }
     return $self->stop && 'stopped' if $path eq '/stop';
+    return $self->pause && 'paused' if $path eq '/pause';
+    return $self->resume && 'resumed' if $path eq '/resume';
     return $self->restart && 'started' if $path eq '/start';
     return $self->cli(_args($query)) if $path eq '/cli';
     return $self->cli_bg(_args($query)) && 'started' if $path eq '/bg';
