@@ -22,6 +22,9 @@ package Tollgate::Redis;
 #     GET /kill, /stop, /start       SIGKILL, SIGTERM, start on the same port
 #     GET /kill?after=MS             SIGKILL after MS milliseconds
 #     GET /pause, /resume            SIGSTOP, SIGCONT
+#     GET /await-subscriber?port=P   waits until http://127.0.0.1:P/status
+#                                    (gw_redis_status) shows the worker's
+#                                    subscriber up; answers nothing
 #     GET /cli?ARG&ARG...            redis-cli ARG ARG..., its output
 #     GET /bg?ARG&ARG...             the same in the background
 #     GET /ready                     waits until Redis answers PING
@@ -353,7 +356,8 @@ sub _serve {
             or do { close $c; next };
         my $body = eval { $self->_act($path, $query // '') };
         $body = "error: $@" unless defined $body;
-        $body .= "\n" unless $body =~ /\n\z/;
+        $body .= "\n" unless $body =~ /\n\z/
+                              || ($path eq '/await-subscriber' && $body eq '');
         print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                . 'Content-Length: ' . length($body) . "\r\n"
                . "Connection: close\r\n\r\n$body";
@@ -399,6 +403,20 @@ sub _act {
     if ($path eq '/get') {
         my %q = map { split /=/, $_, 2 } grep { /=/ } split /&/, $query;
         return _timed_get($q{port}, $q{path} // '/', $q{under} // 1000);
+    }
+    if ($path eq '/await-subscriber') {
+        # polls the worker's gw_redis_status until its subscriber is up
+        # (its resync done); answers nothing then, so that a page that
+        # includes it first reads the same
+        my ($port) = $query =~ /port=(\d+)/;
+        my $deadline = time + 10;
+        my $last = '';
+        while (time < $deadline) {
+            $last = _timed_get($port, '/status', 100000);
+            return '' if $last =~ /"subscriber":\{"connected":true/;
+            sleep 0.02;
+        }
+        return "subscriber never connected: $last";
     }
     if ($path eq '/mark') {
         $self->{mark} = time;
