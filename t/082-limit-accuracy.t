@@ -103,6 +103,12 @@ my $gw = Tollgate::Gateway->start(workers => 2, http => <<'_EOC_');
             add_header X-Limit $gw_limit_status always;
             proxy_pass http://127.0.0.1:$server_port/up;
         }
+        location /both {
+            gw_route both;
+            gw_limit quota key=$http_x_key quota=2/h zone=tiny;
+            gw_limit other key=$http_x_other quota=1/h zone=tiny;
+            proxy_pass http://127.0.0.1:$server_port/up;
+        }
         location /open {
             gw_route open;
             gw_limit_zone_full allow;
@@ -155,6 +161,10 @@ is_deeply(\%codes, { 503 => 1500 },
           'the same route: every fresh key is refused with 503');
 is(scalar exchange($gw->port, '/x', @victim), 429,
    'after the flood on the same route the consumer is still refused');
+
+is(scalar exchange($gw->port, '/both', @victim, 'X-Other' => 'new-1'), 429,
+   'a request refused by one limit is told so (429), though another has '
+   . 'no room for its new key');
 
 my ($st, $h) = exchange($gw->port, '/open', 'X-Key' => 'open-1');
 is($st, 200, 'gw_limit_zone_full allow: a new key passes unlimited');

@@ -300,7 +300,11 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
     {
         ctx->zone_full = 1;
 
-        if (!ngx_http_gw_limit_allow_new(lcf)) {
+        /* a refusal by another limit is the better answer: 429 */
+
+        if (!ngx_http_gw_limit_allow_new(lcf)
+            && !ngx_http_gw_limit_refused(ctx))
+        {
             return ngx_http_gw_limit_no_room(r, lcf, ctx,
                                              NGX_HTTP_GW_LIMIT_LOCAL);
         }
@@ -489,7 +493,9 @@ ngx_http_gw_limit_global(ngx_http_request_t *r,
         {
             ctx->zone_full = 1;
 
-            if (!ngx_http_gw_limit_allow_new(lcf)) {
+            if (!ngx_http_gw_limit_allow_new(lcf)
+                && !ngx_http_gw_limit_refused(ctx))
+            {
                 return ngx_http_gw_limit_no_room(r, lcf, ctx,
                                                  NGX_HTTP_GW_LIMIT_GLOBAL);
             }
