@@ -12,7 +12,10 @@
  *
  * Keys: gw:limit:<name>:<r|q>:<key> (lib/model/gw_model.h), a string
  * (rate: the TAT) or a hash (quota: window, current and previous counts),
- * each expiring once its state is a fresh one again.
+ * each expiring once its state is a fresh one again; a key longer than
+ * gw_limit_key_max is gw:limit:<name>:<rh|qh>:<its sha256-hex> instead.
+ * A name holds no ':', so the byte after "<r|q>" tells the two forms apart
+ * whatever the key's bytes.
  */
 
 
@@ -62,10 +65,10 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
             continue;
         }
 
-        /* the key: gw:limit:<name>:<r|q>:<key> */
+        /* the key: gw:limit:<name>:<r|q>[h]:<key> */
 
         len = sizeof(GW_MODEL_LIMIT_PREFIX) - 1 + it->limit->name.len + 3
-              + it->key.len;
+              + it->hashed + it->key.len;
 
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
@@ -81,6 +84,11 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
         p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
         *p++ = ':';
         *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r' : 'q';
+
+        if (it->hashed) {
+            *p++ = 'h';
+        }
+
         *p++ = ':';
         ngx_memcpy(p, it->key.data, it->key.len);
     }
