@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_limit.h"
 #include "gw_model.h"
 
@@ -148,7 +149,9 @@ ngx_http_gw_limit_redis_handler(ngx_http_request_t *r, void *data,
     ngx_http_gw_limit_ctx_t *ctx = data;
 
     size_t                     i, k;
+    ngx_str_t                  err;
     ngx_http_gw_limit_item_t  *it;
+    u_char                     buf[NGX_HTTP_GW_LOG_SIZE];
 
     ctx->answered = 1;
     ctx->redis_status = status;
@@ -194,11 +197,11 @@ invalid:
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "gw_limit: unexpected reply from Redis to the limit "
-                  "script%s%*s",
+                  "script%s%V",
                   reply->type == REDIS_REPLY_ERROR ? ": " : "",
-                  reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len : 0,
-                  reply->type == REDIS_REPLY_ERROR ? (u_char *) reply->str
-                                                   : (u_char *) "");
+                  ngx_http_gw_log_escape(&err, buf, (u_char *) reply->str,
+                                         reply->type == REDIS_REPLY_ERROR
+                                         ? (size_t) reply->len : 0));
 
     ctx->redis_status = NGX_HTTP_GW_REDIS_DOWN;
 }
