@@ -304,3 +304,20 @@ qq{at "/} . ('n' x 198) . q{\x0a...": property}
 qr/gw_validate: the query arguments do not match\b/
 --- grep_error_log_out
 gw_validate: the query arguments do not match
+
+
+
+=== TEST 12: nginx's own context on a line (request, host, referrer) is escaped too
+--- config
+    location /v {
+        gw_validate_body ../html/body.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+--- more_headers eval
+"Content-Type: application/json\nReferer: http://r.test/\e[31mred\x7f\xff\"q\\b\nHost: h.test"
+--- request eval
+"POST /v/%1b%5b2J\xff
+{\"amount\":\"x\"}"
+--- error_code: 400
+--- error_log eval
+[qr/gw_validate: the JSON body does not match[^\n]*, request: "POST \/v\/%1b%5b2J\\xff HTTP\/1\.1", host: "h\.test", referrer: "http:\/\/r\.test\/\\x1b\[31mred\\x7f\\xff\\"q\\\\b"$/m]
