@@ -440,7 +440,7 @@ double gw_sch_decimal_double(const char *text, size_t len);
 
 /* gw_schema_number.c */
 int gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b);
-int gw_sch_bound_cmp(const gw_schema_value_t *v,
+int gw_sch_bound_order(const gw_schema_value_t *v,
     const gw_schema_value_t *b, const gw_sch_dec_t *bd);
 int gw_sch_decimal_keep(const char *text, size_t len);
 int gw_sch_is_integer(const gw_schema_value_t *v);
@@ -459,6 +459,28 @@ json_t *gw_sch_value_to_json(const gw_schema_value_t *v);
 const gw_schema_value_t *gw_sch_const(gw_schema_t *s, const json_t *j);
 const gw_schema_value_t *gw_sch_get(const gw_schema_value_t *obj,
     const char *name, size_t len);
+
+
+/*
+ * The order of v (-1, 0, 1) against a bound of a schema, b, whose
+ * decimal is bd: two integers or two doubles inline, the rest by
+ * gw_sch_bound_order().
+ */
+
+static inline int
+gw_sch_bound_cmp(const gw_schema_value_t *v, const gw_schema_value_t *b,
+    const gw_sch_dec_t *bd)
+{
+    if (v->type == GW_SCHEMA_INTEGER && b->type == GW_SCHEMA_INTEGER) {
+        return (v->u.i > b->u.i) - (v->u.i < b->u.i);
+    }
+
+    if (v->type == GW_SCHEMA_REAL && b->type == GW_SCHEMA_REAL) {
+        return (v->u.d > b->u.d) - (v->u.d < b->u.d);
+    }
+
+    return gw_sch_bound_order(v, b, bd);
+}
 
 
 #endif /* _GW_SCHEMA_INT_H_INCLUDED_ */

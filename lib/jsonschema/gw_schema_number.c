@@ -168,12 +168,12 @@ gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b)
 
 /*
  * The order of v against a bound of a schema, b, given also as its
- * decimal bd: numbers kept as text compare with that, the others as
- * gw_sch_num_cmp() does.
+ * decimal bd, when gw_sch_bound_cmp() did not answer inline: numbers
+ * kept as text compare with bd, the others as gw_sch_num_cmp() does.
  */
 
 int
-gw_sch_bound_cmp(const gw_schema_value_t *v, const gw_schema_value_t *b,
+gw_sch_bound_order(const gw_schema_value_t *v, const gw_schema_value_t *b,
     const gw_sch_dec_t *bd)
 {
     char          buf[24];
