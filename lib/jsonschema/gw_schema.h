@@ -232,6 +232,15 @@ const gw_schema_value_t *gw_schema_parse(gw_schema_doc_t *doc,
 int gw_schema_check(gw_schema_t *s, gw_schema_doc_t *doc, const char *text,
     size_t len, size_t flags, unsigned max_depth);
 
+/*
+ * Whether the number text (JSON's grammar, within the double range) is
+ * held by its double: at most 15 significant digits, and 0 or at least
+ * 1e-307 in magnitude.  A jansson value holds only the double; a number
+ * it does not hold is decided on exactly only by gw_schema_parse()'s
+ * values and gw_schema_check().  1 or 0.
+ */
+int gw_schema_number_fits(const char *text, size_t len);
+
 /* j converted into doc, dropping what doc held; NULL: out of memory */
 const gw_schema_value_t *gw_schema_from_json(gw_schema_doc_t *doc,
     const json_t *j);

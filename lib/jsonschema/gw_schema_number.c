@@ -211,6 +211,13 @@ gw_sch_decimal_keep(const char *text, size_t len)
 
 
 int
+gw_schema_number_fits(const char *text, size_t len)
+{
+    return !gw_sch_decimal_keep(text, len);
+}
+
+
+int
 gw_sch_is_integer(const gw_schema_value_t *v)
 {
     double        d;
