@@ -2,7 +2,7 @@
 #
 # The per-worker asynchronous Redis client (docs/redis.md): connecting in
 # the worker, suspending requests while Redis answers, timeouts, Redis
-# stalled, killed and restarted, AUTH and SELECT, scripts, the cap on
+# stalled, stopped by SIGSTOP, killed and restarted, AUTH and SELECT, scripts, the cap on
 # commands in flight, a client that goes away while it waits, and the
 # directives' checks.
 #
@@ -51,6 +51,9 @@ $ENV{TEST_NGINX_REDIS_CTL} = $redis->control;
 $ENV{TEST_NGINX_REDIS_PW_PORT} = $pwredis->port;
 $ENV{TEST_NGINX_REDIS_PW_CTL} = $pwredis->control;
 $ENV{TEST_NGINX_DEAD_PORT} = Tollgate::Redis::free_port();
+
+# a block that failed midway must not leave the next one a paused Redis
+add_block_preprocessor(sub { $redis->resume });
 
 # a server that accepts connections (the kernel does) and never answers
 our $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -165,6 +168,12 @@ SKIP: {
         ['gw_redis_max_pending 0',
          'gw_redis 127.0.0.1; gw_redis_max_pending 0;',
          qr/"gw_redis_max_pending" directive must be at least 1/],
+        ['gw_redis_stall_timeouts -1',
+         'gw_redis 127.0.0.1; gw_redis_stall_timeouts -1;',
+         qr/"gw_redis_stall_timeouts" directive invalid number/],
+        ['gw_redis_stall_timeouts x',
+         'gw_redis 127.0.0.1; gw_redis_stall_timeouts x;',
+         qr/"gw_redis_stall_timeouts" directive invalid number/],
         ['gw_redis_database -1', 'gw_redis 127.0.0.1; gw_redis_database -1;',
          qr/"gw_redis_database" directive invalid number/],
         ['an empty password', 'gw_redis 127.0.0.1; gw_redis_password "";',
@@ -201,7 +210,7 @@ SKIP: {
          'gw_redis unix:/nonexistent/redis.sock; gw_redis_password p;'
          . ' gw_redis_database 15; gw_redis_connect_timeout 2s;'
          . ' gw_redis_timeout 100ms; gw_redis_backoff_max 30s;'
-         . ' gw_redis_max_pending 10;'
+         . ' gw_redis_max_pending 10; gw_redis_stall_timeouts 0;'
          . ' server { location /s { gw_redis_status; }'
          . ' location /c { gw_redis_check script; }'
          . ' location /o { gw_redis_check off; } }'],
@@ -325,17 +334,17 @@ qr/\A\[error\] [^\n]*gw_redis: (?:subscriber )?connection to 127\.0\.0\.1:\d+ lo
 
 
 
-=== TEST 6: Redis stalled by DEBUG SLEEP 2: other requests go on, Redis requests time out
+=== TEST 6: Redis stalled by DEBUG SLEEP 2: Redis requests time out, the late replies are dropped
 --- http_config
     gw_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     gw_redis_timeout 400ms;
 --- config eval
-main::ssi('a:{/load}{/ctl/bg?DEBUG&SLEEP&2}{/ctl/sleep?ms=100}{/ctl/mark}b:{&/load}c:{/ctl/get?port=$TEST_NGINX_SERVER_PORT&path=/plain&under=200}d:{/load}e:{/ctl/elapsed?under=1500}{/ctl/ready}f:{/load}g:{/status}')
+main::ssi('a:{/load}{/ctl/bg?DEBUG&SLEEP&2}{/ctl/sleep?ms=100}b:{&/load}c:{/plain-proxied}d:{/load}{/ctl/ready}f:{/load}g:{/status}')
 --- request
 GET /t
 --- timeout: 10
 --- response_body_like eval
-qr/\Aa:ok\nstarted\nslept\nmarked\nb:timeout\nc:fast plain\nd:timeout\ne:fast\nready\nf:ok\ng:${\ main::status_re(
+qr/\Aa:ok\nstarted\nslept\nb:timeout\nc:plain\nd:timeout\nready\nf:ok\ng:${\ main::status_re(
     connected => 'true', state => '"up"', timeouts => 2, failed => 0,
     errors => 0) }\z/
 --- error_log eval
@@ -475,3 +484,95 @@ qr/\Aa:down\nslept\nb:down\nc:${\ main::status_re(connected => 'false',
 qr/\[(?:error|notice)\] [^\n]*gw_redis: [^\n]*/
 --- grep_error_log_out eval
 qr/\A\[error\] [^\n]*gw_redis: (?:subscriber )?cannot connect to 127\.0\.0\.1:\d+: connection timed out\n\z/
+
+
+
+=== TEST 14: Redis stopped by SIGSTOP: connected but silent; after 3 timeouts in a row the connection is replaced, requests fail at once, the reconnect waits for PONG
+--- http_config
+    gw_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    gw_redis_timeout 200ms;
+    gw_redis_connect_timeout 300ms;
+    gw_redis_backoff_max 200ms;
+--- config eval
+main::ssi('a:{/load}{/ctl/pause}b:{/load}c:{/load}d:{/load}e:{/status}f:{/load}g:{/ctl/sleep?ms=700}h:{/load}i:{/status}{/ctl/resume}{/ctl/sleep?ms=900}j:{/load}k:{/status}')
+--- request
+GET /t
+--- timeout: 10
+--- response_body_like eval
+qr/\Aa:ok\npaused\nb:timeout\nc:timeout\nd:timeout\ne:${\ main::status_re(
+    connected => 'false', timeouts => 3, errors => 1) }f:down\ng:slept\nh:down\ni:${\ main::status_re(
+    connected => 'false', reconnects => 0, errors => 1)
+    }resumed\nslept\nj:ok\nk:${\ main::status_re(connected => 'true',
+    state => '"up"', pending => 0, timeouts => 3, reconnects => 1,
+    errors => 1) }\z/
+--- grep_error_log eval
+qr/\[(?:error|notice)\] [^\n]*gw_redis: [^\n]*/
+--- grep_error_log_out eval
+qr/\A\[error\] [^\n]*gw_redis: connection to 127\.0\.0\.1:\d+ lost: no reply to 3 commands in a row[^\n]*\n\[notice\] [^\n]*gw_redis: reconnected to 127\.0\.0\.1:\d+ after \d+ retr(?:y|ies)\n\z/
+--- error_log eval
+qr/\[info\] [^\n]*gw_redis: cannot connect to 127\.0\.0\.1:\d+: connection timed out/
+
+
+
+=== TEST 15: Redis stopped by SIGSTOP under load: the commands in flight end (timeout, or down once the connection is replaced), one error for all
+--- http_config
+    gw_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    gw_redis_timeout 300ms;
+    gw_redis_connect_timeout 300ms;
+    gw_redis_backoff_max 200ms;
+--- config eval
+main::ssi('a:{/load}{/ctl/pause}b:' . ('{&/load}' x 20)
+          . '{/ctl/sleep?ms=600}c:{/status}{/ctl/resume}{/ctl/sleep?ms=900}'
+          . 'd:{/load}e:{/status}')
+--- request
+GET /t
+--- timeout: 10
+--- response_body_like eval
+qr/\Aa:ok\npaused\nb:(?:timeout\n|down\n){20}slept\nc:${\ main::status_re(
+    connected => 'false', pending => 0, errors => 1)
+    }resumed\nslept\nd:ok\ne:${\ main::status_re(connected => 'true',
+    state => '"up"', pending => 0, commands => 22, reconnects => 1,
+    errors => 1) }\z/
+--- grep_error_log eval
+qr/\[(?:error|notice)\] [^\n]*gw_redis: [^\n]*/
+--- grep_error_log_out eval
+qr/\A\[error\] [^\n]*gw_redis: connection to 127\.0\.0\.1:\d+ lost: no reply to 3 commands in a row[^\n]*\n\[notice\] [^\n]*gw_redis: reconnected to [^\n]+\n\z/
+
+
+
+=== TEST 16: Redis stopped (SIGSTOP): other requests are served meanwhile, whatever the machine's load
+--- http_config
+    gw_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    gw_redis_timeout 300ms;
+--- config eval
+main::ssi('a:{/load}{/ctl/pause}b:{&/load}c:{/ctl/get?port=$TEST_NGINX_SERVER_PORT&path=/plain&under=8000}d:{/load}{/ctl/resume}e:{/load}f:{/status}')
+--- request
+GET /t
+--- timeout: 20
+--- response_body_like eval
+qr/\Aa:ok\npaused\nb:timeout\nc:fast plain\nd:timeout\nresumed\ne:ok\nf:${\ main::status_re(
+    connected => 'true', state => '"up"', timeouts => 2, failed => 0,
+    errors => 0) }\z/
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 17: gw_redis_stall_timeouts 0: a silent Redis only times requests out, the connection stays
+--- http_config
+    gw_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    gw_redis_timeout 200ms;
+    gw_redis_stall_timeouts 0;
+--- config eval
+main::ssi('a:{/load}{/ctl/pause}b:{/load}c:{/load}d:{/load}e:{/load}{/ctl/resume}{/ctl/sleep?ms=100}f:{/load}g:{/status}')
+--- request
+GET /t
+--- timeout: 10
+--- response_body_like eval
+qr/\Aa:ok\npaused\nb:timeout\nc:timeout\nd:timeout\ne:timeout\nresumed\nslept\nf:ok\ng:${\ main::status_re(
+    connected => 'true', state => '"up"', timeouts => 4, failed => 0,
+    reconnects => 0, errors => 0) }\z/
+--- no_error_log
+[error]
+[warn]

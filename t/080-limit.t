@@ -5,7 +5,8 @@
 # from the others), the RateLimit-Policy / RateLimit fields and the legacy
 # ones, 429 with Retry-After and a problem body, gw_limit_status, dry run,
 # delay=, empty keys, keys told apart by their bytes (odd bytes, huge keys
-# capped by hashing, not truncating), plans chosen by gw_limit_plan_key,
+# capped by hashing, not truncating, and never sharing state with their
+# digest sent as a key), plans chosen by gw_limit_plan_key,
 # the fields on an upstream's error answer, shared and inherited limits,
 # and $gw_limit_status in the access log.  (What refusals log is checked
 # in t/082-limit-accuracy.t: here each request's log lines are checked
@@ -19,6 +20,7 @@
 use strict;
 use warnings;
 
+use Digest::SHA ();
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -372,5 +374,28 @@ an inner location's own gw_limit replaces the outer ones
 [200, 429, 200, 200]
 --- response_body_like eval
 ["ok", "", "ok", qr{^/a 200 passed\n/a 429 rejected\n/a 200 -\n$}]
+--- no_error_log
+[error]
+
+
+
+=== TEST 17: a hashed key and its digest sent as a key are two keys, in
+either order: the digest stands for the long key apart from any literal
+--- config
+    location /a {
+        gw_limit api key=$http_x_k rate=1r/m;
+        gw_limit_key_max 64;
+        proxy_pass http://127.0.0.1:$server_port/up;
+    }
+--- request eval
+["GET /a", "GET /a", "GET /a", "GET /a", "GET /a", "GET /a", "GET /a",
+ "GET /a"]
+--- more_headers eval
+my ($l1, $l2) = ("k" x 100 . "1", "k" x 100 . "2");
+my ($d1, $d2) = map { Digest::SHA::sha256_hex($_) } $l1, $l2;
+["X-K: $l1", "X-K: $l1", "X-K: $d1", "X-K: $d1",
+ "X-K: $d2", "X-K: $d2", "X-K: $l2", "X-K: $l2"]
+--- error_code eval
+[200, 429, 200, 429, 200, 429, 200, 429]
 --- no_error_log
 [error]

@@ -3,7 +3,8 @@
 # Global rate limits (docs/limit.md): the state in Redis (its keys, their
 # expiry), one script run per request for all its global limits, the
 # script loaded again after SCRIPT FLUSH (NOSCRIPT), gateways sharing a
-# limit, Redis' clock, a consumer's plan from its record (a change applied
+# limit, a long key's digest kept apart from the same characters sent as
+# a key, Redis' clock, a consumer's plan from its record (a change applied
 # on the gw:events message, without reload), and Redis going away:
 # gw_limit_redis_down fallback (limit / gw_limit_nodes, logged once, back
 # to global when Redis is), deny (503) and allow.  What the refusals log.
@@ -17,6 +18,7 @@ use warnings;
 use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }
 
+use Digest::SHA qw(sha256_hex);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Tollgate::Gateway;
@@ -121,6 +123,19 @@ ok($ttl > 230_000 && $ttl <= 241_000,
 $ttl = $redis->cli('PTTL', 'gw:limit:hourly:q:a');
 ok($ttl > 3_600_000 && $ttl <= 7_201_000,
    "the quota's key expires after two windows at most ($ttl ms)");
+
+# --- a long key's digest is no key a client can send ---------------------------
+
+my $long = 'L' x 300;
+my $hex = sha256_hex($long);
+is(codes($gw, "/g?k=$long", 5), '200 200 200 200 429',
+   'a key over gw_limit_key_max: burst=3, the fifth is refused');
+is($redis->cli('EXISTS', "gw:limit:burst:rh:$hex"), 1,
+   'its state is under gw:limit:burst:rh:<sha256-hex>');
+is(codes($gw, "/g?k=$hex", 2), '200 200',
+   'its digest sent as a key is another key');
+is($redis->cli('EXISTS', "gw:limit:burst:r:$hex"), 1,
+   'whose state is under gw:limit:burst:r:<key>');
 
 # --- NOSCRIPT: the script is loaded again -------------------------------------
 

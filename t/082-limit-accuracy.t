@@ -5,8 +5,10 @@
 # several windows: no window admits more than the global limit, and every
 # window admits at least 99% of it.  The same in local mode shows each
 # gateway keeping its own count (together about twice the limit).  Also: a
-# zone far too small for its keys evicts the oldest and keeps answering.
-# Tollgate::LimitAccuracy does the hammering and counting.
+# zone too small for its keys never forgets a state that still holds a
+# limit (new keys get 503 limit-zone-full instead), and reuses the room of
+# states that are fresh again.  Tollgate::LimitAccuracy does the hammering
+# and counting.
 
 use strict;
 use warnings;
@@ -66,17 +68,57 @@ for my $w (@{ $l->{windows} }) {
        . "($w->{low})");
 }
 
-# --- a full zone ------------------------------------------------------------
+# --- a full zone: no client's keys make it forget another's ----------------
+#
+# Issue 12: a consumer who has used up a quota of 2 an hour, then 1,500
+# fresh keys of the client's choosing, first on another route sharing the
+# zone, then on the same route.  The zone fills with live states; the
+# consumer stays refused, and the flood's new keys get 503
+# limit-zone-full, counted and logged once.  Every state here holds for an
+# hour or more, so nothing depends on how fast the requests go.
 
 my $gw = Tollgate::Gateway->start(workers => 2, http => <<'_EOC_');
     gw_limit_zone tiny:32k;
+    gw_limit_zone fast:32k;
+    gw_metrics_zone 1m;
     server {
         listen $PORT;
         location = /up {
+            gw_metrics off;
             return 200 "ok\n";
         }
-        location /z {
-            gw_limit z key=$arg_k rate=1r/m zone=tiny;
+        location = /metrics {
+            gw_metrics off;
+            gw_metrics_endpoint;
+        }
+        location /x {
+            gw_route x;
+            gw_limit quota key=$http_x_key quota=2/h zone=tiny;
+            add_header X-Limit $gw_limit_status always;
+            proxy_pass http://127.0.0.1:$server_port/up;
+        }
+        location /y {
+            gw_route y;
+            gw_limit other key=$http_x_key quota=1/h zone=tiny;
+            add_header X-Limit $gw_limit_status always;
+            proxy_pass http://127.0.0.1:$server_port/up;
+        }
+        location /both {
+            gw_route both;
+            gw_limit quota key=$http_x_key quota=2/h zone=tiny;
+            gw_limit other key=$http_x_other quota=1/h zone=tiny;
+            proxy_pass http://127.0.0.1:$server_port/up;
+        }
+        location /open {
+            gw_route open;
+            gw_limit_zone_full allow;
+            gw_limit other key=$http_x_key quota=1/h zone=tiny;
+            add_header X-Limit $gw_limit_status always;
+            proxy_pass http://127.0.0.1:$server_port/up;
+        }
+        location /fast {
+            gw_route fast;
+            gw_limit f key=$arg_k rate=1000r/s zone=fast;
             proxy_pass http://127.0.0.1:$server_port/up;
         }
     }
@@ -84,22 +126,80 @@ _EOC_
 
 $SIG{PIPE} = 'IGNORE';
 
-my %codes;
-for my $i (1 .. 3000) {
-    my $st = exchange($gw->port, "/z?k=key-$i");
+my @victim = ('X-Key' => 'consumer-a');
+
+is(join(' ', map { scalar exchange($gw->port, '/x', @victim) } 1 .. 3),
+   '200 200 429', 'the consumer uses up quota=2/h');
+
+my (%codes, $full);
+for my $i (1 .. 1500) {
+    my ($st, $h, $body) = exchange($gw->port, '/y', 'X-Key' => "y-$i");
     $codes{$st}++;
+    $full //= [$h, $body] if $st == 503;
+}
+ok($codes{200} && $codes{503} && keys %codes == 2,
+   'another route: fresh keys pass until the zone is full, then 503 '
+   . '(' . join(', ', map { "$_: $codes{$_}" } sort keys %codes) . ')');
+my $admitted = $codes{200} // 0;
+my $refused_y = $codes{503} // 0;
+like($full->[1] // '',
+     qr/^\{"type":"urn:tollgate:problem:limit-zone-full","title":"Rate limit zone full","status":503,"detail":"limit \\"other\\" cannot count a new key now; try again later","request_id":"[0-9a-f]{32}"\}$/,
+     'the answer once the zone is full: a limit-zone-full problem');
+like($full->[0] // '', qr/^X-Limit: zone_full\r?$/mi,
+     '$gw_limit_status is zone_full');
+
+is(scalar exchange($gw->port, '/x', @victim), 429,
+   'after the flood on another route the consumer is still refused');
+is(scalar exchange($gw->port, '/y', 'X-Key' => 'y-1'), 429,
+   'a key the zone holds is still decided (the flood\'s first, at 1/h)');
+
+%codes = ();
+for my $i (1 .. 1500) {
+    $codes{ exchange($gw->port, '/x', 'X-Key' => "x-$i") }++;
+}
+is_deeply(\%codes, { 503 => 1500 },
+          'the same route: every fresh key is refused with 503');
+is(scalar exchange($gw->port, '/x', @victim), 429,
+   'after the flood on the same route the consumer is still refused');
+
+is(scalar exchange($gw->port, '/both', @victim, 'X-Other' => 'new-1'), 429,
+   'a request refused by one limit is told so (429), though another has '
+   . 'no room for its new key');
+
+my ($st, $h) = exchange($gw->port, '/open', 'X-Key' => 'open-1');
+is($st, 200, 'gw_limit_zone_full allow: a new key passes unlimited');
+like($h, qr/^X-Limit: zone_full\r?$/mi, 'and is marked zone_full');
+
+my (undef, undef, $m) = exchange($gw->port, '/metrics');
+like($m, qr/^gw_limit_decisions_total\{route="y",decision="zone_full"\} $refused_y\r?$/m,
+     "the metric counts the $refused_y refused on /y");
+like($m, qr/^gw_limit_decisions_total\{route="x",decision="zone_full"\} 1500\r?$/m,
+     'and the 1500 on /x');
+like($m, qr/^gw_limit_decisions_total\{route="open",decision="zone_full"\} 1\r?$/m,
+     'and the one let through on /open');
+
+# a zone of states that have become fresh again reuses their room
+
+%codes = ();
+for my $i (1 .. 3000) {
+    $codes{ exchange($gw->port, "/fast?k=key-$i") }++;
 }
 is_deeply(\%codes, { 200 => 3000 },
-          '3000 keys through a 32 KB zone: every first request passes');
-is(exchange($gw->port, '/z?k=key-3000'), 429,
-   'the newest key is still held');
-is(exchange($gw->port, '/z?k=key-1'), 200, 'the oldest was evicted: fresh');
+          '3000 keys at 1000r/s through a 32 KB zone: entries that are '
+          . 'fresh again make room, every first request passes');
 
 my @log = $gw->error_log;
-ok(!(grep { /\[(?:error|crit|alert|emerg)\]|no room|signal/ } @log),
+ok(!(grep { /\[(?:error|crit|alert|emerg)\]|signal/ } @log),
    'no error, no crash')
     or diag join '', grep { /\[(?:error|crit|alert|emerg)\]/ } @log;
-ok((grep { /\[info\].*gw_limit: limit "z" exceeded, client/ } @log),
+is(scalar(grep { /\[warn\].*gw_limit: zone "tiny" has no room for new keys/ }
+          @log), 1, 'the full zone is logged once, at warn')
+    or diag join '', grep { /no room/ } @log;
+ok(!(grep { /zone "fast" has no room/ } @log),
+   'the zone of fresh states never ran out of room');
+is(scalar(grep { /\[info\].*gw_limit: limit "other": zone "tiny" has no room for a new key, refused, client/ }
+          @log), $refused_y, 'each refusal for want of room is logged at info');
+ok((grep { /\[info\].*gw_limit: limit "quota" exceeded, client/ } @log),
    'the refusal is logged at info, naming the limit');
 $gw->stop;
 
@@ -107,16 +207,17 @@ done_testing();
 
 
 # one request on a kept-alive connection, opened again when nginx closes
-# it (keepalive_requests)
+# it (keepalive_requests): the status, or (status, header, body)
 my $sock;
 
 sub exchange {
-    my ($port, $path) = @_;
+    my ($port, $path, %h) = @_;
+    my $more = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
     $sock //= IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                     PeerPort => $port, Proto => 'tcp')
         or die "connect: $!";
     my $s = $sock;
-    print $s "GET $path HTTP/1.1\r\nHost: z\r\n\r\n";
+    print $s "GET $path HTTP/1.1\r\nHost: z\r\n$more\r\n";
     my $buf = '';
     while ($buf !~ /\r\n\r\n/) {
         sysread($s, $buf, 4096, length $buf) or return 0;
@@ -128,5 +229,5 @@ sub exchange {
     }
     my ($st) = $h =~ m{^HTTP/1\.1 (\d+)};
     undef $sock if $h =~ /^Connection:\s*close/mi;
-    return $st;
+    return wantarray ? ($st, $h, $body) : $st;
 }

@@ -74,6 +74,8 @@ my @bad = (
     ['gw_limit_status 200', loc('gw_limit_status 200;'), qr/between 400 and 599|value must be/],
     ['a bad gw_limit_redis_down', loc('gw_limit_redis_down maybe;'),
      qr/invalid value "maybe"/],
+    ['a bad gw_limit_zone_full', loc('gw_limit_zone_full evict;'),
+     qr/invalid value "evict"/],
     ['gw_limit_key_max 8', loc('gw_limit_key_max 8;'),
      qr/gw_limit_key_max: 16 to 4096 bytes/],
     ['a zone without size', 'gw_limit_zone z;', qr/is not name:size/],
@@ -132,6 +134,7 @@ my @good = (
         gw_limit_dry_run on;
         gw_limit_key_max 1k;
         gw_limit_log_level warn;
+        gw_limit_zone_full allow;
         gw_limit_plan_key $http_x_plan;
         gw_limit b key=$uri quota=10/m;
         server {
@@ -139,6 +142,7 @@ my @good = (
             location / {
                 gw_limit a key=$uri rate=1r/s mode=local;
                 gw_limit_redis_down fallback;
+                gw_limit_zone_full reject;
                 proxy_pass http://127.0.0.1:1;
             }
             location /inherit {

@@ -8,8 +8,8 @@
  * audit_writer.c (the group-commit thread), audit_file.c (frames, files,
  * the reader), audit_crc.c.  The service: audit_main.c, audit_ingest.c
  * (the event contract, POST, commits and waiters), audit_stream.c (the
- * Redis stream), audit_api.c (proofs, checkpoints, queries).  Offline:
- * audit_verify.c, audit_tools.c (keygen, gen).
+ * Redis stream), audit_api.c (proofs, checkpoints), audit_query.c (the
+ * records).  Offline: audit_verify.c, audit_tools.c (keygen, gen).
  *
  * On disk, in the data folder:
  *

@@ -3,23 +3,16 @@
  * Copyright (C) Tollgate
  *
  * The read side of the audit service: checkpoints, the verifier key,
- * inclusion and consistency proofs, and the query API.
+ * inclusion and consistency proofs (the records: audit_query.c).
  *
  *   GET  /v1/audit/key                       the verifier key (text)
  *   GET  /v1/audit/checkpoint                the latest signed checkpoint
  *   POST /v1/audit/checkpoint                commits and signs one now
  *   GET  /v1/audit/proof/inclusion?index=I|id=ID[&size=N]
  *   GET  /v1/audit/proof/consistency?from=M[&to=N]
- *   GET  /v1/audit/records?actor=&action=&resource=&status=&from=&to=
- *                          &cursor=&limit=
- *   GET  /v1/audit/records/<index>
  *
  * Proofs default to the tree of the latest checkpoint, so that a client
- * checks them against a root it holds a signature for.  Queries read the
- * durable records in index order from the cursor, a page at a time
- * (limit, at most query_page_max), looking at most query_scan_max
- * records per request: memory stays a page and a read buffer, however
- * large the log.  The records go out as their stored canonical bytes.
+ * checks them against a root it holds a signature for.
  */
 
 
@@ -37,21 +30,7 @@
 #include "gw_checkpoint.h"
 
 
-typedef struct {
-    char      *p;
-    size_t     len;
-    size_t     cap;
-    int        oom;
-} audit_buf_t;
-
-
-static int audit_query_u64(struct evkeyvalq *q, const char *name,
-    uint64_t dflt, uint64_t *out);
 static json_t *audit_b64(const unsigned char *p, size_t len);
-static void audit_buf_add(audit_buf_t *b, const void *p, size_t len);
-static int audit_query_known(gw_svc_req_t *req, struct evkeyvalq *q,
-    const char *const *known);
-static void audit_record_one(gw_svc_req_t *req, const char *s);
 
 
 int
@@ -151,9 +130,7 @@ audit_b64(const unsigned char *p, size_t len)
 }
 
 
-/* a decimal query parameter: 0, 1 when absent (out = dflt), -1 if bad */
-
-static int
+int
 audit_query_u64(struct evkeyvalq *q, const char *name, uint64_t dflt,
     uint64_t *out)
 {
@@ -176,7 +153,7 @@ audit_query_u64(struct evkeyvalq *q, const char *name, uint64_t dflt,
 }
 
 
-static int
+int
 audit_query_known(gw_svc_req_t *req, struct evkeyvalq *q,
     const char *const *known)
 {
@@ -201,35 +178,6 @@ audit_query_known(gw_svc_req_t *req, struct evkeyvalq *q,
     }
 
     return 0;
-}
-
-
-static void
-audit_buf_add(audit_buf_t *b, const void *p, size_t len)
-{
-    size_t   cap;
-    char    *n;
-
-    if (b->oom) {
-        return;
-    }
-
-    if (b->len + len > b->cap) {
-        cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len) {
-            cap *= 2;
-        }
-        n = realloc(b->p, cap);
-        if (n == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = n;
-        b->cap = cap;
-    }
-
-    memcpy(b->p + b->len, p, len);
-    b->len += len;
 }
 
 
@@ -366,214 +314,5 @@ audit_proof(gw_svc_req_t *req, void *data)
 
 done:
 
-    evhttp_clear_headers(&q);
-}
-
-
-/* ---- records ------------------------------------------------------------- */
-
-static void
-audit_record_one(gw_svc_req_t *req, const char *s)
-{
-    char            *end;
-    json_t          *rec, *answer;
-    uint64_t         seq;
-    audit_rec_t      r;
-    audit_reader_t   rd;
-
-    seq = strtoull(s, &end, 10);
-
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || strlen(s) > 19
-        || seq >= audit.st.durable)
-    {
-        gw_svc_reply_problem(req, 404, "record-not-found",
-                             "Record not found", "no durable record has "
-                             "this index");
-        return;
-    }
-
-    if (audit_reader_open(&rd, &audit.st, seq, seq + 1) != 0
-        || audit_reader_next(&rd, &r) != 1)
-    {
-        audit_reader_close(&rd);
-        gw_svc_reply_problem(req, 500, "read-failed", "Read failed",
-                             audit.st.err);
-        return;
-    }
-
-    rec = json_loadb((const char *) r.rec, r.rec_len, 0, NULL);
-    answer = json_pack("{s:I, s:o, s:o, s:o}", "seq", (json_int_t) seq,
-                       "record", rec != NULL ? rec : json_null(),
-                       "chain", audit_b64(r.chain, GW_MERKLE_HASH_LEN),
-                       "canonical", json_stringn((const char *) r.rec,
-                                                 r.rec_len));
-    audit_reader_close(&rd);
-
-    gw_svc_reply_json(req, 200, answer);
-}
-
-
-void
-audit_records(gw_svc_req_t *req, void *data)
-{
-    int               rc, match;
-    char              num[48];
-    size_t            got;
-    json_t           *rec, *v;
-    uint64_t          cursor, limit, status, from, to, scanned, next;
-    uint64_t          scan_max;
-    const char       *path, *actor, *action, *resource, *query, *s;
-    audit_rec_t       r;
-    audit_buf_t       b;
-    audit_reader_t    rd;
-    struct evkeyvalq  q;
-    static const char  *keys[] = { "actor", "action", "resource", "status",
-                                   "from", "to", "cursor", "limit", NULL };
-
-    path = gw_svc_req_path(req);
-
-    if (strncmp(path, "/v1/audit/records/", 18) == 0) {
-        audit_record_one(req, path + 18);
-        return;
-    }
-
-    if (strcmp(path, "/v1/audit/records") != 0) {
-        gw_svc_reply_problem(req, 404, "not-found", "Not found", NULL);
-        return;
-    }
-
-    TAILQ_INIT(&q);
-    query = gw_svc_req_query(req);
-
-    if (evhttp_parse_query_str(query != NULL ? query : "", &q) != 0) {
-        gw_svc_reply_problem(req, 400, "query-invalid", "Invalid query",
-                             "the query string is malformed");
-        return;
-    }
-
-    memset(&b, 0, sizeof(b));
-
-    if (audit_query_known(req, &q, keys) != 0) {
-        goto done;
-    }
-
-    if (audit_query_u64(&q, "cursor", 0, &cursor) < 0
-        || audit_query_u64(&q, "limit", 100, &limit) < 0
-        || audit_query_u64(&q, "status", UINT64_MAX, &status) < 0
-        || audit_query_u64(&q, "from", 0, &from) < 0
-        || audit_query_u64(&q, "to", UINT64_MAX, &to) < 0
-        || limit == 0
-        || limit > (uint64_t) gw_svc_conf_int(audit.svc, "query_page_max"))
-    {
-        snprintf(num, sizeof(num), "%lld",
-                 gw_svc_conf_int(audit.svc, "query_page_max"));
-        gw_svc_reply_problem(req, 400, "query-invalid", "Invalid query",
-                             "cursor, status, from and to are decimal "
-                             "integers, limit 1 to query_page_max");
-        goto done;
-    }
-
-    actor = evhttp_find_header(&q, "actor");
-    action = evhttp_find_header(&q, "action");
-    resource = evhttp_find_header(&q, "resource");
-
-    if (audit_reader_open(&rd, &audit.st, cursor, audit.st.durable) != 0) {
-        gw_svc_reply_problem(req, 500, "read-failed", "Read failed",
-                             audit.st.err);
-        goto done;
-    }
-
-    scan_max = gw_svc_conf_int(audit.svc, "query_scan_max");
-    scanned = 0;
-    got = 0;
-    next = UINT64_MAX;
-
-    audit_buf_add(&b, "{\"records\":[", 12);
-
-    while ((rc = audit_reader_next(&rd, &r)) == 1) {
-        scanned++;
-
-        rec = json_loadb((const char *) r.rec, r.rec_len, 0, NULL);
-        match = (rec != NULL);
-
-        if (match && actor != NULL) {
-            s = json_string_value(json_object_get(rec, "actor"));
-            match = (s != NULL && strcmp(s, actor) == 0);
-        }
-
-        if (match && action != NULL) {
-            s = json_string_value(json_object_get(rec, "action"));
-            match = (s != NULL && strcmp(s, action) == 0);
-        }
-
-        if (match && resource != NULL) {
-            s = json_string_value(json_object_get(rec, "resource"));
-            match = (s != NULL && strcmp(s, resource) == 0);
-        }
-
-        if (match && status != UINT64_MAX) {
-            v = json_object_get(rec, "status");
-            match = json_is_number(v)
-                    && json_number_value(v) == (double) status;
-        }
-
-        if (match && (from > 0 || to != UINT64_MAX)) {
-            v = json_object_get(rec, "time");
-            match = json_is_number(v) && json_number_value(v) >= from
-                    && json_number_value(v) < to;
-        }
-
-        json_decref(rec);
-
-        if (match) {
-            if (got > 0) {
-                audit_buf_add(&b, ",", 1);
-            }
-            audit_buf_add(&b, r.rec, r.rec_len);
-            got++;
-        }
-
-        if (got == limit || scanned == scan_max) {
-            next = r.seq + 1;
-            break;
-        }
-    }
-
-    audit_reader_close(&rd);
-
-    if (rc < 0) {
-        gw_svc_reply_problem(req, 500, "read-failed", "Read failed",
-                             audit.st.err);
-        goto done;
-    }
-
-    if (next >= audit.st.durable) {
-        next = UINT64_MAX;
-    }
-
-    if (next == UINT64_MAX) {
-        audit_buf_add(&b, "],\"next\":null", 13);
-    } else {
-        audit_buf_add(&b, "],\"next\":\"", 10);
-        audit_buf_add(&b, num, snprintf(num, sizeof(num), "%llu",
-                                        (unsigned long long) next));
-        audit_buf_add(&b, "\"", 1);
-    }
-
-    audit_buf_add(&b, num, snprintf(num, sizeof(num),
-                                    ",\"scanned\":%llu}",
-                                    (unsigned long long) scanned));
-
-    if (b.oom) {
-        gw_svc_reply_problem(req, 503, "overloaded", "Overloaded",
-                             "out of memory");
-        goto done;
-    }
-
-    gw_svc_reply(req, 200, "application/json", b.p, b.len);
-
-done:
-
-    free(b.p);
     evhttp_clear_headers(&q);
 }

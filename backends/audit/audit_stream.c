@@ -136,7 +136,8 @@ audit_group_done(redisAsyncContext *ac, void *r, void *data)
         && strncmp(reply->str, "BUSYGROUP", 9) != 0)
     {
         gw_svc_log(audit.svc, GW_SVC_ERROR, NULL, "cannot create the group",
-                   json_pack("{s:s}", "error", reply->str));
+                   json_pack("{s:o}", "error",
+                             gw_svc_json_string(reply->str)));
         return;
     }
 
@@ -156,7 +157,8 @@ audit_reply_logged(redisAsyncContext *ac, void *r, void *data)
 
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
         gw_svc_log(audit.svc, GW_SVC_ERROR, NULL, data,
-                   json_pack("{s:s}", "error", reply->str));
+                   json_pack("{s:o}", "error",
+                             gw_svc_json_string(reply->str)));
     }
 }
 
@@ -180,7 +182,8 @@ audit_read_done(redisAsyncContext *ac, void *r, void *data)
 
     if (reply->type == REDIS_REPLY_ERROR) {
         gw_svc_log(audit.svc, GW_SVC_WARN, NULL, "stream read failed",
-                   json_pack("{s:s}", "error", reply->str));
+                   json_pack("{s:o}", "error",
+                             gw_svc_json_string(reply->str)));
         audit.phase = AUDIT_PHASE_GROUP;
         return;
     }
@@ -448,8 +451,8 @@ dead:
     json_decref(ev);
     gw_svc_metric_add(audit.m_events, 1, "stream", "rejected");
     gw_svc_log(audit.svc, GW_SVC_WARN, NULL, "event rejected",
-               json_pack("{s:s, s:s}", "entry", e->element[0]->str,
-                         "error", why));
+               json_pack("{s:s, s:o}", "entry", e->element[0]->str,
+                         "error", gw_svc_json_string(why)));
 
     ac = gw_svc_redis(audit.svc);
     if (ac == NULL) {

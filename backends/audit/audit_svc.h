@@ -3,7 +3,8 @@
  * Copyright (C) Tollgate
  *
  * The audit service's state, shared by its HTTP and Redis halves
- * (audit_main.c, audit_ingest.c, audit_api.c).  One per process.
+ * (audit_main.c, audit_ingest.c, audit_api.c, audit_query.c).  One per
+ * process.
  */
 
 
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <event2/keyvalq_struct.h>
 
 #include "audit.h"
 #include "gw_svc.h"
@@ -115,9 +117,19 @@ void audit_stream_kick(void);
 void audit_get_key(gw_svc_req_t *req, void *data);
 void audit_checkpoint(gw_svc_req_t *req, void *data);
 void audit_proof(gw_svc_req_t *req, void *data);
-void audit_records(gw_svc_req_t *req, void *data);
 int audit_sign_checkpoint(void);
 long long audit_now_ms(void);
+
+/* a decimal query parameter: 0, 1 when absent (out = dflt), -1 if bad */
+int audit_query_u64(struct evkeyvalq *q, const char *name, uint64_t dflt,
+    uint64_t *out);
+
+/* 0, or -1 after a 400 answer naming a parameter not in known (NULL-ended) */
+int audit_query_known(gw_svc_req_t *req, struct evkeyvalq *q,
+    const char *const *known);
+
+/* audit_query.c */
+void audit_records(gw_svc_req_t *req, void *data);
 
 
 #endif /* _AUDIT_SVC_H_INCLUDED_ */

@@ -59,6 +59,8 @@ typedef struct {
     size_t               ncps;
     size_t               cap;
     size_t               next;
+    uint64_t             good;          /* the size of the last checkpoint
+                                         * whose root matched */
     const unsigned char *nodes;
     uint64_t             nnodes;
     uint64_t             node_pos;
@@ -224,13 +226,27 @@ audit_verify_roots(audit_verify_t *v)
             return -1;
         }
 
-        if (memcmp(root, cp->root, GW_MERKLE_HASH_LEN) != 0) {
-            audit_problem(v, "checkpoint %zu: the first %llu records do not "
-                          "give the root it signs (a record before index "
-                          "%llu was changed)", cp->k,
-                          (unsigned long long) cp->size,
-                          (unsigned long long) cp->size);
+        if (memcmp(root, cp->root, GW_MERKLE_HASH_LEN) == 0) {
+            v->good = cp->size;
+            continue;
         }
+
+        /* with the chain, the CRCs and the nodes rewritten to agree,
+         * this root is all that tells: the change is after the records
+         * of the last checkpoint whose root matched */
+
+        if (cp->size == 0) {
+            audit_problem(v, "checkpoint %zu: it signs another root for "
+                          "the empty tree", cp->k);
+            continue;
+        }
+
+        audit_problem(v, "checkpoint %zu: the first %llu records do not "
+                      "give the root it signs (the first difference is "
+                      "at a record from index %llu to %llu)", cp->k,
+                      (unsigned long long) cp->size,
+                      (unsigned long long) v->good,
+                      (unsigned long long) cp->size - 1);
     }
 
     return 0;
@@ -576,7 +592,8 @@ report:
         rc = 0;
 
     } else {
-        printf("verify: FAILED: %u problems in %llu records\n", v.problems,
+        printf("verify: FAILED: %u problem%s in %llu records\n",
+               v.problems, v.problems == 1 ? "" : "s",
                (unsigned long long) v.range.size);
         rc = 1;
     }

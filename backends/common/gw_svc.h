@@ -172,6 +172,13 @@ redisAsyncContext *gw_svc_redis(gw_svc_t *svc);
 void gw_svc_log(gw_svc_t *svc, gw_svc_level_e level, gw_svc_req_t *req,
     const char *message, json_t *fields);
 
+/*
+ * A JSON string of text that may hold any byte (a decoded path, a Redis
+ * error, a message quoting input), for log fields: bytes that are not
+ * well-formed UTF-8 become the text \xNN.  NULL only when out of memory.
+ */
+json_t *gw_svc_json_string(const char *s);
+
 
 /* ---- requests ------------------------------------------------------------ */
 

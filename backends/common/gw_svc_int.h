@@ -138,7 +138,6 @@ void gw_svc_metrics_free(gw_svc_t *svc);
 int gw_svc_metrics_render(gw_svc_t *svc, struct evbuffer *out);
 
 /* gw_svc_log.c */
-json_t *gw_svc_json_string(const char *s);
 void gw_svc_logf(gw_svc_t *svc, gw_svc_level_e level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

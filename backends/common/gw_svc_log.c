@@ -11,6 +11,15 @@
  * request_id and trace_id are present only for a line about a request,
  * fields only when given.  Each line is written with one write(2), so
  * lines from several processes sharing stderr do not interleave.
+ *
+ * A line is one line whatever a request put in it: jansson writes every
+ * control byte of a string as \u00XX, and DEL as well once the line is
+ * dumped (below); with JSON_ENSURE_ASCII every other character is \uXXXX,
+ * so a line holds only printable ASCII.  Text that is not UTF-8 (a decoded
+ * path, a Redis error, a parser's message quoting its input) goes through
+ * gw_svc_json_string(), which writes each byte of it that is not part of a
+ * well-formed UTF-8 sequence as the four characters \xNN, as the gateway's
+ * error.log does, and keeps the rest.
  */
 
 
@@ -45,38 +54,149 @@ gw_svc_log_time(void)
 
 
 /*
- * A JSON string of s; bytes of s that are not well-formed UTF-8 turn the
- * whole string into a copy with every byte above 0x7f as '?'.  NULL only
+ * The length of the well-formed UTF-8 sequence at s (1 to 4 bytes, s ends
+ * at a NUL), or 0 when s starts an ill-formed one: a stray continuation
+ * byte, a cut sequence, an overlong form, a surrogate, past U+10FFFF.
+ */
+
+static size_t
+gw_svc_utf8_len(const unsigned char *s)
+{
+    size_t        n, i;
+    unsigned int  c, min;
+
+    c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    if ((c & 0xe0) == 0xc0) {
+        n = 2; c &= 0x1f; min = 0x80;
+
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3; c &= 0x0f; min = 0x800;
+
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4; c &= 0x07; min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+
+        /* the NUL at the end is not a continuation byte: no overrun */
+
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+/*
+ * A JSON string of s, any bytes: each byte not part of well-formed UTF-8
+ * becomes the text \xNN (lowercase hex), the rest is kept.  NULL only
  * when out of memory.
  */
 
 json_t *
 gw_svc_json_string(const char *s)
 {
-    char    *copy;
-    size_t   i;
-    json_t  *j;
+    char                 *copy, *p;
+    size_t                n;
+    json_t               *j;
+    const unsigned char  *u;
+    static const char     hex[] = "0123456789abcdef";
 
     j = json_string(s);
     if (j != NULL) {
         return j;
     }
 
-    copy = strdup(s);
+    copy = malloc(4 * strlen(s) + 1);
     if (copy == NULL) {
         return NULL;
     }
 
-    for (i = 0; copy[i] != '\0'; i++) {
-        if ((unsigned char) copy[i] > 0x7f) {
-            copy[i] = '?';
+    p = copy;
+
+    for (u = (const unsigned char *) s; *u != '\0'; u += n) {
+        n = gw_svc_utf8_len(u);
+
+        if (n == 0) {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[*u >> 4];
+            *p++ = hex[*u & 0xf];
+            n = 1;
+
+        } else {
+            memcpy(p, u, n);
+            p += n;
         }
     }
+
+    *p = '\0';
 
     j = json_string(copy);
     free(copy);
 
     return j;
+}
+
+
+/*
+ * The dumped line with each DEL, which jansson leaves as it is, written as
+ * \u007f; DEL can only be inside a string there.  Takes line, returns it
+ * or a new copy, NULL (line freed) when out of memory.
+ */
+
+static char *
+gw_svc_log_del(char *line)
+{
+    char    *out, *p, *q;
+    size_t   n;
+
+    n = 0;
+
+    for (p = line; *p != '\0'; p++) {
+        n += (*p == 0x7f);
+    }
+
+    if (n == 0) {
+        return line;
+    }
+
+    out = malloc(strlen(line) + 5 * n + 1);
+    if (out == NULL) {
+        free(line);
+        return NULL;
+    }
+
+    for (p = line, q = out; *p != '\0'; p++) {
+        if (*p == 0x7f) {
+            memcpy(q, "\\u007f", 6);
+            q += 6;
+
+        } else {
+            *q++ = *p;
+        }
+    }
+
+    *q = '\0';
+    free(line);
+
+    return out;
 }
 
 
@@ -135,6 +255,11 @@ gw_svc_log(gw_svc_t *svc, gw_svc_level_e level, gw_svc_req_t *req,
     }
 
     line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (line == NULL) {
+        goto failed;
+    }
+
+    line = gw_svc_log_del(line);
     if (line == NULL) {
         goto failed;
     }

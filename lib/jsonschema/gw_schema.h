@@ -60,8 +60,13 @@ typedef struct {
  * memory a gw_schema_doc_t owns, validated by gw_schema_validate_value().
  * A string points into the text parsed when it has no escape, into the
  * doc otherwise; it is not NUL-terminated.  Members keep the order of the
- * text.  The numbers are as jansson's: an integer that fits in 64 bits,
- * or a double (an integer beyond 64 bits included).
+ * text.  The numbers: an integer that fits in 64 bits; a double, taken
+ * as the shortest decimal that reads back as it (which is the number as
+ * written when that has at most 15 significant digits); or, for a number
+ * a double does not hold, its text (GW_SCHEMA_DECIMAL: u.s and len, JSON's
+ * grammar), decided on exactly: one of more than 15 significant digits,
+ * or nearer 0 than 1e-307 (but 0).  Those come only from
+ * gw_schema_parse(), and the values of a jansson instance never hold one.
  */
 
 #define GW_SCHEMA_NULL      0
@@ -72,6 +77,7 @@ typedef struct {
 #define GW_SCHEMA_STRING    5
 #define GW_SCHEMA_ARRAY     6
 #define GW_SCHEMA_OBJECT    7
+#define GW_SCHEMA_DECIMAL   8       /* a number kept as written */
 
 typedef struct gw_schema_value_s   gw_schema_value_t;
 typedef struct gw_schema_member_s  gw_schema_member_t;
@@ -225,6 +231,15 @@ const gw_schema_value_t *gw_schema_parse(gw_schema_doc_t *doc,
  */
 int gw_schema_check(gw_schema_t *s, gw_schema_doc_t *doc, const char *text,
     size_t len, size_t flags, unsigned max_depth);
+
+/*
+ * Whether the number text (JSON's grammar, within the double range) is
+ * held by its double: at most 15 significant digits, and 0 or at least
+ * 1e-307 in magnitude.  A jansson value holds only the double; a number
+ * it does not hold is decided on exactly only by gw_schema_parse()'s
+ * values and gw_schema_check().  1 or 0.
+ */
+int gw_schema_number_fits(const char *text, size_t len);
 
 /* j converted into doc, dropping what doc held; NULL: out of memory */
 const gw_schema_value_t *gw_schema_from_json(gw_schema_doc_t *doc,

@@ -111,12 +111,31 @@ struct gw_sch_arena_s {
 };
 
 
-/* an exact decimal, value = digits * 10^exp, for multipleOf */
+/*
+ * An exact decimal, value = digits * 10^exp: a number of a schema as the
+ * shortest decimal that reads back as its double (see gw_sch_dec_from()),
+ * or a 64-bit integer; digits has no trailing zero but for 0.
+ */
 typedef struct {
-    uint64_t  digits;           /* at most 17 significant digits */
+    uint64_t  digits;           /* at most 19 significant digits */
     int       exp;
     int       neg;
 } gw_sch_dec_t;
+
+
+/*
+ * A number as written (gw_schema_decimal.c): its significant digits, in
+ * up to two runs of the text either side of the point, without leading
+ * or trailing zeros; value = d1.d2d3... * 10^lead.  Zero: na + nb == 0.
+ */
+typedef struct {
+    const char  *a;
+    const char  *b;
+    size_t       na;
+    size_t       nb;
+    int64_t      lead;          /* the power of ten of the first digit */
+    int          neg;
+} gw_sch_num_t;
 
 
 typedef struct {
@@ -196,6 +215,10 @@ struct gw_sch_node_s {
     const gw_schema_value_t  *xmaximum;
     const gw_schema_value_t  *multiple_of;
     gw_sch_dec_t      mult;
+    gw_sch_dec_t      dmin;         /* the bounds above as decimals, */
+    gw_sch_dec_t      dmax;         /* for numbers kept as written */
+    gw_sch_dec_t      dxmin;
+    gw_sch_dec_t      dxmax;
 
     /* strings */
     size_t            min_length;
@@ -406,8 +429,20 @@ int gw_sch_hostname(const char *s, size_t len, int idn);
 int gw_sch_format_id(const char *name);
 int gw_sch_format_check(int fmt, const char *str, size_t len);
 
+/* gw_schema_decimal.c */
+void gw_sch_num_text(gw_sch_num_t *x, const char *p, size_t len);
+void gw_sch_num_dec(gw_sch_num_t *x, const gw_sch_dec_t *d, char *buf);
+int gw_sch_num_order(const gw_sch_num_t *x, const gw_sch_num_t *y);
+int gw_sch_num_integral(const gw_sch_num_t *x);
+int gw_sch_num_multiple(const gw_sch_num_t *x, const gw_sch_dec_t *m);
+double gw_sch_num_approx(const gw_sch_num_t *x);
+double gw_sch_decimal_double(const char *text, size_t len);
+
 /* gw_schema_number.c */
 int gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b);
+int gw_sch_bound_order(const gw_schema_value_t *v,
+    const gw_schema_value_t *b, const gw_sch_dec_t *bd);
+int gw_sch_decimal_keep(const char *text, size_t len);
 int gw_sch_is_integer(const gw_schema_value_t *v);
 int gw_sch_dec_from(const gw_schema_value_t *v, gw_sch_dec_t *d);
 int gw_sch_multiple_of(const gw_schema_value_t *v,
@@ -424,6 +459,28 @@ json_t *gw_sch_value_to_json(const gw_schema_value_t *v);
 const gw_schema_value_t *gw_sch_const(gw_schema_t *s, const json_t *j);
 const gw_schema_value_t *gw_sch_get(const gw_schema_value_t *obj,
     const char *name, size_t len);
+
+
+/*
+ * The order of v (-1, 0, 1) against a bound of a schema, b, whose
+ * decimal is bd: two integers or two doubles inline, the rest by
+ * gw_sch_bound_order().
+ */
+
+static inline int
+gw_sch_bound_cmp(const gw_schema_value_t *v, const gw_schema_value_t *b,
+    const gw_sch_dec_t *bd)
+{
+    if (v->type == GW_SCHEMA_INTEGER && b->type == GW_SCHEMA_INTEGER) {
+        return (v->u.i > b->u.i) - (v->u.i < b->u.i);
+    }
+
+    if (v->type == GW_SCHEMA_REAL && b->type == GW_SCHEMA_REAL) {
+        return (v->u.d > b->u.d) - (v->u.d < b->u.d);
+    }
+
+    return gw_sch_bound_order(v, b, bd);
+}
 
 
 #endif /* _GW_SCHEMA_INT_H_INCLUDED_ */

@@ -219,10 +219,13 @@ gw_sch_jp_escaped(gw_sch_jp_t *jp, const unsigned char *start,
 
 /*
  * A number: an integer of at most 19 digits that fits in 64 bits, read
- * without strtod(); a real whose significand has at most 19 digits and
- * is at most 2^53, with a decimal exponent within +-22, as one exact IEEE
- * operation on two exact doubles (Clinger's fast path, hence correctly
- * rounded, as strtod()); anything else through strtod().
+ * without strtod(); a real whose significand has at most 15 digits, with
+ * a decimal exponent within +-22, as one exact IEEE operation on two
+ * exact doubles (Clinger's fast path, hence correctly rounded, as
+ * strtod()); anything else through strtod(), and kept as its text when
+ * its double does not tell it (more than 15 significant digits, or
+ * nearer 0 than 1e-307: GW_SCHEMA_DECIMAL).  A number past the double
+ * range is an error, as jansson's "real number overflow".
  */
 
 /*
@@ -260,6 +263,15 @@ gw_sch_jp_strtod(gw_sch_jp_t *jp, const unsigned char *start,
         || (size_t) (e - text) != n)
     {
         return NULL;
+    }
+
+    /* a number its double does not tell: kept as written */
+
+    if (gw_sch_decimal_keep((const char *) start, n) && n <= UINT32_MAX) {
+        v->type = GW_SCHEMA_DECIMAL;
+        v->len = (uint32_t) n;
+        v->u.s = (const char *) start;
+        return p;
     }
 
     v->type = GW_SCHEMA_REAL;
@@ -390,9 +402,7 @@ gw_sch_jp_number(gw_sch_jp_t *jp, const unsigned char *p,
 
     dexp -= nfrac;
 
-    if (ndig <= 19 && !big && u <= ((uint64_t) 1 << 53)
-        && dexp >= -22 && dexp <= 22)
-    {
+    if (ndig <= 15 && !big && dexp >= -22 && dexp <= 22) {
         d = (double) u;
 
         if (u != 0) {

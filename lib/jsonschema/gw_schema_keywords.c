@@ -605,6 +605,25 @@ gw_sch_kw_validation(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
         return -1;
     }
 
+    /* the bounds as decimals too, for numbers kept as text (jansson
+     * holds no number that is not finite) */
+
+    if (n->minimum != NULL) {
+        (void) gw_sch_dec_from(n->minimum, &n->dmin);
+    }
+
+    if (n->maximum != NULL) {
+        (void) gw_sch_dec_from(n->maximum, &n->dmax);
+    }
+
+    if (n->xminimum != NULL) {
+        (void) gw_sch_dec_from(n->xminimum, &n->dxmin);
+    }
+
+    if (n->xmaximum != NULL) {
+        (void) gw_sch_dec_from(n->xmaximum, &n->dxmax);
+    }
+
     if (n->multiple_of != NULL) {
         if ((n->multiple_of->type == GW_SCHEMA_INTEGER
              ? n->multiple_of->u.i <= 0

@@ -7,17 +7,27 @@
  * integer is any number with no fractional part (1.0 included), and
  * "multipleOf" is decided exactly.
  *
- * Values keep integers as 64-bit integers and everything else as a
- * double.  Comparisons between the two go through long double, whose
- * 64-bit mantissa holds both exactly on x86-64; elsewhere the error is
- * below the double's own.  multipleOf with a fraction cannot use fmod()
- * (0.0075 is not a multiple of 0.0001 in binary), so both numbers are
- * turned into the shortest decimal that reads back as the same double,
- * digits * 10^exp, and the division is checked on those integers with
- * 128-bit arithmetic: 1e308 against 0.123456789 is then simply "no".
+ * Values keep integers as 64-bit integers, most other numbers as a
+ * double, which stands for the shortest decimal that reads back as it
+ * (the number as written, when that has at most 15 significant digits:
+ * two such decimals never share a double), and a number a double does
+ * not hold as its text (GW_SCHEMA_DECIMAL).  Rounding to a double keeps
+ * the order of numbers, so two doubles that differ compare as their
+ * decimals do, and two that are equal are the same decimal: comparing
+ * doubles is exact.  Integers against doubles go through long double,
+ * whose 64-bit mantissa holds both exactly on x86-64, up to 2^53; past
+ * it, and for every number kept as text, the decimals are compared
+ * (gw_schema_decimal.c), the doubles first where they tell.
+ *
+ * multipleOf with a fraction cannot use fmod() (0.0075 is not a
+ * multiple of 0.0001 in binary), so both numbers are turned into
+ * decimals, digits * 10^exp, and the division is checked on those
+ * integers with 128-bit arithmetic: 1e308 against 0.123456789 is then
+ * simply "no".
  */
 
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +46,85 @@ static uint64_t gw_sch_hash(const gw_schema_value_t *v);
 static int gw_sch_hidx_cmp(const void *a, const void *b);
 
 
+#define gw_sch_is_number(v)                                                   \
+    ((v)->type == GW_SCHEMA_INTEGER || (v)->type == GW_SCHEMA_REAL            \
+     || (v)->type == GW_SCHEMA_DECIMAL)
+
+#define GW_SCH_2P53  9007199254740992.0
+
+
+/* v as a decimal, its digits in buf (24 bytes); -1 not finite */
+
+static int
+gw_sch_num_of(const gw_schema_value_t *v, gw_sch_num_t *x, char *buf)
+{
+    gw_sch_dec_t  d;
+
+    if (v->type == GW_SCHEMA_DECIMAL) {
+        gw_sch_num_text(x, v->u.s, v->len);
+        return 0;
+    }
+
+    if (gw_sch_dec_from(v, &d) != 0) {
+        return -1;
+    }
+
+    gw_sch_num_dec(x, &d, buf);
+
+    return 0;
+}
+
+
+/*
+ * The order of two numbers, exactly: one of them kept as text, or an
+ * integer and a double past 2^53.
+ */
+
+static int
+gw_sch_num_exact(const gw_schema_value_t *a, const gw_schema_value_t *b)
+{
+    char          ba[24], bb[24];
+    double        x, y;
+    gw_sch_num_t  na, nb;
+
+    if (a->type == GW_SCHEMA_DECIMAL && b->type == GW_SCHEMA_DECIMAL) {
+        gw_sch_num_text(&na, a->u.s, a->len);
+        gw_sch_num_text(&nb, b->u.s, b->len);
+        return gw_sch_num_order(&na, &nb);
+    }
+
+    /* text against a double: the doubles first, when they differ */
+
+    if ((a->type == GW_SCHEMA_DECIMAL && b->type == GW_SCHEMA_REAL)
+        || (a->type == GW_SCHEMA_REAL && b->type == GW_SCHEMA_DECIMAL))
+    {
+        if (a->type == GW_SCHEMA_DECIMAL) {
+            gw_sch_num_text(&na, a->u.s, a->len);
+            x = gw_sch_num_approx(&na);
+            y = b->u.d;
+
+        } else {
+            gw_sch_num_text(&nb, b->u.s, b->len);
+            x = a->u.d;
+            y = gw_sch_num_approx(&nb);
+        }
+
+        if (x != y) {
+            return (x > y) - (x < y);
+        }
+    }
+
+    if (gw_sch_num_of(a, &na, ba) != 0 || gw_sch_num_of(b, &nb, bb) != 0) {
+        /* not finite: only from a jansson value built so */
+        x = (a->type == GW_SCHEMA_REAL) ? a->u.d : 0;
+        y = (b->type == GW_SCHEMA_REAL) ? b->u.d : 0;
+        return (x > y) - (x < y);
+    }
+
+    return gw_sch_num_order(&na, &nb);
+}
+
+
 int
 gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b)
 {
@@ -45,22 +134,102 @@ gw_sch_num_cmp(const gw_schema_value_t *a, const gw_schema_value_t *b)
         return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     }
 
+    if (a->type == GW_SCHEMA_REAL && b->type == GW_SCHEMA_REAL) {
+        return (a->u.d > b->u.d) - (a->u.d < b->u.d);
+    }
+
+    if (a->type == GW_SCHEMA_DECIMAL || b->type == GW_SCHEMA_DECIMAL) {
+        return gw_sch_num_exact(a, b);
+    }
+
+    /* an integer and a double */
+
     x = (a->type == GW_SCHEMA_INTEGER) ? (long double) a->u.i
                                        : (long double) a->u.d;
     y = (b->type == GW_SCHEMA_INTEGER) ? (long double) b->u.i
                                        : (long double) b->u.d;
 
+    /*
+     * Past 2^53 a double's shortest decimal is not its value: 1e19 and
+     * the integer 10000000000000000000 are the same number, and the
+     * double nearest 9223372036854770000 is not; within 2^64 of each
+     * other the decimals decide.
+     */
+
+    if ((fabsl(x) > GW_SCH_2P53 || fabsl(y) > GW_SCH_2P53)
+        && fabsl(x - y) < 1e-10L * (fabsl(x) + fabsl(y)))
+    {
+        return gw_sch_num_exact(a, b);
+    }
+
     return (x > y) - (x < y);
+}
+
+
+/*
+ * The order of v against a bound of a schema, b, given also as its
+ * decimal bd, when gw_sch_bound_cmp() did not answer inline: numbers
+ * kept as text compare with bd, the others as gw_sch_num_cmp() does.
+ */
+
+int
+gw_sch_bound_order(const gw_schema_value_t *v, const gw_schema_value_t *b,
+    const gw_sch_dec_t *bd)
+{
+    char          buf[24];
+    gw_sch_num_t  x, y;
+
+    if (v->type != GW_SCHEMA_DECIMAL) {
+        return gw_sch_num_cmp(v, b);
+    }
+
+    gw_sch_num_text(&x, v->u.s, v->len);
+    gw_sch_num_dec(&y, bd, buf);
+
+    return gw_sch_num_order(&x, &y);
+}
+
+
+/*
+ * Whether the number text (JSON's grammar, within the double range) is
+ * to be kept as written: more than 15 significant digits, or nearer 0
+ * than 1e-307 but not 0, where its double no longer tells it.
+ */
+
+int
+gw_sch_decimal_keep(const char *text, size_t len)
+{
+    size_t        n;
+    gw_sch_num_t  x;
+
+    gw_sch_num_text(&x, text, len);
+
+    n = x.na + x.nb;
+
+    return n > 15 || (n > 0 && x.lead < -307);
+}
+
+
+int
+gw_schema_number_fits(const char *text, size_t len)
+{
+    return !gw_sch_decimal_keep(text, len);
 }
 
 
 int
 gw_sch_is_integer(const gw_schema_value_t *v)
 {
-    double  d;
+    double        d;
+    gw_sch_num_t  x;
 
     if (v->type == GW_SCHEMA_INTEGER) {
         return 1;
+    }
+
+    if (v->type == GW_SCHEMA_DECIMAL) {
+        gw_sch_num_text(&x, v->u.s, v->len);
+        return gw_sch_num_integral(&x);
     }
 
     if (v->type != GW_SCHEMA_REAL) {
@@ -75,7 +244,12 @@ gw_sch_is_integer(const gw_schema_value_t *v)
 
 /*
  * The shortest decimal digits * 10^exp that reads back as v's double, or
- * v's integer exactly.  Returns 0, or -1 for a value that is not finite.
+ * v's integer exactly; for a double, that of "%.*e" at the least
+ * precision that reads back.  15 digits are tried first: when they read
+ * back, stripped of trailing zeros they are the shortest (two decimals
+ * of at most 15 digits never round to one normal double); then 16 and
+ * 17; below the normal range, every precision in turn.  Returns 0, or -1
+ * for a value that is not finite (or a text).
  */
 
 int
@@ -102,6 +276,10 @@ gw_sch_dec_from(const gw_schema_value_t *v, gw_sch_dec_t *d)
         return 0;
     }
 
+    if (v->type != GW_SCHEMA_REAL) {
+        return -1;
+    }
+
     x = v->u.d;
 
     if (!isfinite(x)) {
@@ -112,7 +290,9 @@ gw_sch_dec_from(const gw_schema_value_t *v, gw_sch_dec_t *d)
         return 0;
     }
 
-    for (prec = 0; prec < 17; prec++) {
+    prec = (fabs(x) >= DBL_MIN) ? 14 : 0;
+
+    for ( /* void */ ; prec < 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*e", prec, x);
 
         if (strtod(buf, NULL) == x) {
@@ -163,8 +343,14 @@ gw_sch_multiple_of(const gw_schema_value_t *v, const gw_schema_value_t *m,
 {
     int                k;
     int64_t            a, b;
+    gw_sch_num_t       x;
     gw_sch_dec_t       dv;
     unsigned __int128  r, big;
+
+    if (v->type == GW_SCHEMA_DECIMAL) {
+        gw_sch_num_text(&x, v->u.s, v->len);
+        return gw_sch_num_multiple(&x, md);
+    }
 
     if (v->type == GW_SCHEMA_INTEGER && m->type == GW_SCHEMA_INTEGER) {
         a = v->u.i;
@@ -220,10 +406,6 @@ gw_sch_multiple_of(const gw_schema_value_t *v, const gw_schema_value_t *m,
 
     return (dv.digits % big) == 0;
 }
-
-
-#define gw_sch_is_number(v)                                                   \
-    ((v)->type == GW_SCHEMA_INTEGER || (v)->type == GW_SCHEMA_REAL)
 
 
 int
@@ -313,6 +495,7 @@ gw_sch_hash(const gw_schema_value_t *v)
     double                     d;
     size_t                     i;
     uint64_t                   h, sum;
+    gw_sch_num_t               x;
     const gw_schema_member_t  *m;
 
     h = 0xcbf29ce484222325ULL ^ (uint64_t) v->type;
@@ -321,8 +504,16 @@ gw_sch_hash(const gw_schema_value_t *v)
 
     case GW_SCHEMA_INTEGER:
     case GW_SCHEMA_REAL:
+    case GW_SCHEMA_DECIMAL:
         /* equal numbers give equal doubles; -0 and 0 are equal */
-        d = (v->type == GW_SCHEMA_INTEGER) ? (double) v->u.i : v->u.d;
+        if (v->type == GW_SCHEMA_DECIMAL) {
+            gw_sch_num_text(&x, v->u.s, v->len);
+            d = gw_sch_num_approx(&x);
+
+        } else {
+            d = (v->type == GW_SCHEMA_INTEGER) ? (double) v->u.i : v->u.d;
+        }
+
         if (d == 0) {
             d = 0;
         }

@@ -257,6 +257,9 @@ gw_sch_num_str(const gw_schema_value_t *v, char *buf, size_t size)
     if (v->type == GW_SCHEMA_INTEGER) {
         snprintf(buf, size, "%" PRId64, v->u.i);
 
+    } else if (v->type == GW_SCHEMA_DECIMAL) {
+        snprintf(buf, size, "%.*s", (int) v->len, v->u.s);
+
     } else {
         snprintf(buf, size, "%.17g", v->u.d);
     }

@@ -407,6 +407,7 @@ gw_sch_keywords(gw_sch_vc_t *vc, const gw_sch_node_t *n,
 
     case GW_SCHEMA_INTEGER:
     case GW_SCHEMA_REAL:
+    case GW_SCHEMA_DECIMAL:
         if (n->kw & GW_SCH_KW_NUMBER) {
             gw_sch_step(gw_sch_numbers(vc, n, inst));
         }

@@ -341,6 +341,10 @@ gw_sch_value_to_json(const gw_schema_value_t *v)
     case GW_SCHEMA_REAL:
         return json_real(v->u.d);
 
+    case GW_SCHEMA_DECIMAL:
+        /* as jansson reads the text; NAN (out of memory) gives NULL */
+        return json_real(gw_sch_decimal_double(v->u.s, v->len));
+
     case GW_SCHEMA_TRUE:
         return json_true();
 

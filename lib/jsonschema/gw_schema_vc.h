@@ -64,6 +64,7 @@ gw_sch_type_ok(const gw_sch_node_t *n, const gw_schema_value_t *inst)
     case GW_SCHEMA_INTEGER:
         return (n->types & (GW_SCH_T_NUMBER | GW_SCH_T_INTEGER)) != 0;
     case GW_SCHEMA_REAL:
+    case GW_SCHEMA_DECIMAL:
         if (n->types & GW_SCH_T_NUMBER) {
             return 1;
         }
@@ -226,6 +227,7 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n,
 
     case GW_SCHEMA_INTEGER:
     case GW_SCHEMA_REAL:
+    case GW_SCHEMA_DECIMAL:
         if (!(n->kw & GW_SCH_KW_NUMBER)) {
             return 1;
         }

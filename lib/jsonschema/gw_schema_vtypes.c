@@ -30,7 +30,9 @@ gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
 
     valid = 1;
 
-    if (n->minimum != NULL && gw_sch_num_cmp(inst, n->minimum) < 0) {
+    if (n->minimum != NULL
+        && gw_sch_bound_cmp(inst, n->minimum, &n->dmin) < 0)
+    {
         valid = 0;
         if (!gw_sch_report(vc, "minimum", "must be >= %s",
                            gw_sch_num_str(n->minimum, num, sizeof(num))))
@@ -39,7 +41,9 @@ gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
         }
     }
 
-    if (n->maximum != NULL && gw_sch_num_cmp(inst, n->maximum) > 0) {
+    if (n->maximum != NULL
+        && gw_sch_bound_cmp(inst, n->maximum, &n->dmax) > 0)
+    {
         valid = 0;
         if (!gw_sch_report(vc, "maximum", "must be <= %s",
                            gw_sch_num_str(n->maximum, num, sizeof(num))))
@@ -48,7 +52,9 @@ gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
         }
     }
 
-    if (n->xminimum != NULL && gw_sch_num_cmp(inst, n->xminimum) <= 0) {
+    if (n->xminimum != NULL
+        && gw_sch_bound_cmp(inst, n->xminimum, &n->dxmin) <= 0)
+    {
         valid = 0;
         if (!gw_sch_report(vc, "exclusiveMinimum", "must be > %s",
                            gw_sch_num_str(n->xminimum, num, sizeof(num))))
@@ -57,7 +63,9 @@ gw_sch_numbers(gw_sch_vc_t *vc, const gw_sch_node_t *n,
         }
     }
 
-    if (n->xmaximum != NULL && gw_sch_num_cmp(inst, n->xmaximum) >= 0) {
+    if (n->xmaximum != NULL
+        && gw_sch_bound_cmp(inst, n->xmaximum, &n->dxmax) >= 0)
+    {
         valid = 0;
         if (!gw_sch_report(vc, "exclusiveMaximum", "must be < %s",
                            gw_sch_num_str(n->xmaximum, num, sizeof(num))))

@@ -25,6 +25,10 @@
  *                                  window index), b (its count), c (the
  *                                  previous window's); both expire once
  *                                  their state is a fresh one
+ *   gw:limit:<name>:rh:<sha256-hex>, gw:limit:<name>:qh:<sha256-hex>
+ *                                  the same for a key longer than
+ *                                  gw_limit_key_max, known by its hash
+ *                                  (apart from any key sent as is)
  *   gw:audit                stream of audit events, one field "event"
  *                                  holding a JSON object (docs/audit.md),
  *                                  read by the audit service's consumer

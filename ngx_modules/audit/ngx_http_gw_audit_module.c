@@ -456,9 +456,11 @@ ngx_http_gw_audit_sent(ngx_http_request_t *r, void *data,
 {
     ngx_http_gw_audit_worker_t *w = data;
 
+    ngx_str_t                   err;
     ngx_uint_t                  n;
     ngx_queue_t                *q;
     ngx_http_gw_audit_event_t  *e;
+    u_char                      buf[NGX_HTTP_GW_LOG_SIZE];
 
     w->sending = 0;
 
@@ -492,8 +494,9 @@ ngx_http_gw_audit_sent(ngx_http_request_t *r, void *data,
         ngx_http_gw_audit_dropped += n;
         ngx_http_gw_metrics_audit_dropped(n);
         ngx_log_error(NGX_LOG_ERR, w->conf->log, 0,
-                      "gw_audit: Redis refused %ui events: %*s", n,
-                      (size_t) reply->len, (u_char *) reply->str);
+                      "gw_audit: Redis refused %ui events: %V", n,
+                      ngx_http_gw_log_escape(&err, buf, (u_char *) reply->str,
+                                             reply->len));
 
     }
 

@@ -1,7 +1,9 @@
 # common: request ids, problem+json responses, shared helpers
-gw_names="$gw_names ngx_http_gw_module"
+gw_names="$gw_names ngx_http_gw_module ngx_http_gw_log_module"
 gw_deps="$gw_deps $ngx_addon_dir/common/ngx_http_gw.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_module.c"
+gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_log.c"
+gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_log_module.c"
 gw_lib_dirs="$gw_lib_dirs problem trace"
 gw_libs="$gw_libs -ljansson -lcrypto"
 

@@ -73,6 +73,23 @@ char *ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_uint_t ngx_http_gw_header_value_safe(ngx_str_t *value);
 
 
+/* bytes of one request-derived value written to a log line */
+#define NGX_HTTP_GW_LOG_MAX   200
+
+/* the buffer ngx_http_gw_log_escape() needs: 4 bytes a byte, and "..." */
+#define NGX_HTTP_GW_LOG_SIZE  (4 * NGX_HTTP_GW_LOG_MAX + 3)
+
+/*
+ * Every value that comes from a request (or echoes one) is logged as this
+ * escaped copy of src (ngx_http_gw_log.c): printable ASCII as it is but
+ * "\\" and "\"" for backslash and double quote, any other byte as \xNN;
+ * at most NGX_HTTP_GW_LOG_MAX bytes of src, then "...".  Fills out with
+ * the copy in buf (NGX_HTTP_GW_LOG_SIZE bytes) and returns out, for "%V".
+ */
+ngx_str_t *ngx_http_gw_log_escape(ngx_str_t *out, u_char *buf, u_char *src,
+    size_t len);
+
+
 extern ngx_module_t  ngx_http_gw_module;
 
 

@@ -622,9 +622,11 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
 {
     u_char                 *p;
     size_t                  len, rlen;
+    ngx_str_t               uri;
     ngx_table_elt_t        *h;
     ngx_log_handler_pt      handler;
     ngx_http_gw_problem_t   problem;
+    u_char                  buf[NGX_HTTP_GW_LOG_SIZE];
 
     rlen = ngx_strlen(reason);
 
@@ -638,7 +640,8 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "gw_jwt: request denied: %s, client: %V, uri: \"%V\"",
-                  reason, &r->connection->addr_text, &r->uri);
+                  reason, &r->connection->addr_text,
+                  ngx_http_gw_log_escape(&uri, buf, r->uri.data, r->uri.len));
 
     r->connection->log->handler = handler;
 

@@ -518,9 +518,11 @@ ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
 
     time_t                           ttl;
     ngx_int_t                        n;
+    ngx_str_t                        err;
     redisReply                     **e;
     ngx_http_gw_keyauth_record_t    *rec;
     ngx_http_gw_keyauth_loc_conf_t  *klcf;
+    u_char                           buf[NGX_HTTP_GW_LOG_SIZE];
 
     ctx->state = NGX_HTTP_GW_KEYAUTH_DONE;
     ctx->status = status;
@@ -541,9 +543,12 @@ ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
         if (ngx_time() - ngx_http_gw_keyauth_bad_reply_logged >= 60) {
             ngx_http_gw_keyauth_bad_reply_logged = ngx_time();
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "gw_key_auth: unexpected reply from Redis%s%s",
+                          "gw_key_auth: unexpected reply from Redis%s%V",
                           reply->type == REDIS_REPLY_ERROR ? ": " : "",
-                          reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+                          ngx_http_gw_log_escape(&err, buf,
+                              (u_char *) reply->str,
+                              reply->type == REDIS_REPLY_ERROR
+                              ? (size_t) reply->len : 0));
         }
 
         ctx->status = NGX_HTTP_GW_REDIS_DOWN;
@@ -813,11 +818,13 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
 {
     u_char                      *p;
     size_t                       len;
+    ngx_str_t                    uri;
     ngx_uint_t                   outcome;
     ngx_table_elt_t             *h;
     ngx_log_handler_pt           handler;
     ngx_http_gw_problem_t        problem;
     ngx_http_gw_jwt_loc_conf_t  *jlcf;
+    u_char                       buf[NGX_HTTP_GW_LOG_SIZE];
 
     /* without nginx's request line, which may hold a key argument */
 
@@ -828,7 +835,8 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "gw_key_auth: request denied: %s, client: %V, uri: \"%V\"",
-                  reason, &r->connection->addr_text, &r->uri);
+                  reason, &r->connection->addr_text,
+                  ngx_http_gw_log_escape(&uri, buf, r->uri.data, r->uri.len));
 
     r->connection->log->handler = handler;
 

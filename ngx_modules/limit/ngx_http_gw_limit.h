@@ -31,10 +31,11 @@
 #define NGX_HTTP_GW_LIMIT_LOCAL      1
 #define NGX_HTTP_GW_LIMIT_GLOBAL     2
 
-/* gw_limit_redis_down */
+/* gw_limit_redis_down, and gw_limit_zone_full (reject or allow) */
 #define NGX_HTTP_GW_LIMIT_FALLBACK   1
 #define NGX_HTTP_GW_LIMIT_DENY       2
 #define NGX_HTTP_GW_LIMIT_ALLOW      3
+#define NGX_HTTP_GW_LIMIT_REJECT     4
 
 /* $gw_limit_status, in the order of precedence when limits disagree */
 #define NGX_HTTP_GW_LIMIT_NONE       0
@@ -43,10 +44,16 @@
 #define NGX_HTTP_GW_LIMIT_DELAYED    3
 #define NGX_HTTP_GW_LIMIT_DRY_RUN    4
 #define NGX_HTTP_GW_LIMIT_REJECTED   5
+#define NGX_HTTP_GW_LIMIT_ZONE_FULL  6
 
-/* the zone tells its own states from a global limit's local fallback */
+/*
+ * The zone tells its own states from a global limit's local fallback, and
+ * a key from the digest standing for a longer one (or'ed in): the two can
+ * never share an entry, whatever their bytes.
+ */
 #define NGX_HTTP_GW_LIMIT_STATE_LOCAL     'L'
 #define NGX_HTTP_GW_LIMIT_STATE_FALLBACK  'F'
+#define NGX_HTTP_GW_LIMIT_STATE_HASHED    0x80
 
 
 /* a plan's replacement for one limit: gw_limit_plan PLAN LIMIT ... */
@@ -95,6 +102,7 @@ typedef struct {
     ngx_flag_t                  dry_run;
     size_t                      key_max;
     ngx_uint_t                  log_level;
+    ngx_uint_t                  zone_full;
 } ngx_http_gw_limit_loc_conf_t;
 
 
@@ -104,9 +112,11 @@ typedef struct {
     gw_limit_rule_t             rule;           /* after the plan */
     ngx_str_t                   key;            /* hashed when long */
     ngx_str_t                   id;             /* name, NUL, key: the
-                                                   zone's and Redis' key */
+                                                   zone's entry */
     ngx_uint_t                  mode;
     gw_limit_result_t           res;
+    unsigned                    hashed:1;       /* key is the hex SHA-256
+                                                   of a longer one */
     unsigned                    decided:1;
     unsigned                    degraded:1;     /* global, decided locally
                                                    or let through */
@@ -122,6 +132,7 @@ typedef struct {
     unsigned                    asked:1;
     unsigned                    answered:1;
     unsigned                    done:1;
+    unsigned                    zone_full:1;    /* a zone had no room */
 } ngx_http_gw_limit_ctx_t;
 
 
@@ -133,12 +144,15 @@ ngx_shm_zone_t *ngx_http_gw_limit_zone_add(ngx_conf_t *cf, ngx_str_t *name,
  * Decides the items (those with mode local, or global ones with fallback
  * set) whose decided flag is clear, at time now, atomically across them:
  * states change only when all of them admit and refused (another limit
- * of the request already refused it) is clear.  NGX_OK, or NGX_ERROR
- * when a zone cannot hold a new entry even after evicting the oldest.
+ * of the request already refused it) is clear.  An entry whose state is
+ * not yet a fresh one is never evicted: an item whose zone has no room
+ * for its new key stays undecided, and then states change only when
+ * allow is set.  NGX_OK, or NGX_DECLINED when some item found no room
+ * (the first report of a zone's incident is logged here).
  */
 ngx_int_t ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
     ngx_http_gw_limit_item_t *items, ngx_uint_t n, ngx_uint_t fallback,
-    ngx_uint_t nodes, ngx_uint_t refused, double now);
+    ngx_uint_t nodes, ngx_uint_t refused, ngx_uint_t allow, double now);
 
 /* configuration (ngx_http_gw_limit_conf.c) */
 char *ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd,

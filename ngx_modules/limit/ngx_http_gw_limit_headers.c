@@ -36,7 +36,8 @@ static ngx_str_t  ngx_http_gw_limit_status_names[] = {
     ngx_string("degraded"),
     ngx_string("delayed"),
     ngx_string("dry_run"),
-    ngx_string("rejected")
+    ngx_string("rejected"),
+    ngx_string("zone_full")
 };
 
 

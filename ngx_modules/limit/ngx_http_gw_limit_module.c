@@ -19,6 +19,9 @@
  * Retry-After.  When Redis is unavailable, global limits fall back to
  * their share of a local limit (limit / gw_limit_nodes), or deny, or
  * allow, as gw_limit_redis_down says, with one log line per incident.
+ * A zone full of live states has no room for a new key: the request is
+ * refused with 503 limit-zone-full, or let through, as gw_limit_zone_full
+ * says (ngx_http_gw_limit_zone.c).
  */
 
 
@@ -44,11 +47,16 @@ static ngx_int_t ngx_http_gw_limit_reject(ngx_http_request_t *r,
     ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_limit_unavailable(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx, char *detail);
+static ngx_int_t ngx_http_gw_limit_no_room(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx,
+    ngx_uint_t mode);
 static void ngx_http_gw_limit_delay(ngx_http_request_t *r);
 static double ngx_http_gw_limit_now(void);
 static void ngx_http_gw_limit_count(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx);
 static ngx_uint_t ngx_http_gw_limit_refused(ngx_http_gw_limit_ctx_t *ctx);
+static ngx_uint_t ngx_http_gw_limit_allow_new(
+    ngx_http_gw_limit_loc_conf_t *lcf);
 static ngx_int_t ngx_http_gw_limit_init(ngx_conf_t *cf);
 
 
@@ -67,6 +75,13 @@ static ngx_conf_enum_t  ngx_http_gw_limit_modes[] = {
 static ngx_conf_enum_t  ngx_http_gw_limit_down[] = {
     { ngx_string("fallback"), NGX_HTTP_GW_LIMIT_FALLBACK },
     { ngx_string("deny"), NGX_HTTP_GW_LIMIT_DENY },
+    { ngx_string("allow"), NGX_HTTP_GW_LIMIT_ALLOW },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_gw_limit_full[] = {
+    { ngx_string("reject"), NGX_HTTP_GW_LIMIT_REJECT },
     { ngx_string("allow"), NGX_HTTP_GW_LIMIT_ALLOW },
     { ngx_null_string, 0 }
 };
@@ -141,6 +156,13 @@ static ngx_command_t  ngx_http_gw_limit_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_limit_loc_conf_t, redis_down),
       &ngx_http_gw_limit_down },
+
+    { ngx_string("gw_limit_zone_full"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, zone_full),
+      &ngx_http_gw_limit_full },
 
     { ngx_string("gw_limit_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -272,11 +294,20 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
 
     if (ngx_http_gw_limit_zone_decide(r, ctx->items, ctx->n, 0, 1,
                                       ngx_http_gw_limit_refused(ctx),
+                                      ngx_http_gw_limit_allow_new(lcf),
                                       ngx_http_gw_limit_now())
         != NGX_OK)
     {
-        return ngx_http_gw_limit_unavailable(r, ctx, "the rate-limit zone "
-                                             "cannot hold this key");
+        ctx->zone_full = 1;
+
+        /* a refusal by another limit is the better answer: 429 */
+
+        if (!ngx_http_gw_limit_allow_new(lcf)
+            && !ngx_http_gw_limit_refused(ctx))
+        {
+            return ngx_http_gw_limit_no_room(r, lcf, ctx,
+                                             NGX_HTTP_GW_LIMIT_LOCAL);
+        }
     }
 
     return ngx_http_gw_limit_finish(r, lcf, ctx);
@@ -287,7 +318,9 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
  * Evaluates each limit's key and the plan for this request: a limit whose
  * key is empty does not apply (as in limit_req), nor one the plan turns
  * off; a key longer than gw_limit_key_max is replaced by the hex SHA-256
- * of its bytes, so huge keys cost a bounded size and still never collide.
+ * of its bytes, so huge keys cost a bounded size, and marked as such
+ * (hashed), so the digest never shares state with the same 64 characters
+ * sent as a key.
  */
 
 static ngx_int_t
@@ -371,6 +404,7 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
 
             key.data = p;
             key.len = 2 * SHA256_DIGEST_LENGTH;
+            it->hashed = 1;
         }
 
         it->key = key;
@@ -453,12 +487,18 @@ ngx_http_gw_limit_global(ngx_http_request_t *r,
     default: /* NGX_HTTP_GW_LIMIT_FALLBACK */
         if (ngx_http_gw_limit_zone_decide(r, ctx->items, ctx->n, 1,
                                           lcf->nodes, 0,
+                                          ngx_http_gw_limit_allow_new(lcf),
                                           ngx_http_gw_limit_now())
             != NGX_OK)
         {
-            return ngx_http_gw_limit_unavailable(r, ctx, "the rate-limit "
-                                                 "zone cannot hold this "
-                                                 "key");
+            ctx->zone_full = 1;
+
+            if (!ngx_http_gw_limit_allow_new(lcf)
+                && !ngx_http_gw_limit_refused(ctx))
+            {
+                return ngx_http_gw_limit_no_room(r, lcf, ctx,
+                                                 NGX_HTTP_GW_LIMIT_GLOBAL);
+            }
         }
 
         return NGX_OK;
@@ -539,8 +579,14 @@ ngx_http_gw_limit_finish(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
-    ctx->status = degraded ? NGX_HTTP_GW_LIMIT_DEGRADED
-                           : NGX_HTTP_GW_LIMIT_PASSED;
+    if (ctx->zone_full) {
+        ctx->status = NGX_HTTP_GW_LIMIT_ZONE_FULL;
+
+    } else {
+        ctx->status = degraded ? NGX_HTTP_GW_LIMIT_DEGRADED
+                               : NGX_HTTP_GW_LIMIT_PASSED;
+    }
+
     ngx_http_gw_limit_count(r, ctx);
 
     return NGX_DECLINED;
@@ -613,6 +659,61 @@ ngx_http_gw_limit_reject(ngx_http_request_t *r,
 }
 
 
+/*
+ * 503 limit-zone-full: a limit of mode (local, or global on its fallback)
+ * found its zone full of live states, so its new key has nowhere to be
+ * counted; nothing was taken from the request's other limits.
+ */
+
+static ngx_int_t
+ngx_http_gw_limit_no_room(ngx_http_request_t *r,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_http_gw_limit_ctx_t *ctx,
+    ngx_uint_t mode)
+{
+    ngx_uint_t                 i;
+    ngx_http_gw_limit_t       *limit;
+    ngx_http_gw_problem_t      problem;
+
+    limit = NULL;
+
+    for (i = 0; i < ctx->n; i++) {
+        if (!ctx->items[i].decided && ctx->items[i].mode == mode) {
+            limit = ctx->items[i].limit;
+            break;
+        }
+    }
+
+    if (limit == NULL) {    /* cannot happen: one found no room */
+        limit = ctx->items[0].limit;
+    }
+
+    ngx_log_error(lcf->log_level, r->connection->log, 0,
+                  "gw_limit: limit \"%V\": zone \"%V\" has no room for a "
+                  "new key, refused", &limit->name, &limit->zone->shm.name);
+
+    ctx->done = 1;
+    ctx->status = NGX_HTTP_GW_LIMIT_ZONE_FULL;
+    ngx_http_gw_limit_count(r, ctx);
+
+    problem.detail.data = ngx_pnalloc(r->pool, 80 + GW_LIMIT_NAME_MAX);
+    if (problem.detail.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    problem.detail.len = ngx_sprintf(problem.detail.data,
+                                     "limit \"%V\" cannot count a new key "
+                                     "now; try again later", &limit->name)
+                         - problem.detail.data;
+
+    problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+    problem.type = "urn:tollgate:problem:limit-zone-full";
+    problem.title = "Rate limit zone full";
+    ngx_str_null(&problem.extra);
+
+    return ngx_http_gw_send_problem(r, &problem);
+}
+
+
 /* 503 limit-unavailable: no decision could be made, so none is risked */
 
 static ngx_int_t
@@ -678,7 +779,8 @@ ngx_http_gw_limit_count(ngx_http_request_t *r, ngx_http_gw_limit_ctx_t *ctx)
         NGX_HTTP_GW_METRICS_LIMIT_DEGRADED,
         NGX_HTTP_GW_METRICS_LIMIT_DELAYED,
         NGX_HTTP_GW_METRICS_LIMIT_DRY_RUN,
-        NGX_HTTP_GW_METRICS_LIMIT_REJECTED
+        NGX_HTTP_GW_METRICS_LIMIT_REJECTED,
+        NGX_HTTP_GW_METRICS_LIMIT_ZONE_FULL
     };
 
     if (ctx->status != NGX_HTTP_GW_LIMIT_NONE) {
@@ -701,6 +803,15 @@ ngx_http_gw_limit_refused(ngx_http_gw_limit_ctx_t *ctx)
     }
 
     return 0;
+}
+
+
+/* whether a new key a full zone cannot hold goes through unlimited */
+
+static ngx_uint_t
+ngx_http_gw_limit_allow_new(ngx_http_gw_limit_loc_conf_t *lcf)
+{
+    return lcf->zone_full == NGX_HTTP_GW_LIMIT_ALLOW || lcf->dry_run;
 }
 
 

@@ -12,12 +12,16 @@
  *
  * Keys: gw:limit:<name>:<r|q>:<key> (lib/model/gw_model.h), a string
  * (rate: the TAT) or a hash (quota: window, current and previous counts),
- * each expiring once its state is a fresh one again.
+ * each expiring once its state is a fresh one again; a key longer than
+ * gw_limit_key_max is gw:limit:<name>:<rh|qh>:<its sha256-hex> instead.
+ * A name holds no ':', so the byte after "<r|q>" tells the two forms apart
+ * whatever the key's bytes.
  */
 
 
 #include <math.h>
 
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_limit.h"
 #include "gw_model.h"
 
@@ -62,10 +66,10 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
             continue;
         }
 
-        /* the key: gw:limit:<name>:<r|q>:<key> */
+        /* the key: gw:limit:<name>:<r|q>[h]:<key> */
 
         len = sizeof(GW_MODEL_LIMIT_PREFIX) - 1 + it->limit->name.len + 3
-              + it->key.len;
+              + it->hashed + it->key.len;
 
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
@@ -81,6 +85,11 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
         p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
         *p++ = ':';
         *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r' : 'q';
+
+        if (it->hashed) {
+            *p++ = 'h';
+        }
+
         *p++ = ':';
         ngx_memcpy(p, it->key.data, it->key.len);
     }
@@ -140,7 +149,9 @@ ngx_http_gw_limit_redis_handler(ngx_http_request_t *r, void *data,
     ngx_http_gw_limit_ctx_t *ctx = data;
 
     size_t                     i, k;
+    ngx_str_t                  err;
     ngx_http_gw_limit_item_t  *it;
+    u_char                     buf[NGX_HTTP_GW_LOG_SIZE];
 
     ctx->answered = 1;
     ctx->redis_status = status;
@@ -186,11 +197,11 @@ invalid:
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "gw_limit: unexpected reply from Redis to the limit "
-                  "script%s%*s",
+                  "script%s%V",
                   reply->type == REDIS_REPLY_ERROR ? ": " : "",
-                  reply->type == REDIS_REPLY_ERROR ? (size_t) reply->len : 0,
-                  reply->type == REDIS_REPLY_ERROR ? (u_char *) reply->str
-                                                   : (u_char *) "");
+                  ngx_http_gw_log_escape(&err, buf, (u_char *) reply->str,
+                                         reply->type == REDIS_REPLY_ERROR
+                                         ? (size_t) reply->len : 0));
 
     ctx->redis_status = NGX_HTTP_GW_REDIS_DOWN;
 }

@@ -5,11 +5,22 @@
  * The shared-memory zone of local rate limits, and of the local fallback
  * of global ones: a red-black tree of states keyed by the CRC32 of the
  * state's kind and "<name>\0<key>", with an LRU queue, in the way of nginx's
- * limit_req.  Each lookup frees up to two entries at the cold end whose
- * state has become a fresh one; when the slab allocator is full, the
- * oldest entries are evicted, whatever their state, until the new one
- * fits: a full zone forgets its least recently seen clients, it never
- * fails a request for lack of room unless one entry cannot fit at all.
+ * limit_req.
+ *
+ * The key design decision: an entry is forgotten only once its state has
+ * become a fresh one again (its "expires" is past), since forgetting it
+ * sooner would hand its key a whole limit, and whoever fills the zone
+ * (with keys of their own choosing, on any route sharing it) could wipe
+ * anyone's state.  Each new entry first frees up to two such entries at
+ * the cold end of the queue; when the slab allocator is still full, up to
+ * NGX_HTTP_GW_LIMIT_RECLAIM_MAX of the least recently seen entries are
+ * looked at and the expired ones among them freed.  When none of them
+ * makes room, the zone is full of live states: the new key gets no entry,
+ * and the request is refused (503 limit-zone-full) or let through
+ * unlimited, as gw_limit_zone_full says.  Known keys are decided as
+ * always.  The first such refusal of an incident logs one warn line per
+ * zone (the zone is too small for its traffic: the operator's concern);
+ * one more comes only after a minute without any.
  *
  * Several limits of one request may live in several zones: the zones are
  * locked in the order of their addresses, so two workers never wait on
@@ -21,12 +32,17 @@
 #include "ngx_http_gw_limit.h"
 
 
-#define NGX_HTTP_GW_LIMIT_EVICT_MAX  64     /* entries per allocation */
+#define NGX_HTTP_GW_LIMIT_RECLAIM_MAX  64   /* entries looked at when
+                                               the zone has no room */
+#define NGX_HTTP_GW_LIMIT_QUIET  60000000.0 /* microseconds without a
+                                               refusal for want of room
+                                               that end an incident */
 
 
 typedef struct {
     u_char                      color;
-    u_char                      kind;           /* local or fallback */
+    u_char                      kind;           /* local or fallback,
+                                                   | STATE_HASHED */
     u_short                     len;
     ngx_queue_t                 queue;
     double                      expires;        /* microseconds */
@@ -39,6 +55,9 @@ typedef struct {
     ngx_rbtree_t                rbtree;
     ngx_rbtree_node_t           sentinel;
     ngx_queue_t                 queue;
+    double                      full;           /* microseconds: the last
+                                                   refusal for want of
+                                                   room, 0: none yet */
 } ngx_http_gw_limit_shctx_t;
 
 
@@ -53,12 +72,15 @@ static ngx_int_t ngx_http_gw_limit_zone_init(ngx_shm_zone_t *shm_zone,
 static void ngx_http_gw_limit_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_gw_limit_node_t *ngx_http_gw_limit_lookup(
-    ngx_http_request_t *r, ngx_http_gw_limit_zone_t *z, u_char kind,
-    ngx_http_gw_limit_item_t *item, double now,
-    ngx_http_gw_limit_node_t **held, ngx_uint_t nheld);
+    ngx_http_gw_limit_zone_t *z, u_char kind, ngx_http_gw_limit_item_t *item,
+    double now, ngx_http_gw_limit_node_t **held, ngx_uint_t nheld);
 static void ngx_http_gw_limit_expire(ngx_http_gw_limit_zone_t *z,
-    double now, ngx_uint_t force, ngx_http_gw_limit_node_t **held,
-    ngx_uint_t nheld);
+    double now, ngx_http_gw_limit_node_t **held, ngx_uint_t nheld);
+static ngx_rbtree_node_t *ngx_http_gw_limit_reclaim(
+    ngx_http_gw_limit_zone_t *z, size_t size, double now,
+    ngx_http_gw_limit_node_t **held, ngx_uint_t nheld);
+static void ngx_http_gw_limit_free(ngx_http_gw_limit_zone_t *z,
+    ngx_http_gw_limit_node_t *lr);
 
 
 ngx_shm_zone_t *
@@ -119,6 +141,7 @@ ngx_http_gw_limit_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_http_gw_limit_rbtree_insert);
     ngx_queue_init(&z->sh->queue);
+    z->sh->full = 0;
 
     len = sizeof(" in gw_limit zone \"\"") + shm_zone->shm.name.len;
 
@@ -180,13 +203,14 @@ ngx_http_gw_limit_rbtree_insert(ngx_rbtree_node_t *temp,
 ngx_int_t
 ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
     ngx_http_gw_limit_item_t *items, ngx_uint_t n, ngx_uint_t fallback,
-    ngx_uint_t nodes, ngx_uint_t refused, double now)
+    ngx_uint_t nodes, ngx_uint_t refused, ngx_uint_t allow, double now)
 {
     u_char                     kind;
     ngx_int_t                  rc;
-    ngx_uint_t                 i, j, nz, nheld, all;
+    ngx_uint_t                 i, j, nz, nheld, nbegan, all;
     gw_limit_rule_t            share;
     ngx_shm_zone_t            *zones[NGX_HTTP_GW_LIMIT_MAX], *t;
+    ngx_shm_zone_t            *began[NGX_HTTP_GW_LIMIT_MAX];
     gw_limit_state_t           next[NGX_HTTP_GW_LIMIT_MAX];
     ngx_http_gw_limit_zone_t  *z;
     ngx_http_gw_limit_node_t  *held[NGX_HTTP_GW_LIMIT_MAX];
@@ -241,15 +265,24 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
                     : NGX_HTTP_GW_LIMIT_STATE_LOCAL;
     rc = NGX_OK;
     all = !refused;
+    nbegan = 0;
 
     for (i = 0; i < nheld; i++) {
         it = mine[i];
         z = it->limit->zone->data;
 
-        held[i] = ngx_http_gw_limit_lookup(r, z, kind, it, now, held, i);
+        held[i] = ngx_http_gw_limit_lookup(z, kind, it, now, held, i);
+
         if (held[i] == NULL) {
-            rc = NGX_ERROR;
-            goto unlock;
+            /* no room: a first refusal after a quiet minute is news */
+
+            if (now - z->sh->full >= NGX_HTTP_GW_LIMIT_QUIET) {
+                began[nbegan++] = it->limit->zone;
+            }
+
+            z->sh->full = now;
+            rc = NGX_DECLINED;
+            continue;
         }
 
         if (fallback) {
@@ -267,8 +300,17 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
         }
     }
 
+    if (rc == NGX_DECLINED && !allow) {
+        all = 0;
+    }
+
     for (i = 0; i < nheld; i++) {
         it = mine[i];
+
+        if (held[i] == NULL) {
+            continue;       /* undecided: no state holds it */
+        }
+
         it->decided = 1;
         it->degraded = fallback ? 1 : 0;
 
@@ -285,11 +327,18 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
         }
     }
 
-unlock:
-
     for (i = nz; i > 0; i--) {
         z = zones[i - 1]->data;
         ngx_shmtx_unlock(&z->shpool->mutex);
+    }
+
+    for (i = 0; i < nbegan; i++) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "gw_limit: zone \"%V\" has no room for new keys, "
+                      "its entries all still hold limits: new keys are %s "
+                      "until some expire; the zone is too small for this "
+                      "traffic", &began[i]->shm.name,
+                      allow ? "let through unlimited" : "refused");
     }
 
     return rc;
@@ -298,23 +347,27 @@ unlock:
 
 /*
  * Finds or makes the entry of item, moved to the hot end of the queue;
- * NULL when it cannot be made.  Called with the zone locked; held are the
- * entries this request already uses, which eviction must spare.
+ * NULL when there is no room for a new one without forgetting a state
+ * that still holds a limit.  Called with the zone locked; held are the
+ * entries this request already uses (or NULL), which must be spared.
  */
 
 static ngx_http_gw_limit_node_t *
-ngx_http_gw_limit_lookup(ngx_http_request_t *r, ngx_http_gw_limit_zone_t *z,
-    u_char kind, ngx_http_gw_limit_item_t *item, double now,
+ngx_http_gw_limit_lookup(ngx_http_gw_limit_zone_t *z, u_char kind,
+    ngx_http_gw_limit_item_t *item, double now,
     ngx_http_gw_limit_node_t **held, ngx_uint_t nheld)
 {
     size_t                     size, len;
     uint32_t                   hash;
     ngx_int_t                  rc;
-    ngx_uint_t                 tries;
     ngx_rbtree_node_t         *node, *sentinel;
     ngx_http_gw_limit_node_t  *lr;
 
     len = item->id.len;
+
+    if (item->hashed) {
+        kind |= NGX_HTTP_GW_LIMIT_STATE_HASHED;
+    }
 
     ngx_crc32_init(hash);
     ngx_crc32_update(&hash, &kind, 1);
@@ -351,25 +404,18 @@ ngx_http_gw_limit_lookup(ngx_http_request_t *r, ngx_http_gw_limit_zone_t *z,
 
     /* a new entry; tidy up on the way */
 
-    ngx_http_gw_limit_expire(z, now, 0, held, nheld);
+    ngx_http_gw_limit_expire(z, now, held, nheld);
 
     size = offsetof(ngx_rbtree_node_t, color)
            + offsetof(ngx_http_gw_limit_node_t, data) + len;
 
-    for (tries = 0; ; tries++) {
-        node = ngx_slab_alloc_locked(z->shpool, size);
-        if (node != NULL) {
-            break;
-        }
+    node = ngx_slab_alloc_locked(z->shpool, size);
 
-        if (tries == NGX_HTTP_GW_LIMIT_EVICT_MAX / 8) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "gw_limit: no room for an entry of %uz bytes "
-                          "even after evicting the oldest ones", size);
+    if (node == NULL) {
+        node = ngx_http_gw_limit_reclaim(z, size, now, held, nheld);
+        if (node == NULL) {
             return NULL;
         }
-
-        ngx_http_gw_limit_expire(z, now, 1, held, nheld);
     }
 
     node->key = hash;
@@ -390,21 +436,19 @@ ngx_http_gw_limit_lookup(ngx_http_request_t *r, ngx_http_gw_limit_zone_t *z,
 
 
 /*
- * Frees entries from the cold end: up to two whose state is a fresh one's
- * again, or with force up to 8 whatever their state (but never one this
- * request holds).
+ * Frees up to two entries at the cold end whose state is a fresh one's
+ * again, stopping at the first that is not (or that this request holds).
  */
 
 static void
 ngx_http_gw_limit_expire(ngx_http_gw_limit_zone_t *z, double now,
-    ngx_uint_t force, ngx_http_gw_limit_node_t **held, ngx_uint_t nheld)
+    ngx_http_gw_limit_node_t **held, ngx_uint_t nheld)
 {
     ngx_uint_t                 n, i;
     ngx_queue_t               *q;
-    ngx_rbtree_node_t         *node;
     ngx_http_gw_limit_node_t  *lr;
 
-    for (n = 0; n < (force ? 8 : 2); n++) {
+    for (n = 0; n < 2; n++) {
 
         if (ngx_queue_empty(&z->sh->queue)) {
             return;
@@ -413,22 +457,86 @@ ngx_http_gw_limit_expire(ngx_http_gw_limit_zone_t *z, double now,
         q = ngx_queue_last(&z->sh->queue);
         lr = ngx_queue_data(q, ngx_http_gw_limit_node_t, queue);
 
+        if (lr->expires > now) {
+            return;
+        }
+
         for (i = 0; i < nheld; i++) {
             if (held[i] == lr) {
                 return;
             }
         }
 
-        if (!force && lr->expires > now) {
-            return;
+        ngx_http_gw_limit_free(z, lr);
+    }
+}
+
+
+/*
+ * Room for an entry of size bytes when the slab allocator has none: looks
+ * at up to NGX_HTTP_GW_LIMIT_RECLAIM_MAX entries from the cold end, frees
+ * each one whose state is a fresh one's again (live ones, and those this
+ * request holds, are passed over, never freed), and tries again after
+ * each.  The new node, or NULL: no room without forgetting a live state.
+ */
+
+static ngx_rbtree_node_t *
+ngx_http_gw_limit_reclaim(ngx_http_gw_limit_zone_t *z, size_t size,
+    double now, ngx_http_gw_limit_node_t **held, ngx_uint_t nheld)
+{
+    ngx_uint_t                 n, i;
+    ngx_queue_t               *q, *prev;
+    ngx_rbtree_node_t         *node;
+    ngx_http_gw_limit_node_t  *lr;
+
+    q = ngx_queue_last(&z->sh->queue);
+
+    for (n = 0;
+         n < NGX_HTTP_GW_LIMIT_RECLAIM_MAX
+         && q != ngx_queue_sentinel(&z->sh->queue);
+         n++)
+    {
+        prev = ngx_queue_prev(q);
+        lr = ngx_queue_data(q, ngx_http_gw_limit_node_t, queue);
+        q = prev;
+
+        if (lr->expires > now) {
+            continue;
         }
 
-        ngx_queue_remove(q);
+        for (i = 0; i < nheld; i++) {
+            if (held[i] == lr) {
+                break;
+            }
+        }
 
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) lr - offsetof(ngx_rbtree_node_t, color));
+        if (i < nheld) {
+            continue;
+        }
 
-        ngx_rbtree_delete(&z->sh->rbtree, node);
-        ngx_slab_free_locked(z->shpool, node);
+        ngx_http_gw_limit_free(z, lr);
+
+        node = ngx_slab_alloc_locked(z->shpool, size);
+        if (node != NULL) {
+            return node;
+        }
     }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_gw_limit_free(ngx_http_gw_limit_zone_t *z,
+    ngx_http_gw_limit_node_t *lr)
+{
+    ngx_rbtree_node_t  *node;
+
+    ngx_queue_remove(&lr->queue);
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) lr - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_rbtree_delete(&z->sh->rbtree, node);
+    ngx_slab_free_locked(z->shpool, node);
 }

@@ -41,7 +41,10 @@
 #define NGX_HTTP_GW_METRICS_LIMIT_DEGRADED   4  /* the store was unavailable
                                                    and the configured
                                                    fallback decided */
-#define NGX_HTTP_GW_METRICS_LIMIT_DECISIONS  5
+#define NGX_HTTP_GW_METRICS_LIMIT_ZONE_FULL  5  /* a new key found no room
+                                                   in a full zone: 503, or
+                                                   let through by config */
+#define NGX_HTTP_GW_METRICS_LIMIT_DECISIONS  6
 
 
 /* one authentication decision of a mechanism for r */

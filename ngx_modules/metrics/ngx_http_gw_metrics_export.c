@@ -75,7 +75,7 @@ static const char  *ngx_http_gw_metrics_auth_outcomes[] = {
 };
 
 static const char  *ngx_http_gw_metrics_limit_decisions[] = {
-    "passed", "delayed", "rejected", "dry_run", "degraded"
+    "passed", "delayed", "rejected", "dry_run", "degraded", "zone_full"
 };
 
 

@@ -80,6 +80,7 @@ typedef struct {
     ngx_msec_t                      timeout;
     ngx_msec_t                      backoff_max;
     ngx_uint_t                      max_pending;
+    ngx_uint_t                      stall_timeouts; /* 0: never */
     ngx_log_t                      *log;            /* http{}'s error_log */
     ngx_array_t                     subscriptions;  /* private */
     ngx_uint_t                      check;          /* private: used by */

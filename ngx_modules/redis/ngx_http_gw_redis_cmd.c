@@ -352,6 +352,10 @@ ngx_http_gw_redis_cmd_callback(redisAsyncContext *ac, void *reply,
     cmd->queued = 0;
     w->pending--;
 
+    if (reply != NULL) {
+        w->silent = 0;
+    }
+
     if (w->overflow && w->pending <= w->conf->max_pending / 2) {
         w->overflow = 0;
     }
@@ -418,7 +422,9 @@ ngx_http_gw_redis_cmd_event(ngx_event_t *ev)
 {
     ngx_http_gw_redis_cmd_t *cmd = ev->data;
 
-    ngx_http_gw_redis_status_e  status;
+    ngx_uint_t                   n;
+    ngx_http_gw_redis_worker_t  *w;
+    ngx_http_gw_redis_status_e   status;
 
     if (ev->timedout) {
         ev->timedout = 0;
@@ -433,6 +439,19 @@ ngx_http_gw_redis_cmd_event(ngx_event_t *ev)
     }
 
     ngx_http_gw_redis_finish(cmd, status, NULL);
+
+    /* cmd may be freed: only the worker's counters are read from here */
+
+    w = &ngx_http_gw_redis_worker;
+
+    if (status == NGX_HTTP_GW_REDIS_TIMEOUT && w->conf != NULL
+        && w->conf->stall_timeouts
+        && ++w->silent >= w->conf->stall_timeouts)
+    {
+        n = w->silent;
+        w->silent = 0;
+        ngx_http_gw_redis_stalled(n);
+    }
 }
 
 

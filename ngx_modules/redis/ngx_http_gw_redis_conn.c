@@ -54,6 +54,8 @@ static void ngx_http_gw_redis_auth_callback(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_gw_redis_select_callback(redisAsyncContext *ac,
     void *reply, void *privdata);
+static void ngx_http_gw_redis_ping_callback(redisAsyncContext *ac,
+    void *reply, void *privdata);
 static void ngx_http_gw_redis_handshake_reply(ngx_http_gw_redis_conn_t *rc,
     redisReply *reply, const char *what);
 static void ngx_http_gw_redis_sub_callback(redisAsyncContext *ac,
@@ -231,6 +233,55 @@ ngx_http_gw_redis_exit_worker(void)
 
 
 /*
+ * Called from a command's timer, never inside hiredis: gw_redis_stall_
+ * timeouts commands in a row got no reply in time, none answered in
+ * between.  Redis is connected but silent (stopped, hung, or behind a
+ * path that drops packets without a reset), and waiting on it would time
+ * out every request.  Both connections (they go to the same server) are
+ * freed: their commands fail at once, the failure is one incident
+ * logged as a lost connection, and the reconnects' handshakes tell when
+ * Redis answers again.
+ */
+
+void
+ngx_http_gw_redis_stalled(ngx_uint_t n)
+{
+    u_char                       reason[64];
+    ngx_uint_t                   i;
+    ngx_http_gw_redis_conn_t    *rc, *conns[2];
+    ngx_http_gw_redis_worker_t  *w;
+
+    w = &ngx_http_gw_redis_worker;
+
+    if (w->conf == NULL || w->exiting) {
+        return;
+    }
+
+    ngx_snprintf(reason, sizeof(reason) - 1,
+                 "no reply to %ui commands in a row%Z", n);
+    reason[sizeof(reason) - 1] = '\0';
+
+    conns[0] = &w->commands;
+    conns[1] = &w->subscriber;
+
+    for (i = 0; i < 2; i++) {
+        rc = conns[i];
+
+        if (rc->ac == NULL
+            || (rc->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING)))
+        {
+            continue;
+        }
+
+        ngx_http_gw_redis_report(rc, rc->healthy, (const char *) reason);
+        rc->reported = 1;
+
+        redisAsyncFree(rc->ac);
+    }
+}
+
+
+/*
  * Whether a new command may go to the command connection now: connected
  * (the handshake may still be in flight: commands queue behind it), or
  * connecting for the first time since the last healthy state.  While an
@@ -362,9 +413,12 @@ ngx_http_gw_redis_connect(ngx_http_gw_redis_conn_t *rc)
 
 /*
  * Queues what a fresh connection sends before anything else: AUTH when a
- * password is set, SELECT for a database other than 0 (commands only),
- * SUBSCRIBE to every channel (subscriber).  rc->handshake counts the
- * replies to wait for.
+ * password is set, SELECT for a database other than 0 and a PING
+ * (commands only), SUBSCRIBE to every channel (subscriber).  rc->handshake
+ * counts the replies to wait for.  The PING makes every handshake a round
+ * trip: a Redis that is stopped (SIGSTOP) or behind a path that drops
+ * packets still lets the kernel accept the connection, and only an
+ * answer tells it is there; without one the connect timeout fails it.
  */
 
 static ngx_int_t
@@ -404,6 +458,20 @@ ngx_http_gw_redis_handshake(ngx_http_gw_redis_conn_t *rc)
 
         if (redisAsyncCommandArgv(rc->ac, ngx_http_gw_redis_select_callback,
                                   rc, 2, argv, argvlen)
+            != REDIS_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        rc->handshake++;
+    }
+
+    if (!rc->subscriber) {
+        argv[0] = "PING";
+        argvlen[0] = sizeof("PING") - 1;
+
+        if (redisAsyncCommandArgv(rc->ac, ngx_http_gw_redis_ping_callback,
+                                  rc, 1, argv, argvlen)
             != REDIS_OK)
         {
             return NGX_ERROR;
@@ -466,6 +534,14 @@ ngx_http_gw_redis_select_callback(redisAsyncContext *ac, void *reply,
     void *privdata)
 {
     ngx_http_gw_redis_handshake_reply(privdata, reply, "SELECT");
+}
+
+
+static void
+ngx_http_gw_redis_ping_callback(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_http_gw_redis_handshake_reply(privdata, reply, "PING");
 }
 
 

@@ -94,6 +94,7 @@ typedef struct {
     ngx_uint_t                      pending;   /* held by hiredis */
     ngx_uint_t                      sent;
     ngx_uint_t                      timeouts;
+    ngx_uint_t                      silent;    /* timeouts in a row */
     ngx_uint_t                      failed;    /* answered DOWN */
     ngx_uint_t                      incidents; /* [error] lines logged */
     ngx_uint_t                      nchannels; /* distinct channels */
@@ -113,6 +114,7 @@ ngx_int_t ngx_http_gw_redis_init_worker(ngx_cycle_t *cycle,
     ngx_http_gw_redis_main_conf_t *rmcf);
 void ngx_http_gw_redis_exit_worker(void);
 ngx_uint_t ngx_http_gw_redis_accepting(void);
+void ngx_http_gw_redis_stalled(ngx_uint_t n);
 
 /* ngx_http_gw_redis_cmd.c */
 void ngx_http_gw_redis_free_commands(void);

@@ -109,6 +109,13 @@ static ngx_command_t  ngx_http_gw_redis_commands[] = {
       offsetof(ngx_http_gw_redis_main_conf_t, max_pending),
       &ngx_http_gw_redis_positive_num_post },
 
+    { ngx_string("gw_redis_stall_timeouts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_gw_redis_main_conf_t, stall_timeouts),
+      &ngx_http_gw_redis_not_negative_post },
+
     { ngx_string("gw_redis_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_gw_redis_status,
@@ -341,6 +348,7 @@ ngx_http_gw_redis_create_main_conf(ngx_conf_t *cf)
     rmcf->timeout = NGX_CONF_UNSET_MSEC;
     rmcf->backoff_max = NGX_CONF_UNSET_MSEC;
     rmcf->max_pending = NGX_CONF_UNSET_UINT;
+    rmcf->stall_timeouts = NGX_CONF_UNSET_UINT;
 
     if (ngx_array_init(&rmcf->subscriptions, cf->pool, 2,
                        sizeof(ngx_http_gw_redis_subscription_t))
@@ -365,6 +373,7 @@ ngx_http_gw_redis_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(rmcf->timeout, 500);
     ngx_conf_init_msec_value(rmcf->backoff_max, 5000);
     ngx_conf_init_uint_value(rmcf->max_pending, 1024);
+    ngx_conf_init_uint_value(rmcf->stall_timeouts, 3);
 
     /* the http block's error_log, else the main one */
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);

@@ -338,6 +338,9 @@ ngx_http_gw_redis_check_done(ngx_http_request_t *r, void *data,
 {
     ngx_http_gw_redis_check_ctx_t *ctx = data;
 
+    ngx_str_t  err;
+    u_char     buf[NGX_HTTP_GW_LOG_SIZE];
+
     ctx->state = NGX_HTTP_GW_REDIS_CHECK_DONE;
     ctx->status = status;
 
@@ -351,9 +354,9 @@ ngx_http_gw_redis_check_done(ngx_http_request_t *r, void *data,
 
     if (!ctx->pong) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "gw_redis_check: unexpected reply: %*s",
-                      (size_t) ngx_min(reply->len, 200),
-                      reply->str ? reply->str : "");
+                      "gw_redis_check: unexpected reply: %V",
+                      ngx_http_gw_log_escape(&err, buf, (u_char *) reply->str,
+                                             reply->len));
     }
 }
 

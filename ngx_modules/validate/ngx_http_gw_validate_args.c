@@ -9,7 +9,9 @@
  * its property's schema declares ("properties": {"limit": {"type":
  * "integer"}}): an integer, a number or a boolean when the text is one
  * (JSON's spelling: 10, -2.5e3, true, false), otherwise it stays a
- * string and the schema's "type" reports it.  Argument names and values
+ * string and the schema's "type" reports it; so does a number that a
+ * double does not hold (docs/validate.md, Numbers), as jansson's values
+ * could not decide it exactly.  Argument names and values
  * are URL-decoded ("+" is a space, as in HTML forms); header names are
  * lowercased.  A name given several times becomes an array of its values
  * when the schema declares an array (each item converted by the "items"
@@ -25,6 +27,7 @@
 
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "ngx_http_gw.h"
@@ -369,6 +372,16 @@ ngx_http_gw_validate_value(u_char *text, size_t len, ngx_uint_t types)
         num[len] = '\0';
 
         d = strtod((char *) num, NULL);
+
+        /*
+         * A number its double does not hold (more digits than 15, nearer
+         * 0 than 1e-307, past the range) stays a string, which "type"
+         * refuses: a jansson value would decide it on the double
+         */
+
+        if (!isfinite(d) || !gw_schema_number_fits((char *) num, len)) {
+            goto string;
+        }
 
         return json_real(d);
     }

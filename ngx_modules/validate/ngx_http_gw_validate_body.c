@@ -456,9 +456,10 @@ ngx_http_gw_validate_malformed(ngx_http_request_t *r, u_char *text,
     u_char      *p, *last;
     size_t       i;
     va_list      args;
-    ngx_str_t    detail, extra;
+    ngx_str_t    detail, extra, esc;
     ngx_uint_t   line, column;
     u_char       msg[256];
+    u_char       buf[NGX_HTTP_GW_LOG_SIZE];
 
     va_start(args, fmt);
     last = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
@@ -491,8 +492,12 @@ ngx_http_gw_validate_malformed(ngx_http_request_t *r, u_char *text,
     p = ngx_sprintf(p, "\"line\":%ui,\"column\":%ui", line, column);
     extra.len = p - extra.data;
 
+    /* jansson's text quotes the body near the error */
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_validate: malformed JSON body: %V", &detail);
+                  "gw_validate: malformed JSON body: %V",
+                  ngx_http_gw_log_escape(&esc, buf, detail.data,
+                                         detail.len));
 
     return ngx_http_gw_validate_problem(r, NGX_HTTP_BAD_REQUEST,
                                         "urn:tollgate:problem:malformed-json",
@@ -628,9 +633,10 @@ ngx_http_gw_validate_media_type(ngx_http_request_t *r,
 {
     u_char      *p, *end, *semi, *v;
     size_t       len;
-    ngx_str_t    detail, *t;
+    ngx_str_t    detail, esc, *t;
     ngx_uint_t   i;
     u_char       type[128];
+    u_char       buf[NGX_HTTP_GW_LOG_SIZE];
 
     if (r->headers_in.content_type == NULL) {
         goto unsupported;
@@ -701,7 +707,9 @@ unsupported:
     if (r->headers_in.content_type != NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "gw_validate: body of Content-Type \"%V\" is not JSON",
-                      &r->headers_in.content_type->value);
+                      ngx_http_gw_log_escape(&esc, buf,
+                          r->headers_in.content_type->value.data,
+                          r->headers_in.content_type->value.len));
 
     } else {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -208,10 +208,13 @@ ngx_http_gw_validate_instance(ngx_http_request_t *r,
     int                     rc;
     u_char                 *p;
     size_t                  len;
+    ngx_str_t               at, msg;
     ngx_uint_t              i, n, truncated;
     gw_schema_error_t      *e;
     gw_schema_result_t     *res;
     ngx_http_gw_problem_t   problem;
+    u_char                  at_buf[NGX_HTTP_GW_LOG_SIZE];
+    u_char                  msg_buf[NGX_HTTP_GW_LOG_SIZE];
 
     /*
      * The common case first: no error details, no allocation.  A body
@@ -300,11 +303,18 @@ ngx_http_gw_validate_instance(ngx_http_request_t *r,
     problem.extra.len = p - problem.extra.data;
 
     if (res->nerrors > 0) {
+        e = &res->errors[0];
+
+        /* both quote the instance's member names */
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "gw_validate: %s \"%V\": at \"%s\": %s",
+                      "gw_validate: %s \"%V\": at \"%V\": %V",
                       ngx_http_gw_validate_what[what], &schema->file,
-                      res->errors[0].instance_location,
-                      res->errors[0].message);
+                      ngx_http_gw_log_escape(&at, at_buf,
+                          (u_char *) e->instance_location,
+                          ngx_strlen(e->instance_location)),
+                      ngx_http_gw_log_escape(&msg, msg_buf,
+                          (u_char *) e->message, ngx_strlen(e->message)));
     }
 
     problem.status = NGX_HTTP_BAD_REQUEST;

@@ -18,6 +18,7 @@ use MIME::Base64 qw(decode_base64);
 use Test::More;
 
 use Audit;
+use Kit;
 use Tollgate::Redis;
 
 plan skip_all => Audit::binary() . ' is not built (run make backends)'
@@ -213,12 +214,170 @@ is($st, 404, 'a record beyond the log: 404');
 
 # the checkpoints survive a restart and the folder verifies
 is(Audit::stop($svc), 0, 'graceful stop');
-open my $kf, '>', "$dir/../published.pub" or die;
+my $pub = "$dir/../published.pub";
+open my $kf, '>', $pub or die;
 print $kf "$vkey\n";
 close $kf;
-my ($out, $rc) = Audit::run('verify', '--key', "$dir/../published.pub",
-                            $dir);
+my ($out, $rc) = Audit::run('verify', '--key', $pub, $dir);
 is($rc, 0, 'verify with the published key') or diag $out;
 like($out, qr/verify: ok: 37 records .* 2 checkpoints/, 'all checkpoints');
+
+# ---- the whole range of JSON numbers ----------------------------------------
+#
+# Every number is stored as a double, in its RFC 8785 form (ECMAScript's
+# Number.prototype.toString(): the pairs below are what node gives).
+# From 2^63 up to 1e21 that form is a long run of digits, which a JSON
+# parser reading integers into 64 bits refuses: such records must still
+# be served, listed, matched by filters and proven.
+
+my @numbers = (
+    [ '0', '0' ], [ '-0', '0' ], [ '-0.0', '0' ], [ '1', '1' ],
+    [ '-1', '-1' ],
+    [ '9007199254740991', '9007199254740991' ],
+    [ '9007199254740992', '9007199254740992' ],
+    [ '-9007199254740992', '-9007199254740992' ],
+    [ '9007199254740993.0', '9007199254740992' ],
+    [ '9007199254740995.0', '9007199254740996' ],
+    [ '9.223372036854775807e18', '9223372036854776000' ],
+    [ '9223372036854775808.0', '9223372036854776000' ],
+    [ '-9223372036854775809.0', '-9223372036854776000' ],
+    [ '1.8446744073709551616e19', '18446744073709552000' ],
+    [ '1e20', '100000000000000000000' ],
+    [ '-1e20', '-100000000000000000000' ],
+    [ '1E20', '100000000000000000000' ],
+    [ '123456789012345678901.0', '123456789012345680000' ],
+    [ '9.99999999999999e20', '999999999999999000000' ],
+    [ '1e21', '1e+21' ], [ '-1e21', '-1e+21' ],
+    [ '1e300', '1e+300' ], [ '1E+300', '1e+300' ],
+    [ '5e-324', '5e-324' ], [ '-5e-324', '-5e-324' ],
+    [ '1.7976931348623157e308', '1.7976931348623157e+308' ],
+    [ '-1.7976931348623157e308', '-1.7976931348623157e+308' ],
+    [ '2.2250738585072014e-308', '2.2250738585072014e-308' ],
+    [ '0.1', '0.1' ], [ '1e-7', '1e-7' ], [ '0.000001', '0.000001' ],
+    [ '1e-6', '0.000001' ], [ '1e-400', '0' ], [ '123e-2', '1.23' ],
+    [ '1.5e+2', '150' ], [ '4.35', '4.35' ],
+);
+
+# an event as JSON text, with members whose values are number literals
+sub num_event {
+    my ($id, $k, %lit) = @_;
+    my $text = $Audit::JSON->encode(
+        Audit::event($id, actor => 'numbers', resource => "/n/$k",
+                     time => 1700000100000 + $k,
+                     map { $_ => "\@$_\@" } keys %lit));
+    $text =~ s/"\@$_\@"/$lit{$_}/ or die for keys %lit;
+    return $text;
+}
+
+$dir = tempdir(DIR => Audit::tmp()) . '/numbers';
+$svc = Audit::start(dir => $dir, key => $key,
+                    env => { REDIS => $redis->address, STREAM => 'gw:num',
+                             CHECKPOINT_INTERVAL => 0,
+                             FSYNC_INTERVAL => 0 });
+
+my @lits = map { $_->[0] } @numbers;
+my @texts = map {
+    num_event("num-$_", $_, n => $numbers[$_][0],
+              latency_ms => $numbers[$_][0],
+              deep => '{"a":[' . $numbers[$_][0] . ']}')
+} 0 .. $#numbers;
+push @texts, num_event('num-all', scalar @numbers,
+                       all => '[' . join(',', @lits) . ']');
+($st, $b) = Audit::post($svc, '/v1/audit/events',
+                        '[' . join(',', @texts) . ']');
+is($st, 200, 'POST: events holding every kind of number are stored')
+    or diag explain $b;
+my $nrec = @numbers + 1;
+is($b->{stored}, $nrec, "$nrec records");
+
+# the same through the stream
+my @sids = map { "snum-$_" } 0 .. $#numbers;
+Audit::xadd_events($redis->port, 'gw:num',
+                   map { num_event($sids[$_], 100 + $_,
+                                   n => $numbers[$_][0]) } 0 .. $#numbers);
+$nrec += @numbers;
+ok(Kit::eventually(sub { Audit::all_records($svc) == $nrec }, 10),
+   'the stream: the same numbers stored');
+
+# integers beyond +-2^53 written as integers would be rounded: refused,
+# the whole batch, nothing stored; so is a number beyond the double range
+for my $lit ('9007199254740993', '-9007199254740993', '9223372036854775807',
+             '9223372036854775808', '18446744073709551616',
+             '100000000000000000000', '1e400', '-1e400')
+{
+    ($st, $b) = Audit::post($svc, '/v1/audit/events',
+                            '[' . num_event('ok-num', 0) . ','
+                            . num_event('bad-num', 0, n => $lit) . ']');
+    is($st, 400, "POST: the integer literal or overflow $lit is refused");
+}
+
+($st, $b) = Audit::post($svc, '/v1/audit/checkpoint', '');
+($size, $root) = Audit::verify_checkpoint($b, $vkey);
+is($size, $nrec, "a signed checkpoint of the $nrec records");
+
+my (%canon_of, @bad_record, @bad_raw, @bad_proof);
+for my $i (0 .. $nrec - 1) {
+    my $r;
+    ($st, $b, $r) = Audit::get($svc, "/v1/audit/records/$i");
+    my $c = $b->{canonical} // '';
+    utf8::encode($c);
+    my $rec = ref $b->{record} eq 'HASH' ? $b->{record} : {};
+    $canon_of{ $rec->{id} // "null-$i" } = $c;
+    push @bad_record, $i
+        unless $st == 200 && ($rec->{seq} // -1) == $i;
+    push @bad_raw, $i
+        unless index($r->{content}, qq{"record":$c,}) > 0;
+
+    my $p;
+    ($st, $p) = Audit::get($svc, "/v1/audit/proof/inclusion?index=$i");
+    push @bad_proof, $i
+        unless $st == 200 && $p->{size} == $nrec
+               && decode_base64($p->{root}) eq $root
+               && Audit::verify_inclusion($i, $nrec, Audit::leaf_hash($c),
+                                          [ map { decode_base64($_) }
+                                            @{ $p->{proof} } ], $root);
+}
+is_deeply(\@bad_record, [], 'GET /v1/audit/records/{i}: every record '
+                            . 'served as JSON');
+is_deeply(\@bad_raw, [], 'its "record" is the canonical bytes, verbatim');
+is_deeply(\@bad_proof, [], 'an inclusion proof of every record verifies '
+                           . 'against the signed root');
+
+my @bad_canon;
+for my $k (0 .. $#numbers) {
+    my $want = $numbers[$k][1];
+    push @bad_canon, "$numbers[$k][0] (num-$k)"
+        unless ($canon_of{"num-$k"} // '') =~ /"deep":\{"a":\[\Q$want\E\]\},/
+               && $canon_of{"num-$k"} =~ /"latency_ms":\Q$want\E,/
+               && $canon_of{"num-$k"} =~ /"n":\Q$want\E,/
+               && ($canon_of{"snum-$k"} // '') =~ /"n":\Q$want\E,/;
+}
+is_deeply(\@bad_canon, [], 'every number in its RFC 8785 form, over HTTP '
+                           . 'and the stream');
+like($canon_of{'num-all'} // '',
+     qr/"all":\[\Q${\ join(',', map { $_->[1] } @numbers)}\E\]/,
+     'all of them in one array');
+
+my @want = ((map { "num-$_" } 0 .. $#numbers), 'num-all', @sids);
+is_deeply(ids(Audit::all_records($svc)), \@want,
+          'listed: every record, in order');
+is_deeply(ids(Audit::all_records($svc, '&actor=numbers')), \@want,
+          'filtered by actor: every record');
+is_deeply(ids(Audit::all_records($svc, '&actor=numbers&status=200'
+                                 . '&action=GET')), \@want,
+          'by actor, status and action');
+is_deeply(ids(Audit::all_records($svc, '&resource=%2Fn%2F14')),
+          [ 'num-14' ], 'by resource: the record of 1e20');
+is_deeply(ids(Audit::all_records($svc, '&from=1700000100014'
+                                 . '&to=1700000100017')),
+          [ 'num-14', 'num-15', 'num-16' ],
+          'by time: the records of 1e20, -1e20, 1E20');
+($st, $b) = Audit::get($svc, '/v1/audit/records?limit=3&cursor=14');
+is_deeply(ids(@{ $b->{records} }), [ 'num-14', 'num-15', 'num-16' ],
+          'a page from a cursor');
+
+is(Audit::stop($svc), 0, 'graceful stop');
+($out, $rc) = Audit::run('verify', '--key', $pub, $dir);
+is($rc, 0, 'verify passes') or diag $out;
 
 done_testing();

@@ -12,6 +12,7 @@ package Tollgate::Redis;
 #     $redis->cli('SET', 'k', 'v');          # redis-cli's output, chomped
 #     $redis->cli_bg('DEBUG', 'SLEEP', 2);   # does not wait
 #     $redis->kill;  $redis->restart;  $redis->stop;
+#     $redis->pause; $redis->resume;          # SIGSTOP, SIGCONT
 #
 # Test::Nginx blocks cannot run Perl between the requests of a block, so
 # control() also serves these actions over HTTP from a child process,
@@ -20,6 +21,10 @@ package Tollgate::Redis;
 #
 #     GET /kill, /stop, /start       SIGKILL, SIGTERM, start on the same port
 #     GET /kill?after=MS             SIGKILL after MS milliseconds
+#     GET /pause, /resume            SIGSTOP, SIGCONT
+#     GET /await-subscriber?port=P   waits until http://127.0.0.1:P/status
+#                                    (gw_redis_status) shows the worker's
+#                                    subscriber up; answers nothing
 #     GET /cli?ARG&ARG...            redis-cli ARG ARG..., its output
 #     GET /bg?ARG&ARG...             the same in the background
 #     GET /ready                     waits until Redis answers PING
@@ -252,11 +257,17 @@ sub stop { $_[0]->_signal('TERM') }
 # kill(): SIGKILL, as a crash
 sub kill { $_[0]->_signal('KILL') }
 
+# pause(), resume(): SIGSTOP and SIGCONT, a Redis that keeps its
+# connections open and answers nothing meanwhile
+sub pause  { CORE::kill('STOP', $_[0]->pid // return 0); return 1 }
+sub resume { CORE::kill('CONT', $_[0]->pid // return 0); return 1 }
+
 sub _signal {
     my ($self, $sig) = @_;
     my $pid = $self->pid;
     if ($pid) {
         CORE::kill($sig, $pid);
+        CORE::kill('CONT', $pid);       # a paused one gets it too
         _reap($pid, 10) or croak "redis-server $pid did not exit on $sig";
     }
     unlink "$self->{dir}/redis.pid";
@@ -345,7 +356,8 @@ sub _serve {
             or do { close $c; next };
         my $body = eval { $self->_act($path, $query // '') };
         $body = "error: $@" unless defined $body;
-        $body .= "\n" unless $body =~ /\n\z/;
+        $body .= "\n" unless $body =~ /\n\z/
+                              || ($path eq '/await-subscriber' && $body eq '');
         print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                . 'Content-Length: ' . length($body) . "\r\n"
                . "Connection: close\r\n\r\n$body";
@@ -376,6 +388,8 @@ sub _act {
         return $self->kill && 'killed';
     }
     return $self->stop && 'stopped' if $path eq '/stop';
+    return $self->pause && 'paused' if $path eq '/pause';
+    return $self->resume && 'resumed' if $path eq '/resume';
     return $self->restart && 'started' if $path eq '/start';
     return $self->cli(_args($query)) if $path eq '/cli';
     return $self->cli_bg(_args($query)) && 'started' if $path eq '/bg';
@@ -389,6 +403,20 @@ sub _act {
     if ($path eq '/get') {
         my %q = map { split /=/, $_, 2 } grep { /=/ } split /&/, $query;
         return _timed_get($q{port}, $q{path} // '/', $q{under} // 1000);
+    }
+    if ($path eq '/await-subscriber') {
+        # polls the worker's gw_redis_status until its subscriber is up
+        # (its resync done); answers nothing then, so that a page that
+        # includes it first reads the same
+        my ($port) = $query =~ /port=(\d+)/;
+        my $deadline = time + 10;
+        my $last = '';
+        while (time < $deadline) {
+            $last = _timed_get($port, '/status', 100000);
+            return '' if $last =~ /"subscriber":\{"connected":true/;
+            sleep 0.02;
+        }
+        return "subscriber never connected: $last";
     }
     if ($path eq '/mark') {
         $self->{mark} = time;
