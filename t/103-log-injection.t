@@ -321,3 +321,24 @@ gw_validate: the query arguments do not match
 --- error_code: 400
 --- error_log eval
 [qr/gw_validate: the JSON body does not match[^\n]*, request: "POST \/v\/%1b%5b2J\\xff HTTP\/1\.1", host: "h\.test", referrer: "http:\/\/r\.test\/\\x1b\[31mred\\x7f\\xff\\"q\\\\b"$/m]
+
+
+
+=== TEST 13: a Content-Encoding with ESC and the forged line
+--- config
+    location /v {
+        gw_validate_body ../html/body.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+--- more_headers eval
+"Content-Type: application/json\nContent-Encoding: gzip\e[31m $::FORGED\e[0m"
+--- request
+POST /v
+{"amount":1}
+--- error_code: 415
+--- error_log eval
+qq{gw_validate: body refused: Content-Encoding "gzip\\x1b[31m $::FORGED\\x1b[0m"}
+--- grep_error_log eval
+qr/gw_validate: body refused/
+--- grep_error_log_out
+gw_validate: body refused

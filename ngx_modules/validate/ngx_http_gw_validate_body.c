@@ -522,10 +522,11 @@ static ngx_int_t
 ngx_http_gw_validate_ambiguous(ngx_http_request_t *r)
 {
     u_char           *p, *last;
-    ngx_str_t         detail, *ce;
+    ngx_str_t         detail, esc, *ce;
     ngx_uint_t        i, types, codings;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+    u_char            buf[NGX_HTTP_GW_LOG_SIZE];
 
     types = 0;
     codings = 0;
@@ -600,7 +601,8 @@ ngx_http_gw_validate_ambiguous(ngx_http_request_t *r)
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_validate: body refused: Content-Encoding \"%V\"", ce);
+                  "gw_validate: body refused: Content-Encoding \"%V\"",
+                  ngx_http_gw_log_escape(&esc, buf, ce->data, ce->len));
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
