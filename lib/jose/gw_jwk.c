@@ -552,10 +552,13 @@ gw_keyset_push(gw_keyset_t *ks, gw_jwk_t *key)
 int
 gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
 {
-    size_t          i;
-    BIGNUM         *e;
-    EVP_PKEY_CTX   *ctx;
-    char            group[32];
+    size_t                 i;
+    BIGNUM                *e;
+    EVP_PKEY_CTX          *ctx;
+    char                   group[32];
+    const gw_jwk_curve_t  *crv;
+
+    crv = NULL;
 
     if (EVP_PKEY_is_a(pkey, "RSA")) {
         if (EVP_PKEY_get_bits(pkey) < GW_RSA_MIN_BITS) {
@@ -613,8 +616,9 @@ gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
 
         EVP_PKEY_CTX_free(ctx);
 
+        crv = &gw_jwk_curves[i];
         key->type = GW_KEY_EC;
-        key->algs = GW_ALG_BIT(gw_jwk_curves[i].alg);
+        key->algs = GW_ALG_BIT(crv->alg);
 
     } else if (EVP_PKEY_is_a(pkey, "ED25519")) {
         key->type = GW_KEY_OKP;
@@ -625,10 +629,7 @@ gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
         goto failed;
     }
 
-    if (gw_jwk_thumbprint(key, pkey,
-                          key->type == GW_KEY_EC ? &gw_jwk_curves[i] : NULL)
-        != 0)
-    {
+    if (gw_jwk_thumbprint(key, pkey, crv) != 0) {
         *reason = "cannot compute the key fingerprint";
         goto failed;
     }

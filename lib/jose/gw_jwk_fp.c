@@ -91,6 +91,10 @@ gw_jwk_thumbprint(gw_jwk_t *key, EVP_PKEY *pkey, const gw_jwk_curve_t *crv)
         break;
 
     case GW_KEY_EC:
+        if (crv == NULL) {
+            return -1;
+        }
+
         m[0].name = "crv";
         m[0].text = crv->crv;
         m[1].name = "x";
