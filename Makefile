@@ -14,6 +14,27 @@ GW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wpointer-arith \
              $(EXTRA_CFLAGS)
 GW_LIBS   := -lssl -lcrypto -ljansson
 
+LIB_SRCS  := $(wildcard lib/*/*.c)
+LIB_HDRS  := $(wildcard lib/*/*.h)
+MOD_SRCS  := $(wildcard ngx_modules/*/*.c ngx_modules/*/*.h \
+               ngx_modules/*/config.sh) ngx_modules/config
+UNIT_SRCS := $(wildcard t/unit/test_*.c)
+UNIT_BINS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_OBJS := $(patsubst t/unit/%.c,$(BUILD)/unit/obj/%.o,$(UNIT_SRCS))
+GWCTL     := $(BUILD)/gwctl
+GWCTL_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/obj/%.o,$(wildcard cli/*.c))
+
+# lib/ is compiled once per set of flags into an archive that the unit
+# tests, gwctl and the backends link (docs/development.md, "Build"): here
+# with GW_CFLAGS, under $(BUILD)/fuzz-replay and $(BUILD)/fuzz with the
+# sanitizers.  The module's copy is compiled by nginx's objs/Makefile.
+# -MMD -MP write a .d file beside each object: a header change rebuilds
+# exactly the objects that include it.  $(BUILD)/cflags holds the flags of
+# the last build, so that changing them (EXTRA_CFLAGS=) rebuilds it all.
+LIB_A     := $(BUILD)/libgw.a
+LIB_OBJS  := $(patsubst lib/%.c,$(BUILD)/lib/obj/%.o,$(LIB_SRCS))
+DEP_FLAGS := -MMD -MP
+
 # Each area may add its own rules in mk/<area>.mk: flags (GW_CFLAGS +=,
 # GW_LIBS +=), targets, and names in TEST_EXTRA that `make test` runs after
 # the unit tests and before the Test::Nginx suites.
@@ -21,21 +42,13 @@ TEST_EXTRA :=
 .DEFAULT_GOAL := all
 -include $(sort $(wildcard mk/*.mk))
 
-LIB_SRCS  := $(wildcard lib/*/*.c)
-LIB_HDRS  := $(wildcard lib/*/*.h)
-MOD_SRCS  := $(wildcard ngx_modules/*/*.c ngx_modules/*/*.h \
-               ngx_modules/*/config.sh) ngx_modules/config
-UNIT_SRCS := $(wildcard t/unit/test_*.c)
-UNIT_BINS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
-GWCTL     := $(BUILD)/gwctl
-GWCTL_SRCS := $(wildcard cli/*.c cli/*.h lib/model/*.c lib/model/*.h)
 
 TEST_NGINX_BINARY       ?= /usr/sbin/nginx
 TEST_NGINX_LOAD_MODULES ?= $(abspath $(MODULE))
 export TEST_NGINX_BINARY TEST_NGINX_LOAD_MODULES
 
 .PHONY: all module deps deps-build deps-test unit lint test run bench \
-        asan clean
+        asan clean FORCE
 
 all: deps-build module $(GWCTL)
 
@@ -52,14 +65,34 @@ $(MODULE): $(MOD_SRCS) $(LIB_SRCS) $(LIB_HDRS) auto/configure
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_gw_module.so $@.tmp && mv -f $@.tmp $@
 
-$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(LIB_SRCS) $(LIB_HDRS)
+$(BUILD)/cflags: FORCE
 	@mkdir -p $(dir $@)
-	$(CC) $(GW_CFLAGS) -o $@ $< $(LIB_SRCS) $(GW_LIBS) -ljwt
+	@echo '$(CC) $(FUZZ_CC) $(GW_CFLAGS)' | cmp -s - $@ \
+	    || echo '$(CC) $(FUZZ_CC) $(GW_CFLAGS)' > $@
+
+$(BUILD)/lib/obj/%.o: lib/%.c $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+# rebuilt whole, so that an object whose source is gone leaves it
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/unit/obj/%.o: t/unit/%.c $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(BUILD)/unit/%: $(BUILD)/unit/obj/%.o $(LIB_A)
+	$(CC) $(GW_CFLAGS) -o $@ $< $(LIB_A) $(GW_LIBS) -ljwt
 
 # gwctl, the consumer and key admin CLI (docs/gwctl.md)
-$(GWCTL): $(GWCTL_SRCS)
+$(BUILD)/cli/obj/%.o: cli/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(GW_CFLAGS) -o $@ $(filter %.c,$^) -lhiredis -lcrypto
+	$(CC) $(GW_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
+
+$(GWCTL): $(GWCTL_OBJS) $(LIB_A)
+	$(CC) $(GW_CFLAGS) -o $@ $(GWCTL_OBJS) $(LIB_A) -lhiredis -lcrypto
 
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -108,34 +141,56 @@ FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 8192
 FUZZ_OBJS    := $(patsubst lib/%.c,$(BUILD)/fuzz-replay/obj/%.o,$(LIB_SRCS))
 FUZZ_LF_OBJS := $(patsubst lib/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_A       := $(BUILD)/fuzz-replay/libgw.a
+FUZZ_LF_A    := $(BUILD)/fuzz/libgw.a
+FUZZ_DRV_OBJS := $(FUZZ_DRIVERS:%=$(BUILD)/fuzz-replay/drv/%.o) \
+                 $(BUILD)/fuzz-replay/drv/replay.o \
+                 $(FUZZ_DRIVERS:%=$(BUILD)/fuzz/drv/%.o)
 FUZZ_STATS   := ^\#[0-9]+[[:space:]]+DONE|^stat::(average_exec|new_units)
 
 .PHONY: fuzz fuzz-bins fuzz-replay
-.SECONDARY: $(FUZZ_OBJS) $(FUZZ_LF_OBJS)
+.SECONDARY: $(FUZZ_DRV_OBJS) $(UNIT_OBJS)
 
-$(BUILD)/fuzz-replay/obj/%.o: lib/%.c $(LIB_HDRS)
+$(BUILD)/fuzz-replay/obj/%.o: lib/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
+	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) $(DEP_FLAGS) -c -o $@ $<
 
-$(BUILD)/fuzz-replay/bin/%: t/fuzz/%.c t/fuzz/replay.c $(FUZZ_OBJS)
+$(FUZZ_A): $(FUZZ_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz-replay/drv/%.o: t/fuzz/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) -o $@ $< t/fuzz/replay.c $(FUZZ_OBJS) \
-	    $(GW_LIBS)
+	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) $(DEP_FLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz-replay/bin/%: $(BUILD)/fuzz-replay/drv/%.o \
+                            $(BUILD)/fuzz-replay/drv/replay.o $(FUZZ_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) $(FUZZ_SAN) -o $@ $^ $(GW_LIBS)
 
 fuzz-replay: $(FUZZ_DRIVERS:%=$(BUILD)/fuzz-replay/bin/%)
 	@for d in $(FUZZ_DRIVERS); do \
 	    $(BUILD)/fuzz-replay/bin/$$d t/fuzz/corpus/$$d || exit 1; \
 	done
 
-$(BUILD)/fuzz/obj/%.o: lib/%.c $(LIB_HDRS)
+$(BUILD)/fuzz/obj/%.o: lib/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(GW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
-	    -c -o $@ $<
+	    $(DEP_FLAGS) -c -o $@ $<
 
-$(BUILD)/fuzz/bin/%: t/fuzz/%.c $(FUZZ_LF_OBJS)
+$(FUZZ_LF_A): $(FUZZ_LF_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/drv/%.o: t/fuzz/%.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(GW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
-	    $(FUZZ_LF_OBJS) $(GW_LIBS)
+	$(FUZZ_CC) $(GW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	    $(DEP_FLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/drv/%.o $(FUZZ_LF_A)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(GW_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ \
+	    $(GW_LIBS)
 
 fuzz-bins: $(FUZZ_DRIVERS:%=$(BUILD)/fuzz/bin/%)
 	@:
@@ -154,6 +209,9 @@ fuzz:
 	    else fail=1; echo "fuzz/$$d: FAILED, see $$out/log:"; \
 	        grep -E 'ERROR|SUMMARY|Test unit written' $$out/log; fi; \
 	done; exit $$fail
+
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(UNIT_OBJS) $(GWCTL_OBJS) \
+           $(FUZZ_OBJS) $(FUZZ_LF_OBJS) $(FUZZ_DRV_OBJS))
 
 run: deps-build module $(GWCTL) backends
 	@auto/deps run

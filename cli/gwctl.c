@@ -46,13 +46,13 @@ static const char  gwctl_usage_text[] =
 "             [--db N] COMMAND ...\n"
 "\n"
 "  consumer add ID [--name NAME] [--tags a,b] [--plan PLAN]\n"
-"  consumer list [--json]\n"
+"  consumer list [--limit N] [--cursor ID] [--json]\n"
 "  consumer show ID [--json]\n"
 "  consumer disable ID\n"
 "  consumer enable ID\n"
 "  consumer plan ID (PLAN | --none)\n"
 "  key create CONSUMER [--expires SECONDS|30d|12h]\n"
-"  key list CONSUMER [--json]\n"
+"  key list CONSUMER [--limit N] [--cursor HASH] [--json]\n"
 "  key revoke CONSUMER KEY_PREFIX_OR_HASH\n"
 "\n"
 "Redis: --redis, else $TOLLGATE_REDIS, else " GWCTL_DEFAULT_ADDR ".\n"
@@ -134,6 +134,41 @@ gwctl_id(gwctl_t *ctl, const char *cmd, const char *id)
                           "A-Z a-z 0-9 . _ -)", cmd,
                           gwctl_quote(q, sizeof(q), id), GW_ID_MAX);
     }
+
+    return 0;
+}
+
+
+/*
+ * The --limit of a listing: 1 to GWCTL_LIMIT_MAX, decimal without sign or
+ * leading zero; GWCTL_LIMIT_DEFAULT when value is NULL (not given).
+ */
+
+int
+gwctl_limit(gwctl_t *ctl, const char *cmd, const char *value, size_t *limit)
+{
+    char    q[64];
+    size_t  i, n;
+
+    if (value == NULL) {
+        *limit = GWCTL_LIMIT_DEFAULT;
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; value[i] >= '0' && value[i] <= '9' && i < 5; i++) {
+        n = n * 10 + (value[i] - '0');
+    }
+
+    if (i == 0 || value[i] != '\0' || value[0] == '0' || n > GWCTL_LIMIT_MAX)
+    {
+        return gwctl_fail(ctl, GWCTL_USAGE,
+                          "%s: --limit: expects 1 to %d, got %s", cmd,
+                          GWCTL_LIMIT_MAX, gwctl_quote(q, sizeof(q), value));
+    }
+
+    *limit = n;
 
     return 0;
 }

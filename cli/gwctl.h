@@ -34,6 +34,8 @@
 #define GWCTL_TIMEOUT       2       /* seconds, connect and each command */
 #define GWCTL_ATTEMPTS      5       /* transactions retried on WATCH */
 #define GWCTL_OPTS_MAX      4       /* options of one command */
+#define GWCTL_LIMIT_DEFAULT 100     /* entries of a listing's page */
+#define GWCTL_LIMIT_MAX     1000
 
 
 typedef struct {
@@ -65,6 +67,8 @@ int gwctl_fail(gwctl_t *ctl, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *gwctl_quote(char *buf, size_t size, const char *s);
 int gwctl_id(gwctl_t *ctl, const char *cmd, const char *id);
+int gwctl_limit(gwctl_t *ctl, const char *cmd, const char *value,
+    size_t *limit);
 int gwctl_args(gwctl_t *ctl, const char *cmd, int argc, char **argv,
     gwctl_opt_t *opts, const char **pos, int npos, const char *want);
 int gwctl_connect(gwctl_t *ctl);
@@ -88,7 +92,8 @@ void gwctl_print_field(FILE *f, const redisReply *hash, const char *name,
     int json);
 void gwctl_print_cell(FILE *f, const redisReply *v, size_t width);
 void gwctl_format_time(char *buf, size_t size, int64_t t);
-int gwctl_strcmp(const void *a, const void *b);
+void gwctl_print_next(FILE *f, int json, const char *close,
+    const char *next);
 
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);

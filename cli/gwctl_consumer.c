@@ -161,7 +161,7 @@ gwctl_consumer_add(gwctl_t *ctl, int argc, char **argv)
             || gwctl_run(ctl, "HSET %s id %s name %s status %s tags %s "
                          "plan %s created %lld", rkey, id, name,
                          GW_MODEL_ACTIVE, tags, plan, now) != 0
-            || gwctl_run(ctl, "SADD %s %s", GW_MODEL_CONSUMERS, id) != 0
+            || gwctl_run(ctl, "ZADD %s 0 %s", GW_MODEL_CONSUMERS, id) != 0
             || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
             || gwctl_exec(ctl, &committed) != 0)
         {
@@ -316,7 +316,7 @@ gwctl_consumer_show(gwctl_t *ctl, int argc, char **argv)
 
     if (gwctl_append(ctl, "HGETALL " GW_MODEL_CONSUMER_PREFIX "%s", pos[0])
         != 0
-        || gwctl_append(ctl, "SCARD " GW_MODEL_CONSUMER_PREFIX "%s"
+        || gwctl_append(ctl, "ZCARD " GW_MODEL_CONSUMER_PREFIX "%s"
                         GW_MODEL_KEYS_SUFFIX, pos[0]) != 0)
     {
         goto done;
@@ -327,7 +327,7 @@ gwctl_consumer_show(gwctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    keys = gwctl_reply(ctl, "SCARD");
+    keys = gwctl_reply(ctl, "ZCARD");
     if (keys == NULL) {
         goto done;
     }
@@ -361,25 +361,56 @@ done:
 }
 
 
+/*
+ * One page of consumers, sorted by id: the ids after --cursor (or from the
+ * first) in the sorted set gw:consumers (all scores 0, so ZRANGEBYLEX
+ * orders them by bytes), at most --limit of them.  One more is asked
+ * for, to know whether there is a next page; the next cursor is the last
+ * valid id shown.  An id added or removed meanwhile never makes another
+ * one appear twice or go missing.
+ */
+
 static int
 gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
 {
     int           rc, json;
-    char         *p, **ids, when[32];
-    size_t        i, n, shown, wid, wst, wpl;
+    char         *p, **ids, when[32], min[GW_ID_MAX + 2], q[64];
+    size_t        i, n, got, limit, shown, wid, wst, wpl;
     int64_t       created;
+    const char   *next;
     redisReply   *set, **recs, **keys;
     gwctl_opt_t   opts[] = {
         { "--json", 1, NULL },
+        { "--limit", 0, NULL },
+        { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
     const redisReply  *v;
 
     if (gwctl_args(ctl, "consumer list", argc, argv, opts, NULL, 0,
-                   "no arguments but --json") != 0
-        || gwctl_connect(ctl) != 0)
+                   "no arguments but --limit, --cursor and --json") != 0
+        || gwctl_limit(ctl, "consumer list", opts[1].value, &limit) != 0)
     {
         return -1;
+    }
+
+    if (opts[2].value != NULL
+        && !gw_model_id_valid(opts[2].value, strlen(opts[2].value)))
+    {
+        return gwctl_fail(ctl, GWCTL_USAGE, "consumer list: --cursor: "
+                          "expects a consumer id, got %s",
+                          gwctl_quote(q, sizeof(q), opts[2].value));
+    }
+
+    if (gwctl_connect(ctl) != 0) {
+        return -1;
+    }
+
+    if (opts[2].value != NULL) {
+        snprintf(min, sizeof(min), "(%s", opts[2].value);
+
+    } else {
+        snprintf(min, sizeof(min), "-");
     }
 
     json = (opts[0].value != NULL);
@@ -387,22 +418,27 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
     ids = NULL;
     recs = NULL;
     keys = NULL;
+    next = NULL;
     n = 0;
 
-    set = gwctl_command(ctl, "SMEMBERS %s", GW_MODEL_CONSUMERS);
+    set = gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 %llu",
+                        GW_MODEL_CONSUMERS, min,
+                        (unsigned long long) limit + 1);
     if (set == NULL) {
         return -1;
     }
 
     if (set->type != REDIS_REPLY_ARRAY) {
-        gwctl_fail(ctl, GWCTL_REDIS, "redis %s: SMEMBERS: not a set",
-                   ctl->addr);
+        gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGEBYLEX: not a sorted "
+                   "set", ctl->addr);
         goto done;
     }
 
-    ids = calloc(set->elements + 1, sizeof(char *));
-    recs = calloc(set->elements + 1, sizeof(redisReply *));
-    keys = calloc(set->elements + 1, sizeof(redisReply *));
+    got = set->elements > limit ? limit : set->elements;
+
+    ids = calloc(got + 1, sizeof(char *));
+    recs = calloc(got + 1, sizeof(redisReply *));
+    keys = calloc(got + 1, sizeof(redisReply *));
 
     if (ids == NULL || recs == NULL || keys == NULL) {
         gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
@@ -411,7 +447,7 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
 
     /* the ids are NUL-terminated in the reply: hiredis ends every string */
 
-    for (i = 0; i < set->elements; i++) {
+    for (i = 0; i < got; i++) {
         p = set->element[i]->str;
 
         if (set->element[i]->type != REDIS_REPLY_STRING
@@ -425,12 +461,20 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
         ids[n++] = p;
     }
 
-    qsort(ids, n, sizeof(char *), gwctl_strcmp);
+    if (set->elements > limit) {
+        if (n == 0) {
+            gwctl_fail(ctl, GWCTL_REDIS, "consumer list: %zu invalid ids in "
+                       "a row in %s", limit, GW_MODEL_CONSUMERS);
+            goto done;
+        }
+
+        next = ids[n - 1];
+    }
 
     for (i = 0; i < n; i++) {
         if (gwctl_append(ctl, "HGETALL " GW_MODEL_CONSUMER_PREFIX "%s",
                          ids[i]) != 0
-            || gwctl_append(ctl, "SCARD " GW_MODEL_CONSUMER_PREFIX "%s"
+            || gwctl_append(ctl, "ZCARD " GW_MODEL_CONSUMER_PREFIX "%s"
                             GW_MODEL_KEYS_SUFFIX, ids[i]) != 0)
         {
             goto done;
@@ -447,7 +491,7 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
             goto done;
         }
 
-        keys[i] = gwctl_reply(ctl, "SCARD");
+        keys[i] = gwctl_reply(ctl, "ZCARD");
         if (keys[i] == NULL) {
             goto done;
         }
@@ -471,6 +515,10 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
 
     shown = 0;
 
+    if (json) {
+        fputs("{\"consumers\":[", stdout);
+    }
+
     for (i = 0; i < n; i++) {
         if (recs[i]->type != REDIS_REPLY_ARRAY || recs[i]->elements == 0) {
             fprintf(stderr, "gwctl: consumer %s is in %s but has no "
@@ -479,9 +527,8 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
         }
 
         if (json) {
-            fputs(shown ? ",\n  " : "[\n  ", stdout);
+            fputs(shown++ ? ",\n  " : "\n  ", stdout);
             gwctl_consumer_json(stdout, ids[i], recs[i], keys[i]->integer);
-            shown++;
             continue;
         }
 
@@ -507,9 +554,7 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
         fputc('\n', stdout);
     }
 
-    if (json) {
-        fputs(shown ? "\n]\n" : "[]\n", stdout);
-    }
+    gwctl_print_next(stdout, json, shown ? "\n]" : "]", next);
 
     rc = 0;
 

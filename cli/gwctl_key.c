@@ -43,6 +43,8 @@ typedef struct {
     gwctl_key_t    *keys;
     size_t          n;
     redisReply     *set;
+    const char     *last;           /* the cursor after this page */
+    unsigned        more:1;         /* a next page exists */
 } gwctl_keys_t;
 
 
@@ -51,9 +53,9 @@ static int gwctl_key_list(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_key_name(gwctl_t *ctl, const char *arg, char *name,
     int *by_hash);
-static int gwctl_keys_read(gwctl_t *ctl, const char *id, gwctl_keys_t *ks);
+static int gwctl_keys_read(gwctl_t *ctl, const char *id, const char *after,
+    size_t count, gwctl_keys_t *ks);
 static void gwctl_keys_free(gwctl_keys_t *ks);
-static int gwctl_key_cmp(const void *a, const void *b);
 static const char *gwctl_key_state(const redisReply *rec, int64_t now);
 
 
@@ -167,8 +169,8 @@ gwctl_key_create(gwctl_t *ctl, int argc, char **argv)
                          "created %lld prefix %s", krkey, id,
                          GW_MODEL_ACTIVE, (long long) expires,
                          (long long) now, prefix) != 0
-            || gwctl_run(ctl, "SADD %s" GW_MODEL_KEYS_SUFFIX " %s",
-                         crkey, hash) != 0
+            || gwctl_run(ctl, "ZADD %s" GW_MODEL_KEYS_SUFFIX " %lld %s",
+                         crkey, (long long) now, hash) != 0
             || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
             || gwctl_exec(ctl, &committed) != 0)
         {
@@ -214,25 +216,31 @@ done:
 
 
 /*
- * Reads the consumer's keys: fails with exit code 2 when the consumer does
- * not exist; skips, with a warning, hashes that are not hashes, hashes
- * without a record and records of another consumer.  Sorted by creation.
+ * Reads one page of the consumer's keys, oldest first: the count keys
+ * after the hash after (or from the first) in the sorted set
+ * gw:consumer:<id>:keys, scored by creation time.  The cursor is a member,
+ * not a position, so a key added meanwhile never shows a key twice nor
+ * hides one.  Fails with exit code 2 when the consumer does not exist or
+ * after is not one of its keys; skips, with a warning, hashes that are
+ * not hashes, hashes without a record and records of another consumer.
+ * Sets ks->more, and ks->last to the last valid hash of the page.
  */
 
 static int
-gwctl_keys_read(gwctl_t *ctl, const char *id, gwctl_keys_t *ks)
+gwctl_keys_read(gwctl_t *ctl, const char *id, const char *after,
+    size_t count, gwctl_keys_t *ks)
 {
-    size_t        i, n;
-    redisReply   *reply, *rec;
+    size_t        i, n, got;
+    long long     start;
+    redisReply   *reply, *rank, *rec;
     const char   *hash;
 
-    ks->keys = NULL;
-    ks->n = 0;
-    ks->set = NULL;
+    memset(ks, 0, sizeof(gwctl_keys_t));
 
     if (gwctl_append(ctl, "EXISTS " GW_MODEL_CONSUMER_PREFIX "%s", id) != 0
-        || gwctl_append(ctl, "SMEMBERS " GW_MODEL_CONSUMER_PREFIX "%s"
-                        GW_MODEL_KEYS_SUFFIX, id) != 0)
+        || (after != NULL
+            && gwctl_append(ctl, "ZRANK " GW_MODEL_CONSUMER_PREFIX "%s"
+                            GW_MODEL_KEYS_SUFFIX " %s", id, after) != 0))
     {
         return -1;
     }
@@ -242,10 +250,17 @@ gwctl_keys_read(gwctl_t *ctl, const char *id, gwctl_keys_t *ks)
         return -1;
     }
 
-    ks->set = gwctl_reply(ctl, "SMEMBERS");
-    if (ks->set == NULL) {
-        freeReplyObject(reply);
-        return -1;
+    start = 0;
+
+    if (after != NULL) {
+        rank = gwctl_reply(ctl, "ZRANK");
+        if (rank == NULL) {
+            freeReplyObject(reply);
+            return -1;
+        }
+
+        start = rank->type == REDIS_REPLY_INTEGER ? rank->integer + 1 : -1;
+        freeReplyObject(rank);
     }
 
     if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
@@ -255,19 +270,35 @@ gwctl_keys_read(gwctl_t *ctl, const char *id, gwctl_keys_t *ks)
 
     freeReplyObject(reply);
 
-    if (ks->set->type != REDIS_REPLY_ARRAY) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "redis %s: SMEMBERS: not a set",
-                          ctl->addr);
+    if (start < 0) {
+        return gwctl_fail(ctl, GWCTL_STATE, "consumer %s has no key %.*s: "
+                          "not a cursor of its key list", id,
+                          GWCTL_HASH_SHOWN, after);
     }
 
-    ks->keys = calloc(ks->set->elements + 1, sizeof(gwctl_key_t));
+    ks->set = gwctl_command(ctl, "ZRANGE " GW_MODEL_CONSUMER_PREFIX "%s"
+                            GW_MODEL_KEYS_SUFFIX " %lld %lld", id, start,
+                            start + (long long) count);
+    if (ks->set == NULL) {
+        return -1;
+    }
+
+    if (ks->set->type != REDIS_REPLY_ARRAY) {
+        return gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGE: not a sorted "
+                          "set", ctl->addr);
+    }
+
+    got = ks->set->elements > count ? count : ks->set->elements;
+    ks->more = ks->set->elements > count;
+
+    ks->keys = calloc(got + 1, sizeof(gwctl_key_t));
     if (ks->keys == NULL) {
         return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
     }
 
     n = 0;
 
-    for (i = 0; i < ks->set->elements; i++) {
+    for (i = 0; i < got; i++) {
         hash = ks->set->element[i]->str;
 
         if (ks->set->element[i]->type != REDIS_REPLY_STRING
@@ -286,6 +317,7 @@ gwctl_keys_read(gwctl_t *ctl, const char *id, gwctl_keys_t *ks)
         }
 
         ks->keys[n++].hash = hash;
+        ks->last = hash;
     }
 
     /* from here keys[0 .. n) own their record, NULL until read */
@@ -326,7 +358,10 @@ gwctl_keys_read(gwctl_t *ctl, const char *id, gwctl_keys_t *ks)
         ks->keys[ks->n++] = ks->keys[i];
     }
 
-    qsort(ks->keys, ks->n, sizeof(gwctl_key_t), gwctl_key_cmp);
+    if (ks->more && ks->last == NULL) {
+        return gwctl_fail(ctl, GWCTL_REDIS, "consumer %s: %zu invalid hashes "
+                          "in a row in its key set", id, count);
+    }
 
     return 0;
 }
@@ -352,22 +387,6 @@ gwctl_keys_free(gwctl_keys_t *ks)
     if (ks->set != NULL) {
         freeReplyObject(ks->set);
     }
-}
-
-
-static int
-gwctl_key_cmp(const void *a, const void *b)
-{
-    const gwctl_key_t  *ka, *kb;
-
-    ka = a;
-    kb = b;
-
-    if (ka->created != kb->created) {
-        return ka->created < kb->created ? -1 : 1;
-    }
-
-    return strcmp(ka->hash, kb->hash);
 }
 
 
@@ -407,29 +426,48 @@ static int
 gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
 {
     int           rc;
-    char          created[32], expires[32];
-    size_t        i;
+    char          created[32], expires[32], q[64];
+    size_t        i, limit;
     int64_t       now, t;
     const char   *pos[1];
     gwctl_keys_t  ks;
     gwctl_key_t  *k;
     gwctl_opt_t   opts[] = {
         { "--json", 1, NULL },
+        { "--limit", 0, NULL },
+        { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
 
     if (gwctl_args(ctl, "key list", argc, argv, opts, pos, 1,
-                   "CONSUMER [--json]") != 0
+                   "CONSUMER [--limit N] [--cursor HASH] [--json]") != 0
         || gwctl_id(ctl, "key list", pos[0]) != 0
-        || gwctl_connect(ctl) != 0)
+        || gwctl_limit(ctl, "key list", opts[1].value, &limit) != 0)
     {
+        return -1;
+    }
+
+    if (opts[2].value != NULL
+        && !gw_model_hash_valid(opts[2].value, strlen(opts[2].value)))
+    {
+        return gwctl_fail(ctl, GWCTL_USAGE, "key list: --cursor: expects "
+                          "a key hash (%d lower-case hex digits), got %s",
+                          GW_KEY_HASH_HEX_LEN,
+                          gwctl_quote(q, sizeof(q), opts[2].value));
+    }
+
+    if (gwctl_connect(ctl) != 0) {
         return -1;
     }
 
     rc = -1;
 
-    if (gwctl_keys_read(ctl, pos[0], &ks) != 0) {
+    if (gwctl_keys_read(ctl, pos[0], opts[2].value, limit, &ks) != 0) {
         goto done;
+    }
+
+    if (opts[0].value != NULL) {
+        fputs("{\"keys\":[", stdout);
     }
 
     now = (int64_t) time(NULL);
@@ -438,7 +476,7 @@ gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
         k = &ks.keys[i];
 
         if (opts[0].value != NULL) {
-            fputs(i ? ",\n  " : "[\n  ", stdout);
+            fputs(i ? ",\n  " : "\n  ", stdout);
             printf("{\"hash\":\"%s\",\"prefix\":", k->hash);
             gwctl_print_field(stdout, k->rec, "prefix", 1);
             fputs(",\"status\":", stdout);
@@ -487,9 +525,8 @@ gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
                expires);
     }
 
-    if (opts[0].value != NULL) {
-        fputs(ks.n ? "\n]\n" : "[]\n", stdout);
-    }
+    gwctl_print_next(stdout, opts[0].value != NULL, ks.n ? "\n]" : "]",
+                     ks.more ? ks.last : NULL);
 
     rc = 0;
 
@@ -559,13 +596,15 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
 {
     int                rc, by_hash, attempt, committed;
     char               name[GW_KEY_HASH_HEX_LEN + 1], q[64];
+    char               hash[GW_KEY_HASH_HEX_LEN + 1];
+    char               after[GW_KEY_HASH_HEX_LEN + 1];
     char               krkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
     size_t             i, len, matches, live;
     int64_t            now;
-    const char        *pos[2], *id, *hash;
-    redisReply        *reply;
+    const char        *pos[2], *id;
+    redisReply        *reply, *pick;
     gwctl_keys_t       ks;
-    gwctl_key_t       *k, *pick;
+    gwctl_key_t       *k;
     const redisReply  *v;
 
     if (gwctl_args(ctl, "key revoke", argc, argv, NULL, pos, 2,
@@ -584,38 +623,60 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
 
     gwctl_quote(q, sizeof(q), by_hash ? name : pos[1]);
 
-    if (gwctl_keys_read(ctl, id, &ks) != 0) {
-        goto done;
-    }
-
     len = strlen(name);
     matches = 0;
     live = 0;
     pick = NULL;
+    after[0] = '\0';
 
-    for (i = 0; i < ks.n; i++) {
-        k = &ks.keys[i];
+    /* the keys are read a page at a time; pick keeps its record */
 
-        if (by_hash) {
-            if (strncmp(k->hash, name, len) != 0) {
-                continue;
+    for ( ;; ) {
+        if (gwctl_keys_read(ctl, id, after[0] ? after : NULL,
+                            GWCTL_LIMIT_MAX, &ks) != 0)
+        {
+            goto done;
+        }
+
+        for (i = 0; i < ks.n; i++) {
+            k = &ks.keys[i];
+
+            if (by_hash) {
+                if (strncmp(k->hash, name, len) != 0) {
+                    continue;
+                }
+
+            } else {
+                v = gwctl_field(k->rec, "prefix");
+
+                if (v == NULL || v->len < len
+                    || memcmp(v->str, name, len) != 0)
+                {
+                    continue;
+                }
             }
 
-        } else {
-            v = gwctl_field(k->rec, "prefix");
+            matches++;
 
-            if (v == NULL || v->len < len || memcmp(v->str, name, len) != 0)
-            {
-                continue;
+            if (!gwctl_field_is(k->rec, "status", GW_MODEL_REVOKED)) {
+                live++;
+
+                if (pick != NULL) {
+                    freeReplyObject(pick);
+                }
+
+                pick = k->rec;
+                k->rec = NULL;
+                memcpy(hash, k->hash, sizeof(hash));
             }
         }
 
-        matches++;
-
-        if (!gwctl_field_is(k->rec, "status", GW_MODEL_REVOKED)) {
-            live++;
-            pick = k;
+        if (!ks.more) {
+            break;
         }
+
+        memcpy(after, ks.last, sizeof(after));
+        gwctl_keys_free(&ks);
     }
 
     if (matches == 0) {
@@ -636,7 +697,6 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
         goto done;
     }
 
-    hash = pick->hash;
     snprintf(krkey, sizeof(krkey), GW_MODEL_KEY_PREFIX "%s", hash);
     snprintf(event, sizeof(event), GW_MODEL_EVENT_KEY " %s", hash);
 
@@ -677,7 +737,7 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
 
         if (committed) {
             printf("key ");
-            gwctl_print_field(stdout, pick->rec, "prefix", 0);
+            gwctl_print_field(stdout, pick, "prefix", 0);
             printf(" (hash %.*s) of consumer %s revoked\n",
                    GWCTL_HASH_SHOWN, hash, id);
             rc = 0;
@@ -692,6 +752,10 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
 done:
 
     gwctl_keys_free(&ks);
+
+    if (pick != NULL) {
+        freeReplyObject(pick);
+    }
 
     return rc;
 }

@@ -150,10 +150,30 @@ gwctl_format_time(char *buf, size_t size, int64_t t)
 }
 
 
-/* for qsort() of an array of strings */
+/*
+ * The end of a listing's page: in JSON, close (which ends its array), the
+ * member "next" (the cursor, or null) and the closing brace; in text, a
+ * line "next cursor: C" when there is a next page.  A cursor is an id or
+ * a hash, so it needs no escaping.
+ */
 
-int
-gwctl_strcmp(const void *a, const void *b)
+void
+gwctl_print_next(FILE *f, int json, const char *close, const char *next)
 {
-    return strcmp(*(char * const *) a, *(char * const *) b);
+    if (json) {
+        fputs(close, f);
+
+        if (next != NULL) {
+            fprintf(f, ",\"next\":\"%s\"}\n", next);
+
+        } else {
+            fputs(",\"next\":null}\n", f);
+        }
+
+        return;
+    }
+
+    if (next != NULL) {
+        fprintf(f, "next cursor: %s\n", next);
+    }
 }

@@ -11,8 +11,6 @@ BACKEND_NAMES := $(filter-out common,\
 BACKEND_BINS  := $(BACKEND_NAMES:%=$(BUILD)/backends/%)
 KIT_SRCS      := $(wildcard backends/common/*.c)
 KIT_HDRS      := $(wildcard backends/common/*.h)
-KIT_LIB_SRCS  := $(wildcard lib/problem/*.c lib/trace/*.c)
-KIT_LIB_HDRS  := $(wildcard lib/problem/*.h lib/trace/*.h)
 KIT_LIBS      := -levent -lhiredis -ljansson -lcrypto
 
 TEST_EXTRA += backends-test
@@ -24,16 +22,26 @@ backends: $(BACKEND_BINS)
 # the .t files run in `make test`'s prove over t/; this only builds
 backends-test: backends
 
-# a service needing more of lib/ sets BACKEND_SRCS_<name> (sources and
-# headers) and BACKEND_LIBS_<name> in its own mk file
+# Each source is compiled once into $(BUILD)/backends/obj (the kit once
+# for all services), and lib/ comes from $(LIB_A), compiled once for the
+# unit tests too.  A service sets BACKEND_LIBS_<name> for the libraries
+# its part of lib/ needs (BACKEND_SRCS_<name> lists that part, for
+# reading; the archive holds all of lib/).
+KIT_OBJS := $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,$(KIT_SRCS))
+BACKEND_OBJS := $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,\
+                    $(wildcard backends/*/*.c))
+
+$(BUILD)/backends/obj/%.o: backends/%.c $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) -Ibackends/common $(DEP_FLAGS) -c -o $@ $<
+
 define GW_BACKEND_RULE
-$(BUILD)/backends/$(1): $(wildcard backends/$(1)/*.c backends/$(1)/*.h) \
-        $(KIT_SRCS) $(KIT_HDRS) $(KIT_LIB_SRCS) $(KIT_LIB_HDRS) \
-        $(BACKEND_SRCS_$(1))
-	@mkdir -p $$(dir $$@)
-	$$(CC) $$(GW_CFLAGS) -Ibackends/common -o $$@ \
-	    $(wildcard backends/$(1)/*.c) $(KIT_SRCS) $(KIT_LIB_SRCS) \
-	    $(filter %.c,$(BACKEND_SRCS_$(1))) $(KIT_LIBS) $(BACKEND_LIBS_$(1))
+$(BUILD)/backends/$(1): $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,\
+                            $(wildcard backends/$(1)/*.c)) \
+                        $(KIT_OBJS) $(LIB_A)
+	$$(CC) $$(GW_CFLAGS) -o $$@ $$^ $(KIT_LIBS) $(BACKEND_LIBS_$(1))
 endef
 
 $(foreach b,$(BACKEND_NAMES),$(eval $(call GW_BACKEND_RULE,$(b))))
+
+-include $(BACKEND_OBJS:.o=.d)

@@ -23,10 +23,10 @@ JSONSCHEMA_META := $(sort $(wildcard data/json-schema/*/*.json \
 
 .PHONY: conformance jsonschema-meta jsonschema-meta-check
 
-$(BUILD)/conformance/runner: t/conformance/runner.c $(JSONSCHEMA_SRCS) \
-                             $(JSONSCHEMA_HDRS)
+$(BUILD)/conformance/runner: t/conformance/runner.c $(JSONSCHEMA_HDRS) \
+                             $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(GW_CFLAGS) -o $@ $< $(JSONSCHEMA_SRCS) $(GW_LIBS)
+	$(CC) $(GW_CFLAGS) -o $@ $< $(LIB_A) $(GW_LIBS)
 
 conformance: $(BUILD)/conformance/runner jsonschema-meta-check
 	$(BUILD)/conformance/runner $(SUITE) $(DRAFT)

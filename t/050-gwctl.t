@@ -137,6 +137,12 @@ sub r {
     return rread($db);
 }
 
+# many commands in one round trip; returns their replies
+sub rpipe {
+    rsend($db, @$_) for @_;
+    return map { rread($db) } @_;
+}
+
 sub rhash {
     my %h = @{ r('HGETALL', @_) };
     return \%h;
@@ -319,6 +325,20 @@ usage_error('consumer list extra', [qw(consumer list x)],
             'consumer list: unexpected argument "x"');
 usage_error('--json with value', [qw(consumer list --json=1)],
             'consumer list: --json takes no value');
+for my $bad ('0', '1001', '-1', '01', '1e3', '', '99999999999') {
+    usage_error("consumer list --limit '$bad'", ['consumer', 'list',
+                '--limit', $bad], 'consumer list: --limit: expects 1 to 1000');
+    usage_error("key list --limit '$bad'", ['key', 'list', 'a', '--limit',
+                $bad], 'key list: --limit: expects 1 to 1000');
+}
+usage_error('consumer list --cursor bad', [qw(consumer list --cursor a/b)],
+            'consumer list: --cursor: expects a consumer id, got "a/b"');
+usage_error('key list --cursor bad', [qw(key list a --cursor abc)],
+            'key list: --cursor: expects a key hash (64 lower-case hex');
+usage_error('key list --cursor upper case', ['key', 'list', 'a', '--cursor',
+            'A' x 64], 'key list: --cursor: expects a key hash');
+usage_error('consumer list --limit twice', [qw(consumer list --limit 1
+            --limit=2)], 'consumer list: --limit given twice');
 usage_error('consumer show without id', [qw(consumer show)],
             'consumer show: expects ID');
 usage_error('consumer show bad id', [qw(consumer show a/b)],
@@ -412,7 +432,7 @@ SKIP: {
     my $mp = $mute->sockport;
     my $t0 = time;
     run_ok('no reply', ['--redis', "127.0.0.1:$mp", qw(consumer list)], 3, '',
-           qr/\Agwctl: redis 127\.0\.0\.1:$mp: SMEMBERS: no reply within 2 seconds\n\z/);
+           qr/\Agwctl: redis 127\.0\.0\.1:$mp: ZRANGEBYLEX: no reply within 2 seconds\n\z/);
     cmp_ok(time - $t0, '<=', 10, 'no reply: gives up after the timeout');
     close $mute;
 }
@@ -422,13 +442,14 @@ run_ok('--db out of range', ['--db', '100', qw(consumer list)], 3, '',
 
 r('SET', 'gw:consumers', 'oops');
 run_ok('wrong type', [qw(consumer list)], 3, '',
-       qr/\Agwctl: redis \Q$addr\E: SMEMBERS: WRONGTYPE /);
+       qr/\Agwctl: redis \Q$addr\E: ZRANGEBYLEX: WRONGTYPE /);
 r('DEL', 'gw:consumers');
 
 # ---- consumers ------------------------------------------------------------
 
 run_ok('empty list', [qw(consumer list)], 0, '', undef);
-run_ok('empty list, JSON', [qw(consumer list --json)], 0, "[]\n", undef);
+run_ok('empty list, JSON', [qw(consumer list --json)], 0,
+       qq({"consumers":[],"next":null}\n), undef);
 
 my $t0 = time;
 run_ok('consumer add', ['consumer', 'add', 'acme', '--name', 'Acme Corp',
@@ -439,7 +460,7 @@ is_deeply([ map { $c->{$_} } qw(id name status tags plan) ],
           [ 'acme', 'Acme Corp', 'active', 'eu,internal', 'gold' ],
           'the consumer record');
 ok($c->{created} >= $t0 && $c->{created} <= time, 'created is now');
-is(r('SISMEMBER', 'gw:consumers', 'acme'), 1, 'indexed in gw:consumers');
+is(r('ZSCORE', 'gw:consumers', 'acme'), 0, 'indexed in gw:consumers');
 is_deeply(events(), ['consumer acme'], 'add publishes "consumer acme"');
 
 run_ok('consumer add, defaults, --opt=value', ['consumer', 'add', 'b-2.x_',
@@ -468,8 +489,10 @@ like($lines[2], qr/^b-2\.x_\s+active\s+-\s+\S+\s+0\s+Büro ☕$/, 'b-2.x_ row');
 like($lines[3], qr/^zed\s+/, 'sorted by id');
 
 my $json = run_ok('consumer list --json', [qw(consumer list --json)], 0,
-                  qr/^\[/, undef);
+                  qr/^\{"consumers":\[/, undef);
 my $j = decode_json($json);
+is($j->{next}, undef, 'JSON: no next page');
+$j = $j->{consumers};
 is_deeply([ map { $_->{id} } @$j ], [qw(acme b-2.x_ zed)], 'JSON ids');
 is_deeply($j->[0]{tags}, ['eu', 'internal'], 'JSON tags');
 is($j->[0]{plan}, 'gold', 'JSON plan');
@@ -587,8 +610,9 @@ is_deeply([ @$k{qw(consumer status expires prefix)} ],
           [ 'acme', 'active', 0, substr($k1, 0, 8) ],
           'the key record, stored under the SHA-256 of the key');
 ok($k->{created} >= $t0 && $k->{created} <= time, 'key created is now');
-is_deeply(r('SMEMBERS', 'gw:consumer:acme:keys'), [$h1],
-          'indexed in gw:consumer:acme:keys');
+is_deeply(r('ZRANGE', 'gw:consumer:acme:keys', 0, -1, 'WITHSCORES'),
+          [$h1, $k->{created}], 'indexed in gw:consumer:acme:keys, '
+          . 'scored by its creation');
 is_deeply(events(), ["key $h1"], 'create publishes "key <hash>"');
 
 my $k2 = run_ok('key create --expires 30d', [qw(key create acme --expires
@@ -613,7 +637,8 @@ events();
 # a key that cannot be shown is revoked at once
 SKIP: {
     skip 'no /dev/full', 6 unless -c '/dev/full';
-    my %before = map { $_ => 1 } @{ r('SMEMBERS', 'gw:consumer:zed:keys') };
+    my %before = map { $_ => 1 }
+                 @{ r('ZRANGE', 'gw:consumer:zed:keys', 0, -1) };
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>', '/dev/full' or die;
@@ -624,7 +649,8 @@ SKIP: {
     is($? >> 8, 3, 'key create, stdout full: exit 3');
     like(slurp("$tmp/err"), qr/\Agwctl: key create: cannot write the key: .+\ngwctl: key create: key tg_\S{5} of consumer zed was revoked, as it could not be shown\n\z/,
          'key create, stdout full: says so');
-    my @new = grep { !$before{$_} } @{ r('SMEMBERS', 'gw:consumer:zed:keys') };
+    my @new = grep { !$before{$_} }
+              @{ r('ZRANGE', 'gw:consumer:zed:keys', 0, -1) };
     is(scalar @new, 1, 'the key was stored');
     $k = rhash("gw:key:$new[0]");
     is($k->{status}, 'revoked', 'and revoked');
@@ -643,7 +669,7 @@ my $all = '';
 for my $rk (@{ r('KEYS', '*') }) {
     my $t = r('TYPE', $rk);
     my $v = $t eq 'hash' ? r('HGETALL', $rk)
-          : $t eq 'set' ? r('SMEMBERS', $rk) : [ r('GET', $rk) ];
+          : $t eq 'zset' ? r('ZRANGE', $rk, 0, -1) : [ r('GET', $rk) ];
     $all .= join("\n", $rk, @$v) . "\n";
 }
 ok(index($all, $k1) < 0 && index($all, $k2) < 0, 'no key is stored');
@@ -661,9 +687,11 @@ like($row2 // '', qr/active\s+\S+Z  \d{4}-\S+Z$/, 'second key row expires');
 ok(index($list, $k1) < 0 && index($list, $k2) < 0, 'no key in the list');
 ok(index($list, $h1) < 0, 'nor a whole hash');
 
-$json = run_ok('key list --json', [qw(key list acme --json)], 0, qr/^\[/,
-               undef);
+$json = run_ok('key list --json', [qw(key list acme --json)], 0,
+               qr/^\{"keys":\[/, undef);
 $j = decode_json($json);
+is($j->{next}, undef, 'key list JSON: no next page');
+$j = $j->{keys};
 my %byhash = map { $_->{hash} => $_ } @$j;
 is_deeply([ sort keys %byhash ], [ sort $h1, $h2 ], 'JSON hashes');
 is_deeply([ @{ $byhash{$h1} }{qw(prefix status state expires)} ],
@@ -671,8 +699,8 @@ is_deeply([ @{ $byhash{$h1} }{qw(prefix status state expires)} ],
 ok($json !~ /tg_[A-Za-z0-9_-]{43}/ && index($json, $k1) < 0,
    'no key in the JSON list');
 run_ok('key list, none', [qw(key list b-2.x_)], 0, '', undef);
-run_ok('key list --json, none', [qw(key list b-2.x_ --json)], 0, "[]\n",
-       undef);
+run_ok('key list --json, none', [qw(key list b-2.x_ --json)], 0,
+       qq({"keys":[],"next":null}\n), undef);
 run_ok('key list, missing consumer', [qw(key list nobody)], 2, '',
        qr/\Agwctl: consumer nobody not found\n\z/);
 
@@ -721,7 +749,7 @@ my ($ha, $hb) = ('abcdef01' . ('0' x 56), 'abcdef01' . ('1' x 56));
 for my $h ($ha, $hb) {
     r('HSET', "gw:key:$h", 'consumer', 'zed', 'status', 'active',
       'expires', 0, 'created', $now, 'prefix', 'tg_ZZZZZ');
-    r('SADD', 'gw:consumer:zed:keys', $h);
+    r('ZADD', 'gw:consumer:zed:keys', $now, $h);
 }
 run_ok('key revoke, ambiguous prefix', [qw(key revoke zed tg_ZZZ)], 2, '',
        qr/\Agwctl: 2 keys of consumer zed match "tg_ZZZ": give more of the hash\n\z/);
@@ -739,16 +767,17 @@ is_deeply(events(), ["key $ha", "key $hb"], 'published');
 my $hx = 'e' x 64;
 r('HSET', "gw:key:$hx", 'consumer', 'b-2.x_', 'status', 'active',
   'expires', $now - 10, 'created', $now - 100, 'prefix', 'tg_EEEEE');
-r('SADD', 'gw:consumer:b-2.x_:keys', $hx);
+r('ZADD', 'gw:consumer:b-2.x_:keys', $now - 100, $hx);
 run_ok('key list, expired', [qw(key list b-2.x_)], 0,
        qr/^eeeeeeeeeeee  tg_EEEEE  expired /m, undef);
 $j = decode_json(run_ok('key list --json, expired', [qw(key list b-2.x_
-                        --json)], 0, qr/^\[/, undef));
+                        --json)], 0, qr/^\{/, undef))->{keys};
 is_deeply([ map { "$_->{status}/$_->{state}" } @$j ],
           [ 'active/expired', 'revoked/revoked', 'revoked/revoked' ],
           'JSON status and state, oldest first');
 
-r('SADD', 'gw:consumer:b-2.x_:keys', 'not-a-hash', 'f' x 64, $ha);
+r('ZADD', 'gw:consumer:b-2.x_:keys', $now, 'not-a-hash', $now, 'f' x 64,
+  $now, $ha);
 my ($rc, $o, $e) = gwctl(qw(key list b-2.x_));
 is($rc, 0, 'key list, bad entries: exit 0');
 is(scalar(() = $o =~ /^\w{12}  /mg), 3, 'key list, bad entries: 3 keys');
@@ -762,7 +791,7 @@ is(scalar(() = $e =~ /\n/g), 3, 'three warnings');
 run_ok('key revoke ignores them', [qw(key revoke b-2.x_ abcdef01)], 2, '',
        qr/no key matching/s);
 
-r('SADD', 'gw:consumers', 'ghost', 'bad id');
+r('ZADD', 'gw:consumers', 0, 'ghost', 0, 'bad id');
 r('HSET', 'gw:consumer:zed', 'name', "Evil\e[2J\x07", 'tags', "a,\x01");
 $list = run_ok('consumer list, bad entries', [qw(consumer list)], 0,
                qr/^zed .* Evil\?\[2J\?$/m,
@@ -771,7 +800,7 @@ ok($list !~ /[\x00-\x09\x0b-\x1f\x7f]/, 'no control character printed');
 ($rc, $o, $e) = gwctl(qw(consumer list --json));
 $j = eval { decode_json($o) };
 ok($j, 'JSON stays valid') or diag($o);
-my ($zed) = grep { $_->{id} eq 'zed' } @{ $j // [] };
+my ($zed) = grep { $_->{id} eq 'zed' } @{ $j ? $j->{consumers} : [] };
 is($zed->{name}, "Evil\e[2J\x07", 'control characters escaped in JSON');
 is_deeply($zed->{tags}, ['a', "\x01"], 'tags split as stored');
 r('HSET', 'gw:consumer:zed', 'name', "Bad\xff\xfe");
@@ -780,8 +809,114 @@ $j = eval { JSON::PP->new->utf8->decode($o) };
 is($j && $j->{name}, "Bad\x{fffd}\x{fffd}", 'ill-formed UTF-8 as U+FFFD');
 run_ok('consumer show, bad UTF-8 as text', [qw(consumer show zed)], 0,
        qr/^name:     Bad\?\?$/m, undef);
-r('SREM', 'gw:consumers', 'ghost', 'bad id');
+r('ZREM', 'gw:consumers', 'ghost', 'bad id');
 no_events('reads');
+
+# ---- paging ---------------------------------------------------------------
+
+# pages(@args): every page of a listing, --json, --limit 100, following the
+# cursors; returns the entries in order and the size of each page
+sub pages {
+    my ($what, @args) = @_;
+    my (@all, @sizes, $cursor);
+    for (1 .. 50) {
+        my @c = defined $cursor ? ('--cursor', $cursor) : ();
+        my ($rc, $o, $e) = gwctl(@args, qw(--json --limit 100), @c);
+        is($rc, 0, "@args page $_: exit 0") or diag($e);
+        my $j = decode_json($o);
+        push @all, @{ $j->{$what} };
+        push @sizes, scalar @{ $j->{$what} };
+        $cursor = $j->{next};
+        last unless defined $cursor;
+    }
+    ok(!defined $cursor, "@args: the cursors end");
+    return (\@all, \@sizes);
+}
+
+{
+    my @ids = map { sprintf 'page-%03d', $_ } 1 .. 250;
+    rpipe(map { (['HSET', "gw:consumer:$_", 'id', $_, 'name', $_, 'status',
+                  'active', 'tags', '', 'plan', '', 'created', $now],
+                 ['ZADD', 'gw:consumers', 0, $_]) } @ids);
+    my @want = sort @{ r('ZRANGE', 'gw:consumers', 0, -1) };
+    is(scalar @want, 253, '250 consumers more');
+
+    my ($got, $sizes) = pages('consumers', qw(consumer list));
+    is_deeply($sizes, [100, 100, 53], 'consumer list: pages of 100');
+    is_deeply([ map { $_->{id} } @$got ], \@want,
+              'consumer list: every consumer once, sorted by id');
+
+    my $o = run_ok('consumer list --limit 2, text', [qw(consumer list
+                   --limit 2)], 0, qr/^ID /, undef);
+    like($o, qr/\n(acme|b-2\.x_) .*\nnext cursor: b-2\.x_\n\z/,
+         'text: two rows, then the next cursor');
+    $o = run_ok('consumer list --cursor', [qw(consumer list --limit=2
+                --cursor page-248)], 0, qr/^ID /, undef);
+    like($o, qr/\npage-249 .*\npage-250 .*\nnext cursor: page-250\n\z/,
+         'from after the cursor');
+    $o = run_ok('consumer list, last page', [qw(consumer list --cursor
+                page-250)], 0, qr/^zed /m, undef);
+    ok($o !~ /next cursor/, 'the last page has no next cursor');
+    run_ok('consumer list, past the end', [qw(consumer list --cursor zzz
+           --json)], 0, qq({"consumers":[],"next":null}\n), undef);
+
+    # a consumer added before the cursor is not shown, one after it is
+    my $j = decode_json(run_ok('first page', [qw(consumer list --json
+                               --limit 100)], 0, qr/^\{/, undef));
+    r('ZADD', 'gw:consumers', 0, 'page-000', 0, 'page-999');
+    r('HSET', "gw:consumer:$_", 'id', $_, 'status', 'active', 'created',
+      $now) for qw(page-000 page-999);
+    my $j2 = decode_json(run_ok('next page', ['consumer', 'list', '--json',
+                                '--limit', 1000, '--cursor', $j->{next}],
+                                0, qr/^\{/, undef));
+    my @seen = map { $_->{id} } @{ $j->{consumers} }, @{ $j2->{consumers} };
+    my %n;
+    $n{$_}++ for @seen;
+    ok(!grep({ $_ > 1 } values %n), 'nobody twice across a change');
+    ok($n{'page-999'} && !$n{'page-000'}, 'the new id after the cursor '
+       . 'shows, the one before it does not');
+    r('ZREM', 'gw:consumers', 'page-000', 'page-999');
+
+    # keys: 1100 of one consumer, some created in the same second
+    run_ok('consumer add many', [qw(consumer add many)], 0, undef, undef);
+    my @keys = map { sha256_hex("many $_") } 1 .. 1100;
+    rpipe(map { my $i = $_;
+                (['HSET', "gw:key:$keys[$i]", 'consumer', 'many', 'status',
+                  'active', 'expires', 0, 'created', $now - 2000 + int($i / 2),
+                  'prefix', sprintf('tg_%05d', $i)],
+                 ['ZADD', 'gw:consumer:many:keys', $now - 2000 + int($i / 2),
+                  $keys[$i]]) } 0 .. $#keys);
+    my @order = @{ r('ZRANGE', 'gw:consumer:many:keys', 0, -1) };
+    ($got, $sizes) = pages('keys', qw(key list many));
+    is_deeply($sizes, [ (100) x 11 ], 'key list: pages of 100');
+    is_deeply([ map { $_->{hash} } @$got ], \@order,
+              'key list: every key once, oldest first');
+    is_deeply([ map { $_->{created} } @$got ],
+              [ sort { $a <=> $b } map { $_->{created} } @$got ],
+              'creation times never go back');
+
+    $o = run_ok('key list --limit 1000', [qw(key list many --limit 1000)],
+                0, qr/^HASH /, undef);
+    is(scalar(() = $o =~ /^[0-9a-f]{12}  /mg), 1000, '1000 rows');
+    like($o, qr/\nnext cursor: \Q$order[999]\E\n\z/, 'then the cursor');
+    $o = run_ok('key list, second page', ['key', 'list', 'many',
+                '--cursor', $order[999]], 0, qr/^HASH /, undef);
+    is(scalar(() = $o =~ /^[0-9a-f]{12}  /mg), 100, 'the 100 left');
+    ok($o !~ /next cursor/, 'and no cursor');
+    run_ok('key list, cursor of another consumer', ['key', 'list', 'many',
+           '--cursor', $h1], 2, '',
+           qr/\Agwctl: consumer many has no key \Q${\ substr($h1, 0, 12)}\E: not a cursor/);
+
+    # revoke finds a key on the second page of 1000
+    my $last = $keys[-1];
+    run_ok('key revoke past the first 1000', [qw(key revoke many),
+           substr($last, 0, 16)], 0,
+           "key tg_01099 (hash ${\ substr($last, 0, 12)}) of consumer many "
+           . "revoked\n", undef);
+    run_ok('key revoke by a prefix on both pages', [qw(key revoke many
+           tg_0)], 2, '', qr/\Agwctl: 1099 keys of consumer many match/);
+    events();
+}
 
 # ---- address forms, databases and passwords -------------------------------
 
@@ -801,7 +936,7 @@ is_deeply(events(), ['consumer only1'], 'published from database 1 too');
 
 r('CONFIG', 'SET', 'requirepass', 's3cret');
 run_ok('no password', [qw(consumer list)], 3, '',
-       qr/\Agwctl: redis \Q$addr\E: SMEMBERS: NOAUTH /);
+       qr/\Agwctl: redis \Q$addr\E: ZRANGEBYLEX: NOAUTH /);
 {
     local $ENV{GWCTL_TEST_PASSWORD} = 'wrong';
     run_ok('wrong password', [qw(--password-env GWCTL_TEST_PASSWORD consumer

@@ -62,8 +62,6 @@ static int gw_keyset_load_pem(gw_keyset_t *ks, const unsigned char *data,
     size_t len, const char **reason);
 static int gw_keyset_load_hmac(gw_keyset_t *ks, const unsigned char *data,
     size_t len, const char **reason);
-static int gw_jwk_fingerprint(gw_jwk_t *key, const unsigned char *data,
-    size_t len);
 
 
 int
@@ -554,12 +552,13 @@ gw_keyset_push(gw_keyset_t *ks, gw_jwk_t *key)
 int
 gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
 {
-    int             len;
-    size_t          i;
-    BIGNUM         *e;
-    EVP_PKEY_CTX   *ctx;
-    unsigned char  *der;
-    char            group[32];
+    size_t                 i;
+    BIGNUM                *e;
+    EVP_PKEY_CTX          *ctx;
+    char                   group[32];
+    const gw_jwk_curve_t  *crv;
+
+    crv = NULL;
 
     if (EVP_PKEY_is_a(pkey, "RSA")) {
         if (EVP_PKEY_get_bits(pkey) < GW_RSA_MIN_BITS) {
@@ -617,8 +616,9 @@ gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
 
         EVP_PKEY_CTX_free(ctx);
 
+        crv = &gw_jwk_curves[i];
         key->type = GW_KEY_EC;
-        key->algs = GW_ALG_BIT(gw_jwk_curves[i].alg);
+        key->algs = GW_ALG_BIT(crv->alg);
 
     } else if (EVP_PKEY_is_a(pkey, "ED25519")) {
         key->type = GW_KEY_OKP;
@@ -629,21 +629,10 @@ gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason)
         goto failed;
     }
 
-    der = NULL;
-
-    len = i2d_PUBKEY(pkey, &der);
-    if (len <= 0) {
-        *reason = "cannot encode the public key";
-        goto failed;
-    }
-
-    if (gw_jwk_fingerprint(key, der, len) != 0) {
-        OPENSSL_free(der);
+    if (gw_jwk_thumbprint(key, pkey, crv) != 0) {
         *reason = "cannot compute the key fingerprint";
         goto failed;
     }
-
-    OPENSSL_free(der);
 
     key->pkey = pkey;
 
@@ -688,41 +677,13 @@ gw_jwk_set_secret(gw_jwk_t *key, const unsigned char *secret, size_t len,
     memcpy(key->secret, secret, len);
     key->secret_len = len;
 
-    if (gw_jwk_fingerprint(key, secret, len) != 0) {
+    if (gw_jwk_thumbprint(key, NULL, NULL) != 0) {
         gw_jwk_free(key);
         *reason = "cannot compute the key fingerprint";
         return -1;
     }
 
     return 0;
-}
-
-
-/* fp = SHA-256(type byte || data) */
-
-static int
-gw_jwk_fingerprint(gw_jwk_t *key, const unsigned char *data, size_t len)
-{
-    int            rc;
-    EVP_MD_CTX    *md;
-    unsigned char  type;
-
-    md = EVP_MD_CTX_new();
-    if (md == NULL) {
-        return -1;
-    }
-
-    type = (unsigned char) key->type;
-
-    rc = (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
-          && EVP_DigestUpdate(md, &type, 1) == 1
-          && EVP_DigestUpdate(md, data, len) == 1
-          && EVP_DigestFinal_ex(md, key->fp, NULL) == 1)
-         ? 0 : -1;
-
-    EVP_MD_CTX_free(md);
-
-    return rc;
 }
 
 

@@ -56,7 +56,8 @@ typedef struct {
     void           *pkey;           /* EVP_PKEY *, asymmetric keys */
     unsigned char  *secret;         /* HMAC keys */
     size_t          secret_len;
-    unsigned char   fp[GW_KEY_FP_LEN];  /* SHA-256 of the key material */
+    unsigned char   fp[GW_KEY_FP_LEN];  /* RFC 7638 thumbprint, SHA-256:
+                                           one per key, whatever its form */
 } gw_jwk_t;
 
 

@@ -48,6 +48,13 @@ int gw_keyset_push(gw_keyset_t *ks, gw_jwk_t *key);
  */
 int gw_jwk_set_pkey(gw_jwk_t *key, EVP_PKEY *pkey, const char **reason);
 
+/*
+ * Sets key->fp to the RFC 7638 thumbprint of pkey, or of key->secret for
+ * an HMAC key (gw_jwk_fp.c); crv is the EC curve, else NULL.  0 or -1.
+ */
+int gw_jwk_thumbprint(gw_jwk_t *key, EVP_PKEY *pkey,
+    const gw_jwk_curve_t *crv);
+
 /* Copies an HMAC secret into key; 0, or -1 with *reason set. */
 int gw_jwk_set_secret(gw_jwk_t *key, const unsigned char *secret,
     size_t len, const char **reason);

@@ -10,8 +10,11 @@
  *                                  tags (comma-separated, "" : none), plan
  *                                  ("" : none), created (seconds since the
  *                                  epoch)
- *   gw:consumers            set    every consumer id
- *   gw:consumer:<id>:keys   set    the hashes of the consumer's keys
+ *   gw:consumers            zset   every consumer id, score 0 (so
+ *                                  ordered by id, paged by ZRANGEBYLEX)
+ *   gw:consumer:<id>:keys   zset   the hashes of the consumer's keys,
+ *                                  scored by creation (seconds since the
+ *                                  epoch)
  *   gw:key:<sha256-hex>     hash   consumer (id), status ("active" |
  *                                  "revoked"), expires (seconds since the
  *                                  epoch, 0: never), created, prefix (the

@@ -4,8 +4,10 @@
  *
  * Key loading: every PEM and JWK form of t/data/keys, the algorithm masks
  * that type and size give, narrowing by "alg" and by configuration, the
- * JWKS skip-or-fail rules, fingerprints (the same key through PEM, a
- * certificate and a JWK has one fingerprint), kid selection, the caps,
+ * JWKS skip-or-fail rules, fingerprints (one key has one, its RFC 7638
+ * thumbprint, through PEM, a certificate or a JWK, with an EC point
+ * compressed or not, a named curve or explicit parameters), kid
+ * selection, the caps,
  * and that a failed load leaves the key set as it was and never quotes
  * the key material in its error.  Keys are read from $GW_TEST_KEYS, by
  * default t/data/keys relative to the repository root.
@@ -268,9 +270,8 @@ test_hmac(void)
 {
     char            buf[128], *text;
     size_t          i;
-    EVP_MD_CTX     *md;
     gw_keyset_t     ks;
-    unsigned char   fp[32], type;
+    unsigned char   fp[32];
 
     memset(&ks, 0, sizeof(ks));
 
@@ -280,16 +281,19 @@ test_hmac(void)
     is_int(ks.keys[0].secret_len, 40, "40 bytes");
     is_int(ks.keys[0].algs, BIT(HS256), "40 bytes: HS256 only");
 
-    /* fp = SHA-256(type byte || secret) */
+    /* fp = the RFC 7638 thumbprint, SHA-256 of {"k":"...","kty":"oct"} */
 
     text = read_text("hmac.secret");
-    type = GW_KEY_HMAC;
-    md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, &type, 1);
-    EVP_DigestUpdate(md, text, strlen(text));
-    EVP_DigestFinal_ex(md, fp, NULL);
-    EVP_MD_CTX_free(md);
+    {
+        char  json[128];
+        int   n;
+
+        n = sprintf(json, "{\"k\":\"");
+        n += gw_b64url_encode((unsigned char *) json + n,
+                              (unsigned char *) text, strlen(text));
+        n += sprintf(json + n, "\",\"kty\":\"oct\"}");
+        EVP_Digest(json, n, fp, NULL, EVP_sha256(), NULL);
+    }
     ok(memcmp(fp, ks.keys[0].fp, 32) == 0, "HMAC fingerprint");
 
     is_int(load_file(&ks, "hmac.secret", GW_KEY_FMT_AUTO, NULL, 0), -1,
@@ -675,6 +679,191 @@ test_jwk_rules(void)
 }
 
 
+/* pkey (from an EC PEM) written back as a PEM SPKI with OpenSSL's
+ * parameter param set to value ("compressed", "explicit", ...) */
+
+static char *
+ec_pem_as(EVP_PKEY *pkey, const char *param, const char *value)
+{
+    BIO       *bio;
+    char      *data, *copy;
+    long       n;
+    EVP_PKEY  *dup;
+
+    dup = EVP_PKEY_dup(pkey);
+    bio = BIO_new(BIO_s_mem());
+
+    if (dup == NULL || bio == NULL
+        || (param != NULL
+            && EVP_PKEY_set_utf8_string_param(dup, param, value) != 1)
+        || PEM_write_bio_PUBKEY(bio, dup) != 1)
+    {
+        bail_out("cannot write an EC key in another form");
+    }
+
+    n = BIO_get_mem_data(bio, &data);
+    copy = malloc(n + 1);
+    if (copy == NULL) {
+        bail_out("out of memory");
+    }
+
+    memcpy(copy, data, n);
+    copy[n] = '\0';
+
+    BIO_free(bio);
+    EVP_PKEY_free(dup);
+
+    return copy;
+}
+
+
+/* the JWK of an EC public key, coordinates padded to size bytes */
+
+static void
+ec_jwk(EVP_PKEY *pkey, const char *crv, size_t size, char *out)
+{
+    BIGNUM         *x, *y;
+    size_t          n;
+    unsigned char   bin[66];
+
+    x = NULL;
+    y = NULL;
+    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x);
+    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y);
+
+    n = sprintf(out, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"", crv);
+    BN_bn2binpad(x, bin, size);
+    n += gw_b64url_encode((unsigned char *) out + n, bin, size);
+    n += sprintf(out + n, "\",\"y\":\"");
+    BN_bn2binpad(y, bin, size);
+    n += gw_b64url_encode((unsigned char *) out + n, bin, size);
+    sprintf(out + n, "\"}");
+
+    BN_free(x);
+    BN_free(y);
+}
+
+
+/*
+ * One EC key loaded from a PEM SPKI with an uncompressed point, with a
+ * compressed point, with explicit curve parameters, and from its JWK: one
+ * fingerprint, the RFC 7638 thumbprint, which is computed here again.
+ */
+
+static void
+test_fp_ec(const char *file, const char *crv, size_t size)
+{
+    int            i;
+    char          *pem, *forms[4], jwk[512], json[512], *p;
+    BIO           *bio;
+    EVP_PKEY      *pkey;
+    gw_keyset_t    ks;
+    unsigned char  fp[GW_KEY_FP_LEN], first[GW_KEY_FP_LEN];
+    const char    *names[4] = { "uncompressed", "compressed", "explicit",
+                                "JWK" };
+
+    memset(&ks, 0, sizeof(ks));
+
+    pem = read_text(file);
+    bio = BIO_new_mem_buf(pem, -1);
+    pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    if (pkey == NULL) {
+        bail_out("cannot read an EC test key");
+    }
+
+    BIO_free(bio);
+
+    forms[0] = ec_pem_as(pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                         "uncompressed");
+    forms[1] = ec_pem_as(pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                         "compressed");
+    forms[2] = ec_pem_as(pkey, OSSL_PKEY_PARAM_EC_ENCODING, "explicit");
+    ec_jwk(pkey, crv, size, jwk);
+    forms[3] = jwk;
+
+    ok(strcmp(forms[0], forms[1]) != 0 && strcmp(forms[0], forms[2]) != 0
+       && strcmp(forms[1], forms[2]) != 0, "%s: three different PEMs", crv);
+
+    for (i = 0; i < 4; i++) {
+        is_int(load1(&ks, forms[i], GW_KEY_FMT_AUTO), 0, "%s %s loads: %s",
+               crv, names[i], err);
+
+        if (ks.nkeys != 1) {
+            continue;
+        }
+
+        if (i == 0) {
+            memcpy(first, ks.keys[0].fp, GW_KEY_FP_LEN);
+            continue;
+        }
+
+        ok(memcmp(first, ks.keys[0].fp, GW_KEY_FP_LEN) == 0,
+           "%s %s: the fingerprint of the uncompressed form", crv,
+           names[i]);
+    }
+
+    /* {"crv":..,"kty":"EC","x":..,"y":..}: the JWK's members, reordered */
+    p = strstr(jwk, "\"x\"");
+    sprintf(json, "{\"crv\":\"%s\",\"kty\":\"EC\",%s", crv, p);
+    EVP_Digest(json, strlen(json), fp, NULL, EVP_sha256(), NULL);
+    ok(memcmp(first, fp, GW_KEY_FP_LEN) == 0,
+       "%s: the fingerprint is the RFC 7638 thumbprint", crv);
+
+    gw_keyset_free(&ks);
+    EVP_PKEY_free(pkey);
+    free(forms[0]);
+    free(forms[1]);
+    free(forms[2]);
+    free(pem);
+}
+
+
+static void
+test_fp(void)
+{
+    char           *pem, jwk[1024], e[16], n[600], json[1024];
+    BIO            *bio;
+    EVP_PKEY       *pkey;
+    gw_keyset_t     ks;
+    unsigned char   fp[GW_KEY_FP_LEN];
+
+    test_fp_ec("ec256.pem", "P-256", 32);
+    test_fp_ec("ec384.pem", "P-384", 48);
+    test_fp_ec("ec521.pem", "P-521", 66);
+
+    /* RSA: PEM and JWK; {"e":..,"kty":"RSA","n":..} */
+
+    memset(&ks, 0, sizeof(ks));
+    pem = read_text("rsa.pem");
+    bio = BIO_new_mem_buf(pem, -1);
+    pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    if (pkey == NULL) {
+        bail_out("cannot read rsa.pem");
+    }
+
+    BIO_free(bio);
+    bn_param_b64(pkey, OSSL_PKEY_PARAM_RSA_E, e);
+    bn_param_b64(pkey, OSSL_PKEY_PARAM_RSA_N, n);
+    EVP_PKEY_free(pkey);
+
+    is_int(load1(&ks, pem, GW_KEY_FMT_AUTO), 0, "RSA PEM loads");
+    memcpy(fp, ks.keys[0].fp, GW_KEY_FP_LEN);
+
+    sprintf(jwk, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\"}", n, e);
+    is_int(load1(&ks, jwk, GW_KEY_FMT_AUTO), 0, "RSA JWK loads: %s", err);
+    ok(memcmp(fp, ks.keys[0].fp, GW_KEY_FP_LEN) == 0,
+       "RSA PEM and JWK: one fingerprint");
+
+    sprintf(json, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e, n);
+    EVP_Digest(json, strlen(json), fp, NULL, EVP_sha256(), NULL);
+    ok(memcmp(fp, ks.keys[0].fp, GW_KEY_FP_LEN) == 0,
+       "RSA: the fingerprint is the RFC 7638 thumbprint");
+
+    gw_keyset_free(&ks);
+    free(pem);
+}
+
+
 int
 main(void)
 {
@@ -687,6 +876,7 @@ main(void)
     test_hmac();
     test_jwks();
     test_jwk_rules();
+    test_fp();
 
     return done_testing();
 }

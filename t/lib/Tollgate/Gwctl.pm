@@ -225,6 +225,10 @@ sub snapshot {
             push @snap, ['HSET', $k, @{ $self->redis('HGETALL', $k) }];
         } elsif ($types[$i] eq 'set') {
             push @snap, ['SADD', $k, @{ $self->redis('SMEMBERS', $k) }];
+        } elsif ($types[$i] eq 'zset') {
+            my @m = @{ $self->redis('ZRANGE', $k, 0, -1, 'WITHSCORES') };
+            push @snap, ['ZADD', $k,
+                         map { @m[2 * $_ + 1, 2 * $_] } 0 .. $#m / 2];
         }
     }
     return \@snap;
