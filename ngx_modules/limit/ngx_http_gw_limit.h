@@ -54,6 +54,7 @@
 #define NGX_HTTP_GW_LIMIT_STATE_LOCAL     'L'
 #define NGX_HTTP_GW_LIMIT_STATE_FALLBACK  'F'
 #define NGX_HTTP_GW_LIMIT_STATE_HASHED    0x80
+#define NGX_HTTP_GW_LIMIT_STATE_LOG       0x40  /* an exact quota's log */
 
 
 /* a plan's replacement for one limit: gw_limit_plan PLAN LIMIT ... */
