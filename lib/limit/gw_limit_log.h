@@ -80,4 +80,15 @@ void gw_limit_log_move(gw_limit_log_t *to, const gw_limit_log_t *from);
 int gw_limit_log_remove(gw_limit_log_t *log, double at);
 
 
+/*
+ * The give back script of global limits (gw_limit_refund.c): KEYS are the
+ * limits' Redis keys, ARGV[1] the time (Redis', microseconds) the limit
+ * script admitted the request at, then three numbers per key: kind,
+ * count, period.  Undoes that admission in each; returns 1.
+ */
+extern const char  gw_limit_refund_script[];
+
+#define GW_LIMIT_REFUND_ARGS  3     /* ARGV entries per key, after the time */
+
+
 #endif /* _GW_LIMIT_LOG_H_INCLUDED_ */

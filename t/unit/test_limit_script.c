@@ -132,7 +132,8 @@ random_rule(void)
 static int
 log_stored(redisReply *st, gw_limit_log_t *log, double now, double period)
 {
-    uint32_t  head[3];
+    double    v;
+    uint32_t  head[3], j, slot;
 
     if (st != NULL && st->type == REDIS_REPLY_NIL) {
         return log->n == 0
@@ -141,15 +142,107 @@ log_stored(redisReply *st, gw_limit_log_t *log, double now, double period)
     }
 
     if (st == NULL || st->type != REDIS_REPLY_STRING
-        || st->len != 12 + 8 * (size_t) log->n)
+        || st->len < 12 + 8 * (size_t) log->n)
     {
         return 0;
     }
 
     memcpy(head, st->str, 12);
 
-    return head[0] == log->cap && head[1] == log->head && head[2] == log->n
-           && memcmp(st->str + 12, log->t, 8 * log->n) == 0;
+    if (head[0] != log->cap || head[1] != log->head || head[2] != log->n) {
+        return 0;
+    }
+
+    for (j = 0; j < log->n; j++) {
+        slot = (log->head + j) % log->cap;
+        memcpy(&v, st->str + 12 + 8 * slot, 8);
+
+        if (v != log->t[slot]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* runs the give back script for the n limits picked, admitted at now */
+
+static int
+give_back(redisContext *c, gw_limit_rule_t *rules, char keys[][32],
+    int *pick, int n, double now)
+{
+    int          j, k, rc;
+    char         args[1 + 3 * 3][32];
+    const char  *argv[4 + 3 + 1 + 3 * 3];
+    size_t       argvlen[4 + 3 + 1 + 3 * 3];
+    redisReply  *reply;
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = gw_limit_refund_script;
+    argvlen[1] = strlen(gw_limit_refund_script);
+    argv[2] = n == 1 ? "1" : n == 2 ? "2" : "3";
+    argvlen[2] = 1;
+
+    for (j = 0; j < n; j++) {
+        argv[3 + j] = keys[pick[j]];
+        argvlen[3 + j] = strlen(keys[pick[j]]);
+    }
+
+    k = 3 + n;
+    argv[k] = args[0];
+    argvlen[k++] = snprintf(args[0], 32, "%.17g", now);
+
+    for (j = 0; j < n; j++) {
+        argv[k] = args[1 + j * 3];
+        argvlen[k++] = snprintf(args[1 + j * 3], 32, "%d",
+                                rules[pick[j]].kind);
+        argv[k] = args[2 + j * 3];
+        argvlen[k++] = snprintf(args[2 + j * 3], 32, "%.17g",
+                                rules[pick[j]].count);
+        argv[k] = args[3 + j * 3];
+        argvlen[k++] = snprintf(args[3 + j * 3], 32, "%.17g",
+                                rules[pick[j]].period);
+    }
+
+    reply = redisCommandArgv(c, k, argv, argvlen);
+    rc = (reply != NULL && reply->type == REDIS_REPLY_INTEGER) ? 0 : -1;
+
+    if (rc != 0 && reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        diag("give back: %s", reply->str);
+    }
+
+    freeReplyObject(reply);
+
+    return rc;
+}
+
+
+/* the C twin of the give back script, on the test's states */
+
+static void
+undo(gw_limit_rule_t *r, gw_limit_state_t *st, gw_limit_log_t *log,
+    double at)
+{
+    double  idx;
+
+    if (r->kind == GW_LIMIT_LOG) {
+        gw_limit_log_remove(log, at);
+
+    } else if (r->kind == GW_LIMIT_RATE) {
+        st->a = st->a - r->period / r->count;
+
+    } else {
+        idx = floor(at / r->period);
+
+        if (st->a == idx && st->b > 0) {
+            st->b = st->b - 1;
+
+        } else if (st->a == idx + 1 && st->c > 0) {
+            st->c = st->c - 1;
+        }
+    }
 }
 
 
@@ -157,7 +250,7 @@ int
 main(void)
 {
     int                 i, j, k, n, all, bad, admitted, refused, pick[3];
-    int                 logs_in, logs_out;
+    int                 logs_in, logs_out, refunds;
     char                keys[NLIMITS][32], args[3][5][32];
     const char         *argv[3 + 3 + 15];
     size_t              argvlen[3 + 3 + 15];
@@ -198,6 +291,7 @@ main(void)
 
     bad = 0;
     logs_in = 0;
+    refunds = 0;
     logs_out = 0;
     admitted = 0;
     refused = 0;
@@ -326,6 +420,22 @@ main(void)
                 }
             }
 
+            /* now and then the admission is given back */
+
+            if (rand() % 5 == 0) {
+                if (give_back(c, rules, keys, pick, n, now) != 0) {
+                    diag("round %d: the give back script failed", i);
+                    bad++;
+                }
+
+                for (j = 0; j < n; j++) {
+                    undo(&rules[pick[j]], &states[pick[j]], &logs[pick[j]],
+                         now);
+                }
+
+                refunds++;
+            }
+
         } else {
             refused++;
         }
@@ -389,6 +499,8 @@ main(void)
            "exactly", i);
     ok(admitted > 100 && refused > 100, "both verdicts exercised (%d "
        "admitted, %d refused)", admitted, refused);
+    ok(refunds > 50, "%d admissions given back, decisions still the same",
+       refunds);
     ok(logs_in > 100 && logs_out > 100, "exact quotas: both verdicts (%d "
        "admitted, %d refused by the log)", logs_in, logs_out);
 
