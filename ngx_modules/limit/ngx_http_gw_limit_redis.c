@@ -81,6 +81,9 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
         argvlen[k] = len;
         k++;
 
+        it->redis_key.data = p;
+        it->redis_key.len = len;
+
         p = ngx_cpymem(p, GW_MODEL_LIMIT_PREFIX,
                        sizeof(GW_MODEL_LIMIT_PREFIX) - 1);
         p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
@@ -172,6 +175,7 @@ ngx_http_gw_limit_redis_handler(ngx_http_request_t *r, void *data,
         }
     }
 
+    ctx->redis_now = (double) reply->element[0]->integer;
     k = 1;
 
     for (i = 0; i < ctx->n; i++) {
