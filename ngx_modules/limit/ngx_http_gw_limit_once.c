@@ -233,8 +233,9 @@ ngx_http_gw_limit_once_give_back(ngx_http_request_t *r,
         }
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "gw_limit: giving back %d global admissions", numkeys);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "gw_limit: a local limit refused what Redis admitted: %d "
+                  "global admissions given back", numkeys);
 
     if (ngx_http_gw_redis_command_script(&lmcf->refund, NULL, NULL, numkeys,
                                          argc, argv, argvlen)

@@ -284,6 +284,10 @@ main(void)
         memset(&logs[i], 0, sizeof(gw_limit_log_t));
         logs[i].cap = gw_limit_log_cap(&rules[i]);
         logs[i].t = calloc(logs[i].cap, sizeof(double));
+        if (logs[i].t == NULL) {
+            ok(0, "memory");
+            return done_testing();
+        }
         snprintf(keys[i], sizeof(keys[i]), "gw:limit:t%d:%c:k", i,
                  rules[i].kind == GW_LIMIT_RATE ? 'r'
                  : rules[i].kind == GW_LIMIT_LOG ? 'l' : 'q');
