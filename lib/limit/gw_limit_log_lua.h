@@ -9,8 +9,10 @@
  * ring as gw_limit_log_t.  Only the head and the slots a decision looks at
  * are read (GETRANGE: a binary search, log2(N) reads) and only the head
  * and one slot written (SETRANGE), so a request costs O(log N) whatever
- * N; a log whose cap is not the rule's (a plan changed the count) is read
- * whole and written whole once.  Each expression is gw_limit_log.c's.
+ * N; a new log, or one whose cap is not the rule's (a plan changed the
+ * count, its newest times kept), is written whole, all cap slots at once,
+ * so Redis allocates it at its final size (12 + 8 N bytes) instead of
+ * growing it slot by slot.  Each expression is gw_limit_log.c's.
  */
 
 
@@ -30,13 +32,14 @@
 "    redis.call('GETRANGE', key, 12 + 8 * s, 19 + 8 * s)))\n"                 \
 "end\n"                                                                       \
 "local function lopen(key, cap)\n"                                            \
-"  local L = {key = key, cap = cap, head = 0, n = 0, c = {}, whole = false}\n"\
+"  local L = {key = key, cap = cap, head = 0, n = 0, c = {}, whole = true}\n" \
 "  local h = redis.call('GETRANGE', key, 0, 11)\n"                            \
 "  if #h == 12 then\n"                                                        \
 "    local oc, hd, n = struct.unpack('<I4I4I4', h)\n"                         \
 "    if oc == cap then\n"                                                     \
 "      L.head = hd\n"                                                         \
 "      L.n = n\n"                                                             \
+"      L.whole = false\n"                                                     \
 "    else\n"                                                                  \
 "      local k = n\n"                                                         \
 "      if k > cap then k = cap end\n"                                         \
@@ -44,7 +47,6 @@
 "        L.c[j] = lslot(key, (hd + n - k + j) % oc)\n"                        \
 "      end\n"                                                                 \
 "      L.n = k\n"                                                             \
-"      L.whole = true\n"                                                      \
 "    end\n"                                                                   \
 "  end\n"                                                                     \
 "  return L\n"                                                                \
@@ -83,7 +85,9 @@
 "  local hd = struct.pack('<I4I4I4', L.cap, L.head, L.n)\n"                   \
 "  if L.whole then\n"                                                         \
 "    local parts = {hd}\n"                                                    \
-"    for j = 0, L.n - 1 do parts[#parts + 1] = struct.pack('<d', L.c[j]) end\n"\
+"    for j = 0, L.cap - 1 do\n"                                               \
+"      parts[#parts + 1] = struct.pack('<d', L.c[j] or 0)\n"                  \
+"    end\n"                                                                   \
 "    redis.call('SET', L.key, table.concat(parts), 'PX', ttl)\n"              \
 "  else\n"                                                                    \
 "    redis.call('SETRANGE', L.key, 12 + 8 * s, struct.pack('<d', now))\n"     \
