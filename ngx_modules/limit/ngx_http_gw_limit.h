@@ -54,7 +54,8 @@
 #define NGX_HTTP_GW_LIMIT_STATE_LOCAL     'L'
 #define NGX_HTTP_GW_LIMIT_STATE_FALLBACK  'F'
 #define NGX_HTTP_GW_LIMIT_STATE_HASHED    0x80
-#define NGX_HTTP_GW_LIMIT_STATE_LOG       0x40  /* an exact quota's log */
+#define NGX_HTTP_GW_LIMIT_STATE_LOG       0x20  /* an exact quota's log:
+                                                   'l', 'f' */
 
 
 /* a plan's replacement for one limit: gw_limit_plan PLAN LIMIT ... */
