@@ -222,6 +222,7 @@ bench: deps-build module $(GWCTL) backends
 	@scripts/bench.sh
 	@scripts/bench-audit.sh
 	@scripts/bench-schema.sh
+	@scripts/bench-limit-memory.pl
 
 clean:
 	rm -rf $(BUILD) build-asan t/servroot run

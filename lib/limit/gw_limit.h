@@ -124,7 +124,8 @@ void gw_limit_share(const gw_limit_rule_t *rule, unsigned n,
 
 /*
  * The Redis script of global mode: KEYS are the limits' Redis keys; ARGV
- * holds five numbers per key: kind, count, period, burst, delay.  It reads
+ * holds five numbers per key: kind (GW_LIMIT_RATE, GW_LIMIT_QUOTA or
+ * gw_limit_log.h's GW_LIMIT_LOG), count, period, burst, delay.  It reads
  * Redis' clock (TIME), decides every limit as gw_limit_decide() does,
  * stores the new states only when all admit (otherwise reports the
  * admitting ones as gw_limit_unconsumed() does), and returns the time,

@@ -16,6 +16,7 @@
 
 
 #include "gw_limit.h"
+#include "gw_limit_log_lua.h"
 
 
 const char  gw_limit_script[] =
@@ -27,6 +28,7 @@ const char  gw_limit_script[] =
 "local all = true\n"
 "local floor, ceil = math.floor, math.ceil\n"
 "local function num(v) if v then return tonumber(v) or 0 end return 0 end\n"
+GW_LIMIT_LOG_LUA_FUNCS
 "for i = 1, #KEYS do\n"
 "  local o = (i - 1) * 5\n"
 "  local kind = tonumber(ARGV[o + 1])\n"
@@ -55,6 +57,8 @@ const char  gw_limit_script[] =
 "      if hold < 1 then hold = 0 end\n"
 "      expires = nx[1]\n"
 "    end\n"
+"  elseif kind == 3 then\n"
+GW_LIMIT_LOG_LUA_DECIDE
 "  else\n"
 "    local w = period\n"
 "    local idx = floor(now / w)\n"
@@ -106,6 +110,9 @@ const char  gw_limit_script[] =
 "                / tonumber(ARGV[(i - 1) * 5 + 2])\n"
 "      if r < 0 then r = 0 end\n"
 "      out[o + 2] = r\n"
+"    elseif nexts[i][1] == 3\n"
+"           and out[o + 1] >= lcap(tonumber(ARGV[(i - 1) * 5 + 2])) then\n"
+"      out[o + 2] = 0\n"
 "    end\n"
 "  end\n"
 "  out[o + 2] = ceil(out[o + 2])\n"
@@ -119,6 +126,8 @@ const char  gw_limit_script[] =
 "    if n[1] == 1 then\n"
 "      redis.call('SET', KEYS[i], string.format('%.17g', n[2][1]),\n"
 "                 'PX', ttl)\n"
+"    elseif n[1] == 3 then\n"
+"      lcommit(n[2], now, ttl)\n"
 "    else\n"
 "      redis.call('HSET', KEYS[i], 'a', string.format('%.17g', n[2][1]),\n"
 "                 'b', string.format('%.17g', n[2][2]),\n"

@@ -54,6 +54,8 @@
 #define NGX_HTTP_GW_LIMIT_STATE_LOCAL     'L'
 #define NGX_HTTP_GW_LIMIT_STATE_FALLBACK  'F'
 #define NGX_HTTP_GW_LIMIT_STATE_HASHED    0x80
+#define NGX_HTTP_GW_LIMIT_STATE_LOG       0x20  /* an exact quota's log:
+                                                   'l', 'f' */
 
 
 /* a plan's replacement for one limit: gw_limit_plan PLAN LIMIT ... */
@@ -85,6 +87,7 @@ typedef struct {
     ngx_shm_zone_t             *default_zone;
     ngx_http_complex_value_t   *default_plan_key;
     ngx_http_gw_redis_script_t  script;
+    ngx_http_gw_redis_script_t  refund;         /* the give back script */
     ngx_uint_t                  global;         /* a global limit exists */
     ngx_uint_t                  used;           /* a gw_limit exists */
 } ngx_http_gw_limit_main_conf_t;
@@ -113,6 +116,7 @@ typedef struct {
     ngx_str_t                   key;            /* hashed when long */
     ngx_str_t                   id;             /* name, NUL, key: the
                                                    zone's entry */
+    ngx_str_t                   redis_key;      /* global: its Redis key */
     ngx_uint_t                  mode;
     gw_limit_result_t           res;
     unsigned                    hashed:1;       /* key is the hex SHA-256
@@ -129,6 +133,7 @@ typedef struct {
     ngx_uint_t                  nglobal;
     ngx_uint_t                  status;         /* $gw_limit_status */
     ngx_http_gw_redis_status_e  redis_status;
+    double                      redis_now;      /* the script's time */
     unsigned                    asked:1;
     unsigned                    answered:1;
     unsigned                    done:1;
@@ -171,6 +176,15 @@ ngx_int_t ngx_http_gw_limit_add_variables(ngx_conf_t *cf);
 u_char *ngx_http_gw_limit_policy_item(u_char *p, ngx_str_t *name,
     gw_limit_rule_t *rule);
 void ngx_http_gw_limit_header_filter_init(void);
+
+/* counted once (ngx_http_gw_limit_once.c) */
+ngx_int_t ngx_http_gw_limit_once_mark(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
+ngx_http_gw_limit_ctx_t *ngx_http_gw_limit_once_find(ngx_http_request_t *r);
+ngx_int_t ngx_http_gw_limit_once_probe(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx, ngx_uint_t allow, double now);
+void ngx_http_gw_limit_once_give_back(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
 
 /* global mode (ngx_http_gw_limit_redis.c) */
 ngx_int_t ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,

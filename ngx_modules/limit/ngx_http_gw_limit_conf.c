@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_gw_limit.h"
+#include "gw_limit_log.h"
 
 
 static char *ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value,
@@ -220,7 +221,8 @@ ngx_http_gw_limit_conf_plan(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * The parameters of gw_limit and gw_limit_plan: rate= or quota= (exactly
- * one), burst= and delay= or nodelay (rates only), key=, mode=, zone=.
+ * one), burst= and delay= or nodelay (rates only), exact (quotas only, at
+ * most GW_LIMIT_LOG_MAX), key=, mode=, zone=.
  */
 
 static char *
@@ -229,10 +231,11 @@ ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
 {
     ngx_int_t    burst, delay;
     ngx_str_t    v;
-    ngx_uint_t   i, have;
+    ngx_uint_t   i, have, exact;
     const char  *err;
 
     have = 0;
+    exact = 0;
     burst = 0;
     delay = -1;
 
@@ -290,6 +293,11 @@ ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
             continue;
         }
 
+        if (value[i].len == 5 && ngx_strcmp(value[i].data, "exact") == 0) {
+            exact = 1;
+            continue;
+        }
+
         if (value[i].len == 7 && ngx_strcmp(value[i].data, "nodelay") == 0) {
             delay = -1;
             continue;
@@ -338,6 +346,24 @@ ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "burst= and delay= go with rate=, not quota=");
         return NGX_CONF_ERROR;
+    }
+
+    if (exact) {
+        if (rule->kind != GW_LIMIT_QUOTA) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"exact\" goes with quota=, not rate=");
+            return NGX_CONF_ERROR;
+        }
+
+        if (rule->count > GW_LIMIT_LOG_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "an exact quota counts at most %d requests "
+                               "per window (8 bytes each per key)",
+                               GW_LIMIT_LOG_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        rule->kind = GW_LIMIT_LOG;
     }
 
     if (delay > burst) {

@@ -31,6 +31,7 @@
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_limit.h"
 #include "ngx_http_gw_metrics.h"
+#include "gw_limit_log.h"
 
 
 #define NGX_HTTP_GW_LIMIT_USEC  1000000.0
@@ -245,6 +246,7 @@ static ngx_int_t
 ngx_http_gw_limit_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
+    ngx_uint_t                     refused;
     ngx_http_gw_limit_ctx_t       *ctx;
     ngx_http_gw_limit_loc_conf_t  *lcf;
 
@@ -257,7 +259,19 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_gw_limit_module);
 
     if (ctx == NULL) {
-        if (ngx_http_gw_limit_init_ctx(r, lcf, &ctx) != NGX_OK) {
+
+        /* an internal redirect: the request was decided already */
+
+        ctx = ngx_http_gw_limit_once_find(r);
+
+        if (ctx != NULL) {
+            ngx_http_set_ctx(r, ctx, ngx_http_gw_limit_module);
+            return NGX_DECLINED;
+        }
+
+        if (ngx_http_gw_limit_init_ctx(r, lcf, &ctx) != NGX_OK
+            || ngx_http_gw_limit_once_mark(r, ctx) != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -268,6 +282,23 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
 
     if (ctx->nglobal && !ctx->asked) {
         ctx->asked = 1;
+
+        /* a local refusal first, without asking Redis (nor taking) */
+
+        if (ctx->n > ctx->nglobal && !lcf->dry_run
+            && ngx_http_gw_limit_once_probe(r, ctx,
+                                            ngx_http_gw_limit_allow_new(lcf),
+                                            ngx_http_gw_limit_now())
+               != NGX_OK)
+        {
+            if (!ngx_http_gw_limit_refused(ctx)) {
+                ctx->zone_full = 1;
+                return ngx_http_gw_limit_no_room(r, lcf, ctx,
+                                                 NGX_HTTP_GW_LIMIT_LOCAL);
+            }
+
+            return ngx_http_gw_limit_finish(r, lcf, ctx);
+        }
 
         rc = ngx_http_gw_limit_redis_ask(r, ctx);
 
@@ -292,12 +323,22 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ngx_http_gw_limit_zone_decide(r, ctx->items, ctx->n, 0, 1,
-                                      ngx_http_gw_limit_refused(ctx),
-                                      ngx_http_gw_limit_allow_new(lcf),
-                                      ngx_http_gw_limit_now())
-        != NGX_OK)
+    refused = ngx_http_gw_limit_refused(ctx);
+
+    rc = ngx_http_gw_limit_zone_decide(r, ctx->items, ctx->n, 0, 1, refused,
+                                       ngx_http_gw_limit_allow_new(lcf),
+                                       ngx_http_gw_limit_now());
+
+    /* a local limit refused what Redis admitted: Redis gets it back */
+
+    if (!refused && ctx->redis_status == NGX_HTTP_GW_REDIS_OK
+        && (ngx_http_gw_limit_refused(ctx)
+            || (rc != NGX_OK && !ngx_http_gw_limit_allow_new(lcf))))
     {
+        ngx_http_gw_limit_once_give_back(r, ctx);
+    }
+
+    if (rc != NGX_OK) {
         ctx->zone_full = 1;
 
         /* a refusal by another limit is the better answer: 429 */
@@ -857,6 +898,13 @@ ngx_http_gw_limit_init(ngx_conf_t *cf)
         lmcf->script.text.len = ngx_strlen(gw_limit_script);
 
         if (ngx_http_gw_redis_script_init(cf, &lmcf->script) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        lmcf->refund.text.data = (u_char *) gw_limit_refund_script;
+        lmcf->refund.text.len = ngx_strlen(gw_limit_refund_script);
+
+        if (ngx_http_gw_redis_script_init(cf, &lmcf->refund) != NGX_OK) {
             return NGX_ERROR;
         }
     }

@@ -10,11 +10,12 @@
  * integer types); anything else counts as Redis being unavailable, and the
  * caller falls back as gw_limit_redis_down says.
  *
- * Keys: gw:limit:<name>:<r|q>:<key> (lib/model/gw_model.h), a string
- * (rate: the TAT) or a hash (quota: window, current and previous counts),
+ * Keys: gw:limit:<name>:<r|q|l>:<key> (lib/model/gw_model.h), a string
+ * (rate: the TAT), a hash (quota: window, current and previous counts) or
+ * a string holding a ring of times (an exact quota's log, gw_limit_log.h),
  * each expiring once its state is a fresh one again; a key longer than
- * gw_limit_key_max is gw:limit:<name>:<rh|qh>:<its sha256-hex> instead.
- * A name holds no ':', so the byte after "<r|q>" tells the two forms apart
+ * gw_limit_key_max is gw:limit:<name>:<rh|qh|lh>:<its sha256-hex> instead.
+ * A name holds no ':', so the byte after "<r|q|l>" tells the two forms apart
  * whatever the key's bytes.
  */
 
@@ -24,6 +25,7 @@
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_limit.h"
 #include "gw_model.h"
+#include "gw_limit_log.h"
 
 
 #define NGX_HTTP_GW_LIMIT_NUM_LEN  32       /* a "%.17g" double */
@@ -80,11 +82,15 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
         argvlen[k] = len;
         k++;
 
+        it->redis_key.data = p;
+        it->redis_key.len = len;
+
         p = ngx_cpymem(p, GW_MODEL_LIMIT_PREFIX,
                        sizeof(GW_MODEL_LIMIT_PREFIX) - 1);
         p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
         *p++ = ':';
-        *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r' : 'q';
+        *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r'
+               : (it->rule.kind == GW_LIMIT_LOG) ? 'l' : 'q';
 
         if (it->hashed) {
             *p++ = 'h';
@@ -172,6 +178,7 @@ ngx_http_gw_limit_redis_handler(ngx_http_request_t *r, void *data,
         }
     }
 
+    ctx->redis_now = (double) reply->element[0]->integer;
     k = 1;
 
     for (i = 0; i < ctx->n; i++) {

@@ -22,6 +22,12 @@
  * zone (the zone is too small for its traffic: the operator's concern);
  * one more comes only after a minute without any.
  *
+ * An exact quota's entry (kind | STATE_LOG) holds its sliding log: a ring
+ * of N times (gw_limit_log.c) allocated from the same zone beside the
+ * entry, 8 bytes a time rounded up by the slab allocator, made again with
+ * the newest times when a plan changes N; it is live while it holds an
+ * admission of the last window, and its ring goes with it.
+ *
  * Several limits of one request may live in several zones: the zones are
  * locked in the order of their addresses, so two workers never wait on
  * each other, and all decisions are made under the locks, so states
@@ -30,6 +36,7 @@
 
 
 #include "ngx_http_gw_limit.h"
+#include "gw_limit_log.h"
 
 
 #define NGX_HTTP_GW_LIMIT_RECLAIM_MAX  64   /* entries looked at when
@@ -46,7 +53,11 @@ typedef struct {
     u_short                     len;
     ngx_queue_t                 queue;
     double                      expires;        /* microseconds */
-    gw_limit_state_t            state;
+    union {
+        gw_limit_state_t        state;
+        gw_limit_log_t          log;            /* STATE_LOG: its ring is
+                                                   in the zone too */
+    } u;
     u_char                      data[1];        /* name, NUL, key */
 } ngx_http_gw_limit_node_t;
 
@@ -81,6 +92,9 @@ static ngx_rbtree_node_t *ngx_http_gw_limit_reclaim(
     ngx_http_gw_limit_node_t **held, ngx_uint_t nheld);
 static void ngx_http_gw_limit_free(ngx_http_gw_limit_zone_t *z,
     ngx_http_gw_limit_node_t *lr);
+static ngx_int_t ngx_http_gw_limit_log_ring(ngx_http_gw_limit_zone_t *z,
+    ngx_http_gw_limit_node_t *lr, gw_limit_rule_t *rule, double now,
+    ngx_http_gw_limit_node_t **held, ngx_uint_t nheld);
 
 
 ngx_shm_zone_t *
@@ -208,9 +222,9 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
     u_char                     kind;
     ngx_int_t                  rc;
     ngx_uint_t                 i, j, nz, nheld, nbegan, all;
-    gw_limit_rule_t            share;
     ngx_shm_zone_t            *zones[NGX_HTTP_GW_LIMIT_MAX], *t;
     ngx_shm_zone_t            *began[NGX_HTTP_GW_LIMIT_MAX];
+    gw_limit_rule_t            rule[NGX_HTTP_GW_LIMIT_MAX];
     gw_limit_state_t           next[NGX_HTTP_GW_LIMIT_MAX];
     ngx_http_gw_limit_zone_t  *z;
     ngx_http_gw_limit_node_t  *held[NGX_HTTP_GW_LIMIT_MAX];
@@ -286,12 +300,27 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
         }
 
         if (fallback) {
-            gw_limit_share(&it->rule, (unsigned) nodes, &share);
-            gw_limit_decide(&share, &held[i]->state, now, &it->res,
-                            &next[i]);
+            gw_limit_share(&it->rule, (unsigned) nodes, &rule[i]);
 
         } else {
-            gw_limit_decide(&it->rule, &held[i]->state, now, &it->res,
+            rule[i] = it->rule;
+        }
+
+        if (rule[i].kind == GW_LIMIT_LOG) {
+            if (ngx_http_gw_limit_log_ring(z, held[i], &rule[i], now, held,
+                                           i + 1)
+                != NGX_OK)
+            {
+                held[i] = NULL;
+                z->sh->full = now;
+                rc = NGX_DECLINED;
+                continue;
+            }
+
+            gw_limit_log_decide(&rule[i], &held[i]->u.log, now, &it->res);
+
+        } else {
+            gw_limit_decide(&rule[i], &held[i]->u.state, now, &it->res,
                             &next[i]);
         }
 
@@ -315,15 +344,20 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
         it->degraded = fallback ? 1 : 0;
 
         if (all) {
-            held[i]->state = next[i];
+            if (rule[i].kind == GW_LIMIT_LOG) {
+                gw_limit_log_commit(&held[i]->u.log, now);
+
+            } else {
+                held[i]->u.state = next[i];
+            }
+
             held[i]->expires = it->res.expires;
 
-        } else if (fallback) {
-            gw_limit_share(&it->rule, (unsigned) nodes, &share);
-            gw_limit_unconsumed(&share, &it->res);
+        } else if (rule[i].kind == GW_LIMIT_LOG) {
+            gw_limit_log_unconsumed(&rule[i], &it->res);
 
         } else {
-            gw_limit_unconsumed(&it->rule, &it->res);
+            gw_limit_unconsumed(&rule[i], &it->res);
         }
     }
 
@@ -367,6 +401,10 @@ ngx_http_gw_limit_lookup(ngx_http_gw_limit_zone_t *z, u_char kind,
 
     if (item->hashed) {
         kind |= NGX_HTTP_GW_LIMIT_STATE_HASHED;
+    }
+
+    if (item->rule.kind == GW_LIMIT_LOG) {
+        kind |= NGX_HTTP_GW_LIMIT_STATE_LOG;
     }
 
     ngx_crc32_init(hash);
@@ -424,7 +462,7 @@ ngx_http_gw_limit_lookup(ngx_http_gw_limit_zone_t *z, u_char kind,
     lr->kind = kind;
     lr->len = (u_short) len;
     lr->expires = 0;
-    ngx_memzero(&lr->state, sizeof(gw_limit_state_t));
+    ngx_memzero(&lr->u, sizeof(lr->u));
 
     ngx_memcpy(lr->data, item->id.data, len);
 
@@ -532,6 +570,10 @@ ngx_http_gw_limit_free(ngx_http_gw_limit_zone_t *z,
 {
     ngx_rbtree_node_t  *node;
 
+    if ((lr->kind & NGX_HTTP_GW_LIMIT_STATE_LOG) && lr->u.log.t != NULL) {
+        ngx_slab_free_locked(z->shpool, lr->u.log.t);
+    }
+
     ngx_queue_remove(&lr->queue);
 
     node = (ngx_rbtree_node_t *)
@@ -539,4 +581,54 @@ ngx_http_gw_limit_free(ngx_http_gw_limit_zone_t *z,
 
     ngx_rbtree_delete(&z->sh->rbtree, node);
     ngx_slab_free_locked(z->shpool, node);
+}
+
+
+/*
+ * Gives the exact quota's entry lr a ring of rule's size: a new one for a
+ * new entry, or one of another size holding the newest times when a plan
+ * changed the count (the old ring freed).  Room is made as for a new
+ * entry, never by forgetting a live state; NGX_DECLINED when there is
+ * none (lr is left as it was).  Called with the zone locked.
+ */
+
+static ngx_int_t
+ngx_http_gw_limit_log_ring(ngx_http_gw_limit_zone_t *z,
+    ngx_http_gw_limit_node_t *lr, gw_limit_rule_t *rule, double now,
+    ngx_http_gw_limit_node_t **held, ngx_uint_t nheld)
+{
+    size_t          size;
+    uint32_t        cap;
+    gw_limit_log_t  log;
+
+    cap = gw_limit_log_cap(rule);
+
+    if (lr->u.log.t != NULL && lr->u.log.cap == cap) {
+        return NGX_OK;
+    }
+
+    size = cap * sizeof(double);
+
+    log.t = ngx_slab_alloc_locked(z->shpool, size);
+
+    if (log.t == NULL) {
+        log.t = (double *) ngx_http_gw_limit_reclaim(z, size, now, held,
+                                                     nheld);
+        if (log.t == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    log.cap = cap;
+    log.head = 0;
+    log.n = 0;
+
+    if (lr->u.log.t != NULL) {
+        gw_limit_log_move(&log, &lr->u.log);
+        ngx_slab_free_locked(z->shpool, lr->u.log.t);
+    }
+
+    lr->u.log = log;
+
+    return NGX_OK;
 }
