@@ -49,6 +49,15 @@ my @bad = (
      qr/invalid "burst=-1"/],
     ['delay over burst', loc('gw_limit a key=$uri rate=1r/s burst=2 '
                              . 'delay=3;'), qr/delay=3 is more than burst=2/],
+    ['exact with a rate', loc('gw_limit a key=$uri rate=1r/s exact;'),
+     qr/"exact" goes with quota=, not rate=/],
+    ['an exact quota just past its cap',
+     loc('gw_limit a key=$uri quota=10001/h exact;'),
+     qr/an exact quota counts at most 10000 requests per window/],
+    ['an exact plan just past its cap',
+     loc('gw_limit a key=$uri quota=1/h;',
+         'gw_limit_plan gold a quota=10001/h exact;'),
+     qr/an exact quota counts at most 10000 requests per window/],
     ['an unknown parameter', loc('gw_limit a key=$uri rate=1r/s foo=1;'),
      qr/invalid parameter "foo=1"/],
     ['a bad mode', loc('gw_limit a key=$uri rate=1r/s mode=cluster;'),
@@ -111,6 +120,11 @@ my @good = (
                             . 'gw_limit c key=$uri quota=5/30s; '
                             . 'gw_limit d key=$uri rate=600r/m nodelay;',
                             'gw_limit_zone z:1m;')],
+    ['an exact quota at its cap', loc('gw_limit a key=$uri '
+                                      . 'quota=10000/h exact;')],
+    ['an exact plan at its cap', loc('gw_limit a key=$uri quota=1/h;',
+                                     'gw_limit_plan gold a '
+                                     . 'quota=10000/h exact;')],
     ['a zone defined after its use', loc('gw_limit a key=$uri rate=1r/s '
                                          . 'zone=late;')
                                      . ' gw_limit_zone late:64k;'],
