@@ -24,7 +24,8 @@ package Tollgate::LimitAccuracy;
 #
 #     my $res = Tollgate::LimitAccuracy::run(mode => 'global');
 #     $res->{windows}: [ { start, low, high, offered, ideal,
-#                          per_gw => [n, n] } ... ]
+#                          per_gw => [n, n], ideal_gw => [n, n] } ... ]
+#     (ideal_gw: each gateway's offered replayed alone, for local mode)
 #     $res->{limit}, $res->{requests}, $res->{refused}, $res->{errors}
 #     $res->{scripts}: the limit scripts Redis ran (global, lease)
 #     $res->{summary}: one line, e.g. "accuracy: global: ..."
@@ -110,7 +111,7 @@ _EOC_
             if ($st == 200 || $st == 429) {
                 my @fit = _windows($sent, $got, $t, $window);
                 push @ok, [$g, @fit] if $st == 200;
-                push @answered, [($sent + $got) / 2, @fit];
+                push @answered, [($sent + $got) / 2, $g, @fit];
             }
             if ($st == 429) {
                 $refused++;
@@ -121,6 +122,11 @@ _EOC_
     }
 
     my %ideal = _replay($limit, $window, map { $_->[0] } @answered);
+    my @ideal_gw = map {
+        my $g = $_;
+        +{ _replay($limit, $window,
+                   map { $_->[1] == $g ? $_->[0] : () } @answered) };
+    } 0, 1;
 
     # the whole windows: from the first edge after t0
     my $first = floor($t0 / $window) + 1;
@@ -136,10 +142,11 @@ _EOC_
             $low++;
             $per[$g]++;
         }
-        my $offered = grep { @$_ == 2 && $_->[1] == $idx } @answered;
+        my $offered = grep { @$_ == 3 && $_->[2] == $idx } @answered;
         push @w, { start => $idx * $window, low => $low, high => $high,
                    per_gw => \@per, offered => $offered,
-                   ideal => $ideal{$idx} // 0 };
+                   ideal => $ideal{$idx} // 0,
+                   ideal_gw => [ map { $_->{$idx} // 0 } @ideal_gw ] };
     }
 
     my @log = map { $_->error_log } @gw;
