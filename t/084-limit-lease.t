@@ -142,6 +142,17 @@ like($r->{headers}{'ratelimit'}, qr/^"lq";r=\d+;t=\d+, "loc";r=0;t=\d+$/,
 is(count_settles('gw:limit:lq:q:m', 1), 1,
    'mix: only the admitted request stays counted in Redis');
 
+# --- a lease that expired unspent: the next ones still lease ----------------
+
+is($gw2->get('/l?k=idle')->{status}, 200, 'a key leased once');
+is(count_settles('gw:limit:l:q:idle', 1), 1,
+   'its lease expires unspent and goes back');
+$s1 = scripts();
+is(join(' ', map { $gw2->get('/l?k=idle')->{status} } 1 .. 10),
+   join(' ', ('200') x 10), 'ten more');
+$used = scripts() - $s1;
+ok($used < 10, "still leased: $used Redis scripts for 10 requests");
+
 # --- Redis away: the fallback of global mode ----------------------------------
 
 $redis->kill;

@@ -15,14 +15,15 @@
  * for itself alone, exactly as global mode does, rather than wait: no
  * queue across workers, and never more than one lease in flight.  A
  * lease's size adapts to the traffic: doubled when it ran out before its
- * end, cut to what was spent when it expired with some left, always at
- * most gw_limit_lease_max of the quota (1% by default) divided by
- * gw_limit_nodes, and at most half of what Redis has left, so the last
- * admissions of a window are given one by one.  A lease lives until the
- * TTL (gw_limit_lease_ttl) or its window's end, less a millisecond, on
- * this gateway's clock from the moment it was asked (never later than on
- * Redis' clock); its unspent admissions are then given back to Redis,
- * by the next request of that key or by a timer of each worker.  When
+ * end, cut to what was spent (at least 2) when it expired with some
+ * left, always at most gw_limit_lease_max of the quota (1% by default)
+ * divided by gw_limit_nodes, and at most half of what Redis has left, so
+ * the last admissions of a window are given one by one.  A lease lives
+ * until the TTL (gw_limit_lease_ttl) or its window's end, less a
+ * millisecond, on this gateway's clock from the moment it was asked
+ * (never later than on Redis' clock); its unspent admissions are then
+ * given back to Redis, by the next request of that key or by a timer of
+ * each worker.  When
  * Redis refuses, the refusal holds here until the Retry-After Redis gave
  * (no round trip per refused request).  A key the zone has no room for
  * is decided in Redis request by request.  When Redis is unavailable the
@@ -392,7 +393,8 @@ ngx_http_gw_limit_lease_start(ngx_http_request_t *r,
         cap = gw_limit_lease_max(it->rule.count, (unsigned) llcf->share,
                                  (unsigned) lcf->nodes);
 
-        e->want = (uint32_t) ngx_max(1, ngx_min(e->want, cap));
+        /* at least 2: a lease of 1 would hold nothing to learn from */
+        e->want = (uint32_t) ngx_min(ngx_max(e->want, 2), cap);
         e->refill = now;
 
         li->want = e->want;
