@@ -7,10 +7,14 @@
 #
 # Rate limits: /limit-req is nginx's own limit_req, /limit-local the same
 # load through gw_limit in its shared-memory zone, /limit-global through
-# gw_limit in Redis; each rate is high enough that no request is refused
-# (the non-2xx column counts any that were).  gw_limit is also quoted
-# against limit_req.  Then, when scripts/limit-accuracy.pl exists, its
-# verdict on two gateways sharing one global limit.
+# gw_limit in Redis (one script per request), /limit-lease through a
+# global quota in lease mode (admissions leased to the gateway); each
+# limit is high enough that no request is refused (the non-2xx column
+# counts any that were).  For the two Redis modes, the Redis scripts run
+# per request (INFO commandstats' EVAL and EVALSHA calls around each
+# run).  gw_limit is also quoted against limit_req.  Then, when
+# scripts/limit-accuracy.pl exists, its verdict on two gateways sharing
+# one global limit, in global and in lease mode.
 #
 # /obs-on and /obs-off are the same proxied route with Prometheus
 # metrics and the JSON access log (buffered) on, and with both off; their
@@ -31,7 +35,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
 all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
-all="$all /limit-req /limit-local /limit-global /obs-off /obs-on"
+all="$all /limit-req /limit-local /limit-global /limit-lease /obs-off"
+all="$all /obs-on"
 all="$all /bare-post /validate"
 LOCS=${LOCS:-$all}
 # every ratio is to bare: measure it whatever LOCS says
@@ -171,6 +176,11 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
                      burst=100000 mode=global;
             proxy_pass http://up;
         }
+        location = /limit-lease {
+            gw_limit lbench key=\$binary_remote_addr quota=1000000000/h
+                     mode=lease;
+            proxy_pass http://up;
+        }
         location = /obs-off { proxy_pass http://up; }
         location = /obs-on {
             gw_route bench;
@@ -246,17 +256,20 @@ cpu_ticks() {
 }
 
 # wrk prints "Non-2xx or 3xx responses: N" only when N > 0
-declare -A res one cpu bad total
-runs=0
+declare -A res one cpu bad total runs
 for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
-        [ "$loc" != /limit-global ] || runs=$((runs - $(scripts_run)))
+        case $loc in /limit-global|/limit-lease)
+            runs[$loc]=$((${runs[$loc]:-0} - $(scripts_run))) ;;
+        esac
         t0=$(cpu_ticks)
         # shellcheck disable=SC2046
         out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
               $(wrk_opts "$loc") "http://127.0.0.1:$PORT$loc")
         t1=$(cpu_ticks)
-        [ "$loc" != /limit-global ] || runs=$((runs + $(scripts_run)))
+        case $loc in /limit-global|/limit-lease)
+            runs[$loc]=$((${runs[$loc]} + $(scripts_run))) ;;
+        esac
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
         n=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
         reqs=$(echo "$out" | awk '/ requests in / {print $1}')
@@ -325,12 +338,21 @@ fi
 # this rate, so Redis keeps no key to look at)
 if [ -n "${med[/limit-global]:-}" ]; then
     echo "/limit-global: ${total[/limit-global]} requests measured," \
-         "$runs limit scripts run by Redis"
-    if [ "$runs" -lt "${total[/limit-global]}" ]; then
+         "${runs[/limit-global]} limit scripts run by Redis"
+    if [ "${runs[/limit-global]}" -lt "${total[/limit-global]}" ]; then
         echo "bench: /limit-global was not decided in Redis" >&2
         exit 1
     fi
 fi
+
+# the Redis scripts per request and req/s against bare of both modes
+for loc in /limit-global /limit-lease; do
+    [ -n "${med[$loc]:-}" ] || continue
+    printf '%s: Redis scripts per request %.4f (%d for %d), ' "$loc" \
+        "$(ratio "${runs[$loc]}" "${total[$loc]}")" "${runs[$loc]}" \
+        "${total[$loc]}"
+    printf 'req/s %.3f of bare\n' "$(ratio "${med[$loc]}" "$base")"
+done
 
 # anything logged at warn or above: a global limit falling back, errors
 if grep -E '\[(warn|error|crit|alert|emerg)\]' "$d/logs/error.log" >&2; then
@@ -338,13 +360,16 @@ if grep -E '\[(warn|error|crit|alert|emerg)\]' "$d/logs/error.log" >&2; then
 fi
 
 if [ "$ACCURACY" != 0 ] && [ -f "$top/scripts/limit-accuracy.pl" ]; then
-    if acc=$(perl "$top/scripts/limit-accuracy.pl" --mode global 2>&1); then
-        echo "$acc" | tail -n 1
-    else
-        echo "bench: limit-accuracy.pl failed:" >&2
-        echo "$acc" | tail -n 5 >&2
-        exit 1
-    fi
+    for mode in global lease; do
+        if acc=$(perl "$top/scripts/limit-accuracy.pl" --mode $mode 2>&1)
+        then
+            echo "$acc" | tail -n 1
+        else
+            echo "bench: limit-accuracy.pl --mode $mode failed:" >&2
+            echo "$acc" | tail -n 5 >&2
+            exit 1
+        fi
+    done
 fi
 
 for loc in $LOCS; do

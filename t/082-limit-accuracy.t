@@ -3,7 +3,12 @@
 # Rate-limit accuracy (docs/limit.md), issue 4's measure: two gateways on
 # two ports sharing one Redis, concurrent clients hammering both over
 # several windows: no window admits more than the global limit, and every
-# window admits at least 99% of it.  The same in local mode shows each
+# window admits at least 99% of what an exact limiter admits from what the
+# clients offered (all of the limit when they offer enough; on a loaded
+# machine they may not, and the limiter is not to blame).  The same in
+# lease mode (admissions leased to each gateway), with far fewer Redis
+# scripts than requests, whether the clients offer more than the limit or
+# less.  The same in local mode shows each
 # gateway keeping its own count (together about twice the limit).  Also: a
 # zone too small for its keys never forgets a state that still holds a
 # limit (new keys get 503 limit-zone-full instead), and reuses the room of
@@ -34,20 +39,39 @@ is($g->{errors}, 0, 'global: every answer is 200 or 429');
 ok($g->{refused} > 0, "global: the clients asked for more than the limit "
    . "($g->{requests} requests)");
 
-for my $w (@{ $g->{windows} }) {
-    my $per = join '/', map { $_ // 0 } @{ $w->{per_gw} };
-    ok($w->{high} <= $limit,
-       "global: window at $w->{start}: at most $w->{high} <= $limit");
-    ok($w->{low} >= 0.99 * $limit,
-       "global: window at $w->{start}: at least $w->{low} >= 99% "
-       . "(by gateway $per)");
-    ok((grep { ($_ // 0) > 0 } @{ $w->{per_gw} }) == 2,
-       "global: both gateways admitted some ($per)");
-}
+accurate('global', $g);
 
-ok(!(grep { /\[(?:error|crit|alert|emerg)\]/ } @{ $g->{log} }),
-   'global: no error in the logs')
-    or diag join '', grep { /\[(?:error|crit|alert|emerg)\]/ } @{ $g->{log} };
+# --- lease: as exact, with fewer round trips --------------------------------
+
+my $s = Tollgate::LimitAccuracy::run(mode => 'lease', limit => $limit,
+                                     window => 2, windows => 4,
+                                     clients => 6);
+diag $s->{summary};
+
+is($s->{errors}, 0, 'lease: every answer is 200 or 429');
+ok($s->{refused} > 0, "lease: the clients asked for more than the limit "
+   . "($s->{requests} requests)");
+accurate('lease', $s);
+ok($s->{scripts} < 0.5 * $s->{requests},
+   "lease: $s->{scripts} Redis scripts for $s->{requests} requests");
+
+# under the limit: every request offered is admitted, mostly from leases
+
+my $big = 100000;
+my $u = Tollgate::LimitAccuracy::run(mode => 'lease', limit => $big,
+                                     window => 2, windows => 2,
+                                     clients => 2);
+diag $u->{summary};
+
+is($u->{refused} + $u->{errors}, 0, 'lease, under the limit: every '
+   . "answer is 200 ($u->{requests} requests)");
+for my $w (@{ $u->{windows} }) {
+    is($w->{low}, $w->{offered}, "lease, under the limit: window at "
+       . "$w->{start}: every request offered admitted ($w->{offered})");
+}
+ok($u->{scripts} < 0.2 * $u->{requests},
+   "lease, under the limit: $u->{scripts} Redis scripts for "
+   . "$u->{requests} requests");
 
 # --- local: each gateway on its own -----------------------------------------
 
@@ -60,12 +84,13 @@ is($l->{errors}, 0, 'local: every answer is 200 or 429');
 
 for my $w (@{ $l->{windows} }) {
     my @per = map { $_ // 0 } @{ $w->{per_gw} };
+    my @ideal = @{ $w->{ideal_gw} };
     ok($per[0] <= $limit && $per[1] <= $limit,
        "local: window at $w->{start}: each gateway at most the limit "
        . "(@per)");
-    ok($w->{low} > 1.9 * $limit,
-       "local: window at $w->{start}: together about twice the limit "
-       . "($w->{low})");
+    ok($per[0] >= 0.99 * $ideal[0] && $per[1] >= 0.99 * $ideal[1],
+       "local: window at $w->{start}: each gateway admits its own count "
+       . "of what it was offered (@per, an exact limiter each: @ideal)");
 }
 
 # --- a full zone: no client's keys make it forget another's ----------------
@@ -204,6 +229,28 @@ ok((grep { /\[info\].*gw_limit: limit "quota" exceeded, client/ } @log),
 $gw->stop;
 
 done_testing();
+
+
+# a shared limit's windows against the limit and against what the clients
+# offered (an exact limiter's admissions, replayed)
+sub accurate {
+    my ($mode, $res) = @_;
+    for my $w (@{ $res->{windows} }) {
+        my $per = join '/', map { $_ // 0 } @{ $w->{per_gw} };
+        ok($w->{high} <= $limit,
+           "$mode: window at $w->{start}: at most $w->{high} <= $limit");
+        ok($w->{low} >= 0.99 * $w->{ideal},
+           "$mode: window at $w->{start}: admitted $w->{low} >= 99% of "
+           . "the $w->{ideal} an exact limiter admits from the "
+           . "$w->{offered} offered (by gateway $per)");
+        ok((grep { ($_ // 0) > 0 } @{ $w->{per_gw} }) == 2,
+           "$mode: both gateways admitted some ($per)");
+    }
+    ok(!(grep { /\[(?:error|crit|alert|emerg)\]/ } @{ $res->{log} }),
+       "$mode: no error in the logs")
+        or diag join '',
+               grep { /\[(?:error|crit|alert|emerg)\]/ } @{ $res->{log} };
+}
 
 
 # one request on a kept-alive connection, opened again when nginx closes

@@ -49,6 +49,10 @@ my @bad = (
      qr/invalid "burst=-1"/],
     ['delay over burst', loc('gw_limit a key=$uri rate=1r/s burst=2 '
                              . 'delay=3;'), qr/delay=3 is more than burst=2/],
+    ['an exact quota leased', loc('gw_limit a key=$uri quota=10/h exact '
+                                  . 'mode=lease;',
+                                  'gw_redis 127.0.0.1:6379;'),
+     qr/mode=lease takes quota= without "exact" only/],
     ['exact with a rate', loc('gw_limit a key=$uri rate=1r/s exact;'),
      qr/"exact" goes with quota=, not rate=/],
     ['an exact quota just past its cap',
@@ -61,7 +65,31 @@ my @bad = (
     ['an unknown parameter', loc('gw_limit a key=$uri rate=1r/s foo=1;'),
      qr/invalid parameter "foo=1"/],
     ['a bad mode', loc('gw_limit a key=$uri rate=1r/s mode=cluster;'),
-     qr/invalid "mode=cluster": local or global/],
+     qr/invalid "mode=cluster": local, global or lease/],
+    ['a leased rate', loc('gw_limit a key=$uri rate=1r/s mode=lease;',
+                          'gw_redis 127.0.0.1:6379;'),
+     qr/gw_limit "a": mode=lease takes quota= without "exact" only/],
+    ['gw_limit_mode lease over a rate',
+     loc('gw_limit_mode lease; gw_limit a key=$uri rate=1r/s;',
+         'gw_redis 127.0.0.1:6379;'), qr/mode=lease takes quota= without "exact" only/],
+    ['lease without gw_redis', loc('gw_limit a key=$uri quota=1/h '
+                                   . 'mode=lease;'),
+     qr/global mode needs gw_redis/],
+    ['gw_limit_lease_ttl 5ms', loc('gw_limit_lease_ttl 5ms;'),
+     qr/gw_limit_lease_ttl: 10ms to 60s/],
+    ['gw_limit_lease_ttl 2m', loc('gw_limit_lease_ttl 2m;'),
+     qr/gw_limit_lease_ttl: 10ms to 60s/],
+    ['gw_limit_lease_max without %', loc('gw_limit_lease_max 5;'),
+     qr/gw_limit_lease_max: invalid "5"/],
+    ['gw_limit_lease_max 0%', loc('gw_limit_lease_max 0%;'),
+     qr/gw_limit_lease_max: invalid "0%"/],
+    ['gw_limit_lease_max 101%', loc('gw_limit_lease_max 101%;'),
+     qr/gw_limit_lease_max: invalid "101%"/],
+    ['gw_limit_lease_zone too small', loc('gw_limit a key=$uri quota=1/h '
+                                          . 'mode=lease;',
+                                          'gw_redis 127.0.0.1:6379; '
+                                          . 'gw_limit_lease_zone 4k;'),
+     qr/gw_limit_lease_zone: at least/],
     ['a bad name', loc('gw_limit "a b" key=$uri rate=1r/s;'),
      qr/invalid name "a b"/],
     ['a name too long', loc('gw_limit ' . ('n' x 33) . ' key=$uri '
@@ -133,6 +161,15 @@ my @good = (
     ['global with gw_redis', loc('gw_limit a key=$uri rate=1r/s '
                                  . 'mode=global;',
                                  'gw_redis 127.0.0.1:6379;')],
+    ['lease and its directives', loc('gw_limit a key=$uri quota=100/m '
+                                     . 'mode=lease; gw_limit_lease_ttl '
+                                     . '250ms; gw_limit_lease_max 0.5%;',
+                                     'gw_redis 127.0.0.1:6379; '
+                                     . 'gw_limit_lease_zone 64k; '
+                                     . 'gw_limit_lease_max 2%;')],
+    ['gw_limit_mode lease, and a plan making a lease a rate',
+     loc('gw_limit_mode lease; gw_limit a key=$uri quota=100/m;',
+         'gw_redis 127.0.0.1:6379; gw_limit_plan gold a rate=5r/s;')],
     ['plans and every other directive', <<'EOC'],
         gw_redis 127.0.0.1:6379;
         gw_limit_plan gold a rate=100r/s burst=50 delay=10;

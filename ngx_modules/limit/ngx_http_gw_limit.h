@@ -30,6 +30,8 @@
 
 #define NGX_HTTP_GW_LIMIT_LOCAL      1
 #define NGX_HTTP_GW_LIMIT_GLOBAL     2
+#define NGX_HTTP_GW_LIMIT_LEASE      3      /* global, spent from leases
+                                               (ngx_http_gw_limit_lease.c) */
 
 /* gw_limit_redis_down, and gw_limit_zone_full (reject or allow) */
 #define NGX_HTTP_GW_LIMIT_FALLBACK   1
@@ -89,6 +91,7 @@ typedef struct {
     ngx_http_gw_redis_script_t  script;
     ngx_http_gw_redis_script_t  refund;         /* the give back script */
     ngx_uint_t                  global;         /* a global limit exists */
+    ngx_uint_t                  lease;          /* a lease limit exists */
     ngx_uint_t                  used;           /* a gw_limit exists */
 } ngx_http_gw_limit_main_conf_t;
 
@@ -127,10 +130,15 @@ typedef struct {
 } ngx_http_gw_limit_item_t;
 
 
+typedef struct ngx_http_gw_limit_lease_ctx_s  ngx_http_gw_limit_lease_ctx_t;
+
+
 typedef struct {
     ngx_http_gw_limit_item_t   *items;
     ngx_uint_t                  n;
     ngx_uint_t                  nglobal;
+    ngx_uint_t                  nlease;
+    ngx_http_gw_limit_lease_ctx_t  *lease;      /* lease mode's own */
     ngx_uint_t                  status;         /* $gw_limit_status */
     ngx_http_gw_redis_status_e  redis_status;
     double                      redis_now;      /* the script's time */
@@ -184,6 +192,20 @@ ngx_http_gw_limit_ctx_t *ngx_http_gw_limit_once_find(ngx_http_request_t *r);
 ngx_int_t ngx_http_gw_limit_once_probe(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx, ngx_uint_t allow, double now);
 void ngx_http_gw_limit_once_give_back(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
+
+/*
+ * Lease mode (ngx_http_gw_limit_lease.c): decides the lease items, first
+ * of all, from this gateway's leases or with one script run in Redis.
+ * NGX_OK: each is decided, or left undecided when one of them is refused
+ * at once, or turned into a global item (and ctx marked as Redis having
+ * failed) when Redis is unavailable; NGX_AGAIN: waiting for Redis;
+ * NGX_ERROR.  ..._unspend(): the request was refused after all: what it
+ * spent goes back to the leases (or to Redis).
+ */
+ngx_int_t ngx_http_gw_limit_lease(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx);
+void ngx_http_gw_limit_lease_unspend(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx);
 
 /* global mode (ngx_http_gw_limit_redis.c) */

@@ -320,9 +320,12 @@ ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
             } else if (v.len == 6 && ngx_strncmp(v.data, "global", 6) == 0) {
                 *mode = NGX_HTTP_GW_LIMIT_GLOBAL;
 
+            } else if (v.len == 5 && ngx_strncmp(v.data, "lease", 5) == 0) {
+                *mode = NGX_HTTP_GW_LIMIT_LEASE;
+
             } else {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": local or global",
+                                   "invalid \"%V\": local, global or lease",
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }
@@ -612,8 +615,23 @@ ngx_http_gw_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             limit[i].mode = conf->mode;
         }
 
-        if (limit[i].mode == NGX_HTTP_GW_LIMIT_GLOBAL) {
-            lmcf->global = 1;
+        if (limit[i].mode == NGX_HTTP_GW_LIMIT_LEASE) {
+            if (limit[i].rule.kind != GW_LIMIT_QUOTA) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "gw_limit \"%V\": mode=lease takes "
+                                   "quota= without \"exact\" only: an "
+                                   "admission spent after it was counted "
+                                   "could exceed a rate's burst or an "
+                                   "exact quota's window; use mode=global",
+                                   &limit[i].name);
+                return NGX_CONF_ERROR;
+            }
+
+            lmcf->lease = 1;
+        }
+
+        if (limit[i].mode != NGX_HTTP_GW_LIMIT_LOCAL) {
+            lmcf->global = 1;   /* a plan may make a lease's a rate */
         }
 
         for (j = 0; j < lmcf->plans.nelts; j++) {

@@ -69,6 +69,7 @@ static ngx_uint_t  ngx_http_gw_limit_degraded;
 static ngx_conf_enum_t  ngx_http_gw_limit_modes[] = {
     { ngx_string("local"), NGX_HTTP_GW_LIMIT_LOCAL },
     { ngx_string("global"), NGX_HTTP_GW_LIMIT_GLOBAL },
+    { ngx_string("lease"), NGX_HTTP_GW_LIMIT_LEASE },
     { ngx_null_string, 0 }
 };
 
@@ -280,7 +281,21 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ctx->nglobal && !ctx->asked) {
+    /* leases first: what they refuse costs the global limits nothing */
+
+    if (ctx->nlease) {
+        rc = ngx_http_gw_limit_lease(r, ctx);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->nglobal && !ctx->asked && !ngx_http_gw_limit_refused(ctx)) {
         ctx->asked = 1;
 
         /* a local refusal first, without asking Redis (nor taking) */
@@ -316,7 +331,7 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
         ctx->redis_status = NGX_HTTP_GW_REDIS_DOWN;
     }
 
-    if (ctx->nglobal) {
+    if (ctx->nglobal && ctx->asked) {
         rc = ngx_http_gw_limit_global(r, lcf, ctx);
         if (rc != NGX_OK) {
             return rc;
@@ -460,8 +475,18 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
         *p++ = '\0';
         ngx_memcpy(p, key.data, key.len);
 
+        if (it->mode == NGX_HTTP_GW_LIMIT_LEASE
+            && it->rule.kind != GW_LIMIT_QUOTA)
+        {
+            /* a plan made it a rate or an exact quota: never leased */
+            it->mode = NGX_HTTP_GW_LIMIT_GLOBAL;
+        }
+
         if (it->mode == NGX_HTTP_GW_LIMIT_GLOBAL) {
             ctx->nglobal++;
+
+        } else if (it->mode == NGX_HTTP_GW_LIMIT_LEASE) {
+            ctx->nlease++;
         }
 
         ctx->n++;
@@ -601,6 +626,7 @@ ngx_http_gw_limit_finish(ngx_http_request_t *r,
 
         ctx->status = NGX_HTTP_GW_LIMIT_REJECTED;
         ngx_http_gw_limit_count(r, ctx);
+        ngx_http_gw_limit_lease_unspend(r, ctx);
         return ngx_http_gw_limit_reject(r, lcf, ctx);
     }
 
@@ -735,6 +761,7 @@ ngx_http_gw_limit_no_room(ngx_http_request_t *r,
     ctx->done = 1;
     ctx->status = NGX_HTTP_GW_LIMIT_ZONE_FULL;
     ngx_http_gw_limit_count(r, ctx);
+    ngx_http_gw_limit_lease_unspend(r, ctx);
 
     problem.detail.data = ngx_pnalloc(r->pool, 80 + GW_LIMIT_NAME_MAX);
     if (problem.detail.data == NULL) {
@@ -770,6 +797,7 @@ ngx_http_gw_limit_unavailable(ngx_http_request_t *r,
     }
 
     ngx_http_gw_limit_count(r, ctx);
+    ngx_http_gw_limit_lease_unspend(r, ctx);
 
     problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
     problem.type = "urn:tollgate:problem:limit-unavailable";

@@ -120,12 +120,15 @@ ngx_http_gw_limit_once_probe(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    /* decided again, and taken, once Redis has answered */
+    /*
+     * decided again, and taken, once Redis has answered; lease items were
+     * decided (and spent) before, from their leases, and stay so
+     */
 
     for (i = 0; i < ctx->n; i++) {
         it = &ctx->items[i];
 
-        if (it->mode != NGX_HTTP_GW_LIMIT_GLOBAL) {
+        if (it->mode == NGX_HTTP_GW_LIMIT_LOCAL) {
             it->decided = 0;
             ngx_memzero(&it->res, sizeof(gw_limit_result_t));
         }

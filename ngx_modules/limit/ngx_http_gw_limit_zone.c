@@ -239,7 +239,7 @@ ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
     for (i = 0; i < n; i++) {
         it = &items[i];
 
-        if (it->decided
+        if (it->decided || it->mode == NGX_HTTP_GW_LIMIT_LEASE
             || (it->mode == NGX_HTTP_GW_LIMIT_GLOBAL) != (fallback != 0))
         {
             continue;

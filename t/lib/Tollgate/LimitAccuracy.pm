@@ -1,8 +1,9 @@
 package Tollgate::LimitAccuracy;
 
 # How exactly two gateways share a rate limit: both start with a quota of
-# LIMIT requests per WINDOW seconds on one key, in global mode (one Redis)
-# or local mode (each its own zone), and CLIENTS processes hammer them
+# LIMIT requests per WINDOW seconds on one key, in global mode (one Redis),
+# lease mode (one Redis, admissions leased to each gateway: gw_limit_nodes
+# 2) or local mode (each its own zone), and CLIENTS processes hammer them
 # (half on each) with keep-alive requests for WINDOWS whole windows.  Each
 # admitted request is put in the window (aligned to the epoch, as the
 # limit's are) of the moment it was decided.  That moment lies between
@@ -12,9 +13,21 @@ package Tollgate::LimitAccuracy;
 # request that more than one window fits (an answer slower than a second)
 # is counted in each for the upper bound and in none for the lower.
 #
+# What the clients offered decides what a window can admit: a loaded
+# machine may send fewer requests than the limit.  So every answered
+# request (admitted or refused) is also replayed, at the midpoint of its
+# exchange, through the limit's own definition (the sliding-window counter
+# of lib/limit/gw_limit.c): "ideal" is what an exact limiter admits in the
+# window from what was offered, "offered" what was answered in it.  A
+# limiter is accurate when each window admits at least 99% of its ideal
+# (and never more than the limit), whatever the load.
+#
 #     my $res = Tollgate::LimitAccuracy::run(mode => 'global');
-#     $res->{windows}: [ { start, low, high, per_gw => [n, n] } ... ]
+#     $res->{windows}: [ { start, low, high, offered, ideal,
+#                          per_gw => [n, n], ideal_gw => [n, n] } ... ]
+#     (ideal_gw: each gateway's offered replayed alone, for local mode)
 #     $res->{limit}, $res->{requests}, $res->{refused}, $res->{errors}
+#     $res->{scripts}: the limit scripts Redis ran (global, lease)
 #     $res->{summary}: one line, e.g. "accuracy: global: ..."
 #
 # Redis (global mode) and the gateways are this process's children,
@@ -41,12 +54,14 @@ sub run {
     my $clients = $opt{clients} // 6;
     my $workers = $opt{workers} // 2;
 
-    croak "mode is global or local" unless $mode =~ /^(?:global|local)$/;
+    croak "mode is global, lease or local"
+        unless $mode =~ /^(?:global|lease|local)$/;
 
     my ($redis, $redis_conf) = (undef, '');
-    if ($mode eq 'global') {
+    if ($mode ne 'local') {
         $redis = Tollgate::Redis->start;
-        $redis_conf = 'gw_redis 127.0.0.1:' . $redis->port . ';';
+        $redis_conf = 'gw_redis 127.0.0.1:' . $redis->port . ';'
+            . ' gw_limit_nodes 2;';
     }
 
     my $http = <<"_EOC_";
@@ -86,22 +101,32 @@ _EOC_
     }
     waitpid $_, 0 for @pids;
 
-    my @ok;
+    my (@ok, @answered);
     my ($requests, $refused, $errors) = (0, 0, 0);
     for my $c (0 .. $clients - 1) {
         open my $fh, '<', "$dir/$c" or croak "client $c left no results";
         while (<$fh>) {
             my ($g, $st, $sent, $got, $t) = split;
             $requests++;
-            if ($st == 200) {
-                push @ok, [$g, _windows($sent, $got, $t, $window)];
-            } elsif ($st == 429) {
+            if ($st == 200 || $st == 429) {
+                my @fit = _windows($sent, $got, $t, $window);
+                push @ok, [$g, @fit] if $st == 200;
+                push @answered, [($sent + $got) / 2, $g, @fit];
+            }
+            if ($st == 429) {
                 $refused++;
-            } else {
+            } elsif ($st != 200) {
                 $errors++;
             }
         }
     }
+
+    my %ideal = _replay($limit, $window, map { $_->[0] } @answered);
+    my @ideal_gw = map {
+        my $g = $_;
+        +{ _replay($limit, $window,
+                   map { $_->[1] == $g ? $_->[0] : () } @answered) };
+    } 0, 1;
 
     # the whole windows: from the first edge after t0
     my $first = floor($t0 / $window) + 1;
@@ -117,13 +142,23 @@ _EOC_
             $low++;
             $per[$g]++;
         }
+        my $offered = grep { @$_ == 3 && $_->[2] == $idx } @answered;
         push @w, { start => $idx * $window, low => $low, high => $high,
-                   per_gw => \@per };
+                   per_gw => \@per, offered => $offered,
+                   ideal => $ideal{$idx} // 0,
+                   ideal_gw => [ map { $_->{$idx} // 0 } @ideal_gw ] };
     }
 
     my @log = map { $_->error_log } @gw;
     $_->stop for @gw;
-    $redis->stop if $redis;
+    my $scripts;
+    if ($redis) {
+        $scripts = 0;
+        for (split /\r?\n/, $redis->cli('INFO', 'commandstats')) {
+            $scripts += $1 if /^cmdstat_eval(?:sha)?:calls=(\d+)/;
+        }
+        $redis->stop;
+    }
 
     my ($min, $max) = (undef, 0);
     for (@w) {
@@ -132,12 +167,20 @@ _EOC_
     }
 
     my $summary;
-    if ($mode eq 'global') {
-        $summary = sprintf 'accuracy: global: two gateways, %d windows of '
+    if ($mode ne 'local') {
+        my $worst;
+        for (@w) {
+            my $r = $_->{ideal} ? $_->{low} / $_->{ideal} : 1;
+            $worst = $r if !defined $worst || $r < $worst;
+        }
+        $summary = sprintf 'accuracy: %s: two gateways, %d windows of '
             . '%d s, limit %d: admitted per window %d to %d (lowest %.1f%% '
-            . 'of the limit), %s', $windows, $window, $limit, $min, $max,
-            100 * $min / $limit,
-            $max <= $limit ? 'never above it' : 'ABOVE IT';
+            . 'of the limit, %.1f%% of what an exact limiter admits from '
+            . 'what was offered), %s; %.3f Redis scripts per request',
+            $mode, $windows, $window, $limit, $min, $max,
+            100 * $min / $limit, 100 * $worst,
+            $max <= $limit ? 'never above it' : 'ABOVE IT',
+            $requests ? $scripts / $requests : 0;
     } else {
         my ($pmax) = (0);
         for (@w) {
@@ -151,7 +194,30 @@ _EOC_
 
     return { windows => \@w, limit => $limit, requests => $requests,
              refused => $refused, errors => $errors, summary => $summary,
-             log => \@log, mode => $mode };
+             log => \@log, mode => $mode, scripts => $scripts };
+}
+
+# what an exact limiter admits from the requests offered at @times: the
+# sliding-window counter of lib/limit/gw_limit.c, as admissions per window
+# index
+sub _replay {
+    my ($count, $w, @times) = @_;
+    my ($at, $cur, $prev) = (-1, 0, 0);
+    my %n;
+    for my $t (sort { $a <=> $b } @times) {
+        my $idx = floor($t / $w);
+        if ($idx == $at + 1) {
+            ($prev, $cur) = ($cur, 0);
+        } elsif ($idx != $at) {
+            ($prev, $cur) = (0, 0);
+        }
+        $at = $idx;
+        my $est = $prev * (($w - ($t - $idx * $w)) / $w) + $cur;
+        next if $cur + 1 > $count || $est + 1 > $count;
+        $cur++;
+        $n{$idx}++;
+    }
+    return %n;
 }
 
 # one client: keep-alive GET /acc from t0 to t1, a line per answer:
