@@ -25,6 +25,12 @@
 # Validation: /validate POSTs a 1 KiB JSON order through gw_validate_body,
 # quoted against /bare-post, bare proxying of the same POST.
 #
+# The chain a real API runs, on one route: /chain POSTs the same order
+# through an API key, an RS256 JWT (verified-token cache on), a global
+# quota in lease mode, the body's schema check, metrics and the JSON
+# access log; /chain-global is the same with a global rate decided in
+# Redis for every request.  Both are quoted against /bare-post.
+#
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
 # NGINX (/usr/sbin/nginx), LOCS (the locations to measure), ACCURACY (1;
 # 0 skips limit-accuracy.pl).
@@ -37,7 +43,7 @@ nginx=${NGINX:-/usr/sbin/nginx}
 all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
 all="$all /limit-req /limit-local /limit-global /limit-lease /obs-off"
 all="$all /obs-on"
-all="$all /bare-post /validate"
+all="$all /bare-post /validate /chain /chain-global"
 LOCS=${LOCS:-$all}
 # every ratio is to bare: measure it whatever LOCS says
 case " $LOCS " in *" /bare "*) ;; *) LOCS="/bare $LOCS" ;; esac
@@ -104,6 +110,8 @@ wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
 EOF
+{ cat "$d/post.lua"; echo "wrk.headers[\"X-API-Key\"] = \"$KEY\""; } \
+    > "$d/chain.lua"
 
 jwt_loc() {
     cat <<EOF
@@ -181,6 +189,34 @@ $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
                      mode=lease;
             proxy_pass http://up;
         }
+        location = /chain {
+            gw_key_auth      bench;
+            gw_jwt           bench;
+            gw_jwt_key_file  $d/rsa.pem;
+            gw_jwt_issuer    https://issuer.test;
+            gw_jwt_audience  tollgate;
+            gw_limit cbench key=\$binary_remote_addr quota=1000000000/h
+                     mode=lease;
+            gw_validate_body $d/order.schema.json;
+            gw_route chain;
+            gw_metrics on;
+            access_log $d/logs/access-chain.log gw_json buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
+        location = /chain-global {
+            gw_key_auth      bench;
+            gw_jwt           bench;
+            gw_jwt_key_file  $d/rsa.pem;
+            gw_jwt_issuer    https://issuer.test;
+            gw_jwt_audience  tollgate;
+            gw_limit cgbench key=\$binary_remote_addr rate=100000r/s
+                     burst=100000 mode=global;
+            gw_validate_body $d/order.schema.json;
+            gw_route chain-global;
+            gw_metrics on;
+            access_log $d/logs/access-chain.log gw_json buffer=64k flush=1s;
+            proxy_pass http://up;
+        }
         location = /obs-off { proxy_pass http://up; }
         location = /obs-on {
             gw_route bench;
@@ -211,6 +247,7 @@ auth_for() {
     /rs256*) echo "Authorization: Bearer $RS" ;;
     /hs256*) echo "Authorization: Bearer $HS" ;;
     /key*) echo "X-API-Key: $KEY" ;;
+    /chain*) echo "Authorization: Bearer $RS" ;;
     *) echo "X-None: none" ;;
     esac
 }
@@ -219,6 +256,7 @@ auth_for() {
 wrk_opts() {
     case $1 in
     /bare-post|/validate) echo "-s $d/post.lua" ;;
+    /chain*) echo "-s $d/chain.lua" ;;
     esac
 }
 
@@ -226,9 +264,11 @@ for loc in $LOCS; do
     post=
     [ -z "$(wrk_opts "$loc")" ] \
         || post="-H Content-Type:application/json --data-binary @$d/order.json"
+    key=X-None:none
+    case $loc in /chain*) key="X-API-Key:$KEY" ;; esac
     # shellcheck disable=SC2086
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "$(auth_for "$loc")" \
-           $post "http://127.0.0.1:$PORT$loc")
+           -H "$key" $post "http://127.0.0.1:$PORT$loc")
     if [ "$code" != 200 ]; then
         echo "bench: $loc answers $code, not 200" >&2
         exit 1
@@ -332,6 +372,21 @@ if [ -n "${med[/validate]:-}" ] && [ -n "${med[/bare-post]:-}" ]; then
     printf 'by round %.3f, cpu %.3f\n' "$(echo "$per" | median)" \
         "$(ratio "${mcpu[/bare-post]}" "${mcpu[/validate]}")"
 fi
+
+# the whole chain against proxying the same POST bare
+for loc in /chain /chain-global; do
+    [ -n "${med[$loc]:-}" ] && [ -n "${med[/bare-post]:-}" ] || continue
+    per=
+    for ((i = 1; i <= ROUNDS; i++)); do
+        per="$per $(ratio "${one[$loc,$i]}" "${one[/bare-post,$i]}")"
+    done
+    printf '%s (key + RS256 + limit + schema + metrics + log) / bare POST' \
+        "$loc"
+    printf ' (target >= 0.80): req/s %.3f, by round %.3f, cpu %.3f\n' \
+        "$(ratio "${med[$loc]}" "${med[/bare-post]}")" \
+        "$(echo "$per" | median)" \
+        "$(ratio "${mcpu[/bare-post]}" "${mcpu[$loc]}")"
+done
 
 # a global limit must be decided in Redis, not by the local fallback:
 # one script run per request (its state expires within microseconds at
