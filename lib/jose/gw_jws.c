@@ -5,8 +5,12 @@
  * JWS compact parsing and verification, on the per-request path.  A parse
  * makes one allocation of its own: a buffer that takes the decoded
  * signature at its start and, behind it, each JSON segment in turn while
- * jansson parses it; the signature stays, the scratch is reused.  jansson
- * then allocates the two JSON trees, each parsed exactly once.  The signing
+ * it is parsed; the signature stays, the scratch is reused.  A header of
+ * the usual shape ({"alg":"RS256","typ":"JWT","kid":"k1"}: known names,
+ * plain ASCII strings, no white space) is read by a small matcher whose
+ * every accepted text jansson accepts alike; any other header, and every
+ * payload, is a jansson tree, parsed exactly once.  The kid is copied
+ * into the jws, so it outlives the header.  The signing
  * input is not copied: it points into the caller's token, which must
  * outlive the parsed jws.  The caps are the caller's max_len and jansson's
  * own nesting limit of 2048 levels.
@@ -25,6 +29,13 @@
  * the DER form OpenSSL verifies.  HMAC results are compared in constant
  * time.  OpenSSL errors raised by a bad signature are popped before we
  * return, so they never pile up in a worker's error queue.
+ *
+ * What OpenSSL 3 makes costly per call is done once per key and
+ * algorithm in each process, on the first token, and kept in the key
+ * (gw_jwk_t.vctx): the HMAC context keyed with the secret, re-initialised
+ * for each token; the RSA or ECDSA context set up to verify a digest.
+ * Digests are fetched once per process.  ECDSA's R || S is turned into
+ * DER by hand, the bytes i2d_ECDSA_SIG() would write.
  */
 
 
@@ -75,6 +86,7 @@ static const gw_jws_alg_t  gw_jws_algs[GW_ALG_COUNT] = {
 
 
 static int gw_jws_parse_header(gw_jws_t *jws, const char **err);
+static int gw_jws_check_kid(gw_jws_t *jws, const char **err);
 static int gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
 static int gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
@@ -92,6 +104,7 @@ int
 gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
     size_t max_len, const char **err)
 {
+    int                   rc;
     size_t                h_len, p_len, s_len, json_max;
     ssize_t               n;
     unsigned char        *scratch;
@@ -146,15 +159,22 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
         return -1;
     }
 
-    jws->header = json_loadb((const char *) scratch, n,
-                             JSON_REJECT_DUPLICATES, NULL);
+    if (gw_jws_header_plain(jws, scratch, n)) {
+        rc = gw_jws_check_kid(jws, err);
 
-    if (!json_is_object(jws->header)) {
-        *err = "JOSE header is not a JSON object";
-        return -1;
+    } else {
+        jws->header = json_loadb((const char *) scratch, n,
+                                 JSON_REJECT_DUPLICATES, NULL);
+
+        if (!json_is_object(jws->header)) {
+            *err = "JOSE header is not a JSON object";
+            return -1;
+        }
+
+        rc = gw_jws_parse_header(jws, err);
     }
 
-    if (gw_jws_parse_header(jws, err) != 0) {
+    if (rc != 0) {
         return -1;
     }
 
@@ -219,13 +239,12 @@ gw_jws_parse_header(gw_jws_t *jws, const char **err)
             return -1;
         }
 
-        if (json_string_length(v) > GW_KID_MAX) {
-            *err = "kid too long";
-            return -1;
-        }
-
         jws->kid = json_string_value(v);
         jws->kid_len = json_string_length(v);
+    }
+
+    if (gw_jws_check_kid(jws, err) != 0) {
+        return -1;
     }
 
     if (json_object_get(jws->header, "crit") != NULL) {
@@ -240,6 +259,130 @@ gw_jws_parse_header(gw_jws_t *jws, const char **err)
     }
 
     return 0;
+}
+
+
+/* the kid's length, and a copy of it kept in the jws */
+
+static int
+gw_jws_check_kid(gw_jws_t *jws, const char **err)
+{
+    if (jws->kid == NULL) {
+        return 0;
+    }
+
+    if (jws->kid_len > GW_KID_MAX) {
+        jws->kid = NULL;
+        *err = "kid too long";
+        return -1;
+    }
+
+    memcpy(jws->kid_buf, jws->kid, jws->kid_len);
+    jws->kid = jws->kid_buf;
+
+    return 0;
+}
+
+
+/* the bytes a plain header's strings may hold */
+
+static const unsigned char  gw_jws_plain[256] = {
+    [' '] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1,
+    ['0' ... '9'] = 1, [':'] = 1, ['='] = 1, ['@'] = 1,
+    ['A' ... 'Z'] = 1, ['_'] = 1, ['a' ... 'z'] = 1
+};
+
+
+int
+gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
+{
+    size_t                n, kid_len;
+    unsigned              seen, bit;
+    const unsigned char  *p, *end, *v, *alg, *kid;
+
+    p = h;
+    end = h + len;
+    seen = 0;
+    alg = NULL;
+    kid = NULL;
+    n = 0;
+    kid_len = 0;
+
+    if (len < 2 || *p++ != '{' || end[-1] != '}') {
+        return 0;
+    }
+
+    end--;
+
+    /* members of the form "xxx":"value", comma-separated */
+
+    while (p < end) {
+        if (seen != 0 && *p++ != ',') {
+            return 0;
+        }
+
+        if (end - p < 8 || p[0] != '"' || p[4] != '"' || p[5] != ':'
+            || p[6] != '"')
+        {
+            return 0;
+        }
+
+        if (memcmp(p + 1, "alg", 3) == 0) {
+            bit = 1;
+
+        } else if (memcmp(p + 1, "typ", 3) == 0) {
+            bit = 2;
+
+        } else if (memcmp(p + 1, "kid", 3) == 0) {
+            bit = 4;
+
+        } else {
+            return 0;
+        }
+
+        if (seen & bit) {
+            return 0;
+        }
+
+        seen |= bit;
+        p += 7;
+        v = p;
+
+        while (p < end && gw_jws_plain[*p]) {
+            p++;
+        }
+
+        if (p == end || *p != '"') {
+            return 0;
+        }
+
+        if (bit == 1) {
+            alg = v;
+            n = p - v;
+
+        } else if (bit == 4) {
+            kid = v;
+            kid_len = p - v;
+        }
+
+        p++;
+    }
+
+    /* no alg, or one we lack: jansson's way tells which, as ever */
+
+    if (alg == NULL) {
+        return 0;
+    }
+
+    if (gw_alg_from_name((const char *) alg, n) == GW_ALG_UNKNOWN) {
+        return 0;
+    }
+
+    jws->alg = gw_alg_from_name((const char *) alg, n);
+    jws->kid = (const char *) kid;
+    jws->kid_len = kid_len;
+
+    return 1;
 }
 
 
