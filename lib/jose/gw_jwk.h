@@ -58,6 +58,15 @@ typedef struct {
     size_t          secret_len;
     unsigned char   fp[GW_KEY_FP_LEN];  /* RFC 7638 thumbprint, SHA-256:
                                            one per key, whatever its form */
+
+    /*
+     * Verification contexts made ready for this key, one per algorithm,
+     * created by the first gw_jws_verify() in a process and freed with
+     * the key: EVP_MAC_CTX * keyed with the secret (HMAC), EVP_PKEY_CTX *
+     * set up to verify a digest (RSA, ECDSA).  NULL until used; a cache,
+     * not part of the key's value, so it may change through a const key.
+     */
+    void           *vctx[GW_ALG_COUNT];
 } gw_jwk_t;
 
 

@@ -5,8 +5,12 @@
  * JWS compact parsing and verification, on the per-request path.  A parse
  * makes one allocation of its own: a buffer that takes the decoded
  * signature at its start and, behind it, each JSON segment in turn while
- * jansson parses it; the signature stays, the scratch is reused.  jansson
- * then allocates the two JSON trees, each parsed exactly once.  The signing
+ * it is parsed; the signature stays, the scratch is reused.  A header of
+ * the usual shape ({"alg":"RS256","typ":"JWT","kid":"k1"}: known names,
+ * plain ASCII strings, no white space) is read by a small matcher whose
+ * every accepted text jansson accepts alike; any other header, and every
+ * payload, is a jansson tree, parsed exactly once.  The kid is copied
+ * into the jws, so it outlives the header.  The signing
  * input is not copied: it points into the caller's token, which must
  * outlive the parsed jws.  The caps are the caller's max_len and jansson's
  * own nesting limit of 2048 levels.
@@ -25,6 +29,13 @@
  * the DER form OpenSSL verifies.  HMAC results are compared in constant
  * time.  OpenSSL errors raised by a bad signature are popped before we
  * return, so they never pile up in a worker's error queue.
+ *
+ * What OpenSSL 3 makes costly per call is done once per key and
+ * algorithm in each process, on the first token, and kept in the key
+ * (gw_jwk_t.vctx): the HMAC context keyed with the secret, re-initialised
+ * for each token; the RSA or ECDSA context set up to verify a digest.
+ * Digests are fetched once per process.  ECDSA's R || S is turned into
+ * DER by hand, the bytes i2d_ECDSA_SIG() would write.
  */
 
 
@@ -36,7 +47,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rsa.h>
 
 #include "gw_b64url.h"
@@ -49,35 +60,43 @@
 typedef struct {
     gw_key_type_e     type;
     const EVP_MD   *(*md)(void);    /* NULL: EdDSA hashes by itself */
+    const char       *md_name;      /* the same digest, to fetch */
+    size_t            md_len;       /* bytes */
     unsigned          pss;
     size_t            ec_len;       /* ECDSA: bytes of R || S */
 } gw_jws_alg_t;
 
 
 static const gw_jws_alg_t  gw_jws_algs[GW_ALG_COUNT] = {
-    { 0, NULL, 0, 0 },
-    { GW_KEY_HMAC, EVP_sha256, 0, 0 },
-    { GW_KEY_HMAC, EVP_sha384, 0, 0 },
-    { GW_KEY_HMAC, EVP_sha512, 0, 0 },
-    { GW_KEY_RSA, EVP_sha256, 0, 0 },
-    { GW_KEY_RSA, EVP_sha384, 0, 0 },
-    { GW_KEY_RSA, EVP_sha512, 0, 0 },
-    { GW_KEY_RSA, EVP_sha256, 1, 0 },
-    { GW_KEY_RSA, EVP_sha384, 1, 0 },
-    { GW_KEY_RSA, EVP_sha512, 1, 0 },
-    { GW_KEY_EC, EVP_sha256, 0, 64 },
-    { GW_KEY_EC, EVP_sha384, 0, 96 },
-    { GW_KEY_EC, EVP_sha512, 0, 132 },
-    { GW_KEY_OKP, NULL, 0, 0 }
+    { 0, NULL, NULL, 0, 0, 0 },
+    { GW_KEY_HMAC, EVP_sha256, "SHA256", 32, 0, 0 },
+    { GW_KEY_HMAC, EVP_sha384, "SHA384", 48, 0, 0 },
+    { GW_KEY_HMAC, EVP_sha512, "SHA512", 64, 0, 0 },
+    { GW_KEY_RSA, EVP_sha256, "SHA256", 32, 0, 0 },
+    { GW_KEY_RSA, EVP_sha384, "SHA384", 48, 0, 0 },
+    { GW_KEY_RSA, EVP_sha512, "SHA512", 64, 0, 0 },
+    { GW_KEY_RSA, EVP_sha256, "SHA256", 32, 1, 0 },
+    { GW_KEY_RSA, EVP_sha384, "SHA384", 48, 1, 0 },
+    { GW_KEY_RSA, EVP_sha512, "SHA512", 64, 1, 0 },
+    { GW_KEY_EC, EVP_sha256, "SHA256", 32, 0, 64 },
+    { GW_KEY_EC, EVP_sha384, "SHA384", 48, 0, 96 },
+    { GW_KEY_EC, EVP_sha512, "SHA512", 64, 0, 132 },
+    { GW_KEY_OKP, NULL, NULL, 0, 0, 0 }
 };
 
 
 static int gw_jws_parse_header(gw_jws_t *jws, const char **err);
+static int gw_jws_check_kid(gw_jws_t *jws, const char **err);
 static int gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
 static int gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
-static int gw_jws_ecdsa_der(const unsigned char *sig, size_t len,
+static EVP_PKEY_CTX *gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg,
+    const gw_jws_alg_t *a);
+static const EVP_MD *gw_jws_md(gw_alg_e alg, const gw_jws_alg_t *a);
+static size_t gw_jws_der_int(unsigned char *out, const unsigned char *b,
+    size_t n);
+static void gw_jws_ecdsa_der(const unsigned char *sig, size_t len,
     unsigned char *der, size_t *der_len);
 
 
@@ -85,6 +104,7 @@ int
 gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
     size_t max_len, const char **err)
 {
+    int                   rc;
     size_t                h_len, p_len, s_len, json_max;
     ssize_t               n;
     unsigned char        *scratch;
@@ -139,15 +159,22 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
         return -1;
     }
 
-    jws->header = json_loadb((const char *) scratch, n,
-                             JSON_REJECT_DUPLICATES, NULL);
+    if (gw_jws_header_plain(jws, scratch, n)) {
+        rc = gw_jws_check_kid(jws, err);
 
-    if (!json_is_object(jws->header)) {
-        *err = "JOSE header is not a JSON object";
-        return -1;
+    } else {
+        jws->header = json_loadb((const char *) scratch, n,
+                                 JSON_REJECT_DUPLICATES, NULL);
+
+        if (!json_is_object(jws->header)) {
+            *err = "JOSE header is not a JSON object";
+            return -1;
+        }
+
+        rc = gw_jws_parse_header(jws, err);
     }
 
-    if (gw_jws_parse_header(jws, err) != 0) {
+    if (rc != 0) {
         return -1;
     }
 
@@ -212,13 +239,12 @@ gw_jws_parse_header(gw_jws_t *jws, const char **err)
             return -1;
         }
 
-        if (json_string_length(v) > GW_KID_MAX) {
-            *err = "kid too long";
-            return -1;
-        }
-
         jws->kid = json_string_value(v);
         jws->kid_len = json_string_length(v);
+    }
+
+    if (gw_jws_check_kid(jws, err) != 0) {
+        return -1;
     }
 
     if (json_object_get(jws->header, "crit") != NULL) {
@@ -233,6 +259,130 @@ gw_jws_parse_header(gw_jws_t *jws, const char **err)
     }
 
     return 0;
+}
+
+
+/* the kid's length, and a copy of it kept in the jws */
+
+static int
+gw_jws_check_kid(gw_jws_t *jws, const char **err)
+{
+    if (jws->kid == NULL) {
+        return 0;
+    }
+
+    if (jws->kid_len > GW_KID_MAX) {
+        jws->kid = NULL;
+        *err = "kid too long";
+        return -1;
+    }
+
+    memcpy(jws->kid_buf, jws->kid, jws->kid_len);
+    jws->kid = jws->kid_buf;
+
+    return 0;
+}
+
+
+/* the bytes a plain header's strings may hold */
+
+static const unsigned char  gw_jws_plain[256] = {
+    [' '] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1,
+    ['0' ... '9'] = 1, [':'] = 1, ['='] = 1, ['@'] = 1,
+    ['A' ... 'Z'] = 1, ['_'] = 1, ['a' ... 'z'] = 1
+};
+
+
+int
+gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
+{
+    size_t                n, kid_len;
+    unsigned              seen, bit;
+    const unsigned char  *p, *end, *v, *alg, *kid;
+
+    p = h;
+    end = h + len;
+    seen = 0;
+    alg = NULL;
+    kid = NULL;
+    n = 0;
+    kid_len = 0;
+
+    if (len < 2 || *p++ != '{' || end[-1] != '}') {
+        return 0;
+    }
+
+    end--;
+
+    /* members of the form "xxx":"value", comma-separated */
+
+    while (p < end) {
+        if (seen != 0 && *p++ != ',') {
+            return 0;
+        }
+
+        if (end - p < 8 || p[0] != '"' || p[4] != '"' || p[5] != ':'
+            || p[6] != '"')
+        {
+            return 0;
+        }
+
+        if (memcmp(p + 1, "alg", 3) == 0) {
+            bit = 1;
+
+        } else if (memcmp(p + 1, "typ", 3) == 0) {
+            bit = 2;
+
+        } else if (memcmp(p + 1, "kid", 3) == 0) {
+            bit = 4;
+
+        } else {
+            return 0;
+        }
+
+        if (seen & bit) {
+            return 0;
+        }
+
+        seen |= bit;
+        p += 7;
+        v = p;
+
+        while (p < end && gw_jws_plain[*p]) {
+            p++;
+        }
+
+        if (p == end || *p != '"') {
+            return 0;
+        }
+
+        if (bit == 1) {
+            alg = v;
+            n = p - v;
+
+        } else if (bit == 4) {
+            kid = v;
+            kid_len = p - v;
+        }
+
+        p++;
+    }
+
+    /* no alg, or one we lack: jansson's way tells which, as ever */
+
+    if (alg == NULL) {
+        return 0;
+    }
+
+    if (gw_alg_from_name((const char *) alg, n) == GW_ALG_UNKNOWN) {
+        return 0;
+    }
+
+    jws->alg = gw_alg_from_name((const char *) alg, n);
+    jws->kid = (const char *) kid;
+    jws->kid_len = kid_len;
+
+    return 1;
 }
 
 
@@ -265,45 +415,77 @@ gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key, const char **err)
 }
 
 
+/*
+ * HMAC with the key's own EVP_MAC_CTX, keyed once: each later use only
+ * re-initialises it (EVP_MAC_init() without a key restarts from the
+ * inner and outer states kept from the secret), so neither the MAC nor
+ * the digest is fetched again and the secret's two blocks are not hashed
+ * again for every token.
+ */
+
 static int
 gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err)
 {
     int            rc;
-    unsigned       mac_len;
-    const EVP_MD  *md;
-    unsigned char  mac[EVP_MAX_MD_SIZE];
+    size_t         mac_len;
+    EVP_MAC       *mac;
+    OSSL_PARAM     params[2];
+    EVP_MAC_CTX   *mctx, **slot;
+    unsigned char  out[EVP_MAX_MD_SIZE];
 
     if (key->secret == NULL) {
         *err = "key does not fit the algorithm";
         return -1;
     }
 
-    md = a->md();
-
-    if (jws->sig_len != (size_t) EVP_MD_get_size(md)) {
+    if (jws->sig_len != a->md_len) {
         *err = "invalid signature";
         return -1;
     }
 
+    slot = (EVP_MAC_CTX **) &((gw_jwk_t *) key)->vctx[jws->alg];
+
     ERR_set_mark();
 
-    if (HMAC(md, key->secret, (int) key->secret_len, jws->signing_input,
-             jws->signing_input_len, mac, &mac_len)
-        == NULL)
+    mctx = *slot;
+
+    if (mctx == NULL) {
+        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        mctx = (mac != NULL) ? EVP_MAC_CTX_new(mac) : NULL;
+        EVP_MAC_free(mac);
+
+        params[0] = OSSL_PARAM_construct_utf8_string("digest",
+                                                     (char *) a->md_name, 0);
+        params[1] = OSSL_PARAM_construct_end();
+
+        if (mctx == NULL
+            || EVP_MAC_init(mctx, key->secret, key->secret_len, params) != 1)
+        {
+            goto failed;
+        }
+
+        *slot = mctx;
+
+    } else if (EVP_MAC_init(mctx, NULL, 0, NULL) != 1) {
+        goto failed;
+    }
+
+    if (EVP_MAC_update(mctx, jws->signing_input, jws->signing_input_len)
+        != 1
+        || EVP_MAC_final(mctx, out, &mac_len, sizeof(out)) != 1
+        || mac_len != a->md_len)
     {
-        ERR_pop_to_mark();
-        *err = "signature verification error";
-        return -1;
+        goto failed;
     }
 
     ERR_pop_to_mark();
 
-    rc = CRYPTO_memcmp(mac, jws->sig, mac_len);
+    rc = CRYPTO_memcmp(out, jws->sig, mac_len);
 
     /* a valid MAC for this input is a forgery if it leaks */
 
-    OPENSSL_cleanse(mac, sizeof(mac));
+    OPENSSL_cleanse(out, sizeof(out));
 
     if (rc != 0) {
         *err = "invalid signature";
@@ -311,6 +493,75 @@ gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     }
 
     return 0;
+
+failed:
+
+    /* a context in an unknown state is not used again */
+
+    EVP_MAC_CTX_free(mctx);
+    *slot = NULL;
+
+    ERR_pop_to_mark();
+    *err = "signature verification error";
+
+    return -1;
+}
+
+
+/*
+ * RSA and ECDSA verify a digest with the key's own EVP_PKEY_CTX, set up
+ * once for the algorithm (verify, digest, PSS padding); the digest is
+ * computed apart with a digest fetched once per process.  This is what
+ * EVP_DigestVerify() does inside, less the creation of a context, the
+ * fetches and the key's parameters looked up again for every token.
+ * EdDSA hashes by itself and goes through EVP_DigestVerify().
+ */
+
+static EVP_PKEY_CTX *
+gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg, const gw_jws_alg_t *a)
+{
+    EVP_PKEY_CTX  **slot, *pctx;
+
+    slot = (EVP_PKEY_CTX **) &((gw_jwk_t *) key)->vctx[alg];
+
+    if (*slot != NULL) {
+        return *slot;
+    }
+
+    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+
+    if (pctx == NULL
+        || EVP_PKEY_verify_init(pctx) != 1
+        || EVP_PKEY_CTX_set_signature_md(pctx, a->md()) <= 0
+        || (a->pss
+            && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0
+                || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+                                                    RSA_PSS_SALTLEN_DIGEST)
+                   <= 0
+                || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, a->md()) <= 0)))
+    {
+        EVP_PKEY_CTX_free(pctx);
+        return NULL;
+    }
+
+    *slot = pctx;
+
+    return pctx;
+}
+
+
+/* the digest named by a, fetched once per process (never freed) */
+
+static const EVP_MD *
+gw_jws_md(gw_alg_e alg, const gw_jws_alg_t *a)
+{
+    static EVP_MD  *mds[GW_ALG_COUNT];
+
+    if (mds[alg] == NULL) {
+        mds[alg] = EVP_MD_fetch(NULL, a->md_name, NULL);
+    }
+
+    return mds[alg];
 }
 
 
@@ -320,12 +571,14 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
 {
     int                   rc;
     size_t                sig_len;
+    unsigned              dlen;
     EVP_PKEY             *pkey;
     EVP_MD_CTX           *mctx;
     const EVP_MD         *md;
     EVP_PKEY_CTX         *pctx;
     const unsigned char  *sig;
     unsigned char         der[GW_ECDSA_DER_MAX];
+    unsigned char         dgst[EVP_MAX_MD_SIZE];
 
     pkey = key->pkey;
 
@@ -334,7 +587,6 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
         return -1;
     }
 
-    md = (a->md != NULL) ? a->md() : NULL;
     sig = jws->sig;
     sig_len = jws->sig_len;
 
@@ -360,42 +612,42 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     ERR_set_mark();
 
     rc = -1;
-    mctx = NULL;
 
-    if (a->type == GW_KEY_EC) {
-        if (gw_jws_ecdsa_der(jws->sig, jws->sig_len, der, &sig_len) != 0) {
-            goto done;
+    if (a->type == GW_KEY_OKP) {
+        mctx = EVP_MD_CTX_new();
+
+        if (mctx != NULL
+            && EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) == 1)
+        {
+            rc = EVP_DigestVerify(mctx, sig, sig_len, jws->signing_input,
+                                  jws->signing_input_len);
         }
 
+        EVP_MD_CTX_free(mctx);
+
+        goto done;
+    }
+
+    if (a->type == GW_KEY_EC) {
+        gw_jws_ecdsa_der(jws->sig, jws->sig_len, der, &sig_len);
         sig = der;
     }
 
-    mctx = EVP_MD_CTX_new();
-    if (mctx == NULL) {
-        goto done;
-    }
+    md = gw_jws_md(jws->alg, a);
+    pctx = gw_jws_pkey_ctx(key, jws->alg, a);
 
-    pctx = NULL;
-
-    if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pkey) != 1) {
-        goto done;
-    }
-
-    if (a->pss
-        && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0
-            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST)
-               <= 0
-            || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0))
+    if (md == NULL || pctx == NULL
+        || EVP_Digest(jws->signing_input, jws->signing_input_len, dgst,
+                      &dlen, md, NULL)
+           != 1)
     {
         goto done;
     }
 
-    rc = EVP_DigestVerify(mctx, sig, sig_len, jws->signing_input,
-                          jws->signing_input_len);
+    rc = EVP_PKEY_verify(pctx, sig, sig_len, dgst, dlen);
 
 done:
 
-    EVP_MD_CTX_free(mctx);
     ERR_pop_to_mark();
 
     if (rc == 1) {
@@ -408,57 +660,67 @@ done:
 }
 
 
+/* one DER INTEGER of the big-endian unsigned number b (n bytes) */
+
+static size_t
+gw_jws_der_int(unsigned char *out, const unsigned char *b, size_t n)
+{
+    size_t  pad;
+
+    /* the shortest form: no leading zero byte but the one of 0 itself */
+
+    while (n > 1 && b[0] == 0) {
+        b++;
+        n--;
+    }
+
+    /* and one 0 byte first when the top bit is set: it is unsigned */
+
+    pad = (b[0] & 0x80) ? 1 : 0;
+
+    out[0] = 0x02;
+    out[1] = (unsigned char) (n + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, b, n);
+
+    return 2 + pad + n;
+}
+
+
 /*
  * Converts a JOSE ECDSA signature, R || S as two big-endian numbers of
  * len / 2 bytes each (RFC 7518 section 3.4), into DER (RFC 3279), which is
- * what OpenSSL verifies.  der holds GW_ECDSA_DER_MAX bytes.
+ * what OpenSSL verifies: a SEQUENCE of two INTEGERs, each at most 67
+ * bytes (P-521), so lengths are one byte, and the SEQUENCE's own takes the
+ * long form past 127.  der holds GW_ECDSA_DER_MAX bytes; the bytes are
+ * those i2d_ECDSA_SIG() writes for the same R and S.
  */
 
-static int
+static void
 gw_jws_ecdsa_der(const unsigned char *sig, size_t len, unsigned char *der,
     size_t *der_len)
 {
-    int             n;
-    BIGNUM         *r, *s;
-    ECDSA_SIG      *es;
-    unsigned char  *p;
+    size_t         n, hdr;
+    unsigned char  body[GW_ECDSA_DER_MAX];
 
-    es = ECDSA_SIG_new();
-    if (es == NULL) {
-        return -1;
+    n = gw_jws_der_int(body, sig, len / 2);
+    n += gw_jws_der_int(body + n, sig + len / 2, len / 2);
+
+    der[0] = 0x30;
+
+    if (n < 0x80) {
+        der[1] = (unsigned char) n;
+        hdr = 2;
+
+    } else {
+        der[1] = 0x81;
+        der[2] = (unsigned char) n;
+        hdr = 3;
     }
 
-    r = BN_bin2bn(sig, (int) (len / 2), NULL);
-    s = BN_bin2bn(sig + len / 2, (int) (len / 2), NULL);
+    memcpy(der + hdr, body, n);
 
-    if (r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(es);
-        return -1;
-    }
-
-    /* es owns r and s now */
-
-    n = i2d_ECDSA_SIG(es, NULL);
-
-    if (n <= 0 || n > GW_ECDSA_DER_MAX) {
-        ECDSA_SIG_free(es);
-        return -1;
-    }
-
-    p = der;
-    n = i2d_ECDSA_SIG(es, &p);
-
-    ECDSA_SIG_free(es);
-
-    if (n <= 0) {
-        return -1;
-    }
-
-    *der_len = n;
-
-    return 0;
+    *der_len = hdr + n;
 }
 
 

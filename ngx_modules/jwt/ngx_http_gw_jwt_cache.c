@@ -484,6 +484,13 @@ ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws, u_char *fp)
     }
 
     *jws = m->jws;
+
+    /* the kid is copied with the jws: this request's own, not the slot's */
+
+    if (jws->kid != NULL) {
+        jws->kid = jws->kid_buf;
+    }
+
     json_incref(jws->header);
     json_incref(jws->payload);
     ngx_memcpy(fp, m->fp, GW_KEY_FP_LEN);
@@ -533,8 +540,14 @@ ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token, gw_jws_t *jws,
     ngx_memcpy(m->fp, fp, GW_KEY_FP_LEN);
 
     m->jws.alg = jws->alg;
-    m->jws.kid = jws->kid;
+    m->jws.kid = NULL;
     m->jws.kid_len = jws->kid_len;
+
+    if (jws->kid != NULL) {
+        ngx_memcpy(m->jws.kid_buf, jws->kid, jws->kid_len);
+        m->jws.kid = m->jws.kid_buf;
+    }
+
     m->jws.header = json_incref(jws->header);
     m->jws.payload = json_incref(jws->payload);
 }

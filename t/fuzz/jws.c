@@ -24,6 +24,10 @@
  *   - with OpenSSL's error queue empty after each verification;
  *   - and its payload goes through gw_jwt_check(), gw_json_path() and
  *     gw_json_render() as the gateway's claim checks and variables do.
+ * The fast way through plain headers, gw_jws_header_plain(), is compared
+ * with jansson on the whole input and on its first segment decoded: what
+ * it takes, json_loadb() must take as an object with the same alg and kid
+ * and nothing but "alg", "typ" and "kid".
  * gw_jws_free() is called in every case, so LeakSanitizer sees any leak
  * of a failed parse.
  */
@@ -36,6 +40,7 @@
 
 #include <openssl/err.h>
 
+#include "gw_b64url.h"
 #include "gw_jwk.h"
 #include "gw_jws.h"
 #include "gw_jwt.h"
@@ -53,6 +58,7 @@ static void check_parsed(const gw_jws_t *jws, const uint8_t *data,
     size_t size);
 static void check_verify(const gw_jws_t *jws);
 static void check_claims(const gw_jws_t *jws);
+static void check_plain(const uint8_t *h, size_t len);
 
 
 /* t/data/keys/jwks.json without its "enc" key */
@@ -146,9 +152,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int          rc;
-    gw_jws_t     jws;
-    const char  *err;
+    int             rc;
+    ssize_t         n;
+    gw_jws_t        jws;
+    const char     *err;
+    const uint8_t  *dot;
+    unsigned char   plain[GW_JWS_MAX_LEN];
 
     if (size > GW_JWS_MAX_LEN) {
         return 0;
@@ -161,6 +170,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (rc != -1 || err == NULL) {
             abort();
+        }
+    }
+
+    check_plain(data, size);
+
+    dot = memchr(data, '.', size);
+
+    if (dot != NULL) {
+        n = gw_b64url_decode(plain, data, dot - data);
+
+        if (n > 0) {
+            check_plain(plain, n);
         }
     }
 
@@ -209,10 +230,75 @@ check_parsed(const gw_jws_t *jws, const uint8_t *data, size_t size)
     }
 
     if (jws->sig == NULL || jws->sig_len == 0
-        || !json_is_object(jws->header) || !json_is_object(jws->payload))
+        || (jws->header != NULL && !json_is_object(jws->header))
+        || !json_is_object(jws->payload))
     {
         abort();
     }
+}
+
+
+static void
+check_plain(const uint8_t *h, size_t len)
+{
+    size_t       n;
+    json_t      *j, *v;
+    gw_jws_t     jws;
+    const char  *name;
+
+    memset(&jws, 0, sizeof(gw_jws_t));
+
+    if (!gw_jws_header_plain(&jws, h, len)) {
+        return;
+    }
+
+    j = json_loadb((const char *) h, len, JSON_REJECT_DUPLICATES, NULL);
+
+    if (!json_is_object(j)) {
+        abort();
+    }
+
+    n = 1;
+    v = json_object_get(j, "alg");
+    name = gw_alg_name(jws.alg);
+
+    if (!json_is_string(v) || strcmp(json_string_value(v), name) != 0
+        || json_string_length(v) != strlen(name))
+    {
+        abort();
+    }
+
+    v = json_object_get(j, "kid");
+
+    if ((v == NULL) != (jws.kid == NULL)) {
+        abort();
+    }
+
+    if (v != NULL) {
+        n++;
+
+        if (!json_is_string(v) || json_string_length(v) != jws.kid_len
+            || memcmp(json_string_value(v), jws.kid, jws.kid_len) != 0)
+        {
+            abort();
+        }
+    }
+
+    v = json_object_get(j, "typ");
+
+    if (v != NULL) {
+        n++;
+
+        if (!json_is_string(v)) {
+            abort();
+        }
+    }
+
+    if (json_object_size(j) != n) {
+        abort();
+    }
+
+    json_decref(j);
 }
 
 
