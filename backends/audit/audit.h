@@ -357,7 +357,7 @@ int audit_checkpoints_scan(const char *dir, int repair, audit_cp_pt fn,
 int audit_checkpoints_latest(const char *dir, unsigned char **out,
     size_t *len, char *err, size_t errlen);
 
-/* audit_index.c: the secondary indexes (docs/audit-format.md) */
+/* audit_index.c, audit_ixfile.c: the secondary indexes (audit-format.md) */
 uint64_t audit_index_key(unsigned field, const void *p, size_t len);
 uint64_t audit_index_status_key(double status);
 int audit_index_add(audit_store_t *st, uint64_t seq,
