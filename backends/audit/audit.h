@@ -46,17 +46,78 @@
 #define AUDIT_CP_MAGIC       "TGAUDCP1"
 
 
-typedef struct {
-    unsigned char       key[16];        /* SHA-256 of the id, truncated */
-    uint64_t            seq1;           /* its record index + 1; 0: free */
-} audit_dedup_ent_t;
+#define AUDIT_IX_FIELDS      4          /* actor, action, resource, status */
+#define AUDIT_IX_MAGIC       "TGAUDIX1"
+#define AUDIT_IX_HDR         128        /* bytes */
+#define AUDIT_IX_ENT         12         /* key (8), record - first (4) */
+#define AUDIT_IX_BLOCK       256        /* entries per fence key */
+#define AUDIT_IDS_MAGIC      "TGAUDID1"
+#define AUDIT_IDS_HDR        4096       /* bytes */
 
 
+/* the minimum and maximum "time" of AUDIT_MARK records */
 typedef struct {
-    audit_dedup_ent_t  *ents;
-    uint64_t            cap;            /* a power of two */
-    uint64_t            n;
-} audit_dedup_t;
+    double              min;
+    double              max;
+} audit_zone_t;
+
+
+/* what the index takes from one record (audit_index_extract) */
+typedef struct {
+    uint64_t            keys[AUDIT_IX_FIELDS];
+    unsigned            has;            /* bit f: field f has a key */
+    int                 has_time;
+    double              time;
+    int                 bad;            /* not a JSON object */
+} audit_ixrec_t;
+
+
+/* one key's records in the open segment, record - first, ascending */
+typedef struct {
+    uint64_t            key;            /* 0: a free slot */
+    uint32_t           *rel;
+    uint32_t            n;
+    uint32_t            cap;
+} audit_mpost_t;
+
+
+/* the open (last) segment's index, in memory */
+typedef struct {
+    audit_mpost_t      *slots;          /* open addressing, at most 1/2 full */
+    uint64_t            cap;
+    uint64_t            used;
+    uint64_t            nent;
+    audit_zone_t       *zones;
+    size_t              nzones;
+    size_t              zcap;
+    uint64_t           *bad;            /* records that are not JSON */
+    size_t              nbad;
+    size_t              bcap;
+} audit_memix_t;
+
+
+/* a sealed segment's index file, idx-<first>: what is held of it */
+typedef struct {
+    uint64_t            nent;
+    off_t               ent_off;        /* the entries in the file */
+    uint64_t           *fence;          /* key of entry k * AUDIT_IX_BLOCK */
+    uint64_t            nfence;
+    audit_zone_t       *zones;
+    uint64_t           *bad;
+    uint64_t            nbad;
+} audit_ixseg_t;
+
+
+/* the id index, an open-addressing table in the file "ids", mapped */
+typedef struct {
+    int                 fd;
+    unsigned char      *map;
+    size_t              maplen;
+    uint64_t            cap;            /* slots, a power of two */
+    uint64_t            n;              /* slots used */
+    uint64_t            mark;           /* every record below is in it */
+    unsigned            epoch;          /* starts of the service, 16 bits */
+} audit_ids_t;
 
 
 typedef struct {
@@ -67,6 +128,7 @@ typedef struct {
     off_t              *marks;          /* offset of record first + k * 64 */
     size_t              nmarks;
     size_t              cap;
+    audit_ixseg_t      *ix;             /* sealed segments only */
 } audit_seg_t;
 
 
@@ -90,7 +152,11 @@ typedef struct {
     gw_merkle_range_t   range;
     gw_merkle_range_t   durable_range;
     gw_merkle_hasher_t *hasher;
-    audit_dedup_t       dedup;
+    audit_ids_t         ids;
+    audit_memix_t       mem;            /* the last segment's index */
+    uint64_t            reindexed;      /* records indexed at open */
+    uint64_t            ix_rebuilt;     /* segment indexes rebuilt at open */
+    uint64_t            ids_reinserted; /* ids put back at open */
 
     unsigned char      *buf;            /* frames not yet written */
     size_t              len;
@@ -145,6 +211,7 @@ typedef struct {
     off_t               off;
     uint64_t            seq;            /* of the next record */
     uint64_t            end;            /* stop before this index */
+    size_t              chunk;          /* bytes per read; 0: 256 KiB */
     unsigned char      *buf;            /* file bytes from offset off */
     size_t              cap;
     size_t              len;            /* valid bytes in buf */
@@ -195,6 +262,8 @@ int audit_write_all(int fd, const unsigned char *p, size_t len);
 
 /* audit_crc.c */
 uint32_t audit_crc32c(const unsigned char *p, size_t len);
+uint32_t audit_crc32c_update(uint32_t crc, const unsigned char *p,
+    size_t len);
 
 /* audit_store.c */
 int audit_store_open(audit_store_t *st, const char *dir, off_t seg_max);
@@ -208,10 +277,12 @@ uint64_t audit_store_find(audit_store_t *st, const char *id, size_t len);
 
 /*
  * Appends a record (rec: canonical JSON) under id, buffered until
- * audit_store_commit().  0, or -1 with st->err.
+ * audit_store_commit(), and indexes it: x holds its keys
+ * (audit_index_extract()), or NULL to read them from rec.  0, or -1
+ * with st->err.
  */
 int audit_store_append(audit_store_t *st, const char *id, size_t id_len,
-    const unsigned char *rec, size_t rec_len);
+    const unsigned char *rec, size_t rec_len, const audit_ixrec_t *x);
 
 /*
  * Writes the buffered frames and nodes, fdatasync()s the segment: at
@@ -249,6 +320,8 @@ int audit_reader_open(audit_reader_t *rd, audit_store_t *st, uint64_t seq,
     uint64_t end);
 /* 1 with rec filled, 0 at the end, -1 with st->err */
 int audit_reader_next(audit_reader_t *rd, audit_rec_t *rec);
+/* reads record seq (below rd->end) into rec: 1, or -1 with st->err */
+int audit_reader_seek(audit_reader_t *rd, uint64_t seq, audit_rec_t *rec);
 void audit_reader_close(audit_reader_t *rd);
 
 /* parses one frame at p (avail bytes): body length, or -1 when torn/bad */
@@ -283,6 +356,26 @@ int audit_checkpoints_scan(const char *dir, int repair, audit_cp_pt fn,
 /* the latest checkpoint of dir (malloc()ed), or *out NULL when none */
 int audit_checkpoints_latest(const char *dir, unsigned char **out,
     size_t *len, char *err, size_t errlen);
+
+/* audit_index.c, audit_ixfile.c: the secondary indexes (audit-format.md) */
+uint64_t audit_index_key(unsigned field, const void *p, size_t len);
+uint64_t audit_index_status_key(double status);
+int audit_index_add(audit_store_t *st, uint64_t seq,
+    const unsigned char *rec, size_t rec_len, const audit_ixrec_t *x);
+int audit_index_seal(audit_store_t *st, audit_seg_t *seg);
+int audit_index_load(audit_store_t *st, audit_seg_t *seg, uint64_t end);
+void audit_index_free(audit_store_t *st);
+void audit_ixseg_free(audit_ixseg_t *ix);
+void audit_memix_reset(audit_memix_t *m);
+const audit_mpost_t *audit_memix_find(const audit_memix_t *m,
+    uint64_t key);
+
+/* audit_ids.c: the id index */
+int audit_ids_open(audit_store_t *st);
+int audit_ids_insert(audit_store_t *st, const char *id, size_t len,
+    uint64_t seq);
+int audit_ids_sync(audit_store_t *st);
+void audit_ids_close(audit_store_t *st);
 
 /* audit_verify.c */
 int audit_verify_main(int argc, char **argv);

@@ -82,6 +82,15 @@ audit_crc_sse(uint32_t crc, const unsigned char *p, size_t len)
 uint32_t
 audit_crc32c(const unsigned char *p, size_t len)
 {
+    return audit_crc32c_update(0, p, len);
+}
+
+
+/* the CRC32C of bytes crc was taken of, followed by p */
+
+uint32_t
+audit_crc32c_update(uint32_t crc, const unsigned char *p, size_t len)
+{
     if (audit_crc_mode == 0) {
         audit_crc_mode = 1;
 #if defined(__x86_64__)
@@ -93,9 +102,9 @@ audit_crc32c(const unsigned char *p, size_t len)
 
 #if defined(__x86_64__)
     if (audit_crc_mode == 2) {
-        return ~audit_crc_sse(0xffffffff, p, len);
+        return ~audit_crc_sse(~crc, p, len);
     }
 #endif
 
-    return ~audit_crc_soft(0xffffffff, p, len);
+    return ~audit_crc_soft(~crc, p, len);
 }

@@ -254,6 +254,7 @@ audit_event_store(json_t *ev, long long received, uint64_t *seq, int *dup)
     uint64_t        s;
     json_t         *id;
     const char     *err;
+    audit_ixrec_t   x;
     unsigned char  *out;
 
     id = json_object_get(ev, "id");
@@ -282,8 +283,10 @@ audit_event_store(json_t *ev, long long received, uint64_t *seq, int *dup)
     *seq = audit.st.size;
     *dup = 0;
 
+    audit_index_extract(ev, &x);
+
     rc = audit_store_append(&audit.st, json_string_value(id),
-                            json_string_length(id), out, n);
+                            json_string_length(id), out, n, &x);
     free(out);
 
     return rc;

@@ -364,8 +364,13 @@ audit_setup(void)
     gw_svc_metric_set(audit.m_records, (double) audit.st.durable);
 
     gw_svc_log(audit.svc, GW_SVC_INFO, NULL, "store open",
-               json_pack("{s:s, s:I, s:I, s:s, s:s}", "data_dir", dir,
+               json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
+                         "data_dir", dir,
                          "records", (json_int_t) audit.st.size,
+                         "records_indexed", (json_int_t) audit.st.reindexed,
+                         "indexes_rebuilt", (json_int_t) audit.st.ix_rebuilt,
+                         "ids_reinserted",
+                         (json_int_t) audit.st.ids_reinserted,
                          "checkpoint", (json_int_t) audit.cp_size,
                          "consumer", audit.consumer, "key", audit.vkey));
 

@@ -291,15 +291,16 @@ audit_record_one(gw_svc_req_t *req, const char *s)
 void
 audit_records(gw_svc_req_t *req, void *data)
 {
-    int               rc, match;
+    int               rc, match, indexed;
     char              num[48], why[200], first_why[200];
     size_t            got;
     json_t           *rec, *v;
     uint64_t          cursor, limit, status, from, to, scanned, next;
-    uint64_t          scan_max, bad, first_bad;
+    uint64_t          scan_max, bad, first_bad, seq;
     const char       *path, *actor, *action, *resource, *query;
     audit_rec_t       r;
     audit_buf_t       b;
+    audit_ixq_t       ixq;
     audit_reader_t    rd;
     struct evkeyvalq  q;
     static const char  *keys[] = { "actor", "action", "resource", "status",
@@ -350,11 +351,42 @@ audit_records(gw_svc_req_t *req, void *data)
     action = evhttp_find_header(&q, "action");
     resource = evhttp_find_header(&q, "resource");
 
-    if (audit_reader_open(&rd, &audit.st, cursor, audit.st.durable) != 0) {
+    /* with a filter, the indexes give the candidates, read one by one;
+     * without, every record is read in turn */
+
+    audit_ixq_init(&ixq, &audit.st, cursor);
+
+    if (actor != NULL) {
+        ixq.keys[ixq.nkeys++] = audit_index_key(0, actor, strlen(actor));
+    }
+    if (action != NULL) {
+        ixq.keys[ixq.nkeys++] = audit_index_key(1, action, strlen(action));
+    }
+    if (resource != NULL) {
+        ixq.keys[ixq.nkeys++] = audit_index_key(2, resource,
+                                                strlen(resource));
+    }
+    if (status != UINT64_MAX) {
+        ixq.keys[ixq.nkeys++] = audit_index_status_key((double) status);
+    }
+    if (from > 0 || to != UINT64_MAX) {
+        ixq.timed = 1;
+        ixq.from = (double) from;
+        ixq.to = (to == UINT64_MAX) ? ixq.to : (double) to;
+    }
+
+    indexed = (ixq.nkeys > 0 || ixq.timed);
+
+    if (audit_reader_open(&rd, &audit.st, indexed ? audit.st.durable : cursor,
+                          audit.st.durable) != 0)
+    {
+        audit_reader_close(&rd);
         gw_svc_reply_problem(req, 500, "read-failed", "Read failed",
                              audit.st.err);
         goto done;
     }
+
+    rd.end = audit.st.durable;
 
     scan_max = gw_svc_conf_int(audit.svc, "query_scan_max");
     scanned = 0;
@@ -365,7 +397,21 @@ audit_records(gw_svc_req_t *req, void *data)
 
     audit_buf_add(&b, "{\"records\":[", 12);
 
-    while ((rc = audit_reader_next(&rd, &r)) == 1) {
+    for ( ;; ) {
+        if (!indexed) {
+            rc = audit_reader_next(&rd, &r);
+
+        } else {
+            rc = audit_ixq_next(&ixq, &seq);
+            if (rc == 1) {
+                rc = audit_reader_seek(&rd, seq, &r);
+            }
+        }
+
+        if (rc != 1) {
+            break;
+        }
+
         scanned++;
 
         /* a record that cannot be read matches every filter: a damaged
@@ -422,6 +468,7 @@ audit_records(gw_svc_req_t *req, void *data)
     }
 
     audit_reader_close(&rd);
+    audit_ixq_close(&ixq);
 
     if (bad > 0) {
         audit_record_bad_log(req, first_bad, bad, first_why);

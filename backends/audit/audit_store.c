@@ -42,15 +42,14 @@
 #include "audit.h"
 
 
-static int audit_dedup_insert(audit_dedup_t *d, const unsigned char *key,
-    uint64_t seq);
-static void audit_dedup_key(audit_store_t *st, const char *id, size_t len,
-    unsigned char *key);
 static audit_seg_t *audit_seg_add(audit_store_t *st, const char *name,
     uint64_t first);
 static int audit_seg_mark(audit_seg_t *seg, uint64_t seq, off_t off);
 static int audit_seg_scan(audit_store_t *st, audit_seg_t *seg, int last);
 static int audit_seg_create(audit_store_t *st);
+static int audit_seg_take(audit_store_t *st, audit_seg_t *seg, uint64_t end,
+    int last);
+static int audit_ids_catch_up(audit_store_t *st);
 static int audit_nodes_open(audit_store_t *st);
 static int audit_node_emit(void *data, unsigned level, uint64_t index,
     const unsigned char *hash);
@@ -71,104 +70,6 @@ audit_node_pos(unsigned level, uint64_t index)
     k = ((index + 1) << level) - 1;
 
     return 2 * k - (uint64_t) __builtin_popcountll(k) + level;
-}
-
-
-/* ---- the id index ------------------------------------------------------ */
-
-static void
-audit_dedup_key(audit_store_t *st, const char *id, size_t len,
-    unsigned char *key)
-{
-    unsigned char  md[GW_MERKLE_HASH_LEN];
-
-    /* SHA-256(0x00 || id) through the store's long-lived digest context:
-     * SHA256() would look the digest up again on every call */
-
-    if (gw_merkle_leaf_hash(st->hasher, (const unsigned char *) id, len, md)
-        != 0)
-    {
-        SHA256((const unsigned char *) id, len, md);
-    }
-
-    memcpy(key, md, 16);
-}
-
-
-static int
-audit_dedup_insert(audit_dedup_t *d, const unsigned char *key, uint64_t seq)
-{
-    uint64_t            i, h, cap;
-    audit_dedup_ent_t  *ents, *old;
-
-    if ((d->n + 1) * 2 > d->cap) {
-        cap = d->cap ? d->cap * 2 : 65536;
-        ents = calloc(cap, sizeof(audit_dedup_ent_t));
-        if (ents == NULL) {
-            return -1;
-        }
-
-        old = d->ents;
-
-        for (i = 0; i < d->cap; i++) {
-            if (old[i].seq1 == 0) {
-                continue;
-            }
-            memcpy(&h, old[i].key, 8);
-            h &= cap - 1;
-            while (ents[h].seq1 != 0) {
-                h = (h + 1) & (cap - 1);
-            }
-            ents[h] = old[i];
-        }
-
-        free(old);
-        d->ents = ents;
-        d->cap = cap;
-    }
-
-    memcpy(&h, key, 8);
-    h &= d->cap - 1;
-
-    while (d->ents[h].seq1 != 0) {
-        if (memcmp(d->ents[h].key, key, 16) == 0) {
-            return 0;
-        }
-        h = (h + 1) & (d->cap - 1);
-    }
-
-    memcpy(d->ents[h].key, key, 16);
-    d->ents[h].seq1 = seq + 1;
-    d->n++;
-
-    return 0;
-}
-
-
-uint64_t
-audit_store_find(audit_store_t *st, const char *id, size_t len)
-{
-    uint64_t        h;
-    unsigned char   key[16];
-    audit_dedup_t  *d;
-
-    d = &st->dedup;
-    if (d->cap == 0) {
-        return 0;
-    }
-
-    audit_dedup_key(st, id, len, key);
-    memcpy(&h, key, 8);
-    h &= d->cap - 1;
-
-    while (d->ents[h].seq1 != 0) {
-        if (memcmp(d->ents[h].key, key, 16) == 0) {
-            return d->ents[h].seq1;
-        }
-        h = (h + 1) & (d->cap - 1);
-    }
-
-    return 0;
 }
 
 
@@ -237,9 +138,10 @@ audit_seg_mark(audit_seg_t *seg, uint64_t seq, off_t off)
 
 
 /*
- * Scans a segment at open: every frame's CRC, the ids into the index,
- * the offsets, the last chain hash.  A torn or damaged end of the last
- * segment is cut off.
+ * Scans a segment at open: every frame's CRC, the offsets, the last
+ * chain hash, the records into the index of the last segment (st->mem),
+ * the ids past the id index's mark into it.  A torn or damaged end of
+ * the last segment is cut off.
  */
 
 static int
@@ -249,8 +151,8 @@ audit_seg_scan(audit_store_t *st, audit_seg_t *seg, int last)
     off_t           off;
     ssize_t         n;
     struct stat     sb;
+    uint64_t        seq;
     audit_rec_t     rec;
-    unsigned char   key[16];
     unsigned char  *map;
 
     rc = -1;
@@ -306,15 +208,25 @@ audit_seg_scan(audit_store_t *st, audit_seg_t *seg, int last)
             break;
         }
 
-        audit_dedup_key(st, rec.id, rec.id_len, key);
+        seq = seg->first + seg->count;
 
-        if (audit_seg_mark(seg, seg->first + seg->count, off) != 0
-            || audit_dedup_insert(&st->dedup, key, seg->first + seg->count)
-               != 0)
-        {
+        if (audit_seg_mark(seg, seq, off) != 0) {
             audit_err(st, "out of memory");
             goto done;
         }
+
+        if ((seq >= st->ids.mark
+             && audit_ids_insert(st, rec.id, rec.id_len, seq) != 0)
+            || audit_index_add(st, seq, rec.rec, rec.rec_len, NULL) != 0)
+        {
+            goto done;
+        }
+
+        if (seq >= st->ids.mark) {
+            st->ids_reinserted++;
+        }
+
+        st->reindexed++;
 
         memcpy(st->chain, rec.chain, GW_MERKLE_HASH_LEN);
         seg->count++;
@@ -396,6 +308,88 @@ audit_seg_create(audit_store_t *st)
     st->seg_fd = fd;
 
     return 0;
+}
+
+
+/*
+ * Takes a segment at open: a sealed one (its records end at record end)
+ * from its index file, or, when that is missing or stale, by a scan that
+ * writes the index file again; the last one by a scan, which rebuilds
+ * its index in memory (the tail).
+ */
+
+static int
+audit_seg_take(audit_store_t *st, audit_seg_t *seg, uint64_t end, int last)
+{
+    int  rc;
+
+    audit_memix_reset(&st->mem);
+
+    if (last) {
+        return audit_seg_scan(st, seg, 1);
+    }
+
+    rc = audit_index_load(st, seg, end);
+    if (rc <= 0) {
+        return rc;
+    }
+
+    st->ix_rebuilt++;
+
+    if (audit_seg_scan(st, seg, 0) != 0) {
+        return -1;
+    }
+
+    if (seg->first + seg->count != end) {
+        /* the next segment's check names it */
+        audit_memix_reset(&st->mem);
+        return 0;
+    }
+
+    return audit_index_seal(st, seg);
+}
+
+
+/*
+ * The ids of records from the id index's mark up to the last segment,
+ * when segments taken from their index files are past it (the table was
+ * missing or behind): read from the frames, no JSON.
+ */
+
+static int
+audit_ids_catch_up(audit_store_t *st)
+{
+    int             rc;
+    uint64_t        end;
+    audit_rec_t     rec;
+    audit_reader_t  rd;
+
+    if (st->nsegs < 2) {
+        return 0;
+    }
+
+    end = st->segs[st->nsegs - 1].first;
+
+    if (st->ids.mark >= end) {
+        return 0;
+    }
+
+    if (audit_reader_open(&rd, st, st->ids.mark, end) != 0) {
+        audit_reader_close(&rd);
+        return -1;
+    }
+
+    while ((rc = audit_reader_next(&rd, &rec)) == 1) {
+        if (audit_ids_insert(st, rec.id, rec.id_len, rec.seq) != 0) {
+            rc = -1;
+            break;
+        }
+        st->ids_reinserted++;
+    }
+
+    audit_reader_close(&rd);
+
+    return rc;
 }
 
 
@@ -571,10 +565,11 @@ audit_store_open(audit_store_t *st, const char *dir, off_t seg_max)
 {
     size_t        i, nnames;
     char        **names;
-    uint64_t      first;
+    uint64_t      first, end;
     audit_seg_t  *seg;
 
     memset(st, 0, sizeof(audit_store_t));
+    st->ids.fd = -1;
     st->seg_fd = -1;
     st->node_fd = -1;
     st->dir_fd = -1;
@@ -605,6 +600,11 @@ audit_store_open(audit_store_t *st, const char *dir, off_t seg_max)
         return -1;
     }
 
+    if (audit_ids_open(st) != 0) {
+        audit_free_list(names, nnames);
+        return -1;
+    }
+
     for (i = 0; i < nnames; i++) {
         first = strtoull(names[i] + 4, NULL, 10);
 
@@ -616,8 +616,12 @@ audit_store_open(audit_store_t *st, const char *dir, off_t seg_max)
             return -1;
         }
 
+        end = (i + 1 < nnames) ? strtoull(names[i + 1] + 4, NULL, 10) : 0;
+
         seg = audit_seg_add(st, names[i], first);
-        if (seg == NULL || audit_seg_scan(st, seg, i == nnames - 1) != 0) {
+        if (seg == NULL
+            || audit_seg_take(st, seg, end, i == nnames - 1) != 0)
+        {
             audit_free_list(names, nnames);
             return -1;
         }
@@ -627,6 +631,10 @@ audit_store_open(audit_store_t *st, const char *dir, off_t seg_max)
 
     audit_free_list(names, nnames);
     st->durable = st->size;
+
+    if (audit_ids_catch_up(st) != 0) {
+        return -1;
+    }
 
     if (audit_nodes_open(st) != 0) {
         return -1;
@@ -670,6 +678,13 @@ audit_store_close(audit_store_t *st)
         close(st->notify[1]);
     }
 
+    if (st->ids.map != NULL && st->len == 0 && st->flen == 0) {
+        (void) audit_ids_sync(st);
+    }
+
+    audit_ids_close(st);
+    audit_index_free(st);
+
     for (i = 0; i < st->nsegs; i++) {
         free(st->segs[i].path);
         free(st->segs[i].marks);
@@ -688,7 +703,6 @@ audit_store_close(audit_store_t *st)
     }
 
     gw_merkle_hasher_free(st->hasher);
-    free(st->dedup.ents);
     free(st->buf);
     free(st->nbuf);
     free(st->fbuf);
@@ -699,18 +713,18 @@ audit_store_close(audit_store_t *st)
     st->seg_fd = -1;
     st->node_fd = -1;
     st->dir_fd = -1;
+    st->ids.fd = -1;
 }
 
 
 int
 audit_store_append(audit_store_t *st, const char *id, size_t id_len,
-    const unsigned char *rec, size_t rec_len)
+    const unsigned char *rec, size_t rec_len, const audit_ixrec_t *x)
 {
     size_t            body, frame;
     const char       *err;
     audit_seg_t      *seg;
     unsigned char    *p;
-    unsigned char     key[16];
     gw_merkle_hash_t  leaf;
 
     if (id_len == 0 || id_len > AUDIT_ID_MAX || rec_len == 0
@@ -727,7 +741,12 @@ audit_store_append(audit_store_t *st, const char *id, size_t id_len,
     if (seg->count > 0
         && seg->size + (off_t) (st->flen + st->len + frame) > st->seg_max)
     {
-        if (audit_store_commit(st) != 0 || audit_seg_create(st) != 0) {
+        /* the segment is sealed: its records are durable, its index
+         * is written, the id index synced up to them */
+
+        if (audit_store_commit(st) != 0 || audit_index_seal(st, seg) != 0
+            || audit_ids_sync(st) != 0 || audit_seg_create(st) != 0)
+        {
             return -1;
         }
         seg = &st->segs[st->nsegs - 1];
@@ -738,11 +757,7 @@ audit_store_append(audit_store_t *st, const char *id, size_t id_len,
         return -1;
     }
 
-    audit_dedup_key(st, id, id_len, key);
-
-    if (audit_dedup_insert(&st->dedup, key, st->size) != 0
-        || audit_seg_mark(seg, st->size, seg->size + st->flen + st->len)
-           != 0)
+    if (audit_seg_mark(seg, st->size, seg->size + st->flen + st->len) != 0)
     {
         audit_err(st, "out of memory");
         return -1;
@@ -757,6 +772,12 @@ audit_store_append(audit_store_t *st, const char *id, size_t id_len,
                                   audit_node_emit, st, &err) != 0)
     {
         audit_err(st, "hashing failed");
+        return -1;
+    }
+
+    if (audit_ids_insert(st, id, id_len, st->size) != 0
+        || audit_index_add(st, st->size, rec, rec_len, x) != 0)
+    {
         return -1;
     }
 

@@ -128,6 +128,54 @@ int audit_query_u64(struct evkeyvalq *q, const char *name, uint64_t dflt,
 int audit_query_known(gw_svc_req_t *req, struct evkeyvalq *q,
     const char *const *known);
 
+/* a key's postings in one segment: entries [pos, hi) of memory or file */
+typedef struct {
+    int                 fd;             /* -1: mem */
+    const uint32_t     *mem;
+    off_t               off;            /* the file's entries */
+    uint64_t            pos;
+    uint64_t            hi;
+    uint64_t            bstart;         /* entries buffered */
+    uint64_t            blen;
+    uint32_t            brel[AUDIT_IX_BLOCK];
+    unsigned char       buf[AUDIT_IX_BLOCK * AUDIT_IX_ENT];
+} audit_pit_t;
+
+
+/* a filtered query's candidates (audit_ixquery.c) */
+typedef struct {
+    audit_store_t      *st;
+    uint64_t            keys[AUDIT_IX_FIELDS];
+    unsigned            nkeys;
+    int                 timed;
+    double              from;           /* from <= time < to */
+    double              to;
+    uint64_t            next;           /* the next record to consider */
+    uint64_t            end;            /* the durable end at the start */
+    size_t              seg;            /* the iterators' segment */
+    int                 fd;
+    int                 empty;          /* a key has no posting in seg */
+    audit_pit_t         pit[AUDIT_IX_FIELDS];
+    const audit_zone_t *zones;
+    size_t              nzones;
+    const uint64_t     *bad;
+    size_t              nbad;
+    size_t              bpos;
+} audit_ixq_t;
+
+
+/*
+ * audit_ixq_init() starts at record start, then the caller sets keys,
+ * nkeys, timed, from and to; audit_ixq_next() gives the next candidate
+ * in index order (1), 0 at the end, -1 with st->err.
+ */
+void audit_ixq_init(audit_ixq_t *q, audit_store_t *st, uint64_t start);
+int audit_ixq_next(audit_ixq_t *q, uint64_t *seq);
+void audit_ixq_close(audit_ixq_t *q);
+
+/* audit_index.c: the keys of a record read as JSON (NULL: not JSON) */
+void audit_index_extract(json_t *rec, audit_ixrec_t *x);
+
 /* audit_query.c */
 void audit_records(gw_svc_req_t *req, void *data);
 

@@ -306,7 +306,7 @@ int
 audit_gen_main(int argc, char **argv)
 {
     int              i, dup, rc;
-    char             id[40], path[64];
+    char             id[40], path[64], actor[32];
     size_t           len;
     json_t          *ev;
     uint64_t         n, k, seq, batch, waiting;
@@ -387,13 +387,26 @@ audit_gen_main(int argc, char **argv)
         snprintf(path, sizeof(path), "/api/items/%llu",
                  (unsigned long long) (k % 1000));
 
+        /* actors: "" for 1 in 7, "consumer-rare" for 1 in 100,003 (about
+         * 100 in 10 million), else one of 10,000 */
+
+        if (k % 100003 == 50000) {
+            snprintf(actor, sizeof(actor), "consumer-rare");
+        } else if (k % 7 == 0) {
+            actor[0] = '\0';
+        } else {
+            snprintf(actor, sizeof(actor), "consumer-%llu",
+                     (unsigned long long) ((k * 7919) % 10000));
+        }
+
         ev = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:f, s:s, "
                        "s:s}", "id", id,
                        "time", (json_int_t) (1700000000000LL + (long long) k),
-                       "actor", (k % 7 == 0) ? "" : "consumer-1",
+                       "actor", actor,
                        "action", actions[k % 4],
                        "resource", path,
-                       "status", (int) (k % 10 == 0 ? 404 : 200),
+                       "status", (int) (k % 10 == 0 ? 404
+                                        : k % 10 == 3 ? 403 : 200),
                        "request_id", id,
                        "route", "/api/",
                        "latency_ms", 1.25,
