@@ -140,7 +140,8 @@ build/gwctl --redis $redis ...):
   curl -i -H "X-API-Key: nope" $url/keyed/hello   # 401
   build/gwctl --redis $redis key list demo
 
-Rate limits on /keyed/ (5 a second, bursts of 10; RateLimit headers):
+Rate limits on /keyed/ (5 a second, bursts of 10, and an exact quota of
+1,000 an hour, a sliding log in Redis; RateLimit headers):
 
   for i in \$(seq 15); do curl -s -o /dev/null -w '%{http_code} ' \\
       -H "X-API-Key: \$KEY" $url/keyed/hello; done; echo   # 200 x11, then 429
