@@ -9,9 +9,15 @@
  * it is parsed; the signature stays, the scratch is reused.  A header of
  * the usual shape ({"alg":"RS256","typ":"JWT","kid":"k1"}: known names,
  * plain ASCII strings, no white space) is read by a small matcher whose
- * every accepted text jansson accepts alike; any other header, and every
- * payload, is a jansson tree, parsed exactly once.  The kid is copied
- * into the jws, so it outlives the header.  The signing
+ * every accepted text jansson accepts alike; any other header is a
+ * jansson tree, parsed exactly once.  A payload of the usual shape is
+ * scanned in one pass by gw_jwt_plain_scan() (the same promise: what it
+ * takes, jansson takes alike), which notes the claims the policy checks
+ * read; its text stays in the buffer behind the signature, and its
+ * jansson tree is built only when something asks for it (claim rules,
+ * variables, claim headers, the worker's memo).  Any other payload is a
+ * jansson tree at once.  The kid is copied into the jws, so it outlives
+ * the header.  The signing
  * input is not copied: it points into the caller's token, which must
  * outlive the parsed jws.  The caps are the caller's max_len and jansson's
  * own nesting limit of 2048 levels.
@@ -120,12 +126,19 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
         return -1;
     }
 
-    jws->payload = json_loadb((const char *) scratch, n,
-                              JSON_REJECT_DUPLICATES, NULL);
+    if (gw_jwt_plain_scan(&jws->claims, (const char *) scratch, n)) {
+        jws->plain = 1;
+        jws->payload_text = (const char *) scratch;
+        jws->payload_len = n;
 
-    if (!json_is_object(jws->payload)) {
-        *err = "payload is not a JSON object";
-        return -1;
+    } else {
+        jws->payload = json_loadb((const char *) scratch, n,
+                                  JSON_REJECT_DUPLICATES, NULL);
+
+        if (!json_is_object(jws->payload)) {
+            *err = "payload is not a JSON object";
+            return -1;
+        }
     }
 
     n = gw_b64url_decode(jws->sig, dot2 + 1, s_len);
@@ -319,6 +332,18 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
     jws->kid_len = kid_len;
 
     return 1;
+}
+
+
+json_t *
+gw_jws_payload(gw_jws_t *jws)
+{
+    if (jws->payload == NULL && jws->plain) {
+        jws->payload = json_loadb(jws->payload_text, jws->payload_len,
+                                  JSON_REJECT_DUPLICATES, NULL);
+    }
+
+    return jws->payload;
 }
 
 

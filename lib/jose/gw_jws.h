@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include "gw_jwa.h"
 #include "gw_jwk.h"
+#include "gw_jwt.h"
 
 
 #define GW_JWS_MAX_LEN  8192            /* default token size cap, bytes */
@@ -35,7 +36,14 @@ typedef struct {
     unsigned char        *sig;          /* decoded signature */
     size_t                sig_len;
     json_t               *header;       /* NULL for a plain header */
-    json_t               *payload;
+    json_t               *payload;      /* NULL for a plain payload until
+                                           gw_jws_payload() */
+    const char           *payload_text; /* plain: the decoded JSON, in
+                                           the sig buffer */
+    size_t                payload_len;
+    unsigned              plain;        /* claims holds the payload's
+                                           noted members */
+    gw_jwt_plain_t        claims;
     char                  kid_buf[GW_KID_MAX];  /* a copy of jws->kid
                                            points here */
 } gw_jws_t;
@@ -57,6 +65,13 @@ int gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
  */
 int gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key,
     const char **err);
+
+/*
+ * The payload's jansson tree.  A plain payload (jws->plain: the scanner
+ * took it, and jws->claims holds what the claim checks read) is parsed
+ * only here, on first use; returns NULL only when that runs out of memory.
+ */
+json_t *gw_jws_payload(gw_jws_t *jws);
 
 void gw_jws_free(gw_jws_t *jws);
 
