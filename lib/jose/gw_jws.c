@@ -8,8 +8,9 @@
  * signature at its start and, behind it, each JSON segment in turn while
  * it is parsed; the signature stays, the scratch is reused.  A header of
  * the usual shape ({"alg":"RS256","typ":"JWT","kid":"k1"}: known names,
- * plain ASCII strings, no white space) is read by a small matcher whose
- * every accepted text jansson accepts alike; any other header is a
+ * plain ASCII strings, JSON white space between tokens) is read by a
+ * small matcher whose every accepted text jansson accepts alike; any
+ * other header is a
  * jansson tree, parsed exactly once.  A payload of the usual shape is
  * scanned in one pass by gw_jwt_plain_scan() (the same promise: what it
  * takes, jansson takes alike), which notes the claims the policy checks
@@ -242,6 +243,21 @@ static const unsigned char  gw_jws_plain[256] = {
 };
 
 
+#define gw_jws_plain_space(c)                                                \
+    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+
+
+static const unsigned char *
+gw_jws_plain_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && gw_jws_plain_space(*p)) {
+        p++;
+    }
+
+    return p;
+}
+
+
 int
 gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
 {
@@ -257,22 +273,33 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
     n = 0;
     kid_len = 0;
 
-    if (len < 2 || *p++ != '{' || end[-1] != '}') {
+    /* "{" and "}" around the members, white space outside them */
+
+    p = gw_jws_plain_ws(p, end);
+
+    while (end > p && gw_jws_plain_space(end[-1])) {
+        end--;
+    }
+
+    if (end - p < 2 || *p++ != '{' || end[-1] != '}') {
         return 0;
     }
 
     end--;
+    p = gw_jws_plain_ws(p, end);
 
-    /* members of the form "xxx":"value", comma-separated */
+    /* members of the form "xxx" : "value", comma-separated */
 
     while (p < end) {
-        if (seen != 0 && *p++ != ',') {
-            return 0;
+        if (seen != 0) {
+            if (*p++ != ',') {
+                return 0;
+            }
+
+            p = gw_jws_plain_ws(p, end);
         }
 
-        if (end - p < 8 || p[0] != '"' || p[4] != '"' || p[5] != ':'
-            || p[6] != '"')
-        {
+        if (end - p < 5 || p[0] != '"' || p[4] != '"') {
             return 0;
         }
 
@@ -294,7 +321,18 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
         }
 
         seen |= bit;
-        p += 7;
+        p = gw_jws_plain_ws(p + 5, end);
+
+        if (p == end || *p++ != ':') {
+            return 0;
+        }
+
+        p = gw_jws_plain_ws(p, end);
+
+        if (p == end || *p++ != '"') {
+            return 0;
+        }
+
         v = p;
 
         while (p < end && gw_jws_plain[*p]) {
@@ -314,7 +352,7 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
             kid_len = p - v;
         }
 
-        p++;
+        p = gw_jws_plain_ws(p + 1, end);
     }
 
     /* no alg, or one we lack: jansson's way tells which, as ever */

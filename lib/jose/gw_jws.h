@@ -79,11 +79,12 @@ void gw_jws_free(gw_jws_t *jws);
  * The fast way through a header of the usual shape (exposed for the fuzz
  * driver, which compares it with jansson): an object of one "alg" that
  * names an algorithm we implement and at most one "typ" and one "kid",
- * string values of plain ASCII (letters, digits and "-_.:+/=@ "), no
- * white space, nothing else.  Returns 1 and sets jws->alg, jws->kid and
- * jws->kid_len (pointing into h; NULL: none) when h is such a header, 0
- * when it is not: then jansson must judge it.  Whatever it takes,
- * jansson takes too, with the same members.
+ * string values of plain ASCII (letters, digits and "-_.:+/=@ "), JSON
+ * white space (space, tab, CR, LF) between tokens, nothing else.
+ * Returns 1 and sets jws->alg, jws->kid and jws->kid_len (pointing into
+ * h; NULL: none) when h is such a header, 0 when it is not: then jansson
+ * must judge it.  Whatever it takes, jansson takes too, with the same
+ * members.
  */
 int gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len);
 
