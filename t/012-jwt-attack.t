@@ -187,6 +187,40 @@ my $c = json_text(\%claims);
     jwt(alg => 'RS256', payload => '{"a":' . ('[' x 3000) . (']' x 3000)
                                     . ',' . $cbody),
     jwt(alg => 'RS256', payload => '{"exp":1e400,"sub":"alice"}'),
+    # what the one-pass payload scanner leaves to jansson, which refuses it
+    jwt(alg => 'RS256', payload => "{\"sub\":\"\xc0\xaf\"," . $cbody),
+    jwt(alg => 'RS256', payload => "{\"sub\":\"\xed\xa0\x80\"," . $cbody),
+    jwt(alg => 'RS256', payload => "{\"sub\":\"\xf4\x90\x80\x80\"," . $cbody),
+    jwt(alg => 'RS256', payload => '{"n":99999999999999999999,' . $cbody),
+    jwt(alg => 'RS256', payload => '{"n":01,' . $cbody),
+    jwt(alg => 'RS256', payload => '{"n":1.,' . $cbody),
+    jwt(alg => 'RS256', payload => '{"n":truex,' . $cbody),
+    jwt(alg => 'RS256', payload => '{"n":[1,],' . $cbody),
+    jwt(alg => 'RS256', payload => '{"sub":"alice",}'),
+    jwt(alg => 'RS256', payload => $c . '}'),
+);
+
+# --- payloads the one-pass scanner leaves to jansson, which takes them ----------
+our $iss = 'https://id.example.com';
+my $base = qq{"exp":@{[ $now + 3600 ]},"aud":"orders","scope":"read"};
+our @jansson = map { jwt(alg => 'RS256', payload => $_) } (
+    qq({"iss":"https:\\/\\/id.example.com",$base}),
+    qq({"iss":"$iss","sub":"\\u0061lice",$base}),
+    qq({"iss":"$iss","exp":@{[ $now + 3600 ]},"aud":"\\u006frders",)
+        . qq("scope":"re\\u0061d"}),
+    qq({"iss":"$iss","n":1234567890123456789,$base}),
+    qq({"iss":"$iss","n":-9223372036854775808,$base}),
+    qq({"iss":"$iss","a":) . ('[' x 40) . (']' x 40) . qq(,$base}),
+    qq({"iss":"$iss",) . join('', map { qq("k$_":0,) } 1 .. 70) . qq($base}),
+    qq(\t{ "iss" : "$iss" ,\r\n "exp" : @{[ $now + 3600 ]}.5 , )
+        . qq("aud" : [ "x" , "orders" ] , "scope" : [ "read" ] }\n),
+);
+our @jansson_no = map { jwt(alg => 'RS256', payload => $_) } (
+    qq({"iss":"https:\\/\\/id.example.com\\/",$base}),
+    qq({"iss":"$iss","a":) . ('[' x 40) . (']' x 40)
+        . qq(,"exp":@{[ $now - 3600 ]},"aud":"orders"}),
+    qq({"iss":"$iss",) . join('', map { qq("k$_":0,) } 1 .. 70)
+        . qq("exp":@{[ $now + 3600 ]},"aud":"0rders","scope":"read"}),
 );
 
 # --- crit and b64 -----------------------------------------------------------------
@@ -800,7 +834,31 @@ evil.json
 
 
 
-=== TEST 23: a denied attack logs its reason at info, never the token
+=== TEST 23: payloads the one-pass scanner leaves to jansson are judged as ever
+--- config
+    location = /t {
+        gw_jwt api;
+        gw_jwt_key_file $TEST_NGINX_KEYS/rsa.pem;
+        gw_jwt_issuer https://id.example.com;
+        gw_jwt_audience orders;
+        gw_jwt_scope read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location = /up {
+        return 200 "reached\n";
+    }
+--- more_headers eval
+::bearer(@::jansson, @::jansson_no)
+--- request eval
+::gets(@::jansson, @::jansson_no)
+--- error_code eval
+[::codes(200, @::jansson)->@*, ::codes(401, @::jansson_no)->@*]
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: a denied attack logs its reason at info, never the token
 --- log_level: info
 --- config
     location = /t {

@@ -2,15 +2,23 @@
 /*
  * Copyright (C) Tollgate
  *
- * JWS compact parsing and verification, on the per-request path.  A parse
+ * JWS compact parsing, on the per-request path (the signature is checked
+ * by gw_jws_verify.c).  A parse
  * makes one allocation of its own: a buffer that takes the decoded
  * signature at its start and, behind it, each JSON segment in turn while
  * it is parsed; the signature stays, the scratch is reused.  A header of
  * the usual shape ({"alg":"RS256","typ":"JWT","kid":"k1"}: known names,
- * plain ASCII strings, no white space) is read by a small matcher whose
- * every accepted text jansson accepts alike; any other header, and every
- * payload, is a jansson tree, parsed exactly once.  The kid is copied
- * into the jws, so it outlives the header.  The signing
+ * plain ASCII strings, JSON white space between tokens) is read by a
+ * small matcher whose every accepted text jansson accepts alike; any
+ * other header is a
+ * jansson tree, parsed exactly once.  A payload of the usual shape is
+ * scanned in one pass by gw_jwt_plain_scan() (the same promise: what it
+ * takes, jansson takes alike), which notes the claims the policy checks
+ * read; its text stays in the buffer behind the signature, and its
+ * jansson tree is built only when something asks for it (claim rules,
+ * variables, claim headers, the worker's memo).  Any other payload is a
+ * jansson tree at once.  The kid is copied into the jws, so it outlives
+ * the header.  The signing
  * input is not copied: it points into the caller's token, which must
  * outlive the parsed jws.  The caps are the caller's max_len and jansson's
  * own nesting limit of 2048 levels.
@@ -20,22 +28,6 @@
  * names exactly, so "none" in any spelling is refused; "crit" is refused
  * because we implement no extension; "b64": false (RFC 7797) would change
  * what is signed and is refused.
- *
- * Verification asks the key, not the token, which algorithms are allowed:
- * the token's "alg" must be in the key's mask and fit the key's type, so an
- * RSA public key can never be used as an HMAC secret.  Signature lengths
- * are exact: the RSA modulus size, the digest size for HMAC, 64 bytes for
- * Ed25519, and R || S of the curve's size for ECDSA, which is converted to
- * the DER form OpenSSL verifies.  HMAC results are compared in constant
- * time.  OpenSSL errors raised by a bad signature are popped before we
- * return, so they never pile up in a worker's error queue.
- *
- * What OpenSSL 3 makes costly per call is done once per key and
- * algorithm in each process, on the first token, and kept in the key
- * (gw_jwk_t.vctx): the HMAC context keyed with the secret, re-initialised
- * for each token; the RSA or ECDSA context set up to verify a digest.
- * Digests are fetched once per process.  ECDSA's R || S is turned into
- * DER by hand, the bytes i2d_ECDSA_SIG() would write.
  */
 
 
@@ -43,61 +35,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-#include <openssl/rsa.h>
-
 #include "gw_b64url.h"
 #include "gw_jws.h"
 
 
-#define GW_ECDSA_DER_MAX  144   /* P-521: SEQUENCE of two 67-byte INTEGERs */
-
-
-typedef struct {
-    gw_key_type_e     type;
-    const EVP_MD   *(*md)(void);    /* NULL: EdDSA hashes by itself */
-    const char       *md_name;      /* the same digest, to fetch */
-    size_t            md_len;       /* bytes */
-    unsigned          pss;
-    size_t            ec_len;       /* ECDSA: bytes of R || S */
-} gw_jws_alg_t;
-
-
-static const gw_jws_alg_t  gw_jws_algs[GW_ALG_COUNT] = {
-    { 0, NULL, NULL, 0, 0, 0 },
-    { GW_KEY_HMAC, EVP_sha256, "SHA256", 32, 0, 0 },
-    { GW_KEY_HMAC, EVP_sha384, "SHA384", 48, 0, 0 },
-    { GW_KEY_HMAC, EVP_sha512, "SHA512", 64, 0, 0 },
-    { GW_KEY_RSA, EVP_sha256, "SHA256", 32, 0, 0 },
-    { GW_KEY_RSA, EVP_sha384, "SHA384", 48, 0, 0 },
-    { GW_KEY_RSA, EVP_sha512, "SHA512", 64, 0, 0 },
-    { GW_KEY_RSA, EVP_sha256, "SHA256", 32, 1, 0 },
-    { GW_KEY_RSA, EVP_sha384, "SHA384", 48, 1, 0 },
-    { GW_KEY_RSA, EVP_sha512, "SHA512", 64, 1, 0 },
-    { GW_KEY_EC, EVP_sha256, "SHA256", 32, 0, 64 },
-    { GW_KEY_EC, EVP_sha384, "SHA384", 48, 0, 96 },
-    { GW_KEY_EC, EVP_sha512, "SHA512", 64, 0, 132 },
-    { GW_KEY_OKP, NULL, NULL, 0, 0, 0 }
-};
-
-
 static int gw_jws_parse_header(gw_jws_t *jws, const char **err);
 static int gw_jws_check_kid(gw_jws_t *jws, const char **err);
-static int gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
-    const gw_jws_alg_t *a, const char **err);
-static int gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
-    const gw_jws_alg_t *a, const char **err);
-static EVP_PKEY_CTX *gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg,
-    const gw_jws_alg_t *a);
-static const EVP_MD *gw_jws_md(gw_alg_e alg, const gw_jws_alg_t *a);
-static size_t gw_jws_der_int(unsigned char *out, const unsigned char *b,
-    size_t n);
-static void gw_jws_ecdsa_der(const unsigned char *sig, size_t len,
-    unsigned char *der, size_t *der_len);
 
 
 int
@@ -184,12 +127,19 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
         return -1;
     }
 
-    jws->payload = json_loadb((const char *) scratch, n,
-                              JSON_REJECT_DUPLICATES, NULL);
+    if (gw_jwt_plain_scan(&jws->claims, (const char *) scratch, n)) {
+        jws->plain = 1;
+        jws->payload_text = (const char *) scratch;
+        jws->payload_len = n;
 
-    if (!json_is_object(jws->payload)) {
-        *err = "payload is not a JSON object";
-        return -1;
+    } else {
+        jws->payload = json_loadb((const char *) scratch, n,
+                                  JSON_REJECT_DUPLICATES, NULL);
+
+        if (!json_is_object(jws->payload)) {
+            *err = "payload is not a JSON object";
+            return -1;
+        }
     }
 
     n = gw_b64url_decode(jws->sig, dot2 + 1, s_len);
@@ -293,6 +243,21 @@ static const unsigned char  gw_jws_plain[256] = {
 };
 
 
+#define gw_jws_plain_space(c)                                                \
+    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+
+
+static const unsigned char *
+gw_jws_plain_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && gw_jws_plain_space(*p)) {
+        p++;
+    }
+
+    return p;
+}
+
+
 int
 gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
 {
@@ -308,22 +273,33 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
     n = 0;
     kid_len = 0;
 
-    if (len < 2 || *p++ != '{' || end[-1] != '}') {
+    /* "{" and "}" around the members, white space outside them */
+
+    p = gw_jws_plain_ws(p, end);
+
+    while (end > p && gw_jws_plain_space(end[-1])) {
+        end--;
+    }
+
+    if (end - p < 2 || *p++ != '{' || end[-1] != '}') {
         return 0;
     }
 
     end--;
+    p = gw_jws_plain_ws(p, end);
 
-    /* members of the form "xxx":"value", comma-separated */
+    /* members of the form "xxx" : "value", comma-separated */
 
     while (p < end) {
-        if (seen != 0 && *p++ != ',') {
-            return 0;
+        if (seen != 0) {
+            if (*p++ != ',') {
+                return 0;
+            }
+
+            p = gw_jws_plain_ws(p, end);
         }
 
-        if (end - p < 8 || p[0] != '"' || p[4] != '"' || p[5] != ':'
-            || p[6] != '"')
-        {
+        if (end - p < 5 || p[0] != '"' || p[4] != '"') {
             return 0;
         }
 
@@ -345,7 +321,18 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
         }
 
         seen |= bit;
-        p += 7;
+        p = gw_jws_plain_ws(p + 5, end);
+
+        if (p == end || *p++ != ':') {
+            return 0;
+        }
+
+        p = gw_jws_plain_ws(p, end);
+
+        if (p == end || *p++ != '"') {
+            return 0;
+        }
+
         v = p;
 
         while (p < end && gw_jws_plain[*p]) {
@@ -365,7 +352,7 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
             kid_len = p - v;
         }
 
-        p++;
+        p = gw_jws_plain_ws(p + 1, end);
     }
 
     /* no alg, or one we lack: jansson's way tells which, as ever */
@@ -386,341 +373,15 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
 }
 
 
-int
-gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key, const char **err)
+json_t *
+gw_jws_payload(gw_jws_t *jws)
 {
-    const gw_jws_alg_t  *a;
-
-    if (jws->alg == GW_ALG_UNKNOWN || (unsigned) jws->alg >= GW_ALG_COUNT
-        || (key->algs & GW_ALG_BIT(jws->alg)) == 0)
-    {
-        *err = "key does not fit the algorithm";
-        return -1;
+    if (jws->payload == NULL && jws->plain) {
+        jws->payload = json_loadb(jws->payload_text, jws->payload_len,
+                                  JSON_REJECT_DUPLICATES, NULL);
     }
 
-    a = &gw_jws_algs[jws->alg];
-
-    /* the mask already implies it; a second, independent guard */
-
-    if (key->type != a->type) {
-        *err = "key does not fit the algorithm";
-        return -1;
-    }
-
-    if (a->type == GW_KEY_HMAC) {
-        return gw_jws_verify_hmac(jws, key, a, err);
-    }
-
-    return gw_jws_verify_pkey(jws, key, a, err);
-}
-
-
-/*
- * HMAC with the key's own EVP_MAC_CTX, keyed once: each later use only
- * re-initialises it (EVP_MAC_init() without a key restarts from the
- * inner and outer states kept from the secret), so neither the MAC nor
- * the digest is fetched again and the secret's two blocks are not hashed
- * again for every token.
- */
-
-static int
-gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
-    const gw_jws_alg_t *a, const char **err)
-{
-    int            rc;
-    size_t         mac_len;
-    EVP_MAC       *mac;
-    OSSL_PARAM     params[2];
-    EVP_MAC_CTX   *mctx, **slot;
-    unsigned char  out[EVP_MAX_MD_SIZE];
-
-    if (key->secret == NULL) {
-        *err = "key does not fit the algorithm";
-        return -1;
-    }
-
-    if (jws->sig_len != a->md_len) {
-        *err = "invalid signature";
-        return -1;
-    }
-
-    slot = (EVP_MAC_CTX **) &((gw_jwk_t *) key)->vctx[jws->alg];
-
-    ERR_set_mark();
-
-    mctx = *slot;
-
-    if (mctx == NULL) {
-        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        mctx = (mac != NULL) ? EVP_MAC_CTX_new(mac) : NULL;
-        EVP_MAC_free(mac);
-
-        params[0] = OSSL_PARAM_construct_utf8_string("digest",
-                                                     (char *) a->md_name, 0);
-        params[1] = OSSL_PARAM_construct_end();
-
-        if (mctx == NULL
-            || EVP_MAC_init(mctx, key->secret, key->secret_len, params) != 1)
-        {
-            goto failed;
-        }
-
-        *slot = mctx;
-
-    } else if (EVP_MAC_init(mctx, NULL, 0, NULL) != 1) {
-        goto failed;
-    }
-
-    if (EVP_MAC_update(mctx, jws->signing_input, jws->signing_input_len)
-        != 1
-        || EVP_MAC_final(mctx, out, &mac_len, sizeof(out)) != 1
-        || mac_len != a->md_len)
-    {
-        goto failed;
-    }
-
-    ERR_pop_to_mark();
-
-    rc = CRYPTO_memcmp(out, jws->sig, mac_len);
-
-    /* a valid MAC for this input is a forgery if it leaks */
-
-    OPENSSL_cleanse(out, sizeof(out));
-
-    if (rc != 0) {
-        *err = "invalid signature";
-        return -1;
-    }
-
-    return 0;
-
-failed:
-
-    /* a context in an unknown state is not used again */
-
-    EVP_MAC_CTX_free(mctx);
-    *slot = NULL;
-
-    ERR_pop_to_mark();
-    *err = "signature verification error";
-
-    return -1;
-}
-
-
-/*
- * RSA and ECDSA verify a digest with the key's own EVP_PKEY_CTX, set up
- * once for the algorithm (verify, digest, PSS padding); the digest is
- * computed apart with a digest fetched once per process.  This is what
- * EVP_DigestVerify() does inside, less the creation of a context, the
- * fetches and the key's parameters looked up again for every token.
- * EdDSA hashes by itself and goes through EVP_DigestVerify().
- */
-
-static EVP_PKEY_CTX *
-gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg, const gw_jws_alg_t *a)
-{
-    EVP_PKEY_CTX  **slot, *pctx;
-
-    slot = (EVP_PKEY_CTX **) &((gw_jwk_t *) key)->vctx[alg];
-
-    if (*slot != NULL) {
-        return *slot;
-    }
-
-    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
-
-    if (pctx == NULL
-        || EVP_PKEY_verify_init(pctx) != 1
-        || EVP_PKEY_CTX_set_signature_md(pctx, a->md()) <= 0
-        || (a->pss
-            && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0
-                || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-                                                    RSA_PSS_SALTLEN_DIGEST)
-                   <= 0
-                || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, a->md()) <= 0)))
-    {
-        EVP_PKEY_CTX_free(pctx);
-        return NULL;
-    }
-
-    *slot = pctx;
-
-    return pctx;
-}
-
-
-/* the digest named by a, fetched once per process (never freed) */
-
-static const EVP_MD *
-gw_jws_md(gw_alg_e alg, const gw_jws_alg_t *a)
-{
-    static EVP_MD  *mds[GW_ALG_COUNT];
-
-    if (mds[alg] == NULL) {
-        mds[alg] = EVP_MD_fetch(NULL, a->md_name, NULL);
-    }
-
-    return mds[alg];
-}
-
-
-static int
-gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
-    const gw_jws_alg_t *a, const char **err)
-{
-    int                   rc;
-    size_t                sig_len;
-    unsigned              dlen;
-    EVP_PKEY             *pkey;
-    EVP_MD_CTX           *mctx;
-    const EVP_MD         *md;
-    EVP_PKEY_CTX         *pctx;
-    const unsigned char  *sig;
-    unsigned char         der[GW_ECDSA_DER_MAX];
-    unsigned char         dgst[EVP_MAX_MD_SIZE];
-
-    pkey = key->pkey;
-
-    if (pkey == NULL) {
-        *err = "key does not fit the algorithm";
-        return -1;
-    }
-
-    sig = jws->sig;
-    sig_len = jws->sig_len;
-
-    switch (a->type) {
-
-    case GW_KEY_RSA:
-        rc = (sig_len == (size_t) EVP_PKEY_get_size(pkey));
-        break;
-
-    case GW_KEY_EC:
-        rc = (sig_len == a->ec_len);
-        break;
-
-    default: /* GW_KEY_OKP */
-        rc = (sig_len == 64);
-    }
-
-    if (!rc) {
-        *err = "invalid signature";
-        return -1;
-    }
-
-    ERR_set_mark();
-
-    rc = -1;
-
-    if (a->type == GW_KEY_OKP) {
-        mctx = EVP_MD_CTX_new();
-
-        if (mctx != NULL
-            && EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) == 1)
-        {
-            rc = EVP_DigestVerify(mctx, sig, sig_len, jws->signing_input,
-                                  jws->signing_input_len);
-        }
-
-        EVP_MD_CTX_free(mctx);
-
-        goto done;
-    }
-
-    if (a->type == GW_KEY_EC) {
-        gw_jws_ecdsa_der(jws->sig, jws->sig_len, der, &sig_len);
-        sig = der;
-    }
-
-    md = gw_jws_md(jws->alg, a);
-    pctx = gw_jws_pkey_ctx(key, jws->alg, a);
-
-    if (md == NULL || pctx == NULL
-        || EVP_Digest(jws->signing_input, jws->signing_input_len, dgst,
-                      &dlen, md, NULL)
-           != 1)
-    {
-        goto done;
-    }
-
-    rc = EVP_PKEY_verify(pctx, sig, sig_len, dgst, dlen);
-
-done:
-
-    ERR_pop_to_mark();
-
-    if (rc == 1) {
-        return 0;
-    }
-
-    *err = (rc == 0) ? "invalid signature" : "signature verification error";
-
-    return -1;
-}
-
-
-/* one DER INTEGER of the big-endian unsigned number b (n bytes) */
-
-static size_t
-gw_jws_der_int(unsigned char *out, const unsigned char *b, size_t n)
-{
-    size_t  pad;
-
-    /* the shortest form: no leading zero byte but the one of 0 itself */
-
-    while (n > 1 && b[0] == 0) {
-        b++;
-        n--;
-    }
-
-    /* and one 0 byte first when the top bit is set: it is unsigned */
-
-    pad = (b[0] & 0x80) ? 1 : 0;
-
-    out[0] = 0x02;
-    out[1] = (unsigned char) (n + pad);
-    out[2] = 0;
-    memcpy(out + 2 + pad, b, n);
-
-    return 2 + pad + n;
-}
-
-
-/*
- * Converts a JOSE ECDSA signature, R || S as two big-endian numbers of
- * len / 2 bytes each (RFC 7518 section 3.4), into DER (RFC 3279), which is
- * what OpenSSL verifies: a SEQUENCE of two INTEGERs, each at most 67
- * bytes (P-521), so lengths are one byte, and the SEQUENCE's own takes the
- * long form past 127.  der holds GW_ECDSA_DER_MAX bytes; the bytes are
- * those i2d_ECDSA_SIG() writes for the same R and S.
- */
-
-static void
-gw_jws_ecdsa_der(const unsigned char *sig, size_t len, unsigned char *der,
-    size_t *der_len)
-{
-    size_t         n, hdr;
-    unsigned char  body[GW_ECDSA_DER_MAX];
-
-    n = gw_jws_der_int(body, sig, len / 2);
-    n += gw_jws_der_int(body + n, sig + len / 2, len / 2);
-
-    der[0] = 0x30;
-
-    if (n < 0x80) {
-        der[1] = (unsigned char) n;
-        hdr = 2;
-
-    } else {
-        der[1] = 0x81;
-        der[2] = (unsigned char) n;
-        hdr = 3;
-    }
-
-    memcpy(der + hdr, body, n);
-
-    *der_len = hdr + n;
+    return jws->payload;
 }
 
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include "gw_jwa.h"
 #include "gw_jwk.h"
+#include "gw_jwt.h"
 
 
 #define GW_JWS_MAX_LEN  8192            /* default token size cap, bytes */
@@ -35,7 +36,14 @@ typedef struct {
     unsigned char        *sig;          /* decoded signature */
     size_t                sig_len;
     json_t               *header;       /* NULL for a plain header */
-    json_t               *payload;
+    json_t               *payload;      /* NULL for a plain payload until
+                                           gw_jws_payload() */
+    const char           *payload_text; /* plain: the decoded JSON, in
+                                           the sig buffer */
+    size_t                payload_len;
+    unsigned              plain;        /* claims holds the payload's
+                                           noted members */
+    gw_jwt_plain_t        claims;
     char                  kid_buf[GW_KID_MAX];  /* a copy of jws->kid
                                            points here */
 } gw_jws_t;
@@ -58,17 +66,25 @@ int gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
 int gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key,
     const char **err);
 
+/*
+ * The payload's jansson tree.  A plain payload (jws->plain: the scanner
+ * took it, and jws->claims holds what the claim checks read) is parsed
+ * only here, on first use; returns NULL only when that runs out of memory.
+ */
+json_t *gw_jws_payload(gw_jws_t *jws);
+
 void gw_jws_free(gw_jws_t *jws);
 
 /*
  * The fast way through a header of the usual shape (exposed for the fuzz
  * driver, which compares it with jansson): an object of one "alg" that
  * names an algorithm we implement and at most one "typ" and one "kid",
- * string values of plain ASCII (letters, digits and "-_.:+/=@ "), no
- * white space, nothing else.  Returns 1 and sets jws->alg, jws->kid and
- * jws->kid_len (pointing into h; NULL: none) when h is such a header, 0
- * when it is not: then jansson must judge it.  Whatever it takes,
- * jansson takes too, with the same members.
+ * string values of plain ASCII (letters, digits and "-_.:+/=@ "), JSON
+ * white space (space, tab, CR, LF) between tokens, nothing else.
+ * Returns 1 and sets jws->alg, jws->kid and jws->kid_len (pointing into
+ * h; NULL: none) when h is such a header, 0 when it is not: then jansson
+ * must judge it.  Whatever it takes, jansson takes too, with the same
+ * members.
  */
 int gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len);
 

@@ -72,6 +72,69 @@ typedef struct {
 int gw_jwt_check(const json_t *claims, const gw_jwt_policy_t *p,
     long long now, const char **err);
 
+/*
+ * A payload member as the plain scanner (gw_jwt_plain.c) notes it: its
+ * type, a number's value, a string's bytes (no escapes: they are the
+ * value), or an array's or object's text from its bracket to past the
+ * closing one.
+ */
+
+typedef enum {
+    GW_JWT_V_NONE = 0,                  /* absent */
+    GW_JWT_V_STRING,
+    GW_JWT_V_NUMBER,
+    GW_JWT_V_TRUE,
+    GW_JWT_V_FALSE,
+    GW_JWT_V_NULL,
+    GW_JWT_V_ARRAY,
+    GW_JWT_V_OBJECT
+} gw_jwt_type_e;
+
+
+typedef struct {
+    const char     *data;
+    size_t          len;
+    double          num;
+    gw_jwt_type_e   type;
+} gw_jwt_value_t;
+
+
+typedef struct {
+    gw_jwt_value_t  exp;
+    gw_jwt_value_t  nbf;
+    gw_jwt_value_t  iat;
+    gw_jwt_value_t  iss;
+    gw_jwt_value_t  aud;
+    gw_jwt_value_t  scope;
+    gw_jwt_value_t  scp;
+} gw_jwt_plain_t;
+
+
+/*
+ * Scans len bytes of payload text.  Returns 1 when it is a plain payload
+ * (see gw_jwt_plain.c: every text taken here, json_loadb() with
+ * JSON_REJECT_DUPLICATES takes too, as an object with the same members),
+ * with the members the checks read noted in c, pointing into json; 0 when
+ * it is not, and then jansson must judge it.
+ */
+int gw_jwt_plain_scan(gw_jwt_plain_t *c, const char *json, size_t len);
+
+/*
+ * gw_jwt_check() on a scanned plain payload, with the same results and
+ * reasons.  The policy must have no claim rules (p->nclaims == 0): those
+ * need the tree.
+ */
+int gw_jwt_check_plain(const gw_jwt_plain_t *c, const gw_jwt_policy_t *p,
+    long long now, const char **err);
+
+/*
+ * The next element of an array noted by gw_jwt_plain_scan(), from *pos
+ * (past its "[", or where the last call left it) to end (past its "]").
+ * Returns 1 with v set (a string's bytes, or the type alone for any other
+ * value), 0 at the end.
+ */
+int gw_jwt_plain_next(const char **pos, const char *end, gw_jwt_value_t *v);
+
 /* The member at path, or NULL; a NULL or empty path names nothing. */
 json_t *gw_json_path(const json_t *root, const char *path, size_t len);
 

@@ -506,7 +506,11 @@ ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token, gw_jws_t *jws,
     u_char                  *copy;
     ngx_http_gw_jwt_memo_t  *m;
 
-    if (token->len > NGX_HTTP_GW_JWT_MEMO_TOKEN_MAX) {
+    /* the memo keeps the tree: a plain payload's is built now */
+
+    if (token->len > NGX_HTTP_GW_JWT_MEMO_TOKEN_MAX
+        || gw_jws_payload(jws) == NULL)
+    {
         return;
     }
 

@@ -572,7 +572,21 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
 
     now = ngx_time();
 
-    rc = gw_jwt_check(jws->payload, &jlcf->policy, (long long) now, err);
+    /* a plain payload is checked without its tree, unless rules need it */
+
+    if (jws->payload == NULL && jws->plain && jlcf->policy.nclaims == 0) {
+        rc = gw_jwt_check_plain(&jws->claims, &jlcf->policy, (long long) now,
+                                err);
+
+    } else {
+        if (gw_jws_payload(jws) == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "gw_jwt: out of memory parsing claims");
+            return NGX_ERROR;
+        }
+
+        rc = gw_jwt_check(jws->payload, &jlcf->policy, (long long) now, err);
+    }
 
     if (rc == GW_JWT_INVALID) {
         return NGX_DECLINED;
@@ -587,14 +601,18 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     }
 
     expires = now + jmcf->cache_ttl;
-    v = json_object_get(jws->payload, "exp");
 
-    if (v != NULL && json_is_number(v)) {
-        exp = json_number_value(v);
+    if (jws->plain) {
+        exp = (jws->claims.exp.type == GW_JWT_V_NUMBER)
+              ? jws->claims.exp.num : (double) expires;
 
-        if (exp < (double) expires) {
-            expires = (time_t) exp;
-        }
+    } else {
+        v = json_object_get(jws->payload, "exp");
+        exp = json_is_number(v) ? json_number_value(v) : (double) expires;
+    }
+
+    if (exp < (double) expires) {
+        expires = (time_t) exp;
     }
 
     if (expires > now) {

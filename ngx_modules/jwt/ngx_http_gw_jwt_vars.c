@@ -80,7 +80,7 @@ ngx_http_gw_jwt_claims(ngx_http_request_t *r)
         return NULL;
     }
 
-    return ctx->jws.payload;
+    return gw_jws_payload(&ctx->jws);
 }
 
 
@@ -382,6 +382,10 @@ ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
                                      jlcf->header_names->nelts)
            != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (jlcf->headers->nelts != 0 && gw_jws_payload(&ctx->jws) == NULL) {
         return NGX_ERROR;
     }
 

@@ -295,7 +295,7 @@ ngx_http_gw_keyauth_jwt_verified(ngx_http_request_t *r, json_t **claims)
         return 0;
     }
 
-    *claims = jctx->jws.payload;
+    *claims = gw_jws_payload(&jctx->jws);
 
     return 1;
 }
@@ -411,6 +411,10 @@ ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
     } else if (klcf->consumer_claim.len
                && ngx_http_gw_keyauth_jwt_verified(r, &claims))
     {
+        if (claims == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;      /* out of memory */
+        }
+
         v = gw_json_path(claims, (char *) klcf->consumer_claim.data,
                          klcf->consumer_claim.len);
 

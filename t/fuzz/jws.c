@@ -28,6 +28,10 @@
  * with jansson on the whole input and on its first segment decoded: what
  * it takes, json_loadb() must take as an object with the same alg and kid
  * and nothing but "alg", "typ" and "kid".
+ * A payload the plain scanner took (jws->plain) has no tree until
+ * gw_jws_payload(): then it must have one, an object, and
+ * gw_jwt_check_plain() must agree with gw_jwt_check() on it under the
+ * policy less its claim rules.
  * gw_jws_free() is called in every case, so LeakSanitizer sees any leak
  * of a failed parse.
  */
@@ -58,6 +62,7 @@ static void check_parsed(const gw_jws_t *jws, const uint8_t *data,
     size_t size);
 static void check_verify(const gw_jws_t *jws);
 static void check_claims(const gw_jws_t *jws);
+static void check_plain_payload(gw_jws_t *jws);
 static void check_plain(const uint8_t *h, size_t len);
 
 
@@ -191,6 +196,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc == 0) {
         check_parsed(&jws, data, size);
+        check_plain_payload(&jws);
         check_verify(&jws);
         check_claims(&jws);
 
@@ -231,7 +237,8 @@ check_parsed(const gw_jws_t *jws, const uint8_t *data, size_t size)
 
     if (jws->sig == NULL || jws->sig_len == 0
         || (jws->header != NULL && !json_is_object(jws->header))
-        || !json_is_object(jws->payload))
+        || (jws->plain ? jws->payload != NULL
+                       : !json_is_object(jws->payload)))
     {
         abort();
     }
@@ -363,6 +370,39 @@ check_verify(const gw_jws_t *jws)
         {
             abort();
         }
+    }
+}
+
+
+static void
+check_plain_payload(gw_jws_t *jws)
+{
+    int              rc, prc;
+    const char      *err, *perr;
+    gw_jwt_policy_t  p;
+
+    if (!jws->plain) {
+        return;
+    }
+
+    if (!json_is_object(gw_jws_payload(jws))) {
+        abort();
+    }
+
+    p = policy;
+    p.claims = NULL;
+    p.nclaims = 0;
+
+    err = NULL;
+    perr = NULL;
+
+    rc = gw_jwt_check(jws->payload, &p, GW_JWS_FUZZ_NOW, &err);
+    prc = gw_jwt_check_plain(&jws->claims, &p, GW_JWS_FUZZ_NOW, &perr);
+
+    if (rc != prc || (err == NULL) != (perr == NULL)
+        || (err != NULL && strcmp(err, perr) != 0))
+    {
+        abort();
     }
 }
 

@@ -20,6 +20,15 @@
  * rendering a value into buffers of exactly the rendered size succeeds
  * with the same bytes, into one byte less fails, and never writes past
  * the size it is given (the buffers are exact, for AddressSanitizer).
+ *
+ * The plain payload scanner, gw_jwt_plain_scan(), runs on every input:
+ * what it takes, jansson must take as an object; each member it notes
+ * must be jansson's member of that name, of the same type, with the same
+ * number or string bytes, and an array's elements, walked with
+ * gw_jwt_plain_next(), jansson's elements one by one; a member it does
+ * not note must be absent.  gw_jwt_check_plain() must then give every
+ * policy without its claim rules the result and reason gw_jwt_check()
+ * gives.
  */
 
 
@@ -51,6 +60,8 @@ static void check_members(const json_t *root, char *path);
 static size_t escape_key(char *dst, const char *key, size_t len);
 static void check_path(const json_t *root, const char *path, size_t len);
 static void check_render(const json_t *v);
+static void check_plain(const gw_jwt_plain_t *c, const json_t *root);
+static void check_plain_value(const gw_jwt_value_t *pv, const json_t *v);
 
 
 static const gw_str_t  issuers[] = {
@@ -133,10 +144,12 @@ static const gw_str_t  seps[] = {
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int             plain;
     char           *path;
     size_t          i, path_len;
     json_t         *root;
     const uint8_t  *nl, *json;
+    gw_jwt_plain_t  c;
 
     nl = memchr(data, '\n', size);
 
@@ -156,12 +169,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
+    plain = gw_jwt_plain_scan(&c, (const char *) json, data + size - json);
+
     root = json_loadb((const char *) json, data + size - json,
                       JSON_REJECT_DUPLICATES, NULL);
 
     if (!json_is_object(root)) {
+        if (plain) {
+            abort();
+        }
+
         json_decref(root);
         return 0;
+    }
+
+    if (plain) {
+        check_plain(&c, root);
     }
 
     check_policies(root);
@@ -422,5 +445,167 @@ check_render(const json_t *v)
 
         free(exact);
         free(big);
+    }
+}
+
+
+static void
+check_plain(const gw_jwt_plain_t *c, const json_t *root)
+{
+    int              rc, prc;
+    size_t           i, n;
+    const char      *err, *perr, *key;
+    json_t          *v;
+    gw_jwt_policy_t  p;
+
+    static const char  *names[] = {
+        "exp", "nbf", "iat", "iss", "aud", "scope", "scp"
+    };
+
+    const gw_jwt_value_t  *noted[] = {
+        &c->exp, &c->nbf, &c->iat, &c->iss, &c->aud, &c->scope, &c->scp
+    };
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        check_plain_value(noted[i], json_object_get(root, names[i]));
+    }
+
+    /* nothing else is noted: the same members, by count */
+
+    n = 0;
+
+    json_object_foreach((json_t *) root, key, v) {
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strcmp(key, names[i]) == 0) {
+                n++;
+            }
+        }
+    }
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        n -= (noted[i]->type != GW_JWT_V_NONE);
+    }
+
+    if (n != 0) {
+        abort();
+    }
+
+    for (i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+        p = policies[i];
+        p.claims = NULL;
+        p.nclaims = 0;
+
+        err = NULL;
+        perr = NULL;
+
+        rc = gw_jwt_check(root, &p, GW_JWT_FUZZ_NOW, &err);
+        prc = gw_jwt_check_plain(c, &p, GW_JWT_FUZZ_NOW, &perr);
+
+        if (rc != prc
+            || (err == NULL) != (perr == NULL)
+            || (err != NULL && strcmp(err, perr) != 0))
+        {
+            abort();
+        }
+    }
+}
+
+
+static void
+check_plain_value(const gw_jwt_value_t *pv, const json_t *v)
+{
+    size_t          i;
+    const char     *pos, *end;
+    gw_jwt_value_t  e;
+
+    if (v == NULL) {
+        if (pv->type != GW_JWT_V_NONE) {
+            abort();
+        }
+
+        return;
+    }
+
+    switch (pv->type) {
+
+    case GW_JWT_V_STRING:
+        if (!json_is_string(v) || json_string_length(v) != pv->len
+            || memcmp(json_string_value(v), pv->data, pv->len) != 0)
+        {
+            abort();
+        }
+
+        return;
+
+    case GW_JWT_V_NUMBER:
+        if (!json_is_number(v) || json_number_value(v) != pv->num) {
+            abort();
+        }
+
+        return;
+
+    case GW_JWT_V_TRUE:
+    case GW_JWT_V_FALSE:
+    case GW_JWT_V_NULL:
+        if (json_typeof(v) != (pv->type == GW_JWT_V_TRUE ? JSON_TRUE
+                               : pv->type == GW_JWT_V_FALSE ? JSON_FALSE
+                               : JSON_NULL))
+        {
+            abort();
+        }
+
+        return;
+
+    case GW_JWT_V_OBJECT:
+        if (!json_is_object(v)) {
+            abort();
+        }
+
+        return;
+
+    case GW_JWT_V_ARRAY:
+        if (!json_is_array(v) || pv->len < 2 || pv->data[0] != '['
+            || pv->data[pv->len - 1] != ']')
+        {
+            abort();
+        }
+
+        pos = pv->data + 1;
+        end = pv->data + pv->len;
+
+        for (i = 0; gw_jwt_plain_next(&pos, end, &e); i++) {
+            if (i == json_array_size(v)) {
+                abort();
+            }
+
+            if (e.type == GW_JWT_V_STRING) {
+                check_plain_value(&e, json_array_get(v, i));
+
+            } else if (json_typeof(json_array_get(v, i))
+                       != (e.type == GW_JWT_V_ARRAY ? JSON_ARRAY
+                           : e.type == GW_JWT_V_OBJECT ? JSON_OBJECT
+                           : e.type == GW_JWT_V_TRUE ? JSON_TRUE
+                           : e.type == GW_JWT_V_FALSE ? JSON_FALSE
+                           : e.type == GW_JWT_V_NULL ? JSON_NULL
+                           : json_typeof(json_array_get(v, i))))
+            {
+                abort();
+            }
+
+            if (e.type == GW_JWT_V_NUMBER
+                && !json_is_number(json_array_get(v, i)))
+            {
+                abort();
+            }
+        }
+
+        if (i != json_array_size(v)) {
+            abort();
+        }
+
+        return;
+
+    default:
+        abort();
     }
 }

@@ -918,7 +918,8 @@ test_libjwt(void)
         if (tok != NULL) {
             gw_jws_parse(&jws, (unsigned char *) tok, strlen(tok), 8192,
                          &err);
-            is_str(json_string_value(json_object_get(jws.payload, "sub")),
+            is_str(json_string_value(json_object_get(gw_jws_payload(&jws),
+                                                     "sub")),
                    "libjwt", "libjwt %s payload read", name);
             gw_jws_free(&jws);
 
@@ -1049,6 +1050,56 @@ parse_raw(const char *tok, const char **err)
     gw_jws_free(&jws);
 
     return rc;
+}
+
+
+/* the header matcher's verdict on text, with the alg and kid it read */
+
+static int
+plain(const char *text, gw_alg_e alg, const char *kid)
+{
+    gw_jws_t  jws;
+
+    memset(&jws, 0, sizeof(gw_jws_t));
+
+    if (!gw_jws_header_plain(&jws, (const unsigned char *) text,
+                             strlen(text)))
+    {
+        return 0;
+    }
+
+    return jws.alg == alg
+           && (kid == NULL ? jws.kid == NULL
+               : jws.kid != NULL && jws.kid_len == strlen(kid)
+                 && memcmp(jws.kid, kid, jws.kid_len) == 0);
+}
+
+
+static void
+test_header_plain(void)
+{
+    ok(plain("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", GW_ALG_HS256, NULL),
+       "plain header: compact");
+    ok(plain("{\"alg\": \"RS256\", \"typ\": \"JWT\"}", GW_ALG_RS256, NULL),
+       "plain header: spaces as Python writes them");
+    ok(plain(" \r\n{ \"kid\" :\t\"k 1\" ,\n \"alg\" : \"ES256\" }\n ",
+             GW_ALG_ES256, "k 1"),
+       "plain header: white space between every token");
+    ok(!plain("{ }", GW_ALG_HS256, NULL), "plain header: {} is not");
+    ok(!plain("{\"alg\":\"HS256\",}", GW_ALG_HS256, NULL),
+       "plain header: a trailing comma is not");
+    ok(!plain("{\"alg\":\"HS256\" \"typ\":\"JWT\"}", GW_ALG_HS256, NULL),
+       "plain header: a missing comma is not");
+    ok(!plain("{\"alg\" \"HS256\"}", GW_ALG_HS256, NULL),
+       "plain header: a missing colon is not");
+    ok(!plain("{\"alg\":\"HS256\"}}", GW_ALG_HS256, NULL),
+       "plain header: a second brace is not");
+    ok(!plain("{\"alg\":\"HS256\"\f}", GW_ALG_HS256, NULL),
+       "plain header: a form feed is not white space");
+    ok(!plain("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", GW_ALG_HS256, NULL),
+       "plain header: a duplicate alg is not");
+    ok(!plain("{\"alg\" :\"none\"}", GW_ALG_HS256, NULL),
+       "plain header: alg none is left to jansson's way");
 }
 
 
@@ -1193,7 +1244,7 @@ test_parse(void)
     ok(jws.signing_input == (unsigned char *) big,
        "signing input points into the token");
     is_int(jws.sig_len, 64, "signature length");
-    ok(json_is_object(jws.payload),
+    ok(json_is_object(gw_jws_payload(&jws)),
        "header and payload are objects");
     gw_jws_free(&jws);
     ok(jws.header == NULL && jws.sig == NULL, "free zeroes");
@@ -1230,6 +1281,7 @@ main(void)
     }
 
     test_parse();
+    test_header_plain();
     test_algorithms();
     test_ecdsa_forms();
     test_ecdsa_shapes();

@@ -7,10 +7,15 @@
  * strings, arrays and wrong types; required claims by nested and escaped
  * paths with values of every JSON type; scopes from "scope" strings and
  * "scp" arrays in both "all" and "any" modes; and rendering of every type,
- * including the exact-fit and one-byte-short buffer sizes.
+ * including the exact-fit and one-byte-short buffer sizes.  Every check
+ * of a policy without claim rules also runs the plain path
+ * (gw_jwt_plain_scan() and gw_jwt_check_plain()) when the scanner takes
+ * the text, which must give the same result and reason; test_plain()
+ * then tests what the scanner takes and declines.
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +26,14 @@
 #define NOW  1700000000LL
 #define S(s)  { s, sizeof(s) - 1 }
 
+#define ESC      "{\"exp\":17e8,\"iss\":\"i\\\"\"}"
+#define PAYLOAD  "{\"sub\":\"s\",\"exp\":17e8,\"iss\":\"i s\"," \
+                 "\"aud\":[\"a\",[\"b\",{\"c\":\"]\"}],3,\"d\"]," \
+                 "\"x\":{\"exp\":1}}"
+
 
 static const char  *err;
+static int          plain_checks;
 
 
 static json_t *
@@ -44,15 +55,174 @@ js(const char *text)
 static int
 check(const char *text, const gw_jwt_policy_t *p)
 {
-    int      rc;
-    json_t  *claims;
+    int              rc, prc;
+    json_t          *claims;
+    const char      *perr;
+    gw_jwt_plain_t   c;
 
     err = "";
     claims = js(text);
     rc = gw_jwt_check(claims, p, NOW, &err);
     json_decref(claims);
 
+    if (p->nclaims == 0 && gw_jwt_plain_scan(&c, text, strlen(text))) {
+        perr = "";
+        prc = gw_jwt_check_plain(&c, p, NOW, &perr);
+        plain_checks++;
+
+        if (prc != rc || strcmp(perr, err) != 0) {
+            ok(0, "plain check of %s: %d \"%s\", tree %d \"%s\"",
+               text, prc, perr, rc, err);
+        }
+    }
+
     return rc;
+}
+
+
+/* the scanner's verdict on len bytes of text */
+
+static int
+scan(const char *text, size_t len)
+{
+    gw_jwt_plain_t  c;
+
+    return gw_jwt_plain_scan(&c, text, len);
+}
+
+
+static void
+test_plain(void)
+{
+    size_t            i;
+    json_t           *root;
+    const char       *pos, *end;
+    gw_jwt_plain_t    c;
+    gw_jwt_value_t    v;
+
+    static const char  *taken[] = {
+        "{}",
+        " \t\r\n{ \"a\" : 1 , \"b\":[ ] ,\"c\":{}}\n ",
+        "{\"exp\":-0,\"nbf\":1.5e3,\"iat\":999999999999999999}",
+        "{\"n\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+        "{\"a\":{\"a\":{\"a\":1}},\"b\":[true,false,null]}",
+        "{\"a\":1,\"A\":2,\"\":3}",
+        "{\"x\":\"\x7f\"}"
+    };
+
+    static const char  *declined[] = {
+        "",
+        "[]",
+        "{\"a\":1,\"a\":2}",                   /* duplicate */
+        "{\"o\":{\"a\":1,\"a\":2}}",          /* nested duplicate */
+        "{\"a\":1,\"\\u0061\":2}",             /* escapes: jansson */
+        "{\"s\":\"a\\/b\"}",
+        "{\"n\":1234567890123456789}",        /* 19 digits */
+        "{\"n\":1e400}",                      /* overflows */
+        "{\"n\":01}",
+        "{\"n\":1.}",
+        "{\"n\":.5}",
+        "{\"n\":+1}",
+        "{\"n\":1e}",
+        "{\"n\":tru}",
+        "{\"n\":truex}",
+        "{\"a\":1,}",
+        "{\"a\":[1,]}",
+        "{\"a\" 1}",
+        "{\"a\":1}x",
+        "{\"a\":1}{}",
+        "{\"s\":\"\xc0\xaf\"}",                /* overlong */
+        "{\"s\":\"\xed\xa0\x80\"}",            /* surrogate */
+        "{\"s\":\"\xf4\x90\x80\x80\"}",        /* past U+10FFFF */
+        "{\"s\":\"\xe2\x82\"}",                /* cut short */
+        "{\"s\":\"\x1f\"}",
+        "{\"s\":\"a\x0b\"}",
+        "{\"a\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}"    /* 17 levels */
+    };
+
+    for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        is_int(scan(taken[i], strlen(taken[i])), 1, "plain: takes %s",
+               taken[i]);
+
+        root = js(taken[i]);
+        ok(json_is_object(root), "jansson takes it alike");
+        json_decref(root);
+    }
+
+    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        is_int(scan(declined[i], strlen(declined[i])), 0,
+               "plain: declines %s", declined[i]);
+    }
+
+    /* NUL bytes, which jansson takes after a number, are declined */
+
+    is_int(scan("{\"n\":1\0}", 8), 0, "plain: declines a NUL after 1");
+    is_int(scan("{\"s\":\"\0\"}", 9), 0, "plain: declines a NUL in a string");
+    is_int(scan("{}\0", 3), 0, "plain: declines a NUL at the end");
+
+    /* 64 member names open at a time, no more */
+
+    {
+        char    buf[1024];
+        size_t  len;
+
+        len = 0;
+        buf[len++] = '{';
+
+        for (i = 0; i < 65; i++) {
+            len += sprintf(buf + len, "%s\"k%zu\":0", i ? "," : "", i);
+
+            if (i == 63) {
+                buf[len] = '}';
+                is_int(scan(buf, len + 1), 1, "plain: takes 64 members");
+            }
+        }
+
+        buf[len++] = '}';
+        is_int(scan(buf, len), 0, "plain: declines 65 members");
+    }
+
+    /* what is noted */
+
+    is_int(scan(ESC, strlen(ESC)), 0, "plain: an escaped iss declines");
+    ok(gw_jwt_plain_scan(&c, PAYLOAD, strlen(PAYLOAD)),
+       "plain: takes a payload");
+    is_int(c.exp.type, GW_JWT_V_NUMBER, "plain: exp a number");
+    ok(c.exp.num == 17e8, "plain: exp 17e8");
+    is_int(c.iss.type, GW_JWT_V_STRING, "plain: iss a string");
+    ok(c.iss.len == 3 && memcmp(c.iss.data, "i s", 3) == 0, "plain: iss");
+    is_int(c.nbf.type, GW_JWT_V_NONE, "plain: no nbf");
+    is_int(c.aud.type, GW_JWT_V_ARRAY, "plain: aud an array");
+
+    pos = c.aud.data + 1;
+    end = c.aud.data + c.aud.len;
+
+    ok(gw_jwt_plain_next(&pos, end, &v) && v.type == GW_JWT_V_STRING
+       && v.len == 1 && v.data[0] == 'a', "plain: aud[0] \"a\"");
+    ok(gw_jwt_plain_next(&pos, end, &v) && v.type == GW_JWT_V_ARRAY,
+       "plain: aud[1] an array, skipped whole");
+    ok(gw_jwt_plain_next(&pos, end, &v) && v.type == GW_JWT_V_NUMBER,
+       "plain: aud[2] a number");
+    ok(gw_jwt_plain_next(&pos, end, &v) && v.type == GW_JWT_V_STRING
+       && v.len == 1 && v.data[0] == 'd', "plain: aud[3] \"d\"");
+    ok(!gw_jwt_plain_next(&pos, end, &v), "plain: aud has 4 elements");
+
+    /* claim rules need the tree */
+
+    {
+        static const gw_jwt_claim_rule_t  rule = { S("sub"), NULL, 0 };
+        gw_jwt_policy_t                   p;
+
+        memset(&p, 0, sizeof(p));
+        p.claims = &rule;
+        p.nclaims = 1;
+
+        is_int(gw_jwt_check_plain(&c, &p, NOW, &err), GW_JWT_INVALID,
+               "plain: a policy with claim rules is not checked");
+    }
+
+    ok(plain_checks > 50, "the plain path ran beside %d checks",
+       plain_checks);
 }
 
 
@@ -426,6 +596,7 @@ main(void)
     test_scopes();
     test_path();
     test_render();
+    test_plain();
 
     return done_testing();
 }
