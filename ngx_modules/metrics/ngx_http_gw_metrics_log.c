@@ -95,24 +95,6 @@ static ngx_int_t   ngx_http_gw_log_index[NGX_HTTP_GW_LOG_FIELDS];
 static ngx_uint_t  ngx_http_gw_log_used;    /* the indexes are known */
 
 
-/* n in decimal, as "%ui" writes it, without ngx_sprintf()'s format walk */
-
-static u_char *
-ngx_http_gw_log_number(u_char *p, ngx_uint_t n)
-{
-    u_char  *q, buf[NGX_INT_T_LEN];
-
-    q = buf + sizeof(buf);
-
-    do {
-        *--q = (u_char) ('0' + n % 10);
-        n /= 10;
-    } while (n);
-
-    return ngx_cpymem(p, q, buf + sizeof(buf) - q);
-}
-
-
 /* an off_t as "%O" writes it */
 
 static u_char *
@@ -122,7 +104,7 @@ ngx_http_gw_log_off(u_char *p, off_t n)
         return ngx_sprintf(p, "%O", n);
     }
 
-    return ngx_http_gw_log_number(p, (ngx_uint_t) n);
+    return ngx_http_gw_write_uint(p, (ngx_uint_t) n);
 }
 
 
@@ -286,12 +268,12 @@ ngx_http_gw_log_json_variable(ngx_http_request_t *r,
         switch (f[i].kind) {
 
         case NGX_HTTP_GW_LOG_STATUS:
-            p = ngx_http_gw_log_number(p, status);
+            p = ngx_http_gw_write_uint(p, status);
             break;
 
         case NGX_HTTP_GW_LOG_REQUEST_TIME:
             /* "%T.%03M", as nginx writes $request_time */
-            p = ngx_http_gw_log_number(p, (ngx_uint_t) ms / 1000);
+            p = ngx_http_gw_write_uint(p, (ngx_uint_t) ms / 1000);
             *p++ = '.';
             *p++ = (u_char) ('0' + ms % 1000 / 100);
             *p++ = (u_char) ('0' + ms % 100 / 10);
