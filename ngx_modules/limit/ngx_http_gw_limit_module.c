@@ -390,6 +390,7 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t    *ctx;
     ngx_http_gw_limit_plan_t  **plans;
     ngx_http_gw_limit_item_t   *it;
+    ngx_http_variable_value_t  *vv;
     u_char                      md[SHA256_DIGEST_LENGTH];
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_limit_ctx_t));
@@ -415,7 +416,18 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
 
     for (i = 0; i < lcf->limits->nelts; i++) {
 
-        if (ngx_http_complex_value(r, &limit[i].key, &key) != NGX_OK) {
+        if (limit[i].key_var != NGX_ERROR) {
+            vv = ngx_http_get_flushed_variable(r, limit[i].key_var);
+
+            if (vv == NULL || vv->not_found) {
+                ngx_str_null(&key);
+
+            } else {
+                key.data = vv->data;
+                key.len = vv->len;
+            }
+
+        } else if (ngx_http_complex_value(r, &limit[i].key, &key) != NGX_OK) {
             return NGX_ERROR;
         }
 
