@@ -399,3 +399,25 @@ my ($d1, $d2) = map { Digest::SHA::sha256_hex($_) } $l1, $l2;
 [200, 429, 200, 429, 200, 429, 200, 429]
 --- no_error_log
 [error]
+
+
+
+=== TEST 18: a key of one variable is read as the complex value reads it
+(no value: an empty key, not limited); a key with text around a variable
+stays a complex value, "k:" when the variable is empty
+--- config
+    location /one {
+        gw_limit api key=$arg_k rate=1r/m;
+        proxy_pass http://127.0.0.1:$server_port/up;
+    }
+    location /two {
+        gw_limit api2 key=k:$arg_k rate=1r/m;
+        proxy_pass http://127.0.0.1:$server_port/up;
+    }
+--- request eval
+["GET /one", "GET /one?k=", "GET /one?k=a", "GET /one?k=a",
+ "GET /two", "GET /two?k=", "GET /two?k=a", "GET /two?k=a"]
+--- error_code eval
+[200, 200, 200, 429, 200, 429, 200, 429]
+--- no_error_log
+[error]

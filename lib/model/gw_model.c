@@ -14,9 +14,11 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -207,13 +209,10 @@ gw_model_tags_valid(const char *tags, size_t len)
 }
 
 
-void
-gw_model_key_hash(const unsigned char *key, size_t len, char *hex)
+static void
+gw_model_hex_digest(const unsigned char *md, char *hex)
 {
-    size_t         i;
-    unsigned char  md[SHA256_DIGEST_LENGTH];
-
-    SHA256(key, len, md);
+    size_t  i;
 
     for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
         hex[2 * i] = gw_model_hex[md[i] >> 4];
@@ -221,6 +220,79 @@ gw_model_key_hash(const unsigned char *key, size_t len, char *hex)
     }
 
     hex[2 * SHA256_DIGEST_LENGTH] = '\0';
+}
+
+
+void
+gw_model_key_hash(const unsigned char *key, size_t len, char *hex)
+{
+    unsigned char  md[SHA256_DIGEST_LENGTH];
+
+    SHA256(key, len, md);
+
+    gw_model_hex_digest(md, hex);
+}
+
+
+struct gw_key_hasher_s {
+    EVP_MD      *md;
+    EVP_MD_CTX  *ctx;
+};
+
+
+gw_key_hasher_t *
+gw_key_hasher_create(void)
+{
+    gw_key_hasher_t  *h;
+
+    h = calloc(1, sizeof(gw_key_hasher_t));
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    h->ctx = EVP_MD_CTX_new();
+
+    if (h->md == NULL || h->ctx == NULL) {
+        gw_key_hasher_free(h);
+        return NULL;
+    }
+
+    return h;
+}
+
+
+int
+gw_key_hasher_hash(gw_key_hasher_t *h, const unsigned char *key, size_t len,
+    char *hex)
+{
+    unsigned int   n;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+
+    if (EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1
+        || EVP_DigestUpdate(h->ctx, key, len) != 1
+        || EVP_DigestFinal_ex(h->ctx, md, &n) != 1
+        || n != SHA256_DIGEST_LENGTH)
+    {
+        return -1;
+    }
+
+    gw_model_hex_digest(md, hex);
+
+    return 0;
+}
+
+
+void
+gw_key_hasher_free(gw_key_hasher_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->md);
+    free(h);
 }
 
 

@@ -147,6 +147,23 @@ int gw_model_tags_valid(const char *tags, size_t len);
 /* writes the lower-case hex SHA-256 of key (65 bytes with the NUL) */
 void gw_model_key_hash(const unsigned char *key, size_t len, char *hex);
 
+/*
+ * The same hash for a caller that hashes keys all day (the gateway, once
+ * per request): SHA-256 is fetched from OpenSSL's providers once, in
+ * gw_key_hasher_create(), and the digest context is reused, where
+ * gw_model_key_hash() pays a fetch and an allocation per call (with
+ * OpenSSL 3, twice the cost of the hash itself).  A hasher belongs to one
+ * thread.  create returns NULL on no memory; hash writes what
+ * gw_model_key_hash() writes and returns 0, or -1 on an OpenSSL failure
+ * (hex untouched).  free accepts NULL.
+ */
+typedef struct gw_key_hasher_s  gw_key_hasher_t;
+
+gw_key_hasher_t *gw_key_hasher_create(void);
+int gw_key_hasher_hash(gw_key_hasher_t *h, const unsigned char *key,
+    size_t len, char *hex);
+void gw_key_hasher_free(gw_key_hasher_t *h);
+
 /* 1 when hex is GW_KEY_HASH_HEX_LEN lower-case hex digits */
 int gw_model_hash_valid(const char *hex, size_t len);
 

@@ -72,6 +72,12 @@ char *ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 /* 1 when value holds no CR, LF or other control byte but tab */
 ngx_uint_t ngx_http_gw_header_value_safe(ngx_str_t *value);
 
+/*
+ * Writes n in decimal at p (at most NGX_INT_T_LEN bytes), as "%ui" would,
+ * without ngx_sprintf()'s walk of a format; returns the end.
+ */
+u_char *ngx_http_gw_write_uint(u_char *p, ngx_uint_t n);
+
 
 /* bytes of one request-derived value written to a log line */
 #define NGX_HTTP_GW_LOG_MAX   200

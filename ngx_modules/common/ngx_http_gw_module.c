@@ -672,6 +672,22 @@ ngx_http_gw_header_value_safe(ngx_str_t *value)
 }
 
 
+u_char *
+ngx_http_gw_write_uint(u_char *p, ngx_uint_t n)
+{
+    u_char  *q, buf[NGX_INT_T_LEN];
+
+    q = buf + sizeof(buf);
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, q, buf + sizeof(buf) - q);
+}
+
+
 char *
 ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)

@@ -79,6 +79,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_gw_keyauth_handler(ngx_http_request_t *r);
+static void ngx_http_gw_keyauth_hash(u_char *key, size_t len, char *hex);
 static ngx_int_t ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
     ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_keyauth_decide(ngx_http_request_t *r,
@@ -246,7 +247,8 @@ static ngx_str_t  ngx_http_gw_keyauth_lua = ngx_string(
     "return {1, id, c[1] or '', c[2], kst, kexp, c[3] or ''}\n");
 
 
-static time_t     ngx_http_gw_keyauth_bad_reply_logged;
+static time_t            ngx_http_gw_keyauth_bad_reply_logged;
+static gw_key_hasher_t  *ngx_http_gw_keyauth_hasher;   /* the worker's */
 
 static ngx_str_t  ngx_http_gw_consumer_id_header = ngx_string("X-Consumer-ID");
 static ngx_str_t  ngx_http_gw_consumer_name_header =
@@ -368,6 +370,27 @@ ngx_http_gw_keyauth_handler(ngx_http_request_t *r)
  * holds the answer, NGX_AGAIN when waiting for Redis, or a final code.
  */
 
+/*
+ * The key's hash, with the worker's hasher (made at the first key, freed
+ * at exit); without one (no memory, or an OpenSSL failure), the one-shot
+ * hash, which gives the same bytes.
+ */
+
+static void
+ngx_http_gw_keyauth_hash(u_char *key, size_t len, char *hex)
+{
+    if (ngx_http_gw_keyauth_hasher == NULL) {
+        ngx_http_gw_keyauth_hasher = gw_key_hasher_create();
+    }
+
+    if (ngx_http_gw_keyauth_hasher == NULL
+        || gw_key_hasher_hash(ngx_http_gw_keyauth_hasher, key, len, hex) != 0)
+    {
+        gw_model_key_hash(key, len, hex);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
     ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx)
@@ -401,7 +424,7 @@ ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
                        "API key malformed");
         }
 
-        gw_model_key_hash(key.data, key.len, hex);
+        ngx_http_gw_keyauth_hash(key.data, key.len, hex);
 
         ctx->buf[0] = 'k';
         ngx_memcpy(ctx->buf + 1, hex, GW_KEY_HASH_HEX_LEN);
@@ -1146,4 +1169,7 @@ static void
 ngx_http_gw_keyauth_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_gw_keyauth_cache_flush(NULL);
+
+    gw_key_hasher_free(ngx_http_gw_keyauth_hasher);
+    ngx_http_gw_keyauth_hasher = NULL;
 }

@@ -73,6 +73,9 @@ typedef struct {
 typedef struct {
     ngx_str_t                   name;
     ngx_http_complex_value_t    key;
+    ngx_int_t                   key_var;        /* the index when key= is
+                                                   one variable, else
+                                                   NGX_ERROR */
     gw_limit_rule_t             rule;
     ngx_uint_t                  mode;           /* 0: gw_limit_mode's */
     ngx_shm_zone_t             *zone;

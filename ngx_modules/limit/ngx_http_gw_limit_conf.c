@@ -18,6 +18,8 @@ static char *ngx_http_gw_limit_parse_rule(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *zone);
 static ngx_int_t ngx_http_gw_limit_value(ngx_str_t *arg, const char *name,
     ngx_str_t *value);
+static ngx_int_t ngx_http_gw_limit_key_var(ngx_conf_t *cf, ngx_str_t *key,
+    ngx_int_t *index);
 static ngx_http_complex_value_t *ngx_http_gw_limit_default_plan_key(
     ngx_conf_t *cf);
 
@@ -105,6 +107,10 @@ ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ccv.complex_value = &limit->key;
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_gw_limit_key_var(cf, &key, &limit->key_var) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -401,6 +407,42 @@ ngx_http_gw_limit_value(ngx_str_t *arg, const char *name, ngx_str_t *value)
 
 
 /* $gw_consumer_plan, compiled once for every level without a plan key */
+
+/*
+ * When key= is one variable and nothing else ("$binary_remote_addr"), its
+ * index, so that a request reads the variable as the complex value would
+ * (flushed when not cacheable; no value: an empty key) without running
+ * the script engine and copying the bytes; otherwise NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_gw_limit_key_var(ngx_conf_t *cf, ngx_str_t *key, ngx_int_t *index)
+{
+    u_char     *p;
+    ngx_str_t   name;
+
+    *index = NGX_ERROR;
+
+    if (key->len < 2 || key->data[0] != '$') {
+        return NGX_OK;
+    }
+
+    for (p = key->data + 1; p < key->data + key->len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_'))
+        {
+            return NGX_OK;
+        }
+    }
+
+    name.data = key->data + 1;
+    name.len = key->len - 1;
+
+    *index = ngx_http_get_variable_index(cf, &name);
+
+    return (*index == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+}
+
 
 static ngx_http_complex_value_t *
 ngx_http_gw_limit_default_plan_key(ngx_conf_t *cf)

@@ -371,12 +371,12 @@ ngx_http_gw_limit_handler(ngx_http_request_t *r)
 
 
 /*
- * Evaluates each limit's key and the plan for this request: a limit whose
- * key is empty does not apply (as in limit_req), nor one the plan turns
- * off; a key longer than gw_limit_key_max is replaced by the hex SHA-256
- * of its bytes, so huge keys cost a bounded size, and marked as such
- * (hashed), so the digest never shares state with the same 64 characters
- * sent as a key.
+ * Evaluates each limit's key and, when a limit has plans, the plan key
+ * (once) for this request: a limit whose key is empty does not apply (as
+ * in limit_req), nor one the plan turns off; a key longer than
+ * gw_limit_key_max is replaced by the hex SHA-256 of its bytes, so huge
+ * keys cost a bounded size, and marked as such (hashed), so the digest
+ * never shares state with the same 64 characters sent as a key.
  */
 
 static ngx_int_t
@@ -385,11 +385,12 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
 {
     u_char                     *p;
     ngx_str_t                   key, plan;
-    ngx_uint_t                  i, j;
+    ngx_uint_t                  i, j, planned;
     ngx_http_gw_limit_t        *limit;
     ngx_http_gw_limit_ctx_t    *ctx;
     ngx_http_gw_limit_plan_t  **plans;
     ngx_http_gw_limit_item_t   *it;
+    ngx_http_variable_value_t  *vv;
     u_char                      md[SHA256_DIGEST_LENGTH];
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_limit_ctx_t));
@@ -404,18 +405,24 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
     }
 
     ngx_str_null(&plan);
-
-    if (lcf->plan_key != NULL
-        && ngx_http_complex_value(r, lcf->plan_key, &plan) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    planned = 0;
 
     limit = lcf->limits->elts;
 
     for (i = 0; i < lcf->limits->nelts; i++) {
 
-        if (ngx_http_complex_value(r, &limit[i].key, &key) != NGX_OK) {
+        if (limit[i].key_var != NGX_ERROR) {
+            vv = ngx_http_get_flushed_variable(r, limit[i].key_var);
+
+            if (vv == NULL || vv->not_found) {
+                ngx_str_null(&key);
+
+            } else {
+                key.data = vv->data;
+                key.len = vv->len;
+            }
+
+        } else if (ngx_http_complex_value(r, &limit[i].key, &key) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -427,6 +434,18 @@ ngx_http_gw_limit_init_ctx(ngx_http_request_t *r,
         it->limit = &limit[i];
         it->rule = limit[i].rule;
         it->mode = limit[i].mode;
+
+        /* the plan, at the first limit that has plans to pick from */
+
+        if (limit[i].plans != NULL && !planned) {
+            planned = 1;
+
+            if (lcf->plan_key != NULL
+                && ngx_http_complex_value(r, lcf->plan_key, &plan) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
 
         if (plan.len && limit[i].plans != NULL) {
             plans = limit[i].plans->elts;

@@ -125,7 +125,8 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
                formatting; both spellings read back as the same double */
 
             if (nums[j] >= 0 && nums[j] < 1e15 && nums[j] == floor(nums[j])) {
-                argvlen[k] = ngx_sprintf(p, "%uL", (uint64_t) nums[j]) - p;
+                argvlen[k] = ngx_http_gw_write_uint(p,
+                                                    (ngx_uint_t) nums[j]) - p;
 
             } else {
                 argvlen[k] = snprintf((char *) p, NGX_HTTP_GW_LIMIT_NUM_LEN,

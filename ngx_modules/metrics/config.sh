@@ -5,4 +5,5 @@ gw_deps="$gw_deps $ngx_addon_dir/metrics/ngx_http_gw_metrics.h
           $ngx_addon_dir/metrics/ngx_http_gw_metrics_int.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/metrics/ngx_http_gw_metrics_module.c
           $ngx_addon_dir/metrics/ngx_http_gw_metrics_conf.c
-          $ngx_addon_dir/metrics/ngx_http_gw_metrics_export.c"
+          $ngx_addon_dir/metrics/ngx_http_gw_metrics_export.c
+          $ngx_addon_dir/metrics/ngx_http_gw_metrics_log.c"

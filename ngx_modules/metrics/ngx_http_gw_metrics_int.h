@@ -130,6 +130,14 @@ ngx_int_t ngx_http_gw_metrics_prepare(ngx_conf_t *cf,
 /* ngx_http_gw_metrics_module.c: refreshes this worker's Redis figures */
 void ngx_http_gw_metrics_redis_refresh(ngx_http_gw_metrics_main_conf_t *mmcf);
 
+/* ngx_http_gw_metrics_module.c: the status $gw_status writes */
+ngx_uint_t ngx_http_gw_metrics_status(ngx_http_request_t *r);
+
+/* ngx_http_gw_metrics_log.c: $gw_log_json */
+ngx_int_t ngx_http_gw_metrics_log_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_gw_log_json_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
 /* ngx_http_gw_metrics_export.c */
 char *ngx_http_gw_metrics_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

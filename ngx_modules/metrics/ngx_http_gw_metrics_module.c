@@ -170,6 +170,9 @@ static ngx_http_variable_t  ngx_http_gw_metrics_vars[] = {
     { ngx_string("gw_status"), NULL, ngx_http_gw_status_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("gw_log_json"), NULL, ngx_http_gw_log_json_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -614,22 +617,22 @@ ngx_http_gw_metrics_variable(ngx_http_request_t *r,
  * ("000" when no status was set, "009" for HTTP/0.9), which JSON rejects.
  */
 
+ngx_uint_t
+ngx_http_gw_metrics_status(ngx_http_request_t *r)
+{
+    if (r->err_status) {
+        return r->err_status;
+    }
+
+    return r->headers_out.status;
+}
+
+
 static ngx_int_t
 ngx_http_gw_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char      *p;
-    ngx_uint_t   status;
-
-    if (r->err_status) {
-        status = r->err_status;
-
-    } else if (r->headers_out.status) {
-        status = r->headers_out.status;
-
-    } else {
-        status = 0;
-    }
+    u_char  *p;
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL) {
@@ -637,7 +640,7 @@ ngx_http_gw_status_variable(ngx_http_request_t *r,
     }
 
     v->data = p;
-    v->len = ngx_sprintf(p, "%ui", status) - p;
+    v->len = ngx_sprintf(p, "%ui", ngx_http_gw_metrics_status(r)) - p;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
@@ -730,6 +733,10 @@ ngx_http_gw_metrics_init(ngx_conf_t *cf)
     ngx_http_handler_pt              *h;
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_gw_metrics_main_conf_t  *mmcf;
+
+    if (ngx_http_gw_metrics_log_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_metrics_module);
 

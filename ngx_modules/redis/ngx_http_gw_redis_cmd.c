@@ -32,7 +32,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_redis_int.h"
+
+
+/* bytes of a command formatted on the stack; a longer one is allocated */
+#define NGX_HTTP_GW_REDIS_FORMAT_STACK  1024
 
 
 typedef struct {
@@ -58,6 +63,9 @@ typedef struct {
 static ngx_int_t ngx_http_gw_redis_send(ngx_http_request_t *r,
     ngx_http_gw_redis_script_t *script, ngx_http_gw_redis_handler_pt handler,
     void *data, int numkeys, int argc, const char **argv,
+    const size_t *argvlen);
+static int ngx_http_gw_redis_async_argv(redisAsyncContext *ac,
+    ngx_http_gw_redis_cmd_t *cmd, int argc, const char **argv,
     const size_t *argvlen);
 static ngx_int_t ngx_http_gw_redis_down(ngx_log_t *log);
 static ngx_http_gw_redis_cmd_t *ngx_http_gw_redis_cmd_create(
@@ -201,14 +209,12 @@ ngx_http_gw_redis_send(ngx_http_request_t *r,
     cmd->data = data;
 
     if (script != NULL) {
-        rc = redisAsyncCommandArgv(w->commands.ac,
-                                   ngx_http_gw_redis_cmd_callback, cmd,
-                                   cmd->argc, cmd->argv, cmd->argvlen);
+        rc = ngx_http_gw_redis_async_argv(w->commands.ac, cmd, cmd->argc,
+                                          cmd->argv, cmd->argvlen);
 
     } else {
-        rc = redisAsyncCommandArgv(w->commands.ac,
-                                   ngx_http_gw_redis_cmd_callback, cmd,
-                                   argc, argv, argvlen);
+        rc = ngx_http_gw_redis_async_argv(w->commands.ac, cmd, argc, argv,
+                                          argvlen);
     }
 
     if (rc != REDIS_OK) {
@@ -259,6 +265,65 @@ ngx_http_gw_redis_send(ngx_http_request_t *r,
                    w->pending);
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * redisAsyncCommandArgv() for cmd, with the command formatted here:
+ * hiredis formats with sdscatfmt(), some 5,000 instructions for a limit
+ * script's call, and this writes the same RESP bytes ("*argc", then "$len"
+ * and the bytes of each argument, every line ending in CRLF) in a few
+ * hundred.  hiredis copies the bytes.  Returns REDIS_OK or REDIS_ERR.
+ */
+
+static int
+ngx_http_gw_redis_async_argv(redisAsyncContext *ac,
+    ngx_http_gw_redis_cmd_t *cmd, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    int      i, rc;
+    u_char  *p, *buf, stack[NGX_HTTP_GW_REDIS_FORMAT_STACK];
+    size_t   size;
+
+    size = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
+
+    for (i = 0; i < argc; i++) {
+        size += sizeof("$\r\n\r\n") - 1 + NGX_INT_T_LEN + argvlen[i];
+    }
+
+    buf = stack;
+
+    if (size > sizeof(stack)) {
+        buf = ngx_alloc(size, ngx_cycle->log);
+        if (buf == NULL) {
+            return REDIS_ERR;
+        }
+    }
+
+    p = buf;
+    *p++ = '*';
+    p = ngx_http_gw_write_uint(p, (ngx_uint_t) argc);
+    *p++ = CR;
+    *p++ = LF;
+
+    for (i = 0; i < argc; i++) {
+        *p++ = '$';
+        p = ngx_http_gw_write_uint(p, argvlen[i]);
+        *p++ = CR;
+        *p++ = LF;
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR;
+        *p++ = LF;
+    }
+
+    rc = redisAsyncFormattedCommand(ac, ngx_http_gw_redis_cmd_callback, cmd,
+                                    (const char *) buf, p - buf);
+
+    if (buf != stack) {
+        ngx_free(buf);
+    }
+
+    return rc;
 }
 
 
@@ -388,8 +453,8 @@ ngx_http_gw_redis_cmd_callback(redisAsyncContext *ac, void *reply,
         cmd->argv[1] = (const char *) cmd->script->text.data;
         cmd->argvlen[1] = cmd->script->text.len;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_gw_redis_cmd_callback, cmd,
-                                  cmd->argc, cmd->argv, cmd->argvlen)
+        if (ngx_http_gw_redis_async_argv(ac, cmd, cmd->argc, cmd->argv,
+                                         cmd->argvlen)
             == REDIS_OK)
         {
             cmd->queued = 1;

@@ -157,6 +157,58 @@ test_hash(void)
 }
 
 
+/* the reused hasher gives the one-shot hash, call after call */
+
+static void
+test_hasher(void)
+{
+    int               i, same;
+    char              hex[GW_KEY_HASH_HEX_LEN + 1];
+    char              one[GW_KEY_HASH_HEX_LEN + 1];
+    unsigned char     buf[200];
+    gw_key_hasher_t  *h;
+
+    h = gw_key_hasher_create();
+    ok(h != NULL, "hasher created");
+
+    if (h == NULL) {
+        return;
+    }
+
+    is_int(gw_key_hasher_hash(h, (const unsigned char *) "abc", 3, hex), 0,
+           "hasher: hashed");
+    is_str(hex, "ba7816bf8f01cfea414140de5dae2223"
+                "b00361a396177a9cb410ff61f20015ad", "hasher: \"abc\"");
+
+    is_int(gw_key_hasher_hash(h, (const unsigned char *) "", 0, hex), 0,
+           "hasher: hashed the empty string");
+    is_str(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+                "27ae41e4649b934ca495991b7852b855", "hasher: \"\"");
+
+    for (i = 0; i < (int) sizeof(buf); i++) {
+        buf[i] = (unsigned char) (i * 7 + 3);
+    }
+
+    /* every length from 0 to 199: one and two blocks, and the edges */
+
+    same = 1;
+
+    for (i = 0; i < (int) sizeof(buf); i++) {
+        gw_model_key_hash(buf, i, one);
+
+        if (gw_key_hasher_hash(h, buf, i, hex) != 0 || strcmp(hex, one) != 0)
+        {
+            same = 0;
+        }
+    }
+
+    ok(same, "hasher: the one-shot hash at every length 0 to 199");
+
+    gw_key_hasher_free(h);
+    gw_key_hasher_free(NULL);
+}
+
+
 static void
 test_key(void)
 {
@@ -342,6 +394,7 @@ main(void)
     test_text();
     test_tags();
     test_hash();
+    test_hasher();
     test_key();
     test_state();
     test_ttl();
