@@ -360,6 +360,11 @@ int audit_checkpoints_latest(const char *dir, unsigned char **out,
 /* audit_index.c, audit_ixfile.c: the secondary indexes (audit-format.md) */
 uint64_t audit_index_key(unsigned field, const void *p, size_t len);
 uint64_t audit_index_status_key(double status);
+
+/* audit_ixscan.c: a record's keys read from its canonical text: 0, or
+ * -1 when the text is not one the scanner vouches for (use jansson) */
+int audit_index_scan(const unsigned char *rec, size_t len,
+    audit_ixrec_t *x);
 int audit_index_add(audit_store_t *st, uint64_t seq,
     const unsigned char *rec, size_t rec_len, const audit_ixrec_t *x);
 int audit_index_seal(audit_store_t *st, audit_seg_t *seg);

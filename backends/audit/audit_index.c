@@ -288,6 +288,10 @@ audit_index_add(audit_store_t *st, uint64_t seq, const unsigned char *rec,
     m = &st->mem;
     rel = seq - st->segs[st->nsegs - 1].first;
 
+    if (x == NULL && audit_index_scan(rec, rec_len, &own) == 0) {
+        x = &own;
+    }
+
     if (x == NULL) {
         obj = json_loadb((const char *) rec, rec_len,
                          JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
