@@ -2,11 +2,18 @@
 /*
  * Copyright (C) Tollgate
  *
- * A sealed segment's index file, idx-<first> (docs/audit-format.md,
- * "Indexes"): written once from the open segment's index in memory when
- * the segment is sealed, and taken back at open (its summary only: the
- * file offsets, the time spans, the fence, the unreadable records; the
- * entries stay on disk for audit_ixquery.c).
+ * A segment's index file (docs/audit-format.md, "Indexes").  idx-<first>
+ * is written once from the index in memory when the segment is sealed,
+ * on the background thread: the loop hands over the sealed segment's
+ * index (kept for queries in seg->mix until the file is durable) and a
+ * copy of what the file needs, so the writer touches no store state.
+ * At open a sealed segment is taken back from its file (its summary
+ * only: the file offsets, the time spans, the fence, the unreadable
+ * records, the bloom filter of its keys; the entries stay on disk for
+ * audit_ixquery.c).  At a graceful stop the open segment's index is
+ * written too, as idx-<first>.open, naming the records it covers by the
+ * offset and chain value of the last one; a start takes it back into
+ * memory and indexes only the records after it.
  */
 
 
@@ -92,31 +99,85 @@ audit_mpost_cmp(const void *a, const void *b)
 }
 
 
-/*
- * Writes the index of seg, the last segment, whose records are all
- * durable, from st->mem: idx-<first>.tmp, synced, renamed, the folder
- * synced; then holds its summary in seg->ix and empties st->mem for the
- * next segment.
- */
+static void
+audit_bloom_add(unsigned char *bloom, uint64_t bytes, uint64_t key)
+{
+    unsigned  i;
+    uint64_t  bits, h, d;
+
+    bits = bytes * 8;
+    h = key;
+    d = (key >> 32) | 1;
+
+    for (i = 0; i < 4; i++, h += d) {
+        bloom[(h & (bits - 1)) >> 3] |= 1u << (h & 7);
+    }
+}
+
+
+/* 0 when the segment has no record with key, 1 when it may have */
 
 int
-audit_index_seal(audit_store_t *st, audit_seg_t *seg)
+audit_index_bloom_has(const audit_ixseg_t *ix, uint64_t key)
 {
-    int              rc;
-    char             path[1100], tmp[1100];
-    uint64_t         i, k, e, nfence, v;
-    struct stat      sb;
-    audit_ixw_t      w;
-    audit_ixseg_t   *ix;
-    audit_mpost_t  **keys;
-    audit_memix_t   *m;
-    unsigned char    hdr[AUDIT_IX_HDR], ent[AUDIT_IX_ENT];
+    unsigned  i;
+    uint64_t  bits, h, d;
 
-    m = &st->mem;
+    if (ix->nbloom == 0) {
+        return 1;
+    }
+
+    bits = ix->nbloom * 8;
+    h = key;
+    d = (key >> 32) | 1;
+
+    for (i = 0; i < 4; i++, h += d) {
+        if (!(ix->bloom[(h & (bits - 1)) >> 3] & (1u << (h & 7)))) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The writer of an index file (any thread): job->mix sorted by key into
+ * idx-<first>.tmp, synced, renamed, the folder synced; the summary left
+ * in job->ix.  The bloom filter takes AUDIT_IX_BLOOM_BITS per distinct
+ * key, a power of two of bytes, at most one byte per record.
+ */
+
+static int
+audit_ixjob_run(audit_bgjob_t *bj)
+{
+    int                   rc;
+    char                  path[1100], tmp[1100];
+    uint64_t              i, k, e, nfence, v, nb, mt;
+    struct stat           sb;
+    audit_ixw_t           w;
+    audit_ixseg_t        *ix;
+    audit_ixjob_t        *job;
+    audit_mpost_t       **keys;
+    const audit_memix_t  *m;
+    unsigned char         hdr[AUDIT_IX_HDR], ent[AUDIT_IX_ENT];
+
+    job = (audit_ixjob_t *) bj;
+    m = job->mix;
     rc = -1;
     keys = NULL;
     memset(&w, 0, sizeof(w));
     w.fd = -1;
+
+    nb = 0;
+    if (m->used > 0) {
+        for (nb = 8; nb * 8 < m->used * AUDIT_IX_BLOOM_BITS; nb *= 2) {
+            /* void */
+        }
+        while (nb > 8 && nb > job->count) {
+            nb /= 2;
+        }
+    }
 
     ix = calloc(1, sizeof(audit_ixseg_t));
     nfence = (m->nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK;
@@ -126,19 +187,23 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
         ix->fence = malloc((nfence + 1) * sizeof(uint64_t));
         ix->zones = malloc((m->nzones + 1) * sizeof(audit_zone_t));
         ix->bad = malloc((m->nbad + 1) * sizeof(uint64_t));
+        ix->bloom = calloc(1, nb + 1);
     }
     keys = malloc((m->used + 1) * sizeof(audit_mpost_t *));
 
     if (ix == NULL || w.buf == NULL || keys == NULL || ix->fence == NULL
-        || ix->zones == NULL || ix->bad == NULL)
+        || ix->zones == NULL || ix->bad == NULL || ix->bloom == NULL)
     {
-        audit_err(st, "index: out of memory");
+        snprintf(bj->err, sizeof(bj->err), "index: out of memory");
         goto done;
     }
 
     for (i = 0, k = 0; i < m->cap; i++) {
         if (m->slots[i].key != 0) {
             keys[k++] = &m->slots[i];
+            if (nb > 0) {
+                audit_bloom_add(ix->bloom, nb, m->slots[i].key);
+            }
         }
     }
 
@@ -158,48 +223,59 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
     ix->nent = m->nent;
     ix->nfence = nfence;
     ix->nbad = m->nbad;
-    ix->ent_off = AUDIT_IX_HDR + (off_t) (seg->nmarks * 24 + m->nbad * 8
-                                          + nfence * 8);
+    ix->nbloom = nb;
+    ix->ent_off = AUDIT_IX_HDR + (off_t) (job->nmarks * 24 + m->nbad * 8
+                                          + nfence * 8 + nb);
 
     errno = 0;
 
-    if (stat(seg->path, &sb) == -1 || (off_t) sb.st_size != seg->size
-        || seg->nmarks != m->nzones)
+    if (job->nmarks != m->nzones
+        || (!job->open && (stat(job->path, &sb) == -1
+                           || (off_t) sb.st_size != job->size)))
     {
-        audit_err(st, "index: %s: %s", seg->path,
-                  errno ? strerror(errno) : "size differs");
+        snprintf(bj->err, sizeof(bj->err), "index: %s: %s", job->path,
+                 errno ? strerror(errno) : "size differs");
         goto done;
     }
 
+    /* an open segment's file names its last record's offset instead of
+     * the segment's mtime, which its next appends change */
+
+    mt = job->open ? (uint64_t) job->last
+                   : (uint64_t) sb.st_mtim.tv_sec * 1000000000ULL
+                     + sb.st_mtim.tv_nsec;
+
     memset(hdr, 0, sizeof(hdr));
-    memcpy(hdr, AUDIT_IX_MAGIC, 8);
-    audit_put64(hdr + 8, seg->first);
-    audit_put64(hdr + 16, seg->count);
-    audit_put64(hdr + 24, (uint64_t) sb.st_size);
-    audit_put64(hdr + 32, (uint64_t) sb.st_mtim.tv_sec * 1000000000ULL
-                          + sb.st_mtim.tv_nsec);
+    memcpy(hdr, job->open ? AUDIT_IX_OPEN_MAGIC : AUDIT_IX_MAGIC, 8);
+    audit_put64(hdr + 8, job->first);
+    audit_put64(hdr + 16, job->count);
+    audit_put64(hdr + 24, (uint64_t) job->size);
+    audit_put64(hdr + 32, mt);
     audit_put64(hdr + 40, m->nent);
     audit_put64(hdr + 48, m->nbad);
-    audit_put64(hdr + 56, seg->nmarks);
+    audit_put64(hdr + 56, job->nmarks);
     audit_put64(hdr + 64, nfence);
-    memcpy(hdr + 72, st->chain, GW_MERKLE_HASH_LEN);
+    memcpy(hdr + 72, job->chain, GW_MERKLE_HASH_LEN);
+    audit_put64(hdr + 104, nb);
 
-    audit_ix_path(st, seg->first, tmp, sizeof(tmp), ".tmp");
-    audit_ix_path(st, seg->first, path, sizeof(path), "");
+    snprintf(path, sizeof(path), "%s/idx-%020llu%s", job->dir,
+             (unsigned long long) job->first, job->open ? ".open" : "");
+    snprintf(tmp, sizeof(tmp), "%s/idx-%020llu%s.tmp", job->dir,
+             (unsigned long long) job->first, job->open ? ".open" : "");
 
     w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w.fd == -1) {
-        audit_err(st, "%s: %s", tmp, strerror(errno));
+        snprintf(bj->err, sizeof(bj->err), "%s: %s", tmp, strerror(errno));
         goto done;
     }
 
-    /* the CRC covers the header's first 104 bytes and the summary */
-    w.crc = audit_crc32c_update(0, hdr, 104);
+    /* the CRC covers the header's first 112 bytes and the summary */
+    w.crc = audit_crc32c_update(0, hdr, 112);
     w.len = AUDIT_IX_HDR;
     memcpy(w.buf, hdr, AUDIT_IX_HDR);
 
-    for (i = 0; i < seg->nmarks; i++) {
-        audit_ixw_u64(&w, (uint64_t) seg->marks[i]);
+    for (i = 0; i < job->nmarks; i++) {
+        audit_ixw_u64(&w, (uint64_t) job->marks[i]);
     }
     for (i = 0; i < m->nzones; i++) {
         memcpy(&v, &m->zones[i].min, 8);
@@ -213,6 +289,10 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
     for (i = 0; i < nfence; i++) {
         audit_ixw_u64(&w, ix->fence[i]);
     }
+    for (i = 0; i < nb; i += 8) {
+        w.crc = audit_crc32c_update(w.crc, ix->bloom + i, 8);
+        audit_ixw_put(&w, ix->bloom + i, 8);
+    }
 
     for (i = 0; i < k; i++) {
         audit_put64(ent, keys[i]->key);
@@ -223,23 +303,22 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
     }
 
     if (w.err || audit_write_all(w.fd, w.buf, w.len) != 0) {
-        audit_err(st, "%s: %s", tmp, strerror(errno));
+        snprintf(bj->err, sizeof(bj->err), "%s: %s", tmp, strerror(errno));
         goto done;
     }
 
     audit_put32(hdr, w.crc);
-    if (pwrite(w.fd, hdr, 4, 104) != 4
-        || (!st->nosync && fdatasync(w.fd) != 0)
+    if (pwrite(w.fd, hdr, 4, 112) != 4
+        || (!job->nosync && fdatasync(w.fd) != 0)
         || rename(tmp, path) != 0
-        || (!st->nosync && fsync(st->dir_fd) != 0))
+        || (!job->nosync && fsync(job->dir_fd) != 0))
     {
-        audit_err(st, "%s: %s", path, strerror(errno));
+        snprintf(bj->err, sizeof(bj->err), "%s: %s", path, strerror(errno));
         goto done;
     }
 
-    seg->ix = ix;
+    job->ix = ix;
     ix = NULL;
-    audit_memix_reset(m);
     rc = 0;
 
 done:
@@ -256,6 +335,164 @@ done:
 }
 
 
+static void
+audit_ixjob_free(audit_ixjob_t *job)
+{
+    audit_ixseg_free(job->ix);
+    free(job->path);
+    free(job->marks);
+    free(job);
+}
+
+
+static audit_ixjob_t *
+audit_ixjob_new(audit_store_t *st, audit_seg_t *seg, int open)
+{
+    audit_ixjob_t  *job;
+
+    job = calloc(1, sizeof(audit_ixjob_t));
+    if (job == NULL) {
+        return NULL;
+    }
+
+    job->path = strdup(seg->path);
+    job->marks = malloc((seg->nmarks + 1) * sizeof(off_t));
+    if (job->path == NULL || job->marks == NULL) {
+        audit_ixjob_free(job);
+        return NULL;
+    }
+
+    memcpy(job->marks, seg->marks, seg->nmarks * sizeof(off_t));
+    job->nmarks = seg->nmarks;
+    job->job.run = audit_ixjob_run;
+    job->dir = st->dir;
+    job->dir_fd = st->dir_fd;
+    job->nosync = st->nosync;
+    job->open = open;
+    job->first = seg->first;
+    job->count = seg->count;
+    job->size = seg->size;
+    job->last = st->last_frame;
+    memcpy(job->chain, st->chain, GW_MERKLE_HASH_LEN);
+
+    return job;
+}
+
+
+/* on the loop: the sealed segment's file is durable, its summary in */
+
+static void
+audit_ixjob_done(audit_store_t *st, audit_bgjob_t *bj)
+{
+    char            path[1100];
+    size_t          i;
+    audit_seg_t    *seg;
+    audit_ixjob_t  *job;
+
+    job = (audit_ixjob_t *) bj;
+    seg = NULL;
+
+    for (i = st->nsegs; i > 0; i--) {
+        if (st->segs[i - 1].first == job->first) {
+            seg = &st->segs[i - 1];
+            break;
+        }
+    }
+
+    if (bj->rc != 0 || seg == NULL) {
+        /* the index stays in memory; the next start writes the file */
+        st->bg_errors++;
+        snprintf(st->bg_err, sizeof(st->bg_err), "%s", bj->err);
+        audit_ixjob_free(job);
+        return;
+    }
+
+    seg->ix = job->ix;
+    job->ix = NULL;
+    audit_memix_reset(seg->mix);
+    free(seg->mix);
+    seg->mix = NULL;
+
+    audit_ix_path(st, seg->first, path, sizeof(path), ".open");
+    (void) unlink(path);
+
+    audit_ixjob_free(job);
+}
+
+
+/*
+ * Seals the index of seg, the last segment, whose records are all
+ * durable: st->mem moves to seg->mix (queries read it there) and is
+ * emptied for the next segment; the file is written off the loop.
+ */
+
+int
+audit_index_seal(audit_store_t *st, audit_seg_t *seg)
+{
+    audit_ixjob_t  *job;
+    audit_memix_t  *mix;
+
+    mix = malloc(sizeof(audit_memix_t));
+    job = audit_ixjob_new(st, seg, 0);
+
+    if (mix == NULL || job == NULL) {
+        free(mix);
+        if (job != NULL) {
+            audit_ixjob_free(job);
+        }
+        audit_err(st, "index: out of memory");
+        return -1;
+    }
+
+    *mix = st->mem;
+    memset(&st->mem, 0, sizeof(audit_memix_t));
+    seg->mix = mix;
+    job->mix = mix;
+    job->job.done = audit_ixjob_done;
+
+    audit_bg_submit(st, &job->job);
+
+    return 0;
+}
+
+
+/*
+ * At a graceful stop, all durable: the open segment's index, written
+ * now, to idx-<first>.open.  0, or -1 with st->err.
+ */
+
+int
+audit_index_save_open(audit_store_t *st)
+{
+    int             rc;
+    audit_seg_t    *seg;
+    audit_ixjob_t  *job;
+
+    if (st->nsegs == 0 || st->segs[st->nsegs - 1].count == 0) {
+        return 0;
+    }
+
+    seg = &st->segs[st->nsegs - 1];
+
+    job = audit_ixjob_new(st, seg, 1);
+    if (job == NULL) {
+        audit_err(st, "index: out of memory");
+        return -1;
+    }
+
+    job->mix = &st->mem;
+
+    rc = audit_ixjob_run(&job->job);
+    if (rc != 0) {
+        audit_err(st, "%s", job->job.err);
+    }
+
+    audit_ixjob_free(job);
+
+    return rc;
+}
+
+
 void
 audit_ixseg_free(audit_ixseg_t *ix)
 {
@@ -266,7 +503,131 @@ audit_ixseg_free(audit_ixseg_t *ix)
     free(ix->fence);
     free(ix->zones);
     free(ix->bad);
+    free(ix->bloom);
     free(ix);
+}
+
+
+/*
+ * Reads the header and summary of the index file open as fd, of magic;
+ * checks their CRC and sizes against count records.  0 with *out (and
+ * the offsets in *marks), 1 when the file is not one to trust, -1 with
+ * st->err.
+ */
+
+static int
+audit_ix_read(audit_store_t *st, int fd, const char *magic,
+    unsigned char *hdr, audit_ixseg_t **out, off_t **marks)
+{
+    int              rc;
+    size_t           meta;
+    uint64_t         count, nent, nbad, nmarks, nfence, nb, i, v;
+    struct stat      ib;
+    audit_ixseg_t   *ix;
+    unsigned char   *buf, *p;
+
+    rc = 1;
+    buf = NULL;
+    ix = NULL;
+    *marks = NULL;
+
+    if (fstat(fd, &ib) != 0
+        || pread(fd, hdr, AUDIT_IX_HDR, 0) != AUDIT_IX_HDR
+        || memcmp(hdr, magic, 8) != 0)
+    {
+        return 1;
+    }
+
+    count = audit_get64(hdr + 16);
+    nent = audit_get64(hdr + 40);
+    nbad = audit_get64(hdr + 48);
+    nmarks = audit_get64(hdr + 56);
+    nfence = audit_get64(hdr + 64);
+    nb = audit_get64(hdr + 104);
+
+    if (count > UINT32_MAX
+        || nmarks != (count + AUDIT_MARK - 1) / AUDIT_MARK
+        || nbad > count || nent > count * AUDIT_IX_FIELDS
+        || nfence != (nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK
+        || nb > count || (nb & (nb - 1)) != 0 || (nb != 0 && nb < 8))
+    {
+        return 1;
+    }
+
+    meta = nmarks * 24 + nbad * 8 + nfence * 8 + nb;
+
+    if ((uint64_t) ib.st_size != AUDIT_IX_HDR + meta + nent * AUDIT_IX_ENT) {
+        return 1;
+    }
+
+    rc = -1;
+    buf = malloc(meta + 1);
+    ix = calloc(1, sizeof(audit_ixseg_t));
+    if (buf == NULL || ix == NULL) {
+        audit_err(st, "index: out of memory");
+        goto done;
+    }
+
+    rc = 1;
+    if (pread(fd, buf, meta, AUDIT_IX_HDR) != (ssize_t) meta
+        || audit_crc32c_update(audit_crc32c_update(0, hdr, 112), buf, meta)
+           != audit_get32(hdr + 112))
+    {
+        goto done;
+    }
+
+    rc = -1;
+    *marks = malloc((nmarks + 1) * sizeof(off_t));
+    ix->zones = malloc((nmarks + 1) * sizeof(audit_zone_t));
+    ix->bad = malloc((nbad + 1) * sizeof(uint64_t));
+    ix->fence = malloc((nfence + 1) * sizeof(uint64_t));
+    ix->bloom = malloc(nb + 1);
+    if (*marks == NULL || ix->zones == NULL || ix->bad == NULL
+        || ix->fence == NULL || ix->bloom == NULL)
+    {
+        audit_err(st, "index: out of memory");
+        goto done;
+    }
+
+    p = buf;
+    for (i = 0; i < nmarks; i++, p += 8) {
+        (*marks)[i] = (off_t) audit_get64(p);
+    }
+    for (i = 0; i < nmarks; i++, p += 16) {
+        v = audit_get64(p);
+        memcpy(&ix->zones[i].min, &v, 8);
+        v = audit_get64(p + 8);
+        memcpy(&ix->zones[i].max, &v, 8);
+    }
+    for (i = 0; i < nbad; i++, p += 8) {
+        ix->bad[i] = audit_get64(p);
+    }
+    for (i = 0; i < nfence; i++, p += 8) {
+        ix->fence[i] = audit_get64(p);
+    }
+    memcpy(ix->bloom, p, nb);
+
+    ix->nent = nent;
+    ix->nfence = nfence;
+    ix->nbad = nbad;
+    ix->nbloom = nb;
+    ix->ent_off = AUDIT_IX_HDR + (off_t) meta;
+
+    *out = ix;
+    ix = NULL;
+    rc = 0;
+
+done:
+
+    if (rc != 0) {
+        free(*marks);
+        *marks = NULL;
+    }
+
+    free(buf);
+    audit_ixseg_free(ix);
+
+    return rc;
 }
 
 
@@ -283,16 +644,14 @@ audit_index_load(audit_store_t *st, audit_seg_t *seg, uint64_t end)
 {
     int              fd, rc;
     char             path[1100];
-    size_t           meta;
-    uint64_t         count, nent, nbad, nmarks, nfence, i, v, mt;
-    struct stat      sb, ib;
+    off_t           *marks;
+    uint64_t         mt;
+    struct stat      sb;
     audit_ixseg_t   *ix;
     unsigned char    hdr[AUDIT_IX_HDR];
-    unsigned char   *buf, *p;
 
-    rc = 1;
-    buf = NULL;
-    ix = NULL;
+    audit_ix_path(st, seg->first, path, sizeof(path), ".open");
+    (void) unlink(path);
 
     audit_ix_path(st, seg->first, path, sizeof(path), "");
 
@@ -301,100 +660,175 @@ audit_index_load(audit_store_t *st, audit_seg_t *seg, uint64_t end)
         return 1;
     }
 
-    if (stat(seg->path, &sb) != 0 || fstat(fd, &ib) != 0
-        || pread(fd, hdr, AUDIT_IX_HDR, 0) != AUDIT_IX_HDR
-        || memcmp(hdr, AUDIT_IX_MAGIC, 8) != 0)
-    {
-        goto done;
+    if (stat(seg->path, &sb) != 0) {
+        close(fd);
+        return 1;
     }
 
-    count = audit_get64(hdr + 16);
-    nent = audit_get64(hdr + 40);
-    nbad = audit_get64(hdr + 48);
-    nmarks = audit_get64(hdr + 56);
-    nfence = audit_get64(hdr + 64);
+    rc = audit_ix_read(st, fd, AUDIT_IX_MAGIC, hdr, &ix, &marks);
+    close(fd);
+
+    if (rc != 0) {
+        return rc;
+    }
+
     mt = (uint64_t) sb.st_mtim.tv_sec * 1000000000ULL + sb.st_mtim.tv_nsec;
 
-    if (audit_get64(hdr + 8) != seg->first || count != end - seg->first
+    if (audit_get64(hdr + 8) != seg->first
+        || audit_get64(hdr + 16) != end - seg->first
         || audit_get64(hdr + 24) != (uint64_t) sb.st_size
-        || audit_get64(hdr + 32) != mt
-        || nmarks != (count + AUDIT_MARK - 1) / AUDIT_MARK
-        || nbad > count || nent > count * AUDIT_IX_FIELDS
-        || nfence != (nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK)
+        || audit_get64(hdr + 32) != mt)
     {
-        goto done;
+        audit_ixseg_free(ix);
+        free(marks);
+        return 1;
     }
 
-    meta = nmarks * 24 + nbad * 8 + nfence * 8;
-
-    if ((uint64_t) ib.st_size != AUDIT_IX_HDR + meta + nent * AUDIT_IX_ENT) {
-        goto done;
-    }
-
-    rc = -1;
-    buf = malloc(meta + 1);
-    ix = calloc(1, sizeof(audit_ixseg_t));
-    if (buf == NULL || ix == NULL) {
-        audit_err(st, "index: out of memory");
-        goto done;
-    }
-
-    rc = 1;
-    if (pread(fd, buf, meta, AUDIT_IX_HDR) != (ssize_t) meta
-        || audit_crc32c_update(audit_crc32c_update(0, hdr, 104), buf, meta)
-           != audit_get32(hdr + 104))
-    {
-        goto done;
-    }
-
-    rc = -1;
     free(seg->marks);
-    seg->marks = malloc((nmarks + 1) * sizeof(off_t));
-    ix->zones = malloc((nmarks + 1) * sizeof(audit_zone_t));
-    ix->bad = malloc((nbad + 1) * sizeof(uint64_t));
-    ix->fence = malloc((nfence + 1) * sizeof(uint64_t));
-    if (seg->marks == NULL || ix->zones == NULL || ix->bad == NULL
-        || ix->fence == NULL)
+    seg->marks = marks;
+    seg->nmarks = audit_get64(hdr + 56);
+    seg->cap = seg->nmarks + 1;
+    seg->count = end - seg->first;
+    seg->size = sb.st_size;
+    memcpy(st->chain, hdr + 72, GW_MERKLE_HASH_LEN);
+    seg->ix = ix;
+
+    return 0;
+}
+
+
+/*
+ * Takes the open segment's index from idx-<first>.open into st->mem when
+ * the segment still holds the records it covers (the frame at the offset
+ * it names is there, whole, with its chain value, and ends where the
+ * file ended then): st->ix_covered is then their count, and the scan
+ * indexes only the records after them.  0 (taken or not), or -1 with
+ * st->err.
+ */
+
+int
+audit_index_load_open(audit_store_t *st, audit_seg_t *seg)
+{
+    int              fd, sfd, rc;
+    char             path[1100];
+    off_t           *marks, last, end;
+    ssize_t          n;
+    uint64_t         i;
+    audit_rec_t      rec;
+    audit_zone_t    *z;
+    audit_ixseg_t   *ix;
+    audit_ixrec_t    x;
+    unsigned char    hdr[AUDIT_IX_HDR];
+    unsigned char   *buf, *p;
+
+    st->ix_covered = 0;
+    ix = NULL;
+    marks = NULL;
+    buf = NULL;
+
+    audit_ix_path(st, seg->first, path, sizeof(path), ".open");
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return 0;
+    }
+
+    rc = audit_ix_read(st, fd, AUDIT_IX_OPEN_MAGIC, hdr, &ix, &marks);
+    if (rc != 0 || audit_get64(hdr + 8) != seg->first) {
+        goto done;
+    }
+
+    /* the last record it covers, read back from the segment */
+
+    last = (off_t) audit_get64(hdr + 32);
+    end = (off_t) audit_get64(hdr + 24);
+    rc = -1;
+
+    if (last < AUDIT_SEG_HDR || end <= last
+        || end - last > AUDIT_FRAME_HDR + GW_MERKLE_HASH_LEN + 1
+                        + AUDIT_ID_MAX + AUDIT_RECORD_MAX)
     {
+        rc = 0;
+        goto done;
+    }
+
+    buf = malloc(end - last);
+    if (buf == NULL) {
         audit_err(st, "index: out of memory");
         goto done;
     }
 
-    p = buf;
-    for (i = 0; i < nmarks; i++, p += 8) {
-        seg->marks[i] = (off_t) audit_get64(p);
+    rc = 0;
+    sfd = open(seg->path, O_RDONLY | O_CLOEXEC);
+    if (sfd == -1) {
+        goto done;
     }
-    for (i = 0; i < nmarks; i++, p += 16) {
-        v = audit_get64(p);
-        memcpy(&ix->zones[i].min, &v, 8);
-        v = audit_get64(p + 8);
-        memcpy(&ix->zones[i].max, &v, 8);
-    }
-    for (i = 0; i < nbad; i++, p += 8) {
-        ix->bad[i] = audit_get64(p);
-    }
-    for (i = 0; i < nfence; i++, p += 8) {
-        ix->fence[i] = audit_get64(p);
+    n = pread(sfd, buf, end - last, last);
+    close(sfd);
+
+    if (n != end - last || audit_frame_parse(buf, n, &rec) != n
+        || memcmp(rec.chain, hdr + 72, GW_MERKLE_HASH_LEN) != 0)
+    {
+        goto done;
     }
 
-    seg->nmarks = nmarks;
-    seg->cap = nmarks + 1;
-    seg->count = count;
-    seg->size = sb.st_size;
-    ix->nent = nent;
-    ix->nfence = nfence;
-    ix->nbad = nbad;
-    ix->ent_off = AUDIT_IX_HDR + (off_t) meta;
-    memcpy(st->chain, hdr + 72, GW_MERKLE_HASH_LEN);
+    free(buf);
+    buf = NULL;
 
-    seg->ix = ix;
-    ix = NULL;
+    /* the entries into memory, key by key, records ascending */
+
+    rc = -1;
+    buf = malloc(ix->nent * AUDIT_IX_ENT + 1);
+    if (buf == NULL) {
+        audit_err(st, "index: out of memory");
+        goto done;
+    }
+
+    rc = 0;
+    if (pread(fd, buf, ix->nent * AUDIT_IX_ENT, ix->ent_off)
+        != (ssize_t) (ix->nent * AUDIT_IX_ENT))
+    {
+        goto done;
+    }
+
+    audit_memix_reset(&st->mem);
+    rc = -1;
+
+    for (i = 0, p = buf; i < ix->nent; i++, p += AUDIT_IX_ENT) {
+        if (audit_index_put(st, audit_get64(p), audit_get32(p + 8)) != 0) {
+            goto done;
+        }
+    }
+
+    for (i = 0; i < audit_get64(hdr + 56); i++) {
+        z = audit_index_zone(st, i * AUDIT_MARK);
+        if (z == NULL) {
+            goto done;
+        }
+        *z = ix->zones[i];
+    }
+
+    for (i = 0; i < ix->nbad; i++) {
+        memset(&x, 0, sizeof(x));
+        x.bad = 1;
+        if (audit_index_add(st, ix->bad[i], NULL, 0, &x) != 0) {
+            goto done;
+        }
+    }
+
+    st->ix_covered = audit_get64(hdr + 16);
     rc = 0;
 
 done:
 
+    if (rc != 0 || st->ix_covered == 0) {
+        audit_memix_reset(&st->mem);
+        st->ix_covered = 0;
+    }
+
     close(fd);
     free(buf);
+    free(marks);
     audit_ixseg_free(ix);
 
     return rc;
@@ -412,4 +846,12 @@ audit_index_free(audit_store_t *st)
     }
 
     audit_memix_reset(&st->mem);
+
+    for (i = 0; i < st->nsegs; i++) {
+        if (st->segs[i].mix != NULL) {
+            audit_memix_reset(st->segs[i].mix);
+            free(st->segs[i].mix);
+            st->segs[i].mix = NULL;
+        }
+    }
 }
