@@ -179,10 +179,9 @@ audit_ixjob_run(audit_bgjob_t *bj)
         }
     }
 
-    ix = calloc(1, sizeof(audit_ixseg_t));
     nfence = (m->nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK;
     w.cap = 1024 * 1024;
-    w.buf = malloc(w.cap);
+    ix = calloc(1, sizeof(audit_ixseg_t));
     if (ix != NULL) {
         ix->fence = malloc((nfence + 1) * sizeof(uint64_t));
         ix->zones = malloc((m->nzones + 1) * sizeof(audit_zone_t));
@@ -190,6 +189,7 @@ audit_ixjob_run(audit_bgjob_t *bj)
         ix->bloom = calloc(1, nb + 1);
     }
     keys = malloc((m->used + 1) * sizeof(audit_mpost_t *));
+    w.buf = malloc(w.cap);
 
     if (ix == NULL || w.buf == NULL || keys == NULL || ix->fence == NULL
         || ix->zones == NULL || ix->bad == NULL || ix->bloom == NULL)

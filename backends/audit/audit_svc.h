@@ -156,7 +156,7 @@ typedef struct {
     size_t              seg;            /* the iterators' segment */
     int                 fd;
     int                 empty;          /* a key has no posting in seg */
-    uint64_t            skipped;        /* segments the bloom filters ruled out */
+    uint64_t            skipped;        /* segments ruled out by bloom */
     audit_pit_t         pit[AUDIT_IX_FIELDS];
     const audit_zone_t *zones;
     size_t              nzones;
