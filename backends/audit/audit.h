@@ -446,6 +446,7 @@ int audit_index_load(audit_store_t *st, audit_seg_t *seg, uint64_t end);
 int audit_index_save_open(audit_store_t *st);
 int audit_index_load_open(audit_store_t *st, audit_seg_t *seg);
 int audit_index_bloom_has(const audit_ixseg_t *ix, uint64_t key);
+uint64_t audit_index_pair(uint64_t a, uint64_t b);
 int audit_index_put(audit_store_t *st, uint64_t key, uint32_t rel);
 audit_zone_t *audit_index_zone(audit_store_t *st, uint64_t rel);
 void audit_index_free(audit_store_t *st);

@@ -115,6 +115,76 @@ audit_bloom_add(unsigned char *bloom, uint64_t bytes, uint64_t key)
 }
 
 
+/* the bloom filter's key for two keys of one record, in either order */
+
+uint64_t
+audit_index_pair(uint64_t a, uint64_t b)
+{
+    uint64_t  h;
+
+    if (a > b) {
+        h = a;
+        a = b;
+        b = h;
+    }
+
+    h = a ^ (b * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+
+    return h;
+}
+
+
+/*
+ * Puts the pairs of keys of each record of m in the bloom filter: the
+ * record's keys gathered from the postings first (8 bytes per key per
+ * record, for the time of the write).
+ */
+
+static int
+audit_bloom_pairs(const audit_memix_t *m, uint64_t count,
+    unsigned char *bloom, uint64_t nb)
+{
+    unsigned        i, j;
+    uint64_t        s, v, r, *keys;
+    unsigned char  *n;
+
+    keys = malloc((count + 1) * AUDIT_IX_FIELDS * sizeof(uint64_t));
+    n = calloc(count + 1, 1);
+    if (keys == NULL || n == NULL) {
+        free(keys);
+        free(n);
+        return -1;
+    }
+
+    for (s = 0; s < m->cap; s++) {
+        for (v = 0; v < m->slots[s].n; v++) {
+            r = m->slots[s].rel[v];
+            if (r < count && n[r] < AUDIT_IX_FIELDS) {
+                keys[r * AUDIT_IX_FIELDS + n[r]++] = m->slots[s].key;
+            }
+        }
+    }
+
+    for (r = 0; r < count; r++) {
+        for (i = 0; i < n[r]; i++) {
+            for (j = i + 1; j < n[r]; j++) {
+                audit_bloom_add(bloom, nb,
+                    audit_index_pair(keys[r * AUDIT_IX_FIELDS + i],
+                                     keys[r * AUDIT_IX_FIELDS + j]));
+            }
+        }
+    }
+
+    free(keys);
+    free(n);
+
+    return 0;
+}
+
+
 /* 0 when the segment has no record with key, 1 when it may have */
 
 int
@@ -144,8 +214,9 @@ audit_index_bloom_has(const audit_ixseg_t *ix, uint64_t key)
 /*
  * The writer of an index file (any thread): job->mix sorted by key into
  * idx-<first>.tmp, synced, renamed, the folder synced; the summary left
- * in job->ix.  The bloom filter takes AUDIT_IX_BLOOM_BITS per distinct
- * key, a power of two of bytes, at most one byte per record.
+ * in job->ix.  The bloom filter holds the distinct keys and the pairs of
+ * keys of each record: AUDIT_IX_BLOOM_BITS per distinct key plus a byte
+ * per record, rounded up to a power of two of bytes.
  */
 
 static int
@@ -171,11 +242,10 @@ audit_ixjob_run(audit_bgjob_t *bj)
 
     nb = 0;
     if (m->used > 0) {
-        for (nb = 8; nb * 8 < m->used * AUDIT_IX_BLOOM_BITS; nb *= 2) {
+        for (nb = 8; nb * 8 < m->used * AUDIT_IX_BLOOM_BITS + job->count * 8;
+             nb *= 2)
+        {
             /* void */
-        }
-        while (nb > 8 && nb > job->count) {
-            nb /= 2;
         }
     }
 
@@ -205,6 +275,11 @@ audit_ixjob_run(audit_bgjob_t *bj)
                 audit_bloom_add(ix->bloom, nb, m->slots[i].key);
             }
         }
+    }
+
+    if (nb > 0 && audit_bloom_pairs(m, job->count, ix->bloom, nb) != 0) {
+        snprintf(bj->err, sizeof(bj->err), "index: out of memory");
+        goto done;
     }
 
     qsort(keys, k, sizeof(audit_mpost_t *), audit_mpost_cmp);
@@ -519,7 +594,8 @@ static int
 audit_ix_read(audit_store_t *st, int fd, const char *magic,
     unsigned char *hdr, audit_ixseg_t **out, off_t **marks)
 {
-    int              rc;
+    int              rc, v1;
+    size_t           crc_at;
     size_t           meta;
     uint64_t         count, nent, nbad, nmarks, nfence, nb, i, v;
     struct stat      ib;
@@ -532,11 +608,28 @@ audit_ix_read(audit_store_t *st, int fd, const char *magic,
     *marks = NULL;
 
     if (fstat(fd, &ib) != 0
-        || pread(fd, hdr, AUDIT_IX_HDR, 0) != AUDIT_IX_HDR
-        || memcmp(hdr, magic, 8) != 0)
+        || pread(fd, hdr, AUDIT_IX_HDR, 0) != AUDIT_IX_HDR)
     {
         return 1;
     }
+
+    /* a sealed segment's file of the first version: no bloom filter, the
+     * CRC of 104 bytes at 104 */
+
+    v1 = (strcmp(magic, AUDIT_IX_MAGIC) == 0
+          && memcmp(hdr, "TGAUDIX1", 8) == 0);
+
+    if (!v1 && memcmp(hdr, magic, 8) != 0) {
+        return 1;
+    }
+
+    if (v1) {
+        memset(hdr + 108, 0, 8);
+        memcpy(hdr + 112, hdr + 104, 4);
+        memset(hdr + 104, 0, 4);
+    }
+
+    crc_at = v1 ? 104 : 112;
 
     count = audit_get64(hdr + 16);
     nent = audit_get64(hdr + 40);
@@ -549,7 +642,8 @@ audit_ix_read(audit_store_t *st, int fd, const char *magic,
         || nmarks != (count + AUDIT_MARK - 1) / AUDIT_MARK
         || nbad > count || nent > count * AUDIT_IX_FIELDS
         || nfence != (nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK
-        || nb > count || (nb & (nb - 1)) != 0 || (nb != 0 && nb < 8))
+        || nb > (count + nent) * 4 + 16 || (nb & (nb - 1)) != 0
+        || (nb != 0 && nb < 8))
     {
         return 1;
     }
@@ -570,7 +664,8 @@ audit_ix_read(audit_store_t *st, int fd, const char *magic,
 
     rc = 1;
     if (pread(fd, buf, meta, AUDIT_IX_HDR) != (ssize_t) meta
-        || audit_crc32c_update(audit_crc32c_update(0, hdr, 112), buf, meta)
+        || audit_crc32c_update(audit_crc32c_update(0, hdr, crc_at), buf,
+                               meta)
            != audit_get32(hdr + 112))
     {
         goto done;

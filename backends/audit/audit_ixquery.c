@@ -204,7 +204,7 @@ static int
 audit_ixq_segment(audit_ixq_t *q)
 {
     char                  path[1100];
-    unsigned              i;
+    unsigned              i, j;
     uint64_t              lo, hi;
     audit_seg_t          *seg;
     audit_pit_t          *it;
@@ -254,13 +254,19 @@ audit_ixq_segment(audit_ixq_t *q)
         return 0;
     }
 
-    /* a key the segment's bloom filter has not seen: nothing to read */
+    /* a key, or two keys together in one record, that the segment's
+     * bloom filter has not seen: nothing to read */
 
     for (i = 0; i < q->nkeys; i++) {
-        if (!audit_index_bloom_has(seg->ix, q->keys[i])) {
-            q->empty = 1;
-            q->skipped++;
-            return 0;
+        for (j = i; j < q->nkeys; j++) {
+            if (!audit_index_bloom_has(seg->ix, i == j ? q->keys[i]
+                                       : audit_index_pair(q->keys[i],
+                                                          q->keys[j])))
+            {
+                q->empty = 1;
+                q->skipped++;
+                return 0;
+            }
         }
     }
 
