@@ -18,7 +18,9 @@
 #      events POSTed in batches of 500 with 8 MiB segments, so that
 #      segments roll over and the id table grows (1,024 slots doubling
 #      to 512 Ki) while it runs: p50, p99 and the largest request
-#      latency, with the number of rollovers and growths.
+#      latency, with the number of rollovers and growths; meanwhile a
+#      second client GETs /healthz every 5 ms on its own connection: its
+#      largest latency bounds how long the event loop was ever busy.
 #
 # Needs about 500 bytes of disk per record (4.7 GB for 10 M); with less
 # free space under build/, INDEX_N is scaled down and the report says so.
@@ -131,6 +133,26 @@ perl -MHTTP::Tiny -MTime::HiRes=time -e '
 stop
 rm -rf "$d/log"
 DATA="$d/pause" TOLLGATE_AUDIT_SEGMENT_SIZE=8m start "appends"
+perl -MHTTP::Tiny -MTime::HiRes=time,sleep -e '
+    my ($port, $out) = @ARGV;
+    my $http = HTTP::Tiny->new(keep_alive => 1);
+    my @t;
+    $SIG{TERM} = sub {
+        @t = sort { $a <=> $b } @t;
+        open my $fh, ">", $out or die;
+        printf $fh "audit index: meanwhile GET /healthz (%d): p50 %.2f ms, "
+               . "p99 %.2f ms, max %.2f ms\n", scalar @t,
+               $t[@t / 2] * 1000, $t[int(@t * 0.99)] * 1000, $t[-1] * 1000;
+        exit 0;
+    };
+    while (1) {
+        my $t0 = time;
+        $http->get("http://127.0.0.1:$port/healthz");
+        push @t, time - $t0;
+        sleep 0.005;
+    }
+' "$PORT" "$d/probe.txt" &
+probe=$!
 perl -MHTTP::Tiny -MTime::HiRes=time -e '
     my ($port, $n) = @ARGV;
     my $http = HTTP::Tiny->new(keep_alive => 1);
@@ -156,4 +178,7 @@ perl -MHTTP::Tiny -MTime::HiRes=time -e '
            . "%.2f ms, p99 %.2f ms, max %.2f ms\n", $n,
            $t[@t / 2] * 1000, $t[int(@t * 0.99)] * 1000, $t[-1] * 1000;
 ' "$PORT" "$PAUSE_N"
+kill "$probe"
+wait "$probe" || true
+cat "$d/probe.txt"
 echo "audit index: during it $(ls "$d"/pause/seg-* | wc -l) segments (rollovers + 1), id table of $(( ($(stat -c %s "$d/pause/ids") - 4096) / 16 )) slots (grown from 1024)"
