@@ -5,7 +5,9 @@
  * The audit service's parts (docs/audit.md).  The store is plain C with
  * no libevent type, so that `verify`, `gen` and the service share it:
  * audit_store.c (open, scan, append, commit, nodes, id index),
- * audit_writer.c (the group-commit thread), audit_file.c (frames, files,
+ * audit_writer.c (the group-commit and background threads), audit_ids.c
+ * (the id index), audit_index.c, audit_ixfile.c, audit_ixload.c and
+ * audit_ixscan.c (the secondary indexes), audit_file.c (frames, files,
  * the reader), audit_crc.c.  The service: audit_main.c, audit_ingest.c
  * (the event contract, POST, commits and waiters), audit_stream.c (the
  * Redis stream), audit_api.c (proofs, checkpoints), audit_query.c (the
@@ -17,6 +19,8 @@
  *   nodes                          every Merkle node, 32 bytes each
  *   checkpoints                    every signed checkpoint, framed
  *   audit.pub                      the verifier key, as text
+ *   idx-<first>[.open]             a segment's index (audit-format.md)
+ *   ids                            the id index, mapped
  *
  * A frame is u32be body length, u32be CRC32C of the body, the body:
  * chain hash (32 bytes), id length (1 byte), id, canonical record.
@@ -431,7 +435,8 @@ int audit_checkpoints_scan(const char *dir, int repair, audit_cp_pt fn,
 int audit_checkpoints_latest(const char *dir, unsigned char **out,
     size_t *len, char *err, size_t errlen);
 
-/* audit_index.c, audit_ixfile.c: the secondary indexes (audit-format.md) */
+/* audit_index.c, audit_ixfile.c (written), audit_ixload.c (read back):
+ * the secondary indexes (audit-format.md) */
 uint64_t audit_index_key(unsigned field, const void *p, size_t len);
 uint64_t audit_index_status_key(double status);
 
