@@ -5,7 +5,9 @@
  * The audit service's parts (docs/audit.md).  The store is plain C with
  * no libevent type, so that `verify`, `gen` and the service share it:
  * audit_store.c (open, scan, append, commit, nodes, id index),
- * audit_writer.c (the group-commit thread), audit_file.c (frames, files,
+ * audit_writer.c (the group-commit and background threads), audit_ids.c
+ * (the id index), audit_index.c, audit_ixfile.c, audit_ixload.c and
+ * audit_ixscan.c (the secondary indexes), audit_file.c (frames, files,
  * the reader), audit_crc.c.  The service: audit_main.c, audit_ingest.c
  * (the event contract, POST, commits and waiters), audit_stream.c (the
  * Redis stream), audit_api.c (proofs, checkpoints), audit_query.c (the
@@ -17,6 +19,8 @@
  *   nodes                          every Merkle node, 32 bytes each
  *   checkpoints                    every signed checkpoint, framed
  *   audit.pub                      the verifier key, as text
+ *   idx-<first>[.open]             a segment's index (audit-format.md)
+ *   ids                            the id index, mapped
  *
  * A frame is u32be body length, u32be CRC32C of the body, the body:
  * chain hash (32 bytes), id length (1 byte), id, canonical record.
@@ -47,8 +51,10 @@
 
 
 #define AUDIT_IX_FIELDS      4          /* actor, action, resource, status */
-#define AUDIT_IX_MAGIC       "TGAUDIX1"
+#define AUDIT_IX_MAGIC       "TGAUDIX2"
+#define AUDIT_IX_OPEN_MAGIC  "TGAUDIXO"   /* the open segment's, at a stop */
 #define AUDIT_IX_HDR         128        /* bytes */
+#define AUDIT_IX_BLOOM_BITS  10         /* bloom bits per distinct key */
 #define AUDIT_IX_ENT         12         /* key (8), record - first (4) */
 #define AUDIT_IX_BLOCK       256        /* entries per fence key */
 #define AUDIT_IDS_MAGIC      "TGAUDID1"
@@ -105,7 +111,43 @@ typedef struct {
     audit_zone_t       *zones;
     uint64_t           *bad;
     uint64_t            nbad;
+    unsigned char      *bloom;          /* the segment's keys, 0 bytes: none */
+    uint64_t            nbloom;         /* bytes, a power of two */
 } audit_ixseg_t;
+
+
+typedef struct audit_store_s  audit_store_t;
+typedef struct audit_bgjob_s  audit_bgjob_t;
+
+/* work for the background thread (audit_writer.c): run() there, done()
+ * on the loop afterwards; both at once, in order, without the thread */
+struct audit_bgjob_s {
+    audit_bgjob_t      *next;
+    int               (*run)(audit_bgjob_t *job);
+    void              (*done)(audit_store_t *st, audit_bgjob_t *job);
+    int                 rc;
+    char                err[AUDIT_ERR_MAX];
+};
+
+
+/* an index file to write (audit_ixfile.c), from memory only */
+typedef struct {
+    audit_bgjob_t       job;
+    const char         *dir;
+    int                 dir_fd;
+    int                 nosync;
+    int                 open;           /* the open segment's, at a stop */
+    char               *path;           /* the segment */
+    uint64_t            first;
+    uint64_t            count;
+    off_t               size;
+    off_t               last;           /* the last record's frame */
+    off_t              *marks;
+    size_t              nmarks;
+    unsigned char       chain[GW_MERKLE_HASH_LEN];
+    const audit_memix_t *mix;
+    audit_ixseg_t      *ix;             /* out: the summary */
+} audit_ixjob_t;
 
 
 /* the id index, an open-addressing table in the file "ids", mapped */
@@ -117,6 +159,17 @@ typedef struct {
     uint64_t            n;              /* slots used */
     uint64_t            mark;           /* every record below is in it */
     unsigned            epoch;          /* starts of the service, 16 bits */
+
+    /* growing: the slots of the old table are moved a few per insert,
+     * lookups read both; then the new table is synced and renamed over
+     * the old one off the loop (growing until that is done) */
+    int                 migrating;
+    int                 growing;
+    int                 ofd;
+    unsigned char      *omap;
+    size_t              omaplen;
+    uint64_t            ocap;
+    uint64_t            mpos;           /* old slots moved so far */
 } audit_ids_t;
 
 
@@ -129,10 +182,11 @@ typedef struct {
     size_t              nmarks;
     size_t              cap;
     audit_ixseg_t      *ix;             /* sealed segments only */
+    audit_memix_t      *mix;            /* sealed, its file being written */
 } audit_seg_t;
 
 
-typedef struct {
+struct audit_store_s {
     char               *dir;
     char                err[AUDIT_ERR_MAX];
 
@@ -156,6 +210,8 @@ typedef struct {
     audit_memix_t       mem;            /* the last segment's index */
     uint64_t            reindexed;      /* records indexed at open */
     uint64_t            ix_rebuilt;     /* segment indexes rebuilt at open */
+    uint64_t            ix_covered;     /* open segment records: from file */
+    off_t               last_frame;     /* the offset of the last record */
     uint64_t            ids_reinserted; /* ids put back at open */
 
     unsigned char      *buf;            /* frames not yet written */
@@ -190,7 +246,19 @@ typedef struct {
     size_t              fncap;
     uint64_t            fsize;
     gw_merkle_range_t   frange;
-} audit_store_t;
+
+    /* the background thread: index files and id table syncs */
+    int                 bg;
+    pthread_t           bg_thread;
+    pthread_mutex_t     bg_mu;
+    pthread_cond_t      bg_cv;
+    audit_bgjob_t      *bg_todo;        /* under bg_mu */
+    audit_bgjob_t      *bg_done;        /* under bg_mu */
+    int                 bg_quit;        /* under bg_mu */
+    unsigned            bg_out;         /* submitted, not reaped (loop) */
+    uint64_t            bg_errors;
+    char                bg_err[AUDIT_ERR_MAX];
+};
 
 
 /* a record as read back */
@@ -303,6 +371,16 @@ int audit_store_commit_start(audit_store_t *st);
 int audit_store_commit_finish(audit_store_t *st);
 int audit_store_wait(audit_store_t *st);
 
+/*
+ * audit_bg_submit() hands job to the background thread (or runs it and
+ * its done() at once without one); audit_bg_reap() calls done() of the
+ * finished ones (from the loop, on a byte in st->notify); audit_bg_drain()
+ * waits for all.
+ */
+void audit_bg_submit(audit_store_t *st, audit_bgjob_t *job);
+void audit_bg_reap(audit_store_t *st);
+void audit_bg_drain(audit_store_t *st);
+
 /* fsync()s the node file (before a checkpoint commits to its nodes) */
 int audit_store_sync_nodes(audit_store_t *st);
 
@@ -357,13 +435,25 @@ int audit_checkpoints_scan(const char *dir, int repair, audit_cp_pt fn,
 int audit_checkpoints_latest(const char *dir, unsigned char **out,
     size_t *len, char *err, size_t errlen);
 
-/* audit_index.c, audit_ixfile.c: the secondary indexes (audit-format.md) */
+/* audit_index.c, audit_ixfile.c (written), audit_ixload.c (read back):
+ * the secondary indexes (audit-format.md) */
 uint64_t audit_index_key(unsigned field, const void *p, size_t len);
 uint64_t audit_index_status_key(double status);
+
+/* audit_ixscan.c: a record's keys read from its canonical text: 0, or
+ * -1 when the text is not one the scanner vouches for (use jansson) */
+int audit_index_scan(const unsigned char *rec, size_t len,
+    audit_ixrec_t *x);
 int audit_index_add(audit_store_t *st, uint64_t seq,
     const unsigned char *rec, size_t rec_len, const audit_ixrec_t *x);
 int audit_index_seal(audit_store_t *st, audit_seg_t *seg);
 int audit_index_load(audit_store_t *st, audit_seg_t *seg, uint64_t end);
+int audit_index_save_open(audit_store_t *st);
+int audit_index_load_open(audit_store_t *st, audit_seg_t *seg);
+int audit_index_bloom_has(const audit_ixseg_t *ix, uint64_t key);
+uint64_t audit_index_pair(uint64_t a, uint64_t b);
+int audit_index_put(audit_store_t *st, uint64_t key, uint32_t rel);
+audit_zone_t *audit_index_zone(audit_store_t *st, uint64_t rel);
 void audit_index_free(audit_store_t *st);
 void audit_ixseg_free(audit_ixseg_t *ix);
 void audit_memix_reset(audit_memix_t *m);
@@ -375,6 +465,8 @@ int audit_ids_open(audit_store_t *st);
 int audit_ids_insert(audit_store_t *st, const char *id, size_t len,
     uint64_t seq);
 int audit_ids_sync(audit_store_t *st);
+void audit_ids_sync_start(audit_store_t *st);
+void audit_ids_settle(audit_store_t *st);
 void audit_ids_close(audit_store_t *st);
 
 /* audit_verify.c */

@@ -23,6 +23,14 @@
  * put back at start; a slot that a crash lost while a later one of the
  * same probe run survived leaves a stale slot that is never trusted.
  * Inserts never overwrite, so no slot of a record below the mark moves.
+ *
+ * Nothing here stops the loop for long: the sync at a seal (an msync of
+ * the table, then the mark) runs on the background thread; the table
+ * grows incrementally, into a new file ids.tmp twice the size, AUDIT_IDS_STEP
+ * old slots moved per insert while lookups read both tables and new
+ * slots go to the new one; when all are moved, the background thread
+ * syncs the new table and renames it over ids.  No mark moves during a
+ * growth, so the old file stays right for a start after a crash.
  */
 
 
@@ -41,6 +49,24 @@
 
 
 #define AUDIT_IDS_SEQ   0xffffffffffffULL       /* 48 bits */
+#define AUDIT_IDS_STEP  64                      /* old slots per insert */
+
+
+/* the table's sync or the end of its growth, on the background thread */
+typedef struct {
+    audit_bgjob_t       job;
+    unsigned char      *map;
+    size_t              maplen;
+    uint64_t            cap;
+    uint64_t            n;
+    uint64_t            mark;
+    unsigned            epoch;
+    int                 nosync;
+    int                 grow;           /* rename tmp over path */
+    int                 dir_fd;
+    char                path[1100];
+    char                tmp[1100];
+} audit_idsjob_t;
 
 
 static uint64_t audit_ids_key(audit_store_t *st, const char *id,
@@ -49,6 +75,13 @@ static int audit_ids_map(audit_store_t *st, const char *path,
     uint64_t cap, int create);
 static int audit_ids_grow(audit_store_t *st);
 static void audit_ids_header(audit_store_t *st, uint64_t mark);
+static void audit_ids_header_put(unsigned char *h, uint64_t cap, uint64_t n,
+    uint64_t mark, unsigned epoch);
+static uint64_t audit_ids_probe(audit_store_t *st, const unsigned char *map,
+    uint64_t cap, uint64_t k, const char *id, size_t len, uint64_t want);
+static void audit_ids_migrate(audit_store_t *st, uint64_t steps);
+static int audit_idsjob_run(audit_bgjob_t *bj);
+static void audit_idsjob_done(audit_store_t *st, audit_bgjob_t *bj);
 static int audit_ids_check(audit_store_t *st, uint64_t seq, const char *id,
     size_t len);
 
@@ -74,17 +107,23 @@ audit_ids_key(audit_store_t *st, const char *id, size_t len)
 
 
 static void
+audit_ids_header_put(unsigned char *h, uint64_t cap, uint64_t n,
+    uint64_t mark, unsigned epoch)
+{
+    memcpy(h, AUDIT_IDS_MAGIC, 8);
+    audit_put64(h + 8, cap);
+    audit_put64(h + 16, n);
+    audit_put64(h + 24, mark);
+    audit_put64(h + 32, epoch);
+    audit_put32(h + 40, audit_crc32c(h, 40));
+}
+
+
+static void
 audit_ids_header(audit_store_t *st, uint64_t mark)
 {
-    unsigned char  *h;
-
-    h = st->ids.map;
-    memcpy(h, AUDIT_IDS_MAGIC, 8);
-    audit_put64(h + 8, st->ids.cap);
-    audit_put64(h + 16, st->ids.n);
-    audit_put64(h + 24, mark);
-    audit_put64(h + 32, st->ids.epoch);
-    audit_put32(h + 40, audit_crc32c(h, 40));
+    audit_ids_header_put(st->ids.map, st->ids.cap, st->ids.n, mark,
+                         st->ids.epoch);
     st->ids.mark = mark;
 }
 
@@ -169,7 +208,7 @@ audit_ids_open(audit_store_t *st)
     }
 
     if (cap == 0) {
-        if (audit_ids_map(st, path, 65536, 1) != 0) {
+        if (audit_ids_map(st, path, 1024, 1) != 0) {
             return -1;
         }
         n = 0;
@@ -199,62 +238,250 @@ audit_ids_open(audit_store_t *st)
 }
 
 
-/* twice the slots, in ids.tmp, synced and renamed over ids */
+/* starts a growth: twice the slots, in a new ids.tmp, empty */
 
 static int
 audit_ids_grow(audit_store_t *st)
 {
-    char            path[1100], tmp[1100];
-    uint64_t        i, h, cap, mark;
-    audit_ids_t     old;
-    unsigned char  *s, *d;
+    char         tmp[1100];
+    audit_ids_t  old;
 
-    snprintf(path, sizeof(path), "%s/ids", st->dir);
     snprintf(tmp, sizeof(tmp), "%s/ids.tmp", st->dir);
 
     old = st->ids;
-    mark = old.mark;
-    cap = old.cap * 2;
 
-    if (audit_ids_map(st, tmp, cap, 1) != 0) {
+    if (audit_ids_map(st, tmp, old.cap * 2, 1) != 0) {
         st->ids = old;
         return -1;
     }
 
-    for (i = 0; i < old.cap; i++) {
-        s = old.map + AUDIT_IDS_HDR + i * 16;
-        if (memcmp(s, "\0\0\0\0\0\0\0\0", 8) == 0) {
-            continue;
-        }
-        memcpy(&h, s, 8);
-        h &= cap - 1;
-        for ( ;; ) {
-            d = st->ids.map + AUDIT_IDS_HDR + h * 16;
-            if (memcmp(d, "\0\0\0\0\0\0\0\0", 8) == 0) {
-                break;
-            }
-            h = (h + 1) & (cap - 1);
-        }
-        memcpy(d, s, 16);
-    }
+    st->ids.omap = old.map;
+    st->ids.omaplen = old.maplen;
+    st->ids.ofd = old.fd;
+    st->ids.ocap = old.cap;
+    st->ids.mpos = 0;
+    st->ids.migrating = 1;
 
-    audit_ids_header(st, mark);
-
-    if ((!st->nosync && msync(st->ids.map, st->ids.maplen, MS_SYNC) != 0)
-        || rename(tmp, path) != 0
-        || (!st->nosync && fsync(st->dir_fd) != 0))
-    {
-        audit_err(st, "%s: %s", path, strerror(errno));
-        munmap(st->ids.map, st->ids.maplen);
-        close(st->ids.fd);
-        st->ids = old;
-        return -1;
-    }
-
-    munmap(old.map, old.maplen);
-    close(old.fd);
+    audit_ids_migrate(st, AUDIT_IDS_STEP);
 
     return 0;
+}
+
+
+/*
+ * Moves up to steps slots of the old table into the new one; after the
+ * last, hands the new table's sync and rename to the background thread.
+ */
+
+static void
+audit_ids_migrate(audit_store_t *st, uint64_t steps)
+{
+    uint64_t         h, k, v, w, cap;
+    unsigned char   *s, *d;
+    audit_idsjob_t  *job;
+
+    cap = st->ids.cap;
+
+    for ( /* void */ ; steps > 0 && st->ids.mpos < st->ids.ocap; steps--) {
+        s = st->ids.omap + AUDIT_IDS_HDR + st->ids.mpos++ * 16;
+        memcpy(&k, s, 8);
+        if (k == 0) {
+            continue;
+        }
+        memcpy(&v, s + 8, 8);
+
+        for (h = k & (cap - 1); ; h = (h + 1) & (cap - 1)) {
+            d = st->ids.map + AUDIT_IDS_HDR + h * 16;
+            memcpy(&w, d, 8);
+            if (w == 0) {
+                memcpy(d + 8, &v, 8);
+                memcpy(d, &k, 8);
+                break;
+            }
+            if (w == k && memcmp(d + 8, &v, 8) == 0) {
+                break;
+            }
+        }
+    }
+
+    if (st->ids.mpos < st->ids.ocap) {
+        return;
+    }
+
+    st->ids.migrating = 0;
+    st->ids.growing = 1;
+
+    job = calloc(1, sizeof(audit_idsjob_t));
+    if (job == NULL) {
+        /* the old file stays: the table is whole in memory meanwhile */
+        st->bg_errors++;
+        snprintf(st->bg_err, sizeof(st->bg_err), "ids: out of memory");
+        munmap(st->ids.omap, st->ids.omaplen);
+        close(st->ids.ofd);
+        st->ids.omap = NULL;
+        st->ids.growing = 0;
+        return;
+    }
+
+    job->job.run = audit_idsjob_run;
+    job->job.done = audit_idsjob_done;
+    job->map = st->ids.map;
+    job->maplen = st->ids.maplen;
+    job->cap = st->ids.cap;
+    job->n = st->ids.n;
+    job->mark = st->ids.mark;
+    job->epoch = st->ids.epoch;
+    job->nosync = st->nosync;
+    job->grow = 1;
+    job->dir_fd = st->dir_fd;
+    snprintf(job->path, sizeof(job->path), "%s/ids", st->dir);
+    snprintf(job->tmp, sizeof(job->tmp), "%s/ids.tmp", st->dir);
+
+    audit_bg_submit(st, &job->job);
+}
+
+
+/* the background thread: the table synced, then its header (and moved) */
+
+static int
+audit_idsjob_run(audit_bgjob_t *bj)
+{
+    audit_idsjob_t  *job;
+
+    job = (audit_idsjob_t *) bj;
+
+    if (!job->nosync && msync(job->map, job->maplen, MS_SYNC) != 0) {
+        snprintf(bj->err, sizeof(bj->err), "ids: %s", strerror(errno));
+        return -1;
+    }
+
+    audit_ids_header_put(job->map, job->cap, job->n, job->mark, job->epoch);
+
+    if ((!job->nosync && msync(job->map, AUDIT_IDS_HDR, MS_SYNC) != 0)
+        || (job->grow && rename(job->tmp, job->path) != 0)
+        || (job->grow && !job->nosync && fsync(job->dir_fd) != 0))
+    {
+        snprintf(bj->err, sizeof(bj->err), "ids: %s", strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+audit_idsjob_done(audit_store_t *st, audit_bgjob_t *bj)
+{
+    audit_idsjob_t  *job;
+
+    job = (audit_idsjob_t *) bj;
+
+    if (bj->rc != 0) {
+        st->bg_errors++;
+        snprintf(st->bg_err, sizeof(st->bg_err), "%s", bj->err);
+
+    } else if (job->map == st->ids.map && job->mark > st->ids.mark) {
+        st->ids.mark = job->mark;
+    }
+
+    if (job->grow) {
+        munmap(st->ids.omap, st->ids.omaplen);
+        close(st->ids.ofd);
+        st->ids.omap = NULL;
+        st->ids.ofd = -1;
+        st->ids.growing = 0;
+    }
+
+    free(job);
+}
+
+
+/*
+ * After a seal: the table's sync and its mark moved to the durable end,
+ * on the background thread; skipped while the table grows (the old
+ * file's mark must not pass the slots only the new table holds).
+ */
+
+void
+audit_ids_sync_start(audit_store_t *st)
+{
+    audit_idsjob_t  *job;
+
+    if (st->ids.map == NULL || st->ids.migrating || st->ids.growing) {
+        return;
+    }
+
+    job = calloc(1, sizeof(audit_idsjob_t));
+    if (job == NULL) {
+        return;
+    }
+
+    job->job.run = audit_idsjob_run;
+    job->job.done = audit_idsjob_done;
+    job->map = st->ids.map;
+    job->maplen = st->ids.maplen;
+    job->cap = st->ids.cap;
+    job->n = st->ids.n;
+    job->mark = st->durable;
+    job->epoch = st->ids.epoch;
+    job->nosync = st->nosync;
+
+    audit_bg_submit(st, &job->job);
+}
+
+
+/* at a stop: a growth in progress is finished (then drain the thread) */
+
+void
+audit_ids_settle(audit_store_t *st)
+{
+    if (st->ids.migrating) {
+        audit_ids_migrate(st, UINT64_MAX);
+    }
+}
+
+
+/* seq + 1 when table (map, cap) holds a slot of key k: for want, that
+ * slot; else a slot to trust for id (want 0); 0 when none */
+
+static uint64_t
+audit_ids_probe(audit_store_t *st, const unsigned char *map, uint64_t cap,
+    uint64_t k, const char *id, size_t len, uint64_t want)
+{
+    uint64_t              h, v, seq;
+    const unsigned char  *s;
+
+    for (h = k & (cap - 1); ; h = (h + 1) & (cap - 1)) {
+        s = map + AUDIT_IDS_HDR + h * 16;
+        memcpy(&v, s, 8);
+        if (v == 0) {
+            return 0;
+        }
+
+        if (v != k) {
+            continue;
+        }
+
+        memcpy(&v, s + 8, 8);
+
+        if (want != 0) {
+            if ((v & AUDIT_IDS_SEQ) == want) {
+                return want;
+            }
+            continue;
+        }
+
+        seq = (v & AUDIT_IDS_SEQ) - 1;
+
+        if ((v & AUDIT_IDS_SEQ) != 0 && seq < st->size) {
+            if ((v >> 48) == st->ids.epoch) {
+                return seq + 1;
+            }
+            if (seq < st->durable && audit_ids_check(st, seq, id, len)) {
+                return seq + 1;
+            }
+        }
+    }
 }
 
 
@@ -270,12 +497,32 @@ audit_ids_insert(audit_store_t *st, const char *id, size_t len,
     uint64_t        k, h, v, want;
     unsigned char  *s;
 
-    if ((st->ids.n + 1) * 4 > st->ids.cap * 3 && audit_ids_grow(st) != 0) {
-        return -1;
+    if (st->ids.migrating) {
+        audit_ids_migrate(st, AUDIT_IDS_STEP);
+    }
+
+    if ((st->ids.n + 1) * 4 > st->ids.cap * 3) {
+        if (st->ids.migrating) {
+            audit_ids_migrate(st, UINT64_MAX);
+        }
+        if (st->ids.growing) {
+            audit_bg_drain(st);
+        }
+        if (audit_ids_grow(st) != 0) {
+            return -1;
+        }
     }
 
     k = audit_ids_key(st, id, len);
     want = seq + 1;
+
+    if (st->ids.migrating
+        && audit_ids_probe(st, st->ids.omap, st->ids.ocap, k, id, len, want)
+           != 0)
+    {
+        return 0;
+    }
+
     h = k & (st->ids.cap - 1);
 
     for ( ;; ) {
@@ -330,48 +577,30 @@ audit_ids_check(audit_store_t *st, uint64_t seq, const char *id, size_t len)
 uint64_t
 audit_store_find(audit_store_t *st, const char *id, size_t len)
 {
-    uint64_t        k, h, v, seq;
-    unsigned char  *s;
+    uint64_t  k, r;
 
     if (st->ids.map == NULL) {
         return 0;
     }
 
     k = audit_ids_key(st, id, len);
-    h = k & (st->ids.cap - 1);
 
-    for ( ;; ) {
-        s = st->ids.map + AUDIT_IDS_HDR + h * 16;
-        memcpy(&v, s, 8);
-        if (v == 0) {
-            return 0;
-        }
+    r = audit_ids_probe(st, st->ids.map, st->ids.cap, k, id, len, 0);
 
-        if (v == k) {
-            memcpy(&v, s + 8, 8);
-            seq = (v & AUDIT_IDS_SEQ) - 1;
-
-            if ((v & AUDIT_IDS_SEQ) != 0 && seq < st->size) {
-                if ((v >> 48) == st->ids.epoch) {
-                    return seq + 1;
-                }
-                if (seq < st->durable && audit_ids_check(st, seq, id, len)) {
-                    return seq + 1;
-                }
-            }
-        }
-
-        h = (h + 1) & (st->ids.cap - 1);
+    if (r == 0 && st->ids.migrating) {
+        r = audit_ids_probe(st, st->ids.omap, st->ids.ocap, k, id, len, 0);
     }
+
+    return r;
 }
 
 
-/* syncs the table, then moves its mark to the durable end */
+/* syncs the table, then moves its mark to the durable end (at once) */
 
 int
 audit_ids_sync(audit_store_t *st)
 {
-    if (st->ids.map == NULL) {
+    if (st->ids.map == NULL || st->ids.migrating || st->ids.growing) {
         return 0;
     }
 
@@ -398,6 +627,15 @@ audit_ids_close(audit_store_t *st)
         munmap(st->ids.map, st->ids.maplen);
         close(st->ids.fd);
     }
+
+    if (st->ids.omap != NULL) {
+        munmap(st->ids.omap, st->ids.omaplen);
+        close(st->ids.ofd);
+    }
+
+    st->ids.omap = NULL;
+    st->ids.migrating = 0;
+    st->ids.growing = 0;
 
     st->ids.map = NULL;
     st->ids.fd = -1;

@@ -252,6 +252,34 @@ audit_memix_zone(audit_memix_t *m, uint64_t rel)
 }
 
 
+/* the open segment's index from its file (audit_index_load_open()) */
+
+int
+audit_index_put(audit_store_t *st, uint64_t key, uint32_t rel)
+{
+    if (audit_memix_push(&st->mem, key, rel) != 0) {
+        audit_err(st, "index: out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+audit_zone_t *
+audit_index_zone(audit_store_t *st, uint64_t rel)
+{
+    audit_zone_t  *z;
+
+    z = audit_memix_zone(&st->mem, rel);
+    if (z == NULL) {
+        audit_err(st, "index: out of memory");
+    }
+
+    return z;
+}
+
+
 void
 audit_memix_reset(audit_memix_t *m)
 {
@@ -287,6 +315,10 @@ audit_index_add(audit_store_t *st, uint64_t seq, const unsigned char *rec,
 
     m = &st->mem;
     rel = seq - st->segs[st->nsegs - 1].first;
+
+    if (x == NULL && audit_index_scan(rec, rec_len, &own) == 0) {
+        x = &own;
+    }
 
     if (x == NULL) {
         obj = json_loadb((const char *) rec, rec_len,

@@ -2,11 +2,16 @@
 /*
  * Copyright (C) Tollgate
  *
- * A sealed segment's index file, idx-<first> (docs/audit-format.md,
- * "Indexes"): written once from the open segment's index in memory when
- * the segment is sealed, and taken back at open (its summary only: the
- * file offsets, the time spans, the fence, the unreadable records; the
- * entries stay on disk for audit_ixquery.c).
+ * A segment's index file written (docs/audit-format.md, "Indexes").
+ * idx-<first> is written once from the index in memory when the segment
+ * is sealed, on the background thread: the loop hands over the sealed
+ * segment's index (kept for queries in seg->mix until the file is
+ * durable) and a copy of what the file needs, so the writer touches no
+ * store state.  At a graceful stop the open segment's index is written
+ * too, as idx-<first>.open, naming the records it covers by the offset
+ * and chain value of the last one; a start takes it back into memory
+ * (audit_ixload.c) and indexes only the records after it.  The bloom
+ * filters of the sealed segments are made and tested here.
  */
 
 
@@ -92,54 +97,187 @@ audit_mpost_cmp(const void *a, const void *b)
 }
 
 
+static void
+audit_bloom_add(unsigned char *bloom, uint64_t bytes, uint64_t key)
+{
+    unsigned  i;
+    uint64_t  bits, h, d;
+
+    bits = bytes * 8;
+    h = key;
+    d = (key >> 32) | 1;
+
+    for (i = 0; i < 4; i++, h += d) {
+        bloom[(h & (bits - 1)) >> 3] |= 1u << (h & 7);
+    }
+}
+
+
+/* the bloom filter's key for two keys of one record, in either order */
+
+uint64_t
+audit_index_pair(uint64_t a, uint64_t b)
+{
+    uint64_t  h;
+
+    if (a > b) {
+        h = a;
+        a = b;
+        b = h;
+    }
+
+    h = a ^ (b * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+
+    return h;
+}
+
+
 /*
- * Writes the index of seg, the last segment, whose records are all
- * durable, from st->mem: idx-<first>.tmp, synced, renamed, the folder
- * synced; then holds its summary in seg->ix and empties st->mem for the
- * next segment.
+ * Puts the pairs of keys of each record of m in the bloom filter: the
+ * record's keys gathered from the postings first (8 bytes per key per
+ * record, for the time of the write).
  */
 
-int
-audit_index_seal(audit_store_t *st, audit_seg_t *seg)
+static int
+audit_bloom_pairs(const audit_memix_t *m, uint64_t count,
+    unsigned char *bloom, uint64_t nb)
 {
-    int              rc;
-    char             path[1100], tmp[1100];
-    uint64_t         i, k, e, nfence, v;
-    struct stat      sb;
-    audit_ixw_t      w;
-    audit_ixseg_t   *ix;
-    audit_mpost_t  **keys;
-    audit_memix_t   *m;
-    unsigned char    hdr[AUDIT_IX_HDR], ent[AUDIT_IX_ENT];
+    unsigned        i, j;
+    uint64_t        s, v, r, *keys;
+    unsigned char  *n;
 
-    m = &st->mem;
+    keys = malloc((count + 1) * AUDIT_IX_FIELDS * sizeof(uint64_t));
+    n = calloc(count + 1, 1);
+    if (keys == NULL || n == NULL) {
+        free(keys);
+        free(n);
+        return -1;
+    }
+
+    for (s = 0; s < m->cap; s++) {
+        for (v = 0; v < m->slots[s].n; v++) {
+            r = m->slots[s].rel[v];
+            if (r < count && n[r] < AUDIT_IX_FIELDS) {
+                keys[r * AUDIT_IX_FIELDS + n[r]++] = m->slots[s].key;
+            }
+        }
+    }
+
+    for (r = 0; r < count; r++) {
+        for (i = 0; i < n[r]; i++) {
+            for (j = i + 1; j < n[r]; j++) {
+                audit_bloom_add(bloom, nb,
+                    audit_index_pair(keys[r * AUDIT_IX_FIELDS + i],
+                                     keys[r * AUDIT_IX_FIELDS + j]));
+            }
+        }
+    }
+
+    free(keys);
+    free(n);
+
+    return 0;
+}
+
+
+/* 0 when the segment has no record with key, 1 when it may have */
+
+int
+audit_index_bloom_has(const audit_ixseg_t *ix, uint64_t key)
+{
+    unsigned  i;
+    uint64_t  bits, h, d;
+
+    if (ix->nbloom == 0) {
+        return 1;
+    }
+
+    bits = ix->nbloom * 8;
+    h = key;
+    d = (key >> 32) | 1;
+
+    for (i = 0; i < 4; i++, h += d) {
+        if (!(ix->bloom[(h & (bits - 1)) >> 3] & (1u << (h & 7)))) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The writer of an index file (any thread): job->mix sorted by key into
+ * idx-<first>.tmp, synced, renamed, the folder synced; the summary left
+ * in job->ix.  The bloom filter holds the distinct keys and the pairs of
+ * keys of each record: AUDIT_IX_BLOOM_BITS per distinct key plus a byte
+ * per record, rounded up to a power of two of bytes.
+ */
+
+static int
+audit_ixjob_run(audit_bgjob_t *bj)
+{
+    int                   rc;
+    char                  path[1100], tmp[1100];
+    uint64_t              i, k, e, nfence, v, nb, mt;
+    struct stat           sb;
+    audit_ixw_t           w;
+    audit_ixseg_t        *ix;
+    audit_ixjob_t        *job;
+    audit_mpost_t       **keys;
+    const audit_memix_t  *m;
+    unsigned char         hdr[AUDIT_IX_HDR], ent[AUDIT_IX_ENT];
+
+    job = (audit_ixjob_t *) bj;
+    m = job->mix;
     rc = -1;
     keys = NULL;
     memset(&w, 0, sizeof(w));
     w.fd = -1;
 
-    ix = calloc(1, sizeof(audit_ixseg_t));
+    nb = 0;
+    if (m->used > 0) {
+        for (nb = 8; nb * 8 < m->used * AUDIT_IX_BLOOM_BITS + job->count * 8;
+             nb *= 2)
+        {
+            /* void */
+        }
+    }
+
     nfence = (m->nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK;
     w.cap = 1024 * 1024;
-    w.buf = malloc(w.cap);
+    ix = calloc(1, sizeof(audit_ixseg_t));
     if (ix != NULL) {
         ix->fence = malloc((nfence + 1) * sizeof(uint64_t));
         ix->zones = malloc((m->nzones + 1) * sizeof(audit_zone_t));
         ix->bad = malloc((m->nbad + 1) * sizeof(uint64_t));
+        ix->bloom = calloc(1, nb + 1);
     }
     keys = malloc((m->used + 1) * sizeof(audit_mpost_t *));
+    w.buf = malloc(w.cap);
 
     if (ix == NULL || w.buf == NULL || keys == NULL || ix->fence == NULL
-        || ix->zones == NULL || ix->bad == NULL)
+        || ix->zones == NULL || ix->bad == NULL || ix->bloom == NULL)
     {
-        audit_err(st, "index: out of memory");
+        snprintf(bj->err, sizeof(bj->err), "index: out of memory");
         goto done;
     }
 
     for (i = 0, k = 0; i < m->cap; i++) {
         if (m->slots[i].key != 0) {
             keys[k++] = &m->slots[i];
+            if (nb > 0) {
+                audit_bloom_add(ix->bloom, nb, m->slots[i].key);
+            }
         }
+    }
+
+    if (nb > 0 && audit_bloom_pairs(m, job->count, ix->bloom, nb) != 0) {
+        snprintf(bj->err, sizeof(bj->err), "index: out of memory");
+        goto done;
     }
 
     qsort(keys, k, sizeof(audit_mpost_t *), audit_mpost_cmp);
@@ -158,48 +296,59 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
     ix->nent = m->nent;
     ix->nfence = nfence;
     ix->nbad = m->nbad;
-    ix->ent_off = AUDIT_IX_HDR + (off_t) (seg->nmarks * 24 + m->nbad * 8
-                                          + nfence * 8);
+    ix->nbloom = nb;
+    ix->ent_off = AUDIT_IX_HDR + (off_t) (job->nmarks * 24 + m->nbad * 8
+                                          + nfence * 8 + nb);
 
     errno = 0;
 
-    if (stat(seg->path, &sb) == -1 || (off_t) sb.st_size != seg->size
-        || seg->nmarks != m->nzones)
+    if (job->nmarks != m->nzones
+        || (!job->open && (stat(job->path, &sb) == -1
+                           || (off_t) sb.st_size != job->size)))
     {
-        audit_err(st, "index: %s: %s", seg->path,
-                  errno ? strerror(errno) : "size differs");
+        snprintf(bj->err, sizeof(bj->err), "index: %s: %s", job->path,
+                 errno ? strerror(errno) : "size differs");
         goto done;
     }
 
+    /* an open segment's file names its last record's offset instead of
+     * the segment's mtime, which its next appends change */
+
+    mt = job->open ? (uint64_t) job->last
+                   : (uint64_t) sb.st_mtim.tv_sec * 1000000000ULL
+                     + sb.st_mtim.tv_nsec;
+
     memset(hdr, 0, sizeof(hdr));
-    memcpy(hdr, AUDIT_IX_MAGIC, 8);
-    audit_put64(hdr + 8, seg->first);
-    audit_put64(hdr + 16, seg->count);
-    audit_put64(hdr + 24, (uint64_t) sb.st_size);
-    audit_put64(hdr + 32, (uint64_t) sb.st_mtim.tv_sec * 1000000000ULL
-                          + sb.st_mtim.tv_nsec);
+    memcpy(hdr, job->open ? AUDIT_IX_OPEN_MAGIC : AUDIT_IX_MAGIC, 8);
+    audit_put64(hdr + 8, job->first);
+    audit_put64(hdr + 16, job->count);
+    audit_put64(hdr + 24, (uint64_t) job->size);
+    audit_put64(hdr + 32, mt);
     audit_put64(hdr + 40, m->nent);
     audit_put64(hdr + 48, m->nbad);
-    audit_put64(hdr + 56, seg->nmarks);
+    audit_put64(hdr + 56, job->nmarks);
     audit_put64(hdr + 64, nfence);
-    memcpy(hdr + 72, st->chain, GW_MERKLE_HASH_LEN);
+    memcpy(hdr + 72, job->chain, GW_MERKLE_HASH_LEN);
+    audit_put64(hdr + 104, nb);
 
-    audit_ix_path(st, seg->first, tmp, sizeof(tmp), ".tmp");
-    audit_ix_path(st, seg->first, path, sizeof(path), "");
+    snprintf(path, sizeof(path), "%s/idx-%020llu%s", job->dir,
+             (unsigned long long) job->first, job->open ? ".open" : "");
+    snprintf(tmp, sizeof(tmp), "%s/idx-%020llu%s.tmp", job->dir,
+             (unsigned long long) job->first, job->open ? ".open" : "");
 
     w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w.fd == -1) {
-        audit_err(st, "%s: %s", tmp, strerror(errno));
+        snprintf(bj->err, sizeof(bj->err), "%s: %s", tmp, strerror(errno));
         goto done;
     }
 
-    /* the CRC covers the header's first 104 bytes and the summary */
-    w.crc = audit_crc32c_update(0, hdr, 104);
+    /* the CRC covers the header's first 112 bytes and the summary */
+    w.crc = audit_crc32c_update(0, hdr, 112);
     w.len = AUDIT_IX_HDR;
     memcpy(w.buf, hdr, AUDIT_IX_HDR);
 
-    for (i = 0; i < seg->nmarks; i++) {
-        audit_ixw_u64(&w, (uint64_t) seg->marks[i]);
+    for (i = 0; i < job->nmarks; i++) {
+        audit_ixw_u64(&w, (uint64_t) job->marks[i]);
     }
     for (i = 0; i < m->nzones; i++) {
         memcpy(&v, &m->zones[i].min, 8);
@@ -213,6 +362,10 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
     for (i = 0; i < nfence; i++) {
         audit_ixw_u64(&w, ix->fence[i]);
     }
+    for (i = 0; i < nb; i += 8) {
+        w.crc = audit_crc32c_update(w.crc, ix->bloom + i, 8);
+        audit_ixw_put(&w, ix->bloom + i, 8);
+    }
 
     for (i = 0; i < k; i++) {
         audit_put64(ent, keys[i]->key);
@@ -223,23 +376,22 @@ audit_index_seal(audit_store_t *st, audit_seg_t *seg)
     }
 
     if (w.err || audit_write_all(w.fd, w.buf, w.len) != 0) {
-        audit_err(st, "%s: %s", tmp, strerror(errno));
+        snprintf(bj->err, sizeof(bj->err), "%s: %s", tmp, strerror(errno));
         goto done;
     }
 
     audit_put32(hdr, w.crc);
-    if (pwrite(w.fd, hdr, 4, 104) != 4
-        || (!st->nosync && fdatasync(w.fd) != 0)
+    if (pwrite(w.fd, hdr, 4, 112) != 4
+        || (!job->nosync && fdatasync(w.fd) != 0)
         || rename(tmp, path) != 0
-        || (!st->nosync && fsync(st->dir_fd) != 0))
+        || (!job->nosync && fsync(job->dir_fd) != 0))
     {
-        audit_err(st, "%s: %s", path, strerror(errno));
+        snprintf(bj->err, sizeof(bj->err), "%s: %s", path, strerror(errno));
         goto done;
     }
 
-    seg->ix = ix;
+    job->ix = ix;
     ix = NULL;
-    audit_memix_reset(m);
     rc = 0;
 
 done:
@@ -256,6 +408,164 @@ done:
 }
 
 
+static void
+audit_ixjob_free(audit_ixjob_t *job)
+{
+    audit_ixseg_free(job->ix);
+    free(job->path);
+    free(job->marks);
+    free(job);
+}
+
+
+static audit_ixjob_t *
+audit_ixjob_new(audit_store_t *st, audit_seg_t *seg, int open)
+{
+    audit_ixjob_t  *job;
+
+    job = calloc(1, sizeof(audit_ixjob_t));
+    if (job == NULL) {
+        return NULL;
+    }
+
+    job->path = strdup(seg->path);
+    job->marks = malloc((seg->nmarks + 1) * sizeof(off_t));
+    if (job->path == NULL || job->marks == NULL) {
+        audit_ixjob_free(job);
+        return NULL;
+    }
+
+    memcpy(job->marks, seg->marks, seg->nmarks * sizeof(off_t));
+    job->nmarks = seg->nmarks;
+    job->job.run = audit_ixjob_run;
+    job->dir = st->dir;
+    job->dir_fd = st->dir_fd;
+    job->nosync = st->nosync;
+    job->open = open;
+    job->first = seg->first;
+    job->count = seg->count;
+    job->size = seg->size;
+    job->last = st->last_frame;
+    memcpy(job->chain, st->chain, GW_MERKLE_HASH_LEN);
+
+    return job;
+}
+
+
+/* on the loop: the sealed segment's file is durable, its summary in */
+
+static void
+audit_ixjob_done(audit_store_t *st, audit_bgjob_t *bj)
+{
+    char            path[1100];
+    size_t          i;
+    audit_seg_t    *seg;
+    audit_ixjob_t  *job;
+
+    job = (audit_ixjob_t *) bj;
+    seg = NULL;
+
+    for (i = st->nsegs; i > 0; i--) {
+        if (st->segs[i - 1].first == job->first) {
+            seg = &st->segs[i - 1];
+            break;
+        }
+    }
+
+    if (bj->rc != 0 || seg == NULL) {
+        /* the index stays in memory; the next start writes the file */
+        st->bg_errors++;
+        snprintf(st->bg_err, sizeof(st->bg_err), "%s", bj->err);
+        audit_ixjob_free(job);
+        return;
+    }
+
+    seg->ix = job->ix;
+    job->ix = NULL;
+    audit_memix_reset(seg->mix);
+    free(seg->mix);
+    seg->mix = NULL;
+
+    audit_ix_path(st, seg->first, path, sizeof(path), ".open");
+    (void) unlink(path);
+
+    audit_ixjob_free(job);
+}
+
+
+/*
+ * Seals the index of seg, the last segment, whose records are all
+ * durable: st->mem moves to seg->mix (queries read it there) and is
+ * emptied for the next segment; the file is written off the loop.
+ */
+
+int
+audit_index_seal(audit_store_t *st, audit_seg_t *seg)
+{
+    audit_ixjob_t  *job;
+    audit_memix_t  *mix;
+
+    mix = malloc(sizeof(audit_memix_t));
+    job = audit_ixjob_new(st, seg, 0);
+
+    if (mix == NULL || job == NULL) {
+        free(mix);
+        if (job != NULL) {
+            audit_ixjob_free(job);
+        }
+        audit_err(st, "index: out of memory");
+        return -1;
+    }
+
+    *mix = st->mem;
+    memset(&st->mem, 0, sizeof(audit_memix_t));
+    seg->mix = mix;
+    job->mix = mix;
+    job->job.done = audit_ixjob_done;
+
+    audit_bg_submit(st, &job->job);
+
+    return 0;
+}
+
+
+/*
+ * At a graceful stop, all durable: the open segment's index, written
+ * now, to idx-<first>.open.  0, or -1 with st->err.
+ */
+
+int
+audit_index_save_open(audit_store_t *st)
+{
+    int             rc;
+    audit_seg_t    *seg;
+    audit_ixjob_t  *job;
+
+    if (st->nsegs == 0 || st->segs[st->nsegs - 1].count == 0) {
+        return 0;
+    }
+
+    seg = &st->segs[st->nsegs - 1];
+
+    job = audit_ixjob_new(st, seg, 1);
+    if (job == NULL) {
+        audit_err(st, "index: out of memory");
+        return -1;
+    }
+
+    job->mix = &st->mem;
+
+    rc = audit_ixjob_run(&job->job);
+    if (rc != 0) {
+        audit_err(st, "%s", job->job.err);
+    }
+
+    audit_ixjob_free(job);
+
+    return rc;
+}
+
+
 void
 audit_ixseg_free(audit_ixseg_t *ix)
 {
@@ -266,138 +576,8 @@ audit_ixseg_free(audit_ixseg_t *ix)
     free(ix->fence);
     free(ix->zones);
     free(ix->bad);
+    free(ix->bloom);
     free(ix);
-}
-
-
-/*
- * Takes sealed segment seg (its records end at record end) from its
- * index file: count, size, file offsets, the index's summary and the
- * chain value of its last record.  0 when taken; 1 when the file is
- * missing, damaged or not of this segment as it is now (the caller
- * scans and indexes it again); -1 with st->err.
- */
-
-int
-audit_index_load(audit_store_t *st, audit_seg_t *seg, uint64_t end)
-{
-    int              fd, rc;
-    char             path[1100];
-    size_t           meta;
-    uint64_t         count, nent, nbad, nmarks, nfence, i, v, mt;
-    struct stat      sb, ib;
-    audit_ixseg_t   *ix;
-    unsigned char    hdr[AUDIT_IX_HDR];
-    unsigned char   *buf, *p;
-
-    rc = 1;
-    buf = NULL;
-    ix = NULL;
-
-    audit_ix_path(st, seg->first, path, sizeof(path), "");
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        return 1;
-    }
-
-    if (stat(seg->path, &sb) != 0 || fstat(fd, &ib) != 0
-        || pread(fd, hdr, AUDIT_IX_HDR, 0) != AUDIT_IX_HDR
-        || memcmp(hdr, AUDIT_IX_MAGIC, 8) != 0)
-    {
-        goto done;
-    }
-
-    count = audit_get64(hdr + 16);
-    nent = audit_get64(hdr + 40);
-    nbad = audit_get64(hdr + 48);
-    nmarks = audit_get64(hdr + 56);
-    nfence = audit_get64(hdr + 64);
-    mt = (uint64_t) sb.st_mtim.tv_sec * 1000000000ULL + sb.st_mtim.tv_nsec;
-
-    if (audit_get64(hdr + 8) != seg->first || count != end - seg->first
-        || audit_get64(hdr + 24) != (uint64_t) sb.st_size
-        || audit_get64(hdr + 32) != mt
-        || nmarks != (count + AUDIT_MARK - 1) / AUDIT_MARK
-        || nbad > count || nent > count * AUDIT_IX_FIELDS
-        || nfence != (nent + AUDIT_IX_BLOCK - 1) / AUDIT_IX_BLOCK)
-    {
-        goto done;
-    }
-
-    meta = nmarks * 24 + nbad * 8 + nfence * 8;
-
-    if ((uint64_t) ib.st_size != AUDIT_IX_HDR + meta + nent * AUDIT_IX_ENT) {
-        goto done;
-    }
-
-    rc = -1;
-    buf = malloc(meta + 1);
-    ix = calloc(1, sizeof(audit_ixseg_t));
-    if (buf == NULL || ix == NULL) {
-        audit_err(st, "index: out of memory");
-        goto done;
-    }
-
-    rc = 1;
-    if (pread(fd, buf, meta, AUDIT_IX_HDR) != (ssize_t) meta
-        || audit_crc32c_update(audit_crc32c_update(0, hdr, 104), buf, meta)
-           != audit_get32(hdr + 104))
-    {
-        goto done;
-    }
-
-    rc = -1;
-    free(seg->marks);
-    seg->marks = malloc((nmarks + 1) * sizeof(off_t));
-    ix->zones = malloc((nmarks + 1) * sizeof(audit_zone_t));
-    ix->bad = malloc((nbad + 1) * sizeof(uint64_t));
-    ix->fence = malloc((nfence + 1) * sizeof(uint64_t));
-    if (seg->marks == NULL || ix->zones == NULL || ix->bad == NULL
-        || ix->fence == NULL)
-    {
-        audit_err(st, "index: out of memory");
-        goto done;
-    }
-
-    p = buf;
-    for (i = 0; i < nmarks; i++, p += 8) {
-        seg->marks[i] = (off_t) audit_get64(p);
-    }
-    for (i = 0; i < nmarks; i++, p += 16) {
-        v = audit_get64(p);
-        memcpy(&ix->zones[i].min, &v, 8);
-        v = audit_get64(p + 8);
-        memcpy(&ix->zones[i].max, &v, 8);
-    }
-    for (i = 0; i < nbad; i++, p += 8) {
-        ix->bad[i] = audit_get64(p);
-    }
-    for (i = 0; i < nfence; i++, p += 8) {
-        ix->fence[i] = audit_get64(p);
-    }
-
-    seg->nmarks = nmarks;
-    seg->cap = nmarks + 1;
-    seg->count = count;
-    seg->size = sb.st_size;
-    ix->nent = nent;
-    ix->nfence = nfence;
-    ix->nbad = nbad;
-    ix->ent_off = AUDIT_IX_HDR + (off_t) meta;
-    memcpy(st->chain, hdr + 72, GW_MERKLE_HASH_LEN);
-
-    seg->ix = ix;
-    ix = NULL;
-    rc = 0;
-
-done:
-
-    close(fd);
-    free(buf);
-    audit_ixseg_free(ix);
-
-    return rc;
 }
 
 
@@ -412,4 +592,12 @@ audit_index_free(audit_store_t *st)
     }
 
     audit_memix_reset(&st->mem);
+
+    for (i = 0; i < st->nsegs; i++) {
+        if (st->segs[i].mix != NULL) {
+            audit_memix_reset(st->segs[i].mix);
+            free(st->segs[i].mix);
+            st->segs[i].mix = NULL;
+        }
+    }
 }

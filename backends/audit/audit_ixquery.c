@@ -204,11 +204,12 @@ static int
 audit_ixq_segment(audit_ixq_t *q)
 {
     char                  path[1100];
-    unsigned              i;
+    unsigned              i, j;
     uint64_t              lo, hi;
     audit_seg_t          *seg;
     audit_pit_t          *it;
     audit_store_t        *st;
+    const audit_memix_t  *m;
     const audit_mpost_t  *mp;
 
     st = q->st;
@@ -223,16 +224,18 @@ audit_ixq_segment(audit_ixq_t *q)
     q->bpos = 0;
 
     if (seg->ix == NULL) {
-        /* the open segment: its index is in memory */
-        q->zones = st->mem.zones;
-        q->nzones = st->mem.nzones;
-        q->bad = st->mem.bad;
-        q->nbad = st->mem.nbad;
+        /* the open segment, or a sealed one whose file is being
+         * written: its index is in memory */
+        m = (seg->mix != NULL) ? seg->mix : &st->mem;
+        q->zones = m->zones;
+        q->nzones = m->nzones;
+        q->bad = m->bad;
+        q->nbad = m->nbad;
 
         for (i = 0; i < q->nkeys; i++) {
             it = &q->pit[i];
             it->fd = -1;
-            mp = audit_memix_find(&st->mem, q->keys[i]);
+            mp = audit_memix_find(m, q->keys[i]);
             it->mem = (mp != NULL) ? mp->rel : NULL;
             it->pos = 0;
             it->hi = (mp != NULL) ? mp->n : 0;
@@ -249,6 +252,22 @@ audit_ixq_segment(audit_ixq_t *q)
 
     if (q->nkeys == 0) {
         return 0;
+    }
+
+    /* a key, or two keys together in one record, that the segment's
+     * bloom filter has not seen: nothing to read */
+
+    for (i = 0; i < q->nkeys; i++) {
+        for (j = i; j < q->nkeys; j++) {
+            if (!audit_index_bloom_has(seg->ix, i == j ? q->keys[i]
+                                       : audit_index_pair(q->keys[i],
+                                                          q->keys[j])))
+            {
+                q->empty = 1;
+                q->skipped++;
+                return 0;
+            }
+        }
     }
 
     snprintf(path, sizeof(path), "%s/idx-%020llu", st->dir,

@@ -165,13 +165,21 @@ audit_commit_timer(evutil_socket_t fd, short what, void *arg)
 static void
 audit_commit_event(evutil_socket_t fd, short what, void *arg)
 {
-    char  buf[64];
+    char             buf[64];
+    static uint64_t  errors;
 
     while (read(fd, buf, sizeof(buf)) > 0) {
         /* drained */
     }
 
     audit_commit_finished();
+
+    if (audit.st.bg_errors != errors) {
+        errors = audit.st.bg_errors;
+        gw_svc_log(audit.svc, GW_SVC_ERROR, NULL,
+                   "index or id table write failed",
+                   json_pack("{s:s}", "error", audit.st.bg_err));
+    }
 }
 
 
@@ -364,13 +372,15 @@ audit_setup(void)
     gw_svc_metric_set(audit.m_records, (double) audit.st.durable);
 
     gw_svc_log(audit.svc, GW_SVC_INFO, NULL, "store open",
-               json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
+               json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
                          "data_dir", dir,
                          "records", (json_int_t) audit.st.size,
                          "records_indexed", (json_int_t) audit.st.reindexed,
                          "indexes_rebuilt", (json_int_t) audit.st.ix_rebuilt,
                          "ids_reinserted",
                          (json_int_t) audit.st.ids_reinserted,
+                         "open_index_records",
+                         (json_int_t) audit.st.ix_covered,
                          "checkpoint", (json_int_t) audit.cp_size,
                          "consumer", audit.consumer, "key", audit.vkey));
 
@@ -485,10 +495,14 @@ main(int argc, char **argv)
     audit.m_checkpoints = gw_svc_counter(audit.svc,
                                          "audit_checkpoints_total",
                                          "Checkpoints signed", NULL);
+    audit.m_ix_skipped = gw_svc_counter(audit.svc,
+        "audit_index_segments_skipped_total",
+        "Sealed segments a filtered query skipped by their bloom filters",
+        NULL);
 
     if (audit.m_events == NULL || audit.m_records == NULL
         || audit.m_commits == NULL || audit.m_commit_time == NULL
-        || audit.m_checkpoints == NULL
+        || audit.m_checkpoints == NULL || audit.m_ix_skipped == NULL
         || gw_svc_route(audit.svc, GW_SVC_POST, "/v1/audit/events", 0,
                         audit_post_events, NULL) != 0
         || gw_svc_route(audit.svc, GW_SVC_GET, "/v1/audit/records",

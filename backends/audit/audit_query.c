@@ -470,6 +470,10 @@ audit_records(gw_svc_req_t *req, void *data)
     audit_reader_close(&rd);
     audit_ixq_close(&ixq);
 
+    if (ixq.skipped > 0) {
+        gw_svc_metric_add(audit.m_ix_skipped, (double) ixq.skipped);
+    }
+
     if (bad > 0) {
         audit_record_bad_log(req, first_bad, bad, first_why);
     }

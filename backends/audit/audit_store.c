@@ -215,18 +215,21 @@ audit_seg_scan(audit_store_t *st, audit_seg_t *seg, int last)
             goto done;
         }
 
-        if ((seq >= st->ids.mark
-             && audit_ids_insert(st, rec.id, rec.id_len, seq) != 0)
-            || audit_index_add(st, seq, rec.rec, rec.rec_len, NULL) != 0)
-        {
-            goto done;
-        }
-
         if (seq >= st->ids.mark) {
+            if (audit_ids_insert(st, rec.id, rec.id_len, seq) != 0) {
+                goto done;
+            }
             st->ids_reinserted++;
         }
 
-        st->reindexed++;
+        if (!last || seg->count >= st->ix_covered) {
+            if (audit_index_add(st, seq, rec.rec, rec.rec_len, NULL) != 0) {
+                goto done;
+            }
+            st->reindexed++;
+        }
+
+        st->last_frame = off;
 
         memcpy(st->chain, rec.chain, GW_MERKLE_HASH_LEN);
         seg->count++;
@@ -324,8 +327,27 @@ audit_seg_take(audit_store_t *st, audit_seg_t *seg, uint64_t end, int last)
     int  rc;
 
     audit_memix_reset(&st->mem);
+    st->ix_covered = 0;
 
     if (last) {
+        /* the index written at the last graceful stop, then the records
+         * after it; all of them again if the segment lost some of it */
+
+        if (audit_index_load_open(st, seg) != 0
+            || audit_seg_scan(st, seg, 1) != 0)
+        {
+            return -1;
+        }
+
+        if (seg->count >= st->ix_covered) {
+            return 0;
+        }
+
+        audit_memix_reset(&st->mem);
+        st->ix_covered = 0;
+        seg->count = 0;
+        seg->nmarks = 0;
+
         return audit_seg_scan(st, seg, 1);
     }
 
@@ -665,7 +687,27 @@ audit_store_close(audit_store_t *st)
 
     if (st->async) {
         audit_store_wait(st);
+    }
 
+    /* a growing id table is finished, what the background thread has
+     * is done, then it stops */
+
+    audit_ids_settle(st);
+    audit_bg_drain(st);
+
+    if (st->bg) {
+        pthread_mutex_lock(&st->bg_mu);
+        st->bg_quit = 1;
+        pthread_cond_broadcast(&st->bg_cv);
+        pthread_mutex_unlock(&st->bg_mu);
+
+        pthread_join(st->bg_thread, NULL);
+        pthread_mutex_destroy(&st->bg_mu);
+        pthread_cond_destroy(&st->bg_cv);
+        st->bg = 0;
+    }
+
+    if (st->async) {
         pthread_mutex_lock(&st->mu);
         st->quit = 1;
         pthread_cond_broadcast(&st->cv);
@@ -678,8 +720,11 @@ audit_store_close(audit_store_t *st)
         close(st->notify[1]);
     }
 
-    if (st->ids.map != NULL && st->len == 0 && st->flen == 0) {
+    if (st->ids.map != NULL && st->len == 0 && st->flen == 0
+        && st->size == st->durable)
+    {
         (void) audit_ids_sync(st);
+        (void) audit_index_save_open(st);
     }
 
     audit_ids_close(st);
@@ -745,10 +790,12 @@ audit_store_append(audit_store_t *st, const char *id, size_t id_len,
          * is written, the id index synced up to them */
 
         if (audit_store_commit(st) != 0 || audit_index_seal(st, seg) != 0
-            || audit_ids_sync(st) != 0 || audit_seg_create(st) != 0)
+            || audit_seg_create(st) != 0)
         {
             return -1;
         }
+
+        audit_ids_sync_start(st);
         seg = &st->segs[st->nsegs - 1];
     }
 
@@ -780,6 +827,8 @@ audit_store_append(audit_store_t *st, const char *id, size_t id_len,
     {
         return -1;
     }
+
+    st->last_frame = seg->size + (off_t) (st->flen + st->len);
 
     memcpy(st->chain, p + AUDIT_FRAME_HDR, GW_MERKLE_HASH_LEN);
     p[AUDIT_FRAME_HDR + GW_MERKLE_HASH_LEN] = (unsigned char) id_len;

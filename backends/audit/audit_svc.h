@@ -69,6 +69,7 @@ typedef struct {
     gw_svc_metric_t    *m_commits;
     gw_svc_metric_t    *m_commit_time;
     gw_svc_metric_t    *m_checkpoints;
+    gw_svc_metric_t    *m_ix_skipped;
 } audit_t;
 
 
@@ -155,6 +156,7 @@ typedef struct {
     size_t              seg;            /* the iterators' segment */
     int                 fd;
     int                 empty;          /* a key has no posting in seg */
+    uint64_t            skipped;        /* segments ruled out by bloom */
     audit_pit_t         pit[AUDIT_IX_FIELDS];
     const audit_zone_t *zones;
     size_t              nzones;

@@ -12,6 +12,12 @@
  * flight is out; while it is, the loop leaves the two files and the
  * flight's buffers alone, and a synchronous commit (a segment rolling
  * over, a checkpoint, the stop) first waits for it.
+ *
+ * A second thread does the store's slow chores off the loop, in order:
+ * a sealed segment's index file, the id table's sync, the end of its
+ * growth (audit_bgjob_t).  It signals the same pipe; the loop calls the
+ * jobs' done() from audit_store_commit_finish().  Without the threads
+ * (`gen`, `verify`, the open) a job runs at once.
  */
 
 
@@ -80,6 +86,113 @@ audit_writer(void *arg)
 }
 
 
+static void *
+audit_bg(void *arg)
+{
+    ssize_t         n;
+    audit_bgjob_t  *job, **pp;
+    audit_store_t  *st;
+
+    st = arg;
+
+    pthread_mutex_lock(&st->bg_mu);
+
+    for ( ;; ) {
+        while (st->bg_todo == NULL && !st->bg_quit) {
+            pthread_cond_wait(&st->bg_cv, &st->bg_mu);
+        }
+
+        job = st->bg_todo;
+        if (job == NULL) {
+            break;
+        }
+
+        st->bg_todo = job->next;
+        pthread_mutex_unlock(&st->bg_mu);
+
+        job->rc = job->run(job);
+
+        pthread_mutex_lock(&st->bg_mu);
+
+        job->next = NULL;
+        for (pp = &st->bg_done; *pp != NULL; pp = &(*pp)->next) {
+            /* void */
+        }
+        *pp = job;
+        pthread_cond_broadcast(&st->bg_cv);
+
+        n = write(st->notify[1], "b", 1);
+        (void) n;
+    }
+
+    pthread_mutex_unlock(&st->bg_mu);
+
+    return NULL;
+}
+
+
+void
+audit_bg_submit(audit_store_t *st, audit_bgjob_t *job)
+{
+    audit_bgjob_t  **pp;
+
+    job->next = NULL;
+
+    if (!st->bg) {
+        job->rc = job->run(job);
+        job->done(st, job);
+        return;
+    }
+
+    pthread_mutex_lock(&st->bg_mu);
+    for (pp = &st->bg_todo; *pp != NULL; pp = &(*pp)->next) {
+        /* void */
+    }
+    *pp = job;
+    pthread_cond_broadcast(&st->bg_cv);
+    pthread_mutex_unlock(&st->bg_mu);
+
+    st->bg_out++;
+}
+
+
+void
+audit_bg_reap(audit_store_t *st)
+{
+    audit_bgjob_t  *job, *next;
+
+    if (st->bg_out == 0) {
+        return;
+    }
+
+    pthread_mutex_lock(&st->bg_mu);
+    job = st->bg_done;
+    st->bg_done = NULL;
+    pthread_mutex_unlock(&st->bg_mu);
+
+    for ( /* void */ ; job != NULL; job = next) {
+        next = job->next;
+        st->bg_out--;
+        job->done(st, job);
+    }
+}
+
+
+void
+audit_bg_drain(audit_store_t *st)
+{
+    while (st->bg_out > 0) {
+        pthread_mutex_lock(&st->bg_mu);
+        while (st->bg_done == NULL) {
+            pthread_cond_wait(&st->bg_cv, &st->bg_mu);
+        }
+        pthread_mutex_unlock(&st->bg_mu);
+
+        audit_bg_reap(st);
+    }
+}
+
+
 int
 audit_store_async(audit_store_t *st)
 {
@@ -101,6 +214,16 @@ audit_store_async(audit_store_t *st)
     }
 
     st->async = 1;
+
+    if (pthread_mutex_init(&st->bg_mu, NULL) != 0
+        || pthread_cond_init(&st->bg_cv, NULL) != 0
+        || pthread_create(&st->bg_thread, NULL, audit_bg, st) != 0)
+    {
+        audit_err(st, "cannot start the background thread");
+        return -1;
+    }
+
+    st->bg = 1;
 
     return 0;
 }
@@ -159,6 +282,8 @@ audit_store_commit_finish(audit_store_t *st)
 {
     int           rc, e;
     audit_seg_t  *seg;
+
+    audit_bg_reap(st);
 
     if (!st->flight) {
         return 0;

@@ -106,6 +106,7 @@ struct gw_svc_s {
     gw_svc_metric_t          *m_redis_up;
     gw_svc_metric_t          *m_redis_connects;
     gw_svc_metric_t          *m_dropped;
+    gw_svc_metric_t          *m_nodelay;
 };
 
 

@@ -584,10 +584,13 @@ gw_svc_metrics_init(gw_svc_t *svc)
     svc->m_dropped = gw_svc_counter(svc,
         "gw_metrics_series_dropped_total",
         "Metric updates dropped: too many series or out of memory", NULL);
+    svc->m_nodelay = gw_svc_counter(svc, "gw_http_tcp_nodelay_total",
+        "Accepted TCP connections set to TCP_NODELAY", NULL);
 
     if (svc->m_requests == NULL || svc->m_duration == NULL
         || svc->m_in_flight == NULL || svc->m_redis_up == NULL
-        || svc->m_redis_connects == NULL || svc->m_dropped == NULL)
+        || svc->m_redis_connects == NULL || svc->m_dropped == NULL
+        || svc->m_nodelay == NULL)
     {
         return -1;
     }

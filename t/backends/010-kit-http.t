@@ -245,6 +245,21 @@ SKIP: {
     is($res, '', 'promtool has no remark');
 }
 
+# ---- TCP_NODELAY on kept-alive connections ---------------------------------
+
+# once per connection: two requests on one new kept-alive connection add 1
+sub nodelay_count {
+    my ($v) = get('/metrics')->{content}
+        =~ /^gw_http_tcp_nodelay_total (\d+)$/m;
+    return $v;
+}
+my $nd0 = nodelay_count();
+ok(defined $nd0 && $nd0 >= 1, 'the connections so far were set TCP_NODELAY');
+my $ka = HTTP::Tiny->new(timeout => 10, keep_alive => 1);
+is($ka->get(Kit::url($svc, '/healthz'))->{status}, 200, 'kept alive: 1st');
+is($ka->get(Kit::url($svc, '/healthz'))->{status}, 200, 'kept alive: 2nd');
+is(nodelay_count(), $nd0 + 1, 'one new connection set TCP_NODELAY once');
+
 # ---- Redis down and back ---------------------------------------------------
 
 $redis->kill;
