@@ -690,20 +690,7 @@ gw_jwk_set_secret(gw_jwk_t *key, const unsigned char *secret, size_t len,
 void
 gw_jwk_free(gw_jwk_t *key)
 {
-    size_t  i;
-
-    for (i = 0; i < GW_ALG_COUNT; i++) {
-        if (key->vctx[i] == NULL) {
-            continue;
-        }
-
-        if (key->type == GW_KEY_HMAC) {
-            EVP_MAC_CTX_free(key->vctx[i]);
-
-        } else {
-            EVP_PKEY_CTX_free(key->vctx[i]);
-        }
-    }
+    gw_jws_vctx_free(key);
 
     EVP_PKEY_free(key->pkey);
 

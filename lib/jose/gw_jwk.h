@@ -62,9 +62,10 @@ typedef struct {
     /*
      * Verification contexts made ready for this key, one per algorithm,
      * created by the first gw_jws_verify() in a process and freed with
-     * the key: EVP_MAC_CTX * keyed with the secret (HMAC), EVP_PKEY_CTX *
-     * set up to verify a digest (RSA, ECDSA).  NULL until used; a cache,
-     * not part of the key's value, so it may change through a const key.
+     * the key (gw_jws_vctx_free()): the HMAC inner and outer digest
+     * states of the secret, EVP_PKEY_CTX * set up to verify a digest
+     * (RSA, ECDSA).  NULL until used; a cache, not part of the key's
+     * value, so it may change through a const key.
      */
     void           *vctx[GW_ALG_COUNT];
 } gw_jwk_t;

@@ -6,7 +6,8 @@
  * gw_jwk_json.c (JWK and JWKS parsing) share.  The JSON side only parses;
  * the key constructors below decide a key's type, algorithm mask and
  * fingerprint, so that decision is made in one place for every input form.
- * Nothing outside these two files includes this header.
+ * Nothing outside these two files and gw_jws_verify.c, which makes and
+ * frees a key's verification contexts, includes this header.
  */
 
 
@@ -58,6 +59,12 @@ int gw_jwk_thumbprint(gw_jwk_t *key, EVP_PKEY *pkey,
 /* Copies an HMAC secret into key; 0, or -1 with *reason set. */
 int gw_jwk_set_secret(gw_jwk_t *key, const unsigned char *secret,
     size_t len, const char **reason);
+
+/*
+ * Frees the verification contexts gw_jws_verify() made for key (vctx),
+ * and sets them to NULL (gw_jws_verify.c).
+ */
+void gw_jws_vctx_free(gw_jwk_t *key);
 
 /* Frees key's material (secrets cleansed) and zeroes it. */
 void gw_jwk_free(gw_jwk_t *key);

@@ -12,12 +12,14 @@
  * Ed25519, and R || S of the curve's size for ECDSA, which is converted to
  * the DER form OpenSSL verifies.  HMAC results are compared in constant
  * time.  OpenSSL errors raised by a bad signature are popped before we
- * return, so they never pile up in a worker's error queue.
+ * return, so they never pile up in a worker's error queue (HMAC raises
+ * none but for want of memory, and then clears the queue).
  *
  * What OpenSSL 3 makes costly per call is done once per key and
  * algorithm in each process, on the first token, and kept in the key
- * (gw_jwk_t.vctx): the HMAC context keyed with the secret, re-initialised
- * for each token; the RSA or ECDSA context set up to verify a digest.
+ * (gw_jwk_t.vctx): the HMAC inner and outer digest states of the secret,
+ * continued from copies for each token; the RSA or ECDSA context set up
+ * to verify a digest.
  * Digests are fetched once per process.  ECDSA's R || S is turned into
  * DER by hand, the bytes i2d_ECDSA_SIG() would write.
  */
@@ -30,13 +32,21 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rsa.h>
 
 #include "gw_jws.h"
+#include "gw_jwk_int.h"
 
 
 #define GW_ECDSA_DER_MAX  144   /* P-521: SEQUENCE of two 67-byte INTEGERs */
+#define GW_HMAC_BLOCK_MAX 128   /* SHA-384 and SHA-512 */
+
+
+typedef struct {
+    EVP_MD_CTX       *inner;        /* fed K ^ ipad */
+    EVP_MD_CTX       *outer;        /* fed K ^ opad */
+    EVP_MD_CTX       *work;         /* a token's copies of the two */
+} gw_jws_hmac_t;
 
 
 typedef struct {
@@ -71,6 +81,9 @@ static int gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
 static int gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
+static void gw_jws_hmac_free(gw_jws_hmac_t *h);
+static gw_jws_hmac_t *gw_jws_hmac_new(const gw_jwk_t *key, gw_alg_e alg,
+    const gw_jws_alg_t *a);
 static EVP_PKEY_CTX *gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg,
     const gw_jws_alg_t *a);
 static const EVP_MD *gw_jws_md(gw_alg_e alg, const gw_jws_alg_t *a);
@@ -109,24 +122,138 @@ gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key, const char **err)
 }
 
 
+void
+gw_jws_vctx_free(gw_jwk_t *key)
+{
+    size_t  i;
+
+    for (i = 0; i < GW_ALG_COUNT; i++) {
+        if (key->vctx[i] == NULL) {
+            continue;
+        }
+
+        if (key->type == GW_KEY_HMAC) {
+            gw_jws_hmac_free(key->vctx[i]);
+
+        } else {
+            EVP_PKEY_CTX_free(key->vctx[i]);
+        }
+
+        key->vctx[i] = NULL;
+    }
+}
+
+
 /*
- * HMAC with the key's own EVP_MAC_CTX, keyed once: each later use only
- * re-initialises it (EVP_MAC_init() without a key restarts from the
- * inner and outer states kept from the secret), so neither the MAC nor
- * the digest is fetched again and the secret's two blocks are not hashed
- * again for every token.
+ * HMAC (RFC 2104) from states prepared once per key and algorithm: the
+ * digest fed the secret's inner block (K ^ ipad) and the one fed its outer
+ * block (K ^ opad), K being the secret, or its digest when it is longer
+ * than the digest's block, padded with zeros to the block.  A token costs
+ * a copy of each state into the work context, the signing input and the
+ * inner digest hashed on, and the two finals; none of EVP_MAC's layers,
+ * parameters or keying.  The three contexts live in the key (vctx).
  */
+
+static void
+gw_jws_hmac_free(gw_jws_hmac_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+
+    /* the states are the secret's: EVP_MD_CTX_free() cleanses them */
+
+    EVP_MD_CTX_free(h->inner);
+    EVP_MD_CTX_free(h->outer);
+    EVP_MD_CTX_free(h->work);
+    free(h);
+}
+
+
+/* the states of key's secret for the digest of a, or NULL (no memory) */
+
+static gw_jws_hmac_t *
+gw_jws_hmac_new(const gw_jwk_t *key, gw_alg_e alg, const gw_jws_alg_t *a)
+{
+    int             bs, ok;
+    size_t          i, klen;
+    unsigned        dlen;
+    const EVP_MD   *md;
+    gw_jws_hmac_t  *h;
+    unsigned char   k[GW_HMAC_BLOCK_MAX], pad[GW_HMAC_BLOCK_MAX];
+
+    md = gw_jws_md(alg, a);
+
+    if (md == NULL) {
+        return NULL;
+    }
+
+    bs = EVP_MD_get_block_size(md);
+
+    if (bs <= 0 || bs > GW_HMAC_BLOCK_MAX
+        || (size_t) EVP_MD_get_size(md) != a->md_len)
+    {
+        return NULL;
+    }
+
+    h = calloc(1, sizeof(gw_jws_hmac_t));
+    if (h == NULL) {
+        return NULL;
+    }
+
+    memset(k, 0, sizeof(k));
+
+    if (key->secret_len > (size_t) bs) {
+        ok = EVP_Digest(key->secret, key->secret_len, k, &dlen, md, NULL);
+        klen = dlen;
+
+    } else {
+        memcpy(k, key->secret, key->secret_len);
+        klen = key->secret_len;
+        ok = 1;
+    }
+
+    h->inner = EVP_MD_CTX_new();
+    h->outer = EVP_MD_CTX_new();
+    h->work = EVP_MD_CTX_new();
+
+    ok = ok && klen <= (size_t) bs
+         && h->inner != NULL && h->outer != NULL && h->work != NULL;
+
+    for (i = 0; i < (size_t) bs; i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    ok = ok && EVP_DigestInit_ex2(h->inner, md, NULL) == 1
+         && EVP_DigestUpdate(h->inner, pad, bs) == 1;
+
+    for (i = 0; i < (size_t) bs; i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    ok = ok && EVP_DigestInit_ex2(h->outer, md, NULL) == 1
+         && EVP_DigestUpdate(h->outer, pad, bs) == 1;
+
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+
+    if (!ok) {
+        gw_jws_hmac_free(h);
+        return NULL;
+    }
+
+    return h;
+}
+
 
 static int
 gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err)
 {
-    int            rc;
-    size_t         mac_len;
-    EVP_MAC       *mac;
-    OSSL_PARAM     params[2];
-    EVP_MAC_CTX   *mctx, **slot;
-    unsigned char  out[EVP_MAX_MD_SIZE];
+    int              rc;
+    unsigned         len, olen;
+    gw_jws_hmac_t   *h, **slot;
+    unsigned char    in[EVP_MAX_MD_SIZE], out[EVP_MAX_MD_SIZE];
 
     if (key->secret == NULL) {
         *err = "key does not fit the algorithm";
@@ -138,47 +265,54 @@ gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
         return -1;
     }
 
-    slot = (EVP_MAC_CTX **) &((gw_jwk_t *) key)->vctx[jws->alg];
+    slot = (gw_jws_hmac_t **) &((gw_jwk_t *) key)->vctx[jws->alg];
 
-    ERR_set_mark();
+    h = *slot;
 
-    mctx = *slot;
+    if (h == NULL) {
+        ERR_set_mark();
+        h = gw_jws_hmac_new(key, jws->alg, a);
+        ERR_pop_to_mark();
 
-    if (mctx == NULL) {
-        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        mctx = (mac != NULL) ? EVP_MAC_CTX_new(mac) : NULL;
-        EVP_MAC_free(mac);
-
-        params[0] = OSSL_PARAM_construct_utf8_string("digest",
-                                                     (char *) a->md_name, 0);
-        params[1] = OSSL_PARAM_construct_end();
-
-        if (mctx == NULL
-            || EVP_MAC_init(mctx, key->secret, key->secret_len, params) != 1)
-        {
+        if (h == NULL) {
             goto failed;
         }
 
-        *slot = mctx;
-
-    } else if (EVP_MAC_init(mctx, NULL, 0, NULL) != 1) {
-        goto failed;
+        *slot = h;
     }
 
-    if (EVP_MAC_update(mctx, jws->signing_input, jws->signing_input_len)
-        != 1
-        || EVP_MAC_final(mctx, out, &mac_len, sizeof(out)) != 1
-        || mac_len != a->md_len)
+    /*
+     * Only a failed allocation makes these fail, and no bad token: the
+     * queue is cleared then, rather than marked and popped for every
+     * token, which costs about as much as the HMAC's copies.
+     */
+
+    if (EVP_MD_CTX_copy_ex(h->work, h->inner) != 1
+        || EVP_DigestUpdate(h->work, jws->signing_input,
+                            jws->signing_input_len)
+           != 1
+        || EVP_DigestFinal_ex(h->work, in, &len) != 1
+        || EVP_MD_CTX_copy_ex(h->work, h->outer) != 1
+        || EVP_DigestUpdate(h->work, in, len) != 1
+        || EVP_DigestFinal_ex(h->work, out, &olen) != 1
+        || olen != a->md_len)
     {
+        ERR_clear_error();
+        OPENSSL_cleanse(in, sizeof(in));
+
+        /* states in an unknown state are not used again */
+
+        gw_jws_hmac_free(h);
+        *slot = NULL;
+
         goto failed;
     }
 
-    ERR_pop_to_mark();
-
-    rc = CRYPTO_memcmp(out, jws->sig, mac_len);
+    rc = CRYPTO_memcmp(out, jws->sig, olen);
 
     /* a valid MAC for this input is a forgery if it leaks */
 
+    OPENSSL_cleanse(in, sizeof(in));
     OPENSSL_cleanse(out, sizeof(out));
 
     if (rc != 0) {
@@ -190,12 +324,6 @@ gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
 
 failed:
 
-    /* a context in an unknown state is not used again */
-
-    EVP_MAC_CTX_free(mctx);
-    *slot = NULL;
-
-    ERR_pop_to_mark();
     *err = "signature verification error";
 
     return -1;
