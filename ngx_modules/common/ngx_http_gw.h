@@ -56,6 +56,19 @@ ngx_int_t ngx_http_gw_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars);
 ngx_int_t ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n);
 
+/*
+ * Removes every request header for which drop(h, data) is true; *n (may be
+ * NULL) gets how many went.  One walk when none goes; otherwise the list
+ * is rebuilt without them (an ngx_list_t cannot drop an element), and the
+ * pointers nginx keeps to other headers (headers_in.host...) stay valid:
+ * they point into the old list's elements, left in the pool unchanged.
+ */
+typedef ngx_uint_t (*ngx_http_gw_header_match_pt)(ngx_table_elt_t *h,
+    void *data);
+
+ngx_int_t ngx_http_gw_drop_headers(ngx_http_request_t *r,
+    ngx_http_gw_header_match_pt drop, void *data, ngx_uint_t *n);
+
 /* appends a request header for the upstream; name and lowcase must live as
  * long as the request (configuration strings do) */
 ngx_int_t ngx_http_gw_add_header(ngx_http_request_t *r, ngx_str_t *name,

@@ -29,6 +29,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_identity.h"
 
 
@@ -51,10 +52,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_gw_identity_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_gw_identity_strip(ngx_http_request_t *r,
-    ngx_http_gw_identity_main_conf_t *imcf, ngx_uint_t *n);
-static ngx_uint_t ngx_http_gw_identity_named(
-    ngx_http_gw_identity_main_conf_t *imcf, ngx_table_elt_t *h);
+static ngx_uint_t ngx_http_gw_identity_named(ngx_table_elt_t *h,
+    void *data);
 static ngx_int_t ngx_http_gw_identity_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_gw_identity_add_variable(ngx_conf_t *cf);
@@ -152,7 +151,9 @@ ngx_http_gw_identity_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_gw_identity_strip(r, imcf, &n) != NGX_OK) {
+    if (ngx_http_gw_drop_headers(r, ngx_http_gw_identity_named, imcf, &n)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -182,91 +183,11 @@ ngx_http_gw_identity_handler(ngx_http_request_t *r)
 }
 
 
-/*
- * Counts the identity headers of r in one walk and, only when there are
- * any, rebuilds the header list without them.  Pointers nginx keeps to
- * other headers (headers_in.host...) point into the old list's elements,
- * which stay in the pool unchanged.
- */
-
-static ngx_int_t
-ngx_http_gw_identity_strip(ngx_http_request_t *r,
-    ngx_http_gw_identity_main_conf_t *imcf, ngx_uint_t *n)
-{
-    ngx_uint_t        i;
-    ngx_list_t        old;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *nh;
-
-    *n = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_gw_identity_named(imcf, &h[i])) {
-            (*n)++;
-        }
-    }
-
-    if (*n == 0) {
-        return NGX_OK;
-    }
-
-    old = r->headers_in.headers;
-
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    part = &old.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_gw_identity_named(imcf, &h[i])) {
-            continue;
-        }
-
-        nh = ngx_list_push(&r->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
-    }
-
-    return NGX_OK;
-}
-
-
 static ngx_uint_t
-ngx_http_gw_identity_named(ngx_http_gw_identity_main_conf_t *imcf,
-    ngx_table_elt_t *h)
+ngx_http_gw_identity_named(ngx_table_elt_t *h, void *data)
 {
+    ngx_http_gw_identity_main_conf_t *imcf = data;
+
     ngx_str_t   *name;
     ngx_uint_t   i;
 

@@ -539,14 +539,23 @@ ngx_http_gw_send_problem(ngx_http_request_t *r,
 }
 
 
+typedef struct {
+    ngx_str_t                  *names;
+    ngx_uint_t                  n;
+} ngx_http_gw_header_names_t;
+
+
 static ngx_uint_t
-ngx_http_gw_header_named(ngx_table_elt_t *h, ngx_str_t *names, ngx_uint_t n)
+ngx_http_gw_header_named(ngx_table_elt_t *h, void *data)
 {
+    ngx_http_gw_header_names_t *hn = data;
+
     ngx_uint_t  i;
 
-    for (i = 0; i < n; i++) {
-        if (h->key.len == names[i].len
-            && ngx_strncasecmp(h->key.data, names[i].data, h->key.len) == 0)
+    for (i = 0; i < hn->n; i++) {
+        if (h->key.len == hn->names[i].len
+            && ngx_strncasecmp(h->key.data, hn->names[i].data, h->key.len)
+               == 0)
         {
             return 1;
         }
@@ -559,6 +568,19 @@ ngx_http_gw_header_named(ngx_table_elt_t *h, ngx_str_t *names, ngx_uint_t n)
 ngx_int_t
 ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n)
+{
+    ngx_http_gw_header_names_t  hn;
+
+    hn.names = names;
+    hn.n = n;
+
+    return ngx_http_gw_drop_headers(r, ngx_http_gw_header_named, &hn, NULL);
+}
+
+
+ngx_int_t
+ngx_http_gw_drop_headers(ngx_http_request_t *r,
+    ngx_http_gw_header_match_pt drop, void *data, ngx_uint_t *n)
 {
     ngx_uint_t        i, found;
     ngx_list_t        old;
@@ -581,21 +603,21 @@ ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
             i = 0;
         }
 
-        if (ngx_http_gw_header_named(&h[i], names, n)) {
-            found = 1;
-            break;
+        if (drop(&h[i], data)) {
+            found++;
         }
     }
 
-    if (!found) {
+    if (n != NULL) {
+        *n = found;
+    }
+
+    if (found == 0) {
         return NGX_OK;
     }
 
-    /*
-     * An ngx_list_t cannot drop an element: rebuild it in place.  The old
-     * list's "last" points into r and goes stale, but only its parts are
-     * walked.
-     */
+    /* the old list's "last" points into r and goes stale: only its parts
+     * are walked */
 
     old = r->headers_in.headers;
 
@@ -621,7 +643,7 @@ ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
             i = 0;
         }
 
-        if (ngx_http_gw_header_named(&h[i], names, n)) {
+        if (drop(&h[i], data)) {
             continue;
         }
 
