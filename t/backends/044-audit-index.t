@@ -240,11 +240,17 @@ for my $round (1 .. 3) {
     @segs = sort glob("$dir/seg-*");
     ($last_first) = $segs[-1] =~ /seg-0*(\d+)$/;
     $last_first //= 0;
+    # a kill while the segment sealed last had its index file written in
+    # the background leaves that one to rebuild too: then the last two
+    my ($prev_first) = @segs > 1 ? $segs[-2] =~ /seg-0*(\d+)$/ : (0);
+    $prev_first //= 0;
+    my $from = $f->{indexes_rebuilt} ? $prev_first : $last_first;
     ok($f->{records} > $total, "crash $round: $f->{records} records");
-    ok($f->{records_indexed} <= $f->{records} - $last_first
+    ok($f->{records_indexed} <= $f->{records} - $from
        && $f->{indexes_rebuilt} <= 1,
        "crash $round: $f->{records_indexed} records re-indexed, "
-       . "$f->{indexes_rebuilt} index files rebuilt (the tail only)");
+       . "$f->{indexes_rebuilt} index files rebuilt (the tail only, or "
+       . "the tail and the segment sealed last)");
 
     # events sent again after the crash are duplicates, never stored twice
     my @again = map { Audit::event($_->{id}) } @sent[0 .. 99];
