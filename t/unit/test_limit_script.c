@@ -32,66 +32,11 @@
 #include "gw_limit.h"
 #include "gw_limit_log.h"
 #include "tap.h"
+#include "redis_server.h"
 
 
 #define NLIMITS  12
 #define ROUNDS   3000
-
-
-static pid_t  redis_pid = -1;
-static char   redis_dir[] = "/tmp/tollgate-limit-XXXXXX";
-static char   redis_sock[64];
-
-
-static redisContext *
-redis_start(void)
-{
-    int            i;
-    redisContext  *c;
-
-    if (mkdtemp(redis_dir) == NULL) {
-        return NULL;
-    }
-
-    snprintf(redis_sock, sizeof(redis_sock), "%s/redis.sock", redis_dir);
-
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        execlp("redis-server", "redis-server", "--port", "0",
-               "--unixsocket", redis_sock, "--save", "", "--appendonly",
-               "no", "--dir", redis_dir, (char *) NULL);
-        _exit(127);
-    }
-
-    for (i = 0; i < 100; i++) {
-        c = redisConnectUnix(redis_sock);
-        if (c != NULL && c->err == 0) {
-            return c;
-        }
-
-        if (c != NULL) {
-            redisFree(c);
-        }
-
-        usleep(50000);
-    }
-
-    return NULL;
-}
-
-
-static void
-redis_stop(void)
-{
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
-    }
-
-    unlink(redis_sock);
-    rmdir(redis_dir);
-}
 
 
 static gw_limit_rule_t
