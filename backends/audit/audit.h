@@ -252,7 +252,7 @@ struct audit_store_s {
     pthread_t           bg_thread;
     pthread_mutex_t     bg_mu;
     pthread_cond_t      bg_cv;
-    audit_bgjob_t      *bg_todo;        /* under bg_mu */
+    audit_bgjob_t      *bg_queue;        /* under bg_mu */
     audit_bgjob_t      *bg_done;        /* under bg_mu */
     int                 bg_quit;        /* under bg_mu */
     unsigned            bg_out;         /* submitted, not reaped (loop) */

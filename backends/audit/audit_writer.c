@@ -98,16 +98,16 @@ audit_bg(void *arg)
     pthread_mutex_lock(&st->bg_mu);
 
     for ( ;; ) {
-        while (st->bg_todo == NULL && !st->bg_quit) {
+        while (st->bg_queue == NULL && !st->bg_quit) {
             pthread_cond_wait(&st->bg_cv, &st->bg_mu);
         }
 
-        job = st->bg_todo;
+        job = st->bg_queue;
         if (job == NULL) {
             break;
         }
 
-        st->bg_todo = job->next;
+        st->bg_queue = job->next;
         pthread_mutex_unlock(&st->bg_mu);
 
         job->rc = job->run(job);
@@ -145,7 +145,7 @@ audit_bg_submit(audit_store_t *st, audit_bgjob_t *job)
     }
 
     pthread_mutex_lock(&st->bg_mu);
-    for (pp = &st->bg_todo; *pp != NULL; pp = &(*pp)->next) {
+    for (pp = &st->bg_queue; *pp != NULL; pp = &(*pp)->next) {
         /* void */
     }
     *pp = job;
