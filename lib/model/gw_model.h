@@ -43,6 +43,41 @@
  *                                  event (as received), error, entry (its
  *                                  id in gw:audit)
  *
+ * The identity service's records (docs/identity.md):
+ *
+ *   gw:client:<id>          hash   an OAuth 2.0 client: id, name, status
+ *                                  ("active" | "disabled"), secret (lower
+ *                                  hex HMAC-SHA-256 of the secret under
+ *                                  the service's pepper, "" : none),
+ *                                  secret_old and secret_old_until (the
+ *                                  previous secret's hash, valid until
+ *                                  then, seconds since the epoch, during a
+ *                                  rotation's grace period), jwk (the
+ *                                  public JWK for private_key_jwt, "" :
+ *                                  none), auth (the allowed client
+ *                                  authentication methods, space-
+ *                                  separated), scopes (allowed, space-
+ *                                  separated), default_scopes, audiences
+ *                                  (allowed RFC 8707 resources, space-
+ *                                  separated), default_audience, created,
+ *                                  updated (seconds since the epoch)
+ *   gw:clients              zset   every client id, score 0
+ *   gw:identity:keys        hash   kid -> one signing key as a JSON
+ *                                  object: its public JWK, its schedule
+ *                                  (seconds since the epoch) and its
+ *                                  private half encrypted with
+ *                                  AES-256-GCM under the key-encryption
+ *                                  key (docs/identity.md, "Keys")
+ *   gw:identity:jti:<client>:<sha256-hex>
+ *                           string a private_key_jwt assertion's jti, seen
+ *                                  (known by its hash), expiring with the
+ *                                  assertion
+ *   gw:jwt:revoked          zset   revoked access tokens' jti, scored by
+ *                                  the token's exp (seconds since the
+ *                                  epoch); members past exp are removed
+ *   gw:events               also "jti <jti>" when a token is revoked,
+ *                                  and "keys" when the signing keys changed
+ *
  * A record and its indexes change in one MULTI/EXEC, together with the
  * invalidation published on gw:events, so a gateway that drops its cache
  * on the message reads the new state.  Records are never deleted: a key is
@@ -78,6 +113,14 @@
 /* the two kinds of gw:events messages: the kind, a space, the id or hash */
 #define GW_MODEL_EVENT_KEY         "key"
 #define GW_MODEL_EVENT_CONSUMER    "consumer"
+#define GW_MODEL_EVENT_JTI         "jti"
+#define GW_MODEL_EVENT_KEYS        "keys"
+
+#define GW_MODEL_CLIENT_PREFIX     "gw:client:"
+#define GW_MODEL_CLIENTS           "gw:clients"
+#define GW_MODEL_IDENTITY_KEYS     "gw:identity:keys"
+#define GW_MODEL_IDENTITY_JTI      "gw:identity:jti:"
+#define GW_MODEL_JWT_REVOKED       "gw:jwt:revoked"
 
 /* values of the status fields */
 #define GW_MODEL_ACTIVE            "active"
