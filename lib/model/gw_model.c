@@ -543,5 +543,33 @@ gw_model_event_parse(const char *msg, size_t len, gw_model_event_t *ev)
         return 0;
     }
 
+    klen = sizeof(GW_MODEL_EVENT_JTI) - 1;
+
+    if (len > klen && memcmp(msg, GW_MODEL_EVENT_JTI, klen) == 0
+        && msg[klen] == ' ')
+    {
+        id = msg + klen + 1;
+
+        if (!gw_model_id_valid(id, len - klen - 1)) {
+            return -1;
+        }
+
+        ev->kind = GW_MODEL_EVENT_IS_JTI;
+        ev->id = id;
+        ev->id_len = len - klen - 1;
+
+        return 0;
+    }
+
+    klen = sizeof(GW_MODEL_EVENT_KEYS) - 1;
+
+    if (len == klen && memcmp(msg, GW_MODEL_EVENT_KEYS, klen) == 0) {
+        ev->kind = GW_MODEL_EVENT_IS_KEYS;
+        ev->id = msg + klen;
+        ev->id_len = 0;
+
+        return 0;
+    }
+
     return -1;
 }

@@ -110,7 +110,7 @@
 #define GW_MODEL_AUDIT_STREAM      "gw:audit"
 #define GW_MODEL_AUDIT_GROUP       "audit"
 
-/* the two kinds of gw:events messages: the kind, a space, the id or hash */
+/* the kinds of gw:events messages: the kind, a space, the id or hash */
 #define GW_MODEL_EVENT_KEY         "key"
 #define GW_MODEL_EVENT_CONSUMER    "consumer"
 #define GW_MODEL_EVENT_JTI         "jti"
@@ -150,7 +150,10 @@
 typedef enum {
     GW_MODEL_EVENT_NONE = 0,
     GW_MODEL_EVENT_IS_KEY,          /* id is a key's hash */
-    GW_MODEL_EVENT_IS_CONSUMER      /* id is a consumer id */
+    GW_MODEL_EVENT_IS_CONSUMER,     /* id is a consumer id */
+    GW_MODEL_EVENT_IS_JTI,          /* id is a revoked token's jti */
+    GW_MODEL_EVENT_IS_KEYS          /* the identity service's keys
+                                       changed; id is "" */
 } gw_model_event_e;
 
 
@@ -242,9 +245,10 @@ gw_model_key_state_e gw_model_key_state(const char *status, size_t len,
 int gw_model_ttl_parse(const char *s, size_t len, int64_t *seconds);
 
 /*
- * Parses a gw:events message: "key <hash>" or "consumer <id>", nothing
- * more, the hash or id valid.  Returns 0 with ev filled (ev->id points into
- * msg), or -1 with ev->kind GW_MODEL_EVENT_NONE.
+ * Parses a gw:events message: "key <hash>", "consumer <id>", "jti <jti>"
+ * (a jti valid as an id) or "keys", nothing more, the hash or id valid.
+ * Returns 0 with ev filled (ev->id points into msg), or -1 with ev->kind
+ * GW_MODEL_EVENT_NONE.
  */
 int gw_model_event_parse(const char *msg, size_t len, gw_model_event_t *ev);
 

@@ -280,7 +280,8 @@ ngx_http_gw_keyauth_cache_flush(void *data)
 
 
 /*
- * A gw:events message: "key <hash>" or "consumer <id>".  A consumer
+ * A gw:events message: "key <hash>" or "consumer <id>" (a token's "jti"
+ * and the signing "keys" are for the JWT module).  A consumer
  * message walks the whole cache for the keys that resolved to it, which
  * is bounded by the cache size and happens only when a consumer changes.
  */
@@ -295,17 +296,23 @@ ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     gw_model_event_t              ev;
     ngx_http_gw_keyauth_entry_t  *e;
 
+    /* the message format is the model's (lib/model/gw_model.h) */
+
+    if (gw_model_event_parse((char *) message->data, message->len, &ev)
+        == 0
+        && (ev.kind == GW_MODEL_EVENT_IS_JTI
+            || ev.kind == GW_MODEL_EVENT_IS_KEYS))
+    {
+        return;                 /* the JWT module's, not about API keys */
+    }
+
     ngx_http_gw_keyauth_epoch++;
 
     if (!ngx_http_gw_keyauth_ready) {
         return;
     }
 
-    /* the message format is the model's (lib/model/gw_model.h) */
-
-    if (gw_model_event_parse((char *) message->data, message->len, &ev)
-        != 0)
-    {
+    if (ev.kind == GW_MODEL_EVENT_NONE) {
         ngx_http_gw_keyauth_cache_flush(data);      /* unknown: be safe */
         return;
     }

@@ -368,6 +368,21 @@ test_event(void)
        && ev.kind == GW_MODEL_EVENT_IS_CONSUMER && ev.id_len == 4
        && memcmp(ev.id, "acme", 4) == 0, "consumer event");
 
+    snprintf(msg, sizeof(msg), "%s %s", GW_MODEL_EVENT_JTI, "Ab-_9.x");
+    ok(gw_model_event_parse(msg, strlen(msg), &ev) == 0
+       && ev.kind == GW_MODEL_EVENT_IS_JTI && ev.id_len == 7
+       && memcmp(ev.id, "Ab-_9.x", 7) == 0, "jti event");
+
+    ok(gw_model_event_parse("jti a b", 7, &ev) == -1
+       && ev.kind == GW_MODEL_EVENT_NONE, "jti event with a space");
+
+    ok(gw_model_event_parse("jti ", 4, &ev) == -1, "jti event, empty jti");
+
+    ok(gw_model_event_parse("keys", 4, &ev) == 0
+       && ev.kind == GW_MODEL_EVENT_IS_KEYS && ev.id_len == 0, "keys event");
+
+    ok(gw_model_event_parse("keys x", 6, &ev) == -1, "keys event with more");
+
     memcpy(msg, "consumer ", 9);
     memset(msg + 9, 'a', GW_ID_MAX);
     msg[9 + GW_ID_MAX] = '\0';
