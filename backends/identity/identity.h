@@ -1,0 +1,115 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The identity service's state and the contract between its parts
+ * (docs/identity.md).  One per process.
+ *
+ *   identity_main.c        the service: configuration, routes, the loop
+ *   identity_keys*.c       signing keys: generation, encryption at rest,
+ *                          the rotation schedule shared by every instance
+ *                          through Redis, signing, the JWKS and the
+ *                          metadata documents, `identity rotate`
+ *   identity_client*.c     clients: records, secrets, private_key_jwt
+ *   identity_token*.c      the token endpoint, introspection, revocation
+ *   identity_exchange*.c   token exchange and external issuers
+ */
+
+
+#ifndef _IDENTITY_H_INCLUDED_
+#define _IDENTITY_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "gw_jws.h"
+#include "gw_svc.h"
+
+
+#define IDENTITY_PEPPER_MIN  32             /* bytes of the pepper file */
+
+
+typedef struct {
+    gw_svc_t           *svc;
+    const char         *issuer;             /* no trailing slash */
+    size_t              issuer_len;
+    time_t              token_ttl;          /* seconds */
+    time_t              leeway;             /* seconds */
+    unsigned char       pepper[64];         /* HMAC key of client secrets */
+    size_t              pepper_len;
+    int                 stopped;
+} identity_t;
+
+
+extern identity_t  identity;
+
+
+/* now, seconds since the epoch */
+time_t identity_now(void);
+
+
+/* ---- identity_keys*.c ------------------------------------------------ */
+
+/*
+ * Before the loop: reads the key-encryption key and the key settings,
+ * registers /.well-known/jwks.json, /.well-known/oauth-authorization-server
+ * and /.well-known/openid-configuration and the key metrics.  0 or -1
+ * (logged).
+ */
+int identity_keys_setup(gw_svc_t *svc);
+
+/* the loop started: loads the keys from Redis and arms the schedule */
+void identity_keys_start(struct event_base *base);
+void identity_keys_stop(void);
+
+/* 1 when a key to sign with is loaded (for /readyz and the endpoints) */
+int identity_keys_ready(void);
+
+/*
+ * A compact JWS of the header {"alg", "typ": typ, "kid"} and payload
+ * (JSON text, len bytes), signed with the active key: malloc'd and
+ * NUL-terminated, *out_len its length.  NULL when no key is active or
+ * signing failed (logged).
+ */
+char *identity_keys_sign(const char *typ, const char *payload, size_t len,
+    size_t *out_len);
+
+/*
+ * Verifies the signature of one of our own tokens against every
+ * published key: 0 with jws parsed (gw_jws_free() either way), or -1
+ * with *err a client-safe reason.
+ */
+int identity_keys_verify(gw_jws_t *jws, const char *token, size_t len,
+    const char **err);
+
+/* `identity rotate [-c FILE] [--now]`: the command line tool */
+int identity_keys_rotate_main(int argc, char **argv);
+
+
+/* ---- identity_token*.c, identity_client*.c --------------------------- */
+
+/*
+ * Before the loop: registers /oauth2/token, /oauth2/introspect,
+ * /oauth2/revoke and the token metrics.  0 or -1 (logged).
+ */
+int identity_token_setup(gw_svc_t *svc);
+void identity_token_start(struct event_base *base);
+void identity_token_stop(void);
+
+
+/* ---- identity_exchange*.c -------------------------------------------- */
+
+/*
+ * Before the loop: reads the external issuers allowed as subject token
+ * issuers of the token exchange grant.  0 or -1 (logged).
+ */
+int identity_exchange_setup(gw_svc_t *svc);
+void identity_exchange_start(struct event_base *base);
+void identity_exchange_stop(void);
+
+
+#endif /* _IDENTITY_H_INCLUDED_ */
