@@ -92,6 +92,31 @@ int identity_keys_rotate_main(int argc, char **argv);
 
 /* ---- identity_token*.c, identity_client*.c --------------------------- */
 
+/* an authenticated client, as the token endpoint read its record */
+typedef struct {
+    const char         *id;
+    const char         *scopes;             /* allowed, space-separated */
+    const char         *default_scopes;
+    const char         *audiences;          /* allowed resources */
+    const char         *default_audience;
+} identity_client_t;
+
+/* the form parameters of a token endpoint request, duplicates refused */
+typedef struct identity_form_s  identity_form_t;
+
+/* what a new access token says */
+typedef struct {
+    const char         *sub;
+    const char         *client_id;
+    const char         *scope;              /* granted, space-separated;
+                                               "" : none */
+    const char         *aud;                /* the resource */
+    json_t             *act;                /* RFC 8693 "act", or NULL
+                                               (borrowed) */
+    const char         *issued_token_type;  /* RFC 8693 answers name it;
+                                               NULL: not an exchange */
+} identity_issue_t;
+
 /*
  * Before the loop: registers /oauth2/token, /oauth2/introspect,
  * /oauth2/revoke and the token metrics.  0 or -1 (logged).
@@ -99,6 +124,26 @@ int identity_keys_rotate_main(int argc, char **argv);
 int identity_token_setup(gw_svc_t *svc);
 void identity_token_start(struct event_base *base);
 void identity_token_stop(void);
+
+/* a form parameter, NULL when absent */
+const char *identity_form_get(identity_form_t *form, const char *name);
+
+/* mints an access token and answers req (RFC 6749 section 5.1) */
+void identity_token_issue(gw_svc_req_t *req, const identity_issue_t *is);
+
+/* answers an RFC 6749 section 5.2 error (401 adds WWW-Authenticate) */
+void identity_token_error(gw_svc_req_t *req, int status, const char *error,
+    const char *description);
+
+/*
+ * Whether the token of jti is revoked: done runs once, later or at once,
+ * with revoked 1, 0, or -1 when that cannot be known now (Redis down:
+ * the caller refuses, fail closed).
+ */
+typedef void (*identity_revoked_pt)(void *data, int revoked);
+
+void identity_token_check_revoked(const char *jti, identity_revoked_pt done,
+    void *data);
 
 
 /* ---- identity_exchange*.c -------------------------------------------- */
@@ -110,6 +155,14 @@ void identity_token_stop(void);
 int identity_exchange_setup(gw_svc_t *svc);
 void identity_exchange_start(struct event_base *base);
 void identity_exchange_stop(void);
+
+/*
+ * The token exchange grant (RFC 8693) for an authenticated client: checks
+ * the subject token (ours, or an external issuer's), narrows the scopes
+ * and answers through identity_token_issue() or identity_token_error().
+ */
+void identity_exchange_grant(gw_svc_req_t *req,
+    const identity_client_t *client, identity_form_t *form);
 
 
 #endif /* _IDENTITY_H_INCLUDED_ */

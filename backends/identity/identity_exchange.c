@@ -26,3 +26,11 @@ void
 identity_exchange_stop(void)
 {
 }
+
+
+void
+identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
+    identity_form_t *form)
+{
+    identity_token_error(req, 400, "unsupported_grant_type", NULL);
+}
