@@ -543,6 +543,24 @@ gw_model_event_parse(const char *msg, size_t len, gw_model_event_t *ev)
         return 0;
     }
 
+    klen = sizeof(GW_MODEL_EVENT_CLIENT) - 1;
+
+    if (len > klen && memcmp(msg, GW_MODEL_EVENT_CLIENT, klen) == 0
+        && msg[klen] == ' ')
+    {
+        id = msg + klen + 1;
+
+        if (!gw_model_id_valid(id, len - klen - 1)) {
+            return -1;
+        }
+
+        ev->kind = GW_MODEL_EVENT_IS_CLIENT;
+        ev->id = id;
+        ev->id_len = len - klen - 1;
+
+        return 0;
+    }
+
     klen = sizeof(GW_MODEL_EVENT_JTI) - 1;
 
     if (len > klen && memcmp(msg, GW_MODEL_EVENT_JTI, klen) == 0

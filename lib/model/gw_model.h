@@ -75,7 +75,8 @@
  *   gw:jwt:revoked          zset   revoked access tokens' jti, scored by
  *                                  the token's exp (seconds since the
  *                                  epoch); members past exp are removed
- *   gw:events               also "jti <jti>" when a token is revoked,
+ *   gw:events               also "client <id>" when a client changed,
+ *                                  "jti <jti>" when a token is revoked,
  *                                  and "keys" when the signing keys changed
  *
  * A record and its indexes change in one MULTI/EXEC, together with the
@@ -113,6 +114,7 @@
 /* the kinds of gw:events messages: the kind, a space, the id or hash */
 #define GW_MODEL_EVENT_KEY         "key"
 #define GW_MODEL_EVENT_CONSUMER    "consumer"
+#define GW_MODEL_EVENT_CLIENT      "client"
 #define GW_MODEL_EVENT_JTI         "jti"
 #define GW_MODEL_EVENT_KEYS        "keys"
 
@@ -151,6 +153,7 @@ typedef enum {
     GW_MODEL_EVENT_NONE = 0,
     GW_MODEL_EVENT_IS_KEY,          /* id is a key's hash */
     GW_MODEL_EVENT_IS_CONSUMER,     /* id is a consumer id */
+    GW_MODEL_EVENT_IS_CLIENT,       /* id is an OAuth client's id */
     GW_MODEL_EVENT_IS_JTI,          /* id is a revoked token's jti */
     GW_MODEL_EVENT_IS_KEYS          /* the identity service's keys
                                        changed; id is "" */
@@ -245,8 +248,9 @@ gw_model_key_state_e gw_model_key_state(const char *status, size_t len,
 int gw_model_ttl_parse(const char *s, size_t len, int64_t *seconds);
 
 /*
- * Parses a gw:events message: "key <hash>", "consumer <id>", "jti <jti>"
- * (a jti valid as an id) or "keys", nothing more, the hash or id valid.
+ * Parses a gw:events message: "key <hash>", "consumer <id>", "client
+ * <id>", "jti <jti>" (a jti valid as an id) or "keys", nothing more, the
+ * hash or id valid.
  * Returns 0 with ev filled (ev->id points into msg), or -1 with ev->kind
  * GW_MODEL_EVENT_NONE.
  */

@@ -281,7 +281,8 @@ ngx_http_gw_keyauth_cache_flush(void *data)
 
 /*
  * A gw:events message: "key <hash>" or "consumer <id>" (a token's "jti"
- * and the signing "keys" are for the JWT module).  A consumer
+ * and the signing "keys" are for the JWT module, "client" for the
+ * identity service).  A consumer
  * message walks the whole cache for the keys that resolved to it, which
  * is bounded by the cache size and happens only when a consumer changes.
  */
@@ -301,7 +302,8 @@ ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     if (gw_model_event_parse((char *) message->data, message->len, &ev)
         == 0
         && (ev.kind == GW_MODEL_EVENT_IS_JTI
-            || ev.kind == GW_MODEL_EVENT_IS_KEYS))
+            || ev.kind == GW_MODEL_EVENT_IS_KEYS
+            || ev.kind == GW_MODEL_EVENT_IS_CLIENT))
     {
         return;                 /* the JWT module's, not about API keys */
     }

@@ -378,6 +378,13 @@ test_event(void)
 
     ok(gw_model_event_parse("jti ", 4, &ev) == -1, "jti event, empty jti");
 
+    ok(gw_model_event_parse("client svc-a", 12, &ev) == 0
+       && ev.kind == GW_MODEL_EVENT_IS_CLIENT && ev.id_len == 5,
+       "client event");
+
+    ok(gw_model_event_parse("client a/b", 10, &ev) == -1,
+       "client event with a bad id");
+
     ok(gw_model_event_parse("keys", 4, &ev) == 0
        && ev.kind == GW_MODEL_EVENT_IS_KEYS && ev.id_len == 0, "keys event");
 
