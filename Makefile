@@ -57,6 +57,7 @@ deps-build:
 	@auto/deps build
 deps-test:
 	@auto/deps build test
+	@auto/npm-deps
 
 module: $(MODULE)
 
