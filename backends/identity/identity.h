@@ -47,6 +47,9 @@ typedef struct {
 
 extern identity_t  identity;
 
+/* the configuration keys, the service's and `identity rotate`'s */
+extern const gw_svc_key_t  identity_conf_keys[];
+
 
 /* now, seconds since the epoch */
 time_t identity_now(void);

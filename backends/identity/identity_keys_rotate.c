@@ -12,14 +12,12 @@
  * added).  There is no way to activate a key at once: `--now` is refused
  * with that explanation (docs/identity.md, "Keys").
  *
- * It reads the service's configuration (file and TOLLGATE_IDENTITY_*
- * variables) but checks only the settings it uses: the kit's Redis ones
- * and the keys' (their rows repeat those of identity_main.c); the other
- * settings are accepted as they are.
+ * It reads and checks the service's whole configuration (file and
+ * TOLLGATE_IDENTITY_* variables, identity_conf_keys), as the service
+ * would: a configuration the tool accepts is one the service starts with.
  */
 
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,29 +28,6 @@
 #include "identity_keys_int.h"
 
 
-#define IDENTITY_ROTATE_EXTRA  64       /* other settings, accepted */
-
-
-extern char  **environ;
-
-
-/* as in identity_main.c */
-static const gw_svc_key_t  identity_rotate_keys[] = {
-    { "token_ttl", GW_SVC_INT, "300", 10, 86400, NULL },
-    { "leeway", GW_SVC_INT, "30", 0, 300, NULL },
-    { "kek_file", GW_SVC_STR, NULL, 0, 0, NULL },
-    { "signing_alg", GW_SVC_STR, "ES256", 0, 0, "ES256|EdDSA|RS256" },
-    { "rotation_interval", GW_SVC_INT, "86400", 2, 31536000, NULL },
-    { "jwks_max_age", GW_SVC_INT, "300", 1, 86400, NULL },
-    { "keys_poll", GW_SVC_MSEC, "1s", 100, 60000, NULL },
-};
-
-#define IDENTITY_ROTATE_NKEYS                                                 \
-    (sizeof(identity_rotate_keys) / sizeof(identity_rotate_keys[0]))
-
-
-static int identity_rotate_add_name(gw_svc_key_t *keys, size_t *n,
-    gw_svc_t *probe, const char *name, size_t len);
 static gw_svc_t *identity_rotate_configure(const char *path);
 static redisContext *identity_rotate_connect(gw_svc_t *svc);
 static int identity_rotate(redisContext *rc);
@@ -101,136 +76,31 @@ identity_keys_rotate_main(int argc, char **argv)
 }
 
 
-/* adds name (len bytes, lower-cased) as a free text setting unless known */
-
-static int
-identity_rotate_add_name(gw_svc_key_t *keys, size_t *n, gw_svc_t *probe,
-    const char *name, size_t len)
-{
-    char    key[65];
-    size_t  i;
-
-    if (len == 0 || len >= sizeof(key)) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        key[i] = tolower((unsigned char) name[i]);
-    }
-
-    key[len] = '\0';
-
-    if (strcmp(key, "config") == 0 || gw_svc_conf_str(probe, key) != NULL) {
-        return 0;
-    }
-
-    for (i = 0; i < *n; i++) {
-        if (strcmp(keys[i].key, key) == 0) {
-            return 0;
-        }
-    }
-
-    if (*n == IDENTITY_ROTATE_NKEYS + IDENTITY_ROTATE_EXTRA) {
-        return -1;
-    }
-
-    keys[*n].key = strdup(key);
-    if (keys[*n].key == NULL) {
-        return -1;
-    }
-
-    keys[*n].type = GW_SVC_STR;
-    keys[*n].dflt = "";
-    (*n)++;
-
-    return 0;
-}
-
-
-/*
- * The configuration: our rows, plus every other name the file or the
- * environment sets that the kit does not know, as free text.
- */
+/* the service's configuration, checked as the service checks it */
 
 static gw_svc_t *
 identity_rotate_configure(const char *path)
 {
-    char           line[4096], *p, *eq, err[256];
-    FILE          *f;
-    size_t         i, n;
-    gw_svc_t      *svc, *probe;
-    char         **e;
+    char       err[256];
+    gw_svc_t  *svc;
 
-    static gw_svc_key_t  keys[IDENTITY_ROTATE_NKEYS + IDENTITY_ROTATE_EXTRA
-                              + 1];
-
-    probe = gw_svc_create("identity", NULL);
-    if (probe == NULL) {
-        return NULL;
-    }
-
-    memcpy(keys, identity_rotate_keys, sizeof(identity_rotate_keys));
-    n = IDENTITY_ROTATE_NKEYS;
-
-    for (e = environ; *e != NULL; e++) {
-        if (strncmp(*e, "TOLLGATE_IDENTITY_", 18) == 0
-            && (eq = strchr(*e, '=')) != NULL
-            && identity_rotate_add_name(keys, &n, probe, *e + 18,
-                                        eq - *e - 18)
-               != 0)
-        {
-            gw_svc_free(probe);
-            return NULL;
-        }
-    }
-
-    f = (path != NULL) ? fopen(path, "r") : NULL;
-
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        for (p = line; *p == ' ' || *p == '\t'; p++) { /* void */ }
-
-        eq = strchr(p, '=');
-
-        if (*p == '#' || eq == NULL) {
-            continue;
-        }
-
-        while (eq > p && (eq[-1] == ' ' || eq[-1] == '\t')) {
-            eq--;
-        }
-
-        if (identity_rotate_add_name(keys, &n, probe, p, eq - p) != 0) {
-            break;
-        }
-    }
-
-    if (f != NULL) {
-        fclose(f);
-    }
-
-    gw_svc_free(probe);
-
-    svc = gw_svc_create("identity", keys);
+    svc = gw_svc_create("identity", identity_conf_keys);
 
     if (svc == NULL || gw_svc_configure(svc, path) != 0) {
         fprintf(stderr, "identity rotate: %s\n",
                 svc != NULL ? gw_svc_error(svc) : "bad configuration");
         gw_svc_free(svc);
-        svc = NULL;
+        return NULL;
+    }
 
-    } else if (identity_keys_conf_read(svc, gw_svc_conf_int(svc, "token_ttl"),
-                                       gw_svc_conf_int(svc, "leeway"), err,
-                                       sizeof(err))
-               != 0)
+    if (identity_keys_conf_read(svc, gw_svc_conf_int(svc, "token_ttl"),
+                                gw_svc_conf_int(svc, "leeway"), err,
+                                sizeof(err))
+        != 0)
     {
         fprintf(stderr, "identity rotate: %s\n", err);
         gw_svc_free(svc);
-        svc = NULL;
-    }
-
-    for (i = IDENTITY_ROTATE_NKEYS; i < n; i++) {
-        free((char *) keys[i].key);
-        keys[i].key = NULL;
+        return NULL;
     }
 
     return svc;

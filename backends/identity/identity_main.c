@@ -39,7 +39,7 @@ static int identity_serve(int argc, char **argv);
 identity_t  identity;
 
 
-static const gw_svc_key_t  identity_keys[] = {
+const gw_svc_key_t  identity_conf_keys[] = {
 
     /* the issuer identifier: "iss" of every token, "aud" of assertions */
     { "issuer", GW_SVC_STR, NULL, 0, 0, NULL },
@@ -240,7 +240,7 @@ main(int argc, char **argv)
         argv++;
     }
 
-    identity.svc = gw_svc_create("identity", identity_keys);
+    identity.svc = gw_svc_create("identity", identity_conf_keys);
     if (identity.svc == NULL) {
         return 1;
     }
