@@ -41,6 +41,7 @@
 
 static int gw_jws_parse_header(gw_jws_t *jws, const char **err);
 static int gw_jws_check_kid(gw_jws_t *jws, const char **err);
+static void gw_jws_keep_typ(gw_jws_t *jws);
 
 
 int
@@ -103,6 +104,7 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
     }
 
     if (gw_jws_header_plain(jws, scratch, n)) {
+        gw_jws_keep_typ(jws);
         rc = gw_jws_check_kid(jws, err);
 
     } else {
@@ -197,6 +199,19 @@ gw_jws_parse_header(gw_jws_t *jws, const char **err)
         return -1;
     }
 
+    v = json_object_get(jws->header, "typ");
+    if (v != NULL) {
+        if (json_is_string(v)) {
+            jws->typ = json_string_value(v);
+            jws->typ_len = json_string_length(v);
+
+        } else {
+            jws->typ_other = 1;
+        }
+    }
+
+    gw_jws_keep_typ(jws);
+
     if (json_object_get(jws->header, "crit") != NULL) {
         *err = "unsupported crit header";
         return -1;
@@ -234,6 +249,70 @@ gw_jws_check_kid(gw_jws_t *jws, const char **err)
 }
 
 
+/*
+ * A copy of the typ kept in the jws, as the header's text or tree goes
+ * away; one too long to keep is noted as typ_other, which equals nothing.
+ */
+
+static void
+gw_jws_keep_typ(gw_jws_t *jws)
+{
+    if (jws->typ == NULL) {
+        return;
+    }
+
+    if (jws->typ_len > GW_TYP_MAX) {
+        jws->typ = NULL;
+        jws->typ_len = 0;
+        jws->typ_other = 1;
+        return;
+    }
+
+    memcpy(jws->typ_buf, jws->typ, jws->typ_len);
+    jws->typ = jws->typ_buf;
+}
+
+
+/* s without an "application/" prefix, as RFC 7515 section 4.1.9 allows */
+
+static void
+gw_jws_media_type(const char **s, size_t *len)
+{
+    size_t  n;
+
+    n = sizeof("application/") - 1;
+
+    if (*len > n && strncasecmp(*s, "application/", n) == 0) {
+        *s += n;
+        *len -= n;
+    }
+}
+
+
+int
+gw_jws_typ_is(const gw_jws_t *jws, const char *want, size_t len)
+{
+    size_t       typ_len;
+    const char  *typ;
+
+    if (jws->typ == NULL || jws->typ_other) {
+        return 0;
+    }
+
+    typ = jws->typ;
+    typ_len = jws->typ_len;
+
+    gw_jws_media_type(&typ, &typ_len);
+    gw_jws_media_type(&want, &len);
+
+    if (typ_len != len || len == 0 || memchr(typ, '\0', typ_len) != NULL) {
+        return 0;
+    }
+
+    return strncasecmp(typ, want, len) == 0;
+}
+
+
 /* the bytes a plain header's strings may hold */
 
 static const unsigned char  gw_jws_plain[256] = {
@@ -261,17 +340,19 @@ gw_jws_plain_ws(const unsigned char *p, const unsigned char *end)
 int
 gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
 {
-    size_t                n, kid_len;
+    size_t                n, kid_len, typ_len;
     unsigned              seen, bit;
-    const unsigned char  *p, *end, *v, *alg, *kid;
+    const unsigned char  *p, *end, *v, *alg, *kid, *typ;
 
     p = h;
     end = h + len;
     seen = 0;
     alg = NULL;
     kid = NULL;
+    typ = NULL;
     n = 0;
     kid_len = 0;
+    typ_len = 0;
 
     /* "{" and "}" around the members, white space outside them */
 
@@ -347,7 +428,11 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
             alg = v;
             n = p - v;
 
-        } else if (bit == 4) {
+        } else if (bit == 2) {
+            typ = v;
+            typ_len = p - v;
+
+        } else {
             kid = v;
             kid_len = p - v;
         }
@@ -368,6 +453,8 @@ gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len)
     jws->alg = gw_alg_from_name((const char *) alg, n);
     jws->kid = (const char *) kid;
     jws->kid_len = kid_len;
+    jws->typ = (const char *) typ;
+    jws->typ_len = typ_len;
 
     return 1;
 }

@@ -8,6 +8,8 @@
  * duplicate member names, an "alg" that names an algorithm we implement
  * (exact case; "none" never), a string "kid" of at most GW_KID_MAX bytes,
  * no "crit" (we implement no extension), and no "b64" other than true.
+ * A "typ" is kept for the caller to compare (gw_jws_typ_is()), never
+ * judged here: it is whatever media type the issuer wrote.
  * Embedded "jwk", "jku", "x5u" and "x5c" headers are never trusted: keys
  * come only from configuration.
  */
@@ -25,6 +27,7 @@
 
 
 #define GW_JWS_MAX_LEN  8192            /* default token size cap, bytes */
+#define GW_TYP_MAX      64              /* typ bytes kept, see typ_other */
 
 
 typedef struct {
@@ -46,6 +49,12 @@ typedef struct {
     gw_jwt_plain_t        claims;
     char                  kid_buf[GW_KID_MAX];  /* a copy of jws->kid
                                            points here */
+    const char           *typ;          /* typ_buf; NULL: none kept */
+    size_t                typ_len;
+    unsigned              typ_other;    /* a typ that is no string, or one
+                                           longer than GW_TYP_MAX: it
+                                           equals nothing */
+    char                  typ_buf[GW_TYP_MAX];
 } gw_jws_t;
 
 
@@ -81,12 +90,22 @@ void gw_jws_free(gw_jws_t *jws);
  * names an algorithm we implement and at most one "typ" and one "kid",
  * string values of plain ASCII (letters, digits and "-_.:+/=@ "), JSON
  * white space (space, tab, CR, LF) between tokens, nothing else.
- * Returns 1 and sets jws->alg, jws->kid and jws->kid_len (pointing into
- * h; NULL: none) when h is such a header, 0 when it is not: then jansson
- * must judge it.  Whatever it takes, jansson takes too, with the same
- * members.
+ * Returns 1 and sets jws->alg, jws->kid and jws->kid_len, jws->typ and
+ * jws->typ_len (pointing into h; NULL: none) when h is such a header, 0
+ * when it is not: then jansson must judge it.  Whatever it takes, jansson
+ * takes too, with the same members.
  */
 int gw_jws_header_plain(gw_jws_t *jws, const unsigned char *h, size_t len);
+
+/*
+ * Whether the parsed token's "typ" names the media type want (len bytes),
+ * as RFC 7515 section 4.1.9 compares them: ASCII case-insensitively, and
+ * with an "application/" prefix optional on either side, so "at+jwt",
+ * "AT+JWT" and "application/at+jwt" are one type (RFC 9068 section 2.1,
+ * RFC 8725 section 3.11).  A missing typ, or one that is not a string,
+ * names nothing; no parameters (";") are allowed.  Returns 1 or 0.
+ */
+int gw_jws_typ_is(const gw_jws_t *jws, const char *want, size_t len);
 
 
 #endif /* _GW_JWS_H_INCLUDED_ */

@@ -107,6 +107,7 @@ typedef struct {
     gw_jwt_value_t  aud;
     gw_jwt_value_t  scope;
     gw_jwt_value_t  scp;
+    gw_jwt_value_t  jti;                /* for revocation, not checked */
 } gw_jwt_plain_t;
 
 

@@ -4,8 +4,9 @@
  *
  * The fast way through a JWT payload of the usual shape, without building
  * a jansson tree: one pass over the text that either takes it, with the
- * members the policy reads (exp, nbf, iat, iss, aud, scope, scp) noted,
- * or declines it, and then jansson judges it as before.  The scanner never
+ * members the policy reads (exp, nbf, iat, iss, aud, scope, scp) and the
+ * jti the revocation check reads noted, or declines it, and then jansson
+ * judges it as before.  The scanner never
  * refuses anything by itself, so it cannot be stricter than jansson; it
  * takes only text that jansson's json_loadb(JSON_REJECT_DUPLICATES) takes
  * as an object with the same values, which the fuzz driver (t/fuzz/jwt.c)
@@ -487,6 +488,10 @@ gw_jwt_plain_slot(gw_jwt_plain_t *c, const char *key, size_t len)
 
         if (memcmp(key, "scp", 3) == 0) {
             return &c->scp;
+        }
+
+        if (memcmp(key, "jti", 3) == 0) {
+            return &c->jti;
         }
 
         return NULL;

@@ -4,6 +4,7 @@ gw_deps="$gw_deps $ngx_addon_dir/jwt/ngx_http_gw_jwt.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/jwt/ngx_http_gw_jwt_module.c
           $ngx_addon_dir/jwt/ngx_http_gw_jwt_keys.c
           $ngx_addon_dir/jwt/ngx_http_gw_jwt_cache.c
-          $ngx_addon_dir/jwt/ngx_http_gw_jwt_vars.c"
-gw_lib_dirs="$gw_lib_dirs jose"
+          $ngx_addon_dir/jwt/ngx_http_gw_jwt_vars.c
+          $ngx_addon_dir/jwt/ngx_http_gw_jwt_revoke.c"
+gw_lib_dirs="$gw_lib_dirs jose model"
 gw_libs="$gw_libs -lcrypto"

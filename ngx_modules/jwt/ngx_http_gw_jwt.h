@@ -5,8 +5,9 @@
  * Types shared by the files of ngx_http_gw_jwt_module: the access handler
  * (ngx_http_gw_jwt_module.c), key files and their reloading
  * (ngx_http_gw_jwt_keys.c), the verified-token cache
- * (ngx_http_gw_jwt_cache.c) and claims as variables and headers
- * (ngx_http_gw_jwt_vars.c).
+ * (ngx_http_gw_jwt_cache.c), claims as variables and headers
+ * (ngx_http_gw_jwt_vars.c) and the revocation list
+ * (ngx_http_gw_jwt_revoke.c).
  */
 
 
@@ -25,6 +26,18 @@
 
 
 #define NGX_HTTP_GW_JWT_CACHE_MIN  (32 * 1024)
+
+
+/* the revocation list's configuration (gw_jwt_revocation_zone) */
+typedef struct {
+    ngx_shm_zone_t         *zone;
+    ssize_t                 size;
+    time_t                  ttl;            /* a message's entry, until
+                                               its token's exp is known */
+    time_t                  leeway;         /* the largest gw_jwt_leeway
+                                               of a location that checks */
+    ngx_uint_t              used;           /* gw_jwt_revocation on */
+} ngx_http_gw_jwt_revoke_conf_t;
 
 
 /* one key file, shared by every location that names it the same way */
@@ -49,6 +62,7 @@ typedef struct {
     time_t                  cache_ttl;
     ngx_event_t             check_event;
     ngx_uint_t              used;           /* gw_jwt turned on somewhere */
+    ngx_http_gw_jwt_revoke_conf_t  revoke;
 } ngx_http_gw_jwt_main_conf_t;
 
 
@@ -79,6 +93,9 @@ typedef struct {
     ngx_array_t            *header_names;   /* ngx_str_t, of the above */
     gw_jwt_policy_t         policy;         /* built from the above */
     ngx_str_t               scope_text;     /* "a b", for WWW-Authenticate */
+    ngx_str_t               type;           /* gw_jwt_type; len 0: any */
+    ngx_flag_t              revocation;
+    ngx_flag_t              revocation_jti; /* a jti is required */
 } ngx_http_gw_jwt_loc_conf_t;
 
 
@@ -92,6 +109,7 @@ typedef struct {
     gw_jws_t                jws;
     ngx_uint_t              verified;
     ngx_uint_t              cache_status;
+    ngx_uint_t              revoke;         /* Redis' answer for the jti */
 } ngx_http_gw_jwt_ctx_t;
 
 
@@ -113,6 +131,18 @@ ngx_int_t ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws,
 void ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token,
     gw_jws_t *jws, const u_char *fp, time_t expires);
 void ngx_http_gw_jwt_memo_free(void);
+
+char *ngx_http_gw_jwt_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_gw_jwt_revocation_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gw_jwt_revoke_merge(ngx_conf_t *cf,
+    ngx_http_gw_jwt_loc_conf_t *prev, ngx_http_gw_jwt_loc_conf_t *jlcf);
+ngx_int_t ngx_http_gw_jwt_revoke_init(ngx_conf_t *cf,
+    ngx_http_gw_jwt_main_conf_t *jmcf);
+ngx_int_t ngx_http_gw_jwt_revoke_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_gw_jwt_revoke_check(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx,
+    const char **err);
 
 char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -485,10 +485,14 @@ ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws, u_char *fp)
 
     *jws = m->jws;
 
-    /* the kid is copied with the jws: this request's own, not the slot's */
+    /* kid and typ are copied with the jws: this request's, not the slot's */
 
     if (jws->kid != NULL) {
         jws->kid = jws->kid_buf;
+    }
+
+    if (jws->typ != NULL) {
+        jws->typ = jws->typ_buf;
     }
 
     json_incref(jws->header);
@@ -550,6 +554,17 @@ ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token, gw_jws_t *jws,
     if (jws->kid != NULL) {
         ngx_memcpy(m->jws.kid_buf, jws->kid, jws->kid_len);
         m->jws.kid = m->jws.kid_buf;
+    }
+
+    /* the typ too: a location with gw_jwt_type checks it on a memo hit */
+
+    m->jws.typ = NULL;
+    m->jws.typ_len = jws->typ_len;
+    m->jws.typ_other = jws->typ_other;
+
+    if (jws->typ != NULL) {
+        ngx_memcpy(m->jws.typ_buf, jws->typ, jws->typ_len);
+        m->jws.typ = m->jws.typ_buf;
     }
 
     m->jws.header = json_incref(jws->header);

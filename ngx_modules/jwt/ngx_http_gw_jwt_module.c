@@ -195,6 +195,34 @@ static ngx_command_t  ngx_http_gw_jwt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("gw_jwt_type"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_gw_jwt_type,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gw_jwt_revocation"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_jwt_loc_conf_t, revocation),
+      NULL },
+
+    { ngx_string("gw_jwt_revocation_require_jti"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_jwt_loc_conf_t, revocation_jti),
+      NULL },
+
+    { ngx_string("gw_jwt_revocation_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_gw_jwt_revocation_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("gw_jwt_claim_separator"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -363,6 +391,16 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
     if (rc == NGX_ABORT) {
         return ngx_http_gw_jwt_deny(r, jlcf, NGX_HTTP_GW_JWT_SCOPE, err);
+    }
+
+    rc = ngx_http_gw_jwt_revoke_check(r, jlcf, ctx, &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_gw_jwt_deny(r, jlcf, NGX_HTTP_GW_JWT_INVALID, err);
+    }
+
+    if (rc != NGX_OK) {
+        return rc;              /* waits for Redis, or was answered */
     }
 
     ctx->verified = 1;
@@ -567,6 +605,16 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
             return NGX_AGAIN;
         }
 
+        return NGX_DECLINED;
+    }
+
+    /* RFC 8725 section 3.11: a token of another type is no token here */
+
+    if (jlcf->type.len
+        && !gw_jws_typ_is(jws, (char *) jlcf->type.data, jlcf->type.len))
+    {
+        *err = (jws->typ || jws->typ_other) ? "token type not allowed"
+                                            : "token has no type";
         return NGX_DECLINED;
     }
 
@@ -803,6 +851,8 @@ ngx_http_gw_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->require_exp = NGX_CONF_UNSET;
     conf->max_size = NGX_CONF_UNSET_SIZE;
     conf->cache = NGX_CONF_UNSET;
+    conf->revocation = NGX_CONF_UNSET;
+    conf->revocation_jti = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -919,7 +969,7 @@ ngx_http_gw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->scope_text.len = p - conf->scope_text.data;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_gw_jwt_revoke_merge(cf, prev, conf);
 }
 
 
@@ -1114,6 +1164,10 @@ ngx_http_gw_jwt_init(ngx_conf_t *cf)
 
     jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
 
+    if (ngx_http_gw_jwt_revoke_init(cf, jmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!jmcf->used) {
         return NGX_OK;
     }
@@ -1138,6 +1192,10 @@ ngx_http_gw_jwt_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_gw_jwt_init_process(ngx_cycle_t *cycle)
 {
+    if (ngx_http_gw_jwt_revoke_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_gw_jwt_keys_init_process(cycle);
 }
 

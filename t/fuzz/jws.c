@@ -26,12 +26,13 @@
  *     gw_json_render() as the gateway's claim checks and variables do.
  * The fast way through plain headers, gw_jws_header_plain(), is compared
  * with jansson on the whole input and on its first segment decoded: what
- * it takes, json_loadb() must take as an object with the same alg and kid
- * and nothing but "alg", "typ" and "kid".
+ * it takes, json_loadb() must take as an object with the same alg, kid
+ * and typ and nothing but "alg", "typ" and "kid"; a parsed token's typ
+ * (kept, or noted as typ_other) must be the header tree's.
  * A payload the plain scanner took (jws->plain) has no tree until
  * gw_jws_payload(): then it must have one, an object, and
  * gw_jwt_check_plain() must agree with gw_jwt_check() on it under the
- * policy less its claim rules.
+ * policy less its claim rules, and its noted jti with the tree's.
  * gw_jws_free() is called in every case, so LeakSanitizer sees any leak
  * of a failed parse.
  */
@@ -225,6 +226,13 @@ check_parsed(const gw_jws_t *jws, const uint8_t *data, size_t size)
         abort();
     }
 
+    if (jws->typ != NULL
+        && (jws->typ != jws->typ_buf || jws->typ_len > GW_TYP_MAX
+            || jws->typ_other))
+    {
+        abort();
+    }
+
     if (jws->signing_input != data
         || jws->signing_input_len + 2 > size
         || data[jws->signing_input_len] != '.'
@@ -293,10 +301,16 @@ check_plain(const uint8_t *h, size_t len)
 
     v = json_object_get(j, "typ");
 
+    if ((v == NULL) != (jws.typ == NULL)) {
+        abort();
+    }
+
     if (v != NULL) {
         n++;
 
-        if (!json_is_string(v)) {
+        if (!json_is_string(v) || json_string_length(v) != jws.typ_len
+            || memcmp(json_string_value(v), jws.typ, jws.typ_len) != 0)
+        {
             abort();
         }
     }
@@ -378,6 +392,7 @@ static void
 check_plain_payload(gw_jws_t *jws)
 {
     int              rc, prc;
+    json_t          *v;
     const char      *err, *perr;
     gw_jwt_policy_t  p;
 
@@ -401,6 +416,19 @@ check_plain_payload(gw_jws_t *jws)
 
     if (rc != prc || (err == NULL) != (perr == NULL)
         || (err != NULL && strcmp(err, perr) != 0))
+    {
+        abort();
+    }
+
+    v = json_object_get(jws->payload, "jti");
+
+    if ((v == NULL) != (jws->claims.jti.type == GW_JWT_V_NONE)
+        || (json_is_string(v) != (jws->claims.jti.type == GW_JWT_V_STRING))
+        || (json_is_string(v)
+            && (json_string_length(v) != jws->claims.jti.len
+                || memcmp(json_string_value(v), jws->claims.jti.data,
+                          jws->claims.jti.len)
+                   != 0)))
     {
         abort();
     }
