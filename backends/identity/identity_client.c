@@ -75,6 +75,7 @@ static identity_crec_t     *identity_cache[IDENTITY_CACHE_BUCKETS];
 static size_t               identity_cache_n;
 static unsigned long        identity_cache_gen;
 static uint64_t             identity_cache_ttl;     /* milliseconds */
+static time_t               identity_secret_grace;  /* seconds */
 
 static EVP_MAC_CTX         *identity_mac_tpl;
 static EVP_MD              *identity_md;
@@ -109,6 +110,7 @@ identity_client_setup(gw_svc_t *svc)
     static const char  *labels[] = { "result", NULL };
 
     identity_cache_ttl = gw_svc_conf_int(svc, "client_cache_ttl");
+    identity_secret_grace = gw_svc_conf_int(svc, "secret_grace");
 
     mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     identity_md = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -609,6 +611,18 @@ identity_client_parse(const char *id, const redisReply *h)
     {
         rec->old_until = (time_t) strtoll(v->str, NULL, 10);
         rec->has_old = 1;
+
+        /* secret_grace caps the grace a rotation asked for */
+
+        v = identity_client_field(h, "updated");
+
+        if (v != NULL
+            && rec->old_until > (time_t) strtoll(v->str, NULL, 10)
+                                + identity_secret_grace)
+        {
+            rec->old_until = (time_t) strtoll(v->str, NULL, 10)
+                             + identity_secret_grace;
+        }
     }
 
     v = identity_client_field(h, "jwk");
