@@ -219,7 +219,7 @@ identity_form_parse(gw_svc_req_t *req, size_t max, const char **err)
         }
 
         if (eq == NULL || eq == p) {
-            *err = "a parameter of the form has no name or no \"=\"";
+            *err = "a parameter of the form has no name or no =";
             goto failed;
         }
 

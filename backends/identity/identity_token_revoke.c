@@ -495,6 +495,8 @@ identity_token_known(const char *token, size_t len, char *hash)
         return NULL;
     }
 
+    memset(&jws, 0, sizeof(gw_jws_t));
+
     if (identity_keys_verify(&jws, token, len, &err) != 0) {
         gw_jws_free(&jws);
         gw_svc_log(identity.svc, GW_SVC_DEBUG, NULL, "token not ours",
