@@ -562,7 +562,7 @@ identity_auth_fail(identity_auth_t *a, int status, const char *error,
         json_object_set_new(f, "client_id", json_string(a->id));
     }
 
-    gw_svc_log(identity.svc, status >= 500 ? GW_SVC_ERROR : GW_SVC_INFO,
+    gw_svc_log(identity.svc, status >= 500 ? GW_SVC_WARN : GW_SVC_INFO,
                a->req, "client authentication failed", f);
 
     identity_token_error(a->req, status, error, description);

@@ -727,6 +727,7 @@ identity_revoke_authed(gw_svc_req_t *req, identity_form_t *form,
     identity_tcache_t  *e;
     redisAsyncContext  *ac;
     char                hash[65];
+    char                event[sizeof(GW_MODEL_EVENT_JTI) + 1 + 512];
 
     if (client == NULL) {
         identity_form_free(form);
@@ -773,14 +774,17 @@ identity_revoke_authed(gw_svc_req_t *req, identity_form_t *form,
     ask->req = req;
     ask->body = strdup(e->jti);
 
+    /* one argument: "jti <jti>" (the jti is valid as an id) */
+
+    snprintf(event, sizeof(event), GW_MODEL_EVENT_JTI " %s", e->jti);
+
     if (ask->body == NULL
         || redisAsyncCommand(ac, NULL, NULL, "MULTI") != REDIS_OK
         || redisAsyncCommand(ac, NULL, NULL,
                              "ZADD " GW_MODEL_JWT_REVOKED " %lld %s",
                              (long long) e->exp, e->jti) != REDIS_OK
-        || redisAsyncCommand(ac, NULL, NULL,
-                             "PUBLISH " GW_MODEL_EVENTS " "
-                             GW_MODEL_EVENT_JTI " %s", e->jti) != REDIS_OK
+        || redisAsyncCommand(ac, NULL, NULL, "PUBLISH " GW_MODEL_EVENTS
+                             " %s", event) != REDIS_OK
         || redisAsyncCommand(ac, identity_revoke_exec, ask, "EXEC")
            != REDIS_OK)
     {
@@ -805,8 +809,8 @@ identity_revoke_exec(redisAsyncContext *ac, void *r, void *data)
     reply = r;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        gw_svc_log(identity.svc, GW_SVC_ERROR, ask->req,
-                   "revocation not stored",
+        gw_svc_log(identity.svc, reply != NULL ? GW_SVC_ERROR : GW_SVC_WARN,
+                   ask->req, "revocation not stored",
                    json_pack("{s:s}", "error",
                              reply != NULL && reply->type
                                               == REDIS_REPLY_ERROR
