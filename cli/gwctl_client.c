@@ -544,7 +544,7 @@ gwctl_client_show(gwctl_t *ctl, int argc, char **argv)
         return 0;
     }
 
-    printf("%-17s %s\n", "id:", pos[0]);
+    printf("%-17s %s\n", "id", pos[0]);
 
     for (i = 0; gwctl_client_fields[i] != NULL; i++) {
         printf("%-17s ", gwctl_client_fields[i]);
