@@ -221,6 +221,7 @@ bench: deps-build module $(GWCTL) backends
 	@auto/deps bench
 	@scripts/bench.sh
 	@scripts/bench-audit.sh
+	@scripts/bench-identity.sh
 	@scripts/bench-audit-index.sh
 	@scripts/bench-schema.sh
 	@scripts/bench-limit-memory.pl
