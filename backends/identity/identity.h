@@ -225,6 +225,8 @@ void identity_exchange_stop(void);
  * The token exchange grant (RFC 8693) for an authenticated client: checks
  * the subject token (ours, or an external issuer's), narrows the scopes
  * and answers through identity_token_issue() or identity_token_error().
+ * client and form stay valid until it has answered through one of those
+ * two (the token endpoint keeps them for a later answer, then frees them).
  */
 void identity_exchange_grant(gw_svc_req_t *req,
     const identity_client_t *client, identity_form_t *form);

@@ -387,6 +387,30 @@ is_error('a secret client cannot use private_key_jwt',
     [ with_assertion(Identity::assertion($svc, 'svc1',
         key => key_file('ec256.key'))) ], 401, 'invalid_client');
 
+# ---- random forms: an RFC 6749 error each, never a 5xx ---------------------
+
+{
+    srand(14);
+    my @alphabet = ('a' .. 'z', '0' .. '9', qw(% & = + . - _ ~), "\x00",
+                    "\x01", "\xff", ' ', '%4', '%zz', '%00', 'grant_type=',
+                    'client_id=', 'client_secret=', 'scope=', 'resource=',
+                    'client_assertion=', 'client_credentials');
+    my %seen;
+    for my $i (1 .. 200) {
+        my $body = join '', map { $alphabet[rand @alphabet] }
+                            1 .. 1 + int(rand 40);
+        my @auth = $i % 2 ? (Authorization => 'Basic '
+                             . encode_base64("svc1:$secret", '')) : ();
+        my ($st, $json) = Identity::request($svc, 'POST', '/oauth2/token',
+            $body, 'Content-Type' => 'application/x-www-form-urlencoded',
+            @auth);
+        $seen{$st < 500 && ref $json eq 'HASH' && defined $json->{error}
+              ? 'rfc6749' : "other $st"}++;
+    }
+    is_deeply(\%seen, { rfc6749 => 200 },
+              '200 random forms: each an RFC 6749 error, none a 5xx');
+}
+
 # ---- nothing of it was a 500, nothing logged at error ----------------------
 
 {
