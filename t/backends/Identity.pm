@@ -302,6 +302,39 @@ sub token_claims {
            $h, $p;
 }
 
+# metrics($svc): { 'name{labels}' => value } from /metrics
+sub metrics {
+    my ($svc) = @_;
+    my ($st, $text) = get($svc, '/metrics');
+    my %m;
+    for (split /\n/, $st == 200 ? $text : '') {
+        $m{$1} = $2 if /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/;
+    }
+    return \%m;
+}
+
+# active_kid($svc): the kid identity_key_active shows at 1, or ''
+sub active_kid {
+    my ($svc) = @_;
+    my $m = metrics($svc);
+    for (keys %$m) {
+        return $1 if /^identity_key_active\{kid="([^"]+)"\}$/ && $m->{$_} == 1;
+    }
+    return '';
+}
+
+# wait_for(sub { ... }, $seconds): polls until the sub returns true
+sub wait_for {
+    my ($cond, $limit) = @_;
+    my $deadline = time + ($limit // 30);
+    while (time < $deadline) {
+        my $v = $cond->();
+        return $v if $v;
+        sleep 0.1;
+    }
+    return $cond->();
+}
+
 END {
     kill 'KILL', $_->{pid} for @running;
 }
