@@ -12,6 +12,7 @@
  *                          metadata documents, `identity rotate`
  *   identity_client*.c     clients: records, secrets, private_key_jwt
  *   identity_token*.c      the token endpoint, introspection, revocation
+ *   identity_form.c        the endpoints' forms, parsed strictly
  *   identity_exchange*.c   token exchange and external issuers
  */
 

@@ -14,8 +14,8 @@
  * memory (identity_token_revoked.c), and when it cannot be known, the
  * token counts as revoked: fail closed.  A token verified once is kept
  * in a direct-mapped cache (its SHA-256 -> the answer's claims, until
- * its exp), so a resource server asking about
- * the same token again costs a hash and a lookup, not a signature check.
+ * its exp), so a resource server asking about the same token again
+ * costs a hash and a lookup, not a signature check.
  * Any token that is not one of ours, valid, unexpired and unrevoked is
  * {"active": false}, whatever the reason (only the log says it).
  */
