@@ -93,7 +93,7 @@ $(BUILD)/cli/obj/%.o: cli/%.c $(BUILD)/cflags
 	$(CC) $(GW_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
 
 $(GWCTL): $(GWCTL_OBJS) $(LIB_A)
-	$(CC) $(GW_CFLAGS) -o $@ $(GWCTL_OBJS) $(LIB_A) -lhiredis -lcrypto
+	$(CC) $(GW_CFLAGS) -o $@ $(GWCTL_OBJS) $(LIB_A) -lhiredis -ljansson -lcrypto
 
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -222,6 +222,7 @@ bench: deps-build module $(GWCTL) backends
 	@auto/deps bench
 	@scripts/bench.sh
 	@scripts/bench-audit.sh
+	@scripts/bench-identity.sh
 	@scripts/bench-audit-index.sh
 	@scripts/bench-schema.sh
 	@scripts/bench-limit-memory.pl

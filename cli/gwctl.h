@@ -98,6 +98,25 @@ void gwctl_print_next(FILE *f, int json, const char *close,
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
+int gwctl_client(gwctl_t *ctl, int argc, char **argv);
+
+/* gwctl_client*.c */
+#define GWCTL_SECRET_PREFIX   "tgs_"
+#define GWCTL_SECRET_BYTES    32
+#define GWCTL_SECRET_LEN      (4 + 43)      /* the prefix, base64url */
+#define GWCTL_PEPPER_MIN      32
+#define GWCTL_PEPPER_MAX      64
+#define GWCTL_GRACE_DEFAULT   86400         /* seconds */
+#define GWCTL_JWK_MAX         16384         /* bytes of a JWK file */
+
+int gwctl_client_secret(gwctl_t *ctl, const char *cmd, const char *pepper,
+    char *secret, char *hex);
+int gwctl_client_subset(const char *words, const char *list);
+int gwctl_client_change(gwctl_t *ctl, const char *id, const char *same,
+    const char *field, const char *value, const char *field2,
+    const char *value2, const char *field3, const char *value3);
+int gwctl_client_rotate(gwctl_t *ctl, int argc, char **argv);
+int gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv);
 
 
 #endif /* _GWCTL_H_INCLUDED_ */

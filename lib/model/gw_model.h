@@ -56,7 +56,9 @@
  *                                  public JWK for private_key_jwt, "" :
  *                                  none), auth (the allowed client
  *                                  authentication methods, space-
- *                                  separated), scopes (allowed, space-
+ *                                  separated), grants (the allowed
+ *                                  grant types, space-separated, "" :
+ *                                  every grant), scopes (allowed, space-
  *                                  separated), default_scopes, audiences
  *                                  (allowed RFC 8707 resources, space-
  *                                  separated), default_audience, created,

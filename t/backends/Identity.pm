@@ -16,6 +16,15 @@ package Identity;
 #     Identity::get($svc, '/.well-known/jwks.json');
 #     Identity::stop($svc);  Identity::kill9($svc);
 #
+# Clients (gwctl client, with the pepper the services here use):
+#
+#     my $ctl = Tollgate::Gwctl->new($redis);
+#     my $secret = Identity::client_add($ctl, 'svc1', scopes => 'a b',
+#         audiences => 'https://api.test', default_audience => '...');
+#     my $jwt = Identity::assertion($svc, 'svc1', key => $pem_file,
+#         alg => 'ES256', claims => { ... }, header => { ... });
+#     Identity::token_claims($token)  # (header, payload) decoded
+#
 # TEST_IDENTITY_BINARY runs another binary.
 
 use strict;
@@ -234,6 +243,63 @@ sub form {
             . encode_base64("$id:$secret", '');
     }
     return request($svc, 'POST', $path, form_encode($pairs), %headers);
+}
+
+# client_add($ctl, $id, %opt): gwctl client add (options by their names
+# with _ for -, e.g. default_scopes => 'a'), the printed secret or undef
+sub client_add {
+    my ($ctl, $id, %opt) = @_;
+    my @opt = map { my $o = $_; $o =~ tr/_/-/; ("--$o", $opt{$_}) }
+              sort keys %opt;
+    my $out = $ctl->ok('client', 'add', $id, '--pepper',
+                       secret_file('pepper', 32), @opt);
+    return $out =~ /^client_secret: (\S+)$/m ? $1 : undef;
+}
+
+# client_rotate($ctl, $id, @opts): the new secret
+sub client_rotate {
+    my ($ctl, $id, @opt) = @_;
+    my $out = $ctl->ok('client', 'rotate-secret', $id, '--pepper',
+                       secret_file('pepper', 32), @opt);
+    return $out =~ /^client_secret: (\S+)$/m ? $1 : undef;
+}
+
+# assertion($svc, $client_id, key => PEM, alg => 'ES256', claims => {},
+# header => {}, raw => 1): a private_key_jwt client assertion (RFC 7523)
+# for this service: iss = sub = the client, aud = the issuer, exp in a
+# minute, a fresh jti; claims override (undef deletes one)
+my $jti_n = 0;
+sub assertion {
+    my ($svc, $id, %opt) = @_;
+    require Tollgate::JWT;
+    my $now = time;
+    my %claims = (iss => $id, sub => $id, aud => $svc->{issuer},
+                  exp => int($now) + 60, iat => int($now),
+                  jti => "j-$$-" . ++$jti_n . '-' . int(rand 1e9));
+    for my $k (keys %{ $opt{claims} || {} }) {
+        if (defined $opt{claims}{$k}) {
+            $claims{$k} = $opt{claims}{$k};
+        } else {
+            delete $claims{$k};
+        }
+    }
+    return Tollgate::JWT::jwt(alg => $opt{alg} // 'ES256',
+                              header => $opt{header}
+                                        // { typ => 'JWT' },
+                              payload => \%claims,
+                              ($opt{key} ? (key => $opt{key}) : ()),
+                              ($opt{sign} ? (sign => $opt{sign}) : ()),
+                              (exists $opt{signature}
+                               ? (signature => $opt{signature}) : ()));
+}
+
+# token_claims($jwt): its header and payload, decoded
+sub token_claims {
+    my ($jwt) = @_;
+    require Tollgate::JWT;
+    my ($h, $p) = split /\./, $jwt;
+    return map { JSON::PP::decode_json(Tollgate::JWT::b64url_decode($_)) }
+           $h, $p;
 }
 
 # metrics($svc): { 'name{labels}' => value } from /metrics
