@@ -1,0 +1,280 @@
+# The identity service's token exchange (RFC 8693, docs/identity.md,
+# "Token exchange"): subject tokens from external issuers (a fake OpenID
+# provider: nginx serving discovery documents and key sets over HTTP and
+# HTTPS, counted in its access log), checked under the gateway's rules;
+# the target and the scope narrowing; the keys' cache (one fetch for an
+# unknown kid, at most one per cooldown for a storm of bogus kids, stale
+# keys while the provider is down, 503 when no keys were ever had); the
+# discovery checks (issuer equal, jwks_uri on an allowed origin).
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
+
+use JSON::PP ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use Identity;
+use IdP;
+use Tollgate::JWT qw(jwt public_jwk key_file b64url b64url_decode slurp);
+use Tollgate::Redis;
+
+plan skip_all => Identity::binary() . ' is not built (run make backends)'
+    unless -x Identity::binary();
+
+my $TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+my $AT = 'urn:ietf:params:oauth:token-type:access_token';
+my $AUD = 'tollgate-exchange';
+
+my $redis = Tollgate::Redis->start;
+my $idp = IdP->start;
+my ($H, $S) = ($idp->http_port, $idp->https_port);
+my $dead = Identity::free_port();
+
+my $rsa = public_jwk(key_file('rsa.pem'), kid => 'k1', use => 'sig');
+my $ec = public_jwk(key_file('ec256.pem'), kid => 'k2', use => 'sig');
+
+my %iss = (
+    good      => "http://127.0.0.1:$H/good",
+    badiss    => "http://127.0.0.1:$H/badiss",
+    otherhost => "http://127.0.0.1:$H/otherhost",
+    tls       => "https://localhost:$S/tls",
+    tlsbad    => "https://localhost:$S/tlsbad",
+    direct    => 'https://direct.example/tenant/',
+    down      => "http://127.0.0.1:$dead/down",
+);
+
+sub discovery {
+    my ($name, %doc) = @_;
+    (my $path = $iss{$name}) =~ s{^https?://[^/]+}{};
+    $idp->put("$path/.well-known/openid-configuration",
+              { issuer => $iss{$name},
+                jwks_uri => "http://127.0.0.1:$H/keys/$name.json", %doc });
+}
+
+discovery('good');
+discovery('badiss', issuer => "http://127.0.0.1:$H/someone-else");
+discovery('otherhost', jwks_uri => "http://localhost:$H/keys/otherhost.json");
+discovery('tls', jwks_uri => "https://localhost:$S/keys/tls.json");
+discovery('tlsbad', jwks_uri => "https://localhost:$S/keys/tlsbad.json");
+$idp->put("/keys/$_.json", { keys => [$rsa] })
+    for qw(good badiss otherhost tls tlsbad direct);
+
+my @entries = map {
+    { name => $_, issuer => $iss{$_}, audiences => [$AUD],
+      algorithms => ['RS256', 'ES256'] }
+} sort keys %iss;
+$_->{ca_file} = $idp->ca for grep { $_->{name} eq 'tls' } @entries;
+$_->{jwks_uri} = "http://127.0.0.1:$H/keys/direct.json"
+    for grep { $_->{name} eq 'direct' } @entries;
+$_->{subject_prefix} = 'corp/' for grep { $_->{name} eq 'tls' } @entries;
+
+my $file = Identity::tmp() . '/issuers.json';
+open my $fh, '>', $file or die "$file: $!";
+print {$fh} JSON::PP->new->encode({ issuers => \@entries });
+close $fh;
+
+# the client that exchanges (the token endpoint authenticates it)
+my %client = (id => 'svc-a', secret => undef,
+              scopes => 'read write delete', audiences => 'orders billing',
+              default_audience => 'orders');
+
+@ENV{qw(STUB_CLIENT_ID STUB_CLIENT_SCOPES STUB_CLIENT_AUDS
+       STUB_CLIENT_DEFAUD)} = @client{qw(id scopes audiences
+                                         default_audience)};
+my $svc = Identity::start(
+    redis => $redis->address, ready => 0,
+    env => { EXCHANGE_ISSUERS => $file, EXCHANGE_REFRESH_COOLDOWN => 3600,
+             EXCHANGE_KEYS_MIN_TTL => 600 });
+
+sub fetched {
+    my ($name) = @_;
+    return grep { ($_->{message} // '') =~ /keys fetched/
+                  && ($_->{fields}{issuer} // '') eq $name }
+           Identity::log_lines($svc);
+}
+
+# the start fetches every issuer's keys: wait for those that can work
+my $deadline = time + 20;
+sleep 0.1 while time < $deadline
+    && !(fetched('good') && fetched('direct') && fetched('tls'));
+ok(fetched('good') && fetched('direct') && fetched('tls'),
+   'keys fetched at start over http and https (discovery and jwks_uri)');
+
+sub ext_token {
+    my (%o) = @_;
+    my $now = time;
+    my %claims = (iss => $iss{ $o{issuer} // 'good' }, sub => 'alice',
+                  aud => $AUD, iat => $now, exp => $now + 300,
+                  scope => 'read write admin', %{ $o{claims} || {} });
+    delete @claims{ @{ $o{drop} || [] } };
+    return jwt(alg => $o{alg} // 'RS256', kid => $o{kid} // 'k1',
+               payload => \%claims,
+               ($o{key} ? (key => $o{key}) : ()),
+               ($o{header} ? (header => $o{header}) : ()),
+               map { exists $o{$_} ? ($_ => $o{$_}) : () }
+                   qw(sign secret signature));
+}
+
+sub exchange {
+    my ($token, @more) = @_;
+    my ($st, $body, $r) = Identity::form($svc, '/oauth2/token',
+        [ grant_type => $TE, subject_token => $token,
+          subject_token_type => $AT, @more ],
+        auth => [ $client{id}, $client{secret} // 'x' ]);
+    return ($st, $body, $r);
+}
+
+# the new token's claims
+sub claims {
+    my ($body) = @_;
+    return $body->{stub} if ref $body && $body->{stub};
+    my (undef, $p) = split /\./, $body->{access_token} // '';
+    return JSON::PP::decode_json(b64url_decode($p // ''));
+}
+
+sub is_error {
+    my ($got, $status, $error, $name) = @_;
+    my ($st, $body) = @$got;
+    is($st, $status, "$name: $status");
+    is(ref $body ? $body->{error} : $body, $error, "$name: $error");
+}
+
+# --- an external token becomes ours ----------------------------------------
+
+my ($st, $body) = exchange(ext_token(), audience => 'billing',
+                           scope => 'read');
+is($st, 200, 'external token exchanged') or diag explain $body;
+my $c = claims($body);
+is($c->{sub}, 'good:alice', 'sub: the entry name as prefix');
+is($c->{aud}, 'billing', 'aud: the audience asked');
+is($c->{scope}, 'read', 'scope: narrowed to the one asked');
+is_deeply($c->{act}, { sub => 'svc-a' }, 'act names the client');
+is($body->{issued_token_type} // $c->{issued_token_type}, $AT,
+   'issued_token_type');
+
+($st, $body) = exchange(ext_token());
+is($st, 200, 'no scope, no audience');
+$c = claims($body);
+is($c->{scope}, 'read write', 'no scope asked: subject and client in common');
+is($c->{aud}, 'orders', 'no audience asked: the default one');
+
+($st, $body) = exchange(ext_token(), resource => 'orders');
+is($st, 200, 'resource names the audience too');
+
+($st, $body) = exchange(ext_token(issuer => 'direct'));
+is($st, 200, 'an issuer with a configured jwks_uri');
+
+($st, $body) = exchange(ext_token(issuer => 'tls'));
+is($st, 200, 'an issuer over https, its CA from ca_file');
+is(claims($body)->{sub}, 'corp/alice', 'subject_prefix');
+
+# --- the request --------------------------------------------------------------
+
+is_error([exchange(ext_token(), scope => 'admin')], 400, 'invalid_scope',
+         'a scope the client lacks');
+is_error([exchange(ext_token(), scope => 'delete')], 400, 'invalid_scope',
+         'a scope the subject token lacks');
+is_error([exchange(ext_token(claims => { scope => 'admin' }))], 400,
+         'invalid_scope', 'nothing in common');
+is_error([exchange(ext_token(), audience => 'payroll')], 400,
+         'invalid_target', 'an audience not allowed');
+is_error([exchange(ext_token(), audience => 'orders',
+                   resource => 'billing')], 400, 'invalid_target',
+         'audience and resource disagree');
+is_error([exchange(ext_token(), actor_token => ext_token(),
+                   actor_token_type => $AT)], 400, 'invalid_request',
+         'actor_token refused');
+is_error([exchange(ext_token(), requested_token_type =>
+                   'urn:ietf:params:oauth:token-type:id_token')], 400,
+         'invalid_request', 'requested_token_type other than access_token');
+is_error([Identity::form($svc, '/oauth2/token',
+          [ grant_type => $TE, subject_token => ext_token() ],
+          auth => [ $client{id}, $client{secret} // 'x' ])], 400,
+         'invalid_request', 'no subject_token_type');
+
+# --- unknown kid: one fetch, then the key is there -------------------------------
+
+my $before = $idp->hits('/keys/good.json');
+$idp->put('/keys/good.json', { keys => [$rsa, $ec] });
+($st, $body) = exchange(ext_token(alg => 'ES256', kid => 'k2',
+                                  key => key_file('ec256.key')));
+is($st, 200, 'a new kid: the request waited for one fetch')
+    or diag explain $body;
+is($idp->hits('/keys/good.json') - $before, 1, 'exactly one fetch');
+
+# --- the subject token ----------------------------------------------------------
+
+is_error([exchange(ext_token(claims => { aud => 'someone-else' }))], 400,
+         'invalid_grant', 'wrong aud');
+is_error([exchange(ext_token(claims => { exp => time - 3600,
+                                         iat => time - 7200 }))],
+         400, 'invalid_grant', 'expired');
+is_error([exchange(ext_token(drop => ['exp']))], 400, 'invalid_grant',
+         'no exp');
+is_error([exchange(ext_token(claims => { iss => 'https://nobody.example' }))],
+         400, 'invalid_grant', 'an issuer not configured');
+is_error([exchange(ext_token(alg => 'none', signature => ''))], 400,
+         'invalid_grant', 'alg none');
+is_error([exchange(ext_token(alg => 'HS256',
+                             secret => slurp(key_file('rsa.pem'))))],
+         400, 'invalid_grant', 'HS256 keyed with the public key');
+is_error([exchange(ext_token(key => key_file('ec256.key'), alg => 'ES256',
+                             kid => 'k1'))], 400, 'invalid_grant',
+         'signed by another key under a known kid');
+my $t = ext_token();
+substr($t, -6, 3) = substr($t, -6, 3) eq 'AAA' ? 'BBB' : 'AAA';
+is_error([exchange($t)], 400, 'invalid_grant', 'bad signature');
+
+# --- 100 bogus kids: at most one fetch per cooldown ----------------------------------
+
+$before = $idp->hits('/keys/direct.json');
+my $refused = 0;
+for my $i (1 .. 100) {
+    my ($s, $b) = exchange(ext_token(issuer => 'direct', kid => "bogus-$i"));
+    $refused++ if $s == 400 && ($b->{error} // '') eq 'invalid_grant';
+}
+is($refused, 100, '100 bogus kids refused with invalid_grant');
+is($idp->hits('/keys/direct.json') - $before, 1,
+   'one fetch for them all (the cooldown is an hour)');
+
+# --- discovery rules ---------------------------------------------------------------
+
+is_error([exchange(ext_token(issuer => 'badiss'))], 503,
+         'temporarily_unavailable', 'discovery naming another issuer');
+is($idp->hits('/keys/badiss.json'), 0, '... its jwks_uri never fetched');
+is_error([exchange(ext_token(issuer => 'otherhost'))], 503,
+         'temporarily_unavailable', 'jwks_uri on another host');
+is($idp->hits('/keys/otherhost.json'), 0, '... never fetched');
+is_error([exchange(ext_token(issuer => 'tlsbad'))], 503,
+         'temporarily_unavailable', 'https without the CA: not trusted');
+is($idp->hits('/keys/tlsbad.json'), 0, '... never fetched');
+
+my @why = map { $_->{fields}{reason} // '' }
+          grep { ($_->{message} // '') =~ /cannot be fetched/ }
+          Identity::log_lines($svc);
+ok((grep { /issuer is not the configured one/ } @why),
+   'logged: the discovery issuer differs');
+ok((grep { /origin not allowed/ } @why), 'logged: the jwks_uri origin');
+
+# --- the provider down ---------------------------------------------------------------
+
+my ($s503, $b503, $r503) = exchange(ext_token(issuer => 'down'));
+is_error([$s503, $b503], 503, 'temporarily_unavailable',
+         'no keys ever obtained');
+like($r503->{headers}{'retry-after'} // '', qr/^\d+$/, '... Retry-After');
+
+$idp->stop;
+($st, $body) = exchange(ext_token());
+is($st, 200, 'provider down: the cached keys still verify');
+
+my @errors = grep { ($_->{level} // '') =~ /^(error|fatal)/ }
+             Identity::log_lines($svc);
+is(scalar @errors, 0, 'nothing logged at error') or diag explain \@errors;
+
+Identity::stop($svc);
+
+done_testing;
