@@ -92,7 +92,7 @@ $(BUILD)/cli/obj/%.o: cli/%.c $(BUILD)/cflags
 	$(CC) $(GW_CFLAGS) $(DEP_FLAGS) -c -o $@ $<
 
 $(GWCTL): $(GWCTL_OBJS) $(LIB_A)
-	$(CC) $(GW_CFLAGS) -o $@ $(GWCTL_OBJS) $(LIB_A) -lhiredis -lcrypto
+	$(CC) $(GW_CFLAGS) -o $@ $(GWCTL_OBJS) $(LIB_A) -lhiredis -ljansson -lcrypto
 
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)

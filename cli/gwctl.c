@@ -54,6 +54,14 @@ static const char  gwctl_usage_text[] =
 "  key create CONSUMER [--expires SECONDS|30d|12h]\n"
 "  key list CONSUMER [--limit N] [--cursor HASH] [--json]\n"
 "  key revoke CONSUMER KEY_PREFIX_OR_HASH\n"
+"  client add ID [--name N] [--scopes S] [--default-scopes S]\n"
+"             [--audiences URIS] [--default-audience URI] [--auth M]\n"
+"             [--grants G] [--pepper FILE]\n"
+"  client list [--limit N] [--cursor ID] [--json]\n"
+"  client show ID [--json]\n"
+"  client disable ID | client enable ID\n"
+"  client rotate-secret ID [--grace 1d] [--pepper FILE]\n"
+"  client set-key ID JWK_FILE\n"
 "\n"
 "Redis: --redis, else $TOLLGATE_REDIS, else " GWCTL_DEFAULT_ADDR ".\n"
 "Exit: 0 ok, 1 usage, 2 not found / exists / invalid state, 3 Redis.\n";
@@ -601,6 +609,9 @@ main(int argc, char **argv)
 
     } else if (strcmp(argv[i], "key") == 0) {
         rc = gwctl_key(&ctl, argc - i - 1, argv + i + 1);
+
+    } else if (strcmp(argv[i], "client") == 0) {
+        rc = gwctl_client(&ctl, argc - i - 1, argv + i + 1);
 
     } else {
         gwctl_fail(&ctl, GWCTL_USAGE, "unknown command %s",

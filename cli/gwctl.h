@@ -98,6 +98,7 @@ void gwctl_print_next(FILE *f, int json, const char *close,
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
+int gwctl_client(gwctl_t *ctl, int argc, char **argv);
 
 
 #endif /* _GWCTL_H_INCLUDED_ */

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -104,13 +105,23 @@ typedef struct {
 /* the form parameters of a token endpoint request, duplicates refused */
 typedef struct identity_form_s  identity_form_t;
 
+/* the client authentication methods (the record's "auth" field) */
+#define IDENTITY_AUTH_BASIC     0x01        /* client_secret_basic */
+#define IDENTITY_AUTH_POST      0x02        /* client_secret_post */
+#define IDENTITY_AUTH_JWT       0x04        /* private_key_jwt */
+
+#define IDENTITY_JWT_BEARER                                                   \
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 /* what a new access token says */
 typedef struct {
     const char         *sub;
     const char         *client_id;
     const char         *scope;              /* granted, space-separated;
                                                "" : none */
-    const char         *aud;                /* the resource */
+    const char         *aud;                /* the resources, space-
+                                               separated: one is a string
+                                               "aud", several an array */
     json_t             *act;                /* RFC 8693 "act", or NULL
                                                (borrowed) */
     const char         *issued_token_type;  /* RFC 8693 answers name it;
@@ -127,6 +138,60 @@ void identity_token_stop(void);
 
 /* a form parameter, NULL when absent */
 const char *identity_form_get(identity_form_t *form, const char *name);
+
+/*
+ * The form of a POST to one of our endpoints (identity_form.c): the
+ * Content-Type must be application/x-www-form-urlencoded (a charset
+ * parameter is tolerated), the body at most form_max bytes, every
+ * percent-escape well formed, no parameter twice but "resource" (RFC
+ * 8707), no NUL.  A parameter without a value counts as absent (RFC 6749
+ * section 3.2).  NULL with *err a client-safe reason (invalid_request),
+ * or NULL with *err NULL when out of memory.
+ */
+identity_form_t *identity_form_parse(gw_svc_req_t *req, size_t max,
+    const char **err);
+void identity_form_free(identity_form_t *form);
+
+/* the n-th value of a parameter (0: the first), NULL past the last */
+const char *identity_form_nth(identity_form_t *form, const char *name,
+    size_t n);
+
+/*
+ * application/x-www-form-urlencoded decoding of len bytes of s into dst
+ * (len + 1 bytes): "+" is a space, "%XX" a byte.  The decoded length, or
+ * -1 for a bad escape or a NUL.
+ */
+ssize_t identity_form_decode(char *dst, const char *s, size_t len);
+
+/*
+ * Client authentication (identity_client_auth.c) for the token,
+ * introspection and revocation endpoints: exactly one method per
+ * request, Basic (RFC 6749 section 2.3.1), client_secret in the form, or
+ * a private_key_jwt assertion (RFC 7523).  done runs once, later or at
+ * once: with client (valid until done returns; copy what outlives it) on
+ * success, or NULL after the request was answered with the RFC 6749
+ * error (invalid_request, invalid_client, temporarily_unavailable).
+ */
+typedef void (*identity_auth_pt)(gw_svc_req_t *req, identity_form_t *form,
+    const identity_client_t *client, void *data);
+
+void identity_client_auth(gw_svc_req_t *req, identity_form_t *form,
+    identity_auth_pt done, void *data);
+
+/* 1 when the client may use the grant (the record's "grants" field) */
+int identity_client_grant_allowed(const identity_client_t *client,
+    const char *grant);
+
+/* the clients' cache and the gw:events subscriber (identity_client.c) */
+int identity_client_setup(gw_svc_t *svc);
+void identity_client_start(struct event_base *base);
+void identity_client_stop(void);
+
+/* a "jti <jti>" message seen on gw:events, for the revoked set */
+void identity_token_revoked_event(const char *jti, size_t len);
+
+/* the subscriber is up (1, the revoked set must be loaded again) or down */
+void identity_token_events(int up);
 
 /* mints an access token and answers req (RFC 6749 section 5.1) */
 void identity_token_issue(gw_svc_req_t *req, const identity_issue_t *is);

@@ -50,7 +50,7 @@ static const gw_svc_key_t  identity_keys[] = {
     /* identity_keys*.c */
     { "kek_file", GW_SVC_STR, NULL, 0, 0, NULL },
     { "signing_alg", GW_SVC_STR, "ES256", 0, 0, "ES256|EdDSA|RS256" },
-    { "rotation_interval", GW_SVC_INT, "86400", 60, 31536000, NULL },
+    { "rotation_interval", GW_SVC_INT, "86400", 2, 31536000, NULL },
     { "jwks_max_age", GW_SVC_INT, "300", 1, 86400, NULL },
     { "keys_poll", GW_SVC_MSEC, "1s", 100, 60000, NULL },
 
