@@ -246,47 +246,75 @@ identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
 
 
 /*
- * The new token's audience: "audience" (a name) and "resource" (a URI,
- * RFC 8707) both name it; one token has one audience, so when both are
- * given they must be equal.  Neither: the client's default audience.
- * Whichever it is must be among the client's allowed audiences.
+ * The new token's audiences: "audience" (RFC 8693) and every "resource"
+ * (RFC 8707, which may repeat) name them; neither: the client's default
+ * audience.  Each must be among the client's allowed audiences.  x->aud
+ * is the list without repeats, space-separated, as identity_issue_t
+ * takes it.
  */
 
 static int
 identity_xchg_target(identity_xchg_t *x, const identity_client_t *client,
     identity_form_t *form)
 {
-    const char  *audience, *resource, *aud;
+    size_t       i, n, len;
+    const char  *t;
 
-    audience = identity_form_get(form, "audience");
-    resource = identity_form_get(form, "resource");
+    n = 0;
 
-    if (audience != NULL && resource != NULL
-        && strcmp(audience, resource) != 0)
-    {
-        identity_xchg_deny(x, 400, "invalid_target", "audience and resource "
-                           "name two targets; a token has one");
-        return -1;
+    for (i = 0; ; i++) {
+        t = (i == 0) ? identity_form_get(form, "audience")
+                     : identity_form_nth(form, "resource", i - 1);
+
+        if (t == NULL && i > 0) {
+            break;
+        }
+
+        if (t == NULL) {
+            continue;
+        }
+
+        len = strlen(t);
+
+        if (len == 0 || strchr(t, ' ') != NULL || client->audiences == NULL
+            || !identity_xchg_in(client->audiences, t, len))
+        {
+            identity_xchg_deny(x, 400, "invalid_target", "an audience or "
+                               "resource not allowed for this client");
+            return -1;
+        }
+
+        if (x->aud != NULL && identity_xchg_in(x->aud, t, len)) {
+            continue;
+        }
+
+        x->aud = realloc(x->aud, n + len + 2);
+        if (x->aud == NULL) {
+            identity_xchg_deny(x, 500, "server_error", NULL);
+            return -1;
+        }
+
+        if (n > 0) {
+            x->aud[n++] = ' ';
+        }
+
+        memcpy(x->aud + n, t, len + 1);
+        n += len;
     }
 
-    aud = (audience != NULL) ? audience
-          : (resource != NULL) ? resource : client->default_audience;
+    if (x->aud != NULL) {
+        return 0;
+    }
 
-    if (aud == NULL || aud[0] == '\0') {
+    t = client->default_audience;
+
+    if (t == NULL || t[0] == '\0') {
         identity_xchg_deny(x, 400, "invalid_target", "no audience given and "
                            "the client has no default one");
         return -1;
     }
 
-    if (client->audiences == NULL
-        || !identity_xchg_in(client->audiences, aud, strlen(aud)))
-    {
-        identity_xchg_deny(x, 400, "invalid_target", "the audience is not "
-                           "allowed for this client");
-        return -1;
-    }
-
-    x->aud = strdup(aud);
+    x->aud = strdup(t);
     if (x->aud == NULL) {
         identity_xchg_deny(x, 500, "server_error", NULL);
         return -1;

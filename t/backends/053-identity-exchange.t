@@ -19,11 +19,14 @@ use Time::HiRes qw(sleep time);
 
 use Identity;
 use IdP;
+use Tollgate::Gwctl;
 use Tollgate::JWT qw(jwt public_jwk key_file b64url b64url_decode slurp);
 use Tollgate::Redis;
 
 plan skip_all => Identity::binary() . ' is not built (run make backends)'
     unless -x Identity::binary();
+plan skip_all => Tollgate::Gwctl::gwctl_binary() . ' is not built (make)'
+    unless -x Tollgate::Gwctl::gwctl_binary();
 
 my $TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 my $AT = 'urn:ietf:params:oauth:token-type:access_token';
@@ -77,16 +80,30 @@ open my $fh, '>', $file or die "$file: $!";
 print {$fh} JSON::PP->new->encode({ issuers => \@entries });
 close $fh;
 
-# the client that exchanges (the token endpoint authenticates it)
-my %client = (id => 'svc-a', secret => undef,
-              scopes => 'read write delete', audiences => 'orders billing',
-              default_audience => 'orders');
+# the client that exchanges, and one whose tokens it is handed
+my $gwctl = Tollgate::Gwctl->new($redis);
+$ENV{TOLLGATE_IDENTITY_PEPPER_FILE} = Identity::secret_file('pepper', 32);
 
-@ENV{qw(STUB_CLIENT_ID STUB_CLIENT_SCOPES STUB_CLIENT_AUDS
-       STUB_CLIENT_DEFAUD)} = @client{qw(id scopes audiences
-                                         default_audience)};
+sub client_add {
+    my ($id, @opt) = @_;
+    my $out = $gwctl->ok('client', 'add', $id, @opt);
+    my ($secret) = $out =~ /client_secret: (\S+)/;
+    return { id => $id, secret => $secret };
+}
+
+my ($ORDERS, $BILLING, $PAYROLL) = map { "https://$_.example" }
+                                   qw(orders billing payroll);
+my $a = client_add('svc-a', '--scopes', 'read write delete',
+                   '--audiences', "$ORDERS $BILLING",
+                   '--default-audience', $ORDERS,
+                   '--grants', "client_credentials $TE");
+my $b = client_add('svc-b', '--scopes', 'read write admin',
+                   '--audiences', 'https://svc-a.example',
+                   '--grants', 'client_credentials');
+my %client = %$a;
+
 my $svc = Identity::start(
-    redis => $redis->address, ready => 0,
+    redis => $redis->address,
     env => { EXCHANGE_ISSUERS => $file, EXCHANGE_REFRESH_COOLDOWN => 3600,
              EXCHANGE_KEYS_MIN_TTL => 600 });
 
@@ -124,14 +141,13 @@ sub exchange {
     my ($st, $body, $r) = Identity::form($svc, '/oauth2/token',
         [ grant_type => $TE, subject_token => $token,
           subject_token_type => $AT, @more ],
-        auth => [ $client{id}, $client{secret} // 'x' ]);
+        auth => [ $client{id}, $client{secret} ]);
     return ($st, $body, $r);
 }
 
 # the new token's claims
 sub claims {
     my ($body) = @_;
-    return $body->{stub} if ref $body && $body->{stub};
     my (undef, $p) = split /\./, $body->{access_token} // '';
     return JSON::PP::decode_json(b64url_decode($p // ''));
 }
@@ -145,12 +161,14 @@ sub is_error {
 
 # --- an external token becomes ours ----------------------------------------
 
-my ($st, $body) = exchange(ext_token(), audience => 'billing',
+my ($st, $body) = exchange(ext_token(), audience => $BILLING,
                            scope => 'read');
 is($st, 200, 'external token exchanged') or diag explain $body;
 my $c = claims($body);
 is($c->{sub}, 'good:alice', 'sub: the entry name as prefix');
-is($c->{aud}, 'billing', 'aud: the audience asked');
+is($c->{aud}, $BILLING, 'aud: the audience asked');
+is($c->{client_id}, 'svc-a', 'client_id: the client that exchanged');
+is($c->{iss}, $svc->{issuer}, 'iss: ours');
 is($c->{scope}, 'read', 'scope: narrowed to the one asked');
 is_deeply($c->{act}, { sub => 'svc-a' }, 'act names the client');
 is($body->{issued_token_type} // $c->{issued_token_type}, $AT,
@@ -160,10 +178,12 @@ is($body->{issued_token_type} // $c->{issued_token_type}, $AT,
 is($st, 200, 'no scope, no audience');
 $c = claims($body);
 is($c->{scope}, 'read write', 'no scope asked: subject and client in common');
-is($c->{aud}, 'orders', 'no audience asked: the default one');
+is($c->{aud}, $ORDERS, 'no audience asked: the default one');
 
-($st, $body) = exchange(ext_token(), resource => 'orders');
-is($st, 200, 'resource names the audience too');
+($st, $body) = exchange(ext_token(), resource => $ORDERS,
+                        resource => $BILLING);
+is($st, 200, 'resources name the audiences too');
+is_deeply(claims($body)->{aud}, [$ORDERS, $BILLING], '... both');
 
 ($st, $body) = exchange(ext_token(issuer => 'direct'));
 is($st, 200, 'an issuer with a configured jwks_uri');
@@ -180,11 +200,11 @@ is_error([exchange(ext_token(), scope => 'delete')], 400, 'invalid_scope',
          'a scope the subject token lacks');
 is_error([exchange(ext_token(claims => { scope => 'admin' }))], 400,
          'invalid_scope', 'nothing in common');
-is_error([exchange(ext_token(), audience => 'payroll')], 400,
+is_error([exchange(ext_token(), audience => $PAYROLL)], 400,
          'invalid_target', 'an audience not allowed');
-is_error([exchange(ext_token(), audience => 'orders',
-                   resource => 'billing')], 400, 'invalid_target',
-         'audience and resource disagree');
+is_error([exchange(ext_token(), audience => $ORDERS,
+                   resource => $PAYROLL)], 400, 'invalid_target',
+         'one resource of two not allowed');
 is_error([exchange(ext_token(), actor_token => ext_token(),
                    actor_token_type => $AT)], 400, 'invalid_request',
          'actor_token refused');
@@ -193,7 +213,7 @@ is_error([exchange(ext_token(), requested_token_type =>
          'invalid_request', 'requested_token_type other than access_token');
 is_error([Identity::form($svc, '/oauth2/token',
           [ grant_type => $TE, subject_token => ext_token() ],
-          auth => [ $client{id}, $client{secret} // 'x' ])], 400,
+          auth => [ $client{id}, $client{secret} ])], 400,
          'invalid_request', 'no subject_token_type');
 
 # --- unknown kid: one fetch, then the key is there -------------------------------
