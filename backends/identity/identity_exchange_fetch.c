@@ -384,7 +384,8 @@ identity_fetch_response(struct evhttp_request *ev, void *arg)
     if (ev == NULL || evhttp_request_get_response_code(ev) == 0) {
         switch (f->error) {
         case EVREQ_HTTP_TIMEOUT:
-            res.error = "timed out";
+            /* libevent 2.1 reports a refused connection so too */
+            res.error = "connection refused or timed out";
             break;
         case EVREQ_HTTP_DATA_TOO_LONG:
             res.error = "answer too large";

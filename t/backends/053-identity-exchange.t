@@ -48,6 +48,8 @@ my %iss = (
     tlsbad    => "https://localhost:$S/tlsbad",
     direct    => 'https://direct.example/tenant/',
     down      => "http://127.0.0.1:$dead/down",
+    redirect  => 'https://redirect.example',
+    big       => 'https://big.example',
 );
 
 sub discovery {
@@ -74,6 +76,13 @@ $_->{ca_file} = $idp->ca for grep { $_->{name} eq 'tls' } @entries;
 $_->{jwks_uri} = "http://127.0.0.1:$H/keys/direct.json"
     for grep { $_->{name} eq 'direct' } @entries;
 $_->{subject_prefix} = 'corp/' for grep { $_->{name} eq 'tls' } @entries;
+$_->{jwks_uri} = "http://127.0.0.1:$H/redirect/keys.json"
+    for grep { $_->{name} eq 'redirect' } @entries;
+$_->{jwks_uri} = "http://127.0.0.1:$H/keys/big.json"
+    for grep { $_->{name} eq 'big' } @entries;
+# a key set over exchange_fetch_max (8k): white space is still JSON
+$idp->put('/keys/big.json', '{"keys": [' . JSON::PP->new->encode($rsa)
+          . (' ' x 9000) . ']}');
 
 my $file = Identity::tmp() . '/issuers.json';
 open my $fh, '>', $file or die "$file: $!";
@@ -105,7 +114,7 @@ my %client = %$a;
 my $svc = Identity::start(
     redis => $redis->address,
     env => { EXCHANGE_ISSUERS => $file, EXCHANGE_REFRESH_COOLDOWN => 3600,
-             EXCHANGE_KEYS_MIN_TTL => 600 });
+             EXCHANGE_KEYS_MIN_TTL => 600, EXCHANGE_FETCH_MAX => '8k' });
 
 sub fetched {
     my ($name) = @_;
@@ -338,6 +347,8 @@ is($refused, 100, '100 bogus kids refused with invalid_grant');
 is($idp->hits('/keys/direct.json') - $before, 1,
    'one fetch for them all (the cooldown is an hour)');
 
+my $before_good = $idp->hits('/keys/good.json');
+
 # --- discovery rules ---------------------------------------------------------------
 
 is_error([exchange(ext_token(issuer => 'badiss'))], 503,
@@ -350,12 +361,20 @@ is_error([exchange(ext_token(issuer => 'tlsbad'))], 503,
          'temporarily_unavailable', 'https without the CA: not trusted');
 is($idp->hits('/keys/tlsbad.json'), 0, '... never fetched');
 
+is_error([exchange(ext_token(issuer => 'redirect'))], 503,
+         'temporarily_unavailable', 'a redirect is not followed');
+is($idp->hits('/keys/good.json') - $before_good, 0, '... its target never '
+   . 'fetched');
+is_error([exchange(ext_token(issuer => 'big'))], 503,
+         'temporarily_unavailable', 'a key set over exchange_fetch_max');
+
 my @why = map { $_->{fields}{reason} // '' }
           grep { ($_->{message} // '') =~ /cannot be fetched/ }
           Identity::log_lines($svc);
 ok((grep { /issuer is not the configured one/ } @why),
    'logged: the discovery issuer differs');
 ok((grep { /origin not allowed/ } @why), 'logged: the jwks_uri origin');
+ok((grep { /too large/ } @why), 'logged: the answer too large');
 
 # --- the provider down ---------------------------------------------------------------
 

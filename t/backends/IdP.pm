@@ -11,7 +11,8 @@ package IdP;
 #     $idp->hits('/keys/a.json');      # requests for that path so far
 #     $idp->stop;  $idp->start_again;
 #
-# Answers carry Cache-Control: max-age=3600.  TEST_NGINX_BINARY names
+# Answers carry Cache-Control: max-age=3600; /redirect/* answers 302 to
+# /keys/good.json.  TEST_NGINX_BINARY names
 # another nginx.
 
 use strict;
@@ -103,6 +104,9 @@ http {
         root $dir/html;
         location / {
             add_header Cache-Control "max-age=3600";
+        }
+        location /redirect/ {
+            return 302 /keys/good.json;
         }
     }
 }
