@@ -39,7 +39,7 @@ define GW_BACKEND_RULE
 $(BUILD)/backends/$(1): $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,\
                             $(wildcard backends/$(1)/*.c)) \
                         $(KIT_OBJS) $(LIB_A)
-	$$(CC) $$(GW_CFLAGS) -o $$@ $$^ $(KIT_LIBS) $(BACKEND_LIBS_$(1))
+	$$(CC) $$(GW_CFLAGS) -o $$@ $$^ $(KIT_LIBS) $$(BACKEND_LIBS_$(1))
 endef
 
 $(foreach b,$(BACKEND_NAMES),$(eval $(call GW_BACKEND_RULE,$(b))))

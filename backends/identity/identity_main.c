@@ -62,6 +62,12 @@ const gw_svc_key_t  identity_conf_keys[] = {
 
     /* identity_exchange*.c */
     { "exchange_issuers", GW_SVC_STR, "", 0, 0, NULL },
+    { "exchange_fetch_timeout", GW_SVC_MSEC, "5s", 100, 60000, NULL },
+    { "exchange_fetch_max", GW_SVC_SIZE, "1m", 4096, 8388608, NULL },
+    { "exchange_keys_min_ttl", GW_SVC_INT, "300", 1, 86400, NULL },
+    { "exchange_keys_max_ttl", GW_SVC_INT, "86400", 1, 604800, NULL },
+    { "exchange_refresh_cooldown", GW_SVC_INT, "30", 1, 3600, NULL },
+    { "exchange_max_stale", GW_SVC_INT, "86400", 0, 604800, NULL },
 
     { NULL, 0, NULL, 0, 0, NULL }
 };

@@ -1,0 +1,1 @@
+BACKEND_LIBS_identity := -levent_openssl -lssl
