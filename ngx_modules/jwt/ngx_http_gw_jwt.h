@@ -38,6 +38,8 @@ typedef struct {
     off_t                   size;
     ino_t                   ino;
     unsigned                failed:1;       /* that file failed to load */
+    void                   *remote;         /* not NULL: a remote key set
+                                               (ngx_http_gw_jwt_remote.c) */
 } ngx_http_gw_jwt_keyfile_t;
 
 
@@ -92,6 +94,7 @@ typedef struct {
     gw_jws_t                jws;
     ngx_uint_t              verified;
     ngx_uint_t              cache_status;
+    ngx_uint_t              no_key;         /* no key fitted the token */
 } ngx_http_gw_jwt_ctx_t;
 
 
@@ -113,6 +116,11 @@ ngx_int_t ngx_http_gw_jwt_memo_get(ngx_str_t *token, gw_jws_t *jws,
 void ngx_http_gw_jwt_memo_put(ngx_log_t *log, ngx_str_t *token,
     gw_jws_t *jws, const u_char *fp, time_t expires);
 void ngx_http_gw_jwt_memo_free(void);
+
+void ngx_http_gw_jwt_remote_sync_keys(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf);
+ngx_int_t ngx_http_gw_jwt_remote_missing(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf);
 
 char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
