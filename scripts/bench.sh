@@ -22,6 +22,11 @@
 # /obs-combined, nginx's own "combined" log for reference, can be added
 # to LOCS).
 #
+# Remote keys: /rs256-jwks and /es256-jwks verify the same tokens (with
+# a kid) as /rs256 and /es256 with keys from a JWKS URL the upstream
+# server serves (gw_jwt_jwks_url), verified-token cache on; add them to
+# LOCS, e.g. LOCS="/rs256 /rs256-jwks /es256 /es256-jwks".
+#
 # Validation: /validate POSTs a 1 KiB JSON order through gw_validate_body,
 # quoted against /bare-post, bare proxying of the same POST.
 #
@@ -68,11 +73,26 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$d/rsa.key" 2>/dev/null
 openssl pkey -in "$d/rsa.key" -pubout -out "$d/rsa.pem"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/hmac.secret"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -out "$d/ec.key" 2>/dev/null
+openssl pkey -in "$d/ec.key" -pubout -out "$d/ec.pem"
+
+# the same public keys as a JWKS the upstream server serves, for the
+# locations that take their keys from a JWKS URL (gw_jwt_jwks_url)
+perl -I"$top/t/lib" -MTollgate::JWT=public_jwk -MJSON::PP -e '
+    print JSON::PP->new->canonical->encode({ keys => [
+        public_jwk($ARGV[0], kid => "rsa-1", use => "sig"),
+        public_jwk($ARGV[1], kid => "ec-1", use => "sig") ] })' \
+    "$d/rsa.pem" "$d/ec.pem" > "$d/jwks.json"
 
 now=$(date +%s)
 claims="{\"iss\":\"https://issuer.test\",\"aud\":\"tollgate\",\"sub\":\"u1\",\"iat\":$now,\"exp\":$((now + 86400))}"
 RS=$("$top/scripts/mint.sh" RS256 "$d/rsa.key" "$claims")
 HS=$("$top/scripts/mint.sh" HS256 "$d/hmac.secret" "$claims")
+RSK=$("$top/scripts/mint.sh" RS256 "$d/rsa.key" "$claims" rsa-1)
+ESK=$(perl -I"$top/t/lib" -MTollgate::JWT=jwt -e '
+    print jwt(alg => "ES256", kid => "ec-1", key => $ARGV[0],
+              payload => $ARGV[1])' "$d/ec.key" "$claims")
 
 # a JSON order of about 1 KiB, its schema, and wrk's script to POST it
 items=
@@ -126,6 +146,20 @@ jwt_loc() {
 EOF
 }
 
+# the same with keys from the JWKS URL of the upstream server
+jwks_loc() {
+    cat <<EOF
+        location = $1 {
+            gw_jwt           bench;
+            gw_jwt_jwks_url  http://127.0.0.1:$((PORT + 1))/jwks.json;
+            gw_jwt_issuer    https://issuer.test;
+            gw_jwt_audience  tollgate;
+            gw_jwt_cache     $2;
+            proxy_pass       http://up;
+        }
+EOF
+}
+
 cat > "$d/nginx.conf" <<EOF
 load_module $top/build/ngx_http_gw_module.so;
 worker_processes 1;
@@ -149,7 +183,11 @@ http {
     gw_metrics off;
     include $top/conf/log-json.conf;
     upstream up { server 127.0.0.1:$((PORT + 1)); keepalive 64; }
-    server { listen 127.0.0.1:$((PORT + 1)); location / { return 200 "ok\n"; } }
+    server {
+        listen 127.0.0.1:$((PORT + 1));
+        location / { return 200 "ok\n"; }
+        location = /jwks.json { alias $d/jwks.json; }
+    }
     server {
         listen 127.0.0.1:$PORT;
         proxy_http_version 1.1;
@@ -159,6 +197,9 @@ $(jwt_loc /rs256-nocache "$d/rsa.pem" off)
 $(jwt_loc /rs256 "$d/rsa.pem" on)
 $(jwt_loc /hs256-nocache "$d/hmac.secret format=hmac" off)
 $(jwt_loc /hs256 "$d/hmac.secret format=hmac" on)
+$(jwt_loc /es256 "$d/ec.pem" on)
+$(jwks_loc /rs256-jwks on)
+$(jwks_loc /es256-jwks on)
         location = /key { gw_key_auth bench; proxy_pass http://up; }
         location = /key-nocache {
             gw_key_auth bench;
@@ -244,6 +285,8 @@ sleep 0.5
 # the credential header a location needs
 auth_for() {
     case $1 in
+    /rs256-jwks) echo "Authorization: Bearer $RSK" ;;
+    /es256*) echo "Authorization: Bearer $ESK" ;;
     /rs256*) echo "Authorization: Bearer $RS" ;;
     /hs256*) echo "Authorization: Bearer $HS" ;;
     /key*) echo "X-API-Key: $KEY" ;;

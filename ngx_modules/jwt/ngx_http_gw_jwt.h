@@ -51,6 +51,8 @@ typedef struct {
     off_t                   size;
     ino_t                   ino;
     unsigned                failed:1;       /* that file failed to load */
+    void                   *remote;         /* not NULL: a remote key set
+                                               (ngx_http_gw_jwt_remote.c) */
 } ngx_http_gw_jwt_keyfile_t;
 
 
@@ -110,6 +112,7 @@ typedef struct {
     ngx_uint_t              verified;
     ngx_uint_t              cache_status;
     ngx_uint_t              revoke;         /* Redis' answer for the jti */
+    ngx_uint_t              no_key;         /* no key fitted the token */
 } ngx_http_gw_jwt_ctx_t;
 
 
@@ -143,6 +146,10 @@ ngx_int_t ngx_http_gw_jwt_revoke_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_gw_jwt_revoke_check(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx,
     const char **err);
+void ngx_http_gw_jwt_remote_sync_keys(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf);
+ngx_int_t ngx_http_gw_jwt_remote_missing(ngx_http_request_t *r,
+    ngx_http_gw_jwt_loc_conf_t *jlcf);
 
 char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -355,6 +355,8 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
     gw_jws_free(&ctx->jws);
 
+    ngx_http_gw_jwt_remote_sync_keys(r, jlcf);
+
     memo = jlcf->cache
            && ngx_http_gw_jwt_memo_get(&token, &ctx->jws, fp) == NGX_OK;
 
@@ -379,6 +381,16 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
         gw_jws_free(&ctx->jws);
         memo = 0;
+    }
+
+    if (rc == NGX_DECLINED && ctx->no_key) {
+        /* a remote key set may have the key by now: fetch, wait, retry */
+
+        rc = ngx_http_gw_jwt_remote_missing(r, jlcf);
+
+        if (rc != NGX_DECLINED) {
+            return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
+        }
     }
 
     if (rc == NGX_ERROR) {
@@ -593,6 +605,8 @@ ngx_http_gw_jwt_verify(ngx_http_request_t *r,
     ctx->cache_status = !cache ? NGX_HTTP_GW_JWT_CACHE_BYPASS
                         : checked ? NGX_HTTP_GW_JWT_CACHE_MISS
                         : NGX_HTTP_GW_JWT_CACHE_HIT;
+
+    ctx->no_key = !found;
 
     if (!found) {
         *err = jws->kid ? "unknown key id" : "no key for the algorithm";
@@ -915,7 +929,8 @@ ngx_http_gw_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->realm.len && conf->keyfiles == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"gw_jwt\" is on but no \"gw_jwt_key_file\" is "
+                           "\"gw_jwt\" is on but no \"gw_jwt_key_file\", "
+                           "\"gw_jwt_jwks_url\" or \"gw_jwt_discovery\" is "
                            "configured for it");
         return NGX_CONF_ERROR;
     }
