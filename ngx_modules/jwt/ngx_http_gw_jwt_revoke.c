@@ -2,32 +2,27 @@
 /*
  * Copyright (C) Tollgate
  *
- * The revocation list at the edge (gw_jwt_revocation) and the token type
- * rule (gw_jwt_type).
+ * The revocation list at the edge (gw_jwt_revocation): the set itself, in
+ * shared memory, and gw_jwt_revocation_zone.
  *
  * The identity service records a revoked access token's jti in the zset
- * gw:jwt:revoked, scored by the token's exp, and publishes "jti <jti>" on
- * gw:events in the same MULTI/EXEC (lib/model/gw_model.h).  Every worker
- * subscribes to gw:events and writes what it hears into one shared-memory
- * set: a red-black tree keyed by the MurmurHash2 of the jti, the jti's
- * bytes compared, each entry living until its token's exp plus the
- * largest leeway of a location that checks.  A message's entry first
- * lives gw_jwt_revocation_zone's ttl (the message has no exp), and a
- * ZSCORE sent at once gives it the token's own.  After every
- * (re)subscription the worker loads the whole zset again, a page at a
- * time (ZRANGEBYSCORE from now less the leeway, paged by score, not by
- * offset, so members the service drops meanwhile never shift a page), and
- * entries no load has seen since it started go when it ends.
+ * gw:jwt:revoked, scored by the token's exp.  Every worker keeps a copy of
+ * it here, in one shared-memory set: a red-black tree keyed by the
+ * MurmurHash2 of the jti, the jti's bytes compared, each entry living until
+ * its token's exp plus the largest leeway of a location that checks.  The
+ * set is filled and kept up by ngx_http_gw_jwt_revoke_sync.c (gw:events
+ * messages, the load of the zset, the timer) and read on every request by
+ * ngx_http_gw_jwt_revoke_check.c.
  *
- * The set is trusted only when it is complete: once a load has finished
- * since the zone was made (or the configuration reloaded), and while no
- * entry has found the zone full.  Otherwise a token's jti is asked of
- * Redis on the request itself (ZSCORE, the request suspended, never the
- * worker), and when Redis cannot answer the request gets 503 with
- * Retry-After: a revoked token is never let through for want of room or
- * of a load.  A full zone is logged at [error] once per incident; a timer
- * retries the load while the set is incomplete, and drops expired entries.
- * Nothing is ever evicted to make room.
+ * The key design decision: the set is trusted only when it is complete,
+ * that is once a load has finished since the zone was made (or the
+ * configuration reloaded), and while no entry has found the zone full.
+ * Nothing is ever evicted to make room: a full zone marks the set
+ * incomplete, is logged at [error] once per incident, and the check asks
+ * Redis per request until a load fits again.  Only expired entries, and
+ * those the last load did not see, are dropped.
+ *
+ * Every function of ngx_http_gw_jwt_revoke.h takes the zone's mutex itself.
  */
 
 
@@ -35,28 +30,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "ngx_http_gw.h"
 #include "ngx_http_gw_jwt.h"
-#include "ngx_http_gw_metrics.h"
-#include "ngx_http_gw_redis.h"
-#include "gw_model.h"
+#include "ngx_http_gw_jwt_revoke.h"
 
 
 #define NGX_HTTP_GW_JWT_REVOKE_NAME   "gw_jwt_revocation"
-#define NGX_HTTP_GW_JWT_REVOKE_PAGE   1000      /* members per ZRANGEBYSCORE */
-#define NGX_HTTP_GW_JWT_REVOKE_TIMER  2000      /* ms between housekeeping */
-#define NGX_HTTP_GW_JWT_REVOKE_SCORE  64        /* bytes of a score kept */
-
-/* ctx->revoke: what Redis said of this request's jti */
-#define NGX_HTTP_GW_JWT_REVOKE_NONE     0
-#define NGX_HTTP_GW_JWT_REVOKE_WAITING  1
-#define NGX_HTTP_GW_JWT_REVOKE_CLEAR    2
-#define NGX_HTTP_GW_JWT_REVOKE_REVOKED  3
-#define NGX_HTTP_GW_JWT_REVOKE_FAILED   4
 
 
 typedef struct {
@@ -87,133 +65,18 @@ typedef struct {
 } ngx_http_gw_jwt_revoke_t;
 
 
-/* this worker's load of the zset: one at a time, a newer one wins */
-typedef struct {
-    ngx_uint_t              id;             /* of the load in flight */
-    ngx_uint_t              running;
-    ngx_uint_t              pending;        /* a load is owed */
-    ngx_uint_t              gen;
-    ngx_uint_t              failed;         /* an entry found no room */
-    ngx_uint_t              offset;         /* members of score min seen */
-    ngx_uint_t              count;
-    size_t                  min_len;
-    u_char                  min[NGX_HTTP_GW_JWT_REVOKE_SCORE];
-} ngx_http_gw_jwt_revoke_load_t;
-
-
-static ngx_int_t ngx_http_gw_jwt_revoke_add_zone(ngx_conf_t *cf,
-    ngx_http_gw_jwt_main_conf_t *jmcf);
 static ngx_int_t ngx_http_gw_jwt_revoke_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_gw_jwt_revoke_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_gw_jwt_revoke_node_t *ngx_http_gw_jwt_revoke_find(
     ngx_http_gw_jwt_revoke_t *rv, u_char *jti, size_t len);
-static ngx_int_t ngx_http_gw_jwt_revoke_add(ngx_http_gw_jwt_revoke_t *rv,
-    u_char *jti, size_t len, time_t expires, ngx_uint_t exact);
 static void ngx_http_gw_jwt_revoke_sweep(ngx_http_gw_jwt_revoke_t *rv,
     ngx_uint_t gen, time_t now);
-static void ngx_http_gw_jwt_revoke_message(void *data, ngx_str_t *channel,
-    ngx_str_t *message);
-static void ngx_http_gw_jwt_revoke_score(ngx_http_request_t *r, void *data,
-    ngx_http_gw_redis_status_e status, redisReply *reply);
-static void ngx_http_gw_jwt_revoke_resync(void *data);
-static void ngx_http_gw_jwt_revoke_page(void);
-static void ngx_http_gw_jwt_revoke_page_reply(ngx_http_request_t *r,
-    void *data, ngx_http_gw_redis_status_e status, redisReply *reply);
-static void ngx_http_gw_jwt_revoke_timer(ngx_event_t *ev);
-static ngx_int_t ngx_http_gw_jwt_revoke_jti(ngx_http_gw_jwt_ctx_t *ctx,
-    ngx_str_t *jti);
-static void ngx_http_gw_jwt_revoke_reply(ngx_http_request_t *r, void *data,
-    ngx_http_gw_redis_status_e status, redisReply *reply);
-static ngx_int_t ngx_http_gw_jwt_revoke_unavailable(ngx_http_request_t *r);
 
 
 static ngx_str_t  ngx_http_gw_jwt_revoke_name =
     ngx_string(NGX_HTTP_GW_JWT_REVOKE_NAME);
-static ngx_str_t  ngx_http_gw_jwt_revoke_channel =
-    ngx_string(GW_MODEL_EVENTS);
-
-
-/* this worker's view: the zone, the leeway and ttl, its load and timer */
-static ngx_http_gw_jwt_revoke_conf_t  *ngx_http_gw_jwt_revoke_conf;
-static ngx_http_gw_jwt_revoke_load_t   ngx_http_gw_jwt_revoke_load;
-static ngx_event_t                     ngx_http_gw_jwt_revoke_event;
-
-
-/*
- * gw_jwt_type media-type | off;
- * A media type of 1 to GW_TYP_MAX bytes of printable ASCII without ";".
- */
-
-char *
-ngx_http_gw_jwt_type(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_gw_jwt_loc_conf_t *jlcf = conf;
-
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    if (jlcf->type.data != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        ngx_str_set(&jlcf->type, "");
-        return NGX_CONF_OK;
-    }
-
-    if (value[1].len == 0 || value[1].len > GW_TYP_MAX) {
-        goto invalid;
-    }
-
-    for (i = 0; i < value[1].len; i++) {
-        if (value[1].data[i] <= ' ' || value[1].data[i] >= 0x7f
-            || value[1].data[i] == ';')
-        {
-            goto invalid;
-        }
-    }
-
-    jlcf->type = value[1];
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid token type \"%V\" (a media type such as "
-                       "\"at+jwt\", at most %d bytes)", &value[1],
-                       GW_TYP_MAX);
-    return NGX_CONF_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_gw_jwt_revoke_add_zone(ngx_conf_t *cf,
-    ngx_http_gw_jwt_main_conf_t *jmcf)
-{
-    ngx_http_gw_jwt_revoke_t  *rv;
-
-    rv = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_jwt_revoke_t));
-    if (rv == NULL) {
-        return NGX_ERROR;
-    }
-
-    jmcf->revoke.zone = ngx_shared_memory_add(cf, &ngx_http_gw_jwt_revoke_name,
-                                              jmcf->revoke.size,
-                                              &ngx_http_gw_jwt_module);
-    if (jmcf->revoke.zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    jmcf->revoke.zone->init = ngx_http_gw_jwt_revoke_init_zone;
-    jmcf->revoke.zone->data = rv;
-
-    return NGX_OK;
-}
 
 
 /*
@@ -270,82 +133,31 @@ ngx_http_gw_jwt_revocation_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
- * From the location merge, once gw_jwt_leeway is merged: merges this
- * file's directives, and notes that a location checks revocation, and
- * the largest leeway of those that do (an entry outlives its token's exp
- * by that much, as the exp check does).
- */
-
-char *
-ngx_http_gw_jwt_revoke_merge(ngx_conf_t *cf, ngx_http_gw_jwt_loc_conf_t *prev,
-    ngx_http_gw_jwt_loc_conf_t *jlcf)
-{
-    ngx_http_gw_jwt_main_conf_t  *jmcf;
-
-    ngx_conf_merge_str_value(jlcf->type, prev->type, "");
-    ngx_conf_merge_value(jlcf->revocation, prev->revocation, 0);
-    ngx_conf_merge_value(jlcf->revocation_jti, prev->revocation_jti, 1);
-
-    if (jlcf->realm.len == 0 || !jlcf->revocation) {
-        return NGX_CONF_OK;
-    }
-
-    jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
-
-    jmcf->revoke.used = 1;
-
-    if (jlcf->leeway > jmcf->revoke.leeway) {
-        jmcf->revoke.leeway = jlcf->leeway;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * From postconfiguration: with a location that checks, needs gw_redis,
- * makes the default zone (1m, ttl=1h) and subscribes to gw:events.
+ * Adds the zone "gw_jwt_revocation" of jmcf->revoke.size bytes: from the
+ * directive, or from postconfiguration with the default size when a
+ * location checks and no directive made one.
  */
 
 ngx_int_t
-ngx_http_gw_jwt_revoke_init(ngx_conf_t *cf, ngx_http_gw_jwt_main_conf_t *jmcf)
+ngx_http_gw_jwt_revoke_add_zone(ngx_conf_t *cf,
+    ngx_http_gw_jwt_main_conf_t *jmcf)
 {
-    /* a reload may have turned it off: no worker may use the old conf */
+    ngx_http_gw_jwt_revoke_t  *rv;
 
-    ngx_http_gw_jwt_revoke_conf = NULL;
-
-    if (jmcf->revoke.ttl == 0) {
-        jmcf->revoke.ttl = 3600;
-    }
-
-    if (!jmcf->revoke.used) {
-        return NGX_OK;
-    }
-
-    if (!ngx_http_gw_redis_configured(cf)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"gw_jwt_revocation\" needs \"gw_redis\" in the "
-                           "http block");
+    rv = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_jwt_revoke_t));
+    if (rv == NULL) {
         return NGX_ERROR;
     }
 
+    jmcf->revoke.zone = ngx_shared_memory_add(cf, &ngx_http_gw_jwt_revoke_name,
+                                              jmcf->revoke.size,
+                                              &ngx_http_gw_jwt_module);
     if (jmcf->revoke.zone == NULL) {
-        jmcf->revoke.size = 1024 * 1024;
-
-        if (ngx_http_gw_jwt_revoke_add_zone(cf, jmcf) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_gw_redis_subscribe(cf, &ngx_http_gw_jwt_revoke_channel,
-                                    ngx_http_gw_jwt_revoke_message,
-                                    ngx_http_gw_jwt_revoke_resync, NULL)
-        != NGX_OK)
-    {
         return NGX_ERROR;
     }
 
-    ngx_http_gw_jwt_revoke_conf = &jmcf->revoke;
+    jmcf->revoke.zone->init = ngx_http_gw_jwt_revoke_init_zone;
+    jmcf->revoke.zone->data = rv;
 
     return NGX_OK;
 }
@@ -499,12 +311,15 @@ ngx_http_gw_jwt_revoke_find(ngx_http_gw_jwt_revoke_t *rv, u_char *jti,
  * entry of an incident that found no room logs it at [error].
  */
 
-static ngx_int_t
-ngx_http_gw_jwt_revoke_add(ngx_http_gw_jwt_revoke_t *rv, u_char *jti,
-    size_t len, time_t expires, ngx_uint_t exact)
+ngx_int_t
+ngx_http_gw_jwt_revoke_add(ngx_shm_zone_t *zone, u_char *jti, size_t len,
+    time_t expires, ngx_uint_t exact)
 {
     ngx_uint_t                      full;
+    ngx_http_gw_jwt_revoke_t       *rv;
     ngx_http_gw_jwt_revoke_node_t  *n;
+
+    rv = zone->data;
 
     ngx_shmtx_lock(&rv->shpool->mutex);
 
@@ -602,379 +417,93 @@ ngx_http_gw_jwt_revoke_sweep(ngx_http_gw_jwt_revoke_t *rv, ngx_uint_t gen,
 
 
 /*
- * A gw:events message.  "jti <jti>" adds the jti at once, for the ttl,
- * and asks Redis for its score (the token's exp); a message that starts
- * with "jti " but whose jti is not a valid id is ignored, logged at info
- * escaped.  Other kinds are other modules'.
+ * Whether the set holds a live entry for jti; *trusted tells whether the
+ * set is complete, so that a miss means the jti is not revoked.
  */
 
-static void
-ngx_http_gw_jwt_revoke_message(void *data, ngx_str_t *channel,
-    ngx_str_t *message)
+ngx_uint_t
+ngx_http_gw_jwt_revoke_lookup(ngx_shm_zone_t *zone, u_char *jti, size_t len,
+    ngx_uint_t *trusted)
 {
-    u_char                    *copy;
-    ngx_str_t                  text;
-    const char                *argv[3];
-    size_t                     argvlen[3];
-    gw_model_event_t           ev;
-    ngx_http_gw_jwt_revoke_t  *rv;
-    u_char                     buf[NGX_HTTP_GW_LOG_SIZE];
-
-    if (gw_model_event_parse((char *) message->data, message->len, &ev) != 0) {
-        if (message->len > sizeof(GW_MODEL_EVENT_JTI)
-            && ngx_strncmp(message->data, GW_MODEL_EVENT_JTI " ",
-                           sizeof(GW_MODEL_EVENT_JTI)) == 0)
-        {
-            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                          "gw_jwt: ignored a revocation with an invalid "
-                          "jti: \"%V\"",
-                          ngx_http_gw_log_escape(&text, buf, message->data,
-                                                 message->len));
-        }
-
-        return;
-    }
-
-    if (ev.kind != GW_MODEL_EVENT_IS_JTI) {
-        return;
-    }
-
-    rv = ngx_http_gw_jwt_revoke_conf->zone->data;
-
-    if (ngx_http_gw_jwt_revoke_add(rv, (u_char *) ev.id, ev.id_len,
-                                   ngx_time()
-                                   + ngx_http_gw_jwt_revoke_conf->ttl, 0)
-        != NGX_OK)
-    {
-        return;
-    }
-
-    /* the token's exp, for the entry's life: the jti's copy goes along */
-
-    copy = ngx_alloc(ev.id_len + 1, ngx_cycle->log);
-    if (copy == NULL) {
-        return;
-    }
-
-    copy[0] = (u_char) ev.id_len;
-    ngx_memcpy(copy + 1, ev.id, ev.id_len);
-
-    argv[0] = "ZSCORE";
-    argvlen[0] = sizeof("ZSCORE") - 1;
-    argv[1] = GW_MODEL_JWT_REVOKED;
-    argvlen[1] = sizeof(GW_MODEL_JWT_REVOKED) - 1;
-    argv[2] = (char *) copy + 1;
-    argvlen[2] = ev.id_len;
-
-    if (ngx_http_gw_redis_command(ngx_http_gw_jwt_revoke_score, copy, 3,
-                                  argv, argvlen)
-        != NGX_OK)
-    {
-        ngx_free(copy);
-    }
-}
-
-
-/* a score (a token's exp): seconds since the epoch, 0 when not one */
-
-static time_t
-ngx_http_gw_jwt_revoke_exp(redisReply *e)
-{
-    char    buf[NGX_HTTP_GW_JWT_REVOKE_SCORE], *end;
-    double  d;
-
-    if (e->type != REDIS_REPLY_STRING || e->len == 0
-        || e->len >= NGX_HTTP_GW_JWT_REVOKE_SCORE)
-    {
-        return 0;
-    }
-
-    ngx_memcpy(buf, e->str, e->len);
-    buf[e->len] = '\0';
-
-    d = strtod(buf, &end);
-
-    if (*end != '\0' || !isfinite(d) || d < 1 || d > 1e15) {
-        return 0;
-    }
-
-    /* a fraction of a second more is a second more */
-
-    return (time_t) d + ((double) (time_t) d < d);
-}
-
-
-/* the ZSCORE of a message's jti: the entry lives until the token's exp */
-
-static void
-ngx_http_gw_jwt_revoke_score(ngx_http_request_t *r, void *data,
-    ngx_http_gw_redis_status_e status, redisReply *reply)
-{
-    u_char *copy = data;
-
-    time_t                     exp;
-    ngx_http_gw_jwt_revoke_t  *rv;
-
-    if (status == NGX_HTTP_GW_REDIS_OK) {
-        exp = ngx_http_gw_jwt_revoke_exp(reply);
-
-        if (exp != 0) {
-            rv = ngx_http_gw_jwt_revoke_conf->zone->data;
-
-            exp += ngx_http_gw_jwt_revoke_conf->leeway;
-            (void) ngx_http_gw_jwt_revoke_add(rv, copy + 1, copy[0], exp, 1);
-        }
-    }
-
-    ngx_free(copy);
-}
-
-
-/*
- * After every (re)subscription: messages may have been lost, so the whole
- * zset is loaded again, replacing the set.  A load in flight is
- * abandoned: its replies are recognised by their id and dropped.
- */
-
-static void
-ngx_http_gw_jwt_revoke_resync(void *data)
-{
-    ngx_http_gw_jwt_revoke_load_t  *ld;
+    ngx_uint_t                      found;
     ngx_http_gw_jwt_revoke_t       *rv;
+    ngx_http_gw_jwt_revoke_node_t  *n;
 
-    ld = &ngx_http_gw_jwt_revoke_load;
-    rv = ngx_http_gw_jwt_revoke_conf->zone->data;
-
-    ld->id++;
-    ld->running = 1;
-    ld->pending = 0;
-    ld->failed = 0;
-    ld->offset = 0;
-    ld->count = 0;
+    rv = zone->data;
 
     ngx_shmtx_lock(&rv->shpool->mutex);
-    ld->gen = ++rv->sh->gen;
+
+    *trusted = rv->sh->synced && !rv->sh->full;
+    n = ngx_http_gw_jwt_revoke_find(rv, jti, len);
+    found = (n != NULL && n->expires > ngx_time());
+
     ngx_shmtx_unlock(&rv->shpool->mutex);
 
-    ld->min_len = ngx_sprintf(ld->min, "%T",
-                              ngx_time() - ngx_http_gw_jwt_revoke_conf->leeway)
-                  - ld->min;
-
-    ngx_http_gw_jwt_revoke_page();
-}
-
-
-/* asks for the next page of the load: members from score min on */
-
-static void
-ngx_http_gw_jwt_revoke_page(void)
-{
-    u_char                          offset[NGX_INT_T_LEN], count[NGX_INT_T_LEN];
-    const char                     *argv[9];
-    size_t                          argvlen[9];
-    ngx_http_gw_jwt_revoke_load_t  *ld;
-
-    ld = &ngx_http_gw_jwt_revoke_load;
-
-    argv[0] = "ZRANGEBYSCORE";
-    argv[1] = GW_MODEL_JWT_REVOKED;
-    argv[2] = (char *) ld->min;
-    argv[3] = "+inf";
-    argv[4] = "WITHSCORES";
-    argv[5] = "LIMIT";
-    argv[6] = (char *) offset;
-    argv[7] = (char *) count;
-
-    argvlen[0] = sizeof("ZRANGEBYSCORE") - 1;
-    argvlen[1] = sizeof(GW_MODEL_JWT_REVOKED) - 1;
-    argvlen[2] = ld->min_len;
-    argvlen[3] = sizeof("+inf") - 1;
-    argvlen[4] = sizeof("WITHSCORES") - 1;
-    argvlen[5] = sizeof("LIMIT") - 1;
-    argvlen[6] = ngx_sprintf(offset, "%ui", ld->offset) - offset;
-    argvlen[7] = ngx_sprintf(count, "%d", NGX_HTTP_GW_JWT_REVOKE_PAGE)
-                 - count;
-
-    if (ngx_http_gw_redis_command(ngx_http_gw_jwt_revoke_page_reply,
-                                  (void *) (uintptr_t) ld->id, 8, argv,
-                                  argvlen)
-        != NGX_OK)
-    {
-        /* down now: the timer tries again */
-        ld->running = 0;
-        ld->pending = 1;
-    }
+    return found;
 }
 
 
 /*
- * A page: member, score, member, score...  Each member that is a valid id
- * is added with its exact expiry; the next page starts at the last score,
- * past the members of that score already seen.  A short page ends the
- * load: entries it did not see go, and the set is complete unless an
- * entry found no room.
+ * A load starts: returns its generation, newer than any entry's, with
+ * which the load's entries (and messages' meanwhile) are stamped.
  */
 
-static void
-ngx_http_gw_jwt_revoke_page_reply(ngx_http_request_t *r, void *data,
-    ngx_http_gw_redis_status_e status, redisReply *reply)
+ngx_uint_t
+ngx_http_gw_jwt_revoke_generation(ngx_shm_zone_t *zone)
 {
-    size_t                          i, n, same;
-    time_t                          exp, leeway;
-    redisReply                     *m, *s, *last;
-    ngx_http_gw_jwt_revoke_t       *rv;
-    ngx_http_gw_jwt_revoke_load_t  *ld;
+    ngx_uint_t                 gen;
+    ngx_http_gw_jwt_revoke_t  *rv;
 
-    ld = &ngx_http_gw_jwt_revoke_load;
+    rv = zone->data;
 
-    if ((ngx_uint_t) (uintptr_t) data != ld->id || !ld->running) {
-        return;                 /* an abandoned load's */
-    }
+    ngx_shmtx_lock(&rv->shpool->mutex);
+    gen = ++rv->sh->gen;
+    ngx_shmtx_unlock(&rv->shpool->mutex);
 
-    if (status != NGX_HTTP_GW_REDIS_OK || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements % 2 != 0)
-    {
-        if (status == NGX_HTTP_GW_REDIS_OK) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "gw_jwt: unexpected reply loading \""
-                          GW_MODEL_JWT_REVOKED "\"");
-        }
+    return gen;
+}
 
-        ld->running = 0;
-        ld->pending = 1;
-        return;
-    }
 
-    rv = ngx_http_gw_jwt_revoke_conf->zone->data;
-    leeway = ngx_http_gw_jwt_revoke_conf->leeway;
-    n = reply->elements / 2;
+/*
+ * A load of generation gen has read the whole zset: the entries it did
+ * not see go, and the set is complete; no longer full unless an entry of
+ * this load found no room (failed).
+ */
 
-    for (i = 0; i < n; i++) {
-        m = reply->element[2 * i];
-        s = reply->element[2 * i + 1];
-        exp = ngx_http_gw_jwt_revoke_exp(s);
+void
+ngx_http_gw_jwt_revoke_loaded(ngx_shm_zone_t *zone, ngx_uint_t gen,
+    ngx_uint_t failed)
+{
+    ngx_http_gw_jwt_revoke_t  *rv;
 
-        if (m->type != REDIS_REPLY_STRING || exp == 0
-            || !gw_model_id_valid(m->str, m->len))
-        {
-            continue;           /* no jti of ours: no token carries it */
-        }
-
-        if (ngx_http_gw_jwt_revoke_add(rv, (u_char *) m->str, m->len,
-                                       exp + leeway, 1)
-            != NGX_OK)
-        {
-            ld->failed = 1;
-        }
-
-        ld->count++;
-    }
-
-    if (n == NGX_HTTP_GW_JWT_REVOKE_PAGE) {
-        last = reply->element[2 * n - 1];
-
-        if (last->type != REDIS_REPLY_STRING
-            || last->len >= NGX_HTTP_GW_JWT_REVOKE_SCORE)
-        {
-            ld->running = 0;
-            ld->pending = 1;
-            return;
-        }
-
-        /* the page's members of the last score, to skip next time */
-
-        for (same = 0; same < n; same++) {
-            s = reply->element[2 * (n - same) - 1];
-
-            if (s->type != REDIS_REPLY_STRING || s->len != last->len
-                || ngx_memcmp(s->str, last->str, last->len) != 0)
-            {
-                break;
-            }
-        }
-
-        if (ld->min_len == last->len
-            && ngx_memcmp(ld->min, last->str, last->len) == 0)
-        {
-            ld->offset += same;
-
-        } else {
-            ld->offset = same;
-            ld->min_len = last->len;
-            ngx_memcpy(ld->min, last->str, last->len);
-        }
-
-        ngx_http_gw_jwt_revoke_page();
-        return;
-    }
-
-    ld->running = 0;
+    rv = zone->data;
 
     ngx_shmtx_lock(&rv->shpool->mutex);
 
-    ngx_http_gw_jwt_revoke_sweep(rv, ld->gen, ngx_time());
+    ngx_http_gw_jwt_revoke_sweep(rv, gen, ngx_time());
 
     rv->sh->synced = 1;
 
-    if (!ld->failed) {
+    if (!failed) {
         rv->sh->full = 0;
     }
 
     ngx_shmtx_unlock(&rv->shpool->mutex);
-
-    ld->pending = ld->failed;
-
-    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                  "gw_jwt: revocation list loaded: %ui jti%s%s",
-                  ld->count, ld->count == 1 ? "" : "s",
-                  ld->failed ? ", the zone is full" : "");
-}
-
-
-ngx_int_t
-ngx_http_gw_jwt_revoke_init_process(ngx_cycle_t *cycle)
-{
-    ngx_event_t  *ev;
-
-    if (ngx_http_gw_jwt_revoke_conf == NULL
-        || (ngx_process != NGX_PROCESS_WORKER
-            && ngx_process != NGX_PROCESS_SINGLE))
-    {
-        return NGX_OK;
-    }
-
-    ev = &ngx_http_gw_jwt_revoke_event;
-
-    ev->handler = ngx_http_gw_jwt_revoke_timer;
-    ev->log = cycle->log;
-    ev->data = ngx_http_gw_jwt_revoke_conf;
-    ev->cancelable = 1;
-
-    ngx_add_timer(ev, NGX_HTTP_GW_JWT_REVOKE_TIMER);
-
-    return NGX_OK;
 }
 
 
 /*
- * Housekeeping: drops expired entries, and loads the zset again when a
- * load is owed (it failed, or the zone was full) or the set was never
- * complete, and none is running.
+ * Housekeeping: drops expired entries.  Returns whether the set is
+ * incomplete (never loaded, or full), so that a load is due.
  */
 
-static void
-ngx_http_gw_jwt_revoke_timer(ngx_event_t *ev)
+ngx_uint_t
+ngx_http_gw_jwt_revoke_expire(ngx_shm_zone_t *zone)
 {
-    ngx_uint_t                      again;
-    ngx_http_gw_jwt_revoke_t       *rv;
-    ngx_http_gw_jwt_revoke_load_t  *ld;
+    ngx_uint_t                 again;
+    ngx_http_gw_jwt_revoke_t  *rv;
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
-    }
-
-    ld = &ngx_http_gw_jwt_revoke_load;
-    rv = ngx_http_gw_jwt_revoke_conf->zone->data;
+    rv = zone->data;
 
     ngx_shmtx_lock(&rv->shpool->mutex);
 
@@ -984,226 +513,5 @@ ngx_http_gw_jwt_revoke_timer(ngx_event_t *ev)
 
     ngx_shmtx_unlock(&rv->shpool->mutex);
 
-    if ((again || ld->pending) && !ld->running
-        && ngx_http_gw_redis_connected())
-    {
-        ngx_http_gw_jwt_revoke_resync(NULL);
-    }
-
-    ngx_add_timer(ev, NGX_HTTP_GW_JWT_REVOKE_TIMER);
-}
-
-
-/*
- * The token's jti: NGX_OK with jti set, NGX_DECLINED when there is none,
- * or it is not a string, or not a valid id (lib/model: no list can hold
- * it, so it is as good as absent).
- */
-
-static ngx_int_t
-ngx_http_gw_jwt_revoke_jti(ngx_http_gw_jwt_ctx_t *ctx, ngx_str_t *jti)
-{
-    json_t  *v;
-
-    if (ctx->jws.payload != NULL) {
-        v = json_object_get(ctx->jws.payload, "jti");
-
-        if (!json_is_string(v)) {
-            return NGX_DECLINED;
-        }
-
-        jti->data = (u_char *) json_string_value(v);
-        jti->len = json_string_length(v);
-
-    } else if (ctx->jws.plain
-               && ctx->jws.claims.jti.type == GW_JWT_V_STRING)
-    {
-        jti->data = (u_char *) ctx->jws.claims.jti.data;
-        jti->len = ctx->jws.claims.jti.len;
-
-    } else {
-        return NGX_DECLINED;
-    }
-
-    return gw_model_id_valid((char *) jti->data, jti->len)
-           ? NGX_OK : NGX_DECLINED;
-}
-
-
-/*
- * The revocation check of a verified token, on a location with
- * gw_jwt_revocation on.  Returns NGX_OK (not revoked), NGX_DECLINED with
- * *err (revoked, or no jti where one is required: 401), NGX_AGAIN (the
- * request waits for Redis; the handler returns NGX_AGAIN and runs again),
- * or a final code when the answer was sent (503) or for our failure.
- */
-
-ngx_int_t
-ngx_http_gw_jwt_revoke_check(ngx_http_request_t *r,
-    ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx,
-    const char **err)
-{
-    ngx_int_t                       rc;
-    ngx_str_t                       jti, text;
-    ngx_uint_t                      trusted, found;
-    const char                     *argv[3];
-    size_t                          argvlen[3];
-    ngx_log_handler_pt              handler;
-    ngx_http_gw_jwt_revoke_t       *rv;
-    ngx_http_gw_jwt_revoke_node_t  *n;
-    u_char                          buf[NGX_HTTP_GW_LOG_SIZE];
-
-    if (!jlcf->revocation) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_gw_jwt_revoke_jti(ctx, &jti) != NGX_OK) {
-        if (!jlcf->revocation_jti) {
-            return NGX_OK;
-        }
-
-        *err = "token has no usable jti";
-        return NGX_DECLINED;
-    }
-
-    switch (ctx->revoke) {
-
-    case NGX_HTTP_GW_JWT_REVOKE_NONE:
-        break;
-
-    case NGX_HTTP_GW_JWT_REVOKE_CLEAR:
-        return NGX_OK;
-
-    case NGX_HTTP_GW_JWT_REVOKE_REVOKED:
-        found = 1;
-        goto revoked;
-
-    default: /* NGX_HTTP_GW_JWT_REVOKE_FAILED */
-        return ngx_http_gw_jwt_revoke_unavailable(r);
-    }
-
-    rv = ngx_http_gw_jwt_revoke_conf->zone->data;
-
-    ngx_shmtx_lock(&rv->shpool->mutex);
-
-    trusted = rv->sh->synced && !rv->sh->full;
-    n = ngx_http_gw_jwt_revoke_find(rv, jti.data, jti.len);
-    found = (n != NULL && n->expires > ngx_time());
-
-    ngx_shmtx_unlock(&rv->shpool->mutex);
-
-    if (found) {
-        goto revoked;
-    }
-
-    if (trusted) {
-        return NGX_OK;
-    }
-
-    /* the set may miss it: Redis decides, the request waits */
-
-    argv[0] = "ZSCORE";
-    argvlen[0] = sizeof("ZSCORE") - 1;
-    argv[1] = GW_MODEL_JWT_REVOKED;
-    argvlen[1] = sizeof(GW_MODEL_JWT_REVOKED) - 1;
-    argv[2] = (char *) jti.data;
-    argvlen[2] = jti.len;
-
-    rc = ngx_http_gw_redis_request(r, ngx_http_gw_jwt_revoke_reply, ctx, 3,
-                                   argv, argvlen);
-
-    if (rc == NGX_AGAIN) {
-        ctx->revoke = NGX_HTTP_GW_JWT_REVOKE_WAITING;
-        return NGX_AGAIN;
-    }
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_gw_jwt_revoke_unavailable(r);
-
-revoked:
-
-    /* without nginx's context, which may hold the token (a query) */
-
-    handler = r->connection->log->handler;
-    r->connection->log->handler = NULL;
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_jwt: revoked token, jti: \"%V\"",
-                  ngx_http_gw_log_escape(&text, buf, jti.data, jti.len));
-
-    r->connection->log->handler = handler;
-
-    *err = "token revoked";
-
-    return NGX_DECLINED;
-}
-
-
-/* Redis' answer for a request's jti: a score is a revocation */
-
-static void
-ngx_http_gw_jwt_revoke_reply(ngx_http_request_t *r, void *data,
-    ngx_http_gw_redis_status_e status, redisReply *reply)
-{
-    ngx_http_gw_jwt_ctx_t *ctx = data;
-
-    if (status != NGX_HTTP_GW_REDIS_OK) {
-        ctx->revoke = NGX_HTTP_GW_JWT_REVOKE_FAILED;
-        return;
-    }
-
-    switch (reply->type) {
-
-    case REDIS_REPLY_NIL:
-        ctx->revoke = NGX_HTTP_GW_JWT_REVOKE_CLEAR;
-        break;
-
-    case REDIS_REPLY_STRING:
-        ctx->revoke = NGX_HTTP_GW_JWT_REVOKE_REVOKED;
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "gw_jwt: unexpected reply to ZSCORE \""
-                      GW_MODEL_JWT_REVOKED "\"");
-        ctx->revoke = NGX_HTTP_GW_JWT_REVOKE_FAILED;
-        break;
-    }
-}
-
-
-/* 503: no decision could be made, so none is risked */
-
-static ngx_int_t
-ngx_http_gw_jwt_revoke_unavailable(ngx_http_request_t *r)
-{
-    ngx_table_elt_t        *h;
-    ngx_http_gw_problem_t   problem;
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_jwt: request denied: the revocation list is "
-                  "unavailable");
-
-    ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_JWT,
-                             NGX_HTTP_GW_AUTH_UNAVAILABLE);
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, "1");
-
-    problem.status = NGX_HTTP_SERVICE_UNAVAILABLE;
-    problem.type = "urn:tollgate:problem:auth-unavailable";
-    problem.title = "Authentication unavailable";
-    ngx_str_set(&problem.detail, "the token revocation list is unavailable");
-    ngx_str_null(&problem.extra);
-
-    return ngx_http_gw_send_problem(r, &problem);
+    return again;
 }
