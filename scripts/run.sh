@@ -268,18 +268,21 @@ re-run makes a new one; manage clients with build/gwctl client ...):
   CLIENT_ID=$client
   CLIENT_SECRET=$secret
 
+Get a token (client_secret_basic), or keep one in \$AT:
+
   curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d grant_type=client_credentials \\
-      $id_url/oauth2/token                        # client_secret_basic
-  AT=\$(curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d grant_type=client_credentials \\
-      $id_url/oauth2/token | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+      $id_url/oauth2/token
+  AT=\$(curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" \\
+      -d grant_type=client_credentials $id_url/oauth2/token \\
+      | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 
   curl -i -H "Authorization: Bearer \$AT" $url/svc/hello   # 200
   curl -i $url/svc/hello                                 # 401, no token
   curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d "token=\$AT" \\
       $id_url/oauth2/introspect                   # "active":true
   curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d "token=\$AT" \\
-      $id_url/oauth2/revoke                       # 200, revoked
-  curl -i -H "Authorization: Bearer \$AT" $url/svc/hello   # 401 after that
+      $id_url/oauth2/revoke                       # revokes it
+  curl -i -H "Authorization: Bearer \$AT" $url/svc/hello   # then 401, revoked
 
 Its keys and metadata (RFC 8414):
 
