@@ -2,15 +2,19 @@
 # `make run`: starts the platform in the foreground from conf/tollgate.conf,
 # in a private run folder (./run: config copy, keys, logs, pid, temp files,
 # a private redis-server on loopback; nothing is written outside it),
-# creates a demo consumer and API key with gwctl, prints a demo token, the
-# key and what to try, and stops everything it started on Ctrl-C.
+# creates a demo consumer and API key with gwctl, starts the audit and
+# identity services, creates a demo OAuth 2.0 client, prints a demo token,
+# the key, the client's id and secret and what to try, and stops
+# everything it started on Ctrl-C.
 #
 # Environment: TOLLGATE_PORT (default 8080), TOLLGATE_UPSTREAM_PORT (default
 # port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_ADMIN_PORT
 # (metrics and readiness, default port + 3), TOLLGATE_RUN (default ./run),
 # NGINX (default /usr/sbin/nginx), REDIS_SERVER (redis-server),
 # TOLLGATE_AUDIT_PORT (default port + 4: the audit service, its data and
-# signer key under ./run/audit).
+# signer key under ./run/audit), TOLLGATE_IDENTITY_PORT (default port + 5:
+# the identity service, its pepper and key-encryption key under
+# ./run/identity).
 
 set -eu
 
@@ -26,6 +30,8 @@ gwctl="$top/build/gwctl"
 redis_server=${REDIS_SERVER:-redis-server}
 audit_port=${TOLLGATE_AUDIT_PORT:-$((port + 4))}
 audit="$top/build/backends/audit"
+id_port=${TOLLGATE_IDENTITY_PORT:-$((port + 5))}
+identity="$top/build/backends/identity"
 
 for f in "$module" "$gwctl"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
@@ -42,6 +48,7 @@ redis="127.0.0.1:$redis_port"
 echo "gw_redis $redis;" > "$run/conf/demo/redis.conf"
 sed -i "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
     "$run/conf/tollgate.conf" "$run/conf/demo/upstream.conf"
+sed -i "s/127\.0\.0\.1:8085/127.0.0.1:$id_port/" "$run/conf/demo/gateway.conf"
 
 keys="$run/conf/demo/keys"
 if [ ! -f "$keys/demo.key" ]; then
@@ -93,6 +100,43 @@ done
     --plan basic >/dev/null 2>&1 || :
 key=$("$gwctl" --redis "$redis" key create demo --expires 1d)
 
+# The identity service (docs/identity.md): its own session, like Redis;
+# its pepper (client secrets' HMAC key) and key-encryption key (its signing
+# keys at rest in Redis) made once.  Started before nginx, which waits
+# for it 5 seconds at most: a gateway without the JWKS answers 503 on /svc/
+# until it has it.
+id_url="http://127.0.0.1:$id_port"
+if [ -x "$identity" ]; then
+    mkdir -p "$run/identity"
+    chmod 700 "$run/identity"
+    for f in pepper kek; do
+        [ -s "$run/identity/$f" ] && continue
+        (umask 077; openssl rand -out "$run/identity/$f.tmp" 32)
+        mv "$run/identity/$f.tmp" "$run/identity/$f"
+    done
+    cat > "$run/identity/identity.conf" <<CONF
+# written by scripts/run.sh at each start (docs/identity.md)
+listen = 127.0.0.1:$id_port
+redis = $redis
+issuer = $id_url
+pepper_file = $run/identity/pepper
+kek_file = $run/identity/kek
+CONF
+    # TOLLGATE_IDENTITY_PORT is ours: the service refuses unknown
+    # TOLLGATE_IDENTITY_* variables
+    env -u TOLLGATE_IDENTITY_PORT \
+        setsid "$identity" -c "$run/identity/identity.conf" \
+        2>>"$run/logs/identity.log" &
+    pids="$pids $!"
+    i=0
+    until [ $i -ge 50 ] || curl -sf -o /dev/null "$id_url/readyz"; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+else
+    id_url=
+fi
+
 "$nginx" -p "$run/" -c conf/tollgate.conf -g 'daemon off;' &
 pids="$pids $!"
 
@@ -106,7 +150,7 @@ if [ -x "$audit" ]; then
     TOLLGATE_AUDIT_LISTEN="127.0.0.1:$audit_port" \
     TOLLGATE_AUDIT_REDIS="$redis" TOLLGATE_AUDIT_DATA_DIR="$run/audit/data" \
     TOLLGATE_AUDIT_KEY_FILE="$run/audit/audit.key" \
-        setsid "$audit" 2>>"$run/logs/audit.log" &
+        env -u TOLLGATE_AUDIT_PORT setsid "$audit" 2>>"$run/logs/audit.log" &
     pids="$pids $!"
 else
     audit_url="(not built: run make backends)"
@@ -115,6 +159,53 @@ fi
 sleep 0.5
 
 url="http://127.0.0.1:$port"
+
+# The demo client: made once (its secret is printed once), a new secret on
+# each later run; then wait until the service is ready and the gateway has
+# its keys (a token it accepts), at most 15 seconds each, before printing
+client=demo-client
+secret=
+if [ -n "$id_url" ]; then
+    export TOLLGATE_IDENTITY_PEPPER_FILE="$run/identity/pepper"
+    out=$("$gwctl" --redis "$redis" client add "$client" \
+              --name "Demo client" --scopes "svc.read svc.write" \
+              --default-scopes svc.read \
+              --audiences https://svc.tollgate.demo \
+              --default-audience https://svc.tollgate.demo 2>/dev/null) \
+        || out=$("$gwctl" --redis "$redis" client rotate-secret "$client" \
+                     --grace 0 2>/dev/null) || out=
+    secret=$(printf '%s\n' "$out" | sed -n 's/^client_secret: //p')
+    i=0
+    until curl -sf -o /dev/null "$id_url/readyz"; do
+        i=$((i + 1))
+        if [ $i -gt 150 ]; then
+            echo "run: the identity service is not ready (see" \
+                "$run/logs/identity.log)" >&2
+            break
+        fi
+        sleep 0.1
+    done
+    i=0
+    while [ -n "$secret" ] && [ $i -lt 150 ]; do
+        at=$(curl -s -u "$client:$secret" -d grant_type=client_credentials \
+                 "$id_url/oauth2/token" \
+             | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+        code=$(curl -s -o /dev/null -w '%{http_code}' \
+                   -H "Authorization: Bearer $at" "$url/svc/ready") \
+            || code=
+        [ "$code" = 200 ] && break
+        i=$((i + 1))
+        sleep 0.1
+    done
+    if [ -z "$secret" ]; then
+        echo "run: could not make the demo client's secret (gwctl client" \
+            "add / rotate-secret)" >&2
+    elif [ "$code" != 200 ]; then
+        echo "run: the gateway does not take the identity service's" \
+            "tokens yet (see $run/logs)" >&2
+    fi
+fi
+
 cat <<EOF
 
 Tollgate is running on $url (logs in $run/logs).
@@ -162,8 +253,48 @@ Audit trail on $audit_url (build/backends/audit, docs/audit.md):
   curl -s -X POST $audit_url/v1/audit/checkpoint   # a signed checkpoint
   curl -s "$audit_url/v1/audit/records?actor=demo"
   build/backends/audit verify $run/audit/data
-
-Press Ctrl-C to stop.
 EOF
+
+if [ -n "$secret" ]; then
+    cat <<EOF
+
+Identity service on $id_url (build/backends/identity, docs/identity.md):
+OAuth 2.0 client credentials, RFC 9068 access tokens (typ at+jwt, five
+minutes); the gateway's /svc/ takes its keys from the JWKS URL.
+
+Demo client (scopes svc.read svc.write; this secret is shown once, a
+re-run makes a new one; manage clients with build/gwctl client ...):
+
+  CLIENT_ID=$client
+  CLIENT_SECRET=$secret
+
+Get a token (client_secret_basic), or keep one in \$AT:
+
+  curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d grant_type=client_credentials \\
+      $id_url/oauth2/token
+  AT=\$(curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" \\
+      -d grant_type=client_credentials $id_url/oauth2/token \\
+      | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+
+  curl -i -H "Authorization: Bearer \$AT" $url/svc/hello   # 200
+  curl -i $url/svc/hello                                 # 401, no token
+  curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d "token=\$AT" \\
+      $id_url/oauth2/introspect                   # "active":true
+  curl -s -u "\$CLIENT_ID:\$CLIENT_SECRET" -d "token=\$AT" \\
+      $id_url/oauth2/revoke                       # revokes it
+  curl -i -H "Authorization: Bearer \$AT" $url/svc/hello   # then 401, revoked
+
+Its keys and metadata (RFC 8414):
+
+  curl -s $id_url/.well-known/jwks.json
+  curl -s $id_url/.well-known/oauth-authorization-server
+EOF
+elif [ -z "$id_url" ]; then
+    echo
+    echo "Identity service: not built (run make backends)."
+fi
+
+echo
+echo "Press Ctrl-C to stop."
 
 wait

@@ -1,6 +1,10 @@
 # `make run`'s script: it starts the platform from conf/tollgate.conf in a
 # private run folder, prints a demo token that works, answers as it says,
-# and stops everything on SIGINT.  Plain Test::More with real HTTP.
+# and stops everything on SIGINT.  The identity part runs the printed curl
+# commands themselves (a token, introspection, revocation) and sends the
+# token to the printed gateway route; a second start on the same folder
+# gives the demo client a new secret that works.  Plain Test::More with
+# real HTTP.
 
 use strict;
 use warnings;
@@ -10,6 +14,7 @@ use File::Temp qw(tempdir);
 use FindBin;
 use IO::Socket::INET;
 use JSON::PP ();
+use MIME::Base64 qw(decode_base64);
 use POSIX qw(WNOHANG);
 
 my $top = "$FindBin::Bin/..";
@@ -17,13 +22,13 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# five free ports in a row on loopback (gateway, upstream, Redis, admin,
-# audit)
+# six free ports in a row on loopback (gateway, upstream, Redis, admin,
+# audit, identity)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p, $p + 1, $p + 2, $p + 3, $p + 4) {
+        for my $q ($p .. $p + 5) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -50,33 +55,78 @@ sub get {
 
 my $port = free_port();
 my $run = tempdir(CLEANUP => 1);
+my $has_identity = -x "$top/build/backends/identity";
 
-pipe(my $rd, my $wr) or die "pipe: $!";
-my $pid = fork() // die "fork: $!";
+# starts scripts/run.sh in its own process group; returns its pid and what
+# it printed up to "Press Ctrl-C"
+sub start_run {
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    my $pid = fork() // die "fork: $!";
 
-if ($pid == 0) {
-    close $rd;
-    open STDOUT, '>&', $wr or die;
-    open STDERR, '>&', $wr or die;
-    setpgrp(0, 0);
-    $ENV{TOLLGATE_PORT} = $port;
-    $ENV{TOLLGATE_RUN} = $run;
-    exec 'sh', "$top/scripts/run.sh" or die "exec: $!";
+    if ($pid == 0) {
+        close $rd;
+        open STDOUT, '>&', $wr or die;
+        open STDERR, '>&', $wr or die;
+        setpgrp(0, 0);
+        $ENV{TOLLGATE_PORT} = $port;
+        $ENV{TOLLGATE_RUN} = $run;
+        exec 'sh', "$top/scripts/run.sh" or die "exec: $!";
+    }
+
+    close $wr;
+
+    my $out = '';
+    my $deadline = time + 60;
+
+    while (time < $deadline) {
+        my $line = <$rd>;
+        last unless defined $line;
+        $out .= $line;
+        last if $line =~ /Press Ctrl-C/;
+    }
+
+    return ($pid, $out);
 }
 
-close $wr;
-
-my ($out, $token, $key) = ('', undef, undef);
-my $deadline = time + 30;
-
-while (time < $deadline) {
-    my $line = <$rd>;
-    last unless defined $line;
-    $out .= $line;
-    $token = $1 if $line =~ /^\s*TOKEN=(\S+)/;
-    $key = $1 if $line =~ /^\s*KEY=(\S+)/;
-    last if $line =~ /Press Ctrl-C/;
+# Ctrl-C to the script's process group; true when the script ended
+sub stop_run {
+    my ($pid) = @_;
+    kill 'INT', -$pid;
+    for (1 .. 100) {
+        return 1 if waitpid($pid, WNOHANG) == $pid;
+        select(undef, undef, undef, 0.1);
+    }
+    return 0;
 }
+
+# the identity section's shell commands, continuation lines joined
+sub commands {
+    my ($out) = @_;
+    my ($text) = $out =~ /^(Identity service on .*)/ms or return ();
+    my (@cmds, $cur);
+    $cur = '';
+    for my $l (split /\n/, $text) {
+        $l =~ s/^\s+//;
+        next unless $cur ne '' || $l =~ /^(?:curl |AT=)/;
+        $cur .= $l;
+        next if $cur =~ s/\\$/ /;
+        push @cmds, $cur;
+        $cur = '';
+    }
+    return @cmds;
+}
+
+# runs a printed command with sh, these variables set; its stdout
+sub sh {
+    my ($cmd, %env) = @_;
+    local @ENV{keys %env} = values %env;
+    my $o = `$cmd`;
+    return $? == 0 ? $o : "(exit $?) $o";
+}
+
+my ($pid, $out) = start_run();
+my ($token) = $out =~ /^\s*TOKEN=(\S+)/m;
+my ($key) = $out =~ /^\s*KEY=(\S+)/m;
 
 like($out, qr/Tollgate is running on http:\/\/127\.0\.0\.1:$port/,
      'prints where it listens');
@@ -175,14 +225,78 @@ SKIP: {
          'the demo key\'s requests are in the audit trail');
 }
 
-kill 'INT', -$pid;
+# the identity service, through what the script printed
+my ($id_url, $client, $secret, $at);
 
-my $gone = 0;
-for (1 .. 100) {
-    if (waitpid($pid, WNOHANG) == $pid) { $gone = 1; last }
-    select(undef, undef, undef, 0.1);
+SKIP: {
+    skip 'the identity service is not built (make backends)', 22
+        unless $has_identity;
+
+    ($id_url) = $out =~ m{^Identity service on (http://127\.0\.0\.1:\d+) }m;
+    is($id_url, 'http://127.0.0.1:' . ($port + 5),
+       'the identity service is on port + 5');
+    ($client) = $out =~ /^\s*CLIENT_ID=(\S+)/m;
+    ($secret) = $out =~ /^\s*CLIENT_SECRET=(\S+)/m;
+    is($client, 'demo-client', 'prints the demo client id');
+    like($secret // '', qr/^tgs_[A-Za-z0-9_-]{43}$/, 'and its secret');
+
+    my @cmds = commands($out);
+    my ($tok) = grep { m{^curl .*/oauth2/token} } @cmds;
+    my ($set) = grep { /^AT=/ } @cmds;
+    my ($intro) = grep { m{/oauth2/introspect} } @cmds;
+    my ($revoke) = grep { m{/oauth2/revoke} } @cmds;
+    ok($tok && $set && $intro && $revoke,
+       'prints the token, introspection and revocation commands');
+    like($tok // '', qr/ -u "\$CLIENT_ID:\$CLIENT_SECRET" /,
+         'client_secret_basic');
+    unlike(join("\n", @cmds), qr/\bjq\b/, 'without jq');
+    my %env = (CLIENT_ID => $client, CLIENT_SECRET => $secret);
+
+    my $r = sh($tok // 'false', %env);
+    like($r, qr/^\{"access_token":"[\w-]+\.[\w-]+\.[\w-]+",
+                 "token_type":"Bearer",/x,
+         'the printed curl gets a token');
+    $at = sh(($set // 'false') . '; printf %s "$AT"', %env);
+    like($at, qr/^[\w-]+\.[\w-]+\.[\w-]+$/, 'the printed one-liner keeps it');
+    my ($h) = split /\./, $at;
+    $h =~ tr/-_/+\//;
+    $h .= "=" x (-length($h) % 4);
+    like(decode_base64($h), qr/"typ":"at\+jwt"/, 'an RFC 9068 access token');
+
+    like($out, qr{Bearer \$AT" http://127\.0\.0\.1:$port/svc/hello\s+# 200},
+         'prints the gateway route');
+    $r = get($port, '/svc/hello', $at);
+    like($r, qr/^HTTP\/1\.1 200/, 'the gateway takes it: 200');
+    like($r, qr/"user":"demo-client","scope":"svc.read"/,
+         'the client and scope reach the upstream');
+    $r = get($port, '/svc/hello');
+    like($r, qr/^HTTP\/1\.1 401/, 'no token: 401');
+    like($r, qr/WWW-Authenticate: Bearer realm="identity"/, 'challenge');
+    like(get($port, '/svc/hello', $token), qr/^HTTP\/1\.1 401/,
+         'the file-key demo token is not taken there');
+
+    like(sh($intro // 'false', %env, AT => $at), qr/^\{"active":true,/,
+         'introspection: active');
+    is(sh($revoke // 'false', %env, AT => $at), '', 'the revoke command');
+    for (1 .. 50) {
+        $r = get($port, '/svc/hello', $at);
+        last if $r =~ /^HTTP\/1\.1 401/;
+        select(undef, undef, undef, 0.1);
+    }
+    like($r, qr/^HTTP\/1\.1 401.*token revoked/s,
+         'a revoked token is refused');
+    is(sh($intro // 'false', %env, AT => $at), '{"active":false}',
+       'introspection: not active');
+
+    like(get($port + 5, '/.well-known/jwks.json'), qr/"kid":/,
+         'the printed JWKS URL');
+    like($out, qr{\Q$id_url\E/\.well-known/oauth-authorization-server},
+         'and the metadata URL');
+    my @modes = map { (stat "$run/identity/$_")[2] & 0777 } qw(pepper kek);
+    is("@modes", '384 384', 'pepper and KEK in the run folder, mode 0600');
 }
-ok($gone, 'Ctrl-C stops the script');
+
+ok(stop_run($pid), 'Ctrl-C stops the script');
 
 my $stopped = 1;
 for (1 .. 50) {
@@ -199,5 +313,36 @@ for (1 .. 50) {
     select(undef, undef, undef, 0.1);
 }
 ok($redis_gone, 'and redis-server');
+my $id_gone = 1;
+for (1 .. 50) {
+    $id_gone = get($port + 5, '/healthz') eq '';
+    last if $id_gone;
+    select(undef, undef, undef, 0.1);
+}
+ok($id_gone, 'and the identity service');
+
+# a second start on the same run folder: the client exists, so it gets a
+# new secret, which works, and the old one no longer does
+SKIP: {
+    skip 'the identity service is not built (make backends)', 7
+        unless $has_identity && defined $secret;
+
+    ($pid, $out) = start_run();
+    like($out, qr/Tollgate is running/, 'a second start on the same folder');
+    my ($again) = $out =~ /^\s*CLIENT_SECRET=(\S+)/m;
+    like($again // '', qr/^tgs_/, 'prints a secret again');
+    isnt($again, $secret, 'a new one');
+    my ($set) = grep { /^AT=/ } commands($out);
+    my $t = sh(($set // 'false') . '; printf %s "$AT"',
+               CLIENT_ID => $client, CLIENT_SECRET => $again);
+    like(get($port, '/svc/hello', $t), qr/^HTTP\/1\.1 200/,
+         'it gets a token the gateway takes');
+    is(sh(($set // 'false') . '; printf %s "$AT"',
+          CLIENT_ID => $client, CLIENT_SECRET => $secret), '',
+       'the previous secret gets none');
+    like(get($port, '/svc/hello', $at), qr/^HTTP\/1\.1 401/,
+         'the token revoked before stays revoked');
+    ok(stop_run($pid), 'Ctrl-C stops it again');
+}
 
 done_testing();
