@@ -5,10 +5,11 @@
  * Rate limits (docs/limit.md): gw_limit directives, several per location,
  * each keyed by any complex value, as a GCRA rate with a burst or a
  * sliding-window quota (lib/limit), in a shared-memory zone (local mode)
- * or in Redis for every gateway at once (global mode, one script run per
- * request).  A consumer's plan ($gw_consumer_plan by default) may replace
- * a limit's values (gw_limit_plan), so a plan change in Redis applies as
- * soon as the key-auth cache hears of it.
+ * or in Redis for every gateway at once (global mode, one script run
+ * per request, or per batch of a worker's requests of one key:
+ * ngx_http_gw_limit_batch.c).  A consumer's plan ($gw_consumer_plan by
+ * default) may replace a limit's values (gw_limit_plan), so a plan change
+ * in Redis applies as soon as the key-auth cache hears of it.
  *
  * The check runs in the precontent phase: after authentication, whatever
  * "satisfy" says, so that limits can be keyed by the consumer.  Answers

@@ -6,7 +6,10 @@
  * run of lib/limit's script in Redis (EVALSHA, then EVAL once on
  * NOSCRIPT: the shared client does both), pipelined with the worker's
  * other commands on its one connection.  So N gateways share each limit
- * exactly, on Redis' clock.  The reply is checked strictly (shape, count,
+ * exactly, on Redis' clock.  A request whose only global limit is a
+ * rate or a quota joins the batch of its key instead
+ * (ngx_http_gw_limit_batch.c, gw_limit_batch), decided with the worker's
+ * other requests of that key.  The reply is checked strictly (shape, count,
  * integer types); anything else counts as Redis being unavailable, and the
  * caller falls back as gw_limit_redis_down says.
  *
