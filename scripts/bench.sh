@@ -7,11 +7,13 @@
 #
 # Rate limits: /limit-req is nginx's own limit_req, /limit-local the same
 # load through gw_limit in its shared-memory zone, /limit-global through
-# gw_limit in Redis (one script per request), /limit-lease through a
+# gw_limit in Redis (the worker's concurrent requests of the key decided
+# by one script run: gw_limit_batch 64), /limit-global-1 the same one
+# script per request (gw_limit_batch 1), /limit-lease through a
 # global quota in lease mode (admissions leased to the gateway); each
 # limit is high enough that no request is refused (the non-2xx column
-# counts any that were).  For the two Redis modes, the Redis scripts run
-# per request (INFO commandstats' EVAL and EVALSHA calls around each
+# counts any that were).  For the Redis modes and /chain-global, the
+# Redis scripts run per request (INFO commandstats' EVAL and EVALSHA calls around each
 # run).  gw_limit is also quoted against limit_req.  Then, when
 # scripts/limit-accuracy.pl exists, its verdict on two gateways sharing
 # one global limit, in global and in lease mode.
@@ -46,7 +48,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
 all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
-all="$all /limit-req /limit-local /limit-global /limit-lease /obs-off"
+all="$all /limit-req /limit-local /limit-global /limit-global-1"
+all="$all /limit-lease /obs-off"
 all="$all /obs-on"
 all="$all /bare-post /validate /chain /chain-global"
 LOCS=${LOCS:-$all}
@@ -225,6 +228,12 @@ $(jwks_loc /es256-jwks on)
                      burst=100000 mode=global;
             proxy_pass http://up;
         }
+        location = /limit-global-1 {
+            gw_limit_batch 1;
+            gw_limit gbench1 key=\$binary_remote_addr rate=100000r/s
+                     burst=100000 mode=global;
+            proxy_pass http://up;
+        }
         location = /limit-lease {
             gw_limit lbench key=\$binary_remote_addr quota=1000000000/h
                      mode=lease;
@@ -338,11 +347,15 @@ cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$worker/stat"
 }
 
+# the error log's lines before the rounds (the checks' requests may
+# find Redis not yet connected)
+logstart=$(wc -l < "$d/logs/error.log")
+
 # wrk prints "Non-2xx or 3xx responses: N" only when N > 0
 declare -A res one cpu bad total runs
 for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
-        case $loc in /limit-global|/limit-lease)
+        case $loc in /limit-global*|/limit-lease|/chain-global)
             runs[$loc]=$((${runs[$loc]:-0} - $(scripts_run))) ;;
         esac
         t0=$(cpu_ticks)
@@ -350,7 +363,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
         out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
               $(wrk_opts "$loc") "http://127.0.0.1:$PORT$loc")
         t1=$(cpu_ticks)
-        case $loc in /limit-global|/limit-lease)
+        case $loc in /limit-global*|/limit-lease|/chain-global)
             runs[$loc]=$((${runs[$loc]} + $(scripts_run))) ;;
         esac
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -432,19 +445,26 @@ for loc in /chain /chain-global; do
 done
 
 # a global limit must be decided in Redis, not by the local fallback:
-# one script run per request (its state expires within microseconds at
-# this rate, so Redis keeps no key to look at)
-if [ -n "${med[/limit-global]:-}" ]; then
-    echo "/limit-global: ${total[/limit-global]} requests measured," \
-         "${runs[/limit-global]} limit scripts run by Redis"
-    if [ "${runs[/limit-global]}" -lt "${total[/limit-global]}" ]; then
-        echo "bench: /limit-global was not decided in Redis" >&2
+# one script run per request without batching (its state expires within
+# microseconds at this rate, so Redis keeps no key to look at), and with
+# it, script runs and no fallback (which logs that it took over)
+for loc in /limit-global /limit-global-1 /chain-global; do
+    [ -n "${med[$loc]:-}" ] || continue
+    echo "$loc: ${total[$loc]} requests measured," \
+         "${runs[$loc]} limit scripts run by Redis"
+    if [ "${runs[$loc]}" -eq 0 ] \
+       || { [ "$loc" = /limit-global-1 ] \
+            && [ "${runs[$loc]}" -lt "${total[$loc]}" ]; } \
+       || tail -n +$((logstart + 1)) "$d/logs/error.log" \
+          | grep 'global limits fall back' >&2
+    then
+        echo "bench: $loc was not decided in Redis" >&2
         exit 1
     fi
-fi
+done
 
-# the Redis scripts per request and req/s against bare of both modes
-for loc in /limit-global /limit-lease; do
+# the Redis scripts per request and req/s against bare of each mode
+for loc in /limit-global /limit-global-1 /limit-lease /chain-global; do
     [ -n "${med[$loc]:-}" ] || continue
     printf '%s: Redis scripts per request %.4f (%d for %d), ' "$loc" \
         "$(ratio "${runs[$loc]}" "${total[$loc]}")" "${runs[$loc]}" \

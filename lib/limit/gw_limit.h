@@ -138,4 +138,19 @@ extern const char  gw_limit_script[];
 #define GW_LIMIT_REPLY_ITEMS  5     /* reply integers per key */
 
 
+/*
+ * The coalescing script (gw_limit_batch.c): one key, a rate or a quota
+ * (not an exact one); ARGV kind, count, period, burst, delay, n (1 to
+ * GW_LIMIT_BATCH_MAX).  Decides n requests in order at one instant as n
+ * runs of gw_limit_script for that key alone would, stores the state the
+ * admitted ones leave, and returns the time, k (how many, the first k,
+ * were admitted), GW_LIMIT_REPLY_ITEMS integers for each of the k, then,
+ * when k < n, GW_LIMIT_REPLY_ITEMS for every refused one (all alike).
+ */
+extern const char  gw_limit_batch_script[];
+
+#define GW_LIMIT_BATCH_ARGS   6     /* ARGV entries */
+#define GW_LIMIT_BATCH_MAX    1024  /* requests per run */
+
+
 #endif /* _GW_LIMIT_H_INCLUDED_ */

@@ -6,6 +6,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/limit/ngx_http_gw_limit_module.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_conf.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_zone.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_redis.c
+          $ngx_addon_dir/limit/ngx_http_gw_limit_batch.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_once.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_lease.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_lease_zone.c

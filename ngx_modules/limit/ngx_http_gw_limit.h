@@ -93,6 +93,7 @@ typedef struct {
     ngx_http_complex_value_t   *default_plan_key;
     ngx_http_gw_redis_script_t  script;
     ngx_http_gw_redis_script_t  refund;         /* the give back script */
+    ngx_http_gw_redis_script_t  batch;          /* gw_limit_batch_script */
     ngx_uint_t                  global;         /* a global limit exists */
     ngx_uint_t                  lease;          /* a lease limit exists */
     ngx_uint_t                  used;           /* a gw_limit exists */
@@ -112,6 +113,7 @@ typedef struct {
     size_t                      key_max;
     ngx_uint_t                  log_level;
     ngx_uint_t                  zone_full;
+    ngx_uint_t                  batch;          /* gw_limit_batch */
 } ngx_http_gw_limit_loc_conf_t;
 
 
@@ -211,9 +213,32 @@ ngx_int_t ngx_http_gw_limit_lease(ngx_http_request_t *r,
 void ngx_http_gw_limit_lease_unspend(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx);
 
-/* global mode (ngx_http_gw_limit_redis.c) */
+/*
+ * Global mode (ngx_http_gw_limit_redis.c): asks Redis for the global
+ * items, as ngx_http_gw_redis_request_script() answers; ..._key(): the
+ * item's Redis key into it->redis_key; ..._num(): a script's number into
+ * p (NGX_HTTP_GW_LIMIT_NUM_LEN bytes), its length.
+ */
 ngx_int_t ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
     ngx_http_gw_limit_ctx_t *ctx);
+ngx_int_t ngx_http_gw_limit_redis_key(ngx_http_request_t *r,
+    ngx_http_gw_limit_item_t *it);
+size_t ngx_http_gw_limit_redis_num(u_char *p, double v);
+
+#define NGX_HTTP_GW_LIMIT_NUM_LEN  32       /* a "%.17g" double */
+
+/*
+ * Coalescing (ngx_http_gw_limit_batch.c): it, the request's one global
+ * item (a rate or a quota, its Redis key made), joins the call of its key
+ * that up to max requests of this worker share.  NGX_AGAIN: r waits,
+ * suspended as by ngx_http_gw_redis_request(), and its phases run again
+ * once ctx holds the answer (as the per-request handler leaves it);
+ * NGX_DECLINED: ask alone (batching off, Redis down now, an exact quota,
+ * the next call full, too many keys); NGX_ERROR.
+ */
+ngx_int_t ngx_http_gw_limit_batch_join(ngx_http_request_t *r,
+    ngx_http_gw_limit_ctx_t *ctx, ngx_http_gw_limit_item_t *it,
+    ngx_uint_t max);
 
 
 extern ngx_module_t  ngx_http_gw_limit_module;

@@ -577,6 +577,7 @@ ngx_http_gw_limit_create_loc_conf(ngx_conf_t *cf)
     conf->key_max = NGX_CONF_UNSET_SIZE;
     conf->log_level = NGX_CONF_UNSET_UINT;
     conf->zone_full = NGX_CONF_UNSET_UINT;
+    conf->batch = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -623,6 +624,7 @@ ngx_http_gw_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_LOG_INFO);
     ngx_conf_merge_uint_value(conf->zone_full, prev->zone_full,
                               NGX_HTTP_GW_LIMIT_REJECT);
+    ngx_conf_merge_uint_value(conf->batch, prev->batch, 64);
 
     if (conf->key_max < 16 || conf->key_max > 4096) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -5,10 +5,11 @@
  * Rate limits (docs/limit.md): gw_limit directives, several per location,
  * each keyed by any complex value, as a GCRA rate with a burst or a
  * sliding-window quota (lib/limit), in a shared-memory zone (local mode)
- * or in Redis for every gateway at once (global mode, one script run per
- * request).  A consumer's plan ($gw_consumer_plan by default) may replace
- * a limit's values (gw_limit_plan), so a plan change in Redis applies as
- * soon as the key-auth cache hears of it.
+ * or in Redis for every gateway at once (global mode, one script run
+ * per request, or per batch of a worker's requests of one key:
+ * ngx_http_gw_limit_batch.c).  A consumer's plan ($gw_consumer_plan by
+ * default) may replace a limit's values (gw_limit_plan), so a plan change
+ * in Redis applies as soon as the key-auth cache hears of it.
  *
  * The check runs in the precontent phase: after authentication, whatever
  * "satisfy" says, so that limits can be keyed by the consumer.  Answers
@@ -108,6 +109,11 @@ static ngx_conf_num_bounds_t  ngx_http_gw_limit_nodes_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_gw_limit_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, GW_LIMIT_BATCH_MAX
+};
+
+
 static ngx_command_t  ngx_http_gw_limit_commands[] = {
 
     { ngx_string("gw_limit"),
@@ -151,6 +157,13 @@ static ngx_command_t  ngx_http_gw_limit_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_gw_limit_loc_conf_t, nodes),
       &ngx_http_gw_limit_nodes_bounds },
+
+    { ngx_string("gw_limit_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gw_limit_loc_conf_t, batch),
+      &ngx_http_gw_limit_batch_bounds },
 
     { ngx_string("gw_limit_redis_down"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -952,6 +965,13 @@ ngx_http_gw_limit_init(ngx_conf_t *cf)
         lmcf->refund.text.len = ngx_strlen(gw_limit_refund_script);
 
         if (ngx_http_gw_redis_script_init(cf, &lmcf->refund) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        lmcf->batch.text.data = (u_char *) gw_limit_batch_script;
+        lmcf->batch.text.len = ngx_strlen(gw_limit_batch_script);
+
+        if (ngx_http_gw_redis_script_init(cf, &lmcf->batch) != NGX_OK) {
             return NGX_ERROR;
         }
     }

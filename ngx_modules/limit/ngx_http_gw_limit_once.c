@@ -30,9 +30,6 @@
 #include "gw_model.h"
 
 
-#define NGX_HTTP_GW_LIMIT_NUM_LEN  32       /* a "%.17g" double */
-
-
 static void ngx_http_gw_limit_once_cleanup(void *data);
 
 

@@ -6,7 +6,10 @@
  * run of lib/limit's script in Redis (EVALSHA, then EVAL once on
  * NOSCRIPT: the shared client does both), pipelined with the worker's
  * other commands on its one connection.  So N gateways share each limit
- * exactly, on Redis' clock.  The reply is checked strictly (shape, count,
+ * exactly, on Redis' clock.  A request whose only global limit is a
+ * rate or a quota joins the batch of its key instead
+ * (ngx_http_gw_limit_batch.c, gw_limit_batch), decided with the worker's
+ * other requests of that key.  The reply is checked strictly (shape, count,
  * integer types); anything else counts as Redis being unavailable, and the
  * caller falls back as gw_limit_redis_down says.
  *
@@ -28,9 +31,6 @@
 #include "gw_limit_log.h"
 
 
-#define NGX_HTTP_GW_LIMIT_NUM_LEN  32       /* a "%.17g" double */
-
-
 static void ngx_http_gw_limit_redis_handler(ngx_http_request_t *r,
     void *data, ngx_http_gw_redis_status_e status, redisReply *reply);
 
@@ -41,14 +41,43 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
 {
     int                             argc, k, numkeys;
     u_char                         *p;
-    size_t                         *argvlen, len;
+    size_t                         *argvlen;
+    ngx_int_t                       rc;
     ngx_uint_t                      i, j;
     const char                    **argv;
-    ngx_http_gw_limit_item_t       *it;
+    ngx_http_gw_limit_item_t       *it, *one;
+    ngx_http_gw_limit_loc_conf_t   *lcf;
     ngx_http_gw_limit_main_conf_t  *lmcf;
     double                          nums[GW_LIMIT_SCRIPT_ARGS];
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_limit_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_limit_module);
+
+    one = NULL;
+
+    for (i = 0; i < ctx->n; i++) {
+        it = &ctx->items[i];
+
+        if (it->mode != NGX_HTTP_GW_LIMIT_GLOBAL) {
+            continue;
+        }
+
+        if (ngx_http_gw_limit_redis_key(r, it) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        one = it;
+    }
+
+    /* one global limit: decided with the other requests of its key */
+
+    if (ctx->nglobal == 1 && lcf->batch > 1) {
+        rc = ngx_http_gw_limit_batch_join(r, ctx, one, lcf->batch);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
 
     numkeys = (int) ctx->nglobal;
     argc = numkeys * (1 + GW_LIMIT_SCRIPT_ARGS);
@@ -64,40 +93,11 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
     for (i = 0; i < ctx->n; i++) {
         it = &ctx->items[i];
 
-        if (it->mode != NGX_HTTP_GW_LIMIT_GLOBAL) {
-            continue;
+        if (it->mode == NGX_HTTP_GW_LIMIT_GLOBAL) {
+            argv[k] = (const char *) it->redis_key.data;
+            argvlen[k] = it->redis_key.len;
+            k++;
         }
-
-        /* the key: gw:limit:<name>:<r|q>[h]:<key> */
-
-        len = sizeof(GW_MODEL_LIMIT_PREFIX) - 1 + it->limit->name.len + 3
-              + it->hashed + it->key.len;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        argv[k] = (const char *) p;
-        argvlen[k] = len;
-        k++;
-
-        it->redis_key.data = p;
-        it->redis_key.len = len;
-
-        p = ngx_cpymem(p, GW_MODEL_LIMIT_PREFIX,
-                       sizeof(GW_MODEL_LIMIT_PREFIX) - 1);
-        p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
-        *p++ = ':';
-        *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r'
-               : (it->rule.kind == GW_LIMIT_LOG) ? 'l' : 'q';
-
-        if (it->hashed) {
-            *p++ = 'h';
-        }
-
-        *p++ = ':';
-        ngx_memcpy(p, it->key.data, it->key.len);
     }
 
     for (i = 0; i < ctx->n; i++) {
@@ -120,19 +120,7 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
             }
 
             argv[k] = (const char *) p;
-
-            /* whole numbers (the usual case) without libc's float
-               formatting; both spellings read back as the same double */
-
-            if (nums[j] >= 0 && nums[j] < 1e15 && nums[j] == floor(nums[j])) {
-                argvlen[k] = ngx_http_gw_write_uint(p,
-                                                    (ngx_uint_t) nums[j]) - p;
-
-            } else {
-                argvlen[k] = snprintf((char *) p, NGX_HTTP_GW_LIMIT_NUM_LEN,
-                                      "%.17g", nums[j]);
-            }
-
+            argvlen[k] = ngx_http_gw_limit_redis_num(p, nums[j]);
             k++;
         }
     }
@@ -141,6 +129,60 @@ ngx_http_gw_limit_redis_ask(ngx_http_request_t *r,
                                             ngx_http_gw_limit_redis_handler,
                                             ctx, numkeys, argc, argv,
                                             argvlen);
+}
+
+
+ngx_int_t
+ngx_http_gw_limit_redis_key(ngx_http_request_t *r,
+    ngx_http_gw_limit_item_t *it)
+{
+    u_char  *p;
+    size_t   len;
+
+    /* gw:limit:<name>:<r|q|l>[h]:<key> */
+
+    len = sizeof(GW_MODEL_LIMIT_PREFIX) - 1 + it->limit->name.len + 3
+          + it->hashed + it->key.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    it->redis_key.data = p;
+    it->redis_key.len = len;
+
+    p = ngx_cpymem(p, GW_MODEL_LIMIT_PREFIX,
+                   sizeof(GW_MODEL_LIMIT_PREFIX) - 1);
+    p = ngx_cpymem(p, it->limit->name.data, it->limit->name.len);
+    *p++ = ':';
+    *p++ = (it->rule.kind == GW_LIMIT_RATE) ? 'r'
+           : (it->rule.kind == GW_LIMIT_LOG) ? 'l' : 'q';
+
+    if (it->hashed) {
+        *p++ = 'h';
+    }
+
+    *p++ = ':';
+    ngx_memcpy(p, it->key.data, it->key.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A script's number: whole numbers (the usual case) without libc's float
+ * formatting; both spellings read back as the same double.
+ */
+
+size_t
+ngx_http_gw_limit_redis_num(u_char *p, double v)
+{
+    if (v >= 0 && v < 1e15 && v == floor(v)) {
+        return ngx_http_gw_write_uint(p, (ngx_uint_t) v) - p;
+    }
+
+    return snprintf((char *) p, NGX_HTTP_GW_LIMIT_NUM_LEN, "%.17g", v);
 }
 
 
