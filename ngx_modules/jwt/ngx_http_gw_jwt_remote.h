@@ -21,14 +21,12 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gw_jwt.h"
+#include "gw_http_resp.h"
 
 
 #define NGX_HTTP_GW_JWT_URL_MAX      2048
-#define NGX_HTTP_GW_JWT_ETAG_MAX     256
-#define NGX_HTTP_GW_JWT_HEADER_MAX   (16 * 1024)    /* status line and
-                                                       header fields */
-#define NGX_HTTP_GW_JWT_FIELDS_MAX   64             /* header fields */
-#define NGX_HTTP_GW_JWT_AGE_MAX      (365 * 86400)  /* seconds */
+#define NGX_HTTP_GW_JWT_ETAG_MAX     GW_HTTP_RESP_ETAG_MAX
+#define NGX_HTTP_GW_JWT_HEADER_MAX   GW_HTTP_RESP_HEADER_MAX
 #define NGX_HTTP_GW_JWT_TICK_WAIT    20             /* milliseconds, the
                                                        tick while requests
                                                        wait */
@@ -86,10 +84,7 @@ struct ngx_http_gw_jwt_fetch_s {
     ngx_buf_t                  *out;
     ngx_buf_t                  *in;
     size_t                      cap;        /* of in, raw bytes */
-    u_char                     *body_start;
-    off_t                       content_length; /* -1: none */
-    unsigned                    headers_done:1;
-    unsigned                    chunked:1;
+    gw_http_resp_t              resp;       /* the parser's state */
     unsigned                    connected:1;
     unsigned                    finished:1;
 };
