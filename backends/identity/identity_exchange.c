@@ -57,7 +57,7 @@ struct identity_xchg_s {
 
 
 static int identity_xchg_target(identity_xchg_t *x,
-    const identity_client_t *client, identity_form_t *form);
+    const identity_client_t *client, gw_form_t *form);
 static void identity_xchg_ours(identity_xchg_t *x);
 static void identity_xchg_revoked(void *data, int revoked);
 static void identity_xchg_external(identity_xchg_t *x);
@@ -125,7 +125,7 @@ identity_exchange_stop(void)
 
 void
 identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
-    identity_form_t *form)
+    gw_form_t *form)
 {
     json_t           *payload, *iss;
     const char       *token, *type, *s;
@@ -147,8 +147,8 @@ identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
 
     identity_xchgs = x;
 
-    token = identity_form_get(form, "subject_token");
-    type = identity_form_get(form, "subject_token_type");
+    token = gw_form_get(form, "subject_token");
+    type = gw_form_get(form, "subject_token_type");
 
     if (token == NULL || token[0] == '\0' || type == NULL) {
         identity_xchg_deny(x, 400, "invalid_request", "subject_token and "
@@ -164,7 +164,7 @@ identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
         return;
     }
 
-    s = identity_form_get(form, "requested_token_type");
+    s = gw_form_get(form, "requested_token_type");
 
     if (s != NULL && strcmp(s, IDENTITY_XCHG_AT) != 0) {
         identity_xchg_deny(x, 400, "invalid_request", "requested_token_type:"
@@ -172,8 +172,8 @@ identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
         return;
     }
 
-    if (identity_form_get(form, "actor_token") != NULL
-        || identity_form_get(form, "actor_token_type") != NULL)
+    if (gw_form_get(form, "actor_token") != NULL
+        || gw_form_get(form, "actor_token_type") != NULL)
     {
         identity_xchg_deny(x, 400, "invalid_request", "actor_token is not "
                            "supported: the authenticated client is the "
@@ -181,7 +181,7 @@ identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
         return;
     }
 
-    s = identity_form_get(form, "scope");
+    s = gw_form_get(form, "scope");
 
     if (s != NULL && !identity_xchg_scope_ok(s)) {
         identity_xchg_deny(x, 400, "invalid_scope", "scope: malformed");
@@ -255,7 +255,7 @@ identity_exchange_grant(gw_svc_req_t *req, const identity_client_t *client,
 
 static int
 identity_xchg_target(identity_xchg_t *x, const identity_client_t *client,
-    identity_form_t *form)
+    gw_form_t *form)
 {
     size_t       i, n, len;
     const char  *t;
@@ -263,8 +263,8 @@ identity_xchg_target(identity_xchg_t *x, const identity_client_t *client,
     n = 0;
 
     for (i = 0; ; i++) {
-        t = (i == 0) ? identity_form_get(form, "audience")
-                     : identity_form_nth(form, "resource", i - 1);
+        t = (i == 0) ? gw_form_get(form, "audience")
+                     : gw_form_nth(form, "resource", i - 1);
 
         if (t == NULL && i > 0) {
             break;
