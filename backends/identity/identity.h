@@ -13,7 +13,8 @@
  *   identity_client*.c     clients: records, secrets, private_key_jwt
  *   identity_token*.c      the token endpoint, introspection, revocation
  *   identity_form.c        the endpoints' forms (lib/oauth/gw_form.c)
- *   identity_exchange*.c   token exchange and external issuers
+ *   identity_exchange*.c   token exchange, its subject token, external
+ *                          issuers
  */
 
 
