@@ -12,8 +12,9 @@
  *                          metadata documents, `identity rotate`
  *   identity_client*.c     clients: records, secrets, private_key_jwt
  *   identity_token*.c      the token endpoint, introspection, revocation
- *   identity_form.c        the endpoints' forms, parsed strictly
- *   identity_exchange*.c   token exchange and external issuers
+ *   identity_form.c        the endpoints' forms (lib/oauth/gw_form.c)
+ *   identity_exchange*.c   token exchange, its subject token, external
+ *                          issuers
  */
 
 
@@ -28,6 +29,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "gw_form.h"
 #include "gw_jws.h"
 #include "gw_svc.h"
 
@@ -106,9 +108,6 @@ typedef struct {
     const char         *default_audience;
 } identity_client_t;
 
-/* the form parameters of a token endpoint request, duplicates refused */
-typedef struct identity_form_s  identity_form_t;
-
 /* the client authentication methods (the record's "auth" field) */
 #define IDENTITY_AUTH_BASIC     0x01        /* client_secret_basic */
 #define IDENTITY_AUTH_POST      0x02        /* client_secret_post */
@@ -140,32 +139,14 @@ int identity_token_setup(gw_svc_t *svc);
 void identity_token_start(struct event_base *base);
 void identity_token_stop(void);
 
-/* a form parameter, NULL when absent */
-const char *identity_form_get(identity_form_t *form, const char *name);
-
 /*
  * The form of a POST to one of our endpoints (identity_form.c): the
- * Content-Type must be application/x-www-form-urlencoded (a charset
- * parameter is tolerated), the body at most form_max bytes, every
- * percent-escape well formed, no parameter twice but "resource" (RFC
- * 8707), no NUL.  A parameter without a value counts as absent (RFC 6749
- * section 3.2).  NULL with *err a client-safe reason (invalid_request),
- * or NULL with *err NULL when out of memory.
+ * request's Content-Type and body given to gw_form_parse() (lib/oauth,
+ * gw_form.h) with a cap of max bytes.  NULL with *err a client-safe
+ * reason (invalid_request), or NULL with *err NULL when out of memory.
  */
-identity_form_t *identity_form_parse(gw_svc_req_t *req, size_t max,
+gw_form_t *identity_form_parse(gw_svc_req_t *req, size_t max,
     const char **err);
-void identity_form_free(identity_form_t *form);
-
-/* the n-th value of a parameter (0: the first), NULL past the last */
-const char *identity_form_nth(identity_form_t *form, const char *name,
-    size_t n);
-
-/*
- * application/x-www-form-urlencoded decoding of len bytes of s into dst
- * (len + 1 bytes): "+" is a space, "%XX" a byte.  The decoded length, or
- * -1 for a bad escape or a NUL.
- */
-ssize_t identity_form_decode(char *dst, const char *s, size_t len);
 
 /*
  * Client authentication (identity_client_auth.c) for the token,
@@ -176,10 +157,10 @@ ssize_t identity_form_decode(char *dst, const char *s, size_t len);
  * success, or NULL after the request was answered with the RFC 6749
  * error (invalid_request, invalid_client, temporarily_unavailable).
  */
-typedef void (*identity_auth_pt)(gw_svc_req_t *req, identity_form_t *form,
+typedef void (*identity_auth_pt)(gw_svc_req_t *req, gw_form_t *form,
     const identity_client_t *client, void *data);
 
-void identity_client_auth(gw_svc_req_t *req, identity_form_t *form,
+void identity_client_auth(gw_svc_req_t *req, gw_form_t *form,
     identity_auth_pt done, void *data);
 
 /* 1 when the client may use the grant (the record's "grants" field) */
@@ -233,7 +214,7 @@ void identity_exchange_stop(void);
  * two (the token endpoint keeps them for a later answer, then frees them).
  */
 void identity_exchange_grant(gw_svc_req_t *req,
-    const identity_client_t *client, identity_form_t *form);
+    const identity_client_t *client, gw_form_t *form);
 
 
 #endif /* _IDENTITY_H_INCLUDED_ */

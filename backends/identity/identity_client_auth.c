@@ -44,7 +44,7 @@
 
 typedef struct {
     gw_svc_req_t       *req;
-    identity_form_t    *form;
+    gw_form_t    *form;
     identity_auth_pt    done;
     void               *data;
     unsigned            method;         /* IDENTITY_AUTH_* */
@@ -75,7 +75,7 @@ static const unsigned char  identity_dummy_mac[IDENTITY_MAC_LEN];
 
 
 void
-identity_client_auth(gw_svc_req_t *req, identity_form_t *form,
+identity_client_auth(gw_svc_req_t *req, gw_form_t *form,
     identity_auth_pt done, void *data)
 {
     int               n;
@@ -97,10 +97,10 @@ identity_client_auth(gw_svc_req_t *req, identity_form_t *form,
     a->data = data;
 
     h = gw_svc_req_header(req, "Authorization");
-    cid = identity_form_get(form, "client_id");
-    csecret = identity_form_get(form, "client_secret");
-    ctype = identity_form_get(form, "client_assertion_type");
-    cassert = identity_form_get(form, "client_assertion");
+    cid = gw_form_get(form, "client_id");
+    csecret = gw_form_get(form, "client_secret");
+    ctype = gw_form_get(form, "client_assertion_type");
+    cassert = gw_form_get(form, "client_assertion");
 
     n = (h != NULL) + (csecret != NULL)
         + (ctype != NULL || cassert != NULL);
@@ -230,7 +230,7 @@ identity_auth_basic(identity_auth_t *a, const char *h)
         goto done;
     }
 
-    if (identity_form_decode(id, (char *) buf, colon - (char *) buf) < 0) {
+    if (gw_form_decode(id, (char *) buf, colon - (char *) buf) < 0) {
         goto done;
     }
 
@@ -238,7 +238,7 @@ identity_auth_basic(identity_auth_t *a, const char *h)
         memcpy(a->id, id, strlen(id) + 1);
     }
 
-    n = identity_form_decode((char *) buf, colon + 1,
+    n = gw_form_decode((char *) buf, colon + 1,
                              n - (colon - (char *) buf) - 1);
 
     if (n < 0 || n > IDENTITY_SECRET_MAX) {

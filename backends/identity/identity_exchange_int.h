@@ -3,7 +3,8 @@
  * Copyright (C) Tollgate
  *
  * Between the parts of the token exchange: the grant
- * (identity_exchange.c), the external issuers and their key caches
+ * (identity_exchange.c), the subject token's verification
+ * (identity_exchange_subject.c), the external issuers and their key caches
  * (identity_exchange_issuer.c) and the HTTP(S) client that fetches
  * their discovery documents and key sets (identity_exchange_fetch.c).
  */
@@ -127,6 +128,45 @@ const gw_keyset_t *identity_issuer_keys(identity_issuer_t *is);
  */
 int identity_issuer_refresh(identity_issuer_t *is, int no_keys,
     identity_waiter_t *w, time_t *retry_after);
+
+
+/* a token exchange request, from the grant to its answer */
+typedef struct identity_xchg_s  identity_xchg_t;
+
+struct identity_xchg_s {
+    identity_waiter_t   waiter;             /* first: handlers get it */
+    identity_xchg_t    *next;
+    identity_xchg_t    *prev;
+    gw_svc_req_t       *req;
+    identity_issuer_t  *issuer;             /* NULL: our own token */
+    char               *client_id;
+    char               *client_scopes;
+    char               *aud;
+    char               *scope;              /* requested; NULL: none */
+    char               *token;
+    size_t              len;
+    json_t             *claims;             /* the verified payload */
+    char               *sub;
+    unsigned            waited:1;
+};
+
+/* the grant's end (identity_exchange.c): each answers and frees x */
+void identity_xchg_finish(identity_xchg_t *x);
+void identity_xchg_deny(identity_xchg_t *x, int status, const char *error,
+    const char *reason);
+
+/*
+ * The subject token (identity_exchange_subject.c): ours or an external
+ * issuer's, verified; each ends in identity_xchg_finish() or
+ * identity_xchg_deny().  identity_xchg_woken() is the waiter's handler
+ * for a fetch of the issuer's keys.
+ */
+void identity_xchg_ours(identity_xchg_t *x);
+void identity_xchg_external(identity_xchg_t *x);
+void identity_xchg_woken(identity_waiter_t *w);
+
+/* segment i (0 header, 1 payload) of a compact JWS, unverified; NULL */
+json_t *identity_xchg_segment(const char *token, size_t len, int i);
 
 
 #endif /* _IDENTITY_EXCHANGE_INT_H_INCLUDED_ */

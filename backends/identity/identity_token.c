@@ -45,16 +45,16 @@ typedef struct identity_pending_s  identity_pending_t;
 struct identity_pending_s {
     identity_pending_t     *next;
     gw_svc_req_t           *req;
-    identity_form_t        *form;
+    gw_form_t        *form;
     identity_crec_t        *rec;
 };
 
 
 static void identity_token_handler(gw_svc_req_t *req, void *data);
-static void identity_token_authed(gw_svc_req_t *req, identity_form_t *form,
+static void identity_token_authed(gw_svc_req_t *req, gw_form_t *form,
     const identity_client_t *client, void *data);
 static void identity_token_cc(gw_svc_req_t *req,
-    const identity_client_t *client, identity_form_t *form);
+    const identity_client_t *client, gw_form_t *form);
 static int identity_list_has(const char *list, const char *s, size_t len);
 static void identity_pending_end(gw_svc_req_t *req);
 
@@ -115,7 +115,7 @@ identity_token_stop(void)
     while (identity_pending != NULL) {
         p = identity_pending;
         identity_pending = p->next;
-        identity_form_free(p->form);
+        gw_form_free(p->form);
         identity_client_release(p->rec);
         free(p);
     }
@@ -129,7 +129,7 @@ static void
 identity_token_handler(gw_svc_req_t *req, void *data)
 {
     const char       *err;
-    identity_form_t  *form;
+    gw_form_t  *form;
 
     form = identity_form_parse(req, identity_form_max, &err);
 
@@ -145,10 +145,10 @@ identity_token_handler(gw_svc_req_t *req, void *data)
         return;
     }
 
-    if (identity_form_get(form, "grant_type") == NULL) {
+    if (gw_form_get(form, "grant_type") == NULL) {
         identity_token_error(req, 400, "invalid_request",
                              "grant_type is required");
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
@@ -157,38 +157,38 @@ identity_token_handler(gw_svc_req_t *req, void *data)
 
 
 static void
-identity_token_authed(gw_svc_req_t *req, identity_form_t *form,
+identity_token_authed(gw_svc_req_t *req, gw_form_t *form,
     const identity_client_t *client, void *data)
 {
     const char          *grant;
     identity_pending_t  *p;
 
     if (client == NULL) {
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
-    grant = identity_form_get(form, "grant_type");
+    grant = gw_form_get(form, "grant_type");
 
     if (strcmp(grant, IDENTITY_GRANT_CC) != 0
         && strcmp(grant, IDENTITY_GRANT_TX) != 0)
     {
         identity_token_error(req, 400, "unsupported_grant_type",
                              "the grant_type is not supported");
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
     if (!identity_client_grant_allowed(client, grant)) {
         identity_token_error(req, 400, "unauthorized_client",
                              "the client may not use this grant_type");
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
     if (strcmp(grant, IDENTITY_GRANT_CC) == 0) {
         identity_token_cc(req, client, form);
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
@@ -196,7 +196,7 @@ identity_token_authed(gw_svc_req_t *req, identity_form_t *form,
     if (p == NULL) {
         identity_token_error(req, 503, "temporarily_unavailable",
                              "out of memory");
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
@@ -223,7 +223,7 @@ identity_pending_end(gw_svc_req_t *req)
 
         if (p->req == req) {
             *pp = p->next;
-            identity_form_free(p->form);
+            gw_form_free(p->form);
             identity_client_release(p->rec);
             free(p);
             return;
@@ -265,14 +265,14 @@ identity_list_has(const char *list, const char *s, size_t len)
 
 static void
 identity_token_cc(gw_svc_req_t *req, const identity_client_t *client,
-    identity_form_t *form)
+    gw_form_t *form)
 {
     char              *scope, *aud, *d;
     size_t             i, n, len, total;
     const char        *asked, *p, *res;
     identity_issue_t   is;
 
-    asked = identity_form_get(form, "scope");
+    asked = gw_form_get(form, "scope");
     if (asked == NULL) {
         asked = client->default_scopes;
     }
@@ -335,7 +335,7 @@ identity_token_cc(gw_svc_req_t *req, const identity_client_t *client,
 
     total = 0;
 
-    for (i = 0; (res = identity_form_nth(form, "resource", i)) != NULL; i++) {
+    for (i = 0; (res = gw_form_nth(form, "resource", i)) != NULL; i++) {
         if (strchr(res, '#') != NULL || strchr(res, ':') == NULL
             || strchr(res, ' ') != NULL
             || !identity_list_has(client->audiences, res, strlen(res)))
@@ -375,7 +375,7 @@ identity_token_cc(gw_svc_req_t *req, const identity_client_t *client,
         d = aud;
         *d = '\0';
 
-        for (i = 0; (res = identity_form_nth(form, "resource", i)) != NULL;
+        for (i = 0; (res = gw_form_nth(form, "resource", i)) != NULL;
              i++)
         {
             len = strlen(res);

@@ -51,11 +51,11 @@ typedef struct {
 static identity_tcache_t *identity_token_known(const char *token,
     size_t len, char *hash);
 static void identity_introspect_authed(gw_svc_req_t *req,
-    identity_form_t *form, const identity_client_t *client, void *data);
+    gw_form_t *form, const identity_client_t *client, void *data);
 static void identity_introspect_done(void *data, int revoked);
 static void identity_inactive(gw_svc_req_t *req);
 static void identity_revoke_authed(gw_svc_req_t *req,
-    identity_form_t *form, const identity_client_t *client, void *data);
+    gw_form_t *form, const identity_client_t *client, void *data);
 static void identity_revoke_exec(redisAsyncContext *ac, void *r,
     void *data);
 
@@ -259,7 +259,7 @@ void
 identity_introspect_handler(gw_svc_req_t *req, void *data)
 {
     const char       *err;
-    identity_form_t  *form;
+    gw_form_t  *form;
 
     form = identity_form_parse(req, identity_intro_form_max, &err);
 
@@ -276,7 +276,7 @@ identity_introspect_handler(gw_svc_req_t *req, void *data)
 
 
 static void
-identity_introspect_authed(gw_svc_req_t *req, identity_form_t *form,
+identity_introspect_authed(gw_svc_req_t *req, gw_form_t *form,
     const identity_client_t *client, void *data)
 {
     const char         *token;
@@ -285,21 +285,21 @@ identity_introspect_authed(gw_svc_req_t *req, identity_form_t *form,
     char                hash[65];
 
     if (client == NULL) {
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
-    token = identity_form_get(form, "token");
+    token = gw_form_get(form, "token");
 
     if (token == NULL) {
-        identity_form_free(form);
+        gw_form_free(form);
         identity_token_error(req, 400, "invalid_request",
                              "token is required");
         return;
     }
 
     e = identity_token_known(token, strlen(token), hash);
-    identity_form_free(form);
+    gw_form_free(form);
 
     if (e == NULL) {
         identity_inactive(req);
@@ -368,7 +368,7 @@ void
 identity_revoke_handler(gw_svc_req_t *req, void *data)
 {
     const char       *err;
-    identity_form_t  *form;
+    gw_form_t  *form;
 
     form = identity_form_parse(req, identity_intro_form_max, &err);
 
@@ -385,7 +385,7 @@ identity_revoke_handler(gw_svc_req_t *req, void *data)
 
 
 static void
-identity_revoke_authed(gw_svc_req_t *req, identity_form_t *form,
+identity_revoke_authed(gw_svc_req_t *req, gw_form_t *form,
     const identity_client_t *client, void *data)
 {
     const char         *token;
@@ -396,21 +396,21 @@ identity_revoke_authed(gw_svc_req_t *req, identity_form_t *form,
     char                event[sizeof(GW_MODEL_EVENT_JTI) + 1 + 512];
 
     if (client == NULL) {
-        identity_form_free(form);
+        gw_form_free(form);
         return;
     }
 
-    token = identity_form_get(form, "token");
+    token = gw_form_get(form, "token");
 
     if (token == NULL) {
-        identity_form_free(form);
+        gw_form_free(form);
         identity_token_error(req, 400, "invalid_request",
                              "token is required");
         return;
     }
 
     e = identity_token_known(token, strlen(token), hash);
-    identity_form_free(form);
+    gw_form_free(form);
 
     /* RFC 7009 section 2.2: an invalid token is no error */
 

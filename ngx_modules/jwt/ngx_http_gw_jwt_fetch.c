@@ -11,13 +11,12 @@
  * server closes.  Nothing blocks: each step runs from an event, and one
  * timer bounds the whole exchange.
  *
- * The response parser takes only what a JWKS endpoint needs and refuses
- * the rest: a status line "HTTP/1.x DDD", at most
- * NGX_HTTP_GW_JWT_FIELDS_MAX header fields in NGX_HTTP_GW_JWT_HEADER_MAX
- * bytes, no control byte in a field, no obsolete line folding, one
- * Content-Length or "Transfer-Encoding: chunked" (never both), a body of
- * at most max_size bytes.  Of the fields it keeps ETag and the max-age of
- * Cache-Control ("no-store" and "no-cache" count as 0).
+ * The response is read into one buffer, doubled as it fills up to the
+ * largest response allowed (the header cap and twice max_size, for a
+ * chunked body's framing), and given whole to the strict parser of
+ * lib/http (gw_http_resp.h) after each read: it takes only what a JWKS
+ * endpoint needs, refuses the rest, and answers offsets into the buffer,
+ * so the buffer may move between reads.
  *
  * nginx logs a failed connect() or handshake at "error" on the
  * connection's log; a JWKS endpoint that is down is not our fault, and the
@@ -46,16 +45,8 @@ static void ngx_http_gw_jwt_fetch_write(ngx_event_t *wev);
 static void ngx_http_gw_jwt_fetch_handshaked(ngx_connection_t *c);
 static void ngx_http_gw_jwt_fetch_send(ngx_http_gw_jwt_fetch_t *f);
 static void ngx_http_gw_jwt_fetch_read(ngx_event_t *rev);
-static ngx_int_t ngx_http_gw_jwt_fetch_parse(ngx_http_gw_jwt_fetch_t *f,
-    ngx_uint_t eof);
-static ngx_int_t ngx_http_gw_jwt_fetch_headers(ngx_http_gw_jwt_fetch_t *f,
-    u_char *p, u_char *end);
-static ngx_int_t ngx_http_gw_jwt_fetch_field(ngx_http_gw_jwt_fetch_t *f,
-    ngx_str_t *name, ngx_str_t *value);
-static void ngx_http_gw_jwt_fetch_cache_control(ngx_http_gw_jwt_fetch_t *f,
-    ngx_str_t *value);
-static ngx_int_t ngx_http_gw_jwt_fetch_unchunk(ngx_http_gw_jwt_fetch_t *f,
-    ngx_uint_t eof);
+static void ngx_http_gw_jwt_fetch_parsed(ngx_http_gw_jwt_fetch_t *f,
+    int rc);
 
 
 ngx_http_gw_jwt_fetch_t *
@@ -77,7 +68,6 @@ ngx_http_gw_jwt_fetch_create(ngx_log_t *log)
 
     f->pool = pool;
     f->max_age = -1;
-    f->content_length = -1;
 
     f->log = *log;
     f->log.log_level = NGX_LOG_CRIT;
@@ -142,6 +132,8 @@ ngx_http_gw_jwt_fetch_start(ngx_http_gw_jwt_fetch_t *f)
     f->out->last = p;
 
     f->cap = NGX_HTTP_GW_JWT_HEADER_MAX + 2 * f->max_size;
+
+    gw_http_resp_init(&f->resp, f->max_size);
 
     f->in = ngx_create_temp_buf(f->pool, NGX_HTTP_GW_JWT_FETCH_CHUNK);
     if (f->in == NULL) {
@@ -466,10 +458,6 @@ ngx_http_gw_jwt_fetch_read(ngx_event_t *rev)
 
             nb->last = ngx_cpymem(nb->pos, b->pos, b->last - b->pos);
 
-            if (f->body_start != NULL) {
-                f->body_start = nb->pos + (f->body_start - b->pos);
-            }
-
             ngx_pfree(f->pool, b->start);
             f->in = nb;
             b = nb;
@@ -496,9 +484,9 @@ ngx_http_gw_jwt_fetch_read(ngx_event_t *rev)
             b->last += n;
         }
 
-        rc = ngx_http_gw_jwt_fetch_parse(f, n == 0);
+        rc = gw_http_resp_parse(&f->resp, b->pos, b->last - b->pos, n == 0);
 
-        if (rc == NGX_AGAIN) {
+        if (rc == GW_HTTP_RESP_AGAIN) {
             if (n == 0) {
                 f->err = "response truncated";
                 ngx_http_gw_jwt_fetch_finish(f);
@@ -508,468 +496,36 @@ ngx_http_gw_jwt_fetch_read(ngx_event_t *rev)
             continue;
         }
 
-        if (rc == NGX_ERROR) {
-            f->status = 0;
-        }
-
+        ngx_http_gw_jwt_fetch_parsed(f, rc);
         ngx_http_gw_jwt_fetch_finish(f);
         return;
     }
 }
 
 
-/*
- * Parses what has come so far.  Returns NGX_OK when the response is
- * complete (status, body and fields set), NGX_AGAIN for more bytes, or
- * NGX_ERROR with f->err set.
- */
-
-static ngx_int_t
-ngx_http_gw_jwt_fetch_parse(ngx_http_gw_jwt_fetch_t *f, ngx_uint_t eof)
-{
-    u_char     *p, *last, *end;
-    size_t      n;
-    ngx_int_t   rc;
-
-    p = f->in->pos;
-    last = f->in->last;
-
-    if (!f->headers_done) {
-        n = ngx_min((size_t) (last - p), NGX_HTTP_GW_JWT_HEADER_MAX);
-        end = ngx_strlcasestrn(p, p + n, (u_char *) CRLF CRLF, 4 - 1);
-
-        if (end == NULL) {
-            if (n == NGX_HTTP_GW_JWT_HEADER_MAX) {
-                f->err = "response header too large";
-                return NGX_ERROR;
-            }
-
-            return NGX_AGAIN;
-        }
-
-        rc = ngx_http_gw_jwt_fetch_headers(f, p, end + 2);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        f->headers_done = 1;
-        f->body_start = end + 4;
-    }
-
-    if (f->status != 200) {
-        return NGX_OK;              /* the body of anything else is unread */
-    }
-
-    if (f->chunked) {
-        return ngx_http_gw_jwt_fetch_unchunk(f, eof);
-    }
-
-    n = last - f->body_start;
-
-    if (f->content_length >= 0) {
-        if (n < (size_t) f->content_length) {
-            return NGX_AGAIN;
-        }
-
-        n = (size_t) f->content_length;
-
-    } else if (n > f->max_size) {
-        f->err = "response too large";
-        return NGX_ERROR;
-
-    } else if (!eof) {
-        return NGX_AGAIN;
-    }
-
-    f->body.data = f->body_start;
-    f->body.len = n;
-
-    return NGX_OK;
-}
-
-
-/* the status line and the fields, p to end (the last field's CRLF) */
-
-static ngx_int_t
-ngx_http_gw_jwt_fetch_headers(ngx_http_gw_jwt_fetch_t *f, u_char *p,
-    u_char *end)
-{
-    u_char      *eol, *q;
-    ngx_str_t    name, value;
-    ngx_uint_t   nfields;
-
-    /* "HTTP/1.x DDD" [SP reason] CRLF */
-
-    if (end - p < 14
-        || ngx_strncmp(p, "HTTP/1.", 7) != 0
-        || (p[7] != '0' && p[7] != '1')
-        || p[8] != ' '
-        || p[9] < '1' || p[9] > '5'
-        || p[10] < '0' || p[10] > '9'
-        || p[11] < '0' || p[11] > '9'
-        || (p[12] != ' ' && p[12] != CR))
-    {
-        f->err = "malformed status line";
-        return NGX_ERROR;
-    }
-
-    f->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-
-    if (f->status < 200) {
-        f->err = "unexpected interim response";
-        return NGX_ERROR;
-    }
-
-    eol = ngx_strlchr(p, end, CR);
-
-    if (eol == NULL || eol + 1 >= end || eol[1] != LF) {
-        f->err = "malformed status line";
-        return NGX_ERROR;
-    }
-
-    for (q = p + 12; q < eol; q++) {
-        if ((*q < 0x20 && *q != '\t') || *q == 0x7f) {
-            f->err = "control byte in the status line";
-            return NGX_ERROR;
-        }
-    }
-
-    p = eol + 2;
-    nfields = 0;
-
-    while (p < end) {
-        eol = ngx_strlchr(p, end, CR);
-
-        if (eol == NULL || eol + 1 >= end || eol[1] != LF) {
-            f->err = "malformed header field";
-            return NGX_ERROR;
-        }
-
-        if (++nfields > NGX_HTTP_GW_JWT_FIELDS_MAX) {
-            f->err = "too many header fields";
-            return NGX_ERROR;
-        }
-
-        /* field-name = token (RFC 9110 section 5.1); no folding */
-
-        name.data = p;
-
-        for (q = p; q < eol && *q != ':'; q++) {
-            if (*q <= 0x20 || *q >= 0x7f || ngx_strchr("\"(),/;<=>?@[\\]{}",
-                                                       *q) != NULL)
-            {
-                f->err = "malformed header field";
-                return NGX_ERROR;
-            }
-        }
-
-        if (q == eol || q == p) {
-            f->err = "malformed header field";
-            return NGX_ERROR;
-        }
-
-        name.len = q - p;
-
-        for (q++; q < eol && (*q == ' ' || *q == '\t'); q++) { /* void */ }
-
-        value.data = q;
-
-        for ( /* void */ ; q < eol; q++) {
-            if ((*q < 0x20 && *q != '\t') || *q == 0x7f) {
-                f->err = "control byte in a header field";
-                return NGX_ERROR;
-            }
-        }
-
-        while (q > value.data && (q[-1] == ' ' || q[-1] == '\t')) {
-            q--;
-        }
-
-        value.len = q - value.data;
-
-        if (ngx_http_gw_jwt_fetch_field(f, &name, &value) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        p = eol + 2;
-    }
-
-    if (f->chunked && f->content_length >= 0) {
-        f->err = "both Content-Length and Transfer-Encoding";
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_gw_jwt_fetch_field(ngx_http_gw_jwt_fetch_t *f, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    off_t       n;
-    ngx_uint_t  i;
-
-    if (name->len == 14
-        && ngx_strncasecmp(name->data, (u_char *) "Content-Length", 14) == 0)
-    {
-        n = ngx_atoof(value->data, value->len);
-
-        if (n == NGX_ERROR || f->content_length >= 0) {
-            f->err = "invalid Content-Length";
-            return NGX_ERROR;
-        }
-
-        if (f->status == 200 && (size_t) n > f->max_size) {
-            f->err = "response too large";
-            return NGX_ERROR;
-        }
-
-        f->content_length = n;
-        return NGX_OK;
-    }
-
-    if (name->len == 17
-        && ngx_strncasecmp(name->data, (u_char *) "Transfer-Encoding", 17)
-           == 0)
-    {
-        if (value->len != 7 || f->chunked
-            || ngx_strncasecmp(value->data, (u_char *) "chunked", 7) != 0)
-        {
-            f->err = "unsupported Transfer-Encoding";
-            return NGX_ERROR;
-        }
-
-        f->chunked = 1;
-        return NGX_OK;
-    }
-
-    if (name->len == 4
-        && ngx_strncasecmp(name->data, (u_char *) "ETag", 4) == 0)
-    {
-        /* kept only when it can go back as it came: visible ASCII */
-
-        f->etag_out.len = 0;
-
-        if (value->len == 0 || value->len > NGX_HTTP_GW_JWT_ETAG_MAX) {
-            return NGX_OK;
-        }
-
-        for (i = 0; i < value->len; i++) {
-            if (value->data[i] <= 0x20 || value->data[i] >= 0x7f) {
-                return NGX_OK;
-            }
-        }
-
-        f->etag_out = *value;
-        return NGX_OK;
-    }
-
-    if (name->len == 13
-        && ngx_strncasecmp(name->data, (u_char *) "Cache-Control", 13) == 0)
-    {
-        ngx_http_gw_jwt_fetch_cache_control(f, value);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Cache-Control: "max-age=N" (the smallest, when several), "no-store" and
- * "no-cache" as 0; other directives are ignored.  A malformed max-age is
- * ignored too: the refresh bounds apply then.
- */
+/* what the parser answered, as the handler reads it: pointers into in */
 
 static void
-ngx_http_gw_jwt_fetch_cache_control(ngx_http_gw_jwt_fetch_t *f,
-    ngx_str_t *value)
+ngx_http_gw_jwt_fetch_parsed(ngx_http_gw_jwt_fetch_t *f, int rc)
 {
-    u_char  *p, *last, *q;
-    time_t   age;
+    u_char  *p;
 
-    p = value->data;
-    last = p + value->len;
-
-    while (p < last) {
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-            p++;
-        }
-
-        q = p;
-
-        while (q < last && *q != ',') {
-            q++;
-        }
-
-        age = -1;
-
-        if (q - p > 8 && ngx_strncasecmp(p, (u_char *) "max-age=", 8) == 0) {
-            age = 0;
-
-            for (p += 8; p < q && *p >= '0' && *p <= '9'; p++) {
-                age = age * 10 + (*p - '0');
-
-                if (age > NGX_HTTP_GW_JWT_AGE_MAX) {
-                    age = NGX_HTTP_GW_JWT_AGE_MAX;
-                }
-            }
-
-            while (p < q && (*p == ' ' || *p == '\t')) {
-                p++;
-            }
-
-            if (p != q) {
-                age = -1;
-            }
-
-        } else if ((q - p >= 8
-                    && ngx_strncasecmp(p, (u_char *) "no-store", 8) == 0)
-                   || (q - p >= 8
-                       && ngx_strncasecmp(p, (u_char *) "no-cache", 8) == 0))
-        {
-            age = 0;
-        }
-
-        if (age >= 0 && (f->max_age < 0 || age < f->max_age)) {
-            f->max_age = age;
-        }
-
-        p = q;
-    }
-}
-
-
-/*
- * Decodes a chunked body (RFC 9112 section 7.1) into a buffer of its own:
- * chunk sizes of at most 8 hex digits, extensions skipped, trailer fields
- * skipped, the decoded size capped at max_size.
- */
-
-static ngx_int_t
-ngx_http_gw_jwt_fetch_unchunk(ngx_http_gw_jwt_fetch_t *f, ngx_uint_t eof)
-{
-    u_char  *p, *last, *eol, *out, *o;
-    size_t   size, total;
-    ngx_uint_t  digits;
-
-    p = f->body_start;
-    last = f->in->last;
-
-    /* a first pass only checks for completeness and the size */
-
-    total = 0;
-    out = NULL;
-    o = NULL;
-
-again:
-
-    p = f->body_start;
-
-    for ( ;; ) {
-        size = 0;
-        digits = 0;
-
-        while (p < last && ngx_hextoi(p, 1) != NGX_ERROR) {
-            if (++digits > 8) {
-                f->err = "malformed chunked body";
-                return NGX_ERROR;
-            }
-
-            size = size * 16 + ngx_hextoi(p, 1);
-            p++;
-        }
-
-        eol = ngx_strlchr(p, last, LF);
-
-        if (eol == NULL) {
-            goto incomplete;
-        }
-
-        if (digits == 0 || eol == p || eol[-1] != CR
-            || (eol - 1 != p && *p != ';'))
-        {
-            f->err = "malformed chunked body";
-            return NGX_ERROR;
-        }
-
-        p = eol + 1;
-
-        if (size == 0) {
-            break;
-        }
-
-        total += size;
-
-        if (total > f->max_size) {
-            f->err = "response too large";
-            return NGX_ERROR;
-        }
-
-        if ((size_t) (last - p) < size + 2) {
-            goto incomplete;
-        }
-
-        if (out != NULL) {
-            o = ngx_cpymem(o, p, size);
-        }
-
-        p += size;
-
-        if (p[0] != CR || p[1] != LF) {
-            f->err = "malformed chunked body";
-            return NGX_ERROR;
-        }
-
-        p += 2;
+    if (rc == GW_HTTP_RESP_ERROR) {
+        f->err = f->resp.err;
+        f->status = 0;
+        return;
     }
 
-    /* trailer fields, then the empty line */
+    p = f->in->pos;
 
-    for ( ;; ) {
-        eol = ngx_strlchr(p, last, LF);
+    f->status = f->resp.status;
+    f->max_age = f->resp.max_age;
 
-        if (eol == NULL) {
-            goto incomplete;
-        }
+    f->etag_out.data = p + f->resp.etag;
+    f->etag_out.len = f->resp.etag_len;
 
-        if (eol == p || eol[-1] != CR) {
-            f->err = "malformed chunked body";
-            return NGX_ERROR;
-        }
-
-        if (eol == p + 1) {
-            break;
-        }
-
-        p = eol + 1;
-    }
-
-    if (out == NULL) {
-        out = ngx_pnalloc(f->pool, total + 1);
-        if (out == NULL) {
-            f->err = "out of memory";
-            return NGX_ERROR;
-        }
-
-        o = out;
-        total = 0;
-        goto again;
-    }
-
-    f->body.data = out;
-    f->body.len = o - out;
-
-    return NGX_OK;
-
-incomplete:
-
-    if (eof) {
-        f->err = "response truncated";
-        return NGX_ERROR;
-    }
-
-    return NGX_AGAIN;
+    f->body.data = p + f->resp.body;
+    f->body.len = f->resp.body_len;
 }
 
 

@@ -3,9 +3,10 @@
  * Copyright (C) Tollgate
  *
  * Remote key sets: keys taken from a JWKS URL or an issuer's discovery
- * document.  Three files share these types: the directives, the workers'
- * timers and the request hooks (ngx_http_gw_jwt_remote.c), the HTTP/1.1
- * client that fetches a document without blocking
+ * document.  Four files share these types: the directives and the
+ * workers' timers (ngx_http_gw_jwt_remote.c), the request hooks that
+ * make a request wait for a fetch (ngx_http_gw_jwt_remote_wait.c), the
+ * HTTP/1.1 client that fetches a document without blocking
  * (ngx_http_gw_jwt_fetch.c), and the shared memory zone where one fetch
  * per gateway leaves its result for every worker (ngx_http_gw_jwt_zone.c).
  */
@@ -20,14 +21,15 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gw_jwt.h"
+#include "gw_http_resp.h"
 
 
 #define NGX_HTTP_GW_JWT_URL_MAX      2048
-#define NGX_HTTP_GW_JWT_ETAG_MAX     256
-#define NGX_HTTP_GW_JWT_HEADER_MAX   (16 * 1024)    /* status line and
-                                                       header fields */
-#define NGX_HTTP_GW_JWT_FIELDS_MAX   64             /* header fields */
-#define NGX_HTTP_GW_JWT_AGE_MAX      (365 * 86400)  /* seconds */
+#define NGX_HTTP_GW_JWT_ETAG_MAX     GW_HTTP_RESP_ETAG_MAX
+#define NGX_HTTP_GW_JWT_HEADER_MAX   GW_HTTP_RESP_HEADER_MAX
+#define NGX_HTTP_GW_JWT_TICK_WAIT    20             /* milliseconds, the
+                                                       tick while requests
+                                                       wait */
 
 
 /* an http(s) URL, split; addrs only for URLs resolved at config time */
@@ -82,10 +84,7 @@ struct ngx_http_gw_jwt_fetch_s {
     ngx_buf_t                  *out;
     ngx_buf_t                  *in;
     size_t                      cap;        /* of in, raw bytes */
-    u_char                     *body_start;
-    off_t                       content_length; /* -1: none */
-    unsigned                    headers_done:1;
-    unsigned                    chunked:1;
+    gw_http_resp_t              resp;       /* the parser's state */
     unsigned                    connected:1;
     unsigned                    finished:1;
 };
@@ -158,6 +157,67 @@ ngx_int_t ngx_http_gw_jwt_zone_store(ngx_http_gw_jwt_zone_t *zone,
 /* copies the slot's document into a worker's heap (locked); NULL: none */
 u_char *ngx_http_gw_jwt_zone_copy(ngx_http_gw_jwt_slot_t *slot,
     size_t *len, ngx_log_t *log);
+
+
+/* a remote key set and the workers' state of them all */
+typedef struct {
+    ngx_uint_t                  index;      /* of the slot */
+    ngx_uint_t                  discovery;
+    ngx_http_gw_jwt_url_t       url;        /* the JWKS or discovery URL */
+    ngx_str_t                   issuer;     /* discovery: as configured */
+    ngx_http_gw_jwt_keyfile_t  *kf;         /* the keys requests use */
+
+    /* this worker's view */
+    ngx_atomic_uint_t           version;
+    ngx_atomic_uint_t           generation;
+    ngx_atomic_uint_t           attempts;
+    time_t                      usable_until;
+    ngx_http_gw_jwt_fetch_t    *fetch;      /* ours, in progress */
+    ngx_uint_t                  dropped;    /* stale keys dropped */
+} ngx_http_gw_jwt_remote_t;
+
+
+typedef struct {
+    ngx_array_t                 sets;       /* ngx_http_gw_jwt_remote_t * */
+    ngx_array_t                 allow;      /* ngx_http_gw_jwt_url_t */
+    ngx_str_t                   trusted;
+    ngx_ssl_t                  *ssl;
+    time_t                      refresh_min;
+    time_t                      refresh_max;
+    time_t                      cooldown;
+    time_t                      max_stale;
+    ngx_msec_t                  timeout;
+    size_t                      max_size;
+    ssize_t                     zone_size;
+    ngx_http_gw_jwt_zone_t     *zone;
+    ngx_event_t                 tick;
+    ngx_queue_t                 waiters;
+    ngx_log_t                  *log;
+} ngx_http_gw_jwt_remote_main_conf_t;
+
+
+
+/*
+ * Brings the worker's keys of s up to the zone; a finished fetch wakes
+ * the waiters (ngx_http_gw_jwt_remote.c).
+ */
+void ngx_http_gw_jwt_remote_sync(ngx_http_gw_jwt_remote_main_conf_t *rmcf,
+    ngx_http_gw_jwt_remote_t *s);
+
+/*
+ * Starts a fetch of s when one is due (forced: a request lacks a key).
+ * Returns NGX_AGAIN while a fetch of s is in progress, else NGX_DECLINED.
+ */
+ngx_int_t ngx_http_gw_jwt_remote_trigger(
+    ngx_http_gw_jwt_remote_main_conf_t *rmcf, ngx_http_gw_jwt_remote_t *s,
+    ngx_uint_t forced);
+
+/* runs the phases of waiting requests again: all, or those past due */
+void ngx_http_gw_jwt_remote_wake(ngx_http_gw_jwt_remote_main_conf_t *rmcf,
+    ngx_uint_t all);
+
+
+extern ngx_module_t  ngx_http_gw_jwt_remote_module;
 
 
 #endif /* _NGX_HTTP_GW_JWT_REMOTE_H_INCLUDED_ */
