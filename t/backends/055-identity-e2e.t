@@ -13,8 +13,8 @@
 # - openid-client as a real client: discovery with both its algorithms
 #   (oidc, oauth2), the client credentials grant with
 #   client_secret_basic, client_secret_post and private_key_jwt (an ES256
-#   key made by openssl here, its public JWK registered with gwctl client
-#   set-key), introspection, revocation (then introspection says
+#   key, and an Ed25519 and an RSA one, made by openssl here, each public
+#   JWK registered with gwctl client set-key), introspection, revocation (then introspection says
 #   active:false and the gateway, gw_jwt_revocation on, refuses the token
 #   within 1 s), token exchange to a narrower audience and scope;
 # - oauth4webapi validateJwtAccessToken and jose on tokens of each
@@ -73,19 +73,27 @@ my $secret = Identity::client_add($ctl, 'e2e-secret',
     audiences => "$API $BILLING", default_audience => $API,
     auth => 'client_secret_basic client_secret_post');
 
-# an ES256 key made here, as an operator would
-my $key = "$tmp/client.key";
-my $pub = "$tmp/client.pem";
-system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
-       . " -out $key 2>/dev/null") == 0 or die "openssl genpkey";
-system("openssl pkey -in $key -pubout -out $pub 2>/dev/null") == 0
-    or die "openssl pkey";
-Tollgate::JWT::spew("$tmp/client.jwk",
-    JSON::PP::encode_json(public_jwk($pub, alg => 'ES256')));
-Identity::client_add($ctl, 'e2e-jwt', scopes => 'read write',
-    default_scopes => 'read', audiences => "$API $BILLING",
-    default_audience => $API, auth => 'private_key_jwt');
-$ctl->ok('client', 'set-key', 'e2e-jwt', "$tmp/client.jwk");
+# private_key_jwt clients, each with a key made here by openssl as an
+# operator would: ES256 (P-256), EdDSA (Ed25519), RS256 (RSA 2048)
+my %KEYGEN = (ES256 => '-algorithm EC -pkeyopt ec_paramgen_curve:P-256',
+              EdDSA => '-algorithm ed25519',
+              RS256 => '-algorithm RSA -pkeyopt rsa_keygen_bits:2048');
+my %key;
+for my $alg (sort keys %KEYGEN) {
+    my $k = $key{$alg} = "$tmp/client-$alg.key";
+    system("openssl genpkey $KEYGEN{$alg} -out $k 2>/dev/null") == 0
+        or die "openssl genpkey $alg";
+    system("openssl pkey -in $k -pubout -out $k.pub 2>/dev/null") == 0
+        or die "openssl pkey";
+    Tollgate::JWT::spew("$k.jwk",
+        JSON::PP::encode_json(public_jwk("$k.pub", alg => $alg)));
+    my $id = $alg eq 'ES256' ? 'e2e-jwt' : "e2e-jwt-$alg";
+    Identity::client_add($ctl, $id, scopes => 'read write',
+        default_scopes => 'read', audiences => "$API $BILLING",
+        default_audience => $API, auth => 'private_key_jwt');
+    $ctl->ok('client', 'set-key', $id, "$k.jwk");
+}
+my $key = $key{ES256};
 
 # ---- the gateway -----------------------------------------------------------
 
@@ -159,6 +167,8 @@ my %AUTH = (
     post  => [ '--client-id', 'e2e-secret', '--secret', $secret,
                '--auth', 'post' ],
     jwt   => [ '--client-id', 'e2e-jwt', '--key', $key, '--alg', 'ES256' ],
+    (map { ("jwt-$_" => [ '--client-id', "e2e-jwt-$_", '--key', $key{$_},
+                          '--alg', $_ ]) } qw(EdDSA RS256)),
 );
 
 sub oc {
@@ -178,6 +188,10 @@ for my $alg (qw(oidc oauth2)) {
         ok((grep { $_ eq 'private_key_jwt' }
             @{ $m->{token_endpoint_auth_methods_supported} || [] }),
            'private_key_jwt announced');
+        my %algs = map { $_ => 1 }
+            @{ $m->{token_endpoint_auth_signing_alg_values_supported} || [] };
+        ok($algs{EdDSA} && $algs{Ed25519} && $algs{ES256} && $algs{RS256}
+           && !$algs{none} && !$algs{HS256}, 'assertion algorithms');
     } or diag explain $m;
 }
 
@@ -190,6 +204,21 @@ for my $auth (qw(basic post jwt)) {
            jwt => 'private_key_jwt' }->{$auth}) or diag explain $r;
     $tok{$auth} = $r->{access_token} // 'e30.e30.e30';
     is($r->{expires_in}, 120, "$auth: expires_in");
+}
+
+for my $alg (qw(EdDSA RS256)) {
+    my $r = oc("jwt-$alg", 'token');
+    ok($r->{access_token}, "openid-client: private_key_jwt, a $alg key")
+        or diag explain $r;
+    $tok{"jwt-$alg"} = $r->{access_token} // 'e30.e30.e30';
+}
+
+{
+    my $r = oc('basic', 'token', "resource=$API", "resource=$BILLING");
+    $tok{both} = $r->{access_token} // 'e30.e30.e30';
+    my (undef, $c) = Identity::token_claims($tok{both});
+    is_deeply($c->{aud}, [ $API, $BILLING ],
+              'openid-client: two resources, aud an array');
 }
 
 {
@@ -207,7 +236,7 @@ for my $auth (qw(basic post jwt)) {
 
 # ---- the gateway through the JWKS URL and discovery ------------------------
 
-for my $auth (qw(basic post jwt)) {
+for my $auth (qw(basic post jwt jwt-EdDSA jwt-RS256)) {
     my (undef, $c) = Identity::token_claims($tok{$auth});
     for my $path (qw(api disc)) {
         my $res = present($gw, $path, $tok{$auth});
@@ -221,6 +250,10 @@ is(present($gw, 'write', $tok{basic})->{status}, 200,
    'gateway: a token with scope write reaches /write');
 is(present($gw, 'write', $tok{jwt_read})->{status}, 403,
    'gateway: a token without scope write is 403 at /write');
+is(present($gw, 'api', $tok{both})->{status}, 200,
+   'gateway: an aud array holding the audience, at /api');
+is(present($gw, 'billing', $tok{both})->{status}, 200,
+   'gateway: ... and at /billing');
 is(present($gw, 'api', $tok{billing_read})->{status}, 401,
    'gateway: a token for another audience is refused');
 is(present($gw, 'billing', $tok{billing_read})->{status}, 200,
@@ -330,11 +363,11 @@ is(present($gw, 'billing', $tok{billing_read})->{status}, 200,
 # ---- the checkers on every token the gateway took ----------------------------
 
 {
-    my @good = @tok{qw(basic jwt jwt_read)};
+    my @good = @tok{qw(basic jwt jwt_read jwt-EdDSA jwt-RS256 both)};
     my $v = Checkers::run([ 'verify', '--issuer', $ISS, '--jwks', $JWKS,
                             '--audience', $API, '--alg', 'ES256' ],
                           stdin => join '', map { "$_\n" } @good);
-    is($v->{ok}, 3, 'ES256: jose and oauth4webapi validateJwtAccessToken')
+    is($v->{ok}, 6, 'ES256: jose and oauth4webapi validateJwtAccessToken')
         or diag explain $v;
 }
 

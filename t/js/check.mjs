@@ -8,7 +8,8 @@
 //       (jwtVerify, remote JWKS, typ at+jwt, issuer, audience) and npm
 //       oauth4webapi (validateJwtAccessToken, RFC 9068); prints
 //       {"checked": n, "ok": n, "failed": n, "errors": [...] (at most 5),
-//        "kids": [...], "max_age": s, "fetches": n}
+//        "kids": [...], "max_age": s, "fetches": n (jose's),
+//        "lag_max": s (the most a token waited since its iat)}
 //       Both keep the key set as a cache that honours the JWKS's
 //       Cache-Control would: for its max-age (read from a first fetch, or
 //       --max-age), then fetched again before the next token; a kid they
@@ -71,7 +72,7 @@ async function verify(opt) {
                                                 : await maxAgeOf(opt.jwks);
     const url = new URL(opt.jwks);
     const out = { checked: 0, ok: 0, failed: 0, errors: [], kids: [],
-                  max_age: maxAge, fetches: 0 };
+                  max_age: maxAge, fetches: 0, lag_max: 0 };
     const jwks = jose.createRemoteJWKSet(url, {
         cacheMaxAge: maxAge * 1000,
         [jose.customFetch]: (...a) => { out.fetches++; return fetch(...a); },
@@ -99,7 +100,7 @@ async function verify(opt) {
             asAt = Date.now();
         }
         try {
-            const { protectedHeader } = await jose.jwtVerify(token, jwks, {
+            const { protectedHeader, payload } = await jose.jwtVerify(token, jwks, {
                 issuer: opt.issuer, audience: opt.audience, typ: 'at+jwt',
                 algorithms: opt.alg ? [opt.alg] : undefined,
                 requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
@@ -110,6 +111,8 @@ async function verify(opt) {
             await oauth.validateJwtAccessToken(as, req, opt.audience,
                                                options);
             kids.add(protectedHeader.kid);
+            out.lag_max = Math.max(out.lag_max,
+                                   Date.now() / 1000 - payload.iat);
             out.ok++;
         } catch (e) {
             out.failed++;
@@ -154,15 +157,16 @@ async function clientAuth(opt) {
 
 async function clientOp(opt, rest) {
     const op = rest.shift();
-    const params = {};
+    const params = new URLSearchParams();
     let positional;
 
+    /* name=value in order; a name may repeat (resource, RFC 8707) */
     for (const r of rest) {
         const i = r.indexOf('=');
         if (i < 0) {
             positional = r;
         } else {
-            params[r.slice(0, i)] = r.slice(i + 1);
+            params.append(r.slice(0, i), r.slice(i + 1));
         }
     }
 
