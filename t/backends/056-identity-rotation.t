@@ -221,7 +221,8 @@ for my $i (0, 1) {
 }
 
 my $v = $verifier->finish;
-diag("tokens: $total{tokens}, kids seen: " . scalar(keys %kids)
+diag("tokens: $total{tokens}, presented: $total{offered}, kids seen: "
+     . scalar(keys %kids)
      . ", checkers: $v->{checked} checked, $v->{fetches} JWKS fetches"
      . " by jose, lag at most " . sprintf('%.1f s', $v->{lag_max} // 0));
 
