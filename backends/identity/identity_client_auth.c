@@ -18,6 +18,7 @@
  * An assertion is verified with the client's registered JWK, whose type
  * (and "alg" member, when it has one) pins the algorithm: never "none"
  * (the parser refuses it) and never HMAC (a symmetric JWK is not loaded).
+ * "Ed25519" (RFC 9864, as openid-client names it) is taken as EdDSA.
  * Its jti is remembered under gw:identity:jti:<client>:<sha256-hex> with
  * SET NX EX for the assertion's remaining lifetime: a replay within it
  * finds the key and is refused.  Without Redis that cannot be known, so
@@ -287,8 +288,9 @@ identity_auth_assertion(identity_auth_t *a, const char *type,
 
     a->parsed = 1;
 
-    if (gw_jws_parse(&a->jws, (const unsigned char *) assertion,
-                     strlen(assertion), IDENTITY_ASSERTION_MAX, &err) != 0)
+    if (gw_jws_parse_opt(&a->jws, (const unsigned char *) assertion,
+                         strlen(assertion), IDENTITY_ASSERTION_MAX,
+                         GW_JWS_ALG_ED25519, &err) != 0)
     {
         identity_auth_fail(a, 401, "invalid_client",
                            "client authentication failed", err);

@@ -104,9 +104,9 @@ identity_keys_metadata_json(void)
 
     auth = json_pack("[s, s, s]", "client_secret_basic",
                      "client_secret_post", "private_key_jwt");
-    algs = json_pack("[s, s, s, s, s, s, s, s, s, s]", "ES256", "ES384",
-                     "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256",
-                     "PS384", "PS512");
+    algs = json_pack("[s, s, s, s, s, s, s, s, s, s, s]", "ES256", "ES384",
+                     "ES512", "EdDSA", "Ed25519", "RS256", "RS384", "RS512",
+                     "PS256", "PS384", "PS512");
 
     if (auth == NULL || algs == NULL) {
         json_decref(auth);

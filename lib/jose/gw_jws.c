@@ -39,7 +39,8 @@
 #include "gw_jws.h"
 
 
-static int gw_jws_parse_header(gw_jws_t *jws, const char **err);
+static int gw_jws_parse_header(gw_jws_t *jws, unsigned opts,
+    const char **err);
 static int gw_jws_check_kid(gw_jws_t *jws, const char **err);
 static void gw_jws_keep_typ(gw_jws_t *jws);
 
@@ -47,6 +48,14 @@ static void gw_jws_keep_typ(gw_jws_t *jws);
 int
 gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
     size_t max_len, const char **err)
+{
+    return gw_jws_parse_opt(jws, token, len, max_len, 0, err);
+}
+
+
+int
+gw_jws_parse_opt(gw_jws_t *jws, const unsigned char *token, size_t len,
+    size_t max_len, unsigned opts, const char **err)
 {
     int                   rc;
     size_t                h_len, p_len, s_len, json_max;
@@ -116,7 +125,7 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
             return -1;
         }
 
-        rc = gw_jws_parse_header(jws, err);
+        rc = gw_jws_parse_header(jws, opts, err);
     }
 
     if (rc != 0) {
@@ -161,7 +170,7 @@ gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
 /* "alg", "kid", "crit" and "b64" of a header known to be an object */
 
 static int
-gw_jws_parse_header(gw_jws_t *jws, const char **err)
+gw_jws_parse_header(gw_jws_t *jws, unsigned opts, const char **err)
 {
     size_t       len;
     json_t      *v;
@@ -177,6 +186,13 @@ gw_jws_parse_header(gw_jws_t *jws, const char **err)
     len = json_string_length(v);
 
     jws->alg = gw_alg_from_name(s, len);
+
+    if (jws->alg == GW_ALG_UNKNOWN && (opts & GW_JWS_ALG_ED25519)
+        && len == 7 && memcmp(s, "Ed25519", 7) == 0)
+    {
+        /* RFC 9864: EdDSA on Ed25519, the only EdDSA we implement */
+        jws->alg = GW_ALG_EDDSA;
+    }
 
     if (jws->alg == GW_ALG_UNKNOWN) {
         *err = (len == 4 && strncasecmp(s, "none", 4) == 0)

@@ -67,6 +67,18 @@ int gw_jws_parse(gw_jws_t *jws, const unsigned char *token, size_t len,
     size_t max_len, const char **err);
 
 /*
+ * gw_jws_parse() with options: GW_JWS_ALG_ED25519 takes the alg
+ * "Ed25519" (RFC 9864, the fully-specified name of EdDSA on Ed25519, which
+ * is the only EdDSA implemented) as EdDSA.  For the identity service's
+ * client assertions, which openid-client signs with that name; the
+ * gateway keeps the exact names.
+ */
+#define GW_JWS_ALG_ED25519  0x01
+
+int gw_jws_parse_opt(gw_jws_t *jws, const unsigned char *token, size_t len,
+    size_t max_len, unsigned opts, const char **err);
+
+/*
  * Verifies the signature of a parsed jws with key.  The algorithm must be
  * in key->algs; ECDSA signatures must be the exact R || S length of the
  * curve (RFC 7518 section 3.4); PSS uses a salt of the digest's length.

@@ -1272,6 +1272,59 @@ test_parse(void)
 }
 
 
+/*
+ * "Ed25519" (RFC 9864) is an alg only with GW_JWS_ALG_ED25519 (the
+ * identity service's client assertions): then EdDSA, and it verifies
+ * with an Ed25519 key; without the option, and in any other spelling,
+ * it is unknown.
+ */
+
+static void
+test_alg_ed25519(void)
+{
+    char          *tok;
+    gw_jws_t       jws;
+    signer_t       s;
+    const char    *err;
+    gw_keyset_t    ks;
+
+    memset(&s, 0, sizeof(s));
+    s.alg = GW_ALG_EDDSA;
+    s.pkey = read_private("ed25519.key");
+    load(&ks, "ed25519.pem", GW_KEY_FMT_AUTO);
+
+    tok = mint(&s, "{\"alg\":\"Ed25519\",\"typ\":\"JWT\"}",
+               "{\"sub\":\"a\"}");
+
+    err = NULL;
+    is_int(gw_jws_parse(&jws, (unsigned char *) tok, strlen(tok),
+                        GW_JWS_MAX_LEN, &err), -1,
+           "alg Ed25519: unknown to gw_jws_parse()");
+    is_str(err, "unsupported alg", "alg Ed25519: why");
+    gw_jws_free(&jws);
+
+    err = NULL;
+    is_int(gw_jws_parse_opt(&jws, (unsigned char *) tok, strlen(tok),
+                            GW_JWS_MAX_LEN, GW_JWS_ALG_ED25519, &err), 0,
+           "alg Ed25519 with GW_JWS_ALG_ED25519: parsed");
+    is_int(jws.alg, GW_ALG_EDDSA, "alg Ed25519: taken as EdDSA");
+    is_int(gw_jws_verify(&jws, &ks.keys[0], &err), 0,
+           "alg Ed25519: verifies with the Ed25519 key");
+    gw_jws_free(&jws);
+    free(tok);
+
+    tok = mint(&s, "{\"alg\":\"ed25519\"}", "{\"sub\":\"a\"}");
+    is_int(gw_jws_parse_opt(&jws, (unsigned char *) tok, strlen(tok),
+                            GW_JWS_MAX_LEN, GW_JWS_ALG_ED25519, &err), -1,
+           "alg ed25519 (another case): unknown even with the option");
+    gw_jws_free(&jws);
+    free(tok);
+
+    gw_keyset_free(&ks);
+    EVP_PKEY_free(s.pkey);
+}
+
+
 int
 main(void)
 {
@@ -1290,6 +1343,7 @@ main(void)
     test_confusion();
     test_libjwt();
     test_kid();
+    test_alg_ed25519();
 
     return done_testing();
 }
