@@ -45,7 +45,7 @@ typedef struct identity_pending_s  identity_pending_t;
 struct identity_pending_s {
     identity_pending_t     *next;
     gw_svc_req_t           *req;
-    gw_form_t        *form;
+    gw_form_t              *form;
     identity_crec_t        *rec;
 };
 
@@ -128,8 +128,8 @@ identity_token_stop(void)
 static void
 identity_token_handler(gw_svc_req_t *req, void *data)
 {
-    const char       *err;
-    gw_form_t  *form;
+    gw_form_t   *form;
+    const char  *err;
 
     form = identity_form_parse(req, identity_form_max, &err);
 

@@ -258,8 +258,8 @@ identity_token_known(const char *token, size_t len, char *hash)
 void
 identity_introspect_handler(gw_svc_req_t *req, void *data)
 {
-    const char       *err;
-    gw_form_t  *form;
+    gw_form_t   *form;
+    const char  *err;
 
     form = identity_form_parse(req, identity_intro_form_max, &err);
 
@@ -367,8 +367,8 @@ identity_inactive(gw_svc_req_t *req)
 void
 identity_revoke_handler(gw_svc_req_t *req, void *data)
 {
-    const char       *err;
-    gw_form_t  *form;
+    gw_form_t   *form;
+    const char  *err;
 
     form = identity_form_parse(req, identity_intro_form_max, &err);
 
