@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,7 +82,8 @@ static struct event     *identity_verify_ev;
 void
 identity_verify_start(struct event_base *base, long long n)
 {
-    size_t  i;
+    size_t    i;
+    sigset_t  all, old;
 
     identity_verify_quit = 0;
 
@@ -118,6 +120,11 @@ identity_verify_start(struct event_base *base, long long n)
         goto failed;
     }
 
+    /* signals are the loop's: the threads start with all of them blocked */
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
     for (i = 0; i < (size_t) n; i++) {
         if (pthread_create(&identity_verify_tids[i], NULL,
                            identity_verify_thread, NULL)
@@ -132,6 +139,8 @@ identity_verify_start(struct event_base *base, long long n)
 
         identity_verify_nthreads++;
     }
+
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     if (identity_verify_nthreads > 0) {
         return;
