@@ -14,7 +14,8 @@
 # Each is run ROUNDS times, alternating, and the median req/s and p99
 # latency are quoted.  Targets: >= 10,000 tokens/s (client_secret_basic)
 # and >= 20,000 introspections/s.  Environment: ROUNDS (3), DUR (10s),
-# CONNS (32), THREADS (1), PORT (18195), ASSERTIONS (300000).
+# CONNS (32), THREADS (1), PORT (18195), ASSERTIONS (300000),
+# VERIFY_THREADS (the service's verify_threads; unset: its default).
 
 set -eu
 
@@ -23,6 +24,7 @@ identity="$top/build/backends/identity"
 gwctl="$top/build/gwctl"
 ROUNDS=${ROUNDS:-3} DUR=${DUR:-10s} CONNS=${CONNS:-32} THREADS=${THREADS:-1}
 PORT=${PORT:-18195} ASSERTIONS=${ASSERTIONS:-300000}
+VERIFY_THREADS=${VERIFY_THREADS:-}
 RPORT=$((PORT + 1))
 
 for b in "$identity" "$gwctl" "$top/build/libgw.a"; do
@@ -118,6 +120,9 @@ cc -O2 -I"$top/lib/jose" -o "$d/gen" "$d/gen.c" "$top/build/libgw.a" \
 "$d/gen" "$iss" "$d/jwt.jwk" "$ASSERTIONS" > "$d/assertions"
 ctl client set-key jwt "$d/jwt.jwk" >/dev/null
 
+if [ -n "$VERIFY_THREADS" ]; then
+    export TOLLGATE_IDENTITY_VERIFY_THREADS="$VERIFY_THREADS"
+fi
 TOLLGATE_IDENTITY_LISTEN="127.0.0.1:$PORT" TOLLGATE_IDENTITY_ISSUER="$iss" \
 TOLLGATE_IDENTITY_REDIS="127.0.0.1:$RPORT" \
 TOLLGATE_IDENTITY_PEPPER_FILE="$d/pepper" TOLLGATE_IDENTITY_KEK_FILE="$d/kek" \
@@ -213,7 +218,7 @@ for v in basic jwt introspect; do
     jwt) what="token, private_key_jwt (one round)" ;;
     introspect) what="introspection" ;;
     esac
-    echo "identity $what, $CONNS connections: $(echo ${rps[$v]} | median) req/s, p99 $(echo ${p99[$v]} | median) ms (rounds:${rps[$v]}; non-2xx: ${bad[$v]})"
+    echo "identity $what, $CONNS connections${VERIFY_THREADS:+, verify_threads $VERIFY_THREADS}: $(echo ${rps[$v]} | median) req/s, p99 $(echo ${p99[$v]} | median) ms (rounds:${rps[$v]}; non-2xx: ${bad[$v]})"
 done
 
 t=$(echo ${rps[basic]} | median); i=$(echo ${rps[introspect]} | median)

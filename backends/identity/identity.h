@@ -172,6 +172,14 @@ int identity_client_setup(gw_svc_t *svc);
 void identity_client_start(struct event_base *base);
 void identity_client_stop(void);
 
+/*
+ * The threads that verify assertion signatures (identity_client_verify.c):
+ * n of them (0: none, signatures are verified on the loop), started as
+ * the loop starts and joined at its stop.
+ */
+void identity_verify_start(struct event_base *base, long long n);
+void identity_verify_stop(void);
+
 /* a "jti <jti>" message seen on gw:events, for the revoked set */
 void identity_token_revoked_event(const char *jti, size_t len);
 

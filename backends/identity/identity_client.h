@@ -3,7 +3,8 @@
  * Copyright (C) Tollgate
  *
  * The clients' records as identity_client.c caches them, for the client
- * authentication of identity_client_auth.c.  Nothing else includes it.
+ * authentication of identity_client_auth.c and its verify threads
+ * (identity_client_verify.c).  Nothing else includes it.
  */
 
 
@@ -58,6 +59,26 @@ int identity_client_mac(const char *secret, size_t len, unsigned char *mac);
 
 /* the lower-case hex SHA-256 of s (65 bytes with the NUL); 0 or -1 */
 int identity_sha256_hex(const char *s, size_t len, char *hex);
+
+
+/*
+ * Assertion signatures verified on worker threads
+ * (identity_client_verify.c).  done runs on the loop with one of the
+ * IDENTITY_VERIFY_* results.
+ */
+#define IDENTITY_VERIFY_OK        0
+#define IDENTITY_VERIFY_BAD       1     /* no key verified it */
+#define IDENTITY_VERIFY_STOPPED   2     /* the service stopped first */
+
+typedef struct identity_vjob_s  identity_vjob_t;
+
+typedef void (*identity_verify_pt)(int rc, void *data);
+
+/* 1 when threads verify, 0 when signatures are verified on the loop */
+int identity_verify_running(void);
+
+int identity_verify_post(const gw_jws_t *jws, const gw_keyset_t *ks,
+    identity_verify_pt done, void *data);
 
 
 #endif /* _IDENTITY_CLIENT_H_INCLUDED_ */

@@ -19,6 +19,9 @@
  * (and "alg" member, when it has one) pins the algorithm: never "none"
  * (the parser refuses it) and never HMAC (a symmetric JWK is not loaded).
  * "Ed25519" (RFC 9864, as openid-client names it) is taken as EdDSA.
+ * The signature is verified on a worker thread (identity_client_verify.c)
+ * unless verify_threads is 0; the request waits, and goes on from
+ * identity_auth_verified() on the loop.
  * Its jti is remembered under gw:identity:jti:<client>:<sha256-hex> with
  * SET NX EX for the assertion's remaining lifetime: a replay within it
  * finds the key and is refused.  Without Redis that cannot be known, so
@@ -65,6 +68,8 @@ static int identity_auth_assertion(identity_auth_t *a, const char *type,
 static void identity_auth_fetched(identity_crec_t *rec, void *data);
 static void identity_auth_secret(identity_auth_t *a);
 static void identity_auth_jwt(identity_auth_t *a);
+static void identity_auth_verified(int rc, void *data);
+static void identity_auth_claims(identity_auth_t *a);
 static void identity_auth_jti(redisAsyncContext *ac, void *r, void *data);
 static void identity_auth_fail(identity_auth_t *a, int status,
     const char *error, const char *description, const char *why);
@@ -398,24 +403,20 @@ identity_auth_secret(identity_auth_t *a)
 
 
 /*
- * The assertion against the client's record: its key, then its claims
- * (RFC 7523 section 3), then its jti, once.
+ * The assertion against the client's record: its key (on a verify
+ * thread when they run), then its claims (RFC 7523 section 3), then its
+ * jti, once.
  */
 
 static void
 identity_auth_jwt(identity_auth_t *a)
 {
     size_t             i;
-    time_t             now;
-    json_t            *claims, *aud, *exp, *iat, *nbf, *jti;
     const char        *err, *why;
     identity_crec_t   *rec;
     const gw_jwk_t    *key;
-    redisAsyncContext *ac;
-    char               hex[65];
 
     rec = a->rec;
-    now = identity_now();
     why = NULL;
     err = "no key";
 
@@ -427,6 +428,13 @@ identity_auth_jwt(identity_auth_t *a)
 
     } else if (!(rec->auth & IDENTITY_AUTH_JWT) || !rec->has_jwk) {
         why = "authentication method not allowed";
+
+    } else if (identity_verify_running()
+               && identity_verify_post(&a->jws, &rec->jwk,
+                                       identity_auth_verified, a)
+                  == 0)
+    {
+        return;
 
     } else {
         why = "bad assertion signature";
@@ -447,6 +455,48 @@ identity_auth_jwt(identity_auth_t *a)
                            "client authentication failed", why);
         return;
     }
+
+    identity_auth_claims(a);
+}
+
+
+/* a verify thread's answer, back on the loop */
+
+static void
+identity_auth_verified(int rc, void *data)
+{
+    identity_auth_t  *a;
+
+    a = data;
+
+    if (rc == IDENTITY_VERIFY_STOPPED) {
+        identity_auth_fail(a, 503, "temporarily_unavailable",
+                           "the service is stopping", "stopping");
+        return;
+    }
+
+    if (rc != IDENTITY_VERIFY_OK) {
+        identity_auth_fail(a, 401, "invalid_client",
+                           "client authentication failed",
+                           "bad assertion signature");
+        return;
+    }
+
+    identity_auth_claims(a);
+}
+
+
+static void
+identity_auth_claims(identity_auth_t *a)
+{
+    time_t             now;
+    json_t            *claims, *aud, *exp, *iat, *nbf, *jti;
+    const char        *why;
+    redisAsyncContext *ac;
+    char               hex[65];
+
+    now = identity_now();
+    why = NULL;
 
     claims = gw_jws_payload(&a->jws);
     aud = json_object_get(claims, "aud");

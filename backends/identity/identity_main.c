@@ -60,6 +60,9 @@ const gw_svc_key_t  identity_conf_keys[] = {
     { "secret_grace", GW_SVC_INT, "86400", 0, 31536000, NULL },
     { "client_cache_ttl", GW_SVC_MSEC, "5s", 0, 600000, NULL },
 
+    /* identity_client_verify.c: 0 verifies assertions on the loop */
+    { "verify_threads", GW_SVC_INT, "1", 0, 8, NULL },
+
     /* identity_exchange*.c */
     { "exchange_issuers", GW_SVC_STR, "", 0, 0, NULL },
     { "exchange_fetch_timeout", GW_SVC_MSEC, "5s", 100, 60000, NULL },
@@ -131,6 +134,7 @@ identity_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
     identity_keys_start(base);
     identity_token_start(base);
     identity_exchange_start(base);
+    identity_verify_start(base, gw_svc_conf_int(svc, "verify_threads"));
 }
 
 
@@ -139,6 +143,9 @@ identity_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 {
     identity.stopped = 1;
 
+    /* first: the jobs still out are answered while the rest is up */
+
+    identity_verify_stop();
     identity_exchange_stop();
     identity_token_stop();
     identity_keys_stop();

@@ -88,6 +88,19 @@ int gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key,
     const char **err);
 
 /*
+ * Verifies sig (sig_len bytes, as decoded from a JWS) over the signing
+ * input in (in_len bytes) with pkey (EVP_PKEY *) for the asymmetric alg,
+ * with the exact rules of gw_jws_verify(); the caller checks that alg is
+ * in the key's mask.  HMAC algorithms, and a key of a type that does not
+ * fit alg, are refused.  Thread-safe: it writes nothing shared (no key's
+ * vctx, no digest cache), so worker threads may call it at once with
+ * keys they hold a reference to.  0 when valid, -1 with *err.
+ */
+int gw_jws_verify_raw(gw_alg_e alg, void *pkey, const unsigned char *in,
+    size_t in_len, const unsigned char *sig, size_t sig_len,
+    const char **err);
+
+/*
  * The payload's jansson tree.  A plain payload (jws->plain: the scanner
  * took it, and jws->claims holds what the claim checks read) is parsed
  * only here, on first use; returns NULL only when that runs out of memory.

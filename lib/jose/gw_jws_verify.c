@@ -22,6 +22,10 @@
  * to verify a digest.
  * Digests are fetched once per process.  ECDSA's R || S is turned into
  * DER by hand, the bytes i2d_ECDSA_SIG() would write.
+ *
+ * gw_jws_verify_raw() applies the same rules with contexts of its own,
+ * made and freed on each call, and the built-in digests: it touches no
+ * cache, so threads may call it at once with keys they share.
  */
 
 
@@ -81,10 +85,15 @@ static int gw_jws_verify_hmac(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
 static int gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err);
+static int gw_jws_verify_sig(const gw_jwk_t *key, EVP_PKEY *pkey,
+    gw_alg_e alg, const unsigned char *in, size_t in_len,
+    const unsigned char *sig, size_t sig_len, const char **err);
 static void gw_jws_hmac_free(gw_jws_hmac_t *h);
 static gw_jws_hmac_t *gw_jws_hmac_new(const gw_jwk_t *key, gw_alg_e alg,
     const gw_jws_alg_t *a);
 static EVP_PKEY_CTX *gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg,
+    const gw_jws_alg_t *a);
+static EVP_PKEY_CTX *gw_jws_pkey_ctx_new(EVP_PKEY *pkey,
     const gw_jws_alg_t *a);
 static const EVP_MD *gw_jws_md(gw_alg_e alg, const gw_jws_alg_t *a);
 static size_t gw_jws_der_int(unsigned char *out, const unsigned char *b,
@@ -119,6 +128,51 @@ gw_jws_verify(const gw_jws_t *jws, const gw_jwk_t *key, const char **err)
     }
 
     return gw_jws_verify_pkey(jws, key, a, err);
+}
+
+
+int
+gw_jws_verify_raw(gw_alg_e alg, void *pkey, const unsigned char *in,
+    size_t in_len, const unsigned char *sig, size_t sig_len,
+    const char **err)
+{
+    int                  id, fits;
+    const gw_jws_alg_t  *a;
+
+    if (alg == GW_ALG_UNKNOWN || (unsigned) alg >= GW_ALG_COUNT
+        || pkey == NULL)
+    {
+        *err = "key does not fit the algorithm";
+        return -1;
+    }
+
+    a = &gw_jws_algs[alg];
+    id = EVP_PKEY_get_base_id(pkey);
+
+    switch (a->type) {
+
+    case GW_KEY_RSA:
+        fits = (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS);
+        break;
+
+    case GW_KEY_EC:
+        fits = (id == EVP_PKEY_EC);
+        break;
+
+    case GW_KEY_OKP:
+        fits = (id == EVP_PKEY_ED25519);
+        break;
+
+    default: /* GW_KEY_HMAC: a secret is no EVP_PKEY here */
+        fits = 0;
+    }
+
+    if (!fits) {
+        *err = "key does not fit the algorithm";
+        return -1;
+    }
+
+    return gw_jws_verify_sig(NULL, pkey, alg, in, in_len, sig, sig_len, err);
 }
 
 
@@ -350,7 +404,26 @@ gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg, const gw_jws_alg_t *a)
         return *slot;
     }
 
-    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    pctx = gw_jws_pkey_ctx_new(key->pkey, a);
+
+    if (pctx == NULL) {
+        return NULL;
+    }
+
+    *slot = pctx;
+
+    return pctx;
+}
+
+
+/* a new context of pkey set up to verify a digest of a, or NULL */
+
+static EVP_PKEY_CTX *
+gw_jws_pkey_ctx_new(EVP_PKEY *pkey, const gw_jws_alg_t *a)
+{
+    EVP_PKEY_CTX  *pctx;
+
+    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 
     if (pctx == NULL
         || EVP_PKEY_verify_init(pctx) != 1
@@ -365,8 +438,6 @@ gw_jws_pkey_ctx(const gw_jwk_t *key, gw_alg_e alg, const gw_jws_alg_t *a)
         EVP_PKEY_CTX_free(pctx);
         return NULL;
     }
-
-    *slot = pctx;
 
     return pctx;
 }
@@ -391,26 +462,41 @@ static int
 gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     const gw_jws_alg_t *a, const char **err)
 {
-    int                   rc;
-    size_t                sig_len;
-    unsigned              dlen;
-    EVP_PKEY             *pkey;
-    EVP_MD_CTX           *mctx;
-    const EVP_MD         *md;
-    EVP_PKEY_CTX         *pctx;
-    const unsigned char  *sig;
-    unsigned char         der[GW_ECDSA_DER_MAX];
-    unsigned char         dgst[EVP_MAX_MD_SIZE];
-
-    pkey = key->pkey;
-
-    if (pkey == NULL) {
+    if (key->pkey == NULL) {
         *err = "key does not fit the algorithm";
         return -1;
     }
 
-    sig = jws->sig;
-    sig_len = jws->sig_len;
+    return gw_jws_verify_sig(key, key->pkey, jws->alg, jws->signing_input,
+                             jws->signing_input_len, jws->sig, jws->sig_len,
+                             err);
+}
+
+
+/*
+ * Verifies sig over in with pkey for the asymmetric alg, whose key type
+ * the caller has checked.  With key (pkey's gw_jwk_t), the key's cached
+ * context and the process's fetched digest are used; without (NULL), a
+ * context made for this call and the built-in digest, so that nothing
+ * shared is written.  0 when valid, -1 with *err.
+ */
+
+static int
+gw_jws_verify_sig(const gw_jwk_t *key, EVP_PKEY *pkey, gw_alg_e alg,
+    const unsigned char *in, size_t in_len, const unsigned char *sig,
+    size_t sig_len, const char **err)
+{
+    int                   rc;
+    size_t                der_len;
+    unsigned              dlen;
+    EVP_MD_CTX           *mctx;
+    const EVP_MD         *md;
+    EVP_PKEY_CTX         *pctx;
+    const gw_jws_alg_t   *a;
+    unsigned char         der[GW_ECDSA_DER_MAX];
+    unsigned char         dgst[EVP_MAX_MD_SIZE];
+
+    a = &gw_jws_algs[alg];
 
     switch (a->type) {
 
@@ -434,6 +520,7 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     ERR_set_mark();
 
     rc = -1;
+    pctx = NULL;
 
     if (a->type == GW_KEY_OKP) {
         mctx = EVP_MD_CTX_new();
@@ -441,8 +528,7 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
         if (mctx != NULL
             && EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) == 1)
         {
-            rc = EVP_DigestVerify(mctx, sig, sig_len, jws->signing_input,
-                                  jws->signing_input_len);
+            rc = EVP_DigestVerify(mctx, sig, sig_len, in, in_len);
         }
 
         EVP_MD_CTX_free(mctx);
@@ -451,17 +537,22 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     }
 
     if (a->type == GW_KEY_EC) {
-        gw_jws_ecdsa_der(jws->sig, jws->sig_len, der, &sig_len);
+        gw_jws_ecdsa_der(sig, sig_len, der, &der_len);
         sig = der;
+        sig_len = der_len;
     }
 
-    md = gw_jws_md(jws->alg, a);
-    pctx = gw_jws_pkey_ctx(key, jws->alg, a);
+    if (key != NULL) {
+        md = gw_jws_md(alg, a);
+        pctx = gw_jws_pkey_ctx(key, alg, a);
+
+    } else {
+        md = a->md();
+        pctx = gw_jws_pkey_ctx_new(pkey, a);
+    }
 
     if (md == NULL || pctx == NULL
-        || EVP_Digest(jws->signing_input, jws->signing_input_len, dgst,
-                      &dlen, md, NULL)
-           != 1)
+        || EVP_Digest(in, in_len, dgst, &dlen, md, NULL) != 1)
     {
         goto done;
     }
@@ -469,6 +560,10 @@ gw_jws_verify_pkey(const gw_jws_t *jws, const gw_jwk_t *key,
     rc = EVP_PKEY_verify(pctx, sig, sig_len, dgst, dlen);
 
 done:
+
+    if (key == NULL) {
+        EVP_PKEY_CTX_free(pctx);
+    }
 
     ERR_pop_to_mark();
 

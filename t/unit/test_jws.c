@@ -1325,6 +1325,152 @@ test_alg_ed25519(void)
 }
 
 
+/*
+ * gw_jws_verify_raw(), the thread-safe form, gives gw_jws_verify()'s
+ * answer for every asymmetric algorithm and key: on the valid token, on
+ * another payload's signature, and on each tampered signature; it
+ * refuses HMAC and a key of another type.
+ */
+
+static int
+raw_same(const char *tok, const gw_keyset_t *ks)
+{
+    int              rc, rrc, same;
+    size_t           i, n;
+    gw_jws_t         jws;
+    const char      *err, *rerr;
+    const gw_jwk_t  *key;
+
+    if (gw_jws_parse(&jws, (const unsigned char *) tok, strlen(tok),
+                     GW_JWS_MAX_LEN, &err)
+        != 0)
+    {
+        diag("parse: %s", err);
+        gw_jws_free(&jws);
+        return 0;
+    }
+
+    same = 1;
+    n = 0;
+    i = 0;
+
+    while ((key = gw_keyset_next(ks, &i, NULL, 0, jws.alg)) != NULL) {
+        n++;
+        err = "";
+        rerr = "";
+        rc = gw_jws_verify(&jws, key, &err);
+        rrc = gw_jws_verify_raw(jws.alg, key->pkey, jws.signing_input,
+                                jws.signing_input_len, jws.sig, jws.sig_len,
+                                &rerr);
+
+        if (rc != rrc || (rc != 0 && strcmp(err, rerr) != 0)) {
+            diag("verify %d \"%s\", raw %d \"%s\"", rc, err, rrc, rerr);
+            same = 0;
+        }
+    }
+
+    gw_jws_free(&jws);
+
+    return same && n > 0;
+}
+
+
+static void
+test_raw(void)
+{
+    int             rc;
+    char           *tok, *other, hdr[128], *p;
+    size_t          i, k;
+    signer_t        s;
+    gw_keyset_t     ks, ec;
+    const char     *err, *name;
+    unsigned char  *secret;
+
+    static void   (*tamper[])(unsigned char *sig, size_t *len) = {
+        flip_first, flip_last, drop_last, add_zero, all_zero
+    };
+
+    for (i = 0; i < NCASES; i++) {
+        if (cases[i].fmt == GW_KEY_FMT_HMAC) {
+            continue;
+        }
+
+        name = gw_alg_name(cases[i].alg);
+        secret = NULL;
+        signer_init(&s, &cases[i], &secret);
+
+        if (load(&ks, cases[i].pub, cases[i].fmt) != 0) {
+            ok(0, "%s: keys", name);
+            continue;
+        }
+
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\"}", name);
+
+        tok = mint(&s, hdr, "{\"sub\":\"alice\",\"n\":1}");
+        ok(raw_same(tok, &ks) && check(tok, &ks, 0, NULL, -1),
+           "%s: raw verifies as gw_jws_verify", name);
+
+        other = mint(&s, hdr, "{\"sub\":\"mallory\",\"n\":1}");
+        p = strrchr(tok, '.');
+        memcpy(strrchr(other, '.'), p, strlen(p) + 1);
+        ok(raw_same(other, &ks) && check(other, &ks, -1, NULL, -1),
+           "%s: raw fails a swapped payload as gw_jws_verify", name);
+        free(other);
+
+        other = malloc(4096);
+        if (other == NULL) {
+            bail_out("out of memory");
+        }
+
+        for (k = 0; k < sizeof(tamper) / sizeof(tamper[0]); k++) {
+            strcpy(other, tok);
+            resign(other, tamper[k]);
+            ok(raw_same(other, &ks) && check(other, &ks, -1, NULL, -1),
+               "%s: raw fails tampered signature %zu as gw_jws_verify",
+               name, k);
+        }
+
+        free(other);
+        free(tok);
+        free(secret);
+        EVP_PKEY_free(s.pkey);
+        gw_keyset_free(&ks);
+    }
+
+    /* HMAC and a key of another type are refused */
+
+    if (load(&ec, "ec256.pem", GW_KEY_FMT_AUTO) != 0) {
+        ok(0, "ec256.pem");
+        return;
+    }
+
+    err = NULL;
+    rc = gw_jws_verify_raw(GW_ALG_HS256, ec.keys[0].pkey,
+                           (const unsigned char *) "a.b", 3,
+                           (const unsigned char *) "0123456789abcdef"
+                           "0123456789abcdef", 32, &err);
+    ok(rc == -1 && err != NULL
+       && strcmp(err, "key does not fit the algorithm") == 0,
+       "raw refuses HS256");
+
+    err = NULL;
+    rc = gw_jws_verify_raw(GW_ALG_RS256, ec.keys[0].pkey,
+                           (const unsigned char *) "a.b", 3,
+                           (const unsigned char *) "x", 1, &err);
+    ok(rc == -1 && err != NULL
+       && strcmp(err, "key does not fit the algorithm") == 0,
+       "raw refuses RS256 with an EC key");
+
+    err = NULL;
+    rc = gw_jws_verify_raw(GW_ALG_ES256, NULL,
+                           (const unsigned char *) "a.b", 3,
+                           (const unsigned char *) "x", 1, &err);
+    ok(rc == -1, "raw refuses no key");
+
+    gw_keyset_free(&ec);
+}
+
+
 int
 main(void)
 {
@@ -1344,6 +1490,7 @@ main(void)
     test_libjwt();
     test_kid();
     test_alg_ed25519();
+    test_raw();
 
     return done_testing();
 }
