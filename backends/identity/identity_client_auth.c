@@ -48,7 +48,7 @@
 
 typedef struct {
     gw_svc_req_t       *req;
-    gw_form_t    *form;
+    gw_form_t          *form;
     identity_auth_pt    done;
     void               *data;
     unsigned            method;         /* IDENTITY_AUTH_* */
