@@ -10,13 +10,11 @@
  *
  * The cache is right within client_cache_ttl by its own clock, and
  * sooner through gw:events: gwctl publishes "client <id>" with every
- * change, in the same MULTI/EXEC, and a subscriber here (a second Redis
- * connection on the kit's loop, reconnected every redis_retry) drops
- * that entry.  A read that started before an invalidation is used for
+ * change, in the same MULTI/EXEC, and the subscriber (identity_events.c)
+ * drops that entry.  A read that started before an invalidation is used for
  * its request but not cached (the generation count says so).  When the
  * subscriber (re)subscribes the whole cache is dropped, since messages
- * may have been missed meanwhile; the subscriber also hands "jti"
- * messages to the revoked set (identity_token_revoke.c).
+ * may have been missed meanwhile.
  *
  * Unknown clients are cached too (found = 0), so a flood of requests for
  * one made-up id is no flood of HGETALLs; adding the client publishes
@@ -29,7 +27,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -58,17 +56,9 @@ static identity_crec_t *identity_client_parse(const char *id,
     const redisReply *h);
 static void identity_client_free(identity_crec_t *rec);
 static void identity_client_drop(const char *id, size_t len);
-static void identity_client_clear(void);
 static int identity_client_hex(const redisReply *v, unsigned char *mac);
 static const redisReply *identity_client_field(const redisReply *h,
     const char *name);
-static void identity_sub_connect(void);
-static void identity_sub_tick(evutil_socket_t fd, short what, void *arg);
-static void identity_sub_connected(const redisAsyncContext *ac, int status);
-static void identity_sub_disconnected(const redisAsyncContext *ac,
-    int status);
-static void identity_sub_message(redisAsyncContext *ac, void *r,
-    void *data);
 
 
 static identity_crec_t     *identity_cache[IDENTITY_CACHE_BUCKETS];
@@ -80,11 +70,6 @@ static time_t               identity_secret_grace;  /* seconds */
 static EVP_MAC_CTX         *identity_mac_tpl;
 static EVP_MD              *identity_md;
 
-static struct event_base   *identity_base;
-static redisAsyncContext   *identity_sub;
-static struct event        *identity_sub_timer;
-static int                  identity_sub_up;
-static int                  identity_sub_failures;
 static int                  identity_client_stopped;
 
 static gw_svc_metric_t     *identity_m_cache;
@@ -152,27 +137,9 @@ identity_client_setup(gw_svc_t *svc)
 void
 identity_client_start(struct event_base *base)
 {
-    struct timeval  tv;
-    long long       ms;
-
-    identity_base = base;
     identity_client_stopped = 0;
 
-    identity_sub_timer = event_new(base, -1, EV_PERSIST, identity_sub_tick,
-                                   NULL);
-    if (identity_sub_timer == NULL) {
-        gw_svc_log(identity.svc, GW_SVC_ERROR, NULL, "cannot start",
-                   json_pack("{s:s}", "error", "no timer for gw:events"));
-        return;
-    }
-
-    ms = gw_svc_conf_int(identity.svc, "redis_retry");
-    tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
-
-    event_add(identity_sub_timer, &tv);
-
-    identity_sub_connect();
+    identity_events_start(base);
 }
 
 
@@ -181,16 +148,7 @@ identity_client_stop(void)
 {
     identity_client_stopped = 1;
 
-    if (identity_sub_timer != NULL) {
-        event_free(identity_sub_timer);
-        identity_sub_timer = NULL;
-    }
-
-    if (identity_sub != NULL) {
-        redisAsyncFree(identity_sub);
-        identity_sub = NULL;
-    }
-
+    identity_events_stop();
     identity_client_clear();
 
     EVP_MAC_CTX_free(identity_mac_tpl);
@@ -426,6 +384,19 @@ identity_client_free(identity_crec_t *rec)
 }
 
 
+/*
+ * A "client <id>" message: the cached record of id (len bytes) goes, if
+ * any, and a read in flight is not cached (its generation is old).
+ */
+
+void
+identity_client_changed(const char *id, size_t len)
+{
+    identity_cache_gen++;
+    identity_client_drop(id, len);
+}
+
+
 /* drops the cached record of id (len bytes), if any */
 
 static void
@@ -458,7 +429,7 @@ identity_client_drop(const char *id, size_t len)
 }
 
 
-static void
+void
 identity_client_clear(void)
 {
     size_t            i;
@@ -681,172 +652,4 @@ identity_client_parse(const char *id, const redisReply *h)
     }
 
     return rec;
-}
-
-
-/* ---- the gw:events subscriber -------------------------------------------- */
-
-
-static void
-identity_sub_connect(void)
-{
-    char               *host, *colon;
-    const char         *addr, *pw;
-    redisAsyncContext  *ac;
-
-    addr = gw_svc_conf_str(identity.svc, "redis");
-
-    if (strncmp(addr, "unix:", 5) == 0) {
-        ac = redisAsyncConnectUnix(addr + 5);
-
-    } else {
-        host = strdup(addr);
-        if (host == NULL) {
-            return;
-        }
-
-        colon = strrchr(host, ':');
-        *colon = '\0';
-
-        if (host[0] == '[') {
-            colon[-1] = '\0';
-        }
-
-        ac = redisAsyncConnect(host + (host[0] == '['), atoi(colon + 1));
-        free(host);
-    }
-
-    if (ac == NULL || ac->err != 0) {
-        if (ac != NULL) {
-            redisAsyncFree(ac);
-        }
-
-        return;
-    }
-
-    if (redisLibeventAttach(ac, identity_base) != REDIS_OK) {
-        redisAsyncFree(ac);
-        return;
-    }
-
-    redisAsyncSetConnectCallback(ac, identity_sub_connected);
-    redisAsyncSetDisconnectCallback(ac, identity_sub_disconnected);
-
-    identity_sub = ac;
-
-    pw = gw_svc_conf_str(identity.svc, "redis_password");
-
-    if (pw[0] != '\0') {
-        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", pw);
-    }
-
-    redisAsyncCommand(ac, identity_sub_message, NULL,
-                      "SUBSCRIBE " GW_MODEL_EVENTS);
-}
-
-
-static void
-identity_sub_tick(evutil_socket_t fd, short what, void *arg)
-{
-    if (identity_sub == NULL && !identity_client_stopped) {
-        identity_sub_connect();
-    }
-}
-
-
-static void
-identity_sub_connected(const redisAsyncContext *ac, int status)
-{
-    if (status == REDIS_OK) {
-        return;
-    }
-
-    /* hiredis frees the context after this callback */
-
-    if (identity_sub_failures++ == 0) {
-        gw_svc_log(identity.svc, GW_SVC_WARN, NULL,
-                   "gw:events subscriber: connect failed",
-                   json_pack("{s:s}", "error", ac->errstr));
-    }
-
-    identity_sub = NULL;
-}
-
-
-static void
-identity_sub_disconnected(const redisAsyncContext *ac, int status)
-{
-    identity_sub = NULL;
-
-    if (identity_sub_up) {
-        identity_sub_up = 0;
-
-        if (!identity_client_stopped) {
-            gw_svc_log(identity.svc, GW_SVC_WARN, NULL,
-                       "gw:events subscriber: connection lost", NULL);
-            identity_token_events(0);
-        }
-    }
-}
-
-
-/*
- * SUBSCRIBE's replies: the confirmation (the cache and the revoked set
- * start again: messages may have been missed while unsubscribed), then
- * one "message" per publication.  A message this model does not know is
- * ignored.
- */
-
-static void
-identity_sub_message(redisAsyncContext *ac, void *r, void *data)
-{
-    redisReply        *reply, *kind, *msg;
-    gw_model_event_t   ev;
-
-    reply = r;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 3 || identity_client_stopped)
-    {
-        return;
-    }
-
-    kind = reply->element[0];
-    msg = reply->element[2];
-
-    if (kind->type != REDIS_REPLY_STRING) {
-        return;
-    }
-
-    if (strcmp(kind->str, "subscribe") == 0) {
-        identity_sub_up = 1;
-        identity_sub_failures = 0;
-        identity_client_clear();
-        gw_svc_log(identity.svc, GW_SVC_INFO, NULL,
-                   "gw:events subscriber up", NULL);
-        identity_token_events(1);
-        return;
-    }
-
-    if (strcmp(kind->str, "message") != 0
-        || msg->type != REDIS_REPLY_STRING
-        || gw_model_event_parse(msg->str, msg->len, &ev) != 0)
-    {
-        return;
-    }
-
-    switch (ev.kind) {
-
-    case GW_MODEL_EVENT_IS_CLIENT:
-        identity_cache_gen++;
-        identity_client_drop(ev.id, ev.id_len);
-        break;
-
-    case GW_MODEL_EVENT_IS_JTI:
-        identity_token_revoked_event(ev.id, ev.id_len);
-        break;
-
-    default:
-        break;
-    }
 }

@@ -54,6 +54,16 @@ typedef void (*identity_crec_pt)(identity_crec_t *rec, void *data);
 void identity_client_get(const char *id, identity_crec_pt done, void *data);
 void identity_client_release(identity_crec_t *rec);
 
+/* a "client <id>" message: drops the cached record of id (len bytes) */
+void identity_client_changed(const char *id, size_t len);
+
+/* drops every cached record (a (re)subscription may have missed some) */
+void identity_client_clear(void);
+
+/* the gw:events subscriber (identity_events.c), started by the clients */
+void identity_events_start(struct event_base *base);
+void identity_events_stop(void);
+
 /* HMAC-SHA-256 of secret under the pepper into mac; 0 or -1 */
 int identity_client_mac(const char *secret, size_t len, unsigned char *mac);
 
