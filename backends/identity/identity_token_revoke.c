@@ -255,8 +255,14 @@ identity_token_known(const char *token, size_t len, char *hash)
 }
 
 
-void
-identity_introspect_handler(gw_svc_req_t *req, void *data)
+/*
+ * Both endpoints take a form from an authenticated client: the form is
+ * parsed (400 invalid_request when malformed, 503 without memory) and the
+ * client authenticated before done runs.
+ */
+
+static void
+identity_form_auth(gw_svc_req_t *req, identity_auth_pt done)
 {
     gw_form_t   *form;
     const char  *err;
@@ -271,7 +277,14 @@ identity_introspect_handler(gw_svc_req_t *req, void *data)
         return;
     }
 
-    identity_client_auth(req, form, identity_introspect_authed, NULL);
+    identity_client_auth(req, form, done, NULL);
+}
+
+
+void
+identity_introspect_handler(gw_svc_req_t *req, void *data)
+{
+    identity_form_auth(req, identity_introspect_authed);
 }
 
 
@@ -367,20 +380,7 @@ identity_inactive(gw_svc_req_t *req)
 void
 identity_revoke_handler(gw_svc_req_t *req, void *data)
 {
-    gw_form_t   *form;
-    const char  *err;
-
-    form = identity_form_parse(req, identity_intro_form_max, &err);
-
-    if (form == NULL) {
-        identity_token_error(req, err != NULL ? 400 : 503,
-                             err != NULL ? "invalid_request"
-                                         : "temporarily_unavailable",
-                             err != NULL ? err : "out of memory");
-        return;
-    }
-
-    identity_client_auth(req, form, identity_revoke_authed, NULL);
+    identity_form_auth(req, identity_revoke_authed);
 }
 
 
