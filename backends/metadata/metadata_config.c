@@ -1,0 +1,16 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Placeholder until this part lands.
+ */
+
+
+#include "metadata.h"
+
+
+int
+md_config_setup(gw_svc_t *svc)
+{
+    return 0;
+}

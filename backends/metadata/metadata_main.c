@@ -1,0 +1,181 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * tollgate-metadata (build/backends/metadata): the platform's admin API
+ * (docs/admin-api.md).
+ *
+ *   metadata [-c FILE] [-t]
+ *
+ * Versioned, validated entities (the gateway's consumers, keys, routes,
+ * upstreams, plans, limits, schemas, plugin configurations and identity
+ * clients, and types the operator defines) behind ETags and If-Match;
+ * every change is one global revision, logged with its diff, audited,
+ * and revertible.  Every instance is stateless: everything lives in
+ * Redis, so several instances behind one name agree on everything.
+ */
+
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "metadata.h"
+
+
+static void md_loop_start(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static void md_loop_stop(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static int md_serve(int argc, char **argv);
+
+
+md_t  md;
+
+
+const gw_svc_key_t  md_conf_keys[] = {
+
+    /* the change log: revisions kept before the oldest are trimmed */
+    { "log_retention", GW_SVC_INT, "100000", 10, 100000000, NULL },
+
+    /* lists: the largest page; one entity's JSON */
+    { "list_max", GW_SVC_INT, "1000", 1, 10000, NULL },
+    { "doc_max", GW_SVC_SIZE, "64k", 1024, 1048576, NULL },
+
+    /* metadata_access.c: the role of a request the gateway vouched
+       for by no identity header */
+    { "anonymous_role", GW_SVC_STR, "none", 0, 0, "none|read|write" },
+
+    /* metadata_project.c: the identity service's pepper, to store a
+       created client's secret as it does ("" : clients get no secret) */
+    { "identity_pepper_file", GW_SVC_STR, "", 0, 0, NULL },
+
+    { NULL, 0, NULL, 0, 0, NULL }
+};
+
+
+int64_t
+md_now_ms(void)
+{
+    struct timeval  tv;
+
+    gettimeofday(&tv, NULL);
+
+    return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+
+int
+md_id_valid(const char *id, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > MD_ID_MAX || !isalnum((unsigned char) id[0])) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if (!isalnum((unsigned char) id[i]) && id[i] != '.' && id[i] != '_'
+            && id[i] != '-')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+md_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    md_type_start(base);
+}
+
+
+static void
+md_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    md.stopped = 1;
+
+    md_type_stop();
+}
+
+
+static int
+md_serve(int argc, char **argv)
+{
+    int          i, check;
+    const char  *path;
+
+    path = getenv("TOLLGATE_METADATA_CONFIG");
+    check = 0;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+
+        } else if (strcmp(argv[i], "-t") == 0) {
+            check = 1;
+
+        } else {
+            fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    if (gw_svc_configure(md.svc, path) != 0) {
+        gw_svc_log(md.svc, GW_SVC_ERROR, NULL, "bad configuration",
+                   json_pack("{s:s}", "error", gw_svc_error(md.svc)));
+        return 2;
+    }
+
+    md.log_retention = gw_svc_conf_int(md.svc, "log_retention");
+    md.list_max = gw_svc_conf_int(md.svc, "list_max");
+    md.doc_max = gw_svc_conf_int(md.svc, "doc_max");
+
+    /* the order of registration is the order routes are tried in */
+
+    if (md_type_setup(md.svc) != 0
+        || md_rev_setup(md.svc) != 0
+        || md_config_setup(md.svc) != 0
+        || md_entity_setup(md.svc) != 0)
+    {
+        return 2;
+    }
+
+    if (check) {
+        gw_svc_log(md.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
+        return 0;
+    }
+
+    if (gw_svc_run(md.svc) != 0) {
+        gw_svc_log(md.svc, GW_SVC_ERROR, NULL, "cannot run",
+                   json_pack("{s:s}", "error", gw_svc_error(md.svc)));
+        return 1;
+    }
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int  rc;
+
+    md.svc = gw_svc_create("metadata", md_conf_keys);
+    if (md.svc == NULL) {
+        return 1;
+    }
+
+    gw_svc_set_loop(md.svc, md_loop_start, md_loop_stop, NULL);
+
+    rc = md_serve(argc, argv);
+
+    gw_svc_free(md.svc);
+
+    return rc;
+}
