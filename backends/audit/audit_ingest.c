@@ -464,28 +464,9 @@ audit_commit_sync(void)
 static void
 audit_problem_errors(gw_svc_req_t *req, json_t *errors, const char *detail)
 {
-    char    *text;
-    json_t  *p;
-
-    p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}",
-                  "type", "urn:tollgate:problem:event-invalid",
-                  "title", "Invalid event",
-                  "status", 400,
-                  "detail", detail,
-                  "request_id", gw_svc_req_id(req),
-                  "errors", errors);
-
-    text = (p != NULL) ? json_dumps(p, JSON_COMPACT) : NULL;
-    json_decref(p);
-
-    if (text == NULL) {
-        gw_svc_reply_problem(req, 400, "event-invalid", "Invalid event",
-                             detail);
-        return;
-    }
-
-    gw_svc_reply(req, 400, "application/problem+json", text, strlen(text));
-    free(text);
+    gw_svc_reply_problem_extra(req, 400, "event-invalid", "Invalid event",
+                               detail, json_pack("{s:o}", "errors",
+                                                 errors));
 }
 
 

@@ -215,6 +215,14 @@ void gw_svc_reply_json(gw_svc_req_t *req, int status, json_t *json);
 void gw_svc_reply_problem(gw_svc_req_t *req, int status, const char *type,
     const char *title, const char *detail);
 
+/*
+ * The same with extra members (an object, stolen; NULL: none) after the
+ * usual ones, e.g. {"errors": [...]}: members named like the usual ones
+ * are not allowed.
+ */
+void gw_svc_reply_problem_extra(gw_svc_req_t *req, int status,
+    const char *type, const char *title, const char *detail, json_t *extra);
+
 
 /* ---- metrics ------------------------------------------------------------- */
 

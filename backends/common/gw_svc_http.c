@@ -43,6 +43,9 @@ static const char *gw_svc_method_name(enum evhttp_cmd_type cmd,
     unsigned *bit);
 static void gw_svc_reply_buffer(gw_svc_req_t *req, int status,
     const char *content_type, struct evbuffer *body);
+static void gw_svc_problem_send(gw_svc_req_t *req, int status,
+    const char *type, const char *title, const char *detail,
+    const char *extra, size_t extra_len);
 static void gw_svc_closed(struct evhttp_connection *evcon, void *arg);
 static void gw_svc_req_log(gw_svc_req_t *req, int status, size_t bytes);
 static void gw_svc_nodelay(gw_svc_t *svc, struct evhttp_request *ev);
@@ -472,6 +475,38 @@ void
 gw_svc_reply_problem(gw_svc_req_t *req, int status, const char *type,
     const char *title, const char *detail)
 {
+    gw_svc_problem_send(req, status, type, title, detail, NULL, 0);
+}
+
+
+void
+gw_svc_reply_problem_extra(gw_svc_req_t *req, int status, const char *type,
+    const char *title, const char *detail, json_t *extra)
+{
+    char  *text;
+
+    text = (extra != NULL && json_object_size(extra) > 0)
+           ? json_dumps(extra, JSON_COMPACT) : NULL;
+    json_decref(extra);
+
+    if (text == NULL) {
+        gw_svc_problem_send(req, status, type, title, detail, NULL, 0);
+        return;
+    }
+
+    /* the members, without the object's braces */
+
+    gw_svc_problem_send(req, status, type, title, detail, text + 1,
+                        strlen(text) - 2);
+    free(text);
+}
+
+
+static void
+gw_svc_problem_send(gw_svc_req_t *req, int status, const char *type,
+    const char *title, const char *detail, const char *extra,
+    size_t extra_len)
+{
     size_t          len;
     gw_problem_t    p;
     unsigned char  *body;
@@ -486,8 +521,8 @@ gw_svc_reply_problem(gw_svc_req_t *req, int status, const char *type,
     p.detail_len = strlen((const char *) p.detail);
     p.request_id = (const unsigned char *) req->id;
     p.request_id_len = strlen(req->id);
-    p.extra = NULL;
-    p.extra_len = 0;
+    p.extra = (const unsigned char *) extra;
+    p.extra_len = extra_len;
 
     len = gw_problem_len(&p);
 

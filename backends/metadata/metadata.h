@@ -25,8 +25,10 @@
  * Data in Redis (besides the gateway's own records, which consumers,
  * keys and clients are projected into):
  *
- *   gw:md:e:<type>:<id>     hash   v (version, decimal), doc (the entity's
- *                                  JSON as GET returns it, meta included),
+ *   gw:md:e:<type>:<id>     hash   v (version: the revision of its last
+ *                                  change, decimal), doc (the entity's
+ *                                  JSON as GET returns it, meta included
+ *                                  but for "version", which reads add),
  *                                  refs (what it refers to, "<type>/<id>"
  *                                  joined by "\n", "" : none), match (the
  *                                  match keys it holds, joined by "\n")
@@ -202,8 +204,9 @@ typedef struct {
     md_type_t          *type;
     char                id[MD_ID_MAX + 1];
     long long           if_version;     /* MD_ABSENT or its version now */
-    json_t             *doc;            /* the new doc, meta set; NULL:
-                                           delete */
+    json_t             *doc;            /* the new doc, meta set but for
+                                           "version" (the new revision);
+                                           NULL: delete */
     json_t             *before;         /* the doc now, NULL when absent */
 } md_change_t;
 
