@@ -274,6 +274,16 @@ typedef void (*md_snapshot_pt)(int status, json_t *snapshot, void *data);
 int md_store_snapshot(md_snapshot_pt cb, void *data);
 
 
+/* ---- metadata_diff.c ----------------------------------------------------- */
+
+/*
+ * An RFC 6902 JSON Patch (a new array) that turns before into after
+ * (either NULL: the whole document is added or removed, as one op on
+ * ""); members compared by value; NULL when out of memory.
+ */
+json_t *md_diff(json_t *before, json_t *after);
+
+
 /* ---- the parts' routes: each registers its own before the loop ----- */
 
 int md_entity_setup(gw_svc_t *svc);
