@@ -133,7 +133,7 @@ for (1 .. 100) {
     sleep 0.1;
 }
 
-# ---- tokens ---------------------------------------------------------------------
+# ---- tokens -----------------------------------------------------------------
 
 ($st, $j) = admin('GET', '/admin/consumers', undef, bearer($read));
 is($st, 200, 'admin:read lists');
@@ -207,7 +207,7 @@ for (1 .. 50) {
 }
 is($r->{status}, 401, 'and refused by the gateway, its cache dropped');
 
-# ---- an admin API key -------------------------------------------------------------
+# ---- an admin API key -------------------------------------------------------
 
 ($st) = admin('PUT', '/admin/consumers/ci', { name => 'CI',
               tags => ['admin:write'] }, bearer($write),

@@ -89,7 +89,7 @@ sub hgetall { return { @{ $ctl->redis('HGETALL', $_[0]) } } }
 
 sub problem_type { ($_[0] // {})->{type} // '' }
 
-# ---- roles from the token's scope ---------------------------------------------
+# ---- roles from the token's scope -------------------------------------------
 
 my ($st, $j, $r) = Metadata::call($svc, 'PUT', '/v1/consumers/c1',
     { name => 'C one', tags => ['a', 'b'], plan => 'gold' },
@@ -134,7 +134,7 @@ is($st, 201, 'admin:write among other scopes writes');
 is($j->{created_by}, 'sub:ops-client', 'the actor: sub: and the subject');
 is($j->{updated_by}, 'sub:ops-client', 'updated_by too');
 
-# ---- refused identity headers ---------------------------------------------------
+# ---- refused identity headers -----------------------------------------------
 
 ($st, $j) = Metadata::raw($svc, 'GET', '/v1/consumers/c1', undef,
     'X-Consumer-Scope' => ['admin:read', 'admin:write']);
@@ -233,13 +233,13 @@ is($st, 403, 'a disabled consumer has no role, at once');
     ($st, $j) = Metadata::call($anon, 'GET', '/v1/consumers/c1', undef,
                                as => undef);
     is($st, 200, 'anonymous_role read: reads without identity');
-    ($st, $j) = Metadata::call($anon, 'PUT', '/v1/consumers/c9', { name => 'n' },
-                               as => undef, 'If-None-Match' => '*');
+    ($st, $j) = Metadata::call($anon, 'PUT', '/v1/consumers/c9',
+        { name => 'n' }, as => undef, 'If-None-Match' => '*');
     is($st, 401, 'and writes get 401');
     Metadata::stop($anon);
 }
 
-# ---- the projection -----------------------------------------------------------
+# ---- the projection ---------------------------------------------------------
 
 events();   # what came so far
 
@@ -359,7 +359,7 @@ is($cl->{secret}, '', 'none stored');
 like($cl->{jwk}, qr/^\{.*"kty":"OKP".*\}$/, 'its JWK as JSON text');
 is($cl->{auth}, 'private_key_jwt', 'its methods');
 
-# ---- no error -------------------------------------------------------------------
+# ---- no error ---------------------------------------------------------------
 
 is_deeply([ map { $_->{message} } grep { $_->{level} eq 'error' }
             Metadata::log_lines($svc) ], [],
