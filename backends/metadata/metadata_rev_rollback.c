@@ -50,8 +50,9 @@
 
 typedef struct {
     gw_svc_req_t       *req;
-    const char         *actor;          /* the request's, until the reply */
-    const char         *if_match;       /* the same */
+    char               *actor;          /* a copy: md_access() gives it
+                                           for the callback's time */
+    const char         *if_match;       /* the request's, until the reply */
     long long           n;              /* the revision to go back to */
     long long           rev;            /* the current one, as read */
     long long           next_rev;       /* the log entry expected next */
@@ -120,7 +121,7 @@ md_rev_rollback(gw_svc_req_t *req, const char *actor, long long n)
     }
 
     rb->req = req;
-    rb->actor = actor;
+    rb->actor = strdup(actor);
     rb->if_match = im;
     rb->n = n;
     rb->dry_run = (v != NULL && (v[0] == 't' || v[0] == '1'));
@@ -128,7 +129,7 @@ md_rev_rollback(gw_svc_req_t *req, const char *actor, long long n)
 
     snprintf(first, sizeof(first), "%llu", (unsigned long long) n + 1);
 
-    if (rb->seen == NULL
+    if (rb->seen == NULL || rb->actor == NULL
         || redisAsyncCommand(ac, NULL, NULL, "MULTI") != REDIS_OK
         || redisAsyncCommand(ac, NULL, NULL, "GET " MD_REV_KEY) != REDIS_OK
         || redisAsyncCommand(ac, NULL, NULL, "GET " MD_REV_TRIMMED)
@@ -677,5 +678,6 @@ md_rb_free(md_rb_t *rb)
 
     free(rb->changes);
     json_decref(rb->seen);
+    free(rb->actor);
     free(rb);
 }
