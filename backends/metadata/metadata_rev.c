@@ -37,7 +37,8 @@
 
 typedef struct {
     gw_svc_req_t       *req;
-    long long           n;              /* the revision asked for */
+    long long           n;              /* the revision asked for (a
+                                           list: since, -1: none) */
 } md_rev_ask_t;
 
 
@@ -63,14 +64,20 @@ static int md_rev_state(redisReply *r, long long *rev, long long *trimmed);
  * The listing reads only the summary members of each entry (not the
  * docs, which a declarative apply of many entities makes large): the
  * revision, the trim point, then each entry as XRANGE gives it, less
- * "before" and "after".  ARGV: the first and the last id of the range.
+ * "before" and "after".  ARGV: the first and the last id of the range,
+ * or "" and the count of revisions: from the first one the log holds.
  */
 
 static const char  md_rev_list_lua[] =
     "local out = {redis.call('GET', KEYS[1]) or '0',"
     " redis.call('GET', KEYS[2]) or '0'}\n"
-    "for _, e in ipairs(redis.call('XRANGE', KEYS[3], ARGV[1], ARGV[2]))"
-    " do\n"
+    "local first, last = ARGV[1], ARGV[2]\n"
+    "if first == '' then\n"
+    "  local t = tonumber(out[2])\n"
+    "  first = string.format('%d', t + 1)\n"
+    "  last = string.format('%d', t + tonumber(ARGV[2]))\n"
+    "end\n"
+    "for _, e in ipairs(redis.call('XRANGE', KEYS[3], first, last)) do\n"
     "  local f = {}\n"
     "  for i = 1, #e[2], 2 do\n"
     "    local k = e[2][i]\n"
@@ -181,7 +188,7 @@ md_rev_list(gw_svc_req_t *req, const char *actor, void *data)
         return;
     }
 
-    since = 0;
+    since = -1;
     limit = (md.list_max < MD_REV_LIST_DEFAULT) ? md.list_max
                                                  : MD_REV_LIST_DEFAULT;
 
@@ -200,11 +207,25 @@ md_rev_list(gw_svc_req_t *req, const char *actor, void *data)
         return;
     }
 
-    /* the entries of revisions since+1 .. since+limit (ids are 64 bits) */
+    /*
+     * the entries of revisions since+1 .. since+limit (ids are 64 bits);
+     * without since, from the first revision the log holds
+     */
 
-    snprintf(first, sizeof(first), "%llu", (unsigned long long) since + 1);
-    snprintf(last, sizeof(last), "%llu",
-             (unsigned long long) since + (unsigned long long) limit);
+    if (values[0] != NULL && strcmp(values[0], "0") == 0) {
+        since = 0;
+    }
+
+    if (since < 0) {
+        first[0] = '\0';
+        snprintf(last, sizeof(last), "%lld", limit);
+
+    } else {
+        snprintf(first, sizeof(first), "%llu",
+                 (unsigned long long) since + 1);
+        snprintf(last, sizeof(last), "%llu",
+                 (unsigned long long) since + (unsigned long long) limit);
+    }
 
     ac = gw_svc_redis(md.svc);
     ask = (ac != NULL) ? malloc(sizeof(md_rev_ask_t)) : NULL;
@@ -251,7 +272,7 @@ md_rev_list_read(redisAsyncContext *ac, void *r, void *data)
         goto done;
     }
 
-    if (ask->n < trimmed) {
+    if (ask->n >= 0 && ask->n < trimmed) {
         md_rev_resync(req, trimmed);
         goto done;
     }

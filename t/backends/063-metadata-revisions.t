@@ -442,6 +442,12 @@ problem([Metadata::call($svc3, 'POST', '/v1/revisions/14/rollback')],
 is($st, 200, 'since the trim point: listed');
 is_deeply([ map { $_->{revision} } @{ $json->{items} } ], [16 .. 25],
           'revisions 16 to 25');
+($st, $json) = Metadata::call($svc3, 'GET', '/v1/revisions?limit=4');
+is($st, 200, 'without since: listed');
+is_deeply([ (map { $_->{revision} } @{ $json->{items} }), $json->{next} ],
+          [16 .. 19, 19], 'without since: from the first revision left');
+problem([Metadata::call($svc3, 'GET', '/v1/revisions?since=0')],
+        410, 'resync-required', 'since=0 behind the log');
 ($st) = Metadata::call($svc3, 'GET', '/v1/revisions/16');
 is($st, 200, 'the first revision left');
 
@@ -460,6 +466,24 @@ is($st, 200, 'snapshot If-None-Match old: 200');
 is($redis2->cli('GET', 'gw:md:trimmed'), 16, 'the rollback trimmed too');
 problem([Metadata::call($svc3, 'GET', '/v1/revisions?since=15')],
         410, 'resync-required', 'since 15 now behind the log');
+
+# ---- access: reads need read, a rollback write ---------------------------------
+
+SKIP: {
+    my ($anon) = Metadata::call($svc, 'GET', '/v1/revisions', undef,
+                                as => undef);
+    skip 'access lets anyone in (anonymous_role or a placeholder)', 9
+        if $anon == 200;
+    is($anon, 401, 'no identity: 401');
+    for my $url ('/v1/revisions', '/v1/revisions/1', '/v1/snapshot') {
+        ($st) = Metadata::call($svc, 'GET', $url, undef, as => 'read');
+        is($st, 200, "read role: GET $url");
+    }
+    problem([Metadata::call($svc, 'POST', '/v1/revisions/1/rollback', undef,
+                            as => 'read')],
+            403, 'forbidden', 'read role: rollback');
+    is(rev(), 12, 'nothing written');
+}
 
 # ---- the logs: nothing at error ------------------------------------------------
 
