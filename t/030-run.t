@@ -3,8 +3,10 @@
 # and stops everything on SIGINT.  The identity part runs the printed curl
 # commands themselves (a token, introspection, revocation) and sends the
 # token to the printed gateway route; a second start on the same folder
-# gives the demo client a new secret that works.  Plain Test::More with
-# real HTTP.
+# gives the demo client a new secret that works.  The admin API part runs
+# the printed commands too: an admin token, a list, a create with
+# If-None-Match: * and an update with If-Match, all through the gateway.
+# Plain Test::More with real HTTP.
 
 use strict;
 use warnings;
@@ -22,13 +24,13 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# six free ports in a row on loopback (gateway, upstream, Redis, admin,
-# audit, identity)
+# seven free ports in a row on loopback (gateway, upstream, Redis, admin,
+# audit, identity, metadata)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p .. $p + 5) {
+        for my $q ($p .. $p + 6) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -56,6 +58,7 @@ sub get {
 my $port = free_port();
 my $run = tempdir(CLEANUP => 1);
 my $has_identity = -x "$top/build/backends/identity";
+my $has_metadata = -x "$top/build/backends/metadata";
 
 # starts scripts/run.sh in its own process group; returns its pid and what
 # it printed up to "Press Ctrl-C"
@@ -108,6 +111,24 @@ sub commands {
     for my $l (split /\n/, $text) {
         $l =~ s/^\s+//;
         next unless $cur ne '' || $l =~ /^(?:curl |AT=)/;
+        $cur .= $l;
+        next if $cur =~ s/\\$/ /;
+        push @cmds, $cur;
+        $cur = '';
+    }
+    return @cmds;
+}
+
+# the admin API section's shell commands, continuation lines joined
+sub admin_commands {
+    my ($out) = @_;
+    my ($text) = $out =~ /^(Admin API on .*?)(?:^Press Ctrl-C|\z)/ms
+        or return ();
+    my (@cmds, $cur);
+    $cur = '';
+    for my $l (split /\n/, $text) {
+        $l =~ s/^\s+//;
+        next unless $cur ne '' || $l =~ /^(?:curl |ADMIN=|ETAG=)/;
         $cur .= $l;
         next if $cur =~ s/\\$/ /;
         push @cmds, $cur;
@@ -296,6 +317,45 @@ SKIP: {
     is("@modes", '384 384', 'pepper and KEK in the run folder, mode 0600');
 }
 
+# the admin API through the gateway, with what the script printed
+SKIP: {
+    skip 'the identity and metadata services are not built (make backends)',
+        11 unless $has_identity && $has_metadata;
+
+    like($out, qr{^Admin API on http://127\.0\.0\.1:$port/admin/ }m,
+         'prints the admin API');
+    my ($aid) = $out =~ /^\s*ADMIN_ID=(\S+)/m;
+    my ($asecret) = $out =~ /^\s*ADMIN_SECRET=(\S+)/m;
+    is($aid, 'demo-admin', 'the demo admin client');
+    like($asecret // '', qr/^tgs_[A-Za-z0-9_-]{43}$/, 'and its secret');
+
+    my @cmds = admin_commands($out);
+    my ($set) = grep { /^ADMIN=/ } @cmds;
+    my ($list) = grep { m{^curl .*/admin/routes$} } @cmds;
+    my ($create) = grep { /^ETAG=/ } @cmds;
+    my ($update) = grep { /-X PATCH/ } @cmds;
+    ok($set && $list && $create && $update,
+       'prints the token, list, create and update commands')
+        or diag explain \@cmds;
+    like($create // '', qr/If-None-Match: \*/, 'create: If-None-Match: *');
+    like($update // '', qr/If-Match: \$ETAG/, 'update: If-Match');
+
+    my %env = (ADMIN_ID => $aid, ADMIN_SECRET => $asecret);
+    my $admin = sh(($set // 'false') . '; printf %s "$ADMIN"', %env);
+    like($admin, qr/^[\w-]+\.[\w-]+\.[\w-]+$/, 'an admin token');
+    $env{ADMIN} = $admin;
+    like(sh($list // 'false', %env), qr/^\{"items":\[/,
+         'the printed list answers through the gateway');
+    my $etag = sh(($create // 'false') . ' >/dev/null; printf %s "$ETAG"',
+                  %env);
+    like($etag, qr/^"\d+"$/, 'the printed create makes the consumer');
+    my $u = sh($update // 'false', %env, ETAG => $etag);
+    like($u, qr/"tags":\s*\[\s*"partner"\s*\]/,
+         'the printed update changes it');
+    like(sh($update // 'false', %env, ETAG => $etag),
+         qr/precondition-failed/, 'and again with the old ETag: 412');
+}
+
 ok(stop_run($pid), 'Ctrl-C stops the script');
 
 my $stopped = 1;
@@ -320,6 +380,13 @@ for (1 .. 50) {
     select(undef, undef, undef, 0.1);
 }
 ok($id_gone, 'and the identity service');
+my $md_gone = 1;
+for (1 .. 50) {
+    $md_gone = get($port + 6, '/healthz') eq '';
+    last if $md_gone;
+    select(undef, undef, undef, 0.1);
+}
+ok($md_gone, 'and the metadata service');
 
 # a second start on the same run folder: the client exists, so it gets a
 # new secret, which works, and the old one no longer does

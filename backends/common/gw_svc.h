@@ -188,6 +188,13 @@ const char *gw_svc_req_path(gw_svc_req_t *req);      /* decoded, no query */
 const char *gw_svc_req_query(gw_svc_req_t *req);     /* raw, or NULL */
 const char *gw_svc_req_header(gw_svc_req_t *req, const char *name);
 
+/*
+ * How many times the client sent header name (any case): the value
+ * gw_svc_req_header() gives is the first, so a caller that must not
+ * guess between copies refuses a count above 1.
+ */
+size_t gw_svc_req_header_count(gw_svc_req_t *req, const char *name);
+
 /* the body (at most body_max bytes, NUL-terminated) and its length */
 const char *gw_svc_req_body(gw_svc_req_t *req, size_t *len);
 
@@ -198,6 +205,13 @@ const char *gw_svc_req_body(gw_svc_req_t *req, size_t *len);
 const char *gw_svc_req_id(gw_svc_req_t *req);
 const char *gw_svc_req_trace_id(gw_svc_req_t *req);
 const char *gw_svc_req_traceparent(gw_svc_req_t *req);
+
+/*
+ * size bytes that live as long as the request: freed by the kit after
+ * the reply, so what a handler hands on (a name, a copy of a header)
+ * stays valid through every asynchronous step.  NULL when out of memory.
+ */
+void *gw_svc_req_alloc(gw_svc_req_t *req, size_t size);
 
 /* adds a response header (before the reply); 0 or -1 */
 int gw_svc_req_add_header(gw_svc_req_t *req, const char *name,

@@ -22,9 +22,11 @@
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -344,6 +346,7 @@ gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
     const char        *label;
     struct timespec    now;
     char               klass[16];
+    gw_svc_req_mem_t  *mem;
 
     svc = req->svc;
     bytes = (body != NULL) ? evbuffer_get_length(body) : 0;
@@ -381,6 +384,12 @@ gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
     gw_svc_metric_observe(svc->m_duration, secs, label);
 
     gw_svc_req_log(req, status, bytes);
+
+    while (req->mem != NULL) {
+        mem = req->mem;
+        req->mem = mem->next;
+        free(mem);
+    }
 
     free(req->path);
     free(req->body);
@@ -574,6 +583,47 @@ gw_svc_req_header(gw_svc_req_t *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
                               name);
+}
+
+
+size_t
+gw_svc_req_header_count(gw_svc_req_t *req, const char *name)
+{
+    size_t               n;
+    struct evkeyval     *h;
+    struct evkeyvalq    *headers;
+
+    n = 0;
+    headers = evhttp_request_get_input_headers(req->ev);
+
+    for (h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+        if (strcasecmp(h->key, name) == 0) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+void *
+gw_svc_req_alloc(gw_svc_req_t *req, size_t size)
+{
+    gw_svc_req_mem_t  *mem;
+
+    if (size > SIZE_MAX - sizeof(gw_svc_req_mem_t)) {
+        return NULL;
+    }
+
+    mem = malloc(sizeof(gw_svc_req_mem_t) + size);
+    if (mem == NULL) {
+        return NULL;
+    }
+
+    mem->next = req->mem;
+    req->mem = mem;
+
+    return mem->data;
 }
 
 
