@@ -467,6 +467,58 @@ is($redis2->cli('GET', 'gw:md:trimmed'), 16, 'the rollback trimmed too');
 problem([Metadata::call($svc3, 'GET', '/v1/revisions?since=15')],
         410, 'resync-required', 'since 15 now behind the log');
 
+# ---- a user type and its entities --------------------------------------------
+
+for my $step ([PUT => '/v1/types/colors',
+               { schema => { type => 'object',
+                             properties => { hex => { type => 'string' } } } },
+               'If-None-Match' => '*'],
+              [PUT => '/v1/entities/colors/red', { hex => '#f00' },
+               'If-None-Match' => '*'],
+              [DELETE => '/v1/entities/colors/red', undef, 'If-Match' => '*'],
+              [DELETE => '/v1/types/colors', undef, 'If-Match' => '*'])
+{
+    my ($method, $url, $body, %h) = @$step;
+    ($st) = Metadata::call($svc3, $method, $url, $body, %h);
+    ok($st =~ /^20[014]$/, "$method $url");
+}
+is($redis2->cli('GET', 'gw:md:rev'), 30, 'revision 30: the type deleted');
+$json = problem([Metadata::call($svc3, 'POST', '/v1/revisions/28/rollback')],
+                409, 'conflict', 'an entity of a deleted type');
+like($json->{detail}, qr/u\.colors/, '409 names the type');
+is($redis2->cli('GET', 'gw:md:rev'), 30, 'nothing written');
+($st, $json) = Metadata::call($svc3, 'POST', '/v1/revisions/29/rollback');
+is_deeply([$st, $json], [200, { revision => 31, changes => 1 }],
+          'the type first');
+($st, $json) = Metadata::call($svc3, 'POST', '/v1/revisions/28/rollback');
+is_deeply([$st, $json], [200, { revision => 32, changes => 1 }],
+          'then its entity');
+($st, $json) = Metadata::call($svc3, 'GET', '/v1/entities/colors/red');
+is_deeply([$st, $json->{hex}, $json->{version}], [200, '#f00', 32],
+          'the entity is back');
+
+# ---- a key: deleted, rolled back, its hash carried over -------------------------
+
+my ($kst, $key) = Metadata::call($svc3, 'POST', '/v1/keys',
+                                 { consumer => 'k1' });
+is($kst, 201, 'a key made (revision 33)');
+my ($kid, $secret) = @$key{qw(id secret)};
+ok(length($secret // '') && $kid =~ /^[0-9a-f]{64}$/, 'its secret, once');
+is($redis2->cli('EXISTS', "gw:key:$kid"), 1, 'the gateway\'s record');
+($st) = Metadata::call($svc3, 'DELETE', "/v1/keys/$kid", undef,
+                       'If-Match' => '*');
+is($st, 204, 'the key deleted (revision 34)');
+is($redis2->cli('EXISTS', "gw:key:$kid"), 0, 'its record gone');
+($st, $json) = Metadata::call($svc3, 'POST', '/v1/revisions/33/rollback');
+is_deeply([$st, $json], [200, { revision => 35, changes => 1 }],
+          'rolled back to 33');
+($st, $json) = Metadata::call($svc3, 'GET', "/v1/keys/$kid");
+is_deeply([$st, $json->{consumer}], [200, 'k1'], 'the key is back');
+is($redis2->cli('EXISTS', "gw:key:$kid"), 1,
+   'its record too, under the same hash');
+my (undef, undef, $raw) = Metadata::call($svc3, 'GET', '/v1/revisions/35');
+unlike($raw->{content}, qr/\Q$secret\E/, 'the secret is nowhere in the log');
+
 # ---- access: reads need read, a rollback write ---------------------------------
 
 SKIP: {
