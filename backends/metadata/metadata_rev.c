@@ -179,8 +179,8 @@ md_rev_list(gw_svc_req_t *req, const char *actor, void *data)
 {
     char                 buf[MD_REV_QUERY_MAX], first[24], last[24];
     long long            since, limit;
-    md_rev_ask_t        *ask;
     const char          *values[2];
+    md_rev_ask_t        *ask;
     redisAsyncContext   *ac;
     static const char   *names[] = { "since", "limit", NULL };
 

@@ -88,8 +88,8 @@ md_rev_entry(redisReply *r, md_rev_entry_t *e)
 {
     char         *end;
     size_t        i;
-    redisReply   *f, *k, *v;
     unsigned      seen;
+    redisReply   *f, *k, *v;
     const char   *dash;
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
