@@ -172,6 +172,17 @@ int md_type_validate(md_type_t *t, json_t *data, json_t *errors);
  */
 int md_type_refs(md_type_t *t, json_t *data, json_t **refs, json_t **match);
 
+/*
+ * The JSON pointer of the member of a valid document that holds what a
+ * commit was refused for (md_commit_result_t's detail): a reference
+ * (MD_COMMIT_REF: "/upstream", "/plugins/1") or a match key
+ * (MD_COMMIT_MATCH: "/paths/0"), for a 409's errors[]; "" (the whole
+ * document) when no member does.  Written into buf (size bytes, 64 is
+ * plenty); returns buf.
+ */
+const char *md_type_pointer(md_type_t *t, json_t *data, const char *detail,
+    char *buf, size_t size);
+
 
 /* ---- metadata_project.c -------------------------------------------------- */
 
