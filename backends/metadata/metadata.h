@@ -125,6 +125,13 @@ typedef enum {
 typedef void (*md_access_pt)(gw_svc_req_t *req, const char *actor,
     void *data);
 
+/*
+ * Before the loop: reads anonymous_role and refuses (-1, logged) a
+ * listen address that is TCP and not loopback unless listen_public is
+ * on.
+ */
+int md_access_setup(gw_svc_t *svc);
+
 void md_access(gw_svc_req_t *req, md_role_e need, md_access_pt cb,
     void *data);
 
@@ -185,6 +192,12 @@ const char *md_type_pointer(md_type_t *t, json_t *data, const char *detail,
 
 
 /* ---- metadata_project.c -------------------------------------------------- */
+
+/*
+ * Before the loop: reads identity_pepper_file, when set (-1, logged, when
+ * it cannot be read or is too short).
+ */
+int md_project_setup(gw_svc_t *svc);
 
 /*
  * The Redis commands that make the gateway's records (gw:consumer:*,
