@@ -2,10 +2,11 @@
 # `make run`: starts the platform in the foreground from conf/tollgate.conf,
 # in a private run folder (./run: config copy, keys, logs, pid, temp files,
 # a private redis-server on loopback; nothing is written outside it),
-# creates a demo consumer and API key with gwctl, starts the audit and
-# identity services, creates a demo OAuth 2.0 client, prints a demo token,
-# the key, the client's id and secret and what to try, and stops
-# everything it started on Ctrl-C.
+# creates a demo consumer and API key with gwctl, starts the audit,
+# identity and metadata services, creates a demo OAuth 2.0 client and a
+# demo admin client, prints a demo token, the key, the clients' ids and
+# secrets and what to try (the admin API through the gateway included),
+# and stops everything it started on Ctrl-C.
 #
 # Environment: TOLLGATE_PORT (default 8080), TOLLGATE_UPSTREAM_PORT (default
 # port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_ADMIN_PORT
@@ -14,7 +15,9 @@
 # TOLLGATE_AUDIT_PORT (default port + 4: the audit service, its data and
 # signer key under ./run/audit), TOLLGATE_IDENTITY_PORT (default port + 5:
 # the identity service, its pepper and key-encryption key under
-# ./run/identity).
+# ./run/identity), TOLLGATE_METADATA_PORT (default port + 6: the metadata
+# service, the admin API, behind the gateway's /admin/; its configuration
+# under ./run/metadata).
 
 set -eu
 
@@ -32,6 +35,8 @@ audit_port=${TOLLGATE_AUDIT_PORT:-$((port + 4))}
 audit="$top/build/backends/audit"
 id_port=${TOLLGATE_IDENTITY_PORT:-$((port + 5))}
 identity="$top/build/backends/identity"
+md_port=${TOLLGATE_METADATA_PORT:-$((port + 6))}
+metadata="$top/build/backends/metadata"
 
 for f in "$module" "$gwctl"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
@@ -48,7 +53,8 @@ redis="127.0.0.1:$redis_port"
 echo "gw_redis $redis;" > "$run/conf/demo/redis.conf"
 sed -i "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
     "$run/conf/tollgate.conf" "$run/conf/demo/upstream.conf"
-sed -i "s/127\.0\.0\.1:8085/127.0.0.1:$id_port/" "$run/conf/demo/gateway.conf"
+sed -i -e "s/127\.0\.0\.1:8085/127.0.0.1:$id_port/" \
+    -e "s/127\.0\.0\.1:8086/127.0.0.1:$md_port/" "$run/conf/demo/gateway.conf"
 
 keys="$run/conf/demo/keys"
 if [ ! -f "$keys/demo.key" ]; then
@@ -137,6 +143,30 @@ else
     id_url=
 fi
 
+# The metadata service (docs/admin-api.md): the admin API, on loopback,
+# reached through the gateway's /admin/; its own session, like Redis.  It
+# stores created clients' secrets under the identity service's pepper.
+md_url="http://127.0.0.1:$md_port"
+if [ -x "$metadata" ]; then
+    mkdir -p "$run/metadata"
+    {
+        echo "# written by scripts/run.sh at each start (docs/admin-api.md)"
+        echo "listen = 127.0.0.1:$md_port"
+        echo "redis = $redis"
+        if [ -s "$run/identity/pepper" ]; then
+            echo "identity_pepper_file = $run/identity/pepper"
+        fi
+    } > "$run/metadata/metadata.conf"
+    # TOLLGATE_METADATA_PORT is ours: the service refuses unknown
+    # TOLLGATE_METADATA_* variables
+    env -u TOLLGATE_METADATA_PORT \
+        setsid "$metadata" -c "$run/metadata/metadata.conf" \
+        2>>"$run/logs/metadata.log" &
+    pids="$pids $!"
+else
+    md_url=
+fi
+
 "$nginx" -p "$run/" -c conf/tollgate.conf -g 'daemon off;' &
 pids="$pids $!"
 
@@ -203,6 +233,43 @@ if [ -n "$id_url" ]; then
     elif [ "$code" != 200 ]; then
         echo "run: the gateway does not take the identity service's" \
             "tokens yet (see $run/logs)" >&2
+    fi
+fi
+
+# The demo admin client: tokens for the admin API (audience
+# https://admin.tollgate.demo, scope admin:write, or admin:read when asked
+# for); made once, a new secret on each later run, like the demo client;
+# then wait (15 seconds at most) until the admin API takes its token
+admin_client=demo-admin
+admin_secret=
+if [ -n "$id_url" ] && [ -n "$md_url" ]; then
+    out=$("$gwctl" --redis "$redis" client add "$admin_client" \
+              --name "Demo admin client" --scopes "admin:read admin:write" \
+              --default-scopes admin:write \
+              --audiences https://admin.tollgate.demo \
+              --default-audience https://admin.tollgate.demo 2>/dev/null) \
+        || out=$("$gwctl" --redis "$redis" client rotate-secret \
+                     "$admin_client" --grace 0 2>/dev/null) || out=
+    admin_secret=$(printf '%s\n' "$out" | sed -n 's/^client_secret: //p')
+    i=0
+    code=
+    while [ -n "$admin_secret" ] && [ $i -lt 150 ]; do
+        at=$(curl -s -u "$admin_client:$admin_secret" \
+                 -d grant_type=client_credentials "$id_url/oauth2/token" \
+             | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+        code=$(curl -s -o /dev/null -w '%{http_code}' \
+                   -H "Authorization: Bearer $at" "$url/admin/routes") \
+            || code=
+        [ "$code" = 200 ] && break
+        i=$((i + 1))
+        sleep 0.1
+    done
+    if [ -z "$admin_secret" ]; then
+        echo "run: could not make the demo admin client's secret (gwctl" \
+            "client add / rotate-secret)" >&2
+    elif [ "$code" != 200 ]; then
+        echo "run: the admin API does not answer yet (see" \
+            "$run/logs/metadata.log)" >&2
     fi
 fi
 
@@ -292,6 +359,46 @@ EOF
 elif [ -z "$id_url" ]; then
     echo
     echo "Identity service: not built (run make backends)."
+fi
+
+if [ -n "$admin_secret" ]; then
+    cat <<EOF
+
+Admin API on $url/admin/ (build/backends/metadata on $md_url, loopback
+only; docs/admin-api.md): versioned, validated entities, every change a
+revision in a change log and the audit trail.  The gateway takes the
+identity service's tokens with admin:write or admin:read there, or the
+API key of a consumer tagged admin:write or admin:read.
+
+Demo admin client (scope admin:write; this secret is shown once, a
+re-run makes a new one):
+
+  ADMIN_ID=$admin_client
+  ADMIN_SECRET=$admin_secret
+
+An admin token in \$ADMIN (add -d scope=admin:read for a read-only one):
+
+  ADMIN=\$(curl -s -u "\$ADMIN_ID:\$ADMIN_SECRET" \\
+      -d grant_type=client_credentials $id_url/oauth2/token \\
+      | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+
+List the routes; create a consumer only if absent (If-None-Match: *, 412
+when it exists), its version in \$ETAG; update it only if unchanged
+since (If-Match, 412 otherwise); the change log:
+
+  curl -s -H "Authorization: Bearer \$ADMIN" $url/admin/routes
+  ETAG=\$(curl -s -o /dev/null -D - -X PUT -H "Authorization: Bearer \$ADMIN" \\
+      -H 'If-None-Match: *' -H 'Content-Type: application/json' \\
+      -d '{"name":"Partner"}' $url/admin/consumers/partner \\
+      | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'); echo "\$ETAG"
+  curl -s -X PATCH -H "Authorization: Bearer \$ADMIN" -H "If-Match: \$ETAG" \\
+      -H 'Content-Type: application/merge-patch+json' \\
+      -d '{"tags":["partner"]}' $url/admin/consumers/partner
+  curl -s -H "Authorization: Bearer \$ADMIN" $url/admin/revisions
+EOF
+elif [ -z "$md_url" ]; then
+    echo
+    echo "Metadata service (admin API): not built (run make backends)."
 fi
 
 echo

@@ -188,6 +188,13 @@ const char *gw_svc_req_path(gw_svc_req_t *req);      /* decoded, no query */
 const char *gw_svc_req_query(gw_svc_req_t *req);     /* raw, or NULL */
 const char *gw_svc_req_header(gw_svc_req_t *req, const char *name);
 
+/*
+ * How many times the client sent header name (any case): the value
+ * gw_svc_req_header() gives is the first, so a caller that must not
+ * guess between copies refuses a count above 1.
+ */
+size_t gw_svc_req_header_count(gw_svc_req_t *req, const char *name);
+
 /* the body (at most body_max bytes, NUL-terminated) and its length */
 const char *gw_svc_req_body(gw_svc_req_t *req, size_t *len);
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -574,6 +575,26 @@ gw_svc_req_header(gw_svc_req_t *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev),
                               name);
+}
+
+
+size_t
+gw_svc_req_header_count(gw_svc_req_t *req, const char *name)
+{
+    size_t               n;
+    struct evkeyval     *h;
+    struct evkeyvalq    *headers;
+
+    n = 0;
+    headers = evhttp_request_get_input_headers(req->ev);
+
+    for (h = headers->tqh_first; h != NULL; h = h->next.tqe_next) {
+        if (strcasecmp(h->key, name) == 0) {
+            n++;
+        }
+    }
+
+    return n;
 }
 
 

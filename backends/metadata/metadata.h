@@ -125,6 +125,13 @@ typedef enum {
 typedef void (*md_access_pt)(gw_svc_req_t *req, const char *actor,
     void *data);
 
+/*
+ * Before the loop: reads anonymous_role and refuses (-1, logged) a
+ * listen address that is TCP and not loopback unless listen_public is
+ * on.
+ */
+int md_access_setup(gw_svc_t *svc);
+
 void md_access(gw_svc_req_t *req, md_role_e need, md_access_pt cb,
     void *data);
 
@@ -172,8 +179,25 @@ int md_type_validate(md_type_t *t, json_t *data, json_t *errors);
  */
 int md_type_refs(md_type_t *t, json_t *data, json_t **refs, json_t **match);
 
+/*
+ * The JSON pointer of the member of a valid document that holds what a
+ * commit was refused for (md_commit_result_t's detail): a reference
+ * (MD_COMMIT_REF: "/upstream", "/plugins/1") or a match key
+ * (MD_COMMIT_MATCH: "/paths/0"), for a 409's errors[]; "" (the whole
+ * document) when no member does.  Written into buf (size bytes, 64 is
+ * plenty); returns buf.
+ */
+const char *md_type_pointer(md_type_t *t, json_t *data, const char *detail,
+    char *buf, size_t size);
+
 
 /* ---- metadata_project.c -------------------------------------------------- */
+
+/*
+ * Before the loop: reads identity_pepper_file, when set (-1, logged, when
+ * it cannot be read or is too short).
+ */
+int md_project_setup(gw_svc_t *svc);
 
 /*
  * The Redis commands that make the gateway's records (gw:consumer:*,

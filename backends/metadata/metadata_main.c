@@ -47,6 +47,7 @@ const gw_svc_key_t  md_conf_keys[] = {
     /* metadata_access.c: the role of a request the gateway vouched
        for by no identity header */
     { "anonymous_role", GW_SVC_STR, "none", 0, 0, "none|read|write" },
+    { "listen_public", GW_SVC_STR, "off", 0, 0, "on|off" },
 
     /* metadata_project.c: the identity service's pepper, to store a
        created client's secret as it does ("" : clients get no secret) */
@@ -138,7 +139,9 @@ md_serve(int argc, char **argv)
 
     /* the order of registration is the order routes are tried in */
 
-    if (md_type_setup(md.svc) != 0
+    if (md_access_setup(md.svc) != 0
+        || md_project_setup(md.svc) != 0
+        || md_type_setup(md.svc) != 0
         || md_rev_setup(md.svc) != 0
         || md_config_setup(md.svc) != 0
         || md_entity_setup(md.svc) != 0)

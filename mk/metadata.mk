@@ -1,0 +1,23 @@
+# metadata: the admin API service (docs/admin-api.md).  It validates with
+# lib/jsonschema, and embeds the built-in types' JSON Schemas,
+# backends/metadata/schemas/<type>.json, as C strings in a generated
+# header that metadata_type_builtin.c includes: the files are the source
+# of truth, served as written at /v1/schemas/<type>.
+
+BACKEND_LIBS_metadata := -lpcre2-8 -lm
+
+MD_SCHEMA_FILES := $(sort $(wildcard backends/metadata/schemas/*.json))
+MD_SCHEMA_GEN   := $(BUILD)/backends/gen/md_schemas.h
+
+# one "static const char md_schema_<type>[]" per file, in file order
+$(MD_SCHEMA_GEN): $(MD_SCHEMA_FILES) mk/metadata.mk
+	@mkdir -p $(dir $@)
+	perl -e 'for my $$f (@ARGV) { open my $$in, "<", $$f or die "$$f: $$!";' \
+	     -e '  local $$/; my $$t = <$$in>; (my $$n = $$f) =~ s{.*/|\.json$$}{}g;' \
+	     -e '  $$t =~ s/([\\"])/\\$$1/g; $$t =~ s/\n/\\n"\n    "/g;' \
+	     -e '  print "static const char md_schema_$$n\[\] =\n    \"$$t\";\n\n" }' \
+	     $(MD_SCHEMA_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/backends/obj/metadata/metadata_type_builtin.o: $(MD_SCHEMA_GEN)
+$(BUILD)/backends/obj/metadata/metadata_type_builtin.o: \
+    GW_CFLAGS += -I$(BUILD)/backends/gen
