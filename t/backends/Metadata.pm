@@ -213,6 +213,38 @@ sub wait_for {
     return undef;
 }
 
+# ---- the store's records (t/backends/06[015]-*.t) ----
+
+# md_log($redis, $start, $end): the change log's entries from $start to
+# $end (stream ids, default all), each { entry => "<rev>-<i>", rev, n,
+# type, id, vb, va, actor, rid, time, before, after }
+sub md_log {
+    my ($redis, $start, $end) = @_;
+    my @l = split /\n/, $redis->cli('XRANGE', 'gw:md:log', $start // '-',
+                                     $end // '+'), -1;
+    my @out;
+    while (@l >= 23) {
+        my ($id, @kv) = splice @l, 0, 23;
+        push @out, { entry => $id, @kv };
+    }
+    return @out;
+}
+
+# audit_events($redis): the events the service added to gw:audit, decoded
+sub audit_events {
+    my ($redis) = @_;
+    return map { my $e = eval { JSON::PP::decode_json($_) }; $e ? $e : () }
+           grep { /^\{/ } split /\n/, $redis->cli('XRANGE', 'gw:audit',
+                                                  '-', '+');
+}
+
+# entity($redis, $type, $id): the entity's hash (v, doc, refs, match)
+sub entity {
+    my ($redis, $type, $id) = @_;
+    my @l = split /\n/, $redis->cli('HGETALL', "gw:md:e:$type:$id"), -1;
+    return @l ? {@l} : undef;
+}
+
 END {
     kill 'KILL', $_->{pid} for @running;
 }
