@@ -850,7 +850,6 @@ gwctl_api_key_create(gwctl_t *ctl, int argc, char **argv)
 {
     int           rc;
     char          path[GWCTL_PATH_MAX], what[GWCTL_PATH_MAX], q[64];
-    char          when[32];
     json_t       *body, *v;
     int64_t       ttl;
     const char   *pos[1], *secret;
@@ -894,9 +893,10 @@ gwctl_api_key_create(gwctl_t *ctl, int argc, char **argv)
     body = json_pack("{s:s}", "consumer", pos[0]);
 
     if (body != NULL && ttl != 0) {
-        gwctl_format_time(when, sizeof(when), (int64_t) time(NULL) + ttl);
-
-        if (json_object_set_new(body, "expires", json_string(when)) != 0) {
+        if (json_object_set_new(body, "expires",
+                                json_integer((int64_t) time(NULL) + ttl))
+            != 0)
+        {
             json_decref(body);
             body = NULL;
         }

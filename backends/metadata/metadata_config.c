@@ -54,7 +54,8 @@ typedef struct {
 
 typedef struct {
     gw_svc_req_t       *req;
-    const char         *actor;          /* the request's, until the reply */
+    char               *actor;          /* a copy: md_access() keeps its
+                                           own only while cb runs */
     json_t             *body;
     json_t             *snapshot;
     json_t             *errors;
@@ -179,13 +180,14 @@ md_config_access(gw_svc_req_t *req, const char *actor, void *data)
     }
 
     cf->req = req;
-    cf->actor = actor;
     cf->body = body;
     cf->dry_run = dry_run;
     cf->expected = -1;
 
+    cf->actor = strdup(actor);
     cf->errors = json_array();
-    if (cf->errors == NULL) {
+
+    if (cf->actor == NULL || cf->errors == NULL) {
         md_config_fail(cf, 503, "unavailable", "Unavailable",
                        "out of memory");
         return;
@@ -821,12 +823,12 @@ md_config_doc(md_config_t *cf, const char *id, json_t *data, json_t *before)
          ? json_object_set(doc, "created_at", created_at)
          : json_object_set_new(doc, "created_at", json_string(cf->now)))
         != 0
-        || json_object_set_new(doc, "updated_at", json_string(cf->now)) != 0
         || (created_by != NULL
             ? json_object_set(doc, "created_by", created_by)
             : json_object_set_new(doc, "created_by",
                                   json_string(cf->actor)))
            != 0
+        || json_object_set_new(doc, "updated_at", json_string(cf->now)) != 0
         || json_object_set_new(doc, "updated_by", json_string(cf->actor))
            != 0)
     {
@@ -1134,5 +1136,6 @@ md_config_free(md_config_t *cf)
     json_decref(cf->body);
     json_decref(cf->snapshot);
     json_decref(cf->errors);
+    free(cf->actor);
     free(cf);
 }
