@@ -974,11 +974,11 @@ gwctl_api_key_state(json_t *k, int64_t now)
     const char  *status;
 
     status = json_string_value(json_object_get(k, "status"));
+    status = (status != NULL) ? status : GW_MODEL_ACTIVE;
     v = json_object_get(k, "expires");
     expires = (v == NULL || json_is_null(v)) ? 0 : gwctl_api_time(v);
 
-    switch (gw_model_key_state(status, status ? strlen(status) : 0, expires,
-                               now))
+    switch (gw_model_key_state(status, strlen(status), expires, now))
     {
     case GW_MODEL_KEY_USABLE:
         return GW_MODEL_ACTIVE;
@@ -1063,6 +1063,7 @@ gwctl_api_key_list(gwctl_t *ctl, int argc, char **argv)
             fputs(",\"prefix\":", stdout);
             gwctl_print_json(stdout, s, strlen(s));
             s = gwctl_api_str(k, "status");
+            s = s[0] ? s : GW_MODEL_ACTIVE;
             fputs(",\"status\":", stdout);
             gwctl_print_json(stdout, s, strlen(s));
             printf(",\"state\":\"%s\"", gwctl_api_key_state(k, now));
