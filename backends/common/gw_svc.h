@@ -206,6 +206,13 @@ const char *gw_svc_req_id(gw_svc_req_t *req);
 const char *gw_svc_req_trace_id(gw_svc_req_t *req);
 const char *gw_svc_req_traceparent(gw_svc_req_t *req);
 
+/*
+ * size bytes that live as long as the request: freed by the kit after
+ * the reply, so what a handler hands on (a name, a copy of a header)
+ * stays valid through every asynchronous step.  NULL when out of memory.
+ */
+void *gw_svc_req_alloc(gw_svc_req_t *req, size_t size);
+
 /* adds a response header (before the reply); 0 or -1 */
 int gw_svc_req_add_header(gw_svc_req_t *req, const char *name,
     const char *value);

@@ -22,6 +22,7 @@
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,7 @@ gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
     const char        *label;
     struct timespec    now;
     char               klass[16];
+    gw_svc_req_mem_t  *mem;
 
     svc = req->svc;
     bytes = (body != NULL) ? evbuffer_get_length(body) : 0;
@@ -382,6 +384,12 @@ gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
     gw_svc_metric_observe(svc->m_duration, secs, label);
 
     gw_svc_req_log(req, status, bytes);
+
+    while (req->mem != NULL) {
+        mem = req->mem;
+        req->mem = mem->next;
+        free(mem);
+    }
 
     free(req->path);
     free(req->body);
@@ -595,6 +603,27 @@ gw_svc_req_header_count(gw_svc_req_t *req, const char *name)
     }
 
     return n;
+}
+
+
+void *
+gw_svc_req_alloc(gw_svc_req_t *req, size_t size)
+{
+    gw_svc_req_mem_t  *mem;
+
+    if (size > SIZE_MAX - sizeof(gw_svc_req_mem_t)) {
+        return NULL;
+    }
+
+    mem = malloc(sizeof(gw_svc_req_mem_t) + size);
+    if (mem == NULL) {
+        return NULL;
+    }
+
+    mem->next = req->mem;
+    req->mem = mem;
+
+    return mem->data;
 }
 
 

@@ -13,6 +13,7 @@
 
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <time.h>
 
 #include <event2/http.h>
@@ -110,6 +111,14 @@ struct gw_svc_s {
 };
 
 
+typedef struct gw_svc_req_mem_s  gw_svc_req_mem_t;
+
+struct gw_svc_req_mem_s {
+    gw_svc_req_mem_t         *next;
+    max_align_t               data[];      /* what the caller asked for */
+};
+
+
 struct gw_svc_req_s {
     gw_svc_t                 *svc;
     struct evhttp_request    *ev;
@@ -123,6 +132,7 @@ struct gw_svc_req_s {
     char                      id[GW_REQUEST_ID_MAX + 1];
     char                      trace_id[33];
     char                      traceparent[GW_TRACEPARENT_LEN + 1];
+    gw_svc_req_mem_t         *mem;         /* freed with the request */
 };
 
 

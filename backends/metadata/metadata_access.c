@@ -422,8 +422,25 @@ static void
 md_access_decide(md_access_ctx_t *ctx, md_role_e role, int identified,
     const char *why)
 {
+    char  *actor;
+
     if (role >= ctx->need) {
-        ctx->cb(ctx->req, ctx->actor, ctx->data);
+
+        /* the actor lives as long as the request: the callback's writes
+           may use it after an asynchronous read or two */
+
+        actor = gw_svc_req_alloc(ctx->req, strlen(ctx->actor) + 1);
+
+        if (actor == NULL) {
+            gw_svc_log(gw_svc_req_svc(ctx->req), GW_SVC_ERROR, ctx->req,
+                       "access: out of memory", NULL);
+            gw_svc_reply_problem(ctx->req, 503, "unavailable",
+                                 "Service unavailable", "out of memory");
+            return;
+        }
+
+        memcpy(actor, ctx->actor, strlen(ctx->actor) + 1);
+        ctx->cb(ctx->req, actor, ctx->data);
         return;
     }
 

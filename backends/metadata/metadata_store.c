@@ -363,15 +363,18 @@ md_commit_change(md_change_t *c, const char *actor, const char *rid,
 
     if (refs == NULL || match == NULL
         || md_project(c->type, c->before, c->doc, cmds) != 0
-        || json_object_set_new(o, "refs", refs) != 0
-        || json_object_set_new(o, "match", match) != 0
-        || json_object_set_new(o, "project", cmds) != 0
-        || json_object_set_new(o, "event", ev) != 0)
+        || json_object_set(o, "refs", refs) != 0
+        || json_object_set(o, "match", match) != 0
+        || json_object_set(o, "project", cmds) != 0
+        || json_object_set(o, "event", ev) != 0)
     {
-        /* the references json_object_set_new() stole are gone already */
-        json_decref(o);
-        return NULL;
+        goto failed;
     }
+
+    json_decref(refs);
+    json_decref(match);
+    json_decref(cmds);
+    json_decref(ev);
 
     return o;
 

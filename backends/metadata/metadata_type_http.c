@@ -182,7 +182,13 @@ md_types_listed(int status, json_t *docs, void *data)
     body = json_pack("{s:o, s:O}", "items", docs, "next",
                      json_array_size(docs) > 0 ? last : json_null());
 
-    gw_svc_reply_json(req, body != NULL ? 200 : 503, body);
+    if (body == NULL) {
+        gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
+                             "out of memory");
+        return;
+    }
+
+    gw_svc_reply_json(req, 200, body);
 }
 
 

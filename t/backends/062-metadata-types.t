@@ -368,6 +368,17 @@ is(Metadata::etag($r), $tag, '... its ETag');
 ($st, $json) = Metadata::call($a, 'GET', '/v1/types');
 ok((grep { $_->{id} eq 'colors' } @{ $json->{items} || [] }),
    'the types listed');
+($st) = create($a, '/v1/types/another', { schema => JSON::PP::true });
+is($st, 201, 'a second type (a boolean schema)');
+($st, $json) = Metadata::call($a, 'GET', '/v1/types?limit=1');
+is(scalar @{ $json->{items} || [] }, 1, 'a page of one type');
+is($json->{next}, 'another', '... and the cursor of the next');
+($st, $json) = Metadata::call($a, 'GET', "/v1/types?limit=1&cursor=$json->{next}");
+is($json->{items}[0]{id}, 'colors', 'the next page');
+($st) = Metadata::call($a, 'GET', '/v1/types?limit=0');
+is($st, 400, 'limit=0: 400');
+($st) = Metadata::call($a, 'GET', '/v1/types?tag=x');
+is($st, 400, 'an unknown parameter: 400');
 
 ($st, $json, $r) = Metadata::call($a, 'GET', '/v1/schemas/u.colors');
 is($st, 200, 'the type\'s schema served');
