@@ -71,6 +71,7 @@ typedef struct {
     long long           revision;       /* the snapshot's */
     char                now[32];        /* RFC 3339, for the new docs */
     unsigned            dry_run:1;
+    unsigned            too_large:1;    /* an entity over doc_max: 413 */
 } md_config_t;
 
 
@@ -482,6 +483,12 @@ md_config_snapshot(int status, json_t *snapshot, void *data)
                  cf->nerrors, cf->nerrors == 1 ? "" : "s",
                  cf->nerrors > MD_CONFIG_ERRORS ? ", the first 100 listed"
                  : "");
+        if (cf->too_large) {
+            md_config_fail(cf, 413, "body-too-large", "Body too large",
+                           detail);
+            return;
+        }
+
         md_config_fail(cf, 422, "validation-failed", "Validation failed",
                        detail);
         return;
@@ -668,6 +675,7 @@ md_config_entity(md_config_t *cf, md_type_t *t, json_t *doc, size_t i,
     size = json_dumpb(data, NULL, 0, JSON_COMPACT);
 
     if (size > md.doc_max) {
+        cf->too_large = 1;
         rc = md_config_error(cf, name, i, NULL,
                              "the entity is larger than doc_max");
         goto done;

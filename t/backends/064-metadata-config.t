@@ -94,6 +94,13 @@ is_deeply([ map { $_->{id} } @v2 ], [ 'r7' ],
           'only r7 has the new version');
 is($v2[0]{upstream}, 'u2', 'r7 goes to u2');
 is($v2[0]{created_at}, $r7->{created_at}, 'its created_at is kept');
+($st, $j) = Metadata::call($svc, 'GET', '/v1/revisions?since=1');
+is_deeply([ map { [ $_->{revision},
+                    map { "$_->{op} $_->{type}/$_->{id}" } @{ $_->{changes} } ]
+                } @{ $j->{items} } ],
+          [ [ 2, 'update routes/r7' ] ],
+          'the change log: revision 2 holds the one change')
+    or diag explain $j;
 isnt($v2[0]{updated_at}, undef, 'its updated_at is set');
 
 # ---- an invalid route among 50: 422, nothing changed ---------------------
@@ -211,6 +218,21 @@ is_deeply(snapshot(), $s4, 'nothing changed');
     { id => 'a' x 64, consumer => 'c1', secret => 'tg_x' } ] } });
 is($st, 422, 'a key with a secret: 422');
 is($j->{errors}[0]{pointer}, '/entities/keys/0/secret', 'naming it');
+
+# ---- an entity over doc_max: 413 naming it -------------------------------
+
+my $small = Metadata::start(redis => $redis->address,
+                            env => { DOC_MAX => 1024 });
+($st, $j) = Metadata::call($small, 'PUT', '/v1/config',
+    { expected_revision => 4, entities => { upstreams => [
+        upstream('u1'), upstream('u2'), upstream('u3'),
+        { id => 'u4', targets => [ map { { address => "t$_.test:80" } }
+                                   1 .. 60 ] } ] } });
+is($st, 413, 'an entity over doc_max: 413');
+is($j->{type}, 'urn:tollgate:problem:body-too-large', 'body-too-large');
+is($j->{errors}[0]{pointer}, '/entities/upstreams/3', 'naming it');
+Metadata::stop($small);
+is_deeply(snapshot(), $s4, 'nothing changed');
 
 # ---- malformed bodies: problem+json 4xx ----------------------------------
 
