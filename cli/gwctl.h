@@ -136,6 +136,22 @@ int gwctl_api_json(gwctl_t *ctl, const char *method, const char *path,
 int gwctl_api_fail(gwctl_t *ctl, const char *what, gwctl_http_t *res);
 void gwctl_http_free(gwctl_http_t *res);
 
+/* gwctl_api_cmd.c */
+#define GWCTL_PATH_MAX      1024    /* bytes of an API path and query */
+#define GWCTL_CURSOR_MAX    256     /* bytes of a listing's cursor */
+
+const char *gwctl_api_str(json_t *o, const char *name);
+int64_t gwctl_api_time(json_t *v);
+void gwctl_api_cell(FILE *f, const char *s, size_t width);
+int gwctl_api_get(gwctl_t *ctl, const char *what, const char *path,
+    gwctl_http_t *res);
+int gwctl_api_patch(gwctl_t *ctl, const char *what, const char *path,
+    const char *member, json_t *value, const char *same,
+    const char *missing);
+int gwctl_api_count(gwctl_t *ctl, const char *id, long long *n);
+int gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
+    char *buf, size_t size);
+
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
