@@ -39,11 +39,14 @@ static int gwctl_parse_global(gwctl_t *ctl, int argc, char **argv,
     int *next);
 static int gwctl_option(const char *arg, const char *name,
     const char **value);
+static int gwctl_global_value(gwctl_t *ctl, int argc, char **argv, int *i,
+    const char *name, const char **value);
 
 
 static const char  gwctl_usage_text[] =
 "usage: gwctl [--redis HOST:PORT | --redis unix:/path] [--password-env VAR]\n"
-"             [--db N] COMMAND ...\n"
+"             [--db N] [--api URL [--token-env VAR | --key-env VAR]]\n"
+"             COMMAND ...\n"
 "\n"
 "  consumer add ID [--name NAME] [--tags a,b] [--plan PLAN]\n"
 "  consumer list [--limit N] [--cursor ID] [--json]\n"
@@ -62,9 +65,15 @@ static const char  gwctl_usage_text[] =
 "  client disable ID | client enable ID\n"
 "  client rotate-secret ID [--grace 1d] [--pepper FILE]\n"
 "  client set-key ID JWK_FILE\n"
+"  apply -f FILE [--dry-run]     (these three need --api)\n"
+"  diff -f FILE\n"
+"  export\n"
 "\n"
 "Redis: --redis, else $TOLLGATE_REDIS, else " GWCTL_DEFAULT_ADDR ".\n"
-"Exit: 0 ok, 1 usage, 2 not found / exists / invalid state, 3 Redis.\n";
+"API: --api http://HOST:PORT[/PATH] or unix:/path, else $TOLLGATE_ADMIN_URL;\n"
+"     with it, consumer and key commands go through the admin API.\n"
+"Exit: 0 ok, 1 usage, 2 not found / exists / invalid state / refused,\n"
+"     3 Redis or the API unreachable or failing.\n";
 
 
 static void
@@ -397,17 +406,31 @@ gwctl_parse_global(gwctl_t *ctl, int argc, char **argv, int *next)
     char         q[64], *end;
     long         db;
     size_t       k;
-    const char  *value, *var, *addr, *password;
+    const char  *value, *var, *addr, *password, *api, *token, *key;
 
     var = NULL;
     addr = NULL;
+    api = NULL;
+    token = NULL;
+    key = NULL;
     seen_db = 0;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 
         value = NULL;
 
-        if ((m = gwctl_option(argv[i], "--redis", &value)) != 0) {
+        if ((m = gwctl_global_value(ctl, argc, argv, &i, "--api", &api))
+            != 0
+            || (m = gwctl_global_value(ctl, argc, argv, &i, "--token-env",
+                                       &token)) != 0
+            || (m = gwctl_global_value(ctl, argc, argv, &i, "--key-env",
+                                       &key)) != 0)
+        {
+            if (m == -1) {
+                return -1;
+            }
+
+        } else if ((m = gwctl_option(argv[i], "--redis", &value)) != 0) {
             if (m == 1 && ++i < argc) {
                 value = argv[i];
             }
@@ -504,9 +527,62 @@ gwctl_parse_global(gwctl_t *ctl, int argc, char **argv, int *next)
         ctl->password = password;
     }
 
+    if (api == NULL) {
+        api = getenv("TOLLGATE_ADMIN_URL");
+
+        if (api != NULL && api[0] != '\0'
+            && gwctl_api_parse(ctl, "TOLLGATE_ADMIN_URL", api) != 0)
+        {
+            return -1;
+        }
+
+    } else if (gwctl_api_parse(ctl, "--api", api) != 0) {
+        return -1;
+    }
+
+    if (gwctl_api_auth(ctl, token, key) != 0) {
+        return -1;
+    }
+
     *next = i;
 
     return 0;
+}
+
+
+/*
+ * A global option with a value, given once: 1 when argv[*i] is name
+ * (*value set, *i past its value), 0 when it is not, -1 on an error.
+ */
+
+static int
+gwctl_global_value(gwctl_t *ctl, int argc, char **argv, int *i,
+    const char *name, const char **value)
+{
+    int          m;
+    const char  *v;
+
+    m = gwctl_option(argv[*i], name, &v);
+
+    if (m == 0) {
+        return 0;
+    }
+
+    if (m == 1 && *i + 1 < argc) {
+        v = argv[++*i];
+    }
+
+    if (v == NULL) {
+        return gwctl_fail(ctl, GWCTL_USAGE, "%s needs a value", name);
+    }
+
+    if (*value != NULL) {
+        return gwctl_fail(ctl, GWCTL_USAGE, "%s given twice", name);
+    }
+
+    *value = v;
+
+    return 1;
 }
 
 
@@ -605,10 +681,17 @@ main(int argc, char **argv)
     }
 
     if (strcmp(argv[i], "consumer") == 0) {
-        rc = gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
+        rc = ctl.api ? gwctl_api_consumer(&ctl, argc - i - 1, argv + i + 1)
+                     : gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "key") == 0) {
-        rc = gwctl_key(&ctl, argc - i - 1, argv + i + 1);
+        rc = ctl.api ? gwctl_api_key(&ctl, argc - i - 1, argv + i + 1)
+                     : gwctl_key(&ctl, argc - i - 1, argv + i + 1);
+
+    } else if (strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0
+               || strcmp(argv[i], "export") == 0)
+    {
+        rc = gwctl_apply(&ctl, argv[i], argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "client") == 0) {
         rc = gwctl_client(&ctl, argc - i - 1, argv + i + 1);

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 
 #include "gw_model.h"
 
@@ -36,6 +37,10 @@
 #define GWCTL_OPTS_MAX      4       /* options of one command */
 #define GWCTL_LIMIT_DEFAULT 100     /* entries of a listing's page */
 #define GWCTL_LIMIT_MAX     1000
+#define GWCTL_API_TIMEOUT   30      /* seconds, an API call; $GWCTL_TIMEOUT */
+#define GWCTL_RESP_MAX      (64 * 1024 * 1024)  /* bytes of an answer */
+#define GWCTL_CRED_MAX      8192    /* bytes of a token or an API key */
+#define GWCTL_ETAG_MAX      64
 
 
 typedef struct {
@@ -48,7 +53,30 @@ typedef struct {
     int             db;
     int             code;           /* exit code of the failure */
     char            err[GWCTL_ERR_MAX];
+
+    /* the admin API (gwctl_api.c): api NULL, consumer and key commands
+       write Redis */
+    const char     *api;            /* the URL, as given */
+    char            api_host[GWCTL_ADDR_MAX + 1];
+    char            api_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    char            api_base[GWCTL_ADDR_MAX + 1];   /* "" or "/admin" */
+    int             api_port;
+    int             api_timeout;    /* seconds */
+    const char     *api_auth_name;  /* NULL: no credential */
+    const char     *api_auth_scheme;
+    const char     *api_auth;
 } gwctl_t;
+
+
+/* an answer of the admin API */
+typedef struct {
+    int             status;
+    char           *body;           /* NUL-terminated */
+    size_t          len;
+    json_t         *json;           /* the body, when JSON */
+    char            etag[GWCTL_ETAG_MAX];
+    unsigned        json_type:1;
+} gwctl_http_t;
 
 
 /* one option of a command: "--name VALUE", "--name=VALUE" or a flag */
@@ -95,10 +123,42 @@ void gwctl_format_time(char *buf, size_t size, int64_t t);
 void gwctl_print_next(FILE *f, int json, const char *close,
     const char *next);
 
+/* gwctl_api.c */
+int gwctl_api_parse(gwctl_t *ctl, const char *what, const char *url);
+int gwctl_api_auth(gwctl_t *ctl, const char *token_var,
+    const char *key_var);
+int gwctl_api_call(gwctl_t *ctl, const char *method, const char *path,
+    const char *ctype, const char *body, size_t len, const char *if_match,
+    const char *if_none_match, gwctl_http_t *res);
+int gwctl_api_json(gwctl_t *ctl, const char *method, const char *path,
+    json_t *body, const char *ctype, const char *if_match,
+    const char *if_none_match, gwctl_http_t *res);
+int gwctl_api_fail(gwctl_t *ctl, const char *what, gwctl_http_t *res);
+void gwctl_http_free(gwctl_http_t *res);
+
+/* gwctl_api_cmd.c */
+#define GWCTL_PATH_MAX      1024    /* bytes of an API path and query */
+#define GWCTL_CURSOR_MAX    256     /* bytes of a listing's cursor */
+
+const char *gwctl_api_str(json_t *o, const char *name);
+int64_t gwctl_api_time(json_t *v);
+void gwctl_api_cell(FILE *f, const char *s, size_t width);
+int gwctl_api_get(gwctl_t *ctl, const char *what, const char *path,
+    gwctl_http_t *res);
+int gwctl_api_patch(gwctl_t *ctl, const char *what, const char *path,
+    const char *member, json_t *value, const char *same,
+    const char *missing);
+int gwctl_api_count(gwctl_t *ctl, const char *id, long long *n);
+int gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
+    char *buf, size_t size);
+
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
 int gwctl_client(gwctl_t *ctl, int argc, char **argv);
+int gwctl_apply(gwctl_t *ctl, const char *cmd, int argc, char **argv);
+int gwctl_api_consumer(gwctl_t *ctl, int argc, char **argv);
+int gwctl_api_key(gwctl_t *ctl, int argc, char **argv);
 
 /* gwctl_client*.c */
 #define GWCTL_SECRET_PREFIX   "tgs_"
