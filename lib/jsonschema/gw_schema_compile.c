@@ -449,6 +449,59 @@ gw_sch_identity(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 
 /* every keyword of the schema object js into n: 0, or -1 with cc->err */
 
+/*
+ * The instance types (1 << GW_SCHEMA_*) that n's "type" takes whatever
+ * their value: all without "type"; a real only where any number does,
+ * since where only integers do its value decides.
+ */
+
+static unsigned
+gw_sch_vtypes(const gw_sch_node_t *n)
+{
+    unsigned  t;
+
+    if (!(n->kw & GW_SCH_KW_TYPE)) {
+        return (1u << GW_SCHEMA_NULL) | (1u << GW_SCHEMA_FALSE)
+               | (1u << GW_SCHEMA_TRUE) | (1u << GW_SCHEMA_INTEGER)
+               | (1u << GW_SCHEMA_REAL) | (1u << GW_SCHEMA_STRING)
+               | (1u << GW_SCHEMA_ARRAY) | (1u << GW_SCHEMA_OBJECT)
+               | (1u << GW_SCHEMA_DECIMAL);
+    }
+
+    t = 0;
+
+    if (n->types & GW_SCH_T_NULL) {
+        t |= 1u << GW_SCHEMA_NULL;
+    }
+
+    if (n->types & GW_SCH_T_BOOLEAN) {
+        t |= (1u << GW_SCHEMA_FALSE) | (1u << GW_SCHEMA_TRUE);
+    }
+
+    if (n->types & (GW_SCH_T_NUMBER | GW_SCH_T_INTEGER)) {
+        t |= 1u << GW_SCHEMA_INTEGER;
+    }
+
+    if (n->types & GW_SCH_T_NUMBER) {
+        t |= (1u << GW_SCHEMA_REAL) | (1u << GW_SCHEMA_DECIMAL);
+    }
+
+    if (n->types & GW_SCH_T_STRING) {
+        t |= 1u << GW_SCHEMA_STRING;
+    }
+
+    if (n->types & GW_SCH_T_ARRAY) {
+        t |= 1u << GW_SCHEMA_ARRAY;
+    }
+
+    if (n->types & GW_SCH_T_OBJECT) {
+        t |= 1u << GW_SCHEMA_OBJECT;
+    }
+
+    return t;
+}
+
+
 static int
 gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 {
@@ -602,6 +655,11 @@ gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
     n->simple = (n->kw & ~GW_SCH_KW_SIMPLE) == 0 && !n->unique
                 && n->contains == NULL && n->npprops == 0
                 && n->prop_names == NULL && n->ndep_sch == 0;
+
+    /* what gw_sch_leaf() takes without a second look */
+
+    n->leaf = (n->kw & ~GW_SCH_KW_LEAF) == 0;
+    n->vtypes = gw_sch_vtypes(n);
 
     return 0;
 }

@@ -62,6 +62,9 @@
                            | GW_SCH_KW_STRING | GW_SCH_KW_ARRAY              \
                            | GW_SCH_KW_OBJECT)
 
+/* the keywords gw_sch_leaf() knows: those of a scalar's type */
+#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
+
 #define GW_SCH_NONE         0           /* node->boolean: an object */
 #define GW_SCH_TRUE         1
 #define GW_SCH_FALSE        2
@@ -202,6 +205,9 @@ struct gw_sch_node_s {
     uint8_t           content_b64;  /* draft-07 contentEncoding base64 */
     uint8_t           content_json; /* draft-07 contentMediaType JSON */
     uint8_t           simple;       /* see GW_SCH_KW_SIMPLE */
+    uint8_t           leaf;         /* an object of only GW_SCH_KW_LEAF */
+    uint16_t          vtypes;       /* 1 << GW_SCHEMA_*: the instance
+                                       types "type" takes outright */
 
     const char       *seg;          /* pointer segment from its parent */
     const char       *ptr;          /* its JSON pointer in its document */

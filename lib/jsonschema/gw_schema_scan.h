@@ -244,6 +244,32 @@ gw_sch_jp_string(gw_sch_jp_t *jp, const unsigned char *p,
 
 
 
+/* true, false or null at p, whose first byte is t, f or n, into v */
+
+static inline const unsigned char *
+gw_sch_jp_literal(const unsigned char *p, const unsigned char *end,
+    gw_schema_value_t *v)
+{
+    v->len = 0;
+
+    if (*p == 'f') {
+        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+            v->type = GW_SCHEMA_FALSE;
+            return p + 5;
+        }
+
+        return NULL;
+    }
+
+    if (end - p >= 4 && memcmp(p, (*p == 't') ? "true" : "null", 4) == 0) {
+        v->type = (*p == 't') ? GW_SCHEMA_TRUE : GW_SCHEMA_NULL;
+        return p + 4;
+    }
+
+    return NULL;
+}
+
+
 /*
  * A member's name and its colon at p (white space allowed around): the
  * name into key, NUL-free as jansson wants it.  Returns the byte after

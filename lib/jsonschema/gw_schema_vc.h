@@ -203,10 +203,6 @@ int gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     const gw_schema_value_t *inst, gw_sch_ann_t *ann);
 
 
-/* the keywords gw_sch_leaf() knows: those of a scalar's type */
-#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
-
-
 /*
  * A node of only "type" and scalar keywords (the usual schema of a
  * property), checked without the bookkeeping of gw_sch_eval(): no
@@ -219,7 +215,7 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n,
 {
     int  rc;
 
-    if ((n->kw & GW_SCH_KW_TYPE) && !gw_sch_type_ok(n, inst)) {
+    if (!((n->vtypes >> inst->type) & 1) && !gw_sch_type_ok(n, inst)) {
         return 0;
     }
 
@@ -264,8 +260,7 @@ static inline int
 gw_sch_scalar(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
     const gw_schema_value_t *inst)
 {
-    if (n->boolean == GW_SCH_NONE && (n->kw & ~GW_SCH_KW_LEAF) == 0
-        && vc->res == NULL && vc->depth < vc->s->opts.max_eval)
+    if (n->leaf && vc->res == NULL && vc->depth < vc->s->opts.max_eval)
     {
         return gw_sch_leaf(vc, n, inst);
     }
