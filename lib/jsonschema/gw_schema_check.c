@@ -144,6 +144,10 @@ gw_sch_ck_item(gw_sch_ck_t *ck, const unsigned char *p,
     /* gw_sch_scalar(), knowing that no error is wanted */
 
     if (child->leaf && ck->vc.depth < ck->max_eval) {
+        if ((child->vplain >> v.type) & 1) {
+            return p;
+        }
+
         rc = gw_sch_leaf(&ck->vc, child, &v);
 
     } else {

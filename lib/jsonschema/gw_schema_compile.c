@@ -660,6 +660,16 @@ gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 
     n->leaf = (n->kw & ~GW_SCH_KW_LEAF) == 0;
     n->vtypes = gw_sch_vtypes(n);
+    n->vplain = n->vtypes;
+
+    if (n->kw & GW_SCH_KW_NUMBER) {
+        n->vplain &= ~((1u << GW_SCHEMA_INTEGER) | (1u << GW_SCHEMA_REAL)
+                       | (1u << GW_SCHEMA_DECIMAL));
+    }
+
+    if (n->kw & GW_SCH_KW_STRING) {
+        n->vplain &= ~(1u << GW_SCHEMA_STRING);
+    }
 
     return 0;
 }

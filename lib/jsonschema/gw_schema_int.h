@@ -208,6 +208,8 @@ struct gw_sch_node_s {
     uint8_t           leaf;         /* an object of only GW_SCH_KW_LEAF */
     uint16_t          vtypes;       /* 1 << GW_SCHEMA_*: the instance
                                        types "type" takes outright */
+    uint16_t          vplain;       /* of those, the types no other
+                                       keyword of a leaf looks at */
 
     const char       *seg;          /* pointer segment from its parent */
     const char       *ptr;          /* its JSON pointer in its document */
