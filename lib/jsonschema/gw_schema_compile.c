@@ -17,6 +17,7 @@
  */
 
 
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,6 +503,57 @@ gw_sch_vtypes(const gw_sch_node_t *n)
 }
 
 
+/*
+ * n->range and its bounds, when the numeric keywords of n are only
+ * "minimum" and "maximum" of integers within 2^53 of 0: an integer then
+ * compares with them as one, and a double as one too, since each bound
+ * is exact as a double and, that near 0, gw_sch_num_cmp() compares the
+ * values themselves (beyond, a double is 2^53 + 2 or more and its
+ * shortest decimal is still beyond the bound).
+ */
+
+static void
+gw_sch_range(gw_sch_node_t *n)
+{
+    const int64_t  lim = (int64_t) 1 << 53;
+
+    if (!(n->kw & GW_SCH_KW_NUMBER) || n->xminimum != NULL
+        || n->xmaximum != NULL || n->multiple_of != NULL)
+    {
+        return;
+    }
+
+    n->imin = INT64_MIN;
+    n->imax = INT64_MAX;
+    n->fmin = -DBL_MAX;
+    n->fmax = DBL_MAX;
+
+    if (n->minimum != NULL) {
+        if (n->minimum->type != GW_SCHEMA_INTEGER
+            || n->minimum->u.i < -lim || n->minimum->u.i > lim)
+        {
+            return;
+        }
+
+        n->imin = n->minimum->u.i;
+        n->fmin = (double) n->imin;
+    }
+
+    if (n->maximum != NULL) {
+        if (n->maximum->type != GW_SCHEMA_INTEGER
+            || n->maximum->u.i < -lim || n->maximum->u.i > lim)
+        {
+            return;
+        }
+
+        n->imax = n->maximum->u.i;
+        n->fmax = (double) n->imax;
+    }
+
+    n->range = 1;
+}
+
+
 static int
 gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 {
@@ -670,6 +722,8 @@ gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
     if (n->kw & GW_SCH_KW_STRING) {
         n->vplain &= ~(1u << GW_SCHEMA_STRING);
     }
+
+    gw_sch_range(n);
 
     return 0;
 }

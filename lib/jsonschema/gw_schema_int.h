@@ -227,6 +227,12 @@ struct gw_sch_node_s {
     gw_sch_dec_t      dmax;         /* for numbers kept as written */
     gw_sch_dec_t      dxmin;
     gw_sch_dec_t      dxmax;
+    uint8_t           range;        /* only "minimum" and "maximum", of
+                                       integers within 2^53 of 0: */
+    int64_t           imin;         /* those bounds for integers */
+    int64_t           imax;
+    double            fmin;         /* and for doubles, exactly the */
+    double            fmax;         /* same numbers */
 
     /* strings */
     size_t            min_length;
