@@ -192,6 +192,13 @@ gw_sch_ck_array(gw_sch_ck_t *ck, const unsigned char *p,
 
         count++;
 
+        /* a comma at once, mostly */
+
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+
         p = gw_sch_jp_ws(p, end);
 
         if (p < end && *p == ',') {
@@ -304,6 +311,13 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
         p = gw_sch_ck_item(ck, p, child);
         if (p == NULL) {
             return NULL;
+        }
+
+        /* a comma at once, mostly */
+
+        if (p < end && *p == ',') {
+            p++;
+            continue;
         }
 
         p = gw_sch_jp_ws(p, end);

@@ -282,10 +282,14 @@ gw_sch_jp_literal(const unsigned char *p, const unsigned char *end,
 static inline __attribute__((always_inline)) const unsigned char *
 gw_sch_jp_key(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *key)
 {
-    p = gw_sch_jp_ws(p, jp->end);
+    /* the quote and the colon mostly come at once: looked for first */
 
     if (p == jp->end || *p != '"') {
-        return NULL;
+        p = gw_sch_jp_ws(p, jp->end);
+
+        if (p == jp->end || *p != '"') {
+            return NULL;
+        }
     }
 
     jp->nul = 0;
@@ -295,10 +299,12 @@ gw_sch_jp_key(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *key)
         return NULL;
     }
 
-    p = gw_sch_jp_ws(p, jp->end);
-
     if (p == jp->end || *p != ':') {
-        return NULL;
+        p = gw_sch_jp_ws(p, jp->end);
+
+        if (p == jp->end || *p != ':') {
+            return NULL;
+        }
     }
 
     return p + 1;
