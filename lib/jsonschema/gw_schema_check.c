@@ -267,7 +267,31 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     }
 
     for ( ;; ) {
-        p = gw_sch_jp_key(jp, p, &key);
+        /*
+         * Members mostly come in the order of "properties": the text is
+         * compared first with the name of the one after the last found,
+         * quotes included, when that name is written as it is.
+         */
+
+        prop = (n != NULL && next < n->nprops) ? &n->props[next] : NULL;
+
+        if (prop != NULL && prop->plain && (size_t) (end - p) > prop->len + 1
+            && *p == '"' && p[prop->len + 1] == '"'
+            && gw_sch_same((const char *) p + 1, prop->name, prop->len))
+        {
+            key.u.s = (const char *) p + 1;
+            key.len = (uint32_t) prop->len;
+            next++;
+
+            p = gw_sch_jp_colon(p + prop->len + 2, end);
+
+        } else {
+            p = gw_sch_jp_key(jp, p, &key);
+
+            prop = (p != NULL && n != NULL && n->nprops != 0)
+                   ? gw_sch_prop_find(n, key.u.s, key.len, &next) : NULL;
+        }
+
         if (p == NULL) {
             return NULL;
         }
@@ -277,9 +301,6 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
         bit = 0;
 
         if (n != NULL) {
-            prop = (n->nprops != 0)
-                   ? gw_sch_prop_find(n, key.u.s, key.len, &next) : NULL;
-
             if (prop != NULL) {
                 child = prop->node;
 

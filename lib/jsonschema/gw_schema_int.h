@@ -151,6 +151,8 @@ typedef struct {
     const char     *name;       /* in the schema document */
     size_t          len;
     uint32_t        hash;
+    uint32_t        plain;      /* 1: printable ASCII without '"' and
+                                   '\\', so the same as written in JSON */
     gw_sch_node_t  *node;
 } gw_sch_prop_t;
 

@@ -273,6 +273,23 @@ gw_sch_jp_literal(const unsigned char *p, const unsigned char *end,
 }
 
 
+/* the colon after a member's name at p, white space allowed before */
+
+static inline const unsigned char *
+gw_sch_jp_colon(const unsigned char *p, const unsigned char *end)
+{
+    if (p == end || *p != ':') {
+        p = gw_sch_jp_ws(p, end);
+
+        if (p == end || *p != ':') {
+            return NULL;
+        }
+    }
+
+    return p + 1;
+}
+
+
 /*
  * A member's name and its colon at p (white space allowed around): the
  * name into key, NUL-free as jansson wants it.  Returns the byte after
@@ -299,15 +316,7 @@ gw_sch_jp_key(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *key)
         return NULL;
     }
 
-    if (p == jp->end || *p != ':') {
-        p = gw_sch_jp_ws(p, jp->end);
-
-        if (p == jp->end || *p != ':') {
-            return NULL;
-        }
-    }
-
-    return p + 1;
+    return gw_sch_jp_colon(p, jp->end);
 }
 
 

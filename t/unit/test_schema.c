@@ -1005,8 +1005,9 @@ once(const char *schema, const char *inst, unsigned depth)
 static void
 test_check(void)
 {
-    int     i, k, n;
-    char    big[4096], inst[4096];
+    int          i, k, n;
+    char         big[4096], inst[4096];
+    const char  *sch;
 
     is_int(once("{}", "{\"a\": 1, \"a\": 2}", 0), 0,
            "a duplicate key: no");
@@ -1105,6 +1106,37 @@ test_check(void)
                 "\"dependentRequired\": {\"a\": [\"b\"]}}",
                 "{\"a\": 1, \"b\": 2, \"a\": 1}", 0), 0,
            "... and a duplicate: no");
+
+    /* names compared with the text of the next property */
+
+    sch = "{'properties': {'sku': {'type': 'string'}, "
+          "'qty': {'type': 'integer'}, 'a\\'b': {'type': 'integer'}}, "
+          "'additionalProperties': false}";
+
+    is_int(check(sch, "{'sku': 'x', 'qty': 1}"), 1, "names in order");
+    is_int(check(sch, "{'qty': 1, 'sku': 'x'}"), 1, "names out of order");
+    is_int(check(sch, "{'sku': 1}"), 0, "a name in order, a bad value");
+    is_int(check(sch, "{'sk': 'x'}"), 0, "a name's prefix");
+    is_int(check(sch, "{'skux': 'x'}"), 0, "a name and more");
+    is_int(check(sch, "{'\\u0073ku': 1}"), 0,
+           "a name escaped, a bad value");
+    is_int(check(sch, "{'sku' : 'x' , 'qty' :1}"), 1,
+           "names with white space before the colon");
+    is_int(check(sch, "{'sku': 'x', 'a\\'b': 2}"), 1,
+           "a name with a quote");
+    is_int(check(sch, "{'sku': 'x', 'a\\'b': 'x'}"), 0,
+           "a name with a quote, a bad value");
+    is_int(check("{'properties': {'sku': {'type': 'string'}}}",
+                 "{'skux': 1, 'sk': 2, 'sku': 'x'}"), 1,
+           "names that begin as a property's");
+    is_int(check("{'properties': {'sku': {'type': 'string'}}}",
+                 "{'skux': 1, 'sku': 2}"), 0, "... and the property");
+    is_int(once("{\"properties\": {\"sku\": {}}}", "{\"sku\"", 0), 0,
+           "the text ends after a name: no");
+    is_int(once("{\"properties\": {\"sku\": {}}}", "{\"sku\":", 0), 0,
+           "the text ends after a colon: no");
+    is_int(once("{\"properties\": {\"sku\": {}}}", "{\"sku", 0), 0,
+           "the text ends in a name: no");
 }
 
 
