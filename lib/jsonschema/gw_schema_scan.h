@@ -351,7 +351,7 @@ gw_sch_jp_member(gw_sch_jp_t *jp, const gw_schema_value_t *key)
  * wrong, to gw_sch_jp_number(), which says so.
  */
 
-static inline const unsigned char *
+static inline __attribute__((always_inline)) const unsigned char *
 gw_sch_jp_num(gw_sch_jp_t *jp, const unsigned char *p, gw_schema_value_t *v)
 {
     int                   neg, nfrac;
