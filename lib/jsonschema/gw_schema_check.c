@@ -7,9 +7,10 @@
  * object's members against "properties" and "additionalProperties", an
  * array's items against "prefixItems" and "items", with the sizes,
  * "required" and "dependentRequired" decided when the container closes;
- * nothing of the tree is kept but its keys, for duplicates.  A scalar is
- * parsed into one value and handed to the evaluator with its node, which
- * then decides every keyword, "$ref"s and applicators included.
+ * nothing of the tree is kept but the keys that duplicates and those
+ * keywords need.  A scalar is parsed into one value and handed to the
+ * evaluator with its node, which then decides every keyword, "$ref"s and
+ * applicators included (a leaf node's "type" and bounds inline).
  *
  * A container whose node holds more than those keywords (applicators,
  * "$ref" beside other keywords, "unevaluated*", "uniqueItems",
@@ -94,8 +95,8 @@ gw_sch_ck_child(gw_sch_ck_t *ck, const unsigned char *p,
 
 /*
  * A member's value or an item at p, against child (NULL: anything):
- * strings and numbers, most of them, read and checked here without a
- * call of gw_sch_ck_value() each.
+ * scalars read and checked here without a call of gw_sch_ck_value()
+ * each, and mostly without a call at all.
  */
 
 static inline __attribute__((always_inline)) const unsigned char *
