@@ -7,9 +7,10 @@
  * object's members against "properties" and "additionalProperties", an
  * array's items against "prefixItems" and "items", with the sizes,
  * "required" and "dependentRequired" decided when the container closes;
- * nothing of the tree is kept but its keys, for duplicates.  A scalar is
- * parsed into one value and handed to the evaluator with its node, which
- * then decides every keyword, "$ref"s and applicators included.
+ * nothing of the tree is kept but the keys that duplicates and those
+ * keywords need.  A scalar is parsed into one value and handed to the
+ * evaluator with its node, which then decides every keyword, "$ref"s and
+ * applicators included (a leaf node's "type" and bounds inline).
  *
  * A container whose node holds more than those keywords (applicators,
  * "$ref" beside other keywords, "unevaluated*", "uniqueItems",
@@ -35,6 +36,8 @@
 typedef struct {
     gw_sch_jp_t   jp;
     gw_sch_vc_t   vc;
+    unsigned      max_depth;    /* vc.s->opts, at hand */
+    unsigned      max_eval;
 } gw_sch_ck_t;
 
 
@@ -54,7 +57,7 @@ gw_sch_ck_enter(gw_sch_ck_t *ck, const gw_sch_node_t *n)
 
     s = ck->vc.s;
 
-    if (ck->vc.depth >= s->opts.max_eval) {
+    if (ck->vc.depth >= ck->max_eval) {
         return -1;
     }
 
@@ -78,7 +81,7 @@ gw_sch_ck_child(gw_sch_ck_t *ck, const unsigned char *p,
         return gw_sch_ck_value(ck, p, NULL, NULL);
     }
 
-    if (ck->vc.idepth >= ck->vc.s->opts.max_depth) {
+    if (ck->vc.idepth >= ck->max_depth) {
         return NULL;
     }
 
@@ -92,8 +95,8 @@ gw_sch_ck_child(gw_sch_ck_t *ck, const unsigned char *p,
 
 /*
  * A member's value or an item at p, against child (NULL: anything):
- * strings and numbers, most of them, read and checked here without a
- * call of gw_sch_ck_value() each.
+ * scalars read and checked here without a call of gw_sch_ck_value()
+ * each, and mostly without a call at all.
  */
 
 static inline __attribute__((always_inline)) const unsigned char *
@@ -111,27 +114,48 @@ gw_sch_ck_item(gw_sch_ck_t *ck, const unsigned char *p,
         return NULL;
     }
 
-    if (*p == '"') {
+    switch (*p) {
+
+    case '"':
         p = gw_sch_jp_string(&ck->jp, p + 1, &v);
+        break;
 
-    } else if ((unsigned) (*p - '0') < 10 || *p == '-') {
-        p = gw_sch_jp_num(&ck->jp, p, &v);
-
-    } else {
+    case '{':
+    case '[':
         return gw_sch_ck_child(ck, p, child);
+
+    case 't':
+    case 'f':
+    case 'n':
+        p = gw_sch_jp_literal(p, end, &v);
+        break;
+
+    default:
+        p = gw_sch_jp_num(&ck->jp, p, &v);
     }
 
     if (p == NULL || child == NULL) {
         return p;
     }
 
-    if (ck->vc.idepth >= ck->vc.s->opts.max_depth) {
+    if (ck->vc.idepth >= ck->max_depth) {
         return NULL;
     }
 
-    ck->vc.idepth++;
-    rc = gw_sch_scalar(&ck->vc, child, child->seg, &v);
-    ck->vc.idepth--;
+    /* gw_sch_scalar(), knowing that no error is wanted */
+
+    if (child->leaf && ck->vc.depth < ck->max_eval) {
+        if ((child->vplain >> v.type) & 1) {
+            return p;
+        }
+
+        rc = gw_sch_leaf(&ck->vc, child, &v);
+
+    } else {
+        ck->vc.idepth++;
+        rc = gw_sch_eval(&ck->vc, child, child->seg, &v, NULL);
+        ck->vc.idepth--;
+    }
 
     return (rc == 1 && !ck->vc.aborted) ? p : NULL;
 }
@@ -169,6 +193,13 @@ gw_sch_ck_array(gw_sch_ck_t *ck, const unsigned char *p,
 
         count++;
 
+        /* a comma at once, mostly */
+
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+
         p = gw_sch_jp_ws(p, end);
 
         if (p < end && *p == ',') {
@@ -198,8 +229,9 @@ static const unsigned char *
 gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     const gw_sch_node_t *n)
 {
+    int                    keep, dups;
     size_t                 start, count, next, i, j;
-    uint64_t               seen;
+    uint64_t               seen, bit;
     gw_sch_jp_t           *jp;
     gw_schema_doc_t       *doc;
     gw_schema_value_t      key, keys;
@@ -212,8 +244,21 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     doc = jp->doc;
     end = jp->end;
     start = jp->nmembers;
+    count = 0;
     seen = 0;
     next = 0;
+
+    /*
+     * The names kept on the stack: every one where "required" or
+     * "dependentRequired" look names up, else only those that no bit of
+     * seen stands for.  A property's name cannot be another's, nor one
+     * no property has: a duplicate among the names seen stands for is
+     * its bit set twice, and the stack holds the rest.
+     */
+
+    dups = (jp->flags & JSON_REJECT_DUPLICATES) != 0;
+    keep = (n == NULL || n->ndep_req != 0
+            || (n->nrequired != 0 && n->req_mask == 0));
 
     p = gw_sch_jp_ws(p, end);
 
@@ -223,28 +268,51 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
     }
 
     for ( ;; ) {
-        p = gw_sch_jp_key(jp, p, &key);
+        /*
+         * Members mostly come in the order of "properties": the text is
+         * compared first with the name of the one after the last found,
+         * quotes included, when that name is written as it is.
+         */
+
+        prop = (n != NULL && next < n->nprops) ? &n->props[next] : NULL;
+
+        if (prop != NULL && prop->plain && (size_t) (end - p) > prop->len + 1
+            && *p == '"' && p[prop->len + 1] == '"'
+            && gw_sch_same((const char *) p + 1, prop->name, prop->len))
+        {
+            key.u.s = (const char *) p + 1;
+            key.len = (uint32_t) prop->len;
+            next++;
+
+            p = gw_sch_jp_colon(p + prop->len + 2, end);
+
+        } else {
+            p = gw_sch_jp_key(jp, p, &key);
+
+            prop = (p != NULL && n != NULL && n->nprops != 0)
+                   ? gw_sch_prop_find(n, key.u.s, key.len, &next) : NULL;
+        }
+
         if (p == NULL) {
             return NULL;
         }
 
-        /* the key kept for duplicates, "required" and dependencies */
-
-        if (gw_sch_jp_member(jp, &key) == NULL) {
-            return NULL;
-        }
-
+        count++;
         child = NULL;
+        bit = 0;
 
         if (n != NULL) {
-            prop = (n->nprops != 0)
-                   ? gw_sch_prop_find(n, key.u.s, key.len, &next) : NULL;
-
             if (prop != NULL) {
                 child = prop->node;
 
                 if (prop - n->props < 64) {
-                    seen |= (uint64_t) 1 << (prop - n->props);
+                    bit = (uint64_t) 1 << (prop - n->props);
+
+                    if ((seen & bit) && dups) {
+                        return NULL;
+                    }
+
+                    seen |= bit;
                 }
 
             } else if (n->additional != NULL) {
@@ -256,9 +324,22 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
             }
         }
 
+        if ((keep || (bit == 0 && dups))
+            && gw_sch_jp_member(jp, &key) == NULL)
+        {
+            return NULL;
+        }
+
         p = gw_sch_ck_item(ck, p, child);
         if (p == NULL) {
             return NULL;
+        }
+
+        /* a comma at once, mostly */
+
+        if (p < end && *p == ',') {
+            p++;
+            continue;
         }
 
         p = gw_sch_jp_ws(p, end);
@@ -278,10 +359,9 @@ gw_sch_ck_object(gw_sch_ck_t *ck, const unsigned char *p,
 
 done:
 
-    count = jp->nmembers - start;
-
-    if (count > 1 && (jp->flags & JSON_REJECT_DUPLICATES)
-        && gw_sch_jp_dups(jp, doc->members + start, count) != 0)
+    if (dups && jp->nmembers - start > 1
+        && gw_sch_jp_dups(jp, doc->members + start, jp->nmembers - start)
+           != 0)
     {
         return NULL;
     }
@@ -294,7 +374,7 @@ done:
         /* the keys on the stack, looked up as an object's members */
 
         keys.type = GW_SCHEMA_OBJECT;
-        keys.len = (uint32_t) count;
+        keys.len = (uint32_t) (jp->nmembers - start);
         keys.u.members = doc->members + start;
 
         /* "required": by the properties seen when the mask says it all */
@@ -483,6 +563,8 @@ gw_schema_check(gw_schema_t *s, gw_schema_doc_t *doc, const char *text,
     ck.jp.max_depth = (max_depth == 0 || max_depth > GW_SCHEMA_JSON_DEPTH)
                       ? GW_SCHEMA_JSON_DEPTH : max_depth;
     ck.vc.s = s;
+    ck.max_depth = s->opts.max_depth;
+    ck.max_eval = s->opts.max_eval;
 
     p = gw_sch_jp_ws((const unsigned char *) text, ck.jp.end);
 

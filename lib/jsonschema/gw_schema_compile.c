@@ -17,6 +17,7 @@
  */
 
 
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,6 +450,110 @@ gw_sch_identity(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 
 /* every keyword of the schema object js into n: 0, or -1 with cc->err */
 
+/*
+ * The instance types (1 << GW_SCHEMA_*) that n's "type" takes whatever
+ * their value: all without "type"; a real only where any number does,
+ * since where only integers do its value decides.
+ */
+
+static unsigned
+gw_sch_vtypes(const gw_sch_node_t *n)
+{
+    unsigned  t;
+
+    if (!(n->kw & GW_SCH_KW_TYPE)) {
+        return (1u << GW_SCHEMA_NULL) | (1u << GW_SCHEMA_FALSE)
+               | (1u << GW_SCHEMA_TRUE) | (1u << GW_SCHEMA_INTEGER)
+               | (1u << GW_SCHEMA_REAL) | (1u << GW_SCHEMA_STRING)
+               | (1u << GW_SCHEMA_ARRAY) | (1u << GW_SCHEMA_OBJECT)
+               | (1u << GW_SCHEMA_DECIMAL);
+    }
+
+    t = 0;
+
+    if (n->types & GW_SCH_T_NULL) {
+        t |= 1u << GW_SCHEMA_NULL;
+    }
+
+    if (n->types & GW_SCH_T_BOOLEAN) {
+        t |= (1u << GW_SCHEMA_FALSE) | (1u << GW_SCHEMA_TRUE);
+    }
+
+    if (n->types & (GW_SCH_T_NUMBER | GW_SCH_T_INTEGER)) {
+        t |= 1u << GW_SCHEMA_INTEGER;
+    }
+
+    if (n->types & GW_SCH_T_NUMBER) {
+        t |= (1u << GW_SCHEMA_REAL) | (1u << GW_SCHEMA_DECIMAL);
+    }
+
+    if (n->types & GW_SCH_T_STRING) {
+        t |= 1u << GW_SCHEMA_STRING;
+    }
+
+    if (n->types & GW_SCH_T_ARRAY) {
+        t |= 1u << GW_SCHEMA_ARRAY;
+    }
+
+    if (n->types & GW_SCH_T_OBJECT) {
+        t |= 1u << GW_SCHEMA_OBJECT;
+    }
+
+    return t;
+}
+
+
+/*
+ * n->range and its bounds, when the numeric keywords of n are only
+ * "minimum" and "maximum" of integers within 2^53 of 0: an integer then
+ * compares with them as one, and a double as one too, since each bound
+ * is exact as a double and, that near 0, gw_sch_num_cmp() compares the
+ * values themselves (beyond, a double is 2^53 + 2 or more and its
+ * shortest decimal is still beyond the bound).
+ */
+
+static void
+gw_sch_range(gw_sch_node_t *n)
+{
+    const int64_t  lim = (int64_t) 1 << 53;
+
+    if (!(n->kw & GW_SCH_KW_NUMBER) || n->xminimum != NULL
+        || n->xmaximum != NULL || n->multiple_of != NULL)
+    {
+        return;
+    }
+
+    n->imin = INT64_MIN;
+    n->imax = INT64_MAX;
+    n->fmin = -DBL_MAX;
+    n->fmax = DBL_MAX;
+
+    if (n->minimum != NULL) {
+        if (n->minimum->type != GW_SCHEMA_INTEGER
+            || n->minimum->u.i < -lim || n->minimum->u.i > lim)
+        {
+            return;
+        }
+
+        n->imin = n->minimum->u.i;
+        n->fmin = (double) n->imin;
+    }
+
+    if (n->maximum != NULL) {
+        if (n->maximum->type != GW_SCHEMA_INTEGER
+            || n->maximum->u.i < -lim || n->maximum->u.i > lim)
+        {
+            return;
+        }
+
+        n->imax = n->maximum->u.i;
+        n->fmax = (double) n->imax;
+    }
+
+    n->range = 1;
+}
+
+
 static int
 gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 {
@@ -602,6 +707,23 @@ gw_sch_keywords(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
     n->simple = (n->kw & ~GW_SCH_KW_SIMPLE) == 0 && !n->unique
                 && n->contains == NULL && n->npprops == 0
                 && n->prop_names == NULL && n->ndep_sch == 0;
+
+    /* what gw_sch_leaf() takes without a second look */
+
+    n->leaf = (n->kw & ~GW_SCH_KW_LEAF) == 0;
+    n->vtypes = gw_sch_vtypes(n);
+    n->vplain = n->vtypes;
+
+    if (n->kw & GW_SCH_KW_NUMBER) {
+        n->vplain &= ~((1u << GW_SCHEMA_INTEGER) | (1u << GW_SCHEMA_REAL)
+                       | (1u << GW_SCHEMA_DECIMAL));
+    }
+
+    if (n->kw & GW_SCH_KW_STRING) {
+        n->vplain &= ~(1u << GW_SCHEMA_STRING);
+    }
+
+    gw_sch_range(n);
 
     return 0;
 }

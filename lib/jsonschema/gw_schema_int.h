@@ -62,6 +62,9 @@
                            | GW_SCH_KW_STRING | GW_SCH_KW_ARRAY              \
                            | GW_SCH_KW_OBJECT)
 
+/* the keywords gw_sch_leaf() knows: those of a scalar's type */
+#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
+
 #define GW_SCH_NONE         0           /* node->boolean: an object */
 #define GW_SCH_TRUE         1
 #define GW_SCH_FALSE        2
@@ -148,6 +151,8 @@ typedef struct {
     const char     *name;       /* in the schema document */
     size_t          len;
     uint32_t        hash;
+    uint32_t        plain;      /* 1: printable ASCII without '"' and
+                                   '\\', so the same as written in JSON */
     gw_sch_node_t  *node;
 } gw_sch_prop_t;
 
@@ -202,6 +207,11 @@ struct gw_sch_node_s {
     uint8_t           content_b64;  /* draft-07 contentEncoding base64 */
     uint8_t           content_json; /* draft-07 contentMediaType JSON */
     uint8_t           simple;       /* see GW_SCH_KW_SIMPLE */
+    uint8_t           leaf;         /* an object of only GW_SCH_KW_LEAF */
+    uint16_t          vtypes;       /* 1 << GW_SCHEMA_*: the instance
+                                       types "type" takes outright */
+    uint16_t          vplain;       /* of those, the types no other
+                                       keyword of a leaf looks at */
 
     const char       *seg;          /* pointer segment from its parent */
     const char       *ptr;          /* its JSON pointer in its document */
@@ -219,6 +229,12 @@ struct gw_sch_node_s {
     gw_sch_dec_t      dmax;         /* for numbers kept as written */
     gw_sch_dec_t      dxmin;
     gw_sch_dec_t      dxmax;
+    uint8_t           range;        /* only "minimum" and "maximum", of
+                                       integers within 2^53 of 0: */
+    int64_t           imin;         /* those bounds for integers */
+    int64_t           imax;
+    double            fmin;         /* and for doubles, exactly the */
+    double            fmax;         /* same numbers */
 
     /* strings */
     size_t            min_length;

@@ -767,28 +767,9 @@ gw_sch_jp_value(gw_sch_jp_t *jp, const unsigned char *p,
         return p;
 
     case 't':
-        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
-            v->type = GW_SCHEMA_TRUE;
-            return p + 4;
-        }
-
-        return NULL;
-
     case 'f':
-        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
-            v->type = GW_SCHEMA_FALSE;
-            return p + 5;
-        }
-
-        return NULL;
-
     case 'n':
-        if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
-            v->type = GW_SCHEMA_NULL;
-            return p + 4;
-        }
-
-        return NULL;
+        return gw_sch_jp_literal(p, end, v);
 
     default:
         return gw_sch_jp_num(jp, p, v);

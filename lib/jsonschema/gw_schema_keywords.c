@@ -139,6 +139,34 @@ gw_sch_kw_applicators(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *js)
 }
 
 
+/*
+ * Whether a property's name is written in JSON as it is, with no escape
+ * possible in its place: printable ASCII but '"' and '\\', of a length
+ * an instance string can have (gw_schema_check() compares the text with
+ * it).
+ */
+
+static uint32_t
+gw_sch_plain_name(const char *name, size_t len)
+{
+    size_t  i;
+
+    if (len > UINT32_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) name[i] < 0x20 || (unsigned char) name[i] > 0x7e
+            || name[i] == '"' || name[i] == '\\')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* "properties": a table hashed by name, for the instance's members */
 
 static int
@@ -174,6 +202,7 @@ gw_sch_properties(gw_sch_cc_t *cc, gw_sch_node_t *n, json_t *v)
         n->props[i].len = json_object_iter_key_len(
                               json_object_key_to_iter(key));
         n->props[i].hash = gw_sch_keyhash(key, n->props[i].len);
+        n->props[i].plain = gw_sch_plain_name(key, n->props[i].len);
 
         seg = gw_sch_seg2(cc->s, "properties", key, n->props[i].len);
         if (seg == NULL) {

@@ -49,8 +49,7 @@ gw_sch_eval_at(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
     /* a leaf node takes the short way, and the long one only to report
      * its errors; neither cap can be reached on the short way */
 
-    if (n->boolean == GW_SCH_NONE && (n->kw & ~GW_SCH_KW_LEAF) == 0
-        && vc->idepth < vc->s->opts.max_depth
+    if (n->leaf && vc->idepth < vc->s->opts.max_depth
         && vc->depth < vc->s->opts.max_eval)
     {
         rc = gw_sch_leaf(vc, n, inst);

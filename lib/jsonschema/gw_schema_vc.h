@@ -122,13 +122,11 @@ gw_sch_same(const char *a, const char *b, size_t len)
         return u == v;
     }
 
-    for (i = 0; i < len; i++) {
-        if (a[i] != b[i]) {
-            return 0;
-        }
-    }
+    /* the first, middle and last bytes are all of three or fewer */
 
-    return 1;
+    return len == 0
+           || (a[0] == b[0] && a[len / 2] == b[len / 2]
+               && a[len - 1] == b[len - 1]);
 }
 
 
@@ -203,10 +201,6 @@ int gw_sch_objects(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     const gw_schema_value_t *inst, gw_sch_ann_t *ann);
 
 
-/* the keywords gw_sch_leaf() knows: those of a scalar's type */
-#define GW_SCH_KW_LEAF  (GW_SCH_KW_TYPE | GW_SCH_KW_NUMBER | GW_SCH_KW_STRING)
-
-
 /*
  * A node of only "type" and scalar keywords (the usual schema of a
  * property), checked without the bookkeeping of gw_sch_eval(): no
@@ -219,7 +213,7 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n,
 {
     int  rc;
 
-    if ((n->kw & GW_SCH_KW_TYPE) && !gw_sch_type_ok(n, inst)) {
+    if (!((n->vtypes >> inst->type) & 1) && !gw_sch_type_ok(n, inst)) {
         return 0;
     }
 
@@ -230,6 +224,14 @@ gw_sch_leaf(gw_sch_vc_t *vc, const gw_sch_node_t *n,
     case GW_SCHEMA_DECIMAL:
         if (!(n->kw & GW_SCH_KW_NUMBER)) {
             return 1;
+        }
+
+        if (n->range && inst->type == GW_SCHEMA_INTEGER) {
+            return inst->u.i >= n->imin && inst->u.i <= n->imax;
+        }
+
+        if (n->range && inst->type == GW_SCHEMA_REAL) {
+            return inst->u.d >= n->fmin && inst->u.d <= n->fmax;
         }
 
         vc->quiet++;
@@ -264,8 +266,7 @@ static inline int
 gw_sch_scalar(gw_sch_vc_t *vc, const gw_sch_node_t *n, const char *seg,
     const gw_schema_value_t *inst)
 {
-    if (n->boolean == GW_SCH_NONE && (n->kw & ~GW_SCH_KW_LEAF) == 0
-        && vc->res == NULL && vc->depth < vc->s->opts.max_eval)
+    if (n->leaf && vc->res == NULL && vc->depth < vc->s->opts.max_eval)
     {
         return gw_sch_leaf(vc, n, inst);
     }

@@ -1005,8 +1005,9 @@ once(const char *schema, const char *inst, unsigned depth)
 static void
 test_check(void)
 {
-    int     i, n;
-    char    big[4096], inst[4096];
+    int          i, k, n;
+    char         big[4096], inst[4096];
+    const char  *sch;
 
     is_int(once("{}", "{\"a\": 1, \"a\": 2}", 0), 0,
            "a duplicate key: no");
@@ -1059,11 +1060,83 @@ test_check(void)
         n += snprintf(big + n, sizeof(big) - n, "%s\"p%d\": {}",
                       i ? ", " : "", i);
     }
-    snprintf(big + n, sizeof(big) - n, "}, \"required\": [\"p69\"]}");
+    k = n;
+    snprintf(big + k, sizeof(big) - k, "}, \"required\": [\"p69\"]}");
 
     is_int(once(big, "{\"p1\": 1}", 0), 0, "p69 of 70 required: no");
     n = snprintf(inst, sizeof(inst), "{\"p69\": 1}");
     is_int(once(big, inst, 0), 1, "... and yes");
+
+    /* duplicate keys: a property's bit set twice, or the stack */
+
+    is_int(once(big, "{\"p69\": 1, \"p1\": 1, \"p1\": 2}", 0), 0,
+           "a duplicate property, every name kept: no");
+    is_int(once(big, "{\"p69\": 1, \"p1\": 1, \"p2\": 2}", 0), 1,
+           "... and yes");
+
+    snprintf(big + k, sizeof(big) - k, "}, \"required\": [\"p1\"]}");
+
+    is_int(once(big, "{\"p1\": 1, \"p69\": 1, \"p69\": 2}", 0), 0,
+           "a duplicate 70th property, on the stack: no");
+    is_int(once(big, "{\"p1\": 1, \"p69\": 1, \"p68\": 2}", 0), 1,
+           "... and yes");
+    is_int(once(big, "{\"p1\": 1, \"p2\": 1, \"p1\": 2}", 0), 0,
+           "a duplicate 2nd property: no");
+
+    is_int(once("{\"properties\": {\"a\": {}, \"b\": {}}}",
+                "{\"a\": 1, \"b\": 2, \"a\": 3}", 0), 0,
+           "a duplicate property: no");
+    is_int(once("{\"properties\": {\"a\": {}, \"b\": {}}}",
+                "{\"a\": 1, \"\\u0061\": 2}", 0), 0,
+           "a duplicate property, escaped: no");
+    is_int(once("{\"properties\": {\"a\": {}}}",
+                "{\"x\": 1, \"a\": 1, \"x\": 2}", 0), 0,
+           "a duplicate name no property has: no");
+    is_int(once("{\"properties\": {\"a\": {}}}",
+                "{\"x\": 1, \"a\": 1, \"y\": 2, \"b\": {\"x\": 1}}",
+                0), 1, "names of properties and others, once each: yes");
+    is_int(once("{\"properties\": {\"a\": {}}, "
+                "\"dependentRequired\": {\"a\": [\"b\"]}}",
+                "{\"a\": 1, \"b\": 2}", 0), 1,
+           "dependentRequired, every name kept: yes");
+    is_int(once("{\"properties\": {\"a\": {}}, "
+                "\"dependentRequired\": {\"a\": [\"b\"]}}",
+                "{\"a\": 1, \"c\": 2}", 0), 0, "... and no");
+    is_int(once("{\"properties\": {\"a\": {}}, "
+                "\"dependentRequired\": {\"a\": [\"b\"]}}",
+                "{\"a\": 1, \"b\": 2, \"a\": 1}", 0), 0,
+           "... and a duplicate: no");
+
+    /* names compared with the text of the next property */
+
+    sch = "{'properties': {'sku': {'type': 'string'}, "
+          "'qty': {'type': 'integer'}, 'a\\'b': {'type': 'integer'}}, "
+          "'additionalProperties': false}";
+
+    is_int(check(sch, "{'sku': 'x', 'qty': 1}"), 1, "names in order");
+    is_int(check(sch, "{'qty': 1, 'sku': 'x'}"), 1, "names out of order");
+    is_int(check(sch, "{'sku': 1}"), 0, "a name in order, a bad value");
+    is_int(check(sch, "{'sk': 'x'}"), 0, "a name's prefix");
+    is_int(check(sch, "{'skux': 'x'}"), 0, "a name and more");
+    is_int(check(sch, "{'\\u0073ku': 1}"), 0,
+           "a name escaped, a bad value");
+    is_int(check(sch, "{'sku' : 'x' , 'qty' :1}"), 1,
+           "names with white space before the colon");
+    is_int(check(sch, "{'sku': 'x', 'a\\'b': 2}"), 1,
+           "a name with a quote");
+    is_int(check(sch, "{'sku': 'x', 'a\\'b': 'x'}"), 0,
+           "a name with a quote, a bad value");
+    is_int(check("{'properties': {'sku': {'type': 'string'}}}",
+                 "{'skux': 1, 'sk': 2, 'sku': 'x'}"), 1,
+           "names that begin as a property's");
+    is_int(check("{'properties': {'sku': {'type': 'string'}}}",
+                 "{'skux': 1, 'sku': 2}"), 0, "... and the property");
+    is_int(once("{\"properties\": {\"sku\": {}}}", "{\"sku\"", 0), 0,
+           "the text ends after a name: no");
+    is_int(once("{\"properties\": {\"sku\": {}}}", "{\"sku\":", 0), 0,
+           "the text ends after a colon: no");
+    is_int(once("{\"properties\": {\"sku\": {}}}", "{\"sku", 0), 0,
+           "the text ends in a name: no");
 }
 
 

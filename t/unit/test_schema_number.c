@@ -425,6 +425,76 @@ test_range(void)
 }
 
 
+/*
+ * "minimum" and "maximum" of integers within 2^53 of 0 are compared with
+ * as an integer and as a double (gw_sch_leaf()): at 2^53 and past it,
+ * -0.0, an integer type taking 1.0; numbers kept as written and bounds
+ * past 2^53 the long way, as before.
+ */
+
+static void
+test_leaf_bounds(void)
+{
+    const char  *a, *b, *c, *d;
+
+    a = "{'minimum': 0, 'maximum': 9007199254740992}";
+
+    is_int(verdict(a, "9007199254740992"), 1, "0..2^53: 2^53");
+    is_int(verdict(a, "9007199254740993"), 0, "0..2^53: 2^53 + 1");
+    is_int(verdict(a, "9.00719925474099e15"), 1,
+           "0..2^53: 9.00719925474099e15");
+    is_int(verdict(a, "9007199254740994.0"), 0,
+           "0..2^53: 9007199254740994.0, kept as written");
+    is_int(verdict(a, "1e16"), 0, "0..2^53: 1e16");
+    is_int(verdict(a, "-0.0"), 1, "0..2^53: -0.0");
+    is_int(verdict(a, "-1e-300"), 0, "0..2^53: -1e-300");
+    is_int(verdict(a, "0.5"), 1, "0..2^53: 0.5");
+
+    b = "{'minimum': -9007199254740992, 'maximum': -1}";
+
+    is_int(verdict(b, "-9007199254740992"), 1, "-2^53..-1: -2^53");
+    is_int(verdict(b, "-9007199254740993"), 0, "-2^53..-1: -2^53 - 1");
+    is_int(verdict(b, "-1e16"), 0, "-2^53..-1: -1e16");
+    is_int(verdict(b, "-9.00719925474099e15"), 1,
+           "-2^53..-1: -9.00719925474099e15");
+    is_int(verdict(b, "-1.0"), 1, "-2^53..-1: -1.0");
+    is_int(verdict(b, "-0.5"), 0, "-2^53..-1: -0.5");
+
+    c = "{'type': 'integer', 'minimum': 1, 'maximum': 3}";
+
+    is_int(verdict(c, "1.0"), 1, "integer 1..3: 1.0");
+    is_int(verdict(c, "3e0"), 1, "integer 1..3: 3e0");
+    is_int(verdict(c, "2.5"), 0, "integer 1..3: 2.5");
+    is_int(verdict(c, "0"), 0, "integer 1..3: 0");
+    is_int(verdict(c, "4"), 0, "integer 1..3: 4");
+
+    d = "{'properties': {'qty': {'type': 'integer', 'minimum': 1}, "
+        "'price': {'type': 'number', 'minimum': 0, 'maximum': 100}}}";
+
+    is_int(verdict(d, "{'qty': 1, 'price': 1.25}"), 1,
+           "qty and price: 1 and 1.25");
+    is_int(verdict(d, "{'qty': 0, 'price': 1.25}"), 0,
+           "qty and price: qty 0");
+    is_int(verdict(d, "{'qty': 1, 'price': -0.01}"), 0,
+           "qty and price: price -0.01");
+    is_int(verdict(d, "{'qty': 1, 'price': 100.5}"), 0,
+           "qty and price: price 100.5");
+    is_int(verdict(d, "{'qty': 1.0, 'price': 100}"), 1,
+           "qty and price: 1.0 and 100");
+    is_int(verdict(d, "{'qty': 9223372036854775807, 'price': 0}"), 1,
+           "qty and price: qty 2^63 - 1");
+
+    /* a bound past 2^53: the long way */
+
+    is_int(verdict("{'maximum': 9007199254740993}", "9007199254740993"), 1,
+           "max 2^53 + 1: 2^53 + 1");
+    is_int(verdict("{'maximum': 9007199254740993}", "9007199254740994"), 0,
+           "max 2^53 + 1: 2^53 + 2");
+    is_int(verdict("{'maximum': 9007199254740993}", "9.007199254740992e15"),
+           1, "max 2^53 + 1: 9.007199254740992e15");
+}
+
+
 static void
 test_equality(void)
 {
@@ -520,6 +590,7 @@ main(void)
     test_integer();
     test_multiple_of();
     test_range();
+    test_leaf_bounds();
     test_equality();
     test_values();
 
