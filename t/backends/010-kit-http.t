@@ -2,10 +2,11 @@
 # (backends/example) and a private redis-server: routing, 404 and 405 as
 # problem+json, a HEAD without a body, the body cap (413), X-Request-ID
 # kept, generated and replaced when malformed, W3C traceparent continued
-# or started, the JSON log lines, /metrics (through promtool when it is installed), /healthz,
-# /readyz going 503 while Redis is down and 200 when it is back, the
-# service's own ready hook, a unix socket listener, and the same requests
-# under valgrind with no leak at exit.  Plain Test::More.
+# or started, the JSON log lines, /metrics (through promtool when it is
+# installed), /healthz, /readyz going 503 while Redis is down and 200
+# when it is back, the service's own ready hook, a unix socket listener,
+# and the same requests under valgrind with no leak at exit.  Plain
+# Test::More.
 
 use strict;
 use warnings;
