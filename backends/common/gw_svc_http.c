@@ -349,6 +349,17 @@ gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
     gw_svc_req_mem_t  *mem;
 
     svc = req->svc;
+
+    /*
+     * A HEAD is answered as its GET, headers only: libevent would send
+     * the body too, and on a kept-alive connection those bytes would
+     * be read as the start of the next answer.
+     */
+
+    if (evhttp_request_get_command(req->ev) == EVHTTP_REQ_HEAD) {
+        body = NULL;
+    }
+
     bytes = (body != NULL) ? evbuffer_get_length(body) : 0;
 
     if (content_type != NULL) {

@@ -308,6 +308,17 @@ int md_store_snapshot(md_snapshot_pt cb, void *data);
 json_t *md_diff(json_t *before, json_t *after);
 
 
+/* ---- metadata_entity*.c ------------------------------------------------- */
+
+/*
+ * Answers a request for an entity or a list of a type, as the routes
+ * md_entity_setup() adds do.  /v1/schemas/{x} is both the schema of a
+ * type x and the "schemas" entity x: the type's schema route answers
+ * what names a type and hands the rest here.
+ */
+void md_entity_serve(gw_svc_req_t *req);
+
+
 /* ---- the parts' routes: each registers its own before the loop ----- */
 
 int md_entity_setup(gw_svc_t *svc);

@@ -137,6 +137,13 @@ md_entity_url(md_type_t *t, const char *id, char *buf, size_t size)
 }
 
 
+void
+md_entity_serve(gw_svc_req_t *req)
+{
+    md_entity_handler(req, NULL);
+}
+
+
 static void
 md_entity_handler(gw_svc_req_t *req, void *data)
 {
@@ -605,19 +612,51 @@ md_entity_data(md_ereq_t *er)
         return -1;
     }
 
+    /* /v1/schemas/{x} serves the type x's schema: no such entity id */
+
+    if (strcmp(md_type_name(er->change.type), "schemas") == 0
+        && (strncmp(er->change.id, "u.", 2) == 0
+            || md_type_get(er->change.id) != NULL))
+    {
+        errors = json_pack("[{s:s, s:s}]", "pointer", "/id", "message",
+                           "names an entity type, whose schema "
+                           "/v1/schemas/{id} serves");
+        md_entity_invalid(er, errors, "the id is a type's name");
+        return -1;
+    }
+
     patch = json_object();
     if (patch == NULL) {
         md_entity_unavailable(er);
         return -1;
     }
 
+    /*
+     * the data: the body without its meta members and without what only
+     * the service sets (a key's prefix, a client's secret_hash), whose
+     * stored values a PUT keeps as a PATCH does
+     */
+
     json_object_foreach(er->body, key, v) {
         if (!md_meta_member(key)
+            && !md_readonly_member(er->change.type, key)
             && json_object_set(patch, key, v) != 0)
         {
             json_decref(patch);
             md_entity_unavailable(er);
             return -1;
+        }
+    }
+
+    if (er->method == GW_SVC_PUT && er->change.before != NULL) {
+        json_object_foreach(er->change.before, key, v) {
+            if (md_readonly_member(er->change.type, key)
+                && json_object_set(patch, key, v) != 0)
+            {
+                json_decref(patch);
+                md_entity_unavailable(er);
+                return -1;
+            }
         }
     }
 
@@ -808,17 +847,18 @@ md_entity_committed(md_commit_result_t *res, void *data)
 
 /*
  * A refused commit: 412 for a version (409 for a POST: the id is
- * taken), 409 for the rest, with errors[] naming the member when it is
- * known: the top-level member holding the missing entity's id.
+ * taken), 409 for the rest, with errors[] naming the member at fault
+ * as md_type_pointer() finds it: the member holding a missing entity's
+ * id (MD_COMMIT_REF) or a match key another entity holds
+ * (MD_COMMIT_MATCH); "" (the whole entity) for a delete still referred
+ * to (MD_COMMIT_REFERENCED).
  */
 
 static void
 md_entity_conflict(md_ereq_t *er, md_commit_result_t *res)
 {
-    char         ptr[160], msg[200];
-    size_t       i;
-    json_t      *v, *e;
-    const char  *key, *rid;
+    char         ptr[64], msg[200];
+    const char  *pointer;
 
     if (res->status == MD_COMMIT_VERSION) {
         if (er->method == GW_SVC_POST) {
@@ -844,35 +884,11 @@ md_entity_conflict(md_ereq_t *er, md_commit_result_t *res)
         return;
     }
 
-    ptr[0] = '\0';
+    pointer = "";
 
     if (res->status == MD_COMMIT_REF) {
         snprintf(msg, sizeof(msg), "refers to %.160s, which does not exist",
                  res->detail);
-
-        rid = strchr(res->detail, '/');
-        rid = (rid != NULL) ? rid + 1 : res->detail;
-
-        json_object_foreach(er->data, key, v) {
-            if (json_is_string(v) && strcmp(json_string_value(v), rid) == 0)
-            {
-                snprintf(ptr, sizeof(ptr), "/%.100s", key);
-                break;
-            }
-
-            json_array_foreach(v, i, e) {
-                if (json_is_string(e)
-                    && strcmp(json_string_value(e), rid) == 0)
-                {
-                    snprintf(ptr, sizeof(ptr), "/%.100s/%zu", key, i);
-                    break;
-                }
-            }
-
-            if (ptr[0] != '\0') {
-                break;
-            }
-        }
 
     } else if (res->status == MD_COMMIT_REFERENCED) {
         snprintf(msg, sizeof(msg), "%.160s refers to this entity",
@@ -883,9 +899,14 @@ md_entity_conflict(md_ereq_t *er, md_commit_result_t *res)
                  "requests (%.120s)", res->detail);
     }
 
+    if (res->status != MD_COMMIT_REFERENCED && er->data != NULL) {
+        pointer = md_type_pointer(er->change.type, er->data, res->detail,
+                                  ptr, sizeof(ptr));
+    }
+
     gw_svc_reply_problem_extra(er->req, 409, "conflict", "Conflict", msg,
                                json_pack("{s:[{s:s, s:o}]}", "errors",
-                                         "pointer", ptr, "message",
+                                         "pointer", pointer, "message",
                                          gw_svc_json_string(msg)));
     md_ereq_done(er);
 }

@@ -3,8 +3,8 @@
  * Copyright (C) Tollgate
  *
  * JSON Merge Patch (RFC 7396) and the small checks on an entity's JSON
- * that the handlers share: the meta members, the nesting and number
- * caps.
+ * that the handlers share: the meta members, the read-only members, the
+ * nesting and number caps.
  */
 
 
@@ -29,6 +29,42 @@ md_meta_member(const char *name)
 
     for (m = md_meta; *m != NULL; m++) {
         if (strcmp(*m, name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The members the service sets and a client may not: a key's prefix (of
+ * its secret) and a client's secret_hash, both made with the secret
+ * (md_project_secret()).
+ */
+
+static const struct {
+    const char  *type;
+    const char  *member;
+} md_readonly[] = {
+    { "keys", "prefix" },
+    { "clients", "secret_hash" },
+    { NULL, NULL }
+};
+
+
+int
+md_readonly_member(md_type_t *t, const char *name)
+{
+    size_t       i;
+    const char  *type;
+
+    type = md_type_name(t);
+
+    for (i = 0; md_readonly[i].type != NULL; i++) {
+        if (strcmp(md_readonly[i].type, type) == 0
+            && strcmp(md_readonly[i].member, name) == 0)
+        {
             return 1;
         }
     }

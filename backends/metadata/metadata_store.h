@@ -69,6 +69,13 @@ json_t *md_merge_patch(json_t *target, json_t *patch);
 /* 1 when name is one of the meta members (id, version, created_at...) */
 int md_meta_member(const char *name);
 
+/*
+ * 1 when name is a member of t's data that only the service sets (a
+ * key's prefix, a client's secret_hash): a client's value is ignored
+ * and the stored one kept.
+ */
+int md_readonly_member(md_type_t *t, const char *name);
+
 /* a copy of doc without its meta members: a new object or NULL */
 json_t *md_data_of(json_t *doc);
 

@@ -369,7 +369,12 @@ md_type_schema_get(gw_svc_req_t *req, void *data)
 
     t = md_type_get(name);
 
-    if (t == NULL || t->text == NULL) {
+    if (t == NULL) {
+        md_entity_serve(req);       /* a "schemas" entity */
+        return;
+    }
+
+    if (t->text == NULL) {
         gw_svc_reply_problem(req, 404, "not-found", "Not Found",
                              "no such type");
         return;

@@ -1,11 +1,12 @@
 # The service kit over real HTTP, through the example service
 # (backends/example) and a private redis-server: routing, 404 and 405 as
-# problem+json, the body cap (413), X-Request-ID kept, generated and
-# replaced when malformed, W3C traceparent continued or started, the JSON
-# log lines, /metrics (through promtool when it is installed), /healthz,
-# /readyz going 503 while Redis is down and 200 when it is back, the
-# service's own ready hook, a unix socket listener, and the same requests
-# under valgrind with no leak at exit.  Plain Test::More.
+# problem+json, a HEAD without a body, the body cap (413), X-Request-ID
+# kept, generated and replaced when malformed, W3C traceparent continued
+# or started, the JSON log lines, /metrics (through promtool when it is
+# installed), /healthz, /readyz going 503 while Redis is down and 200
+# when it is back, the service's own ready hook, a unix socket listener,
+# and the same requests under valgrind with no leak at exit.  Plain
+# Test::More.
 
 use strict;
 use warnings;
@@ -13,6 +14,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
 
+use IO::Socket::INET ();
 use IO::Socket::UNIX ();
 use HTTP::Tiny;
 use JSON::PP qw(decode_json);
@@ -94,6 +96,21 @@ is($r->{headers}{allow}, 'GET, PUT, DELETE', '405 Allow header');
 $r = req('PATCH', '/healthz', 'x');
 problem($r, 405, 'method-not-allowed', 'PATCH on /healthz');
 is($r->{headers}{allow}, 'GET, HEAD', '405 Allow for a probe');
+
+# a HEAD: the GET's status and headers, not a byte of body on the wire
+# (libevent would send it, and a kept-alive client would read it as the
+# next answer)
+for my $path ('/healthz', '/nothing') {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $svc->{port})
+        or die "connect: $!";
+    print {$s} "HEAD $path HTTP/1.1\r\nHost: x\r\n"
+               . "Connection: close\r\n\r\n";
+    my $got = do { local $/; <$s> } // '';
+    my ($head, $rest) = split /\r\n\r\n/, $got, 2;
+    like($head, qr{^HTTP/1\.1 (200|404) }, "HEAD $path: answered");
+    is($rest, '', "HEAD $path: no body");
+}
 
 # ---- body cap -------------------------------------------------------------
 

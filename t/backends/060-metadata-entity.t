@@ -5,11 +5,16 @@
 # or weak tag, If-None-Match: * twice, If-Match: *, a malformed
 # If-Match); what a body may not be (malformed, duplicate members, not
 # an object, too deep, too large, the wrong media type, an id not the
-# URL's); ids at the edges; query parameters and cursors; lists paged to
-# the end, by tag and by field; a delete refused while referred to;
-# Redis down (503, nothing written); and with each change its revision,
-# its change log entry and its audit event.  Every refusal is a
-# problem+json 4xx with a request_id, never a 500.
+# URL's); ids at the edges; query parameters and cursors; HEAD; lists
+# paged to the end, by tag and by field; a delete refused while referred
+# to, a route to a missing upstream and overlapping routes, each 409
+# naming the member; the members only the service sets (a key's prefix,
+# a client's secret_hash) kept whatever a write sends; Redis down (503,
+# nothing written); and with each change its revision, its change log
+# entry and its audit event.  Every refusal is a problem+json 4xx with
+# a request_id, never a 500.  Keys and clients are written here by PUT
+# (a key's id, the hash of its secret, given); a POST of either, which
+# makes a secret, is tested with the projection (metadata_project.c).
 
 use strict;
 use warnings;
@@ -17,6 +22,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
 
+use IO::Socket::INET ();
 use JSON::PP ();
 use Test::More;
 
@@ -32,20 +38,23 @@ my $svc = Metadata::start(redis => $redis->address,
 
 my $KEY = 'a' x 64;
 
-# plausible bodies, in an order where each refers only to earlier ones
+# valid bodies (backends/metadata/schemas/), in an order where each
+# refers only to earlier ones
 my @types = (
     [ consumers => 'c1', { name => 'Alice', tags => ['team-a'] } ],
-    [ upstreams => 'u1', { targets => [{ host => '10.0.0.1', port => 8080,
+    [ upstreams => 'u1', { targets => [{ address => '10.0.0.1:8080',
                                          weight => 10 }],
                            health_check => { path => '/healthz',
-                                             interval => 5 } } ],
-    [ limits => 'l1', { rate => 100, period => 60 } ],
-    [ plans => 'p1', { limits => ['l1'] } ],
+                                             interval_ms => 5000 } } ],
+    [ limits => 'l1', { kind => 'rate', rate => '100r/m',
+                        key => 'consumer' } ],
+    [ plans => 'p1', { name => 'basic', limits => ['l1'] } ],
     [ schemas => 's1', { schema => { type => 'object' } } ],
     [ routes => 'r1', { paths => ['/things'], methods => ['GET'],
-                        upstream => 'u1', priority => 0 } ],
+                        upstream => 'u1', priority => 0,
+                        api_version => 'v1' } ],
     [ plugins => 'pl1', { name => 'cors', config => { origins => ['*'] } } ],
-    [ keys => $KEY, { consumer => 'c1' } ],
+    [ keys => $KEY, { consumer => 'c1', status => 'active' } ],
     [ clients => 'app1', { scopes => ['read'],
                            grants => ['client_credentials'] } ],
 );
@@ -123,7 +132,12 @@ for my $t (@types) {
                               'If-None-Match' => qq("$v1"));
     is($ns, 304, "$type: GET If-None-Match current: 304");
 
-    my %b2 = (%$body, note => 'second');
+    my ($hs, $hb, $hr) = Metadata::call($svc, 'HEAD', $url);
+    is($hs, 200, "$type: HEAD");
+    is(Metadata::etag($hr), qq("$v1"), "$type: ETag on HEAD");
+    is($hr->{content} // '', '', "$type: HEAD: no body");
+
+    my %b2 = (%$body, tags => ['second']);
     problem([Metadata::call($svc, 'PUT', $url, \%b2,
                             'If-Match' => '"1000000"')],
             412, 'precondition-failed', "$type: stale If-Match");
@@ -138,18 +152,17 @@ for my $t (@types) {
     my $v2 = $json->{version};
     ok($v2 > $v1, "$type: a greater version");
     is(Metadata::etag($r), qq("$v2"), "$type: new ETag");
-    is($json->{note}, 'second', "$type: the new data");
+    is_deeply($json->{tags}, ['second'], "$type: the new data");
     is($json->{created_at}, $got->{created_at}, "$type: created_at kept");
     logged($v2, $type, $id, $v1, $v2, 'update', "$type: update");
 
     ($st, $json, $r) = Metadata::raw($svc, 'PATCH', $url,
-        '{"note": null, "extra": {"a": 1}}',
+        '{"tags": null}',
         'Content-Type' => 'application/merge-patch+json',
         'If-Match' => qq("$v2"));
     is($st, 200, "$type: patched");
     my $v3 = $json->{version};
-    ok(!exists $json->{note} && $json->{extra}{a} == 1,
-       "$type: merge patch applied (null removes)");
+    ok(!exists $json->{tags}, "$type: merge patch applied (null removes)");
     my ($k1) = grep { $_ ne 'tags' } keys %$body;
     is_deeply($json->{$k1}, $body->{$k1}, "$type: other members kept");
     logged($v3, $type, $id, $v2, $v3, 'update', "$type: patch");
@@ -178,7 +191,7 @@ for my $t (reverse @types) {
 # ---- preconditions --------------------------------------------------------
 
 my $U = '/v1/upstreams/pre';
-my $body = { targets => [{ host => 'h', port => 1 }] };
+my $body = { targets => [{ address => 'h:1' }] };
 
 problem([Metadata::call($svc, 'PUT', $U, $body, 'If-Match' => '*')],
         412, 'precondition-failed', 'If-Match: * on an absent entity');
@@ -249,7 +262,8 @@ problem([Metadata::raw($svc, 'PATCH', $U, '[]', %ct,
 problem([$st, $json, $r], 422, 'validation-failed', 'an id not the URL\'s');
 is($json->{errors}[0]{pointer}, '/id', 'errors[] names /id');
 
-($st, $json, $r) = Metadata::raw($svc, 'PUT', $U, '{"a": 1}',
+($st, $json, $r) = Metadata::raw($svc, 'PUT', $U,
+    '{"targets": [{"address": "h:2"}]}',
     'Content-Type' => 'application/json; charset=utf-8',
     'If-Match' => qq("$v"));
 is($st, 200, 'application/json with a charset');
@@ -259,14 +273,15 @@ is(rev(), $r0 + 1, 'only that one write was committed');
 # ---- ids, paths and query parameters ----------------------------------------
 
 my $id64 = 'i' x 64;
-($st) = Metadata::call($svc, 'PUT', "/v1/limits/$id64", { rate => 1 },
+my $limit = { kind => 'rate', rate => '1r/s' };
+($st) = Metadata::call($svc, 'PUT', "/v1/limits/$id64", $limit,
                        'If-None-Match' => '*');
 is($st, 201, 'a 64-byte id');
 for my $bad ('i' x 65, 'a%01b', 'a%2Fb', 'a/b', '-a', '.a', 'a%20b',
              'a%7Fb', '%C3%A9', 'a%00b')
 {
     my ($s, $j, $rr) = Metadata::call($svc, 'PUT', "/v1/limits/$bad",
-                                      { rate => 1 }, 'If-None-Match' => '*');
+                                      $limit, 'If-None-Match' => '*');
     problem([$s, $j, $rr], 400, 'bad-request', "id '$bad'");
 }
 problem([Metadata::call($svc, 'GET', "/v1/limits/" . ('i' x 65))], 400,
@@ -277,7 +292,7 @@ problem([Metadata::call($svc, 'GET', '/v1/entities/nothing')], 404,
         'not-found', 'an unknown user type');
 problem([Metadata::call($svc, 'GET', "/v1/limits/$id64?x=1")], 400,
         'bad-request', 'a query on an entity');
-problem([Metadata::call($svc, 'POST', "/v1/limits/$id64", {})], 405,
+problem([Metadata::call($svc, 'POST', "/v1/limits/$id64", $limit)], 405,
         'method-not-allowed', 'POST on an entity');
 
 for my $q ('foo=1', 'limit=0', 'limit=51', 'limit=abc', 'limit=', 'cursor=',
@@ -296,12 +311,17 @@ is($st, 201, 'POST: created');
 like($json->{id}, qr/^[0-9a-f]{32}$/, 'POST: a generated id');
 is($r->{headers}{location}, "/v1/plugins/$json->{id}", 'POST: Location');
 is(Metadata::etag($r), qq("$json->{version}"), 'POST: ETag');
-($st) = Metadata::call($svc, 'POST', '/v1/plugins', { id => 'gz', a => 1 });
+($st) = Metadata::call($svc, 'POST', '/v1/plugins',
+                       { id => 'gz', name => 'gzip' });
 is($st, 201, 'POST with an id');
-problem([Metadata::call($svc, 'POST', '/v1/plugins', { id => 'gz' })], 409,
-        'conflict', 'POST of a taken id');
-problem([Metadata::call($svc, 'POST', '/v1/plugins', { id => 'a/b' })], 422,
-        'validation-failed', 'POST with a malformed id');
+problem([Metadata::call($svc, 'POST', '/v1/plugins',
+                        { id => 'gz', name => 'gzip' })],
+        409, 'conflict', 'POST of a taken id');
+problem([Metadata::call($svc, 'POST', '/v1/plugins',
+                        { id => 'a/b', name => 'gzip' })],
+        422, 'validation-failed', 'POST with a malformed id');
+problem([Metadata::call($svc, 'POST', '/v1/plugins', { id => 'gz2' })],
+        422, 'validation-failed', 'POST of an invalid entity');
 
 # ---- a delete refused while something refers to the entity ---------------
 
@@ -316,11 +336,155 @@ is(rev(), $r0, 'no revision');
 is(Metadata::entity($redis, 'upstreams', 'pre')->{v}, $v, 'still there');
 $redis->cli('DEL', 'gw:md:rb:upstreams:pre');
 
+# ---- 409s naming the member at fault ---------------------------------------
+
+$r0 = rev();
+($st, $json, $r) = Metadata::call($svc, 'PUT', '/v1/routes/rm',
+    { paths => ['/m'], upstream => 'missing' }, 'If-None-Match' => '*');
+problem([$st, $json, $r], 409, 'conflict', 'a route to a missing upstream');
+is($json->{errors}[0]{pointer}, '/upstream', '... errors[] at /upstream');
+like($json->{errors}[0]{message}, qr{upstreams/missing}, '... naming it');
+($st, $json, $r) = Metadata::call($svc, 'PUT', '/v1/routes/rm',
+    { paths => ['/m'], upstream => 'pre', plugins => ['gz', 'nope'] },
+    'If-None-Match' => '*');
+problem([$st, $json, $r], 409, 'conflict', 'a route to a missing plugin');
+is($json->{errors}[0]{pointer}, '/plugins/1', '... errors[] at /plugins/1');
+
+($st) = Metadata::call($svc, 'PUT', '/v1/routes/o1',
+    { paths => ['/o', '/o/*'], upstream => 'pre', priority => 5 },
+    'If-None-Match' => '*');
+is($st, 201, 'a route');
+($st, $json, $r) = Metadata::call($svc, 'PUT', '/v1/routes/o2',
+    { paths => ['/q', '/o/*'], methods => ['GET'], upstream => 'pre',
+      priority => 5 },
+    'If-None-Match' => '*');
+problem([$st, $json, $r], 409, 'conflict',
+        'a route of equal priority matching the same requests');
+is($json->{errors}[0]{pointer}, '/paths/1', '... errors[] at /paths/1');
+like($json->{errors}[0]{message}, qr{/o/\*}, '... naming the path');
+is(rev(), $r0 + 1, 'only the first route was committed');
+($st) = Metadata::call($svc, 'PUT', '/v1/routes/o2',
+    { paths => ['/q', '/o/*'], methods => ['GET'], upstream => 'pre',
+      priority => 6 },
+    'If-None-Match' => '*');
+is($st, 201, 'the same paths at another priority');
+
+($st, $json, $r) = Metadata::call($svc, 'DELETE', '/v1/routes/o1', undef,
+                                  'If-Match' => '*');
+is($st, 204, 'the first route deleted');
+($st, $json, $r) = Metadata::call($svc, 'DELETE', '/v1/routes/o2', undef,
+                                  'If-Match' => '*');
+is($st, 204, 'the second route deleted');
+
+# ---- members only the service sets ----------------------------------------
+
+# the stored doc of an entity, changed as the service would have
+sub set_stored {
+    my ($type, $id, %m) = @_;
+    my $h = Metadata::entity($redis, $type, $id);
+    my $doc = JSON::PP::decode_json($h->{doc});
+    $redis->cli('HSET', "gw:md:e:$type:$id", 'doc',
+                JSON::PP->new->canonical->encode({ %$doc, %m }));
+}
+
+($st) = Metadata::call($svc, 'PUT', '/v1/consumers/ro', { name => 'RO' },
+                       'If-None-Match' => '*');
+is($st, 201, 'a consumer for the key');
+
+my $K2 = 'b' x 64;
+my %ro = (keys => [ "/v1/keys/$K2", { consumer => 'ro' }, 'prefix',
+                    'tg_abcd', 'tg_evil' ],
+          clients => [ '/v1/clients/ro', { name => 'RO' }, 'secret_hash',
+                       'd' x 64, 'e' x 64 ]);
+for my $type (sort keys %ro) {
+    my ($url, $data, $m, $kept, $evil) = @{ $ro{$type} };
+    ($st, $json) = Metadata::call($svc, 'PUT', $url,
+                                  { %$data, $m => $evil },
+                                  'If-None-Match' => '*');
+    is($st, 201, "$type: created by PUT");
+    ok(!exists $json->{$m}, "$type: the client's $m ignored");
+    set_stored($type, $url =~ m{([^/]+)$}, $m => $kept);
+
+    ($st, $json) = Metadata::call($svc, 'PUT', $url,
+                                  { %$data, $m => $evil, tags => ['x'] },
+                                  'If-Match' => '*');
+    is($st, 200, "$type: PUT with another $m");
+    is($json->{$m}, $kept, "$type: PUT cannot change $m");
+    ($st, $json) = Metadata::call($svc, 'PUT', $url, $data,
+                                  'If-Match' => '*');
+    is($json->{$m}, $kept, "$type: PUT without $m keeps it");
+    for my $patch (qq({"$m": "$evil"}), qq({"$m": null})) {
+        ($st, $json) = Metadata::raw($svc, 'PATCH', $url, $patch,
+            'Content-Type' => 'application/merge-patch+json',
+            'If-Match' => '*');
+        is($json->{$m}, $kept, "$type: PATCH $patch keeps $m");
+    }
+    my ($gs, $got) = Metadata::call($svc, 'GET', $url);
+    is($got->{$m}, $kept, "$type: $m as stored");
+    ($st) = Metadata::call($svc, 'DELETE', $url, undef, 'If-Match' => '*');
+    is($st, 204, "$type: deleted");
+}
+
+# ---- HEAD -----------------------------------------------------------------
+
+($st, $json, $r) = Metadata::call($svc, 'HEAD', '/v1/upstreams');
+is($st, 200, 'HEAD of a list');
+is($r->{content} // '', '', '... no body');
+($st, $json, $r) = Metadata::call($svc, 'HEAD', '/v1/upstreams/nope');
+is($st, 404, 'HEAD of an absent entity: 404');
+is($r->{content} // '', '', '... no body');
+
+# what is on the wire: headers, and not a byte after them
+for my $path ($U, '/v1/upstreams', '/v1/upstreams/nope') {
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $svc->{port})
+        or die "connect: $!";
+    print {$sock} "HEAD $path HTTP/1.1\r\nHost: x\r\n"
+                  . "X-Consumer-Scope: admin:read\r\n"
+                  . "Connection: close\r\n\r\n";
+    my $got = do { local $/; <$sock> } // '';
+    my ($head, $rest) = split /\r\n\r\n/, $got, 2;
+    like($head, qr{^HTTP/1\.1 \d{3} }, "HEAD $path on the wire: answered");
+    is($rest, '', "HEAD $path on the wire: nothing after the headers");
+}
+like(($r = (Metadata::call($svc, 'HEAD', $U))[2])->{headers}{etag} // '',
+     qr/^"\d+"$/, 'HEAD of an entity: its ETag');
+
+# ---- /v1/schemas/{x}: a type's schema, else the entity x ----------------
+
+($st, $json) = Metadata::call($svc, 'PUT', '/v1/schemas/sc1',
+                              { schema => { type => 'string' } },
+                              'If-None-Match' => '*');
+is($st, 201, 'a schemas entity');
+($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/schemas/sc1');
+is($st, 200, '... read at /v1/schemas/sc1');
+is($json->{id}, 'sc1', '... the entity');
+($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/schemas/routes');
+is($st, 200, '/v1/schemas/routes: the type\'s schema');
+like($r->{headers}{'content-type'}, qr{^application/schema\+json},
+     '... schema+json');
+for my $id ('routes', 'types', 'u.things') {
+    ($st, $json, $r) = Metadata::call($svc, 'PUT', "/v1/schemas/$id",
+                                  { schema => {} }, 'If-None-Match' => '*');
+    problem([$st, $json, $r], 422, 'validation-failed',
+            "a schemas entity named '$id'");
+    is($json->{errors}[0]{pointer}, '/id', '... at /id');
+}
+
 # ---- lists ------------------------------------------------------------------
+
+($st) = Metadata::call($svc, 'PUT', '/v1/types/things',
+    { schema => { type => 'object', additionalProperties => JSON::PP::false,
+                  properties => { tags => { type => 'array' },
+                                  tier => { type => 'string' },
+                                  n => { type => 'integer' },
+                                  vip => { type => 'boolean' } } } },
+    'If-None-Match' => '*');
+is($st, 201, 'a user-defined type to list');
 
 for my $i (0 .. 24) {
     my $id = sprintf 'p%02d', $i;
-    my ($s) = Metadata::call($svc, 'PUT', "/v1/consumers/$id",
+    my ($s) = Metadata::call($svc, 'PUT', "/v1/entities/things/$id",
         { tags => [ $i % 2 ? 'odd' : 'even', 'all' ],
           tier => $i % 5 == 0 ? 'gold' : 'basic', n => $i,
           vip => $i == 7 ? JSON::PP::true : JSON::PP::false },
@@ -333,7 +497,7 @@ sub walk {
     my (@ids, $cursor, $pages);
     while (1) {
         my $q = $query . (defined $cursor ? "&cursor=$cursor" : '');
-        my ($s, $j) = Metadata::call($svc, 'GET', "/v1/consumers?$q");
+        my ($s, $j) = Metadata::call($svc, 'GET', "/v1/entities/things?$q");
         return "status $s" unless $s == 200;
         $pages++;
         push @ids, map { $_->{id} } @{ $j->{items} };
@@ -364,7 +528,7 @@ is_deeply($ids, ['p07'], 'a number field');
 is_deeply($ids, ['p07'], 'a boolean field');
 ($ids) = walk('limit=50&tag=none');
 is_deeply($ids, [], 'a tag nobody has');
-($st, $json) = Metadata::call($svc, 'GET', '/v1/consumers');
+($st, $json) = Metadata::call($svc, 'GET', '/v1/entities/things');
 is(scalar @{ $json->{items} }, 25, 'the default limit');
 ok(exists $json->{next} && !defined $json->{next}, 'next: null');
 ($st, $json) = Metadata::call($svc, 'GET', '/v1/routes');

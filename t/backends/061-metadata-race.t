@@ -29,7 +29,7 @@ my $redis = Tollgate::Redis->start;
 my $svc = Metadata::start(redis => $redis->address);
 
 my ($st, $json) = Metadata::call($svc, 'PUT', $URL,
-    { targets => [{ host => 'h', port => 80 }], round => 0 },
+    { targets => [{ address => 'h:80' }], tags => ['round-0'] },
     'If-None-Match' => '*');
 is($st, 201, 'the entity');
 my $version = $json->{version};
@@ -48,8 +48,8 @@ for my $w (1 .. $N) {
         while (my $line = <$r>) {
             my ($round, $v) = split ' ', $line;
             my ($s, $j) = eval { Metadata::call($svc, 'PUT', $URL,
-                { targets => [{ host => 'h', port => 80 }],
-                  round => $round + 0, worker => $w },
+                { targets => [{ address => 'h:80' }],
+                  tags => ["round-$round", "worker-$w"] },
                 'If-Match' => qq("$v")) };
             my $nv = ref $j eq 'HASH' ? ($j->{version} // 0) : 0;
             print {$res_w} join(' ', $round, $w, $s // 0, $nv), "\n";
@@ -97,7 +97,7 @@ is($other, 0, 'no other status');
 
 ($st, $json) = Metadata::call($svc, 'GET', $URL);
 is($json->{version}, $version, 'the last winner\'s version is current');
-is($json->{round}, $ROUNDS, 'the last round\'s data');
+is($json->{tags}[0], "round-$ROUNDS", 'the last round\'s data');
 
 my @log = grep { $_->{id} eq 'hot' } Metadata::md_log($redis);
 is(scalar @log, $ROUNDS + 1, 'the log: the create and one entry per win');

@@ -70,7 +70,8 @@ sub client {
             }
         } else {
             ($s, $j) = eval { Metadata::call($svc, 'PUT', $url,
-                { targets => [{ host => "h$n", port => 80 }], n => $n },
+                { targets => [{ address => "h$n:80" }],
+                  tags => ["n-$n"] },
                 $v{$id} ? ('If-Match' => qq("$v{$id}"))
                         : ('If-None-Match' => '*')) };
             if (($s // 0) == 200 || ($s // 0) == 201) {

@@ -166,8 +166,10 @@ sub url { "http://127.0.0.1:$_[0]{port}$_[1]" }
 
 sub _decode {
     my ($r) = @_;
-    return ($r->{headers}{'content-type'} // '') =~ /json/
+    # one value even when the JSON does not decode (a HEAD's empty body)
+    my $v = ($r->{headers}{'content-type'} // '') =~ /json/
         ? eval { JSON::PP::decode_json($r->{content}) } : $r->{content};
+    return $v;
 }
 
 my %as = (
