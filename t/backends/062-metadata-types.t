@@ -323,10 +323,12 @@ is($st, 428, 'a type without If-Match or If-None-Match: 428');
 is($st, 400, 'a malformed If-Match: 400');
 
 ($st) = Metadata::raw($a, 'PUT', '/v1/types/colors', '{"schema": {}}',
+                      Metadata::admin(),
                       'Content-Type' => 'text/plain', 'If-None-Match' => '*');
 is($st, 415, 'a type not in JSON: 415');
 
 ($st) = Metadata::raw($a, 'PUT', '/v1/types/colors', '{"schema": {}',
+                      Metadata::admin(),
                       'Content-Type' => 'application/json',
                       'If-None-Match' => '*');
 is($st, 400, 'malformed JSON: 400');

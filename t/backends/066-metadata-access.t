@@ -91,6 +91,13 @@ sub problem_type { ($_[0] // {})->{type} // '' }
 
 # ---- roles from the token's scope -------------------------------------------
 
+# the plans the consumers below name
+for my $plan (qw(gold silver)) {
+    my ($pst) = Metadata::call($svc, 'PUT', "/v1/plans/$plan",
+                               { name => $plan }, 'If-None-Match' => '*');
+    is($pst, 201, "plan $plan created");
+}
+
 my ($st, $j, $r) = Metadata::call($svc, 'PUT', '/v1/consumers/c1',
     { name => 'C one', tags => ['a', 'b'], plan => 'gold' },
     'If-None-Match' => '*');
