@@ -213,9 +213,13 @@ int md_project(md_type_t *t, json_t *before, json_t *after, json_t *cmds);
  * A create of a key or client entity: a fresh secret, returned once to
  * the creator (*secret, to free) and stored only as its hash, which
  * sets the key entity's id (the SHA-256 hex) or the client's secret
- * hash member in data.  0, or -1 with *error set (no pepper configured
- * for clients, out of memory).
+ * hash member in data.  0; MD_SECRET_NO_PEPPER with *error set when a
+ * client needs a secret and no identity_pepper_file is configured (the
+ * request cannot be served as configured: a 409, not a fault); or -1
+ * with *error set (out of memory, the random generator failed).
  */
+#define MD_SECRET_NO_PEPPER  1
+
 int md_project_secret(md_type_t *t, json_t *data, char **secret,
     const char **error);
 

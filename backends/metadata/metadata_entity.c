@@ -699,11 +699,20 @@ md_entity_data(md_ereq_t *er)
     if (er->method == GW_SVC_POST
         && (strcmp(key, "keys") == 0 || strcmp(key, "clients") == 0))
     {
-        if (md_project_secret(er->change.type, er->data, &er->secret,
-                              &error)
-            != 0)
-        {
-            gw_svc_log(md.svc, GW_SVC_WARN, er->req, "no secret made",
+        rc = md_project_secret(er->change.type, er->data, &er->secret,
+                               &error);
+
+        if (rc == MD_SECRET_NO_PEPPER) {
+            gw_svc_log(md.svc, GW_SVC_INFO, er->req, "no secret made",
+                       json_pack("{s:s}", "error", error));
+            gw_svc_reply_problem(er->req, 409, "conflict", "Conflict",
+                                 error);
+            md_ereq_done(er);
+            return -1;
+        }
+
+        if (rc != 0) {
+            gw_svc_log(md.svc, GW_SVC_ERROR, er->req, "no secret made",
                        json_pack("{s:s}", "error", error));
             gw_svc_reply_problem(er->req, 503, "unavailable",
                                  "Unavailable", error);

@@ -348,9 +348,11 @@ ok(!exists $j->{secret}, 'a GET has no secret');
     my $nopep = Metadata::start(redis => $redis->address);
     ($st, $j) = Metadata::call($nopep, 'POST', '/v1/clients',
                                { id => 'svc-c', name => 'C' });
-    ok($st >= 400 && $st < 600 && $st != 500,
-       "no pepper: the client is refused ($st)");
+    is($st, 409, 'no pepper: the client is refused with a 409');
+    is(problem_type($j), 'urn:tollgate:problem:conflict', 'a conflict');
     like($j->{detail} // '', qr/identity_pepper_file/, 'saying why');
+    is_deeply([ grep { $_->{level} eq 'error' } Metadata::log_lines($nopep) ],
+              [], 'not logged as the service\'s fault');
     is($redis->cli('EXISTS', 'gw:client:svc-c'), '0', 'nothing written');
     Metadata::stop($nopep);
 }
