@@ -13,7 +13,7 @@
  *   metadata_entity*.c     /v1/{type}[/{id}], /v1/entities/{type}[/{id}]:
  *                          ETags, If-Match, JSON Merge Patch, lists
  *   metadata_type*.c       the entity types: built-in schemas, the
- *                          user-defined types, /v1/schemas/{type},
+ *                          user-defined types, /v1/types/{type}/schema,
  *                          validation and the cross-reference checks
  *   metadata_project.c     what consumers, keys and identity clients
  *                          become in the gateway's data model
@@ -141,8 +141,8 @@ void md_access(gw_svc_req_t *req, md_role_e need, md_access_pt cb,
 typedef struct md_type_s  md_type_t;
 
 /*
- * Before the loop: builds the built-in types and registers
- * /v1/schemas/{type}, /v1/types and /v1/types/{type}.  0 or -1 (logged).
+ * Before the loop: builds the built-in types and registers /v1/types,
+ * /v1/types/{type} and /v1/types/{type}/schema.  0 or -1 (logged).
  */
 int md_type_setup(gw_svc_t *svc);
 
@@ -156,6 +156,15 @@ void md_type_stop(void);
  */
 md_type_t *md_type_get(const char *name);
 md_type_t *md_type_user(const char *name);
+
+/* 1 when name is a well-formed user type's name: [a-z][a-z0-9_-]{0,31} */
+int md_type_name_valid(const char *name, size_t len);
+
+/*
+ * 1 when name is a built-in type's ("routes", "types"): a user type may
+ * not take it, since /v1/types/{name}/schema serves either.
+ */
+int md_type_builtin_name(const char *name);
 
 /* the storage name, the one in Redis keys, the log and snapshots */
 const char *md_type_name(md_type_t *t);
@@ -310,17 +319,6 @@ int md_store_snapshot(md_snapshot_pt cb, void *data);
  * ""); members compared by value; NULL when out of memory.
  */
 json_t *md_diff(json_t *before, json_t *after);
-
-
-/* ---- metadata_entity*.c ------------------------------------------------- */
-
-/*
- * Answers a request for an entity or a list of a type, as the routes
- * md_entity_setup() adds do.  /v1/schemas/{x} is both the schema of a
- * type x and the "schemas" entity x: the type's schema route answers
- * what names a type and hands the rest here.
- */
-void md_entity_serve(gw_svc_req_t *req);
 
 
 /* ---- the parts' routes: each registers its own before the loop ----- */

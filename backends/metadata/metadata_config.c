@@ -638,6 +638,14 @@ md_config_entity(md_config_t *cf, md_type_t *t, json_t *doc, size_t i,
 
     id = json_string_value(v);
 
+    if (strcmp(name, "types") == 0
+        && (!md_type_name_valid(id, strlen(id)) || md_type_builtin_name(id)))
+    {
+        return md_config_error(cf, name, i, "id",
+                               "a type's name: [a-z][a-z0-9_-]{0,31}, "
+                               "not a built-in type's");
+    }
+
     if (json_object_get(seen, id) != NULL) {
         return md_config_error(cf, name, i, "id",
                                "listed twice in the document");

@@ -137,13 +137,6 @@ md_entity_url(md_type_t *t, const char *id, char *buf, size_t size)
 }
 
 
-void
-md_entity_serve(gw_svc_req_t *req)
-{
-    md_entity_handler(req, NULL);
-}
-
-
 static void
 md_entity_handler(gw_svc_req_t *req, void *data)
 {
@@ -609,19 +602,6 @@ md_entity_data(md_ereq_t *er)
         errors = json_pack("[{s:s, s:s}]", "pointer", "/id", "message",
                            "must be the entity's id, as in its URL");
         md_entity_invalid(er, errors, "the id is not the entity's");
-        return -1;
-    }
-
-    /* /v1/schemas/{x} serves the type x's schema: no such entity id */
-
-    if (strcmp(md_type_name(er->change.type), "schemas") == 0
-        && (strncmp(er->change.id, "u.", 2) == 0
-            || md_type_get(er->change.id) != NULL))
-    {
-        errors = json_pack("[{s:s, s:s}]", "pointer", "/id", "message",
-                           "names an entity type, whose schema "
-                           "/v1/schemas/{id} serves");
-        md_entity_invalid(er, errors, "the id is a type's name");
         return -1;
     }
 

@@ -456,7 +456,7 @@ for my $path ($U, '/v1/upstreams', '/v1/upstreams/nope') {
 like(($r = (Metadata::call($svc, 'HEAD', $U))[2])->{headers}{etag} // '',
      qr/^"\d+"$/, 'HEAD of an entity: its ETag');
 
-# ---- /v1/schemas/{x}: a type's schema, else the entity x ----------------
+# ---- /v1/schemas/{id} is only the schemas entity ---------------------------
 
 ($st, $json) = Metadata::call($svc, 'PUT', '/v1/schemas/sc1',
                               { schema => { type => 'string' } },
@@ -465,17 +465,26 @@ is($st, 201, 'a schemas entity');
 ($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/schemas/sc1');
 is($st, 200, '... read at /v1/schemas/sc1');
 is($json->{id}, 'sc1', '... the entity');
-($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/schemas/routes');
-is($st, 200, '/v1/schemas/routes: the type\'s schema');
+($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/types/routes/schema');
+is($st, 200, '/v1/types/routes/schema: the type\'s schema');
 like($r->{headers}{'content-type'}, qr{^application/schema\+json},
      '... schema+json');
 for my $id ('routes', 'types', 'u.things') {
     ($st, $json, $r) = Metadata::call($svc, 'PUT', "/v1/schemas/$id",
                                   { schema => {} }, 'If-None-Match' => '*');
-    problem([$st, $json, $r], 422, 'validation-failed',
-            "a schemas entity named '$id'");
-    is($json->{errors}[0]{pointer}, '/id', '... at /id');
+    is($st, 201, "a schemas entity may be named '$id'");
+    ($st, $json, $r) = Metadata::call($svc, 'GET', "/v1/schemas/$id");
+    is($st, 200, "... /v1/schemas/$id reads it");
+    is($json->{id}, $id, '... the entity, not a type\'s schema');
+    like($r->{headers}{'content-type'}, qr{^application/json},
+         '... as application/json');
+    ($st) = Metadata::call($svc, 'DELETE', "/v1/schemas/$id", undef,
+                           'If-Match' => '*');
+    is($st, 204, '... and deleted');
 }
+($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/types/routes/schema');
+is($json->{'$schema'}, 'https://json-schema.org/draft/2020-12/schema',
+   'the type\'s schema is still the type\'s');
 
 # ---- lists ------------------------------------------------------------------
 

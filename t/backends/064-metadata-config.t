@@ -267,6 +267,9 @@ my @malformed = (
       . '[{"id":"u1","targets":[{"address":"a:1"}]},'
       . '{"id":"u1","targets":[{"address":"a:1"}]}]}}', 422,
       'validation-failed', '/entities/upstreams/1/id' ],
+    [ 'a user type named as a built-in one', '{"expected_revision":4,'
+      . '"entities":{"types":[{"id":"routes","schema":{}}]}}', 422,
+      'validation-failed', '/entities/types/0/id' ],
 );
 
 for my $m (@malformed) {
