@@ -282,6 +282,17 @@ int md_store_commit(md_change_t *changes, size_t n,
     long long expected_revision, const char *actor, const char *rid,
     md_commit_pt cb, void *data);
 
+/*
+ * What md_store_commit() would answer, without writing anything: the
+ * same script runs its checks only (phase 1), so a dry run refuses what
+ * the commit would (a version, the revision, a reference, a delete of a
+ * referenced entity, a match key).  MD_COMMIT_OK carries the current
+ * revision; no revision is made, nothing is published or counted.
+ */
+int md_store_check(md_change_t *changes, size_t n,
+    long long expected_revision, const char *actor, const char *rid,
+    md_commit_pt cb, void *data);
+
 typedef void (*md_get_pt)(int status, json_t *doc, long long version,
     void *data);
 

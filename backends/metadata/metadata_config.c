@@ -22,8 +22,9 @@
  * expected one.  The script checks that revision, every version, every
  * reference and match key again, atomically: anything written between
  * the snapshot and the commit makes the whole apply a 409, never a part
- * of it.  A dry run stops before the commit and answers the changes
- * with their diffs.
+ * of it.  A dry run runs the same script's checks only
+ * (md_store_check()), so it refuses what the apply would, and answers
+ * the changes with their diffs.
  *
  * Keys and clients hold only hashes of their secrets: a "secret" member
  * is refused here, and the hashes a stored key or client has carry over
@@ -95,6 +96,7 @@ static int md_config_add(md_config_t *cf, md_type_t *t, const char *id,
     long long if_version, json_t *doc, json_t *before, long index);
 static int md_config_error(md_config_t *cf, const char *type, long index,
     const char *member, const char *message);
+static void md_config_checked(md_commit_result_t *res, void *data);
 static void md_config_dry(md_config_t *cf);
 static void md_config_done(md_commit_result_t *res, void *data);
 static void md_config_fail(md_config_t *cf, int status, const char *type,
@@ -491,6 +493,18 @@ md_config_snapshot(int status, json_t *snapshot, void *data)
 
         md_config_fail(cf, 422, "validation-failed", "Validation failed",
                        detail);
+        return;
+    }
+
+    if (cf->dry_run && cf->n != 0) {
+        if (md_store_check(cf->changes, cf->n, cf->revision, cf->actor,
+                           gw_svc_req_id(cf->req), md_config_checked, cf)
+            != 0)
+        {
+            md_config_fail(cf, 503, "unavailable", "Unavailable",
+                           "out of memory");
+        }
+
         return;
     }
 
@@ -980,6 +994,22 @@ md_config_error(md_config_t *cf, const char *type, long index,
     }
 
     return 0;
+}
+
+
+/* a dry run's check by the commit script: the diff, or its refusal */
+
+static void
+md_config_checked(md_commit_result_t *res, void *data)
+{
+    md_config_t  *cf = data;
+
+    if (res->status == MD_COMMIT_OK) {
+        md_config_dry(cf);
+        return;
+    }
+
+    md_config_done(res, cf);
 }
 
 

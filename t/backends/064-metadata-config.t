@@ -212,6 +212,36 @@ is($st, 409, 'two routes matching the same requests: 409')
     or diag explain $j;
 is_deeply(snapshot(), $s4, 'nothing changed');
 
+# ---- a dry run refuses what the apply refuses ----------------------------
+
+my $rev4 = $redis->cli('GET', 'gw:md:rev');
+my $log4 = $redis->cli('XLEN', 'gw:md:log');
+for my $m (
+    [ 'a route to a missing upstream',
+      { routes => [ @dry, route(51, upstream => 'nowhere') ] },
+      '/entities/routes/50' ],
+    [ 'a delete of an upstream routes use',
+      { upstreams => [ upstream('u1') ] }, undef ],
+    [ 'two routes matching the same requests',
+      { routes => [ @dry, route(51, paths => [ '/api/r0' ]) ] },
+      '/entities/routes/50' ],
+) {
+    my ($what, $entities, $pointer) = @$m;
+    ($st, $j) = apply({ expected_revision => 4, entities => $entities },
+                      dry => 1);
+    is($st, 409, "dry run, $what: 409 like the apply") or diag explain $j;
+    is($j->{type}, 'urn:tollgate:problem:conflict', "$what: conflict");
+    is($j->{errors}[0]{pointer}, $pointer, "$what: points at $pointer")
+        if defined $pointer;
+}
+is($redis->cli('GET', 'gw:md:rev'), $rev4, 'dry runs: no revision');
+is($redis->cli('XLEN', 'gw:md:log'), $log4, 'dry runs: no log entry');
+is_deeply(snapshot(), $s4, 'dry runs: nothing changed');
+($st, $j) = apply({ expected_revision => 4, entities => { routes =>
+                    [ @dry, route(51) ] } }, dry => 1);
+is($st, 200, 'a dry run the commit script takes: 200') or diag explain $j;
+is($j->{revision}, 4, '... at the current revision');
+
 # ---- keys: no secret through /v1/config ----------------------------------
 
 ($st, $j) = apply({ expected_revision => 4, entities => { keys => [
