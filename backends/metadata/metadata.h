@@ -20,7 +20,7 @@
  *                          (lib/model/gw_model.h): Redis commands run by
  *                          the commit script; key and client secrets
  *   metadata_rev*.c        /v1/revisions, diffs, rollback, /v1/snapshot
- *   metadata_config.c      PUT /v1/config: a whole document, one revision
+ *   metadata_config*.c     PUT /v1/config: a whole document, one revision
  *
  * Data in Redis (besides the gateway's own records, which consumers,
  * keys and clients are projected into):
@@ -84,6 +84,7 @@ typedef struct {
     long long           log_retention;      /* revisions kept in the log */
     long long           list_max;           /* largest page of a list */
     size_t              doc_max;            /* bytes of one entity */
+    long long           config_entities_max;    /* in one /v1/config */
     int                 stopped;
 } md_t;
 

@@ -264,6 +264,22 @@ is($j->{errors}[0]{pointer}, '/entities/upstreams/3', 'naming it');
 Metadata::stop($small);
 is_deeply(snapshot(), $s4, 'nothing changed');
 
+# ---- more entities than config_entities_max: 413 ------------------------
+
+my $few = Metadata::start(redis => $redis->address,
+                          env => { CONFIG_ENTITIES_MAX => 3 });
+($st, $j) = Metadata::call($few, 'PUT', '/v1/config',
+    { expected_revision => 4, entities => { upstreams => [
+        map { upstream("u$_") } 1 .. 4 ] } });
+is($st, 413, 'more entities than config_entities_max: 413');
+like($j->{detail} // '', qr/config_entities_max, 3/, 'naming the key');
+($st, $j) = Metadata::call($few, 'PUT', '/v1/config?dry_run=true',
+    { expected_revision => 4, entities => { upstreams => [
+        map { upstream("u$_") } 1 .. 3 ] } });
+is($st, 200, 'as many as config_entities_max: taken') or diag explain $j;
+Metadata::stop($few);
+is_deeply(snapshot(), $s4, 'nothing changed');
+
 # ---- malformed bodies: problem+json 4xx ----------------------------------
 
 my @malformed = (
