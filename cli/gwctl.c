@@ -71,7 +71,7 @@ static const char  gwctl_usage_text[] =
 "\n"
 "Redis: --redis, else $TOLLGATE_REDIS, else " GWCTL_DEFAULT_ADDR ".\n"
 "API: --api http://HOST:PORT[/PATH] or unix:/path, else $TOLLGATE_ADMIN_URL;\n"
-"     with it, consumer and key commands go through the admin API.\n"
+"     with it, consumer, key and client commands go through the admin API.\n"
 "Exit: 0 ok, 1 usage, 2 not found / exists / invalid state / refused,\n"
 "     3 Redis or the API unreachable or failing.\n";
 
@@ -694,7 +694,8 @@ main(int argc, char **argv)
         rc = gwctl_apply(&ctl, argv[i], argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "client") == 0) {
-        rc = gwctl_client(&ctl, argc - i - 1, argv + i + 1);
+        rc = ctl.api ? gwctl_api_client(&ctl, argc - i - 1, argv + i + 1)
+                     : gwctl_client(&ctl, argc - i - 1, argv + i + 1);
 
     } else {
         gwctl_fail(&ctl, GWCTL_USAGE, "unknown command %s",

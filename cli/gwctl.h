@@ -159,6 +159,7 @@ int gwctl_client(gwctl_t *ctl, int argc, char **argv);
 int gwctl_apply(gwctl_t *ctl, const char *cmd, int argc, char **argv);
 int gwctl_api_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_api_key(gwctl_t *ctl, int argc, char **argv);
+int gwctl_api_client(gwctl_t *ctl, int argc, char **argv);
 
 /* gwctl_client*.c */
 #define GWCTL_SECRET_PREFIX   "tgs_"
@@ -169,6 +170,23 @@ int gwctl_api_key(gwctl_t *ctl, int argc, char **argv);
 #define GWCTL_GRACE_DEFAULT   86400         /* seconds */
 #define GWCTL_JWK_MAX         16384         /* bytes of a JWK file */
 
+/* client add's arguments, checked (gwctl_client_spec()) */
+typedef struct {
+    const char         *id;
+    const char         *name;
+    const char         *scopes;         /* space-separated, "" : none */
+    const char         *dscopes;
+    const char         *auds;
+    const char         *daud;
+    const char         *auth;
+    const char         *grants;
+    const char         *pepper;         /* --pepper, NULL : none */
+    int                 secretful;      /* auth names client_secret_* */
+} gwctl_client_spec_t;
+
+int gwctl_client_spec(gwctl_t *ctl, int argc, char **argv,
+    gwctl_client_spec_t *cs);
+int gwctl_client_jwk(gwctl_t *ctl, const char *path, char **out);
 int gwctl_client_secret(gwctl_t *ctl, const char *cmd, const char *pepper,
     char *secret, char *hex);
 int gwctl_client_subset(const char *words, const char *list);

@@ -183,17 +183,19 @@ gwctl_client_subset(const char *words, const char *list)
 }
 
 
-static int
-gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
+/*
+ * client add's arguments, checked: what the Redis and the admin API
+ * commands both take (the API's ignores --pepper: the service uses its
+ * own).  0, or -1 failed (usage).
+ */
+
+int
+gwctl_client_spec(gwctl_t *ctl, int argc, char **argv,
+    gwctl_client_spec_t *cs)
 {
-    int           attempt, committed, secretful;
-    char          rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX], q[64];
-    char          secret[GWCTL_SECRET_LEN + 1], hex[65];
-    long long     now;
-    const char   *pos[1], *id, *name, *auth, *grants, *scopes, *dscopes;
-    const char   *auds, *daud, *w;
+    char          q[64];
     size_t        len;
-    redisReply   *reply;
+    const char   *pos[1], *w;
     gwctl_opt_t   opts[] = {
         { "--name", 0, NULL },
         { "--scopes", 0, NULL },
@@ -216,53 +218,55 @@ gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
         return -1;
     }
 
-    id = pos[0];
-    name = opts[0].value != NULL ? opts[0].value : id;
-    scopes = opts[1].value != NULL ? opts[1].value : "";
-    dscopes = opts[2].value != NULL ? opts[2].value : "";
-    auds = opts[3].value != NULL ? opts[3].value : "";
-    daud = opts[4].value != NULL ? opts[4].value : "";
-    auth = opts[5].value != NULL ? opts[5].value : "client_secret_basic";
-    grants = opts[6].value != NULL ? opts[6].value : "";
+    cs->id = pos[0];
+    cs->name = opts[0].value != NULL ? opts[0].value : cs->id;
+    cs->scopes = opts[1].value != NULL ? opts[1].value : "";
+    cs->dscopes = opts[2].value != NULL ? opts[2].value : "";
+    cs->auds = opts[3].value != NULL ? opts[3].value : "";
+    cs->daud = opts[4].value != NULL ? opts[4].value : "";
+    cs->auth = opts[5].value != NULL ? opts[5].value : "client_secret_basic";
+    cs->grants = opts[6].value != NULL ? opts[6].value : "";
+    cs->pepper = opts[7].value;
 
-    if (!gw_model_name_valid(name, strlen(name))) {
+    if (!gw_model_name_valid(cs->name, strlen(cs->name))) {
         return gwctl_fail(ctl, GWCTL_USAGE,
                           "client add: --name: expects 1 to %d bytes of "
                           "printable UTF-8, got %s", GW_NAME_MAX,
-                          gwctl_quote(q, sizeof(q), name));
+                          gwctl_quote(q, sizeof(q), cs->name));
     }
 
-    if (gwctl_client_words(ctl, "client add", "--scopes", scopes, 0) != 0
+    if (gwctl_client_words(ctl, "client add", "--scopes", cs->scopes, 0)
+        != 0
         || gwctl_client_words(ctl, "client add", "--default-scopes",
-                              dscopes, 0) != 0
-        || gwctl_client_words(ctl, "client add", "--audiences", auds, 1)
+                              cs->dscopes, 0) != 0
+        || gwctl_client_words(ctl, "client add", "--audiences", cs->auds, 1)
            != 0
         || gwctl_client_words(ctl, "client add", "--default-audience",
-                              daud, 1) != 0
-        || gwctl_client_words(ctl, "client add", "--auth", auth, 0) != 0
-        || gwctl_client_words(ctl, "client add", "--grants", grants, 0)
+                              cs->daud, 1) != 0
+        || gwctl_client_words(ctl, "client add", "--auth", cs->auth, 0) != 0
+        || gwctl_client_words(ctl, "client add", "--grants", cs->grants, 0)
            != 0)
     {
         return -1;
     }
 
-    if (strchr(daud, ' ') != NULL) {
+    if (strchr(cs->daud, ' ') != NULL) {
         return gwctl_fail(ctl, GWCTL_USAGE, "client add: --default-audience:"
                           " expects one URI");
     }
 
-    if (!gwctl_client_subset(dscopes, scopes)) {
+    if (!gwctl_client_subset(cs->dscopes, cs->scopes)) {
         return gwctl_fail(ctl, GWCTL_USAGE, "client add: --default-scopes "
                           "must be among --scopes");
     }
 
-    if (!gwctl_client_subset(daud, auds)) {
+    if (!gwctl_client_subset(cs->daud, cs->auds)) {
         return gwctl_fail(ctl, GWCTL_USAGE, "client add: --default-audience"
                           " must be among --audiences");
     }
 
-    if (auth[0] == '\0'
-        || !gwctl_client_subset(auth, "client_secret_basic "
+    if (cs->auth[0] == '\0'
+        || !gwctl_client_subset(cs->auth, "client_secret_basic "
                                 "client_secret_post private_key_jwt"))
     {
         return gwctl_fail(ctl, GWCTL_USAGE, "client add: --auth: expects "
@@ -270,7 +274,7 @@ gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
                           "private_key_jwt");
     }
 
-    if (!gwctl_client_subset(grants, "client_credentials "
+    if (!gwctl_client_subset(cs->grants, "client_credentials "
                              "urn:ietf:params:oauth:grant-type:"
                              "token-exchange"))
     {
@@ -279,23 +283,53 @@ gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
                           "grant-type:token-exchange");
     }
 
-    secretful = 0;
+    cs->secretful = 0;
 
-    for (w = auth; *w != '\0'; w += len) {
+    for (w = cs->auth; *w != '\0'; w += len) {
         w += strspn(w, " ");
         len = strcspn(w, " ");
 
         if (len > 14 && strncmp(w, "client_secret_", 14) == 0) {
-            secretful = 1;
+            cs->secretful = 1;
         }
     }
+
+    return 0;
+}
+
+
+static int
+gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
+{
+    int                   attempt, committed, secretful;
+    char                  rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
+    char                  secret[GWCTL_SECRET_LEN + 1], hex[65];
+    long long             now;
+    const char           *id, *name, *auth, *grants, *scopes, *dscopes;
+    const char           *auds, *daud;
+    redisReply           *reply;
+    gwctl_client_spec_t   cs;
+
+    if (gwctl_client_spec(ctl, argc, argv, &cs) != 0) {
+        return -1;
+    }
+
+    id = cs.id;
+    name = cs.name;
+    scopes = cs.scopes;
+    dscopes = cs.dscopes;
+    auds = cs.auds;
+    daud = cs.daud;
+    auth = cs.auth;
+    grants = cs.grants;
+    secretful = cs.secretful;
 
     secret[0] = '\0';
     hex[0] = '\0';
 
     if (secretful
-        && gwctl_client_secret(ctl, "client add", opts[7].value, secret,
-                               hex) != 0)
+        && gwctl_client_secret(ctl, "client add", cs.pepper, secret, hex)
+           != 0)
     {
         return -1;
     }

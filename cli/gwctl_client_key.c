@@ -30,7 +30,6 @@
 #include "gwctl.h"
 
 
-static int gwctl_client_jwk(gwctl_t *ctl, const char *path, char **out);
 
 
 /*
@@ -313,7 +312,7 @@ failed:
  * loads (RSA of 2048 bits at least).
  */
 
-static int
+int
 gwctl_client_jwk(gwctl_t *ctl, const char *path, char **out)
 {
     FILE         *f;

@@ -13,14 +13,14 @@
  *   metadata_entity*.c     /v1/{type}[/{id}], /v1/entities/{type}[/{id}]:
  *                          ETags, If-Match, JSON Merge Patch, lists
  *   metadata_type*.c       the entity types: built-in schemas, the
- *                          user-defined types, /v1/schemas/{type},
+ *                          user-defined types, /v1/types/{type}/schema,
  *                          validation and the cross-reference checks
  *   metadata_project.c     what consumers, keys and identity clients
  *                          become in the gateway's data model
  *                          (lib/model/gw_model.h): Redis commands run by
  *                          the commit script; key and client secrets
  *   metadata_rev*.c        /v1/revisions, diffs, rollback, /v1/snapshot
- *   metadata_config.c      PUT /v1/config: a whole document, one revision
+ *   metadata_config*.c     PUT /v1/config: a whole document, one revision
  *
  * Data in Redis (besides the gateway's own records, which consumers,
  * keys and clients are projected into):
@@ -84,6 +84,7 @@ typedef struct {
     long long           log_retention;      /* revisions kept in the log */
     long long           list_max;           /* largest page of a list */
     size_t              doc_max;            /* bytes of one entity */
+    long long           config_entities_max;    /* in one /v1/config */
     int                 stopped;
 } md_t;
 
@@ -141,8 +142,8 @@ void md_access(gw_svc_req_t *req, md_role_e need, md_access_pt cb,
 typedef struct md_type_s  md_type_t;
 
 /*
- * Before the loop: builds the built-in types and registers
- * /v1/schemas/{type}, /v1/types and /v1/types/{type}.  0 or -1 (logged).
+ * Before the loop: builds the built-in types and registers /v1/types,
+ * /v1/types/{type} and /v1/types/{type}/schema.  0 or -1 (logged).
  */
 int md_type_setup(gw_svc_t *svc);
 
@@ -156,6 +157,15 @@ void md_type_stop(void);
  */
 md_type_t *md_type_get(const char *name);
 md_type_t *md_type_user(const char *name);
+
+/* 1 when name is a well-formed user type's name: [a-z][a-z0-9_-]{0,31} */
+int md_type_name_valid(const char *name, size_t len);
+
+/*
+ * 1 when name is a built-in type's ("routes", "types"): a user type may
+ * not take it, since /v1/types/{name}/schema serves either.
+ */
+int md_type_builtin_name(const char *name);
 
 /* the storage name, the one in Redis keys, the log and snapshots */
 const char *md_type_name(md_type_t *t);
@@ -213,9 +223,13 @@ int md_project(md_type_t *t, json_t *before, json_t *after, json_t *cmds);
  * A create of a key or client entity: a fresh secret, returned once to
  * the creator (*secret, to free) and stored only as its hash, which
  * sets the key entity's id (the SHA-256 hex) or the client's secret
- * hash member in data.  0, or -1 with *error set (no pepper configured
- * for clients, out of memory).
+ * hash member in data.  0; MD_SECRET_NO_PEPPER with *error set when a
+ * client needs a secret and no identity_pepper_file is configured (the
+ * request cannot be served as configured: a 409, not a fault); or -1
+ * with *error set (out of memory, the random generator failed).
  */
+#define MD_SECRET_NO_PEPPER  1
+
 int md_project_secret(md_type_t *t, json_t *data, char **secret,
     const char **error);
 
@@ -269,6 +283,17 @@ int md_store_commit(md_change_t *changes, size_t n,
     long long expected_revision, const char *actor, const char *rid,
     md_commit_pt cb, void *data);
 
+/*
+ * What md_store_commit() would answer, without writing anything: the
+ * same script runs its checks only (phase 1), so a dry run refuses what
+ * the commit would (a version, the revision, a reference, a delete of a
+ * referenced entity, a match key).  MD_COMMIT_OK carries the current
+ * revision; no revision is made, nothing is published or counted.
+ */
+int md_store_check(md_change_t *changes, size_t n,
+    long long expected_revision, const char *actor, const char *rid,
+    md_commit_pt cb, void *data);
+
 typedef void (*md_get_pt)(int status, json_t *doc, long long version,
     void *data);
 
@@ -306,17 +331,6 @@ int md_store_snapshot(md_snapshot_pt cb, void *data);
  * ""); members compared by value; NULL when out of memory.
  */
 json_t *md_diff(json_t *before, json_t *after);
-
-
-/* ---- metadata_entity*.c ------------------------------------------------- */
-
-/*
- * Answers a request for an entity or a list of a type, as the routes
- * md_entity_setup() adds do.  /v1/schemas/{x} is both the schema of a
- * type x and the "schemas" entity x: the type's schema route answers
- * what names a type and hands the rest here.
- */
-void md_entity_serve(gw_svc_req_t *req);
 
 
 /* ---- the parts' routes: each registers its own before the loop ----- */

@@ -22,8 +22,9 @@
  * expected one.  The script checks that revision, every version, every
  * reference and match key again, atomically: anything written between
  * the snapshot and the commit makes the whole apply a 409, never a part
- * of it.  A dry run stops before the commit and answers the changes
- * with their diffs.
+ * of it.  A dry run runs the same script's checks only
+ * (md_store_check()), so it refuses what the apply would, and answers
+ * the changes with their diffs.
  *
  * Keys and clients hold only hashes of their secrets: a "secret" member
  * is refused here, and the hashes a stored key or client has carry over
@@ -37,42 +38,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "metadata.h"
-
-
-#define MD_CONFIG_ENTITIES_MAX  100000  /* entities in one document */
-#define MD_CONFIG_ERRORS        100     /* errors[] of one answer */
-#define MD_CONFIG_DEPTH         64      /* nesting of the body */
-#define MD_CONFIG_POINTER_MAX   (MD_TYPE_MAX + 32)
-
-
-typedef struct {
-    const char         *type;           /* the storage name */
-    long                index;          /* in the document, -1: a delete */
-} md_config_where_t;
-
-
-typedef struct {
-    gw_svc_req_t       *req;
-    char               *actor;          /* a copy: md_access() keeps its
-                                           own only while cb runs */
-    json_t             *body;
-    json_t             *snapshot;
-    json_t             *errors;
-    size_t              nerrors;        /* all found, even past the cap */
-    md_change_t        *changes;
-    md_config_where_t  *where;
-    size_t              n;
-    size_t              nalloc;
-    size_t              created;
-    size_t              updated;
-    size_t              deleted;
-    long long           expected;       /* -1: none given */
-    long long           revision;       /* the snapshot's */
-    char                now[32];        /* RFC 3339, for the new docs */
-    unsigned            dry_run:1;
-    unsigned            too_large:1;    /* an entity over doc_max: 413 */
-} md_config_t;
+#include "metadata_config.h"
 
 
 static void md_config_handler(gw_svc_req_t *req, void *data);
@@ -80,37 +46,10 @@ static void md_config_access(gw_svc_req_t *req, const char *actor,
     void *data);
 static int md_config_query(gw_svc_req_t *req, int *dry_run);
 static int md_config_media(gw_svc_req_t *req);
-static int md_config_depth(const char *text, size_t len, unsigned max);
 static int md_config_shape(md_config_t *cf);
 static void md_config_snapshot(int status, json_t *snapshot, void *data);
-static int md_config_plan(md_config_t *cf);
-static int md_config_type(md_config_t *cf, const char *name, json_t *docs);
-static int md_config_entity(md_config_t *cf, md_type_t *t, json_t *doc,
-    size_t i, json_t *stored, json_t *seen);
-static json_t *md_config_data(json_t *doc, int keep_id);
-static int md_config_carry(md_type_t *t, json_t *data, json_t *before);
-static json_t *md_config_doc(md_config_t *cf, const char *id, json_t *data,
-    json_t *before);
-static int md_config_add(md_config_t *cf, md_type_t *t, const char *id,
-    long long if_version, json_t *doc, json_t *before, long index);
-static int md_config_error(md_config_t *cf, const char *type, long index,
-    const char *member, const char *message);
-static void md_config_dry(md_config_t *cf);
+static void md_config_checked(md_commit_result_t *res, void *data);
 static void md_config_done(md_commit_result_t *res, void *data);
-static void md_config_fail(md_config_t *cf, int status, const char *type,
-    const char *title, const char *detail);
-static void md_config_free(md_config_t *cf);
-
-
-/* the meta members: set by the service, ignored in a document */
-static const char  *md_config_meta[] = {
-    "version", "created_at", "updated_at", "created_by", "updated_by", NULL
-};
-
-/* what a stored key or client keeps when a document leaves it out */
-static const char  *md_config_kept[] = {
-    "secret_hash", "secret_old_hash", "secret_old_until", NULL
-};
 
 
 int
@@ -292,62 +231,9 @@ md_config_media(gw_svc_req_t *req)
  */
 
 static int
-md_config_depth(const char *text, size_t len, unsigned max)
-{
-    size_t    i;
-    unsigned  depth, in_string;
-
-    depth = 0;
-    in_string = 0;
-
-    for (i = 0; i < len; i++) {
-
-        if (in_string) {
-            if (text[i] == '\\') {
-                i++;
-
-            } else if (text[i] == '"') {
-                in_string = 0;
-            }
-
-            continue;
-        }
-
-        switch (text[i]) {
-        case '"':
-            in_string = 1;
-            break;
-
-        case '[':
-        case '{':
-            if (++depth > max) {
-                return -1;
-            }
-            break;
-
-        case ']':
-        case '}':
-            if (depth > 0) {
-                depth--;
-            }
-            break;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * The document's members: expected_revision (or the snapshot's
- * "revision"), a non-negative integer; "entities", an object of arrays;
- * nothing else.  Also the entity cap (413).  0, or -1 answered (422,
- * 413): these errors need no state, so they come before the snapshot.
- */
-
-static int
 md_config_shape(md_config_t *cf)
 {
+    char         detail[96];
     size_t       total;
     json_t      *v, *entities, *docs;
     const char  *key;
@@ -414,10 +300,11 @@ md_config_shape(md_config_t *cf)
         return -1;
     }
 
-    if (total > MD_CONFIG_ENTITIES_MAX) {
-        md_config_fail(cf, 413, "body-too-large", "Body too large",
-                       "more entities than one document may hold "
-                       "(100000)");
+    if (total > (size_t) md.config_entities_max) {
+        snprintf(detail, sizeof(detail), "more entities than one document "
+                 "may hold (config_entities_max, %lld)",
+                 md.config_entities_max);
+        md_config_fail(cf, 413, "body-too-large", "Body too large", detail);
         return -1;
     }
 
@@ -494,6 +381,18 @@ md_config_snapshot(int status, json_t *snapshot, void *data)
         return;
     }
 
+    if (cf->dry_run && cf->n != 0) {
+        if (md_store_check(cf->changes, cf->n, cf->revision, cf->actor,
+                           gw_svc_req_id(cf->req), md_config_checked, cf)
+            != 0)
+        {
+            md_config_fail(cf, 503, "unavailable", "Unavailable",
+                           "out of memory");
+        }
+
+        return;
+    }
+
     if (cf->dry_run) {
         md_config_dry(cf);
         return;
@@ -516,462 +415,17 @@ md_config_snapshot(int status, json_t *snapshot, void *data)
 
 /* the change set of every type in the document; 0 or -1 (memory) */
 
-static int
-md_config_plan(md_config_t *cf)
+static void
+md_config_checked(md_commit_result_t *res, void *data)
 {
-    json_t      *docs;
-    const char  *name;
+    md_config_t  *cf = data;
 
-    json_object_foreach(json_object_get(cf->body, "entities"), name, docs) {
-        if (md_config_type(cf, name, docs) != 0) {
-            return -1;
-        }
+    if (res->status == MD_COMMIT_OK) {
+        md_config_dry(cf);
+        return;
     }
 
-    return 0;
-}
-
-
-/*
- * One type of the document against its stored entities: a create or an
- * update for each document that differs from the stored one, a delete
- * for each stored entity not listed.
- */
-
-static int
-md_config_type(md_config_t *cf, const char *name, json_t *docs)
-{
-    size_t       i;
-    json_t      *stored, *seen, *doc, *v;
-    md_type_t   *t;
-    const char  *id;
-
-    t = md_type_get(name);
-
-    if (t == NULL) {
-        return md_config_error(cf, name, -1, NULL, "unknown entity type");
-    }
-
-    /* the stored docs by id, and the ids the document lists */
-
-    stored = json_object();
-    seen = json_object();
-
-    if (stored == NULL || seen == NULL) {
-        goto failed;
-    }
-
-    json_array_foreach(json_object_get(json_object_get(cf->snapshot,
-                                                       "entities"), name),
-                       i, doc)
-    {
-        v = json_object_get(doc, "id");
-
-        if (json_is_string(v)
-            && json_object_set(stored, json_string_value(v), doc) != 0)
-        {
-            goto failed;
-        }
-    }
-
-    json_array_foreach(docs, i, doc) {
-        if (md_config_entity(cf, t, doc, i, stored, seen) != 0) {
-            goto failed;
-        }
-    }
-
-    json_object_foreach(stored, id, doc) {
-        if (json_object_get(seen, id) != NULL) {
-            continue;
-        }
-
-        v = json_object_get(doc, "version");
-
-        if (md_config_add(cf, t, id, json_integer_value(v), NULL, doc, -1)
-            != 0)
-        {
-            goto failed;
-        }
-    }
-
-    json_decref(stored);
-    json_decref(seen);
-
-    return 0;
-
-failed:
-
-    json_decref(stored);
-    json_decref(seen);
-
-    return -1;
-}
-
-
-/* one document of the type: checked, validated, compared */
-
-static int
-md_config_entity(md_config_t *cf, md_type_t *t, json_t *doc, size_t i,
-    json_t *stored, json_t *seen)
-{
-    int          rc;
-    char         pointer[MD_CONFIG_POINTER_MAX + MD_ID_MAX];
-    size_t       k, size;
-    json_t      *v, *data, *before, *old, *errors, *e, *p, *next;
-    const char  *id, *name;
-
-    name = md_type_name(t);
-
-    if (!json_is_object(doc)) {
-        return md_config_error(cf, name, i, NULL, "expects an object");
-    }
-
-    v = json_object_get(doc, "id");
-
-    if (!json_is_string(v)
-        || !md_id_valid(json_string_value(v), json_string_length(v)))
-    {
-        return md_config_error(cf, name, i, "id",
-                               "required: 1 to 64 bytes of "
-                               "A-Z a-z 0-9 . _ -, a letter or digit first");
-    }
-
-    id = json_string_value(v);
-
-    if (json_object_get(seen, id) != NULL) {
-        return md_config_error(cf, name, i, "id",
-                               "listed twice in the document");
-    }
-
-    if (json_object_set(seen, id, json_true()) != 0) {
-        return -1;
-    }
-
-    if ((strcmp(name, "keys") == 0 || strcmp(name, "clients") == 0)
-        && json_object_get(doc, "secret") != NULL)
-    {
-        return md_config_error(cf, name, i, "secret",
-                               "secrets are not set through /v1/config: "
-                               "create the entity with POST, its hash "
-                               "carries over");
-    }
-
-    data = md_config_data(doc, 0);
-    if (data == NULL) {
-        return -1;
-    }
-
-    before = json_object_get(stored, id);
-    old = NULL;
-    rc = -1;
-
-    if (before != NULL) {
-        old = md_config_data(before, 0);
-        if (old == NULL || md_config_carry(t, data, before) != 0) {
-            goto done;
-        }
-    }
-
-    size = json_dumpb(data, NULL, 0, JSON_COMPACT);
-
-    if (size > md.doc_max) {
-        cf->too_large = 1;
-        rc = md_config_error(cf, name, i, NULL,
-                             "the entity is larger than doc_max");
-        goto done;
-    }
-
-    errors = json_array();
-    if (errors == NULL) {
-        goto done;
-    }
-
-    if (md_type_validate(t, data, errors) < 0) {
-        json_decref(errors);
-        goto done;
-    }
-
-    json_array_foreach(errors, k, e) {
-        p = json_object_get(e, "pointer");
-        snprintf(pointer, sizeof(pointer), "/entities/%s/%zu%s", name, i,
-                 json_is_string(p) ? json_string_value(p) : "");
-
-        next = json_string(pointer);
-        if (next == NULL || json_object_set_new(e, "pointer", next) != 0) {
-            json_decref(errors);
-            goto done;
-        }
-
-        cf->nerrors++;
-
-        if (json_array_size(cf->errors) < MD_CONFIG_ERRORS
-            && json_array_append(cf->errors, e) != 0)
-        {
-            json_decref(errors);
-            goto done;
-        }
-    }
-
-    k = json_array_size(errors);
-    json_decref(errors);
-
-    if (k != 0 || cf->nerrors != 0) {
-        rc = 0;
-        goto done;
-    }
-
-    if (old != NULL && json_equal(old, data)) {
-        rc = 0;
-        goto done;
-    }
-
-    doc = md_config_doc(cf, id, data, before);
-    if (doc == NULL) {
-        goto done;
-    }
-
-    v = json_object_get(before, "version");
-
-    rc = md_config_add(cf, t, id, before ? json_integer_value(v) : MD_ABSENT,
-                       doc, before, i);
-
-done:
-
-    json_decref(data);
-    json_decref(old);
-
-    return rc;
-}
-
-
-/* a copy of doc without its meta members, and without "id" unless asked */
-
-static json_t *
-md_config_data(json_t *doc, int keep_id)
-{
-    json_t       *data;
-    const char  **m;
-
-    data = json_deep_copy(doc);
-    if (data == NULL) {
-        return NULL;
-    }
-
-    for (m = md_config_meta; *m != NULL; m++) {
-        json_object_del(data, *m);
-    }
-
-    if (!keep_id) {
-        json_object_del(data, "id");
-    }
-
-    return data;
-}
-
-
-/* a key's or client's stored hashes, when the document leaves them out */
-
-static int
-md_config_carry(md_type_t *t, json_t *data, json_t *before)
-{
-    json_t       *v;
-    const char   *name, **m;
-
-    name = md_type_name(t);
-
-    if (strcmp(name, "keys") != 0 && strcmp(name, "clients") != 0) {
-        return 0;
-    }
-
-    for (m = md_config_kept; *m != NULL; m++) {
-        v = json_object_get(before, *m);
-
-        if (v != NULL && json_object_get(data, *m) == NULL
-            && json_object_set(data, *m, v) != 0)
-        {
-            return -1;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * The document to store: "id", the data, the times and actors (created
- * ones kept from before), without "version", which the commit sets.
- */
-
-static json_t *
-md_config_doc(md_config_t *cf, const char *id, json_t *data, json_t *before)
-{
-    json_t      *doc, *created_at, *created_by;
-    const char  *key;
-    json_t      *v;
-
-    doc = json_object();
-    if (doc == NULL) {
-        return NULL;
-    }
-
-    created_at = json_object_get(before, "created_at");
-    created_by = json_object_get(before, "created_by");
-
-    if (json_object_set_new(doc, "id", json_string(id)) != 0) {
-        goto failed;
-    }
-
-    json_object_foreach(data, key, v) {
-        if (json_object_set(doc, key, v) != 0) {
-            goto failed;
-        }
-    }
-
-    if ((created_at != NULL
-         ? json_object_set(doc, "created_at", created_at)
-         : json_object_set_new(doc, "created_at", json_string(cf->now)))
-        != 0
-        || (created_by != NULL
-            ? json_object_set(doc, "created_by", created_by)
-            : json_object_set_new(doc, "created_by",
-                                  json_string(cf->actor)))
-           != 0
-        || json_object_set_new(doc, "updated_at", json_string(cf->now)) != 0
-        || json_object_set_new(doc, "updated_by", json_string(cf->actor))
-           != 0)
-    {
-        goto failed;
-    }
-
-    return doc;
-
-failed:
-
-    json_decref(doc);
-
-    return NULL;
-}
-
-
-/* appends a change (doc is stolen; before is borrowed from the snapshot) */
-
-static int
-md_config_add(md_config_t *cf, md_type_t *t, const char *id,
-    long long if_version, json_t *doc, json_t *before, long index)
-{
-    size_t              n;
-    md_change_t        *c, *changes;
-    md_config_where_t  *where;
-
-    if (cf->n == cf->nalloc) {
-        n = cf->nalloc ? cf->nalloc * 2 : 16;
-
-        changes = realloc(cf->changes, n * sizeof(md_change_t));
-        if (changes == NULL) {
-            json_decref(doc);
-            return -1;
-        }
-
-        cf->changes = changes;
-
-        where = realloc(cf->where, n * sizeof(md_config_where_t));
-        if (where == NULL) {
-            json_decref(doc);
-            return -1;
-        }
-
-        cf->where = where;
-        cf->nalloc = n;
-    }
-
-    c = &cf->changes[cf->n];
-    memset(c, 0, sizeof(md_change_t));
-
-    c->type = t;
-    snprintf(c->id, sizeof(c->id), "%s", id);
-    c->if_version = if_version;
-    c->doc = doc;
-    c->before = before;
-
-    cf->where[cf->n].type = md_type_name(t);
-    cf->where[cf->n].index = index;
-    cf->n++;
-
-    if (doc == NULL) {
-        cf->deleted++;
-
-    } else if (before == NULL) {
-        cf->created++;
-
-    } else {
-        cf->updated++;
-    }
-
-    return 0;
-}
-
-
-/*
- * Adds {"pointer", "message"} to the answer's errors (up to the cap):
- * the pointer is "/entities/<type>/<index>/<member>" without the parts
- * that are absent (type NULL: a member of the document itself; index
- * -1: the type's array).  Returns 0, or -1 when out of memory.
- */
-
-static int
-md_config_error(md_config_t *cf, const char *type, long index,
-    const char *member, const char *message)
-{
-    char         pointer[MD_CONFIG_POINTER_MAX * 4], *p, *end;
-    json_t      *e;
-    const char  *s;
-
-    cf->nerrors++;
-
-    if (json_array_size(cf->errors) >= MD_CONFIG_ERRORS) {
-        return 0;
-    }
-
-    /* a type is a key of the body: escaped (RFC 6901), and cut short */
-
-    p = pointer;
-    end = pointer + sizeof(pointer) - 32;
-
-    if (type != NULL) {
-        p += snprintf(p, end - p, "/entities/");
-
-        for (s = type; *s != '\0' && p + 2 < end; s++) {
-            if (*s == '~' || *s == '/') {
-                *p++ = '~';
-                *p++ = (*s == '~') ? '0' : '1';
-
-            } else if ((unsigned char) *s < 0x80) {
-                *p++ = *s;
-
-            } else {
-                *p++ = '?';
-            }
-        }
-
-        if (index >= 0) {
-            p += snprintf(p, end + 32 - p, "/%ld", index);
-        }
-    }
-
-    if (member != NULL) {
-        snprintf(p, end + 32 - p, "/%s", member);
-
-    } else {
-        *p = '\0';
-    }
-
-    e = json_pack("{s:s,s:s}", "pointer", pointer, "message", message);
-
-    if (e == NULL || json_array_append_new(cf->errors, e) != 0) {
-        return -1;
-    }
-
-    return 0;
+    md_config_done(res, cf);
 }
 
 
@@ -980,65 +434,6 @@ md_config_error(md_config_t *cf, const char *type, long index,
  * "op", "diff"}]}, the diff a JSON Patch between the documents without
  * their meta members.
  */
-
-static void
-md_config_dry(md_config_t *cf)
-{
-    size_t        i;
-    json_t       *out, *list, *a, *b, *diff, *c;
-    const char   *op;
-    md_change_t  *ch;
-
-    list = json_array();
-    out = json_pack("{s:I,s:o}", "revision", (json_int_t) cf->revision,
-                    "changes", list);
-
-    if (out == NULL) {
-        goto failed;
-    }
-
-    for (i = 0; i < cf->n; i++) {
-        ch = &cf->changes[i];
-
-        a = ch->before != NULL ? md_config_data(ch->before, 1) : NULL;
-        b = ch->doc != NULL ? md_config_data(ch->doc, 1) : NULL;
-
-        diff = ((ch->before == NULL || a != NULL)
-                && (ch->doc == NULL || b != NULL))
-               ? md_diff(a, b) : NULL;
-
-        json_decref(a);
-        json_decref(b);
-
-        if (diff == NULL) {
-            goto failed;
-        }
-
-        op = ch->doc == NULL ? "delete"
-             : ch->before == NULL ? "create" : "update";
-
-        c = json_pack("{s:s,s:s,s:s,s:o}", "type", md_type_name(ch->type),
-                      "id", ch->id, "op", op, "diff", diff);
-
-        if (c == NULL || json_array_append_new(list, c) != 0) {
-            goto failed;
-        }
-    }
-
-    gw_svc_reply_json(cf->req, 200, out);
-    cf->req = NULL;
-    md_config_free(cf);
-
-    return;
-
-failed:
-
-    json_decref(out);
-    md_config_fail(cf, 503, "unavailable", "Unavailable", "out of memory");
-}
-
-
-/* the commit's end (res NULL: nothing to commit) */
 
 static void
 md_config_done(md_commit_result_t *res, void *data)
@@ -1100,7 +495,7 @@ md_config_done(md_commit_result_t *res, void *data)
 
 /* answers a problem (with cf->errors when there are any) and frees cf */
 
-static void
+void
 md_config_fail(md_config_t *cf, int status, const char *type,
     const char *title, const char *detail)
 {
@@ -1130,7 +525,7 @@ md_config_fail(md_config_t *cf, int status, const char *type,
 }
 
 
-static void
+void
 md_config_free(md_config_t *cf)
 {
     size_t  i;

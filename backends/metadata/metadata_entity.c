@@ -137,13 +137,6 @@ md_entity_url(md_type_t *t, const char *id, char *buf, size_t size)
 }
 
 
-void
-md_entity_serve(gw_svc_req_t *req)
-{
-    md_entity_handler(req, NULL);
-}
-
-
 static void
 md_entity_handler(gw_svc_req_t *req, void *data)
 {
@@ -612,19 +605,6 @@ md_entity_data(md_ereq_t *er)
         return -1;
     }
 
-    /* /v1/schemas/{x} serves the type x's schema: no such entity id */
-
-    if (strcmp(md_type_name(er->change.type), "schemas") == 0
-        && (strncmp(er->change.id, "u.", 2) == 0
-            || md_type_get(er->change.id) != NULL))
-    {
-        errors = json_pack("[{s:s, s:s}]", "pointer", "/id", "message",
-                           "names an entity type, whose schema "
-                           "/v1/schemas/{id} serves");
-        md_entity_invalid(er, errors, "the id is a type's name");
-        return -1;
-    }
-
     patch = json_object();
     if (patch == NULL) {
         md_entity_unavailable(er);
@@ -699,11 +679,20 @@ md_entity_data(md_ereq_t *er)
     if (er->method == GW_SVC_POST
         && (strcmp(key, "keys") == 0 || strcmp(key, "clients") == 0))
     {
-        if (md_project_secret(er->change.type, er->data, &er->secret,
-                              &error)
-            != 0)
-        {
-            gw_svc_log(md.svc, GW_SVC_WARN, er->req, "no secret made",
+        rc = md_project_secret(er->change.type, er->data, &er->secret,
+                               &error);
+
+        if (rc == MD_SECRET_NO_PEPPER) {
+            gw_svc_log(md.svc, GW_SVC_INFO, er->req, "no secret made",
+                       json_pack("{s:s}", "error", error));
+            gw_svc_reply_problem(er->req, 409, "conflict", "Conflict",
+                                 error);
+            md_ereq_done(er);
+            return -1;
+        }
+
+        if (rc != 0) {
+            gw_svc_log(md.svc, GW_SVC_ERROR, er->req, "no secret made",
                        json_pack("{s:s}", "error", error));
             gw_svc_reply_problem(er->req, 503, "unavailable",
                                  "Unavailable", error);

@@ -44,6 +44,9 @@ const gw_svc_key_t  md_conf_keys[] = {
     { "list_max", GW_SVC_INT, "1000", 1, 10000, NULL },
     { "doc_max", GW_SVC_SIZE, "64k", 1024, 1048576, NULL },
 
+    /* metadata_config.c: the entities one PUT /v1/config may hold */
+    { "config_entities_max", GW_SVC_INT, "100000", 1, 10000000, NULL },
+
     /* metadata_access.c: the role of a request the gateway vouched
        for by no identity header */
     { "anonymous_role", GW_SVC_STR, "none", 0, 0, "none|read|write" },
@@ -136,6 +139,7 @@ md_serve(int argc, char **argv)
     md.log_retention = gw_svc_conf_int(md.svc, "log_retention");
     md.list_max = gw_svc_conf_int(md.svc, "list_max");
     md.doc_max = gw_svc_conf_int(md.svc, "doc_max");
+    md.config_entities_max = gw_svc_conf_int(md.svc, "config_entities_max");
 
     /* the order of registration is the order routes are tried in */
 

@@ -653,7 +653,8 @@ md_project_secret(md_type_t *t, json_t *data, char **secret,
  * A client's secret: "tgs_" and the base64url of MD_SECRET_BYTES random
  * bytes, its HMAC-SHA-256 under the pepper in data's secret_hash.  A
  * client whose auth names no client_secret_* method (private_key_jwt
- * only) gets none (*secret NULL, 0).
+ * only) gets none (*secret NULL, 0); one that needs a secret when no
+ * pepper is configured gets MD_SECRET_NO_PEPPER.
  */
 
 static int
@@ -683,8 +684,9 @@ md_secret_client(json_t *data, char **secret, const char **error)
 
     if (md_pepper_len == 0) {
         *error = "a client secret needs the identity service's pepper: "
-                 "identity_pepper_file is not configured";
-        return -1;
+                 "identity_pepper_file is not configured (create the "
+                 "client with auth private_key_jwt, or configure it)";
+        return MD_SECRET_NO_PEPPER;
     }
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {

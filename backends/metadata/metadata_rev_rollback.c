@@ -72,6 +72,7 @@ static void md_rb_page(md_rb_t *rb, redisReply *log, int first);
 static int md_rb_record(md_rb_t *rb, md_rev_entry_t *e);
 static void md_rb_finish(md_rb_t *rb);
 static int md_rb_change(md_rb_t *rb, json_t *rec, const char *now);
+static void md_rb_checked(md_commit_result_t *res, void *data);
 static void md_rb_dry(md_rb_t *rb);
 static void md_rb_done(md_commit_result_t *res, void *data);
 static json_t *md_rb_data(json_t *doc);
@@ -392,6 +393,17 @@ md_rb_finish(md_rb_t *rb)
         return;
     }
 
+    if (rb->dry_run && rb->nchanges != 0) {
+        if (md_store_check(rb->changes, rb->nchanges, rb->rev, rb->actor,
+                           gw_svc_req_id(rb->req), md_rb_checked, rb)
+            != 0)
+        {
+            md_rb_fail(rb, 503, NULL, NULL, "out of memory");
+        }
+
+        return;
+    }
+
     if (rb->dry_run) {
         md_rb_dry(rb);
         return;
@@ -499,6 +511,20 @@ md_rb_change(md_rb_t *rb, json_t *rec, const char *now)
     }
 
     return 0;
+}
+
+
+/* a dry run's check by the commit script: the diff, or its refusal */
+
+static void
+md_rb_checked(md_commit_result_t *res, void *data)
+{
+    if (res->status == MD_COMMIT_OK) {
+        md_rb_dry(data);
+        return;
+    }
+
+    md_rb_done(res, data);
 }
 
 

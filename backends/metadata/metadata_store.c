@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     md_commit_pt        cb;
     void               *data;
+    int                 check;          /* phase 1 only: nothing written */
 } md_commit_ctx_t;
 
 
@@ -56,6 +57,9 @@ static int md_store_sha1(md_script_t *s);
 static int md_eval_send(md_eval_t *ev);
 static void md_eval_done(redisAsyncContext *ac, void *r, void *data);
 static void md_eval_free(md_eval_t *ev);
+static int md_store_run(md_change_t *changes, size_t n,
+    long long expected_revision, const char *actor, const char *rid,
+    int check, md_commit_pt cb, void *data);
 static json_t *md_commit_change(md_change_t *c, const char *actor,
     const char *rid, int64_t now);
 static json_t *md_commit_event(md_change_t *c, const char *actor,
@@ -256,6 +260,27 @@ int
 md_store_commit(md_change_t *changes, size_t n, long long expected_revision,
     const char *actor, const char *rid, md_commit_pt cb, void *data)
 {
+    return md_store_run(changes, n, expected_revision, actor, rid, 0, cb,
+                        data);
+}
+
+
+int
+md_store_check(md_change_t *changes, size_t n, long long expected_revision,
+    const char *actor, const char *rid, md_commit_pt cb, void *data)
+{
+    return md_store_run(changes, n, expected_revision, actor, rid, 1, cb,
+                        data);
+}
+
+
+/* the commit script's run: the change set as its argument, check or not */
+
+static int
+md_store_run(md_change_t *changes, size_t n, long long expected_revision,
+    const char *actor, const char *rid, int check, md_commit_pt cb,
+    void *data)
+{
     int               rc;
     char             *text, now_text[32];
     size_t            i, len;
@@ -267,8 +292,9 @@ md_store_commit(md_change_t *changes, size_t n, long long expected_revision,
     snprintf(now_text, sizeof(now_text), "%lld", (long long) now);
 
     arr = json_array();
-    set = json_pack("{s:I, s:s, s:s, s:s, s:I, s:o}",
+    set = json_pack("{s:I, s:b, s:s, s:s, s:s, s:I, s:o}",
                     "expected", (json_int_t) expected_revision,
+                    "check", check,
                     "actor", actor, "rid", rid != NULL ? rid : "",
                     "time", now_text,
                     "retention", (json_int_t) md.log_retention,
@@ -301,6 +327,7 @@ md_store_commit(md_change_t *changes, size_t n, long long expected_revision,
 
     ctx->cb = cb;
     ctx->data = data;
+    ctx->check = check;
     len = strlen(text);
 
     rc = md_store_eval(&md_script_commit, 1, (const char **) &text, &len,
@@ -626,7 +653,9 @@ md_commit_done(redisReply *reply, void *data)
         }
     }
 
-    gw_svc_metric_add(md_m_commits, 1, md_commit_results[res.status]);
+    if (!ctx->check) {
+        gw_svc_metric_add(md_m_commits, 1, md_commit_results[res.status]);
+    }
 
     ctx->cb(&res, ctx->data);
     free(ctx);

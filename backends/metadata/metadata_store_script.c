@@ -20,14 +20,15 @@
 
 
 /*
- * ARGV[1]: {"expected": N (-1: any), "actor", "rid", "time" (ms, text),
+ * ARGV[1]: {"expected": N (-1: any), "check": true (phase 1 only:
+ * nothing written), "actor", "rid", "time" (ms, text),
  * "retention": N, "changes": [{"type", "id", "if_version", "doc" (the
  * text; absent: a delete), "refs": [...], "match": [...], "project":
  * [[cmd, arg...], ...], "event" (the audit event's text: an object with
  * at least one member, without id, revision and version_after)}]}.
  *
- * Returns {0, revision, failed projections} or {code, index (from 0),
- * detail} (MD_SCRIPT_*).
+ * Returns {0, revision, failed projections} (a check: {0, the current
+ * revision, 0}) or {code, index (from 0), detail} (MD_SCRIPT_*).
  */
 static const char  md_commit_lua[] =
     "local a = cjson.decode(ARGV[1])\n"
@@ -102,6 +103,7 @@ static const char  md_commit_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "if a.check then return {0, rev, 0} end\n"
     /* phase 2: the writes */
     "rev = redis.call('INCR', 'gw:md:rev')\n"
     "local failed = 0\n"

@@ -11,10 +11,11 @@
  * becomes {"pointer", "message"} with the instance location as pointer,
  * except a missing required member, which points at the member itself.
  *
- * Every type's schema is served at /v1/schemas/{type} ("u.<name>" for a
- * user type) with a strong ETag, its SHA-256: built-in ones as written
- * and cacheable for an hour (they change only with the binary), user
- * ones "no-cache" (revalidated by ETag, since they change at runtime).
+ * Every type's schema is served at /v1/types/{type}/schema (a built-in
+ * type's name, or a user type's, which may not be a built-in one) with
+ * a strong ETag, its SHA-256: built-in ones as written and cacheable for
+ * an hour (they change only with the binary), user ones "no-cache"
+ * (revalidated by ETag, since they change at runtime).
  */
 
 
@@ -29,7 +30,8 @@
 #include "metadata_type_int.h"
 
 
-static void md_type_schema_get(gw_svc_req_t *req, void *data);
+static void md_type_schema_go(gw_svc_req_t *req, const char *actor,
+    void *data);
 static int md_type_etag_match(const char *inm, const char *etag);
 static int md_type_pointer_add(json_t *errors, const gw_schema_error_t *e);
 
@@ -90,15 +92,6 @@ md_type_setup(gw_svc_t *svc)
         }
     }
 
-    if (gw_svc_route(svc, GW_SVC_GET | GW_SVC_HEAD, "/v1/schemas/",
-                     GW_SVC_PREFIX, md_type_schema_get, NULL)
-        != 0)
-    {
-        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot add routes",
-                   json_pack("{s:s}", "error", gw_svc_error(svc)));
-        return -1;
-    }
-
     return md_type_http_setup(svc);
 }
 
@@ -119,6 +112,21 @@ md_type_get(const char *name)
     }
 
     return NULL;
+}
+
+
+int
+md_type_builtin_name(const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < MD_BUILTIN_N; i++) {
+        if (strcmp(md_builtin[i].name, name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -356,29 +364,35 @@ md_type_error(json_t *errors, const char *pointer, const char *fmt, ...)
 }
 
 
-/* ---- /v1/schemas/{type} ---------------------------------------------- */
+/* ---- /v1/types/{type}/schema ------------------------------------------ */
 
 
-static void
-md_type_schema_get(gw_svc_req_t *req, void *data)
+void
+md_type_schema(gw_svc_req_t *req, const char *name)
 {
-    const char  *name, *inm;
-    md_type_t   *t;
+    md_type_t  *t;
 
-    name = gw_svc_req_path(req) + sizeof("/v1/schemas/") - 1;
+    t = md_type_builtin_name(name) ? md_type_get(name) : md_type_user(name);
 
-    t = md_type_get(name);
-
-    if (t == NULL) {
-        md_entity_serve(req);       /* a "schemas" entity */
-        return;
-    }
-
-    if (t->text == NULL) {
-        gw_svc_reply_problem(req, 404, "not-found", "Not Found",
+    if (t == NULL || t->text == NULL) {
+        gw_svc_reply_problem(req, 404, "not-found", "Not found",
                              "no such type");
         return;
     }
+
+    md_access(req, MD_ROLE_READ, md_type_schema_go, t);
+}
+
+
+/* the schema of t (data), for a reader */
+
+static void
+md_type_schema_go(gw_svc_req_t *req, const char *actor, void *data)
+{
+    const char  *inm;
+    md_type_t   *t;
+
+    t = data;
 
     gw_svc_req_add_header(req, "ETag", t->etag);
     gw_svc_req_add_header(req, "Cache-Control", t->kind == MD_T_USER

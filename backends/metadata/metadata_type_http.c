@@ -9,7 +9,11 @@
  *   GET    /v1/types/{name}              one: {"schema": ...} and meta
  *   PUT    /v1/types/{name}              registers or replaces one
  *   DELETE /v1/types/{name}              drops one without entities
+ *   GET    /v1/types/{name}/schema       the schema of a type: built-in
+ *                                        or user (metadata_type.c)
  *
+ * A user type may not take a built-in type's name (409), so that
+ * /v1/types/{name}/schema names one type only.
  * A type is an entity of storage type "types" whose id is its name, so
  * it has what every entity has: an ETag (its version), If-Match on
  * every write (428 without), If-None-Match: * to create only, a
@@ -198,11 +202,42 @@ md_types_listed(int status, json_t *docs, void *data)
 static void
 md_types_one(gw_svc_req_t *req, void *data)
 {
-    const char      *method, *name;
+    char             tname[MD_TYPE_MAX + 1];
+    size_t           len;
+    const char      *method, *name, *slash;
     md_role_e        need;
     md_types_ctx_t  *ctx;
 
     name = gw_svc_req_path(req) + sizeof("/v1/types/") - 1;
+    method = gw_svc_req_method(req);
+    slash = strchr(name, '/');
+
+    if (slash != NULL) {
+        len = slash - name;
+
+        if (strcmp(slash, "/schema") != 0 || len > MD_TYPE_MAX
+            || !md_type_name_valid(name, len))
+        {
+            gw_svc_reply_problem(req, 404, "not-found", "Not found",
+                                 "no such resource");
+            return;
+        }
+
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            gw_svc_req_add_header(req, "Allow", "GET, HEAD");
+            gw_svc_reply_problem(req, 405, "method-not-allowed",
+                                 "Method not allowed",
+                                 "a type's schema is read only: write"
+                                 " the type at /v1/types/{name}");
+            return;
+        }
+
+        memcpy(tname, name, len);
+        tname[len] = '\0';
+
+        md_type_schema(req, tname);
+        return;
+    }
 
     if (!md_type_name_valid(name, strlen(name))) {
         gw_svc_reply_problem(req, 404, "not-found", "Not found",
@@ -221,7 +256,6 @@ md_types_one(gw_svc_req_t *req, void *data)
     ctx->req = req;
     memcpy(ctx->name, name, strlen(name) + 1);
 
-    method = gw_svc_req_method(req);
     need = (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
            ? MD_ROLE_READ : MD_ROLE_WRITE;
 
@@ -242,6 +276,14 @@ md_types_go(gw_svc_req_t *req, const char *actor, void *data)
     if (ctx->actor == NULL) {
         gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
                              "out of memory");
+        md_types_done(ctx);
+        return;
+    }
+
+    if (strcmp(method, "PUT") == 0 && md_type_builtin_name(ctx->name)) {
+        gw_svc_reply_problem(req, 409, "conflict", "Conflict",
+                             "a built-in type has this name: a user"
+                             " type needs another");
         md_types_done(ctx);
         return;
     }

@@ -5,7 +5,7 @@
  * The entity types' parts (metadata_type*.c) between themselves.
  *
  *   metadata_type.c          the table, lookups, validation, the
- *                            schemas served at /v1/schemas/{type}
+ *                            schemas served at /v1/types/{type}/schema
  *   metadata_type_builtin.c  the built-in schemas' text
  *   metadata_type_check.c    document checks, references, match keys
  *   metadata_type_user.c     the user-defined types' cache, kept by
@@ -82,8 +82,11 @@ int md_type_etag(const char *text, size_t len, char *etag);
 int md_type_error(json_t *errors, const char *pointer, const char *fmt,
     ...);
 
-/* 1 when name is a user type's name: [a-z][a-z0-9_-]{0,31} */
-int md_type_name_valid(const char *name, size_t len);
+/*
+ * GET /v1/types/{name}/schema: the schema of the built-in type name, or
+ * of the user type name, for a reader (404 when there is none).
+ */
+void md_type_schema(gw_svc_req_t *req, const char *name);
 
 
 /* metadata_type_builtin.c: the text of a built-in type's schema */

@@ -61,6 +61,12 @@ my @types = (
 
 sub rev { $redis->cli('GET', 'gw:md:rev') || 0 }
 
+# Metadata::raw() with the admin headers (write) before the given ones
+sub wraw {
+    my ($svc, $method, $path, $body, %h) = @_;
+    return Metadata::raw($svc, $method, $path, $body, Metadata::admin(), %h);
+}
+
 # a refusal: the status, problem+json of the type, a request_id
 sub problem {
     my ($got, $status, $type, $name) = @_;
@@ -156,7 +162,7 @@ for my $t (@types) {
     is($json->{created_at}, $got->{created_at}, "$type: created_at kept");
     logged($v2, $type, $id, $v1, $v2, 'update', "$type: update");
 
-    ($st, $json, $r) = Metadata::raw($svc, 'PATCH', $url,
+    ($st, $json, $r) = wraw($svc, 'PATCH', $url,
         '{"tags": null}',
         'Content-Type' => 'application/merge-patch+json',
         'If-Match' => qq("$v2"));
@@ -210,12 +216,12 @@ problem([Metadata::call($svc, 'PUT', $U, $body, 'If-None-Match' => '"1"')],
         400, 'bad-request', 'If-None-Match other than * on a write');
 problem([Metadata::call($svc, 'DELETE', $U, undef)], 428,
         'precondition-required', 'DELETE without If-Match');
-problem([Metadata::raw($svc, 'PATCH', $U, '{}',
-                       'Content-Type' => 'application/merge-patch+json')],
+problem([wraw($svc, 'PATCH', $U, '{}',
+             'Content-Type' => 'application/merge-patch+json')],
         428, 'precondition-required', 'PATCH without If-Match');
-problem([Metadata::raw($svc, 'PATCH', '/v1/upstreams/nope', '{}',
-                       'Content-Type' => 'application/merge-patch+json',
-                       'If-Match' => '*')],
+problem([wraw($svc, 'PATCH', '/v1/upstreams/nope', '{}',
+             'Content-Type' => 'application/merge-patch+json',
+             'If-Match' => '*')],
         412, 'precondition-failed', 'PATCH of an absent entity');
 
 # ---- bodies ---------------------------------------------------------------
@@ -223,37 +229,37 @@ problem([Metadata::raw($svc, 'PATCH', '/v1/upstreams/nope', '{}',
 my $r0 = rev();
 my %ct = ('Content-Type' => 'application/json', 'If-Match' => qq("$v"));
 
-problem([Metadata::raw($svc, 'PUT', $U, '{"a": ', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '{"a": ', %ct)], 400,
         'malformed-json', 'malformed JSON');
-problem([Metadata::raw($svc, 'PUT', $U, '{"a": 1, "a": 2}', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '{"a": 1, "a": 2}', %ct)], 400,
         'malformed-json', 'duplicate members');
-problem([Metadata::raw($svc, 'PUT', $U, '[1, 2]', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '[1, 2]', %ct)], 400,
         'malformed-json', 'not an object');
-problem([Metadata::raw($svc, 'PUT', $U, '"text"', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '"text"', %ct)], 400,
         'malformed-json', 'a string');
-problem([Metadata::raw($svc, 'PUT', $U, '', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '', %ct)], 400,
         'malformed-json', 'an empty body');
-problem([Metadata::raw($svc, 'PUT', $U, '{"a": 1} x', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '{"a": 1} x', %ct)], 400,
         'malformed-json', 'trailing bytes');
-problem([Metadata::raw($svc, 'PUT', $U, '{"a": "\xff"}', %ct)], 400,
+problem([wraw($svc, 'PUT', $U, '{"a": "\xff"}', %ct)], 400,
         'malformed-json', 'not UTF-8');
-problem([Metadata::raw($svc, 'PUT', $U,
-                       '{"a": ' . ('[' x 40) . (']' x 40) . '}', %ct)],
+problem([wraw($svc, 'PUT', $U,
+             '{"a": ' . ('[' x 40) . (']' x 40) . '}', %ct)],
         400, 'malformed-json', 'nested too deep');
-problem([Metadata::raw($svc, 'PUT', $U, '{"a": 9007199254740993}', %ct)],
+problem([wraw($svc, 'PUT', $U, '{"a": 9007199254740993}', %ct)],
         400, 'malformed-json', 'an integer beyond 2^53');
-problem([Metadata::raw($svc, 'PUT', $U, '{"a": "' . ('x' x 5000) . '"}',
-                       %ct)],
+problem([wraw($svc, 'PUT', $U, '{"a": "' . ('x' x 5000) . '"}',
+             %ct)],
         413, 'body-too-large', 'a body over doc_max');
-problem([Metadata::raw($svc, 'PUT', $U, '{}', %ct,
-                       'Content-Type' => 'text/plain')],
+problem([wraw($svc, 'PUT', $U, '{}', %ct,
+             'Content-Type' => 'text/plain')],
         415, 'unsupported-media-type', 'text/plain');
-problem([Metadata::raw($svc, 'PUT', $U, '{}', 'If-Match' => qq("$v"))],
+problem([wraw($svc, 'PUT', $U, '{}', 'If-Match' => qq("$v"))],
         415, 'unsupported-media-type', 'no Content-Type');
-problem([Metadata::raw($svc, 'PATCH', $U, '{}', %ct)], 415,
+problem([wraw($svc, 'PATCH', $U, '{}', %ct)], 415,
         'unsupported-media-type', 'PATCH as application/json');
-problem([Metadata::raw($svc, 'PATCH', $U, '[]', %ct,
-                       'Content-Type' => 'application/merge-patch+json')],
+problem([wraw($svc, 'PATCH', $U, '[]', %ct,
+             'Content-Type' => 'application/merge-patch+json')],
         400, 'malformed-json', 'PATCH: not an object');
 
 ($st, $json, $r) = Metadata::call($svc, 'PUT', $U,
@@ -262,7 +268,7 @@ problem([Metadata::raw($svc, 'PATCH', $U, '[]', %ct,
 problem([$st, $json, $r], 422, 'validation-failed', 'an id not the URL\'s');
 is($json->{errors}[0]{pointer}, '/id', 'errors[] names /id');
 
-($st, $json, $r) = Metadata::raw($svc, 'PUT', $U,
+($st, $json, $r) = wraw($svc, 'PUT', $U,
     '{"targets": [{"address": "h:2"}]}',
     'Content-Type' => 'application/json; charset=utf-8',
     'If-Match' => qq("$v"));
@@ -414,7 +420,7 @@ for my $type (sort keys %ro) {
                                   'If-Match' => '*');
     is($json->{$m}, $kept, "$type: PUT without $m keeps it");
     for my $patch (qq({"$m": "$evil"}), qq({"$m": null})) {
-        ($st, $json) = Metadata::raw($svc, 'PATCH', $url, $patch,
+        ($st, $json) = wraw($svc, 'PATCH', $url, $patch,
             'Content-Type' => 'application/merge-patch+json',
             'If-Match' => '*');
         is($json->{$m}, $kept, "$type: PATCH $patch keeps $m");
@@ -450,7 +456,7 @@ for my $path ($U, '/v1/upstreams', '/v1/upstreams/nope') {
 like(($r = (Metadata::call($svc, 'HEAD', $U))[2])->{headers}{etag} // '',
      qr/^"\d+"$/, 'HEAD of an entity: its ETag');
 
-# ---- /v1/schemas/{x}: a type's schema, else the entity x ----------------
+# ---- /v1/schemas/{id} is only the schemas entity ---------------------------
 
 ($st, $json) = Metadata::call($svc, 'PUT', '/v1/schemas/sc1',
                               { schema => { type => 'string' } },
@@ -459,17 +465,26 @@ is($st, 201, 'a schemas entity');
 ($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/schemas/sc1');
 is($st, 200, '... read at /v1/schemas/sc1');
 is($json->{id}, 'sc1', '... the entity');
-($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/schemas/routes');
-is($st, 200, '/v1/schemas/routes: the type\'s schema');
+($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/types/routes/schema');
+is($st, 200, '/v1/types/routes/schema: the type\'s schema');
 like($r->{headers}{'content-type'}, qr{^application/schema\+json},
      '... schema+json');
 for my $id ('routes', 'types', 'u.things') {
     ($st, $json, $r) = Metadata::call($svc, 'PUT', "/v1/schemas/$id",
                                   { schema => {} }, 'If-None-Match' => '*');
-    problem([$st, $json, $r], 422, 'validation-failed',
-            "a schemas entity named '$id'");
-    is($json->{errors}[0]{pointer}, '/id', '... at /id');
+    is($st, 201, "a schemas entity may be named '$id'");
+    ($st, $json, $r) = Metadata::call($svc, 'GET', "/v1/schemas/$id");
+    is($st, 200, "... /v1/schemas/$id reads it");
+    is($json->{id}, $id, '... the entity, not a type\'s schema');
+    like($r->{headers}{'content-type'}, qr{^application/json},
+         '... as application/json');
+    ($st) = Metadata::call($svc, 'DELETE', "/v1/schemas/$id", undef,
+                           'If-Match' => '*');
+    is($st, 204, '... and deleted');
 }
+($st, $json, $r) = Metadata::call($svc, 'GET', '/v1/types/routes/schema');
+is($json->{'$schema'}, 'https://json-schema.org/draft/2020-12/schema',
+   'the type\'s schema is still the type\'s');
 
 # ---- lists ------------------------------------------------------------------
 

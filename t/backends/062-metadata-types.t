@@ -43,7 +43,7 @@ sub pointers {
 for my $t (qw(consumers keys routes upstreams plans limits schemas plugins
               clients types))
 {
-    my ($st, $json, $r) = Metadata::call($a, 'GET', "/v1/schemas/$t");
+    my ($st, $json, $r) = Metadata::call($a, 'GET', "/v1/types/$t/schema");
     is($st, 200, "schema of $t served");
     like($r->{headers}{'content-type'}, qr{^application/schema\+json},
          "$t: application/schema+json");
@@ -55,18 +55,38 @@ for my $t (qw(consumers keys routes upstreams plans limits schemas plugins
 }
 
 {
-    my ($st, undef, $r) = Metadata::call($a, 'GET', '/v1/schemas/routes');
+    my ($st, undef, $r) = Metadata::call($a, 'GET', '/v1/types/routes/schema');
     my $etag = Metadata::etag($r);
     like($etag, qr/^"[A-Za-z0-9_-]+"$/, 'a strong ETag');
     like($r->{headers}{'cache-control'}, qr/max-age=\d+/, 'cacheable');
-    my ($st2) = Metadata::call($a, 'GET', '/v1/schemas/routes',
+    my ($st2) = Metadata::call($a, 'GET', '/v1/types/routes/schema',
                                undef, 'If-None-Match' => $etag);
     is($st2, 304, 'If-None-Match: 304');
-    my (undef, undef, $rb) = Metadata::call($b, 'GET', '/v1/schemas/routes');
+    my (undef, undef, $rb) = Metadata::call($b, 'GET', '/v1/types/routes/schema');
     is(Metadata::etag($rb), $etag, 'the same ETag on every instance');
-    my ($st3, $p) = Metadata::call($a, 'GET', '/v1/schemas/nope');
+    my ($st3, $p) = Metadata::call($a, 'GET', '/v1/types/nope/schema');
     is($st3, 404, 'an unknown type: 404');
     is($p->{type}, 'urn:tollgate:problem:not-found', '... not-found');
+    my ($st4) = Metadata::call($a, 'GET', '/v1/types/routes/schema',
+                               undef, as => undef);
+    is($st4, 401, 'a schema needs the read role');
+    my ($st5) = Metadata::call($a, 'GET', '/v1/types/routes/schema',
+                               undef, as => 'read');
+    is($st5, 200, '... which is enough');
+    my ($st6, undef, $r6) = Metadata::call($a, 'PUT',
+        '/v1/types/routes/schema', {}, 'If-Match' => '*');
+    is($st6, 405, 'a schema is not written: 405');
+    like($r6->{headers}{allow} // '', qr/GET/, '... with Allow');
+    my ($st7) = Metadata::call($a, 'GET', '/v1/types/routes/other');
+    is($st7, 404, 'another member of a type: 404');
+    my ($st8) = Metadata::call($a, 'GET', '/v1/schemas/routes');
+    is($st8, 404, '/v1/schemas/routes is the schemas entity: none');
+}
+
+for my $t (qw(routes types schemas)) {
+    my ($st, $p) = create($a, "/v1/types/$t", { schema => {} });
+    is($st, 409, "a user type named as the built-in $t: 409");
+    is($p->{type}, 'urn:tollgate:problem:conflict', '... conflict');
 }
 
 # ---- validation: each built-in type ---------------------------------------
@@ -323,10 +343,12 @@ is($st, 428, 'a type without If-Match or If-None-Match: 428');
 is($st, 400, 'a malformed If-Match: 400');
 
 ($st) = Metadata::raw($a, 'PUT', '/v1/types/colors', '{"schema": {}}',
+                      Metadata::admin(),
                       'Content-Type' => 'text/plain', 'If-None-Match' => '*');
 is($st, 415, 'a type not in JSON: 415');
 
 ($st) = Metadata::raw($a, 'PUT', '/v1/types/colors', '{"schema": {}',
+                      Metadata::admin(),
                       'Content-Type' => 'application/json',
                       'If-None-Match' => '*');
 is($st, 400, 'malformed JSON: 400');
@@ -378,13 +400,13 @@ is($st, 400, 'limit=0: 400');
 ($st) = Metadata::call($a, 'GET', '/v1/types?tag=x');
 is($st, 400, 'an unknown parameter: 400');
 
-($st, $json, $r) = Metadata::call($a, 'GET', '/v1/schemas/u.colors');
+($st, $json, $r) = Metadata::call($a, 'GET', '/v1/types/colors/schema');
 is($st, 200, 'the type\'s schema served');
 like($r->{headers}{'content-type'}, qr{^application/schema\+json},
      '... as application/schema+json');
 is_deeply($json, $colors, '... as registered');
 my $stag = Metadata::etag($r);
-($st) = Metadata::call($a, 'GET', '/v1/schemas/u.colors', undef,
+($st) = Metadata::call($a, 'GET', '/v1/types/colors/schema', undef,
                        'If-None-Match' => $stag);
 is($st, 304, '... with an ETag');
 
@@ -402,7 +424,7 @@ like(pointers($json), qr{/hex}, '... and the missing /hex');
 
 # the other instance learns the type from gw:md:changed
 ok(Metadata::wait_for(sub {
-       my ($s) = Metadata::call($b, 'GET', '/v1/schemas/u.colors');
+       my ($s) = Metadata::call($b, 'GET', '/v1/types/colors/schema');
        $s == 200 }), 'the second instance serves the type');
 ($st) = create($b, '/v1/entities/colors/blue', { hex => '#0000ff' });
 is($st, 201, '... and takes its entities');
@@ -432,7 +454,7 @@ ok(Metadata::wait_for(sub {
 # a third instance, started now, loads the types
 my $c = Metadata::start(redis => $redis->address);
 ok(Metadata::wait_for(sub {
-       my ($s) = Metadata::call($c, 'GET', '/v1/schemas/u.colors');
+       my ($s) = Metadata::call($c, 'GET', '/v1/types/colors/schema');
        $s == 200 }), 'an instance started later loads the types');
 
 for my $id (qw(red blue empty empty2)) {
@@ -446,12 +468,12 @@ is($st, 428, 'a type delete without If-Match: 428');
 ($st) = Metadata::call($a, 'DELETE', '/v1/types/colors', undef,
                        'If-Match' => $tag);
 is($st, 204, 'the type without entities deleted');
-($st) = Metadata::call($a, 'GET', '/v1/schemas/u.colors');
+($st) = Metadata::call($a, 'GET', '/v1/types/colors/schema');
 is($st, 404, '... its schema gone');
 ($st) = create($a, '/v1/entities/colors/x', { hex => '#000000' });
 is($st, 404, '... its entities refused');
 ok(Metadata::wait_for(sub {
-       my ($s) = Metadata::call($b, 'GET', '/v1/schemas/u.colors');
+       my ($s) = Metadata::call($b, 'GET', '/v1/types/colors/schema');
        $s == 404 }), '... on the other instance too');
 ($st) = Metadata::call($a, 'DELETE', '/v1/types/colors', undef,
                        'If-Match' => '*');

@@ -212,6 +212,36 @@ is($st, 409, 'two routes matching the same requests: 409')
     or diag explain $j;
 is_deeply(snapshot(), $s4, 'nothing changed');
 
+# ---- a dry run refuses what the apply refuses ----------------------------
+
+my $rev4 = $redis->cli('GET', 'gw:md:rev');
+my $log4 = $redis->cli('XLEN', 'gw:md:log');
+for my $m (
+    [ 'a route to a missing upstream',
+      { routes => [ @dry, route(51, upstream => 'nowhere') ] },
+      '/entities/routes/50' ],
+    [ 'a delete of an upstream routes use',
+      { upstreams => [ upstream('u1') ] }, undef ],
+    [ 'two routes matching the same requests',
+      { routes => [ @dry, route(51, paths => [ '/api/r0' ]) ] },
+      '/entities/routes/50' ],
+) {
+    my ($what, $entities, $pointer) = @$m;
+    ($st, $j) = apply({ expected_revision => 4, entities => $entities },
+                      dry => 1);
+    is($st, 409, "dry run, $what: 409 like the apply") or diag explain $j;
+    is($j->{type}, 'urn:tollgate:problem:conflict', "$what: conflict");
+    is($j->{errors}[0]{pointer}, $pointer, "$what: points at $pointer")
+        if defined $pointer;
+}
+is($redis->cli('GET', 'gw:md:rev'), $rev4, 'dry runs: no revision');
+is($redis->cli('XLEN', 'gw:md:log'), $log4, 'dry runs: no log entry');
+is_deeply(snapshot(), $s4, 'dry runs: nothing changed');
+($st, $j) = apply({ expected_revision => 4, entities => { routes =>
+                    [ @dry, route(51) ] } }, dry => 1);
+is($st, 200, 'a dry run the commit script takes: 200') or diag explain $j;
+is($j->{revision}, 4, '... at the current revision');
+
 # ---- keys: no secret through /v1/config ----------------------------------
 
 ($st, $j) = apply({ expected_revision => 4, entities => { keys => [
@@ -232,6 +262,22 @@ is($st, 413, 'an entity over doc_max: 413');
 is($j->{type}, 'urn:tollgate:problem:body-too-large', 'body-too-large');
 is($j->{errors}[0]{pointer}, '/entities/upstreams/3', 'naming it');
 Metadata::stop($small);
+is_deeply(snapshot(), $s4, 'nothing changed');
+
+# ---- more entities than config_entities_max: 413 ------------------------
+
+my $few = Metadata::start(redis => $redis->address,
+                          env => { CONFIG_ENTITIES_MAX => 3 });
+($st, $j) = Metadata::call($few, 'PUT', '/v1/config',
+    { expected_revision => 4, entities => { upstreams => [
+        map { upstream("u$_") } 1 .. 4 ] } });
+is($st, 413, 'more entities than config_entities_max: 413');
+like($j->{detail} // '', qr/config_entities_max, 3/, 'naming the key');
+($st, $j) = Metadata::call($few, 'PUT', '/v1/config?dry_run=true',
+    { expected_revision => 4, entities => { upstreams => [
+        map { upstream("u$_") } 1 .. 3 ] } });
+is($st, 200, 'as many as config_entities_max: taken') or diag explain $j;
+Metadata::stop($few);
 is_deeply(snapshot(), $s4, 'nothing changed');
 
 # ---- malformed bodies: problem+json 4xx ----------------------------------
@@ -267,6 +313,9 @@ my @malformed = (
       . '[{"id":"u1","targets":[{"address":"a:1"}]},'
       . '{"id":"u1","targets":[{"address":"a:1"}]}]}}', 422,
       'validation-failed', '/entities/upstreams/1/id' ],
+    [ 'a user type named as a built-in one', '{"expected_revision":4,'
+      . '"entities":{"types":[{"id":"routes","schema":{}}]}}', 422,
+      'validation-failed', '/entities/types/0/id' ],
 );
 
 for my $m (@malformed) {

@@ -91,6 +91,13 @@ sub problem_type { ($_[0] // {})->{type} // '' }
 
 # ---- roles from the token's scope -------------------------------------------
 
+# the plans the consumers below name
+for my $plan (qw(gold silver)) {
+    my ($pst) = Metadata::call($svc, 'PUT', "/v1/plans/$plan",
+                               { name => $plan }, 'If-None-Match' => '*');
+    is($pst, 201, "plan $plan created");
+}
+
 my ($st, $j, $r) = Metadata::call($svc, 'PUT', '/v1/consumers/c1',
     { name => 'C one', tags => ['a', 'b'], plan => 'gold' },
     'If-None-Match' => '*');
@@ -341,9 +348,11 @@ ok(!exists $j->{secret}, 'a GET has no secret');
     my $nopep = Metadata::start(redis => $redis->address);
     ($st, $j) = Metadata::call($nopep, 'POST', '/v1/clients',
                                { id => 'svc-c', name => 'C' });
-    ok($st >= 400 && $st < 600 && $st != 500,
-       "no pepper: the client is refused ($st)");
+    is($st, 409, 'no pepper: the client is refused with a 409');
+    is(problem_type($j), 'urn:tollgate:problem:conflict', 'a conflict');
     like($j->{detail} // '', qr/identity_pepper_file/, 'saying why');
+    is_deeply([ grep { $_->{level} eq 'error' } Metadata::log_lines($nopep) ],
+              [], 'not logged as the service\'s fault');
     is($redis->cli('EXISTS', 'gw:client:svc-c'), '0', 'nothing written');
     Metadata::stop($nopep);
 }

@@ -12,13 +12,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
 
-use Digest::SHA qw(sha256_hex);
+use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use JSON::PP ();
 use POSIX ();
 use Test::More;
 
+use Identity;
 use Metadata;
 use Tollgate::Gwctl qw(gwctl_binary);
 use Tollgate::Redis;
@@ -347,6 +348,91 @@ is($code, 3, 'not HTTP: exit 3');
 waitpid($pid, 0);
 is($code, 3, 'an answer cut short: exit 3');
 like($err, qr/cut short/, 'cut short');
+
+# ---- client commands through the API ---------------------------------------
+
+{
+    my $pepper_file = Identity::secret_file('pepper', 32);
+    my $pepper = do { open my $f, '<:raw', $pepper_file or die; local $/;
+                      <$f> };
+    my $psvc = Metadata::start(redis => $redis->address,
+                               env => { ANONYMOUS_ROLE => 'write',
+                                        IDENTITY_PEPPER_FILE =>
+                                            $pepper_file });
+    my $papi = "http://127.0.0.1:$psvc->{port}";
+    my $capi = sub { gwctl({}, '--api', $papi, 'client', @_) };
+    my $credis = sub { gwctl({}, '--redis', $redis->address, 'client', @_) };
+
+    ($code, $out, $err) = $capi->('add', 'svc-a', '--name', 'Service A',
+        '--scopes', 'read write', '--default-scopes', 'read',
+        '--audiences', 'https://a.test', '--default-audience',
+        'https://a.test');
+    is($code, 0, 'client add through the API: exit 0') or diag $err;
+    like($out, qr/^client_id: svc-a\nclient_secret: tgs_[A-Za-z0-9_-]{43}\n\z/,
+         '... the id and the secret, as the Redis command prints them');
+    like($err, qr/the secret is shown once/, '... shown once');
+    my ($secret) = $out =~ /client_secret: (\S+)/;
+    my (undef, $ent) = Metadata::call($psvc, 'GET', '/v1/clients/svc-a');
+    is($ent->{secret_hash}, hmac_sha256_hex($secret // '', $pepper),
+       '... the entity holds its HMAC under the pepper');
+    is_deeply($ent->{scopes}, [ 'read', 'write' ], '... its scopes');
+    is($redis->cli('HGET', 'gw:client:svc-a', 'status'), 'active',
+       '... projected into gw:client:svc-a');
+
+    ($code, $out, $err) = $capi->('add', 'svc-a');
+    is($code, 2, 'an existing client: exit 2');
+    like($err, qr/client svc-a already exists/, '... as the Redis command');
+
+    for my $args ([ 'show', 'svc-a', '--json' ], [ 'show', 'svc-a' ],
+                  [ 'list' ], [ 'list', '--json' ])
+    {
+        my ($c1, $o1) = $capi->(@$args);
+        my ($c2, $o2) = $credis->(@$args);
+        is($c1, 0, "client @$args through the API: exit 0");
+        is($o1, $o2, "client @$args: the Redis command's output");
+    }
+
+    ($code, $out) = $capi->('disable', 'svc-a');
+    is($code, 0, 'client disable: exit 0');
+    is($out, "client svc-a disabled\n", '... as the Redis command prints');
+    is($redis->cli('HGET', 'gw:client:svc-a', 'status'), 'disabled',
+       '... projected');
+    ($code, $out, $err) = $capi->('disable', 'svc-a');
+    is($code, 2, 'disabled again: exit 2');
+    like($err, qr/client svc-a is already disabled/, '... already disabled');
+    ($code, $out) = $capi->('enable', 'svc-a');
+    is($out, "client svc-a enabled\n", 'client enable');
+
+    my $jwk = spew('jwk.json', { kty => 'OKP', crv => 'Ed25519',
+        x => '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' });
+    ($code, $out, $err) = $capi->('set-key', 'svc-a', $jwk);
+    is($code, 0, 'client set-key: exit 0') or diag $err;
+    is($out, "client svc-a key set\n", '... as the Redis command prints');
+    (undef, $ent) = Metadata::call($psvc, 'GET', '/v1/clients/svc-a');
+    is($ent->{jwk}{x}, '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+       '... the JWK in the entity');
+    is_deeply($ent->{auth}, [ 'client_secret_basic', 'private_key_jwt' ],
+              '... private_key_jwt added to its methods');
+
+    ($code, $out, $err) = $capi->('show', 'nope');
+    is($code, 2, 'an unknown client: exit 2');
+    like($err, qr/client nope not found/, '... not found');
+    ($code, $out, $err) = $capi->('rotate-secret', 'svc-a');
+    is($code, 1, 'rotate-secret through the API: exit 1');
+    like($err, qr/without --api/, '... saying how');
+
+    ($code, $out, $err) = gwctl({}, '--api', $api, 'client', 'add', 'svc-z');
+    is($code, 2, 'a service without a pepper: exit 2');
+    like($err, qr/identity_pepper_file/, '... naming identity_pepper_file');
+    ($code, $out) = gwctl({}, '--api', $api, 'client', 'add', 'svc-k',
+                          '--auth', 'private_key_jwt');
+    is($code, 0, '... a private_key_jwt client needs none');
+    is($out, "client_id: svc-k\n", '... and gets no secret');
+
+    ok(!grep({ ($_->{level} // '') =~ /^(error|fatal)$/ }
+             Metadata::log_lines($psvc)), 'that service logged no error');
+    Metadata::stop($psvc);
+}
 
 ok(!grep({ ($_->{level} // '') =~ /^(error|fatal)$/ }
          Metadata::log_lines($svc)), 'the service logged nothing at error');

@@ -200,6 +200,10 @@ sub call {
                defined $body ? $json->encode($body) : undef, %h);
 }
 
+# admin($role): the identity headers of a role ('write' default, 'read'),
+# for raw() calls that need them
+sub admin { return %{ $as{$_[0] // 'write'} } }
+
 # an entity's ETag value, as the service sends it
 sub etag { $_[0]{headers}{etag} }
 
