@@ -679,12 +679,45 @@ ngx_http_gw_add_header(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/*
+ * A value is safe without a control character other than HTAB (and
+ * without DEL).  Eight bytes at a time: a word with no byte below 0x20
+ * and none equal to 0x7f is safe as a whole (the classic "has a byte
+ * less than n" test, exact as a yes or no); only a word flagged, which
+ * a tab flags too, is looked at byte by byte.
+ */
+
+#define NGX_HTTP_GW_ONES  ((uint64_t) 0x0101010101010101ULL)
+#define NGX_HTTP_GW_HIGH  ((uint64_t) 0x8080808080808080ULL)
+
 ngx_uint_t
 ngx_http_gw_header_value_safe(ngx_str_t *value)
 {
-    u_char  *p;
+    u_char    *p, *last, *w;
+    uint64_t   x, d;
 
-    for (p = value->data; p < value->data + value->len; p++) {
+    p = value->data;
+    last = p + value->len;
+
+    while (last - p >= 8) {
+        ngx_memcpy(&x, p, 8);
+        d = x ^ (NGX_HTTP_GW_ONES * 0x7f);
+
+        if ((((x - NGX_HTTP_GW_ONES * 0x20) & ~x)
+             | ((d - NGX_HTTP_GW_ONES) & ~d))
+            & NGX_HTTP_GW_HIGH)
+        {
+            for (w = p; w < p + 8; w++) {
+                if ((*w < 0x20 && *w != '\t') || *w == 0x7f) {
+                    return 0;
+                }
+            }
+        }
+
+        p += 8;
+    }
+
+    for ( /* void */ ; p < last; p++) {
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
             return 0;
         }

@@ -448,12 +448,39 @@ typedef struct {
 static ngx_http_gw_jwt_memo_t  *ngx_http_gw_jwt_memo;
 
 
+/*
+ * The token's slot: a hash of all its bytes taken eight at a time (a
+ * token is several hundred bytes and hashed on every request; a byte at
+ * a time cost twice as much).  Only verified tokens are stored, so the
+ * hash spreads them and need not resist a client's choices.
+ */
+
 static ngx_http_gw_jwt_memo_t *
 ngx_http_gw_jwt_memo_slot(ngx_str_t *token)
 {
-    uint32_t  h;
+    u_char    *p, *last;
+    uint64_t   h, w;
 
-    h = ngx_murmur_hash2(token->data, token->len);
+    p = token->data;
+    last = p + token->len;
+    h = (uint64_t) token->len * 0x9e3779b97f4a7c15ULL;
+
+    while (last - p >= 8) {
+        ngx_memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        p += 8;
+    }
+
+    if (p < last) {
+        w = 0;
+        ngx_memcpy(&w, p, last - p);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    }
+
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 32;
 
     return &ngx_http_gw_jwt_memo[h % NGX_HTTP_GW_JWT_MEMO_SLOTS];
 }
