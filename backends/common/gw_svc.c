@@ -14,7 +14,8 @@
  * server) until it answers, and after GW_SVC_REDIS_STALLS such ticks the
  * connection is dropped and made again.  The first failed connect after
  * Redis was up (or at the start) is logged as a warning, the next ones
- * at debug only, so a long outage does not flood the log.
+ * at debug only, so a long outage does not flood the log.  Every
+ * subscription (gw_svc_sub.c) connects the same way, gw_svc_redis_open().
  *
  * The stop, on SIGTERM or SIGINT: the listening socket is closed at once
  * (new connections are refused), /readyz answers 503, answers carry
@@ -129,6 +130,7 @@ gw_svc_free(gw_svc_t *svc)
         free(rt);
     }
 
+    gw_svc_subs_free(svc);
     gw_svc_metrics_free(svc);
     gw_svc_conf_free(svc);
     free(svc);
@@ -543,6 +545,7 @@ gw_svc_run(gw_svc_t *svc)
     }
 
     gw_svc_redis_connect(svc);
+    gw_svc_subs_start(svc);
 
     gw_svc_log(svc, GW_SVC_INFO, NULL, "started",
                json_pack("{s:i}", "pid", (int) getpid()));
@@ -568,6 +571,8 @@ gw_svc_run(gw_svc_t *svc)
                json_pack("{s:i}", "unanswered", (int) svc->in_flight));
 
 done:
+
+    gw_svc_subs_free(svc);
 
     if (svc->redis != NULL) {
         redisAsyncFree(svc->redis);
@@ -726,8 +731,18 @@ gw_svc_redis_state(gw_svc_t *svc, gw_svc_redis_state_e state)
 }
 
 
-static void
-gw_svc_redis_connect(gw_svc_t *svc)
+/*
+ * A connection to the configured address ("host:port", "[v6]:port" or
+ * "unix:/path") on the loop, with ac->data set to data and the two
+ * callbacks, AUTH queued first when redis_password is set (a refusal is
+ * logged and drops the connection).  The kit's connection and every
+ * subscription are made here.  NULL, with the reason in svc->err, when
+ * the connect could not even start.
+ */
+
+redisAsyncContext *
+gw_svc_redis_open(gw_svc_t *svc, void *data, redisConnectCallback *connected,
+    redisDisconnectCallback *disconnected)
 {
     char               *host, *colon;
     const char         *addr, *pw;
@@ -741,10 +756,19 @@ gw_svc_redis_connect(gw_svc_t *svc)
     } else {
         host = strdup(addr);
         if (host == NULL) {
-            return;
+            gw_svc_set_error(svc, "out of memory");
+            return NULL;
         }
 
+        /* the configuration checked the form: a port after the last ':' */
+
         colon = strrchr(host, ':');
+        if (colon == NULL) {
+            gw_svc_set_error(svc, "no port in \"%s\"", addr);
+            free(host);
+            return NULL;
+        }
+
         *colon = '\0';
 
         if (host[0] == '[') {
@@ -756,36 +780,57 @@ gw_svc_redis_connect(gw_svc_t *svc)
     }
 
     if (ac == NULL || ac->err != 0) {
-        gw_svc_metric_add(svc->m_redis_connects, 1, "error");
-        gw_svc_log(svc, svc->redis_failures++ == 0 ? GW_SVC_WARN
-                                                   : GW_SVC_DEBUG,
-                   NULL, "redis connect failed",
-                   json_pack("{s:s, s:s}", "address", addr, "error",
-                             ac != NULL ? ac->errstr : "out of memory"));
+        gw_svc_set_error(svc, "%s", ac != NULL ? ac->errstr : "out of memory");
+
         if (ac != NULL) {
             redisAsyncFree(ac);
         }
-        return;
+
+        return NULL;
     }
 
-    ac->data = svc;
+    ac->data = data;
 
     if (redisLibeventAttach(ac, svc->base) != REDIS_OK) {
+        gw_svc_set_error(svc, "cannot attach to the loop");
         redisAsyncFree(ac);
-        return;
+        return NULL;
     }
 
-    redisAsyncSetConnectCallback(ac, gw_svc_redis_connected);
-    redisAsyncSetDisconnectCallback(ac, gw_svc_redis_disconnected);
-
-    svc->redis = ac;
-    svc->redis_state = GW_SVC_REDIS_CONNECTING;
+    redisAsyncSetConnectCallback(ac, connected);
+    redisAsyncSetDisconnectCallback(ac, disconnected);
 
     pw = gw_svc_conf_str(svc, "redis_password");
 
     if (pw[0] != '\0') {
         redisAsyncCommand(ac, gw_svc_redis_auth, svc, "AUTH %s", pw);
     }
+
+    return ac;
+}
+
+
+static void
+gw_svc_redis_connect(gw_svc_t *svc)
+{
+    redisAsyncContext  *ac;
+
+    ac = gw_svc_redis_open(svc, svc, gw_svc_redis_connected,
+                           gw_svc_redis_disconnected);
+
+    if (ac == NULL) {
+        gw_svc_metric_add(svc->m_redis_connects, 1, "error");
+        gw_svc_log(svc, svc->redis_failures++ == 0 ? GW_SVC_WARN
+                                                   : GW_SVC_DEBUG,
+                   NULL, "redis connect failed",
+                   json_pack("{s:s, s:s}", "address",
+                             gw_svc_conf_str(svc, "redis"), "error",
+                             svc->err));
+        return;
+    }
+
+    svc->redis = ac;
+    svc->redis_state = GW_SVC_REDIS_CONNECTING;
 
     svc->redis_ping_out = 1;
     redisAsyncCommand(ac, gw_svc_redis_pong, svc, "PING");

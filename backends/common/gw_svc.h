@@ -41,6 +41,7 @@
 typedef struct gw_svc_s         gw_svc_t;
 typedef struct gw_svc_req_s     gw_svc_req_t;
 typedef struct gw_svc_metric_s  gw_svc_metric_t;
+typedef struct gw_svc_sub_s     gw_svc_sub_t;
 
 
 /* ---- configuration --------------------------------------------------- */
@@ -163,6 +164,35 @@ struct event_base *gw_svc_base(gw_svc_t *svc);
  * A command's callback gets a NULL reply when the connection drops.
  */
 redisAsyncContext *gw_svc_redis(gw_svc_t *svc);
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+/* one message published on the channel: len bytes, NUL-terminated */
+typedef void (*gw_svc_message_pt)(gw_svc_t *svc, const char *channel,
+    const char *text, size_t len, void *data);
+
+/*
+ * up 1: the channel is subscribed again (at the start and after every
+ * reconnect): messages published meanwhile were lost, so the service
+ * reloads what it follows.  up 0: the subscription was lost.
+ */
+typedef void (*gw_svc_subscribed_pt)(gw_svc_t *svc, int up, void *data);
+
+/*
+ * Subscribes to channel on a Redis connection of its own (a subscribed
+ * connection takes no other command), made like the kit's: the same
+ * address and AUTH, reconnected every redis_retry, one warning per
+ * outage.  Started now when the loop runs, else with the loop; freed
+ * when the loop ends, or before by gw_svc_sub_free().  Either callback
+ * may be NULL; neither may free the subscription.  NULL on error.
+ */
+gw_svc_sub_t *gw_svc_subscribe(gw_svc_t *svc, const char *channel,
+    gw_svc_message_pt on_message, gw_svc_subscribed_pt on_subscribed,
+    void *data);
+
+/* unsubscribes: no callback runs after it; NULL is fine */
+void gw_svc_sub_free(gw_svc_sub_t *sub);
+
 
 /*
  * Writes one JSON log line on stderr: time, level, service, request_id

@@ -85,6 +85,7 @@ struct gw_svc_s {
     int                       redis_stalls;    /* ticks it waited */
     int                       redis_failures;  /* connects failed */
     struct event             *redis_timer;
+    gw_svc_sub_t             *subs;        /* gw_svc_sub.c */
 
     int                       draining;
     int                       stopped;
@@ -155,6 +156,12 @@ void gw_svc_logf(gw_svc_t *svc, gw_svc_level_e level, const char *fmt, ...)
 /* gw_svc.c */
 int gw_svc_is_ready(gw_svc_t *svc, const char **why);
 void gw_svc_req_done(gw_svc_t *svc);
+redisAsyncContext *gw_svc_redis_open(gw_svc_t *svc, void *data,
+    redisConnectCallback *connected, redisDisconnectCallback *disconnected);
+
+/* gw_svc_sub.c */
+void gw_svc_subs_start(gw_svc_t *svc);
+void gw_svc_subs_free(gw_svc_t *svc);
 
 
 #endif /* _GW_SVC_INT_H_INCLUDED_ */

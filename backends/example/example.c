@@ -14,10 +14,16 @@
  *   POST   /v1/echo        {"method", "path", "query", "body",
  *                           "request_id", "trace_id", "traceparent"}
  *   GET    /v1/sleep?ms=N  answers {"slept": N} after N ms (at most 60 s)
+ *   GET    /v1/events      what the subscription to the channel "events"
+ *                          names saw: {"channel", "subscribed" (times
+ *                          subscribed), "lost" (times lost), "messages"
+ *                          (the last 16 texts)}
+ *   DELETE /v1/events      unsubscribes (gw_svc_sub_free()), 204
  *
  * Keys are 1 to 128 bytes of [A-Za-z0-9._-].  Its own configuration keys:
- * kv_ttl (seconds a value lives, 0 for ever) and warmup (how long after
- * the start /readyz keeps saying "not ready", to show the ready hook).
+ * kv_ttl (seconds a value lives, 0 for ever), warmup (how long after
+ * the start /readyz keeps saying "not ready", to show the ready hook)
+ * and events (a channel to subscribe to as the loop starts; empty: none).
  */
 
 
@@ -33,6 +39,7 @@
 
 #define EXAMPLE_KEY_MAX    128
 #define EXAMPLE_SLEEP_MAX  60000    /* milliseconds */
+#define EXAMPLE_EVENTS     16
 
 
 typedef struct {
@@ -49,16 +56,28 @@ static void example_echo(gw_svc_req_t *req, void *data);
 static void example_sleep(gw_svc_req_t *req, void *data);
 static void example_sleep_done(evutil_socket_t fd, short what, void *arg);
 static int example_ready(gw_svc_t *svc, void *data);
+static void example_loop_start(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static void example_message(gw_svc_t *svc, const char *channel,
+    const char *text, size_t len, void *data);
+static void example_subscribed(gw_svc_t *svc, int up, void *data);
+static void example_events(gw_svc_req_t *req, void *data);
 
 
 static const gw_svc_key_t  example_keys[] = {
     { "kv_ttl", GW_SVC_INT, "0", 0, 366 * 86400, NULL },
     { "warmup", GW_SVC_MSEC, "0", 0, 600000, NULL },
+    { "events", GW_SVC_STR, "", 0, 0, NULL },
     { NULL, 0, NULL, 0, 0, NULL }
 };
 
 static gw_svc_metric_t  *example_ops;
 static struct timespec   example_start;
+
+static gw_svc_sub_t     *example_sub;
+static json_t           *example_seen;     /* the last messages' texts */
+static int               example_ups;
+static int               example_downs;
 
 
 /* the key after /v1/kv/, or NULL when it is malformed */
@@ -321,6 +340,81 @@ example_ready(gw_svc_t *svc, void *data)
 }
 
 
+/* ---- a subscription, for the kit's tests --------------------------------- */
+
+
+static void
+example_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    const char  *channel;
+
+    channel = gw_svc_conf_str(svc, "events");
+
+    if (channel[0] == '\0') {
+        return;
+    }
+
+    example_sub = gw_svc_subscribe(svc, channel, example_message,
+                                   example_subscribed, NULL);
+    if (example_sub == NULL) {
+        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot subscribe",
+                   json_pack("{s:s}", "error", gw_svc_error(svc)));
+    }
+}
+
+
+static void
+example_message(gw_svc_t *svc, const char *channel, const char *text,
+    size_t len, void *data)
+{
+    json_t  *t;
+
+    t = json_stringn(text, len);
+    if (t == NULL) {
+        return;
+    }
+
+    if (json_array_size(example_seen) == EXAMPLE_EVENTS) {
+        json_array_remove(example_seen, 0);
+    }
+
+    json_array_append_new(example_seen, t);
+}
+
+
+static void
+example_subscribed(gw_svc_t *svc, int up, void *data)
+{
+    if (up) {
+        example_ups++;
+
+    } else {
+        example_downs++;
+    }
+}
+
+
+static void
+example_events(gw_svc_req_t *req, void *data)
+{
+    if (strcmp(gw_svc_req_method(req), "DELETE") == 0) {
+        gw_svc_sub_free(example_sub);
+        example_sub = NULL;
+        gw_svc_reply(req, 204, NULL, "", 0);
+        return;
+    }
+
+    gw_svc_reply_json(req, 200,
+                      json_pack("{s:s, s:b, s:i, s:i, s:O}", "channel",
+                                gw_svc_conf_str(gw_svc_req_svc(req),
+                                                "events"),
+                                "active", example_sub != NULL,
+                                "subscribed", example_ups,
+                                "lost", example_downs,
+                                "messages", example_seen));
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -330,8 +424,14 @@ main(int argc, char **argv)
 
     clock_gettime(CLOCK_MONOTONIC, &example_start);
 
+    example_seen = json_array();
+    if (example_seen == NULL) {
+        return 1;
+    }
+
     svc = gw_svc_create("example", example_keys);
     if (svc == NULL) {
+        json_decref(example_seen);
         return 1;
     }
 
@@ -345,19 +445,27 @@ main(int argc, char **argv)
         || gw_svc_route(svc, GW_SVC_POST, "/v1/echo", 0, example_echo,
                         NULL) != 0
         || gw_svc_route(svc, GW_SVC_GET, "/v1/sleep", 0, example_sleep,
-                        NULL) != 0)
+                        NULL) != 0
+        || gw_svc_route(svc, GW_SVC_GET | GW_SVC_DELETE, "/v1/events", 0,
+                        example_events, NULL) != 0)
     {
         gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot set up",
                    json_pack("{s:s}", "error", gw_svc_error(svc)));
         gw_svc_free(svc);
+        json_decref(example_seen);
         return 1;
     }
 
     gw_svc_set_ready(svc, example_ready, NULL);
 
+    /* the subscription, if any, is the kit's to free as the loop ends */
+
+    gw_svc_set_loop(svc, example_loop_start, NULL, NULL);
+
     rc = gw_svc_main(svc, argc, argv);
 
     gw_svc_free(svc);
+    json_decref(example_seen);
 
     return rc;
 }

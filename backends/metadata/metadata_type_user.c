@@ -9,15 +9,15 @@
  *
  * The cache follows Redis, not the other way round: it is loaded as the
  * loop starts and loaded again after every commit of any instance, told
- * by gw:md:changed, which it subscribes to on a second connection (a
- * subscribed connection takes no other command), reconnected every
- * redis_retry.  A load is one script on the kit's connection that
+ * by gw:md:changed, which it subscribes to with the kit's
+ * gw_svc_subscribe() (a connection of its own, reconnected every
+ * redis_retry).  A load is one script on the kit's connection that
  * answers, for every type, its version, and its document only when the
  * version is not the one cached: a commit that changed no type costs one
  * short round trip and compiles nothing.  Loads never overlap: one asked
  * for during another runs after it.  Messages published while
  * unsubscribed are lost, so every (re)subscription loads again, and a
- * load that failed (Redis down) is retried on the reconnect timer.
+ * load that failed (Redis down) is retried every redis_retry.
  * This instance's own PUT and DELETE of a type update the cache at once
  * (metadata_type_http.c); another instance's are seen within a round
  * trip of its commit.
@@ -28,19 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/adapters/libevent.h>
-
 #include "metadata_type_int.h"
 
 
 #define MD_CHANGED  "gw:md:changed"
 
 
-static void md_user_connect(void);
 static void md_user_tick(evutil_socket_t fd, short what, void *arg);
-static void md_user_connected(const redisAsyncContext *ac, int status);
-static void md_user_disconnected(const redisAsyncContext *ac, int status);
-static void md_user_message(redisAsyncContext *ac, void *r, void *data);
+static void md_user_subscribed(gw_svc_t *svc, int up, void *data);
+static void md_user_message(gw_svc_t *svc, const char *channel,
+    const char *text, size_t len, void *data);
 static void md_user_load(void);
 static void md_user_loaded(redisAsyncContext *ac, void *r, void *data);
 static void md_user_entry(redisReply *e);
@@ -70,11 +67,8 @@ static const char  md_user_script[] =
 
 
 static md_type_t           *md_user_types;
-static struct event_base   *md_user_base;
-static redisAsyncContext   *md_user_sub;
+static gw_svc_sub_t        *md_user_sub;
 static struct event        *md_user_timer;
-static int                  md_user_sub_up;
-static int                  md_user_failures;
 static int                  md_user_busy;       /* a load in flight */
 static int                  md_user_again;      /* a load wanted */
 static int                  md_user_stopped;
@@ -215,13 +209,17 @@ md_type_start(struct event_base *base)
     long long       ms;
     struct timeval  tv;
 
-    md_user_base = base;
     md_user_stopped = 0;
 
     md_user_timer = event_new(base, -1, EV_PERSIST, md_user_tick, NULL);
-    if (md_user_timer == NULL) {
+    md_user_sub = gw_svc_subscribe(md.svc, MD_CHANGED, md_user_message,
+                                   md_user_subscribed, NULL);
+
+    if (md_user_timer == NULL || md_user_sub == NULL) {
         gw_svc_log(md.svc, GW_SVC_ERROR, NULL, "cannot start",
-                   json_pack("{s:s}", "error", "no timer for the types"));
+                   json_pack("{s:s}", "error", md_user_sub == NULL
+                                               ? gw_svc_error(md.svc)
+                                               : "no timer for the types"));
         return;
     }
 
@@ -232,7 +230,6 @@ md_type_start(struct event_base *base)
     event_add(md_user_timer, &tv);
 
     md_user_again = 1;
-    md_user_connect();
 }
 
 
@@ -246,159 +243,42 @@ md_type_stop(void)
         md_user_timer = NULL;
     }
 
-    if (md_user_sub != NULL) {
-        redisAsyncFree(md_user_sub);
-        md_user_sub = NULL;
-    }
+    gw_svc_sub_free(md_user_sub);
+    md_user_sub = NULL;
 }
 
 
-static void
-md_user_connect(void)
-{
-    char               *host, *colon;
-    const char         *addr, *pw;
-    redisAsyncContext  *ac;
-
-    addr = gw_svc_conf_str(md.svc, "redis");
-
-    if (strncmp(addr, "unix:", 5) == 0) {
-        ac = redisAsyncConnectUnix(addr + 5);
-
-    } else {
-        host = strdup(addr);
-        if (host == NULL) {
-            return;
-        }
-
-        colon = strrchr(host, ':');
-        if (colon == NULL) {
-            free(host);
-            return;
-        }
-
-        *colon = '\0';
-
-        if (host[0] == '[') {
-            colon[-1] = '\0';
-        }
-
-        ac = redisAsyncConnect(host + (host[0] == '['), atoi(colon + 1));
-        free(host);
-    }
-
-    if (ac == NULL || ac->err != 0) {
-        if (ac != NULL) {
-            redisAsyncFree(ac);
-        }
-
-        return;
-    }
-
-    if (redisLibeventAttach(ac, md_user_base) != REDIS_OK) {
-        redisAsyncFree(ac);
-        return;
-    }
-
-    redisAsyncSetConnectCallback(ac, md_user_connected);
-    redisAsyncSetDisconnectCallback(ac, md_user_disconnected);
-
-    md_user_sub = ac;
-
-    pw = gw_svc_conf_str(md.svc, "redis_password");
-
-    if (pw != NULL && pw[0] != '\0') {
-        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", pw);
-    }
-
-    redisAsyncCommand(ac, md_user_message, NULL, "SUBSCRIBE " MD_CHANGED);
-}
-
+/* a load that failed (Redis down) is tried again */
 
 static void
 md_user_tick(evutil_socket_t fd, short what, void *arg)
 {
-    if (md_user_stopped) {
-        return;
-    }
-
-    if (md_user_sub == NULL) {
-        md_user_connect();
-    }
-
-    if (md_user_again && !md_user_busy) {
+    if (!md_user_stopped && md_user_again && !md_user_busy) {
         md_user_load();
     }
 }
 
 
-static void
-md_user_connected(const redisAsyncContext *ac, int status)
-{
-    if (status == REDIS_OK) {
-        return;
-    }
-
-    /* hiredis frees the context after this callback */
-
-    if (md_user_failures++ == 0) {
-        gw_svc_log(md.svc, GW_SVC_WARN, NULL,
-                   MD_CHANGED " subscriber: connect failed",
-                   json_pack("{s:s}", "error", ac->errstr));
-    }
-
-    md_user_sub = NULL;
-}
-
-
-static void
-md_user_disconnected(const redisAsyncContext *ac, int status)
-{
-    md_user_sub = NULL;
-
-    if (md_user_sub_up) {
-        md_user_sub_up = 0;
-
-        if (!md_user_stopped) {
-            gw_svc_log(md.svc, GW_SVC_WARN, NULL,
-                       MD_CHANGED " subscriber: connection lost", NULL);
-        }
-    }
-}
-
-
 /*
- * SUBSCRIBE's replies: the confirmation, then one "message" per commit
- * (its text, the revision, is not needed: the load compares versions).
- * Either loads the types again.
+ * Subscribed (again: commits may have been missed meanwhile), or one
+ * commit (its text, the revision, is not needed: the load compares
+ * versions): either loads the types again.
  */
 
 static void
-md_user_message(redisAsyncContext *ac, void *r, void *data)
+md_user_subscribed(gw_svc_t *svc, int up, void *data)
 {
-    redisReply  *reply, *kind;
-
-    reply = r;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 3 || md_user_stopped)
-    {
-        return;
+    if (up) {
+        md_user_message(svc, MD_CHANGED, "", 0, data);
     }
+}
 
-    kind = reply->element[0];
 
-    if (kind->type != REDIS_REPLY_STRING) {
-        return;
-    }
-
-    if (strcmp(kind->str, "subscribe") == 0) {
-        md_user_sub_up = 1;
-        md_user_failures = 0;
-        gw_svc_log(md.svc, GW_SVC_INFO, NULL,
-                   MD_CHANGED " subscriber up", NULL);
-
-    } else if (strcmp(kind->str, "message") != 0) {
+static void
+md_user_message(gw_svc_t *svc, const char *channel, const char *text,
+    size_t len, void *data)
+{
+    if (md_user_stopped) {
         return;
     }
 
