@@ -8,8 +8,9 @@
  *
  * One process, one libevent loop.  The loop carries the HTTP server
  * (evhttp, on a TCP port or a unix socket), the asynchronous Redis
- * connection (hiredis' libevent adapter, reconnected on a timer), the
- * signal events and the services' own timers; nothing blocks it.
+ * connection (hiredis' libevent adapter, reconnected on a timer), one
+ * more per channel a service subscribes to, the signal events and the
+ * services' own timers; nothing blocks it.
  *
  * A service creates its gw_svc_t, registers routes and metrics, and
  * hands over to gw_svc_main(), which reads the configuration (a file of
