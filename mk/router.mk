@@ -4,7 +4,7 @@
 # `make bench-router` (part of `make bench`) runs as
 # build/unit/test_router bench.
 
-GW_CFLAGS += -Ilib/router -DPCRE2_CODE_UNIT_WIDTH=8
+GW_CFLAGS += -Ilib/router
 GW_LIBS   += -lpcre2-8
 
 ROUTER_TEST_OBJS := $(BUILD)/unit/obj/router_ref.o \
