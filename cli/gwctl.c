@@ -675,14 +675,15 @@ main(int argc, char **argv)
         goto done;
     }
 
+    ctl.store = ctl.api ? &gwctl_api_store : &gwctl_redis_store;
+
     if (i == argc) {
         gwctl_fail(&ctl, GWCTL_USAGE, "no command");
         goto done;
     }
 
     if (strcmp(argv[i], "consumer") == 0) {
-        rc = ctl.api ? gwctl_api_consumer(&ctl, argc - i - 1, argv + i + 1)
-                     : gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
+        rc = gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "key") == 0) {
         rc = ctl.api ? gwctl_api_key(&ctl, argc - i - 1, argv + i + 1)

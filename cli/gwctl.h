@@ -65,6 +65,8 @@ typedef struct {
     const char     *api_auth_name;  /* NULL: no credential */
     const char     *api_auth_scheme;
     const char     *api_auth;
+
+    const struct gwctl_store_s  *store;
 } gwctl_t;
 
 
@@ -88,6 +90,59 @@ typedef struct {
 
 
 typedef int (*gwctl_cmd_pt)(gwctl_t *ctl, int argc, char **argv);
+
+
+/* consumer add's arguments, checked */
+typedef struct {
+    const char     *id;
+    const char     *name;
+    const char     *tags;           /* comma-separated; NULL: not given */
+    const char     *plan;           /* NULL: none */
+} gwctl_consumer_spec_t;
+
+
+/* a consumer as the commands print it, from either store */
+typedef struct {
+    const char     *id;
+    const char     *name;           /* NULL or "": missing */
+    const char     *status;
+    const char     *tags;           /* comma-separated */
+    const char     *plan;
+    char           *own;            /* freed with the page */
+    int64_t         created;
+    long long       keys;
+    unsigned        created_set:1;
+} gwctl_consumer_rec_t;
+
+
+/* consumers read from a store, sorted by id */
+typedef struct {
+    gwctl_consumer_rec_t  *items;
+    size_t                 n;
+    const char            *next;    /* the next page's cursor, or NULL */
+    void                  *data;    /* the store's, for its free */
+} gwctl_consumer_page_t;
+
+
+/*
+ * Where the consumer, key and client commands keep their entities:
+ * Redis (gwctl_redis_store) or the admin API (gwctl_api_store), chosen
+ * once by main().  The commands parse and print; a store reads and
+ * writes, and fails with the message and exit code the command reports.
+ */
+typedef struct gwctl_store_s {
+    int   (*consumer_add)(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
+    int   (*consumer_get)(gwctl_t *ctl, const char *id,
+                          gwctl_consumer_page_t *page);
+    int   (*consumer_list)(gwctl_t *ctl, const char *cursor, size_t limit,
+                           gwctl_consumer_page_t *page);
+    int   (*consumer_set)(gwctl_t *ctl, const char *id, const char *field,
+                          const char *value, const char *same);
+    void  (*consumer_free)(gwctl_consumer_page_t *page);
+} gwctl_store_t;
+
+extern const gwctl_store_t  gwctl_redis_store;
+extern const gwctl_store_t  gwctl_api_store;
 
 
 /* gwctl.c */
@@ -157,7 +212,22 @@ int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
 int gwctl_client(gwctl_t *ctl, int argc, char **argv);
 int gwctl_apply(gwctl_t *ctl, const char *cmd, int argc, char **argv);
-int gwctl_api_consumer(gwctl_t *ctl, int argc, char **argv);
+int gwctl_redis_consumer_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
+int gwctl_redis_consumer_get(gwctl_t *ctl, const char *id,
+    gwctl_consumer_page_t *page);
+int gwctl_redis_consumer_list(gwctl_t *ctl, const char *cursor,
+    size_t limit, gwctl_consumer_page_t *page);
+int gwctl_redis_consumer_set(gwctl_t *ctl, const char *id,
+    const char *field, const char *value, const char *same);
+void gwctl_redis_consumer_free(gwctl_consumer_page_t *page);
+int gwctl_api_consumer_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
+int gwctl_api_consumer_get(gwctl_t *ctl, const char *id,
+    gwctl_consumer_page_t *page);
+int gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor,
+    size_t limit, gwctl_consumer_page_t *page);
+int gwctl_api_consumer_set(gwctl_t *ctl, const char *id,
+    const char *field, const char *value, const char *same);
+void gwctl_api_consumer_free(gwctl_consumer_page_t *page);
 int gwctl_api_key(gwctl_t *ctl, int argc, char **argv);
 int gwctl_api_client(gwctl_t *ctl, int argc, char **argv);
 

@@ -276,3 +276,12 @@ gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
 
     return 0;
 }
+
+
+const gwctl_store_t  gwctl_api_store = {
+    gwctl_api_consumer_add,
+    gwctl_api_consumer_get,
+    gwctl_api_consumer_list,
+    gwctl_api_consumer_set,
+    gwctl_api_consumer_free
+};

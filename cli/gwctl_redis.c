@@ -315,3 +315,12 @@ gwctl_field_int(const redisReply *hash, const char *name, int64_t *n)
 
     return 0;
 }
+
+
+const gwctl_store_t  gwctl_redis_store = {
+    gwctl_redis_consumer_add,
+    gwctl_redis_consumer_get,
+    gwctl_redis_consumer_list,
+    gwctl_redis_consumer_set,
+    gwctl_redis_consumer_free
+};
