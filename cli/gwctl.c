@@ -686,8 +686,7 @@ main(int argc, char **argv)
         rc = gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "key") == 0) {
-        rc = ctl.api ? gwctl_api_key(&ctl, argc - i - 1, argv + i + 1)
-                     : gwctl_key(&ctl, argc - i - 1, argv + i + 1);
+        rc = gwctl_key(&ctl, argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0
                || strcmp(argv[i], "export") == 0)

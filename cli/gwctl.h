@@ -41,6 +41,7 @@
 #define GWCTL_RESP_MAX      (64 * 1024 * 1024)  /* bytes of an answer */
 #define GWCTL_CRED_MAX      8192    /* bytes of a token or an API key */
 #define GWCTL_ETAG_MAX      64
+#define GWCTL_HASH_SHOWN    12      /* hex digits of a key hash in tables */
 
 
 typedef struct {
@@ -124,6 +125,38 @@ typedef struct {
 } gwctl_consumer_page_t;
 
 
+/* a key just made: shown once by key create, then wiped */
+typedef struct {
+    char            key[GW_KEY_LEN + 1];
+    char            hash[GW_KEY_HASH_HEX_LEN + 1];
+    char            prefix[GW_KEY_PREFIX_LEN + 1];
+    const char     *id;             /* its consumer */
+    int64_t         created;
+} gwctl_key_new_t;
+
+
+/* a key as key list prints it, from either store */
+typedef struct {
+    const char     *hash;
+    const char     *prefix;         /* NULL: missing */
+    const char     *status;
+    const char     *state;          /* active, revoked, expired, invalid */
+    int64_t         created;
+    int64_t         expires;        /* 0: never */
+    unsigned        created_set:1;
+    unsigned        expires_set:1;
+} gwctl_key_rec_t;
+
+
+/* a page of a consumer's keys, oldest first */
+typedef struct {
+    gwctl_key_rec_t  *items;
+    size_t            n;
+    const char       *next;         /* the next page's cursor, or NULL */
+    void             *data;         /* the store's, for its free */
+} gwctl_key_page_t;
+
+
 /*
  * Where the consumer, key and client commands keep their entities:
  * Redis (gwctl_redis_store) or the admin API (gwctl_api_store), chosen
@@ -139,6 +172,14 @@ typedef struct gwctl_store_s {
     int   (*consumer_set)(gwctl_t *ctl, const char *id, const char *field,
                           const char *value, const char *same);
     void  (*consumer_free)(gwctl_consumer_page_t *page);
+    int   (*key_create)(gwctl_t *ctl, const char *id, int64_t ttl,
+                        gwctl_key_new_t *k);
+    int   (*key_withdraw)(gwctl_t *ctl, gwctl_key_new_t *k);
+    int   (*key_list)(gwctl_t *ctl, const char *cmd, const char *id,
+                      const char *cursor, size_t limit,
+                      gwctl_key_page_t *page);
+    int   (*key_revoke)(gwctl_t *ctl, const char *id, const char *hash);
+    void  (*key_free)(gwctl_key_page_t *page);
 } gwctl_store_t;
 
 extern const gwctl_store_t  gwctl_redis_store;
@@ -228,7 +269,20 @@ int gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor,
 int gwctl_api_consumer_set(gwctl_t *ctl, const char *id,
     const char *field, const char *value, const char *same);
 void gwctl_api_consumer_free(gwctl_consumer_page_t *page);
-int gwctl_api_key(gwctl_t *ctl, int argc, char **argv);
+int gwctl_redis_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
+    gwctl_key_new_t *k);
+int gwctl_redis_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
+int gwctl_redis_key_list(gwctl_t *ctl, const char *cmd, const char *id,
+    const char *cursor, size_t limit, gwctl_key_page_t *page);
+int gwctl_redis_key_revoke(gwctl_t *ctl, const char *id, const char *hash);
+void gwctl_redis_key_free(gwctl_key_page_t *page);
+int gwctl_api_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
+    gwctl_key_new_t *k);
+int gwctl_api_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
+int gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
+    const char *cursor, size_t limit, gwctl_key_page_t *page);
+int gwctl_api_key_revoke(gwctl_t *ctl, const char *id, const char *hash);
+void gwctl_api_key_free(gwctl_key_page_t *page);
 int gwctl_api_client(gwctl_t *ctl, int argc, char **argv);
 
 /* gwctl_client*.c */

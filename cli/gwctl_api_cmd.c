@@ -283,5 +283,10 @@ const gwctl_store_t  gwctl_api_store = {
     gwctl_api_consumer_get,
     gwctl_api_consumer_list,
     gwctl_api_consumer_set,
-    gwctl_api_consumer_free
+    gwctl_api_consumer_free,
+    gwctl_api_key_create,
+    gwctl_api_key_withdraw,
+    gwctl_api_key_list,
+    gwctl_api_key_revoke,
+    gwctl_api_key_free
 };

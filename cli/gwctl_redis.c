@@ -322,5 +322,10 @@ const gwctl_store_t  gwctl_redis_store = {
     gwctl_redis_consumer_get,
     gwctl_redis_consumer_list,
     gwctl_redis_consumer_set,
-    gwctl_redis_consumer_free
+    gwctl_redis_consumer_free,
+    gwctl_redis_key_create,
+    gwctl_redis_key_withdraw,
+    gwctl_redis_key_list,
+    gwctl_redis_key_revoke,
+    gwctl_redis_key_free
 };
