@@ -694,8 +694,7 @@ main(int argc, char **argv)
         rc = gwctl_apply(&ctl, argv[i], argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "client") == 0) {
-        rc = ctl.api ? gwctl_api_client(&ctl, argc - i - 1, argv + i + 1)
-                     : gwctl_client(&ctl, argc - i - 1, argv + i + 1);
+        rc = gwctl_client(&ctl, argc - i - 1, argv + i + 1);
 
     } else {
         gwctl_fail(&ctl, GWCTL_USAGE, "unknown command %s",

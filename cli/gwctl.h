@@ -157,6 +157,36 @@ typedef struct {
 } gwctl_key_page_t;
 
 
+#define GWCTL_CLIENT_FIELDS  8
+
+
+/* a client as client show and list print it, from either store */
+typedef struct {
+    const char     *id;
+    const char     *field[GWCTL_CLIENT_FIELDS];  /* gwctl_client_fields */
+    const char     *jwk;            /* NULL or "": none */
+    char           *own[GWCTL_CLIENT_FIELDS + 1];   /* freed with the page */
+    int64_t         secret_old_until;
+    int64_t         created;
+    int64_t         updated;
+    unsigned        secret:1;       /* has a secret */
+    unsigned        secret_old_set:1;
+    unsigned        created_set:1;
+    unsigned        updated_set:1;
+} gwctl_client_rec_t;
+
+
+/* clients read from a store, sorted by id */
+typedef struct {
+    gwctl_client_rec_t  *items;
+    size_t               n;
+    const char          *next;      /* the next page's cursor, or NULL */
+    void                *data;      /* the store's, for its free */
+} gwctl_client_page_t;
+
+typedef struct gwctl_client_spec_s  gwctl_client_spec_t;
+
+
 /*
  * Where the consumer, key and client commands keep their entities:
  * Redis (gwctl_redis_store) or the admin API (gwctl_api_store), chosen
@@ -180,6 +210,17 @@ typedef struct gwctl_store_s {
                       gwctl_key_page_t *page);
     int   (*key_revoke)(gwctl_t *ctl, const char *id, const char *hash);
     void  (*key_free)(gwctl_key_page_t *page);
+    int   (*client_add)(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+                        char *secret, size_t size);
+    int   (*client_get)(gwctl_t *ctl, const char *id,
+                        gwctl_client_page_t *page);
+    int   (*client_list)(gwctl_t *ctl, const char *cursor, size_t limit,
+                         gwctl_client_page_t *page);
+    int   (*client_status)(gwctl_t *ctl, const char *id,
+                           const char *status, const char *done);
+    int   (*client_set_key)(gwctl_t *ctl, const char *id, const char *jwk);
+    int   (*client_rotate)(gwctl_t *ctl, int argc, char **argv);
+    void  (*client_free)(gwctl_client_page_t *page);
 } gwctl_store_t;
 
 extern const gwctl_store_t  gwctl_redis_store;
@@ -283,7 +324,29 @@ int gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
     const char *cursor, size_t limit, gwctl_key_page_t *page);
 int gwctl_api_key_revoke(gwctl_t *ctl, const char *id, const char *hash);
 void gwctl_api_key_free(gwctl_key_page_t *page);
-int gwctl_api_client(gwctl_t *ctl, int argc, char **argv);
+int gwctl_redis_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+    char *secret, size_t size);
+int gwctl_redis_client_get(gwctl_t *ctl, const char *id,
+    gwctl_client_page_t *page);
+int gwctl_redis_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
+    gwctl_client_page_t *page);
+int gwctl_redis_client_status(gwctl_t *ctl, const char *id,
+    const char *status, const char *done);
+int gwctl_redis_client_set_key(gwctl_t *ctl, const char *id,
+    const char *jwk);
+void gwctl_redis_client_free(gwctl_client_page_t *page);
+int gwctl_api_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+    char *secret, size_t size);
+int gwctl_api_client_get(gwctl_t *ctl, const char *id,
+    gwctl_client_page_t *page);
+int gwctl_api_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
+    gwctl_client_page_t *page);
+int gwctl_api_client_status(gwctl_t *ctl, const char *id,
+    const char *status, const char *done);
+int gwctl_api_client_set_key(gwctl_t *ctl, const char *id,
+    const char *jwk);
+int gwctl_api_client_rotate(gwctl_t *ctl, int argc, char **argv);
+void gwctl_api_client_free(gwctl_client_page_t *page);
 
 /* gwctl_client*.c */
 #define GWCTL_SECRET_PREFIX   "tgs_"
@@ -295,7 +358,7 @@ int gwctl_api_client(gwctl_t *ctl, int argc, char **argv);
 #define GWCTL_JWK_MAX         16384         /* bytes of a JWK file */
 
 /* client add's arguments, checked (gwctl_client_spec()) */
-typedef struct {
+struct gwctl_client_spec_s {
     const char         *id;
     const char         *name;
     const char         *scopes;         /* space-separated, "" : none */
@@ -306,7 +369,9 @@ typedef struct {
     const char         *grants;
     const char         *pepper;         /* --pepper, NULL : none */
     int                 secretful;      /* auth names client_secret_* */
-} gwctl_client_spec_t;
+};
+
+extern const char  *gwctl_client_fields[];
 
 int gwctl_client_spec(gwctl_t *ctl, int argc, char **argv,
     gwctl_client_spec_t *cs);
@@ -318,7 +383,6 @@ int gwctl_client_change(gwctl_t *ctl, const char *id, const char *same,
     const char *field, const char *value, const char *field2,
     const char *value2, const char *field3, const char *value3);
 int gwctl_client_rotate(gwctl_t *ctl, int argc, char **argv);
-int gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv);
 
 
 #endif /* _GWCTL_H_INCLUDED_ */

@@ -288,5 +288,12 @@ const gwctl_store_t  gwctl_api_store = {
     gwctl_api_key_withdraw,
     gwctl_api_key_list,
     gwctl_api_key_revoke,
-    gwctl_api_key_free
+    gwctl_api_key_free,
+    gwctl_api_client_add,
+    gwctl_api_client_get,
+    gwctl_api_client_list,
+    gwctl_api_client_status,
+    gwctl_api_client_set_key,
+    gwctl_api_client_rotate,
+    gwctl_api_client_free
 };

@@ -327,5 +327,12 @@ const gwctl_store_t  gwctl_redis_store = {
     gwctl_redis_key_withdraw,
     gwctl_redis_key_list,
     gwctl_redis_key_revoke,
-    gwctl_redis_key_free
+    gwctl_redis_key_free,
+    gwctl_redis_client_add,
+    gwctl_redis_client_get,
+    gwctl_redis_client_list,
+    gwctl_redis_client_status,
+    gwctl_redis_client_set_key,
+    gwctl_client_rotate,
+    gwctl_redis_client_free
 };

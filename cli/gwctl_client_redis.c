@@ -1,0 +1,345 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The clients of gwctl's Redis store (gwctl_client.c parses and prints;
+ * gwctl_client_key.c has the secrets, rotate-secret and set-key).
+ *
+ * A client is the hash gw:client:<id> and its id in gw:clients, written
+ * in one MULTI/EXEC under WATCH with the "client <id>" invalidation, as
+ * consumers are.  A secret is made here and stored only as its keyed
+ * hash.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "gwctl.h"
+
+
+/* a page's replies, freed with it */
+typedef struct {
+    redisReply     *set;
+    redisReply    **recs;
+    size_t          n;
+} gwctl_client_redis_t;
+
+
+static void gwctl_client_redis_rec(gwctl_client_rec_t *c, const char *id,
+    const redisReply *rec);
+
+
+int
+gwctl_redis_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+    char *out, size_t size)
+{
+    int          attempt, committed;
+    char         rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
+    char         secret[GWCTL_SECRET_LEN + 1], hex[65];
+    long long    now;
+    redisReply  *reply;
+
+    secret[0] = '\0';
+    hex[0] = '\0';
+
+    if (cs->secretful
+        && gwctl_client_secret(ctl, "client add", cs->pepper, secret, hex)
+           != 0)
+    {
+        return -1;
+    }
+
+    if (gwctl_connect(ctl) != 0) {
+        goto failed;
+    }
+
+    snprintf(rkey, sizeof(rkey), GW_MODEL_CLIENT_PREFIX "%s", cs->id);
+    snprintf(event, sizeof(event), GW_MODEL_EVENT_CLIENT " %s", cs->id);
+
+    for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
+
+        if (gwctl_run(ctl, "WATCH %s", rkey) != 0) {
+            goto failed;
+        }
+
+        reply = gwctl_command(ctl, "EXISTS %s", rkey);
+        if (reply == NULL) {
+            goto failed;
+        }
+
+        if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 0) {
+            freeReplyObject(reply);
+            gwctl_fail(ctl, GWCTL_STATE, "client %s already exists", cs->id);
+            goto failed;
+        }
+
+        freeReplyObject(reply);
+
+        now = (long long) time(NULL);
+
+        if (gwctl_run(ctl, "MULTI") != 0
+            || gwctl_run(ctl, "HSET %s id %s name %s status %s secret %s "
+                         "secret_old %s secret_old_until %s jwk %s auth %s "
+                         "grants %s scopes %s default_scopes %s "
+                         "audiences %s default_audience %s created %lld "
+                         "updated %lld", rkey, cs->id, cs->name,
+                         GW_MODEL_ACTIVE, hex, "", "", "", cs->auth,
+                         cs->grants, cs->scopes, cs->dscopes, cs->auds,
+                         cs->daud, now, now) != 0
+            || gwctl_run(ctl, "ZADD %s 0 %s", GW_MODEL_CLIENTS, cs->id) != 0
+            || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
+            || gwctl_exec(ctl, &committed) != 0)
+        {
+            goto failed;
+        }
+
+        if (committed) {
+            snprintf(out, size, "%s", secret);
+            OPENSSL_cleanse(secret, sizeof(secret));
+            return 0;
+        }
+    }
+
+    gwctl_fail(ctl, GWCTL_STATE, "client %s: changed concurrently, try "
+               "again", cs->id);
+
+failed:
+
+    OPENSSL_cleanse(secret, sizeof(secret));
+
+    return -1;
+}
+
+
+/* a record of an HGETALL reply, borrowed; never its secret hash */
+
+static void
+gwctl_client_redis_rec(gwctl_client_rec_t *c, const char *id,
+    const redisReply *rec)
+{
+    size_t             i;
+    const redisReply  *v;
+
+    memset(c, 0, sizeof(gwctl_client_rec_t));
+
+    c->id = id;
+
+    /* hiredis ends every string with a NUL */
+
+    for (i = 0; i < GWCTL_CLIENT_FIELDS; i++) {
+        v = gwctl_field(rec, gwctl_client_fields[i]);
+        c->field[i] = (v != NULL) ? v->str : NULL;
+    }
+
+    v = gwctl_field(rec, "secret");
+    c->secret = (v != NULL && v->len > 0);
+
+    v = gwctl_field(rec, "jwk");
+    c->jwk = (v != NULL) ? v->str : NULL;
+
+    c->secret_old_set = (gwctl_field_int(rec, "secret_old_until",
+                                         &c->secret_old_until) == 0);
+    c->created_set = (gwctl_field_int(rec, "created", &c->created) == 0);
+    c->updated_set = (gwctl_field_int(rec, "updated", &c->updated) == 0);
+}
+
+
+int
+gwctl_redis_client_get(gwctl_t *ctl, const char *id,
+    gwctl_client_page_t *page)
+{
+    redisReply            *rec;
+    gwctl_client_redis_t  *d;
+
+    memset(page, 0, sizeof(gwctl_client_page_t));
+
+    if (gwctl_connect(ctl) != 0) {
+        return -1;
+    }
+
+    rec = gwctl_command(ctl, "HGETALL " GW_MODEL_CLIENT_PREFIX "%s", id);
+    if (rec == NULL) {
+        return -1;
+    }
+
+    if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
+        freeReplyObject(rec);
+        return gwctl_fail(ctl, GWCTL_STATE, "client %s not found", id);
+    }
+
+    d = calloc(1, sizeof(gwctl_client_redis_t));
+    page->data = d;
+
+    if (d == NULL || (d->recs = calloc(1, sizeof(redisReply *))) == NULL) {
+        freeReplyObject(rec);
+        gwctl_redis_client_free(page);
+        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    }
+
+    d->recs[0] = rec;
+    d->n = 1;
+
+    page->items = calloc(1, sizeof(gwctl_client_rec_t));
+    if (page->items == NULL) {
+        gwctl_redis_client_free(page);
+        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    }
+
+    page->n = 1;
+    gwctl_client_redis_rec(&page->items[0], id, rec);
+
+    return 0;
+}
+
+
+/*
+ * One page of clients, sorted by id, as gwctl_redis_consumer_list()
+ * reads consumers; invalid ids and ids without a record are skipped.
+ */
+
+int
+gwctl_redis_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
+    gwctl_client_page_t *page)
+{
+    char                   min[GW_ID_MAX + 2], q[64];
+    size_t                 i, n;
+    redisReply            *set;
+    const char           **ids;
+    gwctl_client_redis_t  *d;
+
+    memset(page, 0, sizeof(gwctl_client_page_t));
+
+    if (cursor != NULL && !gw_model_id_valid(cursor, strlen(cursor))) {
+        return gwctl_fail(ctl, GWCTL_USAGE, "client list: --cursor: "
+                          "expects a client id, got %s",
+                          gwctl_quote(q, sizeof(q), cursor));
+    }
+
+    if (gwctl_connect(ctl) != 0) {
+        return -1;
+    }
+
+    snprintf(min, sizeof(min), "%s%s", cursor != NULL ? "(" : "-",
+             cursor != NULL ? cursor : "");
+
+    set = gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 %llu",
+                        GW_MODEL_CLIENTS, min,
+                        (unsigned long long) limit + 1);
+    if (set == NULL) {
+        return -1;
+    }
+
+    d = calloc(1, sizeof(gwctl_client_redis_t));
+    if (d == NULL) {
+        freeReplyObject(set);
+        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    }
+
+    d->set = set;
+    page->data = d;
+
+    ids = calloc(set->elements + 1, sizeof(char *));
+    d->recs = calloc(set->elements + 1, sizeof(redisReply *));
+    page->items = calloc(set->elements + 1, sizeof(gwctl_client_rec_t));
+
+    if (set->type != REDIS_REPLY_ARRAY || ids == NULL || d->recs == NULL
+        || page->items == NULL)
+    {
+        gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGEBYLEX: not a sorted "
+                   "set", ctl->addr);
+        goto failed;
+    }
+
+    n = 0;
+
+    for (i = 0; i < set->elements && i < limit; i++) {
+        if (set->element[i]->type == REDIS_REPLY_STRING
+            && gw_model_id_valid(set->element[i]->str,
+                                 set->element[i]->len))
+        {
+            ids[n++] = set->element[i]->str;
+        }
+    }
+
+    if (set->elements > limit && n > 0) {
+        page->next = ids[n - 1];
+    }
+
+    for (i = 0; i < n; i++) {
+        if (gwctl_append(ctl, "HGETALL " GW_MODEL_CLIENT_PREFIX "%s", ids[i])
+            != 0)
+        {
+            goto failed;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        d->recs[i] = gwctl_reply(ctl, "HGETALL");
+        if (d->recs[i] == NULL) {
+            goto failed;
+        }
+
+        d->n++;
+
+        if (d->recs[i]->type == REDIS_REPLY_ARRAY
+            && d->recs[i]->elements != 0)
+        {
+            gwctl_client_redis_rec(&page->items[page->n++], ids[i],
+                                   d->recs[i]);
+        }
+    }
+
+    free(ids);
+
+    return 0;
+
+failed:
+
+    free(ids);
+    gwctl_redis_client_free(page);
+
+    return -1;
+}
+
+
+void
+gwctl_redis_client_free(gwctl_client_page_t *page)
+{
+    size_t                 i;
+    gwctl_client_redis_t  *d;
+
+    d = page->data;
+
+    if (d != NULL) {
+        for (i = 0; d->recs != NULL && i < d->n; i++) {
+            freeReplyObject(d->recs[i]);
+        }
+
+        if (d->set != NULL) {
+            freeReplyObject(d->set);
+        }
+
+        free(d->recs);
+        free(d);
+    }
+
+    free(page->items);
+    memset(page, 0, sizeof(gwctl_client_page_t));
+}
+
+
+int
+gwctl_redis_client_status(gwctl_t *ctl, const char *id, const char *status,
+    const char *done)
+{
+    if (gwctl_connect(ctl) != 0) {
+        return -1;
+    }
+
+    return gwctl_client_change(ctl, id, done, "status", status, "status",
+                               status, "status", status);
+}
