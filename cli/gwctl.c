@@ -43,6 +43,15 @@ static int gwctl_global_value(gwctl_t *ctl, int argc, char **argv, int *i,
     const char *name, const char **value);
 
 
+static const gwctl_store_t  gwctl_redis_store = {
+    &gwctl_redis_consumer_ops, &gwctl_redis_key_ops, &gwctl_redis_client_ops
+};
+
+static const gwctl_store_t  gwctl_api_store = {
+    &gwctl_api_consumer_ops, &gwctl_api_key_ops, &gwctl_api_client_ops
+};
+
+
 static const char  gwctl_usage_text[] =
 "usage: gwctl [--redis HOST:PORT | --redis unix:/path] [--password-env VAR]\n"
 "             [--db N] [--api URL [--token-env VAR | --key-env VAR]]\n"
@@ -596,6 +605,12 @@ int
 gwctl_connect(gwctl_t *ctl)
 {
     struct timeval  tv;
+
+    /* a command that reads several times connects once */
+
+    if (ctl->redis != NULL) {
+        return 0;
+    }
 
     tv.tv_sec = GWCTL_TIMEOUT;
     tv.tv_usec = 0;

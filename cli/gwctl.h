@@ -93,6 +93,23 @@ typedef struct {
 typedef int (*gwctl_cmd_pt)(gwctl_t *ctl, int argc, char **argv);
 
 
+/*
+ * What a store read: records (items, of the command's type) that borrow
+ * from the Redis replies, the buffers and the API answer kept with
+ * them, all freed by gwctl_page_free().
+ */
+typedef struct {
+    void           *items;
+    size_t          n;
+    const char     *next;           /* the next page's cursor, or NULL */
+    redisReply    **replies;
+    size_t          nreplies;
+    void          **bufs;
+    size_t          nbufs;
+    gwctl_http_t    res;
+} gwctl_page_t;
+
+
 /* consumer add's arguments, checked */
 typedef struct {
     const char     *id;
@@ -105,24 +122,14 @@ typedef struct {
 /* a consumer as the commands print it, from either store */
 typedef struct {
     const char     *id;
-    const char     *name;           /* NULL or "": missing */
+    const char     *name;           /* NULL: missing */
     const char     *status;
     const char     *tags;           /* comma-separated */
     const char     *plan;
-    char           *own;            /* freed with the page */
     int64_t         created;
     long long       keys;
     unsigned        created_set:1;
 } gwctl_consumer_rec_t;
-
-
-/* consumers read from a store, sorted by id */
-typedef struct {
-    gwctl_consumer_rec_t  *items;
-    size_t                 n;
-    const char            *next;    /* the next page's cursor, or NULL */
-    void                  *data;    /* the store's, for its free */
-} gwctl_consumer_page_t;
 
 
 /* a key just made: shown once by key create, then wiped */
@@ -148,24 +155,13 @@ typedef struct {
 } gwctl_key_rec_t;
 
 
-/* a page of a consumer's keys, oldest first */
-typedef struct {
-    gwctl_key_rec_t  *items;
-    size_t            n;
-    const char       *next;         /* the next page's cursor, or NULL */
-    void             *data;         /* the store's, for its free */
-} gwctl_key_page_t;
-
-
 #define GWCTL_CLIENT_FIELDS  8
-
 
 /* a client as client show and list print it, from either store */
 typedef struct {
     const char     *id;
     const char     *field[GWCTL_CLIENT_FIELDS];  /* gwctl_client_fields */
     const char     *jwk;            /* NULL or "": none */
-    char           *own[GWCTL_CLIENT_FIELDS + 1];   /* freed with the page */
     int64_t         secret_old_until;
     int64_t         created;
     int64_t         updated;
@@ -175,56 +171,58 @@ typedef struct {
     unsigned        updated_set:1;
 } gwctl_client_rec_t;
 
-
-/* clients read from a store, sorted by id */
-typedef struct {
-    gwctl_client_rec_t  *items;
-    size_t               n;
-    const char          *next;      /* the next page's cursor, or NULL */
-    void                *data;      /* the store's, for its free */
-} gwctl_client_page_t;
-
 typedef struct gwctl_client_spec_s  gwctl_client_spec_t;
 
 
 /*
  * Where the consumer, key and client commands keep their entities:
- * Redis (gwctl_redis_store) or the admin API (gwctl_api_store), chosen
- * once by main().  The commands parse and print; a store reads and
- * writes, and fails with the message and exit code the command reports.
+ * Redis (gwctl_*_redis.c) or the admin API (gwctl_api_*.c), chosen once
+ * by main().  The commands parse and print; a store reads and writes,
+ * and fails with the message and exit code the command reports.  A get
+ * or list fills a page of records, which the command frees.
  */
+typedef struct {
+    int   (*add)(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
+    int   (*get)(gwctl_t *ctl, const char *id, gwctl_page_t *page);
+    int   (*list)(gwctl_t *ctl, const char *cursor, size_t limit,
+                  gwctl_page_t *page);
+    int   (*set)(gwctl_t *ctl, const char *id, const char *field,
+                 const char *value, const char *same);
+} gwctl_consumer_ops_t;
+
+typedef struct {
+    int   (*create)(gwctl_t *ctl, const char *id, int64_t ttl,
+                    gwctl_key_new_t *k);
+    int   (*withdraw)(gwctl_t *ctl, gwctl_key_new_t *k);
+    int   (*list)(gwctl_t *ctl, const char *cmd, const char *id,
+                  const char *cursor, size_t limit, gwctl_page_t *page);
+    int   (*revoke)(gwctl_t *ctl, const char *id, const char *hash);
+} gwctl_key_ops_t;
+
+typedef struct {
+    int   (*add)(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+                 char *secret, size_t size);
+    int   (*get)(gwctl_t *ctl, const char *id, gwctl_page_t *page);
+    int   (*list)(gwctl_t *ctl, const char *cursor, size_t limit,
+                  gwctl_page_t *page);
+    int   (*status)(gwctl_t *ctl, const char *id, const char *status,
+                    const char *done);
+    int   (*set_key)(gwctl_t *ctl, const char *id, const char *jwk);
+    int   (*rotate)(gwctl_t *ctl, int argc, char **argv);
+} gwctl_client_ops_t;
+
 typedef struct gwctl_store_s {
-    int   (*consumer_add)(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
-    int   (*consumer_get)(gwctl_t *ctl, const char *id,
-                          gwctl_consumer_page_t *page);
-    int   (*consumer_list)(gwctl_t *ctl, const char *cursor, size_t limit,
-                           gwctl_consumer_page_t *page);
-    int   (*consumer_set)(gwctl_t *ctl, const char *id, const char *field,
-                          const char *value, const char *same);
-    void  (*consumer_free)(gwctl_consumer_page_t *page);
-    int   (*key_create)(gwctl_t *ctl, const char *id, int64_t ttl,
-                        gwctl_key_new_t *k);
-    int   (*key_withdraw)(gwctl_t *ctl, gwctl_key_new_t *k);
-    int   (*key_list)(gwctl_t *ctl, const char *cmd, const char *id,
-                      const char *cursor, size_t limit,
-                      gwctl_key_page_t *page);
-    int   (*key_revoke)(gwctl_t *ctl, const char *id, const char *hash);
-    void  (*key_free)(gwctl_key_page_t *page);
-    int   (*client_add)(gwctl_t *ctl, const gwctl_client_spec_t *cs,
-                        char *secret, size_t size);
-    int   (*client_get)(gwctl_t *ctl, const char *id,
-                        gwctl_client_page_t *page);
-    int   (*client_list)(gwctl_t *ctl, const char *cursor, size_t limit,
-                         gwctl_client_page_t *page);
-    int   (*client_status)(gwctl_t *ctl, const char *id,
-                           const char *status, const char *done);
-    int   (*client_set_key)(gwctl_t *ctl, const char *id, const char *jwk);
-    int   (*client_rotate)(gwctl_t *ctl, int argc, char **argv);
-    void  (*client_free)(gwctl_client_page_t *page);
+    const gwctl_consumer_ops_t  *consumer;
+    const gwctl_key_ops_t       *key;
+    const gwctl_client_ops_t    *client;
 } gwctl_store_t;
 
-extern const gwctl_store_t  gwctl_redis_store;
-extern const gwctl_store_t  gwctl_api_store;
+extern const gwctl_consumer_ops_t  gwctl_redis_consumer_ops;
+extern const gwctl_consumer_ops_t  gwctl_api_consumer_ops;
+extern const gwctl_key_ops_t       gwctl_redis_key_ops;
+extern const gwctl_key_ops_t       gwctl_api_key_ops;
+extern const gwctl_client_ops_t    gwctl_redis_client_ops;
+extern const gwctl_client_ops_t    gwctl_api_client_ops;
 
 
 /* gwctl.c */
@@ -253,12 +251,13 @@ int gwctl_field_int(const redisReply *hash, const char *name, int64_t *n);
 void gwctl_sanitize(char *dst, size_t size, const char *s, size_t len);
 void gwctl_print_text(FILE *f, const char *s, size_t len);
 void gwctl_print_json(FILE *f, const char *s, size_t len);
-void gwctl_print_field(FILE *f, const redisReply *hash, const char *name,
-    int json);
-void gwctl_print_cell(FILE *f, const redisReply *v, size_t width);
+void gwctl_print_cell(FILE *f, const char *s, size_t width);
 void gwctl_format_time(char *buf, size_t size, int64_t t);
 void gwctl_print_next(FILE *f, int json, const char *close,
     const char *next);
+int gwctl_page_reply(gwctl_t *ctl, gwctl_page_t *page, redisReply *r);
+void *gwctl_page_buf(gwctl_t *ctl, gwctl_page_t *page, void *p);
+void gwctl_page_free(gwctl_page_t *page);
 
 /* gwctl_api.c */
 int gwctl_api_parse(gwctl_t *ctl, const char *what, const char *url);
@@ -279,7 +278,6 @@ void gwctl_http_free(gwctl_http_t *res);
 
 const char *gwctl_api_str(json_t *o, const char *name);
 int64_t gwctl_api_time(json_t *v);
-void gwctl_api_cell(FILE *f, const char *s, size_t width);
 int gwctl_api_get(gwctl_t *ctl, const char *what, const char *path,
     gwctl_http_t *res);
 int gwctl_api_patch(gwctl_t *ctl, const char *what, const char *path,
@@ -288,65 +286,14 @@ int gwctl_api_patch(gwctl_t *ctl, const char *what, const char *path,
 int gwctl_api_count(gwctl_t *ctl, const char *id, long long *n);
 int gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
     char *buf, size_t size);
+json_t *gwctl_api_items(gwctl_t *ctl, const char *what, const char *path,
+    int one, gwctl_page_t *page, size_t size);
 
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
 int gwctl_client(gwctl_t *ctl, int argc, char **argv);
 int gwctl_apply(gwctl_t *ctl, const char *cmd, int argc, char **argv);
-int gwctl_redis_consumer_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
-int gwctl_redis_consumer_get(gwctl_t *ctl, const char *id,
-    gwctl_consumer_page_t *page);
-int gwctl_redis_consumer_list(gwctl_t *ctl, const char *cursor,
-    size_t limit, gwctl_consumer_page_t *page);
-int gwctl_redis_consumer_set(gwctl_t *ctl, const char *id,
-    const char *field, const char *value, const char *same);
-void gwctl_redis_consumer_free(gwctl_consumer_page_t *page);
-int gwctl_api_consumer_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs);
-int gwctl_api_consumer_get(gwctl_t *ctl, const char *id,
-    gwctl_consumer_page_t *page);
-int gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor,
-    size_t limit, gwctl_consumer_page_t *page);
-int gwctl_api_consumer_set(gwctl_t *ctl, const char *id,
-    const char *field, const char *value, const char *same);
-void gwctl_api_consumer_free(gwctl_consumer_page_t *page);
-int gwctl_redis_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
-    gwctl_key_new_t *k);
-int gwctl_redis_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
-int gwctl_redis_key_list(gwctl_t *ctl, const char *cmd, const char *id,
-    const char *cursor, size_t limit, gwctl_key_page_t *page);
-int gwctl_redis_key_revoke(gwctl_t *ctl, const char *id, const char *hash);
-void gwctl_redis_key_free(gwctl_key_page_t *page);
-int gwctl_api_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
-    gwctl_key_new_t *k);
-int gwctl_api_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
-int gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
-    const char *cursor, size_t limit, gwctl_key_page_t *page);
-int gwctl_api_key_revoke(gwctl_t *ctl, const char *id, const char *hash);
-void gwctl_api_key_free(gwctl_key_page_t *page);
-int gwctl_redis_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
-    char *secret, size_t size);
-int gwctl_redis_client_get(gwctl_t *ctl, const char *id,
-    gwctl_client_page_t *page);
-int gwctl_redis_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
-    gwctl_client_page_t *page);
-int gwctl_redis_client_status(gwctl_t *ctl, const char *id,
-    const char *status, const char *done);
-int gwctl_redis_client_set_key(gwctl_t *ctl, const char *id,
-    const char *jwk);
-void gwctl_redis_client_free(gwctl_client_page_t *page);
-int gwctl_api_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
-    char *secret, size_t size);
-int gwctl_api_client_get(gwctl_t *ctl, const char *id,
-    gwctl_client_page_t *page);
-int gwctl_api_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
-    gwctl_client_page_t *page);
-int gwctl_api_client_status(gwctl_t *ctl, const char *id,
-    const char *status, const char *done);
-int gwctl_api_client_set_key(gwctl_t *ctl, const char *id,
-    const char *jwk);
-int gwctl_api_client_rotate(gwctl_t *ctl, int argc, char **argv);
-void gwctl_api_client_free(gwctl_client_page_t *page);
 
 /* gwctl_client*.c */
 #define GWCTL_SECRET_PREFIX   "tgs_"
@@ -383,6 +330,8 @@ int gwctl_client_change(gwctl_t *ctl, const char *id, const char *same,
     const char *field, const char *value, const char *field2,
     const char *value2, const char *field3, const char *value3);
 int gwctl_client_rotate(gwctl_t *ctl, int argc, char **argv);
+int gwctl_redis_client_set_key(gwctl_t *ctl, const char *id,
+    const char *jwk);
 
 
 #endif /* _GWCTL_H_INCLUDED_ */

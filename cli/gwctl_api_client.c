@@ -21,19 +21,34 @@
 #include "gwctl.h"
 
 
-/* a page's answer, freed with it */
-typedef struct {
-    gwctl_http_t    res;
-} gwctl_api_client_t;
-
-
+static int gwctl_api_client_rotate(gwctl_t *ctl, int argc, char **argv);
+static int gwctl_api_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+    char *out, size_t size);
 static json_t *gwctl_api_client_words(const char *list);
 static char *gwctl_api_client_join(json_t *c, const char *name);
-static int gwctl_api_client_rec(gwctl_t *ctl, gwctl_client_rec_t *c,
-    json_t *e);
+static int gwctl_api_client_read(gwctl_t *ctl, const char *what,
+    const char *path, int one, gwctl_page_t *page);
+static int gwctl_api_client_get(gwctl_t *ctl, const char *id,
+    gwctl_page_t *page);
+static int gwctl_api_client_list(gwctl_t *ctl, const char *cursor,
+    size_t limit, gwctl_page_t *page);
+static int gwctl_api_client_status(gwctl_t *ctl, const char *id,
+    const char *status, const char *done);
+static int gwctl_api_client_set_key(gwctl_t *ctl, const char *id,
+    const char *text);
 
 
-int
+const gwctl_client_ops_t  gwctl_api_client_ops = {
+    gwctl_api_client_add,
+    gwctl_api_client_get,
+    gwctl_api_client_list,
+    gwctl_api_client_status,
+    gwctl_api_client_set_key,
+    gwctl_api_client_rotate
+};
+
+
+static int
 gwctl_api_client_rotate(gwctl_t *ctl, int argc, char **argv)
 {
     return gwctl_fail(ctl, GWCTL_USAGE,
@@ -49,7 +64,7 @@ gwctl_api_client_rotate(gwctl_t *ctl, int argc, char **argv)
  * into out.
  */
 
-int
+static int
 gwctl_api_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
     char *out, size_t size)
 {
@@ -223,99 +238,89 @@ gwctl_api_client_join(json_t *c, const char *name)
 }
 
 
-/* a client entity e as a record: its members joined into c->own */
+/*
+ * Reads the clients at path (what for the messages) into page, as
+ * records: the members joined into buffers of the page.
+ */
 
 static int
-gwctl_api_client_rec(gwctl_t *ctl, gwctl_client_rec_t *c, json_t *e)
+gwctl_api_client_read(gwctl_t *ctl, const char *what, const char *path,
+    int one, gwctl_page_t *page)
 {
-    size_t   i;
-    json_t  *jwk;
+    char                *jwk;
+    size_t               i, f;
+    json_t              *items, *e;
+    gwctl_client_rec_t  *c;
 
-    memset(c, 0, sizeof(gwctl_client_rec_t));
+    items = gwctl_api_items(ctl, what, path, one, page,
+                            sizeof(gwctl_client_rec_t));
+    if (items == NULL) {
+        return -1;
+    }
 
-    c->id = gwctl_api_str(e, "id");
+    json_array_foreach(items, i, e) {
+        c = (gwctl_client_rec_t *) page->items + page->n++;
+        c->id = gwctl_api_str(e, "id");
 
-    for (i = 0; i < GWCTL_CLIENT_FIELDS; i++) {
-        c->own[i] = gwctl_api_client_join(e, gwctl_client_fields[i]);
-        if (c->own[i] == NULL) {
-            return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+        for (f = 0; f < GWCTL_CLIENT_FIELDS; f++) {
+            c->field[f] = gwctl_page_buf(ctl, page,
+                              gwctl_api_client_join(e, gwctl_client_fields[f]));
+            if (c->field[f] == NULL) {
+                goto failed;
+            }
         }
 
-        c->field[i] = c->own[i];
+        c->secret = (gwctl_api_str(e, "secret_hash")[0] != '\0');
+
+        if (json_is_object(json_object_get(e, "jwk"))) {
+            jwk = json_dumps(json_object_get(e, "jwk"), JSON_COMPACT);
+
+            c->jwk = gwctl_page_buf(ctl, page, jwk);
+            if (c->jwk == NULL) {
+                goto failed;
+            }
+        }
+
+        c->created = gwctl_api_time(json_object_get(e, "created_at"));
+        c->created_set = (c->created >= 0);
+        c->updated = gwctl_api_time(json_object_get(e, "updated_at"));
+        c->updated_set = (c->updated >= 0);
     }
 
-    c->secret = (gwctl_api_str(e, "secret_hash")[0] != '\0');
-
-    jwk = json_object_get(e, "jwk");
-
-    if (json_is_object(jwk)) {
-        c->own[GWCTL_CLIENT_FIELDS] = json_dumps(jwk, JSON_COMPACT);
-        c->jwk = c->own[GWCTL_CLIENT_FIELDS];
-    }
-
-    c->created = gwctl_api_time(json_object_get(e, "created_at"));
-    c->created_set = (c->created >= 0);
-    c->updated = gwctl_api_time(json_object_get(e, "updated_at"));
-    c->updated_set = (c->updated >= 0);
+    json_decref(items);
 
     return 0;
+
+failed:
+
+    json_decref(items);
+    gwctl_page_free(page);
+
+    return -1;
 }
 
 
-int
-gwctl_api_client_get(gwctl_t *ctl, const char *id,
-    gwctl_client_page_t *page)
+static int
+gwctl_api_client_get(gwctl_t *ctl, const char *id, gwctl_page_t *page)
 {
-    char                 path[GWCTL_PATH_MAX], what[GWCTL_PATH_MAX];
-    gwctl_api_client_t  *d;
-
-    memset(page, 0, sizeof(gwctl_client_page_t));
+    char  path[GWCTL_PATH_MAX], what[GWCTL_PATH_MAX];
 
     snprintf(path, sizeof(path), "/v1/clients/%s", id);
     snprintf(what, sizeof(what), "client %s", id);
 
-    d = calloc(1, sizeof(gwctl_api_client_t));
-    if (d == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    if (gwctl_api_get(ctl, what, path, &d->res) != 0) {
-        free(d);
-        return -1;
-    }
-
-    page->data = d;
-    page->items = calloc(1, sizeof(gwctl_client_rec_t));
-
-    if (page->items == NULL) {
-        gwctl_api_client_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    page->n = 1;
-
-    if (gwctl_api_client_rec(ctl, &page->items[0], d->res.json) != 0) {
-        gwctl_api_client_free(page);
-        return -1;
-    }
-
-    return 0;
+    return gwctl_api_client_read(ctl, what, path, 1, page);
 }
 
 
 /* one page of clients, in id order, by the API's own cursor */
 
-int
+static int
 gwctl_api_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
-    gwctl_client_page_t *page)
+    gwctl_page_t *page)
 {
-    char                 path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
-    size_t               i;
-    json_t              *items, *e;
-    const char          *s;
-    gwctl_api_client_t  *d;
+    char  path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
 
-    memset(page, 0, sizeof(gwctl_client_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
     if (cursor != NULL
         && gwctl_api_cursor(ctl, "client list", cursor, buf, sizeof(buf))
@@ -327,73 +332,11 @@ gwctl_api_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
     snprintf(path, sizeof(path), "/v1/clients?limit=%zu%s%s", limit,
              cursor ? "&cursor=" : "", cursor ? buf : "");
 
-    d = calloc(1, sizeof(gwctl_api_client_t));
-    if (d == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    if (gwctl_api_get(ctl, "client list", path, &d->res) != 0) {
-        free(d);
-        return -1;
-    }
-
-    page->data = d;
-    items = json_object_get(d->res.json, "items");
-
-    page->items = calloc(json_array_size(items) + 1,
-                         sizeof(gwctl_client_rec_t));
-    if (page->items == NULL) {
-        gwctl_api_client_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    json_array_foreach(items, i, e) {
-        page->n++;
-
-        if (gwctl_api_client_rec(ctl, &page->items[i], e) != 0) {
-            gwctl_api_client_free(page);
-            return -1;
-        }
-    }
-
-    s = json_string_value(json_object_get(d->res.json, "next"));
-
-    if (s != NULL && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "abcdefghijklmnopqrstuvwxyz"
-                               "0123456789-._~") == strlen(s))
-    {
-        page->next = s;
-    }
-
-    return 0;
+    return gwctl_api_client_read(ctl, "client list", path, 0, page);
 }
 
 
-void
-gwctl_api_client_free(gwctl_client_page_t *page)
-{
-    size_t               i, j;
-    gwctl_api_client_t  *d;
-
-    for (i = 0; i < page->n; i++) {
-        for (j = 0; j <= GWCTL_CLIENT_FIELDS; j++) {
-            free(page->items[i].own[j]);
-        }
-    }
-
-    d = page->data;
-
-    if (d != NULL) {
-        gwctl_http_free(&d->res);
-        free(d);
-    }
-
-    free(page->items);
-    memset(page, 0, sizeof(gwctl_client_page_t));
-}
-
-
-int
+static int
 gwctl_api_client_status(gwctl_t *ctl, const char *id, const char *status,
     const char *done)
 {
@@ -422,7 +365,7 @@ gwctl_api_client_status(gwctl_t *ctl, const char *id, const char *status,
  * changed concurrently).
  */
 
-int
+static int
 gwctl_api_client_set_key(gwctl_t *ctl, const char *id, const char *text)
 {
     int           rc, found;

@@ -68,31 +68,6 @@ gwctl_api_time(json_t *v)
 }
 
 
-/* a column of a table, as gwctl_print_cell() prints one */
-
-void
-gwctl_api_cell(FILE *f, const char *s, size_t width)
-{
-    size_t  len;
-
-    len = strlen(s);
-
-    if (len != 0) {
-        gwctl_print_text(f, s, len);
-
-    } else {
-        fputc('-', f);
-        len = 1;
-    }
-
-    for ( /* void */ ; len < width; len++) {
-        fputc(' ', f);
-    }
-
-    fputs("  ", f);
-}
-
-
 /* GET path: 0 with a JSON object in res, -1 otherwise (404: exit 2) */
 
 int
@@ -278,22 +253,45 @@ gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
 }
 
 
-const gwctl_store_t  gwctl_api_store = {
-    gwctl_api_consumer_add,
-    gwctl_api_consumer_get,
-    gwctl_api_consumer_list,
-    gwctl_api_consumer_set,
-    gwctl_api_consumer_free,
-    gwctl_api_key_create,
-    gwctl_api_key_withdraw,
-    gwctl_api_key_list,
-    gwctl_api_key_revoke,
-    gwctl_api_key_free,
-    gwctl_api_client_add,
-    gwctl_api_client_get,
-    gwctl_api_client_list,
-    gwctl_api_client_status,
-    gwctl_api_client_set_key,
-    gwctl_api_client_rotate,
-    gwctl_api_client_free
-};
+/*
+ * GETs path (what names it in messages) into page: the answer kept in
+ * page->res, page->items a zeroed array of size-byte records, one for
+ * each entity, and page->next the answer's "next".
+ * The entities are the answer itself when one is true, else its
+ * "items".  Returns them (a new reference) for the caller to read into
+ * the records, or NULL, the page freed.
+ */
+
+json_t *
+gwctl_api_items(gwctl_t *ctl, const char *what, const char *path, int one,
+    gwctl_page_t *page, size_t size)
+{
+    json_t  *items;
+
+    memset(page, 0, sizeof(gwctl_page_t));
+
+    if (gwctl_api_get(ctl, what, path, &page->res) != 0) {
+        return NULL;
+    }
+
+    if (one) {
+        items = json_pack("[O]", page->res.json);
+
+    } else {
+        items = json_incref(json_object_get(page->res.json, "items"));
+    }
+
+    page->items = gwctl_page_buf(ctl, page,
+                                 calloc(json_array_size(items) + 1, size));
+
+    if ((one && items == NULL) || page->items == NULL) {
+        json_decref(items);
+        gwctl_page_free(page);
+        gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+        return NULL;
+    }
+
+    page->next = json_string_value(json_object_get(page->res.json, "next"));
+
+    return items != NULL ? items : json_array();
+}

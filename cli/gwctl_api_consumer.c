@@ -16,17 +16,27 @@
 #include "gwctl.h"
 
 
-/* a page's answer, freed with it */
-typedef struct {
-    gwctl_http_t    res;
-} gwctl_api_consumer_t;
+static int gwctl_api_consumer_add(gwctl_t *ctl,
+    const gwctl_consumer_spec_t *cs);
+static int gwctl_api_consumer_rec(gwctl_t *ctl, gwctl_page_t *page,
+    gwctl_consumer_rec_t *c, json_t *e);
+static int gwctl_api_consumer_get(gwctl_t *ctl, const char *id,
+    gwctl_page_t *page);
+static int gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor,
+    size_t limit, gwctl_page_t *page);
+static int gwctl_api_consumer_set(gwctl_t *ctl, const char *id,
+    const char *field, const char *value, const char *same);
 
 
-static int gwctl_api_consumer_rec(gwctl_t *ctl, gwctl_consumer_rec_t *c,
-    json_t *e);
+const gwctl_consumer_ops_t  gwctl_api_consumer_ops = {
+    gwctl_api_consumer_add,
+    gwctl_api_consumer_get,
+    gwctl_api_consumer_list,
+    gwctl_api_consumer_set
+};
 
 
-int
+static int
 gwctl_api_consumer_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs)
 {
     int           rc;
@@ -91,18 +101,18 @@ done:
 
 /*
  * A consumer entity e as a record: its strings borrowed, its tags
- * joined by commas into c->own, its keys counted (gwctl_api_count()).
+ * joined by commas into a buffer of the page, its keys counted
+ * (gwctl_api_count()).
  */
 
 static int
-gwctl_api_consumer_rec(gwctl_t *ctl, gwctl_consumer_rec_t *c, json_t *e)
+gwctl_api_consumer_rec(gwctl_t *ctl, gwctl_page_t *page,
+    gwctl_consumer_rec_t *c, json_t *e)
 {
     char        *p;
     size_t       i, len;
     json_t      *tags, *v;
     const char  *s;
-
-    memset(c, 0, sizeof(gwctl_consumer_rec_t));
 
     c->id = gwctl_api_str(e, "id");
     c->name = gwctl_api_str(e, "name");
@@ -119,77 +129,80 @@ gwctl_api_consumer_rec(gwctl_t *ctl, gwctl_consumer_rec_t *c, json_t *e)
         len += (s != NULL ? strlen(s) : 0) + 1;
     }
 
-    c->own = malloc(len);
-    if (c->own == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    p = gwctl_page_buf(ctl, page, malloc(len));
+    if (p == NULL) {
+        return -1;
     }
 
-    p = c->own;
+    c->tags = p;
+    *p = '\0';
 
     json_array_foreach(tags, i, v) {
         s = json_string_value(v);
-        s = (s != NULL) ? s : "";
-        p += sprintf(p, "%s%s", i ? "," : "", s);
+        p += sprintf(p, "%s%s", i ? "," : "", s != NULL ? s : "");
     }
-
-    *p = '\0';
-    c->tags = c->own;
 
     return gwctl_api_count(ctl, c->id, &c->keys);
 }
 
 
-int
-gwctl_api_consumer_get(gwctl_t *ctl, const char *id,
-    gwctl_consumer_page_t *page)
+/*
+ * Reads the consumers at path (what for the messages) into page: the
+ * answer's "items" (one when one is true: the answer is the entity)
+ * and its "next".
+ */
+
+static int
+gwctl_api_consumer_read(gwctl_t *ctl, const char *what, const char *path,
+    int one, gwctl_page_t *page)
 {
-    char                   path[GWCTL_PATH_MAX], what[GWCTL_PATH_MAX];
-    gwctl_api_consumer_t  *d;
+    size_t                 i;
+    json_t                *items, *e;
+    gwctl_consumer_rec_t  *c;
 
-    memset(page, 0, sizeof(gwctl_consumer_page_t));
-
-    d = calloc(1, sizeof(gwctl_api_consumer_t));
-    page->items = calloc(1, sizeof(gwctl_consumer_rec_t));
-    page->data = d;
-
-    if (d == NULL || page->items == NULL) {
-        gwctl_api_consumer_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    snprintf(path, sizeof(path), "/v1/consumers/%s", id);
-    snprintf(what, sizeof(what), "consumer %s", id);
-
-    if (gwctl_api_get(ctl, what, path, &d->res) != 0) {
-        page->data = NULL;
-        free(d);
-        gwctl_api_consumer_free(page);
+    items = gwctl_api_items(ctl, what, path, one, page,
+                            sizeof(gwctl_consumer_rec_t));
+    if (items == NULL) {
         return -1;
     }
 
-    page->n = 1;
+    c = page->items;
 
-    if (gwctl_api_consumer_rec(ctl, &page->items[0], d->res.json) != 0) {
-        gwctl_api_consumer_free(page);
-        return -1;
+    json_array_foreach(items, i, e) {
+        if (gwctl_api_consumer_rec(ctl, page, &c[i], e) != 0) {
+            json_decref(items);
+            gwctl_page_free(page);
+            return -1;
+        }
+
+        page->n++;
     }
+
+    json_decref(items);
 
     return 0;
 }
 
 
-int
-gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
-    gwctl_consumer_page_t *page)
+static int
+gwctl_api_consumer_get(gwctl_t *ctl, const char *id, gwctl_page_t *page)
 {
-    char                   path[GWCTL_PATH_MAX];
-    char                   buf[GWCTL_CURSOR_MAX * 3];
-    size_t                 i;
-    json_t                *items, *c;
-    const char            *s;
-    gwctl_api_consumer_t  *d;
+    char  path[GWCTL_PATH_MAX], what[GWCTL_PATH_MAX];
 
-    memset(page, 0, sizeof(gwctl_consumer_page_t));
+    snprintf(path, sizeof(path), "/v1/consumers/%s", id);
+    snprintf(what, sizeof(what), "consumer %s", id);
+
+    return gwctl_api_consumer_read(ctl, what, path, 1, page);
+}
+
+
+static int
+gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
+    gwctl_page_t *page)
+{
+    char  path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
+
+    memset(page, 0, sizeof(gwctl_page_t));
 
     if (cursor != NULL
         && gwctl_api_cursor(ctl, "consumer list", cursor, buf, sizeof(buf))
@@ -201,73 +214,13 @@ gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
     snprintf(path, sizeof(path), "/v1/consumers?limit=%zu%s%s", limit,
              cursor ? "&cursor=" : "", cursor ? buf : "");
 
-    d = calloc(1, sizeof(gwctl_api_consumer_t));
-    if (d == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    if (gwctl_api_get(ctl, "consumer list", path, &d->res) != 0) {
-        free(d);
-        return -1;
-    }
-
-    page->data = d;
-    items = json_object_get(d->res.json, "items");
-
-    page->items = calloc(json_array_size(items) + 1,
-                         sizeof(gwctl_consumer_rec_t));
-    if (page->items == NULL) {
-        gwctl_api_consumer_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    json_array_foreach(items, i, c) {
-        page->n++;
-
-        if (gwctl_api_consumer_rec(ctl, &page->items[i], c) != 0) {
-            gwctl_api_consumer_free(page);
-            return -1;
-        }
-    }
-
-    s = json_string_value(json_object_get(d->res.json, "next"));
-
-    if (s != NULL && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "abcdefghijklmnopqrstuvwxyz"
-                               "0123456789-._~") == strlen(s))
-    {
-        page->next = s;
-    }
-
-    return 0;
-}
-
-
-void
-gwctl_api_consumer_free(gwctl_consumer_page_t *page)
-{
-    size_t                 i;
-    gwctl_api_consumer_t  *d;
-
-    for (i = 0; i < page->n; i++) {
-        free(page->items[i].own);
-    }
-
-    d = page->data;
-
-    if (d != NULL) {
-        gwctl_http_free(&d->res);
-        free(d);
-    }
-
-    free(page->items);
-    memset(page, 0, sizeof(gwctl_consumer_page_t));
+    return gwctl_api_consumer_read(ctl, "consumer list", path, 0, page);
 }
 
 
 /* sets member field to value (NULL: removes it) of consumer id */
 
-int
+static int
 gwctl_api_consumer_set(gwctl_t *ctl, const char *id, const char *field,
     const char *value, const char *same)
 {

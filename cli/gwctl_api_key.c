@@ -18,14 +18,23 @@
 #include "gwctl.h"
 
 
-/* a page's answer, freed with it */
-typedef struct {
-    gwctl_http_t    res;
-} gwctl_api_key_t;
-
-
 static int gwctl_api_key_consumer(gwctl_t *ctl, const char *id);
+static int gwctl_api_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
+    gwctl_key_new_t *k);
+static int gwctl_api_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
 static const char *gwctl_api_key_state(json_t *k, int64_t now);
+static int gwctl_api_key_list(gwctl_t *ctl, const char *cmd,
+    const char *id, const char *cursor, size_t limit, gwctl_page_t *page);
+static int gwctl_api_key_revoke(gwctl_t *ctl, const char *id,
+    const char *hash);
+
+
+const gwctl_key_ops_t  gwctl_api_key_ops = {
+    gwctl_api_key_create,
+    gwctl_api_key_withdraw,
+    gwctl_api_key_list,
+    gwctl_api_key_revoke
+};
 
 
 /* the consumer id must exist: a missing one is exit 2, as in Redis */
@@ -49,7 +58,7 @@ gwctl_api_key_consumer(gwctl_t *ctl, const char *id)
 }
 
 
-int
+static int
 gwctl_api_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
     gwctl_key_new_t *k)
 {
@@ -126,7 +135,7 @@ gwctl_api_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
 
 /* revokes the key just made, that could not be printed; returns -1 */
 
-int
+static int
 gwctl_api_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k)
 {
     char     path[GWCTL_PATH_MAX];
@@ -182,9 +191,9 @@ gwctl_api_key_state(json_t *k, int64_t now)
 
 /* one page of the keys of consumer id, by the API's own cursor */
 
-int
+static int
 gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
-    const char *cursor, size_t limit, gwctl_key_page_t *page)
+    const char *cursor, size_t limit, gwctl_page_t *page)
 {
     char              path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
     size_t            i;
@@ -192,9 +201,8 @@ gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
     int64_t           now;
     const char       *s;
     gwctl_key_rec_t  *k;
-    gwctl_api_key_t  *d;
 
-    memset(page, 0, sizeof(gwctl_key_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
     if ((cursor != NULL
          && gwctl_api_cursor(ctl, cmd, cursor, buf, sizeof(buf)) != 0)
@@ -206,30 +214,16 @@ gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
     snprintf(path, sizeof(path), "/v1/keys?field.consumer=%s&limit=%zu%s%s",
              id, limit, cursor ? "&cursor=" : "", cursor ? buf : "");
 
-    d = calloc(1, sizeof(gwctl_api_key_t));
-    if (d == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    if (gwctl_api_get(ctl, cmd, path, &d->res) != 0) {
-        free(d);
+    items = gwctl_api_items(ctl, cmd, path, 0, page,
+                            sizeof(gwctl_key_rec_t));
+    if (items == NULL) {
         return -1;
-    }
-
-    page->data = d;
-    items = json_object_get(d->res.json, "items");
-
-    page->items = calloc(json_array_size(items) + 1,
-                         sizeof(gwctl_key_rec_t));
-    if (page->items == NULL) {
-        gwctl_api_key_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
     }
 
     now = (int64_t) time(NULL);
 
     json_array_foreach(items, i, e) {
-        k = &page->items[page->n++];
+        k = (gwctl_key_rec_t *) page->items + page->n++;
         k->hash = gwctl_api_str(e, "id");
         k->prefix = gwctl_api_str(e, "prefix");
         s = gwctl_api_str(e, "status");
@@ -242,32 +236,15 @@ gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
         k->expires_set = 1;
     }
 
-    page->next = json_string_value(json_object_get(d->res.json, "next"));
+    json_decref(items);
 
     return 0;
 }
 
 
-void
-gwctl_api_key_free(gwctl_key_page_t *page)
-{
-    gwctl_api_key_t  *d;
-
-    d = page->data;
-
-    if (d != NULL) {
-        gwctl_http_free(&d->res);
-        free(d);
-    }
-
-    free(page->items);
-    memset(page, 0, sizeof(gwctl_key_page_t));
-}
-
-
 /* patches the status of the key hash of consumer id to "revoked" */
 
-int
+static int
 gwctl_api_key_revoke(gwctl_t *ctl, const char *id, const char *hash)
 {
     int      rc;

@@ -87,7 +87,7 @@ gwctl_client(gwctl_t *ctl, int argc, char **argv)
     }
 
     if (strcmp(argv[0], "rotate-secret") == 0) {
-        return ctl->store->client_rotate(ctl, argc - 1, argv + 1);
+        return ctl->store->client->rotate(ctl, argc - 1, argv + 1);
     }
 
     if (strcmp(argv[0], "set-key") == 0) {
@@ -316,7 +316,7 @@ gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
 
     secret[0] = '\0';
 
-    rc = ctl->store->client_add(ctl, &cs, secret, sizeof(secret));
+    rc = ctl->store->client->add(ctl, &cs, secret, sizeof(secret));
 
     if (rc == 0) {
         printf("client_id: %s\n", cs.id);
@@ -432,30 +432,30 @@ gwctl_client_text(FILE *f, const gwctl_client_rec_t *c)
 static int
 gwctl_client_show(gwctl_t *ctl, int argc, char **argv)
 {
-    const char           *pos[1];
-    gwctl_opt_t           opts[] = {
+    const char    *pos[1];
+    gwctl_opt_t    opts[] = {
         { "--json", 1, NULL },
         { NULL, 0, NULL }
     };
-    gwctl_client_page_t   page;
+    gwctl_page_t   page;
 
     if (gwctl_args(ctl, "client show", argc, argv, opts, pos, 1,
                    "ID [--json]") != 0
         || gwctl_id(ctl, "client show", pos[0]) != 0
-        || ctl->store->client_get(ctl, pos[0], &page) != 0)
+        || ctl->store->client->get(ctl, pos[0], &page) != 0)
     {
         return -1;
     }
 
     if (opts[0].value != NULL) {
-        gwctl_client_json(stdout, &page.items[0]);
+        gwctl_client_json(stdout, page.items);
         fputc('\n', stdout);
 
     } else {
-        gwctl_client_text(stdout, &page.items[0]);
+        gwctl_client_text(stdout, page.items);
     }
 
-    ctl->store->client_free(&page);
+    gwctl_page_free(&page);
 
     return 0;
 }
@@ -474,13 +474,13 @@ gwctl_client_list(gwctl_t *ctl, int argc, char **argv)
         { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
+    gwctl_page_t          page;
     gwctl_client_rec_t   *c;
-    gwctl_client_page_t   page;
 
     if (gwctl_args(ctl, "client list", argc, argv, opts, NULL, 0,
                    "no arguments but --limit, --cursor and --json") != 0
         || gwctl_limit(ctl, "client list", opts[1].value, &limit) != 0
-        || ctl->store->client_list(ctl, opts[2].value, limit, &page) != 0)
+        || ctl->store->client->list(ctl, opts[2].value, limit, &page) != 0)
     {
         return -1;
     }
@@ -492,7 +492,7 @@ gwctl_client_list(gwctl_t *ctl, int argc, char **argv)
     }
 
     for (i = 0; i < page.n; i++) {
-        c = &page.items[i];
+        c = (gwctl_client_rec_t *) page.items + i;
 
         if (json) {
             fputs(i ? ",\n  " : "\n  ", stdout);
@@ -505,14 +505,14 @@ gwctl_client_list(gwctl_t *ctl, int argc, char **argv)
         }
 
         printf("%-24s  ", c->id);
-        gwctl_api_cell(stdout, c->field[1] != NULL ? c->field[1] : "", 8);
+        gwctl_print_cell(stdout, c->field[1], 8);
         gwctl_client_str(stdout, c->field[2]);
         fputc('\n', stdout);
     }
 
     gwctl_print_next(stdout, json, page.n ? "\n]" : "]", page.next);
 
-    ctl->store->client_free(&page);
+    gwctl_page_free(&page);
 
     return 0;
 }
@@ -534,7 +534,7 @@ gwctl_client_status(gwctl_t *ctl, int argc, char **argv, const char *status)
 
     if (gwctl_args(ctl, cmd, argc, argv, NULL, pos, 1, "ID") != 0
         || gwctl_id(ctl, cmd, pos[0]) != 0
-        || ctl->store->client_status(ctl, pos[0], status, done) != 0)
+        || ctl->store->client->status(ctl, pos[0], status, done) != 0)
     {
         return -1;
     }
@@ -565,7 +565,7 @@ gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv)
         return -1;
     }
 
-    rc = ctl->store->client_set_key(ctl, pos[0], jwk);
+    rc = ctl->store->client->set_key(ctl, pos[0], jwk);
     free(jwk);
 
     if (rc != 0) {

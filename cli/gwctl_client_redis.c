@@ -21,20 +21,30 @@
 #include "gwctl.h"
 
 
-/* a page's replies, freed with it */
-typedef struct {
-    redisReply     *set;
-    redisReply    **recs;
-    size_t          n;
-} gwctl_client_redis_t;
-
-
+static int gwctl_client_redis_add(gwctl_t *ctl,
+    const gwctl_client_spec_t *cs, char *out, size_t size);
 static void gwctl_client_redis_rec(gwctl_client_rec_t *c, const char *id,
     const redisReply *rec);
+static int gwctl_client_redis_get(gwctl_t *ctl, const char *id,
+    gwctl_page_t *page);
+static int gwctl_client_redis_list(gwctl_t *ctl, const char *cursor,
+    size_t limit, gwctl_page_t *page);
+static int gwctl_client_redis_status(gwctl_t *ctl, const char *id,
+    const char *status, const char *done);
 
 
-int
-gwctl_redis_client_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
+const gwctl_client_ops_t  gwctl_redis_client_ops = {
+    gwctl_client_redis_add,
+    gwctl_client_redis_get,
+    gwctl_client_redis_list,
+    gwctl_client_redis_status,
+    gwctl_redis_client_set_key,
+    gwctl_client_rotate
+};
+
+
+static int
+gwctl_client_redis_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
     char *out, size_t size)
 {
     int          attempt, committed;
@@ -148,70 +158,59 @@ gwctl_client_redis_rec(gwctl_client_rec_t *c, const char *id,
 }
 
 
-int
-gwctl_redis_client_get(gwctl_t *ctl, const char *id,
-    gwctl_client_page_t *page)
+static int
+gwctl_client_redis_get(gwctl_t *ctl, const char *id, gwctl_page_t *page)
 {
-    redisReply            *rec;
-    gwctl_client_redis_t  *d;
+    redisReply  *rec;
 
-    memset(page, 0, sizeof(gwctl_client_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
-    if (gwctl_connect(ctl) != 0) {
+    if (gwctl_connect(ctl) != 0
+        || gwctl_page_reply(ctl, page,
+                            gwctl_command(ctl, "HGETALL "
+                                          GW_MODEL_CLIENT_PREFIX "%s", id))
+           != 0)
+    {
         return -1;
     }
 
-    rec = gwctl_command(ctl, "HGETALL " GW_MODEL_CLIENT_PREFIX "%s", id);
-    if (rec == NULL) {
-        return -1;
-    }
+    rec = page->replies[0];
 
     if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
-        freeReplyObject(rec);
+        gwctl_page_free(page);
         return gwctl_fail(ctl, GWCTL_STATE, "client %s not found", id);
     }
 
-    d = calloc(1, sizeof(gwctl_client_redis_t));
-    page->data = d;
-
-    if (d == NULL || (d->recs = calloc(1, sizeof(redisReply *))) == NULL) {
-        freeReplyObject(rec);
-        gwctl_redis_client_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    d->recs[0] = rec;
-    d->n = 1;
-
-    page->items = calloc(1, sizeof(gwctl_client_rec_t));
+    page->items = gwctl_page_buf(ctl, page,
+                                 calloc(1, sizeof(gwctl_client_rec_t)));
     if (page->items == NULL) {
-        gwctl_redis_client_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+        gwctl_page_free(page);
+        return -1;
     }
 
     page->n = 1;
-    gwctl_client_redis_rec(&page->items[0], id, rec);
+    gwctl_client_redis_rec(page->items, id, rec);
 
     return 0;
 }
 
 
 /*
- * One page of clients, sorted by id, as gwctl_redis_consumer_list()
- * reads consumers; invalid ids and ids without a record are skipped.
+ * One page of clients, sorted by id, as the Redis store reads consumers;
+ * invalid ids and ids without a record are skipped.
  */
 
-int
-gwctl_redis_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
-    gwctl_client_page_t *page)
+static int
+gwctl_client_redis_list(gwctl_t *ctl, const char *cursor, size_t limit,
+    gwctl_page_t *page)
 {
-    char                   min[GW_ID_MAX + 2], q[64];
-    size_t                 i, n;
-    redisReply            *set;
-    const char           **ids;
-    gwctl_client_redis_t  *d;
+    char                 min[GW_ID_MAX + 2], q[64];
+    size_t               i, n;
+    redisReply          *set, *rec;
+    const char         **ids;
+    gwctl_client_rec_t  *c;
 
-    memset(page, 0, sizeof(gwctl_client_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
     if (cursor != NULL && !gw_model_id_valid(cursor, strlen(cursor))) {
         return gwctl_fail(ctl, GWCTL_USAGE, "client list: --cursor: "
@@ -226,31 +225,35 @@ gwctl_redis_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
     snprintf(min, sizeof(min), "%s%s", cursor != NULL ? "(" : "-",
              cursor != NULL ? cursor : "");
 
-    set = gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 %llu",
-                        GW_MODEL_CLIENTS, min,
-                        (unsigned long long) limit + 1);
-    if (set == NULL) {
-        return -1;
+    if (gwctl_page_reply(ctl, page,
+                         gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 "
+                                       "%llu", GW_MODEL_CLIENTS, min,
+                                       (unsigned long long) limit + 1))
+        != 0)
+    {
+        goto failed;
     }
 
-    d = calloc(1, sizeof(gwctl_client_redis_t));
-    if (d == NULL) {
-        freeReplyObject(set);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    d->set = set;
-    page->data = d;
+    set = page->replies[0];
 
     ids = calloc(set->elements + 1, sizeof(char *));
-    d->recs = calloc(set->elements + 1, sizeof(redisReply *));
-    page->items = calloc(set->elements + 1, sizeof(gwctl_client_rec_t));
+    c = calloc(set->elements + 1, sizeof(gwctl_client_rec_t));
 
-    if (set->type != REDIS_REPLY_ARRAY || ids == NULL || d->recs == NULL
-        || page->items == NULL)
-    {
+    if (set->type != REDIS_REPLY_ARRAY || ids == NULL || c == NULL) {
+        free(ids);
+        free(c);
         gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGEBYLEX: not a sorted "
                    "set", ctl->addr);
+        goto failed;
+    }
+
+    if (gwctl_page_buf(ctl, page, ids) == NULL) {
+        free(c);
+        goto failed;
+    }
+
+    page->items = gwctl_page_buf(ctl, page, c);
+    if (page->items == NULL) {
         goto failed;
     }
 
@@ -278,62 +281,29 @@ gwctl_redis_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
     }
 
     for (i = 0; i < n; i++) {
-        d->recs[i] = gwctl_reply(ctl, "HGETALL");
-        if (d->recs[i] == NULL) {
+        rec = gwctl_reply(ctl, "HGETALL");
+
+        if (gwctl_page_reply(ctl, page, rec) != 0) {
             goto failed;
         }
 
-        d->n++;
-
-        if (d->recs[i]->type == REDIS_REPLY_ARRAY
-            && d->recs[i]->elements != 0)
-        {
-            gwctl_client_redis_rec(&page->items[page->n++], ids[i],
-                                   d->recs[i]);
+        if (rec->type == REDIS_REPLY_ARRAY && rec->elements != 0) {
+            gwctl_client_redis_rec(&c[page->n++], ids[i], rec);
         }
     }
-
-    free(ids);
 
     return 0;
 
 failed:
 
-    free(ids);
-    gwctl_redis_client_free(page);
+    gwctl_page_free(page);
 
     return -1;
 }
 
 
-void
-gwctl_redis_client_free(gwctl_client_page_t *page)
-{
-    size_t                 i;
-    gwctl_client_redis_t  *d;
-
-    d = page->data;
-
-    if (d != NULL) {
-        for (i = 0; d->recs != NULL && i < d->n; i++) {
-            freeReplyObject(d->recs[i]);
-        }
-
-        if (d->set != NULL) {
-            freeReplyObject(d->set);
-        }
-
-        free(d->recs);
-        free(d);
-    }
-
-    free(page->items);
-    memset(page, 0, sizeof(gwctl_client_page_t));
-}
-
-
-int
-gwctl_redis_client_status(gwctl_t *ctl, const char *id, const char *status,
+static int
+gwctl_client_redis_status(gwctl_t *ctl, const char *id, const char *status,
     const char *done)
 {
     if (gwctl_connect(ctl) != 0) {

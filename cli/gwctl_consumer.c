@@ -118,7 +118,7 @@ gwctl_consumer_add(gwctl_t *ctl, int argc, char **argv)
                           gwctl_quote(q, sizeof(q), cs.plan));
     }
 
-    if (ctl->store->consumer_add(ctl, &cs) != 0) {
+    if (ctl->store->consumer->add(ctl, &cs) != 0) {
         return -1;
     }
 
@@ -228,30 +228,30 @@ gwctl_consumer_text(FILE *f, const gwctl_consumer_rec_t *c)
 static int
 gwctl_consumer_show(gwctl_t *ctl, int argc, char **argv)
 {
-    const char             *pos[1];
-    gwctl_opt_t             opts[] = {
+    const char    *pos[1];
+    gwctl_opt_t    opts[] = {
         { "--json", 1, NULL },
         { NULL, 0, NULL }
     };
-    gwctl_consumer_page_t   page;
+    gwctl_page_t   page;
 
     if (gwctl_args(ctl, "consumer show", argc, argv, opts, pos, 1,
                    "ID [--json]") != 0
         || gwctl_id(ctl, "consumer show", pos[0]) != 0
-        || ctl->store->consumer_get(ctl, pos[0], &page) != 0)
+        || ctl->store->consumer->get(ctl, pos[0], &page) != 0)
     {
         return -1;
     }
 
     if (opts[0].value != NULL) {
-        gwctl_consumer_json(stdout, &page.items[0]);
+        gwctl_consumer_json(stdout, page.items);
         fputc('\n', stdout);
 
     } else {
-        gwctl_consumer_text(stdout, &page.items[0]);
+        gwctl_consumer_text(stdout, page.items);
     }
 
-    ctl->store->consumer_free(&page);
+    gwctl_page_free(&page);
 
     return 0;
 }
@@ -266,8 +266,8 @@ gwctl_consumer_row(FILE *f, const gwctl_consumer_rec_t *c, size_t wid,
     char  when[32];
 
     fprintf(f, "%-*s  ", (int) wid, c->id);
-    gwctl_api_cell(f, c->status != NULL ? c->status : "", wst);
-    gwctl_api_cell(f, c->plan != NULL ? c->plan : "", wpl);
+    gwctl_print_cell(f, c->status, wst);
+    gwctl_print_cell(f, c->plan, wpl);
 
     gwctl_format_time(when, sizeof(when), c->created_set ? c->created : -1);
 
@@ -303,13 +303,13 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
         { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
+    gwctl_page_t            page;
     gwctl_consumer_rec_t   *c;
-    gwctl_consumer_page_t   page;
 
     if (gwctl_args(ctl, "consumer list", argc, argv, opts, NULL, 0,
                    "no arguments but --limit, --cursor and --json") != 0
         || gwctl_limit(ctl, "consumer list", opts[1].value, &limit) != 0
-        || ctl->store->consumer_list(ctl, opts[2].value, limit, &page) != 0)
+        || ctl->store->consumer->list(ctl, opts[2].value, limit, &page) != 0)
     {
         return -1;
     }
@@ -320,11 +320,12 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
     wst = sizeof("STATUS") - 1;
     wpl = sizeof("PLAN") - 1;
 
+    c = page.items;
+
     for (i = 0; i < page.n; i++) {
-        c = &page.items[i];
-        wid = strlen(c->id) > wid ? strlen(c->id) : wid;
-        wst = gwctl_consumer_width(wst, c->status);
-        wpl = gwctl_consumer_width(wpl, c->plan);
+        wid = strlen(c[i].id) > wid ? strlen(c[i].id) : wid;
+        wst = gwctl_consumer_width(wst, c[i].status);
+        wpl = gwctl_consumer_width(wpl, c[i].plan);
     }
 
     if (json) {
@@ -334,7 +335,7 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
     for (i = 0; i < page.n; i++) {
         if (json) {
             fputs(i ? ",\n  " : "\n  ", stdout);
-            gwctl_consumer_json(stdout, &page.items[i]);
+            gwctl_consumer_json(stdout, &c[i]);
             continue;
         }
 
@@ -344,12 +345,12 @@ gwctl_consumer_list(gwctl_t *ctl, int argc, char **argv)
                    "KEYS", "NAME");
         }
 
-        gwctl_consumer_row(stdout, &page.items[i], wid, wst, wpl);
+        gwctl_consumer_row(stdout, &c[i], wid, wst, wpl);
     }
 
     gwctl_print_next(stdout, json, page.n ? "\n]" : "]", page.next);
 
-    ctl->store->consumer_free(&page);
+    gwctl_page_free(&page);
 
     return 0;
 }
@@ -374,7 +375,7 @@ gwctl_consumer_status(gwctl_t *ctl, int argc, char **argv,
 
     if (gwctl_args(ctl, cmd, argc, argv, NULL, pos, 1, "ID") != 0
         || gwctl_id(ctl, cmd, pos[0]) != 0
-        || ctl->store->consumer_set(ctl, pos[0], "status", status, done)
+        || ctl->store->consumer->set(ctl, pos[0], "status", status, done)
            != 0)
     {
         return -1;
@@ -436,7 +437,7 @@ gwctl_consumer_plan(gwctl_t *ctl, int argc, char **argv)
                           gwctl_quote(q, sizeof(q), plan), GW_ID_MAX);
     }
 
-    if (ctl->store->consumer_set(ctl, pos[0], "plan", plan, NULL) != 0) {
+    if (ctl->store->consumer->set(ctl, pos[0], "plan", plan, NULL) != 0) {
         return -1;
     }
 

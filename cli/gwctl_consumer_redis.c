@@ -20,21 +20,28 @@
 #include "gwctl.h"
 
 
-/* a page's replies, freed with it */
-typedef struct {
-    redisReply     *set;
-    redisReply    **recs;
-    redisReply    **keys;
-    size_t          n;
-} gwctl_consumer_redis_t;
-
-
+static int gwctl_consumer_redis_add(gwctl_t *ctl,
+    const gwctl_consumer_spec_t *cs);
 static void gwctl_consumer_redis_rec(gwctl_consumer_rec_t *c,
     const char *id, const redisReply *rec, const redisReply *keys);
+static int gwctl_consumer_redis_get(gwctl_t *ctl, const char *id,
+    gwctl_page_t *page);
+static int gwctl_consumer_redis_list(gwctl_t *ctl, const char *cursor,
+    size_t limit, gwctl_page_t *page);
+static int gwctl_consumer_redis_set(gwctl_t *ctl, const char *id,
+    const char *field, const char *value, const char *same);
 
 
-int
-gwctl_redis_consumer_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs)
+const gwctl_consumer_ops_t  gwctl_redis_consumer_ops = {
+    gwctl_consumer_redis_add,
+    gwctl_consumer_redis_get,
+    gwctl_consumer_redis_list,
+    gwctl_consumer_redis_set
+};
+
+
+static int
+gwctl_consumer_redis_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs)
 {
     int          attempt, committed;
     char         rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
@@ -126,50 +133,37 @@ gwctl_consumer_redis_rec(gwctl_consumer_rec_t *c, const char *id,
  * 0; -1 when not found (exit 2) or on a Redis failure.
  */
 
-int
-gwctl_redis_consumer_get(gwctl_t *ctl, const char *id,
-    gwctl_consumer_page_t *page)
+static int
+gwctl_consumer_redis_get(gwctl_t *ctl, const char *id, gwctl_page_t *page)
 {
-    gwctl_consumer_redis_t  *d;
+    redisReply  *rec;
 
-    memset(page, 0, sizeof(gwctl_consumer_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
-    if (gwctl_connect(ctl) != 0) {
-        return -1;
-    }
-
-    d = calloc(1, sizeof(gwctl_consumer_redis_t));
-    page->items = calloc(1, sizeof(gwctl_consumer_rec_t));
-    page->data = d;
-
-    if (d == NULL || page->items == NULL
-        || (d->recs = calloc(1, sizeof(redisReply *))) == NULL
-        || (d->keys = calloc(1, sizeof(redisReply *))) == NULL)
-    {
-        gwctl_redis_consumer_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    d->n = 1;
-
-    if (gwctl_append(ctl, "HGETALL " GW_MODEL_CONSUMER_PREFIX "%s", id)
-        != 0
+    if (gwctl_connect(ctl) != 0
+        || gwctl_append(ctl, "HGETALL " GW_MODEL_CONSUMER_PREFIX "%s", id)
+           != 0
         || gwctl_append(ctl, "ZCARD " GW_MODEL_CONSUMER_PREFIX "%s"
                         GW_MODEL_KEYS_SUFFIX, id) != 0
-        || (d->recs[0] = gwctl_reply(ctl, "HGETALL")) == NULL
-        || (d->keys[0] = gwctl_reply(ctl, "ZCARD")) == NULL)
+        || gwctl_page_reply(ctl, page, gwctl_reply(ctl, "HGETALL")) != 0
+        || gwctl_page_reply(ctl, page, gwctl_reply(ctl, "ZCARD")) != 0
+        || (page->items = gwctl_page_buf(ctl, page,
+                                         calloc(1, sizeof(
+                                                gwctl_consumer_rec_t))))
+           == NULL)
     {
-        gwctl_redis_consumer_free(page);
+        gwctl_page_free(page);
         return -1;
     }
 
-    if (d->recs[0]->type != REDIS_REPLY_ARRAY || d->recs[0]->elements == 0)
-    {
-        gwctl_redis_consumer_free(page);
+    rec = page->replies[0];
+
+    if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
+        gwctl_page_free(page);
         return gwctl_fail(ctl, GWCTL_STATE, "consumer %s not found", id);
     }
 
-    gwctl_consumer_redis_rec(&page->items[0], id, d->recs[0], d->keys[0]);
+    gwctl_consumer_redis_rec(page->items, id, rec, page->replies[1]);
     page->n = 1;
 
     return 0;
@@ -186,16 +180,16 @@ gwctl_redis_consumer_get(gwctl_t *ctl, const char *id,
  * are skipped, with a warning.
  */
 
-int
-gwctl_redis_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
-    gwctl_consumer_page_t *page)
+static int
+gwctl_consumer_redis_list(gwctl_t *ctl, const char *cursor, size_t limit,
+    gwctl_page_t *page)
 {
-    char                    *p, **ids, min[GW_ID_MAX + 2], q[64];
-    size_t                   i, got;
-    redisReply              *set;
-    gwctl_consumer_redis_t  *d;
+    char                   *p, **ids, min[GW_ID_MAX + 2], q[64];
+    size_t                  i, n, got;
+    redisReply             *set, *rec, *keys;
+    gwctl_consumer_rec_t   *c;
 
-    memset(page, 0, sizeof(gwctl_consumer_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
     if (cursor != NULL && !gw_model_id_valid(cursor, strlen(cursor))) {
         return gwctl_fail(ctl, GWCTL_USAGE, "consumer list: --cursor: "
@@ -210,42 +204,35 @@ gwctl_redis_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
     snprintf(min, sizeof(min), "%s%s", cursor ? "(" : "-",
              cursor ? cursor : "");
 
-    set = gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 %llu",
-                        GW_MODEL_CONSUMERS, min,
-                        (unsigned long long) limit + 1);
-    if (set == NULL) {
-        return -1;
+    if (gwctl_page_reply(ctl, page,
+                         gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 "
+                                       "%llu", GW_MODEL_CONSUMERS, min,
+                                       (unsigned long long) limit + 1))
+        != 0)
+    {
+        goto failed;
     }
 
-    d = calloc(1, sizeof(gwctl_consumer_redis_t));
-    if (d == NULL) {
-        freeReplyObject(set);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    d->set = set;
-    page->data = d;
+    set = page->replies[0];
 
     if (set->type != REDIS_REPLY_ARRAY) {
-        gwctl_redis_consumer_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGEBYLEX: not a "
-                          "sorted set", ctl->addr);
+        gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGEBYLEX: not a sorted "
+                   "set", ctl->addr);
+        goto failed;
     }
 
     got = set->elements > limit ? limit : set->elements;
 
-    ids = calloc(got + 1, sizeof(char *));
-    d->recs = calloc(got + 1, sizeof(redisReply *));
-    d->keys = calloc(got + 1, sizeof(redisReply *));
-    page->items = calloc(got + 1, sizeof(gwctl_consumer_rec_t));
+    ids = gwctl_page_buf(ctl, page, calloc(got + 1, sizeof(char *)));
+    c = gwctl_page_buf(ctl, page,
+                       calloc(got + 1, sizeof(gwctl_consumer_rec_t)));
 
-    if (ids == NULL || d->recs == NULL || d->keys == NULL
-        || page->items == NULL)
-    {
-        free(ids);
-        gwctl_redis_consumer_free(page);
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    if (ids == NULL || c == NULL) {
+        goto failed;
     }
+
+    page->items = c;
+    n = 0;
 
     for (i = 0; i < got; i++) {
         p = set->element[i]->str;
@@ -258,22 +245,20 @@ gwctl_redis_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
             continue;
         }
 
-        ids[d->n++] = p;
+        ids[n++] = p;
     }
 
     if (set->elements > limit) {
-        if (d->n == 0) {
-            free(ids);
-            gwctl_redis_consumer_free(page);
-            return gwctl_fail(ctl, GWCTL_REDIS, "consumer list: %zu invalid "
-                              "ids in a row in %s", limit,
-                              GW_MODEL_CONSUMERS);
+        if (n == 0) {
+            gwctl_fail(ctl, GWCTL_REDIS, "consumer list: %zu invalid ids in "
+                       "a row in %s", limit, GW_MODEL_CONSUMERS);
+            goto failed;
         }
 
-        page->next = ids[d->n - 1];
+        page->next = ids[n - 1];
     }
 
-    for (i = 0; i < d->n; i++) {
+    for (i = 0; i < n; i++) {
         if (gwctl_append(ctl, "HGETALL " GW_MODEL_CONSUMER_PREFIX "%s",
                          ids[i]) != 0
             || gwctl_append(ctl, "ZCARD " GW_MODEL_CONSUMER_PREFIX "%s"
@@ -283,72 +268,32 @@ gwctl_redis_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
         }
     }
 
-    for (i = 0; i < d->n; i++) {
-        d->recs[i] = gwctl_reply(ctl, "HGETALL");
-        if (d->recs[i] == NULL) {
-            goto failed;
-        }
+    for (i = 0; i < n; i++) {
+        rec = gwctl_reply(ctl, "HGETALL");
 
-        d->keys[i] = gwctl_reply(ctl, "ZCARD");
-        if (d->keys[i] == NULL) {
-            goto failed;
-        }
-
-        if (d->recs[i]->type != REDIS_REPLY_ARRAY
-            || d->recs[i]->elements == 0)
+        if (gwctl_page_reply(ctl, page, rec) != 0
+            || gwctl_page_reply(ctl, page, keys = gwctl_reply(ctl, "ZCARD"))
+               != 0)
         {
+            goto failed;
+        }
+
+        if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
             fprintf(stderr, "gwctl: consumer %s is in %s but has no "
                     "record\n", ids[i], GW_MODEL_CONSUMERS);
             continue;
         }
 
-        gwctl_consumer_redis_rec(&page->items[page->n++], ids[i],
-                                 d->recs[i], d->keys[i]);
+        gwctl_consumer_redis_rec(&c[page->n++], ids[i], rec, keys);
     }
-
-    free(ids);
 
     return 0;
 
 failed:
 
-    free(ids);
-    gwctl_redis_consumer_free(page);
+    gwctl_page_free(page);
 
     return -1;
-}
-
-
-void
-gwctl_redis_consumer_free(gwctl_consumer_page_t *page)
-{
-    size_t                   i;
-    gwctl_consumer_redis_t  *d;
-
-    d = page->data;
-
-    for (i = 0; d != NULL && d->recs != NULL && i < d->n; i++) {
-        if (d->recs[i] != NULL) {
-            freeReplyObject(d->recs[i]);
-        }
-
-        if (d->keys[i] != NULL) {
-            freeReplyObject(d->keys[i]);
-        }
-    }
-
-    if (d != NULL) {
-        if (d->set != NULL) {
-            freeReplyObject(d->set);
-        }
-
-        free(d->recs);
-        free(d->keys);
-        free(d);
-    }
-
-    free(page->items);
-    memset(page, 0, sizeof(gwctl_consumer_page_t));
 }
 
 
@@ -361,8 +306,8 @@ gwctl_redis_consumer_free(gwctl_consumer_page_t *page)
  * committed.
  */
 
-int
-gwctl_redis_consumer_set(gwctl_t *ctl, const char *id, const char *field,
+static int
+gwctl_consumer_redis_set(gwctl_t *ctl, const char *id, const char *field,
     const char *value, const char *same)
 {
     int          attempt, committed, found, equal;

@@ -102,13 +102,13 @@ gwctl_key_create(gwctl_t *ctl, int argc, char **argv)
     memset(&k, 0, sizeof(gwctl_key_new_t));
     k.id = pos[0];
 
-    rc = ctl->store->key_create(ctl, pos[0], ttl, &k);
+    rc = ctl->store->key->create(ctl, pos[0], ttl, &k);
 
     if (rc == 0 && (printf("%s\n", k.key) <= 0 || fflush(stdout) != 0)) {
 
         /* nobody saw the key: it must not stay usable */
 
-        ctl->store->key_withdraw(ctl, &k);
+        ctl->store->key->withdraw(ctl, &k);
         rc = -1;
     }
 
@@ -183,8 +183,7 @@ gwctl_key_row(FILE *f, const gwctl_key_rec_t *k)
     }
 
     fprintf(f, "%.*s  ", GWCTL_HASH_SHOWN, k->hash);
-    gwctl_api_cell(f, k->prefix != NULL ? k->prefix : "",
-                   GW_KEY_PREFIX_LEN);
+    gwctl_print_cell(f, k->prefix, GW_KEY_PREFIX_LEN);
     fprintf(f, "%-8s  %-20s  %s\n", k->state, created, expires);
 }
 
@@ -194,20 +193,21 @@ gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
 {
     int               json;
     size_t            i, limit;
-    const char       *pos[1], *next;
+    const char       *pos[1];
     gwctl_opt_t       opts[] = {
         { "--json", 1, NULL },
         { "--limit", 0, NULL },
         { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
-    gwctl_key_page_t  page;
+    gwctl_page_t      page;
+    gwctl_key_rec_t  *k;
 
     if (gwctl_args(ctl, "key list", argc, argv, opts, pos, 1,
                    "CONSUMER [--limit N] [--cursor HASH] [--json]") != 0
         || gwctl_id(ctl, "key list", pos[0]) != 0
         || gwctl_limit(ctl, "key list", opts[1].value, &limit) != 0
-        || ctl->store->key_list(ctl, "key list", pos[0], opts[2].value,
+        || ctl->store->key->list(ctl, "key list", pos[0], opts[2].value,
                                 limit, &page) != 0)
     {
         return -1;
@@ -219,10 +219,12 @@ gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
         fputs("{\"keys\":[", stdout);
     }
 
+    k = page.items;
+
     for (i = 0; i < page.n; i++) {
         if (json) {
             fputs(i ? ",\n  " : "\n  ", stdout);
-            gwctl_key_json(stdout, &page.items[i]);
+            gwctl_key_json(stdout, &k[i]);
             continue;
         }
 
@@ -232,23 +234,12 @@ gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
                    "EXPIRES");
         }
 
-        gwctl_key_row(stdout, &page.items[i]);
+        gwctl_key_row(stdout, &k[i]);
     }
 
-    /* a cursor is printed unquoted: only one of unreserved characters */
+    gwctl_print_next(stdout, json, page.n ? "\n]" : "]", page.next);
 
-    next = page.next;
-
-    if (next != NULL
-        && strspn(next, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                        "0123456789-._~") != strlen(next))
-    {
-        next = NULL;
-    }
-
-    gwctl_print_next(stdout, json, page.n ? "\n]" : "]", next);
-
-    ctl->store->key_free(&page);
+    gwctl_page_free(&page);
 
     return 0;
 }
@@ -322,8 +313,8 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
     char               prefix[GWCTL_SHOWN_MAX + 1], *cursor;
     size_t             i, len, matches, live;
     const char        *pos[2], *id, *s;
+    gwctl_page_t       page;
     gwctl_key_rec_t   *k;
-    gwctl_key_page_t   page;
 
     if (gwctl_args(ctl, "key revoke", argc, argv, NULL, pos, 2,
                    "CONSUMER KEY_PREFIX_OR_HASH") != 0
@@ -347,7 +338,7 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
     prefix[0] = '\0';
 
     for ( ;; ) {
-        rc = ctl->store->key_list(ctl, "key revoke", id, cursor,
+        rc = ctl->store->key->list(ctl, "key revoke", id, cursor,
                                   GWCTL_LIMIT_MAX, &page);
         free(cursor);
 
@@ -356,7 +347,7 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
         }
 
         for (i = 0; i < page.n; i++) {
-            k = &page.items[i];
+            k = (gwctl_key_rec_t *) page.items + i;
             s = by_hash ? k->hash : k->prefix;
 
             if (s == NULL || strlen(s) < len || memcmp(s, name, len) != 0) {
@@ -375,12 +366,12 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
         }
 
         if (page.next == NULL) {
-            ctl->store->key_free(&page);
+            gwctl_page_free(&page);
             break;
         }
 
         cursor = strdup(page.next);
-        ctl->store->key_free(&page);
+        gwctl_page_free(&page);
 
         if (cursor == NULL) {
             return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
@@ -407,7 +398,7 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
                           "not a hash");
     }
 
-    if (ctl->store->key_revoke(ctl, id, hash) != 0) {
+    if (ctl->store->key->revoke(ctl, id, hash) != 0) {
         return -1;
     }
 

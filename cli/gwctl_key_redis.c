@@ -20,22 +20,29 @@
 #include "gwctl.h"
 
 
-/* a page's replies, freed with it */
-typedef struct {
-    redisReply     *set;
-    redisReply    **recs;
-    size_t          n;
-} gwctl_key_redis_t;
-
-
+static int gwctl_key_redis_create(gwctl_t *ctl, const char *id,
+    int64_t ttl, gwctl_key_new_t *k);
+static int gwctl_key_redis_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
+static int gwctl_key_redis_list(gwctl_t *ctl, const char *cmd,
+    const char *id, const char *cursor, size_t limit, gwctl_page_t *page);
 static int gwctl_key_redis_read(gwctl_t *ctl, const char *id,
-    const char *after, size_t count, gwctl_key_page_t *page);
+    const char *after, size_t count, gwctl_page_t *page);
 static const char *gwctl_key_redis_state(const redisReply *rec,
     int64_t now);
+static int gwctl_key_redis_revoke(gwctl_t *ctl, const char *id,
+    const char *hash);
 
 
-int
-gwctl_redis_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
+const gwctl_key_ops_t  gwctl_redis_key_ops = {
+    gwctl_key_redis_create,
+    gwctl_key_redis_withdraw,
+    gwctl_key_redis_list,
+    gwctl_key_redis_revoke
+};
+
+
+static int
+gwctl_key_redis_create(gwctl_t *ctl, const char *id, int64_t ttl,
     gwctl_key_new_t *k)
 {
     int          attempt, committed;
@@ -107,8 +114,8 @@ gwctl_redis_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
 
 /* revokes the key just made, that could not be printed; returns -1 */
 
-int
-gwctl_redis_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k)
+static int
+gwctl_key_redis_withdraw(gwctl_t *ctl, gwctl_key_new_t *k)
 {
     int   committed;
     char  krkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
@@ -142,13 +149,13 @@ gwctl_redis_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k)
  * cursor is the last valid hash of the page, when there are more.
  */
 
-int
-gwctl_redis_key_list(gwctl_t *ctl, const char *cmd, const char *id,
-    const char *cursor, size_t limit, gwctl_key_page_t *page)
+static int
+gwctl_key_redis_list(gwctl_t *ctl, const char *cmd, const char *id,
+    const char *cursor, size_t limit, gwctl_page_t *page)
 {
     char  q[64];
 
-    memset(page, 0, sizeof(gwctl_key_page_t));
+    memset(page, 0, sizeof(gwctl_page_t));
 
     if (cursor != NULL && !gw_model_hash_valid(cursor, strlen(cursor))) {
         return gwctl_fail(ctl, GWCTL_USAGE, "%s: --cursor: expects "
@@ -160,7 +167,7 @@ gwctl_redis_key_list(gwctl_t *ctl, const char *cmd, const char *id,
     if (gwctl_connect(ctl) != 0
         || gwctl_key_redis_read(ctl, id, cursor, limit, page) != 0)
     {
-        gwctl_redis_key_free(page);
+        gwctl_page_free(page);
         return -1;
     }
 
@@ -177,15 +184,14 @@ gwctl_redis_key_list(gwctl_t *ctl, const char *cmd, const char *id,
 
 static int
 gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
-    size_t count, gwctl_key_page_t *page)
+    size_t count, gwctl_page_t *page)
 {
-    size_t              i, got;
-    int64_t             now;
-    long long           start;
-    redisReply         *reply, *rank, *rec, *set;
-    const char         *hash, *last;
-    gwctl_key_rec_t    *k;
-    gwctl_key_redis_t  *d;
+    size_t            i, n, got;
+    int64_t           now;
+    long long         start;
+    redisReply       *reply, *rank, *rec, *set;
+    const char       *hash, *last;
+    gwctl_key_rec_t  *keys, *k;
 
     if (gwctl_append(ctl, "EXISTS " GW_MODEL_CONSUMER_PREFIX "%s", id) != 0
         || (after != NULL
@@ -226,21 +232,17 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
                           GWCTL_HASH_SHOWN, after);
     }
 
-    d = calloc(1, sizeof(gwctl_key_redis_t));
-    if (d == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    page->data = d;
-
-    set = gwctl_command(ctl, "ZRANGE " GW_MODEL_CONSUMER_PREFIX "%s"
-                        GW_MODEL_KEYS_SUFFIX " %lld %lld", id, start,
-                        start + (long long) count);
-    if (set == NULL) {
+    if (gwctl_page_reply(ctl, page,
+                         gwctl_command(ctl, "ZRANGE "
+                                       GW_MODEL_CONSUMER_PREFIX "%s"
+                                       GW_MODEL_KEYS_SUFFIX " %lld %lld", id,
+                                       start, start + (long long) count))
+        != 0)
+    {
         return -1;
     }
 
-    d->set = set;
+    set = page->replies[0];
 
     if (set->type != REDIS_REPLY_ARRAY) {
         return gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGE: not a sorted "
@@ -249,14 +251,15 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
 
     got = set->elements > count ? count : set->elements;
 
-    d->recs = calloc(got + 1, sizeof(redisReply *));
-    page->items = calloc(got + 1, sizeof(gwctl_key_rec_t));
-
-    if (d->recs == NULL || page->items == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    keys = gwctl_page_buf(ctl, page, calloc(got + 1,
+                                            sizeof(gwctl_key_rec_t)));
+    if (keys == NULL) {
+        return -1;
     }
 
+    page->items = keys;
     last = NULL;
+    n = 0;
 
     for (i = 0; i < got; i++) {
         hash = set->element[i]->str;
@@ -275,22 +278,23 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
             return -1;
         }
 
-        page->items[d->n++].hash = hash;
+        keys[n++].hash = hash;
         last = hash;
     }
 
-    for (i = 0; i < d->n; i++) {
-        d->recs[i] = gwctl_reply(ctl, "HGETALL");
-        if (d->recs[i] == NULL) {
+    /* the records follow the set in page->replies */
+
+    for (i = 0; i < n; i++) {
+        if (gwctl_page_reply(ctl, page, gwctl_reply(ctl, "HGETALL")) != 0) {
             return -1;
         }
     }
 
     now = (int64_t) time(NULL);
 
-    for (i = 0; i < d->n; i++) {
-        rec = d->recs[i];
-        hash = page->items[i].hash;
+    for (i = 0; i < n; i++) {
+        rec = page->replies[i + 1];
+        hash = keys[i].hash;
 
         if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
             fprintf(stderr, "gwctl: consumer %s: key %.*s has no record\n",
@@ -306,7 +310,7 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
 
         /* hiredis ends every string with a NUL */
 
-        k = &page->items[page->n++];
+        k = &keys[page->n++];
         k->hash = hash;
         k->prefix = gwctl_field(rec, "prefix") != NULL
                     ? gwctl_field(rec, "prefix")->str : NULL;
@@ -368,38 +372,10 @@ gwctl_key_redis_state(const redisReply *rec, int64_t now)
 }
 
 
-void
-gwctl_redis_key_free(gwctl_key_page_t *page)
-{
-    size_t              i;
-    gwctl_key_redis_t  *d;
-
-    d = page->data;
-
-    if (d != NULL) {
-        for (i = 0; d->recs != NULL && i < d->n; i++) {
-            if (d->recs[i] != NULL) {
-                freeReplyObject(d->recs[i]);
-            }
-        }
-
-        if (d->set != NULL) {
-            freeReplyObject(d->set);
-        }
-
-        free(d->recs);
-        free(d);
-    }
-
-    free(page->items);
-    memset(page, 0, sizeof(gwctl_key_page_t));
-}
-
-
 /* sets the status of the key hash of consumer id to "revoked" */
 
-int
-gwctl_redis_key_revoke(gwctl_t *ctl, const char *id, const char *hash)
+static int
+gwctl_key_redis_revoke(gwctl_t *ctl, const char *id, const char *hash)
 {
     int          attempt, committed;
     char         krkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];

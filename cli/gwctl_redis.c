@@ -316,23 +316,3 @@ gwctl_field_int(const redisReply *hash, const char *name, int64_t *n)
     return 0;
 }
 
-
-const gwctl_store_t  gwctl_redis_store = {
-    gwctl_redis_consumer_add,
-    gwctl_redis_consumer_get,
-    gwctl_redis_consumer_list,
-    gwctl_redis_consumer_set,
-    gwctl_redis_consumer_free,
-    gwctl_redis_key_create,
-    gwctl_redis_key_withdraw,
-    gwctl_redis_key_list,
-    gwctl_redis_key_revoke,
-    gwctl_redis_key_free,
-    gwctl_redis_client_add,
-    gwctl_redis_client_get,
-    gwctl_redis_client_list,
-    gwctl_redis_client_status,
-    gwctl_redis_client_set_key,
-    gwctl_client_rotate,
-    gwctl_redis_client_free
-};
