@@ -242,6 +242,7 @@ int gwctl_run(gwctl_t *ctl, const char *fmt, ...);
 int gwctl_append(gwctl_t *ctl, const char *fmt, ...);
 redisReply *gwctl_reply(gwctl_t *ctl, const char *what);
 int gwctl_exec(gwctl_t *ctl, int *committed);
+int gwctl_watch_exists(gwctl_t *ctl, const char *rkey);
 const redisReply *gwctl_field(const redisReply *hash, const char *name);
 int gwctl_field_is(const redisReply *hash, const char *name,
     const char *value);
@@ -286,6 +287,8 @@ int gwctl_api_patch(gwctl_t *ctl, const char *what, const char *path,
 int gwctl_api_count(gwctl_t *ctl, const char *id, long long *n);
 int gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
     char *buf, size_t size);
+int gwctl_api_query(gwctl_t *ctl, const char *cmd, const char *base,
+    size_t limit, const char *cursor, char *path, size_t size);
 json_t *gwctl_api_items(gwctl_t *ctl, const char *what, const char *path,
     int one, gwctl_page_t *page, size_t size);
 

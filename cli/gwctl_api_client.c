@@ -318,19 +318,13 @@ static int
 gwctl_api_client_list(gwctl_t *ctl, const char *cursor, size_t limit,
     gwctl_page_t *page)
 {
-    char  path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
+    char  path[GWCTL_PATH_MAX];
 
-    memset(page, 0, sizeof(gwctl_page_t));
-
-    if (cursor != NULL
-        && gwctl_api_cursor(ctl, "client list", cursor, buf, sizeof(buf))
-           != 0)
+    if (gwctl_api_query(ctl, "client list", "/v1/clients?", limit, cursor,
+                        path, sizeof(path)) != 0)
     {
         return -1;
     }
-
-    snprintf(path, sizeof(path), "/v1/clients?limit=%zu%s%s", limit,
-             cursor ? "&cursor=" : "", cursor ? buf : "");
 
     return gwctl_api_client_read(ctl, "client list", path, 0, page);
 }

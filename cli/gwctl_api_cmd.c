@@ -2,13 +2,11 @@
 /*
  * Copyright (C) Tollgate
  *
- * gwctl consumer and key commands through the admin API (--api): the
- * same arguments, output and exit codes as the Redis ones
- * (gwctl_consumer.c, gwctl_key.c), on the service's consumer and key
- * entities, which it projects into the gateway's records itself
- * (gwctl_api_consumer.c, gwctl_api_key.c).  This file holds what both
- * share: reading an entity, changing one member of it, counting and
- * paging.
+ * What the admin API store (gwctl_api_consumer.c, gwctl_api_key.c,
+ * gwctl_api_client.c) shares: reading an entity or a page of them into
+ * a gwctl_page_t, changing one member of one, counting and paging.  The
+ * commands parse and print (gwctl_consumer.c, gwctl_key.c,
+ * gwctl_client.c) as they do for Redis.
  *
  * A change reads the entity, decides as the Redis command does (exists,
  * already in that status), and writes a JSON Merge Patch under If-Match
@@ -294,4 +292,29 @@ gwctl_api_items(gwctl_t *ctl, const char *what, const char *path, int one,
     page->next = json_string_value(json_object_get(page->res.json, "next"));
 
     return items != NULL ? items : json_array();
+}
+
+
+/*
+ * A listing's path into path: base (ending in '?' or '&'), then
+ * "limit=N" and, for a cursor (NULL: the first page), "&cursor=C", C
+ * checked and percent-encoded (gwctl_api_cursor(), cmd in its message).
+ */
+
+int
+gwctl_api_query(gwctl_t *ctl, const char *cmd, const char *base,
+    size_t limit, const char *cursor, char *path, size_t size)
+{
+    char  buf[GWCTL_CURSOR_MAX * 3];
+
+    if (cursor != NULL
+        && gwctl_api_cursor(ctl, cmd, cursor, buf, sizeof(buf)) != 0)
+    {
+        return -1;
+    }
+
+    snprintf(path, size, "%slimit=%zu%s%s", base, limit,
+             cursor != NULL ? "&cursor=" : "", cursor != NULL ? buf : "");
+
+    return 0;
 }

@@ -200,19 +200,13 @@ static int
 gwctl_api_consumer_list(gwctl_t *ctl, const char *cursor, size_t limit,
     gwctl_page_t *page)
 {
-    char  path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
+    char  path[GWCTL_PATH_MAX];
 
-    memset(page, 0, sizeof(gwctl_page_t));
-
-    if (cursor != NULL
-        && gwctl_api_cursor(ctl, "consumer list", cursor, buf, sizeof(buf))
-           != 0)
+    if (gwctl_api_query(ctl, "consumer list", "/v1/consumers?", limit,
+                        cursor, path, sizeof(path)) != 0)
     {
         return -1;
     }
-
-    snprintf(path, sizeof(path), "/v1/consumers?limit=%zu%s%s", limit,
-             cursor ? "&cursor=" : "", cursor ? buf : "");
 
     return gwctl_api_consumer_read(ctl, "consumer list", path, 0, page);
 }

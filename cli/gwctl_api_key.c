@@ -195,24 +195,21 @@ static int
 gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
     const char *cursor, size_t limit, gwctl_page_t *page)
 {
-    char              path[GWCTL_PATH_MAX], buf[GWCTL_CURSOR_MAX * 3];
+    char              path[GWCTL_PATH_MAX], base[GWCTL_PATH_MAX];
     size_t            i;
     json_t           *items, *e, *v;
     int64_t           now;
     const char       *s;
     gwctl_key_rec_t  *k;
 
-    memset(page, 0, sizeof(gwctl_page_t));
+    snprintf(base, sizeof(base), "/v1/keys?field.consumer=%s&", id);
 
-    if ((cursor != NULL
-         && gwctl_api_cursor(ctl, cmd, cursor, buf, sizeof(buf)) != 0)
+    if (gwctl_api_query(ctl, cmd, base, limit, cursor, path, sizeof(path))
+        != 0
         || gwctl_api_key_consumer(ctl, id) != 0)
     {
         return -1;
     }
-
-    snprintf(path, sizeof(path), "/v1/keys?field.consumer=%s&limit=%zu%s%s",
-             id, limit, cursor ? "&cursor=" : "", cursor ? buf : "");
 
     items = gwctl_api_items(ctl, cmd, path, 0, page,
                             sizeof(gwctl_key_rec_t));

@@ -47,11 +47,10 @@ static int
 gwctl_client_redis_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
     char *out, size_t size)
 {
-    int          attempt, committed;
+    int          attempt, committed, exists;
     char         rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
     char         secret[GWCTL_SECRET_LEN + 1], hex[65];
     long long    now;
-    redisReply  *reply;
 
     secret[0] = '\0';
     hex[0] = '\0';
@@ -72,22 +71,16 @@ gwctl_client_redis_add(gwctl_t *ctl, const gwctl_client_spec_t *cs,
 
     for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
 
-        if (gwctl_run(ctl, "WATCH %s", rkey) != 0) {
+        exists = gwctl_watch_exists(ctl, rkey);
+
+        if (exists != 0) {
+            if (exists > 0) {
+                gwctl_fail(ctl, GWCTL_STATE, "client %s already exists",
+                           cs->id);
+            }
+
             goto failed;
         }
-
-        reply = gwctl_command(ctl, "EXISTS %s", rkey);
-        if (reply == NULL) {
-            goto failed;
-        }
-
-        if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 0) {
-            freeReplyObject(reply);
-            gwctl_fail(ctl, GWCTL_STATE, "client %s already exists", cs->id);
-            goto failed;
-        }
-
-        freeReplyObject(reply);
 
         now = (long long) time(NULL);
 

@@ -43,10 +43,9 @@ const gwctl_consumer_ops_t  gwctl_redis_consumer_ops = {
 static int
 gwctl_consumer_redis_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs)
 {
-    int          attempt, committed;
+    int          attempt, committed, exists;
     char         rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
     long long    now;
-    redisReply  *reply;
 
     if (gwctl_connect(ctl) != 0) {
         return -1;
@@ -57,22 +56,13 @@ gwctl_consumer_redis_add(gwctl_t *ctl, const gwctl_consumer_spec_t *cs)
 
     for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
 
-        if (gwctl_run(ctl, "WATCH %s", rkey) != 0) {
-            return -1;
-        }
+        exists = gwctl_watch_exists(ctl, rkey);
 
-        reply = gwctl_command(ctl, "EXISTS %s", rkey);
-        if (reply == NULL) {
-            return -1;
+        if (exists != 0) {
+            return exists < 0 ? -1 : gwctl_fail(ctl, GWCTL_STATE,
+                                                "consumer %s already exists",
+                                                cs->id);
         }
-
-        if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 0) {
-            freeReplyObject(reply);
-            return gwctl_fail(ctl, GWCTL_STATE,
-                              "consumer %s already exists", cs->id);
-        }
-
-        freeReplyObject(reply);
 
         now = (long long) time(NULL);
 

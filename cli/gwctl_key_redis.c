@@ -45,11 +45,10 @@ static int
 gwctl_key_redis_create(gwctl_t *ctl, const char *id, int64_t ttl,
     gwctl_key_new_t *k)
 {
-    int          attempt, committed;
+    int          attempt, committed, exists;
     char         crkey[GW_MODEL_RKEY_MAX], krkey[GW_MODEL_RKEY_MAX];
     char         event[GW_MODEL_EVENT_MAX];
     int64_t      expires;
-    redisReply  *reply;
 
     if (gwctl_connect(ctl) != 0) {
         return -1;
@@ -70,21 +69,12 @@ gwctl_key_redis_create(gwctl_t *ctl, const char *id, int64_t ttl,
 
     for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
 
-        if (gwctl_run(ctl, "WATCH %s", crkey) != 0) {
-            return -1;
-        }
+        exists = gwctl_watch_exists(ctl, crkey);
 
-        reply = gwctl_command(ctl, "EXISTS %s", crkey);
-        if (reply == NULL) {
-            return -1;
+        if (exists != 1) {
+            return exists < 0 ? -1 : gwctl_fail(ctl, GWCTL_STATE,
+                                                "consumer %s not found", id);
         }
-
-        if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
-            freeReplyObject(reply);
-            return gwctl_fail(ctl, GWCTL_STATE, "consumer %s not found", id);
-        }
-
-        freeReplyObject(reply);
 
         k->created = (int64_t) time(NULL);
         expires = ttl ? k->created + ttl : 0;
