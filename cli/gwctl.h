@@ -295,6 +295,7 @@ json_t *gwctl_api_items(gwctl_t *ctl, const char *what, const char *path,
 /* the commands */
 int gwctl_consumer(gwctl_t *ctl, int argc, char **argv);
 int gwctl_key(gwctl_t *ctl, int argc, char **argv);
+const char *gwctl_key_state(gw_model_key_state_e state);
 int gwctl_client(gwctl_t *ctl, int argc, char **argv);
 int gwctl_apply(gwctl_t *ctl, const char *cmd, int argc, char **argv);
 

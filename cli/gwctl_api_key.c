@@ -22,7 +22,6 @@ static int gwctl_api_key_consumer(gwctl_t *ctl, const char *id);
 static int gwctl_api_key_create(gwctl_t *ctl, const char *id, int64_t ttl,
     gwctl_key_new_t *k);
 static int gwctl_api_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k);
-static const char *gwctl_api_key_state(json_t *k, int64_t now);
 static int gwctl_api_key_list(gwctl_t *ctl, const char *cmd,
     const char *id, const char *cursor, size_t limit, gwctl_page_t *page);
 static int gwctl_api_key_revoke(gwctl_t *ctl, const char *id,
@@ -158,37 +157,6 @@ gwctl_api_key_withdraw(gwctl_t *ctl, gwctl_key_new_t *k)
 }
 
 
-/* "active", "revoked", "expired", or "invalid" for an unknown status */
-
-static const char *
-gwctl_api_key_state(json_t *k, int64_t now)
-{
-    int64_t      expires;
-    json_t      *v;
-    const char  *status;
-
-    status = json_string_value(json_object_get(k, "status"));
-    status = (status != NULL) ? status : GW_MODEL_ACTIVE;
-    v = json_object_get(k, "expires");
-    expires = (v == NULL || json_is_null(v)) ? 0 : gwctl_api_time(v);
-
-    switch (gw_model_key_state(status, strlen(status), expires, now))
-    {
-    case GW_MODEL_KEY_USABLE:
-        return GW_MODEL_ACTIVE;
-
-    case GW_MODEL_KEY_IS_REVOKED:
-        return GW_MODEL_REVOKED;
-
-    case GW_MODEL_KEY_IS_EXPIRED:
-        return "expired";
-
-    default:
-        return "invalid";
-    }
-}
-
-
 /* one page of the keys of consumer id, by the API's own cursor */
 
 static int
@@ -225,10 +193,16 @@ gwctl_api_key_list(gwctl_t *ctl, const char *cmd, const char *id,
         k->prefix = gwctl_api_str(e, "prefix");
         s = gwctl_api_str(e, "status");
         k->status = s[0] ? s : GW_MODEL_ACTIVE;
-        k->state = gwctl_api_key_state(e, now);
         k->created = gwctl_api_time(json_object_get(e, "created_at"));
         v = json_object_get(e, "expires");
         k->expires = (v == NULL || json_is_null(v)) ? 0 : gwctl_api_time(v);
+
+        /* a status that is not a string is taken as "active" */
+
+        s = json_string_value(json_object_get(e, "status"));
+        s = (s != NULL) ? s : GW_MODEL_ACTIVE;
+        k->state = gwctl_key_state(gw_model_key_state(s, strlen(s),
+                                                      k->expires, now));
         k->created_set = 1;
         k->expires_set = 1;
     }

@@ -39,6 +39,28 @@ static int gwctl_key_name(gwctl_t *ctl, const char *arg, char *name,
     int *by_hash);
 
 
+/* a key's state, as key list shows it */
+
+const char *
+gwctl_key_state(gw_model_key_state_e state)
+{
+    switch (state) {
+
+    case GW_MODEL_KEY_USABLE:
+        return GW_MODEL_ACTIVE;
+
+    case GW_MODEL_KEY_IS_REVOKED:
+        return GW_MODEL_REVOKED;
+
+    case GW_MODEL_KEY_IS_EXPIRED:
+        return "expired";
+
+    default:
+        return "invalid";
+    }
+}
+
+
 int
 gwctl_key(gwctl_t *ctl, int argc, char **argv)
 {

@@ -27,8 +27,6 @@ static int gwctl_key_redis_list(gwctl_t *ctl, const char *cmd,
     const char *id, const char *cursor, size_t limit, gwctl_page_t *page);
 static int gwctl_key_redis_read(gwctl_t *ctl, const char *id,
     const char *after, size_t count, gwctl_page_t *page);
-static const char *gwctl_key_redis_state(const redisReply *rec,
-    int64_t now);
 static int gwctl_key_redis_revoke(gwctl_t *ctl, const char *id,
     const char *hash);
 
@@ -182,6 +180,7 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
     redisReply       *reply, *rank, *rec, *set;
     const char       *hash, *last;
     gwctl_key_rec_t  *keys, *k;
+    const redisReply *v;
 
     if (gwctl_append(ctl, "EXISTS " GW_MODEL_CONSUMER_PREFIX "%s", id) != 0
         || (after != NULL
@@ -302,11 +301,10 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
 
         k = &keys[page->n++];
         k->hash = hash;
-        k->prefix = gwctl_field(rec, "prefix") != NULL
-                    ? gwctl_field(rec, "prefix")->str : NULL;
-        k->status = gwctl_field(rec, "status") != NULL
-                    ? gwctl_field(rec, "status")->str : NULL;
-        k->state = gwctl_key_redis_state(rec, now);
+        v = gwctl_field(rec, "prefix");
+        k->prefix = (v != NULL) ? v->str : NULL;
+        v = gwctl_field(rec, "status");
+        k->status = (v != NULL) ? v->str : NULL;
 
         if (gwctl_field_int(rec, "created", &k->created) != 0) {
             k->created = -1;
@@ -315,6 +313,10 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
         k->created_set = (k->created >= 0);
         k->expires_set = (gwctl_field_int(rec, "expires", &k->expires)
                           == 0);
+        k->state = gwctl_key_state(gw_model_key_state(k->status,
+                                       v != NULL ? v->len : 0,
+                                       k->expires_set ? k->expires : -1,
+                                       now));
     }
 
     if (set->elements > count) {
@@ -327,38 +329,6 @@ gwctl_key_redis_read(gwctl_t *ctl, const char *id, const char *after,
     }
 
     return 0;
-}
-
-
-/* "active", "revoked", "expired", or "invalid" for an unknown status */
-
-static const char *
-gwctl_key_redis_state(const redisReply *rec, int64_t now)
-{
-    int64_t            expires;
-    const redisReply  *status;
-
-    status = gwctl_field(rec, "status");
-
-    if (gwctl_field_int(rec, "expires", &expires) != 0) {
-        expires = -1;
-    }
-
-    switch (gw_model_key_state(status ? status->str : NULL,
-                               status ? status->len : 0, expires, now))
-    {
-    case GW_MODEL_KEY_USABLE:
-        return GW_MODEL_ACTIVE;
-
-    case GW_MODEL_KEY_IS_REVOKED:
-        return GW_MODEL_REVOKED;
-
-    case GW_MODEL_KEY_IS_EXPIRED:
-        return "expired";
-
-    default:
-        return "invalid";
-    }
 }
 
 
