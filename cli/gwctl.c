@@ -43,6 +43,15 @@ static int gwctl_global_value(gwctl_t *ctl, int argc, char **argv, int *i,
     const char *name, const char **value);
 
 
+static const gwctl_store_t  gwctl_redis_store = {
+    &gwctl_redis_consumer_ops, &gwctl_redis_key_ops, &gwctl_redis_client_ops
+};
+
+static const gwctl_store_t  gwctl_api_store = {
+    &gwctl_api_consumer_ops, &gwctl_api_key_ops, &gwctl_api_client_ops
+};
+
+
 static const char  gwctl_usage_text[] =
 "usage: gwctl [--redis HOST:PORT | --redis unix:/path] [--password-env VAR]\n"
 "             [--db N] [--api URL [--token-env VAR | --key-env VAR]]\n"
@@ -597,6 +606,12 @@ gwctl_connect(gwctl_t *ctl)
 {
     struct timeval  tv;
 
+    /* a command that reads several times connects once */
+
+    if (ctl->redis != NULL) {
+        return 0;
+    }
+
     tv.tv_sec = GWCTL_TIMEOUT;
     tv.tv_usec = 0;
 
@@ -675,18 +690,18 @@ main(int argc, char **argv)
         goto done;
     }
 
+    ctl.store = ctl.api ? &gwctl_api_store : &gwctl_redis_store;
+
     if (i == argc) {
         gwctl_fail(&ctl, GWCTL_USAGE, "no command");
         goto done;
     }
 
     if (strcmp(argv[i], "consumer") == 0) {
-        rc = ctl.api ? gwctl_api_consumer(&ctl, argc - i - 1, argv + i + 1)
-                     : gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
+        rc = gwctl_consumer(&ctl, argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "key") == 0) {
-        rc = ctl.api ? gwctl_api_key(&ctl, argc - i - 1, argv + i + 1)
-                     : gwctl_key(&ctl, argc - i - 1, argv + i + 1);
+        rc = gwctl_key(&ctl, argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "apply") == 0 || strcmp(argv[i], "diff") == 0
                || strcmp(argv[i], "export") == 0)
@@ -694,8 +709,7 @@ main(int argc, char **argv)
         rc = gwctl_apply(&ctl, argv[i], argc - i - 1, argv + i + 1);
 
     } else if (strcmp(argv[i], "client") == 0) {
-        rc = ctl.api ? gwctl_api_client(&ctl, argc - i - 1, argv + i + 1)
-                     : gwctl_client(&ctl, argc - i - 1, argv + i + 1);
+        rc = gwctl_client(&ctl, argc - i - 1, argv + i + 1);
 
     } else {
         gwctl_fail(&ctl, GWCTL_USAGE, "unknown command %s",

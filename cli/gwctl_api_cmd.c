@@ -2,13 +2,11 @@
 /*
  * Copyright (C) Tollgate
  *
- * gwctl consumer and key commands through the admin API (--api): the
- * same arguments, output and exit codes as the Redis ones
- * (gwctl_consumer.c, gwctl_key.c), on the service's consumer and key
- * entities, which it projects into the gateway's records itself
- * (gwctl_api_consumer.c, gwctl_api_key.c).  This file holds what both
- * share: reading an entity, changing one member of it, counting and
- * paging.
+ * What the admin API store (gwctl_api_consumer.c, gwctl_api_key.c,
+ * gwctl_api_client.c) shares: reading an entity or a page of them into
+ * a gwctl_page_t, changing one member of one, counting and paging.  The
+ * commands parse and print (gwctl_consumer.c, gwctl_key.c,
+ * gwctl_client.c) as they do for Redis.
  *
  * A change reads the entity, decides as the Redis command does (exists,
  * already in that status), and writes a JSON Merge Patch under If-Match
@@ -65,31 +63,6 @@ gwctl_api_time(json_t *v)
     tm.tm_mon -= 1;
 
     return (int64_t) timegm(&tm);
-}
-
-
-/* a column of a table, as gwctl_print_cell() prints one */
-
-void
-gwctl_api_cell(FILE *f, const char *s, size_t width)
-{
-    size_t  len;
-
-    len = strlen(s);
-
-    if (len != 0) {
-        gwctl_print_text(f, s, len);
-
-    } else {
-        fputc('-', f);
-        len = 1;
-    }
-
-    for ( /* void */ ; len < width; len++) {
-        fputc(' ', f);
-    }
-
-    fputs("  ", f);
 }
 
 
@@ -273,6 +246,75 @@ gwctl_api_cursor(gwctl_t *ctl, const char *cmd, const char *cursor,
     }
 
     buf[n] = '\0';
+
+    return 0;
+}
+
+
+/*
+ * GETs path (what names it in messages) into page: the answer kept in
+ * page->res, page->items a zeroed array of size-byte records, one for
+ * each entity, and page->next the answer's "next".
+ * The entities are the answer itself when one is true, else its
+ * "items".  Returns them (a new reference) for the caller to read into
+ * the records, or NULL, the page freed.
+ */
+
+json_t *
+gwctl_api_items(gwctl_t *ctl, const char *what, const char *path, int one,
+    gwctl_page_t *page, size_t size)
+{
+    json_t  *items;
+
+    memset(page, 0, sizeof(gwctl_page_t));
+
+    if (gwctl_api_get(ctl, what, path, &page->res) != 0) {
+        return NULL;
+    }
+
+    if (one) {
+        items = json_pack("[O]", page->res.json);
+
+    } else {
+        items = json_incref(json_object_get(page->res.json, "items"));
+    }
+
+    page->items = gwctl_page_buf(ctl, page,
+                                 calloc(json_array_size(items) + 1, size));
+
+    if ((one && items == NULL) || page->items == NULL) {
+        json_decref(items);
+        gwctl_page_free(page);
+        gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+        return NULL;
+    }
+
+    page->next = json_string_value(json_object_get(page->res.json, "next"));
+
+    return items != NULL ? items : json_array();
+}
+
+
+/*
+ * A listing's path into path: base (ending in '?' or '&'), then
+ * "limit=N" and, for a cursor (NULL: the first page), "&cursor=C", C
+ * checked and percent-encoded (gwctl_api_cursor(), cmd in its message).
+ */
+
+int
+gwctl_api_query(gwctl_t *ctl, const char *cmd, const char *base,
+    size_t limit, const char *cursor, char *path, size_t size)
+{
+    char  buf[GWCTL_CURSOR_MAX * 3];
+
+    if (cursor != NULL
+        && gwctl_api_cursor(ctl, cmd, cursor, buf, sizeof(buf)) != 0)
+    {
+        return -1;
+    }
+
+    snprintf(path, size, "%slimit=%zu%s%s", base, limit,
+             cursor != NULL ? "&cursor=" : "", cursor != NULL ? buf : "");
 
     return 0;
 }

@@ -15,14 +15,16 @@
  * guesses.  rotate-secret keeps the previous hash valid for a grace
  * period.  set-key stores a public JWK for private_key_jwt, checked
  * first: no private member, a key type, curve and alg the service
- * verifies, a key that loads.  This file has add, list, show, disable
- * and enable; gwctl_client_key.c the secrets, rotate-secret and set-key.
+ * verifies, a key that loads.
+ *
+ * This file parses every client command and prints what it read, from
+ * either store (ctl->store): Redis (gwctl_client_redis.c,
+ * gwctl_client_key.c) or the admin API (gwctl_api_client.c).
  */
 
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -37,13 +39,16 @@ static int gwctl_client_list(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_client_show(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_client_status(gwctl_t *ctl, int argc, char **argv,
     const char *status);
+static int gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_client_words(gwctl_t *ctl, const char *cmd,
     const char *opt, const char *list, int uris);
-static void gwctl_client_json(FILE *f, const char *id,
-    const redisReply *rec);
+static void gwctl_client_json(FILE *f, const gwctl_client_rec_t *c);
+static void gwctl_client_text(FILE *f, const gwctl_client_rec_t *c);
 
 
-static const char  *gwctl_client_fields[] = {
+/* the fields shown, in this order (GWCTL_CLIENT_FIELDS) */
+
+const char  *gwctl_client_fields[] = {
     "name", "status", "auth", "grants", "scopes", "default_scopes",
     "audiences", "default_audience", NULL
 };
@@ -82,7 +87,7 @@ gwctl_client(gwctl_t *ctl, int argc, char **argv)
     }
 
     if (strcmp(argv[0], "rotate-secret") == 0) {
-        return gwctl_client_rotate(ctl, argc - 1, argv + 1);
+        return ctl->store->client->rotate(ctl, argc - 1, argv + 1);
     }
 
     if (strcmp(argv[0], "set-key") == 0) {
@@ -301,231 +306,156 @@ gwctl_client_spec(gwctl_t *ctl, int argc, char **argv,
 static int
 gwctl_client_add(gwctl_t *ctl, int argc, char **argv)
 {
-    int                   attempt, committed, secretful;
-    char                  rkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
-    char                  secret[GWCTL_SECRET_LEN + 1], hex[65];
-    long long             now;
-    const char           *id, *name, *auth, *grants, *scopes, *dscopes;
-    const char           *auds, *daud;
-    redisReply           *reply;
+    int                   rc;
+    char                  secret[GWCTL_CRED_MAX];
     gwctl_client_spec_t   cs;
 
     if (gwctl_client_spec(ctl, argc, argv, &cs) != 0) {
         return -1;
     }
 
-    id = cs.id;
-    name = cs.name;
-    scopes = cs.scopes;
-    dscopes = cs.dscopes;
-    auds = cs.auds;
-    daud = cs.daud;
-    auth = cs.auth;
-    grants = cs.grants;
-    secretful = cs.secretful;
-
     secret[0] = '\0';
-    hex[0] = '\0';
 
-    if (secretful
-        && gwctl_client_secret(ctl, "client add", cs.pepper, secret, hex)
-           != 0)
-    {
-        return -1;
-    }
+    rc = ctl->store->client->add(ctl, &cs, secret, sizeof(secret));
 
-    if (gwctl_connect(ctl) != 0) {
-        goto failed;
-    }
+    if (rc == 0) {
+        printf("client_id: %s\n", cs.id);
 
-    snprintf(rkey, sizeof(rkey), GW_MODEL_CLIENT_PREFIX "%s", id);
-    snprintf(event, sizeof(event), GW_MODEL_EVENT_CLIENT " %s", id);
-
-    for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
-
-        if (gwctl_run(ctl, "WATCH %s", rkey) != 0) {
-            goto failed;
-        }
-
-        reply = gwctl_command(ctl, "EXISTS %s", rkey);
-        if (reply == NULL) {
-            goto failed;
-        }
-
-        if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 0) {
-            freeReplyObject(reply);
-            gwctl_fail(ctl, GWCTL_STATE, "client %s already exists", id);
-            goto failed;
-        }
-
-        freeReplyObject(reply);
-
-        now = (long long) time(NULL);
-
-        if (gwctl_run(ctl, "MULTI") != 0
-            || gwctl_run(ctl, "HSET %s id %s name %s status %s secret %s "
-                         "secret_old %s secret_old_until %s jwk %s auth %s "
-                         "grants %s scopes %s default_scopes %s "
-                         "audiences %s default_audience %s created %lld "
-                         "updated %lld", rkey, id, name, GW_MODEL_ACTIVE,
-                         hex, "", "", "", auth, grants, scopes, dscopes,
-                         auds, daud, now, now) != 0
-            || gwctl_run(ctl, "ZADD %s 0 %s", GW_MODEL_CLIENTS, id) != 0
-            || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
-            || gwctl_exec(ctl, &committed) != 0)
-        {
-            goto failed;
-        }
-
-        if (committed) {
-            printf("client_id: %s\n", id);
-
-            if (secretful) {
-                printf("client_secret: %s\n", secret);
-                fprintf(stderr, "gwctl: the secret is shown once: store it "
-                        "now\n");
-            }
-
-            OPENSSL_cleanse(secret, sizeof(secret));
-            return 0;
+        if (secret[0] != '\0') {
+            printf("client_secret: %s\n", secret);
+            fprintf(stderr, "gwctl: the secret is shown once: store it "
+                    "now\n");
         }
     }
-
-    gwctl_fail(ctl, GWCTL_STATE, "client %s: changed concurrently, try "
-               "again", id);
-
-failed:
 
     OPENSSL_cleanse(secret, sizeof(secret));
 
-    return -1;
+    return rc;
 }
 
 
 /* a client as one JSON object, without a line end; never a secret hash */
 
 static void
-gwctl_client_json(FILE *f, const char *id, const redisReply *rec)
+gwctl_client_json(FILE *f, const gwctl_client_rec_t *c)
 {
-    size_t             i;
-    int64_t            n;
-    const redisReply  *v;
+    size_t       i;
+    const char  *s;
 
     fputs("{\"id\":", f);
-    gwctl_print_json(f, id, strlen(id));
+    gwctl_print_json(f, c->id, strlen(c->id));
 
-    for (i = 0; gwctl_client_fields[i] != NULL; i++) {
+    for (i = 0; i < GWCTL_CLIENT_FIELDS; i++) {
         fprintf(f, ",\"%s\":", gwctl_client_fields[i]);
-        gwctl_print_field(f, rec, gwctl_client_fields[i], 1);
+        s = c->field[i];
+
+        if (s != NULL) {
+            gwctl_print_json(f, s, strlen(s));
+
+        } else {
+            fputs("null", f);
+        }
     }
 
-    v = gwctl_field(rec, "secret");
-    fprintf(f, ",\"secret\":%s", v != NULL && v->len > 0 ? "true" : "false");
+    fprintf(f, ",\"secret\":%s", c->secret ? "true" : "false");
 
-    if (gwctl_field_int(rec, "secret_old_until", &n) == 0) {
-        fprintf(f, ",\"secret_old_until\":%lld", (long long) n);
+    if (c->secret_old_set) {
+        fprintf(f, ",\"secret_old_until\":%lld",
+                (long long) c->secret_old_until);
     }
 
-    v = gwctl_field(rec, "jwk");
-
-    if (v != NULL && v->len > 0) {
+    if (c->jwk != NULL && c->jwk[0] != '\0') {
         fputs(",\"jwk\":", f);
-        gwctl_print_json(f, v->str, v->len);
+        gwctl_print_json(f, c->jwk, strlen(c->jwk));
     }
 
-    if (gwctl_field_int(rec, "created", &n) == 0) {
-        fprintf(f, ",\"created\":%lld", (long long) n);
+    if (c->created_set) {
+        fprintf(f, ",\"created\":%lld", (long long) c->created);
     }
 
-    if (gwctl_field_int(rec, "updated", &n) == 0) {
-        fprintf(f, ",\"updated\":%lld", (long long) n);
+    if (c->updated_set) {
+        fprintf(f, ",\"updated\":%lld", (long long) c->updated);
     }
 
     fputc('}', f);
 }
 
 
+/* a string of a record as text: "-" when missing or empty */
+
+static void
+gwctl_client_str(FILE *f, const char *s)
+{
+    if (s != NULL && s[0] != '\0') {
+        gwctl_print_text(f, s, strlen(s));
+
+    } else {
+        fputs("-", f);
+    }
+}
+
+
+/* a client as "field value" lines */
+
+static void
+gwctl_client_text(FILE *f, const gwctl_client_rec_t *c)
+{
+    char    when[32];
+    size_t  i;
+
+    fprintf(f, "%-17s %s\n", "id", c->id);
+
+    for (i = 0; i < GWCTL_CLIENT_FIELDS; i++) {
+        fprintf(f, "%-17s ", gwctl_client_fields[i]);
+        gwctl_client_str(f, c->field[i]);
+        fputc('\n', f);
+    }
+
+    fprintf(f, "%-17s %s\n", "secret", c->secret ? "set" : "-");
+
+    if (c->secret_old_set) {
+        gwctl_format_time(when, sizeof(when), c->secret_old_until);
+        fprintf(f, "%-17s %s\n", "previous secret", when);
+    }
+
+    fprintf(f, "%-17s ", "jwk");
+    gwctl_client_str(f, c->jwk);
+    fputc('\n', f);
+
+    if (c->created_set) {
+        gwctl_format_time(when, sizeof(when), c->created);
+        fprintf(f, "%-17s %s\n", "created", when);
+    }
+}
+
+
 static int
 gwctl_client_show(gwctl_t *ctl, int argc, char **argv)
 {
-    char              when[32];
-    size_t            i;
-    int64_t           n;
-    const char       *pos[1];
-    redisReply       *rec;
-    const redisReply *v;
-    gwctl_opt_t       opts[] = {
+    const char    *pos[1];
+    gwctl_opt_t    opts[] = {
         { "--json", 1, NULL },
         { NULL, 0, NULL }
     };
+    gwctl_page_t   page;
 
     if (gwctl_args(ctl, "client show", argc, argv, opts, pos, 1,
                    "ID [--json]") != 0
         || gwctl_id(ctl, "client show", pos[0]) != 0
-        || gwctl_connect(ctl) != 0)
+        || ctl->store->client->get(ctl, pos[0], &page) != 0)
     {
         return -1;
     }
 
-    rec = gwctl_command(ctl, "HGETALL " GW_MODEL_CLIENT_PREFIX "%s", pos[0]);
-    if (rec == NULL) {
-        return -1;
-    }
-
-    if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
-        freeReplyObject(rec);
-        return gwctl_fail(ctl, GWCTL_STATE, "client %s not found", pos[0]);
-    }
-
     if (opts[0].value != NULL) {
-        gwctl_client_json(stdout, pos[0], rec);
+        gwctl_client_json(stdout, page.items);
         fputc('\n', stdout);
-        freeReplyObject(rec);
-        return 0;
-    }
-
-    printf("%-17s %s\n", "id", pos[0]);
-
-    for (i = 0; gwctl_client_fields[i] != NULL; i++) {
-        printf("%-17s ", gwctl_client_fields[i]);
-        v = gwctl_field(rec, gwctl_client_fields[i]);
-
-        if (v != NULL && v->len > 0) {
-            gwctl_print_text(stdout, v->str, v->len);
-
-        } else {
-            fputs("-", stdout);
-        }
-
-        fputc('\n', stdout);
-    }
-
-    v = gwctl_field(rec, "secret");
-    printf("%-17s %s\n", "secret", v != NULL && v->len > 0 ? "set" : "-");
-
-    if (gwctl_field_int(rec, "secret_old_until", &n) == 0) {
-        gwctl_format_time(when, sizeof(when), n);
-        printf("%-17s %s\n", "previous secret", when);
-    }
-
-    v = gwctl_field(rec, "jwk");
-    printf("%-17s ", "jwk");
-
-    if (v != NULL && v->len > 0) {
-        gwctl_print_text(stdout, v->str, v->len);
 
     } else {
-        fputs("-", stdout);
+        gwctl_client_text(stdout, page.items);
     }
 
-    fputc('\n', stdout);
-
-    if (gwctl_field_int(rec, "created", &n) == 0) {
-        gwctl_format_time(when, sizeof(when), n);
-        printf("%-17s %s\n", "created", when);
-    }
-
-    freeReplyObject(rec);
+    gwctl_page_free(&page);
 
     return 0;
 }
@@ -536,133 +466,55 @@ gwctl_client_show(gwctl_t *ctl, int argc, char **argv)
 static int
 gwctl_client_list(gwctl_t *ctl, int argc, char **argv)
 {
-    int           rc, json;
-    char          min[GW_ID_MAX + 2], q[64];
-    size_t        i, n, limit, shown;
-    const char   *next, **ids;
-    redisReply   *set, **recs;
-    gwctl_opt_t   opts[] = {
+    int                   json;
+    size_t                i, limit;
+    gwctl_opt_t           opts[] = {
         { "--json", 1, NULL },
         { "--limit", 0, NULL },
         { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
+    gwctl_page_t          page;
+    gwctl_client_rec_t   *c;
 
     if (gwctl_args(ctl, "client list", argc, argv, opts, NULL, 0,
                    "no arguments but --limit, --cursor and --json") != 0
-        || gwctl_limit(ctl, "client list", opts[1].value, &limit) != 0)
+        || gwctl_limit(ctl, "client list", opts[1].value, &limit) != 0
+        || ctl->store->client->list(ctl, opts[2].value, limit, &page) != 0)
     {
         return -1;
     }
-
-    if (opts[2].value != NULL
-        && !gw_model_id_valid(opts[2].value, strlen(opts[2].value)))
-    {
-        return gwctl_fail(ctl, GWCTL_USAGE, "client list: --cursor: "
-                          "expects a client id, got %s",
-                          gwctl_quote(q, sizeof(q), opts[2].value));
-    }
-
-    if (gwctl_connect(ctl) != 0) {
-        return -1;
-    }
-
-    snprintf(min, sizeof(min), "%s%s", opts[2].value != NULL ? "(" : "-",
-             opts[2].value != NULL ? opts[2].value : "");
 
     json = (opts[0].value != NULL);
-    rc = -1;
-    next = NULL;
-    n = 0;
-
-    set = gwctl_command(ctl, "ZRANGEBYLEX %s %s + LIMIT 0 %llu",
-                        GW_MODEL_CLIENTS, min,
-                        (unsigned long long) limit + 1);
-    if (set == NULL) {
-        return -1;
-    }
-
-    ids = calloc(set->elements + 1, sizeof(char *));
-    recs = calloc(set->elements + 1, sizeof(redisReply *));
-
-    if (set->type != REDIS_REPLY_ARRAY || ids == NULL || recs == NULL) {
-        gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGEBYLEX: not a sorted "
-                   "set", ctl->addr);
-        goto done;
-    }
-
-    for (i = 0; i < set->elements && i < limit; i++) {
-        if (set->element[i]->type == REDIS_REPLY_STRING
-            && gw_model_id_valid(set->element[i]->str,
-                                 set->element[i]->len))
-        {
-            ids[n++] = set->element[i]->str;
-        }
-    }
-
-    if (set->elements > limit && n > 0) {
-        next = ids[n - 1];
-    }
-
-    for (i = 0; i < n; i++) {
-        if (gwctl_append(ctl, "HGETALL " GW_MODEL_CLIENT_PREFIX "%s", ids[i])
-            != 0)
-        {
-            goto done;
-        }
-    }
-
-    for (i = 0; i < n; i++) {
-        recs[i] = gwctl_reply(ctl, "HGETALL");
-        if (recs[i] == NULL) {
-            goto done;
-        }
-    }
-
-    shown = 0;
 
     if (json) {
         fputs("{\"clients\":[", stdout);
     }
 
-    for (i = 0; i < n; i++) {
-        if (recs[i]->type != REDIS_REPLY_ARRAY || recs[i]->elements == 0) {
-            continue;
-        }
+    for (i = 0; i < page.n; i++) {
+        c = (gwctl_client_rec_t *) page.items + i;
 
         if (json) {
-            fputs(shown++ ? ",\n  " : "\n  ", stdout);
-            gwctl_client_json(stdout, ids[i], recs[i]);
+            fputs(i ? ",\n  " : "\n  ", stdout);
+            gwctl_client_json(stdout, c);
             continue;
         }
 
-        if (shown++ == 0) {
+        if (i == 0) {
             printf("%-24s  %-8s  %s\n", "ID", "STATUS", "AUTH");
         }
 
-        printf("%-24s  ", ids[i]);
-        gwctl_print_cell(stdout, gwctl_field(recs[i], "status"), 8);
-        gwctl_print_field(stdout, recs[i], "auth", 0);
+        printf("%-24s  ", c->id);
+        gwctl_print_cell(stdout, c->field[1], 8);
+        gwctl_client_str(stdout, c->field[2]);
         fputc('\n', stdout);
     }
 
-    gwctl_print_next(stdout, json, shown ? "\n]" : "]", next);
+    gwctl_print_next(stdout, json, page.n ? "\n]" : "]", page.next);
 
-    rc = 0;
+    gwctl_page_free(&page);
 
-done:
-
-    for (i = 0; recs != NULL && i < n; i++) {
-        if (recs[i] != NULL) {
-            freeReplyObject(recs[i]);
-        }
-    }
-
-    free(ids);
-    free(recs);
-    freeReplyObject(set);
-
-    return rc;
+    return 0;
 }
 
 
@@ -682,14 +534,45 @@ gwctl_client_status(gwctl_t *ctl, int argc, char **argv, const char *status)
 
     if (gwctl_args(ctl, cmd, argc, argv, NULL, pos, 1, "ID") != 0
         || gwctl_id(ctl, cmd, pos[0]) != 0
-        || gwctl_connect(ctl) != 0
-        || gwctl_client_change(ctl, pos[0], done, "status", status,
-                               "status", status, "status", status) != 0)
+        || ctl->store->client->status(ctl, pos[0], status, done) != 0)
     {
         return -1;
     }
 
     printf("client %s %s\n", pos[0], done);
+
+    return 0;
+}
+
+
+/*
+ * set-key ID FILE: stores the checked public JWK (FILE "-": stdin) and
+ * adds private_key_jwt to the client's methods.
+ */
+
+static int
+gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv)
+{
+    int          rc;
+    char        *jwk;
+    const char  *pos[2];
+
+    if (gwctl_args(ctl, "client set-key", argc, argv, NULL, pos, 2,
+                   "ID FILE") != 0
+        || gwctl_id(ctl, "client set-key", pos[0]) != 0
+        || gwctl_client_jwk(ctl, pos[1], &jwk) != 0)
+    {
+        return -1;
+    }
+
+    rc = ctl->store->client->set_key(ctl, pos[0], jwk);
+    free(jwk);
+
+    if (rc != 0) {
+        return -1;
+    }
+
+    printf("client %s key set\n", pos[0]);
 
     return 0;
 }

@@ -2,9 +2,10 @@
 /*
  * Copyright (C) Tollgate
  *
- * gwctl client rotate-secret | set-key, and what every client change
- * shares: new secrets and their keyed hashes, and the one transaction a
- * change of a client's record is (cli/gwctl_client.c has the rest).
+ * gwctl client rotate-secret, the Redis store's set-key, and what every
+ * client change shares: new secrets and their keyed hashes, and the one
+ * transaction a change of a client's record is (gwctl_client.c parses
+ * and prints, gwctl_client_redis.c has the rest of the Redis store).
  *
  * A secret is "tgs_" and the base64url of 32 random bytes, printed once;
  * Redis gets only its HMAC-SHA-256 under the identity service's pepper.
@@ -413,40 +414,25 @@ gwctl_client_jwk(gwctl_t *ctl, const char *path, char **out)
 
 
 /*
- * set-key ID FILE: stores the public JWK (FILE "-": stdin) and adds
+ * The Redis store's set-key: stores the checked public JWK and adds
  * private_key_jwt to the client's methods.
  */
 
 int
-gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv)
+gwctl_redis_client_set_key(gwctl_t *ctl, const char *id, const char *jwk)
 {
     int          rc;
-    char        *jwk, *auth;
+    char        *auth;
     size_t       len;
-    const char  *pos[2];
     redisReply  *reply;
 
-    jwk = NULL;
-
-    if (gwctl_args(ctl, "client set-key", argc, argv, NULL, pos, 2,
-                   "ID FILE") != 0
-        || gwctl_id(ctl, "client set-key", pos[0]) != 0
-        || gwctl_client_jwk(ctl, pos[1], &jwk) != 0)
-    {
+    if (gwctl_connect(ctl) != 0) {
         return -1;
     }
 
-    rc = -1;
-    auth = NULL;
-
-    if (gwctl_connect(ctl) != 0) {
-        goto done;
-    }
-
-    reply = gwctl_command(ctl, "HGET " GW_MODEL_CLIENT_PREFIX "%s auth",
-                          pos[0]);
+    reply = gwctl_command(ctl, "HGET " GW_MODEL_CLIENT_PREFIX "%s auth", id);
     if (reply == NULL) {
-        goto done;
+        return -1;
     }
 
     len = (reply->type == REDIS_REPLY_STRING) ? reply->len : 0;
@@ -464,22 +450,11 @@ gwctl_client_set_key(gwctl_t *ctl, int argc, char **argv)
     freeReplyObject(reply);
 
     if (auth == NULL) {
-        gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-        goto done;
+        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
     }
 
-    if (gwctl_client_change(ctl, pos[0], NULL, "jwk", jwk, "auth", auth,
-                            "jwk", jwk) != 0)
-    {
-        goto done;
-    }
-
-    printf("client %s key set\n", pos[0]);
-    rc = 0;
-
-done:
-
-    free(jwk);
+    rc = gwctl_client_change(ctl, id, NULL, "jwk", jwk, "auth", auth, "jwk",
+                             jwk);
     free(auth);
 
     return rc;

@@ -2,61 +2,63 @@
 /*
  * Copyright (C) Tollgate
  *
- * gwctl key create | list | revoke.
+ * gwctl key create | list | revoke: the arguments and the output, the
+ * same with either store (ctl->store: gwctl_key_redis.c or
+ * gwctl_api_key.c).
  *
- * A new key is printed once and never stored: Redis gets its SHA-256 as
- * gw:key:<hash> (consumer, status, expires, created, prefix) and the hash
- * in gw:consumer:<id>:keys, in one transaction with the "key <hash>"
- * invalidation, WATCHed on the consumer so that a key is never added to a
- * consumer that is not there.  The key itself is printed only after EXEC
- * succeeded, then wiped.
+ * A new key is printed once and never stored: the store keeps its
+ * SHA-256.  It is printed only once the store holds it, then wiped; a
+ * key that could not be printed is revoked at once (key_withdraw).
  *
  * Revocation names a key by what listings show: its prefix ("tg_" and up
  * to five symbols), its hash or a prefix of the hash (8 hex digits at
- * least), or the whole key.  Only the consumer's own keys match; a name
- * that matches several keys picks the one not yet revoked, or fails.
+ * least), or the whole key.  The consumer's keys are read a page at a
+ * time and matched here; a name that matches several keys picks the one
+ * not yet revoked, or fails.
  */
 
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "gwctl.h"
 
 
-#define GWCTL_HASH_SHOWN    12      /* hex digits of a hash in tables */
 #define GWCTL_HASH_MIN      8       /* hex digits to name a key by hash */
-
-
-typedef struct {
-    const char     *hash;           /* NUL-terminated, in the set reply */
-    redisReply     *rec;
-    int64_t         created;
-} gwctl_key_t;
-
-
-typedef struct {
-    gwctl_key_t    *keys;
-    size_t          n;
-    redisReply     *set;
-    const char     *last;           /* the cursor after this page */
-    unsigned        more:1;         /* a next page exists */
-} gwctl_keys_t;
+#define GWCTL_SHOWN_MAX     64      /* bytes of a prefix in a message */
 
 
 static int gwctl_key_create(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_key_list(gwctl_t *ctl, int argc, char **argv);
+static void gwctl_key_json(FILE *f, const gwctl_key_rec_t *k);
+static void gwctl_key_row(FILE *f, const gwctl_key_rec_t *k);
 static int gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv);
 static int gwctl_key_name(gwctl_t *ctl, const char *arg, char *name,
     int *by_hash);
-static int gwctl_keys_read(gwctl_t *ctl, const char *id, const char *after,
-    size_t count, gwctl_keys_t *ks);
-static void gwctl_keys_free(gwctl_keys_t *ks);
-static const char *gwctl_key_state(const redisReply *rec, int64_t now);
+
+
+/* a key's state, as key list shows it */
+
+const char *
+gwctl_key_state(gw_model_key_state_e state)
+{
+    switch (state) {
+
+    case GW_MODEL_KEY_USABLE:
+        return GW_MODEL_ACTIVE;
+
+    case GW_MODEL_KEY_IS_REVOKED:
+        return GW_MODEL_REVOKED;
+
+    case GW_MODEL_KEY_IS_EXPIRED:
+        return "expired";
+
+    default:
+        return "invalid";
+    }
+}
 
 
 int
@@ -89,18 +91,15 @@ gwctl_key(gwctl_t *ctl, int argc, char **argv)
 static int
 gwctl_key_create(gwctl_t *ctl, int argc, char **argv)
 {
-    int          rc, attempt, committed;
-    char         key[GW_KEY_LEN + 1], hash[GW_KEY_HASH_HEX_LEN + 1];
-    char         prefix[GW_KEY_PREFIX_LEN + 1], crkey[GW_MODEL_RKEY_MAX];
-    char         krkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
-    char         q[64];
-    int64_t      ttl, now, expires;
-    const char  *pos[1], *id;
-    redisReply  *reply;
-    gwctl_opt_t  opts[] = {
+    int              rc;
+    char             q[64];
+    int64_t          ttl;
+    const char      *pos[1];
+    gwctl_opt_t      opts[] = {
         { "--expires", 0, NULL },
         { NULL, 0, NULL }
     };
+    gwctl_key_new_t  k;
 
     if (gwctl_args(ctl, "key create", argc, argv, opts, pos, 1,
                    "CONSUMER [--expires SECONDS|30d|12h]") != 0
@@ -109,7 +108,6 @@ gwctl_key_create(gwctl_t *ctl, int argc, char **argv)
         return -1;
     }
 
-    id = pos[0];
     ttl = 0;
 
     if (opts[0].value != NULL
@@ -123,380 +121,132 @@ gwctl_key_create(gwctl_t *ctl, int argc, char **argv)
                           gwctl_quote(q, sizeof(q), opts[0].value));
     }
 
-    if (gwctl_connect(ctl) != 0) {
-        return -1;
-    }
+    memset(&k, 0, sizeof(gwctl_key_new_t));
+    k.id = pos[0];
 
-    if (gw_model_key_generate(key) != 0) {
-        return gwctl_fail(ctl, GWCTL_REDIS,
-                          "key create: the random generator failed");
-    }
+    rc = ctl->store->key->create(ctl, pos[0], ttl, &k);
 
-    rc = -1;
-
-    gw_model_key_hash((const unsigned char *) key, GW_KEY_LEN, hash);
-    memcpy(prefix, key, GW_KEY_PREFIX_LEN);
-    prefix[GW_KEY_PREFIX_LEN] = '\0';
-
-    snprintf(crkey, sizeof(crkey), GW_MODEL_CONSUMER_PREFIX "%s", id);
-    snprintf(krkey, sizeof(krkey), GW_MODEL_KEY_PREFIX "%s", hash);
-    snprintf(event, sizeof(event), GW_MODEL_EVENT_KEY " %s", hash);
-
-    for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
-
-        if (gwctl_run(ctl, "WATCH %s", crkey) != 0) {
-            goto done;
-        }
-
-        reply = gwctl_command(ctl, "EXISTS %s", crkey);
-        if (reply == NULL) {
-            goto done;
-        }
-
-        if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
-            freeReplyObject(reply);
-            gwctl_fail(ctl, GWCTL_STATE, "consumer %s not found", id);
-            goto done;
-        }
-
-        freeReplyObject(reply);
-
-        now = (int64_t) time(NULL);
-        expires = ttl ? now + ttl : 0;
-
-        if (gwctl_run(ctl, "MULTI") != 0
-            || gwctl_run(ctl, "HSET %s consumer %s status %s expires %lld "
-                         "created %lld prefix %s", krkey, id,
-                         GW_MODEL_ACTIVE, (long long) expires,
-                         (long long) now, prefix) != 0
-            || gwctl_run(ctl, "ZADD %s" GW_MODEL_KEYS_SUFFIX " %lld %s",
-                         crkey, (long long) now, hash) != 0
-            || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
-            || gwctl_exec(ctl, &committed) != 0)
-        {
-            goto done;
-        }
-
-        if (!committed) {
-            continue;
-        }
-
-        if (printf("%s\n", key) > 0 && fflush(stdout) == 0) {
-            rc = 0;
-            goto done;
-        }
+    if (rc == 0 && (printf("%s\n", k.key) <= 0 || fflush(stdout) != 0)) {
 
         /* nobody saw the key: it must not stay usable */
 
-        fprintf(stderr, "gwctl: key create: cannot write the key: %s\n",
-                strerror(errno));
-
-        if (gwctl_run(ctl, "MULTI") == 0
-            && gwctl_run(ctl, "HSET %s status %s revoked %lld", krkey,
-                         GW_MODEL_REVOKED, (long long) now) == 0
-            && gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) == 0
-            && gwctl_exec(ctl, &committed) == 0)
-        {
-            gwctl_fail(ctl, GWCTL_REDIS, "key create: key %s of consumer %s "
-                       "was revoked, as it could not be shown", prefix, id);
-        }
-
-        goto done;
+        ctl->store->key->withdraw(ctl, &k);
+        rc = -1;
     }
 
-    gwctl_fail(ctl, GWCTL_STATE,
-               "consumer %s: changed concurrently, try again", id);
-
-done:
-
-    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(k.key, sizeof(k.key));
 
     return rc;
 }
 
 
-/*
- * Reads one page of the consumer's keys, oldest first: the count keys
- * after the hash after (or from the first) in the sorted set
- * gw:consumer:<id>:keys, scored by creation time.  The cursor is a member,
- * not a position, so a key added meanwhile never shows a key twice nor
- * hides one.  Fails with exit code 2 when the consumer does not exist or
- * after is not one of its keys; skips, with a warning, hashes that are
- * not hashes, hashes without a record and records of another consumer.
- * Sets ks->more, and ks->last to the last valid hash of the page.
- */
-
-static int
-gwctl_keys_read(gwctl_t *ctl, const char *id, const char *after,
-    size_t count, gwctl_keys_t *ks)
-{
-    size_t        i, n, got;
-    long long     start;
-    redisReply   *reply, *rank, *rec;
-    const char   *hash;
-
-    memset(ks, 0, sizeof(gwctl_keys_t));
-
-    if (gwctl_append(ctl, "EXISTS " GW_MODEL_CONSUMER_PREFIX "%s", id) != 0
-        || (after != NULL
-            && gwctl_append(ctl, "ZRANK " GW_MODEL_CONSUMER_PREFIX "%s"
-                            GW_MODEL_KEYS_SUFFIX " %s", id, after) != 0))
-    {
-        return -1;
-    }
-
-    reply = gwctl_reply(ctl, "EXISTS");
-    if (reply == NULL) {
-        return -1;
-    }
-
-    start = 0;
-
-    if (after != NULL) {
-        rank = gwctl_reply(ctl, "ZRANK");
-        if (rank == NULL) {
-            freeReplyObject(reply);
-            return -1;
-        }
-
-        start = rank->type == REDIS_REPLY_INTEGER ? rank->integer + 1 : -1;
-        freeReplyObject(rank);
-    }
-
-    if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
-        freeReplyObject(reply);
-        return gwctl_fail(ctl, GWCTL_STATE, "consumer %s not found", id);
-    }
-
-    freeReplyObject(reply);
-
-    if (start < 0) {
-        return gwctl_fail(ctl, GWCTL_STATE, "consumer %s has no key %.*s: "
-                          "not a cursor of its key list", id,
-                          GWCTL_HASH_SHOWN, after);
-    }
-
-    ks->set = gwctl_command(ctl, "ZRANGE " GW_MODEL_CONSUMER_PREFIX "%s"
-                            GW_MODEL_KEYS_SUFFIX " %lld %lld", id, start,
-                            start + (long long) count);
-    if (ks->set == NULL) {
-        return -1;
-    }
-
-    if (ks->set->type != REDIS_REPLY_ARRAY) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "redis %s: ZRANGE: not a sorted "
-                          "set", ctl->addr);
-    }
-
-    got = ks->set->elements > count ? count : ks->set->elements;
-    ks->more = ks->set->elements > count;
-
-    ks->keys = calloc(got + 1, sizeof(gwctl_key_t));
-    if (ks->keys == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
-    }
-
-    n = 0;
-
-    for (i = 0; i < got; i++) {
-        hash = ks->set->element[i]->str;
-
-        if (ks->set->element[i]->type != REDIS_REPLY_STRING
-            || !gw_model_hash_valid(hash, ks->set->element[i]->len))
-        {
-            fprintf(stderr, "gwctl: consumer %s: skipping an invalid hash "
-                    "in its key set\n", id);
-            continue;
-        }
-
-        if (gwctl_append(ctl, "HGETALL " GW_MODEL_KEY_PREFIX "%s", hash)
-            != 0)
-        {
-            ks->n = n;
-            return -1;
-        }
-
-        ks->keys[n++].hash = hash;
-        ks->last = hash;
-    }
-
-    /* from here keys[0 .. n) own their record, NULL until read */
-
-    ks->n = n;
-
-    for (i = 0; i < n; i++) {
-        ks->keys[i].rec = gwctl_reply(ctl, "HGETALL");
-        if (ks->keys[i].rec == NULL) {
-            return -1;
-        }
-    }
-
-    ks->n = 0;
-
-    for (i = 0; i < n; i++) {
-        rec = ks->keys[i].rec;
-
-        if (rec->type != REDIS_REPLY_ARRAY || rec->elements == 0) {
-            fprintf(stderr, "gwctl: consumer %s: key %.*s has no record\n",
-                    id, GWCTL_HASH_SHOWN, ks->keys[i].hash);
-            freeReplyObject(rec);
-            continue;
-        }
-
-        if (!gwctl_field_is(rec, "consumer", id)) {
-            fprintf(stderr, "gwctl: consumer %s: key %.*s belongs to "
-                    "another consumer\n", id, GWCTL_HASH_SHOWN,
-                    ks->keys[i].hash);
-            freeReplyObject(rec);
-            continue;
-        }
-
-        if (gwctl_field_int(rec, "created", &ks->keys[i].created) != 0) {
-            ks->keys[i].created = -1;
-        }
-
-        ks->keys[ks->n++] = ks->keys[i];
-    }
-
-    if (ks->more && ks->last == NULL) {
-        return gwctl_fail(ctl, GWCTL_REDIS, "consumer %s: %zu invalid hashes "
-                          "in a row in its key set", id, count);
-    }
-
-    return 0;
-}
-
-
-/* frees what gwctl_keys_read() kept, also after its failure */
+/* a key as one JSON object, without a line end */
 
 static void
-gwctl_keys_free(gwctl_keys_t *ks)
+gwctl_key_json(FILE *f, const gwctl_key_rec_t *k)
 {
-    size_t  i;
+    fputs("{\"hash\":", f);
+    gwctl_print_json(f, k->hash, strlen(k->hash));
 
-    if (ks->keys != NULL) {
-        for (i = 0; i < ks->n; i++) {
-            if (ks->keys[i].rec != NULL) {
-                freeReplyObject(ks->keys[i].rec);
-            }
-        }
+    fputs(",\"prefix\":", f);
 
-        free(ks->keys);
+    if (k->prefix != NULL) {
+        gwctl_print_json(f, k->prefix, strlen(k->prefix));
+
+    } else {
+        fputs("null", f);
     }
 
-    if (ks->set != NULL) {
-        freeReplyObject(ks->set);
+    fputs(",\"status\":", f);
+
+    if (k->status != NULL) {
+        gwctl_print_json(f, k->status, strlen(k->status));
+
+    } else {
+        fputs("null", f);
+    }
+
+    fprintf(f, ",\"state\":\"%s\"", k->state);
+
+    if (k->created_set) {
+        fprintf(f, ",\"created\":%lld", (long long) k->created);
+
+    } else {
+        fputs(",\"created\":null", f);
+    }
+
+    if (k->expires_set) {
+        fprintf(f, ",\"expires\":%lld}", (long long) k->expires);
+
+    } else {
+        fputs(",\"expires\":null}", f);
     }
 }
 
 
-/* "active", "revoked", "expired", or "invalid" for an unknown status */
+/* a row of key list's table */
 
-static const char *
-gwctl_key_state(const redisReply *rec, int64_t now)
+static void
+gwctl_key_row(FILE *f, const gwctl_key_rec_t *k)
 {
-    int64_t            expires;
-    const redisReply  *status;
+    char  created[32], expires[32];
 
-    status = gwctl_field(rec, "status");
+    gwctl_format_time(created, sizeof(created),
+                      k->created_set ? k->created : -1);
 
-    if (gwctl_field_int(rec, "expires", &expires) != 0) {
-        expires = -1;
+    if (!k->expires_set) {
+        snprintf(expires, sizeof(expires), "?");
+
+    } else if (k->expires == 0) {
+        snprintf(expires, sizeof(expires), "never");
+
+    } else {
+        gwctl_format_time(expires, sizeof(expires), k->expires);
     }
 
-    switch (gw_model_key_state(status ? status->str : NULL,
-                               status ? status->len : 0, expires, now))
-    {
-    case GW_MODEL_KEY_USABLE:
-        return GW_MODEL_ACTIVE;
-
-    case GW_MODEL_KEY_IS_REVOKED:
-        return GW_MODEL_REVOKED;
-
-    case GW_MODEL_KEY_IS_EXPIRED:
-        return "expired";
-
-    default:
-        return "invalid";
-    }
+    fprintf(f, "%.*s  ", GWCTL_HASH_SHOWN, k->hash);
+    gwctl_print_cell(f, k->prefix, GW_KEY_PREFIX_LEN);
+    fprintf(f, "%-8s  %-20s  %s\n", k->state, created, expires);
 }
 
 
 static int
 gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
 {
-    int           rc;
-    char          created[32], expires[32], q[64];
-    size_t        i, limit;
-    int64_t       now, t;
-    const char   *pos[1];
-    gwctl_keys_t  ks;
-    gwctl_key_t  *k;
-    gwctl_opt_t   opts[] = {
+    int               json;
+    size_t            i, limit;
+    const char       *pos[1];
+    gwctl_opt_t       opts[] = {
         { "--json", 1, NULL },
         { "--limit", 0, NULL },
         { "--cursor", 0, NULL },
         { NULL, 0, NULL }
     };
+    gwctl_page_t      page;
+    gwctl_key_rec_t  *k;
 
     if (gwctl_args(ctl, "key list", argc, argv, opts, pos, 1,
                    "CONSUMER [--limit N] [--cursor HASH] [--json]") != 0
         || gwctl_id(ctl, "key list", pos[0]) != 0
-        || gwctl_limit(ctl, "key list", opts[1].value, &limit) != 0)
+        || gwctl_limit(ctl, "key list", opts[1].value, &limit) != 0
+        || ctl->store->key->list(ctl, "key list", pos[0], opts[2].value,
+                                limit, &page) != 0)
     {
         return -1;
     }
 
-    if (opts[2].value != NULL
-        && !gw_model_hash_valid(opts[2].value, strlen(opts[2].value)))
-    {
-        return gwctl_fail(ctl, GWCTL_USAGE, "key list: --cursor: expects "
-                          "a key hash (%d lower-case hex digits), got %s",
-                          GW_KEY_HASH_HEX_LEN,
-                          gwctl_quote(q, sizeof(q), opts[2].value));
-    }
+    json = (opts[0].value != NULL);
 
-    if (gwctl_connect(ctl) != 0) {
-        return -1;
-    }
-
-    rc = -1;
-
-    if (gwctl_keys_read(ctl, pos[0], opts[2].value, limit, &ks) != 0) {
-        goto done;
-    }
-
-    if (opts[0].value != NULL) {
+    if (json) {
         fputs("{\"keys\":[", stdout);
     }
 
-    now = (int64_t) time(NULL);
+    k = page.items;
 
-    for (i = 0; i < ks.n; i++) {
-        k = &ks.keys[i];
-
-        if (opts[0].value != NULL) {
+    for (i = 0; i < page.n; i++) {
+        if (json) {
             fputs(i ? ",\n  " : "\n  ", stdout);
-            printf("{\"hash\":\"%s\",\"prefix\":", k->hash);
-            gwctl_print_field(stdout, k->rec, "prefix", 1);
-            fputs(",\"status\":", stdout);
-            gwctl_print_field(stdout, k->rec, "status", 1);
-            printf(",\"state\":\"%s\"", gwctl_key_state(k->rec, now));
-
-            if (k->created >= 0) {
-                printf(",\"created\":%lld", (long long) k->created);
-
-            } else {
-                fputs(",\"created\":null", stdout);
-            }
-
-            if (gwctl_field_int(k->rec, "expires", &t) == 0) {
-                printf(",\"expires\":%lld}", (long long) t);
-
-            } else {
-                fputs(",\"expires\":null}", stdout);
-            }
-
+            gwctl_key_json(stdout, &k[i]);
             continue;
         }
 
@@ -506,35 +256,14 @@ gwctl_key_list(gwctl_t *ctl, int argc, char **argv)
                    "EXPIRES");
         }
 
-        gwctl_format_time(created, sizeof(created), k->created);
-
-        if (gwctl_field_int(k->rec, "expires", &t) != 0) {
-            snprintf(expires, sizeof(expires), "?");
-
-        } else if (t == 0) {
-            snprintf(expires, sizeof(expires), "never");
-
-        } else {
-            gwctl_format_time(expires, sizeof(expires), t);
-        }
-
-        printf("%.*s  ", GWCTL_HASH_SHOWN, k->hash);
-        gwctl_print_cell(stdout, gwctl_field(k->rec, "prefix"),
-                         GW_KEY_PREFIX_LEN);
-        printf("%-8s  %-20s  %s\n", gwctl_key_state(k->rec, now), created,
-               expires);
+        gwctl_key_row(stdout, &k[i]);
     }
 
-    gwctl_print_next(stdout, opts[0].value != NULL, ks.n ? "\n]" : "]",
-                     ks.more ? ks.last : NULL);
+    gwctl_print_next(stdout, json, page.n ? "\n]" : "]", page.next);
 
-    rc = 0;
+    gwctl_page_free(&page);
 
-done:
-
-    gwctl_keys_free(&ks);
-
-    return rc;
+    return 0;
 }
 
 
@@ -591,33 +320,33 @@ gwctl_key_name(gwctl_t *ctl, const char *arg, char *name, int *by_hash)
 }
 
 
+/*
+ * key revoke CONSUMER NAME: NAME matched against every key of the
+ * consumer, read GWCTL_LIMIT_MAX at a time; then the store revokes the
+ * one key not yet revoked.
+ */
+
 static int
 gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
 {
-    int                rc, by_hash, attempt, committed;
+    int                rc, by_hash;
     char               name[GW_KEY_HASH_HEX_LEN + 1], q[64];
     char               hash[GW_KEY_HASH_HEX_LEN + 1];
-    char               after[GW_KEY_HASH_HEX_LEN + 1];
-    char               krkey[GW_MODEL_RKEY_MAX], event[GW_MODEL_EVENT_MAX];
+    char               prefix[GWCTL_SHOWN_MAX + 1], *cursor;
     size_t             i, len, matches, live;
-    int64_t            now;
-    const char        *pos[2], *id;
-    redisReply        *reply, *pick;
-    gwctl_keys_t       ks;
-    gwctl_key_t       *k;
-    const redisReply  *v;
+    const char        *pos[2], *id, *s;
+    gwctl_page_t       page;
+    gwctl_key_rec_t   *k;
 
     if (gwctl_args(ctl, "key revoke", argc, argv, NULL, pos, 2,
                    "CONSUMER KEY_PREFIX_OR_HASH") != 0
         || gwctl_id(ctl, "key revoke", pos[0]) != 0
-        || gwctl_key_name(ctl, pos[1], name, &by_hash) != 0
-        || gwctl_connect(ctl) != 0)
+        || gwctl_key_name(ctl, pos[1], name, &by_hash) != 0)
     {
         return -1;
     }
 
     id = pos[0];
-    rc = -1;
 
     /* never echo a whole key: messages name what was matched */
 
@@ -626,136 +355,86 @@ gwctl_key_revoke(gwctl_t *ctl, int argc, char **argv)
     len = strlen(name);
     matches = 0;
     live = 0;
-    pick = NULL;
-    after[0] = '\0';
-
-    /* the keys are read a page at a time; pick keeps its record */
+    cursor = NULL;
+    hash[0] = '\0';
+    prefix[0] = '\0';
 
     for ( ;; ) {
-        if (gwctl_keys_read(ctl, id, after[0] ? after : NULL,
-                            GWCTL_LIMIT_MAX, &ks) != 0)
-        {
-            goto done;
+        rc = ctl->store->key->list(ctl, "key revoke", id, cursor,
+                                  GWCTL_LIMIT_MAX, &page);
+        free(cursor);
+
+        if (rc != 0) {
+            return -1;
         }
 
-        for (i = 0; i < ks.n; i++) {
-            k = &ks.keys[i];
+        for (i = 0; i < page.n; i++) {
+            k = (gwctl_key_rec_t *) page.items + i;
+            s = by_hash ? k->hash : k->prefix;
 
-            if (by_hash) {
-                if (strncmp(k->hash, name, len) != 0) {
-                    continue;
-                }
-
-            } else {
-                v = gwctl_field(k->rec, "prefix");
-
-                if (v == NULL || v->len < len
-                    || memcmp(v->str, name, len) != 0)
-                {
-                    continue;
-                }
+            if (s == NULL || strlen(s) < len || memcmp(s, name, len) != 0) {
+                continue;
             }
 
             matches++;
 
-            if (!gwctl_field_is(k->rec, "status", GW_MODEL_REVOKED)) {
+            if (k->status == NULL || strcmp(k->status, GW_MODEL_REVOKED) != 0)
+            {
                 live++;
-
-                if (pick != NULL) {
-                    freeReplyObject(pick);
-                }
-
-                pick = k->rec;
-                k->rec = NULL;
-                memcpy(hash, k->hash, sizeof(hash));
+                snprintf(hash, sizeof(hash), "%s", k->hash);
+                snprintf(prefix, sizeof(prefix), "%s",
+                         k->prefix != NULL ? k->prefix : "");
             }
         }
 
-        if (!ks.more) {
+        if (page.next == NULL) {
+            gwctl_page_free(&page);
             break;
         }
 
-        memcpy(after, ks.last, sizeof(after));
-        gwctl_keys_free(&ks);
+        cursor = strdup(page.next);
+        gwctl_page_free(&page);
+
+        if (cursor == NULL) {
+            return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+        }
     }
 
     if (matches == 0) {
-        gwctl_fail(ctl, GWCTL_STATE, "consumer %s has no key matching %s",
-                   id, q);
-        goto done;
+        return gwctl_fail(ctl, GWCTL_STATE, "consumer %s has no key "
+                          "matching %s", id, q);
     }
 
     if (live == 0) {
-        gwctl_fail(ctl, GWCTL_STATE, "key %s of consumer %s is already "
-                   "revoked", q, id);
-        goto done;
+        return gwctl_fail(ctl, GWCTL_STATE, "key %s of consumer %s is "
+                          "already revoked", q, id);
     }
 
     if (live > 1) {
-        gwctl_fail(ctl, GWCTL_STATE, "%d keys of consumer %s match %s: "
-                   "give more of the hash", (int) live, id, q);
-        goto done;
+        return gwctl_fail(ctl, GWCTL_STATE, "%d keys of consumer %s match "
+                          "%s: give more of the hash", (int) live, id, q);
     }
 
-    snprintf(krkey, sizeof(krkey), GW_MODEL_KEY_PREFIX "%s", hash);
-    snprintf(event, sizeof(event), GW_MODEL_EVENT_KEY " %s", hash);
-
-    for (attempt = 0; attempt < GWCTL_ATTEMPTS; attempt++) {
-
-        if (gwctl_run(ctl, "WATCH %s", krkey) != 0) {
-            goto done;
-        }
-
-        reply = gwctl_command(ctl, "HGET %s status", krkey);
-        if (reply == NULL) {
-            goto done;
-        }
-
-        if (reply->type != REDIS_REPLY_STRING
-            || strcmp(reply->str, GW_MODEL_REVOKED) == 0)
-        {
-            gwctl_fail(ctl, GWCTL_STATE, "key %.*s of consumer %s is %s",
-                       GWCTL_HASH_SHOWN, hash, id,
-                       reply->type == REDIS_REPLY_STRING
-                       ? "already revoked" : "gone");
-            freeReplyObject(reply);
-            goto done;
-        }
-
-        freeReplyObject(reply);
-
-        now = (int64_t) time(NULL);
-
-        if (gwctl_run(ctl, "MULTI") != 0
-            || gwctl_run(ctl, "HSET %s status %s revoked %lld", krkey,
-                         GW_MODEL_REVOKED, (long long) now) != 0
-            || gwctl_run(ctl, "PUBLISH %s %s", GW_MODEL_EVENTS, event) != 0
-            || gwctl_exec(ctl, &committed) != 0)
-        {
-            goto done;
-        }
-
-        if (committed) {
-            printf("key ");
-            gwctl_print_field(stdout, pick, "prefix", 0);
-            printf(" (hash %.*s) of consumer %s revoked\n",
-                   GWCTL_HASH_SHOWN, hash, id);
-            rc = 0;
-            goto done;
-        }
+    if (!gw_model_hash_valid(hash, strlen(hash))) {
+        return gwctl_fail(ctl, GWCTL_REDIS, "key revoke: a key id that is "
+                          "not a hash");
     }
 
-    gwctl_fail(ctl, GWCTL_STATE,
-               "key %.*s: changed concurrently, try again",
-               GWCTL_HASH_SHOWN, hash);
-
-done:
-
-    gwctl_keys_free(&ks);
-
-    if (pick != NULL) {
-        freeReplyObject(pick);
+    if (ctl->store->key->revoke(ctl, id, hash) != 0) {
+        return -1;
     }
 
-    return rc;
+    fputs("key ", stdout);
+
+    if (prefix[0] != '\0') {
+        gwctl_print_text(stdout, prefix, strlen(prefix));
+
+    } else {
+        fputs("-", stdout);
+    }
+
+    printf(" (hash %.*s) of consumer %s revoked\n", GWCTL_HASH_SHOWN, hash,
+           id);
+
+    return 0;
 }

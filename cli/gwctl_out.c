@@ -11,6 +11,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,41 +84,20 @@ gwctl_print_json(FILE *f, const char *s, size_t len)
 }
 
 
-/* a field of an HGETALL reply: "-" (text) or null (JSON) when missing */
-
-void
-gwctl_print_field(FILE *f, const redisReply *hash, const char *name,
-    int json)
-{
-    const redisReply  *v;
-
-    v = gwctl_field(hash, name);
-
-    if (v == NULL) {
-        fputs(json ? "null" : "-", f);
-
-    } else if (json) {
-        gwctl_print_json(f, v->str, v->len);
-
-    } else {
-        gwctl_print_text(f, v->str, v->len);
-    }
-}
-
-
 /*
- * A column of a table: the value ("-" when missing or empty), then spaces
+ * A column of a table: the value ("-" when NULL or empty), then spaces
  * to width, then the two spaces between columns.
  */
 
 void
-gwctl_print_cell(FILE *f, const redisReply *v, size_t width)
+gwctl_print_cell(FILE *f, const char *s, size_t width)
 {
     size_t  len;
 
-    if (v != NULL && v->len != 0) {
-        gwctl_print_text(f, v->str, v->len);
-        len = v->len;
+    len = (s != NULL) ? strlen(s) : 0;
+
+    if (len != 0) {
+        gwctl_print_text(f, s, len);
 
     } else {
         fputc('-', f);
@@ -153,13 +133,21 @@ gwctl_format_time(char *buf, size_t size, int64_t t)
 /*
  * The end of a listing's page: in JSON, close (which ends its array), the
  * member "next" (the cursor, or null) and the closing brace; in text, a
- * line "next cursor: C" when there is a next page.  A cursor is an id or
- * a hash, so it needs no escaping.
+ * line "next cursor: C" when there is a next page.  A cursor is printed
+ * unquoted, so one not only of unreserved characters (an id and a hash
+ * are) is not printed at all.
  */
 
 void
 gwctl_print_next(FILE *f, int json, const char *close, const char *next)
 {
+    if (next != NULL
+        && strspn(next, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-._~") != strlen(next))
+    {
+        next = NULL;
+    }
+
     if (json) {
         fputs(close, f);
 
@@ -176,4 +164,78 @@ gwctl_print_next(FILE *f, int json, const char *close, const char *next)
     if (next != NULL) {
         fprintf(f, "next cursor: %s\n", next);
     }
+}
+
+
+/*
+ * Keeps r, a reply the page's records borrow from, until
+ * gwctl_page_free(); r NULL fails (the failure is in ctl already), and
+ * so does a full memory, r freed then.
+ */
+
+int
+gwctl_page_reply(gwctl_t *ctl, gwctl_page_t *page, redisReply *r)
+{
+    redisReply  **a;
+
+    if (r == NULL) {
+        return -1;
+    }
+
+    a = realloc(page->replies, (page->nreplies + 1) * sizeof(redisReply *));
+    if (a == NULL) {
+        freeReplyObject(r);
+        return gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+    }
+
+    page->replies = a;
+    page->replies[page->nreplies++] = r;
+
+    return 0;
+}
+
+
+/* keeps p, malloc'd, until gwctl_page_free(); p NULL: out of memory */
+
+void *
+gwctl_page_buf(gwctl_t *ctl, gwctl_page_t *page, void *p)
+{
+    void  **a;
+
+    if (p != NULL) {
+        a = realloc(page->bufs, (page->nbufs + 1) * sizeof(void *));
+
+        if (a != NULL) {
+            page->bufs = a;
+            page->bufs[page->nbufs++] = p;
+            return p;
+        }
+
+        free(p);
+    }
+
+    gwctl_fail(ctl, GWCTL_REDIS, "out of memory");
+
+    return NULL;
+}
+
+
+void
+gwctl_page_free(gwctl_page_t *page)
+{
+    size_t  i;
+
+    for (i = 0; i < page->nreplies; i++) {
+        freeReplyObject(page->replies[i]);
+    }
+
+    for (i = 0; i < page->nbufs; i++) {
+        free(page->bufs[i]);
+    }
+
+    free(page->replies);
+    free(page->bufs);
+    gwctl_http_free(&page->res);
+
+    memset(page, 0, sizeof(gwctl_page_t));
 }

@@ -315,3 +315,32 @@ gwctl_field_int(const redisReply *hash, const char *name, int64_t *n)
 
     return 0;
 }
+
+
+/*
+ * WATCHes rkey and tells whether it exists: 1 or 0, 2 for an answer
+ * that is not a count, -1 on a failure.
+ */
+
+int
+gwctl_watch_exists(gwctl_t *ctl, const char *rkey)
+{
+    int          exists;
+    redisReply  *reply;
+
+    if (gwctl_run(ctl, "WATCH %s", rkey) != 0) {
+        return -1;
+    }
+
+    reply = gwctl_command(ctl, "EXISTS %s", rkey);
+    if (reply == NULL) {
+        return -1;
+    }
+
+    exists = (reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0
+              && reply->integer <= 1) ? (int) reply->integer : 2;
+
+    freeReplyObject(reply);
+
+    return exists;
+}
