@@ -700,7 +700,8 @@ ngx_http_gw_jwt_remote_sync(ngx_http_gw_jwt_remote_main_conf_t *rmcf,
  * Claims s and starts a fetch when one is due: forced (a request lacks a
  * key) at most once per cooldown, else when the schedule says.  Returns
  * NGX_AGAIN when a fetch of s is in progress now (ours or another
- * worker's), NGX_DECLINED when none is.
+ * worker's) or, for a forced one, has ended in another worker since this
+ * one last took the zone's keys; NGX_DECLINED when none is.
  */
 
 ngx_int_t
@@ -722,6 +723,18 @@ ngx_http_gw_jwt_remote_trigger(ngx_http_gw_jwt_remote_main_conf_t *rmcf,
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     if (slot->claim_pid != 0 && slot->claim_deadline > now) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_AGAIN;
+    }
+
+    if (forced && slot->version != s->version) {
+
+        /*
+         * A fetch (another worker's) ended after this worker last took the
+         * zone's keys: it is the fetch the request asks for.  The request
+         * waits for the next tick, which takes those keys and wakes it.
+         */
+
         ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_AGAIN;
     }
