@@ -244,6 +244,17 @@ const char *gw_svc_req_traceparent(gw_svc_req_t *req);
  */
 void *gw_svc_req_alloc(gw_svc_req_t *req, size_t size);
 
+#define GW_SVC_ETAG_ANY  2
+
+/*
+ * Matches a conditional header's value (If-Match, If-None-Match; RFC
+ * 9110, 13.1.1 and 13.1.2): "*", or a list of entity tags, each "opaque"
+ * or W/"opaque", against etag as the ETag header sends it ("opaque").
+ * weak: a W/ tag compares too (If-None-Match), else it never matches.
+ * 1 on a match, GW_SVC_ETAG_ANY for "*", 0 for none, -1 when malformed.
+ */
+int gw_svc_etag_match(const char *value, const char *etag, int weak);
+
 /* adds a response header (before the reply); 0 or -1 */
 int gw_svc_req_add_header(gw_svc_req_t *req, const char *name,
     const char *value);

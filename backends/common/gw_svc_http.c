@@ -558,6 +558,74 @@ gw_svc_problem_send(gw_svc_req_t *req, int status, const char *type,
 }
 
 
+int
+gw_svc_etag_match(const char *value, const char *etag, int weak)
+{
+    int          w, found, n;
+    size_t       len;
+    const char  *p, *start;
+
+    p = value + strspn(value, " \t");
+
+    if (*p == '*') {
+        p++;
+        p += strspn(p, " \t");
+        return (*p == '\0') ? GW_SVC_ETAG_ANY : -1;
+    }
+
+    len = strlen(etag);
+    found = 0;
+    n = 0;
+
+    for ( ;; ) {
+        p += strspn(p, " \t,");
+
+        if (*p == '\0') {
+            break;
+        }
+
+        w = (strncmp(p, "W/", 2) == 0);
+        if (w) {
+            p += 2;
+        }
+
+        start = p;
+
+        if (*p++ != '"') {
+            return -1;
+        }
+
+        /* etagc: %x21 / %x23-7E / obs-text */
+
+        while (*p == 0x21 || (*p >= 0x23 && *p != 0x7f)
+               || (unsigned char) *p >= 0x80)
+        {
+            p++;
+        }
+
+        if (*p != '"') {
+            return -1;
+        }
+
+        if ((weak || !w) && (size_t) (p + 1 - start) == len
+            && memcmp(start, etag, len) == 0)
+        {
+            found = 1;
+        }
+
+        p++;
+        n++;
+        p += strspn(p, " \t");
+
+        if (*p != ',' && *p != '\0') {
+            return -1;
+        }
+    }
+
+    return (n == 0) ? -1 : found;
+}
+
+
 /* ---- the request's parts ------------------------------------------------- */
 
 

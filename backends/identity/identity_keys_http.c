@@ -30,7 +30,6 @@
 
 static void identity_keys_jwks(gw_svc_req_t *req, void *data);
 static void identity_keys_metadata(gw_svc_req_t *req, void *data);
-static int identity_keys_etag_match(const char *inm, const char *etag);
 static json_t *identity_keys_metadata_json(void);
 
 
@@ -251,56 +250,6 @@ identity_keys_http_free(void)
 }
 
 
-/*
- * If-None-Match (RFC 9110 section 13.1.2): "*", or a list of entity tags,
- * compared weakly (a W/ prefix is ignored).  Malformed members do not
- * match.  1 on a match.
- */
-
-static int
-identity_keys_etag_match(const char *inm, const char *etag)
-{
-    size_t       elen;
-    const char  *p, *end;
-
-    elen = strlen(etag);
-    p = inm;
-
-    for ( ;; ) {
-        while (*p == ' ' || *p == '\t' || *p == ',') {
-            p++;
-        }
-
-        if (*p == '\0') {
-            return 0;
-        }
-
-        if (*p == '*') {
-            return 1;
-        }
-
-        if (p[0] == 'W' && p[1] == '/') {
-            p += 2;
-        }
-
-        if (*p != '"') {
-            return 0;
-        }
-
-        end = strchr(p + 1, '"');
-        if (end == NULL) {
-            return 0;
-        }
-
-        if ((size_t) (end + 1 - p) == elen && memcmp(p, etag, elen) == 0) {
-            return 1;
-        }
-
-        p = end + 1;
-    }
-}
-
-
 static void
 identity_keys_jwks(gw_svc_req_t *req, void *data)
 {
@@ -327,7 +276,7 @@ identity_keys_jwks(gw_svc_req_t *req, void *data)
 
     inm = gw_svc_req_header(req, "If-None-Match");
 
-    if (inm != NULL && identity_keys_etag_match(inm, identity_jwks_etag)) {
+    if (inm != NULL && gw_svc_etag_match(inm, identity_jwks_etag, 1) > 0) {
         gw_svc_reply(req, 304, NULL, "", 0);
         return;
     }

@@ -30,7 +30,7 @@
 #include "metadata_store.h"
 
 
-#define MD_ETAG_ANY   2
+#define MD_ETAG_ANY   GW_SVC_ETAG_ANY
 
 
 typedef struct {
@@ -905,76 +905,18 @@ md_entity_conflict(md_ereq_t *er, md_commit_result_t *res)
 
 
 /*
- * If-Match / If-None-Match (RFC 9110, 13.1.1): "*", or a list of entity
- * tags, each "opaque" or W/"opaque".  1 when a strong tag is version's
- * (compared strongly: a weak tag never matches), MD_ETAG_ANY for "*",
- * 0 for none, -1 when malformed.
+ * If-Match / If-None-Match against version's tag, compared strongly
+ * (gw_svc_etag_match()): 1, MD_ETAG_ANY for "*", 0 or -1 (malformed).
  */
 
 static int
 md_etag_match(const char *h, long long version)
 {
-    int          weak, found, n;
-    char         want[32];
-    size_t       len;
-    const char  *p, *start;
+    char  tag[32];
 
-    p = h + strspn(h, " \t");
+    snprintf(tag, sizeof(tag), "\"%lld\"", version);
 
-    if (*p == '*') {
-        p++;
-        p += strspn(p, " \t");
-        return (*p == '\0') ? MD_ETAG_ANY : -1;
-    }
-
-    n = snprintf(want, sizeof(want), "%lld", version);
-    found = 0;
-    len = 0;
-
-    for ( ;; ) {
-        p += strspn(p, " \t,");
-
-        if (*p == '\0') {
-            break;
-        }
-
-        weak = (strncmp(p, "W/", 2) == 0);
-        if (weak) {
-            p += 2;
-        }
-
-        if (*p++ != '"') {
-            return -1;
-        }
-
-        start = p;
-
-        while (*p == 0x21 || (*p >= 0x23 && *p != 0x7f)
-               || (unsigned char) *p >= 0x80)
-        {
-            p++;
-        }
-
-        if (*p != '"') {
-            return -1;
-        }
-
-        if (!weak && (size_t) (p - start) == (size_t) n
-            && memcmp(start, want, n) == 0)
-        {
-            found = 1;
-        }
-
-        p++;
-        len++;
-        p += strspn(p, " \t");
-
-        if (*p != ',' && *p != '\0') {
-            return -1;
-        }
-    }
-
-    return (len == 0) ? -1 : found;
+    return gw_svc_etag_match(h, tag, 0);
 }
 
 

@@ -286,53 +286,14 @@ bad:
 int
 md_rev_etag_match(const char *value, long long rev, int weak)
 {
-    int          match, w;
-    char         tag[24];
-    size_t       len;
-    const char  *p, *q;
+    int   m;
+    char  tag[24];
 
-    p = value + strspn(value, " \t");
+    snprintf(tag, sizeof(tag), "\"%lld\"", rev);
 
-    if (p[0] == '*' && p[1 + strspn(p + 1, " \t")] == '\0') {
-        return 1;
-    }
+    m = gw_svc_etag_match(value, tag, weak);
 
-    len = snprintf(tag, sizeof(tag), "%lld", rev);
-    match = 0;
-
-    for ( ;; ) {
-        w = (p[0] == 'W' && p[1] == '/');
-        p += w ? 2 : 0;
-
-        if (*p != '"') {
-            return -1;
-        }
-
-        q = strchr(p + 1, '"');
-        if (q == NULL) {
-            return -1;
-        }
-
-        if ((size_t) (q - p - 1) == len && memcmp(p + 1, tag, len) == 0
-            && (weak || !w))
-        {
-            match = 1;
-        }
-
-        p = q + 1;
-        p += strspn(p, " \t");
-
-        if (*p == '\0') {
-            return match;
-        }
-
-        if (*p != ',') {
-            return -1;
-        }
-
-        p++;
-        p += strspn(p, " \t");
-    }
+    return (m == GW_SVC_ETAG_ANY) ? 1 : m;
 }
 
 

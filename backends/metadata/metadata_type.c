@@ -32,7 +32,6 @@
 
 static void md_type_schema_go(gw_svc_req_t *req, const char *actor,
     void *data);
-static int md_type_etag_match(const char *inm, const char *etag);
 static int md_type_pointer_add(json_t *errors, const gw_schema_error_t *e);
 
 
@@ -400,7 +399,7 @@ md_type_schema_go(gw_svc_req_t *req, const char *actor, void *data)
 
     inm = gw_svc_req_header(req, "If-None-Match");
 
-    if (inm != NULL && md_type_etag_match(inm, t->etag)) {
+    if (inm != NULL && gw_svc_etag_match(inm, t->etag, 1) > 0) {
         gw_svc_reply(req, 304, NULL, NULL, 0);
         return;
     }
@@ -409,51 +408,3 @@ md_type_schema_go(gw_svc_req_t *req, const char *actor, void *data)
 }
 
 
-/*
- * If-None-Match (RFC 9110 section 13.1.2): "*" or a list of entity tags
- * compared weakly (a W/ prefix is ignored); malformed members do not
- * match.  1 on a match.
- */
-
-static int
-md_type_etag_match(const char *inm, const char *etag)
-{
-    size_t       elen;
-    const char  *p, *end;
-
-    elen = strlen(etag);
-    p = inm;
-
-    for ( ;; ) {
-        while (*p == ' ' || *p == '\t' || *p == ',') {
-            p++;
-        }
-
-        if (*p == '\0') {
-            return 0;
-        }
-
-        if (*p == '*') {
-            return 1;
-        }
-
-        if (p[0] == 'W' && p[1] == '/') {
-            p += 2;
-        }
-
-        if (*p != '"') {
-            return 0;
-        }
-
-        end = strchr(p + 1, '"');
-        if (end == NULL) {
-            return 0;
-        }
-
-        if ((size_t) (end + 1 - p) == elen && memcmp(p, etag, elen) == 0) {
-            return 1;
-        }
-
-        p = end + 1;
-    }
-}
