@@ -30,28 +30,39 @@
 # LOCS, e.g. LOCS="/rs256 /rs256-jwks /es256 /es256-jwks".
 #
 # Validation: /validate POSTs a 1 KiB JSON order through gw_validate_body,
-# quoted against /bare-post, bare proxying of the same POST.
+# quoted against /bare-post, bare proxying of the same POST.  Every POST
+# location gets the same request, byte for byte: the order, its
+# Content-Type, the chain's API key and its RS256 token (where nothing
+# checks them, nginx still reads them and proxies them upstream), so
+# that a ratio measures what a location does, not the size of what it
+# was sent.  /bare-post-min is the order without the two credentials,
+# for reference.
 #
 # The chain a real API runs, on one route: /chain POSTs the same order
 # through an API key, an RS256 JWT (verified-token cache on), a global
 # quota in lease mode, the body's schema check, metrics and the JSON
 # access log; /chain-global is the same with a global rate decided in
-# Redis for every request.  Both are quoted against /bare-post.
+# Redis for every request.  Both are quoted against /bare-post.  Then
+# PAIRS (5) paired rounds of /bare-post, /chain and /chain-global, in
+# turn and in alternating order (a, b, c then c, b, a), give the median
+# of the pairs' ratios, the figure the target is quoted by: each pair ran
+# within seconds, under the same load, where medians over a whole run
+# follow whatever else the machine did meanwhile.
 #
-# Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18180),
+# Environment: ROUNDS (5), DUR (5s), PAIRS (5; 0 skips them), CONNS (32), PORT (18180),
 # NGINX (/usr/sbin/nginx), LOCS (the locations to measure), ACCURACY (1;
 # 0 skips limit-accuracy.pl).
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18180}
+ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} PAIRS=${PAIRS:-5} CONNS=${CONNS:-32} PORT=${PORT:-18180}
 nginx=${NGINX:-/usr/sbin/nginx}
 all="/bare /rs256-nocache /rs256 /hs256-nocache /hs256 /key /key-nocache"
 all="$all /limit-req /limit-local /limit-global /limit-global-1"
 all="$all /limit-lease /obs-off"
 all="$all /obs-on"
-all="$all /bare-post /validate /chain /chain-global"
+all="$all /bare-post /bare-post-min /validate /chain /chain-global"
 LOCS=${LOCS:-$all}
 # every ratio is to bare: measure it whatever LOCS says
 case " $LOCS " in *" /bare "*) ;; *) LOCS="/bare $LOCS" ;; esac
@@ -219,6 +230,7 @@ $(jwks_loc /es256-jwks on)
             proxy_pass http://up;
         }
         location = /bare-post { proxy_pass http://up; }
+        location = /bare-post-min { proxy_pass http://up; }
         location = /validate {
             gw_validate_body $d/order.schema.json;
             proxy_pass http://up;
@@ -299,7 +311,7 @@ auth_for() {
     /rs256*) echo "Authorization: Bearer $RS" ;;
     /hs256*) echo "Authorization: Bearer $HS" ;;
     /key*) echo "X-API-Key: $KEY" ;;
-    /chain*) echo "Authorization: Bearer $RS" ;;
+    /chain*|/bare-post|/validate) echo "Authorization: Bearer $RS" ;;
     *) echo "X-None: none" ;;
     esac
 }
@@ -307,8 +319,8 @@ auth_for() {
 # wrk's options for a location: the POST script for the POST ones
 wrk_opts() {
     case $1 in
-    /bare-post|/validate) echo "-s $d/post.lua" ;;
-    /chain*) echo "-s $d/chain.lua" ;;
+    /bare-post-min) echo "-s $d/post.lua" ;;
+    /chain*|/bare-post|/validate) echo "-s $d/chain.lua" ;;
     esac
 }
 
@@ -317,7 +329,7 @@ for loc in $LOCS; do
     [ -z "$(wrk_opts "$loc")" ] \
         || post="-H Content-Type:application/json --data-binary @$d/order.json"
     key=X-None:none
-    case $loc in /chain*) key="X-API-Key:$KEY" ;; esac
+    case $loc in /chain*|/bare-post|/validate) key="X-API-Key:$KEY" ;; esac
     # shellcheck disable=SC2086
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "$(auth_for "$loc")" \
            -H "$key" $post "http://127.0.0.1:$PORT$loc")
@@ -353,28 +365,35 @@ logstart=$(wc -l < "$d/logs/error.log")
 
 # wrk prints "Non-2xx or 3xx responses: N" only when N > 0
 declare -A res one cpu bad total runs
+
+# one wrk run of location $1 in round $2: its req/s, CPU, answers
+measure() {
+    local loc=$1 i=$2 t0 t1 out rps n reqs
+    case $loc in /limit-global*|/limit-lease|/chain-global)
+        runs[$loc]=$((${runs[$loc]:-0} - $(scripts_run))) ;;
+    esac
+    t0=$(cpu_ticks)
+    # shellcheck disable=SC2046
+    out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
+          $(wrk_opts "$loc") "http://127.0.0.1:$PORT$loc")
+    t1=$(cpu_ticks)
+    case $loc in /limit-global*|/limit-lease|/chain-global)
+        runs[$loc]=$((${runs[$loc]} + $(scripts_run))) ;;
+    esac
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    n=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+    reqs=$(echo "$out" | awk '/ requests in / {print $1}')
+    res[$loc]="${res[$loc]:-} $rps"
+    one[$loc,$i]=$rps
+    cpu[$loc]="${cpu[$loc]:-} $(awk -v t=$((t1 - t0)) -v n="$reqs" \
+        -v hz="$tick" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
+    bad[$loc]=$((${bad[$loc]:-0} + ${n:-0}))
+    total[$loc]=$((${total[$loc]:-0} + ${reqs:-0}))
+}
+
 for ((i = 1; i <= ROUNDS; i++)); do
     for loc in $LOCS; do
-        case $loc in /limit-global*|/limit-lease|/chain-global)
-            runs[$loc]=$((${runs[$loc]:-0} - $(scripts_run))) ;;
-        esac
-        t0=$(cpu_ticks)
-        # shellcheck disable=SC2046
-        out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$(auth_for "$loc")" \
-              $(wrk_opts "$loc") "http://127.0.0.1:$PORT$loc")
-        t1=$(cpu_ticks)
-        case $loc in /limit-global*|/limit-lease|/chain-global)
-            runs[$loc]=$((${runs[$loc]} + $(scripts_run))) ;;
-        esac
-        rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-        n=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-        reqs=$(echo "$out" | awk '/ requests in / {print $1}')
-        res[$loc]="${res[$loc]:-} $rps"
-        one[$loc,$i]=$rps
-        cpu[$loc]="${cpu[$loc]:-} $(awk -v t=$((t1 - t0)) -v n="$reqs" \
-            -v hz="$tick" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
-        bad[$loc]=$((${bad[$loc]:-0} + ${n:-0}))
-        total[$loc]=$((${total[$loc]:-0} + ${reqs:-0}))
+        measure "$loc" "$i"
     done
 done
 
@@ -442,6 +461,47 @@ for loc in /chain /chain-global; do
         "$(ratio "${med[$loc]}" "${med[/bare-post]}")" \
         "$(echo "$per" | median)" \
         "$(ratio "${mcpu[/bare-post]}" "${mcpu[$loc]}")"
+done
+
+# the paired rounds: /bare-post, /chain and /chain-global in turn, the
+# order reversed every other pair, each pair's ratios kept; their median
+# (and range) is the figure the target is quoted by
+case " $LOCS " in *" /bare-post "*" /chain "*) ;; *) PAIRS=0 ;; esac
+if [ "$PAIRS" -gt 0 ]; then
+    plocs="/bare-post /chain"
+    case " $LOCS " in *" /chain-global "*) plocs="$plocs /chain-global" ;; esac
+    declare -A pr
+    for ((p = 1; p <= PAIRS; p++)); do
+        order=$plocs
+        [ $((p % 2)) = 0 ] && order=$(echo "$plocs" | tr ' ' '\n' | tac | xargs)
+        for loc in $order; do
+            measure "$loc" "p$p"
+        done
+        for loc in $plocs; do
+            [ "$loc" = /bare-post ] && continue
+            pr[$loc]="${pr[$loc]:-} $(ratio "${one[$loc,p$p]}" \
+                                         "${one[/bare-post,p$p]}")"
+        done
+    done
+    for loc in $plocs; do
+        [ "$loc" = /bare-post ] && continue
+        printf '%s / bare POST, %d paired rounds (target >= 0.80): ' \
+            "$loc" "$PAIRS"
+        printf 'median %.3f, range %s..%s, pairs:%s\n' \
+            "$(echo "${pr[$loc]}" | median)" \
+            "$(echo "${pr[$loc]}" | tr ' ' '\n' | grep . | sort -n | head -1)" \
+            "$(echo "${pr[$loc]}" | tr ' ' '\n' | grep . | sort -n | tail -1)" \
+            "$(echo "${pr[$loc]}" | awk '{ for (i = 1; i <= NF; i++)
+                                            printf " %.3f", $i }')"
+    done
+fi
+
+# the chain against the same order sent without its credentials (what
+# bare POST meant before every POST location got the same request)
+for loc in /chain /chain-global; do
+    [ -n "${med[$loc]:-}" ] && [ -n "${med[/bare-post-min]:-}" ] || continue
+    printf '%s / bare POST without the credential headers: req/s %.3f\n' \
+        "$loc" "$(ratio "${med[$loc]}" "${med[/bare-post-min]}")"
 done
 
 # a global limit must be decided in Redis, not by the local fallback:

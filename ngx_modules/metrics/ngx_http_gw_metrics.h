@@ -60,6 +60,22 @@ void ngx_http_gw_metrics_validation(ngx_http_request_t *r);
 /* n audit events were dropped because the audit queue was full */
 void ngx_http_gw_metrics_audit_dropped(ngx_uint_t n);
 
+/*
+ * A feature's own metric families, appended to every scrape of
+ * gw_metrics_endpoint after the module's own: export(r, data) returns a
+ * chain of buffers made in r's pool holding complete Prometheus text
+ * lines (# HELP, # TYPE, samples), NULL when it has nothing to say, or
+ * NGX_CHAIN_ERROR.  The feature keeps its own counters (in its own
+ * shared memory): nothing here is per request.  Registered at
+ * configuration time (postconfiguration); exporters run in registration
+ * order.  Returns NGX_OK or NGX_ERROR.
+ */
+typedef ngx_chain_t *(*ngx_http_gw_metrics_export_pt)(ngx_http_request_t *r,
+    void *data);
+
+ngx_int_t ngx_http_gw_metrics_exporter(ngx_conf_t *cf,
+    ngx_http_gw_metrics_export_pt export, void *data);
+
 
 extern ngx_module_t  ngx_http_gw_metrics_module;
 
