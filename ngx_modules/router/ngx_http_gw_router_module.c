@@ -2,7 +2,7 @@
 /*
  * Copyright (C) Tollgate
  *
- * 
+ *
  * (placeholder: replaced by its part of issue 16)
  */
 
@@ -26,7 +26,8 @@ static ngx_http_module_t  ngx_http_gw_router_module_ctx = {
 
 ngx_module_t  ngx_http_gw_router_module = {
     NGX_MODULE_V1,
-    &ngx_http_gw_router_module_ctx,                               /* module context */
+    &ngx_http_gw_router_module_ctx,
+                                           /* module context */
     NULL,                                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
