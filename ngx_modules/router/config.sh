@@ -14,6 +14,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/router/ngx_http_gw_config_module.c
           $ngx_addon_dir/router/ngx_http_gw_config_model.c
           $ngx_addon_dir/router/ngx_http_gw_config_build.c
           $ngx_addon_dir/router/ngx_http_gw_config_health.c
+          $ngx_addon_dir/router/ngx_http_gw_config_status.c
           $ngx_addon_dir/router/ngx_http_gw_router_module.c
           $ngx_addon_dir/router/ngx_http_gw_router_life.c
           $ngx_addon_dir/router/ngx_http_gw_router_split.c
