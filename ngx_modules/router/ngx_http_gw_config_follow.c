@@ -50,6 +50,7 @@ typedef struct {
     ngx_uint_t                  resync;     /* owed */
     ngx_uint_t                  dirty;      /* not built since applied */
     ngx_uint_t                  incident;   /* Redis unreachable: warned */
+    ngx_uint_t                  answered;   /* Redis answered once */
     int64_t                     last_poll;  /* ms */
 
     uint64_t                    partial;    /* a revision read in part */
@@ -359,6 +360,13 @@ ngx_http_gw_config_poll(ngx_http_gw_config_main_conf_t *gcf)
         return;
     }
 
+    /* not connected yet at the start: the client says why, and the
+       subscription's first resync call reads */
+
+    if (!f->answered && !ngx_http_gw_redis_connected()) {
+        return;
+    }
+
     f->last_poll = ngx_http_gw_config_now();
     f->again = 0;
 
@@ -425,6 +433,8 @@ ngx_http_gw_config_failed(ngx_http_gw_config_main_conf_t *gcf,
     if (status == NGX_HTTP_GW_REDIS_OK && reply != NULL
         && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2)
     {
+        f->answered = 1;
+
         if (f->incident) {
             f->incident = 0;
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
