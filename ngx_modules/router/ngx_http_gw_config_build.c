@@ -79,7 +79,7 @@ ngx_http_gw_config_reserve(ngx_http_gw_config_builder_t *b, size_t size)
     off = ngx_align(b->len, 8);
 
     if (off + size > b->cap) {
-        for (cap = ngx_max(b->cap, 4096); cap < off + size; cap *= 2) {
+        for (cap = ngx_max(b->cap, 65536); cap < off + size; cap *= 2) {
             /* void */
         }
 
@@ -94,11 +94,11 @@ ngx_http_gw_config_reserve(ngx_http_gw_config_builder_t *b, size_t size)
             return 0;
         }
 
-        ngx_memzero(p + b->cap, cap - b->cap);
         b->buf = p;
         b->cap = cap;
     }
 
+    ngx_memzero(b->buf + b->len, off + size - b->len);
     b->len = off + size;
 
     return (uint32_t) off;
@@ -298,6 +298,12 @@ ngx_http_gw_config_build(ngx_http_gw_config_main_conf_t *gcf,
     if (b.nomem) {
         goto nomem;
     }
+
+    /* most of a snapshot is its routes: one growth, not a dozen */
+
+    size = 512 * (nroutes + b.nupstreams);
+    (void) ngx_http_gw_config_reserve(&b, size);
+    b.len = sizeof(ngx_http_gw_snap_t);
 
     /* upstreams first: routes refer to them by index */
 
