@@ -96,7 +96,7 @@ static void md_rx_atom(md_rx_t *rx, md_rx_sum_t *it, const md_cset_t *set);
 static unsigned char md_rx_rep(const md_cset_t *set);
 
 
-/* ---- byte sets ------------------------------------------------------------ */
+/* ---- byte sets ---------------------------------------------------------- */
 
 #define md_cs_has(cs, c)  (((cs)->w[(c) >> 6] >> ((c) & 63)) & 1)
 #define md_cs_add(cs, c)  ((cs)->w[(c) >> 6] |= (uint64_t) 1 << ((c) & 63))
@@ -216,7 +216,7 @@ md_cs_escape(md_cset_t *cs, int c)
 }
 
 
-/* ---- the check ------------------------------------------------------------ */
+/* ---- the check ---------------------------------------------------------- */
 
 int
 md_regex_static(const char *re, size_t len, md_rx_probe_t *pr, char *msg,

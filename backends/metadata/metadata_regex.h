@@ -78,7 +78,8 @@ int md_regex_static(const char *re, size_t len, md_rx_probe_t *pr,
  * (no JIT) under GW_ROUTER_RE_LIMIT and GW_ROUTER_RE_DEPTH, against
  * inputs made of the prefix (or "/"), a unit (or a common byte)
  * repeated to MD_RX_PROBE_LEN bytes, then nothing, a killer (a byte the
- * pattern cannot consume), or a killer and the whole pattern's sample.  0: every run ended within the
+ * pattern cannot consume), or a killer and the whole pattern's sample.
+ * 0: every run ended within the
  * limits; 1: one hit a limit (msg names the input); -1: the pattern
  * does not compile or memory ran out (msg).
  */
