@@ -12,6 +12,8 @@
  *   ngx_http_gw_upstream_health.c   whether a target is up, passive
  *                                   failures, the builder worker's active
  *                                   checks
+ *   ngx_http_gw_upstream_metrics.c  the targets' metrics (up, in flight,
+ *                                   failures) for gw_metrics_endpoint
  *
  * Health lives in the snapshot's health slots (ngx_http_gw_snap_health_t,
  * shared by every worker, kept across snapshots), so every worker of a
@@ -35,6 +37,7 @@
 
 typedef struct {
     ngx_flag_t                  used;       /* gw_upstream is in a block */
+    ngx_shm_zone_t             *zone;       /* the failure counters */
 } ngx_http_gw_upstream_main_conf_t;
 
 
@@ -50,6 +53,15 @@ ngx_uint_t ngx_http_gw_upstream_target_up(ngx_http_gw_snap_upstream_t *up,
 void ngx_http_gw_upstream_passive_fail(ngx_http_gw_snap_t *snap,
     ngx_http_gw_snap_upstream_t *up, ngx_http_gw_snap_target_t *t,
     ngx_log_t *log);
+
+/* _metrics.c: the counters' zone (at the first gw_upstream), the
+   exporter (postconfiguration), one failed try of t */
+ngx_int_t ngx_http_gw_upstream_metrics_conf(ngx_conf_t *cf,
+    ngx_http_gw_upstream_main_conf_t *umcf);
+ngx_int_t ngx_http_gw_upstream_metrics_init(ngx_conf_t *cf,
+    ngx_http_gw_upstream_main_conf_t *umcf);
+void ngx_http_gw_upstream_metrics_fail(ngx_http_gw_snap_t *snap,
+    ngx_http_gw_snap_upstream_t *up, ngx_http_gw_snap_target_t *t);
 
 /* the active checks' timer, armed in every worker (init process) */
 ngx_int_t ngx_http_gw_upstream_health_init(ngx_cycle_t *cycle);

@@ -197,6 +197,10 @@ ngx_http_gw_upstream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_upstream_module);
     umcf->used = 1;
 
+    if (ngx_http_gw_upstream_metrics_conf(cf, umcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -485,6 +489,7 @@ ngx_http_gw_upstream_free_peer(ngx_peer_connection_t *pc, void *data,
     (void) ngx_atomic_fetch_add(&h->conns, (ngx_atomic_int_t) -1);
 
     if (state & NGX_PEER_FAILED) {
+        ngx_http_gw_upstream_metrics_fail(p->snap, p->upstream, t);
         ngx_http_gw_upstream_passive_fail(p->snap, p->upstream, t, pc->log);
     }
 
@@ -662,10 +667,10 @@ ngx_http_gw_upstream_create_main_conf(ngx_conf_t *cf)
 
 
 /*
- * Registers the precontent handler when gw_upstream is used, FIRST in
- * the phase's array: nginx runs a phase's handlers from the last
- * registered to the first, so it runs after every other one (the
- * router's split included).
+ * When gw_upstream is used: registers the precontent handler, FIRST in
+ * the phase's array (nginx runs a phase's handlers from the last
+ * registered to the first, so it runs after every other one, the
+ * router's split included), and the metrics exporter.
  */
 static ngx_int_t
 ngx_http_gw_upstream_postconfiguration(ngx_conf_t *cf)
@@ -693,7 +698,7 @@ ngx_http_gw_upstream_postconfiguration(ngx_conf_t *cf)
     ngx_memmove(&h[1], &h[0], (a->nelts - 1) * sizeof(ngx_http_handler_pt));
     h[0] = ngx_http_gw_upstream_handler;
 
-    return NGX_OK;
+    return ngx_http_gw_upstream_metrics_init(cf, umcf);
 }
 
 
