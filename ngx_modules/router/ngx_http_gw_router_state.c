@@ -98,11 +98,6 @@ static ngx_chain_t *ngx_http_gw_state_export(ngx_http_request_t *r,
     void *data);
 
 
-/* the implementation comes with the metrics exporters (issue 16); until
-   it is linked in, the counts are kept but not exported */
-#pragma weak ngx_http_gw_metrics_exporter
-
-
 static ngx_command_t  ngx_http_gw_state_commands[] = {
 
     { ngx_string("gw_route_state"),
@@ -386,10 +381,6 @@ ngx_http_gw_state_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_gw_state_precontent;
-
-    if ((void *) ngx_http_gw_metrics_exporter == NULL) {
-        return NGX_OK;
-    }
 
     return ngx_http_gw_metrics_exporter(cf, ngx_http_gw_state_export, smcf);
 }
