@@ -22,7 +22,8 @@
  *
  * A call counts as deprecated from deprecated_at on (a Deprecation date
  * in the future announces it, RFC 9745); the counts per consumer are
- * taken once the consumer is known, by ngx_http_gw_router_split_pick().
+ * taken once access has passed and the consumer is known
+ * (ngx_http_gw_router_state.c).
  */
 
 

@@ -32,6 +32,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "gw_model.h"
 #include "gw_split.h"
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_redis.h"
@@ -39,7 +40,7 @@
 #include "ngx_http_gw_router_state.h"
 
 
-#define NGX_HTTP_GW_SPLIT_PREFIX  "gw:split:"
+#define NGX_HTTP_GW_SPLIT_PREFIX  GW_MODEL_SPLIT_PREFIX
 
 
 typedef struct {
@@ -303,16 +304,6 @@ ngx_http_gw_router_split_pick(ngx_http_request_t *r,
 
     snap = ctx->snap;
     route = ctx->route;
-
-    if (ctx->deprecated) {
-        id.data = (u_char *) ngx_http_gw_snap_string(snap, route->id);
-        id.len = route->id.len;
-        key.data = (u_char *) ngx_http_gw_snap_string(snap,
-                                                      route->api_version);
-        key.len = route->api_version.len;
-
-        ngx_http_gw_route_state_deprecated(r, &id, &key);
-    }
 
     ctx->split = 0;
     ctx->upstream = ngx_http_gw_split_side(snap, route, route->nsplits);

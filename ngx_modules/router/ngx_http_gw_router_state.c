@@ -29,6 +29,7 @@
 #include <ngx_http.h>
 
 #include "gw_split.h"
+#include "ngx_http_gw_router.h"
 #include "ngx_http_gw_router_state.h"
 #include "ngx_http_gw_metrics.h"
 #include "ngx_http_gw_redis.h"
@@ -92,13 +93,9 @@ static ngx_int_t ngx_http_gw_state_zone_init(ngx_shm_zone_t *shm_zone,
 static void *ngx_http_gw_state_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_state_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_state_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_gw_state_precontent(ngx_http_request_t *r);
 static ngx_chain_t *ngx_http_gw_state_export(ngx_http_request_t *r,
     void *data);
-
-
-/* the implementation comes with the metrics exporters (issue 16); until
-   it is linked in, the counts are kept but not exported */
-#pragma weak ngx_http_gw_metrics_exporter
 
 
 static ngx_command_t  ngx_http_gw_state_commands[] = {
@@ -352,6 +349,8 @@ static ngx_int_t
 ngx_http_gw_state_postconfiguration(ngx_conf_t *cf)
 {
     ngx_str_t                       name = ngx_string("gw_consumer_id");
+    ngx_http_handler_pt            *h;
+    ngx_http_core_main_conf_t      *cmcf;
     ngx_http_gw_state_main_conf_t  *smcf;
 
     smcf = ngx_http_conf_get_module_main_conf(cf,
@@ -370,13 +369,61 @@ ngx_http_gw_state_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (smcf->shm_zone == NULL
-        || (void *) ngx_http_gw_metrics_exporter == NULL)
-    {
+    if (smcf->shm_zone == NULL) {
         return NGX_OK;
     }
 
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gw_state_precontent;
+
     return ngx_http_gw_metrics_exporter(cf, ngx_http_gw_state_export, smcf);
+}
+
+
+/*
+ * Counts a call to a deprecated route once access has passed (so by the
+ * consumer it was authenticated as; calls refused before are not
+ * counted), once per request: the module's ctx marks it.
+ */
+static ngx_int_t
+ngx_http_gw_state_precontent(ngx_http_request_t *r)
+{
+    ngx_str_t                  id, version;
+    ngx_http_gw_snap_t        *snap;
+    ngx_http_gw_router_ctx_t  *ctx;
+
+    if (r != r->main
+        || ngx_http_get_module_ctx(r, ngx_http_gw_route_state_module) != NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_gw_router_ctx(r);
+
+    if (ctx == NULL || ctx->route == NULL || !ctx->deprecated) {
+        return NGX_DECLINED;
+    }
+
+    /* any non-NULL pointer: counted */
+    ngx_http_set_ctx(r, ctx, ngx_http_gw_route_state_module);
+
+    snap = ctx->snap;
+
+    id.data = (u_char *) ngx_http_gw_snap_string(snap, ctx->route->id);
+    id.len = ctx->route->id.len;
+    version.data = (u_char *) ngx_http_gw_snap_string(snap,
+                                                ctx->route->api_version);
+    version.len = ctx->route->api_version.len;
+
+    ngx_http_gw_route_state_deprecated(r, &id, &version);
+
+    return NGX_DECLINED;
 }
 
 
