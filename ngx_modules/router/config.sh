@@ -15,6 +15,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/router/ngx_http_gw_config_module.c
           $ngx_addon_dir/router/ngx_http_gw_config_model.c
           $ngx_addon_dir/router/ngx_http_gw_config_build.c
           $ngx_addon_dir/router/ngx_http_gw_config_health.c
+          $ngx_addon_dir/router/ngx_http_gw_config_status.c
           $ngx_addon_dir/router/ngx_http_gw_router_module.c
           $ngx_addon_dir/router/ngx_http_gw_router_conf.c
           $ngx_addon_dir/router/ngx_http_gw_router_life.c
@@ -22,5 +23,5 @@ gw_srcs="$gw_srcs $ngx_addon_dir/router/ngx_http_gw_config_module.c
           $ngx_addon_dir/router/ngx_http_gw_upstream_module.c
           $ngx_addon_dir/router/ngx_http_gw_upstream_health.c
           $ngx_addon_dir/common/ngx_http_gw_policy.c"
-gw_lib_dirs="$gw_lib_dirs router"
+gw_lib_dirs="$gw_lib_dirs router balance"
 gw_libs="$gw_libs -lpcre2-8 -ljansson"
