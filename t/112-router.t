@@ -65,6 +65,14 @@ my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
             default_type text/html;
             return 200 '[<!--# include virtual="/users/5/orders/6" -->]';
         }
+        location = /keyed {
+            gw_router;
+            add_header X-Route \$gw_route_id always;
+            proxy_pass http://127.0.0.1:\$PORT/backend;
+        }
+        location = /backend {
+            return 200 "backend\\n";
+        }
         location = /unrouted {
             return 200 "route=[\$gw_route_id]\\n";
         }
@@ -305,6 +313,20 @@ ok(until_true(sub { (get('/plug')->{headers}{'x-plugins'} // '')
                     eq 'echo,tag-it' }),
    'the route\'s plugins changed: a new configuration, no reload');
 
+# a policy of another module (key auth), through the same mechanism: the
+# route's configuration runs the module's own access handler (in a
+# location that proxies: "return" would answer before the access phase)
+create('routes', 'keyed', { paths => ['/keyed'], key_auth => JSON::PP::true,
+                            upstream => 'u1' });
+ok(until_true(sub { get('/keyed')->{status} == 401 }),
+   'a route with key_auth: 401 without a key');
+is(problem(get('/keyed'))->{type}, 'urn:tollgate:problem:key-missing',
+   'the key auth module\'s own problem');
+is(get('/plug')->{status}, 200, 'the other routes do not ask for a key');
+update('routes', 'keyed', { paths => ['/keyed'], upstream => 'u1' });
+ok(until_true(sub { get('/keyed')->{status} == 200 }),
+   'key_auth removed: served without a key, no reload');
+
 # a policy the gateway refuses (a plugin config over its 64 KiB cap, which
 # the admin API, with DOC_MAX 256k here, accepts): 500, logged once
 create('plugins', 'big', { name => 'big', config => { blob => 'x' x 70000 } });
@@ -315,10 +337,15 @@ ok(until_true(sub { get('/bad')->{status} == 500 }),
 $r = get('/bad');
 is(problem($r)->{type}, 'urn:tollgate:problem:route-policy-invalid',
    'the route-policy-invalid problem');
-get('/bad') for 1 .. 6;
-my @refused = grep { /route "bad-policy".*does not build/ } $gw->error_log;
-ok(@refused >= 1 && @refused <= 2,
-   'logged once per worker (' . scalar(@refused) . ')') or diag @refused;
+# until both workers have made (and refused) it: then one line each
+sub refused { grep { /route "bad-policy".*does not build/ } $gw->error_log }
+for (1 .. 200) {
+    last if refused() >= 2;
+    get('/bad');
+}
+my @refused = refused();
+is(scalar @refused, 2, 'logged once per worker, whatever the requests')
+    or diag @refused;
 like($refused[0] // '', qr/"plugins"\[0\]: "config" is over 65536 bytes/,
      'naming the member');
 is(route_of(get('/plug')), 'plug', 'the other routes keep serving');
@@ -327,9 +354,9 @@ is(route_of(get('/plug')), 'plug', 'the other routes keep serving');
 # (route, policy_hash) is not built again, nor logged again
 update('routes', 'c-none', { paths => ['/c', '/c2'], upstream => 'u1' });
 ok(until_true(sub { route_of(get('/c2')) eq 'c-none' }), 'another change');
-get('/bad') for 1 .. 6;
-is(scalar(grep { /route "bad-policy".*does not build/ } $gw->error_log),
-   scalar @refused, 'the refused policy is not built again in a newer snapshot');
+get('/bad') for 1 .. 20;
+is(scalar(refused()), 2,
+   'the refused policy is not built again in a newer snapshot');
 
 # ---- attacks ----------------------------------------------------------------
 
