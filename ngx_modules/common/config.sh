@@ -11,3 +11,12 @@ gw_libs="$gw_libs -ljansson -lcrypto"
 gw_names="$gw_names ngx_http_gw_identity_module"
 gw_deps="$gw_deps $ngx_addon_dir/common/ngx_http_gw_identity.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_identity.c"
+
+# the one combination of authentication mechanisms (gw_auth_satisfy)
+gw_names="$gw_names ngx_http_gw_auth_module"
+gw_deps="$gw_deps $ngx_addon_dir/common/ngx_http_gw_auth.h"
+gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_auth.c"
+
+# a directive parser's message as a route policy's error
+gw_deps="$gw_deps $ngx_addon_dir/common/ngx_http_gw_policy_err.h"
+gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_policy_err.c"

@@ -31,6 +31,7 @@
 
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_identity.h"
+#include "ngx_http_gw_policy.h"
 
 
 #define NGX_HTTP_GW_IDENTITY_PASS   0
@@ -370,7 +371,9 @@ ngx_http_gw_identity_init(ngx_conf_t *cf)
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_identity_module);
 
-    if (!imcf->used) {
+    /* a route of gw_router may carry authentication */
+
+    if (!imcf->used && !ngx_http_gw_policy_routed(cf)) {
         return NGX_OK;
     }
 

@@ -30,6 +30,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_gw.h"
+#include "ngx_http_gw_policy.h"
 #include "gw_problem.h"
 #include "gw_trace.h"
 
@@ -58,6 +59,8 @@ static char *ngx_http_gw_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_gw_request_id_flag(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_gw_request_id_policy(ngx_conf_t *cf, void *conf,
+    json_t *value, ngx_str_t *err);
 static ngx_int_t ngx_http_gw_init(ngx_conf_t *cf);
 
 
@@ -105,6 +108,11 @@ ngx_module_t  ngx_http_gw_module = {
 };
 
 
+static ngx_http_gw_policy_t  ngx_http_gw_request_id_kind = {
+    ngx_string("request_id"), &ngx_http_gw_module,
+    ngx_http_gw_request_id_policy
+};
+
 static ngx_str_t  ngx_http_gw_request_id_name = ngx_string("gw_request_id");
 static ngx_str_t  ngx_http_gw_x_request_id = ngx_string("X-Request-ID");
 static ngx_int_t  ngx_http_gw_request_id_index = NGX_ERROR;
@@ -145,9 +153,13 @@ ngx_http_gw_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_gw_policy_add(cf, &ngx_http_gw_request_id_kind) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_module);
 
-    if (!gmcf->used) {
+    if (!gmcf->used && !ngx_http_gw_policy_routed(cf)) {
         return NGX_OK;
     }
 
@@ -353,6 +365,25 @@ ngx_http_gw_request_id_flag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return rv;
+}
+
+
+/* a route's "request_id": true or false, as "gw_request_id on | off" */
+
+static ngx_int_t
+ngx_http_gw_request_id_policy(ngx_conf_t *cf, void *conf, json_t *value,
+    ngx_str_t *err)
+{
+    ngx_http_gw_loc_conf_t *glcf = conf;
+
+    if (!json_is_boolean(value)) {
+        ngx_str_set(err, "\"request_id\" must be true or false");
+        return NGX_ERROR;
+    }
+
+    glcf->request_id = json_is_true(value);
+
+    return NGX_OK;
 }
 
 

@@ -23,9 +23,9 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_gw.h"
+#include "ngx_http_gw_auth.h"
 #include "ngx_http_gw_identity.h"
 #include "ngx_http_gw_jwt.h"
-#include "ngx_http_gw_keyauth.h"
 #include "ngx_http_gw_metrics.h"
 
 
@@ -69,6 +69,7 @@ static char *ngx_http_gw_jwt_claim(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_gw_jwt_max_age(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_gw_jwt_preconf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_jwt_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_jwt_init_process(ngx_cycle_t *cycle);
 static void ngx_http_gw_jwt_exit_process(ngx_cycle_t *cycle);
@@ -249,7 +250,7 @@ static ngx_command_t  ngx_http_gw_jwt_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_gw_jwt_module_ctx = {
-    ngx_http_gw_jwt_add_variables,         /* preconfiguration */
+    ngx_http_gw_jwt_preconf,               /* preconfiguration */
     ngx_http_gw_jwt_init,                  /* postconfiguration */
 
     ngx_http_gw_jwt_create_main_conf,      /* create main configuration */
@@ -279,8 +280,44 @@ ngx_module_t  ngx_http_gw_jwt_module = {
 };
 
 
-static ngx_str_t  ngx_http_gw_jwt_www_authenticate =
-    ngx_string("WWW-Authenticate");
+/* the mechanism, for the combination (ngx_http_gw_auth.h) */
+
+static ngx_uint_t
+ngx_http_gw_jwt_on(ngx_http_request_t *r)
+{
+    ngx_http_gw_jwt_loc_conf_t  *jlcf;
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);
+
+    return jlcf->realm.len != 0;
+}
+
+
+static ngx_int_t
+ngx_http_gw_jwt_challenge(ngx_http_request_t *r, ngx_str_t *challenge)
+{
+    u_char                      *p;
+    ngx_http_gw_jwt_loc_conf_t  *jlcf;
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);
+
+    p = ngx_pnalloc(r->pool, sizeof("Bearer realm=\"\"") - 1
+                             + jlcf->realm.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    challenge->data = p;
+    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &jlcf->realm);
+    challenge->len = p - challenge->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_gw_auth_mech_t  ngx_http_gw_jwt_mech = {
+    ngx_string("jwt"), ngx_http_gw_jwt_on, ngx_http_gw_jwt_challenge, 0
+};
 
 
 static ngx_int_t
@@ -323,8 +360,10 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
-        if (ngx_http_gw_keyauth_accepts_instead(r)) {
-            return NGX_DECLINED;        /* gw_auth_satisfy any: a key will do */
+        if (!ngx_http_gw_auth_report(r, &ngx_http_gw_jwt_mech,
+                                     NGX_HTTP_GW_AUTH_NO_CREDENTIAL))
+        {
+            return NGX_DECLINED;        /* another credential will do */
         }
 
         return ngx_http_gw_jwt_deny(r, jlcf, NGX_HTTP_GW_JWT_MISSING,
@@ -388,6 +427,11 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
 
         rc = ngx_http_gw_jwt_remote_missing(r, jlcf);
 
+        if (rc == NGX_AGAIN) {
+            (void) ngx_http_gw_auth_report(r, &ngx_http_gw_jwt_mech,
+                                           NGX_HTTP_GW_AUTH_WAITING);
+        }
+
         if (rc != NGX_DECLINED) {
             return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
         }
@@ -416,6 +460,9 @@ ngx_http_gw_jwt_handler(ngx_http_request_t *r)
     }
 
     ctx->verified = 1;
+
+    (void) ngx_http_gw_auth_report(r, &ngx_http_gw_jwt_mech,
+                                   NGX_HTTP_GW_AUTH_ACCEPTED);
 
     ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_JWT, NGX_HTTP_GW_AUTH_OK);
 
@@ -702,8 +749,7 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
 {
     u_char                 *p;
     size_t                  len, rlen;
-    ngx_str_t               uri;
-    ngx_table_elt_t        *h;
+    ngx_str_t               uri, challenge;
     ngx_log_handler_pt      handler;
     ngx_http_gw_problem_t   problem;
     u_char                  buf[NGX_HTTP_GW_LOG_SIZE];
@@ -737,19 +783,12 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
           + sizeof(", error_description=\"\"") - 1 + rlen
           + sizeof(", scope=\"\"") - 1 + jlcf->scope_text.len;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    h->key = ngx_http_gw_jwt_www_authenticate;
-    h->value.data = p;
+    challenge.data = p;
 
     p = ngx_sprintf(p, "Bearer realm=\"%V\"", &jlcf->realm);
 
@@ -783,9 +822,17 @@ ngx_http_gw_jwt_deny(ngx_http_request_t *r, ngx_http_gw_jwt_loc_conf_t *jlcf,
         break;
     }
 
-    h->value.len = p - h->value.data;
+    challenge.len = p - challenge.data;
 
-    return ngx_http_gw_send_problem(r, &problem);
+    /* no token at all was reported already; anything else is a refusal */
+
+    if (denial != NGX_HTTP_GW_JWT_MISSING) {
+        (void) ngx_http_gw_auth_report(r, &ngx_http_gw_jwt_mech,
+                                       NGX_HTTP_GW_AUTH_REFUSED);
+    }
+
+    return ngx_http_gw_auth_deny(r, &ngx_http_gw_jwt_mech, &problem,
+                                 &challenge);
 }
 
 
@@ -1167,6 +1214,17 @@ ngx_http_gw_jwt_max_age(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gw_jwt_preconf(ngx_conf_t *cf)
+{
+    if (ngx_http_gw_auth_add(cf, &ngx_http_gw_jwt_mech) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_gw_jwt_add_variables(cf);
 }
 
 

@@ -46,8 +46,6 @@ typedef struct {
 #define NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX  (1 + GW_KEY_HASH_HEX_LEN + GW_ID_MAX)
 
 
-ngx_uint_t ngx_http_gw_keyauth_accepts_instead(ngx_http_request_t *r);
-
 ngx_int_t ngx_http_gw_keyauth_cache_get(ngx_str_t *lookup,
     ngx_http_gw_keyauth_record_t *rec, time_t *fetched);
 void ngx_http_gw_keyauth_cache_put(ngx_log_t *log, ngx_str_t *lookup,

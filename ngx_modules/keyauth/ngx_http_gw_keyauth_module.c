@@ -14,11 +14,11 @@
  * up to its TTL (gw_key_auth_redis_down cached), or every request is
  * denied while Redis is down (deny).
  *
- * With gw_auth_satisfy any, a location that also has gw_jwt accepts either
- * credential: the JWT handler, which runs first, lets a request without a
- * token through to this one, and this one lets a request without a key
- * through when its token was verified.  A JWT claim can also name the
- * consumer (gw_consumer_claim), looked up like a key.
+ * Whether a request without a key may go on (gw_auth_satisfy any, a token
+ * beside) is not decided here: the module reports what it found to the
+ * one combination of mechanisms (ngx_http_gw_auth.c), which also picks
+ * the challenges of a 401.  A JWT claim can also name the consumer
+ * (gw_consumer_claim), looked up like a key.
  */
 
 
@@ -27,6 +27,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_gw.h"
+#include "ngx_http_gw_auth.h"
+#include "ngx_http_gw_policy.h"
 #include "ngx_http_gw_identity.h"
 #include "ngx_http_gw_redis.h"
 #include "ngx_http_gw_jwt.h"
@@ -36,9 +38,6 @@
 
 #define NGX_HTTP_GW_KEYAUTH_DOWN_CACHED  0
 #define NGX_HTTP_GW_KEYAUTH_DOWN_DENY    1
-
-#define NGX_HTTP_GW_SATISFY_ALL          0
-#define NGX_HTTP_GW_SATISFY_ANY          1
 
 #define NGX_HTTP_GW_KEYAUTH_NEW          0
 #define NGX_HTTP_GW_KEYAUTH_WAITING      1
@@ -61,7 +60,6 @@ typedef struct {
     time_t                       cache_ttl;
     time_t                       negative_ttl;
     ngx_uint_t                   redis_down;
-    ngx_uint_t                   satisfy;
     size_t                       max_size;
     ngx_array_t                 *strip;         /* ngx_str_t */
 } ngx_http_gw_keyauth_loc_conf_t;
@@ -78,6 +76,9 @@ typedef struct {
 } ngx_http_gw_keyauth_ctx_t;
 
 
+static ngx_uint_t ngx_http_gw_keyauth_on(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gw_keyauth_challenge(ngx_http_request_t *r,
+    ngx_str_t *challenge);
 static ngx_int_t ngx_http_gw_keyauth_handler(ngx_http_request_t *r);
 static void ngx_http_gw_keyauth_hash(u_char *key, size_t len, char *hex);
 static ngx_int_t ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
@@ -101,6 +102,8 @@ static char *ngx_http_gw_keyauth_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_gw_keyauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_gw_keyauth_policy(ngx_conf_t *cf, void *conf,
+    json_t *value, ngx_str_t *err);
 static ngx_int_t ngx_http_gw_keyauth_init(ngx_conf_t *cf);
 static void ngx_http_gw_keyauth_exit_process(ngx_cycle_t *cycle);
 
@@ -108,13 +111,6 @@ static void ngx_http_gw_keyauth_exit_process(ngx_cycle_t *cycle);
 static ngx_conf_enum_t  ngx_http_gw_keyauth_down_modes[] = {
     { ngx_string("cached"), NGX_HTTP_GW_KEYAUTH_DOWN_CACHED },
     { ngx_string("deny"), NGX_HTTP_GW_KEYAUTH_DOWN_DENY },
-    { ngx_null_string, 0 }
-};
-
-
-static ngx_conf_enum_t  ngx_http_gw_satisfy_modes[] = {
-    { ngx_string("all"), NGX_HTTP_GW_SATISFY_ALL },
-    { ngx_string("any"), NGX_HTTP_GW_SATISFY_ANY },
     { ngx_null_string, 0 }
 };
 
@@ -176,13 +172,6 @@ static ngx_command_t  ngx_http_gw_keyauth_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_gw_keyauth_main_conf_t, cache_size),
       NULL },
-
-    { ngx_string("gw_auth_satisfy"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_gw_keyauth_loc_conf_t, satisfy),
-      &ngx_http_gw_satisfy_modes },
 
     { ngx_string("gw_consumer_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -247,6 +236,16 @@ static ngx_str_t  ngx_http_gw_keyauth_lua = ngx_string(
     "return {1, id, c[1] or '', c[2], kst, kexp, c[3] or ''}\n");
 
 
+static ngx_http_gw_auth_mech_t  ngx_http_gw_keyauth_mech = {
+    ngx_string("key"), ngx_http_gw_keyauth_on, ngx_http_gw_keyauth_challenge,
+    0
+};
+
+static ngx_http_gw_policy_t  ngx_http_gw_keyauth_kind = {
+    ngx_string("key_auth"), &ngx_http_gw_keyauth_module,
+    ngx_http_gw_keyauth_policy
+};
+
 static time_t            ngx_http_gw_keyauth_bad_reply_logged;
 static gw_key_hasher_t  *ngx_http_gw_keyauth_hasher;   /* the worker's */
 
@@ -270,19 +269,39 @@ static ngx_http_variable_t  ngx_http_gw_keyauth_vars[] = {
 };
 
 
-/*
- * Whether a request without a token may leave the decision to key auth:
- * asked by the JWT handler, which runs before this module's.
- */
+/* the mechanism, for the combination (ngx_http_gw_auth.h) */
 
-ngx_uint_t
-ngx_http_gw_keyauth_accepts_instead(ngx_http_request_t *r)
+static ngx_uint_t
+ngx_http_gw_keyauth_on(ngx_http_request_t *r)
 {
     ngx_http_gw_keyauth_loc_conf_t  *klcf;
 
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_keyauth_module);
 
-    return klcf->realm.len && klcf->satisfy == NGX_HTTP_GW_SATISFY_ANY;
+    return klcf->realm.len != 0;
+}
+
+
+static ngx_int_t
+ngx_http_gw_keyauth_challenge(ngx_http_request_t *r, ngx_str_t *challenge)
+{
+    u_char                          *p;
+    ngx_http_gw_keyauth_loc_conf_t  *klcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_keyauth_module);
+
+    p = ngx_pnalloc(r->pool, sizeof("ApiKey realm=\"\", header=\"\"") - 1
+                             + klcf->realm.len + klcf->header.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    challenge->data = p;
+    p = ngx_sprintf(p, "ApiKey realm=\"%V\", header=\"%V\"", &klcf->realm,
+                    &klcf->header);
+    challenge->len = p - challenge->data;
+
+    return NGX_OK;
 }
 
 
@@ -459,10 +478,10 @@ ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
     } else if (klcf->realm.len == 0) {
         return NGX_DECLINED;
 
-    } else if (klcf->satisfy == NGX_HTTP_GW_SATISFY_ANY
-               && ngx_http_gw_keyauth_jwt_verified(r, &claims))
+    } else if (!ngx_http_gw_auth_report(r, &ngx_http_gw_keyauth_mech,
+                                        NGX_HTTP_GW_AUTH_NO_CREDENTIAL))
     {
-        return NGX_DECLINED;          /* the token was enough */
+        return NGX_DECLINED;          /* another credential will do */
 
     } else {
         return ngx_http_gw_keyauth_deny(r, klcf, NGX_HTTP_UNAUTHORIZED,
@@ -508,6 +527,8 @@ ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
 
     if (rc == NGX_AGAIN) {
         ctx->state = NGX_HTTP_GW_KEYAUTH_WAITING;
+        (void) ngx_http_gw_auth_report(r, &ngx_http_gw_keyauth_mech,
+                                       NGX_HTTP_GW_AUTH_WAITING);
         return NGX_AGAIN;
     }
 
@@ -699,6 +720,9 @@ ngx_http_gw_keyauth_decide(ngx_http_request_t *r,
 
     ctx->authenticated = 1;
 
+    (void) ngx_http_gw_auth_report(r, &ngx_http_gw_keyauth_mech,
+                                   NGX_HTTP_GW_AUTH_ACCEPTED);
+
     ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_KEY, NGX_HTTP_GW_AUTH_OK);
 
     if (ctx->buf[0] == 'k'
@@ -845,9 +869,8 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
 {
     u_char                      *p;
     size_t                       len;
-    ngx_str_t                    uri;
+    ngx_str_t                    uri, challenge;
     ngx_uint_t                   outcome;
-    ngx_table_elt_t             *h;
     ngx_log_handler_pt           handler;
     ngx_http_gw_problem_t        problem;
     ngx_http_gw_jwt_loc_conf_t  *jlcf;
@@ -882,66 +905,40 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
 
     ngx_http_gw_metrics_auth(r, NGX_HTTP_GW_AUTH_KEY, outcome);
 
+    ngx_str_null(&challenge);
+
     if (status == NGX_HTTP_UNAUTHORIZED) {
-        jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        len = sizeof("Bearer realm=\"\", error=\"invalid_token\", "
-                     "error_description=\"\"") + ngx_strlen(reason)
-              + jlcf->realm.len + klcf->realm.len + klcf->header.len;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "WWW-Authenticate");
-        h->value.data = p;
 
         /* a consumer claim is the token's fault: a Bearer challenge */
 
         if (ngx_strcmp(type, "urn:tollgate:problem:token-invalid") == 0) {
-            p = ngx_sprintf(p, "Bearer realm=\"%V\", error=\"invalid_token\", "
-                            "error_description=\"%s\"", &jlcf->realm,
-                            reason);
+            jlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_jwt_module);
 
-        } else {
-            p = ngx_sprintf(p, "ApiKey realm=\"%V\", header=\"%V\"",
-                            &klcf->realm, &klcf->header);
-        }
+            len = sizeof("Bearer realm=\"\", error=\"invalid_token\", "
+                         "error_description=\"\"") + ngx_strlen(reason)
+                  + jlcf->realm.len;
 
-        h->value.len = p - h->value.data;
-
-        /*
-         * gw_auth_satisfy any and no credential at all: a token would do
-         * as well, so the client is offered both schemes (RFC 9110, 11.6.1).
-         */
-
-        if (klcf->satisfy == NGX_HTTP_GW_SATISFY_ANY && jlcf->realm.len
-            && ngx_strcmp(type, "urn:tollgate:problem:key-missing") == 0)
-        {
-            h = ngx_list_push(&r->headers_out.headers);
-            if (h == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            p = ngx_pnalloc(r->pool, sizeof("Bearer realm=\"\"") - 1
-                                     + jlcf->realm.len);
+            p = ngx_pnalloc(r->pool, len);
             if (p == NULL) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            h->hash = 1;
-            ngx_str_set(&h->key, "WWW-Authenticate");
-            h->value.data = p;
-            p = ngx_sprintf(p, "Bearer realm=\"%V\"", &jlcf->realm);
-            h->value.len = p - h->value.data;
+            challenge.data = p;
+            p = ngx_sprintf(p, "Bearer realm=\"%V\", error=\"invalid_token\", "
+                            "error_description=\"%s\"", &jlcf->realm,
+                            reason);
+            challenge.len = p - challenge.data;
+
+        } else if (ngx_http_gw_keyauth_challenge(r, &challenge) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+    }
+
+    /* no key at all was reported already; anything else is a refusal */
+
+    if (outcome != NGX_HTTP_GW_AUTH_MISSING) {
+        (void) ngx_http_gw_auth_report(r, &ngx_http_gw_keyauth_mech,
+                                       NGX_HTTP_GW_AUTH_REFUSED);
     }
 
     problem.status = status;
@@ -951,7 +948,8 @@ ngx_http_gw_keyauth_deny(ngx_http_request_t *r,
     problem.detail.len = ngx_strlen(reason);
     ngx_str_null(&problem.extra);
 
-    return ngx_http_gw_send_problem(r, &problem);
+    return ngx_http_gw_auth_deny(r, &ngx_http_gw_keyauth_mech, &problem,
+                                 &challenge);
 }
 
 
@@ -997,6 +995,10 @@ ngx_http_gw_keyauth_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_gw_keyauth_add_variables(ngx_conf_t *cf)
 {
+    if (ngx_http_gw_auth_add(cf, &ngx_http_gw_keyauth_mech) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_gw_add_variables(cf, ngx_http_gw_keyauth_vars);
 }
 
@@ -1051,7 +1053,6 @@ ngx_http_gw_keyauth_create_loc_conf(ngx_conf_t *cf)
     conf->cache_ttl = NGX_CONF_UNSET;
     conf->negative_ttl = NGX_CONF_UNSET;
     conf->redis_down = NGX_CONF_UNSET_UINT;
-    conf->satisfy = NGX_CONF_UNSET_UINT;
     conf->max_size = NGX_CONF_UNSET_SIZE;
 
     return conf;
@@ -1078,8 +1079,6 @@ ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->negative_ttl, prev->negative_ttl, 5);
     ngx_conf_merge_uint_value(conf->redis_down, prev->redis_down,
                               NGX_HTTP_GW_KEYAUTH_DOWN_CACHED);
-    ngx_conf_merge_uint_value(conf->satisfy, prev->satisfy,
-                              NGX_HTTP_GW_SATISFY_ALL);
     ngx_conf_merge_size_value(conf->max_size, prev->max_size, 256);
 
     if (ngx_strcmp(conf->query.data, "off") == 0) {
@@ -1120,6 +1119,100 @@ ngx_http_gw_keyauth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+static ngx_uint_t
+ngx_http_gw_keyauth_name_valid(json_t *v)
+{
+    u_char  *p, *last;
+
+    p = (u_char *) json_string_value(v);
+    last = p + json_string_length(v);
+
+    for ( /* void */ ; p < last; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * A route's "key_auth" (docs/key-auth.md, "As a route policy"): true, or
+ * {"header": name, "query": name}; the realm is "api".  The keys are the
+ * gateway's (gw_redis), as for gw_key_auth.
+ */
+
+static ngx_int_t
+ngx_http_gw_keyauth_policy(ngx_conf_t *cf, void *conf, json_t *value,
+    ngx_str_t *err)
+{
+    ngx_http_gw_keyauth_loc_conf_t *klcf = conf;
+
+    json_t      *v;
+    ngx_str_t   *field;
+    const char  *key;
+
+    if (json_is_false(value)) {
+        ngx_str_set(&klcf->realm, "");
+        return NGX_OK;
+    }
+
+    if (!json_is_true(value) && !json_is_object(value)) {
+        ngx_str_set(err, "\"key_auth\" must be true, false or an object");
+        return NGX_ERROR;
+    }
+
+    if (!ngx_http_gw_redis_configured(cf)) {
+        ngx_str_set(err, "\"key_auth\" needs \"gw_redis\" in the http block");
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&klcf->realm, "api");
+
+    if (json_is_true(value)) {
+        return NGX_OK;
+    }
+
+    json_object_foreach(value, key, v) {
+
+        if (ngx_strcmp(key, "header") == 0) {
+            field = &klcf->header;
+
+        } else if (ngx_strcmp(key, "query") == 0) {
+            field = &klcf->query;
+
+        } else {
+            ngx_str_set(err, "\"key_auth\" takes \"header\" and \"query\" "
+                             "only");
+            return NGX_ERROR;
+        }
+
+        if (!json_is_string(v) || json_string_length(v) == 0
+            || json_string_length(v) > 64
+            || !ngx_http_gw_keyauth_name_valid(v))
+        {
+            ngx_str_set(err, "\"key_auth\": \"header\" and \"query\" are "
+                             "names of 1 to 64 letters, digits, \"-\" "
+                             "or \"_\"");
+            return NGX_ERROR;
+        }
+
+        field->len = json_string_length(v);
+        field->data = ngx_pnalloc(cf->pool, field->len + 1);
+        if (field->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(field->data, json_string_value(v), field->len + 1);
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_gw_keyauth_init(ngx_conf_t *cf)
 {
@@ -1128,9 +1221,17 @@ ngx_http_gw_keyauth_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_gw_keyauth_main_conf_t  *kmcf;
 
+    if (ngx_http_gw_policy_add(cf, &ngx_http_gw_keyauth_kind) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_keyauth_module);
 
-    if (!kmcf->used) {
+    /* a route may turn key auth on (when the keys are there: gw_redis) */
+
+    if (!kmcf->used
+        && !(ngx_http_gw_policy_routed(cf) && ngx_http_gw_redis_configured(cf)))
+    {
         return NGX_OK;
     }
 

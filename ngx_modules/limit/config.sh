@@ -10,6 +10,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/limit/ngx_http_gw_limit_module.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_once.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_lease.c
           $ngx_addon_dir/limit/ngx_http_gw_limit_lease_zone.c
-          $ngx_addon_dir/limit/ngx_http_gw_limit_headers.c"
+          $ngx_addon_dir/limit/ngx_http_gw_limit_headers.c
+          $ngx_addon_dir/limit/ngx_http_gw_limit_route.c"
 gw_lib_dirs="$gw_lib_dirs limit model"
 gw_libs="$gw_libs -lcrypto -lm"

@@ -97,6 +97,9 @@ typedef struct {
     ngx_uint_t                  global;         /* a global limit exists */
     ngx_uint_t                  lease;          /* a lease limit exists */
     ngx_uint_t                  used;           /* a gw_limit exists */
+    ngx_shm_zone_t             *route_zone;     /* routes' local limits */
+    ngx_int_t                   route_index;    /* of $gw_route_id, or
+                                                   NGX_ERROR */
 } ngx_http_gw_limit_main_conf_t;
 
 
@@ -175,6 +178,9 @@ ngx_int_t ngx_http_gw_limit_zone_decide(ngx_http_request_t *r,
 /* configuration (ngx_http_gw_limit_conf.c) */
 char *ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_gw_limit_conf_add(ngx_conf_t *cf,
+    ngx_http_gw_limit_loc_conf_t *lcf, ngx_str_t *value, ngx_uint_t nvalues,
+    ngx_shm_zone_t *route_zone);
 char *ngx_http_gw_limit_conf_plan(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_gw_limit_conf_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -189,6 +195,12 @@ ngx_int_t ngx_http_gw_limit_add_variables(ngx_conf_t *cf);
 u_char *ngx_http_gw_limit_policy_item(u_char *p, ngx_str_t *name,
     gw_limit_rule_t *rule);
 void ngx_http_gw_limit_header_filter_init(void);
+
+/* routes' "limits" (ngx_http_gw_limit_route.c) */
+ngx_int_t ngx_http_gw_limit_route_init(ngx_conf_t *cf,
+    ngx_http_gw_limit_main_conf_t *lmcf);
+ngx_int_t ngx_http_gw_limit_consumer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 /* counted once (ngx_http_gw_limit_once.c) */
 ngx_int_t ngx_http_gw_limit_once_mark(ngx_http_request_t *r,

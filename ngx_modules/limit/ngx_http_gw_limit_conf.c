@@ -27,16 +27,28 @@ static ngx_http_complex_value_t *ngx_http_gw_limit_default_plan_key(
 char *
 ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_gw_limit_loc_conf_t *lcf = conf;
+    return ngx_http_gw_limit_conf_add(cf, conf, cf->args->elts,
+                                      cf->args->nelts, NULL);
+}
 
+
+/*
+ * One limit: value[1] its name, then its parameters (value[0], the
+ * directive's name, is not read), as gw_limit takes them.  route_zone:
+ * NULL for a directive (the zone is zone='s, added now); a route's limit
+ * (ngx_http_gw_limit_route.c) is kept in route_zone, declared already.
+ */
+
+char *
+ngx_http_gw_limit_conf_add(ngx_conf_t *cf, ngx_http_gw_limit_loc_conf_t *lcf,
+    ngx_str_t *value, ngx_uint_t nvalues, ngx_shm_zone_t *route_zone)
+{
     char                              *rv;
-    ngx_str_t                         *value, key, zone;
+    ngx_str_t                          key, zone;
     ngx_uint_t                         i;
     ngx_http_gw_limit_t               *limit;
     ngx_http_compile_complex_value_t   ccv;
     ngx_http_gw_limit_main_conf_t     *lmcf;
-
-    value = cf->args->elts;
 
     if (!gw_limit_name_valid((char *) value[1].data, value[1].len)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -86,7 +98,7 @@ ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_null(&key);
     ngx_str_null(&zone);
 
-    rv = ngx_http_gw_limit_parse_rule(cf, &value[2], cf->args->nelts - 2,
+    rv = ngx_http_gw_limit_parse_rule(cf, &value[2], nvalues - 2,
                                       &limit->rule, &key, &limit->mode,
                                       &zone);
     if (rv != NGX_CONF_OK) {
@@ -126,6 +138,11 @@ ngx_http_gw_limit_conf_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_limit_module);
     lmcf->used = 1;
+
+    if (route_zone != NULL) {
+        limit->zone = route_zone;
+        return NGX_CONF_OK;
+    }
 
     if (zone.len == 0) {
         ngx_str_set(&zone, "gw_limit");

@@ -47,6 +47,10 @@ static ngx_http_variable_t  ngx_http_gw_limit_vars[] = {
       ngx_http_gw_limit_status_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("gw_limit_consumer"), NULL,
+      ngx_http_gw_limit_consumer_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 

@@ -939,6 +939,10 @@ ngx_http_gw_limit_init(ngx_conf_t *cf)
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_limit_module);
 
+    if (ngx_http_gw_limit_route_init(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!lmcf->used) {
         return NGX_OK;
     }

@@ -17,9 +17,10 @@
  * slot, ngx_http_gw_snapshot_local()), an array by route index of the
  * configurations its requests used, and holds a reference on each.  When
  * this worker releases the snapshot for the last time, its references go;
- * a configuration no snapshot refers to waits in an idle queue for
- * NGX_HTTP_GW_ROUTER_IDLE (the next snapshot's first request of that
- * route usually comes long before, and takes it back), then is freed.
+ * a configuration no snapshot refers to waits in an idle queue (the next
+ * snapshot's first request of that route usually comes soon, and takes
+ * it back), and is freed by the first release of a snapshot at least
+ * NGX_HTTP_GW_ROUTER_IDLE later.
  *
  * A policy that does not build is cached too, as a failure: logged once,
  * and its requests answer 500 until the route's policy changes.

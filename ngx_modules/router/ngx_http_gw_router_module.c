@@ -947,24 +947,3 @@ ngx_http_gw_router_init_process(ngx_cycle_t *cycle)
     return NGX_OK;
 }
 
-
-/*
- * TEMPORARY, branch h-router only: no-op stand-ins for the life helper's
- * functions (ngx_http_gw_router_life.c, ngx_http_gw_router_split.c), so
- * that the module links before that part is merged.  Weak: the real ones
- * win.  Remove when merging.
- */
-
-__attribute__((weak)) ngx_int_t
-ngx_http_gw_router_life(ngx_http_request_t *r, ngx_http_gw_router_ctx_t *ctx)
-{
-    return NGX_DECLINED;
-}
-
-
-__attribute__((weak)) ngx_int_t
-ngx_http_gw_router_split_pick(ngx_http_request_t *r,
-    ngx_http_gw_router_ctx_t *ctx)
-{
-    return NGX_OK;
-}

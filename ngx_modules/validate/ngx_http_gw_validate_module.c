@@ -24,6 +24,7 @@
 
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_metrics.h"
+#include "ngx_http_gw_policy.h"
 #include "ngx_http_gw_validate.h"
 #include "gw_problem.h"
 
@@ -34,6 +35,11 @@ static char *ngx_http_gw_validate_schema_slot(ngx_conf_t *cf,
 static ngx_http_gw_validate_schema_t *ngx_http_gw_validate_load(
     ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *file, ngx_uint_t draft,
     ngx_uint_t format_assert);
+static ngx_http_gw_validate_schema_t *ngx_http_gw_validate_compile(
+    ngx_conf_t *cf, json_t *json, ngx_uint_t draft, ngx_uint_t format_assert,
+    gw_schema_cerr_t *cerr);
+static ngx_int_t ngx_http_gw_validate_policy(ngx_conf_t *cf, void *conf,
+    json_t *value, ngx_str_t *err);
 static ngx_int_t ngx_http_gw_validate_props(ngx_conf_t *cf,
     ngx_http_gw_validate_schema_t *s, ngx_uint_t lowercase);
 static ngx_uint_t ngx_http_gw_validate_types(json_t *schema);
@@ -57,6 +63,11 @@ static const char  *ngx_http_gw_validate_what[] = {
 
 /* the errors of a failed validation: one per worker, reused */
 static gw_schema_result_t  ngx_http_gw_validate_result;
+
+static ngx_http_gw_policy_t  ngx_http_gw_validate_kind = {
+    ngx_string("schemas"), &ngx_http_gw_validate_module,
+    ngx_http_gw_validate_policy
+};
 
 
 static ngx_conf_num_bounds_t  ngx_http_gw_validate_errors_bounds = {
@@ -501,10 +512,7 @@ ngx_http_gw_validate_load(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *file,
     ngx_str_t                          path;
     ngx_uint_t                         i;
     json_error_t                       jerr;
-    gw_schema_t                       *schema;
     gw_schema_cerr_t                   cerr;
-    gw_schema_opts_t                   opts;
-    ngx_pool_cleanup_t                *cln;
     ngx_http_gw_validate_schema_t     *s, **sp;
     ngx_http_gw_validate_main_conf_t  *vmcf;
 
@@ -541,6 +549,50 @@ ngx_http_gw_validate_load(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *file,
         return NULL;
     }
 
+    ngx_memzero(&cerr, sizeof(gw_schema_cerr_t));
+
+    s = ngx_http_gw_validate_compile(cf, json, draft, format_assert, &cerr);
+
+    if (s == NULL) {
+        if (cerr.message[0]) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V: invalid schema \"%V\" at \"%s\": %s",
+                               name, &path,
+                               cerr.pointer[0] ? cerr.pointer : "(the root)",
+                               cerr.message);
+        }
+
+        return NULL;
+    }
+
+    s->file = path;
+
+    sp = ngx_array_push(&vmcf->schemas);
+    if (sp == NULL) {
+        return NULL;
+    }
+
+    *sp = s;
+
+    return s;
+}
+
+
+/*
+ * Compiles json (owned from now on: freed with cf->pool, or at once on
+ * failure) into a schema.  Returns it, or NULL: out of memory, or, with
+ * cerr->message set, a schema that does not compile.
+ */
+
+static ngx_http_gw_validate_schema_t *
+ngx_http_gw_validate_compile(ngx_conf_t *cf, json_t *json, ngx_uint_t draft,
+    ngx_uint_t format_assert, gw_schema_cerr_t *cerr)
+{
+    gw_schema_t                    *schema;
+    gw_schema_opts_t                opts;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_gw_validate_schema_t  *s;
+
     ngx_memzero(&opts, sizeof(gw_schema_opts_t));
     opts.draft = (int) draft;
     opts.format_assert = (int) format_assert;
@@ -564,7 +616,6 @@ ngx_http_gw_validate_load(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *file,
 
     s = cln->data;
     ngx_memzero(s, sizeof(ngx_http_gw_validate_schema_t));
-    s->file = path;
     s->draft = draft;
     s->format_assert = format_assert;
     s->schema = schema;
@@ -572,23 +623,140 @@ ngx_http_gw_validate_load(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *file,
 
     cln->handler = ngx_http_gw_validate_cleanup;
 
-    if (gw_schema_compile(schema, json, &cerr) != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V: invalid schema \"%V\" at \"%s\": %s",
-                           name, &path,
-                           cerr.pointer[0] ? cerr.pointer : "(the root)",
-                           cerr.message);
+    if (gw_schema_compile(schema, json, cerr) != 0) {
+        if (cerr->message[0] == '\0') {
+            ngx_cpystrn((u_char *) cerr->message, (u_char *) "does not compile",
+                        sizeof(cerr->message));
+        }
+
         return NULL;
     }
-
-    sp = ngx_array_push(&vmcf->schemas);
-    if (sp == NULL) {
-        return NULL;
-    }
-
-    *sp = s;
 
     return s;
+}
+
+
+/*
+ * A route's "schemas" (docs/validate.md, "As a route policy"): {"body":
+ * schema, "args": schema, "headers": schema}, each a JSON Schema as the
+ * admin API's schema entity holds it (draft 2020-12 unless its "$schema"
+ * names draft-07; formats annotate), compiled as gw_validate_body and
+ * its siblings compile a file.
+ */
+
+static ngx_int_t
+ngx_http_gw_validate_policy(ngx_conf_t *cf, void *conf, json_t *value,
+    ngx_str_t *err)
+{
+    ngx_http_gw_validate_loc_conf_t *vlcf = conf;
+
+    u_char                          *p;
+    json_t                          *v, *json, *props, *ds;
+    ngx_uint_t                       draft, headers;
+    const char                      *key, *pkey, *c;
+    gw_schema_cerr_t                 cerr;
+    ngx_http_gw_validate_schema_t  **field, *s;
+
+    if (!json_is_object(value)) {
+        ngx_str_set(err, "\"schemas\" must be an object");
+        return NGX_ERROR;
+    }
+
+    json_object_foreach(value, key, v) {
+
+        headers = 0;
+
+        if (ngx_strcmp(key, "body") == 0) {
+            field = &vlcf->body;
+
+        } else if (ngx_strcmp(key, "args") == 0) {
+            field = &vlcf->args;
+
+        } else if (ngx_strcmp(key, "headers") == 0) {
+            field = &vlcf->headers;
+            headers = 1;
+
+        } else {
+            ngx_str_set(err, "\"schemas\" takes \"body\", \"args\" and "
+                             "\"headers\" only");
+            return NGX_ERROR;
+        }
+
+        if (!json_is_object(v) && !json_is_boolean(v)) {
+            ngx_str_set(err, "a schema of \"schemas\" must be an object "
+                             "or a boolean");
+            return NGX_ERROR;
+        }
+
+        /* header names are matched lowercased: so must the schema's be */
+
+        props = json_object_get(v, "properties");
+
+        if (headers && json_is_object(props)) {
+            json_object_foreach(props, pkey, ds) {
+                for (c = pkey; *c; c++) {
+                    if (*c >= 'A' && *c <= 'Z') {
+                        ngx_str_set(err, "\"schemas.headers\": a property "
+                                         "name is not lowercase; header "
+                                         "names are matched lowercased");
+                        return NGX_ERROR;
+                    }
+                }
+            }
+        }
+
+        draft = GW_SCHEMA_DRAFT_2020_12;
+        ds = json_object_get(v, "$schema");
+
+        if (json_is_string(ds)
+            && ngx_strstr(json_string_value(ds), "draft-07") != NULL)
+        {
+            draft = GW_SCHEMA_DRAFT_07;
+        }
+
+        json = json_deep_copy(v);
+        if (json == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(&cerr, sizeof(gw_schema_cerr_t));
+
+        s = ngx_http_gw_validate_compile(cf, json, draft, 0, &cerr);
+
+        if (s == NULL) {
+            if (cerr.message[0] == '\0') {
+                return NGX_ERROR;
+            }
+
+            p = ngx_pnalloc(cf->pool, sizeof("\"schemas.\" does not compile "
+                                             "at \"\": ") + 8
+                                      + sizeof(cerr.pointer)
+                                      + sizeof(cerr.message));
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            err->data = p;
+            p = ngx_sprintf(p, "\"schemas.%s\" does not compile at \"%s\": %s",
+                            key, cerr.pointer[0] ? cerr.pointer : "",
+                            cerr.message);
+            err->len = p - err->data;
+
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&s->file, "(a route's schema)");
+
+        if (field != &vlcf->body
+            && ngx_http_gw_validate_props(cf, s, headers) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        *field = s;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -916,10 +1084,14 @@ ngx_http_gw_validate_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t         *cmcf;
     ngx_http_gw_validate_main_conf_t  *vmcf;
 
+    if (ngx_http_gw_policy_add(cf, &ngx_http_gw_validate_kind) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     vmcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_gw_validate_module);
 
-    if (!vmcf->used) {
+    if (!vmcf->used && !ngx_http_gw_policy_routed(cf)) {
         return NGX_OK;
     }
 
