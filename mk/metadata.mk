@@ -23,9 +23,10 @@ $(BUILD)/backends/obj/metadata/metadata_type_builtin.o: \
     GW_CFLAGS += -I$(BUILD)/backends/gen
 
 # the unit test of the regex paths' checks (t/unit/test_regex_safety.c)
-# links their two objects: the static check (pure C) and the probe
-# (PCRE2, lib/router's limits)
+# links their objects: the static check (pure C: its analysis and its
+# lexical readers) and the probe (PCRE2, lib/router's limits)
 MD_REGEX_OBJS := $(BUILD)/backends/obj/metadata/metadata_regex.o \
+                 $(BUILD)/backends/obj/metadata/metadata_regex_parse.o \
                  $(BUILD)/backends/obj/metadata/metadata_regex_probe.o
 
 $(BUILD)/unit/obj/test_regex_safety.o: private GW_CFLAGS += \

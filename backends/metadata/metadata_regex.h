@@ -10,6 +10,9 @@
  *                           refuses a repeat over a body that can match
  *                           one text in several ways; it also gathers
  *                           the probe's inputs from the pattern
+ *   metadata_regex_parse.c  its lexical readers (escapes, classes,
+ *                           quantifiers) and byte sets, shared with it
+ *                           through metadata_regex_int.h
  *   metadata_regex_probe.c  the probe: the compiled regex run, under
  *                           lib/router's limits, against inputs built
  *                           from the pattern
