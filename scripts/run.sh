@@ -6,7 +6,8 @@
 # identity and metadata services, creates a demo OAuth 2.0 client and a
 # demo admin client, prints a demo token, the key, the clients' ids and
 # secrets and what to try (the admin API through the gateway included),
-# and stops everything it started on Ctrl-C.
+# puts the demo's dynamic routes through the admin API, and stops
+# everything it started on Ctrl-C.
 #
 # Environment: TOLLGATE_PORT (default 8080), TOLLGATE_UPSTREAM_PORT (default
 # port + 1), TOLLGATE_REDIS_PORT (default port + 2), TOLLGATE_ADMIN_PORT
@@ -273,6 +274,56 @@ if [ -n "$id_url" ] && [ -n "$md_url" ]; then
     fi
 fi
 
+# The demo's dynamic routes and upstream (docs/routing.md), put through
+# the admin API at each start (created, or updated to this run's ports),
+# straight to the service on loopback as an admin; the gateway follows
+# them without a reload.  Then wait (15 seconds at most) until it serves
+# them.
+routes=
+if [ -n "$md_url" ]; then
+    # put TYPE ID JSON: create (If-None-Match: *), else update (If-Match: *)
+    put() {
+        for pre in 'If-None-Match: *' 'If-Match: *'; do
+            c=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+                    -H 'X-Consumer-Scope: admin:write' \
+                    -H 'X-Consumer-Subject: make-run' -H "$pre" \
+                    -H 'Content-Type: application/json' -d "$3" \
+                    "$md_url/v1/$1/$2") || c=
+            case $c in 200|201) return 0 ;; 412) ;; *) return 1 ;; esac
+        done
+        return 1
+    }
+    i=0
+    until curl -sf -o /dev/null "$md_url/readyz" || [ $i -ge 150 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+    now_rfc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    sunset=$(date -u -d '+90 days' +%Y-%m-%dT%H:%M:%SZ)
+    if put upstreams demo \
+           "{\"targets\":[{\"address\":\"127.0.0.1:$up_port\"}]}" \
+       && put routes hello-v2 \
+           '{"paths":["/v2/hello"],"upstream":"demo","api_version":"v2"}' \
+       && put routes users-v2 \
+           '{"paths":["/v2/users/{id}"],"methods":["GET"],"upstream":"demo","api_version":"v2"}' \
+       && put routes orders-v2 \
+           '{"paths":["/v2/orders/*"],"upstream":"demo","api_version":"v2","key_auth":true}' \
+       && put routes hello-v1 \
+           "{\"paths\":[\"/v1/hello\"],\"upstream\":\"demo\",\"api_version\":\"v1\",\"deprecated_at\":\"$now_rfc\",\"sunset_at\":\"$sunset\",\"successor\":\"/v2/hello\"}"
+    then
+        i=0
+        until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/v2/hello")" = 200 ] \
+              || [ $i -ge 150 ]; do
+            i=$((i + 1))
+            sleep 0.1
+        done
+        routes=1
+    else
+        echo "run: could not put the demo's routes (see" \
+            "$run/logs/metadata.log)" >&2
+    fi
+fi
+
 cat <<EOF
 
 Tollgate is running on $url (logs in $run/logs).
@@ -399,6 +450,29 @@ EOF
 elif [ -z "$md_url" ]; then
     echo
     echo "Metadata service (admin API): not built (run make backends)."
+fi
+
+if [ -n "$routes" ]; then
+    cat <<EOF
+
+Routes from the admin API (docs/routing.md), served by gw_router with no
+reload; the gateway's snapshot at http://127.0.0.1:$admin_port/gw/config:
+
+  curl -i $url/v2/hello                        # 200, route hello-v2
+  curl -i $url/v2/users/42                     # 200, templated /v2/users/{id}
+  curl -i $url/v1/hello                        # 200, Deprecation, Sunset, Link
+  curl -i $url/v2/orders/1                     # 401: the route's key_auth
+  curl -i -H "X-API-Key: \$KEY" $url/v2/orders/1   # 200
+  curl -i $url/v2/nothing                      # 404 problem+json, no route
+
+Add a route with one curl (the admin token in \$ADMIN, above) and call it,
+no reload:
+
+  curl -s -X PUT -H "Authorization: Bearer \$ADMIN" -H 'If-None-Match: *' \\
+      -H 'Content-Type: application/json' \\
+      -d '{"paths":["/v2/ping"],"upstream":"demo"}' $url/admin/routes/ping
+  curl -i $url/v2/ping                         # 200
+EOF
 fi
 
 echo
