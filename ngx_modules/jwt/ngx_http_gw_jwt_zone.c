@@ -6,9 +6,9 @@
  * set known at configuration time, then NGX_HTTP_GW_JWT_ROUTE_SETS slots
  * that routes' JWKS URLs take on first use, each holding the last good
  * document, its ETag, when it was fetched and until when it is fresh,
- * when to fetch next, and the claim of the worker fetching it now.  A worker fetches
- * only after claiming the slot under the zone's lock; a claim names the
- * worker's pid and a deadline, past which any worker may claim again (a
+ * when to fetch next, and the claim of the worker fetching it now.  A
+ * worker fetches only after claiming the slot under the zone's lock; a
+ * claim names the worker's pid and a deadline, past which any worker may claim again (a
  * worker that died mid-fetch does not hold the set forever).
  *
  * Workers read "version" without the lock on every request that uses the
