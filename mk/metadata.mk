@@ -21,3 +21,14 @@ $(MD_SCHEMA_GEN): $(MD_SCHEMA_FILES) mk/metadata.mk
 $(BUILD)/backends/obj/metadata/metadata_type_builtin.o: $(MD_SCHEMA_GEN)
 $(BUILD)/backends/obj/metadata/metadata_type_builtin.o: \
     GW_CFLAGS += -I$(BUILD)/backends/gen
+
+# the unit test of the regex paths' checks (t/unit/test_regex_safety.c)
+# links their two objects: the static check (pure C) and the probe
+# (PCRE2, lib/router's limits)
+MD_REGEX_OBJS := $(BUILD)/backends/obj/metadata/metadata_regex.o \
+                 $(BUILD)/backends/obj/metadata/metadata_regex_probe.o
+
+$(BUILD)/unit/obj/test_regex_safety.o: private GW_CFLAGS += \
+                                                       -Ibackends/metadata
+$(BUILD)/unit/test_regex_safety: $(MD_REGEX_OBJS)
+$(BUILD)/unit/test_regex_safety: private GW_LIBS += $(MD_REGEX_OBJS)

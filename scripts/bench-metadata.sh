@@ -76,7 +76,8 @@ perl -e '
     my ($n) = @ARGV;
     print "{\"entities\":{\"upstreams\":[",
           join(",", map { "{\"id\":\"u$_\",\"targets\":[{\"address\":"
-                          . "\"u$_.bench:80\",\"weight\":1}]}" } 1 .. $n),
+                          . "\"10.1.0.1:" . (1000 + $_) . "\",\"weight\":1}]}" }
+                        1 .. $n),
           "]}}";
 ' "$ENTITIES" > "$d/upstreams.json"
 
@@ -85,7 +86,7 @@ routes() {
         my ($n, $changed) = @ARGV;
         print "{\"entities\":{\"upstreams\":[",
               join(",", map { "{\"id\":\"up$_\",\"targets\":[{\"address\":"
-                              . "\"up$_.bench:80\"}]}" } 0 .. 9),
+                              . "\"10.2.0.$_:80\"}]}" } 0 .. 9),
               "],\"routes\":[",
               join(",", map { my $u = $_ < $changed ? ($_ + 1) % 10 : $_ % 10;
                               "{\"id\":\"r$_\",\"paths\":[\"/api/r$_/*\"],"
@@ -116,7 +117,7 @@ function request()
     local u = "u" .. (i % n + 1)
     return wrk.format("PUT", "/v1/upstreams/" .. u,
         { ["Content-Type"] = "application/json", ["If-Match"] = "*" },
-        '{"targets":[{"address":"' .. u .. '.bench:80","weight":' .. w
+        '{"targets":[{"address":"10.1.0.1:' .. (i % n + 1001) .. '","weight":' .. w
         .. '}]}')
 end
 LUA

@@ -40,6 +40,12 @@
  *   gw:md:match             hash   match key -> "<type>/<id>" holding it
  *                                  (two routes that would match the same
  *                                  requests share a key)
+ *   gw:md:matchc            zset   a route's match keys with conditions
+ *                                  ("<key>\x1f<n>\x1f<cond>..."), each
+ *                                  "<key>\x1e<type>/<id>", score 0: the
+ *                                  commit script reads those of one key
+ *                                  and n by ZRANGEBYLEX and compares
+ *                                  their conditions
  *   gw:md:rev               string the global revision (0 : none yet)
  *   gw:md:log               stream one entry per entity change, id
  *                                  "<revision>-<i>" (i from 0 within a
@@ -199,6 +205,13 @@ int md_type_refs(md_type_t *t, json_t *data, json_t **refs, json_t **match);
  */
 const char *md_type_pointer(md_type_t *t, json_t *data, const char *detail,
     char *buf, size_t size);
+
+/*
+ * A commit's detail as a message shows it: a route's match key with its
+ * conditions written out (" if header x-canary=1, arg v"); another
+ * detail as it is.  Written into buf (size bytes); returns buf.
+ */
+const char *md_type_match_text(const char *detail, char *buf, size_t size);
 
 
 /* ---- metadata_project.c -------------------------------------------------- */

@@ -439,7 +439,7 @@ static void
 md_config_done(md_commit_result_t *res, void *data)
 {
     md_config_t        *cf = data;
-    char                detail[256];
+    char                detail[256], text[160];
     json_t             *out;
     md_config_where_t  *w;
 
@@ -476,7 +476,8 @@ md_config_done(md_commit_result_t *res, void *data)
                  : "a match another route holds",
                  w ? w->type : "?",
                  w ? cf->changes[res->index].id : "?",
-                 res->detail ? res->detail : "");
+                 res->detail ? md_type_match_text(res->detail, text,
+                                                  sizeof(text)) : "");
 
         if (w != NULL) {
             md_config_error(cf, w->type, w->index, NULL, detail);

@@ -846,7 +846,7 @@ md_entity_committed(md_commit_result_t *res, void *data)
 static void
 md_entity_conflict(md_ereq_t *er, md_commit_result_t *res)
 {
-    char         ptr[64], msg[200];
+    char         ptr[64], msg[200], text[160];
     const char  *pointer;
 
     if (res->status == MD_COMMIT_VERSION) {
@@ -885,7 +885,8 @@ md_entity_conflict(md_ereq_t *er, md_commit_result_t *res)
 
     } else {
         snprintf(msg, sizeof(msg), "another entity matches the same "
-                 "requests (%.120s)", res->detail);
+                 "requests (%.120s)",
+                 md_type_match_text(res->detail, text, sizeof(text)));
     }
 
     if (res->status != MD_COMMIT_REFERENCED && er->data != NULL) {

@@ -38,24 +38,28 @@ static int md_check_sunset(json_t *data, json_t *errors);
 static int md_check_compile(json_t *data, json_t *errors);
 static int md_check_time(const char *s, long long *sec, long *nsec);
 static int md_ref_add(json_t *refs, const char *type, json_t *id);
-static int md_route_match(json_t *data, json_t *match);
 
 
-static const char  *md_methods[] = {
-    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT",
-    "TRACE"
-};
-
-#define MD_METHODS_N  (sizeof(md_methods) / sizeof(md_methods[0]))
 
 
 int
 md_type_check_doc(md_type_t *t, json_t *data, json_t *errors)
 {
+    int  rc;
+
     switch (t->kind) {
 
     case MD_T_ROUTES:
-        return md_check_sunset(data, errors);
+        rc = md_check_sunset(data, errors);
+
+        if (rc >= 0) {
+            rc = (md_route_check(data, errors) < 0) ? -1 : rc;
+        }
+
+        return (rc >= 0 && json_array_size(errors) > 0) ? 0 : rc;
+
+    case MD_T_UPSTREAMS:
+        return md_upstream_check(data, errors);
 
     case MD_T_SCHEMAS:
     case MD_T_TYPES:
@@ -211,9 +215,29 @@ md_type_check_refs(md_type_t *t, json_t *data, json_t *refs, json_t *match)
             != 0
             || md_ref_add(refs, "schemas", json_object_get(data, "schema"))
                != 0
+            || md_ref_add(refs, "schemas", json_object_get(data,
+                                                           "args_schema"))
+               != 0
+            || md_ref_add(refs, "schemas", json_object_get(data,
+                                                           "headers_schema"))
+               != 0
             || md_ref_add(refs, "plans", json_object_get(data, "plan")) != 0)
         {
             return -1;
+        }
+
+        json_array_foreach(json_object_get(data, "splits"), i, v) {
+            if (md_ref_add(refs, "upstreams", json_object_get(v, "upstream"))
+                != 0)
+            {
+                return -1;
+            }
+        }
+
+        json_array_foreach(json_object_get(data, "limits"), i, v) {
+            if (md_ref_add(refs, "limits", v) != 0) {
+                return -1;
+            }
         }
 
         json_array_foreach(json_object_get(data, "plugins"), i, v) {
@@ -270,75 +294,19 @@ md_ref_add(json_t *refs, const char *type, json_t *id)
 }
 
 
-static int
-md_route_match(json_t *data, json_t *match)
-{
-    char         *key;
-    size_t        i, j, k, nh, nm, len;
-    json_t       *paths, *hosts, *methods, *p;
-    long long     prio;
-    const char   *host, *method, *path;
-
-    paths = json_object_get(data, "paths");
-    hosts = json_object_get(data, "hosts");
-    methods = json_object_get(data, "methods");
-    prio = json_integer_value(json_object_get(data, "priority"));
-
-    nh = json_array_size(hosts);
-    nm = json_array_size(methods);
-
-    json_array_foreach(paths, i, p) {
-        path = json_string_value(p);
-        if (path == NULL) {
-            continue;
-        }
-
-        for (j = 0; j < (nh ? nh : 1); j++) {
-            host = nh ? json_string_value(json_array_get(hosts, j)) : "*";
-
-            for (k = 0; k < (nm ? nm : MD_METHODS_N); k++) {
-                method = nm ? json_string_value(json_array_get(methods, k))
-                            : md_methods[k];
-
-                if (host == NULL || method == NULL) {
-                    continue;
-                }
-
-                len = strlen(host) + strlen(method) + strlen(path) + 32;
-
-                key = malloc(len);
-                if (key == NULL) {
-                    return -1;
-                }
-
-                snprintf(key, len, "%lld %s %s %s", prio, host, method,
-                         path);
-
-                if (json_array_append_new(match, json_string(key)) != 0) {
-                    free(key);
-                    return -1;
-                }
-
-                free(key);
-            }
-        }
-    }
-
-    return 0;
-}
-
-
 const char *
 md_type_pointer(md_type_t *t, json_t *data, const char *detail, char *buf,
     size_t size)
 {
-    size_t       i, n;
+    int          rc;
+    char        *norm;
+    size_t       i, n, k, plen;
     json_t      *v, *arr;
-    const char  *slash, *id, *member, *path;
+    const char  *slash, *id, *path, *member, *members[3];
 
     buf[0] = '\0';
 
-    /* a match key: its path is the fourth field */
+    /* a match key: its path is the fourth field, up to the conditions */
 
     if (t->kind == MD_T_ROUTES && strchr(detail, ' ') != NULL) {
         path = detail;
@@ -348,10 +316,26 @@ md_type_pointer(md_type_t *t, json_t *data, const char *detail, char *buf,
             path = (path != NULL) ? path + 1 : NULL;
         }
 
+        if (path == NULL) {
+            return buf;
+        }
+
+        plen = strcspn(path, "\x1f");
+
         json_array_foreach(json_object_get(data, "paths"), i, v) {
-            if (path != NULL && json_is_string(v)
-                && strcmp(json_string_value(v), path) == 0)
-            {
+            if (!json_is_string(v)) {
+                continue;
+            }
+
+            norm = md_route_norm(json_string_value(v));
+            if (norm == NULL) {
+                break;
+            }
+
+            rc = (strlen(norm) == plen && memcmp(norm, path, plen) == 0);
+            free(norm);
+
+            if (rc) {
                 snprintf(buf, size, "/paths/%zu", i);
                 break;
             }
@@ -367,50 +351,76 @@ md_type_pointer(md_type_t *t, json_t *data, const char *detail, char *buf,
 
     id = slash + 1;
     n = slash - detail;
-    member = NULL;
+    members[0] = NULL;
+    members[1] = NULL;
+    members[2] = NULL;
 
 #define md_is(s)  (n == sizeof(s) - 1 && memcmp(detail, s, n) == 0)
 
     if (md_is("upstreams")) {
-        member = "upstream";
+        members[0] = "upstream";
+        v = json_object_get(data, "upstream");
+
+        /* not the route's own upstream: a split's */
+
+        json_array_foreach(json_is_string(v) && strcmp(json_string_value(v),
+                                                       id) == 0
+                           ? NULL : json_object_get(data, "splits"), i, arr)
+        {
+            v = json_object_get(arr, "upstream");
+
+            if (json_is_string(v) && strcmp(json_string_value(v), id) == 0) {
+                snprintf(buf, size, "/splits/%zu/upstream", i);
+                return buf;
+            }
+        }
 
     } else if (md_is("schemas")) {
-        member = "schema";
+        members[0] = "schema";
+        members[1] = "args_schema";
+        members[2] = "headers_schema";
 
     } else if (md_is("plans")) {
-        member = "plan";
+        members[0] = "plan";
 
     } else if (md_is("consumers")) {
-        member = "consumer";
+        members[0] = "consumer";
 
     } else if (md_is("plugins")) {
-        member = "plugins";
+        members[0] = "plugins";
 
     } else if (md_is("limits")) {
-        member = "limits";
+        members[0] = "limits";
     }
 
 #undef md_is
 
-    if (member == NULL) {
-        return buf;
-    }
+    for (k = 0; k < 3 && members[k] != NULL; k++) {
+        member = members[k];
+        v = json_object_get(data, member);
 
-    v = json_object_get(data, member);
-
-    if (json_is_string(v) && strcmp(json_string_value(v), id) == 0) {
-        snprintf(buf, size, "/%s", member);
-        return buf;
-    }
-
-    arr = v;
-
-    json_array_foreach(arr, i, v) {
         if (json_is_string(v) && strcmp(json_string_value(v), id) == 0) {
-            snprintf(buf, size, "/%s/%zu", member, i);
-            break;
+            snprintf(buf, size, "/%s", member);
+            return buf;
+        }
+
+        arr = v;
+
+        json_array_foreach(arr, i, v) {
+            if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+            {
+                snprintf(buf, size, "/%s/%zu", member, i);
+                return buf;
+            }
         }
     }
 
     return buf;
+}
+
+
+const char *
+md_type_match_text(const char *detail, char *buf, size_t size)
+{
+    return md_route_match_text(detail, buf, size);
 }

@@ -8,6 +8,8 @@
  *                            schemas served at /v1/types/{type}/schema
  *   metadata_type_builtin.c  the built-in schemas' text
  *   metadata_type_check.c    document checks, references, match keys
+ *   metadata_route.c         routes and upstreams as the gateway serves
+ *                            them: lib/router, regex paths, match keys
  *   metadata_type_user.c     the user-defined types' cache, kept by
  *                            gw:md:changed
  *   metadata_type_http.c     /v1/types and /v1/types/{name}
@@ -99,6 +101,22 @@ const char *md_type_builtin_schema(md_kind_e kind, size_t *len);
 int md_type_check_doc(md_type_t *t, json_t *data, json_t *errors);
 int md_type_check_refs(md_type_t *t, json_t *data, json_t *refs,
     json_t *match);
+
+
+/* metadata_route.c: routes and upstreams past their schemas */
+
+/* 1 valid, 0 invalid (errors), -1 out of memory */
+int md_route_check(json_t *data, json_t *errors);
+int md_upstream_check(json_t *data, json_t *errors);
+
+/* appends a valid route's match keys to match; 0 or -1 */
+int md_route_match(json_t *data, json_t *match);
+
+/* a path's pattern as match keys hold it (malloc()ed), NULL: no memory */
+char *md_route_norm(const char *path);
+
+/* a match key for a message, in buf; returns buf */
+const char *md_route_match_text(const char *key, char *buf, size_t size);
 
 
 /* metadata_type_user.c */

@@ -77,6 +77,11 @@
  *   gw:jwt:revoked          zset   revoked access tokens' jti, scored by
  *                                  the token's exp (seconds since the
  *                                  epoch); members past exp are removed
+ *   gw:split:<route id>     hash   a route's canary memory (the gateway's
+ *                                  gw_route_state): the 16 hex digits of
+ *                                  a sticky key's hash -> the upstream id
+ *                                  of the side it was given; expires
+ *                                  "idle" after its last new key
  *   gw:events               also "client <id>" when a client changed,
  *                                  "jti <jti>" when a token is revoked,
  *                                  and "keys" when the signing keys changed
@@ -125,6 +130,7 @@
 #define GW_MODEL_IDENTITY_KEYS     "gw:identity:keys"
 #define GW_MODEL_IDENTITY_JTI      "gw:identity:jti:"
 #define GW_MODEL_JWT_REVOKED       "gw:jwt:revoked"
+#define GW_MODEL_SPLIT_PREFIX      "gw:split:"
 
 /* values of the status fields */
 #define GW_MODEL_ACTIVE            "active"

@@ -56,6 +56,8 @@ static void ngx_http_gw_metrics_consumers(ngx_http_gw_metrics_writer_t *w,
 static void ngx_http_gw_metrics_globals(ngx_http_gw_metrics_writer_t *w,
     ngx_http_gw_metrics_main_conf_t *mmcf,
     ngx_http_gw_metrics_counter_t *total);
+static void ngx_http_gw_metrics_exporters(ngx_http_gw_metrics_writer_t *w,
+    ngx_http_gw_metrics_main_conf_t *mmcf);
 
 
 static const char  *ngx_http_gw_metrics_methods[] = {
@@ -77,6 +79,27 @@ static const char  *ngx_http_gw_metrics_auth_outcomes[] = {
 static const char  *ngx_http_gw_metrics_limit_decisions[] = {
     "passed", "delayed", "rejected", "dry_run", "degraded", "zone_full"
 };
+
+
+ngx_int_t
+ngx_http_gw_metrics_exporter(ngx_conf_t *cf,
+    ngx_http_gw_metrics_export_pt export, void *data)
+{
+    ngx_http_gw_metrics_exporter_t   *e;
+    ngx_http_gw_metrics_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_metrics_module);
+
+    e = ngx_array_push(&mmcf->exporters);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->export = export;
+    e->data = data;
+
+    return NGX_OK;
+}
 
 
 char *
@@ -162,6 +185,7 @@ ngx_http_gw_metrics_handler(ngx_http_request_t *r)
     ngx_http_gw_metrics_outcomes(&w, mmcf, total);
     ngx_http_gw_metrics_consumers(&w, mmcf, total);
     ngx_http_gw_metrics_globals(&w, mmcf, total);
+    ngx_http_gw_metrics_exporters(&w, mmcf);
 
     if (w.failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -675,4 +699,44 @@ ngx_http_gw_metrics_globals(ngx_http_gw_metrics_writer_t *w,
         "gw_redis_outages_total %uL\n",
         total[NGX_HTTP_GW_METRICS_REDIS_RECONNECTS],
         total[NGX_HTTP_GW_METRICS_REDIS_OUTAGES]);
+}
+
+
+/*
+ * The features' own families (ngx_http_gw_metrics_exporter()), after
+ * ours: each chain is appended whole, and the writer goes on after it
+ * (its last buffer is the one the answer's last_buf goes on).
+ */
+
+static void
+ngx_http_gw_metrics_exporters(ngx_http_gw_metrics_writer_t *w,
+    ngx_http_gw_metrics_main_conf_t *mmcf)
+{
+    ngx_uint_t                       i;
+    ngx_chain_t                     *cl;
+    ngx_http_gw_metrics_exporter_t  *e;
+
+    e = mmcf->exporters.elts;
+
+    for (i = 0; i < mmcf->exporters.nelts && !w->failed; i++) {
+        cl = e[i].export(w->r, e[i].data);
+
+        if (cl == NGX_CHAIN_ERROR) {
+            w->failed = 1;
+            return;
+        }
+
+        if (cl == NULL) {
+            continue;
+        }
+
+        *w->last = cl;
+
+        while (cl->next != NULL) {
+            cl = cl->next;
+        }
+
+        w->last = &cl->next;
+        w->b = cl->buf;
+    }
 }

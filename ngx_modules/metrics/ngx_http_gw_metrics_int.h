@@ -48,6 +48,13 @@
 typedef uint64_t  ngx_http_gw_metrics_counter_t;
 
 
+/* a feature's exporter (ngx_http_gw_metrics_exporter()) */
+typedef struct {
+    ngx_http_gw_metrics_export_pt   export;
+    void                           *data;
+} ngx_http_gw_metrics_exporter_t;
+
+
 /*
  * Offsets, in counters, inside a route's block.  A histogram is nbuckets
  * + 1 bucket counts (not cumulative; the last one is +Inf), the sum in
@@ -102,6 +109,7 @@ typedef struct {
     ngx_uint_t                      redis;     /* gw_redis is configured */
     ngx_uint_t                      endpoint;  /* gw_metrics_endpoint used */
     ngx_cycle_t                    *cycle;     /* the one being configured */
+    ngx_array_t                     exporters; /* _exporter_t */
 } ngx_http_gw_metrics_main_conf_t;
 
 

@@ -683,6 +683,13 @@ ngx_http_gw_metrics_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&mmcf->exporters, cf->pool, 2,
+                       sizeof(ngx_http_gw_metrics_exporter_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     /* route 0: locations without gw_route */
 
     name = ngx_array_push(&mmcf->routes);

@@ -197,7 +197,7 @@ for my $t (reverse @types) {
 # ---- preconditions --------------------------------------------------------
 
 my $U = '/v1/upstreams/pre';
-my $body = { targets => [{ address => 'h:1' }] };
+my $body = { targets => [{ address => '10.0.0.9:1' }] };
 
 problem([Metadata::call($svc, 'PUT', $U, $body, 'If-Match' => '*')],
         412, 'precondition-failed', 'If-Match: * on an absent entity');
@@ -269,7 +269,7 @@ problem([$st, $json, $r], 422, 'validation-failed', 'an id not the URL\'s');
 is($json->{errors}[0]{pointer}, '/id', 'errors[] names /id');
 
 ($st, $json, $r) = wraw($svc, 'PUT', $U,
-    '{"targets": [{"address": "h:2"}]}',
+    '{"targets": [{"address": "10.0.0.9:2"}]}',
     'Content-Type' => 'application/json; charset=utf-8',
     'If-Match' => qq("$v"));
 is($st, 200, 'application/json with a charset');

@@ -29,7 +29,7 @@ my $redis = Tollgate::Redis->start;
 my $svc = Metadata::start(redis => $redis->address);
 
 my ($st, $json) = Metadata::call($svc, 'PUT', $URL,
-    { targets => [{ address => 'h:80' }], tags => ['round-0'] },
+    { targets => [{ address => '10.0.0.1:80' }], tags => ['round-0'] },
     'If-None-Match' => '*');
 is($st, 201, 'the entity');
 my $version = $json->{version};
@@ -48,7 +48,7 @@ for my $w (1 .. $N) {
         while (my $line = <$r>) {
             my ($round, $v) = split ' ', $line;
             my ($s, $j) = eval { Metadata::call($svc, 'PUT', $URL,
-                { targets => [{ address => 'h:80' }],
+                { targets => [{ address => '10.0.0.1:80' }],
                   tags => ["round-$round", "worker-$w"] },
                 'If-Match' => qq("$v")) };
             my $nv = ref $j eq 'HASH' ? ($j->{version} // 0) : 0;

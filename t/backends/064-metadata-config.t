@@ -33,7 +33,7 @@ sub snapshot {
     return $j;
 }
 
-sub upstream { { id => $_[0], targets => [ { address => "$_[0].test:80" } ] } }
+sub upstream { { id => $_[0], targets => [ { address => "10.0.0.1:80" } ] } }
 
 sub route {
     my ($i, %over) = @_;
@@ -256,7 +256,7 @@ my $small = Metadata::start(redis => $redis->address,
 ($st, $j) = Metadata::call($small, 'PUT', '/v1/config',
     { expected_revision => 4, entities => { upstreams => [
         upstream('u1'), upstream('u2'), upstream('u3'),
-        { id => 'u4', targets => [ map { { address => "t$_.test:80" } }
+        { id => 'u4', targets => [ map { { address => "10.0.1.$_:80" } }
                                    1 .. 60 ] } ] } });
 is($st, 413, 'an entity over doc_max: 413');
 is($j->{type}, 'urn:tollgate:problem:body-too-large', 'body-too-large');
@@ -310,8 +310,8 @@ my @malformed = (
       . '[{"id":"a b","paths":["/z"],"upstream":"u1"}]}}', 422,
       'validation-failed', '/entities/routes/0/id' ],
     [ 'an id twice', '{"expected_revision":4,"entities":{"upstreams":'
-      . '[{"id":"u1","targets":[{"address":"a:1"}]},'
-      . '{"id":"u1","targets":[{"address":"a:1"}]}]}}', 422,
+      . '[{"id":"u1","targets":[{"address":"10.0.0.1:1"}]},'
+      . '{"id":"u1","targets":[{"address":"10.0.0.1:1"}]}]}}', 422,
       'validation-failed', '/entities/upstreams/1/id' ],
     [ 'a user type named as a built-in one', '{"expected_revision":4,'
       . '"entities":{"types":[{"id":"routes","schema":{}}]}}', 422,

@@ -70,7 +70,7 @@ sub client {
             }
         } else {
             ($s, $j) = eval { Metadata::call($svc, 'PUT', $url,
-                { targets => [{ address => "h$n:80" }],
+                { targets => [{ address => "10.0.0.1:" . (1000 + $n % 60000) }],
                   tags => ["n-$n"] },
                 $v{$id} ? ('If-Match' => qq("$v{$id}"))
                         : ('If-None-Match' => '*')) };

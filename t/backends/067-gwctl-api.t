@@ -73,7 +73,7 @@ sub entity {
 # ---- apply, diff, export ----------------------------------------------------
 
 my $doc = { entities => {
-    upstreams => [ { id => 'u1', targets => [ { address => 'a.test:80' } ] } ],
+    upstreams => [ { id => 'u1', targets => [ { address => '10.0.0.1:80' } ] } ],
     routes => [ { id => 'r1', paths => [ '/a' ], upstream => 'u1' },
                 { id => 'r2', paths => [ '/b' ], upstream => 'u1' } ] } };
 my $file = spew('doc.json', $doc);

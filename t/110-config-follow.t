@@ -1,0 +1,346 @@
+# gw_config (docs/routing.md, "Following the admin API"): a gateway of
+# two workers follows the metadata service's change log without reload.
+# A change made through the admin API reaches every worker
+# ($gw_config_revision, the revision of the snapshot a request used);
+# a builder stopped while the log is trimmed past it resyncs; a change
+# the build refuses (written straight into Redis, as the admin API would
+# refuse it: a route whose upstream does not exist, then a path the
+# router refuses) keeps the last good snapshot, shows in the status
+# endpoint and is logged once; a paused Redis leaves the snapshot
+# serving with one warning; a builder killed with -9 is replaced; 2,000
+# updates leave the zone's use and the workers' RSS flat (figures
+# printed); a reload (HUP) keeps serving and following; the metrics.
+# Plain Test::More.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/backends";
+
+use JSON::PP ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use Metadata;
+use Tollgate::Gateway;
+use Tollgate::Redis;
+
+$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
+    unless $ENV{TEST_METADATA_BINARY};
+
+plan skip_all => 'the module is not built (run make)'
+    unless -f (Tollgate::Gateway::modules())[0];
+plan skip_all => 'the metadata service is not built (run make backends)'
+    unless -x Metadata::binary();
+plan skip_all => 'redis-server is not installed'
+    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
+
+my $RETENTION = 10;
+my $redis = Tollgate::Redis->start;
+my $md = Metadata::start(redis => $redis->address,
+                         env => { LOG_RETENTION => $RETENTION });
+my $rport = $redis->port;
+
+my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
+    gw_redis 127.0.0.1:$rport;
+    gw_redis_timeout 500ms;
+    gw_metrics_zone 1m;
+    gw_config zone=gw_config:8m interval=200ms;
+    server {
+        listen 127.0.0.1:\$PORT;
+        location = /gw/config { gw_config_status; }
+        location = /metrics { gw_metrics_endpoint; }
+        location / {
+            add_header X-Rev \$gw_config_revision always;
+            return 200 "\$pid \$gw_config_revision\\n";
+        }
+    }
+_EOC_
+
+my $json = JSON::PP->new->canonical;
+
+sub status {
+    my $r = $gw->get('/gw/config');
+    return $r->{status} == 200 ? eval { JSON::PP::decode_json($r->{body}) }
+                               : undef;
+}
+
+# the revision each worker serves: { pid => revision }, from requests
+# on new connections until both workers answered (or 200 tries)
+sub revisions {
+    my %rev;
+    for (1 .. 200) {
+        my $r = $gw->get('/probe');
+        $rev{$1} = $2 if $r->{body} =~ /^(\d+) (\d*)$/;
+        last if keys %rev >= 2;
+    }
+    return \%rev;
+}
+
+# waits until every worker serves revision $want; the seconds it took
+sub until_all {
+    my ($want, $limit) = @_;
+    my $t0 = time;
+    my $deadline = $t0 + ($limit // 10);
+    while (time < $deadline) {
+        my $rev = revisions();
+        return time - $t0
+            if keys %$rev >= 2 && !grep { $_ ne $want } values %$rev;
+        sleep 0.01;
+    }
+    return undef;
+}
+
+sub put {
+    my ($type, $id, $doc, $create) = @_;
+    my ($st, $j) = Metadata::call($md, 'PUT', "/v1/$type/$id", $doc,
+                                  $create ? ('If-None-Match' => '*')
+                                          : ('If-Match' => '*'));
+    return ($st, ref $j ? $j->{version} : undef);
+}
+
+sub log_count {
+    my ($re) = @_;
+    return scalar grep { /$re/ } $gw->error_log;
+}
+
+sub rss {
+    my ($pid) = @_;
+    open my $in, '<', "/proc/$pid/status" or return 0;
+    while (my $line = <$in>) {
+        return $1 if $line =~ /^VmRSS:\s+(\d+)/;
+    }
+    return 0;
+}
+
+# ---- the first snapshot, then a change through the admin API ----------
+
+ok(Metadata::wait_for(sub { my $s = status(); $s && defined $s->{revision} },
+                      10), 'a snapshot is published at the start');
+
+my $s = status();
+is($s->{revision}, 0, 'revision 0: nothing in the admin API yet');
+ok($s->{builder_pid}, 'a builder was elected');
+ok((grep { $_ == $s->{builder_pid} } $gw->workers),
+   'the builder is one of the workers');
+
+my ($st, $rev) = put('upstreams', 'u1',
+                     { targets => [ { address => '127.0.0.1:9' } ] }, 1);
+is($st, 201, 'an upstream made through the admin API');
+($st, $rev) = put('routes', 'r1', { paths => ['/a'], upstream => 'u1' }, 1);
+is($st, 201, 'a route made through the admin API');
+
+my $took = until_all($rev);
+ok(defined $took, "every worker serves revision $rev without reload");
+diag(sprintf 'propagation to both workers: %.1f ms', ($took // 0) * 1000);
+
+$s = status();
+is($s->{routes}, 1, 'status: one route');
+is($s->{upstreams}, 1, 'status: one upstream');
+ok($s->{committed_ms} > 0 && $s->{built_ms} >= $s->{committed_ms},
+   'status: the commit and publication times');
+is($s->{refused}, 0, 'nothing refused');
+
+# ---- a builder that fell behind the trim point resyncs -----------------
+
+{
+    my $builder = status()->{builder_pid};
+    kill 'STOP', $builder;
+    my $last;
+    for my $i (1 .. $RETENTION * 2) {
+        ($st, $last) = put('routes', "t$i",
+                           { paths => ["/t$i"], upstream => 'u1' }, 1);
+    }
+    kill 'CONT', $builder;
+    ok(defined until_all($last),
+       "after $RETENTION x 2 changes while stopped, revision $last served");
+    ok(log_count(qr/gw_config: .*reading everything again/) >= 1,
+       'the builder read everything again (the log was trimmed)');
+    is(status()->{builder_pid}, $builder, 'the same builder');
+    is(status()->{routes}, 1 + $RETENTION * 2, 'every route is there');
+}
+
+# ---- a refused build keeps the last good snapshot ----------------------
+
+# the admin API refuses these; written straight into Redis as the commit
+# script would, to show the gateway's own check
+sub inject {
+    my ($id, $doc) = @_;
+    my $r = $redis->cli('INCR', 'gw:md:rev');
+    my $text = $json->encode($doc);
+    $redis->cli('HSET', "gw:md:e:routes:$id", 'v', $r, 'doc', $text,
+                'refs', '', 'match', '');
+    $redis->cli('ZADD', 'gw:md:ix:routes', 0, $id);
+    $redis->cli('XADD', 'gw:md:log', "$r-0", 'rev', $r, 'n', 1,
+                'type', 'routes', 'id', $id, 'vb', 0, 'va', $r,
+                'actor', 'test', 'rid', '', 'time', int(time * 1000),
+                'before', '', 'after', $text);
+    $redis->cli('PUBLISH', 'gw:md:changed', $r);
+    return $r;
+}
+
+{
+    my $good = status()->{revision};
+    my $bad = inject('bad', { paths => ['/bad'], upstream => 'nope' });
+    ok(Metadata::wait_for(sub { (status()->{refused} // 0) >= 1 }, 10),
+       'the build of a dangling reference is refused');
+    $s = status();
+    is($s->{revision}, $good, 'the last good revision keeps serving');
+    like($s->{last_error} // '', qr/route "bad": upstream "nope" does not/,
+         'status: the error names the route and the reference');
+    is($s->{last_error_revision}, $bad, 'status: the revision refused');
+    is_deeply([ values %{ revisions() } ], [ $good, $good ],
+              'both workers serve the last good revision');
+
+    # the next change is built with the bad route still there: refused
+    # again, logged again (another revision); then the admin API makes
+    # the reference good and the build goes through
+    ($st, my $r2) = put('routes', 't1',
+                        { paths => ['/t1'], upstream => 'u1',
+                          priority => 1 });
+    ok(Metadata::wait_for(sub { (status()->{last_error_revision} // 0)
+                                == $r2 }, 10), 'the next one is refused too');
+    is(log_count(qr/\[warn\].*gw_config: revision $bad refused/), 1,
+       'a refusal is logged once, at warn');
+
+    ($st, my $r3) = put('upstreams', 'nope',
+                        { targets => [ { address => '127.0.0.1:10' } ] }, 1);
+    ok(defined until_all($r3), 'a change that repairs it is published');
+    $s = status();
+    is($s->{last_error}, undef, 'status: no error now');
+
+    # a path the router refuses
+    my $bad2 = inject('bad2', { paths => ['no-slash'], upstream => 'u1' });
+    ok(Metadata::wait_for(sub { (status()->{last_error_revision} // 0)
+                                == $bad2 }, 10),
+       'a path the router refuses is refused');
+    like(status()->{last_error}, qr/route "bad2"/, 'naming the route');
+    is(status()->{revision}, $r3, 'the last good one serves');
+    $redis->cli('DEL', 'gw:md:e:routes:bad2');
+    my $r4 = $redis->cli('INCR', 'gw:md:rev');
+    $redis->cli('ZREM', 'gw:md:ix:routes', 'bad2');
+    $redis->cli('XADD', 'gw:md:log', "$r4-0", 'rev', $r4, 'n', 1,
+                'type', 'routes', 'id', 'bad2', 'vb', $bad2, 'va', 0,
+                'actor', 'test', 'rid', '', 'time', int(time * 1000),
+                'before', '', 'after', '');
+    $redis->cli('PUBLISH', 'gw:md:changed', $r4);
+    ok(defined until_all($r4), 'deleting it publishes again');
+}
+
+# ---- Redis paused: the snapshot keeps serving, one warning -------------
+
+{
+    my $serving = status()->{revision};
+    $redis->pause;
+    my $ok = 0;
+    for (1 .. 20) {
+        my $r = $gw->get('/probe');
+        $ok++ if $r->{status} == 200 && ($r->{headers}{'x-rev'} // '')
+                                         eq $serving;
+        sleep 0.1;
+    }
+    $redis->resume;
+    is($ok, 20, 'every request served by the last snapshot meanwhile');
+    is(log_count(qr/gw_config: cannot read the change log/), 1,
+       'one warning for the incident');
+    ($st, my $r5) = put('routes', 't2', { paths => ['/t2'], upstream => 'u1',
+                                          priority => 2 });
+    ok(defined until_all($r5, 15), 'following again after Redis is back');
+}
+
+# ---- the builder killed -9: another worker takes over ------------------
+
+{
+    my $old = status()->{builder_pid};
+    kill 'KILL', $old;
+    ok(Metadata::wait_for(sub { my $b = status()->{builder_pid};
+                                $b && $b != $old && kill(0, $b) }, 15),
+       'another worker holds the lease');
+    ($st, my $r6) = put('routes', 't3', { paths => ['/t3'], upstream => 'u1',
+                                          priority => 3 });
+    ok(defined until_all($r6), 'and follows the admin API');
+}
+
+# ---- memory: 2,000 updates ----------------------------------------------
+
+{
+    my $n = $ENV{TEST_CONFIG_UPDATES} || 2000;
+    my $last;
+    my $update = sub {
+        my ($i) = @_;
+        ($st, $last) = put('routes', 'r1', { paths => ['/a'], upstream => 'u1',
+                                             priority => $i % 100 });
+        revisions() if $i % 10 == 0;
+    };
+    $update->($_) for 1 .. 200;
+    until_all($last);
+    my $used0 = status()->{zone_used};
+    my %rss0 = map { $_ => rss($_) } $gw->workers;
+    $update->($_) for 201 .. $n;
+    ok(defined until_all($last), "$n updates: the last one served");
+    sleep 0.5;
+    revisions();
+    my $used1 = status()->{zone_used};
+    my %rss1 = map { $_ => rss($_) } $gw->workers;
+    diag("zone used after 200 updates: $used0 bytes, after $n: $used1");
+    diag("worker RSS (KiB) $_: $rss0{$_} -> " . ($rss1{$_} // '?'))
+        for sort keys %rss0;
+    ok($used1 <= $used0 + 64 * 1024, 'the zone\'s use is flat');
+    my @grew = grep { defined $rss1{$_} && $rss1{$_} > $rss0{$_} + 4096 }
+               keys %rss0;
+    is_deeply(\@grew, [], 'the workers\' RSS is flat (within 4 MiB)');
+}
+
+# ---- metrics -------------------------------------------------------------
+
+{
+    my $m = $gw->get('/metrics')->{body};
+    my $cur = status()->{revision};
+    like($m, qr/^gw_config_revision $cur$/m, 'the revision gauge');
+    like($m, qr/^gw_config_builds_total\{result="refused"\} [1-9]/m,
+         'refused builds counted');
+    like($m, qr/^gw_config_builds_total\{result="ok"\} \d+/m, 'builds');
+    like($m, qr/^gw_config_propagation_seconds_bucket\{le="\+Inf"\} [1-9]/m,
+         'the propagation histogram');
+    like($m, qr/^gw_config_zone_bytes\{state="size"\} 8388608$/m,
+         'the zone\'s size');
+}
+
+# ---- reload: keeps serving and following ---------------------------------
+
+{
+    my $cur = status()->{revision};
+    my %old = map { $_ => 1 } $gw->workers;
+    kill 'HUP', $gw->pid;
+    my $ok = 0;
+    for (1 .. 20) {
+        my $r = $gw->get('/probe');
+        $ok++ if $r->{status} == 200 && ($r->{headers}{'x-rev'} // '') eq $cur;
+        sleep 0.05;
+    }
+    is($ok, 20, 'served by the snapshot during the reload');
+    ok(Metadata::wait_for(sub { my @w = $gw->workers;
+                                @w == 2 && !grep { $old{$_} } @w }, 15),
+       'new workers');
+    ok(Metadata::wait_for(sub { my $b = status()->{builder_pid};
+                                $b && !$old{$b} }, 15),
+       'a new worker builds');
+    ($st, my $r7) = put('routes', 't4', { paths => ['/t4'], upstream => 'u1',
+                                          priority => 4 });
+    ok(defined until_all($r7), 'and follows the admin API');
+}
+
+# ---- the error log -------------------------------------------------------
+
+my @bad = grep { /\[(error|crit|alert|emerg)\]/ } $gw->error_log;
+
+# expected: gw_redis' own error for the paused Redis, and the master's
+# alert for the worker killed -9
+@bad = grep { !/gw_redis:/ && !/exited on signal 9/ } @bad;
+is_deeply(\@bad, [], 'nothing else at [error] or above');
+
+$gw->stop;
+Metadata::stop($md);
+
+done_testing();
