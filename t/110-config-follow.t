@@ -163,21 +163,34 @@ is($s->{refused}, 0, 'nothing refused');
 
 # ---- a refused build keeps the last good snapshot ----------------------
 
-# the admin API refuses these; written straight into Redis as the commit
-# script would, to show the gateway's own check
+# the admin API refuses these; written straight into Redis as the
+# metadata service's commit script would (one script: a revision is
+# never seen without its entity and its log entry), to show the
+# gateway's own check.  An empty doc deletes.
+my $INJECT = <<'_LUA_';
+local r = redis.call('INCR', 'gw:md:rev')
+local key = 'gw:md:e:routes:' .. ARGV[1]
+local vb = redis.call('HGET', key, 'v') or '0'
+if ARGV[2] == '' then
+  redis.call('DEL', key)
+  redis.call('ZREM', 'gw:md:ix:routes', ARGV[1])
+else
+  redis.call('HSET', key, 'v', r, 'doc', ARGV[2], 'refs', '', 'match', '')
+  redis.call('ZADD', 'gw:md:ix:routes', 0, ARGV[1])
+end
+redis.call('XADD', 'gw:md:log', r .. '-0', 'rev', r, 'n', 1,
+           'type', 'routes', 'id', ARGV[1], 'vb', vb,
+           'va', ARGV[2] == '' and 0 or r, 'actor', 'test', 'rid', '',
+           'time', ARGV[3], 'before', '', 'after', ARGV[2])
+redis.call('PUBLISH', 'gw:md:changed', r)
+return r
+_LUA_
+
 sub inject {
     my ($id, $doc) = @_;
-    my $r = $redis->cli('INCR', 'gw:md:rev');
-    my $text = $json->encode($doc);
-    $redis->cli('HSET', "gw:md:e:routes:$id", 'v', $r, 'doc', $text,
-                'refs', '', 'match', '');
-    $redis->cli('ZADD', 'gw:md:ix:routes', 0, $id);
-    $redis->cli('XADD', 'gw:md:log', "$r-0", 'rev', $r, 'n', 1,
-                'type', 'routes', 'id', $id, 'vb', 0, 'va', $r,
-                'actor', 'test', 'rid', '', 'time', int(time * 1000),
-                'before', '', 'after', $text);
-    $redis->cli('PUBLISH', 'gw:md:changed', $r);
-    return $r;
+    return $redis->cli('EVAL', $INJECT, 0, $id,
+                       defined $doc ? $json->encode($doc) : '',
+                       int(time * 1000));
 }
 
 {
@@ -217,14 +230,7 @@ sub inject {
        'a path the router refuses is refused');
     like(status()->{last_error}, qr/route "bad2"/, 'naming the route');
     is(status()->{revision}, $r3, 'the last good one serves');
-    $redis->cli('DEL', 'gw:md:e:routes:bad2');
-    my $r4 = $redis->cli('INCR', 'gw:md:rev');
-    $redis->cli('ZREM', 'gw:md:ix:routes', 'bad2');
-    $redis->cli('XADD', 'gw:md:log', "$r4-0", 'rev', $r4, 'n', 1,
-                'type', 'routes', 'id', 'bad2', 'vb', $bad2, 'va', 0,
-                'actor', 'test', 'rid', '', 'time', int(time * 1000),
-                'before', '', 'after', '');
-    $redis->cli('PUBLISH', 'gw:md:changed', $r4);
+    my $r4 = inject('bad2', undef);
     ok(defined until_all($r4), 'deleting it publishes again');
 }
 

@@ -15,6 +15,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/router/ngx_http_gw_config_module.c
           $ngx_addon_dir/router/ngx_http_gw_config_follow.c
           $ngx_addon_dir/router/ngx_http_gw_config_model.c
           $ngx_addon_dir/router/ngx_http_gw_config_build.c
+          $ngx_addon_dir/router/ngx_http_gw_config_route.c
           $ngx_addon_dir/router/ngx_http_gw_config_health.c
           $ngx_addon_dir/router/ngx_http_gw_config_status.c
           $ngx_addon_dir/router/ngx_http_gw_router_module.c

@@ -159,6 +159,56 @@ json_t *ngx_http_gw_config_model_get(ngx_http_gw_config_model_t *m,
 ngx_int_t ngx_http_gw_config_build(ngx_http_gw_config_main_conf_t *gcf,
     ngx_http_gw_config_model_t *m, u_char *err, ngx_log_t *log);
 
+/* a build in progress (_build.c lays the snapshot out, _route.c adds the
+   routes): offsets into buf, which grows; err set when refused */
+#define NGX_HTTP_GW_CONFIG_ERR(b, ...)                                       \
+    (void) ngx_snprintf((b)->err, NGX_HTTP_GW_CONFIG_ERROR_MAX - 1,          \
+                        __VA_ARGS__)
+
+
+typedef struct {
+    ngx_http_gw_config_main_conf_t  *gcf;
+    ngx_http_gw_config_model_t      *model;
+    ngx_pool_t                      *pool;
+    ngx_log_t                       *log;
+
+    u_char                          *buf;           /* the layout */
+    size_t                           len;
+    size_t                           cap;
+    ngx_uint_t                       nomem;
+
+    const char                     **upstreams;     /* ids, sorted */
+    ngx_uint_t                       nupstreams;
+    uint64_t                         gen;
+    uint64_t                         oldest;        /* live generation */
+
+    u_char                          *err;           /* ERROR_MAX bytes */
+} ngx_http_gw_config_builder_t;
+
+#define ngx_http_gw_config_at(b, off, type)  ((type *) ((b)->buf + (off)))
+
+uint32_t ngx_http_gw_config_reserve(ngx_http_gw_config_builder_t *b,
+    size_t size);
+ngx_http_gw_snap_str_t ngx_http_gw_config_string(
+    ngx_http_gw_config_builder_t *b, const char *s, size_t len);
+ngx_http_gw_snap_str_t ngx_http_gw_config_member(
+    ngx_http_gw_config_builder_t *b, json_t *doc, const char *name);
+ngx_int_t ngx_http_gw_config_uint(ngx_http_gw_config_builder_t *b,
+    const char *kind, const char *id, json_t *doc, const char *name,
+    ngx_int_t dflt, ngx_int_t lo, ngx_int_t hi);
+ngx_int_t ngx_http_gw_config_key(ngx_http_gw_config_builder_t *b,
+    const char *kind, const char *id, json_t *doc, const char *name,
+    uint32_t dflt, ngx_http_gw_snap_key_t *key);
+uint32_t ngx_http_gw_config_upstream_index(ngx_http_gw_config_builder_t *b,
+    const char *id);
+
+/* _route.c: route i of the snapshot, and its definition for lib/router:
+   NGX_OK, NGX_DECLINED (refused, b->err set), NGX_ERROR (b->nomem) */
+ngx_int_t ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b,
+    ngx_uint_t i, const char *id, json_t *doc);
+ngx_int_t ngx_http_gw_config_route_def(ngx_http_gw_config_builder_t *b,
+    const char *id, json_t *doc, gw_router_def_t *def);
+
 /* frees the retired snapshots no process can still use */
 void ngx_http_gw_config_reclaim(ngx_http_gw_config_main_conf_t *gcf);
 

@@ -242,6 +242,10 @@ ngx_http_gw_config_follow_tick(ngx_http_gw_config_main_conf_t *gcf)
             ngx_http_gw_config_kick(gcf);
         }
 
+        /* snapshots a request held at the last publication */
+
+        ngx_http_gw_config_reclaim(gcf);
+
         return;
     }
 
@@ -770,8 +774,9 @@ bad:
 static void
 ngx_http_gw_config_publish_model(ngx_http_gw_config_main_conf_t *gcf)
 {
-    int64_t                         now, d;
+    int64_t                         now, d, start, took;
     uint64_t                        h;
+    struct timeval                  tv;
     ngx_int_t                       rc;
     ngx_uint_t                      i, k;
     ngx_http_gw_config_sh_t        *sh;
@@ -786,10 +791,15 @@ ngx_http_gw_config_publish_model(ngx_http_gw_config_main_conf_t *gcf)
         return;
     }
 
+    ngx_gettimeofday(&tv);
+    start = (int64_t) tv.tv_sec * 1000000 + tv.tv_usec;
+
     rc = ngx_http_gw_config_build(gcf, &f->model, err, ngx_cycle->log);
 
     if (rc == NGX_OK) {
-        now = ngx_http_gw_config_now();
+        ngx_gettimeofday(&tv);
+        took = (int64_t) tv.tv_sec * 1000000 + tv.tv_usec - start;
+        now = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 
         for (i = 0; i < f->ntimes; i++) {
             d = now - f->times[i];
@@ -814,8 +824,8 @@ ngx_http_gw_config_publish_model(ngx_http_gw_config_main_conf_t *gcf)
         ngx_shmtx_unlock(&gcf->shpool->mutex);
 
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "gw_config: revision %uL published",
-                      f->model.revision);
+                      "gw_config: revision %uL published (built in %L us)",
+                      f->model.revision, took);
         return;
     }
 
