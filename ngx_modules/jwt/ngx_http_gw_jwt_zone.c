@@ -8,8 +8,9 @@
  * document, its ETag, when it was fetched and until when it is fresh,
  * when to fetch next, and the claim of the worker fetching it now.  A
  * worker fetches only after claiming the slot under the zone's lock; a
- * claim names the worker's pid and a deadline, past which any worker may claim again (a
- * worker that died mid-fetch does not hold the set forever).
+ * claim names the worker's pid and a deadline, past which any worker may
+ * claim again (a worker that died mid-fetch does not hold the set
+ * forever).
  *
  * Workers read "version" without the lock on every request that uses the
  * set: when it moved, they take the lock and copy what changed; when
