@@ -41,6 +41,25 @@ ngx_http_gw_policy_err_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
         }
     }
 
+    /* ngx_conf_log_error() adds " in FILE:LINE": the route says that */
+
+    if (pe->file.len) {
+        for (p = last; p > msg; p--) {
+            if (p[-1] == ':') {
+                p--;
+                break;
+            }
+        }
+
+        if ((size_t) (p - msg) > pe->file.len + 4
+            && ngx_strncmp(p - pe->file.len, pe->file.data, pe->file.len)
+               == 0
+            && ngx_strncmp(p - pe->file.len - 4, " in ", 4) == 0)
+        {
+            last = p - pe->file.len - 4;
+        }
+    }
+
     len = last - msg;
 
     p = ngx_pnalloc(pe->pool, len);
@@ -66,6 +85,11 @@ ngx_http_gw_policy_err_capture(ngx_conf_t *cf, ngx_http_gw_policy_err_t *pe,
     pe->saved = cf->log;
     pe->pool = cf->pool;
     pe->err = err;
+    ngx_str_null(&pe->file);
+
+    if (cf->conf_file != NULL) {
+        pe->file = cf->conf_file->file.name;
+    }
 
     cf->log = &pe->log;
 }

@@ -22,6 +22,7 @@ typedef struct {
     ngx_log_t     *saved;
     ngx_pool_t    *pool;
     ngx_str_t     *err;
+    ngx_str_t      file;        /* cf's file name, for " in file:line" */
 } ngx_http_gw_policy_err_t;
 
 

@@ -13,6 +13,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/jwt/ngx_http_gw_jwt_module.c
           $ngx_addon_dir/jwt/ngx_http_gw_jwt_remote.c
           $ngx_addon_dir/jwt/ngx_http_gw_jwt_remote_wait.c
           $ngx_addon_dir/jwt/ngx_http_gw_jwt_fetch.c
-          $ngx_addon_dir/jwt/ngx_http_gw_jwt_zone.c"
+          $ngx_addon_dir/jwt/ngx_http_gw_jwt_zone.c
+          $ngx_addon_dir/jwt/ngx_http_gw_jwt_route.c"
 gw_lib_dirs="$gw_lib_dirs jose model http"
 gw_libs="$gw_libs -lcrypto -lssl"

@@ -27,6 +27,9 @@
 
 #define NGX_HTTP_GW_JWT_CACHE_MIN  (32 * 1024)
 
+#define NGX_HTTP_GW_JWT_SCOPE_ALL  0        /* gw_jwt_scope_mode */
+#define NGX_HTTP_GW_JWT_SCOPE_ANY  1
+
 
 /* the revocation list's configuration (gw_jwt_revocation_zone) */
 typedef struct {
@@ -150,6 +153,8 @@ void ngx_http_gw_jwt_remote_sync_keys(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf);
 ngx_int_t ngx_http_gw_jwt_remote_missing(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf);
+
+ngx_int_t ngx_http_gw_jwt_route_init(ngx_conf_t *cf);
 
 char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -27,12 +27,10 @@
 #include "ngx_http_gw_identity.h"
 #include "ngx_http_gw_jwt.h"
 #include "ngx_http_gw_metrics.h"
+#include "ngx_http_gw_policy.h"
 
 
 #define NGX_HTTP_GW_JWT_MAX_CHECKS  8    /* signature checks per request */
-
-#define NGX_HTTP_GW_JWT_SCOPE_ALL  0
-#define NGX_HTTP_GW_JWT_SCOPE_ANY  1
 
 
 typedef enum {
@@ -1237,11 +1235,15 @@ ngx_http_gw_jwt_init(ngx_conf_t *cf)
 
     jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gw_jwt_module);
 
-    if (ngx_http_gw_jwt_revoke_init(cf, jmcf) != NGX_OK) {
+    if (ngx_http_gw_jwt_revoke_init(cf, jmcf) != NGX_OK
+        || ngx_http_gw_jwt_route_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (!jmcf->used) {
+    /* a route of gw_router may turn JWT on (ngx_http_gw_jwt_route.c) */
+
+    if (!jmcf->used && !ngx_http_gw_policy_routed(cf)) {
         return NGX_OK;
     }
 

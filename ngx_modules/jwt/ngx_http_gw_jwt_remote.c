@@ -39,6 +39,7 @@
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_jwt_remote.h"
 #include "ngx_http_gw_redis.h"
+#include "ngx_http_gw_policy.h"
 #include "gw_model.h"
 
 
@@ -453,7 +454,13 @@ ngx_http_gw_jwt_remote_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (rmcf->sets.nelts == 0) {
+    /* where gw_router is, routes may name JWKS URLs: keep slots */
+
+    if (ngx_http_gw_policy_routed(cf)) {
+        rmcf->zone->routes = NGX_HTTP_GW_JWT_ROUTE_SETS;
+    }
+
+    if (rmcf->sets.nelts == 0 && rmcf->zone->routes == 0) {
         return NGX_CONF_OK;
     }
 
@@ -507,7 +514,8 @@ ngx_http_gw_jwt_remote_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (rmcf->zone_size == NGX_CONF_UNSET) {
         rmcf->zone_size = 128 * 1024
-                          + rmcf->sets.nelts * 2 * rmcf->max_size;
+                          + (rmcf->sets.nelts + (rmcf->zone->routes ? 4 : 0))
+                            * 2 * rmcf->max_size;
     }
 
     shm_zone = ngx_shared_memory_add(cf, &ngx_http_gw_jwt_remote_zone_name,
@@ -533,7 +541,9 @@ ngx_http_gw_jwt_remote_postconf(ngx_conf_t *cf)
     rmcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_gw_jwt_remote_module);
 
-    if (rmcf->sets.nelts == 0 || !ngx_http_gw_redis_configured(cf)) {
+    if ((rmcf->sets.nelts == 0 && rmcf->zone->routes == 0)
+        || !ngx_http_gw_redis_configured(cf))
+    {
         return NGX_OK;
     }
 
@@ -559,7 +569,8 @@ ngx_http_gw_jwt_remote_init_process(ngx_cycle_t *cycle)
     rmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_gw_jwt_remote_module);
 
-    if (rmcf == NULL || rmcf->sets.nelts == 0) {
+    if (rmcf == NULL || (rmcf->sets.nelts == 0 && rmcf->zone->routes == 0))
+    {
         return NGX_OK;
     }
 

@@ -127,12 +127,17 @@ typedef struct {
     time_t                      claim_deadline;
     time_t                      failing_since;  /* 0: healthy */
     ngx_uint_t                  failures;   /* in a row */
+    u_char                     *url;        /* a route's set: its JWKS
+                                               URL, in the slab */
+    size_t                      url_len;
 } ngx_http_gw_jwt_slot_t;
 
 
 typedef struct {
     ngx_uint_t                  retired;    /* a reload replaced this */
-    ngx_uint_t                  nslots;
+    ngx_uint_t                  nslots;     /* in use: the configured
+                                               sets', then routes' */
+    ngx_uint_t                  cap;        /* slots[] */
     ngx_http_gw_jwt_slot_t      slots[1];
 } ngx_http_gw_jwt_zone_sh_t;
 
@@ -141,7 +146,12 @@ typedef struct {
     ngx_http_gw_jwt_zone_sh_t  *sh;
     ngx_slab_pool_t            *shpool;
     ngx_array_t                 ids;        /* uint32_t, a slot's id */
+    ngx_uint_t                  routes;     /* slots kept for routes' sets
+                                               (ngx_http_gw_jwt_route.c) */
 } ngx_http_gw_jwt_zone_t;
+
+
+#define NGX_HTTP_GW_JWT_ROUTE_SETS  32      /* routes' JWKS URLs, at most */
 
 
 ngx_int_t ngx_http_gw_jwt_zone_init(ngx_shm_zone_t *shm_zone, void *data);
@@ -157,6 +167,16 @@ ngx_int_t ngx_http_gw_jwt_zone_store(ngx_http_gw_jwt_zone_t *zone,
 /* copies the slot's document into a worker's heap (locked); NULL: none */
 u_char *ngx_http_gw_jwt_zone_copy(ngx_http_gw_jwt_slot_t *slot,
     size_t *len, ngx_log_t *log);
+
+
+/*
+ * The key set of a route's JWKS URL (ngx_http_gw_jwt_route.c), made in
+ * this worker on first use.  Returns NGX_OK with *kf, or NGX_ERROR with
+ * *err (an origin gw_jwt_jwks_allow does not name, no free slot, no room
+ * in gw_jwt_jwks_zone).
+ */
+ngx_int_t ngx_http_gw_jwt_route_keys(ngx_conf_t *cf, ngx_str_t *url,
+    ngx_http_gw_jwt_keyfile_t **kf, ngx_str_t *err);
 
 
 /* a remote key set and the workers' state of them all */

@@ -3,12 +3,14 @@
  * Copyright (C) Tollgate
  *
  * The shared zone of remote key sets (gw_jwt_jwks_zone): one slot per key
- * set, known at configuration time, holding the last good document, its
- * ETag, when it was fetched and until when it is fresh, when to fetch
- * next, and the claim of the worker fetching it now.  A worker fetches
- * only after claiming the slot under the zone's lock; a claim names the
- * worker's pid and a deadline, past which any worker may claim again (a
- * worker that died mid-fetch does not hold the set forever).
+ * set known at configuration time, then NGX_HTTP_GW_JWT_ROUTE_SETS slots
+ * that routes' JWKS URLs take on first use, each holding the last good
+ * document, its ETag, when it was fetched and until when it is fresh,
+ * when to fetch next, and the claim of the worker fetching it now.  A
+ * worker fetches only after claiming the slot under the zone's lock; a
+ * claim names the worker's pid and a deadline, past which any worker may
+ * claim again (a worker that died mid-fetch does not hold the set
+ * forever).
  *
  * Workers read "version" without the lock on every request that uses the
  * set: when it moved, they take the lock and copy what changed; when
@@ -45,7 +47,7 @@ ngx_http_gw_jwt_zone_reuse(ngx_http_gw_jwt_zone_t *zone,
         for (j = 0; j < old->nslots; j++) {
             o = &old->slots[j];
 
-            if (o->id != s->id || o->data == NULL) {
+            if (o->id != s->id || o->data == NULL || o->url != NULL) {
                 continue;
             }
 
@@ -75,6 +77,11 @@ ngx_http_gw_jwt_zone_reuse(ngx_http_gw_jwt_zone_t *zone,
             ngx_slab_free_locked(zone->shpool, o->data);
             o->data = NULL;
         }
+
+        if (o->url != NULL) {
+            ngx_slab_free_locked(zone->shpool, o->url);
+            o->url = NULL;
+        }
     }
 
     old->retired = 1;
@@ -100,7 +107,8 @@ ngx_http_gw_jwt_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     n = zone->ids.nelts;
     len = sizeof(ngx_http_gw_jwt_zone_sh_t)
-          + (n ? n - 1 : 0) * sizeof(ngx_http_gw_jwt_slot_t);
+          + (n + zone->routes ? n + zone->routes - 1 : 0)
+            * sizeof(ngx_http_gw_jwt_slot_t);
 
     zone->sh = ngx_slab_alloc(zone->shpool, len);
     if (zone->sh == NULL) {
@@ -109,6 +117,7 @@ ngx_http_gw_jwt_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_memzero(zone->sh, len);
     zone->sh->nslots = n;
+    zone->sh->cap = n + zone->routes;
 
     ids = zone->ids.elts;
 
