@@ -91,6 +91,11 @@ is((create('/v1/schemas/s2', { schema => { type => 'object' } }))[0], 201,
    'schema s2');
 is((create('/v1/limits/l1', { kind => 'rate', rate => '10r/s' }))[0], 201,
    'limit l1');
+# rates as gw_limit takes them: per second or minute, not per hour
+is((create('/v1/limits/l2', { kind => 'rate', rate => '600r/m' }))[0], 201,
+   'limit l2, per minute');
+is((create('/v1/limits/l3', { kind => 'rate', rate => '10r/h' }))[0], 422,
+   'a rate per hour is refused (gw_limit has none)');
 is((create('/v1/plans/p1', { limits => ['l1'] }))[0], 201, 'plan p1');
 is((create('/v1/plugins/g1', { name => 'echo' }))[0], 201, 'plugin g1');
 
