@@ -141,6 +141,7 @@ is($s->{upstreams}, 1, 'status: one upstream');
 ok($s->{committed_ms} > 0 && $s->{built_ms} >= $s->{committed_ms},
    'status: the commit and publication times');
 is($s->{refused}, 0, 'nothing refused');
+like($s->{build_ms} // '', qr/^\d+\.\d{3}$/, 'status: the last build\'s time');
 
 # ---- a builder that fell behind the trim point resyncs -----------------
 

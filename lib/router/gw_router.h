@@ -61,8 +61,9 @@
 #define GW_ROUTER_ERROR   -1                /* stale cache, regex failure */
 
 
-typedef struct gw_router_s     gw_router_t;
-typedef struct gw_router_re_s  gw_router_re_t;
+typedef struct gw_router_s       gw_router_t;
+typedef struct gw_router_re_s    gw_router_re_t;
+typedef struct gw_router_work_s  gw_router_work_t;
 
 
 /* a header or query argument condition; value NULL: present, any value */
@@ -155,6 +156,21 @@ typedef struct {
  */
 gw_router_t *gw_router_build(const gw_router_def_t *defs, size_t n,
     const gw_router_conf_t *conf, gw_router_err_t *err);
+
+/*
+ * The same, with the builder's working memory taken from work and left
+ * there for the next build instead of freed: a process that builds
+ * again and again (a gateway's builder) allocates and faults in its
+ * arrays once, not every time.  work NULL: gw_router_build().  The
+ * block, and every error, are exactly gw_router_build()'s.  A work
+ * holds as much memory as the largest build it served, until freed; it
+ * serves one build at a time.
+ */
+gw_router_t *gw_router_build_in(const gw_router_def_t *defs, size_t n,
+    const gw_router_conf_t *conf, gw_router_work_t *work,
+    gw_router_err_t *err);
+gw_router_work_t *gw_router_work_create(void);     /* NULL: no memory */
+void gw_router_work_free(gw_router_work_t *work);
 
 /* the block's size in bytes (to copy it), routes and generation */
 size_t gw_router_size(const gw_router_t *rt);

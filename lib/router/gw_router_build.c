@@ -9,6 +9,12 @@
  * a group: the root of its own segment trie, and the parent of its
  * exact paths in the hash.  An entry goes to the list of its group and
  * pattern, created on first use.  gw_router_layout.c does the rest.
+ *
+ * The arrays grow by doubling; a gw_router_work_t keeps them, grown,
+ * from one build to the next (gw_router_build_in()).  Whatever the
+ * block copies from an array is either written member by member, or
+ * zeroed when the array is taken (routes, lists, slots), so a reused
+ * array leaves nothing of the previous build in the block.
  */
 
 
@@ -38,7 +44,7 @@ static uint32_t gw_rt_b_list(gw_rt_b_t *b);
 static int64_t gw_rt_b_str(gw_rt_b_t *b, const char *s, size_t len);
 static int64_t gw_rt_b_slot(gw_rt_b_t *b, uint32_t kind, uint32_t parent,
     const char *key, size_t len, int create);
-static void gw_rt_b_free(gw_rt_b_t *b);
+static void gw_rt_b_free(gw_rt_b_t *b, gw_router_work_t *work);
 static void gw_rt_b_fail(gw_rt_b_t *b, size_t i, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -47,11 +53,45 @@ gw_router_t *
 gw_router_build(const gw_router_def_t *defs, size_t n,
     const gw_router_conf_t *conf, gw_router_err_t *err)
 {
+    return gw_router_build_in(defs, n, conf, NULL, err);
+}
+
+
+gw_router_work_t *
+gw_router_work_create(void)
+{
+    return calloc(1, sizeof(gw_router_work_t));
+}
+
+
+void
+gw_router_work_free(gw_router_work_t *work)
+{
+    if (work != NULL) {
+        gw_rt_b_free(&work->b, NULL);
+        free(work);
+    }
+}
+
+
+gw_router_t *
+gw_router_build_in(const gw_router_def_t *defs, size_t n,
+    const gw_router_conf_t *conf, gw_router_work_t *work,
+    gw_router_err_t *err)
+{
     size_t        i;
     gw_rt_b_t     b;
     gw_router_t  *rt;
 
-    memset(&b, 0, sizeof(gw_rt_b_t));
+    if (work != NULL) {
+        b = work->b;
+        b.nroutes = b.nconds = b.npats = b.nvars = b.nentries = 0;
+        b.nlists = b.nnodes = b.nregex = b.nre = b.slen = b.used = 0;
+
+    } else {
+        memset(&b, 0, sizeof(gw_rt_b_t));
+    }
+
     b.defs = defs;
     b.err = err;
     b.any = GW_RT_NONE;
@@ -62,14 +102,17 @@ gw_router_build(const gw_router_def_t *defs, size_t n,
     if (n > GW_ROUTER_ROUTES_MAX) {
         snprintf(err->msg, sizeof(err->msg), "more than %d routes",
                  GW_ROUTER_ROUTES_MAX);
+        gw_rt_b_free(&b, work);
         return NULL;
     }
 
-    b.routes = calloc(n + 1, sizeof(gw_rt_route_t));
     b.nslots = 1024;
-    b.slots = calloc(b.nslots, sizeof(gw_rt_slot_t));
 
-    if (b.routes == NULL || b.slots == NULL) {
+    if (gw_rt_b_zgrow(&b.routes, &b.croutes, n + 1, sizeof(gw_rt_route_t))
+        != 0
+        || gw_rt_b_zgrow(&b.slots, &b.cslots, b.nslots, sizeof(gw_rt_slot_t))
+           != 0)
+    {
         goto nomem;
     }
 
@@ -90,7 +133,7 @@ gw_router_build(const gw_router_def_t *defs, size_t n,
         goto failed;
     }
 
-    gw_rt_b_free(&b);
+    gw_rt_b_free(&b, work);
     return rt;
 
 nomem:
@@ -100,7 +143,7 @@ failed:
         snprintf(err->msg, sizeof(err->msg), "out of memory");
     }
 
-    gw_rt_b_free(&b);
+    gw_rt_b_free(&b, work);
     return NULL;
 }
 
@@ -600,7 +643,7 @@ static int64_t
 gw_rt_b_slot(gw_rt_b_t *b, uint32_t kind, uint32_t parent, const char *key,
     size_t len, int create)
 {
-    size_t         i, mask, n;
+    size_t         i, mask, n, c;
     int64_t        off;
     uint32_t       h;
     gw_rt_slot_t  *s, *old;
@@ -623,15 +666,23 @@ gw_rt_b_slot(gw_rt_b_t *b, uint32_t kind, uint32_t parent, const char *key,
     }
 
     if ((b->used + 1) * 2 > b->nslots) {
-        old = b->slots;
         n = b->nslots;
 
-        b->slots = calloc(n * 2, sizeof(gw_rt_slot_t));
-        if (b->slots == NULL) {
-            b->slots = old;
+        if (gw_rt_b_zgrow(&b->spare, &b->cspare, n * 2, sizeof(gw_rt_slot_t))
+            != 0)
+        {
             snprintf(b->err->msg, sizeof(b->err->msg), "out of memory");
             return -1;
         }
+
+        /* the spare table becomes the table, the old one the spare */
+
+        old = b->slots;
+        b->slots = b->spare;
+        b->spare = old;
+        c = b->cslots;
+        b->cslots = b->cspare;
+        b->cspare = c;
 
         b->nslots = n * 2;
         mask = b->nslots - 1;
@@ -647,8 +698,6 @@ gw_rt_b_slot(gw_rt_b_t *b, uint32_t kind, uint32_t parent, const char *key,
                 *s = old[i];
             }
         }
-
-        free(old);
 
         for (i = h & mask; b->slots[i].kind != 0; i = (i + 1) & mask) {
             /* probe */
@@ -704,6 +753,43 @@ gw_rt_b_grow(void *a, size_t *cap, size_t n, size_t size)
 }
 
 
+/*
+ * Makes *a hold at least n elements of size bytes (contents not kept),
+ * the first n of them zeroed; 0, or -1 (then *a is NULL and *cap 0).
+ */
+
+int
+gw_rt_b_zgrow(void *a, size_t *cap, size_t n, size_t size)
+{
+    void   **p;
+    size_t   c;
+
+    p = a;
+
+    if (n > *cap) {
+        c = (*cap != 0) ? *cap : 64;
+
+        while (c < n) {
+            c *= 2;
+        }
+
+        free(*p);
+        *p = malloc(c * size);
+
+        if (*p == NULL) {
+            *cap = 0;
+            return -1;
+        }
+
+        *cap = c;
+    }
+
+    memset(*p, 0, n * size);
+
+    return 0;
+}
+
+
 static void
 gw_rt_b_fail(gw_rt_b_t *b, size_t i, const char *fmt, ...)
 {
@@ -721,9 +807,18 @@ gw_rt_b_fail(gw_rt_b_t *b, size_t i, const char *fmt, ...)
 }
 
 
+/* gives the arrays back to work, or frees them */
+
 static void
-gw_rt_b_free(gw_rt_b_t *b)
+gw_rt_b_free(gw_rt_b_t *b, gw_router_work_t *work)
 {
+    if (work != NULL) {
+        work->b = *b;
+        work->b.defs = NULL;
+        work->b.err = NULL;
+        return;
+    }
+
     free(b->routes);
     free(b->conds);
     free(b->pats);
@@ -734,4 +829,6 @@ gw_rt_b_free(gw_rt_b_t *b)
     free(b->slots);
     free(b->regex);
     free(b->str);
+    free(b->spare);
+    free(b->order);
 }

@@ -37,6 +37,7 @@ static int gw_rt_cmp_order(const void *a, const void *b);
 static int gw_rt_b_conflicts(gw_rt_b_t *b);
 static int gw_rt_b_disjoint(gw_rt_b_t *b, uint32_t ra, uint32_t rb);
 static int gw_rt_b_regex(gw_rt_b_t *b);
+static void gw_rt_b_put(char *p, size_t *off, const void *src, size_t len);
 
 
 #define gw_rt_align(n)  (((n) + 7) & ~(size_t) 7)
@@ -53,8 +54,9 @@ gw_rt_b_layout(gw_rt_b_t *b)
 
     qsort(b->entries, b->nentries, sizeof(gw_rt_entry_t), gw_rt_cmp_entry);
 
-    b->lists = calloc(b->nlists + 1, sizeof(gw_rt_list_t));
-    if (b->lists == NULL) {
+    if (gw_rt_b_zgrow(&b->lists, &b->clists, b->nlists + 1,
+                      sizeof(gw_rt_list_t)) != 0)
+    {
         return -1;
     }
 
@@ -268,13 +270,14 @@ gw_rt_b_regex(gw_rt_b_t *b)
         n += (b->pats[b->entries[i].pat].kind == GW_RT_P_REGEX);
     }
 
-    o = calloc(n + 1, sizeof(gw_rt_order_t));
-    b->regex = calloc(n + 1, sizeof(uint32_t));
-
-    if (o == NULL || b->regex == NULL) {
-        free(o);
+    if (gw_rt_b_zgrow(&b->order, &b->corder, n + 1, sizeof(gw_rt_order_t))
+        != 0
+        || gw_rt_b_zgrow(&b->regex, &b->cregex, n + 1, sizeof(uint32_t)) != 0)
+    {
         return -1;
     }
+
+    o = b->order;
 
     n = 0;
 
@@ -297,7 +300,6 @@ gw_rt_b_regex(gw_rt_b_t *b)
     }
 
     b->nregex = n;
-    free(o);
 
     return 0;
 }
@@ -377,14 +379,15 @@ gw_rt_b_block(gw_rt_b_t *b, const gw_router_conf_t *conf)
         return NULL;
     }
 
+    /* the sections one after the other, each padding zeroed: every
+       byte written once */
+
     p = (char *) rt;
-    memset(p, 0, size);
-    memcpy(p, &h, sizeof(gw_router_t));
+    off = 0;
+    gw_rt_b_put(p, &off, &h, sizeof(gw_router_t));
 
 #define gw_rt_copy(name, src, type)                                           \
-    if (h.n##name != 0) {                                                     \
-        memcpy(p + h.name, src, h.n##name * sizeof(type));                    \
-    }
+    gw_rt_b_put(p, &off, src, h.n##name * sizeof(type))
 
     gw_rt_copy(routes, b->routes, gw_rt_route_t);
     gw_rt_copy(conds, b->conds, gw_rt_cond_t);
@@ -398,11 +401,26 @@ gw_rt_b_block(gw_rt_b_t *b, const gw_router_conf_t *conf)
 
 #undef gw_rt_copy
 
-    if (b->slen != 0) {
-        memcpy(p + h.strings, b->str, b->slen);
-    }
+    gw_rt_b_put(p, &off, b->str, b->slen);
 
     return rt;
+}
+
+
+/* len bytes of src at *off, then zeros to the next 8-byte boundary */
+
+static void
+gw_rt_b_put(char *p, size_t *off, const void *src, size_t len)
+{
+    size_t  end;
+
+    if (len != 0) {
+        memcpy(p + *off, src, len);
+    }
+
+    end = gw_rt_align(*off + len);
+    memset(p + *off + len, 0, end - *off - len);
+    *off = end;
 }
 
 

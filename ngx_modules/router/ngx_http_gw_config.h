@@ -79,6 +79,8 @@ typedef struct {
     ngx_atomic_t                lease_until;    /* ms since the epoch */
 
     ngx_atomic_t                builds;         /* published */
+    ngx_atomic_t                build_us;       /* the last published
+                                                   one's build, 0: none */
     ngx_atomic_t                refused;
     ngx_atomic_t                error_revision;
     ngx_atomic_t                error_hash;     /* last logged */
@@ -158,6 +160,9 @@ json_t *ngx_http_gw_config_model_get(ngx_http_gw_config_model_t *m,
  */
 ngx_int_t ngx_http_gw_config_build(ngx_http_gw_config_main_conf_t *gcf,
     ngx_http_gw_config_model_t *m, u_char *err, ngx_log_t *log);
+/* frees the memory builds keep for the next one (the builder's role
+   lost) */
+void ngx_http_gw_config_build_release(void);
 
 /* a build in progress (_build.c lays the snapshot out, _route.c adds the
    routes): offsets into buf, which grows; err set when refused */
@@ -176,6 +181,7 @@ typedef struct {
     size_t                           len;
     size_t                           cap;
     ngx_uint_t                       nomem;
+    uint32_t                         router;        /* lib/router's block */
 
     const char                     **upstreams;     /* ids, sorted */
     ngx_uint_t                       nupstreams;

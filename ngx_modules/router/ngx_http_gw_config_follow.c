@@ -327,6 +327,7 @@ ngx_http_gw_config_lose(void)
     f->busy = 0;
 
     ngx_http_gw_config_model_free(&f->model);
+    ngx_http_gw_config_build_release();
 }
 
 
@@ -817,6 +818,7 @@ ngx_http_gw_config_publish_model(ngx_http_gw_config_main_conf_t *gcf)
         }
 
         f->ntimes = 0;
+        sh->build_us = (ngx_atomic_uint_t) ngx_max(took, 1);
         (void) ngx_atomic_fetch_add(&sh->builds, 1);
 
         ngx_shmtx_lock(&gcf->shpool->mutex);

@@ -23,6 +23,27 @@
 
 static json_t *ngx_http_gw_config_policy(ngx_http_gw_config_builder_t *b,
     const char *id, json_t *doc);
+static ngx_uint_t ngx_http_gw_config_members(json_t *doc);
+
+
+/*
+ * A route's optional members, found in one pass over its document (a
+ * few members) rather than looked up one by one (a hash each): D(x) is
+ * the document when it has member x, else NULL, which reads as "absent"
+ * everywhere (json_object_get(NULL, ...) is NULL).
+ */
+static const char  *ngx_http_gw_config_optional[] = {
+    "priority", "hosts", "methods", "headers", "args", "splits", "sticky",
+    "api_version", "successor", "deprecation_link", "deprecated_at",
+    "sunset_at", "sunset_status",
+    /* the policy's, from NGX_HTTP_GW_CONFIG_M_POLICY on */
+    "auth", "jwt", "key_auth", "request_id", "limits", "plan", "plugins",
+    "schema", "args_schema", "headers_schema", NULL
+};
+
+#define NGX_HTTP_GW_CONFIG_M_POLICY  13
+
+#define D(i)  ((members & (1u << (i))) ? doc : NULL)
 
 
 /*
@@ -140,11 +161,13 @@ ngx_int_t
 ngx_http_gw_config_route_def(ngx_http_gw_config_builder_t *b, const char *id,
     json_t *doc, gw_router_def_t *def)
 {
-    ngx_int_t  rc, n;
+    ngx_int_t   rc, n;
+    ngx_uint_t  members;
 
     def->id = id;
+    members = ngx_http_gw_config_members(doc);
 
-    n = ngx_http_gw_config_uint(b, "route", id, doc, "priority", 0, 0,
+    n = ngx_http_gw_config_uint(b, "route", id, D(0), "priority", 0, 0,
                                 GW_ROUTER_PRIORITY_MAX);
     if (n < 0) {
         return NGX_DECLINED;
@@ -158,25 +181,25 @@ ngx_http_gw_config_route_def(ngx_http_gw_config_builder_t *b, const char *id,
         return rc;
     }
 
-    rc = ngx_http_gw_config_strings(b, id, doc, "hosts", GW_ROUTER_HOSTS_MAX,
+    rc = ngx_http_gw_config_strings(b, id, D(1), "hosts", GW_ROUTER_HOSTS_MAX,
                                     &def->hosts, &def->nhosts);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_gw_config_strings(b, id, doc, "methods", 9,
+    rc = ngx_http_gw_config_strings(b, id, D(2), "methods", 9,
                                     &def->methods, &def->nmethods);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_gw_config_conds(b, id, doc, "headers", &def->headers,
+    rc = ngx_http_gw_config_conds(b, id, D(3), "headers", &def->headers,
                                   &def->nheaders);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    return ngx_http_gw_config_conds(b, id, doc, "args", &def->args,
+    return ngx_http_gw_config_conds(b, id, D(4), "args", &def->args,
                                     &def->nargs);
 }
 
@@ -318,7 +341,7 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
     int64_t                      t;
     uint32_t                     off, soff, idx, sum;
     ngx_int_t                    rc, n;
-    ngx_uint_t                   k, ns;
+    ngx_uint_t                   k, ns, members;
     const char                  *ref;
     ngx_http_gw_snap_key_t       key;
     ngx_http_gw_snap_str_t       str;
@@ -328,6 +351,8 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
           + i * sizeof(ngx_http_gw_snap_route_t);
 
 #define R  ngx_http_gw_config_at(b, off, ngx_http_gw_snap_route_t)
+
+    members = ngx_http_gw_config_members(doc);
 
     str = ngx_http_gw_config_string(b, id, ngx_strlen(id));
     R->id = str;
@@ -348,7 +373,7 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
 
     /* splits: weights in 1/100 of a percent, at most 100% in all */
 
-    splits = json_object_get(doc, "splits");
+    splits = json_object_get(D(5), "splits");
     ns = json_is_array(splits) ? json_array_size(splits) : 0;
 
     if (ns > 8) {
@@ -397,7 +422,7 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_gw_config_key(b, "route", id, doc, "sticky",
+    rc = ngx_http_gw_config_key(b, "route", id, D(6), "sticky",
                                 NGX_HTTP_GW_SNAP_KEY_CONSUMER, &key);
     if (rc != NGX_OK) {
         return rc;
@@ -407,26 +432,26 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
 
     /* versions and lifecycle */
 
-    str = ngx_http_gw_config_member(b, doc, "api_version");
+    str = ngx_http_gw_config_member(b, D(7), "api_version");
     R->api_version = str;
-    str = ngx_http_gw_config_member(b, doc, "successor");
+    str = ngx_http_gw_config_member(b, D(8), "successor");
     R->successor = str;
-    str = ngx_http_gw_config_member(b, doc, "deprecation_link");
+    str = ngx_http_gw_config_member(b, D(9), "deprecation_link");
     R->deprecation_link = str;
 
-    if (ngx_http_gw_config_date(b, id, doc, "deprecated_at", &t) != NGX_OK) {
+    if (ngx_http_gw_config_date(b, id, D(10), "deprecated_at", &t) != NGX_OK) {
         return NGX_DECLINED;
     }
 
     R->deprecated_at = t;
 
-    if (ngx_http_gw_config_date(b, id, doc, "sunset_at", &t) != NGX_OK) {
+    if (ngx_http_gw_config_date(b, id, D(11), "sunset_at", &t) != NGX_OK) {
         return NGX_DECLINED;
     }
 
     R->sunset_at = t;
 
-    n = ngx_http_gw_config_uint(b, "route", id, doc, "sunset_status", 410,
+    n = ngx_http_gw_config_uint(b, "route", id, D(12), "sunset_status", 410,
                                 404, 410);
     if (n != 404 && n != 410) {
         NGX_HTTP_GW_CONFIG_ERR(b, "route \"%s\": \"sunset_status\" must be "
@@ -436,7 +461,16 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
 
     R->sunset_status = (uint32_t) n;
 
-    /* the policy object: compact, keys sorted, so equal text, equal hash */
+    /* the policy object: compact, keys sorted, so equal text, equal hash;
+       a route without a policy member has "{}", without jansson */
+
+    if ((members >> NGX_HTTP_GW_CONFIG_M_POLICY) == 0) {
+        str = ngx_http_gw_config_string(b, "{}", 2);
+        R->policy = str;
+        R->policy_hash = ngx_http_gw_config_hash("{}");
+
+        return b->nomem ? NGX_ERROR : NGX_OK;
+    }
 
     pol = ngx_http_gw_config_policy(b, id, doc);
     if (pol == NULL) {
@@ -459,6 +493,31 @@ ngx_http_gw_config_route(ngx_http_gw_config_builder_t *b, ngx_uint_t i,
 #undef R
 
     return b->nomem ? NGX_ERROR : NGX_OK;
+}
+
+
+/* the bits of the optional members doc has (ngx_http_gw_config_optional) */
+
+static ngx_uint_t
+ngx_http_gw_config_members(json_t *doc)
+{
+    json_t      *v;
+    ngx_uint_t   i, bits;
+    const char  *key, **m;
+
+    bits = 0;
+    m = ngx_http_gw_config_optional;
+
+    json_object_foreach(doc, key, v) {
+        for (i = 0; m[i] != NULL; i++) {
+            if (m[i][0] == key[0] && ngx_strcmp(key, m[i]) == 0) {
+                bits |= 1u << i;
+                break;
+            }
+        }
+    }
+
+    return bits;
 }
 
 

@@ -98,6 +98,7 @@ ngx_http_gw_config_status_handler(ngx_http_request_t *r)
     ngx_int_t                        rc;
     ngx_buf_t                       *b;
     ngx_chain_t                      out;
+    ngx_atomic_uint_t                us;
     ngx_http_gw_snap_t              *s;
     ngx_http_gw_config_sh_t         *sh;
     ngx_http_gw_config_main_conf_t  *gcf;
@@ -153,8 +154,19 @@ ngx_http_gw_config_status_handler(ngx_http_request_t *r)
 
     ngx_http_gw_config_zone_bytes(gcf, &used, &size);
 
-    p = ngx_sprintf(p, "\"builder_pid\":%uA,\"builds\":%uA,\"refused\":%uA,",
-                    sh->builder, sh->builds, sh->refused);
+    p = ngx_sprintf(p, "\"builder_pid\":%uA,\"builds\":%uA,", sh->builder,
+                    sh->builds);
+
+    us = sh->build_us;
+
+    if (us == 0) {
+        p = ngx_sprintf(p, "\"build_ms\":null,");
+
+    } else {
+        p = ngx_sprintf(p, "\"build_ms\":%uA.%03uA,", us / 1000, us % 1000);
+    }
+
+    p = ngx_sprintf(p, "\"refused\":%uA,", sh->refused);
 
     if (elen == 0) {
         p = ngx_sprintf(p, "\"last_error\":null,\"last_error_revision\":null,");

@@ -56,6 +56,12 @@ typedef struct {
 } best_t;
 
 
+gw_router_work_t  *router_ref_work;
+size_t             router_ref_works;
+size_t             router_ref_diffs;
+char               router_ref_diff[512];
+
+
 static const char  *lits[] = { "a", "b", "c", "d", "e", "f" };
 static const char  *hostpool[] = { "x.com", "y.com", "*.x.com", "*.y.com" };
 static const char  *mpool[] = { "GET", "POST", "PUT" };
@@ -538,6 +544,44 @@ ref_vars(const char *pat, const char *path, gw_router_match_t *m)
 }
 
 
+/* the same build through router_ref_work: the same block or error */
+
+static void
+ref_work(const gw_router_def_t *d, size_t n, const gw_router_t *rt,
+    const gw_router_err_t *err)
+{
+    const char       *diff;
+    gw_router_t      *w;
+    gw_router_err_t   werr;
+
+    w = gw_router_build_in(d, n, NULL, router_ref_work, &werr);
+    router_ref_works++;
+    diff = NULL;
+
+    if ((rt == NULL) != (w == NULL)) {
+        diff = "one built, the other refused";
+
+    } else if (rt == NULL) {
+        if (werr.route != err->route || strcmp(werr.msg, err->msg) != 0) {
+            diff = "another error";
+        }
+
+    } else if (gw_router_size(w) != gw_router_size(rt)
+               || memcmp(w, rt, gw_router_size(rt)) != 0)
+    {
+        diff = "another block";
+    }
+
+    if (diff != NULL && router_ref_diffs++ == 0) {
+        snprintf(router_ref_diff, sizeof(router_ref_diff),
+                 "%zu routes: %s (%.200s / %.200s)", n, diff, err->msg,
+                 werr.msg);
+    }
+
+    free(w);
+}
+
+
 static gw_router_t *
 ref_build(rr_t *rs, size_t *n, gw_router_err_t *err)
 {
@@ -567,6 +611,10 @@ ref_build(rr_t *rs, size_t *n, gw_router_err_t *err)
         }
 
         rt = gw_router_build(d, *n, NULL, err);
+
+        if (router_ref_work != NULL) {
+            ref_work(d, *n, rt, err);
+        }
 
         if (rt != NULL || err->route < 0
             || (strstr(err->msg, "conflicts") == NULL

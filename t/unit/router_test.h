@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "gw_router.h"
+
 
 /*
  * Builds about n random routes (dropping those the builder refuses as
@@ -24,6 +26,18 @@
  */
 int router_ref_check(unsigned seed, size_t n, size_t nreq, size_t *built,
     char *why, size_t len);
+
+/*
+ * When router_ref_work is set, every build router_ref_check() makes
+ * (the refused ones too) is made again through gw_router_build_in()
+ * with that work; router_ref_works counts them, router_ref_diffs those
+ * whose result differs (a byte of the block, or the error), the first
+ * described in router_ref_diff.
+ */
+extern gw_router_work_t  *router_ref_work;
+extern size_t             router_ref_works;
+extern size_t             router_ref_diffs;
+extern char               router_ref_diff[512];
 
 /* prints the benchmark's table; max: the largest route count */
 void router_bench(size_t max);

@@ -727,6 +727,50 @@ test_random(void)
 }
 
 
+/*
+ * gw_router_build_in() with one work for builds of every size, refused
+ * ones in between: each gives exactly gw_router_build()'s block or
+ * error, whatever the work held before.
+ */
+
+static void
+test_work(void)
+{
+    int       bad;
+    char      why[512];
+    size_t    built, i;
+    unsigned  seed;
+
+    static const size_t  sizes[] = { 1500, 200, 2500, 50 };
+
+    router_ref_work = gw_router_work_create();
+    if (router_ref_work == NULL) {
+        bail_out("out of memory");
+    }
+
+    router_ref_works = 0;
+    router_ref_diffs = 0;
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        seed = 11 + (unsigned) i;
+        bad = router_ref_check(seed, sizes[i], 200, &built, why, sizeof(why));
+        ok(bad == 0, "work: seed %u, %zu routes kept", seed, built);
+    }
+
+    ok(router_ref_works > 20, "work: %zu builds, refused ones among them",
+       router_ref_works);
+
+    if (!is_int(router_ref_diffs, 0, "work: every block and error the "
+                "same as without a work"))
+    {
+        diag("%s", router_ref_diff);
+    }
+
+    gw_router_work_free(router_ref_work);
+    router_ref_work = NULL;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -744,6 +788,7 @@ main(int argc, char **argv)
     test_copy();
     test_stale();
     test_random();
+    test_work();
 
     return done_testing();
 }
