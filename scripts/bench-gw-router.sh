@@ -13,6 +13,9 @@
 #
 #   :PORT      location / { proxy_pass http://up; }            (static)
 #   :PORT+1    location / { gw_router; proxy_pass http://up; }  (router)
+#   :PORT+5    location / { gw_router; proxy_pass http://gw_dynamic; }
+#              with upstream gw_dynamic { gw_upstream; keepalive 64; }:
+#              the route's own upstream, balanced (router + balancer)
 #
 # wrk requests the same 1,000 paths (every kind, spread over the routes)
 # on both, through the same script.  The two alternate over ROUNDS rounds
@@ -21,7 +24,7 @@
 # (target >= 0.95), with each variant's median req/s.
 #
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18380; PORT to
-# PORT+4 are used), ROUTES (10000), NGINX (/usr/sbin/nginx).
+# PORT+5 are used), ROUTES (10000), NGINX (/usr/sbin/nginx).
 
 set -eu
 
@@ -127,6 +130,7 @@ http {
     gw_redis 127.0.0.1:$RPORT;
     gw_config zone=gw_config:64m;
     upstream up { server 127.0.0.1:$UPORT; keepalive 64; }
+    upstream gw_dynamic { gw_upstream; keepalive 64; }
     server {
         listen 127.0.0.1:$PORT;
         location / {
@@ -144,6 +148,15 @@ http {
             proxy_pass http://up;
         }
         location = /gw/config { gw_config_status; }
+    }
+    server {
+        listen 127.0.0.1:$((PORT + 5));
+        location / {
+            gw_router;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://gw_dynamic;
+        }
     }
     server {
         listen 127.0.0.1:$UPORT;
@@ -176,20 +189,27 @@ run() {
 median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "bench-gw-router: $ROUTES routes, wrk -t1 -c$CONNS -d$DUR, $ROUNDS rounds, one nginx worker"
-s_all= r_all= ratios= bad=0
+s_all= r_all= b_all= ratios= bratios= bad=0
 for r in $(seq "$ROUNDS"); do
-    if [ $((r % 2)) = 1 ]; then order="s r"; else order="r s"; fi
+    if [ $((r % 2)) = 1 ]; then order="s r b"; else order="b r s"; fi
     for v in $order; do
-        if [ $v = s ]; then set -- $(run "$PORT"); s=$1
-        else set -- $(run "$((PORT + 1))"); rr=$1; fi
+        case $v in
+        s) set -- $(run "$PORT"); s=$1 ;;
+        r) set -- $(run "$((PORT + 1))"); rr=$1 ;;
+        b) set -- $(run "$((PORT + 5))"); bb=$1 ;;
+        esac
         bad=$((bad + $2))
     done
-    s_all="$s_all $s" r_all="$r_all $rr"
+    s_all="$s_all $s" r_all="$r_all $rr" b_all="$b_all $bb"
     ratios="$ratios $(awk -v a="$rr" -v b="$s" 'BEGIN { printf "%.3f", a / b }')"
+    bratios="$bratios $(awk -v a="$bb" -v b="$s" 'BEGIN { printf "%.3f", a / b }')"
 done
 
 printf 'static location: %s req/s (rounds:%s)\n' "$(echo $s_all | median)" "$s_all"
 printf 'gw_router, %s routes: %s req/s (rounds:%s)\n' "$ROUTES" "$(echo $r_all | median)" "$r_all"
+printf 'gw_router + gw_upstream, %s routes: %s req/s (rounds:%s)\n' "$ROUTES" "$(echo $b_all | median)" "$b_all"
 printf 'gw_router / static: %s (median of the rounds'"'"' ratios:%s; target >= 0.95; non-2xx: %d)\n' \
     "$(echo $ratios | median)" "$ratios" "$bad"
+printf 'gw_router + gw_upstream / static: %s (median of the rounds'"'"' ratios:%s)\n' \
+    "$(echo $bratios | median)" "$bratios"
 curl -s "http://127.0.0.1:$((PORT + 1))/gw/config"; echo
