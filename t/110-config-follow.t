@@ -23,30 +23,16 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Metadata;
-use Tollgate::Gateway;
-use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
-
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
+skip_unless_built();
 
 my $RETENTION = 10;
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address,
-                         env => { LOG_RETENTION => $RETENTION });
-my $rport = $redis->port;
+my ($redis, $md) = start(env => { LOG_RETENTION => $RETENTION });
 
-my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
-    gw_redis 127.0.0.1:$rport;
+my $gw = gateway(workers => 2, http => <<"_EOC_");
     gw_redis_timeout 500ms;
     gw_metrics_zone 1m;
-    gw_config zone=gw_config:8m interval=200ms;
     server {
         listen 127.0.0.1:\$PORT;
         location = /gw/config { gw_config_status; }
@@ -60,66 +46,12 @@ _EOC_
 
 my $json = JSON::PP->new->canonical;
 
-sub status {
-    my $r = $gw->get('/gw/config');
-    return $r->{status} == 200 ? eval { JSON::PP::decode_json($r->{body}) }
-                               : undef;
-}
-
-# the revision each worker serves: { pid => revision }, from requests
-# on new connections until both workers answered (or 200 tries)
-sub revisions {
-    my %rev;
-    for (1 .. 200) {
-        my $r = $gw->get('/probe');
-        $rev{$1} = $2 if $r->{body} =~ /^(\d+) (\d*)$/;
-        last if keys %rev >= 2;
-    }
-    return \%rev;
-}
-
-# waits until every worker serves revision $want; the seconds it took
-sub until_all {
-    my ($want, $limit) = @_;
-    my $t0 = time;
-    my $deadline = $t0 + ($limit // 10);
-    while (time < $deadline) {
-        my $rev = revisions();
-        return time - $t0
-            if keys %$rev >= 2 && !grep { $_ ne $want } values %$rev;
-        sleep 0.01;
-    }
-    return undef;
-}
-
-sub put {
-    my ($type, $id, $doc, $create) = @_;
-    my ($st, $j) = Metadata::call($md, 'PUT', "/v1/$type/$id", $doc,
-                                  $create ? ('If-None-Match' => '*')
-                                          : ('If-Match' => '*'));
-    return ($st, ref $j ? $j->{version} : undef);
-}
-
-sub log_count {
-    my ($re) = @_;
-    return scalar grep { /$re/ } $gw->error_log;
-}
-
-sub rss {
-    my ($pid) = @_;
-    open my $in, '<', "/proc/$pid/status" or return 0;
-    while (my $line = <$in>) {
-        return $1 if $line =~ /^VmRSS:\s+(\d+)/;
-    }
-    return 0;
-}
-
 # ---- the first snapshot, then a change through the admin API ----------
 
-ok(Metadata::wait_for(sub { my $s = status(); $s && defined $s->{revision} },
+ok(Metadata::wait_for(sub { my $s = status($gw); $s && defined $s->{revision} },
                       10), 'a snapshot is published at the start');
 
-my $s = status();
+my $s = status($gw);
 is($s->{revision}, 0, 'revision 0: nothing in the admin API yet');
 ok($s->{builder_pid}, 'a builder was elected');
 ok((grep { $_ == $s->{builder_pid} } $gw->workers),
@@ -131,11 +63,11 @@ is($st, 201, 'an upstream made through the admin API');
 ($st, $rev) = put('routes', 'r1', { paths => ['/a'], upstream => 'u1' }, 1);
 is($st, 201, 'a route made through the admin API');
 
-my $took = until_all($rev);
+my $took = until_all($gw, $rev);
 ok(defined $took, "every worker serves revision $rev without reload");
 diag(sprintf 'propagation to both workers: %.1f ms', ($took // 0) * 1000);
 
-$s = status();
+$s = status($gw);
 is($s->{routes}, 1, 'status: one route');
 is($s->{upstreams}, 1, 'status: one upstream');
 ok($s->{committed_ms} > 0 && $s->{built_ms} >= $s->{committed_ms},
@@ -146,7 +78,7 @@ like($s->{build_ms} // '', qr/^\d+\.\d{3}$/, 'status: the last build\'s time');
 # ---- a builder that fell behind the trim point resyncs -----------------
 
 {
-    my $builder = status()->{builder_pid};
+    my $builder = status($gw)->{builder_pid};
     kill 'STOP', $builder;
     my $last;
     for my $i (1 .. $RETENTION * 2) {
@@ -154,12 +86,12 @@ like($s->{build_ms} // '', qr/^\d+\.\d{3}$/, 'status: the last build\'s time');
                            { paths => ["/t$i"], upstream => 'u1' }, 1);
     }
     kill 'CONT', $builder;
-    ok(defined until_all($last),
+    ok(defined until_all($gw, $last),
        "after $RETENTION x 2 changes while stopped, revision $last served");
-    ok(log_count(qr/gw_config: .*reading everything again/) >= 1,
+    ok(log_count($gw, qr/gw_config: .*reading everything again/) >= 1,
        'the builder read everything again (the log was trimmed)');
-    is(status()->{builder_pid}, $builder, 'the same builder');
-    is(status()->{routes}, 1 + $RETENTION * 2, 'every route is there');
+    is(status($gw)->{builder_pid}, $builder, 'the same builder');
+    is(status($gw)->{routes}, 1 + $RETENTION * 2, 'every route is there');
 }
 
 # ---- a refused build keeps the last good snapshot ----------------------
@@ -195,16 +127,16 @@ sub inject {
 }
 
 {
-    my $good = status()->{revision};
+    my $good = status($gw)->{revision};
     my $bad = inject('bad', { paths => ['/bad'], upstream => 'nope' });
-    ok(Metadata::wait_for(sub { (status()->{refused} // 0) >= 1 }, 10),
+    ok(Metadata::wait_for(sub { (status($gw)->{refused} // 0) >= 1 }, 10),
        'the build of a dangling reference is refused');
-    $s = status();
+    $s = status($gw);
     is($s->{revision}, $good, 'the last good revision keeps serving');
     like($s->{last_error} // '', qr/route "bad": upstream "nope" does not/,
          'status: the error names the route and the reference');
     is($s->{last_error_revision}, $bad, 'status: the revision refused');
-    is_deeply([ values %{ revisions() } ], [ $good, $good ],
+    is_deeply([ values %{ revisions($gw) } ], [ $good, $good ],
               'both workers serve the last good revision');
 
     # the next change is built with the bad route still there: refused
@@ -213,32 +145,32 @@ sub inject {
     ($st, my $r2) = put('routes', 't1',
                         { paths => ['/t1'], upstream => 'u1',
                           priority => 1 });
-    ok(Metadata::wait_for(sub { (status()->{last_error_revision} // 0)
+    ok(Metadata::wait_for(sub { (status($gw)->{last_error_revision} // 0)
                                 == $r2 }, 10), 'the next one is refused too');
-    is(log_count(qr/\[warn\].*gw_config: revision $bad refused/), 1,
+    is(log_count($gw, qr/\[warn\].*gw_config: revision $bad refused/), 1,
        'a refusal is logged once, at warn');
 
     ($st, my $r3) = put('upstreams', 'nope',
                         { targets => [ { address => '127.0.0.1:10' } ] }, 1);
-    ok(defined until_all($r3), 'a change that repairs it is published');
-    $s = status();
+    ok(defined until_all($gw, $r3), 'a change that repairs it is published');
+    $s = status($gw);
     is($s->{last_error}, undef, 'status: no error now');
 
     # a path the router refuses
     my $bad2 = inject('bad2', { paths => ['no-slash'], upstream => 'u1' });
-    ok(Metadata::wait_for(sub { (status()->{last_error_revision} // 0)
+    ok(Metadata::wait_for(sub { (status($gw)->{last_error_revision} // 0)
                                 == $bad2 }, 10),
        'a path the router refuses is refused');
-    like(status()->{last_error}, qr/route "bad2"/, 'naming the route');
-    is(status()->{revision}, $r3, 'the last good one serves');
+    like(status($gw)->{last_error}, qr/route "bad2"/, 'naming the route');
+    is(status($gw)->{revision}, $r3, 'the last good one serves');
     my $r4 = inject('bad2', undef);
-    ok(defined until_all($r4), 'deleting it publishes again');
+    ok(defined until_all($gw, $r4), 'deleting it publishes again');
 }
 
 # ---- Redis paused: the snapshot keeps serving, one warning -------------
 
 {
-    my $serving = status()->{revision};
+    my $serving = status($gw)->{revision};
     $redis->pause;
     my $ok = 0;
     for (1 .. 20) {
@@ -249,24 +181,24 @@ sub inject {
     }
     $redis->resume;
     is($ok, 20, 'every request served by the last snapshot meanwhile');
-    is(log_count(qr/gw_config: cannot read the change log/), 1,
+    is(log_count($gw, qr/gw_config: cannot read the change log/), 1,
        'one warning for the incident');
     ($st, my $r5) = put('routes', 't2', { paths => ['/t2'], upstream => 'u1',
                                           priority => 2 });
-    ok(defined until_all($r5, 15), 'following again after Redis is back');
+    ok(defined until_all($gw, $r5, 15), 'following again after Redis is back');
 }
 
 # ---- the builder killed -9: another worker takes over ------------------
 
 {
-    my $old = status()->{builder_pid};
+    my $old = status($gw)->{builder_pid};
     kill 'KILL', $old;
-    ok(Metadata::wait_for(sub { my $b = status()->{builder_pid};
+    ok(Metadata::wait_for(sub { my $b = status($gw)->{builder_pid};
                                 $b && $b != $old && kill(0, $b) }, 15),
        'another worker holds the lease');
     ($st, my $r6) = put('routes', 't3', { paths => ['/t3'], upstream => 'u1',
                                           priority => 3 });
-    ok(defined until_all($r6), 'and follows the admin API');
+    ok(defined until_all($gw, $r6), 'and follows the admin API');
 }
 
 # ---- memory: 2,000 updates ----------------------------------------------
@@ -278,17 +210,17 @@ sub inject {
         my ($i) = @_;
         ($st, $last) = put('routes', 'r1', { paths => ['/a'], upstream => 'u1',
                                              priority => $i % 100 });
-        revisions() if $i % 10 == 0;
+        revisions($gw) if $i % 10 == 0;
     };
     $update->($_) for 1 .. 200;
-    until_all($last);
-    my $used0 = status()->{zone_used};
+    until_all($gw, $last);
+    my $used0 = status($gw)->{zone_used};
     my %rss0 = map { $_ => rss($_) } $gw->workers;
     $update->($_) for 201 .. $n;
-    ok(defined until_all($last), "$n updates: the last one served");
+    ok(defined until_all($gw, $last), "$n updates: the last one served");
     sleep 0.5;
-    revisions();
-    my $used1 = status()->{zone_used};
+    revisions($gw);
+    my $used1 = status($gw)->{zone_used};
     my %rss1 = map { $_ => rss($_) } $gw->workers;
     diag("zone used after 200 updates: $used0 bytes, after $n: $used1");
     diag("worker RSS (KiB) $_: $rss0{$_} -> " . ($rss1{$_} // '?'))
@@ -303,7 +235,7 @@ sub inject {
 
 {
     my $m = $gw->get('/metrics')->{body};
-    my $cur = status()->{revision};
+    my $cur = status($gw)->{revision};
     like($m, qr/^gw_config_revision $cur$/m, 'the revision gauge');
     like($m, qr/^gw_config_builds_total\{result="refused"\} [1-9]/m,
          'refused builds counted');
@@ -317,7 +249,7 @@ sub inject {
 # ---- reload: keeps serving and following ---------------------------------
 
 {
-    my $cur = status()->{revision};
+    my $cur = status($gw)->{revision};
     my %old = map { $_ => 1 } $gw->workers;
     kill 'HUP', $gw->pid;
     my $ok = 0;
@@ -330,12 +262,12 @@ sub inject {
     ok(Metadata::wait_for(sub { my @w = $gw->workers;
                                 @w == 2 && !grep { $old{$_} } @w }, 15),
        'new workers');
-    ok(Metadata::wait_for(sub { my $b = status()->{builder_pid};
+    ok(Metadata::wait_for(sub { my $b = status($gw)->{builder_pid};
                                 $b && !$old{$b} }, 15),
        'a new worker builds');
     ($st, my $r7) = put('routes', 't4', { paths => ['/t4'], upstream => 'u1',
                                           priority => 4 });
-    ok(defined until_all($r7), 'and follows the admin API');
+    ok(defined until_all($gw, $r7), 'and follows the admin API');
 }
 
 # ---- the error log -------------------------------------------------------

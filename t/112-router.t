@@ -17,30 +17,17 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/backends";
 
 use JSON::PP ();
 use Test::More;
-use Time::HiRes qw(sleep time);
 
 use Metadata;
 use Tollgate::Gateway;
 use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
+skip_unless_built();
 
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
+my ($redis, $md) = start(env => { DOC_MAX => '256k' });
 
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address,
-                         env => { DOC_MAX => '256k' });
-my $rport = $redis->port;
-
-my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
-    gw_redis 127.0.0.1:$rport;
-    gw_config zone=gw_config:8m interval=200ms;
+my $gw = gateway(workers => 2, http => <<"_EOC_");
     server {
         listen 127.0.0.1:\$PORT;
         location / {
@@ -79,57 +66,11 @@ my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
     }
 _EOC_
 
-sub req {
-    my ($raw) = @_;
-    return $gw->request($raw);
-}
+sub req { $gw->request(@_) }
 
-sub get {
-    my ($path, %h) = @_;
-    my $host = delete $h{Host} // 'api.test';
-    my $method = delete $h{Method} // 'GET';
-    my $hd = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
-    return req("$method $path HTTP/1.1\r\nHost: $host\r\n$hd"
-               . "Connection: close\r\n\r\n");
-}
+sub get { ask($gw, @_) }
 
 sub route_of { $_[0]{headers}{'x-route'} // '' }
-
-sub problem {
-    my ($r) = @_;
-    return {} unless ($r->{headers}{'content-type'} // '')
-                     =~ m{^application/problem\+json};
-    return eval { JSON::PP::decode_json($r->{body}) } // {};
-}
-
-sub md {
-    my ($method, $path, $body, %h) = @_;
-    my ($st, $j) = Metadata::call($md, $method, $path, $body, %h);
-    return ($st, $j);
-}
-
-sub create {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', "/v1/$type/$id", $doc, 'If-None-Match' => '*');
-    is($st, 201, "$type $id created") or diag explain $j;
-}
-
-sub update {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', "/v1/$type/$id", $doc, 'If-Match' => '*');
-    is($st, 200, "$type $id updated") or diag explain $j;
-}
-
-# until(sub { ... }): polls the gateway (both workers answer in turn)
-sub until_true {
-    my ($cond) = @_;
-    my $deadline = time + 10;
-    while (time < $deadline) {
-        return 1 if $cond->() && $cond->() && $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
 
 my @workers = $gw->workers;
 is(scalar @workers, 2, 'two workers');
@@ -286,7 +227,7 @@ $r = get('/exact2');
 is(route_of($r), 'exact', 'and serves its new one');
 is($r->{headers}{'x-upstream'}, 'u2', 'with its new upstream');
 
-my ($st) = md('DELETE', '/v1/routes/same-exact', undef, 'If-Match' => '*');
+my ($st) = api('DELETE', '/v1/routes/same-exact', undef, 'If-Match' => '*');
 is($st, 204, 'a route deleted');
 ok(until_true(sub { route_of(get('/same/x')) eq 'same-prefix' }),
    'its requests go to the next route');

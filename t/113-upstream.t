@@ -22,27 +22,15 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/backends";
 use File::Temp qw(tempdir);
 use IO::Select ();
 use IO::Socket::INET ();
-use JSON::PP ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Metadata;
 use Tollgate::Gateway;
-use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
+skip_unless_built();
 
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
-
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address);
-my $rport = $redis->port;
+my ($redis, $md) = start();
 
 # the targets: name => port; "dead" has nobody listening (yet)
 my %port = map { $_ => Tollgate::Gateway::free_port() }
@@ -71,14 +59,9 @@ _EOC_
 
 my $big = 'x' x 3000;
 
-my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
-    gw_redis 127.0.0.1:$rport;
-    gw_config zone=gw_config:8m interval=200ms;
+my $gw = gateway(workers => 2, upstream => 'keepalive 16;',
+                 http => <<"_EOC_");
     gw_metrics_zone 1m;
-    upstream gw_dynamic {
-        gw_upstream;
-        keepalive 16;
-    }
     server {
         listen 127.0.0.1:\$PORT;
         location / {
@@ -109,39 +92,9 @@ $targets
     }
 _EOC_
 
-sub get {
-    my ($path, %h) = @_;
-    my $hd = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
-    return $gw->request("GET $path HTTP/1.1\r\nHost: api.test\r\n$hd"
-                        . "Connection: close\r\n\r\n");
-}
+sub get { ask($gw, @_) }
 
 sub target_of { $_[0]{headers}{'x-target'} // '' }
-
-sub problem {
-    my ($r) = @_;
-    return {} unless ($r->{headers}{'content-type'} // '')
-                     =~ m{^application/problem\+json};
-    return eval { JSON::PP::decode_json($r->{body}) } // {};
-}
-
-sub md {
-    my ($method, $type, $id, $doc, %h) = @_;
-    my ($st, $j) = Metadata::call($md, $method, "/v1/$type/$id", $doc, %h);
-    return ($st, $j);
-}
-
-sub create {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', $type, $id, $doc, 'If-None-Match' => '*');
-    is($st, 201, "$type $id created") or diag explain $j;
-}
-
-sub update {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', $type, $id, $doc, 'If-Match' => '*');
-    is($st, 200, "$type $id updated") or diag explain $j;
-}
 
 sub addr { "127.0.0.1:$port{$_[0]}" }
 
@@ -149,28 +102,12 @@ sub targets { [ map { ref $_ ? { address => addr($_->[0]),
                                  weight => $_->[1] }
                              : { address => addr($_) } } @_ ] }
 
-# polls until $cond holds three times in a row (both workers answer)
-sub until_true {
-    my ($cond, $limit) = @_;
-    my $deadline = time + ($limit // 10);
-    while (time < $deadline) {
-        return 1 if $cond->() && $cond->() && $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
-
 # the targets of n requests to $path: name => count
 sub spread {
     my ($path, $n, %h) = @_;
     my %c;
     $c{ target_of(get($path, %h)) }++ for 1 .. $n;
     return \%c;
-}
-
-sub log_count {
-    my ($re) = @_;
-    return scalar grep { /$re/ } $gw->error_log;
 }
 
 # ---- weighted round robin --------------------------------------------------
@@ -252,18 +189,19 @@ create('upstreams', 'passive', {
     passive => { max_fails => 1, window_ms => 10000,
                  fail_timeout_ms => 5000 } });
 my $refused = qr/connect\(\) failed .*127\.0\.0\.1:$port{dead}/;
-my $before = log_count($refused);
+my $before = log_count($gw, $refused);
 create('routes', 'passive', { paths => ['/passive'], upstream => 'passive' });
 ok(until_true(sub { get('/passive')->{status} == 200 }), 'passive served');
 
 $c = spread('/passive', 20);
 is($c->{a}, 20, 'every request answered by the live target (next try)')
     or diag explain $c;
-my $tries = log_count($refused) - $before;
+my $tries = log_count($gw, $refused) - $before;
 cmp_ok($tries, '>=', 1, "the refusing target was tried ($tries)");
 cmp_ok($tries, '<=', 2,
        "and is out after its failure (one try, two if both workers raced)");
-ok(log_count(qr/target \Q@{[addr('dead')]}\E of upstream "passive" is out/),
+ok(log_count($gw,
+             qr/target \Q@{[addr('dead')]}\E of upstream "passive" is out/),
    'logged: out');
 
 # it listens again: back after fail_timeout_ms
@@ -290,9 +228,9 @@ ok(until_true(sub { $r = get('/down'); $r->{status} == 503 }),
    'every target out: 503') or diag explain $r;
 is(problem($r)->{type}, 'urn:tollgate:problem:upstream-unavailable',
    'the upstream-unavailable problem');
-$before = log_count($refused);
+$before = log_count($gw, $refused);
 get('/down') for 1 .. 5;
-is(log_count($refused) - $before, 0, 'no try while every target is out');
+is(log_count($gw, $refused) - $before, 0, 'no try while every target is out');
 
 # the targets' metrics
 my $m = get('/metrics')->{body};
@@ -321,7 +259,8 @@ open my $f, '>', "$flags/sick.sick" or die $!;
 close $f;
 ok(until_true(sub { !grep { $_ eq 'sick' } keys %{ spread('/active', 6) } }),
    'a check path answering 500 takes the target out');
-ok(log_count(qr/target \Q@{[addr('sick')]}\E of upstream "active" is out/),
+ok(log_count($gw,
+             qr/target \Q@{[addr('sick')]}\E of upstream "active" is out/),
    'logged: out (active)');
 $c = spread('/active', 20);
 is($c->{e}, 20, 'every request to the other target') or diag explain $c;
@@ -374,7 +313,8 @@ is(length($slow->{body}), 3000, 'and finished whole');
 
 $r = get('/plain/x');
 is($r->{status}, 502, 'gw_upstream without gw_router: 502');
-ok(log_count(qr/gw_upstream: nothing to balance: the request was not routed/),
+ok(log_count($gw,
+             qr/gw_upstream: nothing to balance: the request was not routed/),
    'logged why');
 
 # ---- configuration ---------------------------------------------------------

@@ -20,28 +20,15 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/backends";
 
 use JSON::PP ();
 use Test::More;
-use Time::HiRes qw(sleep time);
 
-use Metadata;
-use Tollgate::Gateway;
 use Tollgate::Gwctl;
 use Tollgate::JWKS;
 use Tollgate::JWT qw(jwt key_file now);
-use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
+skip_unless_built();
 
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
-
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address);
-my $rport = $redis->port;
+my ($redis, $md) = start();
 my $ctl = Tollgate::Gwctl->new($redis);
 
 # the identity provider: a JWKS the gateway learns of from a route only
@@ -56,9 +43,7 @@ my $rogue = Tollgate::JWKS->idp;
 $rogue->put('jwks.json', Tollgate::JWKS::jwks_text([key_file('rsa.pem'),
                                                     'rsa-1']));
 
-my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
-    gw_redis 127.0.0.1:$rport;
-    gw_config zone=gw_config:8m interval=200ms;
+my $gw = gateway(workers => 2, http => <<"_EOC_");
     gw_jwt_jwks_allow $origin;
     server {
         listen 127.0.0.1:\$PORT;
@@ -76,55 +61,13 @@ _EOC_
 
 my @workers = sort $gw->workers;
 
-sub get {
-    my ($path, %h) = @_;
-    my $method = delete $h{Method} // 'GET';
-    my $body = delete $h{Body};
-    $h{'Content-Length'} = length $body if defined $body;
-    my $hd = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
-    return $gw->request("$method $path HTTP/1.1\r\nHost: api.test\r\n$hd"
-                        . "Connection: close\r\n\r\n" . ($body // ''));
-}
-
-sub problem {
-    my ($r) = @_;
-    return {} unless ($r->{headers}{'content-type'} // '')
-                     =~ m{^application/problem\+json};
-    return eval { JSON::PP::decode_json($r->{body}) } // {};
-}
+sub get { ask($gw, @_) }
 
 # every WWW-Authenticate header of a response, in order
 sub challenges {
     my ($r) = @_;
     my ($head) = split /\r\n\r\n/, $r->{raw} // '', 2;
     return [ $head =~ /^WWW-Authenticate: ([^\r\n]*)/mgi ];
-}
-
-sub md {
-    my ($method, $path, $body, %h) = @_;
-    return Metadata::call($md, $method, $path, $body, %h);
-}
-
-sub create {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', "/v1/$type/$id", $doc, 'If-None-Match' => '*');
-    is($st, 201, "$type $id created") or diag explain $j;
-}
-
-sub update {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', "/v1/$type/$id", $doc, 'If-Match' => '*');
-    is($st, 200, "$type $id updated") or diag explain $j;
-}
-
-sub until_true {
-    my ($cond) = @_;
-    my $deadline = time + 10;
-    while (time < $deadline) {
-        return 1 if $cond->() && $cond->() && $cond->();
-        sleep 0.05;
-    }
-    return 0;
 }
 
 my %claims = (iss => 'https://idp.test', aud => 'orders', sub => 'alice',
@@ -325,9 +268,7 @@ is($st[31], 500, 'the next one: 500');
 ok(scalar(grep { /route "z32".*gw_jwt_jwks_zone holds the key sets of at most 32/ }
           $gw->error_log), 'logged: the zone\'s slots are all taken');
 
-my @bad = grep { /\[(?:crit|alert|emerg)\]/
-                 || (/\[error\]/ && !/route "(?:rogue|z32)"/) }
-          $gw->error_log;
+my @bad = grep { !/\[error\].*route "(?:rogue|z32)"/ } errors($gw);
 is(scalar @bad, 0, 'nothing else at [error] or above') or diag @bad;
 
 $gw->stop;

@@ -17,42 +17,23 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/backends";
 
-use JSON::PP ();
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Metadata;
 use Tollgate::Gateway;
 use Tollgate::Gwctl;
-use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
+skip_unless_built('gwctl');
 
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'gwctl is not built (run make build/gwctl)'
-    unless -x Tollgate::Gwctl::gwctl_binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
-
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address);
+my ($redis, $md) = start();
 my $ctl = Tollgate::Gwctl->new($redis);
-my $rport = $redis->port;
 my $tport = Tollgate::Gateway::free_port();
 
-my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
-    gw_redis 127.0.0.1:$rport;
-    gw_config zone=gw_config:8m interval=200ms;
+my $gw = gateway(workers => 2, upstream => '', http => <<"_EOC_");
     gw_route_state zone=gw_routes:1m top=2;
     gw_metrics_zone 1m;
-    upstream gw_dynamic {
-        gw_upstream;
-    }
     server {
         listen 127.0.0.1:\$PORT;
         location / {
@@ -81,48 +62,9 @@ _EOC_
 my %key = map { $_ => do { $ctl->consumer_add($_); $ctl->key_create($_) } }
           qw(alice bob carol dave);
 
-sub get {
-    my ($path, %h) = @_;
-    my $hd = join '', map { "$_: $h{$_}\r\n" } sort keys %h;
-    return $gw->request("GET $path HTTP/1.1\r\nHost: api.test\r\n$hd"
-                        . "Connection: close\r\n\r\n");
-}
+sub get { ask($gw, @_) }
 
 sub as { my ($who, $path) = @_; get($path, 'X-API-Key' => $key{$who}) }
-
-sub problem {
-    my ($r) = @_;
-    return {} unless ($r->{headers}{'content-type'} // '')
-                     =~ m{^application/problem\+json};
-    return eval { JSON::PP::decode_json($r->{body}) } // {};
-}
-
-sub md {
-    my ($method, $type, $id, $doc, %h) = @_;
-    return Metadata::call($md, $method, "/v1/$type/$id", $doc, %h);
-}
-
-sub create {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', $type, $id, $doc, 'If-None-Match' => '*');
-    is($st, 201, "$type $id created") or diag explain $j;
-}
-
-sub update {
-    my ($type, $id, $doc) = @_;
-    my ($st, $j) = md('PUT', $type, $id, $doc, 'If-Match' => '*');
-    is($st, 200, "$type $id updated") or diag explain $j;
-}
-
-sub until_true {
-    my ($cond, $limit) = @_;
-    my $deadline = time + ($limit // 10);
-    while (time < $deadline) {
-        return 1 if $cond->() && $cond->() && $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
 
 sub iso { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_[0]) }
 sub http_date { POSIX::strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime $_[0]) }
@@ -253,7 +195,7 @@ ok(!exists $p->{successor}, 'no successor member without a successor');
 my @log = $gw->error_log;
 ok(scalar(grep { /\[info\].*route "v1" is past its sunset/ } @log),
    'the sunset answers are logged at info');
-is(scalar(grep { /\[(error|crit|alert|emerg)\]/ } @log), 0,
-   'nothing at error or above') or diag grep { /\[error\]/ } @log;
+my @bad = errors($gw);
+is(scalar @bad, 0, 'nothing at error or above') or diag @bad;
 
 done_testing();

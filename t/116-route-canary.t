@@ -17,32 +17,18 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/backends";
 
 use Test::More;
-use Time::HiRes qw(sleep time);
 
-use Metadata;
 use Tollgate::Gateway;
 use Tollgate::Gwctl;
-use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
+skip_unless_built('gwctl');
 
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'gwctl is not built (run make build/gwctl)'
-    unless -x Tollgate::Gwctl::gwctl_binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
-
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address);
+my ($redis, $md) = start();
 my $ctl = Tollgate::Gwctl->new($redis);
-my $rport = $redis->port;
 my %port = map { $_ => Tollgate::Gateway::free_port() } qw(stable canary);
 
-sub gateway {
+sub shop_gateway {
     my ($with_targets) = @_;
     my $targets = !$with_targets ? '' : join "\n", map { <<"_EOC_" } keys %port;
     server {
@@ -53,14 +39,9 @@ sub gateway {
         }
     }
 _EOC_
-    return Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
-    gw_redis 127.0.0.1:$rport;
-    gw_config zone=gw_config:8m interval=200ms;
+    return gateway(workers => 2, upstream => '', http => <<"_EOC_");
     gw_route_state zone=gw_routes:2m;
     gw_metrics_zone 1m;
-    upstream gw_dynamic {
-        gw_upstream;
-    }
     server {
         listen 127.0.0.1:\$PORT;
         location / {
@@ -76,12 +57,11 @@ $targets
 _EOC_
 }
 
-my $gw = gateway(1);
+my $gw = shop_gateway(1);
 
 sub answer {
     my ($g, $user) = @_;
-    return $g->request("GET /shop HTTP/1.1\r\nHost: api.test\r\n"
-                       . "X-User: $user\r\nConnection: close\r\n\r\n");
+    return ask($g, '/shop', 'X-User' => $user);
 }
 
 sub side {
@@ -90,29 +70,6 @@ sub side {
 }
 
 sub rev { answer($gw, 'probe')->{headers}{'x-rev'} // 0 }
-
-sub md {
-    my ($method, $type, $id, $doc, %h) = @_;
-    return Metadata::call($md, $method, "/v1/$type/$id", $doc, %h);
-}
-
-sub put {
-    my ($type, $id, $doc, $new) = @_;
-    my ($st, $j) = md('PUT', $type, $id, $doc,
-                      $new ? ('If-None-Match' => '*') : ('If-Match' => '*'));
-    is($st, $new ? 201 : 200, "$type $id " . ($new ? 'created' : 'updated'))
-        or diag explain $j;
-}
-
-sub until_true {
-    my ($cond, $limit) = @_;
-    my $deadline = time + ($limit // 10);
-    while (time < $deadline) {
-        return 1 if $cond->() && $cond->() && $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
 
 sub route {
     my ($weight) = @_;
@@ -133,9 +90,10 @@ sub share {
     return 100 * $c / scalar(keys %$s);
 }
 
-put('upstreams', $_, { targets => [ { address => "127.0.0.1:$port{$_}" } ] },
-    1) for qw(stable canary);
-put('routes', 'shop', route(5), 1);
+create('upstreams', $_,
+       { targets => [ { address => "127.0.0.1:$port{$_}" } ] })
+    for qw(stable canary);
+create('routes', 'shop', route(5));
 
 ok(until_true(sub { side($gw, 'probe') =~ /^(stable|canary)$/ }),
    'the route is served') or diag side($gw, 'probe');
@@ -156,7 +114,7 @@ is($moved, 0, 'users keep their side, request after request');
 # ---- 5% -> 10%: only new users move -------------------------------------
 
 my $rev = rev();
-put('routes', 'shop', route(10));
+update('routes', 'shop', route(10));
 ok(until_true(sub { rev() > $rev }), 'both workers have the new weight');
 my $after = sides($gw, 'u', $n);
 my $same = grep { $after->{$_} eq $before->{$_} } keys %$before;
@@ -172,7 +130,7 @@ cmp_ok(abs($s - 10), '<=', 3, "10%: $s% of $n new users on the canary");
 my $hlen = $ctl->redis('HLEN', 'gw:split:shop');
 cmp_ok($hlen, '>=', 2 * $n, "gw:split:shop holds every user ($hlen)");
 
-my $gw2 = gateway(0);
+my $gw2 = shop_gateway(0);
 ok(until_true(sub { side($gw2, 'probe') =~ /^(stable|canary)$/ }),
    'a second gateway serves the route');
 
@@ -188,7 +146,7 @@ cmp_ok($same, '>=', 0.999 * $n,
 
 # ---- weight 0: everybody back ---------------------------------------------
 
-put('routes', 'shop', route(0));
+update('routes', 'shop', route(0));
 ok(until_true(sub { side($gw, 'u-1') eq 'stable'
                     && !grep { side($gw, "u-$_") ne 'stable' } 1 .. 200 }),
    'weight 0: every user back on stable');
@@ -203,9 +161,8 @@ my ($kept) = $m =~ /^gw_route_split_keys\{state="remembered"\} (\d+)$/m;
 cmp_ok($kept // 0, '>=', 2 * $n, "at least the $n + $n users ($kept)");
 
 for my $g ($gw, $gw2) {
-    my @log = $g->error_log;
-    is(scalar(grep { /\[(error|crit|alert|emerg)\]/ } @log), 0,
-       'nothing at error or above') or diag grep { /\[error\]/ } @log;
+    my @bad = errors($g);
+    is(scalar @bad, 0, 'nothing at error or above') or diag @bad;
 }
 
 done_testing();

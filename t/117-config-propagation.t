@@ -32,25 +32,14 @@ use Time::HiRes qw(sleep time);
 
 use Metadata;
 use Tollgate::Gateway;
-use Tollgate::Redis;
+use Tollgate::Routing qw(:all);
 
-$Metadata::BIN = "$FindBin::Bin/../build/backends/metadata"
-    unless $ENV{TEST_METADATA_BINARY};
+skip_unless_built();
 
-plan skip_all => 'the module is not built (run make)'
-    unless -f (Tollgate::Gateway::modules())[0];
-plan skip_all => 'the metadata service is not built (run make backends)'
-    unless -x Metadata::binary();
-plan skip_all => 'redis-server is not installed'
-    unless grep { -x "$_/redis-server" } split /:/, $ENV{PATH} // '';
-
-my $json = JSON::PP->new->canonical;
 my $SLOW = $ENV{TEST_PROPAGATION_MINUTE} // 60;      # seconds at 50/s
 
-my $redis = Tollgate::Redis->start;
-my $md = Metadata::start(redis => $redis->address,
-    env => { DOC_MAX => '1m', LOG_RETENTION => 1000000 });
-my $rport = $redis->port;
+my ($redis, $md) = start(env => { DOC_MAX => '1m',
+                                  LOG_RETENTION => 1000000 });
 
 # the upstream: answers at once, and a slow download for the long run
 my $tmp = tempdir('tollgate-prop-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -75,26 +64,17 @@ my $up = Tollgate::Gateway->start(http => <<"_EOC_");
 _EOC_
 my $upaddr = '127.0.0.1:' . $up->port;
 
-sub admin {
-    my ($method, $path, $body, %h) = @_;
-    my ($st, $res) = Metadata::call($md, $method, $path, $body, %h);
-    return ($st, $res);
-}
-
-my ($st, $res) = admin('PUT', '/v1/upstreams/up1',
-    { targets => [ { address => $upaddr } ] }, 'If-None-Match' => '*');
+my ($st, $base_rev, $res) = put('upstreams', 'up1',
+    { targets => [ { address => $upaddr } ] }, 1);
 is($st, 201, 'the upstream is created') or diag explain $res;
-($st, $res) = admin('PUT', '/v1/routes/stable',
-    { paths => [ '/stable/*' ], upstream => 'up1' }, 'If-None-Match' => '*');
+($st, $base_rev, $res) = put('routes', 'stable',
+    { paths => [ '/stable/*' ], upstream => 'up1' }, 1);
 is($st, 201, 'the unchanged route is created') or diag explain $res;
-my $base_rev = $res->{version};
 
 my @gws = map {
-    Tollgate::Gateway->start(workers => 2, log_level => 'warn',
-                             http => <<"_EOC_") } 1 .. 3;
-    gw_redis 127.0.0.1:$rport;
-    gw_config zone=gw_config:64m interval=1s;
-    upstream gw_dynamic { gw_upstream; keepalive 16; }
+    gateway(workers => 2, log_level => 'warn', zone => 'gw_config:64m',
+            interval => '1s', upstream => 'keepalive 16;',
+            http => <<"_EOC_") } 1 .. 3;
     keepalive_requests 1000000;
     keepalive_timeout 300s;
     server {
@@ -115,14 +95,7 @@ _EOC_
 my @pids = map { [ $_->workers ] } @gws;
 is(scalar(map { @$_ } @pids), 6, 'three gateways of two workers');
 
-sub status {
-    my ($gw) = @_;
-    my $r = $gw->request("GET /gw/config HTTP/1.0\r\nHost: x\r\n\r\n");
-    return $r->{status} == 200 ? eval { $json->decode($r->{body}) } : undef;
-}
-
-ok(Metadata::wait_for(sub {
-    !grep { (status($_)->{revision} // 0) < $base_rev } @gws }, 20),
+ok(until_applied($base_rev, 20, @gws),
    'every gateway applied the first revision');
 
 # ---- probers: one process per gateway, eight keep-alive connections ----
@@ -208,11 +181,11 @@ sub write_changes {
         sleep($due - time) if $due > time;
         my $id = 'chg' . ($k % $routes);
         $n++;
-        my ($st, $res) = admin('PUT', "/v1/routes/$id",
+        my ($st, $version) = put('routes', $id,
             { paths => [ "/chg/$id" ], upstream => 'up1',
-              tags => [ "n$n" ] }, 'If-Match' => '*');
+              tags => [ "n$n" ] });
         if ($st == 200 || $st == 201) {
-            push @changes, [ time, $res->{version} ];
+            push @changes, [ time, $version ];
         } else {
             diag "admin PUT $id: $st";
         }
@@ -223,8 +196,8 @@ sub write_changes {
 
 # PUT without If-Match on an absent entity: create it first
 for my $i (0 .. 49) {
-    admin('PUT', "/v1/routes/chg$i", { paths => [ "/chg/chg$i" ],
-          upstream => 'up1' }, 'If-None-Match' => '*');
+    put('routes', "chg$i", { paths => [ "/chg/chg$i" ], upstream => 'up1' },
+        1);
 }
 
 my $slow = write_changes(1, 15, 50);
@@ -315,15 +288,6 @@ is_deeply([ map { [ $_->workers ] } @gws ], \@pids,
 
 # ---- 100,000 updates: memory stays flat ----
 
-sub rss {
-    my $kb = 0;
-    for my $pid (map { $_->workers } @gws) {
-        open my $in, '<', "/proc/$pid/status" or next;
-        while (<$in>) { $kb += $1 if /^VmRSS:\s+(\d+)/ }
-    }
-    return $kb;
-}
-
 sub config {
     my ($round) = @_;
     my @routes = ({ id => 'stable', paths => [ '/stable/*' ],
@@ -331,8 +295,8 @@ sub config {
     push @routes, map { { id => "bulk$_", paths => [ "/bulk/$_" ],
                           upstream => 'up1', tags => [ "r$round" ] } }
                   0 .. 999;
-    my ($st, $cur) = admin('GET', '/v1/revisions?limit=1');
-    my ($st2, $res) = admin('PUT', '/v1/config',
+    my ($st, $cur) = api('GET', '/v1/revisions?limit=1');
+    my ($st2, $res) = api('PUT', '/v1/config',
         { expected_revision => $cur->{revision},
           entities => { routes => \@routes } });
     return $st2 == 200 ? $res->{revision} : undef;
@@ -340,11 +304,11 @@ sub config {
 
 my $rev = config(0);
 ok($rev, 'a configuration of 1,001 routes is applied');
-Metadata::wait_for(sub {
-    !grep { (status($_)->{revision} // 0) < $rev } @gws }, 30);
+until_applied($rev, 30, @gws);
 # warm each worker's side of the snapshot
 $_->request("GET /stable/x HTTP/1.0\r\nHost: x\r\n\r\n") for (@gws) x 8;
-my ($rss0, $zone0) = (rss(), status($gws[0])->{zone_used});
+my ($rss0, $zone0) = (rss(map { $_->workers } @gws),
+                      status($gws[0])->{zone_used});
 
 my $updates = 0;
 for my $round (1 .. 100) {
@@ -352,11 +316,11 @@ for my $round (1 .. 100) {
     $updates += 1000;
 }
 is($updates, 100000, '100,000 route updates went through the admin API');
-ok(Metadata::wait_for(sub {
-    !grep { (status($_)->{revision} // 0) < $rev } @gws }, 60),
+ok(until_applied($rev, 60, @gws),
    'every gateway applied the last of them');
 $_->request("GET /stable/x HTTP/1.0\r\nHost: x\r\n\r\n") for (@gws) x 8;
-my ($rss1, $zone1) = (rss(), status($gws[0])->{zone_used});
+my ($rss1, $zone1) = (rss(map { $_->workers } @gws),
+                      status($gws[0])->{zone_used});
 
 diag sprintf "after 100,000 updates: RSS of the six workers %d -> %d kB,"
     . " zone used %d -> %d bytes", $rss0, $rss1, $zone0 // -1, $zone1 // -1;
