@@ -35,6 +35,15 @@ typedef struct {
 ngx_int_t ngx_http_gw_send_problem(ngx_http_request_t *r,
     ngx_http_gw_problem_t *problem);
 
+/*
+ * Sends b's bytes as r's whole response with that status and content
+ * type (a string constant): the header, then the body unless the header
+ * was all (HEAD).  Returns what a content handler returns; the caller
+ * finalizes.
+ */
+ngx_int_t ngx_http_gw_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_buf_t *b);
+
 /* the type of the problem sent as r's answer, or NULL */
 const char *ngx_http_gw_problem_sent(ngx_http_request_t *r);
 

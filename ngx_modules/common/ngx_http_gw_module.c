@@ -512,11 +512,9 @@ ngx_int_t
 ngx_http_gw_send_problem(ngx_http_request_t *r,
     ngx_http_gw_problem_t *problem)
 {
-    u_char        *p;
     ngx_int_t      rc;
     ngx_str_t      id;
     ngx_buf_t     *b;
-    ngx_chain_t    out;
     gw_problem_t   gp;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -542,31 +540,47 @@ ngx_http_gw_send_problem(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = gw_problem_write(b->pos, &gp);
-    b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    b->last = gw_problem_write(b->pos, &gp);
 
     /* the module's context slot holds the type, for the log phase */
     ngx_http_set_ctx(r, (void *) problem->type, ngx_http_gw_module);
 
-    r->headers_out.status = problem->status;
+    rc = ngx_http_gw_send_buf(r, problem->status, "application/problem+json",
+                              b);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_gw_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/problem+json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
 
-    if (rc != NGX_ERROR && rc <= NGX_OK && !r->header_only) {
-        out.buf = b;
-        out.next = NULL;
-        rc = ngx_http_output_filter(r, &out);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
     }
 
-    ngx_http_finalize_request(r, rc);
+    out.buf = b;
+    out.next = NULL;
 
-    return NGX_DONE;
+    return ngx_http_output_filter(r, &out);
 }
 
 
