@@ -687,13 +687,14 @@ ngx_http_gw_state_export(ngx_http_request_t *r, void *data)
         }
     }
 
-    b = ngx_create_temp_buf(r->pool, size);
-    cl = ngx_alloc_chain_link(r->pool);
+    cl = ngx_http_gw_metrics_chain(r, size);
 
-    if (b == NULL || cl == NULL) {
+    if (cl == NULL) {
         ngx_shmtx_unlock(&smcf->shpool->mutex);
         return NGX_CHAIN_ERROR;
     }
+
+    b = cl->buf;
 
     p = ngx_sprintf(b->last,
         "# HELP gw_route_deprecated_calls_total Calls to deprecated routes "
@@ -750,8 +751,6 @@ ngx_http_gw_state_export(ngx_http_request_t *r, void *data)
     ngx_shmtx_unlock(&smcf->shpool->mutex);
 
     b->last = p;
-    cl->buf = b;
-    cl->next = NULL;
 
     return cl;
 }
