@@ -59,6 +59,8 @@ static ngx_int_t ngx_http_gw_config_init_process(ngx_cycle_t *cycle);
 static void ngx_http_gw_config_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_gw_config_tick(ngx_event_t *ev);
 static ngx_http_gw_config_use_t *ngx_http_gw_config_acquire(void);
+static ngx_http_gw_config_use_t *ngx_http_gw_config_held(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_config_pin_add(uint64_t gen);
 static void ngx_http_gw_config_pin_remove(ngx_http_gw_config_use_t *use);
 static void ngx_http_gw_config_unref(ngx_http_gw_config_use_t *use);
@@ -468,20 +470,10 @@ ngx_http_gw_snapshot_get(ngx_http_request_t *r)
         return NULL;
     }
 
-    use = ngx_http_get_module_ctx(r, ngx_http_gw_config_module);
+    use = ngx_http_gw_config_held(r);
 
     if (use != NULL) {
         return use->snap;
-    }
-
-    /* an internal redirect clears the ctx, not the pool's cleanups */
-
-    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
-        if (cln->handler == ngx_http_gw_config_unpin) {
-            use = cln->data;
-            ngx_http_set_ctx(r, use, ngx_http_gw_config_module);
-            return use->snap;
-        }
     }
 
     use = ngx_http_gw_config_acquire();
@@ -509,23 +501,41 @@ ngx_http_gw_snapshot_get(ngx_http_request_t *r)
 ngx_http_gw_snap_t *
 ngx_http_gw_config_pinned(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t        *cln;
     ngx_http_gw_config_use_t  *use;
 
     if (ngx_http_gw_config_conf == NULL) {
         return NULL;
     }
 
+    use = ngx_http_gw_config_held(r);
+
+    return (use != NULL) ? use->snap : NULL;
+}
+
+
+/*
+ * The use r pinned already, or NULL: in the ctx, or, after an internal
+ * redirect cleared the ctx (not the pool's cleanups), in its cleanup,
+ * put back in the ctx.
+ */
+
+static ngx_http_gw_config_use_t *
+ngx_http_gw_config_held(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_gw_config_use_t  *use;
+
     use = ngx_http_get_module_ctx(r, ngx_http_gw_config_module);
 
     if (use != NULL) {
-        return use->snap;
+        return use;
     }
 
     for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
         if (cln->handler == ngx_http_gw_config_unpin) {
             use = cln->data;
-            return use->snap;
+            ngx_http_set_ctx(r, use, ngx_http_gw_config_module);
+            return use;
         }
     }
 
