@@ -19,18 +19,16 @@
 #include "gw_balance.h"
 
 
-#define GW_BALANCE_FNV_BASIS   0xcbf29ce484222325ULL
 #define GW_BALANCE_FNV_PRIME   0x100000001b3ULL
 
 
-static uint64_t gw_balance_fnv(uint64_t h, const void *data, size_t len);
 static uint32_t gw_balance_finish(uint64_t h);
 static uint32_t gw_balance_points(const gw_balance_target_t *t,
     uint32_t wmax);
 static int gw_balance_point_cmp(const void *a, const void *b);
 
 
-static uint64_t
+uint64_t
 gw_balance_fnv(uint64_t h, const void *data, size_t len)
 {
     size_t          i;
@@ -47,8 +45,8 @@ gw_balance_fnv(uint64_t h, const void *data, size_t len)
 }
 
 
-static uint32_t
-gw_balance_finish(uint64_t h)
+uint64_t
+gw_balance_mix(uint64_t h)
 {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -56,7 +54,16 @@ gw_balance_finish(uint64_t h)
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
 
-    return (uint32_t) (h >> 32);
+    return h;
+}
+
+
+/* the ring takes the upper 32 bits */
+
+static uint32_t
+gw_balance_finish(uint64_t h)
+{
+    return (uint32_t) (gw_balance_mix(h) >> 32);
 }
 
 

@@ -62,6 +62,17 @@ typedef struct {
 uint32_t gw_balance_hash(const void *data, size_t len);
 
 /*
+ * Its two steps, for other hashes of the same kind (lib/router's splits):
+ * 64-bit FNV-1a of len bytes carried on from h (GW_BALANCE_FNV_BASIS to
+ * start), and the 64-bit finalizer after which keys differing in one byte
+ * land far apart.
+ */
+#define GW_BALANCE_FNV_BASIS   0xcbf29ce484222325ULL
+
+uint64_t gw_balance_fnv(uint64_t h, const void *data, size_t len);
+uint64_t gw_balance_mix(uint64_t h);
+
+/*
  * The number of ring points n targets need: what the caller allocates
  * for gw_balance_ring_build().  0 when n is 0, n is over
  * GW_BALANCE_TARGETS_MAX, or a weight is outside 1..GW_BALANCE_WEIGHT_MAX

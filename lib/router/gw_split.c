@@ -4,43 +4,14 @@
  *
  * Canary splits' arithmetic: see gw_split.h.  The hash is FNV-1a over
  * the route's id, a separator byte no id holds, and the key, followed by
- * a 64-bit avalanche finalizer, so that consecutive ids ("c1", "c2"...)
- * spread evenly over the buckets.
+ * a 64-bit avalanche finalizer (lib/balance's, gw_balance_fnv() and
+ * gw_balance_mix()), so that consecutive ids ("c1", "c2"...) spread
+ * evenly over the buckets.
  */
 
 
+#include "gw_balance.h"
 #include "gw_split.h"
-
-
-#define GW_SPLIT_FNV_BASIS  0xcbf29ce484222325ULL
-#define GW_SPLIT_FNV_PRIME  0x100000001b3ULL
-
-
-static uint64_t
-gw_split_fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char  *p;
-
-    for (p = data; len; len--, p++) {
-        h ^= *p;
-        h *= GW_SPLIT_FNV_PRIME;
-    }
-
-    return h;
-}
-
-
-static uint64_t
-gw_split_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-
-    return h;
-}
 
 
 uint64_t
@@ -51,9 +22,9 @@ gw_split_hash(const void *route, size_t rlen, const void *key, size_t klen)
 
     sep = 0xff;
 
-    h = gw_split_fnv(GW_SPLIT_FNV_BASIS, route, rlen);
-    h = gw_split_fnv(h, &sep, 1);
-    h = gw_split_mix(gw_split_fnv(h, key, klen));
+    h = gw_balance_fnv(GW_BALANCE_FNV_BASIS, route, rlen);
+    h = gw_balance_fnv(h, &sep, 1);
+    h = gw_balance_mix(gw_balance_fnv(h, key, klen));
 
     return h ? h : 1;
 }
@@ -64,7 +35,8 @@ gw_split_side_id(const void *id, size_t len)
 {
     uint32_t  s;
 
-    s = (uint32_t) gw_split_mix(gw_split_fnv(GW_SPLIT_FNV_BASIS, id, len));
+    s = (uint32_t) gw_balance_mix(gw_balance_fnv(GW_BALANCE_FNV_BASIS, id,
+                                                 len));
 
     return s ? s : 1;
 }

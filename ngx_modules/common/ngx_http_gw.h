@@ -35,6 +35,15 @@ typedef struct {
 ngx_int_t ngx_http_gw_send_problem(ngx_http_request_t *r,
     ngx_http_gw_problem_t *problem);
 
+/*
+ * Sends b's bytes as r's whole response with that status and content
+ * type (a string constant): the header, then the body unless the header
+ * was all (HEAD).  Returns what a content handler returns; the caller
+ * finalizes.
+ */
+ngx_int_t ngx_http_gw_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_buf_t *b);
+
 /* the type of the problem sent as r's answer, or NULL */
 const char *ngx_http_gw_problem_sent(ngx_http_request_t *r);
 
@@ -48,6 +57,10 @@ void ngx_http_gw_random(u_char *buf, size_t n);
 
 /* registers a feature's table of variables (ended by a null variable) */
 ngx_int_t ngx_http_gw_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars);
+
+/* r's first request header named name (case-insensitively), or NULL */
+ngx_table_elt_t *ngx_http_gw_header_in(ngx_http_request_t *r,
+    ngx_str_t *name);
 
 /*
  * Removes every request header whose name is one of names (compared
@@ -81,6 +94,23 @@ ngx_int_t ngx_http_gw_add_header(ngx_http_request_t *r, ngx_str_t *name,
  */
 char *ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/*
+ * A "zone=name:size" parameter of the directive being parsed (cf->args):
+ * NGX_DECLINED when arg is another parameter; else NGX_OK with the zone's
+ * name (pointing into arg) and size, at least 64 pages, or NGX_ERROR
+ * after saying what is wrong.
+ */
+ngx_int_t ngx_http_gw_conf_zone_arg(ngx_conf_t *cf, ngx_str_t *arg,
+    ngx_str_t *name, ssize_t *size);
+
+/*
+ * The shared zone of that name and size for tag, with init and data
+ * set; NULL after saying why: no zone= was given (name->len is 0), the
+ * zone is taken already, or no memory.
+ */
+ngx_shm_zone_t *ngx_http_gw_conf_zone_add(ngx_conf_t *cf, ngx_str_t *name,
+    ssize_t size, void *tag, ngx_shm_zone_init_pt init, void *data);
 
 /* 1 when value holds no CR, LF or other control byte but tab */
 ngx_uint_t ngx_http_gw_header_value_safe(ngx_str_t *value);

@@ -512,11 +512,9 @@ ngx_int_t
 ngx_http_gw_send_problem(ngx_http_request_t *r,
     ngx_http_gw_problem_t *problem)
 {
-    u_char        *p;
     ngx_int_t      rc;
     ngx_str_t      id;
     ngx_buf_t     *b;
-    ngx_chain_t    out;
     gw_problem_t   gp;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -542,31 +540,47 @@ ngx_http_gw_send_problem(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = gw_problem_write(b->pos, &gp);
-    b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    b->last = gw_problem_write(b->pos, &gp);
 
     /* the module's context slot holds the type, for the log phase */
     ngx_http_set_ctx(r, (void *) problem->type, ngx_http_gw_module);
 
-    r->headers_out.status = problem->status;
+    rc = ngx_http_gw_send_buf(r, problem->status, "application/problem+json",
+                              b);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_gw_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/problem+json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
     rc = ngx_http_send_header(r);
 
-    if (rc != NGX_ERROR && rc <= NGX_OK && !r->header_only) {
-        out.buf = b;
-        out.next = NULL;
-        rc = ngx_http_output_filter(r, &out);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
     }
 
-    ngx_http_finalize_request(r, rc);
+    out.buf = b;
+    out.next = NULL;
 
-    return NGX_DONE;
+    return ngx_http_output_filter(r, &out);
 }
 
 
@@ -606,6 +620,37 @@ ngx_http_gw_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
     hn.n = n;
 
     return ngx_http_gw_drop_headers(r, ngx_http_gw_header_named, &hn, NULL);
+}
+
+
+ngx_table_elt_t *
+ngx_http_gw_header_in(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            return &h[i];
+        }
+    }
 }
 
 
@@ -813,6 +858,87 @@ ngx_http_gw_conf_set_realm_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     *realm = value[1];
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_gw_conf_zone_arg(ngx_conf_t *cf, ngx_str_t *arg, ngx_str_t *name,
+    ssize_t *size)
+{
+    u_char     *p;
+    ngx_str_t  *value, s;
+
+    if (arg->len < 5 || ngx_strncmp(arg->data, "zone=", 5) != 0) {
+        return NGX_DECLINED;
+    }
+
+    value = cf->args->elts;
+
+    name->data = arg->data + 5;
+    p = (u_char *) ngx_strchr(name->data, ':');
+
+    if (p == NULL) {
+        goto invalid;
+    }
+
+    name->len = p - name->data;
+    s.data = p + 1;
+    s.len = arg->data + arg->len - s.data;
+
+    *size = ngx_parse_size(&s);
+
+    if (name->len == 0 || *size == NGX_ERROR) {
+        goto invalid;
+    }
+
+    if (*size < (ssize_t) (64 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V zone \"%V\" is too small: at least %uzk",
+                           &value[0], name, 64 * ngx_pagesize / 1024);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" of \"%V\"", arg, &value[0]);
+    return NGX_ERROR;
+}
+
+
+ngx_shm_zone_t *
+ngx_http_gw_conf_zone_add(ngx_conf_t *cf, ngx_str_t *name, ssize_t size,
+    void *tag, ngx_shm_zone_init_pt init, void *data)
+{
+    ngx_str_t       *value;
+    ngx_shm_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    if (name->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs zone=name:size", &value[0]);
+        return NULL;
+    }
+
+    zone = ngx_shared_memory_add(cf, name, size, tag);
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    if (zone->data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V zone \"%V\" is already used", &value[0],
+                           name);
+        return NULL;
+    }
+
+    zone->init = init;
+    zone->data = data;
+
+    return zone;
 }
 
 

@@ -765,32 +765,13 @@ static ngx_int_t
 ngx_http_gw_keyauth_credential(ngx_http_request_t *r,
     ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_str_t *key)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_http_gw_header_in(r, &klcf->header);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == klcf->header.len
-            && ngx_strncasecmp(h[i].key.data, klcf->header.data,
-                               h[i].key.len) == 0)
-        {
-            *key = h[i].value;
-            return key->len ? NGX_OK : NGX_DECLINED;
-        }
+    if (h != NULL) {
+        *key = h->value;
+        return key->len ? NGX_OK : NGX_DECLINED;
     }
 
     if (klcf->query.len

@@ -76,6 +76,10 @@ typedef ngx_chain_t *(*ngx_http_gw_metrics_export_pt)(ngx_http_request_t *r,
 ngx_int_t ngx_http_gw_metrics_exporter(ngx_conf_t *cf,
     ngx_http_gw_metrics_export_pt export, void *data);
 
+/* an exporter's answer: one empty buffer of size bytes in r's pool, in a
+ * chain link; NULL on no memory */
+ngx_chain_t *ngx_http_gw_metrics_chain(ngx_http_request_t *r, size_t size);
+
 
 extern ngx_module_t  ngx_http_gw_metrics_module;
 

@@ -102,6 +102,27 @@ ngx_http_gw_metrics_exporter(ngx_conf_t *cf,
 }
 
 
+ngx_chain_t *
+ngx_http_gw_metrics_chain(ngx_http_request_t *r, size_t size)
+{
+    ngx_chain_t  *cl;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->buf = ngx_create_temp_buf(r->pool, size);
+    if (cl->buf == NULL) {
+        return NULL;
+    }
+
+    cl->next = NULL;
+
+    return cl;
+}
+
+
 char *
 ngx_http_gw_metrics_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {

@@ -162,7 +162,6 @@ ngx_http_gw_redis_status_handler(ngx_http_request_t *r)
     size_t                          len;
     ngx_int_t                       rc;
     ngx_buf_t                      *b;
-    ngx_chain_t                     out;
     ngx_http_gw_redis_worker_t     *w;
     ngx_http_gw_redis_main_conf_t  *rmcf;
 
@@ -215,25 +214,7 @@ ngx_http_gw_redis_status_handler(ngx_http_request_t *r)
                               w->subscriber.reconnects);
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_gw_send_buf(r, NGX_HTTP_OK, "application/json", b);
 }
 
 

@@ -28,6 +28,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_config.h"
 #include "ngx_http_gw_metrics.h"
 
@@ -58,6 +59,8 @@ static ngx_int_t ngx_http_gw_config_init_process(ngx_cycle_t *cycle);
 static void ngx_http_gw_config_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_gw_config_tick(ngx_event_t *ev);
 static ngx_http_gw_config_use_t *ngx_http_gw_config_acquire(void);
+static ngx_http_gw_config_use_t *ngx_http_gw_config_held(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_config_pin_add(uint64_t gen);
 static void ngx_http_gw_config_pin_remove(ngx_http_gw_config_use_t *use);
 static void ngx_http_gw_config_unref(ngx_http_gw_config_use_t *use);
@@ -135,8 +138,8 @@ ngx_http_gw_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_config_main_conf_t *gcf = conf;
 
-    u_char      *p;
     ssize_t      size;
+    ngx_int_t    rc;
     ngx_str_t   *value, name, s;
     ngx_uint_t   i;
 
@@ -150,32 +153,13 @@ ngx_http_gw_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            p = (u_char *) ngx_strchr(name.data, ':');
+        rc = ngx_http_gw_conf_zone_arg(cf, &value[i], &name, &size);
 
-            if (p == NULL) {
-                goto invalid;
-            }
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
 
-            name.len = p - name.data;
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (name.len == 0 || size == NGX_ERROR) {
-                goto invalid;
-            }
-
-            if (size < (ssize_t) (64 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "gw_config zone \"%V\" is too small: "
-                                   "at least %uz bytes", &name,
-                                   64 * ngx_pagesize);
-                return NGX_CONF_ERROR;
-            }
-
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -197,30 +181,17 @@ ngx_http_gw_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"gw_config\" needs zone=name:size");
-        return NGX_CONF_ERROR;
-    }
-
     if (gcf->interval == NGX_CONF_UNSET_MSEC) {
         gcf->interval = 1000;
     }
 
-    gcf->zone = ngx_shared_memory_add(cf, &name, size,
-                                      &ngx_http_gw_config_module);
+    gcf->zone = ngx_http_gw_conf_zone_add(cf, &name, size,
+                                          &ngx_http_gw_config_module,
+                                          ngx_http_gw_config_init_zone, gcf);
     if (gcf->zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (gcf->zone->data != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "gw_config zone \"%V\" is already used", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    gcf->zone->init = ngx_http_gw_config_init_zone;
-    gcf->zone->data = gcf;
     gcf->log = cf->log;
 
     return NGX_CONF_OK;
@@ -499,20 +470,10 @@ ngx_http_gw_snapshot_get(ngx_http_request_t *r)
         return NULL;
     }
 
-    use = ngx_http_get_module_ctx(r, ngx_http_gw_config_module);
+    use = ngx_http_gw_config_held(r);
 
     if (use != NULL) {
         return use->snap;
-    }
-
-    /* an internal redirect clears the ctx, not the pool's cleanups */
-
-    for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
-        if (cln->handler == ngx_http_gw_config_unpin) {
-            use = cln->data;
-            ngx_http_set_ctx(r, use, ngx_http_gw_config_module);
-            return use->snap;
-        }
     }
 
     use = ngx_http_gw_config_acquire();
@@ -540,23 +501,41 @@ ngx_http_gw_snapshot_get(ngx_http_request_t *r)
 ngx_http_gw_snap_t *
 ngx_http_gw_config_pinned(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t        *cln;
     ngx_http_gw_config_use_t  *use;
 
     if (ngx_http_gw_config_conf == NULL) {
         return NULL;
     }
 
+    use = ngx_http_gw_config_held(r);
+
+    return (use != NULL) ? use->snap : NULL;
+}
+
+
+/*
+ * The use r pinned already, or NULL: in the ctx, or, after an internal
+ * redirect cleared the ctx (not the pool's cleanups), in its cleanup,
+ * put back in the ctx.
+ */
+
+static ngx_http_gw_config_use_t *
+ngx_http_gw_config_held(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_gw_config_use_t  *use;
+
     use = ngx_http_get_module_ctx(r, ngx_http_gw_config_module);
 
     if (use != NULL) {
-        return use->snap;
+        return use;
     }
 
     for (cln = r->pool->cleanup; cln != NULL; cln = cln->next) {
         if (cln->handler == ngx_http_gw_config_unpin) {
             use = cln->data;
-            return use->snap;
+            ngx_http_set_ctx(r, use, ngx_http_gw_config_module);
+            return use;
         }
     }
 

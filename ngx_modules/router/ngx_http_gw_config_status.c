@@ -97,7 +97,6 @@ ngx_http_gw_config_status_handler(ngx_http_request_t *r)
     size_t                           used, size, elen;
     ngx_int_t                        rc;
     ngx_buf_t                       *b;
-    ngx_chain_t                      out;
     ngx_atomic_uint_t                us;
     ngx_http_gw_snap_t              *s;
     ngx_http_gw_config_sh_t         *sh;
@@ -181,25 +180,8 @@ ngx_http_gw_config_status_handler(ngx_http_request_t *r)
     p = ngx_sprintf(p, "\"zone_used\":%uz,\"zone_size\":%uz}\n", used, size);
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_gw_send_buf(r, NGX_HTTP_OK, "application/json", b);
 }
 
 
@@ -268,18 +250,12 @@ ngx_http_gw_config_export(ngx_http_request_t *r, void *data)
         return NULL;
     }
 
-    b = ngx_create_temp_buf(r->pool, 4096);
-    if (b == NULL) {
-        return NGX_CHAIN_ERROR;
-    }
-
-    cl = ngx_alloc_chain_link(r->pool);
+    cl = ngx_http_gw_metrics_chain(r, 4096);
     if (cl == NULL) {
         return NGX_CHAIN_ERROR;
     }
 
-    cl->buf = b;
-    cl->next = NULL;
+    b = cl->buf;
 
     p = ngx_sprintf(b->last,
             "# HELP gw_config_revision The metadata revision the gateway's "

@@ -363,33 +363,22 @@ ngx_http_gw_router_header(void *ctx, const char *name, size_t nlen,
 {
     ngx_http_request_t *r = ctx;
 
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
+    ngx_str_t         key;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    key.data = (u_char *) name;
+    key.len = nlen;
 
-    for (i = 0; /* void */ ; i++) {
+    h = ngx_http_gw_header_in(r, &key);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == nlen
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, nlen) == 0)
-        {
-            *value = (const char *) h[i].value.data;
-            *len = h[i].value.len;
-            return 1;
-        }
+    if (h == NULL) {
+        return 0;
     }
+
+    *value = (const char *) h->value.data;
+    *len = h->value.len;
+
+    return 1;
 }
 
 

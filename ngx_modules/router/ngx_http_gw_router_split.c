@@ -92,8 +92,6 @@ ngx_http_gw_router_key(ngx_http_request_t *r, ngx_http_gw_snap_t *snap,
     ngx_http_gw_snap_key_t *key, ngx_str_t *value)
 {
     ngx_str_t         name;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     ngx_str_null(value);
@@ -120,27 +118,10 @@ ngx_http_gw_router_key(ngx_http_request_t *r, ngx_http_gw_snap_t *snap,
         return NGX_OK;
 
     case NGX_HTTP_GW_SNAP_KEY_HEADER:
-        part = &r->headers_in.headers.part;
-        h = part->elts;
+        h = ngx_http_gw_header_in(r, &name);
 
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].hash != 0 && h[i].key.len == name.len
-                && ngx_strncasecmp(h[i].key.data, name.data, name.len) == 0)
-            {
-                *value = h[i].value;
-                break;
-            }
+        if (h != NULL) {
+            *value = h->value;
         }
 
         return NGX_OK;

@@ -29,6 +29,7 @@
 #include <ngx_http.h>
 
 #include "gw_split.h"
+#include "ngx_http_gw.h"
 #include "ngx_http_gw_router.h"
 #include "ngx_http_gw_router_state.h"
 #include "ngx_http_gw_metrics.h"
@@ -148,9 +149,8 @@ ngx_http_gw_route_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_gw_state_main_conf_t *smcf = conf;
 
-    u_char      *p;
     ssize_t      size;
-    ngx_int_t    n;
+    ngx_int_t    n, rc;
     ngx_str_t   *value, name, s;
     ngx_uint_t   i;
 
@@ -164,30 +164,13 @@ ngx_http_gw_route_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            p = (u_char *) ngx_strchr(name.data, ':');
-            if (p == NULL) {
-                goto invalid;
-            }
+        rc = ngx_http_gw_conf_zone_arg(cf, &value[i], &name, &size);
 
-            name.len = p - name.data;
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
 
-            size = ngx_parse_size(&s);
-            if (name.len == 0 || size == NGX_ERROR) {
-                goto invalid;
-            }
-
-            if (size < (ssize_t) (64 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "gw_route_state zone \"%V\" is too small:"
-                                   " at least %uzk", &value[i],
-                                   64 * ngx_pagesize / 1024);
-                return NGX_CONF_ERROR;
-            }
-
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -219,27 +202,13 @@ ngx_http_gw_route_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "gw_route_state needs zone=name:size");
-        return NGX_CONF_ERROR;
-    }
-
-    smcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                           &ngx_http_gw_route_state_module);
+    smcf->shm_zone = ngx_http_gw_conf_zone_add(cf, &name, size,
+                                               &ngx_http_gw_route_state_module,
+                                               ngx_http_gw_state_zone_init,
+                                               smcf);
     if (smcf->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (smcf->shm_zone->data != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "gw_route_state zone \"%V\" is already used",
-                           &name);
-        return NGX_CONF_ERROR;
-    }
-
-    smcf->shm_zone->init = ngx_http_gw_state_zone_init;
-    smcf->shm_zone->data = smcf;
 
     return NGX_CONF_OK;
 
@@ -718,13 +687,14 @@ ngx_http_gw_state_export(ngx_http_request_t *r, void *data)
         }
     }
 
-    b = ngx_create_temp_buf(r->pool, size);
-    cl = ngx_alloc_chain_link(r->pool);
+    cl = ngx_http_gw_metrics_chain(r, size);
 
-    if (b == NULL || cl == NULL) {
+    if (cl == NULL) {
         ngx_shmtx_unlock(&smcf->shpool->mutex);
         return NGX_CHAIN_ERROR;
     }
+
+    b = cl->buf;
 
     p = ngx_sprintf(b->last,
         "# HELP gw_route_deprecated_calls_total Calls to deprecated routes "
@@ -781,8 +751,6 @@ ngx_http_gw_state_export(ngx_http_request_t *r, void *data)
     ngx_shmtx_unlock(&smcf->shpool->mutex);
 
     b->last = p;
-    cl->buf = b;
-    cl->next = NULL;
 
     return cl;
 }

@@ -275,18 +275,12 @@ ngx_http_gw_upstream_export(ngx_http_request_t *r, void *data)
     size = 3 * size + ngx_strlen(family[0]) + ngx_strlen(family[1])
            + ngx_strlen(family[2]);
 
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
-        return NGX_CHAIN_ERROR;
-    }
-
-    cl = ngx_alloc_chain_link(r->pool);
+    cl = ngx_http_gw_metrics_chain(r, size);
     if (cl == NULL) {
         return NGX_CHAIN_ERROR;
     }
 
-    cl->buf = b;
-    cl->next = NULL;
+    b = cl->buf;
 
     p = b->last;
     now = ngx_current_msec;

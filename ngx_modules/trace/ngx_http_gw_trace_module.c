@@ -160,9 +160,6 @@ static ngx_http_gw_trace_ctx_t *
 ngx_http_gw_trace_ctx(ngx_http_request_t *r)
 {
     u_char                   *p;
-    ngx_str_t                *tp;
-    ngx_uint_t                i;
-    ngx_list_part_t          *part;
     ngx_table_elt_t          *h;
     gw_traceparent_t          parsed;
     ngx_http_gw_trace_ctx_t  *ctx;
@@ -180,33 +177,12 @@ ngx_http_gw_trace_ctx(ngx_http_request_t *r)
 
     /* the first traceparent counts: a repeated one is not looked at */
 
-    tp = NULL;
-    part = &r->main->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_http_gw_header_in(r->main, &ngx_http_gw_traceparent);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == ngx_http_gw_traceparent.len
-            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_traceparent.data,
-                               h[i].key.len) == 0)
-        {
-            tp = &h[i].value;
-            break;
-        }
-    }
-
-    if (tp != NULL
-        && gw_traceparent_parse((char *) tp->data, tp->len, &parsed) == 0)
+    if (h != NULL
+        && gw_traceparent_parse((char *) h->value.data, h->value.len,
+                                &parsed)
+           == 0)
     {
         ngx_memcpy(ctx->trace_id, parsed.trace_id, 16);
         ngx_memcpy(ctx->parent_id, parsed.parent_id, 8);
