@@ -25,6 +25,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/router/ngx_http_gw_config_module.c
           $ngx_addon_dir/router/ngx_http_gw_router_state.c
           $ngx_addon_dir/router/ngx_http_gw_upstream_module.c
           $ngx_addon_dir/router/ngx_http_gw_upstream_health.c
+          $ngx_addon_dir/router/ngx_http_gw_upstream_check.c
           $ngx_addon_dir/router/ngx_http_gw_upstream_metrics.c
           $ngx_addon_dir/common/ngx_http_gw_policy.c"
 gw_lib_dirs="$gw_lib_dirs router balance"

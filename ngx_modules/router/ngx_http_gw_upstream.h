@@ -11,7 +11,8 @@
  *                                   problems
  *   ngx_http_gw_upstream_health.c   whether a target is up, passive
  *                                   failures, the builder worker's active
- *                                   checks
+ *                                   checks: their schedule and verdicts
+ *   ngx_http_gw_upstream_check.c    one active check's HTTP exchange
  *   ngx_http_gw_upstream_metrics.c  the targets' metrics (up, in flight,
  *                                   failures) for gw_metrics_endpoint
  *
@@ -41,6 +42,17 @@ typedef struct {
 } ngx_http_gw_upstream_main_conf_t;
 
 
+/* _health.c: this worker's schedule of one target's active checks */
+typedef struct {
+    ngx_str_node_t              sn;         /* str: "<upstream> <addr>" */
+    ngx_queue_t                 queue;
+    ngx_msec_t                  due;
+    ngx_uint_t                  tick;       /* the last tick that saw it */
+    unsigned                    busy:1;     /* a check is in flight */
+    unsigned                    gone:1;     /* free it when it ends */
+} ngx_http_gw_check_node_t;
+
+
 extern ngx_module_t  ngx_http_gw_upstream_module;
 
 
@@ -65,6 +77,17 @@ void ngx_http_gw_upstream_metrics_fail(ngx_http_gw_snap_t *snap,
 
 /* the active checks' timer, armed in every worker (init process) */
 ngx_int_t ngx_http_gw_upstream_health_init(ngx_cycle_t *cycle);
+
+/* _health.c: one active check's result, counted on the target named by
+   upstream id and address in the current snapshot (the builder only) */
+void ngx_http_gw_upstream_check_apply(ngx_str_t *upstream, ngx_str_t *name,
+    ngx_uint_t ok, const char *why, ngx_log_t *log);
+
+/* _check.c: starts one active check of t (node busy until it ends, then
+   freed if gone, else its result applied); copies what it needs of snap */
+void ngx_http_gw_upstream_check_start(ngx_http_gw_snap_t *snap,
+    ngx_http_gw_snap_upstream_t *up, ngx_http_gw_snap_target_t *t,
+    ngx_http_gw_check_node_t *node, ngx_log_t *log);
 
 
 #endif /* _NGX_HTTP_GW_UPSTREAM_H_INCLUDED_ */

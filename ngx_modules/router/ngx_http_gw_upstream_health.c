@@ -23,6 +23,8 @@
  * not the builder.  A result is applied to the target as the snapshot
  * current at that time has it (found again by upstream id and address),
  * so a check that outlives a change cannot touch another target's slot.
+ * This file keeps the schedule and the verdicts; the HTTP exchange of
+ * one check is ngx_http_gw_upstream_check.c's.
  *
  * Snapshots are pinned through ngx_http_gw_snapshot_get(), which takes
  * a request: the tick and each result use a minimal request of their own
@@ -37,50 +39,10 @@
 #include "ngx_http_gw_upstream.h"
 
 
-#define NGX_HTTP_GW_CHECK_RESPONSE   32     /* bytes read of the answer */
-
-
-/* this worker's schedule of one target's checks */
-typedef struct {
-    ngx_str_node_t              sn;         /* str: "<upstream> <addr>" */
-    ngx_queue_t                 queue;
-    ngx_msec_t                  due;
-    ngx_uint_t                  tick;       /* the last tick that saw it */
-    unsigned                    busy:1;     /* a check is in flight */
-    unsigned                    gone:1;     /* free it when it ends */
-} ngx_http_gw_check_node_t;
-
-
-/* one check in flight, in its own pool */
-typedef struct {
-    ngx_pool_t                 *pool;
-    ngx_http_gw_check_node_t   *node;
-    ngx_peer_connection_t       pc;
-    ngx_event_t                 timeout;
-    ngx_str_t                   upstream;   /* the upstream's id */
-    ngx_str_t                   name;       /* the target's address */
-    ngx_buf_t                  *out;        /* the request */
-    u_char                      in[NGX_HTTP_GW_CHECK_RESPONSE];
-    size_t                      nin;
-    u_char                      sockaddr[28];
-} ngx_http_gw_check_t;
-
-
 static void ngx_http_gw_upstream_tick(ngx_event_t *ev);
 static void ngx_http_gw_upstream_check_all(ngx_log_t *log);
 static ngx_http_gw_check_node_t *ngx_http_gw_upstream_check_node(
     ngx_str_t *key, ngx_log_t *log);
-static void ngx_http_gw_upstream_check_start(ngx_http_gw_snap_t *snap,
-    ngx_http_gw_snap_upstream_t *up, ngx_http_gw_snap_target_t *t,
-    ngx_http_gw_check_node_t *node, ngx_log_t *log);
-static void ngx_http_gw_upstream_check_write(ngx_event_t *wev);
-static void ngx_http_gw_upstream_check_idle(ngx_event_t *wev);
-static void ngx_http_gw_upstream_check_read(ngx_event_t *rev);
-static void ngx_http_gw_upstream_check_timeout(ngx_event_t *ev);
-static void ngx_http_gw_upstream_check_done(ngx_http_gw_check_t *ck,
-    ngx_uint_t ok, const char *why);
-static void ngx_http_gw_upstream_check_apply(ngx_http_gw_check_t *ck,
-    ngx_uint_t ok, const char *why);
 static ngx_http_gw_snap_t *ngx_http_gw_upstream_pin(ngx_pool_t *pool);
 static void ngx_http_gw_upstream_check_forget(ngx_uint_t all);
 
@@ -358,284 +320,14 @@ ngx_http_gw_upstream_check_forget(ngx_uint_t all)
 }
 
 
-static void
-ngx_http_gw_upstream_check_start(ngx_http_gw_snap_t *snap,
-    ngx_http_gw_snap_upstream_t *up, ngx_http_gw_snap_target_t *t,
-    ngx_http_gw_check_node_t *node, ngx_log_t *log)
-{
-    size_t                len;
-    ngx_int_t             rc;
-    ngx_pool_t           *pool;
-    ngx_connection_t     *c;
-    ngx_http_gw_check_t  *ck;
-
-    if (t->socklen == 0 || t->socklen > sizeof(ck->sockaddr)) {
-        return;
-    }
-
-    pool = ngx_create_pool(1024, log);
-    if (pool == NULL) {
-        return;
-    }
-
-    ck = ngx_pcalloc(pool, sizeof(ngx_http_gw_check_t));
-    if (ck == NULL) {
-        goto failed;
-    }
-
-    ck->pool = pool;
-    ck->node = node;
-
-    /* the snapshot may be gone when the check ends: copies */
-    ck->upstream.len = up->id.len;
-    ck->upstream.data = ngx_pnalloc(pool, up->id.len + t->address.len);
-    if (ck->upstream.data == NULL) {
-        goto failed;
-    }
-
-    ngx_memcpy(ck->upstream.data, ngx_http_gw_snap_string(snap, up->id),
-               up->id.len);
-
-    ck->name.len = t->address.len;
-    ck->name.data = ck->upstream.data + up->id.len;
-    ngx_memcpy(ck->name.data, ngx_http_gw_snap_string(snap, t->address),
-               t->address.len);
-
-    len = sizeof("GET  HTTP/1.0" CRLF "Host: " CRLF
-                 "User-Agent: tollgate-health-check" CRLF
-                 "Connection: close" CRLF CRLF) - 1
-          + up->check_path.len + t->address.len;
-
-    ck->out = ngx_create_temp_buf(pool, len);
-    if (ck->out == NULL) {
-        goto failed;
-    }
-
-    ck->out->last = ngx_sprintf(ck->out->last,
-                                "GET %s HTTP/1.0" CRLF "Host: %V" CRLF
-                                "User-Agent: tollgate-health-check" CRLF
-                                "Connection: close" CRLF CRLF,
-                                ngx_http_gw_snap_string(snap, up->check_path),
-                                &ck->name);
-
-    ngx_memcpy(ck->sockaddr, t->sockaddr, t->socklen);
-
-    ck->pc.sockaddr = (struct sockaddr *) ck->sockaddr;
-    ck->pc.socklen = t->socklen;
-    ck->pc.name = &ck->name;
-    ck->pc.get = ngx_event_get_peer;
-    ck->pc.log = log;
-    ck->pc.log_error = NGX_ERROR_INFO;
-
-    ck->timeout.handler = ngx_http_gw_upstream_check_timeout;
-    ck->timeout.data = ck;
-    ck->timeout.log = log;
-    ck->timeout.cancelable = 1;
-
-    node->busy = 1;
-
-    rc = ngx_event_connect_peer(&ck->pc);
-
-    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
-        ngx_http_gw_upstream_check_done(ck, 0, "connect failed");
-        return;
-    }
-
-    c = ck->pc.connection;
-    c->data = ck;
-    c->pool = pool;
-    c->read->handler = ngx_http_gw_upstream_check_read;
-    c->write->handler = ngx_http_gw_upstream_check_write;
-
-    ngx_add_timer(&ck->timeout, up->check_timeout_ms ? up->check_timeout_ms
-                                                      : 1000);
-
-    if (rc == NGX_OK) {
-        ngx_http_gw_upstream_check_write(c->write);
-    }
-
-    return;
-
-failed:
-
-    ngx_destroy_pool(pool);
-}
-
-
-static void
-ngx_http_gw_upstream_check_write(ngx_event_t *wev)
-{
-    int                   err;
-    ssize_t               n;
-    socklen_t             len;
-    ngx_connection_t     *c;
-    ngx_http_gw_check_t  *ck;
-
-    c = wev->data;
-    ck = c->data;
-
-    if (ck->out->pos == ck->out->start) {
-        /* the first write event: did the connection succeed? */
-        err = 0;
-        len = sizeof(int);
-
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
-            == -1)
-        {
-            err = ngx_socket_errno;
-        }
-
-        if (err) {
-            ngx_log_error(NGX_LOG_INFO, c->log, err,
-                          "gw_upstream: health check of %V failed to "
-                          "connect", &ck->name);
-            ngx_http_gw_upstream_check_done(ck, 0, "connect failed");
-            return;
-        }
-    }
-
-    while (ck->out->pos < ck->out->last) {
-        n = c->send(c, ck->out->pos, ck->out->last - ck->out->pos);
-
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-                ngx_http_gw_upstream_check_done(ck, 0, "send failed");
-            }
-
-            return;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
-            ngx_http_gw_upstream_check_done(ck, 0, "send failed");
-            return;
-        }
-
-        ck->out->pos += n;
-    }
-
-    /* all sent: wait for the answer */
-    wev->handler = ngx_http_gw_upstream_check_idle;
-
-    if (c->read->ready) {
-        ngx_http_gw_upstream_check_read(c->read);
-        return;
-    }
-
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_gw_upstream_check_done(ck, 0, "recv failed");
-    }
-}
-
-
-static void
-ngx_http_gw_upstream_check_idle(ngx_event_t *wev)
-{
-    /* the request is sent: write events mean nothing now */
-}
-
-
-/* reads the status line: "HTTP/1.x NNN" */
-static void
-ngx_http_gw_upstream_check_read(ngx_event_t *rev)
-{
-    ssize_t               n;
-    ngx_uint_t            status;
-    ngx_connection_t     *c;
-    ngx_http_gw_check_t  *ck;
-
-    c = rev->data;
-    ck = c->data;
-
-    if (ck->out->pos < ck->out->last) {
-        /* not all sent yet: an early answer is read after */
-        if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-            ngx_http_gw_upstream_check_done(ck, 0, "recv failed");
-        }
-
-        return;
-    }
-
-    while (ck->nin < 12) {
-        n = c->recv(c, ck->in + ck->nin, sizeof(ck->in) - ck->nin);
-
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-                ngx_http_gw_upstream_check_done(ck, 0, "recv failed");
-            }
-
-            return;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
-            ngx_http_gw_upstream_check_done(ck, 0, "no answer");
-            return;
-        }
-
-        ck->nin += n;
-    }
-
-    if (ngx_strncmp(ck->in, "HTTP/1.", 7) != 0 || ck->in[8] != ' '
-        || ck->in[9] < '1' || ck->in[9] > '5'
-        || ck->in[10] < '0' || ck->in[10] > '9'
-        || ck->in[11] < '0' || ck->in[11] > '9')
-    {
-        ngx_http_gw_upstream_check_done(ck, 0, "not an HTTP answer");
-        return;
-    }
-
-    status = (ck->in[9] - '0') * 100 + (ck->in[10] - '0') * 10
-             + (ck->in[11] - '0');
-
-    ngx_http_gw_upstream_check_done(ck, status >= 200 && status < 400,
-                                    "status not 2xx or 3xx");
-}
-
-
-static void
-ngx_http_gw_upstream_check_timeout(ngx_event_t *ev)
-{
-    ngx_http_gw_upstream_check_done(ev->data, 0, "timed out");
-}
-
-
-/* ends a check: the connection, the result, the pool */
-static void
-ngx_http_gw_upstream_check_done(ngx_http_gw_check_t *ck, ngx_uint_t ok,
-    const char *why)
-{
-    ngx_http_gw_check_node_t  *node;
-
-    if (ck->timeout.timer_set) {
-        ngx_del_timer(&ck->timeout);
-    }
-
-    if (ck->pc.connection != NULL) {
-        ngx_close_connection(ck->pc.connection);
-        ck->pc.connection = NULL;
-    }
-
-    node = ck->node;
-    node->busy = 0;
-
-    if (node->gone) {
-        ngx_free(node);
-
-    } else if (ngx_http_gw_config_is_builder()) {
-        ngx_http_gw_upstream_check_apply(ck, ok, why);
-    }
-
-    ngx_destroy_pool(ck->pool);
-}
-
-
 /*
  * Counts a result on the target as the current snapshot has it (by
  * upstream id and address): check_unhealthy failures in a row take it
  * out, check_healthy successes in a row bring it back.
  */
-static void
-ngx_http_gw_upstream_check_apply(ngx_http_gw_check_t *ck, ngx_uint_t ok,
-    const char *why)
+void
+ngx_http_gw_upstream_check_apply(ngx_str_t *upstream, ngx_str_t *name,
+    ngx_uint_t ok, const char *why, ngx_log_t *log)
 {
     ngx_uint_t                    i, need, level;
     ngx_pool_t                   *pool;
@@ -644,14 +336,14 @@ ngx_http_gw_upstream_check_apply(ngx_http_gw_check_t *ck, ngx_uint_t ok,
     ngx_http_gw_snap_target_t    *targets, *t;
     ngx_http_gw_snap_upstream_t  *up;
 
-    pool = ngx_create_pool(1024, ck->pc.log);
+    pool = ngx_create_pool(1024, log);
     if (pool == NULL) {
         return;
     }
 
     snap = ngx_http_gw_upstream_pin(pool);
 
-    up = (snap != NULL) ? ngx_http_gw_snapshot_upstream(snap, &ck->upstream)
+    up = (snap != NULL) ? ngx_http_gw_snapshot_upstream(snap, upstream)
                         : NULL;
 
     if (up == NULL || up->check_interval_ms == 0) {
@@ -662,9 +354,9 @@ ngx_http_gw_upstream_check_apply(ngx_http_gw_check_t *ck, ngx_uint_t ok,
     t = NULL;
 
     for (i = 0; i < up->ntargets; i++) {
-        if (targets[i].address.len == ck->name.len
+        if (targets[i].address.len == name->len
             && ngx_memcmp(ngx_http_gw_snap_string(snap, targets[i].address),
-                          ck->name.data, ck->name.len) == 0)
+                          name->data, name->len) == 0)
         {
             t = &targets[i];
             break;
@@ -687,10 +379,10 @@ ngx_http_gw_upstream_check_apply(ngx_http_gw_check_t *ck, ngx_uint_t ok,
     h->active_count++;
 
     if (!ok) {
-        ngx_log_error(NGX_LOG_INFO, ck->pc.log, 0,
+        ngx_log_error(NGX_LOG_INFO, log, 0,
                       "gw_upstream: health check of target %V of upstream "
-                      "\"%V\" failed: %s (%uA of %ui)", &ck->name,
-                      &ck->upstream, why, h->active_count, need);
+                      "\"%V\" failed: %s (%uA of %ui)", name, upstream,
+                      why, h->active_count, need);
     }
 
     if (h->active_count < (need ? need : 1)) {
@@ -702,9 +394,9 @@ ngx_http_gw_upstream_check_apply(ngx_http_gw_check_t *ck, ngx_uint_t ok,
 
     level = ok ? NGX_LOG_NOTICE : NGX_LOG_WARN;
 
-    ngx_log_error(level, ck->pc.log, 0,
+    ngx_log_error(level, log, 0,
                   "gw_upstream: target %V of upstream \"%V\" is %s "
-                  "(active health check)", &ck->name, &ck->upstream,
+                  "(active health check)", name, upstream,
                   ok ? "back in" : "out");
 
 done:
