@@ -3,7 +3,7 @@
  * Copyright (C) Tollgate
  *
  * The probe of a regex path (metadata_regex.h): the pattern compiled as
- * lib/router compiles it (byte-wise, no options) and interpreted, under
+ * lib/router compiles it (GW_ROUTER_RE_OPTIONS) and interpreted, under
  * the gateway's match limits, against inputs a backtracking regex
  * struggles with: the pattern's literal start, one of its repeated
  * parts (md_regex_static()'s units) over and over, then a byte the
@@ -50,7 +50,8 @@ md_regex_probe(const char *re, size_t len, const md_rx_probe_t *pr,
 
     msg[0] = '\0';
 
-    code = pcre2_compile((PCRE2_SPTR) re, len, 0, &rc, &at, NULL);
+    code = pcre2_compile((PCRE2_SPTR) re, len, GW_ROUTER_RE_OPTIONS, &rc, &at,
+                         NULL);
     if (code == NULL) {
         snprintf(msg, mlen, "does not compile (error %d at %zu)", rc, at);
         return -1;

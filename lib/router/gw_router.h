@@ -55,6 +55,14 @@
 #define GW_ROUTER_RE_LIMIT       100000     /* PCRE2 match limit (steps) */
 #define GW_ROUTER_RE_DEPTH       1000       /* PCRE2 depth limit */
 
+/*
+ * pcre2_compile() options of a regex path: none (byte-wise, no UTF,
+ * case-sensitive, unanchored).  The gateway (gw_router_re_create()), the
+ * build's check and the metadata service's probe of a regex all compile
+ * with these, so that the probe tests the code the gateway runs.
+ */
+#define GW_ROUTER_RE_OPTIONS     0
+
 /* gw_router_match() */
 #define GW_ROUTER_OK       0
 #define GW_ROUTER_NONE     1                /* no route matches */

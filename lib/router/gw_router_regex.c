@@ -52,7 +52,8 @@ gw_rt_regex_check(const char *src, size_t len, char *msg, size_t mlen)
     pcre2_code  *code;
     PCRE2_UCHAR  buf[160];
 
-    code = pcre2_compile((PCRE2_SPTR) src, len, 0, &rc, &at, NULL);
+    code = pcre2_compile((PCRE2_SPTR) src, len, GW_ROUTER_RE_OPTIONS, &rc,
+                         &at, NULL);
 
     if (code == NULL) {
         pcre2_get_error_message(rc, buf, sizeof(buf));
@@ -108,8 +109,8 @@ gw_router_re_create(const gw_router_t *rt, gw_router_err_t *err)
         }
 
         re->code[pat->regex] = pcre2_compile(
-            (PCRE2_SPTR) gw_rt_str(rt, pat->src), pat->src_len, 0, &rc, &at,
-            NULL);
+            (PCRE2_SPTR) gw_rt_str(rt, pat->src), pat->src_len,
+            GW_ROUTER_RE_OPTIONS, &rc, &at, NULL);
 
         if (re->code[pat->regex] == NULL) {
             snprintf(err->msg, sizeof(err->msg), "regex \"%s\" does not "
