@@ -55,14 +55,6 @@ static char *md_route_conds_key(json_t *data);
 static int md_cond_cmp(const void *a, const void *b);
 
 
-static const char  *md_methods[] = {
-    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT",
-    "TRACE"
-};
-
-#define MD_METHODS_N  (sizeof(md_methods) / sizeof(md_methods[0]))
-
-
 int
 md_route_check(json_t *data, json_t *errors)
 {
@@ -100,7 +92,7 @@ md_route_router(json_t *data, json_t *errors)
     json_t            *v;
     const char        *paths[GW_ROUTER_PATHS_MAX];
     const char        *hosts[GW_ROUTER_HOSTS_MAX];
-    const char        *methods[MD_METHODS_N];
+    const char        *methods[GW_ROUTER_METHODS_N];
     const char        *hnames[GW_ROUTER_CONDS_MAX];
     const char        *anames[GW_ROUTER_CONDS_MAX];
     const char        *msg;
@@ -578,9 +570,9 @@ md_route_match(json_t *data, json_t *match)
         for (j = 0; j < (nh ? nh : 1); j++) {
             host = nh ? json_string_value(json_array_get(hosts, j)) : "*";
 
-            for (k = 0; k < (nm ? nm : MD_METHODS_N); k++) {
+            for (k = 0; k < (nm ? nm : GW_ROUTER_METHODS_N); k++) {
                 method = nm ? json_string_value(json_array_get(methods, k))
-                            : md_methods[k];
+                            : gw_router_method(k);
 
                 if (host == NULL || method == NULL) {
                     continue;

@@ -51,6 +51,7 @@
 #define GW_ROUTER_NAME_MAX       64         /* id, variable, condition name */
 #define GW_ROUTER_VALUE_MAX      1024       /* a condition's value */
 #define GW_ROUTER_PRIORITY_MAX   65535
+#define GW_ROUTER_METHODS_N      9          /* methods a route may name */
 #define GW_ROUTER_REGEX_MAX      4096       /* regex paths in a block */
 #define GW_ROUTER_RE_LIMIT       100000     /* PCRE2 match limit (steps) */
 #define GW_ROUTER_RE_DEPTH       1000       /* PCRE2 depth limit */
@@ -205,6 +206,13 @@ int gw_router_re_jit(const gw_router_re_t *re);
  */
 int gw_router_match(const gw_router_t *rt, const gw_router_re_t *re,
     const gw_router_req_t *req, gw_router_match_t *m);
+
+/*
+ * The i-th of the GW_ROUTER_METHODS_N methods a route may name ("GET",
+ * "HEAD", ... "TRACE"), or NULL when i is past them: what a route that
+ * names no method stands for.
+ */
+const char *gw_router_method(size_t i);
 
 
 #endif /* _GW_ROUTER_H_INCLUDED_ */

@@ -21,7 +21,7 @@ static int gw_rt_parse_segments(const char *s, size_t n, int prefix,
 static int gw_rt_parse_label(const char *s, size_t n);
 
 
-static const char  *gw_rt_methods[] = {
+static const char  *gw_rt_methods[GW_ROUTER_METHODS_N] = {
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT",
     "TRACE"
 };
@@ -303,6 +303,13 @@ gw_rt_parse_label(const char *s, size_t n)
     }
 
     return 0;
+}
+
+
+const char *
+gw_router_method(size_t i)
+{
+    return (i < GW_RT_NMETHODS) ? gw_rt_methods[i] : NULL;
 }
 
 
