@@ -5,7 +5,8 @@
  * Types shared by the files of ngx_http_gw_keyauth_module: API-key
  * authentication and consumers (ngx_http_gw_keyauth_module.c) and the
  * per-worker cache of consumer lookups with its pub/sub invalidation
- * (ngx_http_gw_keyauth_cache.c).
+ * (ngx_http_gw_keyauth_cache.c), and a route's "key_auth" policy
+ * (ngx_http_gw_keyauth_route.c).
  */
 
 
@@ -42,6 +43,20 @@ typedef struct {
 } ngx_http_gw_keyauth_record_t;
 
 
+typedef struct {
+    ngx_str_t                    realm;         /* len 0: off */
+    ngx_str_t                    header;
+    ngx_str_t                    lowcase;
+    ngx_str_t                    query;         /* len 0: off */
+    ngx_str_t                    consumer_claim;
+    time_t                       cache_ttl;
+    time_t                       negative_ttl;
+    ngx_uint_t                   redis_down;
+    size_t                       max_size;
+    ngx_array_t                 *strip;         /* ngx_str_t */
+} ngx_http_gw_keyauth_loc_conf_t;
+
+
 /* a cache key: "k" + key hash, or "c" + consumer id */
 #define NGX_HTTP_GW_KEYAUTH_LOOKUP_MAX  (1 + GW_KEY_HASH_HEX_LEN + GW_ID_MAX)
 
@@ -55,6 +70,9 @@ void ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     ngx_str_t *message);
 void ngx_http_gw_keyauth_cache_flush(void *data);
 void ngx_http_gw_keyauth_cache_configure(ngx_uint_t max_entries);
+
+/* registers the "key_auth" route policy (ngx_http_gw_keyauth_route.c) */
+ngx_int_t ngx_http_gw_keyauth_route_add(ngx_conf_t *cf);
 
 
 extern ngx_module_t  ngx_http_gw_keyauth_module;
