@@ -47,6 +47,21 @@ extern ngx_module_t  ngx_http_gw_router_module;
 /* the router's answer for r, or NULL when r was not routed by gw_router */
 ngx_http_gw_router_ctx_t *ngx_http_gw_router_ctx(ngx_http_request_t *r);
 
+
+/* a plugin a route runs (its "plugins" policy; docs/plugins.md) */
+typedef struct {
+    ngx_str_t                   id;
+    ngx_str_t                   name;
+    ngx_str_t                   config;     /* compact JSON object text */
+} ngx_http_gw_router_plugin_t;
+
+/*
+ * The plugins of r's route, in the route's order: an array of
+ * ngx_http_gw_router_plugin_t living as long as r, or NULL when r was not
+ * routed by gw_router or its route has none.
+ */
+ngx_array_t *ngx_http_gw_router_plugins(ngx_http_request_t *r);
+
 /*
  * Chooses ctx->upstream among the route's upstream and its splits,
  * sticky by the route's "sticky" key (ngx_http_gw_router_split.c).

@@ -30,14 +30,6 @@ typedef struct {
 } ngx_http_gw_router_main_conf_t;
 
 
-/* a plugin a route runs (its "plugins" policy), for issue 17's runtime */
-typedef struct {
-    ngx_str_t                   id;
-    ngx_str_t                   name;
-    ngx_str_t                   config;     /* compact JSON object text */
-} ngx_http_gw_router_plugin_t;
-
-
 typedef struct {
     ngx_flag_t                  enable;     /* gw_router */
     ngx_array_t                *plugins;    /* _plugin_t: a route's, or NULL */

@@ -181,6 +181,25 @@ ngx_http_gw_router_ctx(ngx_http_request_t *r)
 }
 
 
+ngx_array_t *
+ngx_http_gw_router_plugins(ngx_http_request_t *r)
+{
+    ngx_http_gw_router_loc_conf_t  *rlcf;
+
+    if (ngx_http_gw_router_ctx(r) == NULL) {
+        return NULL;
+    }
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_router_module);
+
+    if (rlcf->plugins == NULL || rlcf->plugins->nelts == 0) {
+        return NULL;
+    }
+
+    return rlcf->plugins;
+}
+
+
 /*
  * The rewrite phase of a gw_router location.  Runs again after an
  * internal redirect or a "rewrite ... last" into such a location (the

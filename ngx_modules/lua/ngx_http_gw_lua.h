@@ -1,0 +1,169 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * What the files of the Lua plugin runtime share (docs/plugins.md):
+ *
+ *   ngx_http_gw_lua_module.c    directives, configuration, the phase
+ *                               handlers' and filters' registration
+ *   ngx_http_gw_lua_plugin.c    a plugin's files: loading, its schema,
+ *                               checking configurations, hot reload, the
+ *                               per-worker instances (one state each)
+ *   ngx_http_gw_lua_run.c       a request's plugins: the order, the
+ *                               access coroutine, the filters, log, the
+ *                               failure answer
+ *   ngx_http_gw_lua_api.c       the "gw" table plugins call: request,
+ *                               response, consumer, claims, ids, exit, log
+ *   ngx_http_gw_lua_shdict.c    gw.shared: a dictionary in shared memory
+ *   ngx_http_gw_lua_redis.c     gw.redis: a command through the async
+ *                               client, the coroutine yields for the reply
+ *   ngx_http_gw_lua_metrics.c   per-plugin time, memory, errors, budget
+ *
+ * Each plugin has one sandboxed state per worker (lib/lua), so a plugin's
+ * memory cap, budget and failures are its own, and a hot reload replaces
+ * one state.  One Lua call runs at a time in a worker: the API functions
+ * find the request they serve through ngx_http_gw_lua_cur, set by the
+ * runner around every call and resume.
+ */
+
+
+#ifndef _NGX_HTTP_GW_LUA_H_INCLUDED_
+#define _NGX_HTTP_GW_LUA_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "gw_lua.h"
+
+
+/* the phases a plugin may define: bits of ngx_http_gw_lua_plugin_t.phases */
+#define NGX_HTTP_GW_LUA_ACCESS         0
+#define NGX_HTTP_GW_LUA_HEADER_FILTER  1
+#define NGX_HTTP_GW_LUA_BODY_FILTER    2
+#define NGX_HTTP_GW_LUA_LOG            3
+#define NGX_HTTP_GW_LUA_PHASES         4
+
+/* caps */
+#define NGX_HTTP_GW_LUA_PLUGINS_MAX    64       /* plugins per location */
+#define NGX_HTTP_GW_LUA_NAME_MAX       64       /* [a-z][a-z0-9_-]* */
+
+
+typedef struct ngx_http_gw_lua_inst_s    ngx_http_gw_lua_inst_t;
+typedef struct ngx_http_gw_lua_ctx_s     ngx_http_gw_lua_ctx_t;
+
+
+/*
+ * A plugin the configuration knows: plugins/<name>.lua with
+ * <name>.schema.json, found in the first gw_plugin_path that holds it.
+ * Made at configuration time (the files are read and checked then);
+ * inst is the worker's current instance.
+ */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   lua_path;       /* NUL-terminated */
+    ngx_str_t                   schema_path;    /* NUL-terminated */
+    ngx_uint_t                  index;          /* metrics slot */
+    ngx_int_t                   priority;       /* higher runs first */
+    ngx_uint_t                  phases;         /* 1 << NGX_HTTP_GW_LUA_* */
+    unsigned                    trusted:1;      /* JIT on, no count hook */
+    unsigned                    early:1;        /* access before auth */
+    unsigned                    body:1;         /* reads the request body */
+    ngx_http_gw_lua_inst_t     *inst;           /* per worker */
+    void                       *data;           /* ngx_http_gw_lua_plugin.c */
+} ngx_http_gw_lua_plugin_t;
+
+
+/* a plugin enabled with one configuration (a directive's or a route's) */
+typedef struct {
+    ngx_http_gw_lua_plugin_t   *plugin;
+    ngx_str_t                   config;         /* compact JSON object */
+    ngx_str_t                   id;             /* the route's plugin id,
+                                                   or "" for a directive */
+} ngx_http_gw_lua_use_t;
+
+
+/* one Lua call in progress: what the API functions serve */
+typedef struct {
+    ngx_http_request_t         *r;
+    ngx_http_gw_lua_ctx_t      *ctx;
+    ngx_http_gw_lua_plugin_t   *plugin;
+    ngx_uint_t                  phase;          /* NGX_HTTP_GW_LUA_* */
+    lua_State                  *co;             /* the access coroutine,
+                                                   or NULL: no yields */
+} ngx_http_gw_lua_call_t;
+
+
+/* NULL outside a Lua call of the runtime */
+extern ngx_http_gw_lua_call_t  *ngx_http_gw_lua_cur;
+
+
+/*
+ * A yielded access coroutine waits for one outcome (gw.redis): the
+ * function that yields sets waiting; the completion (a callback, outside
+ * Lua) sets ready and ref, a registry reference in the plugin's state to
+ * a table {[1] = value or nil, [2] = error text or nil} built under
+ * gw_lua_cpcall(); the runner resumes the coroutine with those two values
+ * and unrefs it.  A completion that cannot build the table sets ready
+ * with ref LUA_NOREF: the coroutine resumes with nil, "no memory".
+ */
+typedef struct {
+    unsigned                    waiting:1;
+    unsigned                    ready:1;
+    int                         ref;
+} ngx_http_gw_lua_wait_t;
+
+/* the wait of the current call's request, for gw.redis */
+ngx_http_gw_lua_wait_t *ngx_http_gw_lua_wait(ngx_http_gw_lua_call_t *call);
+
+/* the state of the current call's plugin instance */
+gw_lua_t *ngx_http_gw_lua_call_state(ngx_http_gw_lua_call_t *call);
+
+
+/*
+ * Opening functions: each adds its names to the "gw" table on the top of
+ * L's stack when a plugin's state is made (in protected mode: may raise).
+ */
+int ngx_http_gw_lua_api_open(lua_State *L);         /* gw.req, gw.resp... */
+int ngx_http_gw_lua_shdict_open(lua_State *L);      /* gw.shared */
+int ngx_http_gw_lua_redis_open(lua_State *L);       /* gw.redis */
+
+/*
+ * Raised by an API function used where it is not allowed: a Lua error
+ * "gw.<what>: not allowed in the <phase> phase" (or outside a call).
+ * Returns 0 only when allowed (a bit set in phases).
+ */
+int ngx_http_gw_lua_api_check(lua_State *L, const char *what,
+    ngx_uint_t phases);
+
+/* the name of phase: "access", "header_filter", "body_filter", "log" */
+const char *ngx_http_gw_lua_phase_name(ngx_uint_t phase);
+
+
+/*
+ * Metrics (ngx_http_gw_lua_metrics.c): one call's outcome; ns is its time
+ * in nanoseconds (monotonic), rc what lib/lua said.  And the memory a
+ * plugin's state holds after it, in bytes.  Cheap: shared-memory atomics.
+ */
+void ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
+    ngx_uint_t phase, uint64_t ns, gw_lua_rc_e rc);
+void ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
+    size_t bytes);
+
+/* at configuration time: the metrics zone for n plugins, the exporter */
+ngx_int_t ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins);
+
+/* the shared dictionary's zone (gw_plugin_dict), at configuration time */
+char *ngx_http_gw_lua_shdict_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+extern ngx_module_t  ngx_http_gw_lua_module;
+extern ngx_module_t  ngx_http_gw_lua_early_module;
+
+
+#endif /* _NGX_HTTP_GW_LUA_H_INCLUDED_ */
