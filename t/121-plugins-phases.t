@@ -299,13 +299,13 @@ body=nil err=too large
 
 === TEST 11: no plugin in a location: nothing runs
 --- config
-    location /up { return 200 "up $http_x_alpha\n"; }
+    location /up { return 200 "up [$http_x_alpha]\n"; }
     location /t {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
     }
 --- request
 GET /t
 --- response_body
-up 
+up []
 --- response_headers
 X-Order:
