@@ -317,7 +317,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     volatile int           outer;
 
     if (gw_lua_nested >= GW_LUA_NEST_MAX) {
-        return -1;
+        return GW_LUA_RUN_NESTED;
     }
 
     outer = (gw_lua_nested == 0);
@@ -359,7 +359,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
         gw_lua_guard_depth = 0;
         gw_lua_guard_pending = 0;
 
-        return -1;
+        return GW_LUA_RUN_STOPPED;
     }
 
     __atomic_store_n(&gw_lua_call_active, 1, __ATOMIC_RELEASE);
