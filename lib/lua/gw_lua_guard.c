@@ -13,9 +13,9 @@
  * The watchdog: one thread per process, started at the first gw_lua_new()
  * (again at the first call in a forked child), wakes every
  * GW_LUA_WATCH_MS and reads the sequence number and start time that the
- * outermost call in progress wrote.  A call older than its state's time_max gets a real-time signal
- * on the thread that runs it (at every tick until it stops); the handler
- * siglongjmp()s back to gw_lua_guard_run() unless the guard is held (our
+ * outermost call in progress wrote.  A call older than its state's
+ * time_max gets a real-time signal on the thread that runs it (at every
+ * tick until it stops); the handler siglongjmp()s back to gw_lua_guard_run() unless the guard is held (our
  * allocator, our C functions that call libc), in which case
  * gw_lua_guard_leave() jumps.
  * The handler also declines to jump while the interrupted code is in the
