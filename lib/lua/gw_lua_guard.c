@@ -34,6 +34,7 @@
 #define _GNU_SOURCE  1      /* dl_iterate_phdr(), REG_RIP */
 #endif
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -273,6 +274,7 @@ int
 gw_lua_watch_start(gw_lua_err_t *err)
 {
     int               rc;
+    Dl_info           dli;
     sigset_t          all, old;
     pthread_t         tid;
     pthread_attr_t    attr;
@@ -284,6 +286,18 @@ gw_lua_watch_start(gw_lua_err_t *err)
 
     if (!gw_lua_watch_inited) {
         (void) dl_iterate_phdr(gw_lua_unsafe_add, NULL);
+
+        /*
+         * The thread runs code of the object this file is linked into:
+         * when that is nginx's dynamic module, nginx unloads it at exit
+         * (and a reload may), under the running thread.  Pinned, it
+         * stays mapped until the process ends.
+         */
+        if (dladdr((void *) gw_lua_watch, &dli) != 0 && dli.dli_fname != NULL)
+        {
+            (void) dlopen(dli.dli_fname, RTLD_NOW | RTLD_NOLOAD
+                                         | RTLD_NODELETE);
+        }
 
         if (pthread_atfork(NULL, NULL, gw_lua_watch_forked) != 0) {
             gw_lua_err_set(err, GW_LUA_ERROR, "pthread_atfork() failed", 23);

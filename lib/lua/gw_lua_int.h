@@ -24,6 +24,9 @@
 #define GW_LUA_BUDGET_DEFAULT  10000000
 #define GW_LUA_TIME_DEFAULT    1000
 
+/* what the collection after a refused block may take past the cap */
+#define GW_LUA_MEM_SLACK       (64 * 1024)
+
 /* VM instructions between two calls of the count hook */
 #define GW_LUA_HOOK_COUNT      1000
 
@@ -65,6 +68,7 @@ struct gw_lua_s {
     unsigned            dead:1;
     unsigned            exhausted:1;    /* the hook refused more work */
     unsigned            hooked:1;       /* the count hook is set */
+    unsigned            collecting:1;   /* the collection after a refusal */
     unsigned            oom:1;          /* the allocator refused a block */
     char                name[GW_LUA_NAME_MAX];
 };

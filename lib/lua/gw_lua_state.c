@@ -62,7 +62,7 @@ gw_lua_blk_unlink(gw_lua_blk_t *b)
 static void *
 gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    size_t         old, grow;
+    size_t         old, grow, max;
     gw_lua_t      *s;
     gw_lua_blk_t  *b, *nb;
 
@@ -87,9 +87,9 @@ gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
     grow = nsize + sizeof(gw_lua_blk_t);
 
-    if (nsize > s->mem_max
-        || (grow > old && s->mem + (grow - old) > s->mem_max))
-    {
+    max = s->mem_max + (s->collecting ? GW_LUA_MEM_SLACK : 0);
+
+    if (nsize > max || (grow > old && s->mem + (grow - old) > max)) {
         s->oom = 1;
         gw_lua_guard_leave();
         return NULL;
@@ -171,6 +171,40 @@ gw_lua_err_set(gw_lua_err_t *err, gw_lua_rc_e rc, const char *msg,
     }
 
     err->msg[len] = '\0';
+}
+
+
+static int
+gw_lua_collect(lua_State *L)
+{
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    return 0;
+}
+
+
+/*
+ * After the allocator refused a block: a full collection, so that the
+ * garbage the failed call left does not fail the next one too (LuaJIT
+ * raises "not enough memory" at once, it does not collect first).  It is
+ * protected (a finalizer of trusted code may raise), which allocates: the
+ * cap has GW_LUA_MEM_SLACK more for that time.
+ */
+
+static void
+gw_lua_after_oom(gw_lua_t *s)
+{
+    if (!s->oom) {
+        return;
+    }
+
+    s->collecting = 1;
+
+    if (lua_cpcall(s->L, gw_lua_collect, NULL) != 0) {
+        lua_pop(s->L, 1);
+    }
+
+    s->collecting = 0;
+    s->oom = 0;
 }
 
 
@@ -403,6 +437,7 @@ gw_lua_load_run(gw_lua_t *s, void *arg)
 
     gw_lua_arm(s, s->budget);
     run->status = lua_pcall(s->L, 0, 1, 0);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -447,6 +482,7 @@ gw_lua_call_run(gw_lua_t *s, void *arg)
 
     gw_lua_arm(s, s->budget);
     run->status = lua_pcall(s->L, run->nargs, run->nres, 0);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -483,6 +519,7 @@ gw_lua_resume_run(gw_lua_t *s, void *arg)
     run = arg;
 
     run->status = lua_resume(run->co, run->nargs);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -529,6 +566,7 @@ gw_lua_cpcall_run(gw_lua_t *s, void *arg)
 
     gw_lua_arm(s, s->budget);
     run->status = lua_cpcall(s->L, run->f, run->ud);
+    gw_lua_after_oom(s);
 
     return 0;
 }

@@ -188,6 +188,8 @@ test_errors(void)
                   " t[#t + 1] = coroutine.create(function () end) end",
                &err),
            GW_LUA_MEMORY, "coroutine bomb: memory (%s)", err.msg);
+    is_int(run(s, "local t = {} for i = 1, 20000 do t[i] = {i} end", &err),
+           GW_LUA_OK, "the next call has the memory back (%s)", err.msg);
     is_int(run(s, "local t = {} for i = 1, 1e9 do t[i] = i end", &err),
            GW_LUA_MEMORY, "table bomb: memory");
     ok(gw_lua_mem(s) <= gw_lua_mem_max(s), "never past the cap");
