@@ -185,7 +185,9 @@ gw_lua_collect(lua_State *L)
 /*
  * After the allocator refused a block: a full collection, so that the
  * garbage the failed call left does not fail the next one too (LuaJIT
- * raises "not enough memory" at once, it does not collect first).  It is
+ * raises "not enough memory" at once, it does not collect first); once at
+ * the end of the call and once at the start of the next (gw_lua_arm()):
+ * a coroutine that failed holds its stack until its owner drops it.  It is
  * protected (a finalizer of trusted code may raise), which allocates: the
  * cap has GW_LUA_MEM_SLACK more for that time.
  */
@@ -204,7 +206,6 @@ gw_lua_after_oom(gw_lua_t *s)
     }
 
     s->collecting = 0;
-    s->oom = 0;
 }
 
 
@@ -256,6 +257,8 @@ static void
 gw_lua_arm(gw_lua_t *s, uint64_t left)
 {
     s->left = left;
+
+    gw_lua_after_oom(s);
     s->oom = 0;
 
     /* the hook's count is not restarted: calls shorter than
@@ -426,16 +429,18 @@ gw_lua_load_run(gw_lua_t *s, void *arg)
 
     run = arg;
 
+    gw_lua_arm(s, s->budget);
+
     run->status = luaL_loadbufferx(s->L, run->text, run->len, run->name,
                                    "t");
     if (run->status != 0) {
+        gw_lua_after_oom(s);
         return 0;
     }
 
     gw_lua_env(s);
     (void) lua_setfenv(s->L, -2);
 
-    gw_lua_arm(s, s->budget);
     run->status = lua_pcall(s->L, 0, 1, 0);
     gw_lua_after_oom(s);
 

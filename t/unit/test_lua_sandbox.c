@@ -448,6 +448,22 @@ test_resume(void)
 
     is_int(rc, GW_LUA_BUDGET, "the budget counts across resumes");
     lua_pop(L, 1);
+
+    /* a coroutine that ran out of memory holds its stack until dropped */
+    rc = run(s, "co_bomb = function () local t = {} while true do"
+                " t[#t + 1] = coroutine.create(type) end end", &err);
+    co = lua_newthread(L);
+    gw_lua_env(s);
+    lua_getfield(L, -1, "co_bomb");
+    lua_remove(L, -2);
+    lua_xmove(L, co, 1);
+    is_int(gw_lua_resume(s, co, 0, NULL, &err), GW_LUA_MEMORY,
+           "a bomb in a coroutine: memory");
+    lua_pop(L, 1);
+    is_int(run(s, "local t = {} for i = 1, 20000 do t[i] = {i} end", &err),
+           GW_LUA_OK, "once the coroutine is dropped, the next call has"
+           " the memory back (%s)", err.msg);
+
     gw_lua_free(s);
 }
 
