@@ -62,7 +62,7 @@ gw_lua_blk_unlink(gw_lua_blk_t *b)
 static void *
 gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    size_t         old, grow;
+    size_t         old, grow, max;
     gw_lua_t      *s;
     gw_lua_blk_t  *b, *nb;
 
@@ -87,9 +87,9 @@ gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
     grow = nsize + sizeof(gw_lua_blk_t);
 
-    if (grow > old
-        && (grow - old > s->mem_max || s->mem + (grow - old) > s->mem_max))
-    {
+    max = s->mem_max + (s->collecting ? GW_LUA_MEM_SLACK : 0);
+
+    if (nsize > max || (grow > old && s->mem + (grow - old) > max)) {
         s->oom = 1;
         gw_lua_guard_leave();
         return NULL;
@@ -174,6 +174,41 @@ gw_lua_err_set(gw_lua_err_t *err, gw_lua_rc_e rc, const char *msg,
 }
 
 
+static int
+gw_lua_collect(lua_State *L)
+{
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    return 0;
+}
+
+
+/*
+ * After the allocator refused a block: a full collection, so that the
+ * garbage the failed call left does not fail the next one too (LuaJIT
+ * raises "not enough memory" at once, it does not collect first); once at
+ * the end of the call and once at the start of the next (gw_lua_arm()):
+ * a coroutine that failed holds its stack until its owner drops it.  It is
+ * protected (a finalizer of trusted code may raise), which allocates: the
+ * cap has GW_LUA_MEM_SLACK more for that time.
+ */
+
+static void
+gw_lua_after_oom(gw_lua_t *s)
+{
+    if (!s->oom) {
+        return;
+    }
+
+    s->collecting = 1;
+
+    if (lua_cpcall(s->L, gw_lua_collect, NULL) != 0) {
+        lua_pop(s->L, 1);
+    }
+
+    s->collecting = 0;
+}
+
+
 /* the outcome of a Lua status, the error value on top of L */
 
 static gw_lua_rc_e
@@ -222,12 +257,19 @@ static void
 gw_lua_arm(gw_lua_t *s, uint64_t left)
 {
     s->left = left;
-    s->exhausted = 0;
+
+    gw_lua_after_oom(s);
     s->oom = 0;
 
-    if (!s->trusted) {
+    /* the hook's count is not restarted: calls shorter than
+     * GW_LUA_HOOK_COUNT instructions are charged too, by the call in
+     * progress when the count runs out */
+    if (!s->trusted && (s->exhausted || !s->hooked)) {
         lua_sethook(s->L, gw_lua_hook, LUA_MASKCOUNT, GW_LUA_HOOK_COUNT);
+        s->hooked = 1;
     }
+
+    s->exhausted = 0;
 }
 
 
@@ -364,6 +406,22 @@ gw_lua_dead(gw_lua_t *s)
 }
 
 
+/* the outcome of gw_lua_guard_run() when it did not run or was stopped */
+
+static gw_lua_rc_e
+gw_lua_stopped(int rc, gw_lua_err_t *err)
+{
+    if (rc == GW_LUA_RUN_NESTED) {
+        gw_lua_err_set(err, GW_LUA_ERROR,
+                       "calls nested too deep or no watchdog", 36);
+        return GW_LUA_ERROR;
+    }
+
+    gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+    return GW_LUA_TIMEOUT;
+}
+
+
 static int
 gw_lua_load_run(gw_lua_t *s, void *arg)
 {
@@ -371,17 +429,20 @@ gw_lua_load_run(gw_lua_t *s, void *arg)
 
     run = arg;
 
+    gw_lua_arm(s, s->budget);
+
     run->status = luaL_loadbufferx(s->L, run->text, run->len, run->name,
                                    "t");
     if (run->status != 0) {
+        gw_lua_after_oom(s);
         return 0;
     }
 
     gw_lua_env(s);
     (void) lua_setfenv(s->L, -2);
 
-    gw_lua_arm(s, s->budget);
     run->status = lua_pcall(s->L, 0, 1, 0);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -391,6 +452,7 @@ gw_lua_rc_e
 gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -407,9 +469,9 @@ gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     run.text = text;
     run.len = len;
 
-    if (gw_lua_guard_run(s, gw_lua_load_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_load_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
@@ -425,6 +487,7 @@ gw_lua_call_run(gw_lua_t *s, void *arg)
 
     gw_lua_arm(s, s->budget);
     run->status = lua_pcall(s->L, run->nargs, run->nres, 0);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -433,6 +496,7 @@ gw_lua_call_run(gw_lua_t *s, void *arg)
 gw_lua_rc_e
 gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -443,9 +507,9 @@ gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
     run.nargs = nargs;
     run.nres = nres;
 
-    if (gw_lua_guard_run(s, gw_lua_call_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_call_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
@@ -460,6 +524,7 @@ gw_lua_resume_run(gw_lua_t *s, void *arg)
     run = arg;
 
     run->status = lua_resume(run->co, run->nargs);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -469,8 +534,8 @@ gw_lua_rc_e
 gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     gw_lua_err_t *err)
 {
+    int           rc;
     uint64_t      spent;
-    gw_lua_rc_e   rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -484,18 +549,16 @@ gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     run.co = co;
     run.nargs = nargs;
 
-    if (gw_lua_guard_run(s, gw_lua_resume_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_resume_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     if (budget_total != NULL) {
         *budget_total = s->budget - s->left;
     }
 
-    rc = gw_lua_status(s, co, run.status, err);
-
-    return rc;
+    return gw_lua_status(s, co, run.status, err);
 }
 
 
@@ -508,6 +571,7 @@ gw_lua_cpcall_run(gw_lua_t *s, void *arg)
 
     gw_lua_arm(s, s->budget);
     run->status = lua_cpcall(s->L, run->f, run->ud);
+    gw_lua_after_oom(s);
 
     return 0;
 }
@@ -516,6 +580,7 @@ gw_lua_cpcall_run(gw_lua_t *s, void *arg)
 gw_lua_rc_e
 gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -526,9 +591,9 @@ gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
     run.f = f;
     run.ud = ud;
 
-    if (gw_lua_guard_run(s, gw_lua_cpcall_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_cpcall_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
