@@ -79,12 +79,12 @@ static const char  *ngx_http_gw_lua_metrics_results[] = {
 
 
 #define ngx_http_gw_lua_metrics_plugin(m, i)                                 \
-    (((ngx_http_gw_lua_plugin_t **) (m)->plugins->elts)[i])
+    (&((ngx_http_gw_lua_plugin_t *) (m)->plugins->elts)[i])
 
 
 /*
  * At configuration time (core's postconfiguration): plugins is the array
- * of the configuration's ngx_http_gw_lua_plugin_t pointers.  Adds the zone
+ * of the configuration's ngx_http_gw_lua_plugin_t, complete.  Adds the zone
  * and the exporter; nothing when there are no plugins.
  */
 ngx_int_t
@@ -492,9 +492,10 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
             p = ngx_cpymem(p, "gw_plugin_seconds_total{plugin=\"",
                            sizeof("gw_plugin_seconds_total{plugin=\"") - 1);
             p = ngx_http_gw_lua_metrics_label(p, sh->names[s], sh->len[s]);
-            p = ngx_sprintf(p, "\",phase=\"%s\"} %uA.%09uA\n",
+            ns /= 1000;     /* microseconds */
+            p = ngx_sprintf(p, "\",phase=\"%s\"} %uA.%06uA\n",
                             ngx_http_gw_lua_phase_name(j),
-                            ns / 1000000000, ns % 1000000000);
+                            ns / 1000000, ns % 1000000);
         }
     }
 
