@@ -223,7 +223,10 @@ ngx_http_gw_lua_metrics_get(void)
     static ngx_cycle_t                *cycle;
     static ngx_http_gw_lua_metrics_t  *found;
 
-    if (cycle == ngx_cycle) {
+    /* cached in workers only: a cycle's address may be reused by the
+     * master's next one */
+
+    if (cycle == ngx_cycle && cycle != NULL) {
         return found;
     }
 
@@ -253,7 +256,11 @@ ngx_http_gw_lua_metrics_get(void)
         found = NULL;
     }
 
-    cycle = (ngx_cycle_t *) ngx_cycle;
+    if (ngx_process == NGX_PROCESS_WORKER
+        || ngx_process == NGX_PROCESS_SINGLE)
+    {
+        cycle = (ngx_cycle_t *) ngx_cycle;
+    }
 
     return found;
 }

@@ -126,9 +126,6 @@ static int ngx_http_gw_lua_shdict_delete(lua_State *L);
 /* a get's value, copied out under the lock and pushed after it */
 static u_char  ngx_http_gw_lua_shdict_buf[NGX_HTTP_GW_LUA_SHDICT_VALUE_MAX];
 
-/* the configuration being parsed holds a gw_plugin_dict already */
-static ngx_cycle_t  *ngx_http_gw_lua_shdict_cycle;
-
 
 #define ngx_http_gw_lua_shdict_rbnode(n)                                     \
     ((ngx_rbtree_node_t *) ((u_char *) (n)                                   \
@@ -152,12 +149,29 @@ ngx_http_gw_lua_shdict_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                 *value, name, s;
     ngx_uint_t                 i;
     ngx_shm_zone_t            *zone;
+    ngx_list_part_t           *part;
     ngx_http_gw_lua_shdict_t  *d;
 
     value = cf->args->elts;
 
-    if (ngx_http_gw_lua_shdict_cycle == cf->cycle) {
-        return "is duplicate";
+    part = &cf->cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].init == ngx_http_gw_lua_shdict_init) {
+            return "is duplicate";
+        }
     }
 
     name.len = 0;
@@ -206,8 +220,6 @@ ngx_http_gw_lua_shdict_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    ngx_http_gw_lua_shdict_cycle = cf->cycle;
 
     return NGX_CONF_OK;
 }
@@ -316,7 +328,10 @@ ngx_http_gw_lua_shdict_zone(void)
     static ngx_cycle_t               *cycle;
     static ngx_http_gw_lua_shdict_t  *found;
 
-    if (cycle == ngx_cycle) {
+    /* cached in workers only: a cycle's address may be reused by the
+     * master's next one */
+
+    if (cycle == ngx_cycle && cycle != NULL) {
         return found;
     }
 
@@ -346,7 +361,11 @@ ngx_http_gw_lua_shdict_zone(void)
         found = NULL;
     }
 
-    cycle = (ngx_cycle_t *) ngx_cycle;
+    if (ngx_process == NGX_PROCESS_WORKER
+        || ngx_process == NGX_PROCESS_SINGLE)
+    {
+        cycle = (ngx_cycle_t *) ngx_cycle;
+    }
 
     return found;
 }
