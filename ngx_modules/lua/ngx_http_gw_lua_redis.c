@@ -75,6 +75,9 @@ static ngx_uint_t ngx_http_gw_lua_redis_depth(redisReply *reply,
     ngx_uint_t depth);
 
 
+ngx_uint_t  ngx_http_gw_lua_redis_yielded;
+
+
 #define K1  1, 1, 1
 #define KA  1, -1, 1
 
@@ -346,6 +349,8 @@ ngx_http_gw_lua_redis(lua_State *L)
     wait->waiting = 1;
     wait->ready = 0;
     wait->ref = LUA_NOREF;
+
+    ngx_http_gw_lua_redis_yielded = 1;
 
     return lua_yield(L, 0);
 }
