@@ -232,7 +232,8 @@ ngx_http_gw_lua_redis(lua_State *L)
         case LUA_TNUMBER:
             d = lua_tonumber(L, i + 1);
 
-            if (d == (double) (int64_t) d && d > -9.2e18 && d < 9.2e18) {
+            /* the range first: converting past int64_t is undefined */
+            if (d > -9.2e18 && d < 9.2e18 && d == (double) (int64_t) d) {
                 n = snprintf(num[i], NGX_HTTP_GW_LUA_REDIS_NUM, "%lld",
                              (long long) d);
 
