@@ -285,19 +285,21 @@ ngx_http_gw_lua_redis(lua_State *L)
 
     r = call->r;
 
+    prefix = sizeof(NGX_HTTP_GW_LUA_REDIS_PREFIX) - 1
+             + call->plugin->name.len + 1;
+    buf = NULL;
+
+    /* allocations and the client's work: no jump out of them */
+    gw_lua_guard_enter();
+
     ctx = ngx_palloc(r->pool, sizeof(ngx_http_gw_lua_redis_ctx_t));
     if (ctx == NULL) {
+        gw_lua_guard_leave();
         return ngx_http_gw_lua_redis_fail(L, "no memory");
     }
 
     ctx->state = ngx_http_gw_lua_call_state(call);
     ctx->wait = wait;
-
-    prefix = sizeof(NGX_HTTP_GW_LUA_REDIS_PREFIX) - 1
-             + call->plugin->name.len + 1;
-    buf = NULL;
-
-    gw_lua_guard_enter();
 
     if (keys != 0) {
         buf = ngx_alloc(total + keys * prefix, r->connection->log);
