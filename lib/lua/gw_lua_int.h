@@ -32,6 +32,12 @@
 
 #define GW_LUA_NAME_MAX        64
 
+/* how deep the C functions that call Lua back (string.gsub with a
+ * function or table, coroutine.resume, coroutine.wrap) may nest: LuaJIT
+ * checks the Lua stack, not the C stack, and each string.gsub holds a
+ * buffer of BUFSIZ on it, so unchecked nesting overflows the C stack */
+#define GW_LUA_CCALL_MAX       100
+
 
 /* the header of each block the allocator hands out: all blocks of a state
  * are on one list so that a DEAD state is freed without lua_close() */
@@ -52,11 +58,13 @@ struct gw_lua_s {
     size_t              mem_max;
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
+    unsigned            ccalls;     /* C functions calling Lua, nested */
     unsigned            time_max;
     unsigned            trusted:1;
     unsigned            ffi:1;
     unsigned            dead:1;
     unsigned            exhausted:1;    /* the hook refused more work */
+    unsigned            hooked:1;       /* the count hook is set */
     unsigned            oom:1;          /* the allocator refused a block */
     char                name[GW_LUA_NAME_MAX];
 };

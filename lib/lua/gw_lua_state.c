@@ -222,12 +222,17 @@ static void
 gw_lua_arm(gw_lua_t *s, uint64_t left)
 {
     s->left = left;
-    s->exhausted = 0;
     s->oom = 0;
 
-    if (!s->trusted) {
+    /* the hook's count is not restarted: calls shorter than
+     * GW_LUA_HOOK_COUNT instructions are charged too, by the call in
+     * progress when the count runs out */
+    if (!s->trusted && (s->exhausted || !s->hooked)) {
         lua_sethook(s->L, gw_lua_hook, LUA_MASKCOUNT, GW_LUA_HOOK_COUNT);
+        s->hooked = 1;
     }
+
+    s->exhausted = 0;
 }
 
 
