@@ -5,7 +5,7 @@
 # (returning, answering with gw.exit, yielding for Redis: counted once),
 # and after a Lua error, a spent instruction budget and the memory cap;
 # gw_plugin_seconds_total{plugin,phase}; gw_plugin_memory_bytes{plugin};
-# counters that stay across a reload; nothing without plugins.
+# nothing without plugins.
 #
 # Each block's last request is the scrape.
 
