@@ -19,8 +19,6 @@
 #define _NGX_HTTP_GW_LUA_INT_H_INCLUDED_
 
 
-#include <sys/stat.h>
-
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_lua.h"
 #include "gw_schema.h"

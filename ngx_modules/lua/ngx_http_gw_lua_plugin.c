@@ -24,8 +24,6 @@
  */
 
 
-#include <dirent.h>
-
 #include "ngx_http_gw_lua_int.h"
 
 

@@ -24,8 +24,6 @@
  */
 
 
-#include <time.h>
-
 #include "ngx_http_gw_lua_int.h"
 #include "ngx_http_gw_router.h"
 
