@@ -87,8 +87,8 @@ gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
     grow = nsize + sizeof(gw_lua_blk_t);
 
-    if (grow > old
-        && (grow - old > s->mem_max || s->mem + (grow - old) > s->mem_max))
+    if (nsize > s->mem_max
+        || (grow > old && s->mem + (grow - old) > s->mem_max))
     {
         s->oom = 1;
         gw_lua_guard_leave();
@@ -369,6 +369,22 @@ gw_lua_dead(gw_lua_t *s)
 }
 
 
+/* the outcome of gw_lua_guard_run() when it did not run or was stopped */
+
+static gw_lua_rc_e
+gw_lua_stopped(int rc, gw_lua_err_t *err)
+{
+    if (rc == GW_LUA_RUN_NESTED) {
+        gw_lua_err_set(err, GW_LUA_ERROR,
+                       "calls nested too deep or no watchdog", 36);
+        return GW_LUA_ERROR;
+    }
+
+    gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+    return GW_LUA_TIMEOUT;
+}
+
+
 static int
 gw_lua_load_run(gw_lua_t *s, void *arg)
 {
@@ -396,6 +412,7 @@ gw_lua_rc_e
 gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -412,9 +429,9 @@ gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     run.text = text;
     run.len = len;
 
-    if (gw_lua_guard_run(s, gw_lua_load_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_load_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
@@ -438,6 +455,7 @@ gw_lua_call_run(gw_lua_t *s, void *arg)
 gw_lua_rc_e
 gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -448,9 +466,9 @@ gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
     run.nargs = nargs;
     run.nres = nres;
 
-    if (gw_lua_guard_run(s, gw_lua_call_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_call_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
@@ -474,8 +492,8 @@ gw_lua_rc_e
 gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     gw_lua_err_t *err)
 {
+    int           rc;
     uint64_t      spent;
-    gw_lua_rc_e   rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -489,18 +507,16 @@ gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     run.co = co;
     run.nargs = nargs;
 
-    if (gw_lua_guard_run(s, gw_lua_resume_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_resume_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     if (budget_total != NULL) {
         *budget_total = s->budget - s->left;
     }
 
-    rc = gw_lua_status(s, co, run.status, err);
-
-    return rc;
+    return gw_lua_status(s, co, run.status, err);
 }
 
 
@@ -521,6 +537,7 @@ gw_lua_cpcall_run(gw_lua_t *s, void *arg)
 gw_lua_rc_e
 gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -531,9 +548,9 @@ gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
     run.f = f;
     run.ud = ud;
 
-    if (gw_lua_guard_run(s, gw_lua_cpcall_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_cpcall_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
