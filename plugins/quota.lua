@@ -4,8 +4,8 @@
 --
 -- Each request of a consumer (or, with "by": "ip", of a client address)
 -- runs INCR on the key of the current UTC day,
---     tollgate:quota:<name>:<consumer id>:<day>      (day: days since 1970)
--- and EXPIRE on it when it was created, so that the counts of the last
+--     <name>:<consumer id>:<day>                     (day: days since 1970)
+-- (gw.redis sends it as gw:plugin:quota:<name>:...) and EXPIRE on it when it was created, so that the counts of the last
 -- "history" days stay readable.  Past "limit", the request gets a 429
 -- problem with Retry-After (seconds to the next UTC midnight).  Every
 -- request counted gets the fields the gateway's rate limits use:
@@ -50,7 +50,7 @@ function P.init(conf)
         headers = conf.headers ~= false,
     }
 
-    c.prefix = "tollgate:quota:" .. c.name .. ":"
+    c.prefix = c.name .. ":"
     c.policy = format("\"%s\";q=%d;w=%d", c.name, c.limit, DAY)
     c.ttl = (c.history + 1) * DAY
 
@@ -88,7 +88,7 @@ end
 
 
 local function unavailable(c, err)
-    gw.log.err("redis: ", err or "no reply")
+    gw.log.err("redis: " .. tostring(err or "no reply"))
 
     if c.deny_down then
         return gw.problem(503, "Quota unavailable",
@@ -107,7 +107,7 @@ local function report(c, id, today, reset_in)
     local reply, err = gw.redis("MGET", unpack(keys))
 
     if type(reply) ~= "table" then
-        gw.log.err("redis: ", err or "no reply")
+        gw.log.err("redis: " .. tostring(err or "no reply"))
         return gw.problem(503, "Quota unavailable",
                           "the request quota cannot be read now")
     end
@@ -165,7 +165,7 @@ function P.access(c, ctx)
         ok, err = gw.redis("EXPIRE", key, c.ttl)
 
         if ok == nil then
-            gw.log.err("redis: ", err or "no reply")
+            gw.log.err("redis: " .. tostring(err or "no reply"))
         end
     end
 
@@ -179,7 +179,7 @@ function P.access(c, ctx)
 
     if remaining < 0 then
         gw.resp.set_header("Retry-After", tostring(reset_in))
-        gw.log.info("daily quota of ", c.limit, " exceeded")
+        gw.log.info("daily quota of " .. c.limit .. " exceeded")
         return gw.problem(429, "Quota exceeded",
                           format("daily quota of %d requests exceeded; "
                                  .. "retry in %d s", c.limit, reset_in))

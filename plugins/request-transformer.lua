@@ -372,7 +372,7 @@ local function body(c)
             return                  -- no body
         end
 
-        gw.log.info("body not rewritten: ", err)
+        gw.log.info("body not rewritten: " .. tostring(err))
 
         if c.body_pass then
             return
@@ -389,7 +389,7 @@ local function body(c)
     local text, why = body_of(c.body, b)
 
     if text == nil then
-        gw.log.info("body not rewritten: ", why)
+        gw.log.info("body not rewritten: " .. why)
 
         if c.body_pass then
             return
@@ -412,7 +412,7 @@ function P.access(c, ctx)
         local q, err = query(c.query)
 
         if err ~= nil then
-            gw.log.info("query not rewritten: ", err)
+            gw.log.info("query not rewritten: " .. err)
             return gw.problem(400, "Query not rewritable",
                               "the query string has too many arguments")
         end

@@ -184,7 +184,7 @@ function P.header_filter(c, ctx)
 
     if why ~= nil then
         if why == "too large" or why == "encoded" then
-            gw.log.info("body not rewritten: ", why)
+            gw.log.info("body not rewritten: " .. why)
         end
 
         return
@@ -193,7 +193,10 @@ function P.header_filter(c, ctx)
     ctx.buf = {}
     ctx.n = 0
     ctx.size = 0
-    gw.resp.remove_header("Content-Length")
+
+    -- the length changes: the runtime drops Content-Length of a response
+    -- a body filter may change; where it lets a plugin do it, do it here
+    pcall(gw.resp.remove_header, "Content-Length")
 end
 
 
@@ -271,8 +274,8 @@ function P.body_filter(c, ctx, chunk, eof)
 
     if ctx.size + #chunk > c.body_max then
         -- past the cap: what was held back, then everything as it comes
-        gw.log.info("body not rewritten: larger than ", c.body_max,
-                    " bytes")
+        gw.log.info("body not rewritten: larger than " .. c.body_max
+                    .. " bytes")
         ctx.buf = nil
         buf[ctx.n + 1] = chunk
         return concat(buf)
@@ -294,7 +297,7 @@ function P.body_filter(c, ctx, chunk, eof)
     local text, why = rewrite(c.body, body)
 
     if text == nil then
-        gw.log.info("body not rewritten: ", why)
+        gw.log.info("body not rewritten: " .. why)
         return body
     end
 
