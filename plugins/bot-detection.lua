@@ -5,12 +5,13 @@
 -- The User-Agent is lowercased and cut to max_length bytes once; each
 -- entry of allow and deny is a plain substring (lowercased at init) or,
 -- with "patterns": true, a Lua pattern (written in lowercase; "^" and
--- "$" anchor it) checked at init.  allow first: a match lets the request
--- through whatever else matches.  Then deny, then the built-in list of
--- crawlers, scrapers and scanners (builtin: true, the default; HTTP
--- libraries such as curl are not in it: API clients use them).  A
--- request without a User-Agent (or an empty one) passes unless
--- "missing" is "deny".
+-- "$" anchor it) checked at init; a pattern has at most two unescaped
+-- * + - and sees at most 256 bytes, so that backtracking stays cheap.
+-- allow first: a match lets the request through whatever else matches.
+-- Then deny, then the built-in list of crawlers, scrapers and scanners
+-- (builtin: true, the default; HTTP libraries such as curl are not in
+-- it: API clients use them).  A request without a User-Agent (or an
+-- empty one) passes unless "missing" is "deny".
 --
 
 local gw = gw
@@ -65,7 +66,7 @@ function P.init(conf)
         deny = list(conf.deny, patterns),
         builtin = conf.builtin ~= false and list(BUILTIN, false) or {},
         plain = not patterns,
-        max = conf.max_length or 512,
+        max = conf.max_length or (patterns and 256 or 512),
         missing_deny = conf.missing == "deny",
     }
 end
