@@ -108,6 +108,9 @@ void gw_lua_env(gw_lua_t *s);
 size_t gw_lua_mem(gw_lua_t *s);
 size_t gw_lua_mem_max(gw_lua_t *s);
 
+/* bytes all the states of the process hold now (DEAD ones until freed) */
+size_t gw_lua_mem_total(void);
+
 /* 1 once the watchdog stopped a call of this state */
 int gw_lua_dead(gw_lua_t *s);
 
@@ -131,7 +134,8 @@ gw_lua_rc_e gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err);
  * lua_resume() of coroutine co (a thread of s), with nargs arguments on
  * co's stack, under the budget and the watchdog (the budget counts the
  * whole run of the coroutine across resumes only when budget_total is
- * not NULL: it is read and updated).  GW_LUA_YIELD: co yielded, its yield
+ * not NULL: it is read and updated; it holds the instructions spent so
+ * far, so it starts at 0).  GW_LUA_YIELD: co yielded, its yield
  * values on its stack; GW_LUA_OK: it returned, results on its stack.
  */
 gw_lua_rc_e gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs,

@@ -2,8 +2,405 @@
 /*
  * Copyright (C) Tollgate
  *
- * Placeholder: replaced by its owner (gw_lua.h).
+ * The environment of sandboxed code (gw_lua.h).  A fresh table, at the
+ * registry's "gw.env", holds copies of what is safe:
+ *
+ *   - base: assert error getmetatable ipairs next pairs pcall rawequal
+ *     rawget rawset select setmetatable tonumber tostring type unpack
+ *     xpcall _VERSION _G (the environment itself); not getfenv/setfenv
+ *     (they reach other functions' environments), load/loadstring/
+ *     loadfile/dofile (replaced below), newproxy (userdata with __gc),
+ *     print (stdout), gcinfo, module, collectgarbage (replaced below);
+ *   - collectgarbage("count") only: the other options stop or tune the
+ *     collector of a state the sandbox shares with the gateway's code;
+ *   - copies of coroutine, string (without dump: bytecode), table, math
+ *     and bit: changing them changes this environment's copy only;
+ *   - os.time, os.clock, os.date, written here so that they hold the
+ *     guard around the libc calls that take locks (localtime, mktime);
+ *   - load(text [, name]): text only (never bytecode), into this same
+ *     environment; nil and a message on a syntax error;
+ *   - require(name): the vetted modules at the registry's "gw.loaded"
+ *     only: "json" (gw_lua_json.c), and "ffi" for a state made with
+ *     conf.ffi and conf.trusted; the runtime may add its own there.
+ *
+ * The string metatable is replaced by one whose __index is another copy
+ * of the string table and whose __metatable is false: getmetatable("")
+ * gives false, so no code can change what ("x"):rep does for other code
+ * of the state.  io, os.execute/exit/getenv/remove/rename, debug, jit,
+ * package are not there at all.
  */
 
 
-#include "gw_lua.h"
+#include <string.h>
+#include <time.h>
+
+#include "gw_lua_int.h"
+
+
+#define GW_LUA_DATE_FMT_MAX  256
+#define GW_LUA_DATE_MAX      4096
+
+
+static const char  *gw_lua_base_names[] = {
+    "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall",
+    "rawequal", "rawget", "rawset", "select", "setmetatable", "tonumber",
+    "tostring", "type", "unpack", "xpcall", "_VERSION", NULL
+};
+
+
+/*
+ * A copy of the table at t (absolute index) without the names in skip
+ * (NULL-terminated), pushed.
+ */
+
+static void
+gw_lua_copy(lua_State *L, int t, const char **skip)
+{
+    int          i, keep;
+    const char  *key;
+
+    lua_newtable(L);
+    lua_pushnil(L);
+
+    while (lua_next(L, t) != 0) {
+        keep = 1;
+
+        if (lua_type(L, -2) == LUA_TSTRING && skip != NULL) {
+            key = lua_tostring(L, -2);
+
+            for (i = 0; skip[i] != NULL; i++) {
+                if (strcmp(key, skip[i]) == 0) {
+                    keep = 0;
+                    break;
+                }
+            }
+        }
+
+        if (keep) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+}
+
+
+/* a copy of the global library name into env (at -1) */
+
+static void
+gw_lua_copy_lib(lua_State *L, const char *name, const char **skip)
+{
+    lua_getglobal(L, name);
+    gw_lua_copy(L, lua_gettop(L), skip);
+    lua_setfield(L, -3, name);
+    lua_pop(L, 1);
+}
+
+
+static int
+gw_lua_env_collectgarbage(lua_State *L)
+{
+    const char  *opt;
+
+    opt = luaL_optstring(L, 1, "collect");
+
+    if (strcmp(opt, "count") != 0) {
+        return luaL_error(L, "collectgarbage: only \"count\" is allowed");
+    }
+
+    lua_pushnumber(L, (lua_Number) lua_gc(L, LUA_GCCOUNT, 0)
+                      + (lua_Number) lua_gc(L, LUA_GCCOUNTB, 0) / 1024);
+
+    return 1;
+}
+
+
+static int
+gw_lua_env_load(lua_State *L)
+{
+    size_t       len;
+    const char  *text, *name;
+
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "load: only text chunks (strings) are allowed");
+        return 2;
+    }
+
+    text = lua_tolstring(L, 1, &len);
+    name = luaL_optstring(L, 2, "=(load)");
+
+    if (len > 0 && text[0] == 0x1b) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "load: bytecode is refused");
+        return 2;
+    }
+
+    if (luaL_loadbufferx(L, text, len, name, "t") != 0) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+
+    lua_getfield(L, LUA_REGISTRYINDEX, "gw.env");
+    (void) lua_setfenv(L, -2);
+
+    return 1;
+}
+
+
+static int
+gw_lua_env_require(lua_State *L)
+{
+    const char  *name;
+
+    name = luaL_checkstring(L, 1);
+
+    lua_getfield(L, LUA_REGISTRYINDEX, "gw.loaded");
+    lua_getfield(L, -1, name);
+
+    if (lua_isnil(L, -1)) {
+        return luaL_error(L, "module '%s' is not available in the sandbox",
+                          name);
+    }
+
+    return 1;
+}
+
+
+static int
+gw_lua_os_clock(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number) clock() / CLOCKS_PER_SEC);
+    return 1;
+}
+
+
+static int
+gw_lua_date_field(lua_State *L, const char *key, int d)
+{
+    int  v;
+
+    lua_getfield(L, 1, key);
+
+    if (lua_isnumber(L, -1)) {
+        v = (int) lua_tointeger(L, -1);
+
+    } else if (d < 0) {
+        return luaL_error(L, "field '%s' missing in date table", key);
+
+    } else {
+        v = d;
+    }
+
+    lua_pop(L, 1);
+
+    return v;
+}
+
+
+static int
+gw_lua_os_time(lua_State *L)
+{
+    time_t     t;
+    struct tm  tm;
+
+    if (lua_isnoneornil(L, 1)) {
+        t = time(NULL);
+
+    } else {
+        luaL_checktype(L, 1, LUA_TTABLE);
+
+        memset(&tm, 0, sizeof(struct tm));
+        tm.tm_sec = gw_lua_date_field(L, "sec", 0);
+        tm.tm_min = gw_lua_date_field(L, "min", 0);
+        tm.tm_hour = gw_lua_date_field(L, "hour", 12);
+        tm.tm_mday = gw_lua_date_field(L, "day", -1);
+        tm.tm_mon = gw_lua_date_field(L, "month", -1) - 1;
+        tm.tm_year = gw_lua_date_field(L, "year", -1) - 1900;
+
+        lua_getfield(L, 1, "isdst");
+        tm.tm_isdst = lua_isnil(L, -1) ? -1 : lua_toboolean(L, -1);
+        lua_pop(L, 1);
+
+        gw_lua_guard_enter();
+        t = mktime(&tm);
+        gw_lua_guard_leave();
+    }
+
+    if (t == (time_t) -1) {
+        lua_pushnil(L);
+
+    } else {
+        lua_pushnumber(L, (lua_Number) t);
+    }
+
+    return 1;
+}
+
+
+static void
+gw_lua_date_set(lua_State *L, const char *key, int v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, key);
+}
+
+
+static int
+gw_lua_os_date(lua_State *L)
+{
+    int          utc;
+    char         fmt[GW_LUA_DATE_FMT_MAX + 1], out[GW_LUA_DATE_MAX];
+    size_t       len, n;
+    time_t       t;
+    struct tm    tm, *ok;
+    const char  *f;
+
+    f = luaL_optlstring(L, 1, "%c", &len);
+    t = lua_isnoneornil(L, 2) ? time(NULL)
+                              : (time_t) luaL_checknumber(L, 2);
+
+    utc = (len > 0 && f[0] == '!');
+    if (utc) {
+        f++;
+        len--;
+    }
+
+    if (len > GW_LUA_DATE_FMT_MAX) {
+        return luaL_error(L, "os.date: format too long");
+    }
+
+    memcpy(fmt, f, len);
+    fmt[len] = '\0';
+
+    gw_lua_guard_enter();
+    ok = utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm);
+    n = 0;
+
+    if (ok != NULL && strcmp(fmt, "*t") != 0) {
+        n = strftime(out, sizeof(out), fmt, &tm);
+    }
+
+    gw_lua_guard_leave();
+
+    if (ok == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+
+    if (strcmp(fmt, "*t") == 0) {
+        lua_createtable(L, 0, 9);
+        gw_lua_date_set(L, "sec", tm.tm_sec);
+        gw_lua_date_set(L, "min", tm.tm_min);
+        gw_lua_date_set(L, "hour", tm.tm_hour);
+        gw_lua_date_set(L, "day", tm.tm_mday);
+        gw_lua_date_set(L, "month", tm.tm_mon + 1);
+        gw_lua_date_set(L, "year", tm.tm_year + 1900);
+        gw_lua_date_set(L, "wday", tm.tm_wday + 1);
+        gw_lua_date_set(L, "yday", tm.tm_yday + 1);
+        lua_pushboolean(L, tm.tm_isdst > 0);
+        lua_setfield(L, -2, "isdst");
+        return 1;
+    }
+
+    lua_pushlstring(L, out, n);
+
+    return 1;
+}
+
+
+int
+gw_lua_env_open(lua_State *L)
+{
+    int                 i, env;
+    gw_lua_t           *s;
+    static const char  *no_dump[] = { "dump", NULL };
+
+    s = lua_touserdata(L, 1);
+
+    lua_pushcfunction(L, luaopen_base);
+    lua_call(L, 0, 0);
+    lua_pushcfunction(L, luaopen_string);
+    lua_call(L, 0, 0);
+    lua_pushcfunction(L, luaopen_table);
+    lua_call(L, 0, 0);
+    lua_pushcfunction(L, luaopen_math);
+    lua_call(L, 0, 0);
+    lua_pushcfunction(L, luaopen_bit);
+    lua_call(L, 0, 0);
+
+    if (s->trusted) {
+        /* opening the jit library is what turns the JIT engine on */
+        lua_pushcfunction(L, luaopen_jit);
+        lua_call(L, 0, 0);
+    }
+
+    lua_settop(L, 1);
+
+    lua_newtable(L);
+    env = lua_gettop(L);
+
+    for (i = 0; gw_lua_base_names[i] != NULL; i++) {
+        lua_getglobal(L, gw_lua_base_names[i]);
+        lua_setfield(L, env, gw_lua_base_names[i]);
+    }
+
+    lua_pushvalue(L, env);
+    lua_setfield(L, env, "_G");
+
+    lua_pushcfunction(L, gw_lua_env_collectgarbage);
+    lua_setfield(L, env, "collectgarbage");
+    lua_pushcfunction(L, gw_lua_env_load);
+    lua_setfield(L, env, "load");
+    lua_pushcfunction(L, gw_lua_env_require);
+    lua_setfield(L, env, "require");
+
+    gw_lua_copy_lib(L, "coroutine", NULL);
+    gw_lua_copy_lib(L, "string", no_dump);
+    gw_lua_copy_lib(L, "table", NULL);
+    gw_lua_copy_lib(L, "math", NULL);
+    gw_lua_copy_lib(L, "bit", NULL);
+
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, gw_lua_os_time);
+    lua_setfield(L, -2, "time");
+    lua_pushcfunction(L, gw_lua_os_clock);
+    lua_setfield(L, -2, "clock");
+    lua_pushcfunction(L, gw_lua_os_date);
+    lua_setfield(L, -2, "date");
+    lua_setfield(L, env, "os");
+
+    /* the string metatable: another copy, hidden */
+    lua_pushliteral(L, "");
+    lua_createtable(L, 0, 2);
+    lua_getglobal(L, "string");
+    gw_lua_copy(L, lua_gettop(L), no_dump);
+    lua_remove(L, -2);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+
+    /* the vetted modules */
+    lua_newtable(L);
+    gw_lua_json_open(L);
+    lua_setfield(L, -2, "json");
+
+    if (s->ffi) {
+        lua_pushcfunction(L, luaopen_ffi);
+        lua_call(L, 0, 1);
+        lua_setfield(L, -2, "ffi");
+    }
+
+    lua_setfield(L, LUA_REGISTRYINDEX, "gw.loaded");
+
+    lua_pushvalue(L, env);
+    lua_setfield(L, LUA_REGISTRYINDEX, "gw.env");
+
+    return 0;
+}

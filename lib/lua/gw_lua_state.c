@@ -2,8 +2,549 @@
 /*
  * Copyright (C) Tollgate
  *
- * Placeholder: replaced by its owner (gw_lua.h).
+ * The factory of sandboxed LuaJIT states (gw_lua.h): lua_newstate() with
+ * an allocator that keeps every block on a list and refuses to go past
+ * the state's cap, and the protected calls that turn errors, memory and
+ * budget exhaustion and the watchdog's stop into values.
  */
 
 
-#include "gw_lua.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_lua_int.h"
+
+
+#define GW_LUA_BLK_MAGIC  0x67776c7561626c6bULL
+
+
+typedef struct {
+    int                 nargs;
+    int                 nres;
+    int                 status;
+    lua_State          *co;
+    lua_CFunction       f;
+    void               *ud;
+    const char         *name;
+    const char         *text;
+    size_t              len;
+} gw_lua_run_t;
+
+
+static size_t  gw_lua_mem_all;
+
+
+static void
+gw_lua_blk_link(gw_lua_t *s, gw_lua_blk_t *b)
+{
+    b->prev = &s->blocks;
+    b->next = s->blocks.next;
+    s->blocks.next->prev = b;
+    s->blocks.next = b;
+}
+
+
+static void
+gw_lua_blk_unlink(gw_lua_blk_t *b)
+{
+    b->prev->next = b->next;
+    b->next->prev = b->prev;
+}
+
+
+/*
+ * The allocator of every state: the blocks carry a header linking them on
+ * the state's list, the sizes (headers included) are charged to s->mem and
+ * a growth past s->mem_max is refused (LuaJIT then raises "not enough
+ * memory").  Holds the guard: the watchdog never jumps out of malloc().
+ */
+
+static void *
+gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    size_t         old, grow;
+    gw_lua_t      *s;
+    gw_lua_blk_t  *b, *nb;
+
+    s = ud;
+    b = (ptr != NULL) ? (gw_lua_blk_t *) ptr - 1 : NULL;
+    old = (b != NULL) ? b->size + sizeof(gw_lua_blk_t) : 0;
+
+    gw_lua_guard_enter();
+
+    if (nsize == 0) {
+        if (b != NULL) {
+            gw_lua_blk_unlink(b);
+            s->mem -= old;
+            gw_lua_mem_all -= old;
+            b->magic = 0;
+            free(b);
+        }
+
+        gw_lua_guard_leave();
+        return NULL;
+    }
+
+    grow = nsize + sizeof(gw_lua_blk_t);
+
+    if (grow > old
+        && (grow - old > s->mem_max || s->mem + (grow - old) > s->mem_max))
+    {
+        s->oom = 1;
+        gw_lua_guard_leave();
+        return NULL;
+    }
+
+    if (b != NULL) {
+        gw_lua_blk_unlink(b);
+    }
+
+    nb = realloc(b, grow);
+
+    if (nb == NULL) {
+        if (b != NULL) {
+            gw_lua_blk_link(s, b);
+        }
+
+        s->oom = 1;
+        gw_lua_guard_leave();
+        return NULL;
+    }
+
+    nb->size = nsize;
+    nb->magic = GW_LUA_BLK_MAGIC;
+    gw_lua_blk_link(s, nb);
+
+    s->mem = s->mem - old + grow;
+    gw_lua_mem_all = gw_lua_mem_all - old + grow;
+
+    gw_lua_guard_leave();
+
+    return nb + 1;
+}
+
+
+static int
+gw_lua_panic(lua_State *L)
+{
+    /* only reached on a bug of ours: every entry point is protected */
+    abort();
+    return 0;
+}
+
+
+gw_lua_t *
+gw_lua_from(lua_State *L)
+{
+    void  *ud;
+
+    (void) lua_getallocf(L, &ud);
+
+    return ud;
+}
+
+
+void
+gw_lua_err_set(gw_lua_err_t *err, gw_lua_rc_e rc, const char *msg,
+    size_t len)
+{
+    size_t  i;
+
+    if (err == NULL) {
+        return;
+    }
+
+    err->rc = rc;
+
+    if (msg == NULL) {
+        msg = gw_lua_rc_name(rc);
+        len = strlen(msg);
+    }
+
+    if (len > GW_LUA_ERR_MAX - 1) {
+        len = GW_LUA_ERR_MAX - 1;
+    }
+
+    for (i = 0; i < len; i++) {
+        err->msg[i] = ((unsigned char) msg[i] < 0x20 || msg[i] == 0x7f)
+                      ? '?' : msg[i];
+    }
+
+    err->msg[len] = '\0';
+}
+
+
+/* the outcome of a Lua status, the error value on top of L */
+
+static gw_lua_rc_e
+gw_lua_status(gw_lua_t *s, lua_State *L, int status, gw_lua_err_t *err)
+{
+    size_t       len;
+    const char  *msg;
+
+    if (status == 0) {
+        return GW_LUA_OK;
+    }
+
+    if (status == LUA_YIELD) {
+        return GW_LUA_YIELD;
+    }
+
+    if (s->exhausted) {
+        gw_lua_err_set(err, GW_LUA_BUDGET, "budget exhausted", 16);
+        lua_pop(L, 1);
+        return GW_LUA_BUDGET;
+    }
+
+    if (status == LUA_ERRMEM) {
+        gw_lua_err_set(err, GW_LUA_MEMORY, "not enough memory", 17);
+        lua_pop(L, 1);
+        return GW_LUA_MEMORY;
+    }
+
+    if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+        msg = lua_tolstring(L, -1, &len);
+
+    } else {
+        msg = (lua_type(L, -1) == LUA_TNIL) ? "error object is nil"
+              : "error object is not a string";
+        len = strlen(msg);
+    }
+
+    gw_lua_err_set(err, GW_LUA_ERROR, msg, len);
+    lua_pop(L, 1);
+
+    return GW_LUA_ERROR;
+}
+
+
+static void
+gw_lua_arm(gw_lua_t *s, uint64_t left)
+{
+    s->left = left;
+    s->exhausted = 0;
+    s->oom = 0;
+
+    if (!s->trusted) {
+        lua_sethook(s->L, gw_lua_hook, LUA_MASKCOUNT, GW_LUA_HOOK_COUNT);
+    }
+}
+
+
+gw_lua_t *
+gw_lua_new(const gw_lua_conf_t *conf, gw_lua_err_t *err)
+{
+    int        rc;
+    gw_lua_t  *s;
+
+    if (gw_lua_watch_start(err) != 0) {
+        return NULL;
+    }
+
+    s = calloc(1, sizeof(gw_lua_t));
+    if (s == NULL) {
+        gw_lua_err_set(err, GW_LUA_MEMORY, "not enough memory", 17);
+        return NULL;
+    }
+
+    s->blocks.prev = &s->blocks;
+    s->blocks.next = &s->blocks;
+    s->mem_max = conf->mem_max ? conf->mem_max : GW_LUA_MEM_DEFAULT;
+    s->budget = conf->budget ? conf->budget : GW_LUA_BUDGET_DEFAULT;
+    s->time_max = conf->time_max ? conf->time_max : GW_LUA_TIME_DEFAULT;
+    s->trusted = conf->trusted;
+    s->ffi = conf->ffi && conf->trusted;
+
+    if (conf->name != NULL) {
+        strncpy(s->name, conf->name, GW_LUA_NAME_MAX - 1);
+    }
+
+    s->L = lua_newstate(gw_lua_alloc, s);
+    if (s->L == NULL) {
+        gw_lua_err_set(err, GW_LUA_MEMORY, "cannot create a Lua state", 25);
+        gw_lua_free(s);
+        return NULL;
+    }
+
+    lua_atpanic(s->L, gw_lua_panic);
+
+    rc = gw_lua_cpcall(s, gw_lua_env_open, s, err);
+    if (rc != GW_LUA_OK) {
+        gw_lua_free(s);
+        return NULL;
+    }
+
+    if (!s->trusted) {
+        luaJIT_setmode(s->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+        gw_lua_arm(s, s->budget);
+    }
+
+    return s;
+}
+
+
+static int
+gw_lua_close_run(gw_lua_t *s, void *arg)
+{
+    lua_sethook(s->L, NULL, 0, 0);
+    lua_close(s->L);
+    return 0;
+}
+
+
+void
+gw_lua_free(gw_lua_t *s)
+{
+    gw_lua_blk_t  *b, *next;
+
+    if (s == NULL) {
+        return;
+    }
+
+    if (s->L != NULL && !s->dead) {
+        /* lua_close() runs the finalizers of ffi.gc() (trusted code) */
+        (void) gw_lua_guard_run(s, gw_lua_close_run, NULL);
+    }
+
+    /* a DEAD state's blocks, lua_State included, are freed one by one */
+    gw_lua_guard_enter();
+
+    for (b = s->blocks.next; b != &s->blocks; b = next) {
+        next = b->next;
+        gw_lua_mem_all -= b->size + sizeof(gw_lua_blk_t);
+        b->magic = 0;
+        free(b);
+    }
+
+    gw_lua_guard_leave();
+
+    free(s);
+}
+
+
+lua_State *
+gw_lua_state(gw_lua_t *s)
+{
+    return s->L;
+}
+
+
+void
+gw_lua_env(gw_lua_t *s)
+{
+    lua_getfield(s->L, LUA_REGISTRYINDEX, "gw.env");
+}
+
+
+size_t
+gw_lua_mem(gw_lua_t *s)
+{
+    return s->mem;
+}
+
+
+size_t
+gw_lua_mem_max(gw_lua_t *s)
+{
+    return s->mem_max;
+}
+
+
+size_t
+gw_lua_mem_total(void)
+{
+    return gw_lua_mem_all;
+}
+
+
+int
+gw_lua_dead(gw_lua_t *s)
+{
+    return s->dead;
+}
+
+
+static int
+gw_lua_load_run(gw_lua_t *s, void *arg)
+{
+    gw_lua_run_t  *run;
+
+    run = arg;
+
+    run->status = luaL_loadbufferx(s->L, run->text, run->len, run->name,
+                                   "t");
+    if (run->status != 0) {
+        return 0;
+    }
+
+    gw_lua_env(s);
+    (void) lua_setfenv(s->L, -2);
+
+    gw_lua_arm(s, s->budget);
+    run->status = lua_pcall(s->L, 0, 1, 0);
+
+    return 0;
+}
+
+
+gw_lua_rc_e
+gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
+    gw_lua_err_t *err)
+{
+    gw_lua_run_t  run;
+
+    if (s->dead) {
+        gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
+        return GW_LUA_DEAD;
+    }
+
+    if (len > 0 && text[0] == 0x1b) {
+        gw_lua_err_set(err, GW_LUA_ERROR, "bytecode is refused", 19);
+        return GW_LUA_ERROR;
+    }
+
+    run.name = name;
+    run.text = text;
+    run.len = len;
+
+    if (gw_lua_guard_run(s, gw_lua_load_run, &run) != 0) {
+        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+        return GW_LUA_TIMEOUT;
+    }
+
+    return gw_lua_status(s, s->L, run.status, err);
+}
+
+
+static int
+gw_lua_call_run(gw_lua_t *s, void *arg)
+{
+    gw_lua_run_t  *run;
+
+    run = arg;
+
+    gw_lua_arm(s, s->budget);
+    run->status = lua_pcall(s->L, run->nargs, run->nres, 0);
+
+    return 0;
+}
+
+
+gw_lua_rc_e
+gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
+{
+    gw_lua_run_t  run;
+
+    if (s->dead) {
+        gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
+        return GW_LUA_DEAD;
+    }
+
+    run.nargs = nargs;
+    run.nres = nres;
+
+    if (gw_lua_guard_run(s, gw_lua_call_run, &run) != 0) {
+        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+        return GW_LUA_TIMEOUT;
+    }
+
+    return gw_lua_status(s, s->L, run.status, err);
+}
+
+
+static int
+gw_lua_resume_run(gw_lua_t *s, void *arg)
+{
+    gw_lua_run_t  *run;
+
+    run = arg;
+
+    run->status = lua_resume(run->co, run->nargs);
+
+    return 0;
+}
+
+
+gw_lua_rc_e
+gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
+    gw_lua_err_t *err)
+{
+    uint64_t      spent;
+    gw_lua_rc_e   rc;
+    gw_lua_run_t  run;
+
+    if (s->dead) {
+        gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
+        return GW_LUA_DEAD;
+    }
+
+    spent = (budget_total != NULL) ? *budget_total : 0;
+    gw_lua_arm(s, spent < s->budget ? s->budget - spent : 0);
+
+    run.co = co;
+    run.nargs = nargs;
+
+    if (gw_lua_guard_run(s, gw_lua_resume_run, &run) != 0) {
+        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+        return GW_LUA_TIMEOUT;
+    }
+
+    if (budget_total != NULL) {
+        *budget_total = s->budget - s->left;
+    }
+
+    rc = gw_lua_status(s, co, run.status, err);
+
+    return rc;
+}
+
+
+static int
+gw_lua_cpcall_run(gw_lua_t *s, void *arg)
+{
+    gw_lua_run_t  *run;
+
+    run = arg;
+
+    gw_lua_arm(s, s->budget);
+    run->status = lua_cpcall(s->L, run->f, run->ud);
+
+    return 0;
+}
+
+
+gw_lua_rc_e
+gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
+{
+    gw_lua_run_t  run;
+
+    if (s->dead) {
+        gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
+        return GW_LUA_DEAD;
+    }
+
+    run.f = f;
+    run.ud = ud;
+
+    if (gw_lua_guard_run(s, gw_lua_cpcall_run, &run) != 0) {
+        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+        return GW_LUA_TIMEOUT;
+    }
+
+    return gw_lua_status(s, s->L, run.status, err);
+}
+
+
+const char *
+gw_lua_rc_name(gw_lua_rc_e rc)
+{
+    static const char  *names[] = {
+        "ok", "yield", "error", "memory", "budget", "timeout", "dead"
+    };
+
+    if ((unsigned) rc < sizeof(names) / sizeof(names[0])) {
+        return names[rc];
+    }
+
+    return "unknown";
+}
