@@ -161,6 +161,13 @@ char *ngx_http_gw_jwt_claim_var(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_gw_jwt_claim_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_gw_jwt_add_variables(ngx_conf_t *cf);
+
+/*
+ * The verified token's claims (its payload, parsed on first use and
+ * owned by the request's token), or NULL when r has no verified token
+ * or on no memory; what $gw_jwt_claim_* read, and gw.claims().
+ */
+json_t *ngx_http_gw_jwt_claims(ngx_http_request_t *r);
 ngx_int_t ngx_http_gw_jwt_set_headers(ngx_http_request_t *r,
     ngx_http_gw_jwt_loc_conf_t *jlcf, ngx_http_gw_jwt_ctx_t *ctx);
 

@@ -69,7 +69,7 @@ ngx_http_gw_jwt_add_variables(ngx_conf_t *cf)
 }
 
 
-static json_t *
+json_t *
 ngx_http_gw_jwt_claims(ngx_http_request_t *r)
 {
     ngx_http_gw_jwt_ctx_t  *ctx;

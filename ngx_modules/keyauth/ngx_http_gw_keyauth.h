@@ -21,6 +21,10 @@
 #include "gw_model.h"
 
 
+/* the consumer's tags, comma-joined (gw_model_tags_valid()) */
+#define NGX_HTTP_GW_KEYAUTH_TAGS_MAX  (GW_TAGS_MAX * (GW_ID_MAX + 1))
+
+
 /* what a lookup found, cached as it is */
 typedef enum {
     NGX_HTTP_GW_KEYAUTH_VALID = 0,
@@ -40,6 +44,8 @@ typedef struct {
     size_t                       name_len;
     u_char                       plan[GW_ID_MAX];
     size_t                       plan_len;
+    u_char                       tags[NGX_HTTP_GW_KEYAUTH_TAGS_MAX];
+    size_t                       tags_len;      /* "a,b": comma-joined */
 } ngx_http_gw_keyauth_record_t;
 
 
@@ -70,6 +76,13 @@ void ngx_http_gw_keyauth_cache_invalidate(void *data, ngx_str_t *channel,
     ngx_str_t *message);
 void ngx_http_gw_keyauth_cache_flush(void *data);
 void ngx_http_gw_keyauth_cache_configure(ngx_uint_t max_entries);
+
+/*
+ * The consumer r was authenticated as (an API key's, or a JWT claim's),
+ * or NULL: what $gw_consumer_id, _name, _plan and _tags give.
+ */
+ngx_http_gw_keyauth_record_t *ngx_http_gw_keyauth_consumer(
+    ngx_http_request_t *r);
 
 /* registers the "key_auth" route policy (ngx_http_gw_keyauth_route.c) */
 ngx_int_t ngx_http_gw_keyauth_route_add(ngx_conf_t *cf);

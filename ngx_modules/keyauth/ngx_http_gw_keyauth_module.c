@@ -71,6 +71,7 @@ static ngx_int_t ngx_http_gw_keyauth_lookup(ngx_http_request_t *r,
     ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_keyauth_decide(ngx_http_request_t *r,
     ngx_http_gw_keyauth_loc_conf_t *klcf, ngx_http_gw_keyauth_ctx_t *ctx);
+static ngx_uint_t ngx_http_gw_keyauth_tags_valid(u_char *p, size_t len);
 static void ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
     ngx_http_gw_redis_status_e status, redisReply *reply);
 static ngx_int_t ngx_http_gw_keyauth_credential(ngx_http_request_t *r,
@@ -202,7 +203,7 @@ ngx_module_t  ngx_http_gw_keyauth_module = {
 /*
  * One round trip: ARGV[1] is "key" (ARGV[2] a key hash) or "consumer"
  * (ARGV[2] an id).  Returns {0} when nothing is found, else {1, id, name,
- * consumer status, key status, key expiry, plan}.
+ * consumer status, key status, key expiry, plan, tags}.
  */
 
 static ngx_str_t  ngx_http_gw_keyauth_lua = ngx_string(
@@ -215,9 +216,9 @@ static ngx_str_t  ngx_http_gw_keyauth_lua = ngx_string(
     "  id, kst, kexp = k[1], k[2] or '', k[3] or '0'\n"
     "end\n"
     "local c = redis.call('HMGET', 'gw:consumer:' .. id,"
-    " 'name', 'status', 'plan')\n"
+    " 'name', 'status', 'plan', 'tags')\n"
     "if not c[2] then return {0} end\n"
-    "return {1, id, c[1] or '', c[2], kst, kexp, c[3] or ''}\n");
+    "return {1, id, c[1] or '', c[2], kst, kexp, c[3] or '', c[4] or ''}\n");
 
 
 static ngx_http_gw_auth_mech_t  ngx_http_gw_keyauth_mech = {
@@ -243,6 +244,9 @@ static ngx_http_variable_t  ngx_http_gw_keyauth_vars[] = {
 
     { ngx_string("gw_consumer_plan"), NULL, ngx_http_gw_keyauth_variable,
       2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("gw_consumer_tags"), NULL, ngx_http_gw_keyauth_variable,
+      3, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -535,6 +539,29 @@ ngx_http_gw_keyauth_copy(u_char *dst, size_t *len, size_t max,
 }
 
 
+/* tags as the admin API stores them: [A-Za-z0-9:._/-] joined by ',' */
+
+static ngx_uint_t
+ngx_http_gw_keyauth_tags_valid(u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9')
+              || ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z')
+              || p[i] == ':' || p[i] == '.'
+              || p[i] == '_' || p[i] == '/' || p[i] == '-'
+              || (p[i] == ',' && i != 0 && i != len - 1
+                  && p[i - 1] != ',')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* the script's reply: fills ctx->rec, caches it, and marks ctx done */
 
 static void
@@ -584,7 +611,7 @@ ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
 
     e = reply->element;
 
-    if (e[0]->integer == 0 || reply->elements != 7) {
+    if (e[0]->integer == 0 || reply->elements != 8) {
         rec->state = NGX_HTTP_GW_KEYAUTH_UNKNOWN;
         ttl = klcf->negative_ttl;
         goto done;
@@ -593,6 +620,12 @@ ngx_http_gw_keyauth_reply(ngx_http_request_t *r, void *data,
     ngx_http_gw_keyauth_copy(rec->id, &rec->id_len, GW_ID_MAX, e[1]);
     ngx_http_gw_keyauth_copy(rec->name, &rec->name_len, GW_NAME_MAX, e[2]);
     ngx_http_gw_keyauth_copy(rec->plan, &rec->plan_len, GW_ID_MAX, e[6]);
+    ngx_http_gw_keyauth_copy(rec->tags, &rec->tags_len,
+                             NGX_HTTP_GW_KEYAUTH_TAGS_MAX, e[7]);
+
+    if (!ngx_http_gw_keyauth_tags_valid(rec->tags, rec->tags_len)) {
+        rec->tags_len = 0;      /* not the model's: none rather than junk */
+    }
 
     rec->state = NGX_HTTP_GW_KEYAUTH_VALID;
     ttl = klcf->cache_ttl;
@@ -938,9 +971,14 @@ ngx_http_gw_keyauth_variable(ngx_http_request_t *r,
         v->len = ctx->rec.name_len;
         break;
 
-    default:
+    case 2:
         v->data = ctx->rec.plan;
         v->len = ctx->rec.plan_len;
+        break;
+
+    default:
+        v->data = ctx->rec.tags;
+        v->len = ctx->rec.tags_len;
         break;
     }
 
@@ -949,6 +987,21 @@ ngx_http_gw_keyauth_variable(ngx_http_request_t *r,
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+ngx_http_gw_keyauth_record_t *
+ngx_http_gw_keyauth_consumer(ngx_http_request_t *r)
+{
+    ngx_http_gw_keyauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_keyauth_module);
+
+    if (ctx == NULL || !ctx->authenticated) {
+        return NULL;
+    }
+
+    return &ctx->rec;
 }
 
 

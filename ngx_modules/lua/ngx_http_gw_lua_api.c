@@ -2,8 +2,1005 @@
 /*
  * Copyright (C) Tollgate
  *
- * Placeholder: replaced by its owner (ngx_http_gw_lua.h).
+ * The "gw" table every plugin sees (docs/plugins-api.md): this file makes
+ * the table once per state and holds what is not the request's or the
+ * response's own (consumer, claims, request id, route, exit, problem,
+ * log, time, json), plus the checks the three API files share.
+ *
+ * The functions are plain C functions without upvalues but the log level:
+ * the request they serve is ngx_http_gw_lua_cur, set by the runner around
+ * every call, so nothing is allocated per call to find it, and a function
+ * a plugin kept for later still refuses to run outside its phases.
+ *
+ * Two rules keep the watchdog's jump safe (gw_lua.h): code that may take
+ * a lock (a pool's malloc, logging, jansson) runs between
+ * gw_lua_guard_enter() and gw_lua_guard_leave(), and no Lua error is
+ * raised between them; what may raise (pushing, luaL_error) runs outside.
  */
 
 
-#include "ngx_http_gw_lua.h"
+#include <jansson.h>
+
+#include "ngx_http_gw.h"
+#include "ngx_http_gw_jwt.h"
+#include "ngx_http_gw_keyauth.h"
+#include "ngx_http_gw_router.h"
+#include "ngx_http_gw_lua_api.h"
+
+
+#define NGX_HTTP_GW_API_EXIT_HEADERS  100   /* gw.exit's headers */
+#define NGX_HTTP_GW_API_EXIT_MAX      (1024 * 1024)    /* its body, bytes */
+#define NGX_HTTP_GW_API_TITLE_MAX     256   /* gw.problem's, bytes */
+#define NGX_HTTP_GW_API_DETAIL_MAX    1024
+
+
+static int ngx_http_gw_lua_api_consumer(lua_State *L);
+static int ngx_http_gw_lua_api_claims(lua_State *L);
+static int ngx_http_gw_lua_api_request_id(lua_State *L);
+static int ngx_http_gw_lua_api_route(lua_State *L);
+static int ngx_http_gw_lua_api_text_push(lua_State *L);
+static void ngx_http_gw_lua_api_push_text(lua_State *L, char *text);
+static int ngx_http_gw_lua_api_json_push(lua_State *L);
+static void ngx_http_gw_lua_api_exit_body(lua_State *L, int idx,
+    ngx_str_t *body, ngx_str_t *type);
+static int ngx_http_gw_lua_api_exit(lua_State *L);
+static int ngx_http_gw_lua_api_problem(lua_State *L);
+static ngx_int_t ngx_http_gw_lua_api_status(lua_State *L, int idx,
+    const char *what);
+static int ngx_http_gw_lua_api_log(lua_State *L);
+static int ngx_http_gw_lua_api_time(lua_State *L);
+static int ngx_http_gw_lua_api_json_encode(lua_State *L);
+static int ngx_http_gw_lua_api_json_decode(lua_State *L);
+static void ngx_http_gw_lua_api_set(lua_State *L, const char *name,
+    lua_CFunction f);
+
+
+/* RFC 9110 tchar: 1 for "!#$%&'*+-.^_`|~", digits and letters */
+static const u_char  ngx_http_gw_lua_api_tchar[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,     /*  !"#$%&'()*+,-./ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,     /* 0-9 :;<=>? */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* @A-O */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,     /* P-Z [\]^_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* `a-o */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,     /* p-z {|}~ */
+};
+
+
+static const char  *ngx_http_gw_lua_phase_names[] = {
+    "access", "header_filter", "body_filter", "log"
+};
+
+
+const char *
+ngx_http_gw_lua_phase_name(ngx_uint_t phase)
+{
+    if (phase >= NGX_HTTP_GW_LUA_PHASES) {
+        return "unknown";
+    }
+
+    return ngx_http_gw_lua_phase_names[phase];
+}
+
+
+int
+ngx_http_gw_lua_api_check(lua_State *L, const char *what, ngx_uint_t phases)
+{
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_cur;
+
+    if (call == NULL) {
+        return luaL_error(L, "gw.%s: not allowed outside a plugin call",
+                          what);
+    }
+
+    if ((phases & ((ngx_uint_t) 1 << call->phase)) == 0) {
+        return luaL_error(L, "gw.%s: not allowed in the %s phase", what,
+                          ngx_http_gw_lua_phase_name(call->phase));
+    }
+
+    return 0;
+}
+
+
+ngx_http_gw_lua_call_t *
+ngx_http_gw_lua_api_call(lua_State *L, const char *what, ngx_uint_t phases)
+{
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_cur;
+
+    if (call == NULL
+        || (phases & ((ngx_uint_t) 1 << call->phase)) == 0)
+    {
+        (void) ngx_http_gw_lua_api_check(L, what, phases);
+    }
+
+    return call;
+}
+
+
+ngx_str_t *
+ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
+    ngx_str_t *name, ngx_uint_t raise)
+{
+    size_t       len, i;
+    const char  *s;
+
+    if (lua_type(L, idx) != LUA_TSTRING) {
+        luaL_error(L, "gw.%s: the header name must be a string", what);
+        return NULL;
+    }
+
+    s = lua_tolstring(L, idx, &len);
+
+    if (len == 0 || len > NGX_HTTP_GW_API_NAME_MAX) {
+        goto bad;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!ngx_http_gw_lua_api_tchar[(u_char) s[i]]) {
+            goto bad;
+        }
+    }
+
+    name->data = (u_char *) s;
+    name->len = len;
+
+    return name;
+
+bad:
+
+    if (raise) {
+        luaL_error(L, "gw.%s: invalid header name", what);
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
+    ngx_str_t *value)
+{
+    size_t       len;
+    const char  *s;
+
+    if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER) {
+        luaL_error(L, "gw.%s: the header value must be a string", what);
+        return;
+    }
+
+    s = lua_tolstring(L, idx, &len);
+
+    if (len > NGX_HTTP_GW_API_VALUE_MAX) {
+        luaL_error(L, "gw.%s: header value longer than %d bytes", what,
+                   NGX_HTTP_GW_API_VALUE_MAX);
+        return;
+    }
+
+    value->data = (u_char *) s;
+    value->len = len;
+
+    if (!ngx_http_gw_header_value_safe(value)) {
+        luaL_error(L, "gw.%s: control character in the header value", what);
+    }
+}
+
+
+u_char *
+ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r, ngx_str_t *s,
+    u_char **lowcase)
+{
+    u_char  *p;
+
+    gw_lua_guard_enter();
+    p = ngx_pnalloc(r->pool, lowcase != NULL ? 2 * s->len + 1 : s->len + 1);
+    gw_lua_guard_leave();
+
+    if (p == NULL) {
+        luaL_error(L, "no memory");
+        return NULL;
+    }
+
+    ngx_memcpy(p, s->data, s->len);
+    p[s->len] = '\0';
+
+    if (lowcase != NULL) {
+        *lowcase = p + s->len + 1;
+        ngx_strlow(*lowcase, p, s->len);
+    }
+
+    return p;
+}
+
+
+/*
+ * Pushes name in lowercase: the common short name through a buffer on
+ * the C stack, a longer one through a Lua buffer.
+ */
+
+static void
+ngx_http_gw_lua_api_push_lower(lua_State *L, ngx_table_elt_t *h)
+{
+    size_t       i;
+    u_char       buf[64];
+    luaL_Buffer  b;
+
+    if (h->lowcase_key != NULL) {
+        lua_pushlstring(L, (char *) h->lowcase_key, h->key.len);
+        return;
+    }
+
+    if (h->key.len <= sizeof(buf)) {
+        ngx_strlow(buf, h->key.data, h->key.len);
+        lua_pushlstring(L, (char *) buf, h->key.len);
+        return;
+    }
+
+    luaL_buffinit(L, &b);
+
+    for (i = 0; i < h->key.len; i++) {
+        luaL_addchar(&b, ngx_tolower(h->key.data[i]));
+    }
+
+    luaL_pushresult(&b);
+}
+
+
+void
+ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    lua_createtable(L, 0, 16);
+
+    part = &list->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        ngx_http_gw_lua_api_push_lower(L, &h[i]);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+
+        switch (lua_type(L, -1)) {
+
+        case LUA_TNIL:
+            lua_pop(L, 1);
+            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            lua_rawset(L, -3);
+            break;
+
+        case LUA_TSTRING:
+            /* a second value: {first, second} */
+            lua_createtable(L, 2, 0);
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 1);
+            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            lua_rawseti(L, -2, 2);
+            lua_rawset(L, -3);
+            break;
+
+        default:
+            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            lua_rawseti(L, -2, (int) lua_objlen(L, -2) + 1);
+            lua_pop(L, 2);
+            break;
+        }
+    }
+}
+
+
+void
+ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
+    ngx_str_t *name)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &list->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            return;
+        }
+    }
+
+    lua_pushnil(L);
+}
+
+
+/* gw.consumer(): nil, or {id=, name=, plan=, tags={...}} */
+
+static int
+ngx_http_gw_lua_api_consumer(lua_State *L)
+{
+    u_char                        *p, *end, *comma;
+    ngx_int_t                      n;
+    ngx_http_gw_lua_call_t        *call;
+    ngx_http_gw_keyauth_record_t  *rec;
+
+    call = ngx_http_gw_lua_api_call(L, "consumer", NGX_HTTP_GW_API_ALL);
+
+    rec = ngx_http_gw_keyauth_consumer(call->r);
+
+    if (rec == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+
+    lua_createtable(L, 0, 4);
+
+    lua_pushlstring(L, (char *) rec->id, rec->id_len);
+    lua_setfield(L, -2, "id");
+    lua_pushlstring(L, (char *) rec->name, rec->name_len);
+    lua_setfield(L, -2, "name");
+
+    if (rec->plan_len != 0) {
+        lua_pushlstring(L, (char *) rec->plan, rec->plan_len);
+        lua_setfield(L, -2, "plan");
+    }
+
+    lua_createtable(L, 0, 0);
+
+    p = rec->tags;
+    end = p + rec->tags_len;
+    n = 0;
+
+    while (p < end) {
+        comma = ngx_strlchr(p, end, ',');
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        lua_pushlstring(L, (char *) p, comma - p);
+        lua_rawseti(L, -2, (int) ++n);
+
+        p = comma + 1;
+    }
+
+    lua_setfield(L, -2, "tags");
+
+    return 1;
+}
+
+
+/* gw.claims(): nil, or the verified JWT's payload as a table */
+
+static int
+ngx_http_gw_lua_api_claims(lua_State *L)
+{
+    json_t                  *claims;
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_api_call(L, "claims", NGX_HTTP_GW_API_ALL);
+
+    gw_lua_guard_enter();
+    claims = ngx_http_gw_jwt_claims(call->r);
+    gw_lua_guard_leave();
+
+    if (claims == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+
+    gw_lua_push_json(L, claims);
+
+    return 1;
+}
+
+
+static int
+ngx_http_gw_lua_api_request_id(lua_State *L)
+{
+    ngx_int_t                rc;
+    ngx_str_t                id;
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_api_call(L, "request_id", NGX_HTTP_GW_API_ALL);
+
+    gw_lua_guard_enter();
+    rc = ngx_http_gw_request_id(call->r, &id);
+    gw_lua_guard_leave();
+
+    if (rc != NGX_OK) {
+        return luaL_error(L, "no memory");
+    }
+
+    lua_pushlstring(L, (char *) id.data, id.len);
+
+    return 1;
+}
+
+
+/* gw.route(): nil, or {id=, upstream=, version=} of the matched route */
+
+static int
+ngx_http_gw_lua_api_route(lua_State *L)
+{
+    ngx_http_gw_snap_t           *snap;
+    ngx_http_gw_lua_call_t       *call;
+    ngx_http_gw_router_ctx_t     *ctx;
+    ngx_http_gw_snap_route_t     *route;
+
+    call = ngx_http_gw_lua_api_call(L, "route", NGX_HTTP_GW_API_ALL);
+
+    ctx = ngx_http_gw_router_ctx(call->r);
+
+    if (ctx == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+
+    snap = ctx->snap;
+    route = ctx->route;
+
+    lua_createtable(L, 0, 3);
+
+    lua_pushlstring(L, ngx_http_gw_snap_string(snap, route->id),
+                    route->id.len);
+    lua_setfield(L, -2, "id");
+
+    if (ctx->upstream != NULL) {
+        lua_pushlstring(L, ngx_http_gw_snap_string(snap, ctx->upstream->id),
+                        ctx->upstream->id.len);
+        lua_setfield(L, -2, "upstream");
+    }
+
+    if (route->api_version.len != 0) {
+        lua_pushlstring(L, ngx_http_gw_snap_string(snap, route->api_version),
+                        route->api_version.len);
+        lua_setfield(L, -2, "version");
+    }
+
+    return 1;
+}
+
+
+/* a status at idx: an integer 200..599 (1xx cannot be an answer) */
+
+static ngx_int_t
+ngx_http_gw_lua_api_status(lua_State *L, int idx, const char *what)
+{
+    lua_Number  n;
+
+    if (lua_type(L, idx) != LUA_TNUMBER) {
+        luaL_error(L, "gw.%s: the status must be a number", what);
+        return 0;
+    }
+
+    n = lua_tonumber(L, idx);
+
+    if (n != (lua_Number) (ngx_int_t) n || n < 200 || n > 599) {
+        luaL_error(L, "gw.%s: the status must be an integer 200..599",
+                   what);
+        return 0;
+    }
+
+    return (ngx_int_t) n;
+}
+
+
+/* pushes text, a malloc()ed string it frees, raising only after that */
+
+static int
+ngx_http_gw_lua_api_text_push(lua_State *L)
+{
+    lua_pushstring(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+
+static void
+ngx_http_gw_lua_api_push_text(lua_State *L, char *text)
+{
+    int  rc;
+
+    lua_pushcfunction(L, ngx_http_gw_lua_api_text_push);
+    lua_pushlightuserdata(L, text);
+    rc = lua_pcall(L, 1, 1, 0);
+
+    gw_lua_guard_enter();
+    free(text);
+    gw_lua_guard_leave();
+
+    if (rc != 0) {
+        (void) lua_error(L);
+    }
+}
+
+
+static int
+ngx_http_gw_lua_api_json_push(lua_State *L)
+{
+    gw_lua_push_json(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+
+/*
+ * The exit's body at idx: a string, or a table replaced at idx by its
+ * JSON text (type set to application/json).
+ */
+
+static void
+ngx_http_gw_lua_api_exit_body(lua_State *L, int idx, ngx_str_t *body,
+    ngx_str_t *type)
+{
+    char          *text;
+    size_t         len;
+    json_t        *json;
+    const char    *s;
+    gw_lua_err_t   err;
+
+    switch (lua_type(L, idx)) {
+
+    case LUA_TNIL:
+    case LUA_TNONE:
+        return;
+
+    case LUA_TSTRING:
+        ngx_str_set(type, "text/plain");
+        break;
+
+    case LUA_TTABLE:
+        json = gw_lua_to_json(L, idx, &err);
+        if (json == NULL) {
+            luaL_error(L, "gw.exit: body: %s", err.msg);
+            return;
+        }
+
+        gw_lua_guard_enter();
+        text = json_dumps(json, JSON_COMPACT);
+        json_decref(json);
+        gw_lua_guard_leave();
+
+        if (text == NULL) {
+            luaL_error(L, "no memory");
+            return;
+        }
+
+        ngx_http_gw_lua_api_push_text(L, text);
+        lua_replace(L, idx);
+        ngx_str_set(type, "application/json");
+        break;
+
+    default:
+        luaL_error(L, "gw.exit: the body must be a string or a table");
+        return;
+    }
+
+    s = lua_tolstring(L, idx, &len);
+
+    if (len > NGX_HTTP_GW_API_EXIT_MAX) {
+        luaL_error(L, "gw.exit: body longer than %d bytes",
+                   NGX_HTTP_GW_API_EXIT_MAX);
+        return;
+    }
+
+    body->data = (u_char *) s;
+    body->len = len;
+}
+
+
+/*
+ * gw.exit(status, body?, headers?): asks the runner to answer with that
+ * status, body (a string, or a table sent as JSON) and headers (name ->
+ * value), and ends the plugin's access function (a yield the runner
+ * never resumes).  Every header is checked before any is added.
+ */
+
+static int
+ngx_http_gw_lua_api_exit(lua_State *L)
+{
+    ngx_int_t                status;
+    ngx_str_t                name, value, body, type;
+    ngx_uint_t               n;
+    ngx_http_request_t      *r;
+    ngx_http_gw_lua_exit_t  *ex;
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_api_call(L, "exit", NGX_HTTP_GW_API_ACCESS);
+    r = call->r;
+
+    ex = ngx_http_gw_lua_exit(call);
+
+    if (ex == NULL || call->co == NULL) {
+        return luaL_error(L, "gw.exit: no answer can be given here");
+    }
+
+    status = ngx_http_gw_lua_api_status(L, 1, "exit");
+
+    ngx_str_null(&body);
+    ngx_str_null(&type);
+
+    ngx_http_gw_lua_api_exit_body(L, 2, &body, &type);
+
+    if (body.len != 0 && (status == NGX_HTTP_NO_CONTENT
+                          || status == NGX_HTTP_NOT_MODIFIED))
+    {
+        return luaL_error(L, "gw.exit: status %d has no body", (int) status);
+    }
+
+    if (!lua_isnoneornil(L, 3)) {
+        if (lua_type(L, 3) != LUA_TTABLE) {
+            return luaL_error(L, "gw.exit: the headers must be a table");
+        }
+
+        n = 0;
+        lua_pushnil(L);
+
+        while (lua_next(L, 3) != 0) {
+            (void) ngx_http_gw_lua_api_name(L, -2, "exit", &name, 1);
+            ngx_http_gw_lua_api_value(L, -1, "exit", &value);
+
+            if (++n > NGX_HTTP_GW_API_EXIT_HEADERS) {
+                return luaL_error(L, "gw.exit: more than %d headers",
+                                  NGX_HTTP_GW_API_EXIT_HEADERS);
+            }
+
+            if (ngx_http_gw_lua_api_resp_refused(&name)) {
+                return luaL_error(L, "gw.exit: header \"%s\" is not "
+                                  "the plugin's to set", name.data);
+            }
+
+            lua_pop(L, 1);
+        }
+
+        lua_pushnil(L);
+
+        while (lua_next(L, 3) != 0) {
+            (void) ngx_http_gw_lua_api_name(L, -2, "exit", &name, 1);
+            ngx_http_gw_lua_api_value(L, -1, "exit", &value);
+
+            ngx_http_gw_lua_api_resp_set(L, r, &name, &value, 1);
+
+            if (name.len == sizeof("content-type") - 1
+                && ngx_strncasecmp(name.data, (u_char *) "content-type",
+                                   name.len) == 0)
+            {
+                ngx_str_null(&type);
+            }
+
+            lua_pop(L, 1);
+        }
+    }
+
+    ex->body.len = 0;
+    ex->body.data = (u_char *) "";
+
+    if (body.len != 0) {
+        ex->body.data = ngx_http_gw_lua_api_copy(L, r, &body, NULL);
+        ex->body.len = body.len;
+    }
+
+    ex->type.len = type.len;
+    ex->type.data = type.len ? type.data : (u_char *) "";
+    ex->problem = 0;
+    ex->status = status;
+
+    return lua_yield(L, 0);
+}
+
+
+/* gw.problem(status, title, detail?): a problem+json answer, then ends
+ * the access function as gw.exit() does */
+
+static int
+ngx_http_gw_lua_api_problem(lua_State *L)
+{
+    size_t                   len;
+    ngx_int_t                status;
+    ngx_str_t                title, detail;
+    const char              *s;
+    ngx_http_gw_lua_exit_t  *ex;
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_api_call(L, "problem", NGX_HTTP_GW_API_ACCESS);
+
+    ex = ngx_http_gw_lua_exit(call);
+
+    if (ex == NULL || call->co == NULL) {
+        return luaL_error(L, "gw.problem: no answer can be given here");
+    }
+
+    status = ngx_http_gw_lua_api_status(L, 1, "problem");
+
+    if (status < 400) {
+        return luaL_error(L, "gw.problem: the status must be 400..599");
+    }
+
+    if (lua_type(L, 2) != LUA_TSTRING) {
+        return luaL_error(L, "gw.problem: the title must be a string");
+    }
+
+    s = lua_tolstring(L, 2, &len);
+
+    if (len == 0 || len > NGX_HTTP_GW_API_TITLE_MAX) {
+        return luaL_error(L, "gw.problem: the title must be 1..%d bytes",
+                          NGX_HTTP_GW_API_TITLE_MAX);
+    }
+
+    title.data = (u_char *) s;
+    title.len = len;
+
+    if (!ngx_http_gw_header_value_safe(&title)) {
+        return luaL_error(L, "gw.problem: control character in the title");
+    }
+
+    ngx_str_null(&detail);
+
+    if (!lua_isnoneornil(L, 3)) {
+        if (lua_type(L, 3) != LUA_TSTRING) {
+            return luaL_error(L, "gw.problem: the detail must be a string");
+        }
+
+        s = lua_tolstring(L, 3, &len);
+
+        if (len > NGX_HTTP_GW_API_DETAIL_MAX) {
+            return luaL_error(L, "gw.problem: detail longer than %d bytes",
+                              NGX_HTTP_GW_API_DETAIL_MAX);
+        }
+
+        detail.data = (u_char *) s;
+        detail.len = len;
+    }
+
+    ex->title.data = ngx_http_gw_lua_api_copy(L, call->r, &title, NULL);
+    ex->title.len = title.len;
+    ex->detail.data = ngx_http_gw_lua_api_copy(L, call->r, &detail, NULL);
+    ex->detail.len = detail.len;
+    ngx_str_set(&ex->ptype, "");
+    ngx_str_set(&ex->body, "");
+    ngx_str_set(&ex->type, "");
+    ex->problem = 1;
+    ex->status = status;
+
+    return lua_yield(L, 0);
+}
+
+
+/*
+ * gw.log.info/warn/err(...): the values as text, separated by spaces,
+ * escaped and capped (NGX_HTTP_GW_LOG_MAX bytes, then "..."), after
+ * "plugin <name>: ".  The level is the function's upvalue.
+ */
+
+static int
+ngx_http_gw_lua_api_log(lua_State *L)
+{
+    int                      i, n;
+    size_t                   len;
+    u_char                  *p, *end;
+    ngx_str_t                msg;
+    ngx_log_t               *log;
+    ngx_uint_t               level;
+    const char              *s;
+    ngx_http_gw_lua_call_t  *call;
+    u_char                   buf[NGX_HTTP_GW_LOG_MAX + 1];
+    u_char                   esc[NGX_HTTP_GW_LOG_SIZE];
+
+    call = ngx_http_gw_lua_api_call(L, "log", NGX_HTTP_GW_API_ALL);
+
+    level = (ngx_uint_t) lua_tointeger(L, lua_upvalueindex(1));
+    log = call->r->connection->log;
+
+    if (log->log_level < level) {
+        return 0;
+    }
+
+    n = lua_gettop(L);
+    p = buf;
+    end = buf + sizeof(buf);
+
+    for (i = 1; i <= n && p < end; i++) {
+
+        if (i > 1) {
+            *p++ = ' ';
+        }
+
+        switch (lua_type(L, i)) {
+
+        case LUA_TSTRING:
+        case LUA_TNUMBER:
+            s = lua_tolstring(L, i, &len);
+            break;
+
+        case LUA_TBOOLEAN:
+            s = lua_toboolean(L, i) ? "true" : "false";
+            len = ngx_strlen(s);
+            break;
+
+        default:
+            s = lua_typename(L, lua_type(L, i));
+            len = ngx_strlen(s);
+            break;
+        }
+
+        len = ngx_min(len, (size_t) (end - p));
+        p = ngx_cpymem(p, s, len);
+    }
+
+    (void) ngx_http_gw_log_escape(&msg, esc, buf, p - buf);
+
+    gw_lua_guard_enter();
+    ngx_log_error(level, log, 0, "plugin %V: %V", &call->plugin->name, &msg);
+    gw_lua_guard_leave();
+
+    return 0;
+}
+
+
+/* gw.time(): seconds since the epoch, from nginx's cached time */
+
+static int
+ngx_http_gw_lua_api_time(lua_State *L)
+{
+    ngx_time_t  *tp;
+
+    (void) ngx_http_gw_lua_api_call(L, "time", NGX_HTTP_GW_API_ALL);
+
+    tp = ngx_timeofday();
+
+    lua_pushnumber(L, (lua_Number) tp->sec + (lua_Number) tp->msec / 1000);
+
+    return 1;
+}
+
+
+static int
+ngx_http_gw_lua_api_json_encode(lua_State *L)
+{
+    char          *text;
+    json_t        *json;
+    gw_lua_err_t   err;
+
+    luaL_checkany(L, 1);
+
+    json = gw_lua_to_json(L, 1, &err);
+    if (json == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, err.msg);
+        return 2;
+    }
+
+    gw_lua_guard_enter();
+    text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(json);
+    gw_lua_guard_leave();
+
+    if (text == NULL) {
+        return luaL_error(L, "no memory");
+    }
+
+    ngx_http_gw_lua_api_push_text(L, text);
+
+    return 1;
+}
+
+
+static int
+ngx_http_gw_lua_api_json_decode(lua_State *L)
+{
+    int            rc;
+    size_t         len;
+    json_t        *json;
+    const char    *s;
+    json_error_t   jerr;
+
+    s = luaL_checklstring(L, 1, &len);
+
+    gw_lua_guard_enter();
+    json = json_loadb(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+                      &jerr);
+    gw_lua_guard_leave();
+
+    if (json == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, jerr.text);
+        return 2;
+    }
+
+    /* pushed in a protected call, so json is released if that raises */
+
+    lua_pushcfunction(L, ngx_http_gw_lua_api_json_push);
+    lua_pushlightuserdata(L, json);
+    rc = lua_pcall(L, 1, 1, 0);
+
+    gw_lua_guard_enter();
+    json_decref(json);
+    gw_lua_guard_leave();
+
+    if (rc != 0) {
+        return lua_error(L);
+    }
+
+    return 1;
+}
+
+
+static void
+ngx_http_gw_lua_api_set(lua_State *L, const char *name, lua_CFunction f)
+{
+    lua_pushcfunction(L, f);
+    lua_setfield(L, -2, name);
+}
+
+
+/*
+ * Adds the API to the "gw" table on the top of L (called once per state,
+ * protected: raises on no memory).
+ */
+
+int
+ngx_http_gw_lua_api_open(lua_State *L)
+{
+    ngx_http_gw_lua_api_req_open(L);
+    ngx_http_gw_lua_api_resp_open(L);
+
+    ngx_http_gw_lua_api_set(L, "consumer", ngx_http_gw_lua_api_consumer);
+    ngx_http_gw_lua_api_set(L, "claims", ngx_http_gw_lua_api_claims);
+    ngx_http_gw_lua_api_set(L, "request_id", ngx_http_gw_lua_api_request_id);
+    ngx_http_gw_lua_api_set(L, "route", ngx_http_gw_lua_api_route);
+    ngx_http_gw_lua_api_set(L, "exit", ngx_http_gw_lua_api_exit);
+    ngx_http_gw_lua_api_set(L, "problem", ngx_http_gw_lua_api_problem);
+    ngx_http_gw_lua_api_set(L, "time", ngx_http_gw_lua_api_time);
+
+    lua_createtable(L, 0, 3);
+
+    lua_pushinteger(L, NGX_LOG_INFO);
+    lua_pushcclosure(L, ngx_http_gw_lua_api_log, 1);
+    lua_setfield(L, -2, "info");
+    lua_pushinteger(L, NGX_LOG_WARN);
+    lua_pushcclosure(L, ngx_http_gw_lua_api_log, 1);
+    lua_setfield(L, -2, "warn");
+    lua_pushinteger(L, NGX_LOG_ERR);
+    lua_pushcclosure(L, ngx_http_gw_lua_api_log, 1);
+    lua_setfield(L, -2, "err");
+
+    lua_setfield(L, -2, "log");
+
+    lua_createtable(L, 0, 3);
+    ngx_http_gw_lua_api_set(L, "encode", ngx_http_gw_lua_api_json_encode);
+    ngx_http_gw_lua_api_set(L, "decode", ngx_http_gw_lua_api_json_decode);
+    lua_pushlightuserdata(L, gw_lua_null);
+    lua_setfield(L, -2, "null");
+    lua_setfield(L, -2, "json");
+
+    return 0;
+}

@@ -1,0 +1,93 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * What the files of the "gw" API share (docs/plugins-api.md):
+ *
+ *   ngx_http_gw_lua_api.c        the table, the phase check, consumer,
+ *                                claims, ids, route, exit, problem, log,
+ *                                time, json
+ *   ngx_http_gw_lua_api_req.c    gw.req: the request, its arguments,
+ *                                headers and body
+ *   ngx_http_gw_lua_api_resp.c   gw.resp: the response's status and
+ *                                headers
+ *
+ * Every function finds its request through ngx_http_gw_lua_cur and is
+ * allowed in some phases only; strings from Lua are checked before they
+ * reach nginx (names are tokens, values carry no control byte, both have
+ * caps) and copied into the request's pool.
+ */
+
+
+#ifndef _NGX_HTTP_GW_LUA_API_H_INCLUDED_
+#define _NGX_HTTP_GW_LUA_API_H_INCLUDED_
+
+
+#include "ngx_http_gw_lua.h"
+
+
+/* the phases a function allows: bits of 1 << NGX_HTTP_GW_LUA_* */
+#define NGX_HTTP_GW_API_ACCESS   (1 << NGX_HTTP_GW_LUA_ACCESS)
+#define NGX_HTTP_GW_API_HEADER   (1 << NGX_HTTP_GW_LUA_HEADER_FILTER)
+#define NGX_HTTP_GW_API_BODY     (1 << NGX_HTTP_GW_LUA_BODY_FILTER)
+#define NGX_HTTP_GW_API_LOG      (1 << NGX_HTTP_GW_LUA_LOG)
+#define NGX_HTTP_GW_API_ALL      0x0f
+
+/* caps on what a plugin gives */
+#define NGX_HTTP_GW_API_NAME_MAX    256     /* a header name, bytes */
+#define NGX_HTTP_GW_API_VALUE_MAX   8192    /* a header value, bytes */
+#define NGX_HTTP_GW_API_ARGS_MAX    100     /* query arguments */
+#define NGX_HTTP_GW_API_ARGS_LEN    8192    /* set_args' result, bytes */
+
+
+/*
+ * The call in progress, when what may be used in its phase; else raises
+ * "gw.<what>: not allowed in the <phase> phase" (or outside a call).
+ */
+ngx_http_gw_lua_call_t *ngx_http_gw_lua_api_call(lua_State *L,
+    const char *what, ngx_uint_t phases);
+
+/*
+ * The header name at idx, checked: a string of 1 to NGX_HTTP_GW_API_
+ * NAME_MAX token characters (RFC 9110 tchar), else a Lua error naming
+ * what.  Getters pass raise 0: NULL (no such header can exist) instead.
+ */
+ngx_str_t *ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
+    ngx_str_t *name, ngx_uint_t raise);
+
+/* the header value at idx (a string or number), checked: at most
+ * NGX_HTTP_GW_API_VALUE_MAX bytes, no CR, LF or other control byte */
+void ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
+    ngx_str_t *value);
+
+/* a copy of s in r's pool (under the guard), with lowcase when asked;
+ * raises "no memory" */
+u_char *ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r,
+    ngx_str_t *s, u_char **lowcase);
+
+/* pushes the headers of list as gw.req.headers() does (lowercase names,
+ * an array for a name seen more than once) */
+void ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list);
+
+/* pushes the first value of name in list, or nil */
+void ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
+    ngx_str_t *name);
+
+/* 1 for a response header a plugin may not set (framing, hop-by-hop) */
+ngx_uint_t ngx_http_gw_lua_api_resp_refused(ngx_str_t *name);
+
+/*
+ * Sets (replace 1: every header of that name goes first) or adds a
+ * response header of r, or removes them all (value NULL), keeping
+ * r->headers_out's own members (content type, Location...) coherent.
+ * name and value are checked already; raises "no memory".
+ */
+void ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace);
+
+/* add the gw.req and gw.resp tables to the "gw" table on the top */
+void ngx_http_gw_lua_api_req_open(lua_State *L);
+void ngx_http_gw_lua_api_resp_open(lua_State *L);
+
+
+#endif /* _NGX_HTTP_GW_LUA_API_H_INCLUDED_ */
