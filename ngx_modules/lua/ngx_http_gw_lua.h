@@ -125,6 +125,42 @@ gw_lua_t *ngx_http_gw_lua_call_state(ngx_http_gw_lua_call_t *call);
 
 
 /*
+ * The answer gw.exit() or gw.problem() asks for in the access phase: the
+ * API fills the current request's record (strings in r's pool; headers
+ * it adds go to r->headers_out and stay) and ends the plugin's run with
+ * "return lua_yield(L, 0)" (not catchable by pcall).  The runner, seeing
+ * status set after a resume, whatever its outcome, never resumes that
+ * coroutine, runs no further plugin and sends the answer: body with
+ * Content-Type type ("" leaves r->headers_out's), or with problem set
+ * a problem+json through ngx_http_gw_send_problem() (type "" is
+ * "about:blank"; all three NUL-terminated).
+ */
+typedef struct {
+    ngx_uint_t                  status;         /* 0: no answer asked */
+    ngx_str_t                   body;
+    ngx_str_t                   type;
+    unsigned                    problem:1;
+    ngx_str_t                   ptype;
+    ngx_str_t                   title;
+    ngx_str_t                   detail;
+} ngx_http_gw_lua_exit_t;
+
+/* the exit record of the current call's request */
+ngx_http_gw_lua_exit_t *ngx_http_gw_lua_exit(ngx_http_gw_lua_call_t *call);
+
+/*
+ * The request body for gw.req.body(), read (in memory, at most
+ * gw_plugin_body_max bytes) before the access of a plugin whose table
+ * says body = true: NGX_OK with *body (empty when there is none);
+ * NGX_DECLINED when it is larger than gw_plugin_body_max; NGX_ABORT when
+ * it was not read (the plugin is not a body = true one, or another
+ * phase).  The body stays in r->request_body for the upstream.
+ */
+ngx_int_t ngx_http_gw_lua_body(ngx_http_gw_lua_call_t *call,
+    ngx_str_t *body);
+
+
+/*
  * Opening functions: each adds its names to the "gw" table on the top of
  * L's stack when a plugin's state is made (in protected mode: may raise).
  */
