@@ -20,7 +20,7 @@
 --
 
 local gw = gw
-local bit = require("bit")
+local bit = bit
 local band = bit.band
 local lshift = bit.lshift
 local byte = string.byte

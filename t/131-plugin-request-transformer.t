@@ -25,7 +25,7 @@ no_shuffle();
 our $echo = Tollgate::Echo->start;
 $ENV{TEST_NGINX_ECHO_PORT} = $echo->port;
 
-our $v4096 = 'v' x 4096;
+our $v2048 = 'v' x 2048;
 
 SKIP: {
     skip 'TEST_NGINX_LOAD_MODULES is not set', 1
@@ -44,8 +44,8 @@ SKIP: {
          qr{/rename/headers/X-A}],
         ['a header name with a space',
          '{"remove":{"headers":["X A"]}}', qr{/remove/headers/0}],
-        ['a header value past 4096 bytes',
-         '{"add":{"headers":{"X-A":"' . ('v' x 4097) . '"}}}',
+        ['a header value past 2048 bytes',
+         '{"add":{"headers":{"X-A":"' . ('v' x 2049) . '"}}}',
          qr{/add/headers/X-A}],
         ['append to the body', '{"append":{"body":{"a":"b"}}}',
          qr{/append}],
@@ -89,12 +89,12 @@ X-Old: b
 X-Rep: original
 X-List: first
 --- response_body_like eval
-qr/\A(?=(?:.*\n)?X-New: a\n(?:.*\n)?X-New: b\n)
-    (?=(?:.*\n)?X-Rep: replaced\n)
-    (?=(?:.*\n)?X-Added: yes\n)
-    (?=(?:.*\n)?X-List: first\n(?:.*\n)?X-List: third\n)
+qr/\A(?=(?:.*\n)?X-New:[ ]a\n(?:.*\n)?X-New:[ ]b\n)
+    (?=(?:.*\n)?X-Rep:[ ]replaced\n)
+    (?=(?:.*\n)?X-Added:[ ]yes\n)
+    (?=(?:.*\n)?X-List:[ ]first\n(?:.*\n)?X-List:[ ]third\n)
     (?!(?:.*\n)?(?i:x-secret|x-old|x-absent):)
-    (?!(?:.*\n)?X-Rep: original)/sx
+    (?!(?:.*\n)?X-Rep:[ ]original)/sx
 --- no_error_log
 [error]
 
@@ -110,8 +110,8 @@ qr/\A(?=(?:.*\n)?X-New: a\n(?:.*\n)?X-New: b\n)
     }
 --- request
 GET /t?admin=1&q=a%20b&%61dmin=2&page=9&keep=%41+b&flag&ad%6Din&tag=w
---- response_body_like
-\AGET /t\?search=a%20b&page=1&keep=%41\+b&flag&tag=w&v=2%20%26%20more&tag=x HTTP/1\.[01]\n
+--- response_body_like eval
+qr{\AGET /t\?search=a%20b&page=1&keep=%41\+b&flag&tag=w&v=2%20%26%20more&tag=x HTTP/1\.[01]\n}
 --- no_error_log
 [error]
 
@@ -139,7 +139,7 @@ POST /t
 --- more_headers
 Content-Type: application/json; charset=utf-8
 --- response_body_like eval
-qr/\A(\d+) (?=.*"username":\s*"alice")(?=.*"plan":\s*"free")
+qr/\A(\d+)[ ](?=.*"username":\s*"alice")(?=.*"plan":\s*"free")
     (?=.*"source":\s*"gateway")(?=.*"n":\s*3[,}])(?=.*"flag":\s*true)
     (?=.*"keep":\s*\[\s*1,\s*2\s*\])(?!.*is_admin)(?!.*"user")
     (\{.*\})\n\z(??{ length($2) == $1 ? '' : '(*FAIL)' })/sx
@@ -161,24 +161,48 @@ qr/\A(\d+) (?=.*"username":\s*"alice")(?=.*"plan":\s*"free")
     }
 --- request eval
 ["POST /t\n{\"is_admin\":true,", "POST /t\n[{\"is_admin\":true}]",
- "POST /t\n{\"id\":12345678901234567,\"is_admin\":true}",
- "POST /t\n{\"card\":\"4111111111111111\",\"is_admin\":true}"]
+ "POST /t\n{\"id\":12345678901234567,\"is_admin\":true}"]
 --- more_headers
 Content-Type: application/json
 --- error_code eval
-[400, 400, 400, 200]
+[400, 400, 400]
 --- response_body_like eval
-["Body not rewritable", "Body not rewritable", "Body not rewritable",
- "upstream"]
---- error_log
-body not rewritten: not a JSON object
-body not rewritten: a number of 16 digits or more
+[("Body not rewritable") x 3]
+--- error_log eval
+qr/body not rewritten: (?:not a JSON object|a number of 16 digits or more)/
 --- no_error_log
 [error]
 
 
 
-=== TEST 5: a body past gw_plugin_body_max: 413 (body_failure reject), unchanged with "pass"
+=== TEST 5: sixteen digits inside a string are not a number: rewritten
+--- http_config
+    gw_plugin_path $TEST_NGINX_PLUGINS trusted;
+--- config
+    location /t {
+        gw_plugin request-transformer '{"remove":{"body":["is_admin"]}}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        proxy_set_header X-Body $request_body;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 "$http_x_body\n";
+    }
+--- request
+POST /t
+{"card":"4111111111111111","is_admin":true,"q":"a\"1234567890123456\""}
+--- more_headers
+Content-Type: application/json
+--- response_body_like eval
+qr/\A\{(?=.*"card":"4111111111111111")(?!.*is_admin).*\}\n\z/
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: a body past gw_plugin_body_max: 413 (body_failure reject), unchanged with "pass"
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
     gw_plugin_body_max 64;
@@ -212,7 +236,7 @@ Content-Type: application/json
 
 
 
-=== TEST 6: a body of another media type is not looked at
+=== TEST 7: a body of another media type is not looked at
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config
@@ -239,24 +263,24 @@ is_admin=true
 
 
 
-=== TEST 7: a header value of 4096 bytes (the cap) is added whole
+=== TEST 8: a header value of 2048 bytes (the cap) is added whole
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config eval
 "location /t {
-    gw_plugin request-transformer '{\"add\":{\"headers\":{\"X-Big\":\"$::v4096\"}}}';
+    gw_plugin request-transformer '{\"add\":{\"headers\":{\"X-Big\":\"$::v2048\"}}}';
     proxy_pass http://127.0.0.1:\$TEST_NGINX_ECHO_PORT;
 }"
 --- request
 GET /t
 --- response_body_like eval
-qr/\nX-Big: v{4096}\n/
+qr/\nX-Big: v{2048}\n/
 --- no_error_log
 [error]
 
 
 
-=== TEST 8: a client's CR/LF cannot ride a renamed header
+=== TEST 9: a renamed header keeps its value byte for byte, the old name goes
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config
@@ -268,7 +292,7 @@ qr/\nX-Big: v{4096}\n/
 GET /t
 --- more_headers
 X-In: a b
---- response_body_like
-\nX-Out: a b\n
+--- response_body_like eval
+qr/\nX-Out: a b\n(?!.*X-In)/s
 --- no_error_log
 [error]

@@ -70,7 +70,7 @@ X-Rep: replaced
 X-Added: yes
 !X-Powered-By
 !X-Old
---- raw_response_headers_like: (?m)^X-List: one\r\nX-List: two\r\n
+--- raw_response_headers_like: (?m)^X-List: one\r\n(?:.*\r\n)*?X-List: two\r\n
 --- response_body
 upstream
 --- no_error_log
@@ -103,7 +103,7 @@ qr/\A\{(?=.*"id":\s*7[,}])(?=.*"role":\s*"user")(?=.*"v":\s*2[,}])
 
 
 
-=== TEST 3: not JSON, a long number, past body_max: unchanged, said at info
+=== TEST 3: a long number, past body_max: unchanged, said at info; not JSON: unchanged
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config
@@ -112,35 +112,49 @@ qr/\A\{(?=.*"id":\s*7[,}])(?=.*"role":\s*"user")(?=.*"v":\s*2[,}])
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up$arg_u;
     }
     location /up1 {
-        default_type text/plain;
-        return 200 '{"password":"x"}';
-    }
-    location /up2 {
         default_type application/json;
         return 200 '{"id":90071992547409931,"password":"x"}';
     }
-    location /up3 {
+    location /up2 {
         default_type application/json;
-        gzip off;
         root html;
         try_files /big.json =404;
     }
 --- user_files eval
 ">>> big.json\n{\"password\":\"x\",\"pad\":\"" . ('p' x 2000) . "\"}"
 --- request eval
-["GET /t?u=1", "GET /t?u=2", "GET /t?u=3"]
+["GET /t?u=1", "GET /t?u=2"]
 --- response_body_like eval
-['\A\{"password":"x"\}\z', '\A\{"id":90071992547409931,"password":"x"\}\z',
- '\A\{"password":"x","pad":"p{2000}"\}\z']
---- error_log
-body not rewritten: a number of 16 digits or more
-body not rewritten: too large
+['\A\{"id":90071992547409931,"password":"x"\}\z',
+ '\A\{"password":"x","pad":"p{2000}"\}\n?\z']
+--- error_log eval
+qr/body not rewritten: (?:a number of 16 digits or more|too large)/
 --- no_error_log
 [error]
 
 
 
-=== TEST 4: a body past body_max without Content-Length passes whole, in order
+=== TEST 4: a body of another media type passes unchanged
+--- http_config
+    gw_plugin_path $TEST_NGINX_PLUGINS trusted;
+--- config
+    location /t {
+        gw_plugin response-transformer '{"remove":{"body":["password"]}}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        default_type text/plain;
+        return 200 '{"password":"x"}';
+    }
+--- request
+GET /t
+--- response_body: {"password":"x"}
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: a body past body_max without Content-Length passes whole, in order
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config
@@ -159,8 +173,8 @@ body not rewritten: too large
 ">>> big.json\n{\"password\":\"x\",\"pad\":\"" . ('0123456789' x 300) . "\"}"
 --- request
 GET /t
---- response_body_like
-\A\{"password":"x","pad":"(?:0123456789){300}"\}\z
+--- response_body_like eval
+qr/\A\{"password":"x","pad":"(?:0123456789){300}"\}\n?\z/
 --- error_log
 body not rewritten: larger than 1024 bytes
 --- no_error_log
@@ -168,7 +182,7 @@ body not rewritten: larger than 1024 bytes
 
 
 
-=== TEST 5: a HEAD request and a 204 are left alone
+=== TEST 6: a HEAD request and a 204 are left alone
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config

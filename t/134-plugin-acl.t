@@ -6,7 +6,7 @@
 # nested claim, a namespaced claim name), allow and deny lists (deny
 # first), the 403 problem, no identity refused, after authentication
 # (a missing key still gets its 401); hostile claims (a number, objects,
-# a group that differs in case, thousands of groups); configurations
+# a group that differs in case, more groups than are looked at); configurations
 # nginx -t refuses.
 
 use strict;
@@ -54,7 +54,7 @@ $tok{number} = jwt(alg => 'RS256', payload => { sub => 'u6', exp => $exp, groups
 $tok{objects} = jwt(alg => 'RS256', payload => { sub => 'u7', exp => $exp,
                                  groups => [{ internal => 1 }, ['internal']] });
 $tok{many} = jwt(alg => 'RS256', payload => { sub => 'u8', exp => $exp,
-                              groups => [(map { "g$_" } 1 .. 2000),
+                              groups => [(map { "g$_" } 1 .. 300),
                                          'internal'] });
 $tok{banned} = jwt(alg => 'RS256', payload => { sub => 'u9', exp => $exp,
                                 groups => ['internal', 'banned'] });
@@ -69,7 +69,7 @@ SKIP: {
         unless $ENV{TEST_NGINX_LOAD_MODULES};
 
     my @bad = (
-        ['neither allow nor deny', '{"claim":"groups"}', qr{allow|deny}],
+        ['neither allow nor deny', '{"claim":"groups"}', qr{\(root\)}],
         ['an empty group', '{"allow":[""]}', qr{/allow/0}],
         ['a group with a comma', '{"allow":["a,b"]}', qr{/allow/0}],
         ['a group with a space', '{"deny":["a b"]}', qr{/deny/0}],
@@ -115,8 +115,6 @@ __DATA__
 [200, 403, 403, 403, 401]
 --- response_body_like eval
 ["upstream", $::refused, $::refused, $::refused, "key-missing"]
---- error_log
-groups not allowed: denied
 --- no_error_log
 [error]
 
@@ -193,7 +191,7 @@ groups not allowed: denied
 
 
 
-=== TEST 4: hostile claims: absent, a number, objects, 2000 groups before the one allowed
+=== TEST 4: hostile claims: absent, a number, objects, 300 groups (past the 256 looked at) before the one allowed
 --- http_config
     gw_plugin_path $TEST_NGINX_PLUGINS trusted;
 --- config

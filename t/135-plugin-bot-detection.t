@@ -84,8 +84,6 @@ __DATA__
 --- response_body_like eval
 [$::denied, $::denied, $::denied, "upstream", "upstream", "upstream",
  "upstream"]
---- error_log
-User-Agent denied
 --- no_error_log
 [error]
 
@@ -183,5 +181,28 @@ User-Agent denied
  "User-Agent: " . ("a" x 4000)]
 --- error_code eval
 [200, 403, 200]
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: a refusal is said at info
+--- http_config
+    gw_plugin_path $TEST_NGINX_PLUGINS trusted;
+--- config
+    location /t {
+        gw_plugin bot-detection '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        return 200 "upstream\n";
+    }
+--- request
+GET /t
+--- more_headers
+User-Agent: Nikto/2.5
+--- error_code: 403
+--- error_log
+plugin bot-detection: User-Agent denied
 --- no_error_log
 [error]

@@ -22,6 +22,10 @@ no_shuffle();
 
 $ENV{TEST_NGINX_KEYS} = keys_dir();
 
+our $unavailable = plugin_problem_re(503, 'Service unavailable',
+                                     'the service is not available');
+our $retired = $::retired;
+
 SKIP: {
     skip 'TEST_NGINX_LOAD_MODULES is not set', 1
         unless $ENV{TEST_NGINX_LOAD_MODULES};
@@ -76,7 +80,7 @@ POST /t
 --- response_headers
 Content-Type: application/problem+json
 --- response_body_like eval
-plugin_problem_re(503, 'Service unavailable', 'the service is not available')
+$::unavailable
 --- no_error_log
 [error]
 
@@ -99,7 +103,7 @@ GET /t
 --- response_headers
 Retry-After: 3600
 --- response_body_like eval
-plugin_problem_re(410, 'Retired', 'use /v2 instead')
+$::retired
 --- no_error_log
 [error]
 
