@@ -6,8 +6,8 @@ gw_names="$gw_names ngx_http_gw_lua_module"
 gw_names_last="$gw_names_last ngx_http_gw_lua_early_module"
 gw_incs="$gw_incs $(pkg-config --cflags-only-I luajit | sed 's/-I//g')"
 gw_deps="$gw_deps $ngx_addon_dir/lua/ngx_http_gw_lua.h
-          $ngx_addon_dir/lua/ngx_http_gw_lua_api.h
           $ngx_addon_dir/lua/ngx_http_gw_lua_int.h
+          $ngx_addon_dir/lua/ngx_http_gw_lua_api.h
           $ngx_addon_dir/router/ngx_http_gw_router.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/lua/ngx_http_gw_lua_module.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_plugin.c
