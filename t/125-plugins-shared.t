@@ -300,7 +300,7 @@ gw.shared.set: bad ttl
 ["^boolean true\n\\z", "^50 none\n\\z",
  "^2000 none\n\\z",
  "^string precious\n\\z", "^50\n\\z",
- "^string f+\n\\z", "^(?:[1-9]\\d?|1\\d\\d)\n\\z",
+ "^string f+\n\\z", "^(?:[1-9]\\d?|[12]\\d\\d)\n\\z",
  "^boolean true\n\\z", "^boolean true\n\\z"]
 
 

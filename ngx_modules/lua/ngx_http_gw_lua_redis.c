@@ -196,13 +196,10 @@ ngx_http_gw_lua_redis(lua_State *L)
     ngx_http_gw_lua_redis_ctx_t        *ctx;
     const ngx_http_gw_lua_redis_cmd_t  *cmd;
 
-    call = ngx_http_gw_lua_cur;
+    (void) ngx_http_gw_lua_api_check(L, "redis",
+                                     1 << NGX_HTTP_GW_LUA_ACCESS);
 
-    if (call == NULL || call->phase != NGX_HTTP_GW_LUA_ACCESS) {
-        return luaL_error(L, "gw.redis: not allowed in the %s phase",
-                          call == NULL ? "init"
-                          : ngx_http_gw_lua_phase_name(call->phase));
-    }
+    call = ngx_http_gw_lua_cur;
 
     if (call->co == NULL || L != call->co) {
         return luaL_error(L, "gw.redis: not allowed in a coroutine of the "
