@@ -175,6 +175,24 @@ local function encode(s)
 end
 
 
+-- an item of the client's query made valid for gw.req.set_args(): a "%"
+-- not followed by two hex digits becomes "%25", a byte RFC 3986 does not
+-- allow in a query is percent-encoded
+local function pct(h)
+    if #h == 2 then
+        return "%" .. h
+    end
+
+    return "%25" .. h
+end
+
+
+local function clean(item)
+    item = gsub(item, "%%(%x?%x?)", pct)
+    return (gsub(item, "[^%w%-._~!$&'()*+,;=:@/?%%]", hex))
+end
+
+
 local function has_arg(names, n, name)
     for i = 1, n do
         if names[i] == name then
@@ -272,7 +290,7 @@ local function query(o)
     for j = 1, n do
         if args[j] then
             m = m + 1
-            out[m] = args[j]
+            out[m] = clean(args[j])
         end
     end
 
@@ -352,7 +370,7 @@ local function body_of(o, body)
     local text
     ok, text = pcall(json.encode, t)
 
-    if not ok then
+    if not ok or type(text) ~= "string" then
         return nil, "not encodable"
     end
 

@@ -255,7 +255,7 @@ local function rewrite(o, body)
     local text
     ok, text = pcall(json.encode, t)
 
-    if not ok then
+    if not ok or type(text) ~= "string" then
         return nil, "not encodable"
     end
 

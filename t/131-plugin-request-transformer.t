@@ -296,3 +296,20 @@ X-In: a b
 qr/\nX-Out: a b\n(?!.*X-In)/s
 --- no_error_log
 [error]
+
+
+
+=== TEST 10: client bytes a query may not hold are percent-encoded when the query is rebuilt
+--- http_config
+    gw_plugin_path $TEST_NGINX_PLUGINS trusted;
+--- config
+    location /t {
+        gw_plugin request-transformer '{"remove":{"query":["admin"]}}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
+    }
+--- request
+GET /t?a=%zz&b="x"&admin=1&c=%4&d=a|b
+--- response_body_like eval
+qr{\AGET /t\?a=%25zz&b=%22x%22&c=%254&d=a%7Cb HTTP/1\.[01]\n}
+--- no_error_log
+[error]
