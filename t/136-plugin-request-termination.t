@@ -134,3 +134,32 @@ $::retired
 ["<h1>Back soon</h1>\n", ""]
 --- no_error_log
 [error]
+
+
+
+=== TEST 4: beside cors: the preflight is cors's 204, the maintenance answer carries CORS headers
+--- http_config
+    gw_plugin_path $TEST_NGINX_PLUGINS trusted;
+--- config
+    location /t {
+        gw_plugin request-termination '{"message":"maintenance"}';
+        gw_plugin cors '{"origins":["https://app.example"]}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+    location /up {
+        return 200 "upstream\n";
+    }
+--- request eval
+["OPTIONS /t", "GET /t"]
+--- more_headers eval
+["Origin: https://app.example\nAccess-Control-Request-Method: GET",
+ "Origin: https://app.example"]
+--- error_code eval
+[204, 503]
+--- response_headers eval
+["Access-Control-Allow-Origin: https://app.example",
+ "Access-Control-Allow-Origin: https://app.example\nVary: Origin"]
+--- response_body_like eval
+["\\A\\z", "maintenance"]
+--- no_error_log
+[error]
