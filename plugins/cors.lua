@@ -98,6 +98,12 @@ end
 
 
 function P.access(c, ctx)
+    local origin = allow_origin(c)
+
+    -- decided once: the header filter answers from ctx
+    ctx.decided = true
+    ctx.origin = origin
+
     if gw.req.method() ~= "OPTIONS"
        or gw.req.header("access-control-request-method") == nil
        or gw.req.header("origin") == nil
@@ -106,8 +112,6 @@ function P.access(c, ctx)
     end
 
     ctx.preflight = true
-
-    local origin = allow_origin(c)
 
     if origin == nil then
         gw.log.info("preflight from an origin not allowed")
@@ -157,7 +161,13 @@ function P.header_filter(c, ctx)
         gw.resp.add_header("Vary", VARY_ORIGIN)
     end
 
-    local origin = allow_origin(c)
+    local origin
+
+    if ctx.decided then
+        origin = ctx.origin
+    else
+        origin = allow_origin(c)    -- answered before the access phase
+    end
 
     if origin == nil then
         if gw.req.header("origin") ~= nil then
