@@ -7,10 +7,15 @@
  *
  *   - base: assert error getmetatable ipairs next pairs pcall rawequal
  *     rawget rawset select setmetatable tonumber tostring type unpack
- *     xpcall _VERSION _G (the environment itself); not getfenv/setfenv
+ *     _VERSION _G (the environment itself); not getfenv/setfenv
  *     (they reach other functions' environments), load/loadstring/
  *     loadfile/dofile (replaced below), newproxy (userdata with __gc),
  *     print (stdout), gcinfo, module, collectgarbage (replaced below);
+ *   - xpcall(f, handler, ...) written in Lua: the handler runs after the
+ *     error unwound, not inside the error (debug is absent, so it could
+ *     not inspect the stack anyway): a handler that loops or raises is
+ *     then stopped by the budget like any code, while LuaJIT's own
+ *     xpcall would call it again for each error it raises;
  *   - collectgarbage("count") only: the other options stop or tune the
  *     collector of a state the sandbox shares with the gateway's code;
  *   - copies of coroutine, string (without dump: bytecode), table, math
@@ -22,6 +27,11 @@
  *   - require(name): the vetted modules at the registry's "gw.loaded"
  *     only: "json" (gw_lua_json.c), and "ffi" for a state made with
  *     conf.ffi and conf.trusted; the runtime may add its own there.
+ *
+ * string.gsub (with a function or table as replacement), coroutine.resume
+ * and coroutine.wrap are wrapped so that they nest GW_LUA_CCALL_MAX deep
+ * at most ("C stack overflow"): each level takes C stack that LuaJIT does
+ * not count, and a recursion through them would crash the process.
  *
  * The string metatable is replaced by one whose __index is another copy
  * of the string table and whose __metatable is false: getmetatable("")
@@ -41,10 +51,19 @@
 #define GW_LUA_DATE_MAX      4096
 
 
+static const char  gw_lua_xpcall[] =
+    "local pcall = pcall\n"
+    "local function finish(h, ok, ...)\n"
+    "    if ok then return true, ... end\n"
+    "    return false, h((...))\n"
+    "end\n"
+    "return function (f, h, ...) return finish(h, pcall(f, ...)) end\n";
+
+
 static const char  *gw_lua_base_names[] = {
     "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall",
     "rawequal", "rawget", "rawset", "select", "setmetatable", "tonumber",
-    "tostring", "type", "unpack", "xpcall", "_VERSION", NULL
+    "tostring", "type", "unpack", "_VERSION", NULL
 };
 
 
@@ -313,6 +332,134 @@ gw_lua_os_date(lua_State *L)
 }
 
 
+/*
+ * Calls the function below the top nargs arguments, with the count of
+ * nested C calls of the state raised for the time of the call; the error
+ * is raised again after the count is lowered.
+ */
+
+static int
+gw_lua_ccall(lua_State *L, int nargs)
+{
+    int        base, status;
+    gw_lua_t  *s;
+
+    s = gw_lua_from(L);
+
+    if (s->ccalls >= GW_LUA_CCALL_MAX) {
+        return luaL_error(L, "C stack overflow");
+    }
+
+    base = lua_gettop(L) - nargs - 1;
+
+    s->ccalls++;
+    status = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    s->ccalls--;
+
+    if (status != 0) {
+        return lua_error(L);
+    }
+
+    return lua_gettop(L) - base;
+}
+
+
+static int
+gw_lua_env_gsub(lua_State *L)
+{
+    int  n, t;
+
+    n = lua_gettop(L);
+    t = lua_type(L, 3);
+
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+        /* no Lua runs: no nesting */
+        lua_call(L, n, LUA_MULTRET);
+        return lua_gettop(L);
+    }
+
+    return gw_lua_ccall(L, n);
+}
+
+
+static int
+gw_lua_env_resume(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+
+    return gw_lua_ccall(L, lua_gettop(L) - 1);
+}
+
+
+/* the function coroutine.wrap() returns: upvalues resume, co */
+
+static int
+gw_lua_env_wrapped(lua_State *L)
+{
+    int  n;
+
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_insert(L, 1);
+
+    n = gw_lua_ccall(L, lua_gettop(L) - 1);
+
+    if (!lua_toboolean(L, -n)) {
+        return lua_error(L);
+    }
+
+    return n - 1;
+}
+
+
+/* coroutine.wrap(f): upvalues create, resume */
+
+static int
+gw_lua_env_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 1, 1);
+
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_pushcclosure(L, gw_lua_env_wrapped, 2);
+
+    return 1;
+}
+
+
+/* replaces the library functions that call Lua back, in place */
+
+static void
+gw_lua_env_wrap_ccalls(lua_State *L)
+{
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "gsub");
+    lua_pushcclosure(L, gw_lua_env_gsub, 1);
+    lua_setfield(L, -2, "gsub");
+    lua_pop(L, 1);
+
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, "create");
+    lua_getfield(L, -2, "resume");
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, gw_lua_env_resume, 1);
+    lua_setfield(L, -4, "resume");
+    lua_pushcclosure(L, gw_lua_env_wrap, 2);
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 1);
+}
+
+
 int
 gw_lua_env_open(lua_State *L)
 {
@@ -341,6 +488,8 @@ gw_lua_env_open(lua_State *L)
 
     lua_settop(L, 1);
 
+    gw_lua_env_wrap_ccalls(L);
+
     lua_newtable(L);
     env = lua_gettop(L);
 
@@ -351,6 +500,16 @@ gw_lua_env_open(lua_State *L)
 
     lua_pushvalue(L, env);
     lua_setfield(L, env, "_G");
+
+    if (luaL_loadbuffer(L, gw_lua_xpcall, sizeof(gw_lua_xpcall) - 1,
+                        "=xpcall")
+        != 0)
+    {
+        return lua_error(L);
+    }
+
+    lua_call(L, 0, 1);
+    lua_setfield(L, env, "xpcall");
 
     lua_pushcfunction(L, gw_lua_env_collectgarbage);
     lua_setfield(L, env, "collectgarbage");

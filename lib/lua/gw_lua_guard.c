@@ -14,9 +14,15 @@
  * (again in a forked child), wakes every GW_LUA_WATCH_MS and reads the
  * sequence number and start time that the outermost call in progress
  * wrote.  A call older than its state's time_max gets a real-time signal
- * on the thread that runs it; the handler siglongjmp()s back to
- * gw_lua_guard_run() unless the guard is held (our allocator, our C
- * functions that call libc), in which case gw_lua_guard_leave() jumps.
+ * on the thread that runs it (at every tick until it stops); the handler
+ * siglongjmp()s back to gw_lua_guard_run() unless the guard is held (our
+ * allocator, our C functions that call libc), in which case
+ * gw_lua_guard_leave() jumps.
+ * The handler also declines to jump while the interrupted code is in the
+ * C runtime (libc, the dynamic loader, libgcc's unwinder, which LuaJIT
+ * uses to raise errors and which takes a process-wide lock): the
+ * watchdog sends the signal again every GW_LUA_WATCH_MS until the jump
+ * is taken from LuaJIT's own code or its compiled traces.
  * The states of the calls in progress are then DEAD: never touched again,
  * their blocks freed by gw_lua_free().  What a DEAD state cannot give
  * back: the machine-code areas the JIT mapped (trusted states; at most
@@ -24,12 +30,18 @@
  */
 
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  1      /* dl_iterate_phdr(), REG_RIP */
+#endif
+
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "gw_lua_int.h"
@@ -37,6 +49,13 @@
 
 #define GW_LUA_WATCH_MS  10
 #define GW_LUA_SIGNAL    (SIGRTMIN + 5)
+#define GW_LUA_UNSAFE    16
+
+
+typedef struct {
+    uintptr_t           start;
+    uintptr_t           end;
+} gw_lua_range_t;
 
 
 /* written by the thread that runs Lua, read by the watchdog */
@@ -57,6 +76,10 @@ static gw_lua_t              *gw_lua_nest[GW_LUA_NEST_MAX];
 static int                    gw_lua_nested;
 
 static pid_t                  gw_lua_watch_pid;
+
+/* the code the handler does not jump out of */
+static gw_lua_range_t         gw_lua_unsafe[GW_LUA_UNSAFE];
+static int                    gw_lua_nunsafe;
 
 
 static int64_t
@@ -81,14 +104,86 @@ gw_lua_kill_due(void)
 }
 
 
+static int
+gw_lua_unsafe_add(struct dl_phdr_info *info, size_t size, void *data)
+{
+    int          i;
+    const char  *name;
+
+    name = info->dlpi_name;
+
+    if (name == NULL
+        || (strstr(name, "/libc.so") == NULL
+            && strstr(name, "/libgcc_s.so") == NULL
+            && strstr(name, "/ld-linux") == NULL))
+    {
+        return 0;
+    }
+
+    for (i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_LOAD
+            || !(info->dlpi_phdr[i].p_flags & PF_X)
+            || gw_lua_nunsafe == GW_LUA_UNSAFE)
+        {
+            continue;
+        }
+
+        gw_lua_unsafe[gw_lua_nunsafe].start = info->dlpi_addr
+                                              + info->dlpi_phdr[i].p_vaddr;
+        gw_lua_unsafe[gw_lua_nunsafe].end =
+            gw_lua_unsafe[gw_lua_nunsafe].start
+            + info->dlpi_phdr[i].p_memsz;
+        gw_lua_nunsafe++;
+    }
+
+    return 0;
+}
+
+
+/* 1 when the interrupted instruction is in the C runtime */
+
+static int
+gw_lua_unsafe_pc(void *ctx)
+{
+    int          i;
+    uintptr_t    pc;
+    ucontext_t  *uc;
+
+    uc = ctx;
+
+#if defined(__x86_64__)
+    pc = (uintptr_t) uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    pc = (uintptr_t) uc->uc_mcontext.pc;
+#else
+    pc = 0;
+    (void) uc;
+#endif
+
+    for (i = 0; i < gw_lua_nunsafe; i++) {
+        if (pc >= gw_lua_unsafe[i].start && pc < gw_lua_unsafe[i].end) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static void
-gw_lua_signal(int signo)
+gw_lua_signal(int signo, siginfo_t *si, void *ctx)
 {
     int  saved;
 
     saved = errno;
 
     if (!gw_lua_kill_due()) {
+        errno = saved;
+        return;
+    }
+
+    if (gw_lua_guard_depth == 0 && gw_lua_unsafe_pc(ctx)) {
+        /* the watchdog signals again at its next tick */
         errno = saved;
         return;
     }
@@ -150,7 +245,6 @@ gw_lua_watch(void *arg)
 
         if (seq != __atomic_load_n(&gw_lua_call_seq, __ATOMIC_ACQUIRE)
             || !__atomic_load_n(&gw_lua_call_active, __ATOMIC_ACQUIRE)
-            || gw_lua_kill_seq == seq
             || gw_lua_now_ms() - start <= limit)
         {
             continue;
@@ -177,8 +271,13 @@ gw_lua_watch_start(gw_lua_err_t *err)
         return 0;
     }
 
+    if (gw_lua_watch_pid == 0) {
+        (void) dl_iterate_phdr(gw_lua_unsafe_add, NULL);
+    }
+
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = gw_lua_signal;
+    sa.sa_sigaction = gw_lua_signal;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
 
     if (sigaction(GW_LUA_SIGNAL, &sa, NULL) != 0) {
@@ -218,7 +317,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     volatile int           outer;
 
     if (gw_lua_nested >= GW_LUA_NEST_MAX) {
-        return -1;
+        return GW_LUA_RUN_NESTED;
     }
 
     outer = (gw_lua_nested == 0);
@@ -260,7 +359,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
         gw_lua_guard_depth = 0;
         gw_lua_guard_pending = 0;
 
-        return -1;
+        return GW_LUA_RUN_STOPPED;
     }
 
     __atomic_store_n(&gw_lua_call_active, 1, __ATOMIC_RELEASE);

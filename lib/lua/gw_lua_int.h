@@ -32,6 +32,12 @@
 
 #define GW_LUA_NAME_MAX        64
 
+/* how deep the C functions that call Lua back (string.gsub with a
+ * function or table, coroutine.resume, coroutine.wrap) may nest: LuaJIT
+ * checks the Lua stack, not the C stack, and each string.gsub holds a
+ * buffer of BUFSIZ on it, so unchecked nesting overflows the C stack */
+#define GW_LUA_CCALL_MAX       100
+
 
 /* the header of each block the allocator hands out: all blocks of a state
  * are on one list so that a DEAD state is freed without lua_close() */
@@ -52,11 +58,13 @@ struct gw_lua_s {
     size_t              mem_max;
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
+    unsigned            ccalls;     /* C functions calling Lua, nested */
     unsigned            time_max;
     unsigned            trusted:1;
     unsigned            ffi:1;
     unsigned            dead:1;
     unsigned            exhausted:1;    /* the hook refused more work */
+    unsigned            hooked:1;       /* the count hook is set */
     unsigned            oom:1;          /* the allocator refused a block */
     char                name[GW_LUA_NAME_MAX];
 };
@@ -66,9 +74,13 @@ typedef int (*gw_lua_run_pt)(gw_lua_t *s, void *arg);
 
 /*
  * Runs fn(s, arg) under the watchdog (gw_lua_guard.c): returns what fn
- * returned, or -1 when the watchdog stopped it (every state of the calls
- * in progress is then DEAD).
+ * returned (0), GW_LUA_RUN_STOPPED when the watchdog stopped it (every
+ * state of the calls in progress is then DEAD), or GW_LUA_RUN_NESTED
+ * without running it when calls nest past GW_LUA_NEST_MAX.
  */
+#define GW_LUA_RUN_STOPPED  -1
+#define GW_LUA_RUN_NESTED   -2
+
 int gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg);
 
 /* starts the watchdog thread once per process (again after a fork) */

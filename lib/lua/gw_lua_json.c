@@ -17,7 +17,11 @@
  * fraction); null is json.null.  A table without the mark is an array
  * when its keys are exactly 1..n (n > 0), an object when they are all
  * strings (the empty table is {}).  Nesting deeper than GW_LUA_JSON_DEPTH
- * is refused both ways.  Encoded object members are sorted by name, so
+ * is refused both ways.  JSON made from Lua lives outside the state's
+ * cap (malloc()): a value that would be larger than the state's cap (a
+ * table holding the same big string many times) is refused, and json.decode
+ * takes texts of at most a sixteenth of the cap (a parsed value takes
+ * several times its text).  Encoded object members are sorted by name, so
  * that a table always gives the same text.
  */
 
@@ -43,7 +47,13 @@ typedef struct {
     gw_lua_err_t       *err;
     const void         *path[GW_LUA_JSON_DEPTH + 1];
     int                 depth;
+    size_t              size;       /* of the JSON made so far, about */
+    size_t              size_max;
 } gw_lua_json_ctx_t;
+
+
+/* what a value costs in the accounting of gw_lua_to_json() */
+#define GW_LUA_JSON_VALUE  16
 
 
 static void gw_lua_push_json_level(lua_State *L, json_t *v, int depth);
@@ -268,6 +278,7 @@ gw_lua_json_table(gw_lua_json_ctx_t *ctx, int idx)
 
     while (lua_next(L, idx) != 0) {
         key = lua_tolstring(L, -2, &klen);
+        ctx->size += klen;
         e = gw_lua_to_json_level(ctx, lua_gettop(L));
         lua_pop(L, 1);
 
@@ -299,6 +310,16 @@ gw_lua_to_json_level(gw_lua_json_ctx_t *ctx, int idx)
     const char   *s;
 
     L = ctx->L;
+
+    ctx->size += GW_LUA_JSON_VALUE;
+
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        ctx->size += lua_objlen(L, idx);
+    }
+
+    if (ctx->size > ctx->size_max) {
+        return gw_lua_json_fail(ctx, "JSON larger than the memory cap");
+    }
 
     switch (lua_type(L, idx)) {
 
@@ -352,6 +373,8 @@ gw_lua_to_json(lua_State *L, int idx, gw_lua_err_t *err)
     ctx.L = L;
     ctx.err = err;
     ctx.depth = 0;
+    ctx.size = 0;
+    ctx.size_max = gw_lua_mem_max(gw_lua_from(L));
 
     if (idx < 0 && idx > LUA_REGISTRYINDEX) {
         idx = top + idx + 1;
@@ -447,6 +470,13 @@ gw_lua_json_decode(lua_State *L)
 
     text = luaL_checklstring(L, 1, &len);
     lua_settop(L, 1);
+
+    if (len > gw_lua_mem_max(gw_lua_from(L)) / 16) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "JSON text too large for the memory cap");
+        return 2;
+    }
+
     lua_pushcfunction(L, gw_lua_json_push_value);
 
     gw_lua_guard_enter();

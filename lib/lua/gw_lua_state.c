@@ -87,8 +87,8 @@ gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
     grow = nsize + sizeof(gw_lua_blk_t);
 
-    if (grow > old
-        && (grow - old > s->mem_max || s->mem + (grow - old) > s->mem_max))
+    if (nsize > s->mem_max
+        || (grow > old && s->mem + (grow - old) > s->mem_max))
     {
         s->oom = 1;
         gw_lua_guard_leave();
@@ -222,12 +222,17 @@ static void
 gw_lua_arm(gw_lua_t *s, uint64_t left)
 {
     s->left = left;
-    s->exhausted = 0;
     s->oom = 0;
 
-    if (!s->trusted) {
+    /* the hook's count is not restarted: calls shorter than
+     * GW_LUA_HOOK_COUNT instructions are charged too, by the call in
+     * progress when the count runs out */
+    if (!s->trusted && (s->exhausted || !s->hooked)) {
         lua_sethook(s->L, gw_lua_hook, LUA_MASKCOUNT, GW_LUA_HOOK_COUNT);
+        s->hooked = 1;
     }
+
+    s->exhausted = 0;
 }
 
 
@@ -364,6 +369,21 @@ gw_lua_dead(gw_lua_t *s)
 }
 
 
+/* the outcome of gw_lua_guard_run() when it did not run or was stopped */
+
+static gw_lua_rc_e
+gw_lua_stopped(int rc, gw_lua_err_t *err)
+{
+    if (rc == GW_LUA_RUN_NESTED) {
+        gw_lua_err_set(err, GW_LUA_ERROR, "calls nested too deep", 21);
+        return GW_LUA_ERROR;
+    }
+
+    gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
+    return GW_LUA_TIMEOUT;
+}
+
+
 static int
 gw_lua_load_run(gw_lua_t *s, void *arg)
 {
@@ -391,6 +411,7 @@ gw_lua_rc_e
 gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -407,9 +428,9 @@ gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     run.text = text;
     run.len = len;
 
-    if (gw_lua_guard_run(s, gw_lua_load_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_load_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
@@ -433,6 +454,7 @@ gw_lua_call_run(gw_lua_t *s, void *arg)
 gw_lua_rc_e
 gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -443,9 +465,9 @@ gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
     run.nargs = nargs;
     run.nres = nres;
 
-    if (gw_lua_guard_run(s, gw_lua_call_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_call_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
@@ -469,8 +491,8 @@ gw_lua_rc_e
 gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     gw_lua_err_t *err)
 {
+    int           rc;
     uint64_t      spent;
-    gw_lua_rc_e   rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -484,18 +506,16 @@ gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     run.co = co;
     run.nargs = nargs;
 
-    if (gw_lua_guard_run(s, gw_lua_resume_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_resume_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     if (budget_total != NULL) {
         *budget_total = s->budget - s->left;
     }
 
-    rc = gw_lua_status(s, co, run.status, err);
-
-    return rc;
+    return gw_lua_status(s, co, run.status, err);
 }
 
 
@@ -516,6 +536,7 @@ gw_lua_cpcall_run(gw_lua_t *s, void *arg)
 gw_lua_rc_e
 gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
 {
+    int           rc;
     gw_lua_run_t  run;
 
     if (s->dead) {
@@ -526,9 +547,9 @@ gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
     run.f = f;
     run.ud = ud;
 
-    if (gw_lua_guard_run(s, gw_lua_cpcall_run, &run) != 0) {
-        gw_lua_err_set(err, GW_LUA_TIMEOUT, "time limit exceeded", 19);
-        return GW_LUA_TIMEOUT;
+    rc = gw_lua_guard_run(s, gw_lua_cpcall_run, &run);
+    if (rc != 0) {
+        return gw_lua_stopped(rc, err);
     }
 
     return gw_lua_status(s, s->L, run.status, err);
