@@ -282,8 +282,11 @@ void
 ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
     ngx_uint_t phase, uint64_t ns, gw_lua_rc_e rc)
 {
-    ngx_uint_t                  s, result;
+    ngx_uint_t                  s, result, yielded;
     ngx_http_gw_lua_metrics_t  *m;
+
+    yielded = ngx_http_gw_lua_redis_yielded;
+    ngx_http_gw_lua_redis_yielded = 0;
 
     m = ngx_http_gw_lua_metrics_get();
 
@@ -306,8 +309,14 @@ ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
         break;
 
     case GW_LUA_YIELD:
-        /* the call goes on: counted when it ends */
-        return;
+        if (yielded) {
+            /* waiting for Redis: the call goes on, counted when it ends */
+            return;
+        }
+
+        /* gw.exit() or gw.problem() ended it */
+        result = NGX_HTTP_GW_LUA_RESULT_OK;
+        break;
 
     case GW_LUA_BUDGET:
         result = NGX_HTTP_GW_LUA_RESULT_BUDGET;

@@ -75,6 +75,9 @@ static ngx_uint_t ngx_http_gw_lua_redis_depth(redisReply *reply,
     ngx_uint_t depth);
 
 
+ngx_uint_t  ngx_http_gw_lua_redis_yielded;
+
+
 #define K1  1, 1, 1
 #define KA  1, -1, 1
 
@@ -229,7 +232,8 @@ ngx_http_gw_lua_redis(lua_State *L)
         case LUA_TNUMBER:
             d = lua_tonumber(L, i + 1);
 
-            if (d == (double) (int64_t) d && d > -9.2e18 && d < 9.2e18) {
+            /* the range first: converting past int64_t is undefined */
+            if (d > -9.2e18 && d < 9.2e18 && d == (double) (int64_t) d) {
                 n = snprintf(num[i], NGX_HTTP_GW_LUA_REDIS_NUM, "%lld",
                              (long long) d);
 
@@ -281,19 +285,21 @@ ngx_http_gw_lua_redis(lua_State *L)
 
     r = call->r;
 
+    prefix = sizeof(NGX_HTTP_GW_LUA_REDIS_PREFIX) - 1
+             + call->plugin->name.len + 1;
+    buf = NULL;
+
+    /* allocations and the client's work: no jump out of them */
+    gw_lua_guard_enter();
+
     ctx = ngx_palloc(r->pool, sizeof(ngx_http_gw_lua_redis_ctx_t));
     if (ctx == NULL) {
+        gw_lua_guard_leave();
         return ngx_http_gw_lua_redis_fail(L, "no memory");
     }
 
     ctx->state = ngx_http_gw_lua_call_state(call);
     ctx->wait = wait;
-
-    prefix = sizeof(NGX_HTTP_GW_LUA_REDIS_PREFIX) - 1
-             + call->plugin->name.len + 1;
-    buf = NULL;
-
-    gw_lua_guard_enter();
 
     if (keys != 0) {
         buf = ngx_alloc(total + keys * prefix, r->connection->log);
@@ -346,6 +352,8 @@ ngx_http_gw_lua_redis(lua_State *L)
     wait->waiting = 1;
     wait->ready = 0;
     wait->ref = LUA_NOREF;
+
+    ngx_http_gw_lua_redis_yielded = 1;
 
     return lua_yield(L, 0);
 }
