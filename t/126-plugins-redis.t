@@ -185,7 +185,7 @@ __DATA__
 
 
 
-=== TEST 5: commands outside the list are refused, whatever their case; nothing reaches Redis
+=== TEST 5: commands outside the list are refused, whatever their case; gw:key:* stays out of reach
 --- request eval
 ["GET /ctl/cli?SET&gw:key:abc&real",
  "GET /r?a1=FLUSHALL", "GET /r?a1=flushdb", "GET /r?a1=CONFIG&a2=GET&a3=*",
@@ -193,6 +193,9 @@ __DATA__
  "GET /r?a1=SCAN&a2=0", "GET /r?a1=SELECT&a2=1", "GET /r?a1=BLPOP&a2=q&a3=0",
  "GET /r?a1=SUBSCRIBE&a2=gw:events", "GET /r?a1=SORT&a2=l&a3=BY&a4=x",
  "GET /r?a1=SHUTDOWN", "GET /r?a1=MULTI", "GET /r?a1=DEBUG&a2=SLEEP&a3=1",
+ "GET /r?a1=SETRANGE&a2=k&a3=536870000&a4=x",
+ "GET /r?a1=SETBIT&a2=k&a3=4294967000&a4=1",
+ "GET /r?a1=SRANDMEMBER&a2=s&a3=-100000000",
  "GET /r?a1=GET&a2=gw:key:abc",
  "GET /ctl/cli?GET&gw:key:abc"]
 --- response_body eval
@@ -203,7 +206,8 @@ __DATA__
  "nil command not allowed\n", "nil command not allowed\n",
  "nil command not allowed\n", "nil command not allowed\n",
  "nil command not allowed\n", "nil command not allowed\n",
- "nil command not allowed\n",
+ "nil command not allowed\n", "nil command not allowed\n",
+ "nil command not allowed\n", "nil command not allowed\n",
  "nil nil\n",
  "real\n"]
 
