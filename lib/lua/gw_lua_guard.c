@@ -11,13 +11,13 @@
  * ends with GW_LUA_BUDGET and the state stays usable.
  *
  * The watchdog: one thread per process, started at the first gw_lua_new()
- * (again in a forked child), wakes every GW_LUA_WATCH_MS and reads the
- * sequence number and start time that the outermost call in progress
- * wrote.  A call older than its state's time_max gets a real-time signal
- * on the thread that runs it (at every tick until it stops); the handler
- * siglongjmp()s back to gw_lua_guard_run() unless the guard is held (our
- * allocator, our C functions that call libc), in which case
- * gw_lua_guard_leave() jumps.
+ * (again at the first call in a forked child), wakes every
+ * GW_LUA_WATCH_MS and reads the sequence number and start time that the
+ * outermost call in progress wrote.  A call older than its state's
+ * time_max gets a real-time signal on the thread that runs it (at every
+ * tick until it stops); the handler siglongjmp()s back to
+ * gw_lua_guard_run() unless the guard is held (our allocator, our C
+ * functions that call libc), in which case gw_lua_guard_leave() jumps.
  * The handler also declines to jump while the interrupted code is in the
  * C runtime (libc, the dynamic loader, libgcc's unwinder, which LuaJIT
  * uses to raise errors and which takes a process-wide lock): the
@@ -75,7 +75,8 @@ static sigjmp_buf             gw_lua_jmp;
 static gw_lua_t              *gw_lua_nest[GW_LUA_NEST_MAX];
 static int                    gw_lua_nested;
 
-static pid_t                  gw_lua_watch_pid;
+static int                    gw_lua_watch_inited;
+static volatile int           gw_lua_watch_running;
 
 /* the code the handler does not jump out of */
 static gw_lua_range_t         gw_lua_unsafe[GW_LUA_UNSAFE];
@@ -258,6 +259,16 @@ gw_lua_watch(void *arg)
 }
 
 
+/* a forked child (an nginx worker) has no watchdog thread: the next call
+ * starts one */
+
+static void
+gw_lua_watch_forked(void)
+{
+    gw_lua_watch_running = 0;
+}
+
+
 int
 gw_lua_watch_start(gw_lua_err_t *err)
 {
@@ -267,12 +278,19 @@ gw_lua_watch_start(gw_lua_err_t *err)
     pthread_attr_t    attr;
     struct sigaction  sa;
 
-    if (gw_lua_watch_pid == getpid()) {
+    if (gw_lua_watch_running) {
         return 0;
     }
 
-    if (gw_lua_watch_pid == 0) {
+    if (!gw_lua_watch_inited) {
         (void) dl_iterate_phdr(gw_lua_unsafe_add, NULL);
+
+        if (pthread_atfork(NULL, NULL, gw_lua_watch_forked) != 0) {
+            gw_lua_err_set(err, GW_LUA_ERROR, "pthread_atfork() failed", 23);
+            return -1;
+        }
+
+        gw_lua_watch_inited = 1;
     }
 
     memset(&sa, 0, sizeof(sa));
@@ -303,7 +321,7 @@ gw_lua_watch_start(gw_lua_err_t *err)
         return -1;
     }
 
-    gw_lua_watch_pid = getpid();
+    gw_lua_watch_running = 1;
 
     return 0;
 }
@@ -321,6 +339,11 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     }
 
     outer = (gw_lua_nested == 0);
+
+    if (outer && !gw_lua_watch_running && gw_lua_watch_start(NULL) != 0) {
+        return GW_LUA_RUN_NESTED;
+    }
+
     gw_lua_nest[gw_lua_nested++] = s;
 
     if (!outer) {

@@ -76,7 +76,8 @@ typedef int (*gw_lua_run_pt)(gw_lua_t *s, void *arg);
  * Runs fn(s, arg) under the watchdog (gw_lua_guard.c): returns what fn
  * returned (0), GW_LUA_RUN_STOPPED when the watchdog stopped it (every
  * state of the calls in progress is then DEAD), or GW_LUA_RUN_NESTED
- * without running it when calls nest past GW_LUA_NEST_MAX.
+ * without running it when calls nest past GW_LUA_NEST_MAX (or the
+ * watchdog cannot be started).
  */
 #define GW_LUA_RUN_STOPPED  -1
 #define GW_LUA_RUN_NESTED   -2

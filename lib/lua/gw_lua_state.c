@@ -375,7 +375,8 @@ static gw_lua_rc_e
 gw_lua_stopped(int rc, gw_lua_err_t *err)
 {
     if (rc == GW_LUA_RUN_NESTED) {
-        gw_lua_err_set(err, GW_LUA_ERROR, "calls nested too deep", 21);
+        gw_lua_err_set(err, GW_LUA_ERROR,
+                       "calls nested too deep or no watchdog", 36);
         return GW_LUA_ERROR;
     }
 

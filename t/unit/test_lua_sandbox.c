@@ -11,7 +11,9 @@
 
 
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gw_lua.h"
 #include "tap.h"
@@ -378,6 +380,35 @@ test_watchdog(void)
 }
 
 
+/* a state made before fork() (the nginx master) used in the child */
+
+static void
+test_fork(void)
+{
+    int            status;
+    pid_t          pid;
+    gw_lua_t      *s;
+    gw_lua_err_t   err;
+
+    s = gw_lua_new(&conf_trusted, &err);
+
+    pid = fork();
+
+    if (pid == 0) {
+        alarm(10);
+        _exit(run(s, "local i = 0 while true do i = i + 1 end", &err)
+              == GW_LUA_TIMEOUT ? 0 : 1);
+    }
+
+    ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+       && WEXITSTATUS(status) == 0,
+       "a forked child gets its own watchdog: timeout there");
+    is_int(run(s, "return 1", &err), GW_LUA_OK, "the parent's state is fine");
+
+    gw_lua_free(s);
+}
+
+
 static void
 test_resume(void)
 {
@@ -438,6 +469,7 @@ main(void)
     test_errors();
     test_env();
     test_watchdog();
+    test_fork();
     test_resume();
 
     return done_testing();
