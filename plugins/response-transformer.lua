@@ -1,0 +1,308 @@
+--
+-- response-transformer: rewrites what the client receives
+-- (docs/plugins-shipped.md, "response-transformer"): response headers in
+-- the header filter, and the members of a JSON object body in the body
+-- filter, by operations in this order: remove, rename, replace (only
+-- what is there), add (only what is not there), append (headers: another
+-- copy).
+--
+-- A body is rewritten only when body operations are configured and the
+-- response is JSON (a JSON media type, no Content-Encoding, a status
+-- with a body, not HEAD): its chunks are held back until the last one,
+-- up to body_max bytes, then decoded, rewritten and sent as one chunk,
+-- without Content-Length (the length changed; the response is chunked).
+-- A body past body_max, not a JSON object, or with a number of 16 digits
+-- or more (a Lua number would round it) passes unchanged, logged at info.
+--
+
+local gw = gw
+local json = gw.json
+local find = string.find
+local gsub = string.gsub
+local lower = string.lower
+local concat = table.concat
+local type = type
+local pcall = pcall
+
+local P = {
+    priority = 790,
+    early = false,
+    body = false,
+}
+
+
+local function pairs_of(t)
+    local out = {}
+
+    for k, v in pairs(t or {}) do
+        out[#out + 1] = { k, v }
+    end
+
+    table.sort(out, function(a, b) return a[1] < b[1] end)
+
+    return out
+end
+
+
+local function ops_of(conf, part)
+    local o = {
+        remove = {},
+        rename = pairs_of(conf.rename and conf.rename[part]),
+        replace = pairs_of(conf.replace and conf.replace[part]),
+        add = pairs_of(conf.add and conf.add[part]),
+        append = pairs_of(conf.append and conf.append[part]),
+    }
+
+    for i, v in ipairs(conf.remove and conf.remove[part] or {}) do
+        o.remove[i] = v
+    end
+
+    if #o.remove + #o.rename + #o.replace + #o.add + #o.append == 0 then
+        return nil
+    end
+
+    return o
+end
+
+
+function P.init(conf)
+    return {
+        headers = ops_of(conf, "headers"),
+        body = ops_of(conf, "body"),
+        body_max = conf.body_max or 1048576,
+    }
+end
+
+
+local function headers(o)
+    local resp = gw.resp
+
+    for i = 1, #o.remove do
+        resp.remove_header(o.remove[i])
+    end
+
+    if #o.rename > 0 then
+        local all = resp.headers()
+
+        for i = 1, #o.rename do
+            local from, to = o.rename[i][1], o.rename[i][2]
+            local v = all[lower(from)]
+
+            if v ~= nil then
+                resp.remove_header(from)
+
+                if type(v) == "table" then
+                    resp.set_header(to, v[1])
+
+                    for j = 2, #v do
+                        resp.add_header(to, v[j])
+                    end
+
+                else
+                    resp.set_header(to, v)
+                end
+            end
+        end
+    end
+
+    for i = 1, #o.replace do
+        local op = o.replace[i]
+
+        if resp.header(op[1]) ~= nil then
+            resp.set_header(op[1], op[2])
+        end
+    end
+
+    for i = 1, #o.add do
+        local op = o.add[i]
+
+        if resp.header(op[1]) == nil then
+            resp.set_header(op[1], op[2])
+        end
+    end
+
+    for i = 1, #o.append do
+        resp.add_header(o.append[i][1], o.append[i][2])
+    end
+end
+
+
+local function is_json(ct)
+    if ct == nil then
+        return false
+    end
+
+    ct = lower(ct)
+
+    return find(ct, "^%s*application/json%s*$") ~= nil
+           or find(ct, "^%s*application/json%s*;") ~= nil
+           or find(ct, "^%s*application/[%w!#$&^_.%-]+%+json%s*$") ~= nil
+           or find(ct, "^%s*application/[%w!#$&^_.%-]+%+json%s*;") ~= nil
+end
+
+
+-- why the response body is not rewritten, or nil
+local function skip_body(c)
+    local status = gw.resp.status()
+
+    if status == 204 or status == 304 or status < 200
+       or gw.req.method() == "HEAD"
+    then
+        return "no body"
+    end
+
+    if not is_json(gw.resp.header("content-type")) then
+        return "not JSON"
+    end
+
+    local ce = gw.resp.header("content-encoding")
+
+    if ce ~= nil and lower(ce) ~= "identity" then
+        return "encoded"
+    end
+
+    local len = tonumber(gw.resp.header("content-length"))
+
+    if len ~= nil and len > c.body_max then
+        return "too large"
+    end
+
+    return nil
+end
+
+
+function P.header_filter(c, ctx)
+    if c.headers ~= nil then
+        headers(c.headers)
+    end
+
+    if c.body == nil then
+        return
+    end
+
+    local why = skip_body(c)
+
+    if why ~= nil then
+        if why == "too large" or why == "encoded" then
+            gw.log.info("body not rewritten: " .. why)
+        end
+
+        return
+    end
+
+    ctx.buf = {}
+    ctx.n = 0
+    ctx.size = 0
+
+    -- the length changes: the runtime drops Content-Length of a response
+    -- a body filter may change; where it lets a plugin do it, do it here
+    pcall(gw.resp.remove_header, "Content-Length")
+end
+
+
+local function long_number(s)
+    if not find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then
+        return false
+    end
+
+    s = gsub(s, "\\.", "")
+    s = gsub(s, "\"[^\"]*\"", "\"\"")
+
+    return find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") ~= nil
+end
+
+
+local function rewrite(o, body)
+    if long_number(body) then
+        return nil, "a number of 16 digits or more"
+    end
+
+    local ok, t = pcall(json.decode, body)
+
+    if not ok or type(t) ~= "table" or getmetatable(t) ~= nil then
+        return nil, "not a JSON object"
+    end
+
+    for i = 1, #o.remove do
+        t[o.remove[i]] = nil
+    end
+
+    for i = 1, #o.rename do
+        local from, to = o.rename[i][1], o.rename[i][2]
+
+        if t[from] ~= nil then
+            t[to] = t[from]
+            t[from] = nil
+        end
+    end
+
+    for i = 1, #o.replace do
+        local op = o.replace[i]
+
+        if t[op[1]] ~= nil then
+            t[op[1]] = op[2]
+        end
+    end
+
+    for i = 1, #o.add do
+        local op = o.add[i]
+
+        if t[op[1]] == nil then
+            t[op[1]] = op[2]
+        end
+    end
+
+    local text
+    ok, text = pcall(json.encode, t)
+
+    if not ok or type(text) ~= "string" then
+        return nil, "not encodable"
+    end
+
+    return text
+end
+
+
+function P.body_filter(c, ctx, chunk, eof)
+    local buf = ctx.buf
+
+    if buf == nil then
+        return chunk
+    end
+
+    chunk = chunk or ""
+
+    if ctx.size + #chunk > c.body_max then
+        -- past the cap: what was held back, then everything as it comes
+        gw.log.info("body not rewritten: larger than " .. c.body_max
+                    .. " bytes")
+        ctx.buf = nil
+        buf[ctx.n + 1] = chunk
+        return concat(buf)
+    end
+
+    if #chunk > 0 then
+        ctx.n = ctx.n + 1
+        buf[ctx.n] = chunk
+        ctx.size = ctx.size + #chunk
+    end
+
+    if not eof then
+        return nil
+    end
+
+    ctx.buf = nil
+
+    local body = concat(buf)
+    local text, why = rewrite(c.body, body)
+
+    if text == nil then
+        gw.log.info("body not rewritten: " .. why)
+        return body
+    end
+
+    return text
+end
+
+
+return P
