@@ -152,6 +152,8 @@ static const struct {
       "nested coroutine.resume" },
     { "local function f() return select(2, pcall(string.gsub, 'a', 'a', f))"
       " end error(f())", "recursion through C under pcall" },
+    { "return os.date('*t', 1e300)", "os.date past time_t" },
+    { "return os.date('%Y', 0/0)", "os.date of NaN" },
     { "error({})", "a table as the error value" },
     { "local f = load('\\27LJ\\2\\0') assert(f, 'refused') return f()",
       "load() of a bytecode header" }
