@@ -42,6 +42,9 @@
  *   gw:audit:dead           stream  events the audit service rejected:
  *                                  event (as received), error, entry (its
  *                                  id in gw:audit)
+ *   gw:plugin:<name>:<key>  any    a Lua plugin's own keys: gw.redis
+ *                                  prefixes every key argument of the
+ *                                  plugin <name> so (docs/plugins-shared.md)
  *
  * The identity service's records (docs/identity.md):
  *

@@ -190,6 +190,14 @@ void ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
 void ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
     size_t bytes);
 
+/*
+ * Set by gw.redis when it yields for a reply, cleared by
+ * ngx_http_gw_lua_metrics_call(): a GW_LUA_YIELD with it set is a call
+ * that goes on (counted when it ends), without it one that ended with
+ * gw.exit() or gw.problem() (counted "ok").
+ */
+extern ngx_uint_t  ngx_http_gw_lua_redis_yielded;
+
 /* at configuration time: the metrics zone for n plugins, the exporter */
 ngx_int_t ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins);
 

@@ -68,20 +68,7 @@ static const u_char  ngx_http_gw_lua_api_tchar[256] = {
 };
 
 
-static const char  *ngx_http_gw_lua_phase_names[] = {
-    "access", "header_filter", "body_filter", "log"
-};
-
-
-const char *
-ngx_http_gw_lua_phase_name(ngx_uint_t phase)
-{
-    if (phase >= NGX_HTTP_GW_LUA_PHASES) {
-        return "unknown";
-    }
-
-    return ngx_http_gw_lua_phase_names[phase];
-}
+/* ngx_http_gw_lua_phase_name() is the runner's (ngx_http_gw_lua_run.c) */
 
 
 int

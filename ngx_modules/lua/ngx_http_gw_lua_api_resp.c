@@ -316,8 +316,8 @@ ngx_http_gw_lua_api_resp_header(lua_State *L)
         && r->headers_out.content_length_n >= 0
         && ngx_http_gw_lua_api_is(&name, &ngx_http_gw_lua_api_content_length))
     {
-        p = ngx_http_gw_write_uint(buf,
-                                   (ngx_uint_t) r->headers_out.content_length_n);
+        p = ngx_http_gw_write_uint(buf, (ngx_uint_t)
+                                   r->headers_out.content_length_n);
         lua_pushlstring(L, (char *) buf, p - buf);
         return 1;
     }
@@ -350,8 +350,8 @@ ngx_http_gw_lua_api_resp_headers(lua_State *L)
     if (r->headers_out.content_length == NULL
         && r->headers_out.content_length_n >= 0)
     {
-        p = ngx_http_gw_write_uint(buf,
-                                   (ngx_uint_t) r->headers_out.content_length_n);
+        p = ngx_http_gw_write_uint(buf, (ngx_uint_t)
+                                   r->headers_out.content_length_n);
         lua_pushlstring(L, (char *) buf, p - buf);
         lua_setfield(L, -2, "content-length");
     }

@@ -19,8 +19,6 @@
 #define _NGX_HTTP_GW_LUA_INT_H_INCLUDED_
 
 
-#include <sys/stat.h>
-
 #include "ngx_http_gw.h"
 #include "ngx_http_gw_lua.h"
 #include "gw_schema.h"
@@ -174,16 +172,38 @@ struct ngx_http_gw_lua_ctx_s {
 };
 
 
+/* a state being made for a version of a plugin: what its table says */
+typedef struct {
+    gw_lua_t                   *s;
+    ngx_http_gw_lua_info_t     *info;
+    int                         ref;
+    int                        *fns;
+    int                         tramp;
+    char                        msg[GW_LUA_ERR_MAX];
+} ngx_http_gw_lua_check_t;
+
+
 /* ngx_http_gw_lua_plugin.c */
+gw_lua_t *ngx_http_gw_lua_make(ngx_http_gw_lua_plugin_t *plugin,
+    ngx_str_t *text, ngx_http_gw_lua_check_t *chk, gw_lua_err_t *err);
 ngx_int_t ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
     ngx_http_gw_lua_main_conf_t *lmcf);
 ngx_http_gw_lua_plugin_t *ngx_http_gw_lua_plugin_find(
     ngx_http_gw_lua_main_conf_t *lmcf, ngx_str_t *name);
-ngx_int_t ngx_http_gw_lua_plugins_start(ngx_cycle_t *cycle,
-    ngx_http_gw_lua_main_conf_t *lmcf);
+
+/* ngx_http_gw_lua_inst.c */
 ngx_http_gw_lua_inst_t *ngx_http_gw_lua_inst_get(
     ngx_http_gw_lua_plugin_t *plugin, ngx_log_t *log);
 void ngx_http_gw_lua_inst_release(ngx_http_gw_lua_inst_t *inst);
+ngx_http_gw_lua_inst_t *ngx_http_gw_lua_inst_new(
+    ngx_http_gw_lua_plugin_t *plugin, ngx_log_t *log);
+void ngx_http_gw_lua_inst_free(ngx_http_gw_lua_inst_t *inst);
+ngx_int_t ngx_http_gw_lua_version(ngx_http_gw_lua_plugin_t *plugin,
+    ngx_str_t *text, gw_schema_t **schema, ngx_http_gw_lua_info_t *info,
+    ngx_http_gw_lua_stat_t *lst, ngx_http_gw_lua_stat_t *sst, u_char *err,
+    size_t size);
+ngx_int_t ngx_http_gw_lua_config_check(ngx_http_gw_lua_plugin_t *plugin,
+    gw_schema_t *schema, ngx_str_t *config, u_char *err, size_t size);
 int ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
     ngx_http_gw_lua_use_t *use, ngx_log_t *log);
 
@@ -215,6 +235,10 @@ typedef struct {
 
 int ngx_http_gw_lua_op(gw_lua_t *s, ngx_http_gw_lua_op_t *op,
     gw_lua_err_t *err);
+
+/* ngx_http_gw_lua_reload.c */
+ngx_int_t ngx_http_gw_lua_plugins_start(ngx_cycle_t *cycle,
+    ngx_http_gw_lua_main_conf_t *lmcf);
 
 /* ngx_http_gw_lua_run.c */
 ngx_int_t ngx_http_gw_lua_early_handler(ngx_http_request_t *r);

@@ -2,31 +2,544 @@
 /*
  * Copyright (C) Tollgate
  *
- * Placeholder: replaced by its owner (ngx_http_gw_lua.h).
+ * Per-plugin metrics (docs/plugins-shared.md), appended to every scrape of
+ * gw_metrics_endpoint through ngx_http_gw_metrics_exporter():
+ *
+ *   gw_plugin_calls_total{plugin,phase,result}  calls by outcome: ok,
+ *                                  error, budget, memory, timeout
+ *   gw_plugin_seconds_total{plugin,phase}       time spent in them
+ *   gw_plugin_memory_bytes{plugin}              what the plugin's states
+ *                                  hold, summed over the live workers
+ *
+ * They live in a small zone of fixed size ("gw_plugin_metrics", made when
+ * the configuration has plugins): atomic counters per (slot, phase,
+ * result), and one row of memory gauges per worker (by ngx_worker, owned
+ * by the process whose pid it holds).  A plugin's slot is found by its
+ * name when the zone is set up (in the master, at configuration time), so
+ * a reload that adds or reorders plugins leaves every counter where it
+ * was; at most NGX_HTTP_GW_LUA_METRICS_MAX plugin names are ever counted.
+ * The request path costs one or two atomic additions, never a lock.
  */
 
 
 #include "ngx_http_gw_lua.h"
+#include "ngx_http_gw_metrics.h"
 
 
-/* core's stub until the shared helper's metrics land */
+#define NGX_HTTP_GW_LUA_METRICS_MAX      256        /* plugin names */
+#define NGX_HTTP_GW_LUA_METRICS_WORKERS  64         /* memory rows */
+
+#define NGX_HTTP_GW_LUA_RESULT_OK        0
+#define NGX_HTTP_GW_LUA_RESULT_ERROR     1
+#define NGX_HTTP_GW_LUA_RESULT_BUDGET    2
+#define NGX_HTTP_GW_LUA_RESULT_MEMORY    3
+#define NGX_HTTP_GW_LUA_RESULT_TIMEOUT   4
+#define NGX_HTTP_GW_LUA_RESULTS          5
+
+
+typedef struct {
+    ngx_atomic_t                pid;            /* 0: free */
+    ngx_atomic_t                bytes[NGX_HTTP_GW_LUA_METRICS_MAX];
+} ngx_http_gw_lua_metrics_row_t;
+
+
+typedef struct {
+    ngx_atomic_t                calls[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                     [NGX_HTTP_GW_LUA_PHASES]
+                                     [NGX_HTTP_GW_LUA_RESULTS];
+    ngx_atomic_t                ns[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                  [NGX_HTTP_GW_LUA_PHASES];
+    ngx_http_gw_lua_metrics_row_t  rows[NGX_HTTP_GW_LUA_METRICS_WORKERS];
+    ngx_uint_t                  nnames;
+    u_char                      len[NGX_HTTP_GW_LUA_METRICS_MAX];
+    u_char                      names[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                     [NGX_HTTP_GW_LUA_NAME_MAX];
+} ngx_http_gw_lua_metrics_sh_t;
+
+
+/* the configuration's plugins and their slots */
+typedef struct {
+    ngx_http_gw_lua_metrics_sh_t  *sh;
+    ngx_array_t                   *plugins;
+    ngx_uint_t                    *slots;       /* by plugin->index */
+    ngx_uint_t                     nslots;
+} ngx_http_gw_lua_metrics_t;
+
+
+static ngx_int_t ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone,
+    void *data);
+static ngx_http_gw_lua_metrics_t *ngx_http_gw_lua_metrics_get(void);
+static ngx_chain_t *ngx_http_gw_lua_metrics_export(ngx_http_request_t *r,
+    void *data);
+
+
+static const char  *ngx_http_gw_lua_metrics_results[] = {
+    "ok", "error", "budget", "memory", "timeout"
+};
+
+
+#define ngx_http_gw_lua_metrics_plugin(m, i)                                 \
+    (&((ngx_http_gw_lua_plugin_t *) (m)->plugins->elts)[i])
+
+
+/*
+ * At configuration time (core's postconfiguration): plugins is the array
+ * of the configuration's ngx_http_gw_lua_plugin_t, complete.  Adds the zone
+ * and the exporter; nothing when there are no plugins.
+ */
+ngx_int_t
+ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins)
+{
+    ngx_str_t                   name = ngx_string("gw_plugin_metrics");
+    ngx_uint_t                  i, n;
+    ngx_shm_zone_t             *zone;
+    ngx_http_gw_lua_plugin_t   *p;
+    ngx_http_gw_lua_metrics_t  *m;
+
+    if (plugins == NULL || plugins->nelts == 0) {
+        return NGX_OK;
+    }
+
+    m = ngx_pcalloc(cf->pool, sizeof(ngx_http_gw_lua_metrics_t));
+    if (m == NULL) {
+        return NGX_ERROR;
+    }
+
+    m->plugins = plugins;
+
+    n = 0;
+
+    for (i = 0; i < plugins->nelts; i++) {
+        p = ngx_http_gw_lua_metrics_plugin(m, i);
+        n = ngx_max(n, p->index + 1);
+    }
+
+    m->nslots = n;
+    m->slots = ngx_palloc(cf->pool, n * sizeof(ngx_uint_t));
+    if (m->slots == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        m->slots[i] = NGX_HTTP_GW_LUA_METRICS_MAX;     /* none */
+    }
+
+    zone = ngx_shared_memory_add(cf, &name,
+                                 sizeof(ngx_http_gw_lua_metrics_sh_t)
+                                 + 8 * ngx_pagesize,
+                                 &ngx_http_gw_lua_module);
+    if (zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (zone->data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "shared zone \"%V\" is already used", &name);
+        return NGX_ERROR;
+    }
+
+    zone->init = ngx_http_gw_lua_metrics_zone_init;
+    zone->data = m;
+
+    return ngx_http_gw_metrics_exporter(cf, ngx_http_gw_lua_metrics_export,
+                                        m);
+}
+
+
+/* in the master, once the configuration is read: each plugin's slot */
+static ngx_int_t
+ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_uint_t                     i, j;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_gw_lua_plugin_t      *p;
+    ngx_http_gw_lua_metrics_t     *m, *om;
+    ngx_http_gw_lua_metrics_sh_t  *sh;
+
+    m = zone->data;
+    om = data;
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    if (om != NULL) {
+        sh = om->sh;
+
+    } else if (zone->shm.exists) {
+        sh = shpool->data;
+
+    } else {
+        sh = ngx_slab_calloc(shpool, sizeof(ngx_http_gw_lua_metrics_sh_t));
+        if (sh == NULL) {
+            return NGX_ERROR;
+        }
+
+        shpool->data = sh;
+    }
+
+    m->sh = sh;
+
+    for (i = 0; i < m->plugins->nelts; i++) {
+        p = ngx_http_gw_lua_metrics_plugin(m, i);
+
+        if (p->name.len > NGX_HTTP_GW_LUA_NAME_MAX) {
+            continue;
+        }
+
+        for (j = 0; j < sh->nnames; j++) {
+            if (sh->len[j] == p->name.len
+                && ngx_memcmp(sh->names[j], p->name.data, p->name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == sh->nnames) {
+            if (j == NGX_HTTP_GW_LUA_METRICS_MAX) {
+                continue;
+            }
+
+            ngx_memcpy(sh->names[j], p->name.data, p->name.len);
+            sh->len[j] = (u_char) p->name.len;
+
+            /* the name is whole before a scrape can see it */
+            ngx_memory_barrier();
+            sh->nnames++;
+        }
+
+        m->slots[p->index] = j;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the metrics of the running configuration, or NULL */
+static ngx_http_gw_lua_metrics_t *
+ngx_http_gw_lua_metrics_get(void)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *zone;
+
+    static ngx_cycle_t                *cycle;
+    static ngx_http_gw_lua_metrics_t  *found;
+
+    /* cached in workers only: a cycle's address may be reused by the
+     * master's next one */
+
+    if (cycle == ngx_cycle && cycle != NULL) {
+        return found;
+    }
+
+    found = NULL;
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].init == ngx_http_gw_lua_metrics_zone_init) {
+            found = zone[i].data;
+            break;
+        }
+    }
+
+    if (found != NULL && found->sh == NULL) {
+        found = NULL;
+    }
+
+    if (ngx_process == NGX_PROCESS_WORKER
+        || ngx_process == NGX_PROCESS_SINGLE)
+    {
+        cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    return found;
+}
+
+
+static ngx_uint_t
+ngx_http_gw_lua_metrics_slot(ngx_http_gw_lua_metrics_t *m,
+    ngx_http_gw_lua_plugin_t *plugin)
+{
+    if (plugin->index >= m->nslots) {
+        return NGX_HTTP_GW_LUA_METRICS_MAX;
+    }
+
+    return m->slots[plugin->index];
+}
+
 
 void
 ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
     ngx_uint_t phase, uint64_t ns, gw_lua_rc_e rc)
 {
+    ngx_uint_t                  s, result, yielded;
+    ngx_http_gw_lua_metrics_t  *m;
+
+    yielded = ngx_http_gw_lua_redis_yielded;
+    ngx_http_gw_lua_redis_yielded = 0;
+
+    m = ngx_http_gw_lua_metrics_get();
+
+    if (m == NULL || phase >= NGX_HTTP_GW_LUA_PHASES) {
+        return;
+    }
+
+    s = ngx_http_gw_lua_metrics_slot(m, plugin);
+
+    if (s == NGX_HTTP_GW_LUA_METRICS_MAX) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&m->sh->ns[s][phase], (ngx_atomic_int_t) ns);
+
+    switch (rc) {
+
+    case GW_LUA_OK:
+        result = NGX_HTTP_GW_LUA_RESULT_OK;
+        break;
+
+    case GW_LUA_YIELD:
+        if (yielded) {
+            /* waiting for Redis: the call goes on, counted when it ends */
+            return;
+        }
+
+        /* gw.exit() or gw.problem() ended it */
+        result = NGX_HTTP_GW_LUA_RESULT_OK;
+        break;
+
+    case GW_LUA_BUDGET:
+        result = NGX_HTTP_GW_LUA_RESULT_BUDGET;
+        break;
+
+    case GW_LUA_MEMORY:
+        result = NGX_HTTP_GW_LUA_RESULT_MEMORY;
+        break;
+
+    case GW_LUA_TIMEOUT:
+        result = NGX_HTTP_GW_LUA_RESULT_TIMEOUT;
+        break;
+
+    default:    /* GW_LUA_ERROR, GW_LUA_DEAD */
+        result = NGX_HTTP_GW_LUA_RESULT_ERROR;
+        break;
+    }
+
+    (void) ngx_atomic_fetch_add(&m->sh->calls[s][phase][result], 1);
 }
 
 
+/*
+ * The memory gauge of plugin in this worker's row.  A worker that shuts
+ * down after a reload leaves the row to its successor; a new process
+ * takes the row over and clears it first.
+ */
 void
 ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
     size_t bytes)
 {
+    ngx_uint_t                      s;
+    ngx_http_gw_lua_metrics_t      *m;
+    ngx_http_gw_lua_metrics_row_t  *row;
+
+    m = ngx_http_gw_lua_metrics_get();
+
+    if (m == NULL || ngx_exiting
+        || ngx_worker >= NGX_HTTP_GW_LUA_METRICS_WORKERS)
+    {
+        return;
+    }
+
+    s = ngx_http_gw_lua_metrics_slot(m, plugin);
+
+    if (s == NGX_HTTP_GW_LUA_METRICS_MAX) {
+        return;
+    }
+
+    row = &m->sh->rows[ngx_worker];
+
+    if (row->pid != (ngx_atomic_uint_t) ngx_pid) {
+        row->pid = 0;
+        ngx_memory_barrier();
+        ngx_memzero((void *) row->bytes, sizeof(row->bytes));
+        ngx_memory_barrier();
+        row->pid = (ngx_atomic_uint_t) ngx_pid;
+    }
+
+    row->bytes[s] = bytes;
 }
 
 
-ngx_int_t
-ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins)
+/* writes s as a label value: \, " and newline escaped */
+static u_char *
+ngx_http_gw_lua_metrics_label(u_char *p, u_char *s, size_t len)
 {
-    return NGX_OK;
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '\\' || s[i] == '"') {
+            *p++ = '\\';
+            *p++ = s[i];
+
+        } else if (s[i] == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+
+        } else {
+            *p++ = s[i];
+        }
+    }
+
+    return p;
+}
+
+
+static ngx_chain_t *
+ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
+{
+    u_char                        *p, *name;
+    size_t                         size, len;
+    ngx_pid_t                      pid;
+    ngx_uint_t                     i, j, k, s, n, seen;
+    ngx_buf_t                     *b;
+    ngx_chain_t                   *cl;
+    const char                    *phase;
+    ngx_atomic_uint_t              v, ns;
+    ngx_http_gw_lua_metrics_t     *m = data;
+    ngx_http_gw_lua_metrics_sh_t  *sh;
+    ngx_uint_t                     live[NGX_HTTP_GW_LUA_METRICS_WORKERS];
+
+    static const char  *family[] = {
+        "# HELP gw_plugin_calls_total Calls of Lua plugins' handlers, by "
+        "plugin, phase and result.\n"
+        "# TYPE gw_plugin_calls_total counter\n",
+        "# HELP gw_plugin_seconds_total Time spent in Lua plugins' "
+        "handlers, by plugin and phase.\n"
+        "# TYPE gw_plugin_seconds_total counter\n",
+        "# HELP gw_plugin_memory_bytes Memory held by a Lua plugin's "
+        "states, all live workers.\n"
+        "# TYPE gw_plugin_memory_bytes gauge\n"
+    };
+
+    sh = m->sh;
+
+    if (sh == NULL) {
+        return NULL;
+    }
+
+    n = sh->nnames;
+    ngx_memory_barrier();
+
+    if (n == 0) {
+        return NULL;
+    }
+
+    /* the longest line: a name escaped in full, every label */
+    len = sizeof("gw_plugin_calls_total{plugin=\"\",phase=\"header_filter\","
+                 "result=\"timeout\"} \n") - 1
+          + 2 * NGX_HTTP_GW_LUA_NAME_MAX + NGX_ATOMIC_T_LEN + 12;
+
+    size = ngx_strlen(family[0]) + ngx_strlen(family[1])
+           + ngx_strlen(family[2])
+           + n * len * (NGX_HTTP_GW_LUA_PHASES
+                        * (NGX_HTTP_GW_LUA_RESULTS + 1) + 1);
+
+    cl = ngx_http_gw_metrics_chain(r, size);
+    if (cl == NULL) {
+        return NGX_CHAIN_ERROR;
+    }
+
+    b = cl->buf;
+    p = b->last;
+
+    /* calls, and the phases a plugin was called in */
+
+    p = ngx_cpymem(p, family[0], ngx_strlen(family[0]));
+
+    for (s = 0; s < n; s++) {
+        name = sh->names[s];
+
+        for (j = 0; j < NGX_HTTP_GW_LUA_PHASES; j++) {
+            phase = ngx_http_gw_lua_phase_name(j);
+
+            for (k = 0; k < NGX_HTTP_GW_LUA_RESULTS; k++) {
+                v = sh->calls[s][j][k];
+
+                if (v == 0) {
+                    continue;
+                }
+
+                p = ngx_cpymem(p, "gw_plugin_calls_total{plugin=\"",
+                               sizeof("gw_plugin_calls_total{plugin=\"")
+                               - 1);
+                p = ngx_http_gw_lua_metrics_label(p, name, sh->len[s]);
+                p = ngx_sprintf(p, "\",phase=\"%s\",result=\"%s\"} %uA\n",
+                                phase, ngx_http_gw_lua_metrics_results[k],
+                                v);
+            }
+        }
+    }
+
+    p = ngx_cpymem(p, family[1], ngx_strlen(family[1]));
+
+    for (s = 0; s < n; s++) {
+        for (j = 0; j < NGX_HTTP_GW_LUA_PHASES; j++) {
+            ns = sh->ns[s][j];
+            seen = 0;
+
+            for (k = 0; k < NGX_HTTP_GW_LUA_RESULTS; k++) {
+                seen |= (sh->calls[s][j][k] != 0);
+            }
+
+            if (!seen && ns == 0) {
+                continue;
+            }
+
+            p = ngx_cpymem(p, "gw_plugin_seconds_total{plugin=\"",
+                           sizeof("gw_plugin_seconds_total{plugin=\"") - 1);
+            p = ngx_http_gw_lua_metrics_label(p, sh->names[s], sh->len[s]);
+            ns /= 1000;     /* microseconds */
+            p = ngx_sprintf(p, "\",phase=\"%s\"} %uA.%06uA\n",
+                            ngx_http_gw_lua_phase_name(j),
+                            ns / 1000000, ns % 1000000);
+        }
+    }
+
+    /* memory: the rows of live processes */
+
+    for (i = 0; i < NGX_HTTP_GW_LUA_METRICS_WORKERS; i++) {
+        pid = (ngx_pid_t) sh->rows[i].pid;
+        live[i] = (pid != 0 && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM));
+    }
+
+    p = ngx_cpymem(p, family[2], ngx_strlen(family[2]));
+
+    for (s = 0; s < n; s++) {
+        v = 0;
+
+        for (i = 0; i < NGX_HTTP_GW_LUA_METRICS_WORKERS; i++) {
+            if (live[i]) {
+                v += sh->rows[i].bytes[s];
+            }
+        }
+
+        p = ngx_cpymem(p, "gw_plugin_memory_bytes{plugin=\"",
+                       sizeof("gw_plugin_memory_bytes{plugin=\"") - 1);
+        p = ngx_http_gw_lua_metrics_label(p, sh->names[s], sh->len[s]);
+        p = ngx_sprintf(p, "\"} %uA\n", v);
+    }
+
+    b->last = p;
+
+    return cl;
 }

@@ -43,6 +43,7 @@ static char *ngx_http_gw_lua_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_http_gw_lua_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_lua_early_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_lua_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_gw_lua_pin(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_gw_lua_commands[] = {
@@ -677,6 +678,10 @@ ngx_http_gw_lua_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_http_gw_lua_pin(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_gw_lua_plugins_load(cf, lmcf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -759,4 +764,40 @@ ngx_http_gw_lua_init_process(ngx_cycle_t *cycle)
     }
 
     return ngx_http_gw_lua_plugins_start(cycle, lmcf);
+}
+
+
+/*
+ * The sandbox's watchdog is a thread of each process that made a state
+ * (the master too: it checks the plugins), running code of this module's
+ * file; nginx unmaps a dynamic module when its cycle ends, which would
+ * pull that code from under the thread.  The file is therefore pinned
+ * (RTLD_NODELETE) once plugins are in use: a rebuilt module file takes
+ * a binary upgrade or a restart, not a reload.
+ */
+
+static ngx_int_t
+ngx_http_gw_lua_pin(ngx_conf_t *cf)
+{
+    void     *h;
+    Dl_info   info;
+
+    if (dladdr((void *) &ngx_http_gw_lua_module, &info) == 0
+        || info.dli_fname == NULL)
+    {
+        return NGX_OK;    /* linked into nginx itself: never unmapped */
+    }
+
+    h = dlopen(info.dli_fname, RTLD_NOW|RTLD_NOLOAD|RTLD_NODELETE);
+
+    if (h == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "gw_plugin_path: dlopen(\"%s\") failed: %s",
+                      info.dli_fname, dlerror());
+        return NGX_ERROR;
+    }
+
+    /* the reference it took is never dropped: the point */
+
+    return NGX_OK;
 }

@@ -24,8 +24,6 @@
  */
 
 
-#include <time.h>
-
 #include "ngx_http_gw_lua_int.h"
 #include "ngx_http_gw_router.h"
 
@@ -63,7 +61,17 @@ static ngx_http_gw_lua_ctx_t  ngx_http_gw_lua_none;
 static uint32_t    ngx_http_gw_lua_logged[NGX_HTTP_GW_LUA_LOGGED_MAX];
 static ngx_uint_t  ngx_http_gw_lua_nlogged;
 
-/* ngx_http_gw_lua_phase_name() is the API's (ngx_http_gw_lua_api.c) */
+static const char  *ngx_http_gw_lua_phase_names[] = {
+    "access", "header_filter", "body_filter", "log"
+};
+
+
+const char *
+ngx_http_gw_lua_phase_name(ngx_uint_t phase)
+{
+    return phase < NGX_HTTP_GW_LUA_PHASES
+           ? ngx_http_gw_lua_phase_names[phase] : "init";
+}
 
 
 ngx_http_gw_lua_wait_t *
