@@ -307,6 +307,37 @@ failure_then(
     log => 'plugin "hostile" failed in access: memory',
     then => ['GET /ok'], then_codes => [200]);
 
+# memory back where it was, and the failures counted per plugin: after
+# a coroutine bomb (16 MiB) the next call finds the state small again
+push @blocks, <<"_EOB_";
+=== TEST $n: after a memory bomb the state's memory is back; failures counted
+--- http_config
+    gw_metrics_zone 1m;
+    gw_plugin_path html/plugins;
+    gw_plugin_memory 16m;
+    gw_plugin_budget instructions=1000000 time=300ms;
+--- config
+$locations
+    location = /metrics { gw_metrics_endpoint; gw_metrics off; }
+--- request eval
+["GET /t?a=coroutines", "GET /t", "GET /t?a=loop", "GET /t?a=rep", "GET /t",
+ "GET /metrics"]
+--- error_code eval
+[500, 200, 500, 500, 200, 200]
+--- response_body_like eval
+[qr{plugin-failed}, qr{^up\\n\\z}, qr{plugin-failed}, qr{plugin-failed},
+ qr{^up\\n\\z},
+ qr/\\A(?=.*^gw_plugin_calls_total\\{plugin="hostile",phase="access",result="memory"\\}\\ 2\$)
+     (?=.*^gw_plugin_calls_total\\{plugin="hostile",phase="access",result="budget"\\}\\ 1\$)
+     (?=.*^gw_plugin_calls_total\\{plugin="hostile",phase="access",result="ok"\\}\\ 2\$)
+     (?=.*^gw_plugin_memory_bytes\\{plugin="hostile"\\}\\ [1-9]\\d{0,5}\$)/msx]
+--- no_error_log
+[alert]
+exited on signal
+
+_EOB_
+$n++;
+
 Test::Base::spec_string(join '', @blocks);
 
 no_shuffle();

@@ -49,6 +49,7 @@
 
 #define GW_LUA_DATE_FMT_MAX  256
 #define GW_LUA_DATE_MAX      4096
+#define GW_LUA_TIME_MAX      9007199254740992.0     /* 2^53 seconds */
 
 
 static const char  gw_lua_xpcall[] =
@@ -274,14 +275,27 @@ gw_lua_os_date(lua_State *L)
 {
     int          utc;
     char         fmt[GW_LUA_DATE_FMT_MAX + 1], out[GW_LUA_DATE_MAX];
+    double       d;
     size_t       len, n;
     time_t       t;
     struct tm    tm, *ok;
     const char  *f;
 
     f = luaL_optlstring(L, 1, "%c", &len);
-    t = lua_isnoneornil(L, 2) ? time(NULL)
-                              : (time_t) luaL_checknumber(L, 2);
+
+    if (lua_isnoneornil(L, 2)) {
+        t = time(NULL);
+
+    } else {
+        d = luaL_checknumber(L, 2);
+
+        /* a double past time_t's range is undefined behaviour to cast */
+        if (!(d > -GW_LUA_TIME_MAX && d < GW_LUA_TIME_MAX)) {
+            return luaL_error(L, "os.date: time out of range");
+        }
+
+        t = (time_t) d;
+    }
 
     utc = (len > 0 && f[0] == '!');
     if (utc) {

@@ -367,7 +367,9 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
         depth = gw_lua_guard_depth;
         gw_lua_guard_depth = 0;
 
+        s->calls++;
         rc = fn(s, arg);
+        s->calls--;
 
         gw_lua_guard_depth = depth;
         gw_lua_nested--;
@@ -401,7 +403,9 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
 
     __atomic_store_n(&gw_lua_call_active, 1, __ATOMIC_RELEASE);
 
+    s->calls++;
     rc = fn(s, arg);
+    s->calls--;
 
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
 

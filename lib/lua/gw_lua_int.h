@@ -62,6 +62,7 @@ struct gw_lua_s {
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
     unsigned            ccalls;     /* C functions calling Lua, nested */
+    unsigned            calls;      /* calls of this state in progress */
     unsigned            time_max;
     unsigned            trusted:1;
     unsigned            ffi:1;

@@ -22,6 +22,7 @@ typedef struct {
     int                 nargs;
     int                 nres;
     int                 status;
+    uint64_t            left;
     lua_State          *co;
     lua_CFunction       f;
     void               *ud;
@@ -253,9 +254,23 @@ gw_lua_status(gw_lua_t *s, lua_State *L, int status, gw_lua_err_t *err)
 }
 
 
+/*
+ * Sets the budget of the call starting.  A call nested in another of the
+ * same state (a C function called from Lua calling Lua) goes on with the
+ * outer call's budget: otherwise calling it in a loop would renew it.
+ */
+
 static void
 gw_lua_arm(gw_lua_t *s, uint64_t left)
 {
+    if (s->calls > 1) {
+        if (left < s->left) {
+            s->left = left;
+        }
+
+        return;
+    }
+
     s->left = left;
 
     gw_lua_after_oom(s);
@@ -523,6 +538,7 @@ gw_lua_resume_run(gw_lua_t *s, void *arg)
 
     run = arg;
 
+    gw_lua_arm(s, run->left);
     run->status = lua_resume(run->co, run->nargs);
     gw_lua_after_oom(s);
 
@@ -544,8 +560,8 @@ gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     }
 
     spent = (budget_total != NULL) ? *budget_total : 0;
-    gw_lua_arm(s, spent < s->budget ? s->budget - spent : 0);
 
+    run.left = (spent < s->budget) ? s->budget - spent : 0;
     run.co = co;
     run.nargs = nargs;
 

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lauxlib.h>
+
 #include "gw_lua.h"
 #include "tap.h"
 
@@ -111,6 +113,27 @@ guarded_work(lua_State *L)
 }
 
 
+/* a C function calling Lua back through gw_lua_call() (nested) */
+
+static int
+nested_call(lua_State *L)
+{
+    gw_lua_t      *s;
+    gw_lua_err_t   err;
+
+    s = lua_touserdata(L, lua_upvalueindex(1));
+
+    lua_getglobal(L, "type");
+    lua_pushnil(L);
+
+    if (gw_lua_call(s, 1, 1, &err) != GW_LUA_OK) {
+        return luaL_error(L, "nested: %s", err.msg);
+    }
+
+    return 1;
+}
+
+
 /* the corpus that must fail as an error with the state usable */
 
 static const struct {
@@ -152,6 +175,8 @@ static const struct {
       "nested coroutine.resume" },
     { "local function f() return select(2, pcall(string.gsub, 'a', 'a', f))"
       " end error(f())", "recursion through C under pcall" },
+    { "return os.date('*t', 1e300)", "os.date past time_t" },
+    { "return os.date('%Y', 0/0)", "os.date of NaN" },
     { "error({})", "a table as the error value" },
     { "local f = load('\\27LJ\\2\\0') assert(f, 'refused') return f()",
       "load() of a bytecode header" }
@@ -216,6 +241,17 @@ test_errors(void)
            "usable after the budget");
 
     ok(!gw_lua_dead(s), "never stopped");
+
+    gw_lua_env(s);
+    lua_pushlightuserdata(gw_lua_state(s), s);
+    lua_pushcclosure(gw_lua_state(s), nested_call, 1);
+    lua_setfield(gw_lua_state(s), -2, "nested");
+    lua_pop(gw_lua_state(s), 1);
+    is_str(eval(s, "return nested()", buf, sizeof(buf)), "nil",
+           "a nested call runs");
+    is_int(run(s, "while true do nested() end", &err), GW_LUA_BUDGET,
+           "nested calls in a loop do not renew the budget (%s)", err.msg);
+
     gw_lua_free(s);
 }
 
