@@ -10,3 +10,12 @@ LUAJIT_LIBS   := $(or $(shell pkg-config --libs luajit 2>/dev/null),\
 
 GW_CFLAGS += -Ilib/lua $(LUAJIT_CFLAGS)
 GW_LIBS   += $(LUAJIT_LIBS) -lpthread
+
+# the plugin runtime's cost against bare nginx and lua-nginx-module, in
+# one run (scripts/bench-plugins.sh), part of `make bench`
+.PHONY: bench-plugins
+
+bench-plugins: module
+	@scripts/bench-plugins.sh
+
+bench: bench-plugins

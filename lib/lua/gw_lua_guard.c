@@ -345,6 +345,7 @@ int
 gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
 {
     int                    i, rc;
+    sigset_t               set;
     sig_atomic_t           depth;
     volatile int           outer;
 
@@ -387,8 +388,17 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     gw_lua_guard_depth = 0;
     gw_lua_guard_pending = 0;
 
-    if (sigsetjmp(gw_lua_jmp, 1) != 0) {
+    /*
+     * The mask is not saved: that is a system call at every call, and
+     * the jump is rare.  A jump from the handler leaves the signal
+     * blocked (the handler never returned), so it is unblocked here.
+     */
+    if (sigsetjmp(gw_lua_jmp, 0) != 0) {
         __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
+
+        sigemptyset(&set);
+        sigaddset(&set, GW_LUA_SIGNAL);
+        (void) pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
         for (i = 0; i < gw_lua_nested; i++) {
             gw_lua_nest[i]->dead = 1;
