@@ -21,7 +21,6 @@
 local gw = gw
 local find = string.find
 local concat = table.concat
-local type = type
 
 local P = {
     priority = 2800,
@@ -75,7 +74,7 @@ end
 -- The value of Access-Control-Allow-Origin for this request: "*", the
 -- origin itself, or nil (no Origin, not allowed, or Origin twice).
 local function allow_origin(c)
-    local o = gw.req.header("origin")
+    local o, n = gw.req.header("origin", true)
 
     if o == nil then
         return nil
@@ -85,11 +84,7 @@ local function allow_origin(c)
         return "*"
     end
 
-    if c.allowed[o] == nil then
-        return nil
-    end
-
-    if type(gw.req.headers()["origin"]) == "table" then
+    if c.allowed[o] == nil or n > 1 then
         return nil
     end
 

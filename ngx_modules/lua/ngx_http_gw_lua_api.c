@@ -297,16 +297,17 @@ ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list)
 }
 
 
-void
+int
 ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
-    ngx_str_t *name)
+    ngx_str_t *name, ngx_uint_t count)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, n;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     part = &list->part;
     h = part->elts;
+    n = 0;
 
     for (i = 0; /* void */; i++) {
 
@@ -323,12 +324,22 @@ ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
         if (h[i].hash != 0 && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
-            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
-            return;
+            if (n++ == 0) {
+                lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            }
         }
     }
 
-    lua_pushnil(L);
+    if (n == 0) {
+        lua_pushnil(L);
+    }
+
+    if (count) {
+        lua_pushinteger(L, (lua_Integer) n);
+        return 2;
+    }
+
+    return 1;
 }
 
 

@@ -69,9 +69,11 @@ u_char *ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r,
  * an array for a name seen more than once) */
 void ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list);
 
-/* pushes the first value of name in list, or nil */
-void ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
-    ngx_str_t *name);
+/* pushes the first value of name in list, or nil, and, with count, how
+ * many headers of that name list holds (a repeated one told apart
+ * cheaply); returns the number pushed */
+int ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
+    ngx_str_t *name, ngx_uint_t count);
 
 /* 1 for a response header a plugin may not set (framing, hop-by-hop) */
 ngx_uint_t ngx_http_gw_lua_api_resp_refused(ngx_str_t *name);

@@ -759,8 +759,10 @@ static int
 ngx_http_gw_lua_api_req_header(lua_State *L)
 {
     ngx_str_t                name;
+    ngx_uint_t               count;
     ngx_http_gw_lua_call_t  *call;
 
+    count = lua_toboolean(L, 2);
     call = ngx_http_gw_lua_api_call(L, "req.header", NGX_HTTP_GW_API_ALL);
 
     if (ngx_http_gw_lua_api_name(L, 1, "req.header", &name, 0) == NULL) {
@@ -768,9 +770,8 @@ ngx_http_gw_lua_api_req_header(lua_State *L)
         return 1;
     }
 
-    ngx_http_gw_lua_api_push_header(L, &call->r->headers_in.headers, &name);
-
-    return 1;
+    return ngx_http_gw_lua_api_push_header(L, &call->r->headers_in.headers,
+                                           &name, count);
 }
 
 

@@ -288,10 +288,12 @@ ngx_http_gw_lua_api_resp_header(lua_State *L)
 {
     u_char                  *p;
     ngx_str_t                name;
+    ngx_uint_t               count;
     ngx_http_request_t      *r;
     ngx_http_gw_lua_call_t  *call;
     u_char                   buf[NGX_OFF_T_LEN];
 
+    count = lua_toboolean(L, 2);
     call = ngx_http_gw_lua_api_call(L, "resp.header", NGX_HTTP_GW_API_READ);
     r = call->r;
 
@@ -319,12 +321,17 @@ ngx_http_gw_lua_api_resp_header(lua_State *L)
         p = ngx_http_gw_write_uint(buf, (ngx_uint_t)
                                    r->headers_out.content_length_n);
         lua_pushlstring(L, (char *) buf, p - buf);
+
+        if (count) {
+            lua_pushinteger(L, 1);
+            return 2;
+        }
+
         return 1;
     }
 
-    ngx_http_gw_lua_api_push_header(L, &r->headers_out.headers, &name);
-
-    return 1;
+    return ngx_http_gw_lua_api_push_header(L, &r->headers_out.headers, &name,
+                                           count);
 }
 
 

@@ -119,6 +119,8 @@ ngx_http_gw_lua_inst_new(ngx_http_gw_lua_plugin_t *plugin, ngx_log_t *log)
     }
 
     ngx_memzero(inst, sizeof(ngx_http_gw_lua_inst_t));
+    inst->idle_ref = LUA_NOREF;
+    inst->idle_ctx = LUA_NOREF;
     ngx_memzero(&chk, sizeof(ngx_http_gw_lua_check_t));
 
     chk.info = &inst->info;
@@ -175,15 +177,16 @@ ngx_http_gw_lua_inst_free(ngx_http_gw_lua_inst_t *inst)
 
 
 /*
- * A new registry reference, owned by the caller, to use's configuration
- * as the plugin's handlers get it: checked against the schema, converted
- * and passed through init() once per instance and text (cached, at most
- * NGX_HTTP_GW_LUA_CONFS_MAX, the least recently used dropped).  A
- * configuration that fails is cached as failed and logged once.
- * LUA_NOREF when it failed.
+ * use's configuration as the plugin's handlers get it, held for the
+ * caller (ngx_http_gw_lua_conf_release() gives it back; its ref is the
+ * table's): checked against the schema, converted and passed through
+ * init() once per instance and text (cached, at most
+ * NGX_HTTP_GW_LUA_CONFS_MAX, the least recently used dropped, freed when
+ * no request holds it).  A configuration that fails is cached as failed
+ * and logged once.  NULL when it failed.
  */
 
-int
+ngx_http_gw_lua_conf_t *
 ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
     ngx_http_gw_lua_use_t *use, ngx_log_t *log)
 {
@@ -202,6 +205,20 @@ ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
     ngx_http_gw_lua_pdata_t  *pd;
 
     pd = inst->plugin->data;
+
+    /* the most recent one first, without hashing: the common case */
+
+    if (!ngx_queue_empty(&inst->confs)) {
+        c = ngx_queue_data(ngx_queue_head(&inst->confs),
+                           ngx_http_gw_lua_conf_t, queue);
+
+        if (c->text.len == use->config.len
+            && ngx_memcmp(c->text.data, use->config.data, c->text.len) == 0)
+        {
+            goto found;
+        }
+    }
+
     hash = ngx_crc32_long(use->config.data, use->config.len);
 
     for (q = ngx_queue_head(&inst->confs);
@@ -224,17 +241,25 @@ ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
         ngx_queue_remove(q);
         c = ngx_queue_data(q, ngx_http_gw_lua_conf_t, queue);
 
-        if (c->ref != LUA_NOREF) {
-            luaL_unref(gw_lua_state(inst->state), LUA_REGISTRYINDEX, c->ref);
-        }
-
-        ngx_free(c);
         inst->nconfs--;
+
+        if (c->refs > 0) {
+            /* a request still uses it: it goes when that one ends */
+            c->evicted = 1;
+
+        } else {
+            if (c->ref != LUA_NOREF) {
+                luaL_unref(gw_lua_state(inst->state), LUA_REGISTRYINDEX,
+                           c->ref);
+            }
+
+            ngx_free(c);
+        }
     }
 
     c = ngx_alloc(sizeof(ngx_http_gw_lua_conf_t) + use->config.len, log);
     if (c == NULL) {
-        return LUA_NOREF;
+        return NULL;
     }
 
     c->hash = hash;
@@ -242,6 +267,8 @@ ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
     c->text.data = (u_char *) c + sizeof(ngx_http_gw_lua_conf_t);
     ngx_memcpy(c->text.data, use->config.data, use->config.len);
     c->ref = LUA_NOREF;
+    c->refs = 0;
+    c->evicted = 0;
 
     ngx_queue_insert_head(&inst->confs, &c->queue);
     inst->nconfs++;
@@ -255,7 +282,7 @@ ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
                       &inst->plugin->name, &use->id,
                       ngx_http_gw_log_escape(&msg, buf, err,
                                              ngx_strlen(err)));
-        return LUA_NOREF;
+        return NULL;
     }
 
     op.kind = NGX_HTTP_GW_LUA_OP_JSON;
@@ -263,7 +290,7 @@ ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
                          &jerr);
 
     if (op.json == NULL) {
-        return LUA_NOREF;
+        return NULL;
     }
 
     ref = ngx_http_gw_lua_op(inst->state, &op, &lerr);
@@ -298,13 +325,12 @@ ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
 found:
 
     if (c->ref == LUA_NOREF) {
-        return LUA_NOREF;
+        return NULL;
     }
 
-    op.kind = NGX_HTTP_GW_LUA_OP_COPY;
-    op.arg = c->ref;
+    c->refs++;
 
-    return ngx_http_gw_lua_op(inst->state, &op, &lerr);
+    return c;
 
 failed:
 
@@ -314,5 +340,23 @@ failed:
                   ngx_http_gw_log_escape(&msg, buf, (u_char *) lerr.msg,
                                          ngx_strlen(lerr.msg)));
 
-    return LUA_NOREF;
+    return NULL;
+}
+
+
+/* a request is done with c: an evicted configuration goes with the last */
+
+void
+ngx_http_gw_lua_conf_release(ngx_http_gw_lua_inst_t *inst,
+    ngx_http_gw_lua_conf_t *c)
+{
+    if (--c->refs > 0 || !c->evicted) {
+        return;
+    }
+
+    if (!gw_lua_dead(inst->state)) {
+        luaL_unref(gw_lua_state(inst->state), LUA_REGISTRYINDEX, c->ref);
+    }
+
+    ngx_free(c);
 }

@@ -105,6 +105,8 @@ typedef struct {
     uint32_t                    hash;
     ngx_str_t                   text;
     int                         ref;            /* LUA_NOREF: it failed */
+    ngx_uint_t                  refs;           /* requests using it */
+    unsigned                    evicted:1;      /* freed at refs 0 */
 } ngx_http_gw_lua_conf_t;
 
 
@@ -121,6 +123,12 @@ struct ngx_http_gw_lua_inst_s {
     ngx_uint_t                  refs;           /* requests holding it */
     ngx_queue_t                 confs;          /* ngx_http_gw_lua_conf_t */
     ngx_uint_t                  nconfs;
+    lua_State                  *idle_co;        /* a finished access
+                                                   coroutine, reused */
+    int                         idle_ref;       /* its ref, or LUA_NOREF */
+    int                         idle_ctx;       /* an empty ctx table a
+                                                   request left, or
+                                                   LUA_NOREF */
     unsigned                    retired:1;      /* freed at refs 0 */
 };
 
@@ -130,6 +138,7 @@ typedef struct {
     ngx_http_gw_lua_use_t       use;
     ngx_http_gw_lua_inst_t     *inst;           /* held: refs */
     int                         conf;           /* ref in inst's state */
+    ngx_http_gw_lua_conf_t     *cconf;          /* held: refs */
     int                         ctx;            /* its ctx table, or
                                                    LUA_NOREF */
     unsigned                    broken:1;       /* no instance or conf */
@@ -204,8 +213,10 @@ ngx_int_t ngx_http_gw_lua_version(ngx_http_gw_lua_plugin_t *plugin,
     size_t size);
 ngx_int_t ngx_http_gw_lua_config_check(ngx_http_gw_lua_plugin_t *plugin,
     gw_schema_t *schema, ngx_str_t *config, u_char *err, size_t size);
-int ngx_http_gw_lua_inst_conf(ngx_http_gw_lua_inst_t *inst,
-    ngx_http_gw_lua_use_t *use, ngx_log_t *log);
+ngx_http_gw_lua_conf_t *ngx_http_gw_lua_inst_conf(
+    ngx_http_gw_lua_inst_t *inst, ngx_http_gw_lua_use_t *use, ngx_log_t *log);
+void ngx_http_gw_lua_conf_release(ngx_http_gw_lua_inst_t *inst,
+    ngx_http_gw_lua_conf_t *c);
 
 #define NGX_HTTP_GW_LUA_INIT  NGX_HTTP_GW_LUA_PHASES
 

@@ -49,6 +49,8 @@ static void ngx_http_gw_lua_route_unknown(ngx_http_request_t *r,
     ngx_http_gw_router_plugin_t *rp);
 static int ngx_http_gw_lua_cmp(const void *a, const void *b);
 static void ngx_http_gw_lua_cleanup(void *data);
+static ngx_uint_t ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst,
+    lua_State *L, int ref);
 static uint64_t ngx_http_gw_lua_now(void);
 
 
@@ -260,12 +262,21 @@ ngx_http_gw_lua_resume(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
             goto nomem;
         }
 
-        op.kind = NGX_HTTP_GW_LUA_OP_THREAD;
+        if (run->inst->idle_ref != LUA_NOREF) {
+            /* the one a finished access left */
+            ctx->co_ref = run->inst->idle_ref;
+            op.co = run->inst->idle_co;
+            run->inst->idle_ref = LUA_NOREF;
+            run->inst->idle_co = NULL;
 
-        ctx->co_ref = ngx_http_gw_lua_op(run->inst->state, &op, err);
+        } else {
+            op.kind = NGX_HTTP_GW_LUA_OP_THREAD;
 
-        if (ctx->co_ref == LUA_NOREF) {
-            return NGX_ERROR;
+            ctx->co_ref = ngx_http_gw_lua_op(run->inst->state, &op, err);
+
+            if (ctx->co_ref == LUA_NOREF) {
+                return NGX_ERROR;
+            }
         }
 
         ctx->co = op.co;
@@ -354,25 +365,36 @@ nomem:
 }
 
 
-/* the coroutine is over: its reference goes (not in a dead state) */
+/* the coroutine is over: its reference goes (not in a dead state), or,
+ * when it returned, it waits in its instance for the next access */
 
 static void
 ngx_http_gw_lua_co_done(ngx_http_gw_lua_ctx_t *ctx)
 {
-    gw_lua_t  *s;
+    gw_lua_t                *s;
+    ngx_http_gw_lua_inst_t  *inst;
 
     if (ctx->co == NULL) {
         return;
     }
 
-    s = ctx->co_run->inst->state;
+    inst = ctx->co_run->inst;
+    s = inst->state;
 
     if (!gw_lua_dead(s)) {
         if (ctx->wait.ref != LUA_NOREF) {
             luaL_unref(gw_lua_state(s), LUA_REGISTRYINDEX, ctx->wait.ref);
         }
 
-        luaL_unref(gw_lua_state(s), LUA_REGISTRYINDEX, ctx->co_ref);
+        if (lua_status(ctx->co) == 0 && inst->idle_ref == LUA_NOREF) {
+            /* it returned: kept for the next request's access */
+            lua_settop(ctx->co, 0);
+            inst->idle_co = ctx->co;
+            inst->idle_ref = ctx->co_ref;
+
+        } else {
+            luaL_unref(gw_lua_state(s), LUA_REGISTRYINDEX, ctx->co_ref);
+        }
     }
 
     ctx->wait.ref = LUA_NOREF;
@@ -567,6 +589,12 @@ ngx_http_gw_lua_push_ctx(ngx_http_gw_lua_run_t *run)
     ngx_http_gw_lua_op_t  op;
 
     if (run->ctx != LUA_NOREF) {
+        return NGX_OK;
+    }
+
+    if (run->inst->idle_ctx != LUA_NOREF) {
+        run->ctx = run->inst->idle_ctx;
+        run->inst->idle_ctx = LUA_NOREF;
         return NGX_OK;
     }
 
@@ -867,11 +895,14 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx)
 
         run->inst->refs++;
 
-        run->conf = ngx_http_gw_lua_inst_conf(run->inst, &run->use,
-                                              r->connection->log);
+        run->cconf = ngx_http_gw_lua_inst_conf(run->inst, &run->use,
+                                               r->connection->log);
 
-        if (run->conf == LUA_NOREF) {
+        if (run->cconf == NULL) {
             run->broken = 1;
+
+        } else {
+            run->conf = run->cconf->ref;
         }
     }
 
@@ -967,18 +998,58 @@ ngx_http_gw_lua_cleanup(void *data)
         if (!gw_lua_dead(run->inst->state)) {
             L = gw_lua_state(run->inst->state);
 
-            if (run->ctx != LUA_NOREF) {
+            if (run->ctx != LUA_NOREF
+                && !ngx_http_gw_lua_ctx_idle(run->inst, L, run->ctx))
+            {
                 luaL_unref(L, LUA_REGISTRYINDEX, run->ctx);
             }
 
-            if (run->conf != LUA_NOREF) {
-                luaL_unref(L, LUA_REGISTRYINDEX, run->conf);
-            }
+        }
+
+        if (run->cconf != NULL) {
+            ngx_http_gw_lua_conf_release(run->inst, run->cconf);
+            run->cconf = NULL;
         }
 
         ngx_http_gw_lua_inst_release(run->inst);
         run->inst = NULL;
     }
+}
+
+
+/*
+ * A request's ctx table that stayed empty (no member, no metatable) is
+ * kept for the next request of the instance: 1 when kept.  Nothing here
+ * allocates (no error can be raised outside a protected call).
+ */
+
+static ngx_uint_t
+ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst, lua_State *L,
+    int ref)
+{
+    if (inst->idle_ctx != LUA_NOREF) {
+        return 0;
+    }
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+
+    if (lua_getmetatable(L, -1)) {
+        lua_pop(L, 2);
+        return 0;
+    }
+
+    lua_pushnil(L);
+
+    if (lua_next(L, -2) != 0) {
+        lua_pop(L, 3);
+        return 0;
+    }
+
+    lua_pop(L, 1);
+
+    inst->idle_ctx = ref;
+
+    return 1;
 }
 
 
