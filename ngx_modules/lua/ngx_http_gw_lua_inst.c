@@ -304,7 +304,15 @@ found:
     op.kind = NGX_HTTP_GW_LUA_OP_COPY;
     op.arg = c->ref;
 
-    return ngx_http_gw_lua_op(inst->state, &op, &lerr);
+    ref = ngx_http_gw_lua_op(inst->state, &op, &lerr);
+
+    if (ref == LUA_NOREF) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "plugin \"%V\": no reference to its configuration: %s",
+                      &inst->plugin->name, gw_lua_rc_name(lerr.rc));
+    }
+
+    return ref;
 
 failed:
 
