@@ -195,12 +195,8 @@ ngx_http_gw_lua_access(ngx_http_request_t *r, ngx_uint_t early)
                     continue;
                 }
 
-                err.rc = GW_LUA_ERROR;
-                ngx_cpystrn((u_char *) err.msg,
-                            (u_char *) "no instance or configuration",
-                            GW_LUA_ERR_MAX);
-
-                return ngx_http_gw_lua_fail(ctx, run, &err);
+                /* its cause was logged when found, once per config */
+                return ngx_http_gw_lua_fail(ctx, run, NULL);
             }
 
             if (!(run->inst->info.phases & (1 << NGX_HTTP_GW_LUA_ACCESS))
@@ -485,7 +481,10 @@ ngx_http_gw_lua_answer(ngx_http_gw_lua_ctx_t *ctx)
 }
 
 
-/* a plugin failed in access: logged, and the failure answer */
+/*
+ * A plugin failed in access: logged (err NULL: a broken run, whose cause
+ * was logged already), and the failure answer.
+ */
 
 static ngx_int_t
 ngx_http_gw_lua_fail(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
@@ -497,7 +496,10 @@ ngx_http_gw_lua_fail(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_str_t              *name;
 
     if (run != NULL) {
-        ngx_http_gw_lua_failed(ctx, run, NGX_HTTP_GW_LUA_ACCESS, err);
+        if (err != NULL) {
+            ngx_http_gw_lua_failed(ctx, run, NGX_HTTP_GW_LUA_ACCESS, err);
+        }
+
         name = &run->use.plugin->name;
 
     } else {
