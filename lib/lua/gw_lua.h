@@ -108,6 +108,14 @@ void gw_lua_env(gw_lua_t *s);
 size_t gw_lua_mem(gw_lua_t *s);
 size_t gw_lua_mem_max(gw_lua_t *s);
 
+/*
+ * Bytes the state ever allocated: the sum of its allocations and growths
+ * that succeeded, headers included as in gw_lua_mem(); never decreases
+ * (frees and shrinks do not count), so the difference of two readings is
+ * what the code run between them allocated.  Readable on a DEAD state.
+ */
+uint64_t gw_lua_mem_allocated(gw_lua_t *s);
+
 /* bytes all the states of the process hold now (DEAD ones until freed) */
 size_t gw_lua_mem_total(void);
 

@@ -59,6 +59,7 @@ struct gw_lua_s {
     gw_lua_blk_t        blocks;     /* list head */
     size_t              mem;        /* bytes held, headers included */
     size_t              mem_max;
+    uint64_t            allocated;  /* bytes ever allocated or grown by */
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
     unsigned            ccalls;     /* C functions calling Lua, nested */

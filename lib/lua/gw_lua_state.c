@@ -57,7 +57,9 @@ gw_lua_blk_unlink(gw_lua_blk_t *b)
  * The allocator of every state: the blocks carry a header linking them on
  * the state's list, the sizes (headers included) are charged to s->mem and
  * a growth past s->mem_max is refused (LuaJIT then raises "not enough
- * memory").  Holds the guard: the watchdog never jumps out of malloc().
+ * memory"); what a success adds is also added to s->allocated, which never
+ * goes down (gw_lua_mem_allocated()).  Holds the guard: the watchdog never
+ * jumps out of malloc().
  */
 
 static void *
@@ -117,6 +119,7 @@ gw_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     gw_lua_blk_link(s, nb);
 
     s->mem = s->mem - old + grow;
+    s->allocated += (grow > old) ? grow - old : 0;
     gw_lua_mem_all = gw_lua_mem_all - old + grow;
 
     gw_lua_guard_leave();
@@ -404,6 +407,13 @@ size_t
 gw_lua_mem_max(gw_lua_t *s)
 {
     return s->mem_max;
+}
+
+
+uint64_t
+gw_lua_mem_allocated(gw_lua_t *s)
+{
+    return s->allocated;
 }
 
 

@@ -181,12 +181,14 @@ const char *ngx_http_gw_lua_phase_name(ngx_uint_t phase);
 
 
 /*
- * Metrics (ngx_http_gw_lua_metrics.c): one call's outcome; ns is its time
- * in nanoseconds (monotonic), rc what lib/lua said.  And the memory a
- * plugin's state holds after it, in bytes.  Cheap: shared-memory atomics.
+ * Metrics (ngx_http_gw_lua_metrics.c): one call's (or resume's) outcome;
+ * ns is its time in nanoseconds (monotonic), allocated the bytes the
+ * state allocated during it (the difference of gw_lua_mem_allocated()),
+ * rc what lib/lua said.  And the memory a plugin's state holds after it,
+ * in bytes.  Cheap: shared-memory atomics.
  */
 void ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
-    ngx_uint_t phase, uint64_t ns, gw_lua_rc_e rc);
+    ngx_uint_t phase, uint64_t ns, uint64_t allocated, gw_lua_rc_e rc);
 void ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
     size_t bytes);
 
@@ -198,8 +200,12 @@ void ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
  */
 extern ngx_uint_t  ngx_http_gw_lua_redis_yielded;
 
-/* at configuration time: the metrics zone for n plugins, the exporter */
-ngx_int_t ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins);
+/*
+ * At configuration time: the metrics zone for the plugins, the exporter;
+ * mem_max is their states' cap (gw_plugin_memory).
+ */
+ngx_int_t ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins,
+    size_t mem_max);
 
 /* the shared dictionary's zone (gw_plugin_dict), at configuration time */
 char *ngx_http_gw_lua_shdict_conf(ngx_conf_t *cf, ngx_command_t *cmd,

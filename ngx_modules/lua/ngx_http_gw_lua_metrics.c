@@ -8,17 +8,25 @@
  *   gw_plugin_calls_total{plugin,phase,result}  calls by outcome: ok,
  *                                  error, budget, memory, timeout
  *   gw_plugin_seconds_total{plugin,phase}       time spent in them
+ *   gw_plugin_call_seconds_bucket{plugin,phase,le}  and how it was spread
+ *                                  (a histogram of each run of a handler,
+ *                                  with _sum and _count)
+ *   gw_plugin_allocated_bytes_total{plugin,phase}  bytes their states
+ *                                  allocated during them
  *   gw_plugin_memory_bytes{plugin}              what the plugin's states
  *                                  hold, summed over the live workers
+ *   gw_plugin_memory_max_bytes{plugin}          the cap of each state
  *
  * They live in a small zone of fixed size ("gw_plugin_metrics", made when
  * the configuration has plugins): atomic counters per (slot, phase,
- * result), and one row of memory gauges per worker (by ngx_worker, owned
- * by the process whose pid it holds).  A plugin's slot is found by its
- * name when the zone is set up (in the master, at configuration time), so
- * a reload that adds or reorders plugins leaves every counter where it
- * was; at most NGX_HTTP_GW_LUA_METRICS_MAX plugin names are ever counted.
- * The request path costs one or two atomic additions, never a lock.
+ * result), per (slot, phase) and per (slot, phase, bucket), the caps
+ * (written at configuration time), and one row of memory gauges per
+ * worker (by ngx_worker, owned by the process whose pid it holds).  A
+ * plugin's slot is found by its name when the zone is set up (in the
+ * master, at configuration time), so a reload that adds or reorders
+ * plugins leaves every counter where it was; at most
+ * NGX_HTTP_GW_LUA_METRICS_MAX plugin names are ever counted.  The request
+ * path costs three or four atomic additions, never a lock.
  */
 
 
@@ -36,6 +44,8 @@
 #define NGX_HTTP_GW_LUA_RESULT_TIMEOUT   4
 #define NGX_HTTP_GW_LUA_RESULTS          5
 
+#define NGX_HTTP_GW_LUA_BUCKETS          7          /* the last: +Inf */
+
 
 typedef struct {
     ngx_atomic_t                pid;            /* 0: free */
@@ -49,6 +59,12 @@ typedef struct {
                                      [NGX_HTTP_GW_LUA_RESULTS];
     ngx_atomic_t                ns[NGX_HTTP_GW_LUA_METRICS_MAX]
                                   [NGX_HTTP_GW_LUA_PHASES];
+    ngx_atomic_t                runs[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                    [NGX_HTTP_GW_LUA_PHASES]
+                                    [NGX_HTTP_GW_LUA_BUCKETS];
+    ngx_atomic_t                bytes[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                     [NGX_HTTP_GW_LUA_PHASES];
+    ngx_atomic_t                max[NGX_HTTP_GW_LUA_METRICS_MAX];
     ngx_http_gw_lua_metrics_row_t  rows[NGX_HTTP_GW_LUA_METRICS_WORKERS];
     ngx_uint_t                  nnames;
     u_char                      len[NGX_HTTP_GW_LUA_METRICS_MAX];
@@ -63,6 +79,7 @@ typedef struct {
     ngx_array_t                   *plugins;
     ngx_uint_t                    *slots;       /* by plugin->index */
     ngx_uint_t                     nslots;
+    size_t                         mem_max;     /* a state's cap */
 } ngx_http_gw_lua_metrics_t;
 
 
@@ -78,17 +95,30 @@ static const char  *ngx_http_gw_lua_metrics_results[] = {
 };
 
 
+/* the histogram's upper bounds, in nanoseconds and as le labels */
+
+static const uint64_t  ngx_http_gw_lua_metrics_bounds[] = {
+    10000, 100000, 1000000, 10000000, 100000000, 1000000000
+};
+
+static const char  *ngx_http_gw_lua_metrics_le[] = {
+    "0.00001", "0.0001", "0.001", "0.01", "0.1", "1", "+Inf"
+};
+
+
 #define ngx_http_gw_lua_metrics_plugin(m, i)                                 \
     (&((ngx_http_gw_lua_plugin_t *) (m)->plugins->elts)[i])
 
 
 /*
  * At configuration time (core's postconfiguration): plugins is the array
- * of the configuration's ngx_http_gw_lua_plugin_t, complete.  Adds the zone
- * and the exporter; nothing when there are no plugins.
+ * of the configuration's ngx_http_gw_lua_plugin_t, complete; mem_max the
+ * cap of their states.  Adds the zone and the exporter; nothing when
+ * there are no plugins.
  */
 ngx_int_t
-ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins)
+ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins,
+    size_t mem_max)
 {
     ngx_str_t                   name = ngx_string("gw_plugin_metrics");
     ngx_uint_t                  i, n;
@@ -106,6 +136,7 @@ ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins)
     }
 
     m->plugins = plugins;
+    m->mem_max = mem_max;
 
     n = 0;
 
@@ -206,6 +237,7 @@ ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone, void *data)
         }
 
         m->slots[p->index] = j;
+        sh->max[j] = m->mem_max;
     }
 
     return NGX_OK;
@@ -278,11 +310,16 @@ ngx_http_gw_lua_metrics_slot(ngx_http_gw_lua_metrics_t *m,
 }
 
 
+/*
+ * One run of a handler (a call, or a resume of the access coroutine):
+ * its time into the phase's total and a bucket of the histogram, the
+ * bytes allocated, and when the call ended its result.
+ */
 void
 ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
-    ngx_uint_t phase, uint64_t ns, gw_lua_rc_e rc)
+    ngx_uint_t phase, uint64_t ns, uint64_t allocated, gw_lua_rc_e rc)
 {
-    ngx_uint_t                  s, result, yielded;
+    ngx_uint_t                  s, b, result, yielded;
     ngx_http_gw_lua_metrics_t  *m;
 
     yielded = ngx_http_gw_lua_redis_yielded;
@@ -301,6 +338,19 @@ ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
     }
 
     (void) ngx_atomic_fetch_add(&m->sh->ns[s][phase], (ngx_atomic_int_t) ns);
+
+    for (b = 0; b < NGX_HTTP_GW_LUA_BUCKETS - 1; b++) {
+        if (ns <= ngx_http_gw_lua_metrics_bounds[b]) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&m->sh->runs[s][phase][b], 1);
+
+    if (allocated != 0) {
+        (void) ngx_atomic_fetch_add(&m->sh->bytes[s][phase],
+                                    (ngx_atomic_int_t) allocated);
+    }
 
     switch (rc) {
 
@@ -404,17 +454,96 @@ ngx_http_gw_lua_metrics_label(u_char *p, u_char *s, size_t len)
 }
 
 
+/* writes metric{plugin="<slot s's name>, the rest is the caller's */
+static u_char *
+ngx_http_gw_lua_metrics_start(u_char *p, const char *metric,
+    ngx_http_gw_lua_metrics_sh_t *sh, ngx_uint_t s)
+{
+    p = ngx_cpymem(p, metric, ngx_strlen(metric));
+    p = ngx_cpymem(p, "{plugin=\"", sizeof("{plugin=\"") - 1);
+
+    return ngx_http_gw_lua_metrics_label(p, sh->names[s], sh->len[s]);
+}
+
+
+/* writes ",phase="<phase>"} <ns in seconds, microseconds>\n" */
+static u_char *
+ngx_http_gw_lua_metrics_seconds(u_char *p, ngx_uint_t phase,
+    ngx_atomic_uint_t ns)
+{
+    ns /= 1000;
+
+    return ngx_sprintf(p, "\",phase=\"%s\"} %uA.%06uA\n",
+                       ngx_http_gw_lua_phase_name(phase),
+                       ns / 1000000, ns % 1000000);
+}
+
+
+/* 1 when the slot's handlers of phase ran at least once */
+static ngx_uint_t
+ngx_http_gw_lua_metrics_ran(ngx_http_gw_lua_metrics_sh_t *sh, ngx_uint_t s,
+    ngx_uint_t phase)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < NGX_HTTP_GW_LUA_RESULTS; k++) {
+        if (sh->calls[s][phase][k] != 0) {
+            return 1;
+        }
+    }
+
+    for (k = 0; k < NGX_HTTP_GW_LUA_BUCKETS; k++) {
+        if (sh->runs[s][phase][k] != 0) {
+            return 1;
+        }
+    }
+
+    return sh->ns[s][phase] != 0;
+}
+
+
+/* the histogram of the runs of (s, phase): cumulative buckets, sum, count */
+static u_char *
+ngx_http_gw_lua_metrics_histogram(u_char *p, ngx_http_gw_lua_metrics_sh_t *sh,
+    ngx_uint_t s, ngx_uint_t phase)
+{
+    ngx_uint_t          k;
+    const char         *name;
+    ngx_atomic_uint_t   n, ns;
+
+    n = 0;
+    ns = sh->ns[s][phase];
+    name = ngx_http_gw_lua_phase_name(phase);
+
+    for (k = 0; k < NGX_HTTP_GW_LUA_BUCKETS; k++) {
+        n += sh->runs[s][phase][k];
+
+        p = ngx_http_gw_lua_metrics_start(p, "gw_plugin_call_seconds_bucket",
+                                          sh, s);
+        p = ngx_sprintf(p, "\",phase=\"%s\",le=\"%s\"} %uA\n",
+                        name, ngx_http_gw_lua_metrics_le[k], n);
+    }
+
+    p = ngx_http_gw_lua_metrics_start(p, "gw_plugin_call_seconds_sum", sh, s);
+    p = ngx_http_gw_lua_metrics_seconds(p, phase, ns);
+
+    p = ngx_http_gw_lua_metrics_start(p, "gw_plugin_call_seconds_count",
+                                      sh, s);
+
+    return ngx_sprintf(p, "\",phase=\"%s\"} %uA\n", name, n);
+}
+
+
 static ngx_chain_t *
 ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
 {
-    u_char                        *p, *name;
+    u_char                        *p;
     size_t                         size, len;
     ngx_pid_t                      pid;
-    ngx_uint_t                     i, j, k, s, n, seen;
+    ngx_uint_t                     i, j, k, s, n;
     ngx_buf_t                     *b;
     ngx_chain_t                   *cl;
-    const char                    *phase;
-    ngx_atomic_uint_t              v, ns;
+    ngx_atomic_uint_t              v;
     ngx_http_gw_lua_metrics_t     *m = data;
     ngx_http_gw_lua_metrics_sh_t  *sh;
     ngx_uint_t                     live[NGX_HTTP_GW_LUA_METRICS_WORKERS];
@@ -426,9 +555,18 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
         "# HELP gw_plugin_seconds_total Time spent in Lua plugins' "
         "handlers, by plugin and phase.\n"
         "# TYPE gw_plugin_seconds_total counter\n",
+        "# HELP gw_plugin_call_seconds Time of each run of a Lua plugin's "
+        "handler, by plugin and phase.\n"
+        "# TYPE gw_plugin_call_seconds histogram\n",
+        "# HELP gw_plugin_allocated_bytes_total Bytes Lua plugins' states "
+        "allocated in their handlers, by plugin and phase.\n"
+        "# TYPE gw_plugin_allocated_bytes_total counter\n",
         "# HELP gw_plugin_memory_bytes Memory held by a Lua plugin's "
         "states, all live workers.\n"
-        "# TYPE gw_plugin_memory_bytes gauge\n"
+        "# TYPE gw_plugin_memory_bytes gauge\n",
+        "# HELP gw_plugin_memory_max_bytes The memory cap of each of a Lua "
+        "plugin's states.\n"
+        "# TYPE gw_plugin_memory_max_bytes gauge\n"
     };
 
     sh = m->sh;
@@ -445,14 +583,22 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
     }
 
     /* the longest line: a name escaped in full, every label */
-    len = sizeof("gw_plugin_calls_total{plugin=\"\",phase=\"header_filter\","
-                 "result=\"timeout\"} \n") - 1
-          + 2 * NGX_HTTP_GW_LUA_NAME_MAX + NGX_ATOMIC_T_LEN + 12;
+    len = ngx_max(sizeof("gw_plugin_calls_total{plugin=\"\","
+                         "phase=\"header_filter\",result=\"timeout\"} \n"),
+                  sizeof("gw_plugin_call_seconds_bucket{plugin=\"\","
+                         "phase=\"header_filter\",le=\"0.00001\"} \n"))
+          - 1 + 2 * NGX_HTTP_GW_LUA_NAME_MAX + 2 * NGX_ATOMIC_T_LEN + 12;
 
-    size = ngx_strlen(family[0]) + ngx_strlen(family[1])
-           + ngx_strlen(family[2])
-           + n * len * (NGX_HTTP_GW_LUA_PHASES
-                        * (NGX_HTTP_GW_LUA_RESULTS + 1) + 1);
+    size = 0;
+
+    for (k = 0; k < sizeof(family) / sizeof(family[0]); k++) {
+        size += ngx_strlen(family[k]);
+    }
+
+    /* per phase: calls, seconds, the histogram, bytes; memory, cap */
+    size += n * len * (NGX_HTTP_GW_LUA_PHASES
+                       * (NGX_HTTP_GW_LUA_RESULTS + 1
+                          + NGX_HTTP_GW_LUA_BUCKETS + 2 + 1) + 2);
 
     cl = ngx_http_gw_metrics_chain(r, size);
     if (cl == NULL) {
@@ -467,11 +613,7 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
     p = ngx_cpymem(p, family[0], ngx_strlen(family[0]));
 
     for (s = 0; s < n; s++) {
-        name = sh->names[s];
-
         for (j = 0; j < NGX_HTTP_GW_LUA_PHASES; j++) {
-            phase = ngx_http_gw_lua_phase_name(j);
-
             for (k = 0; k < NGX_HTTP_GW_LUA_RESULTS; k++) {
                 v = sh->calls[s][j][k];
 
@@ -479,13 +621,11 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
                     continue;
                 }
 
-                p = ngx_cpymem(p, "gw_plugin_calls_total{plugin=\"",
-                               sizeof("gw_plugin_calls_total{plugin=\"")
-                               - 1);
-                p = ngx_http_gw_lua_metrics_label(p, name, sh->len[s]);
+                p = ngx_http_gw_lua_metrics_start(p, "gw_plugin_calls_total",
+                                                  sh, s);
                 p = ngx_sprintf(p, "\",phase=\"%s\",result=\"%s\"} %uA\n",
-                                phase, ngx_http_gw_lua_metrics_results[k],
-                                v);
+                                ngx_http_gw_lua_phase_name(j),
+                                ngx_http_gw_lua_metrics_results[k], v);
             }
         }
     }
@@ -494,24 +634,37 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
 
     for (s = 0; s < n; s++) {
         for (j = 0; j < NGX_HTTP_GW_LUA_PHASES; j++) {
-            ns = sh->ns[s][j];
-            seen = 0;
-
-            for (k = 0; k < NGX_HTTP_GW_LUA_RESULTS; k++) {
-                seen |= (sh->calls[s][j][k] != 0);
+            if (ngx_http_gw_lua_metrics_ran(sh, s, j)) {
+                p = ngx_http_gw_lua_metrics_start(p,
+                                                  "gw_plugin_seconds_total",
+                                                  sh, s);
+                p = ngx_http_gw_lua_metrics_seconds(p, j, sh->ns[s][j]);
             }
+        }
+    }
 
-            if (!seen && ns == 0) {
-                continue;
+    p = ngx_cpymem(p, family[2], ngx_strlen(family[2]));
+
+    for (s = 0; s < n; s++) {
+        for (j = 0; j < NGX_HTTP_GW_LUA_PHASES; j++) {
+            if (ngx_http_gw_lua_metrics_ran(sh, s, j)) {
+                p = ngx_http_gw_lua_metrics_histogram(p, sh, s, j);
             }
+        }
+    }
 
-            p = ngx_cpymem(p, "gw_plugin_seconds_total{plugin=\"",
-                           sizeof("gw_plugin_seconds_total{plugin=\"") - 1);
-            p = ngx_http_gw_lua_metrics_label(p, sh->names[s], sh->len[s]);
-            ns /= 1000;     /* microseconds */
-            p = ngx_sprintf(p, "\",phase=\"%s\"} %uA.%06uA\n",
-                            ngx_http_gw_lua_phase_name(j),
-                            ns / 1000000, ns % 1000000);
+    p = ngx_cpymem(p, family[3], ngx_strlen(family[3]));
+
+    for (s = 0; s < n; s++) {
+        for (j = 0; j < NGX_HTTP_GW_LUA_PHASES; j++) {
+            if (ngx_http_gw_lua_metrics_ran(sh, s, j)) {
+                p = ngx_http_gw_lua_metrics_start(p,
+                                            "gw_plugin_allocated_bytes_total",
+                                            sh, s);
+                p = ngx_sprintf(p, "\",phase=\"%s\"} %uA\n",
+                                ngx_http_gw_lua_phase_name(j),
+                                sh->bytes[s][j]);
+            }
         }
     }
 
@@ -522,7 +675,7 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
         live[i] = (pid != 0 && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM));
     }
 
-    p = ngx_cpymem(p, family[2], ngx_strlen(family[2]));
+    p = ngx_cpymem(p, family[4], ngx_strlen(family[4]));
 
     for (s = 0; s < n; s++) {
         v = 0;
@@ -533,10 +686,18 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
             }
         }
 
-        p = ngx_cpymem(p, "gw_plugin_memory_bytes{plugin=\"",
-                       sizeof("gw_plugin_memory_bytes{plugin=\"") - 1);
-        p = ngx_http_gw_lua_metrics_label(p, sh->names[s], sh->len[s]);
+        p = ngx_http_gw_lua_metrics_start(p, "gw_plugin_memory_bytes", sh, s);
         p = ngx_sprintf(p, "\"} %uA\n", v);
+    }
+
+    p = ngx_cpymem(p, family[5], ngx_strlen(family[5]));
+
+    for (s = 0; s < n; s++) {
+        if (sh->max[s] != 0) {
+            p = ngx_http_gw_lua_metrics_start(p, "gw_plugin_memory_max_bytes",
+                                              sh, s);
+            p = ngx_sprintf(p, "\"} %uA\n", sh->max[s]);
+        }
     }
 
     b->last = p;

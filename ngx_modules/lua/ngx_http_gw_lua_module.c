@@ -690,7 +690,9 @@ ngx_http_gw_lua_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_http_gw_lua_metrics_init(cf, &lmcf->plugins) != NGX_OK) {
+    if (ngx_http_gw_lua_metrics_init(cf, &lmcf->plugins, lmcf->memory)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

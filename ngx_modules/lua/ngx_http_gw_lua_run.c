@@ -248,7 +248,7 @@ ngx_http_gw_lua_resume(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     gw_lua_err_t *err)
 {
     int                    nargs;
-    uint64_t               t0;
+    uint64_t               t0, a0;
     lua_State             *co;
     gw_lua_rc_e            rc;
     ngx_http_gw_lua_op_t   op;
@@ -322,6 +322,7 @@ ngx_http_gw_lua_resume(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ctx->call.co = co;
 
     ngx_http_gw_lua_cur = &ctx->call;
+    a0 = gw_lua_mem_allocated(run->inst->state);
     t0 = ngx_http_gw_lua_now();
 
     rc = gw_lua_resume(run->inst->state, co, nargs, &ctx->budget, err);
@@ -329,7 +330,9 @@ ngx_http_gw_lua_resume(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_http_gw_lua_cur = NULL;
 
     ngx_http_gw_lua_metrics_call(run->use.plugin, NGX_HTTP_GW_LUA_ACCESS,
-                                 ngx_http_gw_lua_now() - t0, rc);
+                                 ngx_http_gw_lua_now() - t0,
+                                 gw_lua_mem_allocated(run->inst->state) - a0,
+                                 rc);
 
     if (!gw_lua_dead(run->inst->state)) {
         ngx_http_gw_lua_metrics_memory(run->use.plugin,
@@ -554,7 +557,7 @@ gw_lua_rc_e
 ngx_http_gw_lua_run_call(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_uint_t phase, int nargs, int nres, gw_lua_err_t *err)
 {
-    uint64_t     t0;
+    uint64_t     t0, a0;
     gw_lua_rc_e  rc;
 
     ctx->call.r = ctx->r;
@@ -564,6 +567,7 @@ ngx_http_gw_lua_run_call(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ctx->call.co = NULL;
 
     ngx_http_gw_lua_cur = &ctx->call;
+    a0 = gw_lua_mem_allocated(run->inst->state);
     t0 = ngx_http_gw_lua_now();
 
     rc = gw_lua_call(run->inst->state, nargs, nres, err);
@@ -571,7 +575,9 @@ ngx_http_gw_lua_run_call(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_http_gw_lua_cur = NULL;
 
     ngx_http_gw_lua_metrics_call(run->use.plugin, phase,
-                                 ngx_http_gw_lua_now() - t0, rc);
+                                 ngx_http_gw_lua_now() - t0,
+                                 gw_lua_mem_allocated(run->inst->state) - a0,
+                                 rc);
 
     if (!gw_lua_dead(run->inst->state)) {
         ngx_http_gw_lua_metrics_memory(run->use.plugin,

@@ -504,6 +504,50 @@ test_resume(void)
 }
 
 
+/* the bytes a state ever allocated: they grow, and a collection or
+ * the free of the string does not take them back */
+
+static void
+test_allocated(void)
+{
+    uint64_t       a0, a1, a2;
+    gw_lua_t      *s;
+    lua_State     *L;
+    gw_lua_err_t   err;
+
+    s = gw_lua_new(&conf_untrusted, &err);
+    L = gw_lua_state(s);
+
+    a0 = gw_lua_mem_allocated(s);
+    ok(a0 >= gw_lua_mem(s), "a new state: allocated %llu >= held %zu",
+       (unsigned long long) a0, gw_lua_mem(s));
+
+    is_int(run(s, "big = string.rep('x', 1048576)", &err), GW_LUA_OK,
+           "a MiB string made");
+    a1 = gw_lua_mem_allocated(s);
+    ok(a1 - a0 >= 1048576, "allocated grew by at least the string (%llu)",
+       (unsigned long long) (a1 - a0));
+
+    is_int(run(s, "big = nil", &err), GW_LUA_OK, "the string dropped");
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    a2 = gw_lua_mem_allocated(s);
+    ok(a2 >= a1, "a collection does not decrease it (%llu, %llu)",
+       (unsigned long long) a1, (unsigned long long) a2);
+    ok(gw_lua_mem(s) < a1 - a0, "while the memory held went back (%zu)",
+       gw_lua_mem(s));
+
+    is_int(run(s, "local s = string.rep('y', 64 * 1048576)", &err),
+           GW_LUA_MEMORY, "a refused allocation");
+    ok(gw_lua_mem_allocated(s) >= a2
+       && gw_lua_mem_allocated(s) - a2 < 64 * 1048576,
+       "is not counted (%llu)",
+       (unsigned long long) (gw_lua_mem_allocated(s) - a2));
+
+    gw_lua_free(s);
+}
+
+
 int
 main(void)
 {
@@ -525,6 +569,7 @@ main(void)
     test_watchdog();
     test_fork();
     test_resume();
+    test_allocated();
 
     return done_testing();
 }
