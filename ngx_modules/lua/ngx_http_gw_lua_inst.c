@@ -45,10 +45,6 @@ ngx_http_gw_lua_do_op(lua_State *L)
         op->co = lua_newthread(L);
         break;
 
-    case NGX_HTTP_GW_LUA_OP_COPY:
-        lua_rawgeti(L, LUA_REGISTRYINDEX, op->arg);
-        break;
-
     default: /* NGX_HTTP_GW_LUA_OP_JSON */
         gw_lua_push_json(L, op->json);
         break;

@@ -228,18 +228,16 @@ void ngx_http_gw_lua_conf_release(ngx_http_gw_lua_inst_t *inst,
 /*
  * What allocates in a state runs protected (a memory error must never
  * escape): ngx_http_gw_lua_op() makes a new registry reference to a new
- * table, a new coroutine (*co set), another reference to arg, or the
- * Lua value of a JSON value; LUA_NOREF with err filled on failure.
+ * table, a new coroutine (*co set), or the Lua value of a JSON value;
+ * LUA_NOREF with err filled on failure.
  */
 #define NGX_HTTP_GW_LUA_OP_TABLE   0
 #define NGX_HTTP_GW_LUA_OP_THREAD  1
-#define NGX_HTTP_GW_LUA_OP_COPY    2
-#define NGX_HTTP_GW_LUA_OP_JSON    3
+#define NGX_HTTP_GW_LUA_OP_JSON    2
 
 typedef struct {
     ngx_uint_t                  kind;
     int                         ref;            /* the result */
-    int                         arg;            /* _COPY */
     json_t                     *json;           /* _JSON */
     lua_State                  *co;             /* _THREAD */
 } ngx_http_gw_lua_op_t;
