@@ -20,7 +20,9 @@
 # the upstream and the client, and /cors and /cors-nginx give the same
 # CORS headers.  Rounds rotate the order of the locations; each round's
 # ratio to its baseline is kept and the median of those ratios is the
-# figure, with each location's median req/s.
+# figure, by req/s and by the worker's CPU time per request (user and
+# system, /proc; steadier on a shared machine), with each location's
+# median req/s and CPU microseconds a request.
 #
 # Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18480; PORT to
 # PORT+1 are used), NGINX (/usr/sbin/nginx), LOCS (the locations to
@@ -176,9 +178,24 @@ if [ "$a" != "$b" ] || [ -z "$a" ]; then
     exit 1
 fi
 
+# "req/s:cpu": wrk's requests/s, and the worker's CPU time (user and
+# system, from /proc) per request in microseconds: the second is steadier
+# on a shared machine, whose neighbours change the first from round to
+# round
+worker=$(pgrep -P "$(cat "$d/nginx.pid")" | head -1)
+ticks() {
+    awk '{ print $14 + $15 }' "/proc/$worker/stat"
+}
+hz=$(getconf CLK_TCK)
 rps() {
-    wrk -t1 -c"$CONNS" -d"$DUR" -H "$origin" "$base$1" \
-        | awk '/^Requests\/sec/ { printf "%d", $2 }'
+    local t0 t1 out
+    t0=$(ticks)
+    out=$(wrk -t1 -c"$CONNS" -d"$DUR" -H "$origin" "$base$1")
+    t1=$(ticks)
+    echo "$out" | awk -v t="$((t1 - t0))" -v hz="$hz" '
+        /requests in/ { n = $1 }
+        /^Requests\/sec/ { r = $2 }
+        END { printf "%d:%.2f", r, n ? t * 1e6 / hz / n : 0 }'
 }
 
 # LOCS: measure only these (the checks above ran on all)
@@ -222,14 +239,23 @@ fi
     }
     sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
     my %base = ("/cors" => "/cors-nginx");
-    printf "%-12s %9s %7s   %s\n", "location", "req/s", "ratio", "rounds";
+    my (%rps, %cpu);
+    for my $l (@order) {
+        $rps{$l} = [map { (split /:/)[0] } @{ $r{$l} }];
+        $cpu{$l} = [map { (split /:/)[1] } @{ $r{$l} }];
+    }
+    printf "%-12s %8s %6s %8s %6s   %s\n", "location", "req/s", "ratio",
+        "cpu_us", "ratio", "req/s by round";
     for my $l (@order) {
         my $b = $base{$l} // "/bare";
-        my @ratio = map { $r{$l}[$_] / $r{$b}[$_] } 0 .. $#{ $r{$l} };
-        printf "%-12s %9d %7.3f   %s  (ratio to %s by round: %s)\n",
-            $l, median(@{ $r{$l} }), median(@ratio), "@{ $r{$l} }", $b,
-            join(" ", map { sprintf "%.3f", $_ } @ratio);
+        my @rr = map { $rps{$l}[$_] / $rps{$b}[$_] } 0 .. $#{ $rps{$l} };
+        my @cr = map { $cpu{$l}[$_] ? $cpu{$b}[$_] / $cpu{$l}[$_] : 0 }
+                 0 .. $#{ $cpu{$l} };
+        printf "%-12s %8d %6.3f %8.2f %6.3f   %s (to %s)\n",
+            $l, median(@{ $rps{$l} }), median(@rr), median(@{ $cpu{$l} }),
+            median(@cr), "@{ $rps{$l} }", $b;
     }
 '
-echo "(one nginx worker, wrk -t1 -c$CONNS, $ROUNDS rounds x $DUR, medians;" \
-     "targets: /empty >= 0.97, /header >= 0.95, /cors >= 0.95 of /cors-nginx)"
+echo "(one nginx worker, wrk -t1 -c$CONNS, $ROUNDS rounds x $DUR; medians of"
+echo " each round's ratio, by req/s and by the worker's CPU time a request;"
+echo " targets: /empty >= 0.97, /header >= 0.95, /cors >= 0.95 of /cors-nginx)"
