@@ -8,7 +8,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         gcc make pkg-config nginx nginx-dev libssl-dev libjansson-dev \
-        libjwt-dev libpcre2-dev zlib1g-dev libhiredis-dev \
+        libjwt-dev libpcre2-dev zlib1g-dev libhiredis-dev libluajit2-5.1-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -24,7 +24,8 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        nginx libjansson4 libssl3 libhiredis0.14 openssl ca-certificates \
+        nginx libjansson4 libssl3 libhiredis0.14 libluajit2-5.1-2 openssl \
+        ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /var/lib/tollgate/logs /var/lib/tollgate/tmp \
     && ln -s /usr/lib/nginx/modules /var/lib/tollgate/modules \
@@ -34,6 +35,7 @@ RUN apt-get update \
 COPY --from=build /src/build/ngx_http_gw_module.so /usr/lib/nginx/modules/
 COPY --from=build /src/build/gwctl /usr/local/bin/
 COPY conf/ /etc/tollgate/
+COPY plugins/ /var/lib/tollgate/plugins/
 COPY scripts/docker-entrypoint.sh /usr/local/bin/tollgate-entrypoint
 RUN echo 'listen 8080;' > /etc/tollgate/demo/listen.conf \
     && echo 'listen 8083;' > /etc/tollgate/demo/admin-listen.conf \

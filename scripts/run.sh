@@ -48,6 +48,25 @@ mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys" \
 cp "$module" "$run/modules/"
 cp "$top/conf/tollgate.conf" "$top/conf/log-json.conf" "$run/conf/"
 cp "$top/conf/demo/"*.conf "$run/conf/demo/"
+
+# the Lua plugins (demo/plugins.conf): the shipped ones, and the demo's
+# own greeting plugin beside them, to edit while the gateway runs
+rm -rf "$run/plugins"
+cp -R "$top/plugins" "$run/plugins"
+cat > "$run/plugins/greeting.lua" <<'EOF'
+-- The demo's own plugin (docs/plugins.md): edit the greeting below while
+-- Tollgate runs; every worker picks the change up within a second, with
+-- no reload.
+local P = { priority = 10 }
+
+function P.header_filter(conf, ctx)
+    gw.resp.set_header("X-Greeting", "hello")
+end
+
+return P
+EOF
+echo '{"type": "object", "additionalProperties": false}' \
+    > "$run/plugins/greeting.schema.json"
 echo "listen 127.0.0.1:$port;" > "$run/conf/demo/listen.conf"
 echo "listen 127.0.0.1:$admin_port;" > "$run/conf/demo/admin-listen.conf"
 redis="127.0.0.1:$redis_port"
@@ -308,6 +327,13 @@ if [ -n "$md_url" ]; then
            '{"paths":["/v2/users/{id}"],"methods":["GET"],"upstream":"demo","api_version":"v2"}' \
        && put routes orders-v2 \
            '{"paths":["/v2/orders/*"],"upstream":"demo","api_version":"v2","key_auth":true}' \
+       && put plugins demo-cors \
+           '{"name":"cors","config":{"origins":["https://app.example"],"credentials":true,"max_age":600}}' \
+       && put plugins demo-headers \
+           '{"name":"request-transformer","config":{"add":{"headers":{"X-User-ID":"plugin-demo"}}}}' \
+       && put plugins demo-greeting '{"name":"greeting","config":{}}' \
+       && put routes plugins-v2 \
+           '{"paths":["/v2/plugins"],"upstream":"demo","api_version":"v2","plugins":["demo-cors","demo-headers","demo-greeting"]}' \
        && put routes hello-v1 \
            "{\"paths\":[\"/v1/hello\"],\"upstream\":\"demo\",\"api_version\":\"v1\",\"deprecated_at\":\"$now_rfc\",\"sunset_at\":\"$sunset\",\"successor\":\"/v2/hello\"}"
     then
@@ -472,6 +498,20 @@ no reload:
       -H 'Content-Type: application/json' \\
       -d '{"paths":["/v2/ping"],"upstream":"demo"}' $url/admin/routes/ping
   curl -i $url/v2/ping                         # 200
+
+Lua plugins (docs/plugins.md) on route plugins-v2, set through the admin
+API: cors, request-transformer (adds X-User-ID, echoed as "user") and the
+demo's own greeting plugin ($run/plugins/greeting.lua):
+
+  curl -i -H 'Origin: https://app.example' $url/v2/plugins
+      # Access-Control-Allow-Origin, "user":"plugin-demo", X-Greeting: hello
+  curl -i -X OPTIONS -H 'Origin: https://app.example' \\
+      -H 'Access-Control-Request-Method: PUT' $url/v2/plugins   # 204 preflight
+
+Edit the plugin live, no reload (picked up within a second):
+
+  sed -i 's/"hello"/"bonjour"/' $run/plugins/greeting.lua; sleep 2
+  curl -si $url/v2/plugins | grep -i x-greeting   # X-Greeting: bonjour
 EOF
 fi
 
