@@ -613,3 +613,34 @@ GET /t
 true d nil true nil true [1,"x",true]
 --- no_error_log
 [error]
+
+
+
+=== TEST 18: header(name, true) counts the repeats; one result without it
+--- plugin
+local P = {}
+function P.access(conf, ctx)
+    local v, n = gw.req.header('X-Dup', true)
+    local w, m = gw.req.header('X-None', true)
+    local one = select('#', gw.req.header('X-Dup'))
+    ctx.len = tonumber(gw.req.header('X-Len'))
+    gw.exit(200, table.concat({ v, n, tostring(w), m, one, ctx.len },
+                              ' ') .. '\n')
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT;
+    }
+--- request
+GET /t
+--- more_headers
+X-Dup: one
+X-Dup: two
+X-Dup: three
+X-Len: 17
+--- response_body
+one 3 nil 0 1 17
+--- no_error_log
+[error]
