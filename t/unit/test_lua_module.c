@@ -83,7 +83,8 @@ test_require(void)
            "1", "the module ran once");
 
     is_str(eval(s, "return require('nothere')", buf, sizeof(buf)),
-           "rc error: module 'nothere' is not available in the sandbox", "an unknown module: an error");
+           "rc error: module 'nothere' is not available in the sandbox",
+           "an unknown module: an error");
     is_str(eval(s, "local ok, e = pcall(require, 'io') return e",
                 buf, sizeof(buf)),
            "module 'io' is not available in the sandbox",
