@@ -33,8 +33,6 @@
 static ngx_int_t ngx_http_gw_lua_plugin_add(ngx_conf_t *cf,
     ngx_http_gw_lua_main_conf_t *lmcf, ngx_http_gw_lua_path_t *path,
     ngx_str_t *name);
-static ngx_int_t ngx_http_gw_lua_read(ngx_str_t *path, ngx_str_t *text,
-    ngx_http_gw_lua_stat_t *st, u_char *err, size_t size);
 static int ngx_http_gw_lua_open(lua_State *L);
 static int ngx_http_gw_lua_inspect(lua_State *L);
 static int ngx_http_gw_lua_tramp(lua_State *L);
@@ -53,9 +51,11 @@ static const char  *ngx_http_gw_lua_fn_names[] = {
 
 
 /*
- * Reads every gw_plugin_path directory (the first that holds a name
- * wins), then resolves and checks every gw_plugin.  NGX_ERROR after an
- * emerg naming the file (and the directive's file and line).
+ * Reads the shared modules (lib/ of the trusted directories), every
+ * gw_plugin_path directory (the first that holds a name wins; lib/ is a
+ * folder, not a <name>.lua), then resolves and checks every gw_plugin.
+ * NGX_ERROR after an emerg naming the file (and the directive's file and
+ * line).
  */
 
 ngx_int_t
@@ -81,6 +81,10 @@ ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
 
     cln->handler = ngx_http_gw_lua_plugins_cleanup;
     cln->data = lmcf;
+
+    if (ngx_http_gw_lua_modules_load(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     path = lmcf->paths.elts;
 
@@ -401,7 +405,7 @@ failed:
 
 /* a whole file, at most NGX_HTTP_GW_LUA_FILE_MAX bytes, malloc()ed */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_gw_lua_read(ngx_str_t *path, ngx_str_t *text,
     ngx_http_gw_lua_stat_t *st, u_char *err, size_t size)
 {
@@ -506,8 +510,9 @@ ngx_http_gw_lua_config_check(ngx_http_gw_lua_plugin_t *plugin,
 
 /*
  * A new state for a version of the plugin: the "gw" table opened, the
- * chunk run, its table checked (chk->info) and kept in the registry with
- * its functions (chk->ref, chk->fns when not NULL).  NULL with err.
+ * shared modules vetted, the chunk run, its table checked (chk->info)
+ * and kept in the registry with its functions (chk->ref, chk->fns when
+ * not NULL).  NULL with err.
  */
 
 gw_lua_t *
@@ -540,6 +545,11 @@ ngx_http_gw_lua_make(ngx_http_gw_lua_plugin_t *plugin, ngx_str_t *text,
     chk->s = s;
 
     rc = gw_lua_cpcall(s, ngx_http_gw_lua_open, chk, err);
+    if (rc != GW_LUA_OK) {
+        goto failed;
+    }
+
+    rc = ngx_http_gw_lua_modules_add(lmcf, s, err);
     if (rc != GW_LUA_OK) {
         goto failed;
     }
