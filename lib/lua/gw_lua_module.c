@@ -110,10 +110,13 @@ gw_lua_module(gw_lua_t *s, const char *name, const char *text, size_t len,
     gw_lua_rc_e          rc;
     gw_lua_module_arg_t  arg;
 
-    if (!gw_lua_module_name_ok(name) || strcmp(name, "json") == 0
-        || strcmp(name, "ffi") == 0)
-    {
+    if (!gw_lua_module_name_ok(name)) {
         gw_lua_err_set(err, GW_LUA_ERROR, "invalid module name", 19);
+        return GW_LUA_ERROR;
+    }
+
+    if (strcmp(name, "json") == 0 || strcmp(name, "ffi") == 0) {
+        gw_lua_err_set(err, GW_LUA_ERROR, "a built-in module's name", 24);
         return GW_LUA_ERROR;
     }
 
