@@ -210,6 +210,8 @@ ngx_http_gw_lua_plugin_t *ngx_http_gw_lua_plugin_find(
     ngx_http_gw_lua_main_conf_t *lmcf, ngx_str_t *name);
 ngx_int_t ngx_http_gw_lua_read(ngx_str_t *path, ngx_str_t *text,
     ngx_http_gw_lua_stat_t *st, u_char *err, size_t size);
+ngx_int_t ngx_http_gw_lua_file_name(const char *d_name, ngx_str_t *name,
+    size_t max, ngx_uint_t dots);
 
 /* ngx_http_gw_lua_lib.c */
 ngx_int_t ngx_http_gw_lua_modules_load(ngx_conf_t *cf,

@@ -109,9 +109,7 @@ ngx_http_gw_lua_lib_dir(ngx_conf_t *cf, ngx_http_gw_lua_main_conf_t *lmcf,
     ngx_http_gw_lua_path_t *path)
 {
     DIR            *dir;
-    size_t          len;
     ngx_str_t       lib, name;
-    ngx_uint_t      j;
     struct dirent  *de;
 
     lib.len = path->dir.len + 4;
@@ -144,29 +142,10 @@ ngx_http_gw_lua_lib_dir(ngx_conf_t *cf, ngx_http_gw_lua_main_conf_t *lmcf,
             break;
         }
 
-        len = ngx_strlen(de->d_name);
-
-        if (len <= 4 || len - 4 > GW_LUA_MODULE_NAME_MAX
-            || ngx_strcmp(de->d_name + len - 4, ".lua") != 0
-            || de->d_name[0] < 'a' || de->d_name[0] > 'z')
+        if (ngx_http_gw_lua_file_name(de->d_name, &name,
+                                      GW_LUA_MODULE_NAME_MAX, 1)
+            != NGX_OK)
         {
-            continue;
-        }
-
-        name.data = (u_char *) de->d_name;
-        name.len = len - 4;
-
-        for (j = 1; j < name.len; j++) {
-            if ((name.data[j] < 'a' || name.data[j] > 'z')
-                && (name.data[j] < '0' || name.data[j] > '9')
-                && name.data[j] != '_' && name.data[j] != '-'
-                && name.data[j] != '.')
-            {
-                break;
-            }
-        }
-
-        if (j < name.len) {
             continue;
         }
 
