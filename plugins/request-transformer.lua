@@ -20,7 +20,7 @@
 --
 
 local gw = gw
-local json = gw.json
+local jsonbody = require("jsonbody")
 local byte = string.byte
 local char = string.char
 local find = string.find
@@ -31,7 +31,6 @@ local sub = string.sub
 local concat = table.concat
 local tonumber = tonumber
 local type = type
-local pcall = pcall
 
 local P = {
     priority = 800,
@@ -312,72 +311,6 @@ local function is_json(ct)
 end
 
 
--- whether the JSON text holds a number of 16 digits or more outside its
--- strings (a Lua number would not keep it exactly)
-local function long_number(s)
-    if not find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then
-        return false
-    end
-
-    s = gsub(s, "\\.", "")
-    s = gsub(s, "\"[^\"]*\"", "\"\"")
-
-    return find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") ~= nil
-end
-
-
--- The rewritten JSON object text of body, or nil and why not.
-local function body_of(o, body)
-    if long_number(body) then
-        return nil, "a number of 16 digits or more"
-    end
-
-    local ok, t = pcall(json.decode, body)
-
-    if not ok or type(t) ~= "table" or getmetatable(t) ~= nil then
-        return nil, "not a JSON object"
-    end
-
-    for i = 1, #o.remove do
-        t[o.remove[i]] = nil
-    end
-
-    for i = 1, #o.rename do
-        local from, to = o.rename[i][1], o.rename[i][2]
-
-        if t[from] ~= nil then
-            t[to] = t[from]
-            t[from] = nil
-        end
-    end
-
-    for i = 1, #o.replace do
-        local op = o.replace[i]
-
-        if t[op[1]] ~= nil then
-            t[op[1]] = op[2]
-        end
-    end
-
-    for i = 1, #o.add do
-        local op = o.add[i]
-
-        if t[op[1]] == nil then
-            t[op[1]] = op[2]
-        end
-    end
-
-    local text
-    ok, text = pcall(json.encode, t)
-
-    if not ok or type(text) ~= "string" then
-        return nil, "not encodable"
-    end
-
-    return text
-end
-
-
 local function body(c)
     if not is_json(gw.req.header("content-type")) then
         return
@@ -404,7 +337,7 @@ local function body(c)
         return
     end
 
-    local text, why = body_of(c.body, b)
+    local text, why = jsonbody.rewrite(c.body, b)
 
     if text == nil then
         gw.log.info("body not rewritten: " .. why)

@@ -16,9 +16,8 @@
 --
 
 local gw = gw
-local json = gw.json
+local jsonbody = require("jsonbody")
 local find = string.find
-local gsub = string.gsub
 local lower = string.lower
 local concat = table.concat
 local type = type
@@ -200,69 +199,6 @@ function P.header_filter(c, ctx)
 end
 
 
-local function long_number(s)
-    if not find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then
-        return false
-    end
-
-    s = gsub(s, "\\.", "")
-    s = gsub(s, "\"[^\"]*\"", "\"\"")
-
-    return find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") ~= nil
-end
-
-
-local function rewrite(o, body)
-    if long_number(body) then
-        return nil, "a number of 16 digits or more"
-    end
-
-    local ok, t = pcall(json.decode, body)
-
-    if not ok or type(t) ~= "table" or getmetatable(t) ~= nil then
-        return nil, "not a JSON object"
-    end
-
-    for i = 1, #o.remove do
-        t[o.remove[i]] = nil
-    end
-
-    for i = 1, #o.rename do
-        local from, to = o.rename[i][1], o.rename[i][2]
-
-        if t[from] ~= nil then
-            t[to] = t[from]
-            t[from] = nil
-        end
-    end
-
-    for i = 1, #o.replace do
-        local op = o.replace[i]
-
-        if t[op[1]] ~= nil then
-            t[op[1]] = op[2]
-        end
-    end
-
-    for i = 1, #o.add do
-        local op = o.add[i]
-
-        if t[op[1]] == nil then
-            t[op[1]] = op[2]
-        end
-    end
-
-    local text
-    ok, text = pcall(json.encode, t)
-
-    if not ok or type(text) ~= "string" then
-        return nil, "not encodable"
-    end
-
-    return text
-end
-
-
 function P.body_filter(c, ctx, chunk, eof)
     local buf = ctx.buf
 
@@ -294,7 +230,7 @@ function P.body_filter(c, ctx, chunk, eof)
     ctx.buf = nil
 
     local body = concat(buf)
-    local text, why = rewrite(c.body, body)
+    local text, why = jsonbody.rewrite(c.body, body)
 
     if text == nil then
         gw.log.info("body not rewritten: " .. why)

@@ -172,4 +172,109 @@ for my $case (@good) {
                             . 'not read');
 }
 
+# Shared modules (docs/plugins.md, "Shared modules"): lib/<name>.lua of a
+# trusted directory is a module every plugin may require; of an untrusted
+# one it is not; a module that does not compile fails naming its file.
+
+sub spew_all {
+    my ($base, %f) = @_;
+    for my $f (keys %f) {
+        my $path = "$base/$f";
+        (my $d = $path) =~ s{/[^/]+$}{};
+        mkdir $d unless -d $d;
+        open my $fh, '>', $path or die "$path: $!";
+        print $fh $f{$f};
+        close $fh;
+    }
+}
+
+my $tdir = tempdir(CLEANUP => 1);     # trusted
+my $udir = tempdir(CLEANUP => 1);     # untrusted
+my $bdir = tempdir(CLEANUP => 1);     # trusted, a broken module
+
+spew_all($tdir,
+    'lib/shared.lua' => "loads = (loads or 0) + 1\n"
+                        . "return { answer = function () return 42 end }\n",
+    'lib/raising.lua' => "error('module raised at require')\n",
+    'lib/Skipped.lua' => "error('never read: not a module name')\n",
+    'uses.lua' => "local s = require('shared')\n"
+                  . "assert(s.answer() == 42, 'the module works')\n"
+                  . "assert(require('shared') == s, 'one table')\n"
+                  . "assert(loads == 1, 'run once')\n"
+                  . "return { access = function () return s.answer() end }\n",
+    'uses.schema.json' => '{}',
+    'raiser.lua' => "require('raising')\nreturn {}\n",
+    'raiser.schema.json' => '{}',
+);
+
+spew_all($udir,
+    'lib/mine.lua' => "return { untrusted = true }\n",
+    'usesmine.lua' => "local m = require('mine')\nreturn {}\n",
+    'usesmine.schema.json' => '{}',
+    'usesshared.lua' => "assert(require('shared').answer() == 42)\n"
+                        . "return {}\n",
+    'usesshared.schema.json' => '{}',
+);
+
+spew_all($bdir,
+    'lib/broken.lua' => "local M = {\nreturn M\n",
+);
+
+sub with {
+    my ($paths, $d) = @_;
+    return join('', map { "gw_plugin_path $_;\n" } @$paths)
+           . "server {\nlocation / {\n$d\nproxy_pass http://127.0.0.1:1;\n"
+           . "}\n}";
+}
+
+my ($ok, $out);
+
+($ok, $out) = nginx_t(with(["$tdir trusted"], 'gw_plugin uses;'));
+ok($ok, 'nginx -t passes: a plugin requiring a trusted lib/ module')
+    or diag $out;
+unlike($out, qr/\[emerg\]|\[error\].*"uses"/, '  nothing logged about it');
+like($out, qr/\[error\].*plugin "raiser" skipped: /,
+     '  (one nobody enables whose module raises is skipped)');
+unlike($out, qr/Skipped/, '  a file whose name is no module name is not '
+                          . 'read');
+unlike($out, qr/plugin "lib"/, '  lib/ is no plugin');
+
+($ok, $out) = nginx_t(with(["$tdir trusted", $udir],
+                           "gw_plugin uses;\ngw_plugin usesshared;"));
+ok($ok, 'nginx -t passes: an untrusted plugin requiring a trusted module')
+    or diag $out;
+
+($ok, $out) = nginx_t(with(["$tdir trusted"], 'gw_plugin lib;'));
+ok(!$ok, 'nginx -t fails: gw_plugin lib');
+like($out, qr/\[emerg\].*gw_plugin "lib": no lib\.lua/,
+     '  lib/ is not a plugin') or diag $out;
+
+($ok, $out) = nginx_t(with(["$tdir trusted"], 'gw_plugin raiser;'));
+ok(!$ok, 'nginx -t fails: a module raising at require');
+like($out, qr/\[emerg\].*plugin "raiser": \S*raiser\.lua: error: .*module raised at require/,
+     '  the plugin named, the module\'s error') or diag $out;
+
+($ok, $out) = nginx_t(with(["$tdir trusted", "$bdir trusted"],
+                           'gw_plugin uses;'));
+ok(!$ok, 'nginx -t fails: a lib/ module that does not compile');
+like($out, qr/\[emerg\].*plugin module "broken": \S*\/lib\/broken\.lua: error: broken:\d+: /,
+     '  naming the file and the line') or diag $out;
+
+($ok, $out) = nginx_t(with([$udir], 'gw_plugin usesmine;'));
+ok(!$ok, 'nginx -t fails: an untrusted directory\'s lib/ is not vetted');
+like($out, qr/\[emerg\].*plugin "usesmine": \S*usesmine\.lua: error: .*module 'mine' is not available in the sandbox/,
+     '  the plugin named, require fails') or diag $out;
+like($out, qr/\[warn\].*gw_plugin_path "\S*" is not trusted: the modules of \S*\/lib are not vetted/,
+     '  and a warning says why') or diag $out;
+
+($ok, $out) = nginx_t(with(["$udir trusted"], 'gw_plugin usesmine;'));
+ok($ok, 'nginx -t passes: the same directory marked trusted') or diag $out;
+
+spew_all($bdir, 'lib/broken.lua' => "return {}\n",
+         'lib/json.lua' => "return {}\n");
+($ok, $out) = nginx_t(with(["$bdir trusted"], ''));
+ok(!$ok, 'nginx -t fails: a lib/json.lua');
+like($out, qr/\[emerg\].*plugin module "json": \S*\/lib\/json\.lua: error: a built-in module's name/,
+     '  json cannot be replaced') or diag $out;
+
 done_testing();

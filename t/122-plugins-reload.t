@@ -5,7 +5,8 @@
 # within gw_plugin_reload, without an nginx reload (same worker pids); an
 # edit that breaks the chunk, or a schema the gw_plugin configuration no
 # longer passes, keeps the last good version and is logged once per
-# worker; fixing it is picked up again.  The test edits the files and
+# worker; fixing it is picked up again; a new version may require a
+# shared module of a trusted lib/.  The test edits the files and
 # polls for the answer to change: it asserts on what was served, not on
 # time.  Plain Test::More with Tollgate::Gateway.
 
@@ -41,8 +42,19 @@ sub lua {
 spew('live.lua', lua('v1'));
 spew('live.schema.json', '{"properties": {"w": {"type": "string"}}}');
 
+# a trusted directory with only a shared module (docs/plugins.md,
+# "Shared modules"): a hot-reloaded version may require it
+my $ldir = tempdir(CLEANUP => 1);
+chmod 0755, $ldir;
+mkdir "$ldir/lib" or die "$ldir/lib: $!";
+chmod 0755, "$ldir/lib";
+open my $mfh, '>', "$ldir/lib/shared.lua" or die "shared.lua: $!";
+print $mfh "return { tag = function (v) return 'shared ' .. v end }\n";
+close $mfh;
+
 my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
     gw_plugin_path $dir;
+    gw_plugin_path $ldir trusted;
     gw_plugin_reload 100ms;
     server {
         listen 127.0.0.1:\$PORT;
@@ -122,6 +134,15 @@ ok((grep { /plugin "live": the changed.*live\.schema\.json: \/w: / }
 spew('live.schema.json', '{"properties": {"w": {"type": "string"}}}');
 spew('live.lua', lua('v4'));
 ok(until_all(qr/^v4 x$/), 'both fixed: v4 serves');
+
+# ---- a hot-reloaded version gets the shared modules --------------------
+
+spew('live.lua', "local shared = require('shared')\n"
+                 . "return { access = function(conf, ctx)\n"
+                 . "    gw.exit(200, shared.tag('v5') .. ' ' .. conf.w "
+                 . ".. '\\n')\nend }\n");
+ok(until_all(qr/^shared v5 x$/), 'a version requiring a shared module');
+
 is_deeply([sort $gw->workers], \@workers, '  never reloaded');
 ok(!(grep { /\[(alert|crit|emerg)\]/ } $gw->error_log), 'no alert');
 

@@ -12,9 +12,11 @@
  * Code is loaded as text only (never bytecode) into a whitelisted
  * environment (gw_lua_env.c): no io, no os but its time functions, no
  * debug, ffi, jit, getfenv/setfenv, string.dump, newproxy, module or
- * package; require() of the vetted modules only; load() of text into the
- * same environment; the string metatable is hidden (getmetatable("") is
- * false) so no chunk can change what ("x"):rep means for another.
+ * package; require() of the vetted modules only (json, ffi for trusted
+ * states configured with it, and those gw_lua_module() adds); load() of
+ * text into the same environment; the string metatable is hidden
+ * (getmetatable("") is false) so no chunk can change what ("x"):rep means
+ * for another.
  *
  * CPU: an untrusted state runs with the JIT off under a count hook, so a
  * call that executes more than its budget of VM instructions fails with
@@ -156,6 +158,29 @@ gw_lua_rc_e gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs,
  */
 gw_lua_rc_e gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud,
     gw_lua_err_t *err);
+
+/*
+ * Vets a Lua module for the state: require(name) in it then gives the
+ * module's value.  The text (never bytecode: a chunk starting with ESC is
+ * refused) is compiled now, in the sandbox environment, so a syntax error
+ * comes back here (GW_LUA_ERROR, err->msg "name:line: ..."); it is run at
+ * the first require(name), inside the caller's call (its budget, its
+ * time, its memory cap), with name as its argument.  Like Lua's own
+ * require: what it returns is kept in the state (true for nil) and every
+ * later require(name) gives that same value; an error it raises goes to
+ * the caller of require and nothing is kept, so a later require runs it
+ * again; a module that requires itself, directly or through another,
+ * gets an error.  The module shares the environment of the state's other
+ * code (gw_lua_env()).
+ *
+ * name: [a-z][a-z0-9_.-]*, at most GW_LUA_MODULE_NAME_MAX bytes; a name
+ * already vetted in the state, "json" and "ffi" included, is refused.
+ * Each state compiles its own copy: call it for every state made.
+ */
+#define GW_LUA_MODULE_NAME_MAX  64
+
+gw_lua_rc_e gw_lua_module(gw_lua_t *s, const char *name, const char *text,
+    size_t len, gw_lua_err_t *err);
 
 /*
  * Our C functions called from Lua that call libc or nginx code which may

@@ -24,9 +24,10 @@
  *     guard around the libc calls that take locks (localtime, mktime);
  *   - load(text [, name]): text only (never bytecode), into this same
  *     environment; nil and a message on a syntax error;
- *   - require(name): the vetted modules at the registry's "gw.loaded"
- *     only: "json" (gw_lua_json.c), and "ffi" for a state made with
- *     conf.ffi and conf.trusted; the runtime may add its own there.
+ *   - require(name): the vetted modules only (gw_lua_module.c): those at
+ *     the registry's "gw.loaded", "json" (gw_lua_json.c) and "ffi" for a
+ *     state made with conf.ffi and conf.trusted (the runtime may add its
+ *     own there), and the Lua modules gw_lua_module() vetted.
  *
  * string.gsub (with a function or table as replacement), coroutine.resume
  * and coroutine.wrap are wrapped so that they nest GW_LUA_CCALL_MAX deep
@@ -167,25 +168,6 @@ gw_lua_env_load(lua_State *L)
 
     lua_getfield(L, LUA_REGISTRYINDEX, "gw.env");
     (void) lua_setfenv(L, -2);
-
-    return 1;
-}
-
-
-static int
-gw_lua_env_require(lua_State *L)
-{
-    const char  *name;
-
-    name = luaL_checkstring(L, 1);
-
-    lua_getfield(L, LUA_REGISTRYINDEX, "gw.loaded");
-    lua_getfield(L, -1, name);
-
-    if (lua_isnil(L, -1)) {
-        return luaL_error(L, "module '%s' is not available in the sandbox",
-                          name);
-    }
 
     return 1;
 }
@@ -529,7 +511,7 @@ gw_lua_env_open(lua_State *L)
     lua_setfield(L, env, "collectgarbage");
     lua_pushcfunction(L, gw_lua_env_load);
     lua_setfield(L, env, "load");
-    lua_pushcfunction(L, gw_lua_env_require);
+    lua_pushcfunction(L, gw_lua_require);
     lua_setfield(L, env, "require");
 
     gw_lua_copy_lib(L, "coroutine", NULL);
@@ -571,6 +553,9 @@ gw_lua_env_open(lua_State *L)
     }
 
     lua_setfield(L, LUA_REGISTRYINDEX, "gw.loaded");
+
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "gw.modules");
 
     lua_pushvalue(L, env);
     lua_setfield(L, LUA_REGISTRYINDEX, "gw.env");

@@ -100,6 +100,9 @@ void gw_lua_hook(lua_State *L, lua_Debug *ar);
  * the gw_lua_t is its light userdata argument */
 int gw_lua_env_open(lua_State *L);
 
+/* require() of the sandbox (gw_lua_module.c) */
+int gw_lua_require(lua_State *L);
+
 /* pushes the "json" module table */
 int gw_lua_json_open(lua_State *L);
 

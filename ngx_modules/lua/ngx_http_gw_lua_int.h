@@ -44,8 +44,17 @@ typedef struct {
 } ngx_http_gw_lua_conf_use_t;
 
 
+/* a shared module: lib/<name>.lua of a trusted gw_plugin_path */
+typedef struct {
+    ngx_str_t                   name;           /* NUL-terminated */
+    ngx_str_t                   path;           /* NUL-terminated */
+    ngx_str_t                   text;           /* in the cycle's pool */
+} ngx_http_gw_lua_lmod_t;
+
+
 typedef struct {
     ngx_array_t                 paths;          /* ngx_http_gw_lua_path_t */
+    ngx_array_t                 modules;        /* ngx_http_gw_lua_lmod_t */
     ngx_array_t                 plugins;        /* ngx_http_gw_lua_plugin_t */
     ngx_array_t                 uses;           /* every gw_plugin:
                                                    ngx_http_gw_lua_conf_use_t *
@@ -199,6 +208,16 @@ ngx_int_t ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
     ngx_http_gw_lua_main_conf_t *lmcf);
 ngx_http_gw_lua_plugin_t *ngx_http_gw_lua_plugin_find(
     ngx_http_gw_lua_main_conf_t *lmcf, ngx_str_t *name);
+ngx_int_t ngx_http_gw_lua_read(ngx_str_t *path, ngx_str_t *text,
+    ngx_http_gw_lua_stat_t *st, u_char *err, size_t size);
+ngx_int_t ngx_http_gw_lua_file_name(const char *d_name, ngx_str_t *name,
+    size_t max, ngx_uint_t dots);
+
+/* ngx_http_gw_lua_lib.c */
+ngx_int_t ngx_http_gw_lua_modules_load(ngx_conf_t *cf,
+    ngx_http_gw_lua_main_conf_t *lmcf);
+gw_lua_rc_e ngx_http_gw_lua_modules_add(ngx_http_gw_lua_main_conf_t *lmcf,
+    gw_lua_t *s, gw_lua_err_t *err);
 
 /* ngx_http_gw_lua_inst.c */
 ngx_http_gw_lua_inst_t *ngx_http_gw_lua_inst_get(

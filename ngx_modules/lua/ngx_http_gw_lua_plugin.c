@@ -33,8 +33,6 @@
 static ngx_int_t ngx_http_gw_lua_plugin_add(ngx_conf_t *cf,
     ngx_http_gw_lua_main_conf_t *lmcf, ngx_http_gw_lua_path_t *path,
     ngx_str_t *name);
-static ngx_int_t ngx_http_gw_lua_read(ngx_str_t *path, ngx_str_t *text,
-    ngx_http_gw_lua_stat_t *st, u_char *err, size_t size);
 static int ngx_http_gw_lua_open(lua_State *L);
 static int ngx_http_gw_lua_inspect(lua_State *L);
 static int ngx_http_gw_lua_tramp(lua_State *L);
@@ -53,9 +51,11 @@ static const char  *ngx_http_gw_lua_fn_names[] = {
 
 
 /*
- * Reads every gw_plugin_path directory (the first that holds a name
- * wins), then resolves and checks every gw_plugin.  NGX_ERROR after an
- * emerg naming the file (and the directive's file and line).
+ * Reads the shared modules (lib/ of the trusted directories), every
+ * gw_plugin_path directory (the first that holds a name wins; lib/ is a
+ * folder, not a <name>.lua), then resolves and checks every gw_plugin.
+ * NGX_ERROR after an emerg naming the file (and the directive's file and
+ * line).
  */
 
 ngx_int_t
@@ -63,10 +63,9 @@ ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
     ngx_http_gw_lua_main_conf_t *lmcf)
 {
     DIR                          *dir;
-    size_t                        len;
     u_char                        err[NGX_MAX_ERROR_STR];
     ngx_str_t                     name;
-    ngx_uint_t                    i, j;
+    ngx_uint_t                    i;
     struct dirent                *de;
     ngx_pool_cleanup_t           *cln;
     ngx_http_gw_lua_path_t       *path;
@@ -81,6 +80,10 @@ ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
 
     cln->handler = ngx_http_gw_lua_plugins_cleanup;
     cln->data = lmcf;
+
+    if (ngx_http_gw_lua_modules_load(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     path = lmcf->paths.elts;
 
@@ -103,28 +106,9 @@ ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
                 break;
             }
 
-            len = ngx_strlen(de->d_name);
-
-            if (len <= 4 || len - 4 > NGX_HTTP_GW_LUA_NAME_MAX
-                || ngx_strcmp(de->d_name + len - 4, ".lua") != 0
-                || de->d_name[0] < 'a' || de->d_name[0] > 'z')
-            {
-                continue;
-            }
-
-            name.data = (u_char *) de->d_name;
-            name.len = len - 4;
-
-            for (j = 1; j < name.len; j++) {
-                if ((name.data[j] < 'a' || name.data[j] > 'z')
-                    && (name.data[j] < '0' || name.data[j] > '9')
-                    && name.data[j] != '_' && name.data[j] != '-')
-                {
-                    break;
-                }
-            }
-
-            if (j < name.len
+            if (ngx_http_gw_lua_file_name(de->d_name, &name,
+                                          NGX_HTTP_GW_LUA_NAME_MAX, 0)
+                != NGX_OK
                 || ngx_http_gw_lua_plugin_find(lmcf, &name) != NULL)
             {
                 continue;
@@ -173,6 +157,45 @@ ngx_http_gw_lua_plugins_load(ngx_conf_t *cf,
 
         uses[i]->use.plugin = plugin;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The name of a file <name>.lua whose name is [a-z][a-z0-9_-]* (with
+ * dots: [a-z][a-z0-9_.-]*), at most max bytes: NGX_OK with name pointing
+ * into d_name, NGX_DECLINED for any other file.
+ */
+
+ngx_int_t
+ngx_http_gw_lua_file_name(const char *d_name, ngx_str_t *name, size_t max,
+    ngx_uint_t dots)
+{
+    size_t  i, len;
+    u_char  c;
+
+    len = ngx_strlen(d_name);
+
+    if (len <= 4 || len - 4 > max
+        || ngx_strcmp(d_name + len - 4, ".lua") != 0
+        || d_name[0] < 'a' || d_name[0] > 'z')
+    {
+        return NGX_DECLINED;
+    }
+
+    for (i = 1; i < len - 4; i++) {
+        c = d_name[i];
+
+        if ((c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_'
+            && c != '-' && (c != '.' || !dots))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    name->data = (u_char *) d_name;
+    name->len = len - 4;
 
     return NGX_OK;
 }
@@ -401,7 +424,7 @@ failed:
 
 /* a whole file, at most NGX_HTTP_GW_LUA_FILE_MAX bytes, malloc()ed */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_gw_lua_read(ngx_str_t *path, ngx_str_t *text,
     ngx_http_gw_lua_stat_t *st, u_char *err, size_t size)
 {
@@ -506,8 +529,9 @@ ngx_http_gw_lua_config_check(ngx_http_gw_lua_plugin_t *plugin,
 
 /*
  * A new state for a version of the plugin: the "gw" table opened, the
- * chunk run, its table checked (chk->info) and kept in the registry with
- * its functions (chk->ref, chk->fns when not NULL).  NULL with err.
+ * shared modules vetted, the chunk run, its table checked (chk->info)
+ * and kept in the registry with its functions (chk->ref, chk->fns when
+ * not NULL).  NULL with err.
  */
 
 gw_lua_t *
@@ -540,6 +564,11 @@ ngx_http_gw_lua_make(ngx_http_gw_lua_plugin_t *plugin, ngx_str_t *text,
     chk->s = s;
 
     rc = gw_lua_cpcall(s, ngx_http_gw_lua_open, chk, err);
+    if (rc != GW_LUA_OK) {
+        goto failed;
+    }
+
+    rc = ngx_http_gw_lua_modules_add(lmcf, s, err);
     if (rc != GW_LUA_OK) {
         goto failed;
     }
