@@ -554,7 +554,9 @@ ngx_http_gw_lua_make(ngx_http_gw_lua_plugin_t *plugin, ngx_str_t *text,
     conf.time_max = lmcf->time_max;
     conf.trusted = plugin->trusted;
     conf.ffi = plugin->trusted;
-    conf.name = (const char *) plugin->name.data;
+    (void) ngx_cpystrn(name, plugin->name.data,
+                       ngx_min(plugin->name.len + 1, sizeof(name)));
+    conf.name = (const char *) name;
 
     s = gw_lua_new(&conf, err);
     if (s == NULL) {
