@@ -12,6 +12,7 @@ gw_deps="$gw_deps $ngx_addon_dir/lua/ngx_http_gw_lua.h
 gw_srcs="$gw_srcs $ngx_addon_dir/lua/ngx_http_gw_lua_module.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_plugin.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_run.c
+          $ngx_addon_dir/lua/ngx_http_gw_lua_body.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_filter.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_inst.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_reload.c
