@@ -13,11 +13,13 @@ gw_srcs="$gw_srcs $ngx_addon_dir/lua/ngx_http_gw_lua_module.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_plugin.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_lib.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_run.c
+          $ngx_addon_dir/lua/ngx_http_gw_lua_body.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_filter.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_inst.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_reload.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_req.c
+          $ngx_addon_dir/lua/ngx_http_gw_lua_api_args.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_resp.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_shdict.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_redis.c

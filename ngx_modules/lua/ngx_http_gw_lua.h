@@ -207,6 +207,29 @@ extern ngx_uint_t  ngx_http_gw_lua_redis_yielded;
 ngx_int_t ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins,
     size_t mem_max);
 
+/*
+ * The module's shared zones (the metrics', gw_plugin_dict's) are known
+ * by their init handler (ngx_http_gw_lua_module.c): the zone made with
+ * init in cycle, or NULL.
+ */
+ngx_shm_zone_t *ngx_http_gw_lua_zone_find(ngx_cycle_t *cycle,
+    ngx_shm_zone_init_pt init);
+
+/* what ngx_http_gw_lua_zone_data() keeps, a static of each caller */
+typedef struct {
+    ngx_cycle_t                *cycle;
+    void                       *data;
+} ngx_http_gw_lua_zone_cache_t;
+
+/*
+ * The data of the running configuration's zone made with init once the
+ * zone is ready (its init set the pointer at offset sh of the data), or
+ * NULL.  Cached in workers only: a cycle's address may be reused by the
+ * master's next one.
+ */
+void *ngx_http_gw_lua_zone_data(ngx_http_gw_lua_zone_cache_t *cache,
+    ngx_shm_zone_init_pt init, size_t sh);
+
 /* the shared dictionary's zone (gw_plugin_dict), at configuration time */
 char *ngx_http_gw_lua_shdict_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

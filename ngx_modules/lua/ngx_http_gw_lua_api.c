@@ -5,7 +5,7 @@
  * The "gw" table every plugin sees (docs/plugins-api.md): this file makes
  * the table once per state and holds what is not the request's or the
  * response's own (consumer, claims, request id, route, exit, problem,
- * log, time, json), plus the checks the three API files share.
+ * log, time, json), plus the checks the API files share.
  *
  * The functions are plain C functions without upvalues but the log level:
  * the request they serve is ngx_http_gw_lua_cur, set by the runner around
@@ -209,6 +209,86 @@ ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r, ngx_str_t *s,
  * the C stack, a longer one through a Lua buffer.
  */
 
+ngx_table_elt_t *
+ngx_http_gw_lua_api_next_header(ngx_http_gw_lua_api_walk_t *w,
+    ngx_str_t *name)
+{
+    ngx_table_elt_t  *h;
+
+    for ( ;; ) {
+
+        if (w->i >= w->part->nelts) {
+            if (w->part->next == NULL) {
+                return NULL;
+            }
+
+            w->part = w->part->next;
+            w->i = 0;
+            continue;
+        }
+
+        h = (ngx_table_elt_t *) w->part->elts + w->i++;
+
+        if (h->hash == 0) {
+            continue;
+        }
+
+        if (name == NULL
+            || (h->key.len == name->len
+                && ngx_strncasecmp(h->key.data, name->data, name->len) == 0))
+        {
+            return h;
+        }
+    }
+}
+
+
+int
+ngx_http_gw_lua_api_change(lua_State *L, const char *what,
+    ngx_http_gw_lua_api_headers_t *hs, ngx_uint_t replace, ngx_uint_t remove)
+{
+    ngx_str_t                name, value;
+    ngx_http_gw_lua_call_t  *call;
+
+    call = ngx_http_gw_lua_api_call(L, what, hs->phases);
+
+    (void) ngx_http_gw_lua_api_name(L, 1, what, &name, 1);
+
+    hs->check(L, what, &name);
+
+    if (remove) {
+        hs->set(L, call->r, &name, NULL, 1);
+        return 0;
+    }
+
+    ngx_http_gw_lua_api_value(L, 2, what, &value);
+
+    hs->set(L, call->r, &name, &value, replace);
+
+    return 0;
+}
+
+
+void
+ngx_http_gw_lua_api_table(lua_State *L, const char *name,
+    const luaL_Reg *funcs)
+{
+    int              n;
+    const luaL_Reg  *f;
+
+    for (n = 0; funcs[n].name != NULL; n++) { /* void */ }
+
+    lua_createtable(L, 0, n);
+
+    for (f = funcs; f->name != NULL; f++) {
+        lua_pushcfunction(L, f->func);
+        lua_setfield(L, -2, f->name);
+    }
+
+    lua_setfield(L, -2, name);
+}
+
+
 static void
 ngx_http_gw_lua_api_push_lower(lua_State *L, ngx_table_elt_t *h)
 {
@@ -240,32 +320,17 @@ ngx_http_gw_lua_api_push_lower(lua_State *L, ngx_table_elt_t *h)
 void
 ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t             *h;
+    ngx_http_gw_lua_api_walk_t   w;
 
     lua_createtable(L, 0, 16);
 
-    part = &list->part;
-    h = part->elts;
+    w.part = &list->part;
+    w.i = 0;
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_gw_lua_api_next_header(&w, NULL)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        ngx_http_gw_lua_api_push_lower(L, &h[i]);
+        ngx_http_gw_lua_api_push_lower(L, h);
         lua_pushvalue(L, -1);
         lua_rawget(L, -3);
 
@@ -273,7 +338,7 @@ ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list)
 
         case LUA_TNIL:
             lua_pop(L, 1);
-            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            lua_pushlstring(L, (char *) h->value.data, h->value.len);
             lua_rawset(L, -3);
             break;
 
@@ -282,13 +347,13 @@ ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list)
             lua_createtable(L, 2, 0);
             lua_insert(L, -2);
             lua_rawseti(L, -2, 1);
-            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            lua_pushlstring(L, (char *) h->value.data, h->value.len);
             lua_rawseti(L, -2, 2);
             lua_rawset(L, -3);
             break;
 
         default:
-            lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
+            lua_pushlstring(L, (char *) h->value.data, h->value.len);
             lua_rawseti(L, -2, (int) lua_objlen(L, -2) + 1);
             lua_pop(L, 2);
             break;
@@ -301,32 +366,17 @@ int
 ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
     ngx_str_t *name, ngx_uint_t count)
 {
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t                   n;
+    ngx_table_elt_t             *h;
+    ngx_http_gw_lua_api_walk_t   w;
 
-    part = &list->part;
-    h = part->elts;
+    w.part = &list->part;
+    w.i = 0;
     n = 0;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0 && h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-        {
-            if (n++ == 0) {
-                lua_pushlstring(L, (char *) h[i].value.data, h[i].value.len);
-            }
+    while ((h = ngx_http_gw_lua_api_next_header(&w, name)) != NULL) {
+        if (n++ == 0) {
+            lua_pushlstring(L, (char *) h->value.data, h->value.len);
         }
     }
 

@@ -7,8 +7,9 @@
  *   ngx_http_gw_lua_api.c        the table, the phase check, consumer,
  *                                claims, ids, route, exit, problem, log,
  *                                time, json
- *   ngx_http_gw_lua_api_req.c    gw.req: the request, its arguments,
- *                                headers and body
+ *   ngx_http_gw_lua_api_req.c    gw.req: the request, its headers and
+ *                                body
+ *   ngx_http_gw_lua_api_args.c   gw.req: its query arguments
  *   ngx_http_gw_lua_api_resp.c   gw.resp: the response's status and
  *                                headers
  *
@@ -65,6 +66,43 @@ void ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
 u_char *ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r,
     ngx_str_t *s, u_char **lowcase);
 
+/* a walk over the live headers of a list: { &list->part, 0 } at first */
+typedef struct {
+    ngx_list_part_t            *part;
+    ngx_uint_t                  i;
+} ngx_http_gw_lua_api_walk_t;
+
+/* the walk's next live header (hash not 0), named name (case-insensitive)
+ * unless name is NULL; NULL at the list's end */
+ngx_table_elt_t *ngx_http_gw_lua_api_next_header(
+    ngx_http_gw_lua_api_walk_t *w, ngx_str_t *name);
+
+/* the headers a set_header() changes: gw.req's or gw.resp's */
+typedef struct {
+    ngx_uint_t                  phases;         /* where it may be called */
+    void                      (*check)(lua_State *L, const char *what,
+                                       ngx_str_t *name);
+                                                /* raises for a name the
+                                                   plugin may not set */
+    void                      (*set)(lua_State *L, ngx_http_request_t *r,
+                                     ngx_str_t *name, ngx_str_t *value,
+                                     ngx_uint_t replace);
+                                                /* value NULL: removes */
+} ngx_http_gw_lua_api_headers_t;
+
+/*
+ * set_header (replace 1), add_header and remove_header (remove 1) of hs:
+ * checks the phase, the name at 1 (and hs->check) and the value at 2,
+ * then calls hs->set.  Returns 0 (no result) or raises.
+ */
+int ngx_http_gw_lua_api_change(lua_State *L, const char *what,
+    ngx_http_gw_lua_api_headers_t *hs, ngx_uint_t replace, ngx_uint_t remove);
+
+/* sets the table of funcs (ended by a NULL name) as name in the table
+ * on the top */
+void ngx_http_gw_lua_api_table(lua_State *L, const char *name,
+    const luaL_Reg *funcs);
+
 /* pushes the headers of list as gw.req.headers() does (lowercase names,
  * an array for a name seen more than once) */
 void ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list);
@@ -86,6 +124,11 @@ ngx_uint_t ngx_http_gw_lua_api_resp_refused(ngx_str_t *name);
  */
 void ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace);
+
+/* gw.req.args(), gw.req.arg() and gw.req.set_args() */
+int ngx_http_gw_lua_api_req_args(lua_State *L);
+int ngx_http_gw_lua_api_req_arg(lua_State *L);
+int ngx_http_gw_lua_api_req_set_args(lua_State *L);
 
 /* add the gw.req and gw.resp tables to the "gw" table on the top */
 void ngx_http_gw_lua_api_req_open(lua_State *L);

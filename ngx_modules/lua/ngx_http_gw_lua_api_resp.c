@@ -33,8 +33,8 @@ static int ngx_http_gw_lua_api_resp_status(lua_State *L);
 static int ngx_http_gw_lua_api_resp_set_status(lua_State *L);
 static int ngx_http_gw_lua_api_resp_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_headers(lua_State *L);
-static int ngx_http_gw_lua_api_resp_change(lua_State *L, const char *what,
-    ngx_uint_t replace, ngx_uint_t remove);
+static void ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
+    ngx_str_t *name);
 static int ngx_http_gw_lua_api_resp_set_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_add_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
@@ -78,6 +78,14 @@ static ngx_str_t  ngx_http_gw_lua_api_refused[] = {
     ngx_string("trailer"),
     ngx_string("proxy-connection"),
     ngx_null_string
+};
+
+
+/* gw.resp.set_header() and the others */
+static ngx_http_gw_lua_api_headers_t  ngx_http_gw_lua_api_resp_headers_out = {
+    NGX_HTTP_GW_API_WRITE,
+    ngx_http_gw_lua_api_resp_check,
+    ngx_http_gw_lua_api_resp_set
 };
 
 
@@ -154,9 +162,8 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace)
 {
     ngx_str_t                      copy;
-    ngx_uint_t                     i;
-    ngx_list_part_t               *part;
     ngx_table_elt_t               *h, *nh, **member;
+    ngx_http_gw_lua_api_walk_t     w;
     ngx_http_gw_lua_api_member_t  *m;
 
     if (ngx_http_gw_lua_api_is(name, &ngx_http_gw_lua_api_content_type)) {
@@ -178,27 +185,11 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
                          : NULL;
 
     if (replace || value == NULL) {
-        part = &r->headers_out.headers.part;
-        h = part->elts;
+        w.part = &r->headers_out.headers.part;
+        w.i = 0;
 
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].hash != 0 && h[i].key.len == name->len
-                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
-                   == 0)
-            {
-                h[i].hash = 0;
-            }
+        while ((h = ngx_http_gw_lua_api_next_header(&w, name)) != NULL) {
+            h->hash = 0;
         }
 
         if (member != NULL) {
@@ -367,54 +358,43 @@ ngx_http_gw_lua_api_resp_headers(lua_State *L)
 }
 
 
-static int
-ngx_http_gw_lua_api_resp_change(lua_State *L, const char *what,
-    ngx_uint_t replace, ngx_uint_t remove)
+/* framing and hop-by-hop headers are nginx's alone */
+
+static void
+ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
+    ngx_str_t *name)
 {
-    ngx_str_t                name, value;
-    ngx_http_gw_lua_call_t  *call;
-
-    call = ngx_http_gw_lua_api_call(L, what, NGX_HTTP_GW_API_WRITE);
-
-    (void) ngx_http_gw_lua_api_name(L, 1, what, &name, 1);
-
-    if (ngx_http_gw_lua_api_resp_refused(&name)) {
-        return luaL_error(L, "gw.%s: header \"%s\" is not the plugin's to "
-                          "set", what, name.data);
+    if (ngx_http_gw_lua_api_resp_refused(name)) {
+        (void) luaL_error(L, "gw.%s: header \"%s\" is not the plugin's to "
+                          "set", what, name->data);
     }
-
-    if (remove) {
-        ngx_http_gw_lua_api_resp_set(L, call->r, &name, NULL, 1);
-        return 0;
-    }
-
-    ngx_http_gw_lua_api_value(L, 2, what, &value);
-
-    ngx_http_gw_lua_api_resp_set(L, call->r, &name, &value, replace);
-
-    return 0;
 }
 
 
 static int
 ngx_http_gw_lua_api_resp_set_header(lua_State *L)
 {
-    return ngx_http_gw_lua_api_resp_change(L, "resp.set_header", 1,
-                                           lua_isnoneornil(L, 2));
+    return ngx_http_gw_lua_api_change(L, "resp.set_header",
+                                      &ngx_http_gw_lua_api_resp_headers_out,
+                                      1, lua_isnoneornil(L, 2));
 }
 
 
 static int
 ngx_http_gw_lua_api_resp_add_header(lua_State *L)
 {
-    return ngx_http_gw_lua_api_resp_change(L, "resp.add_header", 0, 0);
+    return ngx_http_gw_lua_api_change(L, "resp.add_header",
+                                      &ngx_http_gw_lua_api_resp_headers_out,
+                                      0, 0);
 }
 
 
 static int
 ngx_http_gw_lua_api_resp_remove_header(lua_State *L)
 {
-    return ngx_http_gw_lua_api_resp_change(L, "resp.remove_header", 1, 1);
+    return ngx_http_gw_lua_api_change(L, "resp.remove_header",
+                                      &ngx_http_gw_lua_api_resp_headers_out,
+                                      1, 1);
 }
 
 
@@ -432,14 +412,5 @@ ngx_http_gw_lua_api_resp_open(lua_State *L)
         { NULL, NULL }
     };
 
-    const luaL_Reg  *f;
-
-    lua_createtable(L, 0, 7);
-
-    for (f = funcs; f->name != NULL; f++) {
-        lua_pushcfunction(L, f->func);
-        lua_setfield(L, -2, f->name);
-    }
-
-    lua_setfield(L, -2, "resp");
+    ngx_http_gw_lua_api_table(L, "resp", funcs);
 }

@@ -279,6 +279,9 @@ void ngx_http_gw_lua_failed(ngx_http_gw_lua_ctx_t *ctx,
     ngx_http_gw_lua_run_t *run, ngx_uint_t phase, gw_lua_err_t *err);
 ngx_int_t ngx_http_gw_lua_push_ctx(ngx_http_gw_lua_run_t *run);
 
+/* ngx_http_gw_lua_body.c */
+ngx_int_t ngx_http_gw_lua_read_body(ngx_http_gw_lua_ctx_t *ctx);
+
 /* ngx_http_gw_lua_filter.c */
 ngx_int_t ngx_http_gw_lua_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_gw_lua_log_handler(ngx_http_request_t *r);

@@ -248,53 +248,11 @@ ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone, void *data)
 static ngx_http_gw_lua_metrics_t *
 ngx_http_gw_lua_metrics_get(void)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *zone;
+    static ngx_http_gw_lua_zone_cache_t  cache;
 
-    static ngx_cycle_t                *cycle;
-    static ngx_http_gw_lua_metrics_t  *found;
-
-    /* cached in workers only: a cycle's address may be reused by the
-     * master's next one */
-
-    if (cycle == ngx_cycle && cycle != NULL) {
-        return found;
-    }
-
-    found = NULL;
-    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
-    zone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            zone = part->elts;
-            i = 0;
-        }
-
-        if (zone[i].init == ngx_http_gw_lua_metrics_zone_init) {
-            found = zone[i].data;
-            break;
-        }
-    }
-
-    if (found != NULL && found->sh == NULL) {
-        found = NULL;
-    }
-
-    if (ngx_process == NGX_PROCESS_WORKER
-        || ngx_process == NGX_PROCESS_SINGLE)
-    {
-        cycle = (ngx_cycle_t *) ngx_cycle;
-    }
-
-    return found;
+    return ngx_http_gw_lua_zone_data(&cache,
+                                     ngx_http_gw_lua_metrics_zone_init,
+                                     offsetof(ngx_http_gw_lua_metrics_t, sh));
 }
 
 

@@ -803,3 +803,62 @@ ngx_http_gw_lua_pin(ngx_conf_t *cf)
 
     return NGX_OK;
 }
+
+
+ngx_shm_zone_t *
+ngx_http_gw_lua_zone_find(ngx_cycle_t *cycle, ngx_shm_zone_init_pt init)
+{
+    ngx_uint_t        i;
+    ngx_shm_zone_t   *zone;
+    ngx_list_part_t  *part;
+
+    part = &cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].init == init) {
+            return &zone[i];
+        }
+    }
+}
+
+
+void *
+ngx_http_gw_lua_zone_data(ngx_http_gw_lua_zone_cache_t *cache,
+    ngx_shm_zone_init_pt init, size_t sh)
+{
+    void            *data;
+    ngx_shm_zone_t  *zone;
+
+    if (cache->cycle == ngx_cycle && cache->cycle != NULL) {
+        return cache->data;
+    }
+
+    zone = ngx_http_gw_lua_zone_find((ngx_cycle_t *) ngx_cycle, init);
+    data = (zone != NULL) ? zone->data : NULL;
+
+    if (data != NULL && *(void **) ((char *) data + sh) == NULL) {
+        data = NULL;
+    }
+
+    cache->data = data;
+
+    if (ngx_process == NGX_PROCESS_WORKER
+        || ngx_process == NGX_PROCESS_SINGLE)
+    {
+        cache->cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    return data;
+}

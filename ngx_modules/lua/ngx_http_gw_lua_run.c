@@ -20,7 +20,7 @@
  * the coroutine is resumed with it.  Plugins with early = true run in
  * the access phase (the early module's handler, before authentication),
  * the others in the precontent phase.  A body = true plugin has the
- * request body read first, in memory, capped by gw_plugin_body_max.
+ * request body read first (ngx_http_gw_lua_body.c).
  */
 
 
@@ -40,9 +40,6 @@ static ngx_int_t ngx_http_gw_lua_answer(ngx_http_gw_lua_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_lua_fail(ngx_http_gw_lua_ctx_t *ctx,
     ngx_http_gw_lua_run_t *run, gw_lua_err_t *err);
 static void ngx_http_gw_lua_co_done(ngx_http_gw_lua_ctx_t *ctx);
-static ngx_int_t ngx_http_gw_lua_read_body(ngx_http_gw_lua_ctx_t *ctx);
-static void ngx_http_gw_lua_body_read(ngx_http_request_t *r);
-static ngx_int_t ngx_http_gw_lua_body_collect(ngx_http_gw_lua_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_lua_build(ngx_http_request_t *r,
     ngx_http_gw_lua_ctx_t *ctx);
 static void ngx_http_gw_lua_route_unknown(ngx_http_request_t *r,
@@ -51,6 +48,9 @@ static int ngx_http_gw_lua_cmp(const void *a, const void *b);
 static void ngx_http_gw_lua_cleanup(void *data);
 static ngx_uint_t ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst,
     lua_State *L, int ref);
+static gw_lua_rc_e ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx,
+    ngx_http_gw_lua_run_t *run, ngx_uint_t phase, lua_State *co, int nargs,
+    int nres, gw_lua_err_t *err);
 static uint64_t ngx_http_gw_lua_now(void);
 
 
@@ -104,29 +104,6 @@ ngx_http_gw_lua_call_state(ngx_http_gw_lua_call_t *call)
     }
 
     return NULL;
-}
-
-
-ngx_int_t
-ngx_http_gw_lua_body(ngx_http_gw_lua_call_t *call, ngx_str_t *body)
-{
-    ngx_http_gw_lua_ctx_t  *ctx;
-
-    ctx = call->ctx;
-
-    if (call->phase != NGX_HTTP_GW_LUA_ACCESS || !ctx->body_read
-        || ctx->co_run == NULL || !ctx->co_run->inst->info.body)
-    {
-        return NGX_ABORT;
-    }
-
-    if (ctx->body_large) {
-        return NGX_DECLINED;
-    }
-
-    *body = ctx->body;
-
-    return NGX_OK;
 }
 
 
@@ -248,7 +225,6 @@ ngx_http_gw_lua_resume(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     gw_lua_err_t *err)
 {
     int                    nargs;
-    uint64_t               t0, a0;
     lua_State             *co;
     gw_lua_rc_e            rc;
     ngx_http_gw_lua_op_t   op;
@@ -315,29 +291,8 @@ ngx_http_gw_lua_resume(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
         nargs = 2;
     }
 
-    ctx->call.r = ctx->r;
-    ctx->call.ctx = ctx;
-    ctx->call.plugin = run->use.plugin;
-    ctx->call.phase = NGX_HTTP_GW_LUA_ACCESS;
-    ctx->call.co = co;
-
-    ngx_http_gw_lua_cur = &ctx->call;
-    a0 = gw_lua_mem_allocated(run->inst->state);
-    t0 = ngx_http_gw_lua_now();
-
-    rc = gw_lua_resume(run->inst->state, co, nargs, &ctx->budget, err);
-
-    ngx_http_gw_lua_cur = NULL;
-
-    ngx_http_gw_lua_metrics_call(run->use.plugin, NGX_HTTP_GW_LUA_ACCESS,
-                                 ngx_http_gw_lua_now() - t0,
-                                 gw_lua_mem_allocated(run->inst->state) - a0,
-                                 rc);
-
-    if (!gw_lua_dead(run->inst->state)) {
-        ngx_http_gw_lua_metrics_memory(run->use.plugin,
-                                       gw_lua_mem(run->inst->state));
-    }
+    rc = ngx_http_gw_lua_invoke(ctx, run, NGX_HTTP_GW_LUA_ACCESS, co, nargs,
+                                0, err);
 
     if (rc == GW_LUA_YIELD && ctx->exit.status == 0) {
         if (ctx->wait.waiting) {
@@ -557,6 +512,21 @@ gw_lua_rc_e
 ngx_http_gw_lua_run_call(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_uint_t phase, int nargs, int nres, gw_lua_err_t *err)
 {
+    return ngx_http_gw_lua_invoke(ctx, run, phase, NULL, nargs, nres, err);
+}
+
+
+/*
+ * A call of run's function in phase, as the API sees it (ngx_http_gw_lua_
+ * cur), measured for the plugin's metrics: a resume of the coroutine co
+ * (the access phase, under the request's budget), or, co NULL, a call of
+ * the function and its nargs arguments on the state's stack.
+ */
+
+static gw_lua_rc_e
+ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
+    ngx_uint_t phase, lua_State *co, int nargs, int nres, gw_lua_err_t *err)
+{
     uint64_t     t0, a0;
     gw_lua_rc_e  rc;
 
@@ -564,13 +534,18 @@ ngx_http_gw_lua_run_call(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ctx->call.ctx = ctx;
     ctx->call.plugin = run->use.plugin;
     ctx->call.phase = phase;
-    ctx->call.co = NULL;
+    ctx->call.co = co;
 
     ngx_http_gw_lua_cur = &ctx->call;
     a0 = gw_lua_mem_allocated(run->inst->state);
     t0 = ngx_http_gw_lua_now();
 
-    rc = gw_lua_call(run->inst->state, nargs, nres, err);
+    if (co != NULL) {
+        rc = gw_lua_resume(run->inst->state, co, nargs, &ctx->budget, err);
+
+    } else {
+        rc = gw_lua_call(run->inst->state, nargs, nres, err);
+    }
 
     ngx_http_gw_lua_cur = NULL;
 
@@ -610,155 +585,6 @@ ngx_http_gw_lua_push_ctx(ngx_http_gw_lua_run_t *run)
     run->ctx = ngx_http_gw_lua_op(run->inst->state, &op, &err);
 
     return run->ctx == LUA_NOREF ? NGX_ERROR : NGX_OK;
-}
-
-
-/*
- * Reads the request body for a body = true plugin, once: NGX_OK when it
- * is there (or larger than gw_plugin_body_max: not read, noted), NGX_DONE
- * while nginx reads (the post handler runs the phases again), or what a
- * phase handler returns for an error.
- */
-
-static ngx_int_t
-ngx_http_gw_lua_read_body(ngx_http_gw_lua_ctx_t *ctx)
-{
-    ngx_int_t                     rc;
-    ngx_http_request_t           *r;
-    ngx_http_gw_lua_main_conf_t  *lmcf;
-
-    r = ctx->r;
-
-    if (ctx->body_started) {
-        /* woken while nginx still reads the body */
-        return NGX_DONE;
-    }
-
-    ctx->body_started = 1;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_lua_module);
-
-    if (r->headers_in.content_length_n > (off_t) lmcf->body_max) {
-        ctx->body_large = 1;
-        ctx->body_read = 1;
-        return NGX_OK;
-    }
-
-    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
-        ctx->body_read = 1;
-        return NGX_OK;
-    }
-
-    r->request_body_in_single_buf = 1;
-
-    rc = ngx_http_read_client_request_body(r, ngx_http_gw_lua_body_read);
-
-    if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    if (ctx->body_read) {
-        /* the post handler ran inside: drop the reference the read took */
-        r->main->count--;
-        return ngx_http_gw_lua_body_collect(ctx);
-    }
-
-    ctx->body_waiting = 1;
-    ngx_http_finalize_request(r, NGX_DONE);
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_gw_lua_body_read(ngx_http_request_t *r)
-{
-    ngx_http_gw_lua_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_gw_lua_module);
-
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    if (ctx == NULL || ctx == &ngx_http_gw_lua_none) {
-        ngx_http_core_run_phases(r);
-        return;
-    }
-
-    ctx->body_read = 1;
-
-    if (ctx->body_waiting) {
-        ctx->body_waiting = 0;
-
-        if (ngx_http_gw_lua_body_collect(ctx) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_http_core_run_phases(r);
-    }
-}
-
-
-/* the body read, as one string in r's pool (a spooled part read back) */
-
-static ngx_int_t
-ngx_http_gw_lua_body_collect(ngx_http_gw_lua_ctx_t *ctx)
-{
-    off_t                         total;
-    u_char                       *p;
-    ssize_t                       n;
-    ngx_buf_t                    *b;
-    ngx_chain_t                  *cl;
-    ngx_http_request_t           *r;
-    ngx_http_gw_lua_main_conf_t  *lmcf;
-
-    r = ctx->r;
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_lua_module);
-
-    if (r->request_body == NULL) {
-        return NGX_OK;
-    }
-
-    total = 0;
-
-    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
-        b = cl->buf;
-        total += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
-    }
-
-    if (total > (off_t) lmcf->body_max) {
-        ctx->body_large = 1;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, total + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->body.data = p;
-
-    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-
-            if (n != b->file_last - b->file_pos) {
-                return NGX_ERROR;
-            }
-
-            p += n;
-            continue;
-        }
-
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
-    }
-
-    ctx->body.len = p - ctx->body.data;
-
-    return NGX_OK;
 }
 
 
