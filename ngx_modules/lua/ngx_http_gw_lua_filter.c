@@ -424,7 +424,9 @@ ngx_http_gw_lua_body_run(ngx_http_gw_lua_ctx_t *ctx,
 
     s = lua_tolstring(L, -1, &len);
 
-    if (len != chunk->len || ngx_memcmp(s, chunk->data, len) != 0) {
+    if (len != chunk->len
+        || (len > 0 && ngx_memcmp(s, chunk->data, len) != 0))
+    {
         chunk->data = ngx_pnalloc(ctx->r->pool, len ? len : 1);
         if (chunk->data == NULL) {
             lua_pop(L, 1);
