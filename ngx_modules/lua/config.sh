@@ -18,6 +18,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/lua/ngx_http_gw_lua_module.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_inst.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_reload.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api.c
+          $ngx_addon_dir/lua/ngx_http_gw_lua_api_exit.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_req.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_args.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_resp.c

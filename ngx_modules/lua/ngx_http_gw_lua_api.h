@@ -135,4 +135,13 @@ void ngx_http_gw_lua_api_req_open(lua_State *L);
 void ngx_http_gw_lua_api_resp_open(lua_State *L);
 
 
+/* pushes text (a JSON text jansson made) as a Lua string, under
+ * protection (ngx_http_gw_lua_api.c) */
+void ngx_http_gw_lua_api_push_text(lua_State *L, char *text);
+
+/* gw.exit() and gw.problem() (ngx_http_gw_lua_api_exit.c) */
+int ngx_http_gw_lua_api_exit(lua_State *L);
+int ngx_http_gw_lua_api_problem(lua_State *L);
+
+
 #endif /* _NGX_HTTP_GW_LUA_API_H_INCLUDED_ */
