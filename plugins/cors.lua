@@ -26,6 +26,8 @@ local P = {
     priority = 2800,
     early = true,
     body = false,
+    access_methods = { "OPTIONS" },     -- preflights; the header filter
+                                        -- answers the others
 }
 
 local DEFAULT_METHODS = { "GET", "HEAD", "PUT", "PATCH", "POST", "DELETE" }

@@ -102,6 +102,16 @@ return { access = function(conf, ctx)
 end }
 >>> plugins/problem.schema.json
 {}
+>>> plugins/onlypost.lua
+return {
+    access_methods = { "POST", "PUT" },
+    access = function(conf, ctx) ctx.seen = gw.req.method() end,
+    header_filter = function(conf, ctx)
+        gw.resp.set_header("X-Access", ctx.seen or "skipped")
+    end,
+}
+>>> plugins/onlypost.schema.json
+{}
 _EOP_
 
 add_block_preprocessor(sub {
@@ -309,3 +319,20 @@ GET /t
 up []
 --- response_headers
 X-Order:
+
+
+
+=== TEST 12: access_methods: the access handler runs for those only
+--- config
+    location /up { return 200 "up\n"; }
+    location /t {
+        gw_plugin onlypost;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/up;
+    }
+--- pipelined_requests eval
+["GET /t", "POST /t", "PUT /t", "DELETE /t"]
+--- more_headers
+Content-Length: 0
+--- response_headers eval
+["X-Access: skipped", "X-Access: POST", "X-Access: PUT",
+ "X-Access: skipped"]

@@ -87,6 +87,9 @@ typedef struct {
 typedef struct {
     ngx_int_t                   priority;
     ngx_uint_t                  phases;
+    ngx_uint_t                  methods;        /* NGX_HTTP_GET...: the
+                                                   access handler runs
+                                                   only for these; 0: all */
     unsigned                    early:1;
     unsigned                    body:1;
     unsigned                    init:1;

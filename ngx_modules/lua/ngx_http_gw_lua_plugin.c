@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_gw_lua_plugin_add(ngx_conf_t *cf,
     ngx_str_t *name);
 static int ngx_http_gw_lua_open(lua_State *L);
 static int ngx_http_gw_lua_inspect(lua_State *L);
+static ngx_int_t ngx_http_gw_lua_methods(lua_State *L, int t,
+    ngx_http_gw_lua_info_t *info, ngx_http_gw_lua_check_t *chk);
 static int ngx_http_gw_lua_tramp(lua_State *L);
 static void ngx_http_gw_lua_plugins_cleanup(void *data);
 
@@ -640,9 +642,87 @@ ngx_http_gw_lua_open(lua_State *L)
 
 
 /*
+ * access_methods of the plugin table at t: nil, or an array of at most
+ * 16 method names nginx knows ("GET", "OPTIONS"...), the only methods
+ * for which the access handler is called (a cors plugin answers
+ * preflights in access and needs no call for the others).
+ */
+
+static ngx_int_t
+ngx_http_gw_lua_methods(lua_State *L, int t, ngx_http_gw_lua_info_t *info,
+    ngx_http_gw_lua_check_t *chk)
+{
+    int          i, n;
+    size_t       len;
+    ngx_uint_t   k;
+    const char  *m;
+
+    static struct {
+        const char  *name;
+        ngx_uint_t   method;
+    } known[] = {
+        { "GET", NGX_HTTP_GET }, { "HEAD", NGX_HTTP_HEAD },
+        { "POST", NGX_HTTP_POST }, { "PUT", NGX_HTTP_PUT },
+        { "DELETE", NGX_HTTP_DELETE }, { "PATCH", NGX_HTTP_PATCH },
+        { "OPTIONS", NGX_HTTP_OPTIONS }, { "TRACE", NGX_HTTP_TRACE },
+        { NULL, 0 }
+    };
+
+    lua_pushliteral(L, "access_methods");
+    lua_rawget(L, t);
+
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NGX_OK;
+    }
+
+    n = lua_istable(L, -1) ? (int) lua_objlen(L, -1) : -1;
+
+    if (n < 1 || n > 16) {
+        ngx_sprintf((u_char *) chk->msg, "access_methods is not an array "
+                    "of 1 to 16 method names%Z");
+        return NGX_ERROR;
+    }
+
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        m = NULL;
+        len = 0;
+
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            m = lua_tolstring(L, -1, &len);
+        }
+
+        for (k = 0; m != NULL && known[k].name != NULL; k++) {
+            if (len == ngx_strlen(known[k].name)
+                && ngx_strncmp(m, known[k].name, len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (m == NULL || known[k].name == NULL) {
+            ngx_sprintf((u_char *) chk->msg, "access_methods[%d] is not "
+                        "a method name (GET, HEAD, POST, PUT, DELETE, "
+                        "PATCH, OPTIONS, TRACE)%Z", i);
+            return NGX_ERROR;
+        }
+
+        info->methods |= known[k].method;
+        lua_pop(L, 1);
+    }
+
+    lua_pop(L, 1);
+
+    return NGX_OK;
+}
+
+
+/*
  * The chunk's result (registry "gw.plugin") must be a table: priority an
- * integer, early and body booleans, the phases and init functions, each
- * may be nil.  Raw reads only: a metatable runs no code here.
+ * integer, early and body booleans, access_methods, the phases and init
+ * functions, each may be nil.  Raw reads only: a metatable runs no code
+ * here.
  */
 
 static int
@@ -703,6 +783,10 @@ ngx_http_gw_lua_inspect(lua_State *L)
     info->early = lua_toboolean(L, -2);
     info->body = lua_toboolean(L, -1);
     lua_pop(L, 2);
+
+    if (ngx_http_gw_lua_methods(L, t, info, chk) != NGX_OK) {
+        return 0;
+    }
 
     for (i = 0; i <= NGX_HTTP_GW_LUA_PHASES; i++) {
         lua_pushstring(L, ngx_http_gw_lua_fn_names[i]);

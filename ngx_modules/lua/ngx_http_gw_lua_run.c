@@ -177,7 +177,9 @@ ngx_http_gw_lua_access(ngx_http_request_t *r, ngx_uint_t early)
             }
 
             if (!(run->inst->info.phases & (1 << NGX_HTTP_GW_LUA_ACCESS))
-                || early != run->inst->info.early)
+                || early != run->inst->info.early
+                || (run->inst->info.methods
+                    && !(r->method & run->inst->info.methods)))
             {
                 ctx->next[early]++;
                 continue;
