@@ -24,14 +24,15 @@
 # system, /proc; steadier on a shared machine), with each location's
 # median req/s and CPU microseconds a request.
 #
-# Environment: ROUNDS (5), DUR (5s), CONNS (32), PORT (18480; PORT to
+# Environment: ROUNDS (12), DUR (2s: short rounds, so that a noisy
+# neighbour weighs on the locations alike), CONNS (32), PORT (18480; PORT to
 # PORT+1 are used), NGINX (/usr/sbin/nginx), LOCS (the locations to
 # measure; a ratio needs its baseline measured too).
 
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=${ROUNDS:-5} DUR=${DUR:-5s} CONNS=${CONNS:-32} PORT=${PORT:-18480}
+ROUNDS=${ROUNDS:-12} DUR=${DUR:-2s} CONNS=${CONNS:-32} PORT=${PORT:-18480}
 nginx=${NGINX:-/usr/sbin/nginx}
 module="$top/build/ngx_http_gw_module.so"
 UPORT=$((PORT + 1))
