@@ -20,6 +20,7 @@
 --
 
 local gw = gw
+local headerops = require("headerops")
 local jsonbody = require("jsonbody")
 local byte = string.byte
 local char = string.char
@@ -97,59 +98,6 @@ function P.init(conf)
         body = ops_of(conf, "body", false),
         body_pass = conf.body_failure == "pass",
     }
-end
-
-
-local function headers(o)
-    local req = gw.req
-
-    for i = 1, #o.remove do
-        req.remove_header(o.remove[i])
-    end
-
-    if #o.rename > 0 then
-        local all = req.headers()
-
-        for i = 1, #o.rename do
-            local from, to = o.rename[i][1], o.rename[i][2]
-            local v = all[lower(from)]
-
-            if v ~= nil then
-                req.remove_header(from)
-
-                if type(v) == "table" then
-                    req.set_header(to, v[1])
-
-                    for j = 2, #v do
-                        req.add_header(to, v[j])
-                    end
-
-                else
-                    req.set_header(to, v)
-                end
-            end
-        end
-    end
-
-    for i = 1, #o.replace do
-        local op = o.replace[i]
-
-        if req.header(op[1]) ~= nil then
-            req.set_header(op[1], op[2])
-        end
-    end
-
-    for i = 1, #o.add do
-        local op = o.add[i]
-
-        if req.header(op[1]) == nil then
-            req.set_header(op[1], op[2])
-        end
-    end
-
-    for i = 1, #o.append do
-        req.add_header(o.append[i][1], o.append[i][2])
-    end
 end
 
 
@@ -356,7 +304,7 @@ end
 
 function P.access(c, ctx)
     if c.headers ~= nil then
-        headers(c.headers)
+        headerops.apply(gw.req, c.headers)
     end
 
     if c.query ~= nil then

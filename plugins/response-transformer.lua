@@ -16,6 +16,7 @@
 --
 
 local gw = gw
+local headerops = require("headerops")
 local jsonbody = require("jsonbody")
 local find = string.find
 local lower = string.lower
@@ -73,59 +74,6 @@ function P.init(conf)
 end
 
 
-local function headers(o)
-    local resp = gw.resp
-
-    for i = 1, #o.remove do
-        resp.remove_header(o.remove[i])
-    end
-
-    if #o.rename > 0 then
-        local all = resp.headers()
-
-        for i = 1, #o.rename do
-            local from, to = o.rename[i][1], o.rename[i][2]
-            local v = all[lower(from)]
-
-            if v ~= nil then
-                resp.remove_header(from)
-
-                if type(v) == "table" then
-                    resp.set_header(to, v[1])
-
-                    for j = 2, #v do
-                        resp.add_header(to, v[j])
-                    end
-
-                else
-                    resp.set_header(to, v)
-                end
-            end
-        end
-    end
-
-    for i = 1, #o.replace do
-        local op = o.replace[i]
-
-        if resp.header(op[1]) ~= nil then
-            resp.set_header(op[1], op[2])
-        end
-    end
-
-    for i = 1, #o.add do
-        local op = o.add[i]
-
-        if resp.header(op[1]) == nil then
-            resp.set_header(op[1], op[2])
-        end
-    end
-
-    for i = 1, #o.append do
-        resp.add_header(o.append[i][1], o.append[i][2])
-    end
-end
-
-
 local function is_json(ct)
     if ct == nil then
         return false
@@ -172,7 +120,7 @@ end
 
 function P.header_filter(c, ctx)
     if c.headers ~= nil then
-        headers(c.headers)
+        headerops.apply(gw.resp, c.headers)
     end
 
     if c.body == nil then
