@@ -141,6 +141,9 @@ struct ngx_http_gw_lua_inst_s {
     int                         idle_ctx;       /* an empty ctx table a
                                                    request left, or
                                                    LUA_NOREF */
+    size_t                      mem_shown;      /* the memory last put in
+                                                   the metrics (+1: 0 is
+                                                   "not yet") */
     unsigned                    retired:1;      /* freed at refs 0 */
 };
 

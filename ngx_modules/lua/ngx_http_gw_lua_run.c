@@ -529,6 +529,7 @@ static gw_lua_rc_e
 ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_uint_t phase, lua_State *co, int nargs, int nres, gw_lua_err_t *err)
 {
+    size_t       mem;
     uint64_t     t0, a0;
     gw_lua_rc_e  rc;
 
@@ -557,8 +558,13 @@ ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
                                  rc);
 
     if (!gw_lua_dead(run->inst->state)) {
-        ngx_http_gw_lua_metrics_memory(run->use.plugin,
-                                       gw_lua_mem(run->inst->state));
+        mem = gw_lua_mem(run->inst->state);
+
+        /* the gauge moves only with an allocation or a collection */
+        if (mem + 1 != run->inst->mem_shown) {
+            run->inst->mem_shown = mem + 1;
+            ngx_http_gw_lua_metrics_memory(run->use.plugin, mem);
+        }
     }
 
     return rc;
@@ -742,8 +748,10 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx)
         }
     }
 
-    ngx_qsort(ctx->runs, ctx->nruns, sizeof(ngx_http_gw_lua_run_t),
-              ngx_http_gw_lua_cmp);
+    if (ctx->nruns > 1) {
+        ngx_qsort(ctx->runs, ctx->nruns, sizeof(ngx_http_gw_lua_run_t),
+                  ngx_http_gw_lua_cmp);
+    }
 
     return NGX_OK;
 }
