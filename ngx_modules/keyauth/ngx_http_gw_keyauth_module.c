@@ -321,10 +321,23 @@ ngx_http_gw_keyauth_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_gw_keyauth_module);
 
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_keyauth_ctx_t));
+        /*
+         * Only the head is zeroed: the buffers behind it (some 2.5 KiB)
+         * are read by their lengths, set when the record is filled.
+         */
+
+        ctx = ngx_palloc(r->pool, sizeof(ngx_http_gw_keyauth_ctx_t));
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        ngx_memzero(ctx, offsetof(ngx_http_gw_keyauth_ctx_t, buf));
+        ctx->rec.state = NGX_HTTP_GW_KEYAUTH_UNKNOWN;
+        ctx->rec.key_expires = 0;
+        ctx->rec.id_len = 0;
+        ctx->rec.name_len = 0;
+        ctx->rec.plan_len = 0;
+        ctx->rec.tags_len = 0;
 
         ngx_http_set_ctx(r, ctx, ngx_http_gw_keyauth_module);
 
