@@ -8,4 +8,4 @@ PQ_CFLAGS := $(or $(shell pkg-config --cflags libpq 2>/dev/null),\
 
 GW_CFLAGS += -Ilib/window $(PQ_CFLAGS)
 
-BACKEND_LIBS_processing := -lsqlite3 -lpq -lz -lm $(LUAJIT_LIBS) -lpthread -lpcre2-8
+BACKEND_LIBS_processing := -lnats -lsqlite3 -lpq -lz -lm $(LUAJIT_LIBS) -lpthread -lpcre2-8

@@ -65,6 +65,14 @@ typedef struct {
                                            empty (the position and state
                                            still move) */
     json_t                 *state;      /* window state, or NULL: none */
+    json_t                 *ids;        /* NULL, or an array parallel to
+                                           records: each record's id,
+                                           "<source entry id>/<k>" for the
+                                           k-th record that entry gave
+                                           (a window result: the entry
+                                           that closed it), the same on a
+                                           replay; for sinks that dedupe
+                                           per record (NATS, HTTP) */
 } proc_batch_t;
 
 
@@ -111,6 +119,7 @@ extern const proc_sink_ops_t  proc_sink_redis_ops;
 extern const proc_sink_ops_t  proc_sink_stream_ops;
 extern const proc_sink_ops_t  proc_sink_sqlite_ops;
 extern const proc_sink_ops_t  proc_sink_postgres_ops;
+extern const proc_sink_ops_t  proc_sink_nats_ops;
 
 
 /*
