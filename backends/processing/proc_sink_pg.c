@@ -544,7 +544,7 @@ proc_pg_connect(proc_pg_sink_t *s)
 static void
 proc_pg_lost(proc_pg_sink_t *s, const char *why)
 {
-    size_t          n;
+    size_t          n, i;
     struct timeval  tv;
     proc_pg_op_t   *op;
 
@@ -553,6 +553,13 @@ proc_pg_lost(proc_pg_sink_t *s, const char *why)
 
     while (n > 0 && (s->err[n - 1] == '\n' || s->err[n - 1] == ' ')) {
         s->err[--n] = '\0';
+    }
+
+    /* libpq's messages run over lines: one line for logs and callers */
+    for (i = 0; i < n; i++) {
+        if (s->err[i] == '\n' || s->err[i] == '\t') {
+            s->err[i] = ' ';
+        }
     }
 
     if (!s->warned) {

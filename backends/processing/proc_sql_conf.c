@@ -642,6 +642,10 @@ proc_sql_value(const proc_sql_col_t *col, json_t *v, proc_sql_val_t *out,
 
         out->type = PROC_SQL_VTEXT;
         out->text = strdup(json_string_value(v));
+        if (out->text == NULL) {
+            return -1;
+        }
+
         goto text;
     }
 
