@@ -60,6 +60,7 @@ typedef struct {
 struct proc_lite_job_s {
     proc_lite_job_t        *next;
     proc_lite_sink_t       *sink;
+    size_t                  ncols;      /* the batch's, for freeing it */
     unsigned                partition;
     proc_sql_batch_t       *batch;      /* NULL: a load */
     proc_sink_done_pt       done;
@@ -230,6 +231,7 @@ proc_lite_commit(proc_sink_t *sink, const proc_batch_t *b,
     }
 
     job->sink = s;
+    job->ncols = s->conf.ncols;
     job->partition = b->partition;
     job->done = done;
     job->data = data;
@@ -561,7 +563,7 @@ static void
 proc_lite_job_free(proc_lite_job_t *job)
 {
     if (job->batch != NULL) {
-        proc_sql_batch_free(job->batch, job->sink->conf.ncols);
+        proc_sql_batch_free(job->batch, job->ncols);
     }
 
     free(job->position);

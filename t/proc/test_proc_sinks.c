@@ -723,6 +723,59 @@ t_not_blocked(void)
 }
 
 
+typedef struct {
+    t_res_t         res;
+    proc_sink_t    *sink;
+} t_freer_t;
+
+
+static void
+t_done_free(void *data, proc_sink_rc_e rc, const char *err)
+{
+    t_freer_t  *f = data;
+
+    t_done(&f->res, rc, err);
+    t_ops->free(f->sink);
+}
+
+
+/* a callback frees its sink: the calls queued behind it never answer */
+static void
+t_free_in_callback(void)
+{
+    char          err[512];
+    t_res_t       r2;
+    t_freer_t     f;
+    proc_batch_t  b;
+
+    memset(&f, 0, sizeof(f));
+    memset(&r2, 0, sizeof(r2));
+
+    f.sink = t_sink("fc", "{\"table\": \"fc\", \"create\": true,"
+                    " \"columns\": {\"a\": \"/a\"}}", err, sizeof(err));
+    if (f.sink == NULL) {
+        t_ok(0, "free in callback: %s", err);
+        return;
+    }
+
+    b.partition = 0;
+    b.position = "1-0";
+    b.records = json_loads("[{\"a\": 1}]", 0, NULL);
+    b.state = NULL;
+
+    f.sink->ops->commit(f.sink, &b, t_done_free, &f, err, sizeof(err));
+    b.position = "2-0";
+    f.sink->ops->commit(f.sink, &b, t_done, &r2, err, sizeof(err));
+    json_decref(b.records);
+
+    t_wait(&f.res);
+    t_sleep_loop(100);
+
+    t_ok(f.res.fired == 1 && f.res.rc == PROC_SINK_OK && r2.fired == 0,
+         "a callback freed its sink: the next call never answered");
+}
+
+
 /* a sink freed with calls in flight: no callback afterwards */
 static void
 t_free_in_flight(void)
@@ -914,6 +967,7 @@ main(int argc, char **argv)
     t_many();
     t_not_blocked();
     t_free_in_flight();
+    t_free_in_callback();
 
     if (!t_lite) {
         t_restart();
