@@ -935,8 +935,13 @@ proc_pg_round_done(proc_pg_sink_t *s)
 
     if (s->round == PROC_PG_R_SETUP) {
         if (s->err_qi >= 0) {
-            proc_pg_log(s, GW_SVC_ERROR, "postgres sink: cannot set up "
-                        "its tables", s->err);
+            /* once per outage, as the connection's own loss */
+            if (!s->warned) {
+                proc_pg_log(s, GW_SVC_ERROR, "postgres sink: cannot set up "
+                            "its tables", s->err);
+                s->warned = 1;
+            }
+
             proc_pg_lost(s, s->err);
             return;
         }

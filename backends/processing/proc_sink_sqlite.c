@@ -336,7 +336,8 @@ proc_lite_db_get(struct event_base *base, const char *path, char *err,
 
     db = calloc(1, sizeof(proc_lite_db_t));
     if (db == NULL) {
-        goto nomem;
+        snprintf(err, errlen, ": out of memory");
+        return NULL;
     }
 
     db->base = base;
@@ -347,7 +348,8 @@ proc_lite_db_get(struct event_base *base, const char *path, char *err,
 
     db->path = strdup(path);
     if (db->path == NULL) {
-        goto nomem;
+        snprintf(err, errlen, ": out of memory");
+        goto failed;
     }
 
     if (pipe(db->fd) != 0) {
@@ -367,7 +369,8 @@ proc_lite_db_get(struct event_base *base, const char *path, char *err,
     db->ev = event_new(base, db->fd[0], EV_READ | EV_PERSIST,
                        proc_lite_drain, db);
     if (db->ev == NULL || event_add(db->ev, NULL) != 0) {
-        goto nomem;
+        snprintf(err, errlen, ": out of memory");
+        goto failed;
     }
 
     if (pthread_create(&db->thread, NULL, proc_lite_thread, db) != 0) {
@@ -382,15 +385,9 @@ proc_lite_db_get(struct event_base *base, const char *path, char *err,
 
     return db;
 
-nomem:
-
-    snprintf(err, errlen, ": out of memory");
-
 failed:
 
-    if (db != NULL) {
-        proc_lite_db_destroy(db);
-    }
+    proc_lite_db_destroy(db);
 
     return NULL;
 }
@@ -675,7 +672,9 @@ proc_lite_open(proc_lite_db_t *db, proc_lite_job_t *job)
     if (sqlite3_prepare_v2(conn, "PRAGMA journal_mode=WAL", -1, &st, NULL)
         != SQLITE_OK)
     {
-        goto error;
+        snprintf(job->err, sizeof(job->err), "%s: %s", db->path,
+                 sqlite3_errmsg(conn));
+        goto failed;
     }
 
     rc = sqlite3_step(st);
@@ -710,11 +709,6 @@ proc_lite_open(proc_lite_db_t *db, proc_lite_job_t *job)
     db->conn = conn;
 
     return 0;
-
-error:
-
-    snprintf(job->err, sizeof(job->err), "%s: %s", db->path,
-             sqlite3_errmsg(conn));
 
 failed:
 
