@@ -36,87 +36,7 @@
 
 #include <stdio.h>
 
-#include <libpq-fe.h>
-
-#include "proc_sql.h"
-
-
-#define PROC_PG_BACKOFF_MIN   100     /* ms */
-#define PROC_PG_BACKOFF_MAX   5000    /* ms */
-#define PROC_PG_TIMEOUT       30000   /* ms */
-
-
-typedef enum {
-    PROC_PG_DOWN = 0,           /* not connected, no timer */
-    PROC_PG_WAIT,               /* the backoff timer runs */
-    PROC_PG_CONNECTING,
-    PROC_PG_SETUP,
-    PROC_PG_READY
-} proc_pg_state_e;
-
-
-typedef enum {
-    PROC_PG_R_SETUP = 0,
-    PROC_PG_R_LOAD,
-    PROC_PG_R_BEGIN,            /* 1. above */
-    PROC_PG_R_WRITE,            /* 2. above */
-    PROC_PG_R_ROLLBACK
-} proc_pg_round_e;
-
-
-typedef struct proc_pg_op_s  proc_pg_op_t;
-
-struct proc_pg_op_s {
-    proc_pg_op_t           *next;
-    proc_sql_batch_t       *batch;      /* NULL: a load */
-    unsigned                partition;
-    proc_sink_done_pt       done;
-    proc_sink_loaded_pt     loaded;
-    void                   *data;
-    int                     rc;
-    char                   *position;   /* a load's results */
-    json_t                 *state;
-    char                    err[512];
-};
-
-
-typedef struct {
-    proc_sink_t             sink;
-    proc_sql_conf_t         conf;
-    const proc_env_t       *env;
-    struct event_base      *base;
-    gw_svc_t               *svc;
-    char                   *conninfo;
-    char                   *insert_sql;
-    char                   *create_sql;
-    char                   *positions_sql;
-    long                    timeout;        /* ms */
-    long                    backoff;        /* ms */
-
-    PGconn                 *conn;
-    proc_pg_state_e         state;
-    struct event           *io;
-    int                     io_fd;
-    short                   io_what;
-    struct event           *timer;
-    struct event           *notify;
-
-    proc_pg_op_t           *queue;      /* the head is in flight */
-    proc_pg_op_t           *finished;   /* for notify */
-    unsigned                busy:1;     /* a round is in flight */
-    unsigned                delivering:1;
-    unsigned                dead:1;
-    unsigned                warned:1;
-
-    proc_pg_round_e         round;
-    int                     qi;         /* the query results are for */
-    int                     keep;       /* the query whose rows count */
-    int                     err_qi;     /* the first failed query, or -1 */
-    char                    sqlstate[6];
-    char                    err_col[64];
-    char                    err[384];
-    PGresult               *kept;
-} proc_pg_sink_t;
+#include "proc_sql_pg.h"
 
 
 static proc_sink_t *proc_pg_create(const proc_env_t *env,
@@ -127,53 +47,20 @@ static int proc_pg_commit(proc_sink_t *s, const proc_batch_t *b,
     proc_sink_done_pt done, void *data, char *err, size_t errlen);
 static void proc_pg_free(proc_sink_t *s);
 static void proc_pg_destroy(proc_pg_sink_t *s);
-
 static void proc_pg_enqueue(proc_pg_sink_t *s, proc_pg_op_t *op);
-static void proc_pg_finish(proc_pg_sink_t *s, proc_pg_op_t *op, int rc);
 static void proc_pg_deliver(evutil_socket_t fd, short what, void *arg);
 static void proc_pg_op_free(proc_pg_sink_t *s, proc_pg_op_t *op);
-static void proc_pg_next(proc_pg_sink_t *s);
 static void proc_pg_notice(void *arg, const char *message);
 static void proc_pg_connect(proc_pg_sink_t *s);
-static void proc_pg_lost(proc_pg_sink_t *s, const char *why);
 static void proc_pg_retry(evutil_socket_t fd, short what, void *arg);
-static int proc_pg_watch(proc_pg_sink_t *s, short what);
 static void proc_pg_io(evutil_socket_t fd, short what, void *arg);
 static void proc_pg_poll(proc_pg_sink_t *s);
-static void proc_pg_read(proc_pg_sink_t *s);
-static void proc_pg_result(proc_pg_sink_t *s, PGresult *res);
-static int proc_pg_send(proc_pg_sink_t *s, proc_pg_round_e round,
-    proc_pg_op_t *op);
-static void proc_pg_round_done(proc_pg_sink_t *s);
-static void proc_pg_begun(proc_pg_sink_t *s, proc_pg_op_t *op);
-static void proc_pg_written(proc_pg_sink_t *s, proc_pg_op_t *op);
-static void proc_pg_loaded(proc_pg_sink_t *s, proc_pg_op_t *op);
-static void proc_pg_log(proc_pg_sink_t *s, gw_svc_level_e level,
-    const char *msg, const char *why);
 
 
 const proc_sink_ops_t  proc_sink_postgres_ops = {
     "postgres", 1, proc_pg_create, proc_pg_load, proc_pg_commit,
     proc_pg_free
 };
-
-
-static const char  proc_pg_pos_ins[] =
-    "INSERT INTO \"tollgate_positions\" (\"pipeline\", \"partition\") "
-    "VALUES ($1, $2) ON CONFLICT DO NOTHING";
-
-static const char  proc_pg_pos_sel[] =
-    "SELECT \"ms\", \"seq\" FROM \"tollgate_positions\" "
-    "WHERE \"pipeline\" = $1 AND \"partition\" = $2 FOR UPDATE";
-
-static const char  proc_pg_pos_upd[] =
-    "UPDATE \"tollgate_positions\" SET \"ms\" = $3, \"seq\" = $4, "
-    "\"state\" = $5, \"updated\" = now() "
-    "WHERE \"pipeline\" = $1 AND \"partition\" = $2";
-
-static const char  proc_pg_pos_load[] =
-    "SELECT \"ms\", \"seq\", \"state\" FROM \"tollgate_positions\" "
-    "WHERE \"pipeline\" = $1 AND \"partition\" = $2";
 
 
 static proc_sink_t *
@@ -412,7 +299,7 @@ proc_pg_enqueue(proc_pg_sink_t *s, proc_pg_op_t *op)
 
 
 /* op leaves the queue (or was never on it): its callback is due */
-static void
+void
 proc_pg_finish(proc_pg_sink_t *s, proc_pg_op_t *op, int rc)
 {
     proc_pg_op_t  **pp;
@@ -473,7 +360,7 @@ proc_pg_op_free(proc_pg_sink_t *s, proc_pg_op_t *op)
 
 
 /* starts the head of the queue when the connection is free */
-static void
+void
 proc_pg_next(proc_pg_sink_t *s)
 {
     proc_pg_op_t  *op;
@@ -541,7 +428,7 @@ proc_pg_connect(proc_pg_sink_t *s)
  * The connection is gone (or never came): everything queued fails, and
  * a new attempt starts after the backoff.
  */
-static void
+void
 proc_pg_lost(proc_pg_sink_t *s, const char *why)
 {
     size_t          n, i;
@@ -620,7 +507,7 @@ proc_pg_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 
-static int
+int
 proc_pg_watch(proc_pg_sink_t *s, short what)
 {
     int  fd;
@@ -725,385 +612,7 @@ proc_pg_poll(proc_pg_sink_t *s)
 }
 
 
-/* input on the connection: results of the round, or a lost link */
-static void
-proc_pg_read(proc_pg_sink_t *s)
-{
-    PGresult  *res;
-
-    if (PQconsumeInput(s->conn) == 0) {
-        proc_pg_lost(s, PQerrorMessage(s->conn));
-        return;
-    }
-
-    while (s->busy && !PQisBusy(s->conn)) {
-        res = PQgetResult(s->conn);
-
-        if (res == NULL) {
-            s->qi++;
-            continue;
-        }
-
-        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-            PQclear(res);
-            proc_pg_round_done(s);
-            return;
-        }
-
-        proc_pg_result(s, res);
-    }
-
-    if (PQstatus(s->conn) == CONNECTION_BAD) {
-        proc_pg_lost(s, PQerrorMessage(s->conn));
-    }
-}
-
-
-static void
-proc_pg_result(proc_pg_sink_t *s, PGresult *res)
-{
-    const char  *v;
-
-    switch (PQresultStatus(res)) {
-
-    case PGRES_FATAL_ERROR:
-        if (s->err_qi < 0) {
-            s->err_qi = s->qi;
-
-            v = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            snprintf(s->sqlstate, sizeof(s->sqlstate), "%s",
-                     v != NULL ? v : "");
-
-            v = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
-            snprintf(s->err_col, sizeof(s->err_col), "%s",
-                     v != NULL ? v : "");
-
-            v = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-            snprintf(s->err, sizeof(s->err), "%s",
-                     v != NULL ? v : PQresultErrorMessage(res));
-        }
-
-        break;
-
-    case PGRES_TUPLES_OK:
-        if (s->qi == s->keep && s->kept == NULL) {
-            s->kept = res;
-            return;
-        }
-
-        break;
-
-    default:
-        break;
-    }
-
-    PQclear(res);
-}
-
-
-/*
- * Sends one round: its queries and a sync.  0, or -1 when libpq could
- * not queue them (the connection is then dropped by the caller).
- */
-static int
-proc_pg_send(proc_pg_sink_t *s, proc_pg_round_e round, proc_pg_op_t *op)
-{
-    int                 ok;
-    char                part[16], ms[24], seq[24];
-    size_t              r, i, n;
-    struct timeval      tv;
-    const char         *pv[PROC_SQL_COLS_MAX], *pos[5];
-    proc_sql_batch_t   *b;
-
-    s->round = round;
-    s->qi = 0;
-    s->keep = -1;
-    s->err_qi = -1;
-    s->err[0] = '\0';
-
-    part[0] = '\0';
-
-    if (op != NULL) {
-        snprintf(part, sizeof(part), "%u", op->partition);
-    }
-
-    pos[0] = s->conf.pipeline;
-    pos[1] = part;
-    ok = 1;
-
-    switch (round) {
-
-    case PROC_PG_R_SETUP:
-        ok = PQsendQueryParams(s->conn, s->positions_sql, 0, NULL, NULL,
-                               NULL, NULL, 0);
-
-        if (ok && s->conf.create) {
-            ok = PQsendQueryParams(s->conn, s->create_sql, 0, NULL, NULL,
-                                   NULL, NULL, 0);
-        }
-
-        ok = ok && PQsendPrepare(s->conn, "tg_ins", s->insert_sql,
-                                 s->conf.ncols, NULL);
-        break;
-
-    case PROC_PG_R_LOAD:
-        s->keep = 0;
-        ok = PQsendQueryParams(s->conn, proc_pg_pos_load, 2, NULL, pos,
-                               NULL, NULL, 0);
-        break;
-
-    case PROC_PG_R_BEGIN:
-        s->keep = 2;
-        ok = PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL,
-                               0)
-             && PQsendQueryParams(s->conn, proc_pg_pos_ins, 2, NULL, pos,
-                                  NULL, NULL, 0)
-             && PQsendQueryParams(s->conn, proc_pg_pos_sel, 2, NULL, pos,
-                                  NULL, NULL, 0);
-        break;
-
-    case PROC_PG_R_WRITE:
-        b = op->batch;
-        n = s->conf.ncols;
-
-        for (r = 0; ok && r < b->nrecs; r++) {
-            for (i = 0; i < n; i++) {
-                pv[i] = b->vals[r * n + i].text;
-            }
-
-            ok = PQsendQueryPrepared(s->conn, "tg_ins", n, pv, NULL, NULL,
-                                     0);
-        }
-
-        snprintf(ms, sizeof(ms), "%llu", b->ms);
-        snprintf(seq, sizeof(seq), "%llu", b->seq);
-        pos[2] = ms;
-        pos[3] = seq;
-        pos[4] = b->state;
-
-        ok = ok && PQsendQueryParams(s->conn, proc_pg_pos_upd, 5, NULL, pos,
-                                     NULL, NULL, 0)
-             && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL,
-                                  NULL, 0);
-        break;
-
-    case PROC_PG_R_ROLLBACK:
-        ok = PQsendQueryParams(s->conn, "ROLLBACK", 0, NULL, NULL, NULL,
-                               NULL, 0);
-        break;
-    }
-
-    if (!ok || !PQpipelineSync(s->conn)) {
-        return -1;
-    }
-
-    s->busy = 1;
-
-    switch (PQflush(s->conn)) {
-
-    case 0:
-        ok = (proc_pg_watch(s, EV_READ) == 0);
-        break;
-
-    case 1:
-        ok = (proc_pg_watch(s, EV_READ | EV_WRITE) == 0);
-        break;
-
-    default:
-        return -1;
-    }
-
-    if (!ok) {
-        return -1;
-    }
-
-    tv.tv_sec = s->timeout / 1000;
-    tv.tv_usec = (s->timeout % 1000) * 1000;
-    evtimer_add(s->timer, &tv);
-
-    return 0;
-}
-
-
-static void
-proc_pg_round_done(proc_pg_sink_t *s)
-{
-    proc_pg_op_t  *op;
-
-    s->busy = 0;
-    evtimer_del(s->timer);
-
-    if (s->round == PROC_PG_R_SETUP) {
-        if (s->err_qi >= 0) {
-            /* once per outage, as the connection's own loss */
-            if (!s->warned) {
-                proc_pg_log(s, GW_SVC_ERROR, "postgres sink: cannot set up "
-                            "its tables", s->err);
-                s->warned = 1;
-            }
-
-            proc_pg_lost(s, s->err);
-            return;
-        }
-
-        if (s->warned) {
-            proc_pg_log(s, GW_SVC_INFO, "postgres sink: connected", NULL);
-        }
-
-        s->warned = 0;
-        s->backoff = PROC_PG_BACKOFF_MIN;
-        s->state = PROC_PG_READY;
-        proc_pg_next(s);
-        return;
-    }
-
-    op = s->queue;
-
-    switch (s->round) {
-
-    case PROC_PG_R_LOAD:
-        proc_pg_loaded(s, op);
-        break;
-
-    case PROC_PG_R_BEGIN:
-        proc_pg_begun(s, op);
-        return;
-
-    case PROC_PG_R_WRITE:
-        proc_pg_written(s, op);
-        return;
-
-    default:    /* PROC_PG_R_ROLLBACK: op->rc was set before */
-        break;
-    }
-
-    if (s->kept != NULL) {
-        PQclear(s->kept);
-        s->kept = NULL;
-    }
-
-    s->queue = op->next;
-    proc_pg_finish(s, op, op->rc);
-    proc_pg_next(s);
-}
-
-
-static void
-proc_pg_loaded(proc_pg_sink_t *s, proc_pg_op_t *op)
-{
-    const char    *state;
-    json_error_t   jerr;
-
-    op->rc = PROC_SINK_FAIL;
-
-    if (s->err_qi >= 0 || s->kept == NULL) {
-        snprintf(op->err, sizeof(op->err), "PostgreSQL: %s", s->err);
-        return;
-    }
-
-    if (PQntuples(s->kept) == 1 && !PQgetisnull(s->kept, 0, 0)) {
-        op->position = malloc(48);
-        if (op->position == NULL) {
-            snprintf(op->err, sizeof(op->err), "out of memory");
-            return;
-        }
-
-        snprintf(op->position, 48, "%s-%s", PQgetvalue(s->kept, 0, 0),
-                 PQgetvalue(s->kept, 0, 1));
-    }
-
-    if (PQntuples(s->kept) == 1 && !PQgetisnull(s->kept, 0, 2)) {
-        state = PQgetvalue(s->kept, 0, 2);
-
-        op->state = json_loads(state, JSON_DECODE_ANY, &jerr);
-        if (op->state == NULL) {
-            snprintf(op->err, sizeof(op->err), "the stored state of "
-                     "partition %u is not JSON: %s", op->partition,
-                     jerr.text);
-            op->rc = PROC_SINK_BAD;
-            return;
-        }
-    }
-
-    op->rc = PROC_SINK_OK;
-}
-
-
-/* the position row is locked: write, or roll back a duplicate */
-static void
-proc_pg_begun(proc_pg_sink_t *s, proc_pg_op_t *op)
-{
-    int                 after;
-    PGresult           *res;
-    unsigned long long  ms, seq;
-
-    res = s->kept;
-    s->kept = NULL;
-
-    if (s->err_qi >= 0 || res == NULL || PQntuples(res) != 1) {
-        snprintf(op->err, sizeof(op->err), "PostgreSQL: %s",
-                 s->err[0] != '\0' ? s->err : "no position row");
-        op->rc = PROC_SINK_FAIL;
-        after = 0;
-
-    } else if (PQgetisnull(res, 0, 0)) {
-        after = 1;
-
-    } else {
-        ms = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-        seq = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
-        after = op->batch->ms > ms
-                || (op->batch->ms == ms && op->batch->seq > seq);
-        op->rc = PROC_SINK_DUP;
-    }
-
-    if (res != NULL) {
-        PQclear(res);
-    }
-
-    if (proc_pg_send(s, after ? PROC_PG_R_WRITE : PROC_PG_R_ROLLBACK, op)
-        != 0)
-    {
-        proc_pg_lost(s, PQerrorMessage(s->conn));
-    }
-}
-
-
-static void
-proc_pg_written(proc_pg_sink_t *s, proc_pg_op_t *op)
-{
-    size_t  i;
-
-    if (s->err_qi < 0) {
-        s->queue = op->next;
-        proc_pg_finish(s, op, PROC_SINK_OK);
-        proc_pg_next(s);
-        return;
-    }
-
-    op->rc = PROC_SINK_FAIL;
-    i = (size_t) s->err_qi;
-
-    if (i < op->batch->nrecs
-        && (strncmp(s->sqlstate, "22", 2) == 0
-            || strncmp(s->sqlstate, "23", 2) == 0))
-    {
-        op->rc = PROC_SINK_BAD;
-        snprintf(op->err, sizeof(op->err), "record %zu: column \"%s\": %s",
-                 i, s->err_col[0] != '\0' ? s->err_col : "?", s->err);
-
-    } else {
-        snprintf(op->err, sizeof(op->err), "PostgreSQL: %s (%s)", s->err,
-                 s->sqlstate);
-    }
-
-    if (proc_pg_send(s, PROC_PG_R_ROLLBACK, op) != 0) {
-        proc_pg_lost(s, PQerrorMessage(s->conn));
-    }
-}
-
-
-static void
+void
 proc_pg_log(proc_pg_sink_t *s, gw_svc_level_e level, const char *msg,
     const char *why)
 {
