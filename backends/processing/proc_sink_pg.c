@@ -435,7 +435,11 @@ proc_pg_lost(proc_pg_sink_t *s, const char *why)
     struct timeval  tv;
     proc_pg_op_t   *op;
 
-    snprintf(s->err, sizeof(s->err), "%s", why != NULL ? why : "");
+    /* why may be s->err itself (a failed setup) */
+    if (why != s->err) {
+        snprintf(s->err, sizeof(s->err), "%s", why != NULL ? why : "");
+    }
+
     n = strlen(s->err);
 
     while (n > 0 && (s->err[n - 1] == '\n' || s->err[n - 1] == ' ')) {

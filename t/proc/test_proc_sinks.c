@@ -510,6 +510,30 @@ t_not_null(void)
 }
 
 
+/* a table that is not there, and not to be created: FAIL, retried */
+static void
+t_absent(void)
+{
+    char          err[512];
+    t_res_t       r;
+    proc_sink_t  *s;
+
+    s = t_sink("ab", "{\"table\": \"absent\","
+               " \"columns\": {\"a\": \"/a\"}}",
+               err, sizeof(err));
+    if (s == NULL) {
+        t_ok(0, "absent: %s", err);
+        return;
+    }
+
+    t_commit(s, 0, "1-0", "[{\"a\": 1}]", NULL, &r);
+    t_ok(r.rc == PROC_SINK_FAIL && strstr(r.err, "absent") != NULL,
+         "a missing table without create: FAIL (%s)", r.err);
+
+    t_ops->free(s);
+}
+
+
 static void
 t_upsert(void)
 {
@@ -962,6 +986,7 @@ main(int argc, char **argv)
     t_identifiers();
     t_exactly_once();
     t_not_null();
+    t_absent();
     t_upsert();
     t_verbatim();
     t_many();
