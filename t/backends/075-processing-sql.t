@@ -14,7 +14,11 @@
 # state round trip through load(), a BAD record writes nothing (a wrong
 # type, a NUL byte, the database's own NOT NULL), upsert on key columns,
 # identifier attacks refused at create(), values with quotes and control
-# bytes stored verbatim, 200 batches in order, no callback after free().
+# bytes stored verbatim, 200 batches in order, the loop running while the
+# database holds a commit back (a lock of the test's own connection), a
+# missing table (without "create") FAILs, no callback after free() nor
+# after a callback freed its sink, and a child killed (SIGKILL) right
+# after its commit's callback left the batch in the store.
 
 use strict;
 use warnings;
