@@ -9,3 +9,28 @@ PQ_CFLAGS := $(or $(shell pkg-config --cflags libpq 2>/dev/null),\
 GW_CFLAGS += -Ilib/window $(PQ_CFLAGS)
 
 BACKEND_LIBS_processing := -lnats -lsqlite3 -lpq -lz -lm $(LUAJIT_LIBS) -lpthread -lpcre2-8
+
+# The SQL sinks' test driver (t/proc/test_proc_sinks.c, run by
+# t/backends/075-processing-sql.t): the sinks' objects, the kit and lib/.
+PROC_SQL_OBJS := $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,\
+                     $(wildcard backends/processing/proc_sink_sqlite.c \
+                                backends/processing/proc_sink_pg.c \
+                                backends/processing/proc_sql*.c))
+PROC_TEST_BIN := $(BUILD)/proc/test_proc_sinks
+
+TEST_EXTRA += proc-test
+
+.PHONY: proc-test
+
+proc-test: $(PROC_TEST_BIN)
+
+$(BUILD)/proc/obj/%.o: t/proc/%.c $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) -Ibackends/common -Ibackends/processing \
+	    $(DEP_FLAGS) -c -o $@ $<
+
+$(PROC_TEST_BIN): $(BUILD)/proc/obj/test_proc_sinks.o $(PROC_SQL_OBJS) \
+                  $(KIT_OBJS) $(LIB_A)
+	$(CC) $(GW_CFLAGS) -o $@ $^ $(KIT_LIBS) $(BACKEND_LIBS_processing)
+
+-include $(BUILD)/proc/obj/test_proc_sinks.d
