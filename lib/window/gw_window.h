@@ -42,6 +42,8 @@
 #define GW_WINDOW_KEYS_MAX       100000   /* open (key, window) pairs */
 #define GW_WINDOW_DISTINCT_MAX   100000   /* values per distinct count */
 #define GW_WINDOW_AGGS_MAX       16
+#define GW_WINDOW_HOPS_MAX       1000     /* windows one record falls in,
+                                             ceil(size / hop) */
 
 
 typedef enum {
@@ -125,6 +127,10 @@ gw_window_t *gw_window_new(const gw_window_conf_t *conf, char *err,
  */
 int gw_window_conf_parse(json_t *json, gw_window_conf_t *conf, char *err,
     size_t errlen);
+
+/* the same, the member being at the JSON pointer "at" ("/window" above) */
+int gw_window_conf_parse_at(json_t *json, const char *at,
+    gw_window_conf_t *conf, char *err, size_t errlen);
 
 /* adds one record with its key (klen bytes, any bytes) and event time */
 gw_window_rc_e gw_window_add(gw_window_t *w, const char *key, size_t klen,
