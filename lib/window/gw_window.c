@@ -170,8 +170,11 @@ gw_window_starts(gw_window_t *w, int64_t time, int64_t *starts, char *err,
         rem += hop;
     }
 
-    s = time - rem;
     n = 0;
+
+    if (__builtin_sub_overflow(time, rem, &s)) {
+        goto range;
+    }
 
     for ( ;; ) {
         if (__builtin_add_overflow(s, size, &e)) {
