@@ -93,6 +93,7 @@ struct gw_window_acc_s {
 struct gw_window_kent_s {
     gw_window_node_t        node;       /* in w->kents */
     gw_window_acc_t        *first;      /* open sessions, by start */
+    gw_window_acc_t        *last;
     gw_window_kent_t       *tprev;      /* the queue of closed ends */
     gw_window_kent_t       *tnext;
     int64_t                 closed;     /* end of the last closed session */
