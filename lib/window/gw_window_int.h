@@ -172,7 +172,6 @@ int gw_window_dset_add(gw_window_dset_t *set, uint64_t hash,
     const unsigned char *text, size_t len);
 json_t *gw_window_number(double d);
 json_t *gw_window_hex(const unsigned char *p, size_t len);
-uint64_t gw_window_text_hash(const unsigned char *text, size_t len);
 
 
 #endif /* _GW_WINDOW_INT_H_INCLUDED_ */
