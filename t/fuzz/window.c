@@ -156,7 +156,10 @@ gw_fuzz_stream(gw_window_conf_t *conf, const char *p, const char *end)
             continue;
         }
 
-        len = strcspn(sp + 1, " \n");
+        for (len = 0; sp + 1 + len < nl && sp[1 + len] != ' '; len++) {
+            /* void */
+        }
+
         if (len == 0 || len >= sizeof(num) || sp + 1 + len >= nl) {
             continue;
         }
