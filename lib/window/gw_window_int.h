@@ -3,11 +3,12 @@
  * Copyright (C) Tollgate
  *
  * The inside of a window set (gw_window.h), shared by its files:
- *   gw_window.c        records in, closed windows out
- *   gw_window_agg.c    the aggregates' state: apply, merge, result
- *   gw_window_conf.c   the checks of a conf and the pipeline's "window"
- *   gw_window_state.c  save and load
- *   gw_window_hash.c   the hash table, the heap and the key's hash
+ *   gw_window.c          records in, closed windows out
+ *   gw_window_session.c  sessions: merges, the closed ends kept
+ *   gw_window_agg.c      the aggregates' state: apply, merge, result
+ *   gw_window_conf.c     the checks of a conf and the pipeline's "window"
+ *   gw_window_state.c    save and load
+ *   gw_window_hash.c     the hash table, the heap and the key's hash
  *
  * An open window is an accumulator (gw_window_acc_t).  Tumbling and
  * hopping accumulators are found by (key, start) in a hash table; a
@@ -151,9 +152,18 @@ gw_window_acc_t *gw_window_acc_new(gw_window_t *w, const unsigned char *key,
     size_t klen, int64_t start, int64_t end);
 int gw_window_acc_link(gw_window_t *w, gw_window_acc_t *acc,
     gw_window_kent_t *kent, gw_window_acc_t *after);
+void gw_window_acc_free(gw_window_t *w, gw_window_acc_t *acc);
+void gw_window_acc_unlink(gw_window_t *w, gw_window_acc_t *acc);
+int64_t gw_window_wm(int64_t max, int64_t lateness);
+
+/* gw_window_session.c */
+gw_window_rc_e gw_window_add_session(gw_window_t *w,
+    const unsigned char *key, size_t klen, int64_t time, json_t *rec,
+    char *err, size_t errlen);
+int gw_window_tomb_set(gw_window_t *w, gw_window_kent_t *kent, int64_t end);
+void gw_window_tomb_expire(gw_window_t *w, int64_t wm);
 gw_window_kent_t *gw_window_kent_get(gw_window_t *w, const unsigned char *key,
     size_t klen);
-int gw_window_tomb_set(gw_window_t *w, gw_window_kent_t *kent, int64_t end);
 
 /* gw_window_agg.c */
 int gw_window_vals_get(gw_window_t *w, json_t *rec, gw_window_val_t *vals,
