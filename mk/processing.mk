@@ -34,3 +34,11 @@ $(PROC_TEST_BIN): $(BUILD)/proc/obj/test_proc_sinks.o $(PROC_SQL_OBJS) \
 	$(CC) $(GW_CFLAGS) -o $@ $^ $(KIT_LIBS) $(BACKEND_LIBS_processing)
 
 -include $(BUILD)/proc/obj/test_proc_sinks.d
+
+# The raw limit scripts/bench-processing.sh quotes the service against: a
+# bare XREADGROUP + XACK loop on the same client stack (t/proc/bench_drain.c).
+PROC_DRAIN_BIN := $(BUILD)/proc/bench_drain
+
+$(PROC_DRAIN_BIN): t/proc/bench_drain.c $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) -o $@ $< -levent -lhiredis
