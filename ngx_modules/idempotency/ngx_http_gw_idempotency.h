@@ -3,11 +3,12 @@
  * Copyright (C) Tollgate
  *
  * Idempotency-Key at the edge (docs/idempotency.md): what the module's
- * two files share.  ngx_http_gw_idempotency_module.c holds the
- * directives, the precontent handler (key, body fingerprint, the begin
- * script, the 4xx/503 answers and the replay); the filter module in
- * ngx_http_gw_idempotency_filter.c captures the first answer as the
- * content handler produced it and stores it, or gives the key back.
+ * files share.  ngx_http_gw_idempotency_module.c holds the directives
+ * and the precontent handler (key, body fingerprint, the begin script);
+ * ngx_http_gw_idempotency_answer.c its answers (the 4xx/503 problems and
+ * the replay); the filter module in ngx_http_gw_idempotency_filter.c
+ * captures the first answer as the content handler produced it and
+ * stores it, or gives the key back.
  */
 
 
@@ -98,6 +99,18 @@ typedef struct {
  * NULL when r has none.
  */
 ngx_http_gw_idem_ctx_t *ngx_http_gw_idem_get_ctx(ngx_http_request_t *r);
+
+/*
+ * After the begin script's reply (ngx_http_gw_idempotency_answer.c):
+ * NGX_DECLINED when r now owns the key, else the answer sent (a replay,
+ * 409, 422, 503), as a precontent handler returns it.
+ */
+ngx_int_t ngx_http_gw_idem_decide(ngx_http_request_t *r,
+    ngx_http_gw_idem_loc_conf_t *lcf, ngx_http_gw_idem_ctx_t *ctx);
+
+/* sends a problem (detail a constant string); returns NGX_DONE or error */
+ngx_int_t ngx_http_gw_idem_problem(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *title, const char *detail);
 
 /* the filters (ngx_http_gw_idempotency_filter.c) */
 ngx_int_t ngx_http_gw_idem_filter_init(ngx_conf_t *cf);
