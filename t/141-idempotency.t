@@ -49,13 +49,15 @@ my $dead = Tollgate::Gateway::free_port();     # nobody listens there
 my $schema = "$FindBin::Bin/data/idem-order.json";
 
 # req(%o): the raw request.  path, method (POST), key (a header value or
-# an array of them), tenant (X-Tenant), body, chunked, apikey
+# an array of them), tenant (X-Tenant), body, chunked, apikey, headers
+# (more header lines)
 sub req {
     my (%o) = @_;
     my $m = $o{method} // 'POST';
     my $h = "$m $o{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
     $h .= "X-Tenant: $o{tenant}\r\n" if defined $o{tenant};
     $h .= "X-API-Key: $o{apikey}\r\n" if defined $o{apikey};
+    $h .= "$_\r\n" for @{ $o{headers} // [] };
     my @keys = ref $o{key} ? @{ $o{key} } : defined $o{key} ? ($o{key}) : ();
     $h .= "Idempotency-Key: $_\r\n" for @keys;
     my $body = $o{body} // '';
@@ -124,6 +126,11 @@ my $gw = Tollgate::Gateway->start(workers => 1, http => <<"_EOC_");
             gw_validate_body $schema;
             gw_idempotency on;
             proxy_pass http://127.0.0.1:${\ $up->port };
+        }
+        location /rid/ {
+            gw_request_id on;
+            gw_idempotency on;
+            proxy_pass http://127.0.0.1:${\ $echo->port };
         }
         location /ka/ {
             gw_key_auth api;
@@ -396,6 +403,18 @@ $r2 = $gw->request(req(path => '/echo/e', key => '"x1"', tenant => 't1',
                        body => '{}'));
 is($r2->{body}, $r->{body}, 'its answer is replayed');
 is($r2->{headers}{'content-type'}, 'text/plain', 'with its Content-Type');
+
+# --- the gateway's own headers are made again for a replay ----------------
+
+$r = $gw->request(req(path => '/rid/e', key => '"r1"', tenant => 't1',
+                      body => '{}', headers => ['X-Request-ID: first-id']));
+is($r->{headers}{'x-request-id'}, 'first-id', 'first: its request id');
+$r2 = $gw->request(req(path => '/rid/e', key => '"r1"', tenant => 't1',
+                       body => '{}', headers => ['X-Request-ID: retry-id']));
+is($r2->{headers}{'idempotent-replayed'}, 'true', 'the retry is a replay');
+is($r2->{headers}{'x-request-id'}, 'retry-id',
+   "with the retry's own request id, once");
+is($r2->{body}, $r->{body}, 'and the stored body (what the upstream saw)');
 
 # --- the default scope: the consumer of gw_key_auth ------------------------
 

@@ -328,7 +328,8 @@ ngx_http_gw_idem_key(ngx_http_request_t *r, ngx_http_gw_idem_loc_conf_t *lcf,
             i = 0;
         }
 
-        if (h[i].key.len == ngx_http_gw_idem_header.len
+        if (h[i].hash != 0
+            && h[i].key.len == ngx_http_gw_idem_header.len
             && ngx_strncasecmp(h[i].key.data, ngx_http_gw_idem_header.data,
                                ngx_http_gw_idem_header.len) == 0)
         {
