@@ -8,6 +8,9 @@
 # the first completed, the replay.  Then every retry, on either gateway,
 # gets the stored answer; a second race on a fresh key with ten
 # different bodies lets one through and answers the nine others 422.
+# Last, a gateway killed (SIGKILL) in the middle of a request leaves the
+# key locked for its gw_idempotency_lock_ttl, and then another gateway
+# runs the request.
 #
 # Real sockets opened together by this script (Test::Nginx sends one
 # request at a time), against instances of Tollgate::Gateway.
@@ -18,6 +21,7 @@ use warnings;
 use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }   # after any -I, for Tollgate::*
 
+use Digest::SHA ();
 use IO::Select ();
 use IO::Socket::INET ();
 use Test::More;
@@ -116,6 +120,34 @@ is(scalar(grep { $_->{status} == 201 } @res), 1, 'one body wins the key');
 is(scalar(grep { $_->{status} == 422 } @res), 9,
    'the nine others are 422 (the key holds another body)');
 is($up->hits, 2, 'one more request upstream');
+
+# --- a gateway that dies mid-request: its lock TTL frees the key ---------
+
+(my $short = $http) =~ s/gw_idempotency required;/gw_idempotency required;
+            gw_idempotency_lock_ttl 1s;/;
+my $doomed = Tollgate::Gateway->start(workers => 1, http => $short);
+my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $doomed->port,
+                              Proto => 'tcp') or die "connect: $!";
+syswrite $s, req('"race-3"', '{"n":3}');
+for (1 .. 100) {
+    last if $up->hits > 2;
+    Time::HiRes::sleep(0.02);
+}
+is($up->hits, 3, 'a third gateway took race-3 to the upstream');
+kill 'KILL', -$doomed->pid;
+waitpid($doomed->pid, 0);
+delete $doomed->{pid};
+close $s;
+
+my ($r) = race([ [ $gw[0], req('"race-3"', '{"n":3}') ] ]);
+is($r->{status}, 409, 'it died (kill -9): the key stays locked, 409');
+my $pttl = $redis->cli('PTTL', 'gw:idem:'
+                       . Digest::SHA::sha256_hex("t1\0race-3"));
+ok($pttl > 0 && $pttl <= 1000, "for its lock TTL, 1s ($pttl ms left)");
+Time::HiRes::sleep($pttl / 1000 + 0.2);
+($r) = race([ [ $gw[1], req('"race-3"', '{"n":3}') ] ]);
+is($r->{status}, 201, 'then another gateway runs the request');
+is($up->hits, 4, 'which reaches the upstream');
 
 for my $g (@gw) {
     my @bad = grep { /\[(?:error|crit|alert|emerg)\]/ } $g->error_log;
