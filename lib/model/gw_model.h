@@ -85,6 +85,12 @@
  *                                  a sticky key's hash -> the upstream id
  *                                  of the side it was given; expires
  *                                  "idle" after its last new key
+ *   gw:idem:<sha256-hex>    hash   an Idempotency-Key record (lib/idem):
+ *                                  the hash is of scope (the consumer) NUL
+ *                                  key; state ("pending" | "done" |
+ *                                  "unstored"), fp (request fingerprint),
+ *                                  owner (while pending), status, headers,
+ *                                  body; expires (lock TTL, then TTL)
  *   gw:events               also "client <id>" when a client changed,
  *                                  "jti <jti>" when a token is revoked,
  *                                  and "keys" when the signing keys changed
