@@ -11,8 +11,9 @@
  *   sink JSON N BATCH [replay]          commits records {"i": 0..N-1} in
  *                                       batches, each FAIL batch again
  *                                       after 200 ms, with replay each
- *                                       batch twice; prints "done N
- *                                       fails F" at the end
+ *                                       batch twice; prints "ok K" after
+ *                                       each batch, "done N fails F"
+ *                                       at the end
  *   in JSON [CRASH_AFTER]               runs the inbound connector (a kit
  *                                       service: Redis from
  *                                       TOLLGATE_TEST_PROC_NATS_REDIS)
@@ -144,6 +145,7 @@ drv_committed(void *data, proc_sink_rc_e rc, const char *err)
         } else {
             d->again = 0;
             d->next += d->batch;
+            printf("ok %ld\n", d->next);
         }
 
     } else {

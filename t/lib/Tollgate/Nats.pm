@@ -129,6 +129,7 @@ sub wait_ready {
 
 sub _signal {
     my ($self, $i, $sig) = @_;
+    local $?;       # END's exit status stays the test's
     my $node = $self->{nodes}[$i];
     my $pid = delete $node->{pid} or return 0;
     kill $sig, $pid;
