@@ -151,6 +151,7 @@ static void *proc_nats_in_thread(void *arg);
 static int proc_nats_in_open(proc_nats_in_t *in, char *err, size_t errlen);
 static proc_nats_batch_t *proc_nats_in_batch(proc_nats_in_t *in,
     natsMsgList *list);
+static char *proc_nats_in_header(natsMsg *m, const char *name);
 static void proc_nats_in_key(proc_nats_in_t *in, natsMsg *m,
     proc_nats_rec_t *rec);
 static int proc_nats_in_pause(proc_nats_in_t *in, int ms);
@@ -314,6 +315,10 @@ proc_nats_in_conf(proc_nats_in_t *in, json_t *conf, char *err,
         }
 
         in->key_ptr = strdup(k);
+        if (in->key_ptr == NULL) {
+            snprintf(err, errlen, "/nats_in: out of memory");
+            return -1;
+        }
 
     } else if (json_is_object(v)) {
         h = json_string_value(json_object_get(v, "header"));
@@ -327,6 +332,10 @@ proc_nats_in_conf(proc_nats_in_t *in, json_t *conf, char *err,
         }
 
         in->key_header = strdup(h);
+        if (in->key_header == NULL) {
+            snprintf(err, errlen, "/nats_in: out of memory");
+            return -1;
+        }
 
     } else if (v != NULL) {
         snprintf(err, errlen, "/nats_in/key: must be a JSON pointer "
@@ -339,9 +348,7 @@ proc_nats_in_conf(proc_nats_in_t *in, json_t *conf, char *err,
     in->hash = malloc(strlen(in->durable) + 32);
     in->topics = calloc(in->partitions, sizeof(char *));
 
-    if (in->hash == NULL || in->topics == NULL
-        || (v != NULL && in->key_ptr == NULL && in->key_header == NULL))
-    {
+    if (in->hash == NULL || in->topics == NULL) {
         snprintf(err, errlen, "/nats_in: out of memory");
         return -1;
     }
@@ -745,7 +752,6 @@ proc_nats_in_batch(proc_nats_in_t *in, natsMsgList *list)
 {
     int                 i;
     natsMsg            *m;
-    const char         *h;
     jsMsgMetaData      *meta;
     proc_nats_rec_t    *rec;
     proc_nats_batch_t  *b;
@@ -788,18 +794,9 @@ proc_nats_in_batch(proc_nats_in_t *in, natsMsgList *list)
         memcpy(rec->data, natsMsg_GetData(m), rec->len);
         rec->data[rec->len] = '\0';
 
-        h = NULL;
-        (void) natsMsgHeader_Get(m, "Nats-Msg-Id", &h);
-        rec->rid = strdup(h != NULL ? h : "");
-
-        h = NULL;
-        (void) natsMsgHeader_Get(m, "traceparent", &h);
-        rec->traceparent = strdup(h != NULL ? h : "");
-
-        h = NULL;
-        (void) natsMsgHeader_Get(m, "Content-Type", &h);
-        rec->ctype = strdup(h != NULL ? h : "");
-
+        rec->rid = proc_nats_in_header(m, "Nats-Msg-Id");
+        rec->traceparent = proc_nats_in_header(m, "traceparent");
+        rec->ctype = proc_nats_in_header(m, "Content-Type");
         proc_nats_in_key(in, m, rec);
 
         if (rec->rid == NULL || rec->traceparent == NULL
@@ -821,6 +818,19 @@ failed:
     proc_nats_batch_free(b);
 
     return NULL;
+}
+
+
+/* a copy of the message's header, "" when absent; NULL: no memory */
+static char *
+proc_nats_in_header(natsMsg *m, const char *name)
+{
+    const char  *h;
+
+    h = NULL;
+    (void) natsMsgHeader_Get(m, name, &h);
+
+    return strdup(h != NULL ? h : "");
 }
 
 

@@ -179,6 +179,10 @@ proc_sink_nats_conf(proc_sink_nats_t *s, json_t *conf, char *err,
     }
 
     s->subject = strdup(str);
+    if (s->subject == NULL) {
+        snprintf(err, errlen, ": out of memory");
+        return -1;
+    }
 
     str = json_string_value(json_object_get(conf, "stream"));
     if (str == NULL || str[0] == '\0' || strlen(str) > 64
@@ -189,8 +193,7 @@ proc_sink_nats_conf(proc_sink_nats_t *s, json_t *conf, char *err,
     }
 
     s->stream = strdup(str);
-
-    if (s->subject == NULL || s->stream == NULL) {
+    if (s->stream == NULL) {
         snprintf(err, errlen, ": out of memory");
         return -1;
     }
