@@ -108,7 +108,8 @@ struct proc_nats_in_s {
     pthread_cond_t          cond;
     int                     stop;
     int                     committed;
-    uint64_t                start_seq;
+    uint64_t                start_seq;      /* committed: read at the
+                                               start, then the thread's */
 
     /* the thread's own */
     natsConnection         *nc;
@@ -611,6 +612,7 @@ proc_nats_in_thread(void *arg)
 {
     int                 i, go;
     char                err[256];
+    uint64_t            seq, b_last;
     natsStatus          st;
     jsErrCode           jerr;
     natsMsgList         list;
@@ -638,9 +640,12 @@ proc_nats_in_thread(void *arg)
         }
 
         if (st != NATS_OK) {
+            /* the consumer may be gone: made again from the position */
             snprintf(err, sizeof(err), "nats: fetch: %s (%d)",
                      natsStatus_GetText(st), (int) jerr);
             proc_nats_in_warn(in, err);
+            natsSubscription_Destroy(in->sub);
+            in->sub = NULL;
             (void) proc_nats_in_pause(in, PROC_NATS_RETRY);
             continue;
         }
@@ -654,6 +659,13 @@ proc_nats_in_thread(void *arg)
             proc_nats_in_warn(in, "out of memory");
             (void) proc_nats_in_pause(in, PROC_NATS_RETRY);
             continue;
+        }
+
+        b_last = in->start_seq;
+
+        for (i = 0; i < (int) b->n; i++) {
+            seq = strtoull(b->recs[i].seq, NULL, 10);
+            b_last = (seq > b_last) ? seq : b_last;
         }
 
         pthread_mutex_lock(&in->lock);
@@ -672,6 +684,9 @@ proc_nats_in_thread(void *arg)
         pthread_mutex_unlock(&in->lock);
 
         if (go) {
+            /* committed: a consumer made again starts after these */
+            in->start_seq = b_last;
+
             for (i = 0; i < list.Count; i++) {
                 (void) natsMsg_Ack(list.Msgs[i], NULL);
             }
