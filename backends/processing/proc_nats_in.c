@@ -32,91 +32,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
-#include <zlib.h>
 
-#include "proc_nats.h"
-#include "proc_nats_int.h"
+#include "proc_nats_in_int.h"
 
 
 #define PROC_NATS_IN_FIELDS  8          /* script arguments per message */
 #define PROC_NATS_RETRY      250        /* ms */
-
-
-typedef struct {
-    unsigned                p;
-    char                    pstr[12];
-    char                    seq[24];
-    char                    time[24];
-    char                   *data;
-    size_t                  len;
-    char                   *key;
-    size_t                  key_len;
-    char                   *rid;
-    char                   *traceparent;
-    char                   *ctype;
-} proc_nats_rec_t;
-
-
-typedef struct {
-    proc_nats_item_t        item;       /* first: the pipe's item */
-    proc_nats_in_t         *in;
-    size_t                  n;
-    proc_nats_rec_t        *recs;
-} proc_nats_batch_t;
-
-
-typedef struct {
-    proc_nats_item_t        item;
-    proc_nats_in_t         *in;
-    char                    text[300];
-} proc_nats_log_t;
-
-
-/* a Redis call in flight: outlives a stop, which clears in */
-typedef struct {
-    proc_nats_in_t         *in;
-    proc_nats_batch_t      *batch;      /* NULL: the position's read */
-} proc_nats_req_t;
-
-
-struct proc_nats_in_s {
-    proc_env_t              env;
-    proc_nats_servers_t     servers;
-    char                   *stream;
-    char                   *durable;
-    char                   *subject;
-    char                   *key_ptr;        /* or */
-    char                   *key_header;
-    char                   *hash;           /* gw:proc:nats-in:<durable> */
-    char                  **topics;         /* gw:topic:<t>:<p> */
-    unsigned                partitions;
-    int                     batch_max;
-    char                    maxlen[24];
-
-    proc_nats_in_written_pt written;
-    void                   *written_data;
-
-    struct event           *timer;
-    proc_nats_pipe_t       *pipe;
-    proc_nats_req_t        *req;
-    proc_nats_batch_t      *cur;            /* waiting for Redis */
-    int                     warned;
-
-    pthread_t               tid;
-    int                     started;
-    pthread_mutex_t         lock;
-    pthread_cond_t          cond;
-    int                     stop;
-    int                     committed;
-    uint64_t                start_seq;      /* committed: read at the
-                                               start, then the thread's */
-
-    /* the thread's own */
-    natsConnection         *nc;
-    jsCtx                  *js;
-    natsSubscription       *sub;
-    int                     thread_warned;
-};
 
 
 static const char  proc_nats_in_script[] =
@@ -141,26 +62,16 @@ static const char  proc_nats_in_script[] =
     "return w\n";
 
 
-static int proc_nats_in_conf(proc_nats_in_t *in, json_t *conf, char *err,
-    size_t errlen);
-static char *proc_nats_in_str(json_t *conf, const char *name, int subject,
-    char *err, size_t errlen);
 static void proc_nats_in_timer(evutil_socket_t fd, short what, void *arg);
 static void proc_nats_in_again(proc_nats_in_t *in, const char *why);
 static void proc_nats_in_reply(redisAsyncContext *c, void *r, void *priv);
 static void *proc_nats_in_thread(void *arg);
 static int proc_nats_in_open(proc_nats_in_t *in, char *err, size_t errlen);
-static proc_nats_batch_t *proc_nats_in_batch(proc_nats_in_t *in,
-    natsMsgList *list);
-static char *proc_nats_in_header(natsMsg *m, const char *name);
-static void proc_nats_in_key(proc_nats_in_t *in, natsMsg *m,
-    proc_nats_rec_t *rec);
 static int proc_nats_in_pause(proc_nats_in_t *in, int ms);
 static void proc_nats_in_warn(proc_nats_in_t *in, const char *text);
 static void proc_nats_in_logged(proc_nats_item_t *item);
 static void proc_nats_in_write(proc_nats_item_t *item);
 static void proc_nats_in_drop(proc_nats_item_t *item);
-static void proc_nats_batch_free(proc_nats_batch_t *b);
 
 
 proc_nats_in_t *
@@ -209,194 +120,6 @@ proc_nats_in_set_hook(proc_nats_in_t *in, proc_nats_in_written_pt written,
 {
     in->written = written;
     in->written_data = data;
-}
-
-
-/* the members, each checked; err is "/nats_in/member: why" */
-static int
-proc_nats_in_conf(proc_nats_in_t *in, json_t *conf, char *err,
-    size_t errlen)
-{
-    char         e[200];
-    size_t       len;
-    json_t      *v;
-    unsigned     p;
-    const char  *k, *topic, *h;
-
-    if (!json_is_object(conf)) {
-        snprintf(err, errlen, "/nats_in: must be an object");
-        return -1;
-    }
-
-    json_object_foreach(conf, k, v) {
-        if (strcmp(k, "servers") != 0 && strcmp(k, "stream") != 0
-            && strcmp(k, "durable") != 0 && strcmp(k, "subject") != 0
-            && strcmp(k, "topic") != 0 && strcmp(k, "partitions") != 0
-            && strcmp(k, "key") != 0 && strcmp(k, "batch") != 0
-            && strcmp(k, "maxlen") != 0)
-        {
-            snprintf(err, errlen, "/nats_in/%s: unknown member", k);
-            return -1;
-        }
-    }
-
-    if (proc_nats_servers_parse(conf, &in->servers, e, sizeof(e)) != 0) {
-        snprintf(err, errlen, "/nats_in%s", e);
-        return -1;
-    }
-
-    in->stream = proc_nats_in_str(conf, "stream", 0, err, errlen);
-    if (in->stream == NULL) {
-        return -1;
-    }
-
-    in->durable = proc_nats_in_str(conf, "durable", 0, err, errlen);
-    if (in->durable == NULL) {
-        return -1;
-    }
-
-    in->subject = proc_nats_in_str(conf, "subject", 1, err, errlen);
-    if (in->subject == NULL) {
-        return -1;
-    }
-
-    topic = json_string_value(json_object_get(conf, "topic"));
-    if (topic == NULL || topic[0] == '\0' || strlen(topic) > 64
-        || strpbrk(topic, ": \t\r\n") != NULL)
-    {
-        snprintf(err, errlen, "/nats_in/topic: must be a topic name");
-        return -1;
-    }
-
-    v = json_object_get(conf, "partitions");
-    if (!json_is_integer(v) || json_integer_value(v) < 1
-        || json_integer_value(v) > 1024)
-    {
-        snprintf(err, errlen, "/nats_in/partitions: must be 1 to 1024");
-        return -1;
-    }
-
-    in->partitions = (unsigned) json_integer_value(v);
-
-    in->batch_max = 256;
-    v = json_object_get(conf, "batch");
-    if (v != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1
-            || json_integer_value(v) > 4096)
-        {
-            snprintf(err, errlen, "/nats_in/batch: must be 1 to 4096");
-            return -1;
-        }
-
-        in->batch_max = (int) json_integer_value(v);
-    }
-
-    snprintf(in->maxlen, sizeof(in->maxlen), "1000000");
-    v = json_object_get(conf, "maxlen");
-    if (v != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1000) {
-            snprintf(err, errlen, "/nats_in/maxlen: must be an integer "
-                     "from 1000");
-            return -1;
-        }
-
-        snprintf(in->maxlen, sizeof(in->maxlen), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(v));
-    }
-
-    v = json_object_get(conf, "key");
-
-    if (json_is_string(v)) {
-        k = json_string_value(v);
-
-        if (k[0] != '/' || strlen(k) > 255) {
-            snprintf(err, errlen, "/nats_in/key: must be a JSON pointer "
-                     "(\"/member\") or {\"header\": \"Name\"}");
-            return -1;
-        }
-
-        in->key_ptr = strdup(k);
-        if (in->key_ptr == NULL) {
-            snprintf(err, errlen, "/nats_in: out of memory");
-            return -1;
-        }
-
-    } else if (json_is_object(v)) {
-        h = json_string_value(json_object_get(v, "header"));
-
-        if (json_object_size(v) != 1 || h == NULL || h[0] == '\0'
-            || strlen(h) > 64 || strpbrk(h, ": \t\r\n") != NULL)
-        {
-            snprintf(err, errlen, "/nats_in/key/header: must be a header "
-                     "name");
-            return -1;
-        }
-
-        in->key_header = strdup(h);
-        if (in->key_header == NULL) {
-            snprintf(err, errlen, "/nats_in: out of memory");
-            return -1;
-        }
-
-    } else if (v != NULL) {
-        snprintf(err, errlen, "/nats_in/key: must be a JSON pointer "
-                 "(\"/member\") or {\"header\": \"Name\"}");
-        return -1;
-    }
-
-    len = strlen(topic) + 32;
-
-    in->hash = malloc(strlen(in->durable) + 32);
-    in->topics = calloc(in->partitions, sizeof(char *));
-
-    if (in->hash == NULL || in->topics == NULL) {
-        snprintf(err, errlen, "/nats_in: out of memory");
-        return -1;
-    }
-
-    snprintf(in->hash, strlen(in->durable) + 32, "gw:proc:nats-in:%s",
-             in->durable);
-
-    for (p = 0; p < in->partitions; p++) {
-        in->topics[p] = malloc(len);
-        if (in->topics[p] == NULL) {
-            snprintf(err, errlen, "/nats_in: out of memory");
-            return -1;
-        }
-
-        snprintf(in->topics[p], len, "gw:topic:%s:%u", topic, p);
-    }
-
-    return 0;
-}
-
-
-/* a copied string member: a name, or with subject a NATS subject */
-static char *
-proc_nats_in_str(json_t *conf, const char *name, int subject, char *err,
-    size_t errlen)
-{
-    char        *copy;
-    const char  *s;
-
-    s = json_string_value(json_object_get(conf, name));
-
-    if (s == NULL
-        || (subject && !proc_nats_subject_ok(s, 1))
-        || (!subject && (s[0] == '\0' || strlen(s) > 64
-                         || strpbrk(s, " .*>/\\\t\r\n") != NULL)))
-    {
-        snprintf(err, errlen, "/nats_in/%s: must be a %s", name,
-                 subject ? "NATS subject" : "JetStream name");
-        return NULL;
-    }
-
-    copy = strdup(s);
-    if (copy == NULL) {
-        snprintf(err, errlen, "/nats_in/%s: out of memory", name);
-    }
-
-    return copy;
 }
 
 
@@ -661,6 +384,7 @@ proc_nats_in_thread(void *arg)
             continue;
         }
 
+        b->item.handler = proc_nats_in_write;
         b_last = in->start_seq;
 
         for (i = 0; i < (int) b->n; i++) {
@@ -761,141 +485,6 @@ proc_nats_in_open(proc_nats_in_t *in, char *err, size_t errlen)
 }
 
 
-/* the batch's records: partition, fields, copies; NULL: out of memory */
-static proc_nats_batch_t *
-proc_nats_in_batch(proc_nats_in_t *in, natsMsgList *list)
-{
-    int                 i;
-    natsMsg            *m;
-    jsMsgMetaData      *meta;
-    proc_nats_rec_t    *rec;
-    proc_nats_batch_t  *b;
-
-    b = calloc(1, sizeof(proc_nats_batch_t));
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->item.handler = proc_nats_in_write;
-    b->in = in;
-
-    b->recs = calloc(list->Count + 1, sizeof(proc_nats_rec_t));
-    if (b->recs == NULL) {
-        free(b);
-        return NULL;
-    }
-
-    for (i = 0; i < list->Count; i++) {
-        m = list->Msgs[i];
-        rec = &b->recs[i];
-        b->n = i + 1;
-
-        if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
-            goto failed;
-        }
-
-        snprintf(rec->seq, sizeof(rec->seq), "%" PRIu64,
-                 meta->Sequence.Stream);
-        snprintf(rec->time, sizeof(rec->time), "%" PRId64,
-                 meta->Timestamp / 1000000);
-        jsMsgMetaData_Destroy(meta);
-
-        rec->len = (size_t) natsMsg_GetDataLength(m);
-        rec->data = malloc(rec->len + 1);
-        if (rec->data == NULL) {
-            goto failed;
-        }
-
-        memcpy(rec->data, natsMsg_GetData(m), rec->len);
-        rec->data[rec->len] = '\0';
-
-        rec->rid = proc_nats_in_header(m, "Nats-Msg-Id");
-        rec->traceparent = proc_nats_in_header(m, "traceparent");
-        rec->ctype = proc_nats_in_header(m, "Content-Type");
-        proc_nats_in_key(in, m, rec);
-
-        if (rec->rid == NULL || rec->traceparent == NULL
-            || rec->ctype == NULL || rec->key == NULL)
-        {
-            goto failed;
-        }
-
-        rec->p = (unsigned) (crc32(0L, (const Bytef *) rec->key,
-                                   (uInt) rec->key_len)
-                             % in->partitions);
-        snprintf(rec->pstr, sizeof(rec->pstr), "%u", rec->p);
-    }
-
-    return b;
-
-failed:
-
-    proc_nats_batch_free(b);
-
-    return NULL;
-}
-
-
-/* a copy of the message's header, "" when absent; NULL: no memory */
-static char *
-proc_nats_in_header(natsMsg *m, const char *name)
-{
-    const char  *h;
-
-    h = NULL;
-    (void) natsMsgHeader_Get(m, name, &h);
-
-    return strdup(h != NULL ? h : "");
-}
-
-
-/*
- * A message's key: the header's value, or the JSON pointer's value in
- * the payload (a string as it is, another value as compact JSON); empty
- * when absent, not JSON or not configured.  rec->key NULL: no memory.
- */
-static void
-proc_nats_in_key(proc_nats_in_t *in, natsMsg *m, proc_nats_rec_t *rec)
-{
-    json_t      *doc, *v;
-    const char  *h;
-
-    doc = NULL;
-    rec->key = NULL;
-
-    if (in->key_header != NULL) {
-        h = NULL;
-        (void) natsMsgHeader_Get(m, in->key_header, &h);
-        rec->key = strdup(h != NULL ? h : "");
-
-    } else if (in->key_ptr != NULL) {
-        doc = json_loadb(rec->data, rec->len, JSON_DECODE_ANY, NULL);
-        v = (doc != NULL) ? proc_nats_pointer(doc, in->key_ptr) : NULL;
-
-        if (json_is_string(v)) {
-            rec->key = malloc(json_string_length(v) + 1);
-            if (rec->key != NULL) {
-                rec->key_len = json_string_length(v);
-                memcpy(rec->key, json_string_value(v), rec->key_len + 1);
-            }
-
-            json_decref(doc);
-            return;
-        }
-
-        rec->key = (v != NULL) ? json_dumps(v, JSON_COMPACT
-                                               | JSON_ENCODE_ANY)
-                               : strdup("");
-        json_decref(doc);
-
-    } else {
-        rec->key = strdup("");
-    }
-
-    rec->key_len = (rec->key != NULL) ? strlen(rec->key) : 0;
-}
-
-
 /* on the thread: waits ms (0: not at all); 1 when stopping */
 static int
 proc_nats_in_pause(proc_nats_in_t *in, int ms)
@@ -972,28 +561,6 @@ proc_nats_in_drop(proc_nats_item_t *item)
     }
 
     free(item);
-}
-
-
-static void
-proc_nats_batch_free(proc_nats_batch_t *b)
-{
-    size_t  k;
-
-    if (b == NULL) {
-        return;
-    }
-
-    for (k = 0; k < b->n; k++) {
-        free(b->recs[k].data);
-        free(b->recs[k].key);
-        free(b->recs[k].rid);
-        free(b->recs[k].traceparent);
-        free(b->recs[k].ctype);
-    }
-
-    free(b->recs);
-    free(b);
 }
 
 
