@@ -9,7 +9,8 @@
 #   - the inbound connector moves M messages into a topic's Redis streams
 #     exactly once, also when killed (kill -9) after its script wrote a
 #     batch and before the batch's acknowledgements, then restarted; each
-#     message in its key's partition (crc32), per-key order kept;
+#     message in its key's partition (crc32), per-key order kept; and
+#     when it reads the whole stream again, the script skips it all;
 #   - bad configuration refused with a pointer to the member.
 # Plain Test::More.
 
@@ -213,6 +214,20 @@ is($?, 0, 'the restarted connector stopped cleanly');
 is(topic_count(), $M, "$M entries in the topic: none lost, none twice");
 is($redis->cli('HGET', 'gw:proc:nats-in:tg-in', 'seq'), $M,
    'the committed position is the last message');
+
+# the script's own dedupe: without the overall position the connector
+# reads the stream again from its start, and every message is at or
+# below its partition's position
+$redis->cli('HDEL', 'gw:proc:nats-in:tg-in', 'seq');
+$pid = run_in();
+$end = time + 60;
+sleep 0.1 while ($redis->cli('HGET', 'gw:proc:nats-in:tg-in', 'seq') || 0)
+                < $M && time < $end;
+kill 'TERM', $pid;
+waitpid $pid, 0;
+is($redis->cli('HGET', 'gw:proc:nats-in:tg-in', 'seq'), $M,
+   'the stream read again from its start');
+is(topic_count(), $M, "still $M entries: the script skipped every one");
 
 my (%seen, $order_ok, $part_ok);
 ($order_ok, $part_ok) = (1, 1);
