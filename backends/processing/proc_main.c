@@ -93,8 +93,9 @@ proc_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
     tv.tv_usec = PROC_TICK * 1000;
     event_add(proc.tick, &tv);
 
-    /* the first lease run at once */
+    /* the first lease run and lag reading at once */
     proc.lease_elapsed = gw_svc_conf_int(svc, "lease");
+    proc.lag_elapsed = 1000;
 }
 
 

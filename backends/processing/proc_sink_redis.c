@@ -150,7 +150,7 @@ static int
 proc_sink_redis_commit(proc_sink_t *sink, const proc_batch_t *b,
     proc_sink_done_pt done, void *data, char *err, size_t errlen)
 {
-    size_t              i;
+    size_t              i, skipped;
     json_t             *ops, *rec;
     proc_sink_redis_t  *s;
 
@@ -162,15 +162,21 @@ proc_sink_redis_commit(proc_sink_t *sink, const proc_batch_t *b,
         return -1;
     }
 
+    skipped = 0;
+
     json_array_foreach(b->records, i, rec) {
         if (proc_sink_redis_op(s, rec, ops) != 0) {
-            /* a record without the members the sink needs: skipped, and
-             * said once per batch */
-            gw_svc_log(s->rs.env.svc, GW_SVC_WARN, NULL,
-                       "a record lacks the redis sink's members",
-                       json_pack("{s:s, s:I}", "sink", s->rs.name,
-                                 "record", (json_int_t) i));
+            skipped++;
         }
+    }
+
+    if (skipped > 0) {
+        /* records without the members the sink needs: said once */
+        gw_svc_log(s->rs.env.svc, GW_SVC_WARN, NULL,
+                   "records lack the redis sink's members",
+                   json_pack("{s:s, s:I, s:s}", "sink", s->rs.name,
+                             "records", (json_int_t) skipped, "position",
+                             b->position));
     }
 
     if (json_array_size(ops) % 4 != 0) {
