@@ -17,15 +17,24 @@
  * lateness.  A record is late when it belongs to no window that is still
  * open: for tumbling and hopping, when every window holding its time ends
  * at or before the watermark; for a session, when its time + gap is at
- * or before the watermark.  A late record changes nothing and is reported
- * (GW_WINDOW_LATE) so the caller sends it to the side stream.  A window
- * closes, and its result is emitted, once its end is at or before the
- * watermark.
+ * or before the watermark, or when it is within gap of a session of its
+ * key that has closed (it would change a result already out).  A late
+ * record changes nothing and is reported (GW_WINDOW_LATE) so the caller
+ * sends it to the side stream; a hopping record late for some of its
+ * windows goes into the open ones only.  A window closes, and its result
+ * is emitted, once its end is at or before the watermark.  The watermark
+ * is computed with the record's own time (so a record that moves it is
+ * never late itself); late and failed records do not move it.
  *
  * A result is one JSON object: {"key": ..., "start": ms, "end": ms,
  * "<as>": value, ...} with one member per aggregate; results come out
  * ordered by end, then start, then key (bytewise), so a run is
- * reproducible.
+ * reproducible, however often the caller flushes.  A key that is not
+ * UTF-8 comes as "key_hex" (lower-case hex) instead of "key".  Numbers
+ * are doubles; an integral one within 2^53 is written as an integer.
+ * Times are int64 ms: a record whose window would start or end beyond
+ * that range fails (GW_WINDOW_FAILED), and the watermark stops at
+ * INT64_MIN.
  */
 
 
@@ -42,6 +51,8 @@
 #define GW_WINDOW_KEYS_MAX       100000   /* open (key, window) pairs */
 #define GW_WINDOW_DISTINCT_MAX   100000   /* values per distinct count */
 #define GW_WINDOW_AGGS_MAX       16
+#define GW_WINDOW_HOPS_MAX       1000     /* windows one record falls in,
+                                             ceil(size / hop) */
 
 
 typedef enum {
@@ -101,7 +112,8 @@ typedef enum {
     GW_WINDOW_FAILED,           /* a field is missing or not a number, the
                                    reducer failed, or a cap was reached:
                                    err says which; nothing changed */
-    GW_WINDOW_ERROR             /* out of memory */
+    GW_WINDOW_ERROR             /* out of memory: the set may be half
+                                   changed; load the last checkpoint */
 } gw_window_rc_e;
 
 
@@ -125,6 +137,10 @@ gw_window_t *gw_window_new(const gw_window_conf_t *conf, char *err,
  */
 int gw_window_conf_parse(json_t *json, gw_window_conf_t *conf, char *err,
     size_t errlen);
+
+/* the same, the member being at the JSON pointer "at" ("/window" above) */
+int gw_window_conf_parse_at(json_t *json, const char *at,
+    gw_window_conf_t *conf, char *err, size_t errlen);
 
 /* adds one record with its key (klen bytes, any bytes) and event time */
 gw_window_rc_e gw_window_add(gw_window_t *w, const char *key, size_t klen,
