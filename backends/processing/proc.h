@@ -72,6 +72,8 @@ struct proc_pipeline_s {
 
     int                     windowed;
     gw_window_conf_t        wconf;
+    json_t                 *wdoc;       /* "window" without "reduce" */
+    gw_lua_transform_t     *reducer;
 
     proc_task_t            *tasks;      /* one per partition */
     unsigned                owned;
@@ -116,10 +118,12 @@ struct proc_run_s {
     size_t                  step;       /* its step */
     unsigned                attempt;
     json_t                 *cur;        /* records entering step */
+    json_t                 *keys;       /* their keys after a key_by */
     json_t                 *out;        /* records for the sinks */
     size_t                 *out_src;    /* each one's entry */
     size_t                  out_cap;
-    json_t                 *late;       /* late records, to the side */
+    json_t                 *state;      /* the window state to commit */
+    int                     closed;     /* the window flushed */
     size_t                  pending;    /* async lookups or commits */
     int                     failed;     /* a sink failed: retry */
     unsigned                commit_tries;
@@ -198,6 +202,16 @@ void proc_lag_tick(void);
 proc_run_t *proc_run_new(proc_task_t *t, redisReply *entries);
 void proc_run_continue(proc_run_t *r);
 void proc_run_free(proc_run_t *r);
+
+/* appends rec for the sinks, from entry r->i; 0 or -1 */
+int proc_run_out(proc_run_t *r, json_t *rec);
+
+/* proc_window.c */
+int proc_window_setup(proc_pipeline_t *pl, char *err, size_t errlen);
+void proc_window_free(proc_pipeline_t *pl);
+int proc_window_start(proc_task_t *t);
+void proc_window_add(proc_run_t *r, json_t *e, json_t *rec, json_t *key);
+int proc_window_close(proc_run_t *r);
 
 /* proc_dlq.c */
 

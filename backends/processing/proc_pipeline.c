@@ -245,8 +245,7 @@ proc_pipeline_build(proc_pipeline_t *pl, char *err, size_t errlen)
     pl->retries = json_is_integer(v) ? json_integer_value(v)
                                      : gw_svc_conf_int(proc.svc, "retries");
 
-    if (json_object_get(pl->doc, "window") != NULL) {
-        snprintf(err, errlen, "/window: windows are not built yet");
+    if (proc_window_setup(pl, err, errlen) != 0) {
         return -1;
     }
 
@@ -474,6 +473,7 @@ proc_pipelines_free(void)
         }
 
         free(pl->steps);
+        proc_window_free(pl);
         json_decref(pl->doc);
         free(pl);
     }

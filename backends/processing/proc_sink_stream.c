@@ -12,7 +12,10 @@
  *
  * With a topic, a record goes to gw:topic:<topic>:<crc32(key) mod
  * partitions>, as the edge publishes (so per-key order holds and a
- * downstream pipeline gets every key on one partition: repartitioning).
+ * downstream pipeline gets every key on one partition: repartitioning);
+ * a "stream" with "partitions" is split the same way into
+ * <stream>:<p> (e.g. gw:proc:<pipeline>:rp, read by a second stage
+ * whose source is {"stream": "gw:proc:<pipeline>:rp", "partitions": N}).
  * Duplicates are avoided as by the redis sink: the XADDs of a batch and
  * its position are one script, which writes nothing for a batch not
  * after the stored position.
@@ -34,6 +37,7 @@ typedef struct {
     const char         *topic;
     const char         *key;
     unsigned            partitions;
+    int                 split;          /* "stream" with "partitions" */
     char                maxlen[24];
 } proc_sink_stream_t;
 
@@ -62,6 +66,7 @@ proc_sink_stream_create(const proc_env_t *env, const char *pipeline,
     s->key = json_string_value(json_object_get(conf, "key"));
     v = json_object_get(conf, "partitions");
     s->partitions = json_is_integer(v) ? json_integer_value(v) : 1;
+    s->split = json_is_integer(v);
     v = json_object_get(conf, "maxlen");
 
     if (json_is_integer(v)) {
@@ -114,10 +119,16 @@ proc_sink_stream_commit(proc_sink_t *sink, const proc_batch_t *b,
             return -1;
         }
 
+        crc = crc32(0L, (const Bytef *) key, strlen(key));
+        crc = (key[0] == '\0') ? 0 : crc % s->partitions;
+
         if (s->topic != NULL) {
-            crc = crc32(0L, (const Bytef *) key, strlen(key));
             snprintf(stream, sizeof(stream), "gw:topic:%s:%lu", s->topic,
-                     key[0] == '\0' ? 0 : crc % s->partitions);
+                     crc);
+
+        } else if (s->split) {
+            snprintf(stream, sizeof(stream), "%s:%lu", s->stream, crc);
+
         } else {
             snprintf(stream, sizeof(stream), "%s", s->stream);
         }

@@ -42,7 +42,7 @@ static int proc_run_lua(proc_run_t *r, proc_step_t *st, json_t *e,
 static int proc_run_enrich(proc_run_t *r, proc_step_t *st, char *err,
     size_t errlen);
 static void proc_run_enriched(redisAsyncContext *ac, void *rp, void *data);
-static int proc_run_out(proc_run_t *r, json_t *rec);
+static int proc_run_key_by(proc_run_t *r, proc_step_t *st);
 static void proc_run_commit(proc_run_t *r);
 static void proc_run_committed(void *data, proc_sink_rc_e rc,
     const char *err);
@@ -123,8 +123,9 @@ proc_run_free(proc_run_t *r)
 
     json_decref(r->entries);
     json_decref(r->cur);
+    json_decref(r->keys);
     json_decref(r->out);
-    json_decref(r->late);
+    json_decref(r->state);
     free(r->out_src);
     free(r);
 }
@@ -159,13 +160,23 @@ proc_run_continue(proc_run_t *r)
         }
 
         json_decref(r->cur);
+        json_decref(r->keys);
         r->cur = NULL;
+        r->keys = NULL;
         r->step = 0;
         r->attempt = 0;
         r->i++;
     }
 
-    (void) t;
+    if (t->pl->windowed && !r->closed) {
+        r->closed = 1;
+
+        if (proc_window_close(r) != 0) {
+            gw_svc_log(proc.svc, GW_SVC_ERROR, NULL,
+                       "window: out of memory", NULL);
+        }
+    }
+
     proc_run_commit(r);
 }
 
@@ -239,7 +250,15 @@ proc_run_entry(proc_run_t *r, json_t *e)
         st = &pl->steps[r->step];
         next = NULL;
 
-        if (st->kind == PROC_STEP_ENRICH) {
+        if (st->kind == PROC_STEP_KEY_BY) {
+            if (proc_run_key_by(r, st) == 0) {
+                r->step++;
+                continue;
+            }
+
+            snprintf(err, sizeof(err), "out of memory");
+
+        } else if (st->kind == PROC_STEP_ENRICH) {
             rc = proc_run_enrich(r, st, err, sizeof(err));
 
             if (rc == 0) {
@@ -282,7 +301,10 @@ proc_run_entry(proc_run_t *r, json_t *e)
     }
 
     json_array_foreach(r->cur, i, rec) {
-        if (proc_run_out(r, rec) != 0) {
+        if (pl->windowed) {
+            proc_window_add(r, e, rec, json_array_get(r->keys, i));
+
+        } else if (proc_run_out(r, rec) != 0) {
             gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "out of memory", NULL);
         }
     }
@@ -293,7 +315,45 @@ proc_run_entry(proc_run_t *r, json_t *e)
 }
 
 
+/* key_by: each record's key, the text of the member (missing: "") */
+
 static int
+proc_run_key_by(proc_run_t *r, proc_step_t *st)
+{
+    char    *k;
+    size_t   i;
+    json_t  *rec, *v, *keys;
+
+    keys = json_array();
+    if (keys == NULL) {
+        return -1;
+    }
+
+    json_array_foreach(r->cur, i, rec) {
+        v = proc_json_ptr(rec, st->by);
+        k = (v != NULL && !json_is_null(v)) ? proc_json_text(v)
+                                            : strdup("");
+
+        if (k == NULL
+            || json_array_append_new(keys, json_stringn_nocheck(k,
+                                                    strlen(k))) != 0)
+        {
+            free(k);
+            json_decref(keys);
+            return -1;
+        }
+
+        free(k);
+    }
+
+    json_decref(r->keys);
+    r->keys = keys;
+
+    return 0;
+}
+
+
+int
 proc_run_out(proc_run_t *r, json_t *rec)
 {
     size_t   n, *src;
@@ -326,7 +386,8 @@ proc_run_lua(proc_run_t *r, proc_step_t *st, json_t *e, json_t **next,
     char *err, size_t errlen)
 {
     size_t          i;
-    json_t         *rec, *out, *meta, *f;
+    size_t          k;
+    json_t         *rec, *out, *meta, *f, *keys;
     gw_lua_rc_e     rc;
     gw_lua_err_t    lerr;
 
@@ -340,10 +401,12 @@ proc_run_lua(proc_run_t *r, proc_step_t *st, json_t *e, json_t **next,
                      "consumer", json_object_get(f, "consumer"),
                      "time", json_object_get(f, "time"));
     *next = json_array();
+    keys = (r->keys != NULL) ? json_array() : NULL;
 
-    if (meta == NULL || *next == NULL) {
+    if (meta == NULL || *next == NULL || (r->keys != NULL && keys == NULL)) {
         json_decref(meta);
         json_decref(*next);
+        json_decref(keys);
         *next = NULL;
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -355,6 +418,16 @@ proc_run_lua(proc_run_t *r, proc_step_t *st, json_t *e, json_t **next,
         if (rc != GW_LUA_OK) {
             snprintf(err, errlen, "%s: %s", gw_lua_rc_name(rc), lerr.msg);
             goto failed;
+        }
+
+        if (keys != NULL) {
+            /* the records out keep the key of the record in */
+            for (k = 0; k < (st->kind == PROC_STEP_FILTER
+                             ? (json_array_size(out) > 0)
+                             : json_array_size(out)); k++)
+            {
+                json_array_append(keys, json_array_get(r->keys, i));
+            }
         }
 
         if (st->kind == PROC_STEP_FILTER) {
@@ -377,11 +450,17 @@ proc_run_lua(proc_run_t *r, proc_step_t *st, json_t *e, json_t **next,
 
     json_decref(meta);
 
+    if (keys != NULL) {
+        json_decref(r->keys);
+        r->keys = keys;
+    }
+
     return 0;
 
 failed:
 
     json_decref(meta);
+    json_decref(keys);
     json_decref(*next);
     *next = NULL;
 
@@ -559,7 +638,7 @@ proc_run_commit(proc_run_t *r)
         b.partition = t->partition;
         b.position = r->last;
         b.records = recs;
-        b.state = NULL;
+        b.state = r->state;
 
         r->pending++;
 

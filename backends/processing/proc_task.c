@@ -257,7 +257,7 @@ proc_task_load(proc_task_t *t)
     }
 
     if (t->loads == 0) {
-        if (!t->load_failed) {
+        if (!t->load_failed && proc_window_start(t) == 0) {
             t->phase = PROC_PHASE_CLAIM;
             strcpy(t->cursor, "0-0");
             t->busy = 0;
@@ -303,7 +303,7 @@ proc_task_loaded(void *data, proc_sink_rc_e rc, const char *position,
         return;
     }
 
-    if (t->load_failed || proc.stopped) {
+    if (t->load_failed || proc.stopped || proc_window_start(t) != 0) {
         proc_task_wait(t, gw_svc_conf_int(proc.svc, "redis_retry"));
         return;
     }
@@ -523,6 +523,8 @@ proc_task_free(proc_task_t *t)
 
     json_decref(t->state);
     t->state = NULL;
+    gw_window_free(t->window);
+    t->window = NULL;
     free(t->sink_pos);
     t->sink_pos = NULL;
 }
