@@ -114,9 +114,10 @@ for my $u (@users) {
 
 is_deeply(\%got, \%want, 'the window results equal the reference');
 # at least once: a batch run again after the kill may add its late
-# records again, so they are counted by source id
+# records again, so they are counted by source (stream and id)
 my $late = Processing::cmd($port, 'XRANGE', 'gw:proc:win:late', '-', '+');
-my %late_ids = map { my %f = @{ $_->[1] }; ($f{source_id} => 1) } @$late;
+my %late_ids = map { my %f = @{ $_->[1] }; ("$f{source} $f{source_id}" => 1) }
+               @$late;
 is(scalar keys %late_ids, $lates, 'every late event in the late stream');
 
 my $state = Processing::cmd($port, 'GET', 'gw:proc:win:state:0');
