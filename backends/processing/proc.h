@@ -100,6 +100,8 @@ struct proc_task_s {
     int                     owned;      /* the lease is ours */
     int                     loads;      /* sink loads in flight */
     int                     load_failed;
+    int                     side_lost;  /* a DLQ or late XADD may not
+                                           have been written */
     char                    cursor[PROC_ID_MAX];
     char                    min_pos[PROC_ID_MAX];  /* skip at or before */
     char                  (*sink_pos)[PROC_ID_MAX];  /* per sink; "" none */
@@ -193,6 +195,9 @@ void proc_task_wait(proc_task_t *t, long long ms);
 
 /* the batch is over: acknowledge it and read on */
 void proc_task_batch_done(proc_task_t *t);
+
+/* the batch is dropped unacknowledged: read again from the pending */
+void proc_task_redo(proc_task_t *t);
 
 /* proc_lease.c */
 void proc_lease_tick(void);

@@ -9,8 +9,10 @@
  * document, "/source" for an entry that is not a JSON object), source
  * (the stream) and source_id (the entry's id), failed_at (ms).  The
  * XADD is sent at once, before the batch's commit and XACK on the same
- * connection, so a dead letter is never lost; after a crash between the
- * two it may be written twice (at least once).
+ * connection, so Redis runs it before the commit; one that could not be
+ * sent, or whose reply was lost with the connection while the commit
+ * failed too, has the whole batch run again (proc_task_redo).  After a
+ * crash between the two it may be written twice: at least once.
  */
 
 
@@ -37,6 +39,7 @@ proc_side_add(proc_task_t *t, const char *suffix, json_t *entry,
 
     ac = gw_svc_redis(proc.svc);
     if (ac == NULL) {
+        t->side_lost = 1;
         return -1;
     }
 
@@ -45,6 +48,7 @@ proc_side_add(proc_task_t *t, const char *suffix, json_t *entry,
 
     argv = malloc(n * (sizeof(char *) + sizeof(size_t)));
     if (argv == NULL) {
+        t->side_lost = 1;
         return -1;
     }
 
@@ -85,11 +89,15 @@ proc_side_add(proc_task_t *t, const char *suffix, json_t *entry,
         n += 2;
     }
 
-    rc = redisAsyncCommandArgv(ac, proc_dlq_done, (void *) suffix, (int) i,
-                               argv, argl);
+    rc = redisAsyncCommandArgv(ac, proc_dlq_done, t, (int) i, argv, argl);
     free(argv);
 
-    return rc == REDIS_OK ? 0 : -1;
+    if (rc != REDIS_OK) {
+        t->side_lost = 1;
+        return -1;
+    }
+
+    return 0;
 }
 
 
@@ -157,13 +165,18 @@ proc_late_add(proc_task_t *t, json_t *entry, json_t *rec)
 static void
 proc_dlq_done(redisAsyncContext *ac, void *r, void *data)
 {
-    redisReply  *reply;
+    redisReply   *reply;
+    proc_task_t  *t;
 
     reply = r;
+    t = data;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+    if (reply == NULL) {
+        t->side_lost = 1;
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
         gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "side stream XADD failed",
-                   json_pack("{s:s, s:o}", "stream", (const char *) data,
+                   json_pack("{s:s, s:o}", "pipeline", t->pl->name,
                              "error", gw_svc_json_string(reply->str)));
     }
 }

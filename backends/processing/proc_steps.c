@@ -598,6 +598,11 @@ proc_run_commit(proc_run_t *r)
     nsinks = pl->nsinks;
     r->failed = 0;
 
+    if (t->side_lost) {
+        proc_task_redo(t);
+        return;
+    }
+
     if (t->min_pos[0] != '\0' && proc_pos_cmp(r->last, t->min_pos) <= 0) {
         /* every entry was committed before: acknowledge them */
         proc_task_batch_done(t);
@@ -689,6 +694,12 @@ proc_run_committed(void *data, proc_sink_rc_e rc, const char *err)
     }
 
     if (proc.stopped) {
+        return;
+    }
+
+    if (r->failed && t->side_lost) {
+        /* a side write may be lost and the commit did not happen */
+        proc_task_redo(t);
         return;
     }
 

@@ -486,8 +486,27 @@ proc_task_batch_done(proc_task_t *t)
     proc_run_free(r);
     t->run = NULL;
     t->busy = 0;
+    t->side_lost = 0;
 
     proc_task_kick(t);
+}
+
+
+void
+proc_task_redo(proc_task_t *t)
+{
+    gw_svc_log(proc.svc, GW_SVC_WARN, NULL,
+               "a dead letter or late record may be lost: the batch runs "
+               "again", json_pack("{s:s, s:i}", "pipeline", t->pl->name,
+                                  "partition", (int) t->partition));
+
+    proc_run_free(t->run);
+    t->run = NULL;
+    t->side_lost = 0;
+    t->phase = PROC_PHASE_GROUP;
+    t->busy = 1;
+
+    proc_task_wait(t, gw_svc_conf_int(proc.svc, "redis_retry"));
 }
 
 
