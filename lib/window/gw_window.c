@@ -170,8 +170,11 @@ gw_window_starts(gw_window_t *w, int64_t time, int64_t *starts, char *err,
         rem += hop;
     }
 
-    s = time - rem;
     n = 0;
+
+    if (__builtin_sub_overflow(time, rem, &s)) {
+        goto range;
+    }
 
     for ( ;; ) {
         if (__builtin_add_overflow(s, size, &e)) {
@@ -423,28 +426,28 @@ gw_window_add_session(gw_window_t *w, const unsigned char *key, size_t klen,
             return GW_WINDOW_LATE;
         }
 
-        for (s = kent->first; s != NULL; s = s->next) {
-            if (s->end <= wm) {
-                if (time < s->end) {
-                    return GW_WINDOW_LATE;
-                }
+        /*
+         * From the latest session back: only those ending after the
+         * record's time can be closed-but-near or overlap it, and in
+         * order the record comes near the latest, so this is O(1) then.
+         */
 
-                after = s;
-                continue;
+        for (s = kent->last; s != NULL && s->end > time; s = s->prev) {
+            if (s->end <= wm) {
+                return GW_WINDOW_LATE;
             }
 
-            if (time < s->end && s->node.start < end) {
-                if (first == NULL) {
-                    first = s;
+            if (s->node.start < end) {
+                if (last == NULL) {
+                    last = s;
                 }
 
-                last = s;
+                first = s;
                 n++;
-
-            } else if (s->node.start < time) {
-                after = s;
             }
         }
+
+        after = s;
 
     } else if (w->kents.n >= GW_WINDOW_KEYS_MAX) {
         snprintf(err, errlen, "%d keys, the most there may be",
@@ -624,6 +627,9 @@ gw_window_acc_link(gw_window_t *w, gw_window_acc_t *acc,
 
         if (acc->next != NULL) {
             acc->next->prev = acc;
+
+        } else {
+            kent->last = acc;
         }
 
         if (after != NULL) {
@@ -669,6 +675,9 @@ gw_window_acc_unlink(gw_window_t *w, gw_window_acc_t *acc)
 
     if (acc->next != NULL) {
         acc->next->prev = acc->prev;
+
+    } else {
+        kent->last = acc->prev;
     }
 
     acc->kent = NULL;

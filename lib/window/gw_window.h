@@ -70,7 +70,8 @@ typedef enum {
     GW_WINDOW_AVG,              /* sum / count of the numbers seen */
     GW_WINDOW_DISTINCT,         /* distinct values (JSON, compared by
                                    their canonical text) */
-    GW_WINDOW_REDUCE            /* the caller's reducer */
+    GW_WINDOW_REDUCE            /* the caller's reducer; not for
+                                   sessions, which merge */
 } gw_window_op_e;
 
 
@@ -132,8 +133,10 @@ gw_window_t *gw_window_new(const gw_window_conf_t *conf, char *err,
  *   {"type": "tumbling", "size": "1m", "lateness": "5s",
  *    "aggregate": [{"op": "count", "as": "n"},
  *                  {"op": "sum", "field": "/amount", "as": "total"}]}
- * (durations: a number of ms, or "<n>ms|s|m|h|d").  conf's strings point
- * into json, which must outlive conf.  -1 with err "<pointer>: <why>".
+ * (durations: a number of ms, or "<n>ms|s|m|h|d"; "as" defaults to the
+ * op's name; unknown members are refused).  conf's strings point into
+ * json, which must outlive conf; the caller sets reduce.  -1 with err
+ * "<pointer>: <why>", the pointer taking the member to be "/window".
  */
 int gw_window_conf_parse(json_t *json, gw_window_conf_t *conf, char *err,
     size_t errlen);

@@ -73,7 +73,8 @@ gw_window_vals_get(gw_window_t *w, json_t *rec, gw_window_val_t *vals,
             goto failed;
         }
 
-        vals[k].hash = gw_window_text_hash(vals[k].text, vals[k].len);
+        vals[k].hash = gw_window_hash_key(w->seed, vals[k].text,
+                                          vals[k].len, 1);
     }
 
     return 0;

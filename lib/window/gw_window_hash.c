@@ -8,8 +8,9 @@
  * start, key) -- the order results come out in -- where each window
  * knows its index, so a merged or extended session moves in O(log n).
  *
- * Keys come from clients, so the hash is keyed by a seed drawn per set:
- * an attacker who does not know it cannot aim many keys at one bucket.
+ * Keys and distinct values come from clients, so the hash is keyed by a
+ * seed drawn per set: an attacker who does not know it cannot aim many
+ * keys at one bucket.
  */
 
 
@@ -64,13 +65,6 @@ gw_window_hash_key(uint64_t seed, const unsigned char *key, size_t klen,
     }
 
     return gw_window_mix(h ^ (uint64_t) start);
-}
-
-
-uint64_t
-gw_window_text_hash(const unsigned char *text, size_t len)
-{
-    return gw_window_hash_key(GW_WINDOW_MUL3, text, len, 0);
 }
 
 

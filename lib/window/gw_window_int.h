@@ -93,6 +93,7 @@ struct gw_window_acc_s {
 struct gw_window_kent_s {
     gw_window_node_t        node;       /* in w->kents */
     gw_window_acc_t        *first;      /* open sessions, by start */
+    gw_window_acc_t        *last;
     gw_window_kent_t       *tprev;      /* the queue of closed ends */
     gw_window_kent_t       *tnext;
     int64_t                 closed;     /* end of the last closed session */
@@ -171,7 +172,6 @@ int gw_window_dset_add(gw_window_dset_t *set, uint64_t hash,
     const unsigned char *text, size_t len);
 json_t *gw_window_number(double d);
 json_t *gw_window_hex(const unsigned char *p, size_t len);
-uint64_t gw_window_text_hash(const unsigned char *text, size_t len);
 
 
 #endif /* _GW_WINDOW_INT_H_INCLUDED_ */

@@ -465,8 +465,9 @@ gw_window_load_st(gw_window_t *w, gw_window_acc_t *acc, size_t k, json_t *v,
             }
 
             if (clen != len || memcmp(canon, json_string_value(s), len) != 0
-                || gw_window_dset_add(&st->set, gw_window_text_hash(canon,
-                                                                    clen),
+                || gw_window_dset_add(&st->set,
+                                      gw_window_hash_key(w->seed, canon,
+                                                         clen, 1),
                                       canon, clen)
                    != 0)
             {
