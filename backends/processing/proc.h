@@ -208,6 +208,9 @@ proc_run_t *proc_run_new(proc_task_t *t, redisReply *entries);
 void proc_run_continue(proc_run_t *r);
 void proc_run_free(proc_run_t *r);
 
+/* proc_commit.c: the batch to every sink, then proc_task_batch_done() */
+void proc_run_commit(proc_run_t *r);
+
 /* appends rec for the sinks, from entry r->i; 0 or -1 */
 int proc_run_out(proc_run_t *r, json_t *rec);
 
