@@ -128,7 +128,7 @@ proc_dlq_add(proc_task_t *t, json_t *entry, const char *step,
                          "step", step, "error", gw_svc_json_string(error)));
 
     if (more == NULL || proc_side_add(t, "dlq", entry, more) != 0) {
-        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "cannot add a dead letter",
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL, "cannot add a dead letter",
                    json_pack("{s:s, s:s}", "pipeline", t->pl->name, "id",
                              json_string_value(json_object_get(entry,
                                                                "id"))));
@@ -154,7 +154,7 @@ proc_late_add(proc_task_t *t, json_t *entry, json_t *rec)
     gw_svc_metric_add(proc.m_late, 1, t->pl->name);
 
     if (more == NULL || proc_side_add(t, "late", entry, more) != 0) {
-        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "cannot add a late record",
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL, "cannot add a late record",
                    json_pack("{s:s}", "pipeline", t->pl->name));
     }
 
@@ -175,7 +175,9 @@ proc_dlq_done(redisAsyncContext *ac, void *r, void *data)
         t->side_lost = 1;
 
     } else if (reply->type == REDIS_REPLY_ERROR) {
-        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "side stream XADD failed",
+        /* not written (Redis loading, out of memory...): run it again */
+        t->side_lost = 1;
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL, "side stream XADD failed",
                    json_pack("{s:s, s:o}", "pipeline", t->pl->name,
                              "error", gw_svc_json_string(reply->str)));
     }

@@ -142,7 +142,7 @@ proc_lease_done(redisAsyncContext *ac, void *r, void *data)
     }
 
     if (reply->type != REDIS_REPLY_ARRAY) {
-        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "the lease script failed",
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL, "the lease script failed",
                    json_pack("{s:s, s:o}", "pipeline", pl->name, "error",
                              gw_svc_json_string(reply->type
                                                 == REDIS_REPLY_ERROR

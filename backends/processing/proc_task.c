@@ -193,7 +193,7 @@ proc_task_group_done(redisAsyncContext *ac, void *r, void *data)
     if (reply->type == REDIS_REPLY_ERROR
         && strncmp(reply->str, "BUSYGROUP", 9) != 0)
     {
-        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "cannot create the group",
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL, "cannot create the group",
                    json_pack("{s:s, s:o}", "stream", t->stream, "error",
                              gw_svc_json_string(reply->str)));
         t->busy = 1;
