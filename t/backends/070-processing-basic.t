@@ -2,7 +2,8 @@
 # pipeline documents checked against their schema at start and by -t
 # ("<file>: <pointer>: <why>"); a topic's partitions read through the
 # pipeline's consumer group; filter, map and flat_map Lua steps; enrich
-# from Redis; the redis sink (hincrby, hset, set, sadd, xadd) and the
+# from Redis (HGETALL and GET); key_by and a window on RFC 3339 event
+# times; the redis sink (hincrby, hset, set, sadd, xadd) and the
 # stream sink (a topic's partitions by key), both exactly once: a
 # redelivered batch (the group rewound) writes nothing again; fan-out to
 # two pipelines; a restart goes on from the stored position; nothing is
@@ -15,6 +16,7 @@ use FindBin;
 use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
 
 use Test::More;
+use Time::Local ();
 
 use Processing;
 use Tollgate::Redis;
@@ -105,13 +107,37 @@ my $copy = {
                { type => 'redis', command => 'xadd', key => 'copied' } ],
 };
 
-my $dir = Processing::pipelines($count, $copy);
+# enrich by GET (a JSON value decoded, a string kept), and event times
+# as RFC 3339 strings in a window
+my $gets = {
+    name => 'gets',
+    source => { topic => 'ev', partitions => 3 },
+    time => '/when',
+    steps => [
+        { type => 'map',
+          lua => 'return function (rec, ctx) rec.c = ctx.consumer; '
+                 . 'rec.when = string.format('
+                 . '"2026-12-06T%02d:00:%02d.500+01:00", rec.hour or 10, '
+                 . 'rec.n % 60); '
+                 . 'return rec end' },
+        { type => 'enrich', key => 'cfg:{/c}', as => 'cfg' },
+        { type => 'key_by', key => '/cfg/level' },
+    ],
+    window => { type => 'tumbling', size => '1h',
+                aggregate => [ { op => 'count', as => 'n' } ] },
+    sinks => [ { type => 'redis', command => 'set', key => 'lvl:{/key}:{/start}',
+                 value => '/n' } ],
+};
+
+my $dir = Processing::pipelines($count, $copy, $gets);
 my ($out, $rc) = Processing::run(env => { PIPELINES => $dir },
                                  args => [ '-t' ]);
 is($rc, 0, '-t accepts the pipelines') or diag $out;
 
 Processing::cmd($port, 'HSET', 'user:alice', 'plan', 'gold');
 Processing::cmd($port, 'HSET', 'user:bob', 'plan', 'free');
+Processing::cmd($port, 'SET', 'cfg:alice', '{"level": "high"}');
+Processing::cmd($port, 'SET', 'cfg:bob', '{"level": "low"}');
 
 my @users = qw(alice bob carol);
 my @events = map { [ $users[$_ % 3], { n => $_ } ] } 1 .. 300;
@@ -155,6 +181,12 @@ is((values %{ Processing::hash($port, 'plan:alice') })[0], 'gold',
    'enrich: the HGETALL merged under "user"');
 
 is(Processing::cmd($port, 'SCARD', 'seen'), 300, 'sadd: every n');
+
+# gets: all 300 events are in 2026-12-06T09:00Z's hour; nothing closes it
+# until the restart below publishes later ones
+is(Processing::metric($svc, 'proc_events_total{pipeline="gets",'
+                            . 'outcome="windowed"}'), 300,
+   'RFC 3339 event times taken by the window');
 is(Processing::cmd($port, 'XLEN', 'copied'), 300, 'xadd: every event');
 
 my $out_len = Processing::cmd($port, 'XLEN', 'gw:topic:out:0')
@@ -251,6 +283,22 @@ Processing::eventually(sub {
     $m =~ /^proc_lag\{pipeline="count",partition="0"\} /m;
 });
 like($m, qr/^proc_tasks_owned\{pipeline="count"\} 3$/m, 'tasks owned');
+
+is(Processing::cmd($port, 'KEYS', 'lvl:*')->[0], undef,
+   'no window closed yet: the watermark stays in the hour');
+
+# an event two hours later on alice's and bob's partitions closes the hour
+Processing::publish($port, 'ev', 3, map { [ $_, { n => 0, hour => 12 } ] }
+                                    qw(alice bob));
+my $hour = Time::Local::timegm(0, 0, 9, 6, 11, 2026) * 1000;
+ok(Processing::eventually(sub {
+       defined Processing::cmd($port, 'GET', "lvl:high:$hour")
+       && defined Processing::cmd($port, 'GET', "lvl:low:$hour") }),
+   'the hour closed');
+is(Processing::cmd($port, 'GET', "lvl:high:$hour"), 110,
+   'enrich by GET: alice\'s 110 events under the key "high"');
+is(Processing::cmd($port, 'GET', "lvl:low:$hour"), 110,
+   '... bob\'s under "low"');
 like($m, qr/^proc_lag\{pipeline="count",partition="0"\} 0$/m,
      'lag per partition');
 like($m, qr/^proc_batch_seconds_count\{pipeline="count"\} \d+/m,
