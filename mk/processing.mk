@@ -42,3 +42,20 @@ PROC_DRAIN_BIN := $(BUILD)/proc/bench_drain
 $(PROC_DRAIN_BIN): t/proc/bench_drain.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(GW_CFLAGS) -o $@ $< -levent -lhiredis
+
+# the pipeline documents' JSON Schema, backends/processing/
+# pipeline.schema.json, embedded as a C string (proc_schema.h) that
+# proc_pipeline.c includes: the file is the source of truth.
+
+PROC_SCHEMA_GEN := $(BUILD)/backends/gen/proc_schema.h
+
+$(PROC_SCHEMA_GEN): backends/processing/pipeline.schema.json mk/processing.mk
+	@mkdir -p $(dir $@)
+	perl -e 'local $$/; my $$t = <STDIN>; $$t =~ s/([\\"])/\\$$1/g;' \
+	     -e '$$t =~ s/\n/\\n"\n    "/g;' \
+	     -e 'print "static const char proc_schema_text[] =\n    \"$$t\";\n"' \
+	     < $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/backends/obj/processing/proc_pipeline.o: $(PROC_SCHEMA_GEN)
+$(BUILD)/backends/obj/processing/proc_pipeline.o: \
+    GW_CFLAGS += -I$(BUILD)/backends/gen

@@ -95,6 +95,34 @@
  *                                  "jti <jti>" when a token is revoked,
  *                                  and "keys" when the signing keys changed
  *
+ * The processing service's keys (docs/processing.md):
+ *
+ *   gw:proc:<pipeline>:pos  hash   "<sink name>:<partition>" -> the last
+ *                                  source entry id the redis or stream
+ *                                  sink committed (moved by the same
+ *                                  script as the sink's writes)
+ *   gw:proc:<pipeline>:state:<p>
+ *                           string the window checkpoint (JSON) of the
+ *                                  task (pipeline, partition), committed
+ *                                  with the position
+ *   gw:proc:<pipeline>:dlq  stream dead letters: the source entry's
+ *                                  fields, then error, attempts, step,
+ *                                  source (the stream), source_id,
+ *                                  failed_at (ms)
+ *   gw:proc:<pipeline>:late stream records later than the watermark: the
+ *                                  source fields, record, source,
+ *                                  source_id
+ *   gw:proc:<pipeline>:rp:<p>
+ *                           stream a key-by's repartition stream (the
+ *                                  topic entry format), the source of a
+ *                                  second stage
+ *   gw:proc:owner:<pipeline>:<p>
+ *                           string the instance holding the task's lease
+ *                                  (SET NX PX lease, renewed every lease/3)
+ *   gw:proc:instances:<pipeline>
+ *                           zset   live instances, scored by their last
+ *                                  heartbeat (ms)
+ *
  * A record and its indexes change in one MULTI/EXEC, together with the
  * invalidation published on gw:events, so a gateway that drops its cache
  * on the message reads the new state.  Records are never deleted: a key is

@@ -59,6 +59,8 @@ my @All;    # every started instance, for END
 #   password => text   requirepass
 #   unix     => 1      also listen on $dir/redis.sock
 #   port     => N      this port rather than a free one
+#   aof      => 1      appendonly yes, appendfsync always (kept across
+#                      restart(), for crash tests)
 sub start {
     my ($class, %opt) = @_;
     croak "$SERVER not found (apt-get install redis-server redis-tools)"
@@ -127,7 +129,8 @@ sub _config {
         "port $self->{port}",
         'bind 127.0.0.1',
         'save ""',
-        'appendonly no',
+        $self->{aof} ? ('appendonly yes', 'appendfsync always')
+                     : 'appendonly no',
         "dir $dir",
         "pidfile $dir/redis.pid",
         "logfile $dir/redis.log",

@@ -1,0 +1,250 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Leases: how instances split a pipeline's partitions (tasks).  Every
+ * lease/3 each instance runs one script per pipeline that records its
+ * heartbeat in gw:proc:instances:<pipeline> (a zset scored by ms),
+ * forgets instances silent for a lease, and with the live count L keeps
+ * at most ceil(partitions / L) tasks: it renews (PEXPIRE) its own
+ * gw:proc:owner:<pipeline>:<p> keys up to that share, lets the others
+ * run out (so a newcomer gets them a lease later), and takes free
+ * partitions (SET NX PX) while under its share.  The reply is the list
+ * of partitions it holds; tasks follow it (proc_task_own).
+ *
+ * A killed instance's keys expire after the lease; the survivors' next
+ * run sees a smaller live count and takes them, then claims their
+ * pending entries (proc_task.c).
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+
+
+static void proc_lease_done(redisAsyncContext *ac, void *r, void *data);
+static void proc_lag_done(redisAsyncContext *ac, void *r, void *data);
+
+
+static const char  proc_lease_script[] =
+    "local me, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local n = #KEYS - 1\n"
+    "redis.call('ZADD', KEYS[1], now, me)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - lease)\n"
+    "redis.call('PEXPIRE', KEYS[1], lease * 10)\n"
+    "local live = redis.call('ZCARD', KEYS[1])\n"
+    "local share = math.ceil(n / live)\n"
+    "local held = {}\n"
+    "for p = 0, n - 1 do\n"
+    "  if redis.call('GET', KEYS[p + 2]) == me and #held < share then\n"
+    "    redis.call('PEXPIRE', KEYS[p + 2], lease)\n"
+    "    held[#held + 1] = p\n"
+    "  end\n"
+    "end\n"
+    "for p = 0, n - 1 do\n"
+    "  if #held >= share then break end\n"
+    "  if redis.call('SET', KEYS[p + 2], me, 'NX', 'PX', lease) then\n"
+    "    held[#held + 1] = p\n"
+    "  end\n"
+    "end\n"
+    "return held\n";
+
+
+void
+proc_lease_tick(void)
+{
+    int                  rc;
+    char                *keys, lease[24], now[24], nk[16];
+    size_t               i, p, n, *argl;
+    const char         **argv;
+    proc_pipeline_t     *pl;
+    redisAsyncContext   *ac;
+
+    ac = gw_svc_redis(proc.svc);
+    if (ac == NULL) {
+        return;
+    }
+
+    snprintf(lease, sizeof(lease), "%lld", gw_svc_conf_int(proc.svc,
+                                                           "lease"));
+    snprintf(now, sizeof(now), "%lld", proc_now_ms());
+
+    for (i = 0; i < proc.npipelines; i++) {
+        pl = proc.pipelines[i];
+
+        if (pl->lease_busy) {
+            continue;
+        }
+
+        n = pl->partitions + 1;
+        argv = malloc((n + 6) * (sizeof(char *) + sizeof(size_t)));
+        keys = malloc(n * PROC_KEY_MAX);
+
+        if (argv == NULL || keys == NULL) {
+            free(argv);
+            free(keys);
+            return;
+        }
+
+        argl = (size_t *) (argv + n + 6);
+        snprintf(nk, sizeof(nk), "%u", (unsigned) n);
+
+        argv[0] = "EVAL";
+        argv[1] = proc_lease_script;
+        argv[2] = nk;
+
+        snprintf(keys, PROC_KEY_MAX, "gw:proc:instances:%s", pl->name);
+        argv[3] = keys;
+
+        for (p = 0; p < pl->partitions; p++) {
+            snprintf(keys + (p + 1) * PROC_KEY_MAX, PROC_KEY_MAX,
+                     "gw:proc:owner:%s:%u", pl->name, (unsigned) p);
+            argv[4 + p] = keys + (p + 1) * PROC_KEY_MAX;
+        }
+
+        argv[3 + n] = proc.instance;
+        argv[4 + n] = now;
+        argv[5 + n] = lease;
+
+        for (p = 0; p < n + 6; p++) {
+            argl[p] = strlen(argv[p]);
+        }
+
+        rc = redisAsyncCommandArgv(ac, proc_lease_done, pl, (int) n + 6,
+                                   argv, argl);
+        free(argv);
+        free(keys);
+
+        if (rc == REDIS_OK) {
+            pl->lease_busy = 1;
+        }
+    }
+}
+
+
+static void
+proc_lease_done(redisAsyncContext *ac, void *r, void *data)
+{
+    char              *held;
+    size_t             i;
+    redisReply        *reply;
+    proc_pipeline_t   *pl;
+
+    reply = r;
+    pl = data;
+    pl->lease_busy = 0;
+
+    if (reply == NULL || proc.stopped) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL, "the lease script failed",
+                   json_pack("{s:s, s:o}", "pipeline", pl->name, "error",
+                             gw_svc_json_string(reply->type
+                                                == REDIS_REPLY_ERROR
+                                                ? reply->str : "reply")));
+        return;
+    }
+
+    held = calloc(pl->partitions, 1);
+    if (held == NULL) {
+        return;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_INTEGER
+            && reply->element[i]->integer >= 0
+            && (unsigned long long) reply->element[i]->integer
+               < pl->partitions)
+        {
+            held[reply->element[i]->integer] = 1;
+        }
+    }
+
+    for (i = 0; i < pl->partitions; i++) {
+        proc_task_own(&pl->tasks[i], held[i]);
+    }
+
+    free(held);
+
+    gw_svc_metric_set(proc.m_owned, (double) pl->owned, pl->name);
+    proc.loaded = 1;
+}
+
+
+/* consumer lag per owned partition: XINFO GROUPS' "lag" (Redis 7) */
+
+void
+proc_lag_tick(void)
+{
+    size_t              i, p;
+    proc_task_t        *t;
+    redisAsyncContext  *ac;
+
+    ac = gw_svc_redis(proc.svc);
+    if (ac == NULL) {
+        return;
+    }
+
+    for (i = 0; i < proc.npipelines; i++) {
+        for (p = 0; p < proc.pipelines[i]->partitions; p++) {
+            t = &proc.pipelines[i]->tasks[p];
+
+            if (t->owned && t->phase >= PROC_PHASE_CLAIM) {
+                redisAsyncCommand(ac, proc_lag_done, t, "XINFO GROUPS %s",
+                                  t->stream);
+            }
+        }
+    }
+}
+
+
+static void
+proc_lag_done(redisAsyncContext *ac, void *r, void *data)
+{
+    char          part[16];
+    size_t        i, k;
+    redisReply   *reply, *g, *name, *lag;
+    proc_task_t  *t;
+
+    reply = r;
+    t = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        g = reply->element[i];
+        name = NULL;
+        lag = NULL;
+
+        for (k = 0; g->type == REDIS_REPLY_ARRAY && k + 1 < g->elements;
+             k += 2)
+        {
+            if (g->element[k]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            if (strcmp(g->element[k]->str, "name") == 0) {
+                name = g->element[k + 1];
+
+            } else if (strcmp(g->element[k]->str, "lag") == 0) {
+                lag = g->element[k + 1];
+            }
+        }
+
+        if (name != NULL && name->type == REDIS_REPLY_STRING
+            && strcmp(name->str, t->pl->name) == 0 && lag != NULL
+            && lag->type == REDIS_REPLY_INTEGER)
+        {
+            snprintf(part, sizeof(part), "%u", t->partition);
+            gw_svc_metric_set(proc.m_lag, (double) lag->integer,
+                              t->pl->name, part);
+        }
+    }
+}
