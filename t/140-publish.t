@@ -317,7 +317,7 @@ Content-Type: text/plain
 --- more_headers
 Content-Encoding: gzip
 --- error_code: 415
---- response_body_like: "urn:tollgate:problem:unsupported-encoding"
+--- response_body_like: "urn:tollgate:problem:unsupported-content-encoding"
 
 
 

@@ -211,7 +211,7 @@ ngx_http_gw_publish_check(ngx_http_request_t *r,
 
         return ngx_http_gw_publish_refuse(r,
                    NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                   "urn:tollgate:problem:unsupported-encoding",
+                   "urn:tollgate:problem:unsupported-content-encoding",
                    "Unsupported content encoding",
                    "events are stored as sent: only the identity "
                    "encoding is accepted");
