@@ -321,7 +321,55 @@ Content-Encoding: gzip
 
 
 
-=== TEST 18: a Content-Type with a control byte is 400
+=== TEST 18: two Content-Encoding headers (identity both) are 400 ambiguous-body
+--- request eval
+["POST /one\n{}", "GET /ctl/cli?EXISTS&gw:topic:one:0"]
+--- more_headers
+Content-Encoding: identity
+Content-Encoding: identity
+--- error_code eval
+[400, 200]
+--- response_body_like eval
+["urn:tollgate:problem:ambiguous-body", "^0\n\\z"]
+
+
+
+=== TEST 19: one Content-Encoding: identity is taken
+--- request eval
+["POST /one\n{}", "GET /ctl/cli?XLEN&gw:topic:one:0"]
+--- more_headers
+Content-Encoding: identity
+--- error_code eval
+[202, 200]
+--- response_body_like eval
+["\"id\"", "^1\n\\z"]
+
+
+
+=== TEST 20: two Content-Length headers, or one beside Transfer-Encoding: 400 by nginx, nothing published
+--- raw_request eval
+["POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+ "POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"]
+--- error_code eval
+[400, 400]
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: a malformed X-Request-ID is not stored: the entry gets the generated id
+--- request eval
+["POST /one\nx", "GET /ctl/cli?XRANGE&gw:topic:one:0&-&%2B"]
+--- more_headers
+X-Request-ID: bad id with spaces
+--- error_code eval
+[202, 200]
+--- response_body_like eval
+["\"id\"", "\nrid\n[0-9a-f]{32}\n"]
+
+
+
+=== TEST 22: a Content-Type with a control byte is 400
 --- raw_request eval
 "POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: text/\x7fplain\r\nContent-Length: 2\r\n\r\n{}"
 --- error_code: 400
@@ -329,7 +377,7 @@ Content-Encoding: gzip
 
 
 
-=== TEST 19: a body over client_max_body_size is 413, by nginx
+=== TEST 23: a body over client_max_body_size is 413, by nginx
 --- config
     location = /one { client_max_body_size 10; gw_publish one; }
 --- request
@@ -341,7 +389,7 @@ POST /one
 
 
 
-=== TEST 20: metrics: published, failed and refused counts per topic; the stream length gauge
+=== TEST 24: metrics: published, failed and refused counts per topic; the stream length gauge
 --- request eval
 ["POST /p\n{}", "POST /p\n{}", "GET /p", "GET /ctl/sleep?ms=400", "GET /metrics"]
 --- more_headers
@@ -359,7 +407,7 @@ X-Tenant: a
 
 
 
-=== TEST 21: the cap trims the stream (approximately): the newest entries stay
+=== TEST 25: the cap trims the stream (approximately): the newest entries stay
 --- request eval
 ["GET /ctl/cli?CONFIG&SET&stream-node-max-entries&4",
  (map { "POST /small\nevent-$_" } 1 .. 40),
@@ -372,7 +420,7 @@ X-Tenant: a
 
 
 
-=== TEST 22: a stream at 80% of its cap: one warning (the stream is filled as the checks run)
+=== TEST 26: a stream at 80% of its cap: one warning (the stream is filled as the checks run)
 --- init
 $main::redis->cli('XADD', 'gw:topic:small:0', '*', 'data', $_) for 1 .. 9;
 --- request

@@ -175,3 +175,30 @@ traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 9: what is published is what the upstream would get: a plugin's gw.req.set_body() included
+--- user_files
+>>> plugins/up.lua
+local P = { body = true }
+function P.access(conf, ctx)
+    local b = gw.req.body()
+    gw.req.set_body(string.upper(b))
+end
+return P
+>>> plugins/up.schema.json
+{"type": "object"}
+--- http_config
+    gw_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    gw_topic orders;
+    gw_plugin_path html/plugins;
+--- config
+    location = /up { gw_plugin up '{}'; gw_publish orders; }
+    location /ctl/ { proxy_pass http://127.0.0.1:$TEST_NGINX_REDIS_CTL/; }
+--- request eval
+["POST /up\nhello", "GET /ctl/cli?XRANGE&gw:topic:orders:0&-&%2B"]
+--- error_code eval
+[202, 200]
+--- response_body_like eval
+["\"id\"", "\ndata\nHELLO\n"]

@@ -7,12 +7,15 @@
  *
  * The body is read with ngx_http_read_client_request_body(), as
  * proxy_pass reads it, whether this module or an earlier phase
- * (gw_validate_body) starts the read.  A request body filter copies the
- * bytes into a buffer of the request's pool as they pass, so a part
- * nginx spools to its temporary file is never read back.  Only when the
- * body was read before the location was known (an internal redirect
- * after the read) are the bytes taken from r->request_body, reading the
- * spooled part from the local temporary file nginx just wrote.
+ * (gw_validate_body, a body = true plugin) starts the read, and what is
+ * published is what proxy_pass would send: r->request_body's buffers
+ * when they are all in memory (a plugin's gw.req.set_body() included).
+ * For a body nginx may spool to its temporary file, a request body
+ * filter copies the bytes into a buffer of the request's pool as they
+ * pass, so the file is never read back.  Only when such a body was read
+ * before the location was known (an internal redirect after the read)
+ * is the spooled part read from the local temporary file nginx just
+ * wrote.
  *
  * Refused here, each with a problem+json answer and never published: a
  * method other than POST (405), two Content-Type or Content-Encoding
@@ -277,20 +280,32 @@ ngx_http_gw_publish_check(ngx_http_request_t *r,
 
 /*
  * r's context, made once: with collect, the body filter copies the bytes
- * it sees from now on (into a buffer sized by Content-Length).  NULL on
- * no memory.
+ * it sees from now on (into a buffer sized by Content-Length), unless
+ * the body will stay in memory (its length fits client_body_buffer_size,
+ * and no client_body_in_file_only).  NULL on no memory.
  */
 
 ngx_http_gw_publish_ctx_t *
 ngx_http_gw_publish_ctx(ngx_http_request_t *r, ngx_uint_t collect)
 {
     off_t                       clen;
+    ngx_http_core_loc_conf_t   *clcf;
     ngx_http_gw_publish_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gw_publish_module);
 
     if (ctx != NULL) {
         return ctx;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    clen = r->headers_in.content_length_n;
+
+    if (clen >= 0 && !r->headers_in.chunked
+        && clen <= (off_t) clcf->client_body_buffer_size
+        && !clcf->client_body_in_file_only && !r->request_body_in_file_only)
+    {
+        collect = 0;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_publish_ctx_t));
@@ -301,8 +316,6 @@ ngx_http_gw_publish_ctx(ngx_http_request_t *r, ngx_uint_t collect)
     ctx->max = NGX_HTTP_GW_PUBLISH_BODY_MAX;
 
     if (collect) {
-        clen = r->headers_in.content_length_n;
-
         ctx->size = (clen > 0) ? (size_t) ngx_min(clen, (off_t) ctx->max)
                                : NGX_HTTP_GW_PUBLISH_CHUNK;
 
@@ -412,9 +425,13 @@ ngx_http_gw_publish_append(ngx_http_request_t *r,
 
 
 /*
- * Once the body is read: when the filter did not see all of it, the
- * bytes from r->request_body, the spooled part read back from nginx's
- * local temporary file (at most NGX_HTTP_GW_PUBLISH_BODY_MAX bytes).
+ * Once the body is read: the bytes the upstream would get.  When
+ * r->request_body is all in memory, they are its buffers (a plugin's
+ * gw.req.set_body() included), taken as they are when there is one;
+ * when nginx spooled a part to its temporary file, the filter's copy;
+ * only when the filter did not see the whole body, the spooled part read
+ * back from nginx's local temporary file (at most
+ * NGX_HTTP_GW_PUBLISH_BODY_MAX bytes).
  */
 
 ngx_int_t
@@ -424,9 +441,29 @@ ngx_http_gw_publish_body_collect(ngx_http_request_t *r,
     off_t         total;
     ssize_t       n;
     ngx_buf_t    *b;
+    ngx_uint_t    spooled, nbufs;
     ngx_chain_t  *cl;
 
-    if (ctx->collect && !ctx->lost) {
+    total = 0;
+    spooled = 0;
+    nbufs = 0;
+
+    if (r->request_body != NULL) {
+        for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+            if (ngx_buf_size(cl->buf) == 0) {
+                continue;
+            }
+
+            if (!ngx_buf_in_memory(cl->buf)) {
+                spooled = 1;
+            }
+
+            total += ngx_buf_size(cl->buf);
+            nbufs++;
+        }
+    }
+
+    if (spooled && ctx->collect && !ctx->lost) {
         ctx->collect = 0;
         return NGX_OK;
     }
@@ -435,27 +472,35 @@ ngx_http_gw_publish_body_collect(ngx_http_request_t *r,
     ctx->len = 0;
     ctx->too_large = 0;
 
-    if (r->request_body == NULL) {
-        return NGX_OK;
-    }
-
-    total = 0;
-
-    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
-        total += ngx_buf_size(cl->buf);
-    }
-
     if (total > (off_t) ctx->max) {
         ctx->too_large = 1;
         return NGX_OK;
     }
 
-    ctx->buf = ngx_pnalloc(r->pool, (size_t) total + 1);
+    if (nbufs == 0) {
+        return NGX_OK;
+    }
+
+    if (nbufs == 1 && !spooled) {
+        for (cl = r->request_body->bufs; ngx_buf_size(cl->buf) == 0;
+             cl = cl->next)
+        {
+            /* void */
+        }
+
+        ctx->buf = cl->buf->pos;
+        ctx->len = (size_t) total;
+        ctx->size = ctx->len;
+
+        return NGX_OK;
+    }
+
+    ctx->buf = ngx_pnalloc(r->pool, (size_t) total);
     if (ctx->buf == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->size = (size_t) total + 1;
+    ctx->size = (size_t) total;
 
     for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
         b = cl->buf;
