@@ -236,7 +236,20 @@ Redis is down; answering 503
 
 
 
-=== TEST 10: only POST: GET and PUT are 405 with Allow: POST, and publish nothing
+=== TEST 10: Redis answers with an error (the key is not a stream): 503, Redis' words in the log
+--- init
+$main::redis->cli('SET', 'gw:topic:one:0', 'not a stream');
+--- request
+POST /one
+{"n": 1}
+--- error_code: 503
+--- response_body_like: publish-unavailable
+--- error_log
+gw_publish: cannot publish to topic "one": Redis refused the event: WRONGTYPE
+
+
+
+=== TEST 11: only POST: GET and PUT are 405 with Allow: POST, and publish nothing
 --- request eval
 ["GET /p", "PUT /p\n{\"n\": 1}", "DELETE /p",
  "GET /ctl/cli?EXISTS&gw:topic:orders:" . main::part("a", 4)]
@@ -251,7 +264,7 @@ X-Tenant: a
 
 
 
-=== TEST 11: an empty body is 400 problem+json, chunked or not, and publishes nothing
+=== TEST 12: an empty body is 400 problem+json, chunked or not, and publishes nothing
 --- request eval
 ["POST /one", "GET /ctl/cli?EXISTS&gw:topic:one:0"]
 --- more_headers
@@ -263,7 +276,7 @@ Content-Length: 0
 
 
 
-=== TEST 12: an empty chunked body is 400 too
+=== TEST 13: an empty chunked body is 400 too
 --- raw_request eval
 "POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
 --- error_code: 400
@@ -271,7 +284,7 @@ Content-Length: 0
 
 
 
-=== TEST 13: a chunked body is published whole
+=== TEST 14: a chunked body is published whole
 --- raw_request eval
 "POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
 --- error_code: 202
@@ -279,7 +292,7 @@ Content-Length: 0
 
 
 
-=== TEST 14: a key with a control byte is 400 and publishes nothing
+=== TEST 15: a key with a control byte is 400 and publishes nothing
 --- raw_request eval
 "POST /p HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Tenant: a\x01b\r\nContent-Length: 2\r\n\r\n{}"
 --- error_code: 400
@@ -287,7 +300,7 @@ Content-Length: 0
 
 
 
-=== TEST 15: a key of 1024 bytes is taken, one of 1025 is 400
+=== TEST 16: a key of 1024 bytes is taken, one of 1025 is 400
 --- request eval
 ["POST /pk?k=" . ("x" x 1024) . "\n{}", "POST /pk?k=" . ("x" x 1025) . "\n{}",
  "GET /ctl/cli?XLEN&gw:topic:orders:" . main::part("x" x 1024, 4)]
@@ -298,7 +311,7 @@ Content-Length: 0
 
 
 
-=== TEST 16: two Content-Type headers are 400 ambiguous-body; a Content-Encoding is 415
+=== TEST 17: two Content-Type headers are 400 ambiguous-body; a Content-Encoding is 415
 --- request eval
 ["POST /one\n{}", "GET /ctl/cli?EXISTS&gw:topic:one:0"]
 --- more_headers
@@ -311,7 +324,7 @@ Content-Type: text/plain
 
 
 
-=== TEST 17: Content-Encoding gzip is 415
+=== TEST 18: Content-Encoding gzip is 415
 --- request eval
 ["POST /one\n{}"]
 --- more_headers
@@ -321,7 +334,7 @@ Content-Encoding: gzip
 
 
 
-=== TEST 18: two Content-Encoding headers (identity both) are 400 ambiguous-body
+=== TEST 19: two Content-Encoding headers (identity both) are 400 ambiguous-body
 --- request eval
 ["POST /one\n{}", "GET /ctl/cli?EXISTS&gw:topic:one:0"]
 --- more_headers
@@ -334,7 +347,7 @@ Content-Encoding: identity
 
 
 
-=== TEST 19: one Content-Encoding: identity is taken
+=== TEST 20: one Content-Encoding: identity is taken
 --- request eval
 ["POST /one\n{}", "GET /ctl/cli?XLEN&gw:topic:one:0"]
 --- more_headers
@@ -346,7 +359,7 @@ Content-Encoding: identity
 
 
 
-=== TEST 20: two Content-Length headers, or one beside Transfer-Encoding: 400 by nginx, nothing published
+=== TEST 21: two Content-Length headers, or one beside Transfer-Encoding: 400 by nginx, nothing published
 --- raw_request eval
 ["POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
  "POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"]
@@ -357,7 +370,7 @@ Content-Encoding: identity
 
 
 
-=== TEST 21: a malformed X-Request-ID is not stored: the entry gets the generated id
+=== TEST 22: a malformed X-Request-ID is not stored: the entry gets the generated id
 --- request eval
 ["POST /one\nx", "GET /ctl/cli?XRANGE&gw:topic:one:0&-&%2B"]
 --- more_headers
@@ -369,7 +382,7 @@ X-Request-ID: bad id with spaces
 
 
 
-=== TEST 22: a Content-Type with a control byte is 400
+=== TEST 23: a Content-Type with a control byte is 400
 --- raw_request eval
 "POST /one HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: text/\x7fplain\r\nContent-Length: 2\r\n\r\n{}"
 --- error_code: 400
@@ -377,7 +390,7 @@ X-Request-ID: bad id with spaces
 
 
 
-=== TEST 23: a body over client_max_body_size is 413, by nginx
+=== TEST 24: a body over client_max_body_size is 413, by nginx
 --- config
     location = /one { client_max_body_size 10; gw_publish one; }
 --- request
@@ -389,7 +402,7 @@ POST /one
 
 
 
-=== TEST 24: metrics: published, failed and refused counts per topic; the stream length gauge
+=== TEST 25: metrics: published, failed and refused counts per topic; the stream length gauge
 --- request eval
 ["POST /p\n{}", "POST /p\n{}", "GET /p", "GET /ctl/sleep?ms=400", "GET /metrics"]
 --- more_headers
@@ -407,7 +420,7 @@ X-Tenant: a
 
 
 
-=== TEST 25: the cap trims the stream (approximately): the newest entries stay
+=== TEST 26: the cap trims the stream (approximately): the newest entries stay
 --- request eval
 ["GET /ctl/cli?CONFIG&SET&stream-node-max-entries&4",
  (map { "POST /small\nevent-$_" } 1 .. 40),
@@ -420,7 +433,7 @@ X-Tenant: a
 
 
 
-=== TEST 26: a stream at 80% of its cap: one warning (the stream is filled as the checks run)
+=== TEST 27: a stream at 80% of its cap: one warning (the stream is filled as the checks run)
 --- init
 $main::redis->cli('XADD', 'gw:topic:small:0', '*', 'data', $_) for 1 .. 9;
 --- request
