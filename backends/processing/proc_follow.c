@@ -334,8 +334,11 @@ static void
 proc_follow_apply(redisReply *reply)
 {
     int               seen;
+    void             *tmp;
     size_t            i, k;
+    json_t           *v;
     redisReply       *e;
+    const char       *id;
     proc_pipeline_t  *pl, *w, **prev;
 
     for (i = 0; i < reply->elements; i++) {
@@ -363,6 +366,7 @@ proc_follow_apply(redisReply *reply)
         for (k = 0; w->from_md && k < reply->elements; k++) {
             e = reply->element[k];
             seen |= (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
+                     && e->element[0]->type == REDIS_REPLY_STRING
                      && strcmp(e->element[0]->str, w->name) == 0);
         }
 
@@ -384,6 +388,7 @@ proc_follow_apply(redisReply *reply)
         for (k = 0; pl->from_md && k < reply->elements; k++) {
             e = reply->element[k];
             seen |= (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
+                     && e->element[0]->type == REDIS_REPLY_STRING
                      && strcmp(e->element[0]->str, pl->name) == 0);
         }
 
@@ -395,6 +400,23 @@ proc_follow_apply(redisReply *reply)
         proc_follow_log(pl, "pipeline removed");
         proc_follow_retire(pl, 1);
         proc_follow_gone(pl);
+    }
+
+    /* the refusals of entities gone are forgotten */
+
+    json_object_foreach_safe(proc_follow_refused, tmp, id, v) {
+        seen = 0;
+
+        for (k = 0; k < reply->elements; k++) {
+            e = reply->element[k];
+            seen |= (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
+                     && e->element[0]->type == REDIS_REPLY_STRING
+                     && strcmp(e->element[0]->str, id) == 0);
+        }
+
+        if (!seen) {
+            json_object_del(proc_follow_refused, id);
+        }
     }
 }
 
