@@ -6,7 +6,8 @@
 # without a restart: a PUT starts a pipeline, a changed version replaces
 # it with nothing lost or counted twice, a version whose Lua does not
 # compile is refused and logged while the previous one keeps running, a
-# DELETE stops its tasks and gives its leases up, and with
+# DELETE stops its tasks and gives its leases up, a change whose
+# gw:md:changed message was lost is read at the resubscription, and with
 # pipelines_from = both an entity wins over a file of the same name
 # until it is deleted.  gwctl export shows the entities.
 
@@ -251,6 +252,29 @@ is(scalar(grep { ($c->{$_}[0] // '') eq 'v4=1' } 351 .. 400), 50,
    '... by the new pipeline');
 is(scalar(grep { @{ $c->{$_} } == 1 } 1 .. 400), 400, 'each once');
 is($lag->(), 0, 'no lag');
+
+# a change whose message was lost: the resubscription reads it
+
+{
+    my $h = Processing::hash($port, 'gw:md:e:pipelines:mdp');
+    my $doc = JSON::PP::decode_json($h->{doc});
+    $doc->{steps}[0]{lua} =~ s/'v4'/'v5'/;
+    # written as a commit would, but published nowhere
+    Processing::cmd($port, 'HSET', 'gw:md:e:pipelines:mdp',
+                    v => $h->{v} + 1000, doc => JSON::PP::encode_json($doc));
+    Processing::cmd($port, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+    ok(Processing::eventually(sub {
+        logged('pipeline started', pipeline => 'mdp',
+               version => $h->{v} + 1000) }, 20),
+       'a change not published is read at the resubscription');
+    publish(401, 410);
+    ok(Processing::eventually(sub {
+        keys(%{ Processing::hash($port, 'count:v5') }) == 10 }, 20),
+       '... and runs');
+    is(scalar(keys %{ counts() }), 400, '... alone');
+    # the store as the metadata service wrote it, for what follows
+    Processing::cmd($port, 'HSET', 'gw:md:e:pipelines:mdp', %$h);
+}
 
 # gwctl sees the entities
 
