@@ -55,6 +55,7 @@ static void proc_follow_message(gw_svc_t *svc, const char *channel,
 static void proc_follow_load(void);
 static void proc_follow_loaded(redisAsyncContext *ac, void *r, void *data);
 static void proc_follow_apply(redisReply *reply);
+static int proc_follow_listed(redisReply *reply, const char *id);
 static void proc_follow_entity(const char *id, long long version,
     const char *text, size_t len);
 static void proc_follow_gone(proc_pipeline_t *pl);
@@ -333,25 +334,21 @@ proc_follow_loaded(redisAsyncContext *ac, void *r, void *data)
 static void
 proc_follow_apply(redisReply *reply)
 {
-    int               seen;
     void             *tmp;
-    size_t            i, k;
+    size_t            i;
     json_t           *v;
     redisReply       *e;
     const char       *id;
-    proc_pipeline_t  *pl, *w, **prev;
+    proc_pipeline_t  *pl, *w, *r, **prev;
 
     for (i = 0; i < reply->elements; i++) {
         e = reply->element[i];
 
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2
-            || e->element[0]->type != REDIS_REPLY_STRING
-            || e->element[1]->type != REDIS_REPLY_STRING)
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 3
+            && e->element[0]->type == REDIS_REPLY_STRING
+            && e->element[1]->type == REDIS_REPLY_STRING
+            && e->element[2]->type == REDIS_REPLY_STRING)
         {
-            continue;
-        }
-
-        if (e->elements == 3 && e->element[2]->type == REDIS_REPLY_STRING) {
             proc_follow_entity(e->element[0]->str,
                                strtoll(e->element[1]->str, NULL, 10),
                                e->element[2]->str, e->element[2]->len);
@@ -361,38 +358,32 @@ proc_follow_apply(redisReply *reply)
     /* an entity gone: its pipeline (running or waiting) goes too */
 
     for (prev = &proc.waiting, w = *prev; w != NULL; w = *prev) {
-        seen = 0;
-
-        for (k = 0; w->from_md && k < reply->elements; k++) {
-            e = reply->element[k];
-            seen |= (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
-                     && e->element[0]->type == REDIS_REPLY_STRING
-                     && strcmp(e->element[0]->str, w->name) == 0);
-        }
-
-        if (w->from_md && !seen) {
-            *prev = w->next;
-            proc_follow_log(w, "pipeline removed");
-            proc_follow_gone(w);
-            proc_pipeline_free(w);
+        if (!w->from_md || proc_follow_listed(reply, w->name)) {
+            prev = &w->next;
             continue;
         }
 
-        prev = &w->next;
+        *prev = w->next;
+        proc_follow_log(w, "pipeline removed");
+        proc_follow_gone(w);
+
+        /* nothing follows the version retiring: its leases go */
+
+        for (r = proc.retiring; r != NULL; r = r->next) {
+            if (strcmp(r->name, w->name) == 0 && !r->closing
+                && proc_follow_waiting(w->name) == NULL)
+            {
+                r->release = 1;
+            }
+        }
+
+        proc_pipeline_free(w);
     }
 
     for (i = 0; i < proc.npipelines; /* void */) {
         pl = proc.pipelines[i];
-        seen = 0;
 
-        for (k = 0; pl->from_md && k < reply->elements; k++) {
-            e = reply->element[k];
-            seen |= (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
-                     && e->element[0]->type == REDIS_REPLY_STRING
-                     && strcmp(e->element[0]->str, pl->name) == 0);
-        }
-
-        if (!pl->from_md || seen) {
+        if (!pl->from_md || proc_follow_listed(reply, pl->name)) {
             i++;
             continue;
         }
@@ -405,19 +396,31 @@ proc_follow_apply(redisReply *reply)
     /* the refusals of entities gone are forgotten */
 
     json_object_foreach_safe(proc_follow_refused, tmp, id, v) {
-        seen = 0;
-
-        for (k = 0; k < reply->elements; k++) {
-            e = reply->element[k];
-            seen |= (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
-                     && e->element[0]->type == REDIS_REPLY_STRING
-                     && strcmp(e->element[0]->str, id) == 0);
-        }
-
-        if (!seen) {
+        if (!proc_follow_listed(reply, id)) {
             json_object_del(proc_follow_refused, id);
         }
     }
+}
+
+
+static int
+proc_follow_listed(redisReply *reply, const char *id)
+{
+    size_t       i;
+    redisReply  *e;
+
+    for (i = 0; i < reply->elements; i++) {
+        e = reply->element[i];
+
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 2
+            && e->element[0]->type == REDIS_REPLY_STRING
+            && strcmp(e->element[0]->str, id) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -123,6 +123,13 @@ for my $case (@bad) {
 
 # ---- the processing service follows the entities -------------------------
 
+{
+    my ($out, $rc) = Processing::run(env => { PIPELINES_FROM => 'nope' },
+                                     args => [ '-t' ]);
+    is($rc, 2, 'a bad pipelines_from: exit 2');
+    like($out, qr/pipelines_from/, '... naming the key');
+}
+
 my $proc = Processing::start(env => { REDIS => $redis->address,
                                       PIPELINES_FROM => 'metadata',
                                       INSTANCE => 'i1' });
@@ -142,7 +149,7 @@ sub logged {
 
 sub counts {
     my %seen;
-    for my $tag (qw(v1 v2 v4)) {
+    for my $tag (qw(v1 v2 v4 v5 r1 r2 r3)) {
         my $h = Processing::hash($port, "count:$tag");
         push @{ $seen{$_} }, "$tag=$h->{$_}" for keys %$h;
     }
@@ -271,9 +278,35 @@ is($lag->(), 0, 'no lag');
     ok(Processing::eventually(sub {
         keys(%{ Processing::hash($port, 'count:v5') }) == 10 }, 20),
        '... and runs');
-    is(scalar(keys %{ counts() }), 400, '... alone');
+    my $c = counts();
+    is(scalar(grep { "@{ $c->{$_} }" eq 'v5=1' } 401 .. 410), 10,
+       '... alone');
     # the store as the metadata service wrote it, for what follows
     Processing::cmd($port, 'HSET', 'gw:md:e:pipelines:mdp', %$h);
+}
+
+# changes in a row: a version waiting is replaced by the next
+
+{
+    my @v;
+    my $n = 500;
+    for my $tag (qw(r1 r2 r3)) {
+        my ($st, undef, $r) = put('mdp', pipeline($tag));
+        is($st, 200, "version $tag: 200");
+        push @v, $r->{headers}{etag} =~ tr/"//dr;
+        publish($n + 1, $n + 30);
+        $n += 30;
+    }
+    ok(Processing::eventually(sub {
+        logged('pipeline started', pipeline => 'mdp', version => $v[2]) },
+        20), 'the last version runs');
+    publish(591, 600);
+    ok(done_upto(510), 'every event processed');
+    my $c = counts();
+    is(scalar(grep { @{ $c->{$_} || [] } == 1 && $c->{$_}[0] =~ /^r\d=1$/ }
+              501 .. 600), 100, 'each exactly once');
+    is(scalar(grep { $c->{$_}[0] eq 'r3=1' } 591 .. 600), 10,
+       'the last ones by the last version');
 }
 
 # gwctl sees the entities
