@@ -38,15 +38,15 @@ static const proc_sink_ops_t  *proc_sink_types[] = {
 };
 
 
-static json_t       *proc_schema_doc;
-static gw_schema_t  *proc_schema;
-
-
 static int
 proc_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
+
+
+static json_t       *proc_schema_doc;
+static gw_schema_t  *proc_schema;
 
 
 /* the compiled pipeline.schema.json, once; -1 with err */
