@@ -128,6 +128,8 @@ static void proc_http_error_cb(enum evhttp_request_error error,
     void *arg);
 static void proc_http_done_cb(struct evhttp_request *req, void *arg);
 static void proc_http_timeout(evutil_socket_t fd, short what, void *arg);
+static void proc_http_evcon_free(evutil_socket_t fd, short what,
+    void *arg);
 static void proc_http_req_finish(proc_http_req_t *r, proc_sink_rc_e rc,
     const char *why);
 static void proc_http_job_fail(proc_http_job_t *job, const char *fmt,
@@ -558,10 +560,6 @@ proc_http_req_start(proc_http_req_t *r)
     free(body);
     evtimer_add(r->timer, &tv);
 
-    /* the connection is freed by libevent once the request is over */
-
-    evhttp_connection_free_on_completion(r->evcon);
-
     if (evhttp_make_request(r->evcon, r->req, s->conf.method, s->conf.path)
         != 0)
     {
@@ -703,8 +701,21 @@ proc_http_timeout(evutil_socket_t fd, short what, void *arg)
     r = arg;
     r->timed_out = 1;
 
-    /* calls proc_http_done_cb() with NULL, and frees the connection */
-    evhttp_cancel_request(r->req);
+    /* frees its request too, without a callback */
+    evhttp_connection_free(r->evcon);
+    r->evcon = NULL;
+    r->req = NULL;
+
+    proc_http_req_finish(r, PROC_SINK_FAIL, "timed out");
+}
+
+
+/* libevent still uses a connection after its request's callback */
+
+static void
+proc_http_evcon_free(evutil_socket_t fd, short what, void *arg)
+{
+    evhttp_connection_free(arg);
 }
 
 
@@ -717,7 +728,18 @@ proc_http_done_cb(struct evhttp_request *req, void *arg)
 
     r = arg;
 
-    /* libevent frees the request and the connection after this */
+    /* libevent frees the request after this, the connection is ours: it
+     * is freed from the loop, once libevent is done with it */
+
+    if (r->evcon != NULL
+        && event_base_once(r->job->sink->env.base, -1, EV_TIMEOUT,
+                           proc_http_evcon_free, r->evcon, NULL)
+           != 0)
+    {
+        gw_svc_log(r->job->sink->env.svc, GW_SVC_ERROR, NULL,
+                   "http sink: cannot free a connection", NULL);
+    }
+
     r->req = NULL;
     r->evcon = NULL;
 
