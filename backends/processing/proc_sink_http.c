@@ -49,6 +49,17 @@
 typedef struct proc_http_sink_s  proc_http_sink_t;
 typedef struct proc_http_job_s   proc_http_job_t;
 typedef struct proc_http_req_s   proc_http_req_t;
+typedef struct proc_http_load_s  proc_http_load_t;
+
+
+/* a load() answered from the loop: no position, no state */
+struct proc_http_load_s {
+    proc_http_load_t           *next;
+    proc_http_sink_t           *sink;
+    struct event               *ev;
+    proc_sink_loaded_pt         done;
+    void                       *data;
+};
 
 
 struct proc_http_req_s {
@@ -101,6 +112,7 @@ struct proc_http_sink_s {
     char                        pipeline[PROC_NAME_MAX + 1];
     proc_http_conf_t            conf;
     proc_http_job_t            *jobs;
+    proc_http_load_t           *loads;
     proc_http_req_t            *head;       /* waiting requests */
     proc_http_req_t            *tail;
     unsigned                    inflight;
@@ -115,6 +127,7 @@ static int proc_http_load(proc_sink_t *sink, unsigned partition,
 static int proc_http_commit(proc_sink_t *sink, const proc_batch_t *b,
     proc_sink_done_pt done, void *data, char *err, size_t errlen);
 static void proc_http_free(proc_sink_t *sink);
+static void proc_http_loaded(evutil_socket_t fd, short what, void *arg);
 static void proc_http_job_start(evutil_socket_t fd, short what, void *arg);
 static void proc_http_resolved(int result, struct evutil_addrinfo *res,
     void *arg);
@@ -207,14 +220,64 @@ proc_http_create(const proc_env_t *env, const char *pipeline, json_t *conf,
 }
 
 
-/* at least once: the sink stores no position */
+/* at least once: the sink stores no position, and answers so */
 
 static int
 proc_http_load(proc_sink_t *sink, unsigned partition,
     proc_sink_loaded_pt done, void *data, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "the http sink stores no position");
-    return -1;
+    proc_http_load_t  *l;
+    proc_http_sink_t  *s;
+
+    s = (proc_http_sink_t *) sink;
+
+    l = calloc(1, sizeof(proc_http_load_t));
+    if (l == NULL || s->env.base == NULL) {
+        free(l);
+        snprintf(err, errlen, "out of memory, or no event loop");
+        return -1;
+    }
+
+    l->ev = event_new(s->env.base, -1, 0, proc_http_loaded, l);
+    if (l->ev == NULL) {
+        free(l);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    l->sink = s;
+    l->done = done;
+    l->data = data;
+    l->next = s->loads;
+    s->loads = l;
+    event_active(l->ev, EV_TIMEOUT, 0);
+
+    return 0;
+}
+
+
+static void
+proc_http_loaded(evutil_socket_t fd, short what, void *arg)
+{
+    void                 *data;
+    proc_http_load_t     *l, **p;
+    proc_sink_loaded_pt   done;
+
+    l = arg;
+
+    for (p = &l->sink->loads; *p != NULL; p = &(*p)->next) {
+        if (*p == l) {
+            *p = l->next;
+            break;
+        }
+    }
+
+    done = l->done;
+    data = l->data;
+    event_free(l->ev);
+    free(l);
+
+    done(data, PROC_SINK_OK, NULL, NULL, NULL);
 }
 
 
@@ -981,12 +1044,19 @@ static void
 proc_http_free(proc_sink_t *sink)
 {
     proc_http_job_t   *job, *next;
+    proc_http_load_t  *l, *lnext;
     proc_http_sink_t  *s;
 
     s = (proc_http_sink_t *) sink;
 
     if (s == NULL) {
         return;
+    }
+
+    for (l = s->loads; l != NULL; l = lnext) {
+        lnext = l->next;
+        event_free(l->ev);
+        free(l);
     }
 
     for (job = s->jobs; job != NULL; job = next) {

@@ -289,6 +289,7 @@ proc_http_headers(proc_http_conf_t *c, json_t *hs, char *err,
     size_t               i, len, n;
     json_t              *v;
     const char          *name, *value;
+    proc_http_header_t  *h;
     const unsigned char *p;
 
     if (hs == NULL) {
@@ -341,13 +342,16 @@ proc_http_headers(proc_http_conf_t *c, json_t *hs, char *err,
             }
         }
 
-        c->headers[c->nheaders].name = strdup(name);
-        c->headers[c->nheaders].value = strdup(value);
-        c->nheaders++;
+        h = &c->headers[c->nheaders++];
 
-        if (c->headers[c->nheaders - 1].name == NULL
-            || c->headers[c->nheaders - 1].value == NULL)
-        {
+        h->name = strdup(name);
+        if (h->name == NULL) {
+            snprintf(err, errlen, ": out of memory");
+            return -1;
+        }
+
+        h->value = strdup(value);
+        if (h->value == NULL) {
             snprintf(err, errlen, ": out of memory");
             return -1;
         }
