@@ -21,8 +21,9 @@
  * followed): the task commits the whole batch again later; BAD for
  * another 4xx, naming the record ("record <i>: ..."), which the engine
  * sends to the DLQ.  A refused batch request is sent again record by
- * record, so that the one the receiver refuses is found.  Nothing is
- * stored: load() answers no position.
+ * record (each with its own key), so that the one the receiver refuses
+ * is found; when it takes them all alone, the batch is delivered.
+ * Nothing is stored: load() answers no position.
  *
  * Response bodies are read up to PROC_HTTP_BODY_MAX and their headers up
  * to PROC_HTTP_HEAD_MAX: past that the connection is closed, and the
@@ -931,6 +932,11 @@ proc_http_job_end(proc_http_job_t *job)
 {
     struct timeval  tv;
 
+    if (job->ending) {
+        /* a skipped request ended it already, inside the pump */
+        return;
+    }
+
     if (job->split && !job->failed && !job->has_bad && job->nreqs == 1
         && job->n > 1)
     {
@@ -942,13 +948,7 @@ proc_http_job_end(proc_http_job_t *job)
         proc_http_job_fail(job, "out of memory", NULL);
     }
 
-    if (job->split && !job->failed && !job->has_bad) {
-        /* every record taken alone: the batch alone was refused */
-        job->has_bad = 1;
-        job->bad = 0;
-        snprintf(job->err, sizeof(job->err), "record 0: the receiver "
-                 "refused the batch");
-    }
+    /* split, with every record taken alone: that is OK */
 
     job->ending = 1;
     job->ev = evtimer_new(job->sink->env.base, proc_http_job_answer, job);

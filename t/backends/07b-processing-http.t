@@ -92,7 +92,7 @@ sub serve {
 
     my $mode = take_mode();
     my ($status, $extra, $answer) = (200, '', '{"ok":true}');
-    if ($body =~ /"bad":true/) {
+    if ($body =~ /"bad":true/ || ($mode eq 'arr400' && $body =~ /^\[/)) {
         $status = 400;
     } elsif ($mode eq '500') {
         $status = 500;
@@ -260,7 +260,12 @@ my $batch = { name => 'hookb', source => { topic => 'hb' },
                            method => 'PUT',
                            url => "http://127.0.0.1:$rport/batch" } ] };
 
-my $dir = Processing::pipelines($one, $batch);
+# one request at a time: a failure skips the ones queued behind it
+my $serial = { name => 'hook1', source => { topic => 'h1' },
+               sinks => [ { type => 'http', concurrency => 1,
+                            url => "http://127.0.0.1:$rport/serial" } ] };
+
+my $dir = Processing::pipelines($one, $batch, $serial);
 my $svc = Processing::start(env => { REDIS => $redis->address,
                                      PIPELINES => $dir,
                                      HTTP_SINK_ALLOW =>
@@ -460,6 +465,31 @@ ok(Processing::eventually(sub { my $d = delivered('/batch');
     is(scalar(@$dlq), 1, '... the refused one is dead-lettered');
     my %f = @{ $dlq->[0][1] || [] };
     like($f{data} // '', qr/"n":7/, '... the right one');
+}
+
+# a batch refused as a whole, whose records are taken one by one
+my $before = Processing::cmd($port, 'XLEN', 'gw:proc:hookb:dlq');
+control('arr400 1');
+Processing::publish($port, 'hb', 1, map { [ "b$_", { n => $_ } ] } 9 .. 11);
+ok(Processing::eventually(sub { my $d = delivered('/batch');
+                                $d->{9} && $d->{10} && $d->{11}
+                                && all_pending('hb', 1, 'hookb') == 0 }, 20),
+   'a batch refused whole is delivered record by record');
+is(Processing::cmd($port, 'XLEN', 'gw:proc:hookb:dlq'), $before,
+   '... and nothing is dead-lettered');
+
+# ---- one request at a time, a 500 on the first -----------------------------
+
+control('500 1');
+Processing::publish($port, 'h1', 1, map { [ "s$_", { n => $_ } ] } 1 .. 6);
+ok(Processing::eventually(sub { keys %{ delivered('/serial') } == 6
+                                && all_pending('h1', 1, 'hook1') == 0 }, 20),
+   'concurrency 1: after a 500 every record arrives');
+{
+    my $k = by_key('/serial');
+    is(scalar(keys %$k), 6, '... distinct keys = records');
+    is(scalar(grep { $_->{status} == 500 } map { @$_ } values %$k), 1,
+       '... one 500 answered');
 }
 
 # ---- a huge answer is read up to its cap -----------------------------------
