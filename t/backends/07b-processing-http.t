@@ -528,7 +528,15 @@ ok(Processing::eventually(sub { delivered('/hook')->{80}
 
 my @errors = Processing::errors($svc);
 is(scalar(@errors), 0, 'nothing logged at error') or diag explain \@errors;
-Processing::stop($svc);
+
+# stopped with a request in flight: the sink frees it after the loop
+control('hang');
+Processing::publish($port, 'hk', 2, [ 'k90', { n => 90 } ]);
+ok(Processing::eventually(sub {
+       grep { $_->{body} =~ /"n":90\b/ } requests() }, 20),
+   'a request in flight');
+is(Processing::stop($svc), 0, 'the service stops with exit status 0');
+control('ok');
 
 # ---- a host name resolving outside the list: refused at connect ------------
 
