@@ -40,6 +40,7 @@ static int proc_run_refused(proc_commit_t *c, const char *err);
 void
 proc_run_commit(proc_run_t *r)
 {
+    int               bad;
     char              err[PROC_ERR_MAX];
     size_t            i, k, nsinks;
     json_t           *recs, *ids, *e;
@@ -90,15 +91,9 @@ proc_run_commit(proc_run_t *r)
         free(c->map);
         c->n = 0;
         c->map = malloc((json_array_size(r->out) + 1) * sizeof(size_t));
+        bad = (recs == NULL || ids == NULL || c->map == NULL);
 
-        if (recs == NULL || ids == NULL || c->map == NULL) {
-            json_decref(recs);
-            json_decref(ids);
-            r->failed = 1;
-            continue;
-        }
-
-        for (k = 0; k < json_array_size(r->out); k++) {
+        for (k = 0; !bad && k < json_array_size(r->out); k++) {
             e = json_array_get(r->entries, r->out_src[k]);
 
             if (r->dead[k]
@@ -113,11 +108,18 @@ proc_run_commit(proc_run_t *r)
             if (json_array_append(recs, json_array_get(r->out, k)) != 0
                 || json_array_append(ids, json_array_get(r->ids, k)) != 0)
             {
-                r->failed = 1;
-                break;
+                bad = 1;
             }
 
             c->map[c->n++] = k;
+        }
+
+        if (bad) {
+            /* never a part of the batch under its position */
+            json_decref(recs);
+            json_decref(ids);
+            r->failed = 1;
+            continue;
         }
 
         b.partition = t->partition;
@@ -303,10 +305,10 @@ proc_run_answered(proc_run_t *r, proc_commit_t *c, proc_sink_rc_e rc,
 static int
 proc_run_refused(proc_commit_t *c, const char *err)
 {
-    char          step[32], *end;
-    size_t        k;
-    proc_run_t   *r;
-    unsigned long i;
+    char           step[32], *end;
+    size_t         k;
+    proc_run_t    *r;
+    unsigned long  i;
 
     r = c->run;
 
