@@ -39,6 +39,7 @@ my $JSON = JSON::PP->new->canonical;
 my $RDIR = tempdir('tollgate-hook-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $LOG = "$RDIR/requests";
 my $CTL = "$RDIR/control";
+my $CONC = "$RDIR/concurrent";
 my @receivers;
 
 # control('500 3'): the next 3 requests get 500; 'hang', 'huge', 'ok'
@@ -73,6 +74,23 @@ sub mode_now {
     open my $fh, '<', $CTL or return 'ok';
     my $line = <$fh> // 'ok';
     return (split ' ', $line)[0];
+}
+
+# requests being answered now, and the most at once: ($cur, $max)
+sub concurrent {
+    my ($add) = @_;
+    open my $fh, '+>>', $CONC or die $!;
+    flock $fh, LOCK_EX;
+    seek $fh, 0, 0;
+    my ($cur, $max) = split ' ', (<$fh> // '0 0');
+    $cur += $add // 0;
+    $max = $cur if $cur > $max;
+    if ($add) {
+        truncate $fh, 0;
+        print $fh "$cur $max";
+    }
+    close $fh;
+    return ($cur, $max);
 }
 
 sub serve {
@@ -114,6 +132,12 @@ sub serve {
         my $until = time + 20;
         sleep 0.05 while mode_now() eq 'hang' && time < $until;
         return;
+    }
+
+    if ($mode eq 'slow') {
+        concurrent(1);
+        sleep 0.2;
+        concurrent(-1);
     }
 
     if ($mode eq 'huge') {
@@ -491,6 +515,27 @@ ok(Processing::eventually(sub { keys %{ delivered('/serial') } == 6
     is(scalar(grep { $_->{status} == 500 } map { @$_ } values %$k), 1,
        '... one 500 answered');
 }
+
+# ---- in flight per sink: at most "concurrency" -----------------------------
+
+control('slow');
+Processing::publish($port, 'hk', 2, map { [ "k$_", { n => $_ } ] } 100 .. 115);
+ok(Processing::eventually(sub { my $d = delivered('/hook');
+                                !(grep { !$d->{$_} } 100 .. 115)
+                                && all_pending('hk', 2, 'hook') == 0 }, 30),
+   'slow answers: every record arrived');
+{
+    my ($cur, $max) = concurrent();
+    ok($max >= 1 && $max <= 4, "at most 4 requests at once (saw $max)");
+}
+unlink $CONC;
+Processing::publish($port, 'h1', 1, map { [ "s$_", { n => $_ } ] } 20 .. 25);
+ok(Processing::eventually(sub { my $d = delivered('/serial');
+                                !(grep { !$d->{$_} } 20 .. 25)
+                                && all_pending('h1', 1, 'hook1') == 0 }, 30),
+   'concurrency 1: every record arrived');
+is((concurrent())[1], 1, '... one request at a time');
+control('ok');
 
 # ---- a huge answer is read up to its cap -----------------------------------
 
