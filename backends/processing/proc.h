@@ -122,6 +122,15 @@ struct proc_task_s {
 };
 
 
+/* a commit to one sink: the callback's data (proc_commit.c) */
+typedef struct {
+    proc_run_t             *run;
+    size_t                  sink;
+    size_t                 *map;        /* its batch's records in out */
+    size_t                  n;
+} proc_commit_t;
+
+
 /* one batch in flight (proc_steps.c) */
 struct proc_run_s {
     proc_task_t            *task;
@@ -139,6 +148,10 @@ struct proc_run_s {
     size_t                  pending;    /* async lookups or commits */
     int                     failed;     /* a sink failed: retry */
     unsigned                commit_tries;
+    json_t                 *ids;        /* each out record's id */
+    unsigned char          *dead;       /* out records in the DLQ */
+    proc_commit_t          *commits;    /* per sink */
+    int                     dlqd;       /* a sink refused a record */
     char                    last[PROC_ID_MAX];
     struct timespec         t0;
 };

@@ -55,6 +55,7 @@ static const gw_svc_key_t  proc_keys[] = {
       NULL },
     { "lua_budget", GW_SVC_INT, "10000000", 1000, 10000000000LL, NULL },
     { "lua_time", GW_SVC_MSEC, "1s", 10, 600000, NULL },
+    { "http_sink_allow", GW_SVC_STR, "", 0, 0, NULL },
     { NULL, 0, NULL, 0, 0, NULL }
 };
 

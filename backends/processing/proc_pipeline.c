@@ -34,7 +34,9 @@ static int proc_name_cmp(const void *a, const void *b);
 
 static const proc_sink_ops_t  *proc_sink_types[] = {
     &proc_sink_redis_ops, &proc_sink_stream_ops, &proc_sink_sqlite_ops,
-    &proc_sink_postgres_ops, NULL
+    &proc_sink_postgres_ops,
+    &proc_sink_http_ops,
+    NULL
 };
 
 
