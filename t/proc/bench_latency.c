@@ -14,8 +14,8 @@
  * this process's monotonic clock.  On a second connection it reads
  * OUT_STREAM with XREAD BLOCK from the entries after the start and, for
  * every entry whose data holds a "sent" member, records arrival - sent.
- * It stops when every event came back or 5 s after the last send, and
- * prints "<sent> <received> <p50 ms> <p99 ms> <max ms>".
+ * It stops when every event came back, or when nothing came for 1 s
+ * after the last send (a filter may drop some), and prints "<sent> <received> <p50 ms> <p99 ms> <max ms>".
  */
 
 
@@ -29,7 +29,7 @@
 #include <hiredis/adapters/libevent.h>
 
 
-#define BL_GRACE_US  5000000LL
+#define BL_QUIET_US  1000000LL
 
 
 typedef struct {
@@ -41,6 +41,7 @@ typedef struct {
     long long            got;
     long long            start;
     long long            last_send;
+    long long            last_got;
     long long           *lat;
     char                 cursor[64];
     int                  failed;
@@ -122,7 +123,8 @@ bl_tick(evutil_socket_t fd, short what, void *arg)
     }
 
     if (bl.got >= bl.total
-        || (bl.sent >= bl.total && now - bl.last_send > BL_GRACE_US))
+        || (bl.sent >= bl.total && now - bl.last_send > BL_QUIET_US
+            && now - bl.last_got > BL_QUIET_US))
     {
         bl_stop();
     }
@@ -173,6 +175,7 @@ bl_got(redisAsyncContext *ac, void *r, void *data)
 
                 if (bl.got < bl.total) {
                     bl.lat[bl.got++] = now - sent;
+                    bl.last_got = now;
                 }
             }
         }
