@@ -30,6 +30,9 @@
 #define PROC_PARTS_MAX      1024
 #define PROC_ERR_MAX        512
 
+#define PROC_FROM_DIR       1           /* pipelines_from = dir, both */
+#define PROC_FROM_MD        2           /* pipelines_from = metadata, both */
+
 
 typedef struct proc_pipeline_s  proc_pipeline_t;
 typedef struct proc_task_s      proc_task_t;
@@ -64,6 +67,13 @@ struct proc_pipeline_s {
     const char             *time;       /* event time pointer, or NULL */
     unsigned                retries;
     json_t                 *doc;
+    json_t                 *src;        /* the document as given */
+    long long               version;    /* its entity's; 0: a file */
+    int                     from_md;    /* a metadata entity */
+    int                     retired;    /* stopping (proc_follow.c) */
+    int                     release;    /* ... and giving up its leases */
+    int                     closing;    /* ... its last command sent */
+    proc_pipeline_t        *next;       /* proc.waiting, proc.retiring */
 
     proc_step_t            *steps;
     size_t                  nsteps;
@@ -139,8 +149,13 @@ typedef struct {
     struct event_base      *base;
     proc_env_t              env;
     char                    instance[128];
-    proc_pipeline_t       **pipelines;
+    proc_pipeline_t       **pipelines;     /* running */
     size_t                  npipelines;
+    proc_pipeline_t        *waiting;       /* new versions of retiring */
+    proc_pipeline_t        *retiring;      /* stopping, then freed */
+    unsigned                from;          /* PROC_FROM_* */
+    int                     md_loaded;     /* the entities read once */
+    json_t                 *files;         /* name -> {file, doc} */
     int                     loaded;
     int                     stopped;
     struct event           *tick;
@@ -163,7 +178,23 @@ extern proc_t  proc;
 
 /* loads every *.json of dir; -1 with err "<file>: <pointer>: <why>" */
 int proc_pipelines_load(const char *dir, char *err, size_t errlen);
+
+/* every pipeline, running, waiting or retiring, and the schema */
 void proc_pipelines_free(void);
+
+/*
+ * A pipeline from a document (stolen): checked against the schema and
+ * built, its tasks not started.  NULL with err "<pointer>: <why>".
+ */
+proc_pipeline_t *proc_pipeline_new(json_t *doc, char *err, size_t errlen);
+void proc_pipeline_free(proc_pipeline_t *pl);
+
+/* proc_follow.c: the metadata service's pipelines entities */
+int proc_follow_start(void);
+void proc_follow_stop(void);
+
+/* every tick: loads retried, retired pipelines freed once quiet */
+void proc_follow_tick(void);
 
 /* proc_json.c */
 
