@@ -136,16 +136,18 @@ metric() {
     curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
 
-# fill P: about N events over the P partitions (every event's time in
-# the current minute), then one event per partition 10 minutes later
+# fill P: about N events over the P partitions, 1000 / P keys each (a
+# key in one partition only, as the edge's crc32 of the key gives),
+# every event's time in the current minute, then one event per
+# partition 10 minutes later
 fill() {
     local p=$1 i t
     t=$(( $(date +%s) / 60 * 60000 + 30000 ))
     for ((i = 0; i < p; i++)); do
-        redis-benchmark -p "$RPORT" -n $((N / p)) -P 64 -r 1000 -q \
-            XADD "gw:topic:bench:$i" '*' \
+        redis-benchmark -p "$RPORT" -n $((N / p)) -P 64 -r $((1000 / p)) \
+            -q XADD "gw:topic:bench:$i" '*' \
             data '{"v":"__rand_int__","consumer":"bench"}' \
-            key 'c__rand_int__' consumer bench rid bench \
+            key "p$i-c__rand_int__" consumer bench rid bench \
             traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \
             time "$t" ctype application/json >/dev/null 2>&1
         rc XADD "gw:topic:bench:$i" '*' data '{"v":"1"}' key flush \
@@ -168,6 +170,13 @@ xinfo() {
         END { printf "%d %d %d\n", seen, read, left }'
 }
 
+alive() {
+    kill -0 "$svc" 2>/dev/null && return
+    echo "bench-processing: the service stopped:" >&2
+    tail -n 5 "$d/processing.log" >&2
+    exit 1
+}
+
 # drain GROUP P: the service (started already) drains the backlog; one
 # "events/s" line
 drain_svc() {
@@ -175,12 +184,14 @@ drain_svc() {
     while :; do
         set -- $(xinfo "$g" bench "$p")
         [ "$1" -ge 1 ] && break
+        alive
         sleep 0.05
     done
     t0=$(date +%s.%N) read0=$2
     while :; do
         set -- $(xinfo "$g" bench "$p")
         [ "$1" -eq "$p" ] && [ "$3" -eq 0 ] && break
+        alive
         sleep 0.05
     done
     t1=$(date +%s.%N)
@@ -250,7 +261,10 @@ declare -A lat
 for rb in $LAT_READ_BLOCK; do
     rc FLUSHALL >/dev/null
     start_svc "$d/pl-lat-1" TOLLGATE_PROCESSING_READ_BLOCK="$rb"
-    while [ "$(xinfo lat lat 1 | cut -d' ' -f1)" -lt 1 ]; do sleep 0.05; done
+    while [ "$(xinfo lat lat 1 | cut -d' ' -f1)" -lt 1 ]; do
+        alive
+        sleep 0.05
+    done
     lat[$rb]=$("$latency" "127.0.0.1:$RPORT" "$RATE" "$LAT_SECS" \
                   gw:topic:lat:0 bench:lat:out)
     stop_svc
