@@ -15,7 +15,8 @@
  * OUT_STREAM with XREAD BLOCK from the entries after the start and, for
  * every entry whose data holds a "sent" member, records arrival - sent.
  * It stops when every event came back, or when nothing came for 1 s
- * after the last send (a filter may drop some), and prints "<sent> <received> <p50 ms> <p99 ms> <max ms>".
+ * after the last send (a filter may drop some), and prints
+ * "<sent> <received> <p50 ms> <p99 ms> <max ms>".
  */
 
 
