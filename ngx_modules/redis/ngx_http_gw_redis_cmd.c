@@ -330,7 +330,12 @@ ngx_http_gw_redis_async_argv(redisAsyncContext *ac,
         p = ngx_http_gw_write_uint(p, argvlen[i]);
         *p++ = CR;
         *p++ = LF;
-        p = ngx_cpymem(p, argv[i], argvlen[i]);
+
+        if (argvlen[i] != 0) {
+            /* an empty argument may come as a null pointer */
+            p = ngx_cpymem(p, argv[i], argvlen[i]);
+        }
+
         *p++ = CR;
         *p++ = LF;
     }
