@@ -18,7 +18,9 @@
 # the identity service, its pepper and key-encryption key under
 # ./run/identity), TOLLGATE_METADATA_PORT (default port + 6: the metadata
 # service, the admin API, behind the gateway's /admin/; its configuration
-# under ./run/metadata).
+# under ./run/metadata), TOLLGATE_PROCESSING_PORT (default port + 7: the
+# processing service, its demo pipeline and SQLite file under
+# ./run/processing).
 
 set -eu
 
@@ -38,6 +40,8 @@ id_port=${TOLLGATE_IDENTITY_PORT:-$((port + 5))}
 identity="$top/build/backends/identity"
 md_port=${TOLLGATE_METADATA_PORT:-$((port + 6))}
 metadata="$top/build/backends/metadata"
+proc_port=${TOLLGATE_PROCESSING_PORT:-$((port + 7))}
+processing="$top/build/backends/processing"
 
 for f in "$module" "$gwctl"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
@@ -47,7 +51,7 @@ mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys" \
     "$run/redis"
 cp "$module" "$run/modules/"
 cp "$top/conf/tollgate.conf" "$top/conf/log-json.conf" "$run/conf/"
-cp "$top/conf/demo/"*.conf "$run/conf/demo/"
+cp "$top/conf/demo/"*.conf "$top/conf/demo/"*.json "$run/conf/demo/"
 
 # the Lua plugins (demo/plugins.conf): the shipped ones, and the demo's
 # own greeting plugin beside them, to edit while the gateway runs
@@ -204,6 +208,51 @@ if [ -x "$audit" ]; then
     pids="$pids $!"
 else
     audit_url="(not built: run make backends)"
+fi
+
+# The processing service (docs/processing.md): the demo pipeline reads
+# the events /events publishes, counts them and sums their amounts per
+# consumer and minute (of publish time), and writes each minute, once it
+# is over, into run/processing/demo.db, exactly once
+proc_url="http://127.0.0.1:$proc_port"
+if [ -x "$processing" ]; then
+    mkdir -p "$run/processing/pipelines"
+    cat > "$run/processing/pipelines/per-minute.json" <<JSON
+{
+    "name": "per-minute",
+    "description": "the demo's events per consumer and minute",
+    "source": {"topic": "events", "partitions": 2},
+    "steps": [
+        {"type": "map", "name": "amount",
+         "lua": "return function (rec) rec.amount = tonumber(rec.amount) or 0; return rec end"}
+    ],
+    "window": {"type": "tumbling", "size": "1m",
+               "aggregate": [{"op": "count", "as": "events"},
+                             {"op": "sum", "field": "/amount", "as": "amount"}]},
+    "sinks": [
+        {"type": "sqlite", "path": "$run/processing/demo.db",
+         "table": "per_minute", "create": true,
+         "columns": {"consumer": "/key", "minute": "/start",
+                     "events": "/events", "amount": "/amount"},
+         "types": {"consumer": "text", "minute": "integer",
+                   "events": "integer", "amount": "real"},
+         "key": ["consumer", "minute"]}
+    ]
+}
+JSON
+    cat > "$run/processing/processing.conf" <<CONF
+# written by scripts/run.sh at each start (docs/processing.md)
+listen = 127.0.0.1:$proc_port
+redis = $redis
+pipelines = $run/processing/pipelines
+instance = demo
+CONF
+    env -u TOLLGATE_PROCESSING_PORT \
+        setsid "$processing" -c "$run/processing/processing.conf" \
+        2>>"$run/logs/processing.log" &
+    pids="$pids $!"
+else
+    proc_url="(not built: run make backends)"
 fi
 
 sleep 0.5
@@ -397,6 +446,23 @@ Audit trail on $audit_url (build/backends/audit, docs/audit.md):
   curl -s -X POST $audit_url/v1/audit/checkpoint   # a signed checkpoint
   curl -s "$audit_url/v1/audit/records?actor=demo"
   build/backends/audit verify $run/audit/data
+
+Events (docs/publish.md) into the processing service on $proc_url
+(build/backends/processing, docs/processing.md), counted per consumer and
+minute into SQLite:
+
+  curl -i -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -H 'Idempotency-Key: "demo-1"' -d '{"amount": 12.5}' $url/events  # 202
+  curl -i -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d '{"amount": -1}' $url/events          # 400, refused by its schema
+
+A minute's row is written once the minute is over and a later event has
+come (the window closes on event time): publish one more a minute later,
+then
+
+  sqlite3 $run/processing/demo.db 'select * from per_minute'
+  curl -s $proc_url/metrics | grep ^proc_     # events, lag, DLQ
+  build/backends/processing dlq -c $run/processing/processing.conf list per-minute
 EOF
 
 if [ -n "$secret" ]; then
