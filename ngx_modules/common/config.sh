@@ -20,3 +20,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_auth.c"
 # a directive parser's message as a route policy's error
 gw_deps="$gw_deps $ngx_addon_dir/common/ngx_http_gw_policy_err.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_policy_err.c"
+
+# a request body's copy, made by a request body filter as it is read
+gw_deps="$gw_deps $ngx_addon_dir/common/ngx_http_gw_body.h"
+gw_srcs="$gw_srcs $ngx_addon_dir/common/ngx_http_gw_body.c"

@@ -18,6 +18,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_gw_body.h"
+
 
 #define NGX_HTTP_GW_PUBLISH_NAME_MAX     64         /* bytes of a topic */
 #define NGX_HTTP_GW_PUBLISH_PARTS_MAX    1024
@@ -69,15 +71,10 @@ typedef struct {
 
 /* a request being published */
 typedef struct {
-    u_char                     *buf;            /* the body, as read */
-    size_t                      len;
-    size_t                      size;
-    size_t                      max;
+    ngx_http_gw_body_copy_t     body;           /* the body, as read */
     ngx_str_t                   key;
     ngx_uint_t                  partition;
     unsigned                    collect:1;      /* the filter copies */
-    unsigned                    lost:1;         /* a part went to a file */
-    unsigned                    too_large:1;
 } ngx_http_gw_publish_ctx_t;
 
 

@@ -36,8 +36,6 @@
 
 static ngx_int_t ngx_http_gw_publish_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_gw_publish_append(ngx_http_request_t *r,
-    ngx_http_gw_publish_ctx_t *ctx, u_char *data, size_t size);
 static ngx_uint_t ngx_http_gw_publish_ctl(u_char *p, size_t len);
 
 
@@ -313,14 +311,15 @@ ngx_http_gw_publish_ctx(ngx_http_request_t *r, ngx_uint_t collect)
         return NULL;
     }
 
-    ctx->max = NGX_HTTP_GW_PUBLISH_BODY_MAX;
+    ctx->body.max = NGX_HTTP_GW_PUBLISH_BODY_MAX;
 
     if (collect) {
-        ctx->size = (clen > 0) ? (size_t) ngx_min(clen, (off_t) ctx->max)
-                               : NGX_HTTP_GW_PUBLISH_CHUNK;
-
-        ctx->buf = ngx_pnalloc(r->pool, ctx->size);
-        if (ctx->buf == NULL) {
+        if (ngx_http_gw_body_copy_init(r->pool, &ctx->body,
+                                       (clen > 0) ? (size_t) clen
+                                                  : NGX_HTTP_GW_PUBLISH_CHUNK,
+                                       NGX_HTTP_GW_PUBLISH_BODY_MAX)
+            != NGX_OK)
+        {
             return NULL;
         }
 
@@ -336,8 +335,6 @@ ngx_http_gw_publish_ctx(ngx_http_request_t *r, ngx_uint_t collect)
 static ngx_int_t
 ngx_http_gw_publish_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t                       *b;
-    ngx_chain_t                     *cl;
     ngx_http_gw_publish_ctx_t       *ctx;
     ngx_http_gw_publish_loc_conf_t  *plcf;
 
@@ -362,65 +359,11 @@ ngx_http_gw_publish_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_gw_publish_next_filter(r, in);
     }
 
-    for (cl = in; cl != NULL; cl = cl->next) {
-        b = cl->buf;
-
-        if (!ngx_buf_in_memory(b)) {
-            if (ngx_buf_size(b)) {
-                ctx->lost = 1;
-            }
-
-            continue;
-        }
-
-        if (b->last > b->pos
-            && ngx_http_gw_publish_append(r, ctx, b->pos, b->last - b->pos)
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_gw_body_copy_chain(r->pool, &ctx->body, in) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_gw_publish_next_filter(r, in);
-}
-
-
-/* appends to the copy, doubling it for a chunked body, up to ctx->max */
-
-static ngx_int_t
-ngx_http_gw_publish_append(ngx_http_request_t *r,
-    ngx_http_gw_publish_ctx_t *ctx, u_char *data, size_t size)
-{
-    u_char  *p;
-    size_t   need;
-
-    if (ctx->too_large) {
-        return NGX_OK;
-    }
-
-    if (size > ctx->max - ctx->len) {
-        ctx->too_large = 1;
-        return NGX_OK;
-    }
-
-    need = ctx->len + size;
-
-    if (need > ctx->size) {
-        ctx->size = ngx_max(need, ngx_min(2 * ctx->size, ctx->max));
-
-        p = ngx_pnalloc(r->pool, ctx->size);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(p, ctx->buf, ctx->len);
-        ctx->buf = p;
-    }
-
-    ngx_memcpy(ctx->buf + ctx->len, data, size);
-    ctx->len += size;
-
-    return NGX_OK;
 }
 
 
@@ -439,8 +382,6 @@ ngx_http_gw_publish_body_collect(ngx_http_request_t *r,
     ngx_http_gw_publish_ctx_t *ctx)
 {
     off_t         total;
-    ssize_t       n;
-    ngx_buf_t    *b;
     ngx_uint_t    spooled, nbufs;
     ngx_chain_t  *cl;
 
@@ -463,17 +404,17 @@ ngx_http_gw_publish_body_collect(ngx_http_request_t *r,
         }
     }
 
-    if (spooled && ctx->collect && !ctx->lost) {
+    if (spooled && ctx->collect && !ctx->body.lost) {
         ctx->collect = 0;
         return NGX_OK;
     }
 
     ctx->collect = 0;
-    ctx->len = 0;
-    ctx->too_large = 0;
+    ctx->body.len = 0;
+    ctx->body.too_large = 0;
 
-    if (total > (off_t) ctx->max) {
-        ctx->too_large = 1;
+    if (total > (off_t) ctx->body.max) {
+        ctx->body.too_large = 1;
         return NGX_OK;
     }
 
@@ -488,44 +429,12 @@ ngx_http_gw_publish_body_collect(ngx_http_request_t *r,
             /* void */
         }
 
-        ctx->buf = cl->buf->pos;
-        ctx->len = (size_t) total;
-        ctx->size = ctx->len;
+        ctx->body.buf = cl->buf->pos;
+        ctx->body.len = (size_t) total;
+        ctx->body.size = ctx->body.len;
 
         return NGX_OK;
     }
 
-    ctx->buf = ngx_pnalloc(r->pool, (size_t) total);
-    if (ctx->buf == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->size = (size_t) total;
-
-    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            ctx->len = ngx_cpymem(ctx->buf + ctx->len, b->pos,
-                                  b->last - b->pos) - ctx->buf;
-            continue;
-        }
-
-        if (b->in_file && b->file_last > b->file_pos) {
-            n = ngx_read_file(b->file, ctx->buf + ctx->len,
-                              (size_t) (b->file_last - b->file_pos),
-                              b->file_pos);
-
-            if (n != (ssize_t) (b->file_last - b->file_pos)) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "gw_publish: cannot read the body back "
-                              "from \"%V\"", &b->file->name);
-                return NGX_ERROR;
-            }
-
-            ctx->len += n;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_gw_body_copy_read(r, &ctx->body, "gw_publish");
 }

@@ -202,9 +202,9 @@ ngx_http_gw_publish_body_read(ngx_http_request_t *r)
         return;
     }
 
-    if (ctx->too_large) {
+    if (ctx->body.too_large) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "gw_publish: body of more than %uz bytes", ctx->max);
+                      "gw_publish: body of more than %uz bytes", ctx->body.max);
 
         (void) ngx_http_gw_publish_refuse(r,
                    NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -214,7 +214,7 @@ ngx_http_gw_publish_body_read(ngx_http_request_t *r)
         return;
     }
 
-    if (ctx->len == 0) {
+    if (ctx->body.len == 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "gw_publish: empty body");
 
@@ -317,7 +317,7 @@ ngx_http_gw_publish_send(ngx_http_request_t *r,
     ngx_http_gw_publish_arg(t->maxlen_text.data, t->maxlen_text.len);
     ngx_http_gw_publish_arg("*", 1);
     ngx_http_gw_publish_arg("data", 4);
-    ngx_http_gw_publish_arg(ctx->buf, ctx->len);
+    ngx_http_gw_publish_arg(ctx->body.buf, ctx->body.len);
     ngx_http_gw_publish_arg("key", 3);
     ngx_http_gw_publish_arg(ctx->key.data, ctx->key.len);
     ngx_http_gw_publish_arg("consumer", 8);

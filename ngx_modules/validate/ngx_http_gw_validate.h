@@ -19,6 +19,7 @@
 #include <ngx_http.h>
 
 #include "gw_schema.h"
+#include "ngx_http_gw_body.h"
 
 
 #define NGX_HTTP_GW_VALIDATE_ERRORS      10      /* gw_validate_errors */
@@ -77,14 +78,9 @@ typedef struct {
 
 
 typedef struct {
-    u_char                     *buf;            /* the body, as read */
-    size_t                      len;
-    size_t                      size;
-    size_t                      max;
+    ngx_http_gw_body_copy_t     body;           /* the body, as read */
     unsigned                    collect:1;      /* the body filter copies */
     unsigned                    filtered:1;     /* it did from the start */
-    unsigned                    lost:1;         /* it saw a file buffer */
-    unsigned                    too_large:1;
     unsigned                    read:1;
     unsigned                    waiting:1;
     unsigned                    done:1;

@@ -38,10 +38,6 @@ static ngx_int_t ngx_http_gw_validate_body_check(ngx_http_request_t *r,
 static void ngx_http_gw_validate_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_validate_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_gw_validate_body_append(ngx_http_request_t *r,
-    ngx_http_gw_validate_ctx_t *ctx, u_char *data, size_t size);
-static ngx_int_t ngx_http_gw_validate_body_collect(ngx_http_request_t *r,
-    ngx_http_gw_validate_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_validate_ambiguous(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gw_validate_media_type(ngx_http_request_t *r,
     ngx_http_gw_validate_loc_conf_t *lcf);
@@ -153,15 +149,16 @@ ngx_http_gw_validate_body_start(ngx_http_request_t *r,
 
     ngx_http_set_ctx(r, ctx, ngx_http_gw_validate_module);
 
-    ctx->max = lcf->body_max;
+    ctx->body.max = lcf->body_max;
 
     if (r->request_body == NULL) {
         /* the body filter will see every byte */
-        ctx->size = (clen > 0) ? (size_t) clen
-                               : ngx_min(lcf->body_max,
-                                         NGX_HTTP_GW_VALIDATE_CHUNK);
-        ctx->buf = ngx_pnalloc(r->pool, ctx->size);
-        if (ctx->buf == NULL) {
+        if (ngx_http_gw_body_copy_init(r->pool, &ctx->body,
+                                       (clen > 0) ? (size_t) clen
+                                                  : NGX_HTTP_GW_VALIDATE_CHUNK,
+                                       lcf->body_max)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -226,8 +223,6 @@ ngx_http_gw_validate_body_read(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_gw_validate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t                   *b;
-    ngx_chain_t                 *cl;
     ngx_http_gw_validate_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gw_validate_module);
@@ -236,139 +231,11 @@ ngx_http_gw_validate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_gw_validate_next_filter(r, in);
     }
 
-    for (cl = in; cl != NULL; cl = cl->next) {
-        b = cl->buf;
-
-        if (!ngx_buf_in_memory(b)) {
-            if (ngx_buf_size(b)) {
-                ctx->lost = 1;
-            }
-
-            continue;
-        }
-
-        if (b->last > b->pos
-            && ngx_http_gw_validate_body_append(r, ctx, b->pos,
-                                                b->last - b->pos)
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_gw_body_copy_chain(r->pool, &ctx->body, in) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_gw_validate_next_filter(r, in);
-}
-
-
-/*
- * Appends to the copy of the body, growing it (doubling, up to max) for a
- * chunked one; past max, only notes that the body is too large, and the
- * copy stops.
- */
-
-static ngx_int_t
-ngx_http_gw_validate_body_append(ngx_http_request_t *r,
-    ngx_http_gw_validate_ctx_t *ctx, u_char *data, size_t size)
-{
-    u_char  *p;
-    size_t   need;
-
-    if (ctx->too_large) {
-        return NGX_OK;
-    }
-
-    if (size > ctx->max - ctx->len) {
-        ctx->too_large = 1;
-        return NGX_OK;
-    }
-
-    need = ctx->len + size;
-
-    if (need > ctx->size) {
-        ctx->size = ngx_max(need, ngx_min(2 * ctx->size, ctx->max));
-
-        p = ngx_pnalloc(r->pool, ctx->size);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(p, ctx->buf, ctx->len);
-        ctx->buf = p;
-    }
-
-    ngx_memcpy(ctx->buf + ctx->len, data, size);
-    ctx->len += size;
-
-    return NGX_OK;
-}
-
-
-/*
- * The body as r->request_body holds it, for when the filter did not see
- * it.  Reads the part nginx wrote to its temporary file: a local file,
- * just written, of at most gw_validate_body_max bytes.
- */
-
-static ngx_int_t
-ngx_http_gw_validate_body_collect(ngx_http_request_t *r,
-    ngx_http_gw_validate_ctx_t *ctx)
-{
-    off_t         total;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    ctx->len = 0;
-    ctx->too_large = 0;
-
-    if (r->request_body == NULL) {
-        return NGX_OK;
-    }
-
-    total = 0;
-
-    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
-        total += ngx_buf_size(cl->buf);
-    }
-
-    if (total > (off_t) ctx->max) {
-        ctx->too_large = 1;
-        return NGX_OK;
-    }
-
-    ctx->buf = ngx_pnalloc(r->pool, (size_t) total + 1);
-    if (ctx->buf == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->size = (size_t) total + 1;
-
-    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            ctx->len = ngx_cpymem(ctx->buf + ctx->len, b->pos,
-                                  b->last - b->pos) - ctx->buf;
-            continue;
-        }
-
-        if (b->in_file && b->file_last > b->file_pos) {
-            n = ngx_read_file(b->file, ctx->buf + ctx->len,
-                              (size_t) (b->file_last - b->file_pos),
-                              b->file_pos);
-
-            if (n != (ssize_t) (b->file_last - b->file_pos)) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "gw_validate: cannot read the body back "
-                              "from \"%V\"", &b->file->name);
-                return NGX_ERROR;
-            }
-
-            ctx->len += n;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -380,13 +247,15 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
     json_error_t              jerr;
     const gw_schema_value_t  *inst;
 
-    if (!ctx->filtered || ctx->lost) {
-        if (ngx_http_gw_validate_body_collect(r, ctx) != NGX_OK) {
+    if (!ctx->filtered || ctx->body.lost) {
+        if (ngx_http_gw_body_copy_read(r, &ctx->body, "gw_validate")
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    if (ctx->too_large) {
+    if (ctx->body.too_large) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "gw_validate: body more than gw_validate_body_max "
                       "%uz", lcf->body_max);
@@ -405,7 +274,7 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
                    "Request body too large", &detail, NULL);
     }
 
-    if (ctx->len == 0) {
+    if (ctx->body.len == 0) {
         /* an empty text is no JSON text; a GET without a body is fine */
 
         if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))) {
@@ -424,17 +293,17 @@ ngx_http_gw_validate_body_check(ngx_http_request_t *r,
 
     /* the usual valid body in one pass; any other is looked at again */
 
-    if (ngx_http_gw_validate_check(lcf->body->schema, ctx->buf, ctx->len,
-                                   lcf->depth))
+    if (ngx_http_gw_validate_check(lcf->body->schema, ctx->body.buf,
+                                   ctx->body.len, lcf->depth))
     {
         return NGX_DECLINED;
     }
 
-    inst = ngx_http_gw_validate_parse(ctx->buf, ctx->len, lcf->depth,
+    inst = ngx_http_gw_validate_parse(ctx->body.buf, ctx->body.len, lcf->depth,
                                       &jerr);
 
     if (inst == NULL) {
-        return ngx_http_gw_validate_malformed(r, ctx->buf, ctx->len,
+        return ngx_http_gw_validate_malformed(r, ctx->body.buf, ctx->body.len,
                                               (size_t) jerr.position,
                                               "%s", jerr.text);
     }
