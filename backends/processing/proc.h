@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/async.h>
 #include <jansson.h>
 
 #include "gw_svc.h"
@@ -245,6 +246,9 @@ void proc_task_redo(proc_task_t *t);
 
 /* proc_lease.c */
 void proc_lease_tick(void);
+int proc_lease_send(redisAsyncContext *ac, proc_pipeline_t *pl,
+    const char *script, const char **extra, size_t nextra,
+    redisCallbackFn *fn);
 void proc_lag_tick(void);
 
 /* proc_steps.c */

@@ -633,9 +633,7 @@ static void
 proc_follow_close(proc_pipeline_t *pl)
 {
     int                  rc;
-    char                *keys, nk[16];
-    size_t               p, n, *argl;
-    const char         **argv;
+    size_t               p;
     redisAsyncContext   *ac;
 
     if (pl->lease_busy) {
@@ -667,42 +665,8 @@ proc_follow_close(proc_pipeline_t *pl)
         return;
     }
 
-    n = pl->partitions + 1;
-    argv = malloc((n + 4) * (sizeof(char *) + sizeof(size_t)));
-    keys = malloc(n * PROC_KEY_MAX);
-
-    if (argv == NULL || keys == NULL) {
-        free(argv);
-        free(keys);
-        return;
-    }
-
-    argl = (size_t *) (argv + n + 4);
-    snprintf(nk, sizeof(nk), "%u", (unsigned) n);
-
-    argv[0] = "EVAL";
-    argv[1] = proc_release_script;
-    argv[2] = nk;
-
-    snprintf(keys, PROC_KEY_MAX, "gw:proc:instances:%s", pl->name);
-    argv[3] = keys;
-
-    for (p = 0; p < pl->partitions; p++) {
-        snprintf(keys + (p + 1) * PROC_KEY_MAX, PROC_KEY_MAX,
-                 "gw:proc:owner:%s:%u", pl->name, (unsigned) p);
-        argv[4 + p] = keys + (p + 1) * PROC_KEY_MAX;
-    }
-
-    argv[3 + n] = proc.instance;
-
-    for (p = 0; p < n + 4; p++) {
-        argl[p] = strlen(argv[p]);
-    }
-
-    rc = redisAsyncCommandArgv(ac, proc_follow_closed, pl, (int) n + 4, argv,
-                               argl);
-    free(argv);
-    free(keys);
+    rc = proc_lease_send(ac, pl, proc_release_script, NULL, 0,
+                         proc_follow_closed);
 
     if (rc == REDIS_OK) {
         pl->closing = 1;

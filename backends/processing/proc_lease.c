@@ -56,10 +56,9 @@ static const char  proc_lease_script[] =
 void
 proc_lease_tick(void)
 {
-    int                  rc;
-    char                *keys, lease[24], now[24], nk[16];
-    size_t               i, p, n, *argl;
-    const char         **argv;
+    char                 lease[24], now[24];
+    size_t               i;
+    const char          *extra[2];
     proc_pipeline_t     *pl;
     redisAsyncContext   *ac;
 
@@ -72,6 +71,9 @@ proc_lease_tick(void)
                                                            "lease"));
     snprintf(now, sizeof(now), "%lld", proc_now_ms());
 
+    extra[0] = now;
+    extra[1] = lease;
+
     for (i = 0; i < proc.npipelines; i++) {
         pl = proc.pipelines[i];
 
@@ -79,49 +81,75 @@ proc_lease_tick(void)
             continue;
         }
 
-        n = pl->partitions + 1;
-        argv = malloc((n + 6) * (sizeof(char *) + sizeof(size_t)));
-        keys = malloc(n * PROC_KEY_MAX);
-
-        if (argv == NULL || keys == NULL) {
-            free(argv);
-            free(keys);
-            return;
-        }
-
-        argl = (size_t *) (argv + n + 6);
-        snprintf(nk, sizeof(nk), "%u", (unsigned) n);
-
-        argv[0] = "EVAL";
-        argv[1] = proc_lease_script;
-        argv[2] = nk;
-
-        snprintf(keys, PROC_KEY_MAX, "gw:proc:instances:%s", pl->name);
-        argv[3] = keys;
-
-        for (p = 0; p < pl->partitions; p++) {
-            snprintf(keys + (p + 1) * PROC_KEY_MAX, PROC_KEY_MAX,
-                     "gw:proc:owner:%s:%u", pl->name, (unsigned) p);
-            argv[4 + p] = keys + (p + 1) * PROC_KEY_MAX;
-        }
-
-        argv[3 + n] = proc.instance;
-        argv[4 + n] = now;
-        argv[5 + n] = lease;
-
-        for (p = 0; p < n + 6; p++) {
-            argl[p] = strlen(argv[p]);
-        }
-
-        rc = redisAsyncCommandArgv(ac, proc_lease_done, pl, (int) n + 6,
-                                   argv, argl);
-        free(argv);
-        free(keys);
-
-        if (rc == REDIS_OK) {
+        if (proc_lease_send(ac, pl, proc_lease_script, extra, 2,
+                            proc_lease_done)
+            == REDIS_OK)
+        {
             pl->lease_busy = 1;
         }
     }
+}
+
+
+/*
+ * Sends a lease script for pl: EVAL script with the instances key and
+ * every partition's owner key as KEYS, then this instance's name and the
+ * nextra extra arguments as ARGV.  The reply goes to fn with pl.
+ * REDIS_OK, or REDIS_ERR (out of memory, or the connection refused it).
+ */
+
+int
+proc_lease_send(redisAsyncContext *ac, proc_pipeline_t *pl,
+    const char *script, const char **extra, size_t nextra,
+    redisCallbackFn *fn)
+{
+    int           rc;
+    char         *keys, nk[16];
+    size_t        i, p, n, *argl;
+    const char  **argv;
+
+    n = pl->partitions + 1;
+    argv = malloc((n + 4 + nextra) * (sizeof(char *) + sizeof(size_t)));
+    keys = malloc(n * PROC_KEY_MAX);
+
+    if (argv == NULL || keys == NULL) {
+        free(argv);
+        free(keys);
+        return REDIS_ERR;
+    }
+
+    argl = (size_t *) (argv + n + 4 + nextra);
+    snprintf(nk, sizeof(nk), "%u", (unsigned) n);
+
+    argv[0] = "EVAL";
+    argv[1] = script;
+    argv[2] = nk;
+
+    snprintf(keys, PROC_KEY_MAX, "gw:proc:instances:%s", pl->name);
+    argv[3] = keys;
+
+    for (p = 0; p < pl->partitions; p++) {
+        snprintf(keys + (p + 1) * PROC_KEY_MAX, PROC_KEY_MAX,
+                 "gw:proc:owner:%s:%u", pl->name, (unsigned) p);
+        argv[4 + p] = keys + (p + 1) * PROC_KEY_MAX;
+    }
+
+    argv[3 + n] = proc.instance;
+
+    for (i = 0; i < nextra; i++) {
+        argv[4 + n + i] = extra[i];
+    }
+
+    for (p = 0; p < n + 4 + nextra; p++) {
+        argl[p] = strlen(argv[p]);
+    }
+
+    rc = redisAsyncCommandArgv(ac, fn, pl, (int) (n + 4 + nextra), argv,
+                               argl);
+    free(argv);
+    free(keys);
+
+    return rc;
 }
 
 
