@@ -294,6 +294,8 @@ typedef struct {
     json_t                  *conf;
 } proc_rsink_t;
 
+void proc_rsink_free(proc_sink_t *sink);
+
 int proc_rsink_init(proc_rsink_t *rs, const proc_env_t *env,
     const char *pipeline, json_t *conf, char *err, size_t errlen);
 int proc_rsink_load(proc_sink_t *s, unsigned partition,

@@ -189,21 +189,7 @@ proc_sink_redis_commit(proc_sink_t *sink, const proc_batch_t *b,
 }
 
 
-static void
-proc_sink_redis_free(proc_sink_t *sink)
-{
-    proc_sink_redis_t  *s;
-
-    s = (proc_sink_redis_t *) sink;
-
-    if (s != NULL) {
-        json_decref(s->rs.conf);
-        free(s);
-    }
-}
-
-
 const proc_sink_ops_t  proc_sink_redis_ops = {
     "redis", 1, proc_sink_redis_create, proc_rsink_load,
-    proc_sink_redis_commit, proc_sink_redis_free
+    proc_sink_redis_commit, proc_rsink_free
 };

@@ -288,3 +288,19 @@ proc_rsink_loaded(redisAsyncContext *ac, void *r, void *data)
     json_decref(state);
     free(call);
 }
+
+
+/* frees a redis or stream sink: either starts with its proc_rsink_t */
+
+void
+proc_rsink_free(proc_sink_t *sink)
+{
+    proc_rsink_t  *rs;
+
+    rs = (proc_rsink_t *) sink;
+
+    if (rs != NULL) {
+        json_decref(rs->conf);
+        free(rs);
+    }
+}
