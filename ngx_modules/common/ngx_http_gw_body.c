@@ -158,3 +158,48 @@ ngx_http_gw_body_copy_append(ngx_pool_t *pool, ngx_http_gw_body_copy_t *copy,
 
     return NGX_OK;
 }
+
+
+void
+ngx_http_gw_body_headers(ngx_http_request_t *r, ngx_uint_t *types,
+    ngx_uint_t *codings, ngx_table_elt_t **coding)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    *types = 0;
+    *codings = 0;
+    *coding = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) == 0)
+        {
+            (*types)++;
+
+        } else if (h[i].key.len == sizeof("Content-Encoding") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Content-Encoding",
+                                      sizeof("Content-Encoding") - 1) == 0)
+        {
+            (*codings)++;
+            *coding = &h[i];
+        }
+    }
+}

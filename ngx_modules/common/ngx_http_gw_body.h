@@ -52,5 +52,14 @@ ngx_int_t ngx_http_gw_body_copy_chain(ngx_pool_t *pool,
 ngx_int_t ngx_http_gw_body_copy_read(ngx_http_request_t *r,
     ngx_http_gw_body_copy_t *copy, const char *who);
 
+/*
+ * The request headers that say how to read its body, in one walk: how
+ * many Content-Type and Content-Encoding headers it has (more than one
+ * of either makes the body ambiguous), and the last Content-Encoding
+ * (NULL: none).
+ */
+void ngx_http_gw_body_headers(ngx_http_request_t *r, ngx_uint_t *types,
+    ngx_uint_t *codings, ngx_table_elt_t **coding);
+
 
 #endif /* _NGX_HTTP_GW_BODY_H_INCLUDED_ */

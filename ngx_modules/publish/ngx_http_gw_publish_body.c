@@ -41,9 +41,6 @@ static ngx_uint_t ngx_http_gw_publish_ctl(u_char *p, size_t len);
 
 static ngx_http_request_body_filter_pt  ngx_http_gw_publish_next_filter;
 
-static ngx_str_t  ngx_http_gw_publish_ctype = ngx_string("Content-Type");
-static ngx_str_t  ngx_http_gw_publish_cenc = ngx_string("Content-Encoding");
-
 
 ngx_int_t
 ngx_http_gw_publish_body_init(ngx_conf_t *cf)
@@ -119,8 +116,7 @@ ngx_http_gw_publish_check(ngx_http_request_t *r,
     ngx_http_gw_publish_loc_conf_t *plcf, ngx_http_gw_publish_ctx_t *ctx)
 {
     ngx_str_t         esc;
-    ngx_uint_t        i, ntype, nenc;
-    ngx_list_part_t  *part;
+    ngx_uint_t        ntype, nenc;
     ngx_table_elt_t  *h, *enc;
     u_char            buf[NGX_HTTP_GW_LOG_SIZE];
 
@@ -144,40 +140,7 @@ ngx_http_gw_publish_check(ngx_http_request_t *r,
                    "Method not allowed", "a topic takes POST only");
     }
 
-    ntype = 0;
-    nenc = 0;
-    enc = NULL;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == ngx_http_gw_publish_ctype.len
-            && ngx_strncasecmp(h[i].key.data, ngx_http_gw_publish_ctype.data,
-                               h[i].key.len) == 0)
-        {
-            ntype++;
-
-        } else if (h[i].key.len == ngx_http_gw_publish_cenc.len
-                   && ngx_strncasecmp(h[i].key.data,
-                                      ngx_http_gw_publish_cenc.data,
-                                      h[i].key.len) == 0)
-        {
-            nenc++;
-            enc = &h[i];
-        }
-    }
+    ngx_http_gw_body_headers(r, &ntype, &nenc, &enc);
 
     if (ntype > 1 || nenc > 1) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

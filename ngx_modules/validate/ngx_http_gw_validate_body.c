@@ -392,45 +392,12 @@ ngx_http_gw_validate_ambiguous(ngx_http_request_t *r)
 {
     u_char           *p, *last;
     ngx_str_t         detail, esc, *ce;
-    ngx_uint_t        i, types, codings;
-    ngx_list_part_t  *part;
+    ngx_uint_t        types, codings;
     ngx_table_elt_t  *h;
     u_char            buf[NGX_HTTP_GW_LOG_SIZE];
 
-    types = 0;
-    codings = 0;
-    ce = NULL;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Content-Type") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
-                               sizeof("Content-Type") - 1) == 0)
-        {
-            types++;
-
-        } else if (h[i].key.len == sizeof("Content-Encoding") - 1
-                   && ngx_strncasecmp(h[i].key.data,
-                                      (u_char *) "Content-Encoding",
-                                      sizeof("Content-Encoding") - 1) == 0)
-        {
-            codings++;
-            ce = &h[i].value;
-        }
-    }
+    ngx_http_gw_body_headers(r, &types, &codings, &h);
+    ce = (h != NULL) ? &h->value : NULL;
 
     if (types > 1 || codings > 1) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
