@@ -20,6 +20,7 @@
 #include "proc.h"
 
 
+static json_t *proc_run_ids(proc_run_t *r);
 static void proc_run_committed(void *data, proc_sink_rc_e rc,
     const char *err);
 
@@ -29,7 +30,7 @@ proc_run_commit(proc_run_t *r)
 {
     char              err[PROC_ERR_MAX];
     size_t            i, k, nsinks;
-    json_t           *recs, *e;
+    json_t           *recs, *ids, *all, *e;
     const char       *sp;
     proc_sink_t      *s;
     proc_task_t      *t;
@@ -52,11 +53,35 @@ proc_run_commit(proc_run_t *r)
         return;
     }
 
+    /* the sinks without a position first (none: straight on) */
+
+    for (i = 0; !r->first_done && i < nsinks; i++) {
+        if (!proc_sink_positioned(pl->sinks[i])) {
+            break;
+        }
+    }
+
+    if (i == nsinks) {
+        r->first_done = 1;
+    }
+
+    all = proc_run_ids(r);
+    if (all == NULL) {
+        r->pending = 1;
+        r->failed = 1;
+        proc_run_committed(r, PROC_SINK_FAIL, "out of memory");
+        return;
+    }
+
     r->pending = 1;
 
     for (i = 0; i < nsinks; i++) {
         s = pl->sinks[i];
         sp = t->sink_pos[i];
+
+        if (proc_sink_positioned(s) != r->first_done) {
+            continue;
+        }
 
         if (sp[0] != '\0' && proc_pos_cmp(r->last, sp) <= 0) {
             continue;
@@ -64,21 +89,28 @@ proc_run_commit(proc_run_t *r)
 
         if (sp[0] == '\0' || proc_pos_cmp(sp, t->min_pos) <= 0) {
             recs = json_incref(r->out);
+            ids = json_incref(all);
 
         } else {
             /* this sink has more than the others: only what is new */
             recs = json_array();
-            for (k = 0; recs != NULL && k < json_array_size(r->out); k++) {
+            ids = json_array();
+            for (k = 0; recs != NULL && ids != NULL
+                        && k < json_array_size(r->out); k++)
+            {
                 e = json_array_get(r->entries, r->out_src[k]);
                 if (proc_pos_cmp(json_string_value(json_object_get(e, "id")),
                                  sp) > 0)
                 {
                     json_array_append(recs, json_array_get(r->out, k));
+                    json_array_append(ids, json_array_get(all, k));
                 }
             }
         }
 
-        if (recs == NULL) {
+        if (recs == NULL || ids == NULL) {
+            json_decref(recs);
+            json_decref(ids);
             r->failed = 1;
             continue;
         }
@@ -87,6 +119,7 @@ proc_run_commit(proc_run_t *r)
         b.position = r->last;
         b.records = recs;
         b.state = r->state;
+        b.ids = ids;
 
         r->pending++;
 
@@ -102,11 +135,46 @@ proc_run_commit(proc_run_t *r)
         }
 
         json_decref(recs);
+        json_decref(ids);
     }
+
+    json_decref(all);
 
     /* the callbacks never run inside commit(): settle the count now */
 
     proc_run_committed(r, PROC_SINK_OK, NULL);
+}
+
+
+/*
+ * Each record's id (proc_sink.h): "<source entry id>/<k>" for the k-th
+ * record entry r->out_src[] gave, the same on a replay (window results
+ * belong to the entry that closed their window).
+ */
+
+static json_t *
+proc_run_ids(proc_run_t *r)
+{
+    char        id[PROC_ID_MAX + 24];
+    size_t      i, k;
+    json_t     *ids, *e;
+
+    ids = json_array();
+    k = 0;
+
+    for (i = 0; ids != NULL && i < json_array_size(r->out); i++) {
+        k = (i > 0 && r->out_src[i] == r->out_src[i - 1]) ? k + 1 : 0;
+        e = json_array_get(r->entries, r->out_src[i]);
+        snprintf(id, sizeof(id), "%s/%zu",
+                 json_string_value(json_object_get(e, "id")), k);
+
+        if (json_array_append_new(ids, json_string(id)) != 0) {
+            json_decref(ids);
+            return NULL;
+        }
+    }
+
+    return ids;
 }
 
 
@@ -143,6 +211,13 @@ proc_run_committed(void *data, proc_sink_rc_e rc, const char *err)
     if (r->failed && t->side_lost) {
         /* a side write may be lost and the commit did not happen */
         proc_task_redo(t);
+        return;
+    }
+
+    if (!r->failed && !r->first_done) {
+        /* the sinks with a position now */
+        r->first_done = 1;
+        proc_run_commit(r);
         return;
     }
 
