@@ -258,8 +258,9 @@ proc_lag_done(redisAsyncContext *ac, void *r, void *data)
  * gw:proc:owner:nats-in:<durable>, taken (SET NX PX) or renewed
  * (PEXPIRE) every lease/3 like the tasks'.  The connector starts when
  * the lease is ours and stops when it is not, or when no renewal
- * succeeded for 2/3 of a lease (Redis unreachable: another instance may
- * take it once it expires, and must find ours stopped).
+ * succeeded for half a lease (Redis unreachable: another instance may
+ * take it once it expires, and must find ours stopped; the check runs
+ * every lease/3, so it stops before the lease ends).
  */
 
 static const char  proc_nats_lease_script[] =
@@ -299,7 +300,7 @@ proc_nats_in_tick(void)
         }
 
         if (pl->nats_in != NULL
-            && proc_now_ms() - pl->nats_lease_ok > ms * 2 / 3)
+            && proc_now_ms() - pl->nats_lease_ok > ms / 2)
         {
             proc_nats_in_run(pl, 0);
         }
