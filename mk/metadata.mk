@@ -6,14 +6,20 @@
 
 BACKEND_LIBS_metadata := -lpcre2-8 -lm
 
-MD_SCHEMA_FILES := $(sort $(wildcard backends/metadata/schemas/*.json))
+# The pipelines type's schema is the processing service's own document
+# schema, embedded from its one file (never a copy): the admin API
+# refuses exactly the documents the processing service refuses by schema.
+MD_SCHEMA_FILES := $(sort $(wildcard backends/metadata/schemas/*.json)) \
+                   backends/processing/pipeline.schema.json
 MD_SCHEMA_GEN   := $(BUILD)/backends/gen/md_schemas.h
 
 # one "static const char md_schema_<type>[]" per file, in file order
+# (pipeline.schema.json as md_schema_pipelines)
 $(MD_SCHEMA_GEN): $(MD_SCHEMA_FILES) mk/metadata.mk
 	@mkdir -p $(dir $@)
 	perl -e 'for my $$f (@ARGV) { open my $$in, "<", $$f or die "$$f: $$!";' \
 	     -e '  local $$/; my $$t = <$$in>; (my $$n = $$f) =~ s{.*/|\.json$$}{}g;' \
+	     -e '  $$n = "pipelines" if $$n eq "pipeline.schema";' \
 	     -e '  $$t =~ s/([\\"])/\\$$1/g; $$t =~ s/\n/\\n"\n    "/g;' \
 	     -e '  print "static const char md_schema_$$n\[\] =\n    \"$$t\";\n\n" }' \
 	     $(MD_SCHEMA_FILES) > $@.tmp && mv $@.tmp $@

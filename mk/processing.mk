@@ -43,6 +43,24 @@ $(PROC_DRAIN_BIN): t/proc/bench_drain.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(GW_CFLAGS) -o $@ $< -levent -lhiredis
 
+# Its latency load: events XADDed at a fixed rate, each carrying its send
+# time, and the pipeline's output read back (t/proc/bench_latency.c).
+PROC_LATENCY_BIN := $(BUILD)/proc/bench_latency
+
+$(PROC_LATENCY_BIN): t/proc/bench_latency.c $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(GW_CFLAGS) -o $@ $< -levent -lhiredis
+
+# events/s of the processing service beside the raw limit, into Redis and
+# into SQLite, and the end-to-end latency at a fixed load, in one run
+.PHONY: bench-processing
+
+bench-processing: $(BUILD)/backends/processing $(PROC_DRAIN_BIN) \
+                  $(PROC_LATENCY_BIN)
+	@scripts/bench-processing.sh
+
+bench: bench-processing
+
 # the pipeline documents' JSON Schema, backends/processing/
 # pipeline.schema.json, embedded as a C string (proc_schema.h) that
 # proc_pipeline.c includes: the file is the source of truth.

@@ -187,6 +187,13 @@ const char *md_type_name(md_type_t *t);
 int md_type_validate(md_type_t *t, json_t *data, json_t *errors);
 
 /*
+ * The checks of a valid document against its id: a pipeline's "name" is
+ * its id.  1, 0 (errors appended to), -1 out of memory.
+ */
+int md_type_check_id(md_type_t *t, const char *id, json_t *data,
+    json_t *errors);
+
+/*
  * What a valid document refers to ("<type>/<id>" strings: a route's
  * upstream, schema and plan; a key's consumer; a plan's limits) and the
  * match keys it claims (a route: one per priority, host, method and path

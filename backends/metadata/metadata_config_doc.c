@@ -194,7 +194,7 @@ static int
 md_config_entity(md_config_t *cf, md_type_t *t, json_t *doc, size_t i,
     json_t *stored, json_t *seen)
 {
-    int          rc;
+    int          rc, valid;
     char         pointer[MD_CONFIG_POINTER_MAX + MD_ID_MAX];
     size_t       k, size;
     json_t      *v, *data, *before, *old, *errors, *e, *p, *next;
@@ -274,7 +274,13 @@ md_config_entity(md_config_t *cf, md_type_t *t, json_t *doc, size_t i,
         goto done;
     }
 
-    if (md_type_validate(t, data, errors) < 0) {
+    valid = md_type_validate(t, data, errors);
+
+    if (valid == 1) {
+        valid = md_type_check_id(t, id, data, errors);
+    }
+
+    if (valid < 0) {
         json_decref(errors);
         goto done;
     }

@@ -66,7 +66,7 @@ static void md_ereq_done(md_ereq_t *er);
 
 static const char  *md_builtin[] = {
     "consumers", "keys", "routes", "upstreams", "plans", "limits",
-    "schemas", "plugins", "clients", NULL
+    "schemas", "plugins", "clients", "pipelines", NULL
 };
 
 
@@ -579,6 +579,17 @@ md_entity_data(md_ereq_t *er)
     v = json_object_get(er->body, "id");
     id = json_string_value(v);
 
+    if (er->method == GW_SVC_POST && er->change.id[0] == '\0' && v == NULL
+        && strcmp(md_type_name(er->change.type), "pipelines") == 0)
+    {
+        /* a pipeline's id is its name */
+        key = json_string_value(json_object_get(er->body, "name"));
+
+        if (key != NULL && md_id_valid(key, strlen(key))) {
+            memcpy(er->change.id, key, strlen(key) + 1);
+        }
+    }
+
     if (er->method == GW_SVC_POST && er->change.id[0] == '\0') {
         if (v == NULL) {
             if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
@@ -657,6 +668,11 @@ md_entity_data(md_ereq_t *er)
     }
 
     rc = md_type_validate(er->change.type, er->data, errors);
+
+    if (rc == 1) {
+        rc = md_type_check_id(er->change.type, er->change.id, er->data,
+                              errors);
+    }
 
     if (rc != 1) {
         if (rc == 0) {

@@ -45,7 +45,8 @@ static md_type_t  md_builtin[] = {
     { .name = "schemas", .kind = MD_T_SCHEMAS },
     { .name = "plugins", .kind = MD_T_PLUGINS },
     { .name = "clients", .kind = MD_T_CLIENTS },
-    { .name = "types", .kind = MD_T_TYPES }
+    { .name = "types", .kind = MD_T_TYPES },
+    { .name = "pipelines", .kind = MD_T_PIPELINES }
 };
 
 #define MD_BUILTIN_N  (sizeof(md_builtin) / sizeof(md_builtin[0]))

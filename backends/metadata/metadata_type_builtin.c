@@ -6,8 +6,10 @@
  * embedded at build time (mk/metadata.mk writes md_schemas.h, one C
  * string per file).  They are strict: draft 2020-12, no member but
  * those listed (additionalProperties false everywhere), a cap on every
- * string, array and number, formats asserted.  They describe the data
- * only: the meta members (id, version, created_at, updated_at,
+ * string, array and number, formats asserted.  The pipelines type's is
+ * the processing service's own, backends/processing/
+ * pipeline.schema.json, embedded from that one file.  They describe the
+ * data only: the meta members (id, version, created_at, updated_at,
  * created_by, updated_by) are taken off before validation.
  */
 
@@ -37,7 +39,8 @@ static const md_builtin_schema_t  md_builtin_schemas[] = {
     md_schema(MD_T_SCHEMAS, md_schema_schemas),
     md_schema(MD_T_PLUGINS, md_schema_plugins),
     md_schema(MD_T_CLIENTS, md_schema_clients),
-    md_schema(MD_T_TYPES, md_schema_types)
+    md_schema(MD_T_TYPES, md_schema_types),
+    md_schema(MD_T_PIPELINES, md_schema_pipelines)
 };
 
 

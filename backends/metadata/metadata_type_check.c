@@ -7,7 +7,8 @@
  *
  *   - document checks: a route's sunset_at not before its
  *     deprecated_at (compared as instants, offsets applied); a schemas
- *     or types entity's "schema" compiles (gw_schema);
+ *     or types entity's "schema" compiles (gw_schema); a pipeline's
+ *     name is its id (its Lua is data here: never compiled nor run);
  *   - references, "<type>/<id>": a consumer's plan, a key's consumer,
  *     a route's upstream, schema, plan and plugins, a plan's limits,
  *     and every entity of a user type refers to its type ("types/<name>",
@@ -68,6 +69,29 @@ md_type_check_doc(md_type_t *t, json_t *data, json_t *errors)
     default:
         return 1;
     }
+}
+
+
+int
+md_type_check_id(md_type_t *t, const char *id, json_t *data,
+    json_t *errors)
+{
+    const char  *name;
+
+    if (t->kind != MD_T_PIPELINES) {
+        return 1;
+    }
+
+    /* the processing service names a pipeline's group and keys by it */
+
+    name = json_string_value(json_object_get(data, "name"));
+
+    if (name != NULL && strcmp(name, id) == 0) {
+        return 1;
+    }
+
+    return (md_type_error(errors, "/name", "a pipeline's name must be its "
+                          "entity's id (\"%.64s\")", id) == 0) ? 0 : -1;
 }
 
 

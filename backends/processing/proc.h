@@ -30,6 +30,9 @@
 #define PROC_PARTS_MAX      1024
 #define PROC_ERR_MAX        512
 
+#define PROC_FROM_DIR       1           /* pipelines_from = dir, both */
+#define PROC_FROM_MD        2           /* pipelines_from = metadata, both */
+
 
 typedef struct proc_pipeline_s  proc_pipeline_t;
 typedef struct proc_task_s      proc_task_t;
@@ -65,6 +68,13 @@ struct proc_pipeline_s {
     const char             *time;       /* event time pointer, or NULL */
     unsigned                retries;
     json_t                 *doc;
+    json_t                 *src;        /* the document as given */
+    long long               version;    /* its entity's; 0: a file */
+    int                     from_md;    /* a metadata entity */
+    int                     retired;    /* stopping (proc_follow.c) */
+    int                     release;    /* ... and giving up its leases */
+    int                     closing;    /* ... its last command sent */
+    proc_pipeline_t        *next;       /* proc.waiting, proc.retiring */
 
     proc_step_t            *steps;
     size_t                  nsteps;
@@ -119,6 +129,15 @@ struct proc_task_s {
 };
 
 
+/* a commit to one sink: the callback's data (proc_commit.c) */
+typedef struct {
+    proc_run_t             *run;
+    size_t                  sink;
+    size_t                 *map;        /* its batch's records in out */
+    size_t                  n;
+} proc_commit_t;
+
+
 /* one batch in flight (proc_steps.c) */
 struct proc_run_s {
     proc_task_t            *task;
@@ -138,6 +157,10 @@ struct proc_run_s {
     int                     first_done; /* the sinks without a position
                                            took the batch */
     unsigned                commit_tries;
+    json_t                 *ids;        /* each out record's id */
+    unsigned char          *dead;       /* out records in the DLQ */
+    proc_commit_t          *commits;    /* per sink */
+    int                     dlqd;       /* a sink refused a record */
     char                    last[PROC_ID_MAX];
     struct timespec         t0;
 };
@@ -148,8 +171,13 @@ typedef struct {
     struct event_base      *base;
     proc_env_t              env;
     char                    instance[128];
-    proc_pipeline_t       **pipelines;
+    proc_pipeline_t       **pipelines;     /* running */
     size_t                  npipelines;
+    proc_pipeline_t        *waiting;       /* new versions of retiring */
+    proc_pipeline_t        *retiring;      /* stopping, then freed */
+    unsigned                from;          /* PROC_FROM_* */
+    int                     md_loaded;     /* the entities read once */
+    json_t                 *files;         /* name -> {file, doc} */
     int                     loaded;
     int                     stopped;
     struct event           *tick;
@@ -172,7 +200,23 @@ extern proc_t  proc;
 
 /* loads every *.json of dir; -1 with err "<file>: <pointer>: <why>" */
 int proc_pipelines_load(const char *dir, char *err, size_t errlen);
+
+/* every pipeline, running, waiting or retiring, and the schema */
 void proc_pipelines_free(void);
+
+/*
+ * A pipeline from a document (stolen): checked against the schema and
+ * built, its tasks not started.  NULL with err "<pointer>: <why>".
+ */
+proc_pipeline_t *proc_pipeline_new(json_t *doc, char *err, size_t errlen);
+void proc_pipeline_free(proc_pipeline_t *pl);
+
+/* proc_follow.c: the metadata service's pipelines entities */
+int proc_follow_start(void);
+void proc_follow_stop(void);
+
+/* every tick: loads retried, retired pipelines freed once quiet */
+void proc_follow_tick(void);
 
 /* proc_json.c */
 

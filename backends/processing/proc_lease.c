@@ -292,6 +292,12 @@ proc_nats_in_tick(void)
     snprintf(lease, sizeof(lease), "%lld", ms);
     ac = gw_svc_redis(proc.svc);
 
+    /* a version being replaced gives its connector up first */
+
+    for (pl = proc.retiring; pl != NULL; pl = pl->next) {
+        proc_nats_in_run(pl, 0);
+    }
+
     for (i = 0; i < proc.npipelines; i++) {
         pl = proc.pipelines[i];
 
@@ -390,10 +396,16 @@ proc_nats_in_run(proc_pipeline_t *pl, int held)
 void
 proc_nats_in_stop_all(void)
 {
-    size_t  i;
+    size_t            i;
+    proc_pipeline_t  *pl;
 
     for (i = 0; i < proc.npipelines; i++) {
         proc_nats_in_stop(proc.pipelines[i]->nats_in);
         proc.pipelines[i]->nats_in = NULL;
+    }
+
+    for (pl = proc.retiring; pl != NULL; pl = pl->next) {
+        proc_nats_in_stop(pl->nats_in);
+        pl->nats_in = NULL;
     }
 }

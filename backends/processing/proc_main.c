@@ -9,7 +9,9 @@
  *   processing dlq [-c FILE] list|replay|drop <pipeline> [id...]
  *
  * The service loads the pipeline documents of its pipelines directory
- * (a bad one refuses the start, and -t checks them), then on the kit's
+ * (a bad one refuses the start, and -t checks them) and/or follows the
+ * metadata service's pipelines entities (pipelines_from; proc_follow.c),
+ * then on the kit's
  * loop takes tasks (pipeline, partition) by leases shared with the other
  * instances, and runs them: read a batch through the pipeline's consumer
  * group, run its steps, commit it to every sink, acknowledge it.
@@ -33,6 +35,7 @@ static void proc_loop_start(gw_svc_t *svc, struct event_base *base,
     void *data);
 static void proc_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
+static void proc_timers_free(proc_pipeline_t *pl);
 static void proc_tick(evutil_socket_t fd, short what, void *arg);
 static int proc_ready(gw_svc_t *svc, void *data);
 static int proc_serve(int argc, char **argv);
@@ -40,6 +43,7 @@ static int proc_serve(int argc, char **argv);
 
 static const gw_svc_key_t  proc_keys[] = {
     { "pipelines", GW_SVC_STR, "pipelines", 0, 0, NULL },
+    { "pipelines_from", GW_SVC_STR, "dir", 0, 0, NULL },
     { "instance", GW_SVC_STR, "", 0, 0, NULL },
     { "batch", GW_SVC_INT, "512", 1, 100000, NULL },
     { "read_block", GW_SVC_MSEC, "100", 1, 60000, NULL },
@@ -51,6 +55,7 @@ static const gw_svc_key_t  proc_keys[] = {
       NULL },
     { "lua_budget", GW_SVC_INT, "10000000", 1000, 10000000000LL, NULL },
     { "lua_time", GW_SVC_MSEC, "1s", 10, 600000, NULL },
+    { "http_sink_allow", GW_SVC_STR, "", 0, 0, NULL },
     { NULL, 0, NULL, 0, 0, NULL }
 };
 
@@ -72,12 +77,20 @@ proc_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
 
     proc_pipelines_free();
 
-    if (proc_pipelines_load(gw_svc_conf_str(svc, "pipelines"), err,
-                            sizeof(err))
-        != 0)
+    if ((proc.from & PROC_FROM_DIR)
+        && proc_pipelines_load(gw_svc_conf_str(svc, "pipelines"), err,
+                               sizeof(err))
+           != 0)
     {
         gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot load the pipelines",
                    json_pack("{s:o}", "error", gw_svc_json_string(err)));
+        gw_svc_shutdown(svc);
+        return;
+    }
+
+    if ((proc.from & PROC_FROM_MD) && proc_follow_start() != 0) {
+        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot follow the pipelines",
+                   json_pack("{s:s}", "error", gw_svc_error(svc)));
         gw_svc_shutdown(svc);
         return;
     }
@@ -102,8 +115,7 @@ proc_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
 static void
 proc_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 {
-    size_t            i, p;
-    proc_task_t      *t;
+    size_t            i;
     proc_pipeline_t  *pl;
 
     proc.stopped = 1;
@@ -113,29 +125,42 @@ proc_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
         proc.tick = NULL;
     }
 
+    proc_follow_stop();
+
     /* the kit frees the base after this: our timers first */
 
     proc_nats_in_stop_all();
 
     for (i = 0; i < proc.npipelines; i++) {
-        pl = proc.pipelines[i];
-
-        /* the sinks' events and threads too; no callback runs after */
-        for (p = 0; p < pl->nsinks; p++) {
-            pl->sinks[p]->ops->free(pl->sinks[p]);
-        }
-
-        pl->nsinks = 0;
+        proc_timers_free(proc.pipelines[i]);
     }
 
-    for (i = 0; i < proc.npipelines; i++) {
-        for (p = 0; p < proc.pipelines[i]->partitions; p++) {
-            t = &proc.pipelines[i]->tasks[p];
+    for (pl = proc.retiring; pl != NULL; pl = pl->next) {
+        proc_timers_free(pl);
+    }
+}
 
-            if (t->timer != NULL) {
-                event_free(t->timer);
-                t->timer = NULL;
-            }
+
+/* the tasks' timers, and the sinks' events and threads: none runs after */
+
+static void
+proc_timers_free(proc_pipeline_t *pl)
+{
+    size_t        p;
+    proc_task_t  *t;
+
+    for (p = 0; p < pl->nsinks; p++) {
+        pl->sinks[p]->ops->free(pl->sinks[p]);
+    }
+
+    pl->nsinks = 0;
+
+    for (p = 0; p < pl->partitions; p++) {
+        t = &pl->tasks[p];
+
+        if (t->timer != NULL) {
+            event_free(t->timer);
+            t->timer = NULL;
         }
     }
 }
@@ -160,6 +185,8 @@ proc_tick(evutil_socket_t fd, short what, void *arg)
         proc_lag_tick();
     }
 
+    proc_follow_tick();
+
     /* tasks that stopped while Redis was down start again */
 
     for (i = 0; i < proc.npipelines; i++) {
@@ -173,7 +200,11 @@ proc_tick(evutil_socket_t fd, short what, void *arg)
 static int
 proc_ready(gw_svc_t *svc, void *data)
 {
-    return proc.loaded;
+    if ((proc.from & PROC_FROM_MD) && !proc.md_loaded) {
+        return 0;
+    }
+
+    return proc.loaded || proc.npipelines == 0;
 }
 
 
@@ -183,7 +214,7 @@ proc_serve(int argc, char **argv)
     int          i, check, rc;
     char         err[PROC_ERR_MAX], host[64];
     size_t       n;
-    const char  *path;
+    const char  *path, *from;
 
     path = getenv("TOLLGATE_PROCESSING_CONFIG");
     check = 0;
@@ -209,22 +240,38 @@ proc_serve(int argc, char **argv)
         return 2;
     }
 
+    proc.env.svc = proc.svc;
+
+    from = gw_svc_conf_str(proc.svc, "pipelines_from");
+    proc.from = (strcmp(from, "dir") == 0) ? PROC_FROM_DIR
+                : (strcmp(from, "metadata") == 0) ? PROC_FROM_MD
+                : (strcmp(from, "both") == 0) ? PROC_FROM_DIR | PROC_FROM_MD
+                : 0;
+
+    if (proc.from == 0) {
+        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "bad configuration",
+                   json_pack("{s:s}", "error", "pipelines_from: dir, "
+                             "metadata or both"));
+        fprintf(stderr, "pipelines_from: dir, metadata or both\n");
+        return 2;
+    }
+
     /*
      * The check: the documents built on a loop of their own (the sinks
      * and connectors that need one bind to it), then freed with it; the
      * service builds them again on its loop.
      */
 
-    proc.env.svc = proc.svc;
     proc.env.base = event_base_new();
-
     if (proc.env.base == NULL) {
         fprintf(stderr, "cannot create an event loop\n");
         return 1;
     }
 
-    rc = proc_pipelines_load(gw_svc_conf_str(proc.svc, "pipelines"), err,
-                             sizeof(err));
+    rc = (proc.from & PROC_FROM_DIR)
+         ? proc_pipelines_load(gw_svc_conf_str(proc.svc, "pipelines"), err,
+                               sizeof(err))
+         : 0;
     n = proc.npipelines;
     proc_pipelines_free();
     event_base_free(proc.env.base);
@@ -239,8 +286,7 @@ proc_serve(int argc, char **argv)
 
     if (check) {
         gw_svc_log(proc.svc, GW_SVC_INFO, NULL, "configuration ok",
-                   json_pack("{s:I}", "pipelines",
-                             (json_int_t) n));
+                   json_pack("{s:I}", "pipelines", (json_int_t) n));
         return 0;
     }
 

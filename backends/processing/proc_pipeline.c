@@ -6,7 +6,8 @@
  * against pipeline.schema.json (embedded at build time), then built:
  * Lua transforms loaded in their sandboxes, sinks created, one task per
  * source partition.  Any problem refuses the start (and `-t`) with
- * "<file>: <JSON pointer>: <why>".
+ * "<file>: <JSON pointer>: <why>".  The metadata service's pipelines
+ * entities (proc_follow.c) go through the same proc_pipeline_new().
  */
 
 
@@ -22,7 +23,7 @@
 
 
 static int proc_pipeline_load(const char *dir, const char *file,
-    gw_schema_t *schema, char *err, size_t errlen);
+    char *err, size_t errlen);
 static int proc_pipeline_build(proc_pipeline_t *pl, char *err,
     size_t errlen);
 static int proc_step_build(proc_pipeline_t *pl, size_t i, json_t *js,
@@ -37,7 +38,10 @@ static int proc_name_cmp(const void *a, const void *b);
 
 static const proc_sink_ops_t  *proc_sink_types[] = {
     &proc_sink_redis_ops, &proc_sink_stream_ops, &proc_sink_sqlite_ops,
-    &proc_sink_postgres_ops, &proc_sink_nats_ops, NULL
+    &proc_sink_postgres_ops,
+    &proc_sink_http_ops,
+    &proc_sink_nats_ops,
+    NULL
 };
 
 
@@ -48,6 +52,50 @@ proc_name_cmp(const void *a, const void *b)
 }
 
 
+static json_t       *proc_schema_doc;
+static gw_schema_t  *proc_schema;
+
+
+/* the compiled pipeline.schema.json, once; -1 with err */
+
+static int
+proc_schema_setup(char *err, size_t errlen)
+{
+    json_error_t      jerr;
+    gw_schema_cerr_t  cerr;
+
+    if (proc_schema != NULL) {
+        return 0;
+    }
+
+    proc_schema_doc = json_loads(proc_schema_text, 0, &jerr);
+    proc_schema = gw_schema_new(NULL);
+
+    if (proc_schema_doc == NULL || proc_schema == NULL) {
+        snprintf(err, errlen, "pipeline.schema.json: %s",
+                 proc_schema_doc == NULL ? jerr.text : "out of memory");
+        goto failed;
+    }
+
+    if (gw_schema_compile(proc_schema, proc_schema_doc, &cerr) != 0) {
+        snprintf(err, errlen, "pipeline.schema.json: %s: %s", cerr.pointer,
+                 cerr.message);
+        goto failed;
+    }
+
+    return 0;
+
+failed:
+
+    gw_schema_free(proc_schema);
+    json_decref(proc_schema_doc);
+    proc_schema = NULL;
+    proc_schema_doc = NULL;
+
+    return -1;
+}
+
+
 int
 proc_pipelines_load(const char *dir, char *err, size_t errlen)
 {
@@ -55,29 +103,14 @@ proc_pipelines_load(const char *dir, char *err, size_t errlen)
     DIR                 *d;
     char               **names, **nn;
     size_t               n, cap, i, len;
-    json_t              *sj;
-    gw_schema_t         *schema;
-    json_error_t         jerr;
     struct dirent       *de;
-    gw_schema_cerr_t     cerr;
 
     names = NULL;
     n = 0;
     cap = 0;
     rc = -1;
 
-    sj = json_loads(proc_schema_text, 0, &jerr);
-    schema = gw_schema_new(NULL);
-
-    if (sj == NULL || schema == NULL) {
-        snprintf(err, errlen, "pipeline.schema.json: %s",
-                 sj == NULL ? jerr.text : "out of memory");
-        goto done;
-    }
-
-    if (gw_schema_compile(schema, sj, &cerr) != 0) {
-        snprintf(err, errlen, "pipeline.schema.json: %s: %s", cerr.pointer,
-                 cerr.message);
+    if (proc_schema_setup(err, errlen) != 0) {
         goto done;
     }
 
@@ -126,7 +159,7 @@ proc_pipelines_load(const char *dir, char *err, size_t errlen)
     }
 
     for (i = 0; i < n; i++) {
-        if (proc_pipeline_load(dir, names[i], schema, err, errlen) != 0) {
+        if (proc_pipeline_load(dir, names[i], err, errlen) != 0) {
             goto done;
         }
     }
@@ -140,24 +173,20 @@ done:
     }
 
     free(names);
-    gw_schema_free(schema);
-    json_decref(sj);
 
     return rc;
 }
 
 
 static int
-proc_pipeline_load(const char *dir, const char *file, gw_schema_t *schema,
-    char *err, size_t errlen)
+proc_pipeline_load(const char *dir, const char *file, char *err,
+    size_t errlen)
 {
-    int                   rc;
     char                  path[1024], why[PROC_ERR_MAX];
     size_t                i;
     json_t               *doc;
     json_error_t          jerr;
     proc_pipeline_t      *pl, **pls;
-    gw_schema_result_t    res;
 
     snprintf(path, sizeof(path), "%s/%s", dir, file);
 
@@ -168,59 +197,93 @@ proc_pipeline_load(const char *dir, const char *file, gw_schema_t *schema,
         return -1;
     }
 
-    memset(&res, 0, sizeof(res));
-    rc = gw_schema_validate(schema, doc, &res);
-
-    if (rc != 1) {
-        if (rc == 0 && res.nerrors > 0) {
-            snprintf(err, errlen, "%s: %s: %s", file,
-                     res.errors[0].instance_location,
-                     res.errors[0].message);
-        } else {
-            snprintf(err, errlen, "%s: : cannot validate", file);
-        }
-        gw_schema_result_free(&res);
-        json_decref(doc);
+    pl = proc_pipeline_new(doc, why, sizeof(why));
+    if (pl == NULL) {
+        snprintf(err, errlen, "%s: %s", file, why);
         return -1;
     }
 
-    gw_schema_result_free(&res);
+    snprintf(pl->file, sizeof(pl->file), "%s", file);
 
-    pl = calloc(1, sizeof(proc_pipeline_t));
+    for (i = 0; i < proc.npipelines; i++) {
+        if (strcmp(proc.pipelines[i]->name, pl->name) == 0) {
+            snprintf(err, errlen, "%s: /name: \"%s\" is also the name of "
+                     "%s", file, pl->name, proc.pipelines[i]->file);
+            proc_pipeline_free(pl);
+            return -1;
+        }
+    }
+
     pls = realloc(proc.pipelines,
                   (proc.npipelines + 1) * sizeof(proc_pipeline_t *));
-
-    if (pl == NULL || pls == NULL) {
-        free(pl);
-        if (pls != NULL) {
-            proc.pipelines = pls;
-        }
-        json_decref(doc);
+    if (pls == NULL) {
+        proc_pipeline_free(pl);
         snprintf(err, errlen, "%s: : out of memory", file);
         return -1;
     }
 
     proc.pipelines = pls;
     proc.pipelines[proc.npipelines++] = pl;
+
+    return 0;
+}
+
+
+proc_pipeline_t *
+proc_pipeline_new(json_t *doc, char *err, size_t errlen)
+{
+    int                   rc;
+    proc_pipeline_t      *pl;
+    gw_schema_result_t    res;
+
+    if (proc_schema_setup(err, errlen) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+
+    memset(&res, 0, sizeof(res));
+    rc = gw_schema_validate(proc_schema, doc, &res);
+
+    if (rc != 1) {
+        if (rc == 0 && res.nerrors > 0) {
+            snprintf(err, errlen, "%s: %s", res.errors[0].instance_location,
+                     res.errors[0].message);
+        } else {
+            snprintf(err, errlen, ": cannot validate");
+        }
+        gw_schema_result_free(&res);
+        json_decref(doc);
+        return NULL;
+    }
+
+    gw_schema_result_free(&res);
+
+    pl = calloc(1, sizeof(proc_pipeline_t));
+    if (pl == NULL) {
+        json_decref(doc);
+        snprintf(err, errlen, ": out of memory");
+        return NULL;
+    }
+
+    /* the document as given, before the build names the sinks in it */
+
     pl->doc = doc;
-    snprintf(pl->file, sizeof(pl->file), "%s", file);
+    pl->src = json_deep_copy(doc);
     snprintf(pl->name, sizeof(pl->name), "%s",
              json_string_value(json_object_get(doc, "name")));
 
-    for (i = 0; i + 1 < proc.npipelines; i++) {
-        if (strcmp(proc.pipelines[i]->name, pl->name) == 0) {
-            snprintf(err, errlen, "%s: /name: \"%s\" is also the name of "
-                     "%s", file, pl->name, proc.pipelines[i]->file);
-            return -1;
-        }
+    if (pl->src == NULL) {
+        snprintf(err, errlen, ": out of memory");
+        proc_pipeline_free(pl);
+        return NULL;
     }
 
-    if (proc_pipeline_build(pl, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s: %s", file, why);
-        return -1;
+    if (proc_pipeline_build(pl, err, errlen) != 0) {
+        proc_pipeline_free(pl);
+        return NULL;
     }
 
-    return 0;
+    return pl;
 }
 
 
@@ -422,9 +485,10 @@ proc_sink_build(proc_pipeline_t *pl, size_t i, json_t *js, char *err,
     /*
      * A sink's name ("name", default its index) keys its position: our
      * Redis sinks keep it in field "<name>:<partition>" of the pipeline's
-     * hash; the others get "<pipeline>/<name>" as their pipeline (the
-     * SQL sinks' tollgate_positions row, the NATS sink's message ids), so
-     * two sinks of a pipeline never share a position or an id.
+     * hash; the SQL and NATS sinks get "<pipeline>/<name>" as their
+     * pipeline (the SQL sinks' tollgate_positions row, the NATS sink's
+     * message ids), so two sinks of a pipeline never share a position or
+     * an id.
      */
 
     proc_sink_name(js, i, name, sizeof(name));
@@ -456,10 +520,15 @@ proc_sink_build(proc_pipeline_t *pl, size_t i, json_t *js, char *err,
         json_array_set(json_object_get(pl->doc, "sinks"), i, conf);
         snprintf(owner, sizeof(owner), "%s", pl->name);
 
-    } else {
+    } else if (ops == &proc_sink_sqlite_ops || ops == &proc_sink_postgres_ops
+               || ops == &proc_sink_nats_ops)
+    {
         /* the sink's own members only: create() refuses others */
         json_object_del(conf, "name");
         snprintf(owner, sizeof(owner), "%s/%s", pl->name, name);
+
+    } else {
+        snprintf(owner, sizeof(owner), "%s", pl->name);
     }
 
     why[0] = '\0';
@@ -522,10 +591,15 @@ proc_nats_in_build(proc_pipeline_t *pl, char *err, size_t errlen)
     d = json_string_value(json_object_get(conf, "durable"));
     snprintf(pl->nats_durable, sizeof(pl->nats_durable), "%s", d);
 
-    for (i = 0; i + 1 < proc.npipelines; i++) {
-        if (strcmp(proc.pipelines[i]->nats_durable, d) == 0) {
+    /* a new version of a pipeline replaces the old: not a clash */
+
+    for (i = 0; i < proc.npipelines; i++) {
+        if (strcmp(proc.pipelines[i]->nats_durable, d) == 0
+            && strcmp(proc.pipelines[i]->name, pl->name) != 0)
+        {
             snprintf(err, errlen, "/nats_in/durable: \"%s\" is also the "
-                     "durable of %s", d, proc.pipelines[i]->file);
+                     "durable of pipeline \"%s\"", d,
+                     proc.pipelines[i]->name);
             return -1;
         }
     }
@@ -535,38 +609,63 @@ proc_nats_in_build(proc_pipeline_t *pl, char *err, size_t errlen)
 
 
 void
+proc_pipeline_free(proc_pipeline_t *pl)
+{
+    size_t  k;
+
+    for (k = 0; pl->tasks != NULL && k < pl->partitions; k++) {
+        proc_task_free(&pl->tasks[k]);
+    }
+
+    free(pl->tasks);
+    proc_nats_in_stop(pl->nats_in);
+
+    for (k = 0; k < pl->nsinks; k++) {
+        pl->sinks[k]->ops->free(pl->sinks[k]);
+    }
+
+    free(pl->sinks);
+
+    for (k = 0; k < pl->nsteps; k++) {
+        gw_lua_transform_free(pl->steps[k].lua);
+    }
+
+    free(pl->steps);
+    proc_window_free(pl);
+    json_decref(pl->doc);
+    json_decref(pl->src);
+    free(pl);
+}
+
+
+void
 proc_pipelines_free(void)
 {
-    size_t            i, k;
+    size_t            i;
     proc_pipeline_t  *pl;
 
     for (i = 0; i < proc.npipelines; i++) {
-        pl = proc.pipelines[i];
-
-        for (k = 0; pl->tasks != NULL && k < pl->partitions; k++) {
-            proc_task_free(&pl->tasks[k]);
-        }
-
-        free(pl->tasks);
-        proc_nats_in_stop(pl->nats_in);
-
-        for (k = 0; k < pl->nsinks; k++) {
-            pl->sinks[k]->ops->free(pl->sinks[k]);
-        }
-
-        free(pl->sinks);
-
-        for (k = 0; k < pl->nsteps; k++) {
-            gw_lua_transform_free(pl->steps[k].lua);
-        }
-
-        free(pl->steps);
-        proc_window_free(pl);
-        json_decref(pl->doc);
-        free(pl);
+        proc_pipeline_free(proc.pipelines[i]);
     }
 
     free(proc.pipelines);
     proc.pipelines = NULL;
     proc.npipelines = 0;
+
+    while (proc.waiting != NULL) {
+        pl = proc.waiting;
+        proc.waiting = pl->next;
+        proc_pipeline_free(pl);
+    }
+
+    while (proc.retiring != NULL) {
+        pl = proc.retiring;
+        proc.retiring = pl->next;
+        proc_pipeline_free(pl);
+    }
+
+    gw_schema_free(proc_schema);
+    json_decref(proc_schema_doc);
+    proc_schema = NULL;
+    proc_schema_doc = NULL;
 }

@@ -120,6 +120,7 @@ extern const proc_sink_ops_t  proc_sink_stream_ops;
 extern const proc_sink_ops_t  proc_sink_sqlite_ops;
 extern const proc_sink_ops_t  proc_sink_postgres_ops;
 extern const proc_sink_ops_t  proc_sink_nats_ops;
+extern const proc_sink_ops_t  proc_sink_http_ops;
 
 
 /*

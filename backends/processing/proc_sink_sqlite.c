@@ -299,11 +299,19 @@ proc_lite_db_get(struct event_base *base, const char *path, char *err,
         goto failed;
     }
 
-    db->ev = event_new(base, db->fd[0], EV_READ | EV_PERSIST,
-                       proc_lite_drain, db);
-    if (db->ev == NULL || event_add(db->ev, NULL) != 0) {
-        snprintf(err, errlen, ": out of memory");
-        goto failed;
+    /*
+     * the first load of the pipelines (-t, and the check before the
+     * service's loop runs) has no loop: no job is queued then, so the
+     * thread's answers need no event
+     */
+
+    if (base != NULL) {
+        db->ev = event_new(base, db->fd[0], EV_READ | EV_PERSIST,
+                           proc_lite_drain, db);
+        if (db->ev == NULL || event_add(db->ev, NULL) != 0) {
+            snprintf(err, errlen, ": out of memory");
+            goto failed;
+        }
     }
 
     if (pthread_create(&db->thread, NULL, proc_lite_thread, db) != 0) {

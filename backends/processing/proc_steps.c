@@ -108,6 +108,8 @@ proc_run_new(proc_task_t *t, redisReply *entries)
 void
 proc_run_free(proc_run_t *r)
 {
+    size_t  i;
+
     if (r == NULL) {
         return;
     }
@@ -118,6 +120,14 @@ proc_run_free(proc_run_t *r)
     json_decref(r->out);
     json_decref(r->state);
     free(r->out_src);
+    json_decref(r->ids);
+    free(r->dead);
+
+    for (i = 0; r->commits != NULL && i < r->task->pl->nsinks; i++) {
+        free(r->commits[i].map);
+    }
+
+    free(r->commits);
     free(r);
 }
 

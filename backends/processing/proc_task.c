@@ -50,6 +50,10 @@ static void proc_task_ack_done(redisAsyncContext *ac, void *r, void *data);
 void
 proc_task_own(proc_task_t *t, int owned)
 {
+    if (owned && t->pl->retired) {
+        return;                 /* a lease run answered after its end */
+    }
+
     if (owned && !t->owned) {
         t->owned = 1;
         t->pl->owned++;

@@ -91,6 +91,11 @@
  *                                  "unstored"), fp (request fingerprint),
  *                                  owner (while pending), status, headers,
  *                                  body; expires (lock TTL, then TTL)
+ *   gw:topic:<t>:<p>        stream partition p of the topic t, written
+ *                                  by the gateway's gw_publish (XADD MAXLEN
+ *                                  ~ the topic's cap): fields data, key,
+ *                                  consumer, rid, traceparent, time (ms
+ *                                  since the epoch), ctype (docs/publish.md)
  *   gw:events               also "client <id>" when a client changed,
  *                                  "jti <jti>" when a token is revoked,
  *                                  and "keys" when the signing keys changed
@@ -174,6 +179,7 @@
 #define GW_MODEL_IDENTITY_JTI      "gw:identity:jti:"
 #define GW_MODEL_JWT_REVOKED       "gw:jwt:revoked"
 #define GW_MODEL_SPLIT_PREFIX      "gw:split:"
+#define GW_MODEL_TOPIC_PREFIX      "gw:topic:"
 
 /* values of the status fields */
 #define GW_MODEL_ACTIVE            "active"

@@ -116,6 +116,21 @@ ngx_int_t ngx_http_gw_redis_request_script(ngx_http_request_t *r,
     const size_t *argvlen);
 
 /*
+ * The same for a content handler that holds a reference to r (it read
+ * the body with ngx_http_read_client_request_body(), whose post handler
+ * sends this): r waits, its client watched and its pool cleanup
+ * detaching the command, as above, but the answer does not run r's
+ * phases again.  handler (r alive, not called when r went away first)
+ * sends r's response and finalizes r with ngx_http_finalize_request(),
+ * which drops that reference; r's connection may be closed when it
+ * returns.  Returns NGX_AGAIN (handler will run), NGX_DECLINED (down now,
+ * or too many in flight: handler will not run) or NGX_ERROR.
+ */
+ngx_int_t ngx_http_gw_redis_content_request(ngx_http_request_t *r,
+    ngx_http_gw_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/*
  * A command for no request (timers, subscriptions); handler gets r == NULL
  * and runs exactly once unless the worker exits first.  Returns NGX_OK,
  * NGX_DECLINED (down now, handler will not run) or NGX_ERROR.

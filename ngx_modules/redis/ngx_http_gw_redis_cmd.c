@@ -57,13 +57,15 @@ typedef struct {
     unsigned                        waiting:1;
     unsigned                        watching:1; /* r's read handler is ours */
     unsigned                        retried:1;
+    unsigned                        content:1; /* r's content handler
+                                                  answers it */
 } ngx_http_gw_redis_cmd_t;
 
 
 static ngx_int_t ngx_http_gw_redis_send(ngx_http_request_t *r,
     ngx_http_gw_redis_script_t *script, ngx_http_gw_redis_handler_pt handler,
     void *data, int numkeys, int argc, const char **argv,
-    const size_t *argvlen);
+    const size_t *argvlen, ngx_uint_t content);
 static int ngx_http_gw_redis_async_argv(redisAsyncContext *ac,
     ngx_http_gw_redis_cmd_t *cmd, int argc, const char **argv,
     const size_t *argvlen);
@@ -91,7 +93,7 @@ ngx_http_gw_redis_request(ngx_http_request_t *r,
     }
 
     return ngx_http_gw_redis_send(r, NULL, handler, data, 0, argc, argv,
-                                  argvlen);
+                                  argvlen, 0);
 }
 
 
@@ -106,7 +108,7 @@ ngx_http_gw_redis_request_script(ngx_http_request_t *r,
     }
 
     return ngx_http_gw_redis_send(r, script, handler, data, numkeys, argc,
-                                  argv, argvlen);
+                                  argv, argvlen, 0);
 }
 
 
@@ -119,7 +121,7 @@ ngx_http_gw_redis_command(ngx_http_gw_redis_handler_pt handler, void *data,
     }
 
     return ngx_http_gw_redis_send(NULL, NULL, handler, data, 0, argc, argv,
-                                  argvlen);
+                                  argvlen, 0);
 }
 
 
@@ -133,7 +135,21 @@ ngx_http_gw_redis_command_script(ngx_http_gw_redis_script_t *script,
     }
 
     return ngx_http_gw_redis_send(NULL, script, handler, data, numkeys, argc,
-                                  argv, argvlen);
+                                  argv, argvlen, 0);
+}
+
+
+ngx_int_t
+ngx_http_gw_redis_content_request(ngx_http_request_t *r,
+    ngx_http_gw_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (r == NULL || handler == NULL || argc < 1) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_gw_redis_send(r, NULL, handler, data, 0, argc, argv,
+                                  argvlen, 1);
 }
 
 
@@ -142,13 +158,15 @@ ngx_http_gw_redis_command_script(ngx_http_gw_redis_script_t *script,
  * handler may be NULL too: fire and forget).  Returns NGX_AGAIN (r
  * suspended) or NGX_OK (no r); NGX_DECLINED when Redis is down or too
  * many commands are in flight; NGX_ERROR on bad arguments or no memory.
+ * With content set, the answer does not run r's phases again (see
+ * ngx_http_gw_redis_content_request()).
  */
 
 static ngx_int_t
 ngx_http_gw_redis_send(ngx_http_request_t *r,
     ngx_http_gw_redis_script_t *script, ngx_http_gw_redis_handler_pt handler,
     void *data, int numkeys, int argc, const char **argv,
-    const size_t *argvlen)
+    const size_t *argvlen, ngx_uint_t content)
 {
     int                             rc;
     ngx_log_t                      *log;
@@ -207,6 +225,7 @@ ngx_http_gw_redis_send(ngx_http_request_t *r,
 
     cmd->handler = handler;
     cmd->data = data;
+    cmd->content = content ? 1 : 0;
 
     if (script != NULL) {
         rc = ngx_http_gw_redis_async_argv(w->commands.ac, cmd, cmd->argc,
@@ -531,6 +550,7 @@ ngx_http_gw_redis_finish(ngx_http_gw_redis_cmd_t *cmd,
     ngx_http_gw_redis_status_e status, redisReply *reply)
 {
     void                          *data;
+    ngx_uint_t                     content;
     ngx_connection_t              *c;
     ngx_http_request_t            *r;
     ngx_http_gw_redis_worker_t    *w;
@@ -541,6 +561,7 @@ ngx_http_gw_redis_finish(ngx_http_gw_redis_cmd_t *cmd,
     r = cmd->r;
     handler = cmd->handler;
     data = cmd->data;
+    content = cmd->content;
 
     cmd->waiting = 0;
     cmd->r = NULL;
@@ -576,6 +597,8 @@ ngx_http_gw_redis_finish(ngx_http_gw_redis_cmd_t *cmd,
         ngx_http_gw_redis_cmd_free(cmd);
     }
 
+    c = (r != NULL) ? r->connection : NULL;
+
     if (handler != NULL) {
         handler(r, data, status, reply);
     }
@@ -584,10 +607,12 @@ ngx_http_gw_redis_finish(ngx_http_gw_redis_cmd_t *cmd,
         return;
     }
 
-    c = r->connection;
+    if (!content) {
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_core_run_phases(r);
+    }
 
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+    /* a content handler's answer may have closed c: this checks */
     ngx_http_run_posted_requests(c);
 }
 

@@ -26,7 +26,7 @@
 #include <hiredis/adapters/libevent.h>
 
 
-#define BD_ARGV_MAX  1030
+#define BD_COUNT_MAX  100000
 
 
 typedef struct {
@@ -78,10 +78,10 @@ static void
 bd_got(redisAsyncContext *ac, void *r, void *data)
 {
     size_t        i, n, argc;
+    size_t       *argvlen;
     redisReply   *reply = r, *entries;
     bd_task_t    *t = data;
-    const char   *argv[BD_ARGV_MAX];
-    size_t        argvlen[BD_ARGV_MAX];
+    const char  **argv;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         fprintf(stderr, "bench_drain: XREADGROUP %s: %s\n", t->stream,
@@ -108,6 +108,15 @@ bd_got(redisAsyncContext *ac, void *r, void *data)
         return;
     }
 
+    argv = malloc((n + 3) * (sizeof(char *) + sizeof(size_t)));
+    if (argv == NULL) {
+        fprintf(stderr, "bench_drain: out of memory\n");
+        bd_failed = 1;
+        bd_finish(ac, t);
+        return;
+    }
+
+    argvlen = (size_t *) (argv + n + 3);
     argv[0] = "XACK";
     argv[1] = t->stream;
     argv[2] = t->group;
@@ -116,7 +125,7 @@ bd_got(redisAsyncContext *ac, void *r, void *data)
     argvlen[2] = strlen(t->group);
     argc = 3;
 
-    for (i = 0; i < n && argc < BD_ARGV_MAX; i++) {
+    for (i = 0; i < n; i++) {
         argv[argc] = entries->element[i]->element[0]->str;
         argvlen[argc] = entries->element[i]->element[0]->len;
         argc++;
@@ -125,6 +134,7 @@ bd_got(redisAsyncContext *ac, void *r, void *data)
     bd_events += (long long) n;
 
     redisAsyncCommandArgv(ac, bd_acked, t, (int) argc, argv, argvlen);
+    free(argv);
 }
 
 
@@ -158,7 +168,7 @@ main(int argc, char **argv)
     struct event_base   *base;
     redisAsyncContext   *ac;
 
-    if (argc < 5 || atoi(argv[3]) <= 0 || atoi(argv[3]) > BD_ARGV_MAX - 3) {
+    if (argc < 5 || atoi(argv[3]) <= 0 || atoi(argv[3]) > BD_COUNT_MAX) {
         fprintf(stderr, "usage: bench_drain HOST:PORT GROUP COUNT"
                         " STREAM...\n");
         return 2;
