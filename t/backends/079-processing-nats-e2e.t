@@ -5,6 +5,9 @@
 #     record to a stream of 3 replicas; the service is killed (kill -9)
 #     once mid-run and started again: the stream holds exactly one
 #     message per record (the records' ids dedupe the replay);
+#   - a windowed pipeline with a "nats" sink: each window result once;
+#   - the topic run again in batches of another size: both streams
+#     unchanged (the ids are per source entry, not per batch);
 #   - a pipeline document with "nats_in" moves a JetStream stream into
 #     its topic, which the same pipeline reads into a redis sink: every
 #     message counted exactly once per key, across a kill -9, with two
@@ -49,6 +52,7 @@ sub msgs {
 
 is(drv('stream', $S, 'OUT', 'out.rec', 3), 'created', 'stream OUT');
 is(drv('stream', $S, 'IN', 'in.>', 3), 'created', 'stream IN');
+is(drv('stream', $S, 'WIN', 'win.rec', 1), 'created', 'stream WIN');
 
 my $M = 2000;
 is(drv('publish', $S, 'in.orders', $M, 7), "published $M",
@@ -65,6 +69,17 @@ my $dir = Processing::pipelines(
                      subject => 'out.rec', stream => 'OUT' },
                    { type => 'redis', command => 'incrby',
                      key => 'ntotal' } ],
+    },
+    {
+        name => 'nwin',
+        source => { topic => 'n', partitions => 2 },
+        window => { type => 'tumbling', size => 20,
+                    aggregate => [ { op => 'count', as => 'n' } ] },
+        sinks => [ { type => 'nats', name => 'w', servers => \@urls,
+                     subject => 'win.rec', stream => 'WIN' },
+                   { type => 'redis', command => 'hset',
+                     key => 'nwin:{/key}', field => '{/start}',
+                     value => '/n' } ],
     },
     {
         name => 'nin',
@@ -156,17 +171,49 @@ ok(started_in($a) + started_in($b) >= 1,
 is(Processing::stop($_), 0, 'stopped') for $a, $b;
 is(scalar(map { Processing::errors($_) } $a, $b), 0, 'no error in the logs');
 
-# the whole topic again, in batches of another size, with the redis
-# sink's position gone: the redis sink counts every record again, the
-# nats sink's ids (per source entry, not per batch) dedupe all of them
+# the group has read everything and acknowledged it
+sub drained {
+    my ($g) = @_;
+    for my $p (0 .. 1) {
+        my $info = Processing::cmd($port, 'XINFO', 'GROUPS', "gw:topic:n:$p");
+        my ($grp) = grep { my %h = @$_; $h{name} eq $g } @{ $info || [] };
+        my %h = @{ $grp || [] };
+        return 0 unless defined $h{lag} && $h{lag} == 0 && $h{pending} == 0;
+    }
+    return 1;
+}
 
-Processing::cmd($port, 'XGROUP', 'SETID', "gw:topic:n:$_", 'nout', '0')
-    for 0 .. 1;
-Processing::cmd($port, 'DEL', 'gw:proc:nout:pos');
+sub windows {
+    my $c = 0;
+    $c += scalar keys %{ Processing::hash($port, "nwin:u$_") } for 0 .. 12;
+    return $c;
+}
+
+ok(Processing::eventually(sub { drained('nwin') }, 30),
+   'the window pipeline is done');
+my $w = windows();
+ok($w > 0, "$w window results");
+is(msgs('WIN'), $w, '... each once in WIN');
+
+# the whole topic again, in batches of another size, with the redis
+# sinks' positions (and the window state) gone: the redis sink counts
+# every record again, the nats sinks' ids (per source entry, not per
+# batch; a window result's is the entry that closed it) dedupe them all
+
+for my $g (qw(nout nwin)) {
+    Processing::cmd($port, 'XGROUP', 'SETID', "gw:topic:n:$_", $g, '0')
+        for 0 .. 1;
+    Processing::cmd($port, 'DEL', "gw:proc:$g:pos", "gw:proc:$g:state:0",
+                    "gw:proc:$g:state:1");
+}
 my $c = Processing::start(env => { %env, INSTANCE => 'nc', BATCH => '37' });
 ok(Processing::eventually(sub { ntotal() == 2 * $N }, 90),
    'the topic ran again') or diag(ntotal());
 is(msgs('OUT'), $N, "still $N messages in OUT: the replay was deduped");
+ok(Processing::eventually(sub { drained('nwin') }, 30),
+   'the window pipeline ran again');
+is(windows(), $w, 'the same window results');
+is(msgs('WIN'), $w, "still $w messages in WIN: window results deduped");
 is(Processing::stop($c), 0, 'stopped');
 is(scalar(Processing::errors($c)), 0, 'no error in the log');
 
