@@ -38,6 +38,7 @@
 typedef struct proc_pipeline_s  proc_pipeline_t;
 typedef struct proc_task_s      proc_task_t;
 typedef struct proc_run_s       proc_run_t;
+typedef struct proc_nats_in_s   proc_nats_in_t;
 
 
 typedef enum {
@@ -89,6 +90,11 @@ struct proc_pipeline_s {
     proc_task_t            *tasks;      /* one per partition */
     unsigned                owned;
     int                     lease_busy;
+
+    char                    nats_durable[256];  /* "nats_in", or "" */
+    proc_nats_in_t         *nats_in;    /* running: its lease is ours */
+    long long               nats_lease_ok;      /* ms of the last renewal */
+    int                     nats_busy;
 };
 
 
@@ -116,6 +122,7 @@ struct proc_task_s {
     char                    cursor[PROC_ID_MAX];
     char                    min_pos[PROC_ID_MAX];  /* skip at or before */
     char                  (*sink_pos)[PROC_ID_MAX];  /* per sink; "" none */
+    json_t                **sink_state; /* per sink, while loading */
     json_t                 *state;      /* window state loaded */
     gw_window_t            *window;
     struct event           *timer;
@@ -148,6 +155,8 @@ struct proc_run_s {
     int                     closed;     /* the window flushed */
     size_t                  pending;    /* async lookups or commits */
     int                     failed;     /* a sink failed: retry */
+    int                     first_done; /* the sinks without a position
+                                           took the batch */
     unsigned                commit_tries;
     json_t                 *ids;        /* each out record's id */
     unsigned char          *dead;       /* out records in the DLQ */
@@ -230,6 +239,21 @@ int64_t proc_json_time(json_t *v);
 
 long long proc_now_ms(void);
 
+/*
+ * Whether a sink stores a position (and window state) the task loads and
+ * skips by: the exactly-once sinks with load(), except the NATS sink,
+ * which dedupes per message id and stores none.  A batch goes to the
+ * sinks without one first, then to those with one, so what a stored
+ * position covers was delivered to every sink.
+ */
+static inline int
+proc_sink_positioned(const proc_sink_t *s)
+{
+    return s->ops->exactly_once && s->ops->load != NULL
+           && s->ops != &proc_sink_nats_ops;
+}
+
+
 /* proc_task.c */
 void proc_task_kick(proc_task_t *t);
 void proc_task_own(proc_task_t *t, int owned);
@@ -251,6 +275,10 @@ int proc_lease_send(redisAsyncContext *ac, proc_pipeline_t *pl,
     redisCallbackFn *fn);
 void proc_lag_tick(void);
 
+/* the "nats_in" connectors: each runs where its lease is held */
+void proc_nats_in_tick(void);
+void proc_nats_in_stop_all(void);
+
 /* proc_steps.c */
 proc_run_t *proc_run_new(proc_task_t *t, redisReply *entries);
 void proc_run_continue(proc_run_t *r);
@@ -267,6 +295,7 @@ int proc_window_setup(proc_pipeline_t *pl, char *err, size_t errlen);
 void proc_window_free(proc_pipeline_t *pl);
 int proc_window_start(proc_task_t *t);
 void proc_window_add(proc_run_t *r, json_t *e, json_t *rec, json_t *key);
+int proc_window_flush(proc_run_t *r, int64_t wm);
 int proc_window_close(proc_run_t *r);
 
 /* proc_dlq.c */

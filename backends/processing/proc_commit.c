@@ -11,6 +11,10 @@
  * unless a side write (DLQ, late) may be lost, which has the whole batch
  * run again (proc_task_redo).
  *
+ * The sinks that store no position (nats, http) get the batch first, the
+ * others only once they all took it: whatever a stored position covers,
+ * and a task restarted after a crash skips, was delivered everywhere.
+ *
  * Each record has an id, "<source entry id>/<k>" for the k-th record its
  * entry gave (a window result: the entry that closed the window), the
  * same on every replay: the sinks that dedupe per record (http, nats)
@@ -72,12 +76,28 @@ proc_run_commit(proc_run_t *r)
         r->failed = 1;
     }
 
+    /* the sinks without a position first (none: straight on) */
+
+    for (i = 0; !r->first_done && i < nsinks; i++) {
+        if (!proc_sink_positioned(pl->sinks[i])) {
+            break;
+        }
+    }
+
+    if (i == nsinks) {
+        r->first_done = 1;
+    }
+
     r->pending = 1;
 
     for (i = 0; i < nsinks && r->commits != NULL; i++) {
         s = pl->sinks[i];
         sp = t->sink_pos[i];
         c = &r->commits[i];
+
+        if (proc_sink_positioned(s) != r->first_done) {
+            continue;
+        }
 
         if (sp[0] != '\0' && proc_pos_cmp(r->last, sp) <= 0) {
             continue;
@@ -279,6 +299,13 @@ proc_run_answered(proc_run_t *r, proc_commit_t *c, proc_sink_rc_e rc,
         r->commit_tries++;
         proc_task_wait(r->task, gw_svc_conf_int(proc.svc, "retry_backoff")
                          << (r->commit_tries < 8 ? r->commit_tries : 8));
+        return;
+    }
+
+    if (!r->first_done) {
+        /* the sinks with a position now */
+        r->first_done = 1;
+        proc_run_commit(r);
         return;
     }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "proc.h"
+#include "proc_nats.h"
 
 
 static void proc_lease_done(redisAsyncContext *ac, void *r, void *data);
@@ -274,5 +275,165 @@ proc_lag_done(redisAsyncContext *ac, void *r, void *data)
             gw_svc_metric_set(proc.m_lag, (double) lag->integer,
                               t->pl->name, part);
         }
+    }
+}
+
+
+/*
+ * The "nats_in" connectors: one per durable may run (its position is in
+ * Redis and its consumer is made again at each start, docs/
+ * processing-nats.md), so each runs under a lease of its own,
+ * gw:proc:owner:nats-in:<durable>, taken (SET NX PX) or renewed
+ * (PEXPIRE) every lease/3 like the tasks'.  The connector starts when
+ * the lease is ours and stops when it is not, or when no renewal
+ * succeeded for half a lease (Redis unreachable: another instance may
+ * take it once it expires, and must find ours stopped; the check runs
+ * every lease/3, so it stops before the lease ends).
+ */
+
+static const char  proc_nats_lease_script[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1\n"
+    "end\n"
+    "if not v then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1\n"
+    "end\n"
+    "return 0\n";
+
+
+static void proc_nats_lease_done(redisAsyncContext *ac, void *r,
+    void *data);
+static void proc_nats_in_run(proc_pipeline_t *pl, int held);
+
+
+void
+proc_nats_in_tick(void)
+{
+    char                key[PROC_KEY_MAX], lease[24];
+    size_t              i;
+    long long           ms;
+    proc_pipeline_t    *pl;
+    redisAsyncContext  *ac;
+
+    ms = gw_svc_conf_int(proc.svc, "lease");
+    snprintf(lease, sizeof(lease), "%lld", ms);
+    ac = gw_svc_redis(proc.svc);
+
+    /* a version being replaced gives its connector up first */
+
+    for (pl = proc.retiring; pl != NULL; pl = pl->next) {
+        proc_nats_in_run(pl, 0);
+    }
+
+    for (i = 0; i < proc.npipelines; i++) {
+        pl = proc.pipelines[i];
+
+        if (pl->nats_durable[0] == '\0') {
+            continue;
+        }
+
+        if (pl->nats_in != NULL
+            && proc_now_ms() - pl->nats_lease_ok > ms / 2)
+        {
+            proc_nats_in_run(pl, 0);
+        }
+
+        if (ac == NULL || pl->nats_busy) {
+            continue;
+        }
+
+        snprintf(key, sizeof(key), "gw:proc:owner:nats-in:%s",
+                 pl->nats_durable);
+
+        if (redisAsyncCommand(ac, proc_nats_lease_done, pl,
+                              "EVAL %s 1 %s %s %s", proc_nats_lease_script,
+                              key, proc.instance, lease)
+            == REDIS_OK)
+        {
+            pl->nats_busy = 1;
+        }
+    }
+}
+
+
+static void
+proc_nats_lease_done(redisAsyncContext *ac, void *r, void *data)
+{
+    redisReply       *reply;
+    proc_pipeline_t  *pl;
+
+    reply = r;
+    pl = data;
+    pl->nats_busy = 0;
+
+    if (reply == NULL || proc.stopped) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        gw_svc_log(proc.svc, GW_SVC_WARN, NULL,
+                   "the nats_in lease script failed",
+                   json_pack("{s:s, s:o}", "pipeline", pl->name, "error",
+                             gw_svc_json_string(reply->type
+                                                == REDIS_REPLY_ERROR
+                                                ? reply->str : "reply")));
+        return;
+    }
+
+    if (reply->integer == 1) {
+        pl->nats_lease_ok = proc_now_ms();
+    }
+
+    proc_nats_in_run(pl, reply->integer == 1);
+}
+
+
+static void
+proc_nats_in_run(proc_pipeline_t *pl, int held)
+{
+    char  err[PROC_ERR_MAX];
+
+    if (held && pl->nats_in == NULL) {
+        pl->nats_in = proc_nats_in_start(&proc.env,
+                                         json_object_get(pl->doc, "nats_in"),
+                                         err, sizeof(err));
+        if (pl->nats_in == NULL) {
+            gw_svc_log(proc.svc, GW_SVC_ERROR, NULL,
+                       "cannot start the nats_in connector",
+                       json_pack("{s:s, s:o}", "pipeline", pl->name,
+                                 "error", gw_svc_json_string(err)));
+            return;
+        }
+
+        gw_svc_log(proc.svc, GW_SVC_INFO, NULL, "nats_in started",
+                   json_pack("{s:s, s:s}", "pipeline", pl->name, "durable",
+                             pl->nats_durable));
+
+    } else if (!held && pl->nats_in != NULL) {
+        proc_nats_in_stop(pl->nats_in);
+        pl->nats_in = NULL;
+
+        gw_svc_log(proc.svc, GW_SVC_INFO, NULL, "nats_in stopped",
+                   json_pack("{s:s, s:s}", "pipeline", pl->name, "durable",
+                             pl->nats_durable));
+    }
+}
+
+
+void
+proc_nats_in_stop_all(void)
+{
+    size_t            i;
+    proc_pipeline_t  *pl;
+
+    for (i = 0; i < proc.npipelines; i++) {
+        proc_nats_in_stop(proc.pipelines[i]->nats_in);
+        proc.pipelines[i]->nats_in = NULL;
+    }
+
+    for (pl = proc.retiring; pl != NULL; pl = pl->next) {
+        proc_nats_in_stop(pl->nats_in);
+        pl->nats_in = NULL;
     }
 }

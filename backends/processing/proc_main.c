@@ -129,6 +129,8 @@ proc_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 
     /* the kit frees the base after this: our timers first */
 
+    proc_nats_in_stop_all();
+
     for (i = 0; i < proc.npipelines; i++) {
         proc_timers_free(proc.pipelines[i]);
     }
@@ -139,11 +141,19 @@ proc_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 }
 
 
+/* the tasks' timers, and the sinks' events and threads: none runs after */
+
 static void
 proc_timers_free(proc_pipeline_t *pl)
 {
     size_t        p;
     proc_task_t  *t;
+
+    for (p = 0; p < pl->nsinks; p++) {
+        pl->sinks[p]->ops->free(pl->sinks[p]);
+    }
+
+    pl->nsinks = 0;
 
     for (p = 0; p < pl->partitions; p++) {
         t = &pl->tasks[p];
@@ -167,6 +177,7 @@ proc_tick(evutil_socket_t fd, short what, void *arg)
     if (proc.lease_elapsed >= gw_svc_conf_int(proc.svc, "lease") / 3) {
         proc.lease_elapsed = 0;
         proc_lease_tick();
+        proc_nats_in_tick();
     }
 
     if (proc.lag_elapsed >= 1000) {
@@ -202,6 +213,7 @@ proc_serve(int argc, char **argv)
 {
     int          i, check, rc;
     char         err[PROC_ERR_MAX], host[64];
+    size_t       n;
     const char  *path, *from;
 
     path = getenv("TOLLGATE_PROCESSING_CONFIG");
@@ -244,11 +256,28 @@ proc_serve(int argc, char **argv)
         return 2;
     }
 
-    if ((proc.from & PROC_FROM_DIR)
-        && proc_pipelines_load(gw_svc_conf_str(proc.svc, "pipelines"), err,
+    /*
+     * The check: the documents built on a loop of their own (the sinks
+     * and connectors that need one bind to it), then freed with it; the
+     * service builds them again on its loop.
+     */
+
+    proc.env.base = event_base_new();
+    if (proc.env.base == NULL) {
+        fprintf(stderr, "cannot create an event loop\n");
+        return 1;
+    }
+
+    rc = (proc.from & PROC_FROM_DIR)
+         ? proc_pipelines_load(gw_svc_conf_str(proc.svc, "pipelines"), err,
                                sizeof(err))
-           != 0)
-    {
+         : 0;
+    n = proc.npipelines;
+    proc_pipelines_free();
+    event_base_free(proc.env.base);
+    proc.env.base = NULL;
+
+    if (rc != 0) {
         gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "bad pipeline",
                    json_pack("{s:o}", "error", gw_svc_json_string(err)));
         fprintf(stderr, "%s\n", err);
@@ -257,8 +286,7 @@ proc_serve(int argc, char **argv)
 
     if (check) {
         gw_svc_log(proc.svc, GW_SVC_INFO, NULL, "configuration ok",
-                   json_pack("{s:I}", "pipelines",
-                             (json_int_t) proc.npipelines));
+                   json_pack("{s:I}", "pipelines", (json_int_t) n));
         return 0;
     }
 
@@ -277,7 +305,7 @@ proc_serve(int argc, char **argv)
 
     gw_svc_log(proc.svc, GW_SVC_INFO, NULL, "pipelines loaded",
                json_pack("{s:I, s:s}", "pipelines",
-                         (json_int_t) proc.npipelines, "instance",
+                         (json_int_t) n, "instance",
                          proc.instance));
 
     rc = 0;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proc.h"
+#include "proc_nats.h"
 #include "gw_schema.h"
 #include "proc_schema.h"
 
@@ -29,6 +30,9 @@ static int proc_step_build(proc_pipeline_t *pl, size_t i, json_t *js,
     char *err, size_t errlen);
 static int proc_sink_build(proc_pipeline_t *pl, size_t i, json_t *js,
     char *err, size_t errlen);
+static void proc_sink_name(json_t *js, size_t i, char *buf, size_t len);
+static int proc_nats_in_build(proc_pipeline_t *pl, char *err,
+    size_t errlen);
 static int proc_name_cmp(const void *a, const void *b);
 
 
@@ -36,6 +40,7 @@ static const proc_sink_ops_t  *proc_sink_types[] = {
     &proc_sink_redis_ops, &proc_sink_stream_ops, &proc_sink_sqlite_ops,
     &proc_sink_postgres_ops,
     &proc_sink_http_ops,
+    &proc_sink_nats_ops,
     NULL
 };
 
@@ -307,7 +312,9 @@ proc_pipeline_build(proc_pipeline_t *pl, char *err, size_t errlen)
     pl->retries = json_is_integer(v) ? json_integer_value(v)
                                      : gw_svc_conf_int(proc.svc, "retries");
 
-    if (proc_window_setup(pl, err, errlen) != 0) {
+    if (proc_window_setup(pl, err, errlen) != 0
+        || proc_nats_in_build(pl, err, errlen) != 0)
+    {
         return -1;
     }
 
@@ -454,7 +461,8 @@ static int
 proc_sink_build(proc_pipeline_t *pl, size_t i, json_t *js, char *err,
     size_t errlen)
 {
-    char                    why[PROC_ERR_MAX], idx[16];
+    char                    why[PROC_ERR_MAX], name[160], other[160];
+    char                    owner[PROC_NAME_MAX + 162];
     size_t                  k;
     json_t                 *conf;
     const char             *type;
@@ -474,35 +482,126 @@ proc_sink_build(proc_pipeline_t *pl, size_t i, json_t *js, char *err,
         return -1;
     }
 
-    /* our Redis sinks keep their position under their name */
+    /*
+     * A sink's name ("name", default its index) keys its position: our
+     * Redis sinks keep it in field "<name>:<partition>" of the pipeline's
+     * hash; the SQL and NATS sinks get "<pipeline>/<name>" as their
+     * pipeline (the SQL sinks' tollgate_positions row, the NATS sink's
+     * message ids), so two sinks of a pipeline never share a position or
+     * an id.
+     */
 
-    conf = json_incref(js);
+    proc_sink_name(js, i, name, sizeof(name));
 
-    if ((ops == &proc_sink_redis_ops || ops == &proc_sink_stream_ops)
-        && json_object_get(js, "name") == NULL)
-    {
-        json_decref(conf);
-        conf = json_deep_copy(js);
-        snprintf(idx, sizeof(idx), "%u", (unsigned) i);
+    for (k = 0; k < i; k++) {
+        proc_sink_name(json_array_get(json_object_get(pl->doc, "sinks"), k),
+                       k, other, sizeof(other));
 
-        if (conf == NULL
-            || json_object_set_new(conf, "name", json_string(idx)) != 0)
-        {
+        if (strcmp(name, other) == 0) {
+            snprintf(err, errlen, "/sinks/%u/name: \"%s\" is also the name "
+                     "of /sinks/%u", (unsigned) i, name, (unsigned) k);
+            return -1;
+        }
+    }
+
+    conf = json_deep_copy(js);
+    if (conf == NULL) {
+        snprintf(err, errlen, "/sinks/%u: out of memory", (unsigned) i);
+        return -1;
+    }
+
+    if (ops == &proc_sink_redis_ops || ops == &proc_sink_stream_ops) {
+        if (json_object_set_new(conf, "name", json_string(name)) != 0) {
             json_decref(conf);
             snprintf(err, errlen, "/sinks/%u: out of memory", (unsigned) i);
             return -1;
         }
 
         json_array_set(json_object_get(pl->doc, "sinks"), i, conf);
+        snprintf(owner, sizeof(owner), "%s", pl->name);
+
+    } else if (ops == &proc_sink_sqlite_ops || ops == &proc_sink_postgres_ops
+               || ops == &proc_sink_nats_ops)
+    {
+        /* the sink's own members only: create() refuses others */
+        json_object_del(conf, "name");
+        snprintf(owner, sizeof(owner), "%s/%s", pl->name, name);
+
+    } else {
+        snprintf(owner, sizeof(owner), "%s", pl->name);
     }
 
     why[0] = '\0';
-    pl->sinks[i] = ops->create(&proc.env, pl->name, conf, why, sizeof(why));
+    pl->sinks[i] = ops->create(&proc.env, owner, conf, why, sizeof(why));
     json_decref(conf);
 
     if (pl->sinks[i] == NULL) {
         snprintf(err, errlen, "/sinks/%u%s", (unsigned) i, why);
         return -1;
+    }
+
+    return 0;
+}
+
+
+/* a sink's name: its "name", else its index */
+
+static void
+proc_sink_name(json_t *js, size_t i, char *buf, size_t len)
+{
+    json_t  *v;
+
+    v = json_object_get(js, "name");
+
+    if (json_is_string(v)) {
+        snprintf(buf, len, "%s", json_string_value(v));
+
+    } else {
+        snprintf(buf, len, "%u", (unsigned) i);
+    }
+}
+
+
+/*
+ * "nats_in": checked by starting the connector and stopping it at once
+ * (it reads nothing before the loop runs); the lease (proc_lease.c)
+ * starts it for real.  One pipeline per durable.
+ */
+
+static int
+proc_nats_in_build(proc_pipeline_t *pl, char *err, size_t errlen)
+{
+    size_t           i;
+    json_t          *conf;
+    const char      *d;
+    proc_nats_in_t  *in;
+
+    conf = json_object_get(pl->doc, "nats_in");
+    if (conf == NULL) {
+        return 0;
+    }
+
+    in = proc_nats_in_start(&proc.env, conf, err, errlen);
+    if (in == NULL) {
+        return -1;
+    }
+
+    proc_nats_in_stop(in);
+
+    d = json_string_value(json_object_get(conf, "durable"));
+    snprintf(pl->nats_durable, sizeof(pl->nats_durable), "%s", d);
+
+    /* a new version of a pipeline replaces the old: not a clash */
+
+    for (i = 0; i < proc.npipelines; i++) {
+        if (strcmp(proc.pipelines[i]->nats_durable, d) == 0
+            && strcmp(proc.pipelines[i]->name, pl->name) != 0)
+        {
+            snprintf(err, errlen, "/nats_in/durable: \"%s\" is also the "
+                     "durable of pipeline \"%s\"", d,
+                     proc.pipelines[i]->name);
+            return -1;
+        }
     }
 
     return 0;
@@ -519,6 +618,7 @@ proc_pipeline_free(proc_pipeline_t *pl)
     }
 
     free(pl->tasks);
+    proc_nats_in_stop(pl->nats_in);
 
     for (k = 0; k < pl->nsinks; k++) {
         pl->sinks[k]->ops->free(pl->sinks[k]);

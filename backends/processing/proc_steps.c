@@ -197,6 +197,7 @@ proc_run_entry(proc_run_t *r, json_t *e)
     size_t            i;
     json_t           *rec, *next, *f, *data;
     const char       *id;
+    int64_t           wm;
     long long         ms;
     proc_step_t      *st;
     proc_task_t      *t;
@@ -301,6 +302,8 @@ proc_run_entry(proc_run_t *r, json_t *e)
         return 0;
     }
 
+    wm = pl->windowed ? gw_window_watermark(t->window) : 0;
+
     json_array_foreach(r->cur, i, rec) {
         if (pl->windowed) {
             proc_window_add(r, e, rec, json_array_get(r->keys, i));
@@ -308,6 +311,11 @@ proc_run_entry(proc_run_t *r, json_t *e)
         } else if (proc_run_out(r, rec) != 0) {
             gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "out of memory", NULL);
         }
+    }
+
+    if (pl->windowed && proc_window_flush(r, wm) != 0) {
+        gw_svc_log(proc.svc, GW_SVC_ERROR, NULL, "window: out of memory",
+                   NULL);
     }
 
     gw_svc_metric_add(proc.m_events, 1, pl->name, "processed");

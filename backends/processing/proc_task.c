@@ -227,11 +227,21 @@ proc_task_load(proc_task_t *t)
     t->min_pos[0] = '\0';
     t->busy = 1;
 
+    if (t->sink_state == NULL && t->pl->nsinks > 0) {
+        t->sink_state = calloc(t->pl->nsinks, sizeof(json_t *));
+        if (t->sink_state == NULL) {
+            proc_task_wait(t, gw_svc_conf_int(proc.svc, "redis_retry"));
+            return;
+        }
+    }
+
     for (i = 0; i < t->pl->nsinks; i++) {
         s = t->pl->sinks[i];
         t->sink_pos[i][0] = '\0';
+        json_decref(t->sink_state[i]);
+        t->sink_state[i] = NULL;
 
-        if (!s->ops->exactly_once || s->ops->load == NULL) {
+        if (!proc_sink_positioned(s)) {
             continue;
         }
 
@@ -277,7 +287,7 @@ static void
 proc_task_loaded(void *data, proc_sink_rc_e rc, const char *position,
     json_t *state, const char *err)
 {
-    size_t        i;
+    size_t        i, from;
     proc_task_t  *t;
     proc_load_t  *l;
 
@@ -296,8 +306,8 @@ proc_task_loaded(void *data, proc_sink_rc_e rc, const char *position,
             snprintf(t->sink_pos[l->sink], PROC_ID_MAX, "%s", position);
         }
 
-        if (state != NULL && t->state == NULL) {
-            t->state = json_incref(state);
+        if (state != NULL) {
+            t->sink_state[l->sink] = json_incref(state);
         }
     }
 
@@ -307,30 +317,52 @@ proc_task_loaded(void *data, proc_sink_rc_e rc, const char *position,
         return;
     }
 
-    if (t->load_failed || proc.stopped || proc_window_start(t) != 0) {
-        proc_task_wait(t, gw_svc_conf_int(proc.svc, "redis_retry"));
-        return;
-    }
-
-    /* skip what every exactly-once sink has: the smallest position */
+    /*
+     * Skip what every positioned sink has: the smallest position, and
+     * resume the windows from the state stored with it (the first such
+     * sink's), since the entries after it run again; a sink ahead gets
+     * only the records of entries after its own (proc_commit.c).  When
+     * one has no position, nothing is skipped and the state is that of
+     * the smallest position stored (a sink added to a pipeline).
+     */
 
     t->min_pos[0] = '\0';
+    from = t->pl->nsinks;
 
-    for (i = 0; i < t->pl->nsinks; i++) {
-        if (!t->pl->sinks[i]->ops->exactly_once) {
+    for (i = 0; !t->load_failed && i < t->pl->nsinks; i++) {
+        if (!proc_sink_positioned(t->pl->sinks[i])
+            || t->sink_pos[i][0] == '\0')
+        {
             continue;
         }
 
-        if (t->sink_pos[i][0] == '\0') {
+        if (from == t->pl->nsinks
+            || proc_pos_cmp(t->sink_pos[i], t->sink_pos[from]) < 0)
+        {
+            from = i;
+        }
+    }
+
+    if (from < t->pl->nsinks) {
+        strcpy(t->min_pos, t->sink_pos[from]);
+        json_decref(t->state);
+        t->state = json_incref(t->sink_state[from]);
+    }
+
+    for (i = 0; i < t->pl->nsinks; i++) {
+        if (proc_sink_positioned(t->pl->sinks[i])
+            && t->sink_pos[i][0] == '\0')
+        {
             t->min_pos[0] = '\0';
-            break;
         }
 
-        if (t->min_pos[0] == '\0'
-            || proc_pos_cmp(t->sink_pos[i], t->min_pos) < 0)
-        {
-            strcpy(t->min_pos, t->sink_pos[i]);
-        }
+        json_decref(t->sink_state[i]);
+        t->sink_state[i] = NULL;
+    }
+
+    if (t->load_failed || proc.stopped || proc_window_start(t) != 0) {
+        proc_task_wait(t, gw_svc_conf_int(proc.svc, "redis_retry"));
+        return;
     }
 
     t->phase = PROC_PHASE_CLAIM;
@@ -534,6 +566,8 @@ proc_task_ack_done(redisAsyncContext *ac, void *r, void *data)
 void
 proc_task_free(proc_task_t *t)
 {
+    size_t  i;
+
     if (t->timer != NULL) {
         event_free(t->timer);
         t->timer = NULL;
@@ -550,4 +584,11 @@ proc_task_free(proc_task_t *t)
     t->window = NULL;
     free(t->sink_pos);
     t->sink_pos = NULL;
+
+    for (i = 0; t->sink_state != NULL && i < t->pl->nsinks; i++) {
+        json_decref(t->sink_state[i]);
+    }
+
+    free(t->sink_state);
+    t->sink_state = NULL;
 }

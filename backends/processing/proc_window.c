@@ -266,6 +266,41 @@ proc_window_add(proc_run_t *r, json_t *e, json_t *rec, json_t *key)
 
 
 /*
+ * After entry r->i's records: the windows its time closed, as records of
+ * that entry (their ids, "<entry id>/<k>", are then the same on a
+ * replay, whatever the batches).  0 or -1.
+ */
+
+int
+proc_window_flush(proc_run_t *r, int64_t wm)
+{
+    size_t   i;
+    json_t  *res, *rec;
+
+    if (gw_window_watermark(r->task->window) == wm) {
+        return 0;
+    }
+
+    res = json_array();
+    if (res == NULL || gw_window_flush(r->task->window, res) != 0) {
+        json_decref(res);
+        return -1;
+    }
+
+    json_array_foreach(res, i, rec) {
+        if (proc_run_out(r, rec) != 0) {
+            json_decref(res);
+            return -1;
+        }
+    }
+
+    json_decref(res);
+
+    return 0;
+}
+
+
+/*
  * At the end of a batch: the closed windows' results appended to the
  * records for the sinks (counted as the batch's last entry's), and the
  * state to commit with them.  0 or -1.

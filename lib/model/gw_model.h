@@ -127,6 +127,12 @@
  *   gw:proc:instances:<pipeline>
  *                           zset   live instances, scored by their last
  *                                  heartbeat (ms)
+ *   gw:proc:nats-in:<durable>
+ *                           hash   a nats_in connector's committed
+ *                                  JetStream sequences: "<p>" and "seq"
+ *   gw:proc:owner:nats-in:<durable>
+ *                           string the instance running that connector
+ *                                  (SET NX PX lease, renewed every lease/3)
  *
  * A record and its indexes change in one MULTI/EXEC, together with the
  * invalidation published on gw:events, so a gateway that drops its cache
