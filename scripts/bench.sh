@@ -466,7 +466,8 @@ done
 # the paired rounds: /bare-post, /chain and /chain-global in turn, the
 # order reversed every other pair, each pair's ratios kept; their median
 # (and range) is the figure the target is quoted by
-case " $LOCS " in *" /bare-post "*" /chain "*) ;; *) PAIRS=0 ;; esac
+case " $LOCS " in *" /bare-post "*) ;; *) PAIRS=0 ;; esac
+case " $LOCS " in *" /chain "*) ;; *) PAIRS=0 ;; esac
 if [ "$PAIRS" -gt 0 ]; then
     plocs="/bare-post /chain"
     case " $LOCS " in *" /chain-global "*) plocs="$plocs /chain-global" ;; esac
