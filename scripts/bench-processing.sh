@@ -42,8 +42,8 @@
 # (the service's batch and bench_drain's COUNT; 2048: the window state
 # is checkpointed with every batch, a cost per batch that 2048 spreads
 # four times thinner than the service's default 512, which BATCH=512
-# measures), RATE (5000), LAT_SECS (10), LAT_READ_BLOCK ("100ms 10ms":
-# the default and a tuned one), PORT (18400).
+# measures), RATE (5000), LAT_SECS (10), LAT_READ_BLOCK ("20ms 100ms":
+# the default and a slower one), PORT (18400).
 
 set -eu
 
@@ -53,7 +53,7 @@ drain="$top/build/proc/bench_drain"
 latency="$top/build/proc/bench_latency"
 N=${N:-500000} ROUNDS=${ROUNDS:-3} PARTS=${PARTS:-1 4} BATCH=${BATCH:-2048}
 RATE=${RATE:-5000} LAT_SECS=${LAT_SECS:-10}
-LAT_READ_BLOCK=${LAT_READ_BLOCK:-100ms 10ms} PORT=${PORT:-18400}
+LAT_READ_BLOCK=${LAT_READ_BLOCK:-20ms 100ms} PORT=${PORT:-18400}
 RPORT=$((PORT + 1))
 
 for b in "$proc" "$drain" "$latency"; do

@@ -46,7 +46,7 @@ static const gw_svc_key_t  proc_keys[] = {
     { "pipelines_from", GW_SVC_STR, "dir", 0, 0, NULL },
     { "instance", GW_SVC_STR, "", 0, 0, NULL },
     { "batch", GW_SVC_INT, "512", 1, 100000, NULL },
-    { "read_block", GW_SVC_MSEC, "100", 1, 60000, NULL },
+    { "read_block", GW_SVC_MSEC, "20", 1, 60000, NULL },
     { "lease", GW_SVC_MSEC, "10s", 300, 3600000, NULL },
     { "retries", GW_SVC_INT, "3", 0, 100, NULL },
     { "retry_backoff", GW_SVC_MSEC, "20", 0, 60000, NULL },
