@@ -39,9 +39,9 @@
 # Target: >= 50,000 events/s per node for the Redis pipeline; the
 # platform's promise for internal calls: p99 < 50 ms.  Printed, never
 # asserted.  Environment: N (500000), ROUNDS (3), PARTS ("1 4"), BATCH
-# (the service's batch and bench_drain's COUNT; 2048: the window state
-# is checkpointed with every batch, a cost per batch that 2048 spreads
-# four times thinner than the service's default 512, which BATCH=512
+# (the service's batch and bench_drain's COUNT; 2048, the service's
+# default: the window state is checkpointed with every batch, a cost per
+# batch that 2048 spreads four times thinner than 512, which BATCH=512
 # measures), RATE (5000), LAT_SECS (10), LAT_READ_BLOCK ("20ms 100ms":
 # the default and a slower one), PORT (18400).
 
@@ -232,7 +232,7 @@ tick=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 per_event() { awk -v t="$1" -v n="$2" -v hz="$tick" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }'; }
 
-declare -A res scpu rcpu
+declare -A res scpu rcpu hwm
 bad=0
 for p in $PARTS; do
     streams=$(for ((i = 0; i < p; i++)); do echo "gw:topic:bench:$i"; done)
@@ -257,6 +257,7 @@ for p in $PARTS; do
             start_svc "$d/pl-$v-$p"
             rate=$(drain_svc "$v" "$p" "$total")
             scpu[$v,$p]="${scpu[$v,$p]:-} $(per_event "$(ticks "$svc")" "$total")"
+            hwm[$v,$p]="${hwm[$v,$p]:-} $(awk '$1 == "VmHWM:" { print $2 }' "/proc/$svc/status")"
             rcpu[$v,$p]="${rcpu[$v,$p]:-} $(per_event $(( $(ticks "$rds") - r0 )) "$total")"
             dropped=$(metric "proc_events_total{pipeline=\"$v\",outcome=\"dropped\"}")
             dlq=$(metric "proc_events_total{pipeline=\"$v\",outcome=\"dlq\"}")
@@ -304,6 +305,8 @@ for p in $PARTS; do
             "$p" "$what" "$m" "$(awk -v a="$m" -v b="$raw" 'BEGIN { print a / b }')" \
             "${res[$v,$p]}" "$c" "$(awk -v c="$c" 'BEGIN { print 1e6 / c }')" \
             "$(echo ${rcpu[$v,$p]} | median)"
+        echo "    the service's peak memory draining $N events (VmHWM):" \
+             "$(echo ${hwm[$v,$p]} | median) KiB (one batch in flight per partition)"
     done
     m=$(echo ${res[bench,$p]} | median)
     echo "processing target, $p partition(s): Redis pipeline >= 50000 events/s per node:" \

@@ -45,7 +45,7 @@ static const gw_svc_key_t  proc_keys[] = {
     { "pipelines", GW_SVC_STR, "pipelines", 0, 0, NULL },
     { "pipelines_from", GW_SVC_STR, "dir", 0, 0, NULL },
     { "instance", GW_SVC_STR, "", 0, 0, NULL },
-    { "batch", GW_SVC_INT, "512", 1, 100000, NULL },
+    { "batch", GW_SVC_INT, "2048", 1, 100000, NULL },
     { "read_block", GW_SVC_MSEC, "20", 1, 60000, NULL },
     { "lease", GW_SVC_MSEC, "10s", 300, 3600000, NULL },
     { "retries", GW_SVC_INT, "3", 0, 100, NULL },
