@@ -23,11 +23,11 @@ use Digest::SHA qw(sha256);
 use File::Temp qw(tempdir);
 use FindBin;
 use HTTP::Tiny;
-use IO::Socket::INET ();
 use JSON::PP ();
 use MIME::Base64 qw(decode_base64 encode_base64);
-use POSIX qw(WNOHANG);
-use Time::HiRes qw(sleep time);
+use POSIX ();
+
+use Service;
 
 our $BIN = $ENV{TEST_AUDIT_BINARY}
     // "$FindBin::Bin/../../build/backends/audit";
@@ -35,11 +35,21 @@ our $TMP = tempdir('tollgate-audit-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 our $JSON = JSON::PP->new->canonical;
 
 my $n = 0;
-my @running;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 
 sub binary { $BIN }
 sub tmp { $TMP }
+
+# the process, log and RESP helpers every service's tests share
+*slurp = \&Service::slurp;
+*log_lines = \&Service::log_lines;
+*wait_exit = \&Service::wait_exit;
+*stop = \&Service::stop;
+*kill9 = \&Service::kill9;
+*resp_connect = \&Service::resp_connect;
+*resp_encode = \&Service::resp_encode;
+*resp_read = \&Service::resp_read;
+*resp_cmd = \&Service::resp_cmd;
 
 # keygen($name): ($file, $verifier_key_text)
 sub keygen {
@@ -68,79 +78,13 @@ sub run {
 # start(dir => D, key => F, env => {KEY => v}, wait => 1)
 sub start {
     my (%opt) = @_;
-    my $log = "$TMP/audit" . ++$n . '.log';
-    my %env = (LISTEN => '127.0.0.1:0', DATA_DIR => $opt{dir},
-               KEY_FILE => $opt{key}, REDIS_RETRY => '1s',
-               STREAM_BLOCK => '100ms', %{ $opt{env} || {} });
-
-    my $pid = fork // croak "fork: $!";
-    if ($pid == 0) {
-        delete $ENV{$_} for grep { /^TOLLGATE_AUDIT_/ } keys %ENV;
-        $ENV{"TOLLGATE_AUDIT_$_"} = $env{$_} for keys %env;
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $log;
-        open STDERR, '>>', $log;
-        exec $BIN or POSIX::_exit(127);
-    }
-
-    my $svc = { pid => $pid, log => $log };
-    push @running, $svc;
-    return $svc if defined $opt{wait} && !$opt{wait};
-
-    my $deadline = time + 30;
-    while (time < $deadline) {
-        for my $l (log_lines($svc)) {
-            $svc->{port} //= $l->{fields}{port}
-                if ($l->{message} // '') eq 'listening';
-            return $svc if ($l->{message} // '') eq 'started';
-        }
-        last if waitpid($pid, WNOHANG) == $pid;
-        sleep 0.05;
-    }
-    croak "the audit service did not start:\n" . slurp($log);
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $in, '<', $file or return '';
-    local $/;
-    return <$in> // '';
-}
-
-sub log_lines {
-    my ($svc) = @_;
-    my @out;
-    for my $line (split /\n/, slurp($svc->{log})) {
-        next unless $line =~ /^\{/;
-        my $o = eval { JSON::PP::decode_json($line) };
-        push @out, $o if ref $o eq 'HASH';
-    }
-    return @out;
-}
-
-sub wait_exit {
-    my ($svc, $limit) = @_;
-    my $deadline = time + ($limit // 30);
-    while (time < $deadline) {
-        if (waitpid($svc->{pid}, WNOHANG) == $svc->{pid}) {
-            @running = grep { $_ != $svc } @running;
-            return $?;
-        }
-        sleep 0.02;
-    }
-    return undef;
-}
-
-sub stop {
-    my ($svc) = @_;
-    kill 'TERM', $svc->{pid};
-    return wait_exit($svc);
-}
-
-sub kill9 {
-    my ($svc) = @_;
-    kill 'KILL', $svc->{pid};
-    return wait_exit($svc);
+    return Service::start(
+        name => 'audit', bin => $BIN, prefix => 'TOLLGATE_AUDIT_',
+        log => "$TMP/audit" . ++$n . '.log',
+        env => { LISTEN => '127.0.0.1:0', DATA_DIR => $opt{dir},
+                 KEY_FILE => $opt{key}, REDIS_RETRY => '1s',
+                 STREAM_BLOCK => '100ms', %{ $opt{env} || {} } },
+        wait => $opt{wait});
 }
 
 sub url { "http://127.0.0.1:$_[0]{port}$_[1]" }
@@ -193,46 +137,6 @@ sub event {
 
 # ---- RESP, for XADD pipelines without a redis-cli per command ----------
 
-sub resp_connect {
-    my ($port) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp', Timeout => 10)
-        or croak "redis: $!";
-    return $s;
-}
-
-sub resp_encode {
-    my (@args) = @_;
-    my $s = '*' . scalar(@args) . "\r\n";
-    $s .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    return $s;
-}
-
-# reads one reply (simple types and arrays, nested)
-sub resp_read {
-    my ($sock) = @_;
-    my $line = <$sock>;
-    croak "redis closed" unless defined $line;
-    $line =~ s/\r\n\z//;
-    my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
-    return $rest if $t eq '+' || $t eq ':';
-    return "ERR:$rest" if $t eq '-';
-    if ($t eq '$') {
-        return undef if $rest < 0;
-        my $buf = '';
-        while (length($buf) < $rest + 2) {
-            read($sock, $buf, $rest + 2 - length($buf), length($buf))
-                or croak "redis closed";
-        }
-        return substr($buf, 0, $rest);
-    }
-    if ($t eq '*') {
-        return undef if $rest < 0;
-        return [ map { resp_read($sock) } 1 .. $rest ];
-    }
-    croak "redis: unexpected reply $line";
-}
-
 # xadd_events($port, $stream, @events): the entry ids
 sub xadd_events {
     my ($port, $stream, @events) = @_;
@@ -244,15 +148,6 @@ sub xadd_events {
     my @ids = map { resp_read($s) } @events;
     close $s;
     return @ids;
-}
-
-sub resp_cmd {
-    my ($port, @args) = @_;
-    my $s = resp_connect($port);
-    print $s resp_encode(@args);
-    my $r = resp_read($s);
-    close $s;
-    return $r;
 }
 
 # ---- RFC 9162 verification, independent of lib/merkle ------------------
@@ -345,13 +240,6 @@ sub verify_checkpoint {
     my ($origin, $size, $root) = split /\n/, $text;
     return unless $origin eq $name;
     return ($size, decode_base64($root));
-}
-
-END {
-    for my $svc (@running) {
-        kill 'KILL', $svc->{pid};
-        waitpid($svc->{pid}, 0);
-    }
 }
 
 1;

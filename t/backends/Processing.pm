@@ -22,11 +22,12 @@ use Carp qw(croak);
 use File::Temp qw(tempdir);
 use FindBin;
 use HTTP::Tiny;
-use IO::Socket::INET ();
 use JSON::PP ();
-use POSIX qw(WNOHANG);
+use POSIX ();
 use Compress::Zlib ();
 use Time::HiRes qw(sleep time);
+
+use Service;
 
 our $BIN = $ENV{TEST_PROCESSING_BINARY}
     // "$FindBin::Bin/../../build/backends/processing";
@@ -34,11 +35,22 @@ our $TMP = tempdir('tollgate-proc-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 our $JSON = JSON::PP->new->canonical;
 
 my $n = 0;
-my @running;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 
 sub binary { $BIN }
 sub tmp { $TMP }
+
+# the process, log and RESP helpers every service's tests share
+*slurp = \&Service::slurp;
+*log_lines = \&Service::log_lines;
+*wait_exit = \&Service::wait_exit;
+*stop = \&Service::stop;
+*kill9 = \&Service::kill9;
+*eventually = \&Service::eventually;
+*resp_connect = \&Service::resp_connect;
+*resp_encode = \&Service::resp_encode;
+*resp_read = \&Service::resp_read;
+*cmd = \&Service::resp_cmd;
 
 # pipelines(\%doc or 'text', ...): a new folder with one file per document
 sub pipelines {
@@ -54,19 +66,13 @@ sub pipelines {
     return $dir;
 }
 
-sub _env {
-    my (%env) = @_;
-    delete $ENV{$_} for grep { /^TOLLGATE_PROCESSING_/ } keys %ENV;
-    $ENV{"TOLLGATE_PROCESSING_$_"} = $env{$_} for keys %env;
-}
-
 # run(env => {...}, args => [...]): (output, exit code)
 sub run {
     my (%opt) = @_;
     my $pid = open my $fh, '-|';
     croak "fork: $!" unless defined $pid;
     if ($pid == 0) {
-        _env(%{ $opt{env} || {} });
+        Service::set_env('TOLLGATE_PROCESSING_', %{ $opt{env} || {} });
         open STDERR, '>&', \*STDOUT;
         exec $BIN, @{ $opt{args} || [] } or POSIX::_exit(127);
     }
@@ -78,84 +84,19 @@ sub run {
 # start(env => {KEY => v}, wait => 1): once "started" is logged
 sub start {
     my (%opt) = @_;
-    my $log = "$TMP/proc" . ++$n . '.log';
-    my %env = (LISTEN => '127.0.0.1:0', REDIS_RETRY => '200ms',
-               READ_BLOCK => '20ms', LEASE => '1500ms',
-               RETRY_BACKOFF => '5ms', %{ $opt{env} || {} });
-
-    my $pid = fork // croak "fork: $!";
-    if ($pid == 0) {
-        _env(%env);
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $log;
-        open STDERR, '>>', $log;
-        exec $BIN or POSIX::_exit(127);
-    }
-
-    my $svc = { pid => $pid, log => $log };
-    push @running, $svc;
-    return $svc if defined $opt{wait} && !$opt{wait};
-
-    my $deadline = time + 30;
-    while (time < $deadline) {
-        for my $l (log_lines($svc)) {
-            $svc->{port} //= $l->{fields}{port}
-                if ($l->{message} // '') eq 'listening';
-            return $svc if ($l->{message} // '') eq 'started';
-        }
-        last if waitpid($pid, WNOHANG) == $pid;
-        sleep 0.05;
-    }
-    croak "the processing service did not start:\n" . slurp($log);
-}
-
-sub slurp {
-    my ($file) = @_;
-    open my $in, '<', $file or return '';
-    local $/;
-    return <$in> // '';
-}
-
-sub log_lines {
-    my ($svc) = @_;
-    my @out;
-    for my $line (split /\n/, slurp($svc->{log})) {
-        next unless $line =~ /^\{/;
-        my $o = eval { JSON::PP::decode_json($line) };
-        push @out, $o if ref $o eq 'HASH';
-    }
-    return @out;
+    return Service::start(
+        name => 'processing', bin => $BIN,
+        prefix => 'TOLLGATE_PROCESSING_', log => "$TMP/proc" . ++$n . '.log',
+        env => { LISTEN => '127.0.0.1:0', REDIS_RETRY => '200ms',
+                 READ_BLOCK => '20ms', LEASE => '1500ms',
+                 RETRY_BACKOFF => '5ms', %{ $opt{env} || {} } },
+        wait => $opt{wait});
 }
 
 # log lines at error level
 sub errors {
     my ($svc) = @_;
     return grep { ($_->{level} // '') eq 'error' } log_lines($svc);
-}
-
-sub wait_exit {
-    my ($svc, $limit) = @_;
-    my $deadline = time + ($limit // 30);
-    while (time < $deadline) {
-        if (waitpid($svc->{pid}, WNOHANG) == $svc->{pid}) {
-            @running = grep { $_ != $svc } @running;
-            return $?;
-        }
-        sleep 0.02;
-    }
-    return undef;
-}
-
-sub stop {
-    my ($svc) = @_;
-    kill 'TERM', $svc->{pid};
-    return wait_exit($svc);
-}
-
-sub kill9 {
-    my ($svc) = @_;
-    kill 'KILL', $svc->{pid};
-    return wait_exit($svc);
 }
 
 sub get {
@@ -179,70 +120,6 @@ sub rss_kb {
     my ($svc) = @_;
     my $s = slurp("/proc/$svc->{pid}/status");
     return $s =~ /^VmRSS:\s+(\d+)/m ? $1 : 0;
-}
-
-# polls $code->() until it returns true or $limit seconds pass
-sub eventually {
-    my ($code, $limit) = @_;
-    my $deadline = time + ($limit // 10);
-    while (time < $deadline) {
-        my $r = $code->();
-        return $r if $r;
-        sleep 0.05;
-    }
-    return $code->();
-}
-
-# ---- RESP ------------------------------------------------------------------
-
-sub resp_connect {
-    my ($port) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $port, Proto => 'tcp',
-                                  Timeout => 30);
-    croak "redis: $!" unless $s;
-    return $s;
-}
-
-sub resp_encode {
-    my (@args) = @_;
-    my $s = '*' . scalar(@args) . "\r\n";
-    $s .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    return $s;
-}
-
-sub resp_read {
-    my ($sock) = @_;
-    my $line = <$sock>;
-    croak "redis closed" unless defined $line;
-    $line =~ s/\r\n\z//;
-    my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
-    return $rest if $t eq '+' || $t eq ':';
-    return "ERR:$rest" if $t eq '-';
-    if ($t eq '$') {
-        return undef if $rest < 0;
-        my $buf = '';
-        while (length($buf) < $rest + 2) {
-            read($sock, $buf, $rest + 2 - length($buf), length($buf))
-                or croak "redis closed";
-        }
-        return substr($buf, 0, $rest);
-    }
-    if ($t eq '*') {
-        return undef if $rest < 0;
-        return [ map { resp_read($sock) } 1 .. $rest ];
-    }
-    croak "redis: unexpected reply $line";
-}
-
-# cmd($port, @args): one command's reply
-sub cmd {
-    my ($port, @args) = @_;
-    my $s = resp_connect($port);
-    print $s resp_encode(@args);
-    my $r = resp_read($s);
-    close $s;
-    return $r;
 }
 
 # hash($port, $key): HGETALL as a hash reference
@@ -284,13 +161,6 @@ sub pending {
     my ($port, $stream, $group) = @_;
     my $r = cmd($port, 'XPENDING', $stream, $group);
     return ref $r ? $r->[0] : -1;
-}
-
-END {
-    for my $svc (@running) {
-        kill 'KILL', $svc->{pid};
-        waitpid($svc->{pid}, 0);
-    }
 }
 
 1;
