@@ -7,8 +7,8 @@
  * SQLite's calls block, so each database file gets a thread of its own
  * with its own connection, shared by every sink of the process on that
  * file (of one event base): the loop queues jobs (a load, a commit) and
- * the thread runs them in order; a finished job goes on a done list and
- * a byte on a pipe wakes the loop, which runs the callbacks.  A commit is
+ * the thread runs them in order; a finished job goes on the answered
+ * list and a byte on a pipe wakes the loop, which runs the callbacks.  A commit is
  * one transaction (BEGIN IMMEDIATE, so that two writers never deadlock
  * upgrading their locks): the stored position of (pipeline, partition)
  * is read, the batch is skipped when it is not after it, else the
@@ -206,7 +206,7 @@ proc_lite_free(proc_sink_t *sink)
 
     pthread_mutex_lock(&db->mutex);
 
-    for (pp = &db->todo; *pp != NULL; /* void */) {
+    for (pp = &db->queued; *pp != NULL; /* void */) {
         job = *pp;
 
         if (job->sink == s) {
@@ -223,7 +223,7 @@ proc_lite_free(proc_sink_t *sink)
         pthread_cond_wait(&db->cond, &db->mutex);
     }
 
-    for (pp = &db->done; *pp != NULL; /* void */) {
+    for (pp = &db->answered; *pp != NULL; /* void */) {
         job = *pp;
 
         if (job->sink == s) {
@@ -372,9 +372,9 @@ proc_lite_db_destroy(proc_lite_db_t *db)
         pthread_join(db->thread, NULL);
     }
 
-    while (db->done != NULL) {
-        job = db->done;
-        db->done = job->next;
+    while (db->answered != NULL) {
+        job = db->answered;
+        db->answered = job->next;
         proc_lite_job_free(job);
     }
 
@@ -394,7 +394,7 @@ proc_lite_db_destroy(proc_lite_db_t *db)
 }
 
 
-/* on the thread's list, or (finished) on the done list for the loop */
+/* on the queue, or (finished) on the answered list for the loop */
 static void
 proc_lite_queue(proc_lite_db_t *db, proc_lite_job_t *job, int finished)
 {
@@ -402,7 +402,7 @@ proc_lite_queue(proc_lite_db_t *db, proc_lite_job_t *job, int finished)
 
     pthread_mutex_lock(&db->mutex);
 
-    for (pp = finished ? &db->done : &db->todo; *pp != NULL;
+    for (pp = finished ? &db->answered : &db->queued; *pp != NULL;
          pp = &(*pp)->next)
     {
         /* void */
@@ -451,9 +451,9 @@ proc_lite_drain(evutil_socket_t fd, short what, void *arg)
     while (!db->dead) {
         pthread_mutex_lock(&db->mutex);
 
-        job = db->done;
+        job = db->answered;
         if (job != NULL) {
-            db->done = job->next;
+            db->answered = job->next;
         }
 
         pthread_mutex_unlock(&db->mutex);
@@ -519,17 +519,17 @@ proc_lite_thread(void *arg)
     for ( ;; ) {
         pthread_mutex_lock(&db->mutex);
 
-        while (db->todo == NULL && !db->quit) {
+        while (db->queued == NULL && !db->quit) {
             pthread_cond_wait(&db->cond, &db->mutex);
         }
 
-        job = db->todo;
+        job = db->queued;
         if (job == NULL) {
             pthread_mutex_unlock(&db->mutex);
             break;
         }
 
-        db->todo = job->next;
+        db->queued = job->next;
         db->running = job;
         pthread_mutex_unlock(&db->mutex);
 
@@ -539,7 +539,7 @@ proc_lite_thread(void *arg)
 
         db->running = NULL;
 
-        for (pp = &db->done; *pp != NULL; pp = &(*pp)->next) {
+        for (pp = &db->answered; *pp != NULL; pp = &(*pp)->next) {
             /* void */
         }
 

@@ -62,8 +62,8 @@ struct proc_lite_db_s {
     pthread_t               thread;
     pthread_mutex_t         mutex;
     pthread_cond_t          cond;
-    proc_lite_job_t        *todo;
-    proc_lite_job_t        *done;
+    proc_lite_job_t        *queued;
+    proc_lite_job_t        *answered;
     proc_lite_job_t        *running;
     int                     quit;
     int                     fd[2];
