@@ -8,11 +8,12 @@
  * with its own connection, shared by every sink of the process on that
  * file (of one event base): the loop queues jobs (a load, a commit) and
  * the thread runs them in order; a finished job goes on the answered
- * list and a byte on a pipe wakes the loop, which runs the callbacks.  A commit is
- * one transaction (BEGIN IMMEDIATE, so that two writers never deadlock
- * upgrading their locks): the stored position of (pipeline, partition)
- * is read, the batch is skipped when it is not after it, else the
- * records and then the position and the state are written, and COMMIT.
+ * list and a byte on a pipe wakes the loop, which runs the callbacks.
+ * A commit is one transaction (BEGIN IMMEDIATE, so that two writers never
+ * deadlock upgrading their locks): the stored position of (pipeline,
+ * partition) is read, the batch is skipped when it is not after it, else
+ * the records and then the position and the state are written, and
+ * COMMIT.
  *
  * Durability: WAL with synchronous=FULL.  In WAL mode a commit is in the
  * file (the OS's cache) before COMMIT returns, so even NORMAL survives a
