@@ -1,0 +1,175 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The notification service's shared contract (docs/notification.md).
+ *
+ * A notification is accepted by POST /v1/notifications or from the
+ * stream gw:ntf:in, rendered at once (a template's errors are the
+ * caller's 4xx), and stored with its deliveries by one Redis script
+ * before the 202: from then on Redis holds it (AOF) and nothing in this
+ * process is needed to deliver it.  Each delivery sits in the zset
+ * gw:ntf:due scored by when it is due; the scheduler (ntf_sched.c)
+ * claims due ones by moving their score past a lease, hands each to its
+ * channel (webhook, email, push), and records the outcome: delivered,
+ * retried on the schedule, failed for good (dead-letter list), or its
+ * subscription disabled.  A process killed mid-delivery loses only its
+ * leases: the deliveries come due again and go out again (at least once;
+ * receivers deduplicate by webhook-id).
+ *
+ * Parts:
+ *   ntf_main.c      configuration, routes, the loop's start and stop
+ *   ntf_api.c       POST/GET /v1/notifications, the DLQ API
+ *   ntf_accept.c    rendering and the accept script (API and stream)
+ *   ntf_stream.c    notifications from the stream gw:ntf:in
+ *   ntf_sched.c     the due zset: claims, dispatch, outcomes, backoff
+ *   ntf_curl.c      libcurl's multi interface on the kit's loop
+ *   ntf_http.c      outbound HTTP: the destination allowlist, caps
+ *   ntf_subs.c      webhook subscriptions: API, secrets, matching
+ *   ntf_sign.c      Standard Webhooks signatures (v1, v1a)
+ *   ntf_webhook.c   the webhook channel
+ *   ntf_mime.c      email messages (RFC 5322, MIME, RFC 2047)
+ *   ntf_smtp.c      the email channel (SMTP through libcurl)
+ *   ntf_push.c      the push channel (nchan's publisher endpoint)
+ *   ntf_tmpl.c      templates: the metadata entities, rendered
+ */
+
+
+#ifndef _NTF_H_INCLUDED_
+#define _NTF_H_INCLUDED_
+
+
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <jansson.h>
+
+#include "gw_svc.h"
+
+
+#define NTF_ID_MAX          40      /* "ntf_" + 26 base32 + NUL, padded */
+#define NTF_DID_MAX         64      /* "<nid>.<n>" */
+#define NTF_KEY_MAX         512     /* a Redis key we build */
+#define NTF_ERR_MAX         256     /* an attempt's error text */
+#define NTF_RETRY_MAX       32      /* steps of a retry schedule */
+
+
+typedef struct ntf_delivery_s   ntf_delivery_t;
+
+
+/* what one attempt came to, as a channel reports it */
+typedef enum {
+    NTF_OK = 0,             /* delivered */
+    NTF_RETRY,              /* failed for now: again on the schedule */
+    NTF_FAIL,               /* failed for good: the dead-letter list */
+    NTF_GONE                /* 410: the subscription is disabled */
+} ntf_result_e;
+
+
+typedef struct {
+    ntf_result_e            result;
+    int                     status;     /* HTTP or SMTP code; 0: none */
+    long long               latency;    /* ms, the attempt's start to end */
+    long long               retry_after;    /* ms the target asked; 0 */
+    char                    error[NTF_ERR_MAX];     /* "" when none */
+} ntf_outcome_t;
+
+
+/*
+ * One delivery as the scheduler hands it to its channel: read from its
+ * hash gw:ntf:d:<id>.  payload is what ntf_accept.c rendered for the
+ * channel (docs/notification.md, "Deliveries"):
+ *   webhook  {"sub": id, "type": event type, "data": any}
+ *   email    {"to": [...], "subject", "text", "html", "attachments"}
+ *   push     {"channel": name, "type": event type, "data": any}
+ * The channel owns nothing in it; it calls done exactly once, later than
+ * its send() returns, and must not touch d after that.
+ */
+typedef void (*ntf_done_pt)(ntf_delivery_t *d, const ntf_outcome_t *out);
+
+struct ntf_delivery_s {
+    char                    id[NTF_DID_MAX];    /* also the webhook-id */
+    char                    nid[NTF_ID_MAX];    /* its notification */
+    const char             *channel;    /* "webhook", "email", "push" */
+    json_t                 *payload;
+    unsigned                attempt;    /* 1 for the first */
+    long long               created;    /* ms, the notification's */
+    ntf_done_pt             done;
+    void                   *data;       /* the scheduler's */
+};
+
+
+typedef struct {
+    const char             *name;
+    /* starts an attempt; -1 (with out filled) when it cannot start */
+    int                   (*send)(ntf_delivery_t *d, ntf_outcome_t *out);
+} ntf_channel_t;
+
+
+/* the process-wide context */
+typedef struct {
+    gw_svc_t               *svc;
+    struct event_base      *base;
+    int                     stopped;
+    char                    instance[64];
+
+    long long               lease;      /* ms a claimed delivery is ours */
+    long long               poll;       /* ms between scheduler polls */
+    unsigned                batch;      /* deliveries claimed per poll */
+    unsigned                inflight;   /* attempts in flight, at most */
+    long long               retry[NTF_RETRY_MAX];   /* ms after attempt i */
+    unsigned                nretry;
+    unsigned                jitter;     /* percent, +- */
+    long long               disable_after;  /* ms of failures */
+    long long               keep;       /* ms a finished one is kept */
+} ntf_t;
+
+
+extern ntf_t                ntf;
+
+extern const ntf_channel_t  ntf_webhook_channel;
+extern const ntf_channel_t  ntf_email_channel;
+extern const ntf_channel_t  ntf_push_channel;
+
+
+/*
+ * Each part's start and stop on the loop, called by ntf_main.c in this
+ * order (stop in reverse): 0, or -1 with the reason logged, which stops
+ * the service.  Routes are registered by ntf_*_routes() before the run.
+ */
+int ntf_api_routes(gw_svc_t *svc);         /* ntf_api.c */
+int ntf_subs_routes(gw_svc_t *svc);        /* ntf_subs.c */
+
+int ntf_sched_start(void);                 /* ntf_sched.c */
+void ntf_sched_stop(void);
+int ntf_stream_start(void);                /* ntf_stream.c */
+void ntf_stream_stop(void);
+
+/* ntf_main.c's checks of the parts' own configuration: -1 on stderr */
+int ntf_sched_configure(gw_svc_t *svc);    /* retry_schedule */
+int ntf_http_configure(gw_svc_t *svc);     /* webhook_allow */
+int ntf_subs_configure(gw_svc_t *svc);     /* secret_key_file */
+int ntf_smtp_configure(gw_svc_t *svc);     /* smtp_* */
+
+
+/* ntf_curl.c: libcurl's multi interface on the kit's loop */
+
+/*
+ * Runs easy (set up by the caller, owned by the caller) on the loop;
+ * done(easy, result, data) runs once when it ends, never inside
+ * ntf_curl_start().  0, or -1 when the multi handle refused it.
+ */
+typedef void (*ntf_curl_done_pt)(CURL *easy, CURLcode rc, void *data);
+
+int ntf_curl_init(struct event_base *base);
+void ntf_curl_free(void);
+int ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data);
+
+/* ends a transfer early: its done does not run; the caller frees easy */
+void ntf_curl_cancel(CURL *easy);
+
+
+#endif /* _NTF_H_INCLUDED_ */

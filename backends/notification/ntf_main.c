@@ -1,0 +1,200 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * tollgate-notification (build/backends/notification): the notification
+ * service (docs/notification.md) on the service kit.
+ *
+ *   notification [-c FILE] [-t]
+ *
+ * Its configuration keys are all listed here, each read by the part it
+ * belongs to; the parts start on the loop in order: outbound transfers
+ * (ntf_curl.c), the scheduler, then the stream reader.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ntf.h"
+
+
+static void ntf_loop_start(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static void ntf_loop_stop(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static int ntf_serve(int argc, char **argv);
+
+
+static const gw_svc_key_t  ntf_keys[] = {
+    { "instance", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* the scheduler (ntf_sched.c) */
+    { "lease", GW_SVC_MSEC, "30s", 500, 3600000, NULL },
+    { "poll", GW_SVC_MSEC, "100", 5, 60000, NULL },
+    { "batch", GW_SVC_INT, "256", 1, 10000, NULL },
+    { "inflight", GW_SVC_INT, "1024", 1, 100000, NULL },
+    { "retry_schedule", GW_SVC_STR,
+      "0s,5s,300s,1800s,7200s,18000s,36000s,36000s", 0, 0, NULL },
+    { "retry_jitter", GW_SVC_INT, "20", 0, 50, NULL },
+    { "disable_after", GW_SVC_MSEC, "432000s", 1000, 31536000000LL, NULL },
+    { "keep", GW_SVC_MSEC, "604800s", 1000, 31536000000LL, NULL },
+    { "attempts_max", GW_SVC_INT, "100", 1, 10000, NULL },
+
+    /* notifications from a stream (ntf_stream.c) */
+    { "stream", GW_SVC_STR, "gw:ntf:in", 0, 0, NULL },
+    { "stream_batch", GW_SVC_INT, "100", 1, 10000, NULL },
+
+    /* webhooks (ntf_http.c, ntf_subs.c, ntf_webhook.c) */
+    { "webhook_allow", GW_SVC_STR, "", 0, 0, NULL },
+    { "webhook_timeout", GW_SVC_MSEC, "15s", 100, 300000, NULL },
+    { "webhook_connect_timeout", GW_SVC_MSEC, "5s", 100, 60000, NULL },
+    { "webhook_response_max", GW_SVC_SIZE, "64k", 0, 16 * 1024 * 1024,
+      NULL },
+    { "webhook_concurrency", GW_SVC_INT, "8", 1, 1000, NULL },
+    { "webhook_ca", GW_SVC_STR, "", 0, 0, NULL },
+    { "secret_key_file", GW_SVC_STR, NULL, 0, 0, NULL },
+    { "secret_overlap", GW_SVC_MSEC, "86400s", 0, 31536000000LL, NULL },
+
+    /* email (ntf_mime.c, ntf_smtp.c) */
+    { "smtp_url", GW_SVC_STR, "", 0, 0, NULL },
+    { "smtp_tls", GW_SVC_STR, "required", 0, 0, "off|try|required" },
+    { "smtp_ca", GW_SVC_STR, "", 0, 0, NULL },
+    { "smtp_user", GW_SVC_STR, "", 0, 0, NULL },
+    { "smtp_password_file", GW_SVC_STR, "", 0, 0, NULL },
+    { "smtp_from", GW_SVC_STR, "", 0, 0, NULL },
+    { "smtp_timeout", GW_SVC_MSEC, "30s", 100, 600000, NULL },
+    { "smtp_concurrency", GW_SVC_INT, "4", 1, 1000, NULL },
+    { "email_max", GW_SVC_SIZE, "10m", 1024, 100 * 1024 * 1024, NULL },
+
+    /* push (ntf_push.c) */
+    { "push_url", GW_SVC_STR, "", 0, 0, NULL },
+    { "push_timeout", GW_SVC_MSEC, "5s", 100, 60000, NULL },
+
+    { NULL, 0, NULL, 0, 0, NULL }
+};
+
+
+ntf_t  ntf;
+
+
+static void
+ntf_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    ntf.base = base;
+
+    if (ntf_curl_init(base) != 0) {
+        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot start libcurl", NULL);
+        gw_svc_shutdown(svc);
+        return;
+    }
+
+    if (ntf_sched_start() != 0 || ntf_stream_start() != 0) {
+        gw_svc_shutdown(svc);
+    }
+}
+
+
+static void
+ntf_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    ntf.stopped = 1;
+
+    ntf_stream_stop();
+    ntf_sched_stop();
+    ntf_curl_free();
+}
+
+
+static int
+ntf_serve(int argc, char **argv)
+{
+    int          i, check;
+    char         host[64];
+    const char  *path;
+
+    path = getenv("TOLLGATE_NOTIFICATION_CONFIG");
+    check = 0;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+
+        } else if (strcmp(argv[i], "-t") == 0) {
+            check = 1;
+
+        } else {
+            fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    if (gw_svc_configure(ntf.svc, path) != 0) {
+        gw_svc_log(ntf.svc, GW_SVC_ERROR, NULL, "bad configuration",
+                   json_pack("{s:s}", "error", gw_svc_error(ntf.svc)));
+        return 2;
+    }
+
+    if (ntf_sched_configure(ntf.svc) != 0
+        || ntf_http_configure(ntf.svc) != 0
+        || ntf_subs_configure(ntf.svc) != 0
+        || ntf_smtp_configure(ntf.svc) != 0)
+    {
+        return 2;
+    }
+
+    if (check) {
+        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
+        return 0;
+    }
+
+    if (gw_svc_conf_str(ntf.svc, "instance")[0] != '\0') {
+        snprintf(ntf.instance, sizeof(ntf.instance), "%s",
+                 gw_svc_conf_str(ntf.svc, "instance"));
+
+    } else {
+        if (gethostname(host, sizeof(host)) != 0) {
+            strcpy(host, "notification");
+        }
+        host[sizeof(host) - 1] = '\0';
+        snprintf(ntf.instance, sizeof(ntf.instance), "%s-%d", host,
+                 (int) getpid());
+    }
+
+    if (gw_svc_run(ntf.svc) != 0) {
+        gw_svc_log(ntf.svc, GW_SVC_ERROR, NULL, "cannot run",
+                   json_pack("{s:s}", "error", gw_svc_error(ntf.svc)));
+        return 1;
+    }
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int  rc;
+
+    ntf.svc = gw_svc_create("notification", ntf_keys);
+    if (ntf.svc == NULL) {
+        return 1;
+    }
+
+    if (ntf_api_routes(ntf.svc) != 0 || ntf_subs_routes(ntf.svc) != 0) {
+        fprintf(stderr, "cannot add the routes: %s\n",
+                gw_svc_error(ntf.svc));
+        gw_svc_free(ntf.svc);
+        return 1;
+    }
+
+    gw_svc_set_loop(ntf.svc, ntf_loop_start, ntf_loop_stop, NULL);
+
+    rc = ntf_serve(argc, argv);
+
+    gw_svc_free(ntf.svc);
+
+    return rc;
+}
