@@ -155,6 +155,45 @@ int ntf_subs_configure(gw_svc_t *svc);     /* secret_key_file */
 int ntf_smtp_configure(gw_svc_t *svc);     /* smtp_* */
 
 
+/*
+ * ntf_tmpl.c: a request's content for its channel, from its "template"
+ * (the metadata service's templates entity, read from Redis) or its
+ * "body", rendered with its "data" by lib/template.  done runs once,
+ * never inside the call: rendered (the caller's reference) is
+ *   webhook, push  {"data": any JSON}
+ *   email          {"subject": s, "text": s, "html": s} (text or html)
+ * or NULL with status 422 (a bad template or data; pointer names the
+ * member, e.g. "/data/customer" or "/template"), 404 (no such template:
+ * the caller answers 422) or 503 (Redis), and err the reason.
+ */
+typedef void (*ntf_tmpl_done_pt)(json_t *rendered, int status,
+    const char *pointer, const char *err, void *data);
+
+int ntf_tmpl_render(const char *channel, json_t *request,
+    ntf_tmpl_done_pt done, void *data);
+
+/*
+ * ntf_subs.c: the owner's enabled subscriptions whose event types match
+ * type, restricted to the ids in only (an array, or NULL for all).  done
+ * runs once, never inside the call, with an array of {"id", "url"}
+ * (the caller's reference) and status 0, or NULL and 503 (Redis).
+ */
+typedef void (*ntf_subs_match_pt)(json_t *subs, int status, void *data);
+
+int ntf_subs_match(const char *owner, const char *type, json_t *only,
+    ntf_subs_match_pt done, void *data);
+
+/*
+ * ntf_mime.c: checks an email payload before it is accepted: addresses
+ * (RFC 5321 mailbox syntax, no display name with CR, LF or NUL), the
+ * subject and names (no control bytes), attachments (filename, a
+ * content type type/subtype, base64 content), the total under
+ * email_max.  0, or -1 with pointer ("/recipients/2") and err filled.
+ */
+int ntf_mime_check(json_t *payload, char *pointer, size_t plen, char *err,
+    size_t elen);
+
+
 /* ntf_curl.c: libcurl's multi interface on the kit's loop */
 
 /*

@@ -25,3 +25,11 @@ ntf_email_send(ntf_delivery_t *d, ntf_outcome_t *out)
 
 
 const ntf_channel_t  ntf_email_channel = { "email", ntf_email_send };
+
+
+int
+ntf_mime_check(json_t *payload, char *pointer, size_t plen, char *err,
+    size_t elen)
+{
+    return -1;
+}
