@@ -108,6 +108,7 @@ sub requests {
 sub stop {
     my ($self) = @_;
     return unless $self->{pid};
+    local $?;       # at exit, the test's status stays
     kill 'KILL', $self->{pid};
     waitpid $self->{pid}, 0;
     delete $self->{pid};
