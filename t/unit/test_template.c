@@ -276,6 +276,17 @@ test_caps(void)
            "output past the cap");
     ok(strstr(last.message, "larger than 1000") != NULL, "... said so");
 
+    json_decref(d);
+
+    /* 200 x 200 runs of 100 bytes: 4 MB, under the run cap */
+    memset(out_buf, 'y', 100);
+    out_buf[100] = '\0';
+    arr = json_array();
+    for (i = 0; i < 200; i++) {
+        json_array_append_new(arr, json_string(out_buf));
+    }
+    d = json_pack("{s:o}", "a", arr);
+
     opts.output_max = 0;
     opts.iter_max = 0;
     is_int(render_opts(&opts, "{{#a}}{{#a}}{{.}}{{/a}}{{/a}}", 29, d), -2, "output past the default 1 MiB cap");
