@@ -225,6 +225,13 @@ test_caps(void)
     memset(&opts, 0, sizeof(opts));
 
     big = malloc(GW_TMPL_SIZE_MAX + 2);
+    deep = malloc(64 * 16);
+
+    if (big == NULL || deep == NULL) {
+        diag("out of memory");
+        exit(255);
+    }
+
     memset(big, 'x', GW_TMPL_SIZE_MAX + 1);
     is_int(render_opts(&opts, big, GW_TMPL_SIZE_MAX, NULL), 0,
            "a template at the size cap");
@@ -232,7 +239,6 @@ test_caps(void)
            "one byte more: refused");
     free(big);
 
-    deep = malloc(64 * 16);
     n = 0;
     for (i = 0; i < GW_TMPL_DEPTH_MAX; i++) {
         n += sprintf(deep + n, "{{#a}}");
@@ -289,7 +295,8 @@ test_caps(void)
 
     opts.output_max = 0;
     opts.iter_max = 0;
-    is_int(render_opts(&opts, "{{#a}}{{#a}}{{.}}{{/a}}{{/a}}", 29, d), -2, "output past the default 1 MiB cap");
+    is_int(render_opts(&opts, "{{#a}}{{#a}}{{.}}{{/a}}{{/a}}", 29, d), -2,
+           "output past the default 1 MiB cap");
     ok(strstr(last.message, "larger than 1048576") != NULL, "... said so");
     json_decref(d);
 }
