@@ -67,6 +67,9 @@ typedef struct {
     unsigned             one_line;      /* text: an email header's value */
     size_t               output_max;    /* 0: GW_TMPL_OUTPUT_MAX */
     size_t               iter_max;      /* 0: GW_TMPL_ITER_MAX */
+    const char          *pointer_root;  /* before every error pointer
+                                           ("/data"); NULL: none.  Not
+                                           copied: it must outlive t */
 } gw_tmpl_opts_t;
 
 

@@ -82,6 +82,11 @@ gw_tmpl_render(const gw_tmpl_t *t, json_t *data, char **out, size_t *len,
     r->scopes[0] = data;
     r->nscopes = 1;
 
+    if (t->opts.pointer_root != NULL) {
+        snprintf(r->ptrs[0], GW_TMPL_POINTER_MAX, "%s",
+                 t->opts.pointer_root);
+    }
+
     rc = gw_tmpl_run(r, 0, t->n);
 
     if (rc == 0 && gw_tmpl_append(r, "", 0) != 0) {

@@ -162,12 +162,24 @@ test_sections(void)
 static void
 test_missing(void)
 {
+    json_t          *d;
+    gw_tmpl_opts_t   opts;
+
     is_int(text("Hi {{customer.name}}", "{\"customer\": {}}"), -2,
            "a missing variable");
     is_str(last.pointer, "/customer/name", "... its pointer");
     is_int(last.offset, 3, "... the tag's offset");
     ok(strstr(last.message, "unknown variable /customer/name") != NULL,
        "... named in the message");
+    memset(&opts, 0, sizeof(opts));
+    opts.pointer_root = "/data";
+    d = json_pack("{s:{}}", "customer");
+    is_int(render_opts(&opts, "{{#customer}}{{name}}{{/customer}}", 34, d),
+           -2, "a pointer root");
+    is_str(last.pointer, "/data/customer/name", "... before the pointer");
+    ok(strstr(last.message, "unknown variable /data/customer/name") != NULL,
+       "... and in the message");
+    json_decref(d);
     is_int(text("{{a.b.c}}", "{\"a\": \"str\"}"), -2,
            "a name inside a string");
     is_str(last.pointer, "/a/b", "... the first missing step");
