@@ -486,7 +486,7 @@ ntf_tmpl_part(ntf_tmpl_ctx_t *ctx, json_t *doc, const char *part,
         }
 
         return ntf_tmpl_fail(ctx, 422, err.pointer[0] != '\0' ? err.pointer
-                                                              : "/data",
+                                                              : "/template",
                              "%s (the template \"%s\", its %s at byte %zu)",
                              err.message, ctx->name, part, err.offset);
     }

@@ -29,6 +29,7 @@ typedef struct {
     size_t               iters;
     size_t               iter_max;
     size_t               nscopes;
+    unsigned             oom;           /* an append ran out of memory */
     json_t              *scopes[GW_TMPL_DEPTH_MAX + 1];
     char                 ptrs[GW_TMPL_DEPTH_MAX + 1][GW_TMPL_POINTER_MAX];
     gw_tmpl_err_t       *err;
@@ -50,6 +51,7 @@ static int gw_tmpl_escape(gw_tmpl_run_t *r, const unsigned char *p,
     size_t len, gw_tmpl_context_e ctx);
 static int gw_tmpl_controls(const gw_tmpl_run_t *r, const unsigned char *p,
     size_t len);
+static int gw_tmpl_full(gw_tmpl_run_t *r, const gw_tmpl_node_t *n);
 static int gw_tmpl_rfail(gw_tmpl_run_t *r, const gw_tmpl_node_t *n,
     const char *ptr, const char *fmt, ...);
 
@@ -89,7 +91,10 @@ gw_tmpl_render(const gw_tmpl_t *t, json_t *data, char **out, size_t *len,
 
     rc = gw_tmpl_run(r, 0, t->n);
 
+    /* the buffer exists, with room for the NUL, even for no output */
+
     if (rc == 0 && gw_tmpl_append(r, "", 0) != 0) {
+        snprintf(err->message, sizeof(err->message), "out of memory");
         rc = -1;
     }
 
@@ -140,8 +145,7 @@ gw_tmpl_run(gw_tmpl_run_t *r, size_t from, size_t to)
 
         case GW_TMPL_N_TEXT:
             if (gw_tmpl_append(r, r->t->text + n->start, n->len) != 0) {
-                return gw_tmpl_rfail(r, n, "", "the output is larger than "
-                                     "%zu bytes", r->max);
+                return gw_tmpl_full(r, n);
             }
 
             break;
@@ -200,7 +204,7 @@ gw_tmpl_section(gw_tmpl_run_t *r, const gw_tmpl_node_t *n)
         }
 
         if (++r->iters > r->iter_max) {
-            return gw_tmpl_rfail(r, n, ptr, "more than %zu section runs",
+            return gw_tmpl_rfail(r, n, "", "more than %zu section runs",
                                  r->iter_max);
         }
 
@@ -213,7 +217,7 @@ gw_tmpl_section(gw_tmpl_run_t *r, const gw_tmpl_node_t *n)
 
     if (!json_is_array(v)) {
         if (++r->iters > r->iter_max) {
-            return gw_tmpl_rfail(r, n, ptr, "more than %zu section runs",
+            return gw_tmpl_rfail(r, n, "", "more than %zu section runs",
                                  r->iter_max);
         }
 
@@ -229,7 +233,7 @@ gw_tmpl_section(gw_tmpl_run_t *r, const gw_tmpl_node_t *n)
 
     json_array_foreach(v, i, item) {
         if (++r->iters > r->iter_max) {
-            return gw_tmpl_rfail(r, n, ptr, "more than %zu section runs",
+            return gw_tmpl_rfail(r, n, "", "more than %zu section runs",
                                  r->iter_max);
         }
 
@@ -403,9 +407,7 @@ gw_tmpl_value(gw_tmpl_run_t *r, const gw_tmpl_node_t *n, json_t *v,
         rc = gw_tmpl_append(r, dump, strlen(dump));
         free(dump);
 
-        return (rc == 0) ? 0 : gw_tmpl_rfail(r, n, ptr, "the output is "
-                                             "larger than %zu bytes",
-                                             r->max);
+        return (rc == 0) ? 0 : gw_tmpl_full(r, n);
     }
 
     s = gw_tmpl_scalar(v, &len);
@@ -450,8 +452,7 @@ gw_tmpl_value(gw_tmpl_run_t *r, const gw_tmpl_node_t *n, json_t *v,
 
     free(s);
 
-    return (rc == 0) ? 0 : gw_tmpl_rfail(r, n, ptr, "the output is larger "
-                                         "than %zu bytes", r->max);
+    return (rc == 0) ? 0 : gw_tmpl_full(r, n);
 }
 
 
@@ -535,6 +536,7 @@ gw_tmpl_append(gw_tmpl_run_t *r, const char *p, size_t len)
 
         out = realloc(r->out, cap);
         if (out == NULL) {
+            r->oom = 1;
             return -1;
         }
 
@@ -676,6 +678,20 @@ gw_tmpl_controls(const gw_tmpl_run_t *r, const unsigned char *p,
     }
 
     return 0;
+}
+
+
+/* an append failed: past the output cap, or out of memory */
+
+static int
+gw_tmpl_full(gw_tmpl_run_t *r, const gw_tmpl_node_t *n)
+{
+    if (r->oom) {
+        return gw_tmpl_rfail(r, n, "", "out of memory");
+    }
+
+    return gw_tmpl_rfail(r, n, "", "the output is larger than %zu bytes",
+                         r->max);
 }
 
 
