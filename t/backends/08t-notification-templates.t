@@ -17,6 +17,7 @@ use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
 use JSON::PP ();
 use Test::More;
 
+use HookReceiver;
 use Metadata;
 use Notification;
 use Tollgate::Redis;
@@ -188,6 +189,38 @@ ok($st >= 400 && $st < 500, "a body text with NUL: 4xx ($st)");
                    body => { subject => 'Hi', text => "a\x{1b}[2Jb" } });
 is($st, 422, 'a body text with an escape character: 422');
 is(ref $b ? $b->{errors}[0]{pointer} : undef, '/body/text', '... /body/text');
+
+# ---- a webhook, delivered ------------------------------------------------------
+
+{
+    my $rcv = HookReceiver->new;
+    my ($s, $sub) = Notification::call($svc, 'POST', '/v1/subscriptions',
+        { url => $rcv->url('/ok/tmpl'), event_types => [ 'invoice.*' ] },
+        \%c1);
+    is($s, 201, 'a webhook subscription');
+
+    ($st) = store({ name => 'invoice.hook', channel => 'webhook',
+        body => '{"invoice": {{invoice}}, '
+              . '"summary": "Invoice {{invoice.number}} for '
+              . '{{customer.name}}"}' });
+    is($st, 201, 'a webhook template stored');
+
+    ($st, $b) = post({ channel => 'webhook', type => 'invoice.paid',
+                       template => 'invoice.hook',
+                       data => { invoice => { number => 'F-1', total => 3 },
+                                 customer => { name => "Bo \"B\" <x>" } } });
+    is($st, 202, 'a webhook notification from a template: 202');
+
+    my $req = Notification::eventually(sub {
+        (grep { $_->{path} eq '/ok/tmpl' } $rcv->requests)[0] }, 10);
+    ok($req, '... delivered');
+    my $got = $req ? eval { JSON::PP->new->utf8->decode($req->{body}) }
+                   : undef;
+    is($got->{type}, 'invoice.paid', '... the event type');
+    is_deeply($got->{data}, { invoice => { number => 'F-1', total => 3 },
+                              summary => 'Invoice F-1 for Bo "B" <x>' },
+              '... the rendered data, as the receiver read it');
+}
 
 # ---- a changed template is used at once -------------------------------------
 
