@@ -468,6 +468,13 @@ ntf_smtp_outcome(ntf_smtp_job_t *job, CURLcode rc, ntf_outcome_t *out)
         return;
     }
 
+    /* AUTH's refusal (535, or 454 for now) is only in the error text */
+    if (rc == CURLE_LOGIN_DENIED
+        && sscanf(job->errbuf, "Authentication failed: %ld", &code) == 1)
+    {
+        out->status = (int) code;
+    }
+
     if (rc != CURLE_OPERATION_TIMEDOUT && rc != CURLE_COULDNT_CONNECT
         && rc != CURLE_COULDNT_RESOLVE_HOST && code >= 500 && code < 600)
     {

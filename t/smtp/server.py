@@ -83,7 +83,8 @@ def main():
                   and data.password == pw.encode())
         with open(os.path.join(a.dir, 'auth.log'), 'a') as f:
             f.write('%s %s %s\n' % (mechanism, login, 'ok' if ok else 'bad'))
-        return AuthResult(success=ok, auth_data=data if ok else None)
+        return AuthResult(success=ok, handled=False,
+                          auth_data=data if ok else None)
 
     ctx = None
     if a.mode != 'plain':
