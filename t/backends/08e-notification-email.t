@@ -23,6 +23,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib", $FindBin::Bin;
 
 use Digest::SHA qw(sha256_hex);
+use IO::Socket::INET;
 use MIME::Base64 qw(encode_base64);
 use Test::More;
 
@@ -295,16 +296,35 @@ for my $mech (qw(PLAIN LOGIN)) {
     is(Smtp::parse($m[0]{file})->{attachments}[0]{sha256}, sha256_hex($big),
        'decoded equal');
 
+    $srv->stop;
+
+    # DATA answered after 0.3 s: the transactions overlap as far as the
+    # limit lets them
+    $srv = Smtp::start(args => ['--delay', '0.3']);
     ($o, $dir) = Smtp::send(env => env_for($srv, SMTP_CONCURRENCY => 2),
                             payload => $full, id => 'ntf_06', n => 7);
     is(scalar(grep { $_->{result} eq 'ok' } @$o), 7,
        '7 deliveries over smtp_concurrency 2: all delivered');
     @m = $srv->messages;
-    is(scalar @m, 8, 'all received');
+    is(scalar @m, 7, 'all received');
     my %built = map { Smtp::slurp("$dir/ntf_06.$_.eml") => 1 } 0 .. 6;
-    is(scalar(grep { $built{$_->{eml}} } @m[1 .. 7]), 7,
-       'each one as built');
+    is(scalar(grep { $built{$_->{eml}} } @m), 7, 'each one as built');
+    is(Smtp::slurp($srv->dir . '/maxconn'), "2\n",
+       'never more than 2 connections at once');
     $srv->stop;
+}
+
+# ---- a server that never answers: the timeout ---------------------------
+{
+    my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1) or die $!;
+    my ($o) = Smtp::send(env => { SMTP_URL => 'smtp://127.0.0.1:'
+                                      . $l->sockport,
+                                  SMTP_FROM => $FROM, SMTP_TLS => 'off',
+                                  SMTP_TIMEOUT => '500ms' },
+                         payload => $small);
+    is($o->[0]{result}, 'retry', 'no answer within smtp_timeout: retry');
+    like($o->[0]{error}, qr/timed out/i, 'timed out');
 }
 
 # ---- refusals: checks, builder -------------------------------------------

@@ -5,14 +5,16 @@
 #   server.py --dir DIR [--mode plain|starttls|implicit] [--cert F --key F]
 #             [--require-starttls] [--auth USER:PASS] [--mech PLAIN|LOGIN]
 #             [--reply ADDR=CODE TEXT]... [--data-reply CODE TEXT]
-#             [--size BYTES]
+#             [--size BYTES] [--delay SECONDS]
 #
 # It listens on 127.0.0.1, port chosen by the system, written to
 # DIR/port once it accepts.  Every message it takes is DIR/NNNN.eml (the
 # bytes as received, dot-unstuffed) beside DIR/NNNN.json (envelope:
 # mail_from, rcpt_tos, tls, auth).  --reply answers RCPT TO for ADDR with
 # CODE TEXT (451, 550...); --data-reply answers every DATA so.  Each AUTH
-# tried is a line of DIR/auth.log: "MECH LOGIN ok|bad".
+# tried is a line of DIR/auth.log: "MECH LOGIN ok|bad".  --delay holds
+# each DATA's answer back; DIR/maxconn is the most connections it had
+# open at once (counted right without STARTTLS).
 
 import argparse
 import asyncio
@@ -36,6 +38,7 @@ def main():
     ap.add_argument('--reply', action='append', default=[])
     ap.add_argument('--data-reply')
     ap.add_argument('--size', type=int, default=33554432)
+    ap.add_argument('--delay', type=float, default=0)
     a = ap.parse_args()
 
     replies = {}
@@ -54,6 +57,8 @@ def main():
             return '250 OK'
 
         async def handle_DATA(self, server, session, envelope):
+            if a.delay:
+                await asyncio.sleep(a.delay)
             if a.data_reply:
                 return a.data_reply
             count[0] += 1
@@ -102,10 +107,26 @@ def main():
             kw.update(auth_exclude_mechanism=[
                 m for m in ('PLAIN', 'LOGIN') if m != a.mech])
 
+    conns = [0, 0]
+
+    class CountingSMTP(SMTP):
+        def connection_made(self, transport):
+            if self.transport is None:
+                conns[0] += 1
+                if conns[0] > conns[1]:
+                    conns[1] = conns[0]
+                    with open(os.path.join(a.dir, 'maxconn'), 'w') as f:
+                        f.write('%d\n' % conns[1])
+            super().connection_made(transport)
+
+        def connection_lost(self, exc):
+            conns[0] -= 1
+            super().connection_lost(exc)
+
     async def run():
         loop = asyncio.get_running_loop()
         srv = await loop.create_server(
-            lambda: SMTP(Handler(), **kw), '127.0.0.1', 0,
+            lambda: CountingSMTP(Handler(), **kw), '127.0.0.1', 0,
             ssl=ctx if a.mode == 'implicit' else None)
         port = srv.sockets[0].getsockname()[1]
         with open(os.path.join(a.dir, 'port.tmp'), 'w') as f:
