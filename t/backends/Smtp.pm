@@ -145,6 +145,7 @@ sub auth_log {
 sub stop {
     my ($s) = @_;
     return unless $s->{pid};
+    local $?;
     kill 'TERM', $s->{pid};
     waitpid $s->{pid}, 0;
     delete $s->{pid};
@@ -211,6 +212,7 @@ sub send {
 }
 
 END {
+    local $?;
     $_->stop for @running;
 }
 
