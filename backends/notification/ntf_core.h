@@ -2,9 +2,10 @@
 /*
  * Copyright (C) Tollgate
  *
- * What the core parts share (ntf_accept.c, ntf_api.c, ntf_dlq.c,
- * ntf_sched.c, ntf_script.c, ntf_stream.c): the Redis scripts that make
- * every state change, accepting a notification, and the metrics.
+ * What the core parts share (ntf_accept.c, ntf_check.c, ntf_ids.c,
+ * ntf_api.c, ntf_dlq.c, ntf_sched.c, ntf_script.c, ntf_stream.c): the
+ * Redis scripts that make every state change, accepting a notification,
+ * identifiers and the metrics.
  */
 
 
@@ -68,6 +69,17 @@ typedef struct {
 
 typedef void (*ntf_accept_pt)(const ntf_accepted_t *res, void *data);
 
+/* ntf_check.c: a request's shape, its channel and type ("" for none) */
+typedef struct {
+    json_t                 *request;
+    const char             *channel;
+    const char             *type;
+    ntf_accepted_t         *res;        /* the refusal */
+} ntf_check_t;
+
+/* 0, or -1 with res's status (422), pointer and error */
+int ntf_check(ntf_check_t *check);
+
 /*
  * Accepts request (a parsed body without "owner"; a reference is taken)
  * for owner: checks it, renders it, fans it out and stores it with its
@@ -77,6 +89,8 @@ typedef void (*ntf_accept_pt)(const ntf_accepted_t *res, void *data);
  */
 void ntf_accept(const char *owner, json_t *request, const char *idem,
     const char *traceparent, ntf_accept_pt done, void *data);
+
+/* ntf_ids.c */
 
 /* "gw:ntf:idem:<sha256 hex of owner NUL key>" into out (NTF_IDEM_LEN+1) */
 int ntf_idem_key(const char *owner, const char *key, size_t klen,
@@ -124,6 +138,11 @@ int ntf_api_query(gw_svc_req_t *req, ntf_caller_t *caller, char *cursor,
     size_t clen, long long *limit);
 
 void ntf_api_unavailable(gw_svc_req_t *req);
+
+/* a string reply's integer, 0 for another type */
+json_t *ntf_api_int(redisReply *r);
+
+void ntf_api_list(gw_svc_req_t *req, ntf_caller_t *caller);  /* ntf_list.c */
 
 int ntf_dlq_routes(gw_svc_t *svc);     /* ntf_dlq.c */
 
