@@ -223,6 +223,20 @@ is($st, 403, "another owner's list without the admin scope: 403");
                                             'notify:admin' });
 is(scalar @{ $b->{items} }, 5, "an admin lists another owner's");
 
+# ---- Redis down: 503, never 500 -------------------------------------------
+
+$redis->stop;
+($st, $b, $h) = post(\%push);
+is($st, 503, 'Redis down: POST answers 503');
+like($h->{'content-type'} // '', qr{^application/problem\+json},
+     '... problem+json');
+($st) = Notification::call($svc, 'GET', "/v1/notifications/$first", undef,
+                           \%c1);
+is($st, 503, '... GET too');
+$redis->restart;
+ok(Notification::eventually(sub { (post(\%push))[0] == 202 }, 20),
+   'Redis back: accepted again');
+
 # ---- the log ---------------------------------------------------------------
 
 is(Notification::metric($svc, 'gw_ntf_accepted_total{channel="push"}') > 0,
