@@ -38,10 +38,7 @@
 #include "ntf_subs.h"
 
 
-#define NTF_OWNER_MAX       255
 #define NTF_SEALED_MAX      256
-#define NTF_DESC_MAX        1024
-#define NTF_EMAIL_MAX       254
 
 
 typedef enum {
@@ -73,7 +70,7 @@ static gw_svc_req_t *ntf_subs_end(ntf_subs_ctx_t *ctx);
 static void ntf_subs_fail(ntf_subs_ctx_t *ctx, int status,
     const char *pointer, const char *detail);
 static json_t *ntf_subs_body(ntf_subs_ctx_t *ctx);
-static int ntf_subs_check(ntf_subs_ctx_t *ctx, json_t *body, int create);
+static int ntf_subs_checked(ntf_subs_ctx_t *ctx, json_t *body, int create);
 static void ntf_subs_create(ntf_subs_ctx_t *ctx, json_t *body);
 static void ntf_subs_created(redisAsyncContext *c, void *r, void *privdata);
 static void ntf_subs_list(ntf_subs_ctx_t *ctx);
@@ -82,9 +79,6 @@ static void ntf_subs_read(redisAsyncContext *c, void *r, void *privdata);
 static void ntf_subs_patch(ntf_subs_ctx_t *ctx, json_t *old);
 static void ntf_subs_written(redisAsyncContext *c, void *r,
     void *privdata);
-static json_t *ntf_subs_show(redisReply *reply);
-static json_t *ntf_subs_time(long long ms);
-static void ntf_subs_id(char *out, size_t size);
 
 
 static const char  ntf_subs_create_lua[] =
@@ -166,7 +160,7 @@ ntf_subs_collection(gw_svc_req_t *req, void *data)
         return;
     }
 
-    if (ntf_subs_check(ctx, body, 1) != 0) {
+    if (ntf_subs_checked(ctx, body, 1) != 0) {
         json_decref(body);
         return;
     }
@@ -226,7 +220,7 @@ ntf_subs_item(gw_svc_req_t *req, void *data)
             return;
         }
 
-        if (ntf_subs_check(ctx, ctx->sub, 0) != 0) {
+        if (ntf_subs_checked(ctx, ctx->sub, 0) != 0) {
             return;
         }
 
@@ -407,120 +401,24 @@ ntf_subs_body(ntf_subs_ctx_t *ctx)
 }
 
 
-/* the members of a POST (create) or PATCH; -1 after the 4xx was sent */
+/* the members of a POST (create) or PATCH; -1 after the 422 was sent */
 static int
-ntf_subs_check(ntf_subs_ctx_t *ctx, json_t *body, int create)
+ntf_subs_checked(ntf_subs_ctx_t *ctx, json_t *body, int create)
 {
-    char         err[NTF_ERR_MAX], ptr[32];
-    size_t       i;
-    json_t      *v, *t;
-    const char  *k, *s;
+    int          rc;
+    char         ptr[32], err[NTF_ERR_MAX];
+    const char  *owner;
 
-    json_object_foreach(body, k, v) {
-        if (strcmp(k, "url") == 0) {
-            s = json_string_value(v);
-
-            if (s == NULL || strlen(s) > NTF_SUB_URL_MAX) {
-                ntf_subs_fail(ctx, 422, "/url", "url: a string of at most "
-                              "2048 bytes");
-                return -1;
-            }
-
-            if (ntf_http_check_url(s, err, sizeof(err)) != 0) {
-                ntf_subs_fail(ctx, 422, "/url", err);
-                return -1;
-            }
-
-        } else if (strcmp(k, "event_types") == 0) {
-            if (!json_is_array(v) || json_array_size(v) == 0
-                || json_array_size(v) > NTF_SUB_TYPES_MAX)
-            {
-                ntf_subs_fail(ctx, 422, "/event_types", "event_types: an "
-                              "array of 1 to 32 patterns");
-                return -1;
-            }
-
-            json_array_foreach(v, i, t) {
-                s = json_string_value(t);
-
-                if (s == NULL || !ntf_subs_pattern_ok(s)) {
-                    snprintf(ptr, sizeof(ptr), "/event_types/%u",
-                             (unsigned) i);
-                    ntf_subs_fail(ctx, 422, ptr, "an event type pattern: "
-                                  "\"*\", \"name\" or \"prefix.*\" of "
-                                  "[a-z0-9._-]");
-                    return -1;
-                }
-            }
-
-        } else if (strcmp(k, "description") == 0) {
-            s = json_string_value(v);
-
-            if (s == NULL || strlen(s) > NTF_DESC_MAX) {
-                ntf_subs_fail(ctx, 422, "/description", "description: a "
-                              "string of at most 1024 bytes");
-                return -1;
-            }
-
-        } else if (strcmp(k, "owner_email") == 0) {
-            s = json_string_value(v);
-
-            if (s == NULL || strlen(s) > NTF_EMAIL_MAX
-                || strchr(s, '@') == NULL || s[0] == '@'
-                || strcspn(s, " \t\r\n\"<>(),;:\\[]") != strlen(s))
-            {
-                ntf_subs_fail(ctx, 422, "/owner_email", "owner_email: an "
-                              "address like name@example.com");
-                return -1;
-            }
-
-        } else if (create && strcmp(k, "ed25519") == 0) {
-            if (!json_is_boolean(v)) {
-                ntf_subs_fail(ctx, 422, "/ed25519", "ed25519: a boolean");
-                return -1;
-            }
-
-        } else if (create && strcmp(k, "owner") == 0) {
-            s = json_string_value(v);
-
-            if (!ctx->admin) {
-                ntf_subs_fail(ctx, 422, "/owner", "owner: only with the "
-                              "notify:admin scope");
-                return -1;
-            }
-
-            if (s == NULL || s[0] == '\0' || strlen(s) > NTF_OWNER_MAX) {
-                ntf_subs_fail(ctx, 422, "/owner", "owner: a consumer id");
-                return -1;
-            }
-
-            snprintf(ctx->owner, sizeof(ctx->owner), "%s", s);
-
-        } else if (!create && strcmp(k, "status") == 0) {
-            s = json_string_value(v);
-
-            if (s == NULL
-                || (strcmp(s, "enabled") != 0 && strcmp(s, "disabled") != 0))
-            {
-                ntf_subs_fail(ctx, 422, "/status", "status: \"enabled\" or "
-                              "\"disabled\"");
-                return -1;
-            }
-
-        } else {
-            snprintf(err, sizeof(err), "unknown member \"%.64s\"", k);
-            ntf_subs_fail(ctx, 422, "", err);
-            return -1;
-        }
+    rc = ntf_subs_check(body, create, ctx->admin, ptr, sizeof(ptr), err,
+                        sizeof(err));
+    if (rc != 0) {
+        ntf_subs_fail(ctx, rc, ptr, err);
+        return -1;
     }
 
-    if (create && (json_object_get(body, "url") == NULL
-                   || json_object_get(body, "event_types") == NULL))
-    {
-        ntf_subs_fail(ctx, 422, json_object_get(body, "url") == NULL
-                                ? "/url" : "/event_types",
-                      "url and event_types are required");
-        return -1;
+    owner = json_string_value(json_object_get(body, "owner"));
+    if (create && owner != NULL) {
+        snprintf(ctx->owner, sizeof(ctx->owner), "%s", owner);
     }
 
     return 0;
@@ -956,130 +854,4 @@ ntf_subs_written(redisAsyncContext *c, void *r, void *privdata)
             ntf_subs_fail(ctx, 503, NULL, NULL);
         }
     }
-}
-
-
-/* a subscription hash (HGETALL) as the API shows it; NULL when empty */
-static json_t *
-ntf_subs_show(redisReply *reply)
-{
-    size_t       i;
-    json_t      *out, *v;
-    const char  *k, *s;
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
-        return NULL;
-    }
-
-    out = json_object();
-    if (out == NULL) {
-        return NULL;
-    }
-
-    for (i = 0; i + 1 < reply->elements; i += 2) {
-        if (reply->element[i]->type != REDIS_REPLY_STRING
-            || reply->element[i + 1]->type != REDIS_REPLY_STRING)
-        {
-            continue;
-        }
-
-        k = reply->element[i]->str;
-        s = reply->element[i + 1]->str;
-
-        if (strcmp(k, "event_types") == 0) {
-            v = json_loads(s, 0, NULL);
-
-        } else if (strcmp(k, "created") == 0 || strcmp(k, "updated") == 0
-                   || strcmp(k, "failing_since") == 0
-                   || strcmp(k, "secret_old_until") == 0)
-        {
-            v = ntf_subs_time(atoll(s));
-
-        } else if (strcmp(k, "secret") == 0 || strcmp(k, "secret_old") == 0
-                   || strcmp(k, "ed25519_key") == 0)
-        {
-            continue;
-
-        } else {
-            v = json_string(s);
-        }
-
-        if (v != NULL) {
-            json_object_set_new(out, strcmp(k, "secret_old_until") == 0
-                                     ? "previous_secret_valid_until" : k,
-                                v);
-        }
-    }
-
-    if (json_object_get(out, "failing_since") == NULL) {
-        json_object_set_new(out, "failing_since", json_null());
-    }
-
-    return out;
-}
-
-
-/* ms since the epoch as RFC 3339 with milliseconds, UTC */
-static json_t *
-ntf_subs_time(long long ms)
-{
-    char       buf[64];
-    time_t     t;
-    struct tm  tm;
-
-    t = (time_t) (ms / 1000);
-
-    if (gmtime_r(&t, &tm) == NULL) {
-        return json_null();
-    }
-
-    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int) (ms % 1000));
-
-    return json_string(buf);
-}
-
-
-/* "sub_" + Crockford base32 of 48-bit ms time and 80 random bits */
-static void
-ntf_subs_id(char *out, size_t size)
-{
-    int             i, bit, v, k;
-    long long       ms;
-    unsigned char   b[16];
-
-    static const char  digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-    ms = ntf_subs_now();
-
-    for (i = 0; i < 6; i++) {
-        b[i] = (unsigned char) (ms >> (8 * (5 - i)));
-    }
-
-    if (RAND_bytes(b + 6, 10) != 1) {
-        for (i = 6; i < 16; i++) {
-            b[i] = (unsigned char) random();
-        }
-    }
-
-    memcpy(out, "sub_", 4);
-
-    /* 26 digits of 5 bits over 130 bits: two leading zero bits */
-    for (i = 0; i < 26 && 4 + i + 1 < (int) size; i++) {
-        v = 0;
-
-        for (k = 0; k < 5; k++) {
-            bit = i * 5 + k - 2;
-            v <<= 1;
-
-            if (bit >= 0) {
-                v |= (b[bit / 8] >> (7 - bit % 8)) & 1;
-            }
-        }
-
-        out[4 + i] = digits[v];
-    }
-
-    out[4 + i] = '\0';
 }

@@ -20,6 +20,7 @@
 #define NTF_SUB_URL_MAX     2048
 #define NTF_SUB_TYPES_MAX   32      /* event type patterns */
 #define NTF_SUBS_MAX        1000    /* subscriptions per owner */
+#define NTF_OWNER_MAX       255     /* bytes of an owner (consumer) id */
 
 
 /* a subscription as a delivery needs it, its secrets decrypted */
@@ -63,6 +64,19 @@ void ntf_subs_disable(const char *sid, const char *why);
  * known to own sid: one attempt at once, answered with its outcome.
  */
 void ntf_webhook_test(gw_svc_req_t *req, const char *sid, json_t *body);
+
+
+/*
+ * ntf_subs_json.c: a POST's (create) or PATCH's members checked: 0, or
+ * 422 with ptr (a JSON pointer) and err filled; "owner" only when admin.
+ * A stored hash (HGETALL) as the API shows it (NULL when empty), times
+ * in RFC 3339, new "sub_" ids.
+ */
+int ntf_subs_check(json_t *body, int create, int admin, char *ptr,
+    size_t plen, char *err, size_t elen);
+json_t *ntf_subs_show(redisReply *reply);
+json_t *ntf_subs_time(long long ms);
+void ntf_subs_id(char *out, size_t size);
 
 
 /* ntf_subs_store.c's part of the API and of the configuration */

@@ -97,7 +97,10 @@ gw_netallow_parse(const char *text, gw_net_t *nets, size_t max, size_t *n,
 }
 
 
-/* "<addr>[/<bits>][:<port>]", IPv6 in brackets: "[::1/128]:80" */
+/*
+ * "<addr>[/<bits>][:<port>]", IPv6 with a port in brackets:
+ * "[::1/128]:80"; without one, brackets are optional: "fd00::/8"
+ */
 
 static int
 gw_netallow_net_parse(const char *s, size_t len, gw_net_t *net)
@@ -132,7 +135,8 @@ gw_netallow_net_parse(const char *s, size_t len, gw_net_t *net)
             return -1;
         }
 
-    } else {
+    } else if (strchr(buf, ':') == strrchr(buf, ':')) {
+        /* IPv4, or an IPv6 address alone (two colons at least) */
         port = strchr(buf, ':');
         if (port != NULL) {
             *port++ = '\0';

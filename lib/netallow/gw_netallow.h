@@ -31,10 +31,10 @@ typedef struct {
 
 /*
  * Parses a list of "<addr>[/<bits>][:<port>]" entries separated by
- * commas or blanks, IPv6 in brackets ("[fd00::/8]:443"), into nets (at
- * most max).  0 with *n set, or -1: *n entries read, bad (at most
- * badlen bytes, NUL-terminated) the entry refused or "" when the list
- * has more than max entries.
+ * commas or blanks, IPv6 with a port in brackets ("[fd00::/8]:443";
+ * "fd00::/8" without one), into nets (at most max).  0 with *n set, or
+ * -1: *n entries read, bad (at most badlen bytes, NUL-terminated) the
+ * entry refused, or "" when the list has more than max entries.
  */
 int gw_netallow_parse(const char *text, gw_net_t *nets, size_t max,
     size_t *n, char *bad, size_t badlen);

@@ -5,7 +5,8 @@
 # them, rotation (both v1 signatures during the overlap, the old one gone
 # after it), 410 disabling a subscription, failures for disable_after
 # disabling it with its owner told (gw:ntf:events, an email request on
-# gw:ntf:in), and ntf_subs_match's filtering seen through deliveries.
+# gw:ntf:in), and deliveries of POST /v1/notifications to the
+# subscriptions whose event types match, verified the same way.
 
 use strict;
 use warnings;
@@ -35,6 +36,7 @@ my $svc = Notification::start(env => { REDIS => $redis->address,
                                        SMTP_URL => 'smtp://127.0.0.1:1',
                                        SMTP_FROM => 'gw@example.com' });
 
+my %SECRETS;
 my %c1 = ('X-Consumer-ID' => 'c1');
 my %c2 = ('X-Consumer-ID' => 'c2');
 my %admin = ('X-Consumer-Subject' => 'ops', 'X-Consumer-Scope'
@@ -46,6 +48,7 @@ sub create {
     my ($body, $who) = @_;
     my ($s, $b, $h) = call('POST', '/v1/subscriptions', $body, $who // \%c1);
     is($s, 201, "created $body->{url}") or diag explain $b;
+    $SECRETS{ $b->{id} // '' } = $b->{secret};
     return ($b, $h);
 }
 
@@ -350,6 +353,47 @@ is($b->{status}, 'enabled', 're-enabled');
 ok(!defined $b->{failing_since}, 'failing_since cleared');
 ok(!exists $b->{disabled_reason}, 'the reason cleared');
 is(test_send($failing->{id})->{result}, 'ok', 'delivered again');
+
+# ---- through POST /v1/notifications ------------------------------------------
+
+# the accept path (ntf_accept.c, templates) delivering to subscriptions
+# matched by event type, signed as above
+SKIP: {
+    my $inv = (create({ url => $rcv->url('/ok/e2e-invoice'),
+                        event_types => ['invoice.*'],
+                        ed25519 => JSON::PP::true }))[0]{id};
+    my ($inv_sub) = grep { $_->{id} eq $inv }
+                    @{ (call('GET', '/v1/subscriptions', undef,
+                             \%c1))[1]{subscriptions} };
+    my $ord = (create({ url => $rcv->url('/ok/e2e-order'),
+                        event_types => ['order.created'] }))[0]{id};
+    my ($st, $n) = call('POST', '/v1/notifications',
+                        { channel => 'webhook', type => 'invoice.paid',
+                          body => { data => { amount => 42 } } }, \%c1);
+    skip "POST /v1/notifications cannot render here ($st)", 9
+        if $st == 503;
+    is($st, 202, 'a notification accepted');
+    ok(Notification::eventually(sub {
+        grep { $_->{path} eq '/ok/e2e-invoice' } $rcv->requests }),
+       'delivered to the invoice.* subscription');
+    ok(!grep({ $_->{path} eq '/ok/e2e-order' } $rcv->requests),
+       'not to the order.created one');
+    my ($got) = grep { $_->{path} eq '/ok/e2e-invoice' } $rcv->requests;
+    like($got->{headers}{'webhook-id'}, qr/^\Q$n->{id}\E\.\d+$/,
+         'webhook-id: a delivery id of the notification');
+    is_deeply($UTF8->decode($got->{body})->{data}, { amount => 42 },
+              'the data');
+    is($UTF8->decode($got->{body})->{type}, 'invoice.paid', 'the type');
+
+    skip 'node and t/js/node_modules', 3 unless $have_node;
+    my $r = node_check({ secret => $SECRETS{$inv},
+                         public_key => $inv_sub->{public_key},
+                         requests => [ { headers => $got->{headers},
+                                         body => $got->{body} } ] });
+    ok($r->{results}[0]{standardwebhooks}, 'standardwebhooks verifies it');
+    ok($r->{results}[0]{svix}, 'svix verifies it');
+    ok($r->{results}[0]{v1a}, 'node verifies its v1a');
+}
 
 # ---- DELETE ----------------------------------------------------------------
 

@@ -12,7 +12,7 @@ package HookReceiver;
 #   /hold...      answers 200 once the file release() made exists
 #
 #     my $r = HookReceiver->new;  $r->port;  $r->url('/ok');
-#     my @req = $r->requests;     $r->release;
+#     my @req = $r->requests;     $r->release;   # (a count in scalar context)
 
 use strict;
 use warnings;
@@ -79,11 +79,13 @@ sub log_request {
 
 sub requests {
     my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/requests" or return ();
-    flock $fh, LOCK_SH;
-    my @r = map { $JSON->decode($_) } <$fh>;
-    close $fh;
-    return @r;
+    my @r;
+    if (open my $fh, '<', "$self->{dir}/requests") {
+        flock $fh, LOCK_SH;
+        @r = map { $JSON->decode($_) } <$fh>;
+        close $fh;
+    }
+    return wantarray ? @r : scalar @r;
 }
 
 sub serve {
