@@ -325,6 +325,7 @@ static void
 ntf_acc_store(ntf_acc_t *acc)
 {
     char     now[24], keep[24], hash[65], did[NTF_DID_MAX], *text, *req;
+    char     cutoff[NTF_ID_MAX];
     size_t   i, len;
     json_t  *arg, *d;
 
@@ -342,11 +343,13 @@ ntf_acc_store(ntf_acc_t *acc)
 
     snprintf(now, sizeof(now), "%lld", ntf_now_ms());
     snprintf(keep, sizeof(keep), "%lld", ntf.keep);
+    ntf_id_at(ntf_now_ms() - ntf.keep, cutoff);
 
     req = json_dumps(acc->request, JSON_COMPACT);
-    arg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s,"
-                    " s:O}",
+    arg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?,"
+                    " s:s, s:O}",
                     "idem", acc->idem, "hash", hash, "keep", keep,
+                    "cutoff", cutoff,
                     "now", now, "id", acc->res.id, "owner", acc->owner,
                     "channel", acc->channel, "type", acc->type,
                     "request", req, "traceparent", acc->traceparent,

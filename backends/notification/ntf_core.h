@@ -98,6 +98,7 @@ int ntf_idem_key(const char *owner, const char *key, size_t klen,
 
 /* a new notification id, "ntf_" and 26 Crockford base32 characters */
 int ntf_id_new(char *id);
+void ntf_id_at(long long ms, char *id);
 int ntf_id_valid(const char *id);
 int ntf_did_valid(const char *did);
 

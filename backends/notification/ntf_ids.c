@@ -43,12 +43,15 @@ ntf_idem_key(const char *owner, const char *key, size_t klen, char *out)
 }
 
 
+static void ntf_id_encode(const unsigned char *b, char *id);
+
+
 /* 48 bits of milliseconds then 80 random bits, 26 base32 characters */
 
 int
 ntf_id_new(char *id)
 {
-    int            i, bit, v;
+    int            i;
     long long      ms;
     unsigned char  b[16];
 
@@ -61,6 +64,35 @@ ntf_id_new(char *id)
     if (RAND_bytes(b + 6, 10) != 1) {
         return -1;
     }
+
+    ntf_id_encode(b, id);
+
+    return 0;
+}
+
+
+/* the smallest id of the millisecond ms: ids made before it sort before */
+
+void
+ntf_id_at(long long ms, char *id)
+{
+    int            i;
+    unsigned char  b[16];
+
+    memset(b, 0, sizeof(b));
+
+    for (i = 0; i < 6; i++) {
+        b[i] = (unsigned char) (ms >> (8 * (5 - i)));
+    }
+
+    ntf_id_encode(b, id);
+}
+
+
+static void
+ntf_id_encode(const unsigned char *b, char *id)
+{
+    int  i, bit, v;
 
     memcpy(id, "ntf_", 4);
 
@@ -81,8 +113,6 @@ ntf_id_new(char *id)
     }
 
     id[30] = '\0';
-
-    return 0;
 }
 
 

@@ -347,9 +347,16 @@ ntf_sched_dispatch(redisReply *r)
 
     memset(&out, 0, sizeof(out));
 
-    if (a->target == NULL || a->sub == NULL || a->d.payload == NULL) {
+    if (a->target == NULL || a->sub == NULL) {
         out.result = NTF_RETRY;
         snprintf(out.error, sizeof(out.error), "out of memory");
+        ntf_sched_finish(a, &out);
+        return;
+    }
+
+    if (a->d.payload == NULL) {
+        out.result = NTF_FAIL;
+        snprintf(out.error, sizeof(out.error), "the payload is not JSON");
         ntf_sched_finish(a, &out);
         return;
     }
@@ -393,7 +400,7 @@ ntf_sched_done(ntf_delivery_t *d, const ntf_outcome_t *out)
 static void
 ntf_sched_finish(ntf_attempt_t *a, const ntf_outcome_t *out)
 {
-    char         now_text[24], time[32], *rec, *text;
+    char         now_text[24], time[32], cutoff[NTF_ID_MAX], *rec, *text;
     size_t       len;
     json_t      *arg, *record;
     long long    now, next, delay;
@@ -452,13 +459,15 @@ ntf_sched_finish(ntf_attempt_t *a, const ntf_outcome_t *out)
     json_decref(record);
 
     snprintf(now_text, sizeof(now_text), "%lld", now);
+    ntf_id_at(now - ntf.keep, cutoff);
 
     arg = (rec != NULL)
-          ? json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:I, s:I}",
+          ? json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:I, s:s, s:I}",
                       "id", a->d.id, "nid", a->d.nid,
                       "attempt", (int) a->d.attempt, "result", action,
                       "record", rec, "next", (json_int_t) next,
                       "now", now_text, "keep", (json_int_t) ntf.keep,
+                      "cutoff", cutoff,
                       "amax", (json_int_t) ntf_amax)
           : NULL;
     free(rec);

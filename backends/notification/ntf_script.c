@@ -8,8 +8,9 @@
  * docs/notification.md).  Besides the design's keys two indexes serve
  * the listings: gw:ntf:by:<owner> (the owner's notification ids) and
  * gw:ntf:dlq:<owner> (the owner's dead deliveries), both zsets of score
- * 0 read newest first by ZREVRANGEBYLEX (ids sort by time), and cleaned
- * of what has expired as they are read.
+ * 0 read newest first by ZREVRANGEBYLEX (ids sort by time), cleaned of
+ * what has expired as they are read, and of ids older than keep as
+ * they grow.
  *
  * Scripts run by EVALSHA, and by EVAL once when Redis answers NOSCRIPT
  * (a restarted or flushed server), which loads the script again.  Their
@@ -46,7 +47,8 @@ static void ntf_eval_free(ntf_eval_t *ev);
 
 
 /*
- * accept: ARGV[1] {"idem", "hash", "keep", "now", "id", "owner",
+ * accept: ARGV[1] {"idem", "hash", "keep", "now", "cutoff" (the id of
+ * now - keep: older ids leave the owner's index), "id", "owner",
  * "channel", "type", "request", "traceparent", "d": [{"id", "target",
  * "sub", "payload"}]}.  Replies {"new", id, n}, {"replay", id, n} (the
  * idempotency key's first request, same hash) or {"mismatch"}.
@@ -76,6 +78,8 @@ ntf_script_t  ntf_script_accept = { .text =
     "  redis.call('ZADD', 'gw:ntf:due', a.now, d.id)\n"
     "end\n"
     "redis.call('ZADD', 'gw:ntf:by:' .. a.owner, 0, a.id)\n"
+    "redis.call('ZREMRANGEBYLEX', 'gw:ntf:by:' .. a.owner, '-',\n"
+    "  '(' .. a.cutoff)\n"
     "if #a.d == 0 then redis.call('PEXPIRE', nk, a.keep) end\n"
     "if a.idem ~= '' then\n"
     "  redis.call('SET', a.idem, cjson.encode({id = a.id, hash = a.hash,\n"
@@ -119,7 +123,7 @@ ntf_script_t  ntf_script_claim = { .text =
 /*
  * finish: ARGV[1] {"id", "nid", "attempt", "result" (ok, retry, dead),
  * "record" (the attempt's JSON), "next" (ms, retry), "now", "keep",
- * "amax"}.  Records the attempt, then, when the delivery is still
+ * "cutoff" (the id of now - keep), "amax"}.  Records the attempt, then, when the delivery is still
  * pending (another instance may have finished it after our lease ran
  * out), its new state; when the notification's last delivery ends, the
  * notification's state, and its keys expire after keep.  Replies the
@@ -155,6 +159,10 @@ ntf_script_t  ntf_script_finish = { .text =
     "  redis.call('HINCRBY', nk, 'failed', 1)\n"
     "  redis.call('ZADD', 'gw:ntf:dlq', a.now, a.id)\n"
     "  redis.call('ZADD', 'gw:ntf:dlq:' .. h[3], 0, a.id)\n"
+    "  redis.call('ZREMRANGEBYSCORE', 'gw:ntf:dlq', '-inf',\n"
+    "    tonumber(a.now) - a.keep)\n"
+    "  redis.call('ZREMRANGEBYLEX', 'gw:ntf:dlq:' .. h[3], '-',\n"
+    "    '(' .. a.cutoff)\n"
     "end\n"
     "local n = redis.call('HMGET', nk, 'deliveries', 'delivered',\n"
     "  'failed')\n"

@@ -14,6 +14,7 @@ use FindBin;
 use lib "$FindBin::Bin", "$FindBin::Bin/../lib";
 
 use Test::More;
+use Time::HiRes qw(sleep);
 
 use Notification;
 use Tollgate::Redis;
@@ -245,5 +246,22 @@ is(Notification::stop($svc), 0, 'stopped gracefully');
 ok(!grep({ ($_->{status} // 0) >= 500 } Notification::log_lines($svc)),
    'no answer was a 5xx');
 is(scalar(Notification::errors($svc)), 0, 'no error in the log');
+
+# ---- indexes trimmed past keep ---------------------------------------------
+
+my $short = Notification::start(env => { REDIS => $redis->address,
+                                         KEEP => '1s' });
+my %c7 = ('X-Consumer-ID' => 'c7');
+Notification::call($short, 'POST', '/v1/notifications', \%push, \%c7)
+    for 1 .. 3;
+is(Notification::cmd($redis->port, 'ZCARD', 'gw:ntf:by:c7'), 3,
+   "the owner's index");
+sleep 1.2;
+($st, $b) = Notification::call($short, 'POST', '/v1/notifications', \%push,
+                               \%c7);
+is(Notification::cmd($redis->port, 'ZRANGE', 'gw:ntf:by:c7', 0, -1)->[0],
+   $b->{id}, '... older than keep: trimmed as it grows');
+is(Notification::stop($short), 0, 'stopped gracefully');
+is(scalar(Notification::errors($short)), 0, 'no error in the log');
 
 done_testing();
