@@ -123,11 +123,11 @@ ntf_script_t  ntf_script_claim = { .text =
 /*
  * finish: ARGV[1] {"id", "nid", "attempt", "result" (ok, retry, dead),
  * "record" (the attempt's JSON), "next" (ms, retry), "now", "keep",
- * "cutoff" (the id of now - keep), "amax"}.  Records the attempt, then, when the delivery is still
- * pending (another instance may have finished it after our lease ran
- * out), its new state; when the notification's last delivery ends, the
- * notification's state, and its keys expire after keep.  Replies the
- * state the delivery had.
+ * "cutoff" (the id of now - keep), "amax"}.  Records the attempt, then,
+ * when the delivery is still pending (another instance may have
+ * finished it after our lease ran out), its new state; when the
+ * notification's last delivery ends, the notification's state, and its
+ * keys expire after keep.  Replies the state the delivery had.
  */
 ntf_script_t  ntf_script_finish = { .text =
     "local a = cjson.decode(ARGV[1])\n"
