@@ -48,6 +48,7 @@ static int ntf_acc_add(ntf_acc_t *acc, const char *target, const char *sub,
     json_t *payload);
 static void ntf_acc_store(ntf_acc_t *acc);
 static void ntf_acc_stored(redisReply *reply, void *data);
+static char *ntf_acc_shown(json_t *request);
 static int ntf_acc_hash(json_t *request, char *hex);
 static int ntf_acc_err(ntf_acc_t *acc, int status, const char *pointer,
     const char *fmt, ...);
@@ -345,7 +346,7 @@ ntf_acc_store(ntf_acc_t *acc)
     snprintf(keep, sizeof(keep), "%lld", ntf.keep);
     ntf_id_at(ntf_now_ms() - ntf.keep, cutoff);
 
-    req = json_dumps(acc->request, JSON_COMPACT);
+    req = ntf_acc_shown(acc->request);
     arg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?,"
                     " s:s, s:O}",
                     "idem", acc->idem, "hash", hash, "keep", keep,
@@ -421,6 +422,43 @@ ntf_acc_stored(redisReply *reply, void *data)
     }
 
     ntf_acc_end(acc);
+}
+
+
+/*
+ * The request as GET shows it: an attachment's content (up to email_max,
+ * already in the delivery) replaced by its length, "content_length".
+ */
+
+static char *
+ntf_acc_shown(json_t *request)
+{
+    char     *text;
+    size_t    i;
+    json_t   *copy, *a, *v;
+
+    if (json_object_get(request, "attachments") == NULL) {
+        return json_dumps(request, JSON_COMPACT);
+    }
+
+    copy = json_deep_copy(request);
+    if (copy == NULL) {
+        return NULL;
+    }
+
+    a = json_object_get(copy, "attachments");
+
+    json_array_foreach(a, i, v) {
+        json_object_set_new(v, "content_length",
+                            json_integer((json_int_t) json_string_length(
+                                json_object_get(v, "content"))));
+        json_object_del(v, "content");
+    }
+
+    text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+
+    return text;
 }
 
 

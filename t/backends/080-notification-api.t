@@ -189,6 +189,21 @@ for my $path ('/v1/notifications/nope', '/v1/notifications/ntf_'
     is($st, 404, "GET $path: 404");
 }
 
+# an email's attachments are shown by their length
+($st, $b) = post({ channel => 'email',
+                   body => { subject => 'Report', text => 'attached' },
+                   recipients => [ 'a@example.com' ],
+                   attachments => [ { filename => 'r.csv',
+                                      content_type => 'text/csv',
+                                      content => 'YSxiCg==' } ] });
+is($st, 202, 'an email with an attachment accepted');
+($st, $b) = Notification::call($svc, 'GET', "/v1/notifications/$b->{id}",
+                               undef, \%c1);
+is_deeply($b->{request}{attachments},
+          [ { filename => 'r.csv', content_type => 'text/csv',
+              content_length => 8 } ],
+          '... GET shows its length, not its content');
+
 # ---- the list --------------------------------------------------------------
 
 my %c5 = ('X-Consumer-ID' => 'c5');
