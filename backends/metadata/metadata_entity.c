@@ -66,7 +66,7 @@ static void md_ereq_done(md_ereq_t *er);
 
 static const char  *md_builtin[] = {
     "consumers", "keys", "routes", "upstreams", "plans", "limits",
-    "schemas", "plugins", "clients", "pipelines", NULL
+    "schemas", "plugins", "clients", "pipelines", "templates", NULL
 };
 
 
@@ -580,9 +580,10 @@ md_entity_data(md_ereq_t *er)
     id = json_string_value(v);
 
     if (er->method == GW_SVC_POST && er->change.id[0] == '\0' && v == NULL
-        && strcmp(md_type_name(er->change.type), "pipelines") == 0)
+        && (strcmp(md_type_name(er->change.type), "pipelines") == 0
+            || strcmp(md_type_name(er->change.type), "templates") == 0))
     {
-        /* a pipeline's id is its name */
+        /* a pipeline's or a template's id is its name */
         key = json_string_value(json_object_get(er->body, "name"));
 
         if (key != NULL && md_id_valid(key, strlen(key))) {

@@ -46,7 +46,8 @@ static md_type_t  md_builtin[] = {
     { .name = "plugins", .kind = MD_T_PLUGINS },
     { .name = "clients", .kind = MD_T_CLIENTS },
     { .name = "types", .kind = MD_T_TYPES },
-    { .name = "pipelines", .kind = MD_T_PIPELINES }
+    { .name = "pipelines", .kind = MD_T_PIPELINES },
+    { .name = "templates", .kind = MD_T_TEMPLATES }
 };
 
 #define MD_BUILTIN_N  (sizeof(md_builtin) / sizeof(md_builtin[0]))

@@ -40,7 +40,8 @@ static const md_builtin_schema_t  md_builtin_schemas[] = {
     md_schema(MD_T_PLUGINS, md_schema_plugins),
     md_schema(MD_T_CLIENTS, md_schema_clients),
     md_schema(MD_T_TYPES, md_schema_types),
-    md_schema(MD_T_PIPELINES, md_schema_pipelines)
+    md_schema(MD_T_PIPELINES, md_schema_pipelines),
+    md_schema(MD_T_TEMPLATES, md_schema_templates)
 };
 
 

@@ -9,6 +9,9 @@
  *     deprecated_at (compared as instants, offsets applied); a schemas
  *     or types entity's "schema" compiles (gw_schema); a pipeline's
  *     name is its id (its Lua is data here: never compiled nor run);
+ *     a template's name is its id, it has the parts of its channel
+ *     (an email's subject and text or html, a webhook's or push's
+ *     body), and each part compiles (lib/template) in its context;
  *   - references, "<type>/<id>": a consumer's plan, a key's consumer,
  *     a route's upstream, schema, plan and plugins, a plan's limits,
  *     and every entity of a user type refers to its type ("types/<name>",
@@ -32,11 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_template.h"
 #include "metadata_type_int.h"
 
 
 static int md_check_sunset(json_t *data, json_t *errors);
 static int md_check_compile(json_t *data, json_t *errors);
+static int md_check_template(json_t *data, json_t *errors);
 static int md_check_time(const char *s, long long *sec, long *nsec);
 static int md_ref_add(json_t *refs, const char *type, json_t *id);
 
@@ -66,6 +71,9 @@ md_type_check_doc(md_type_t *t, json_t *data, json_t *errors)
     case MD_T_TYPES:
         return md_check_compile(data, errors);
 
+    case MD_T_TEMPLATES:
+        return md_check_template(data, errors);
+
     default:
         return 1;
     }
@@ -78,11 +86,12 @@ md_type_check_id(md_type_t *t, const char *id, json_t *data,
 {
     const char  *name;
 
-    if (t->kind != MD_T_PIPELINES) {
+    if (t->kind != MD_T_PIPELINES && t->kind != MD_T_TEMPLATES) {
         return 1;
     }
 
-    /* the processing service names a pipeline's group and keys by it */
+    /* the processing service names a pipeline's group and keys by it;
+     * a notification names its template by it */
 
     name = json_string_value(json_object_get(data, "name"));
 
@@ -90,8 +99,11 @@ md_type_check_id(md_type_t *t, const char *id, json_t *data,
         return 1;
     }
 
-    return (md_type_error(errors, "/name", "a pipeline's name must be its "
-                          "entity's id (\"%.64s\")", id) == 0) ? 0 : -1;
+    return (md_type_error(errors, "/name", "a %s's name must be its "
+                          "entity's id (\"%.64s\")",
+                          t->kind == MD_T_PIPELINES ? "pipeline"
+                                                    : "template", id)
+            == 0) ? 0 : -1;
 }
 
 
@@ -215,6 +227,118 @@ md_check_compile(json_t *data, json_t *errors)
                        cerr.pointer[0] != '/' ? cerr.pointer : "");
 
     return (rc == 0) ? 0 : -1;
+}
+
+
+/*
+ * A templates entity: the parts its channel has, and nothing else, each
+ * compiled in its context (the subject as one line of text, text, html,
+ * the body as JSON).  A part that does not compile is an error at its
+ * pointer with the byte offset in the part ("offset").
+ */
+
+static int
+md_check_template(json_t *data, json_t *errors)
+{
+    int              email;
+    char             ptr[16];
+    size_t           i;
+    json_t          *v, *e;
+    gw_tmpl_t       *tmpl;
+    const char      *s;
+    gw_tmpl_err_t    err;
+    gw_tmpl_opts_t   opts;
+
+    static const struct {
+        const char          *name;
+        gw_tmpl_context_e    context;
+        unsigned             one_line;
+        unsigned             email;
+    } parts[] = {
+        { "subject", GW_TMPL_TEXT, 1, 1 },
+        { "text", GW_TMPL_TEXT, 0, 1 },
+        { "html", GW_TMPL_HTML, 0, 1 },
+        { "body", GW_TMPL_JSON, 0, 0 }
+    };
+
+    s = json_string_value(json_object_get(data, "channel"));
+    email = (s != NULL && strcmp(s, "email") == 0);
+
+    if (email && json_object_get(data, "subject") == NULL
+        && md_type_error(errors, "/subject", "an email template needs a "
+                         "subject") != 0)
+    {
+        return -1;
+    }
+
+    if (email && json_object_get(data, "text") == NULL
+        && json_object_get(data, "html") == NULL
+        && md_type_error(errors, "/text", "an email template needs a text "
+                         "or an html part (or both)") != 0)
+    {
+        return -1;
+    }
+
+    if (!email && json_object_get(data, "body") == NULL
+        && md_type_error(errors, "/body", "a %s template needs a body", s)
+           != 0)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        v = json_object_get(data, parts[i].name);
+        if (v == NULL) {
+            continue;
+        }
+
+        snprintf(ptr, sizeof(ptr), "/%s", parts[i].name);
+
+        if ((unsigned) email != parts[i].email) {
+            if (md_type_error(errors, ptr, "a %s template has no %s", s,
+                              parts[i].name) != 0)
+            {
+                return -1;
+            }
+
+            continue;
+        }
+
+        memset(&opts, 0, sizeof(opts));
+        opts.context = parts[i].context;
+        opts.one_line = parts[i].one_line;
+
+        tmpl = gw_tmpl_compile(json_string_value(v), json_string_length(v),
+                               &opts, &err);
+
+        if (tmpl != NULL) {
+            gw_tmpl_free(tmpl);
+            continue;
+        }
+
+        if (strcmp(err.message, "out of memory") == 0) {
+            return -1;
+        }
+
+        /* the offset also as a member, for tools to point at */
+
+        if (md_type_error(errors, ptr, "the template does not compile: %s",
+                          err.message) != 0)
+        {
+            return -1;
+        }
+
+        e = json_array_get(errors, json_array_size(errors) - 1);
+
+        if (json_object_set_new(e, "offset",
+                                json_integer((json_int_t) err.offset))
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    return (json_array_size(errors) > 0) ? 0 : 1;
 }
 
 

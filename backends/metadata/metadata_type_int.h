@@ -39,6 +39,7 @@ typedef enum {
     MD_T_CLIENTS,
     MD_T_TYPES,
     MD_T_PIPELINES,                 /* backends/processing's documents */
+    MD_T_TEMPLATES,                 /* backends/notification's templates */
     MD_T_USER                       /* "u.<name>" */
 } md_kind_e;
 

@@ -39,8 +39,6 @@ static int proc_http_url(proc_http_conf_t *c, const char *url, char *err,
     size_t errlen);
 static int proc_http_headers(proc_http_conf_t *c, json_t *hs, char *err,
     size_t errlen);
-static int proc_http_net_parse(const char *s, size_t len,
-    proc_http_net_t *net);
 static void proc_http_printable(char *out, size_t size, const char *s);
 
 
@@ -365,194 +363,29 @@ int
 proc_http_allow_parse(const char *text, proc_http_net_t *nets, size_t max,
     size_t *n, char *err, size_t errlen)
 {
-    size_t       len;
-    const char  *p;
+    char  bad[80];
 
-    *n = 0;
-    p = text;
-
-    for ( ;; ) {
-        p += strspn(p, " \t,");
-
-        if (*p == '\0') {
-            return 0;
-        }
-
-        len = strcspn(p, " \t,");
-
-        if (*n == max) {
-            snprintf(err, errlen, "/url: http_sink_allow: more than %u "
-                     "entries", (unsigned) max);
-            return -1;
-        }
-
-        if (proc_http_net_parse(p, len, &nets[*n]) != 0) {
-            snprintf(err, errlen, "/url: http_sink_allow: not "
-                     "\"<addr>[/<bits>][:<port>]\": \"%.*s\"",
-                     (int) (len > 64 ? 64 : len), p);
-            return -1;
-        }
-
-        (*n)++;
-        p += len;
-    }
-}
-
-
-/* "<addr>[/<bits>][:<port>]", IPv6 in brackets: "[::1/128]:80" */
-
-static int
-proc_http_net_parse(const char *s, size_t len, proc_http_net_t *net)
-{
-    char           buf[80], *addr, *bits, *port, *e, *close;
-    unsigned long  v;
-
-    if (len == 0 || len >= sizeof(buf)) {
-        return -1;
+    if (gw_netallow_parse(text, nets, max, n, bad, sizeof(bad)) == 0) {
+        return 0;
     }
 
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    memset(net, 0, sizeof(proc_http_net_t));
-
-    addr = buf;
-    port = NULL;
-
-    if (buf[0] == '[') {
-        close = strchr(buf, ']');
-        if (close == NULL) {
-            return -1;
-        }
-
-        *close = '\0';
-        addr = buf + 1;
-
-        if (close[1] == ':') {
-            port = close + 2;
-
-        } else if (close[1] != '\0') {
-            return -1;
-        }
+    if (bad[0] == '\0') {
+        snprintf(err, errlen, "/url: http_sink_allow: more than %u "
+                 "entries", (unsigned) max);
 
     } else {
-        port = strchr(buf, ':');
-        if (port != NULL) {
-            *port++ = '\0';
-        }
+        snprintf(err, errlen, "/url: http_sink_allow: not "
+                 "\"<addr>[/<bits>][:<port>]\": \"%.64s\"", bad);
     }
 
-    bits = strchr(addr, '/');
-    if (bits != NULL) {
-        *bits++ = '\0';
-    }
-
-    if (inet_pton(AF_INET, addr, net->addr) == 1) {
-        net->family = AF_INET;
-        net->bits = 32;
-
-    } else if (inet_pton(AF_INET6, addr, net->addr) == 1) {
-        net->family = AF_INET6;
-        net->bits = 128;
-
-    } else {
-        return -1;
-    }
-
-    if (bits != NULL) {
-        if (!isdigit((unsigned char) bits[0])) {
-            return -1;
-        }
-
-        v = strtoul(bits, &e, 10);
-        if (*e != '\0' || v > net->bits) {
-            return -1;
-        }
-
-        net->bits = v;
-    }
-
-    if (port != NULL) {
-        if (!isdigit((unsigned char) port[0])) {
-            return -1;
-        }
-
-        v = strtoul(port, &e, 10);
-        if (*e != '\0' || v == 0 || v > 65535) {
-            return -1;
-        }
-
-        net->port = v;
-    }
-
-    return 0;
+    return -1;
 }
 
 
 int
 proc_http_allowed(const proc_http_conf_t *c, const struct sockaddr *sa)
 {
-    int                         family;
-    size_t                      i, k, full;
-    unsigned                    port;
-    unsigned char               mask;
-    const unsigned char        *a;
-    const proc_http_net_t      *net;
-    const struct sockaddr_in   *sin;
-    const struct sockaddr_in6  *sin6;
-
-    if (sa->sa_family == AF_INET) {
-        sin = (const struct sockaddr_in *) sa;
-        family = AF_INET;
-        a = (const unsigned char *) &sin->sin_addr;
-        port = ntohs(sin->sin_port);
-
-    } else if (sa->sa_family == AF_INET6) {
-        sin6 = (const struct sockaddr_in6 *) sa;
-        family = AF_INET6;
-        a = (const unsigned char *) &sin6->sin6_addr;
-        port = ntohs(sin6->sin6_port);
-
-        /* an IPv4-mapped address is checked as the IPv4 one it is */
-        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-            family = AF_INET;
-            a += 12;
-        }
-
-    } else {
-        return 0;
-    }
-
-    for (i = 0; i < c->nallow; i++) {
-        net = &c->allow[i];
-
-        if (net->family != family || (net->port != 0 && net->port != port))
-        {
-            continue;
-        }
-
-        full = net->bits / 8;
-
-        for (k = 0; k < full; k++) {
-            if (a[k] != net->addr[k]) {
-                break;
-            }
-        }
-
-        if (k < full) {
-            continue;
-        }
-
-        if (net->bits % 8 != 0) {
-            mask = (unsigned char) (0xff << (8 - net->bits % 8));
-            if ((a[full] & mask) != (net->addr[full] & mask)) {
-                continue;
-            }
-        }
-
-        return 1;
-    }
-
-    return 0;
+    return gw_netallow_match(c->allow, c->nallow, sa);
 }
 
 

@@ -21,6 +21,7 @@
 #include <event2/dns.h>
 #include <event2/http.h>
 
+#include "gw_netallow.h"
 #include "proc.h"
 
 
@@ -33,12 +34,7 @@
 
 
 /* an http_sink_allow entry: a network, and one port or any (0) */
-typedef struct {
-    int                     family;     /* AF_INET or AF_INET6 */
-    unsigned char           addr[16];
-    unsigned                bits;
-    unsigned                port;
-} proc_http_net_t;
+typedef gw_net_t            proc_http_net_t;
 
 
 typedef struct {

@@ -134,6 +134,40 @@
  *                           string the instance running that connector
  *                                  (SET NX PX lease, renewed every lease/3)
  *
+ * The notification service's keys (docs/notification.md), every change
+ * made by one script (backends/notification/ntf_script.c):
+ *
+ *   gw:ntf:n:<nid>          hash   a notification: id, owner, channel,
+ *                                  type, state (accepted, delivering,
+ *                                  delivered, failed, partial), created
+ *                                  (ms), deliveries, delivered, failed,
+ *                                  request (JSON), traceparent
+ *   gw:ntf:a:<nid>          list   its attempts, JSON each (delivery,
+ *                                  attempt, time, target, status,
+ *                                  latency_ms, result, error), the last
+ *                                  attempts_max kept
+ *   gw:ntf:d:<nid>.<n>      hash   a delivery: id, nid, owner, channel,
+ *                                  target, sub, payload (JSON), attempt,
+ *                                  state (pending, delivered, dead),
+ *                                  created, next (ms), died (ms)
+ *   gw:ntf:due              zset   delivery id -> ms it is due (a claimed
+ *                                  one: the end of its lease)
+ *   gw:ntf:dlq              zset   delivery id -> ms it died
+ *   gw:ntf:dlq:<owner>      zset   the owner's dead deliveries, score 0
+ *                                  (read by ZREVRANGEBYLEX)
+ *   gw:ntf:by:<owner>       zset   the owner's notification ids, score 0
+ *   gw:ntf:idem:<sha256 hex of owner NUL key>
+ *                           string {"id", "hash", "n"}: what an
+ *                                  Idempotency-Key (or a stream entry's
+ *                                  id) first took; PX keep
+ *   gw:ntf:in               stream notifications from other services
+ *                                  (group "notification"): field
+ *                                  notification, a POST body plus owner
+ *   gw:ntf:in:rejected      stream the entries refused: entry, pointer,
+ *                                  error, notification (MAXLEN ~ 10000)
+ *
+ * Finished notifications, their attempts and deliveries expire after
+ * keep; the owners' indexes are cleaned as they are read. *
  * A record and its indexes change in one MULTI/EXEC, together with the
  * invalidation published on gw:events, so a gateway that drops its cache
  * on the message reads the new state.  Records are never deleted: a key is

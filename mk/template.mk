@@ -1,0 +1,2 @@
+# template: logic-less templates (lib/template, docs/notification-templates.md)
+GW_CFLAGS += -Ilib/template
