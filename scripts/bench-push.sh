@@ -1,0 +1,211 @@
+#!/bin/bash
+# Push at the edge, measured (docs/push.md, "The bench"), for `make
+# bench-push` and `make bench`: N EventSource subscribers of one
+# broadcast channel, behind gw_key_auth and gw_push_authorize, on nginx
+# with nchan whose messages go through a private redis-server; a
+# publisher posting RATE messages/s of BYTES bytes for SECS seconds to
+# the publisher location.  build/push/push_load opens the subscribers
+# from 127.0.0.2, 127.0.0.3, ... (PER_SOURCE each), in several
+# processes, and prints connections established and failed, delivered
+# messages/s and the publish-to-delivery latency (p50, p99, max).
+#
+# Memory per connection: once every subscriber is connected (before the
+# first publish), (the workers' RSS without shared pages + nchan's
+# shared memory in use, from nchan_stub_status) minus the same read with
+# no subscriber, divided by the subscribers established.
+#
+# Limits: the script raises its open-files limit (and so the client's
+# and nginx's) as far as the hard limit allows, sets nginx's
+# worker_rlimit_nofile and worker_connections from it, widens
+# net.ipv4.ip_local_port_range when that file is writable, and runs as
+# many nginx workers as the limit needs (at least WORKERS, 2): each
+# worker holds its share of the connections under its own limit.
+#
+# Targets of the issue (Azure SignalR Unit50): 100,000 messages/s
+# delivered, p99 <= 1 s.  Printed, never asserted.  Environment: N
+# (50000), SECS (30), RATE (2), BYTES (1024), PER_SOURCE (20000),
+# WORKERS (2), PORT (18600), NCHAN_MODULE (Debian's path).
+
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-50000}
+SECS=${SECS:-30}
+RATE=${RATE:-2}
+BYTES=${BYTES:-1024}
+PER_SOURCE=${PER_SOURCE:-20000}
+WORKERS=${WORKERS:-2}
+PORT=${PORT:-18600}
+NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
+MODULE=${TEST_NGINX_LOAD_MODULES:-$top/build/ngx_http_gw_module.so}
+NGINX=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+CLIENT=$top/build/push/push_load
+GWCTL=$top/build/gwctl
+
+echo "== push: $N EventSource subscribers, $RATE x $BYTES B/s for $SECS s"
+
+if [ ! -f "$NCHAN_MODULE" ]; then
+    echo "skipped: nchan is not installed ($NCHAN_MODULE;" \
+         "apt-get install libnginx-mod-nchan)"
+    exit 0
+fi
+
+for f in "$MODULE" "$CLIENT" "$GWCTL"; do
+    [ -e "$f" ] || { echo "bench-push: $f is missing (make)" >&2; exit 1; }
+done
+
+# the open-files limit: as high as allowed, then what it permits
+want=$((N + 4096))
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
+    ulimit -n "$hard"
+else
+    ulimit -n "$want"
+fi
+nofile=$(ulimit -n)
+per_worker=$((nofile - 512))
+workers=$(( (N + per_worker - 1) / per_worker ))
+[ "$workers" -ge "$WORKERS" ] || workers=$WORKERS
+echo "open files: $nofile per process (hard limit $hard);" \
+     "nginx workers: $workers"
+
+# widened for the run, given back at the end
+range=/proc/sys/net/ipv4/ip_local_port_range
+range_was=$(cat "$range")
+range_set=
+if [ -w "$range" ] && echo "1024 65000" > "$range" 2>/dev/null; then
+    range_set=1
+    echo "ephemeral ports: $(cat $range) (was $range_was)"
+else
+    echo "ephemeral ports: $(cat $range) (not writable here)"
+fi
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench-push-XXXXXX")
+redis_pid=
+nginx_started=
+cleanup() {
+    [ -z "$nginx_started" ] || "$NGINX" -p "$dir/" -c "$dir/nginx.conf" \
+        -s stop 2>/dev/null || true
+    [ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null || true
+    [ -z "$range_set" ] || echo "$range_was" > "$range" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+rport=$((PORT + 1))
+redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$dir" --logfile "$dir/redis.log" &
+redis_pid=$!
+for _ in $(seq 100); do
+    redis-cli -p "$rport" PING >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+"$GWCTL" --redis "127.0.0.1:$rport" consumer add bench >/dev/null
+key=$("$GWCTL" --redis "127.0.0.1:$rport" key create bench |
+      grep -o 'tg_[A-Za-z0-9_-]*' | head -1)
+
+mkdir -p "$dir/logs" "$dir/tmp"
+cat > "$dir/nginx.conf" <<EOF
+load_module $MODULE;
+load_module $NCHAN_MODULE;
+worker_processes $workers;
+worker_rlimit_nofile $nofile;
+error_log $dir/logs/error.log error;
+pid $dir/logs/nginx.pid;
+events { worker_connections $per_worker; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+
+    gw_redis 127.0.0.1:$rport;
+    nchan_shared_memory_size 256m;
+
+    upstream push_redis {
+        nchan_redis_server redis://127.0.0.1:$rport;
+    }
+
+    server {
+        listen 127.0.0.1:$PORT reuseport backlog=4096;
+
+        location ~ ^/push/(?<push_channel>[^/]*)\$ {
+            gw_key_auth api;
+            gw_key_auth_cache_ttl 600s;
+            gw_push_authorize \$push_channel any;
+            nchan_subscriber eventsource;
+            nchan_channel_id \$push_channel;
+            nchan_redis_pass push_redis;
+        }
+
+        location ~ ^/pub/(?<pub_channel>[^/]*)\$ {
+            allow 127.0.0.1;
+            deny all;
+            nchan_publisher;
+            nchan_channel_id \$pub_channel;
+            nchan_redis_pass push_redis;
+            nchan_message_buffer_length 20;
+            nchan_message_timeout 60s;
+        }
+
+        location = /nchan_status {
+            allow 127.0.0.1;
+            deny all;
+            nchan_stub_status;
+        }
+    }
+}
+EOF
+
+"$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
+nginx_started=1
+
+# nchan answers 503 until its Redis connection is up
+for _ in $(seq 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' \
+           "http://127.0.0.1:$PORT/pub/p.ready" || true)
+    [ "$code" != 503 ] && [ "$code" != 000 ] && break
+    sleep 0.1
+done
+
+# kB: the workers' RSS without shared pages, plus nchan's shared memory
+# in use
+cat > "$dir/mem.sh" <<'EOF'
+#!/bin/bash
+master=$(cat "$1/logs/nginx.pid")
+rss=0
+for pid in $(pgrep -P "$master"); do
+    a=$(awk '/^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print a+f}' \
+        "/proc/$pid/status")
+    rss=$((rss + a))
+done
+shm=$(curl -s "http://127.0.0.1:$2/nchan_status" |
+      awk -F': ' '/shared memory used/ {sub(/K/, "", $2); print int($2)}')
+echo $((rss + ${shm:-0})) "$rss" "${shm:-0}"
+EOF
+chmod +x "$dir/mem.sh"
+
+read -r base base_rss base_shm < <("$dir/mem.sh" "$dir" "$PORT")
+export PUSH_LOAD_CONNECTED="$dir/mem.sh $dir $PORT > $dir/mem.after"
+
+"$CLIENT" -p "$PORT" -n "$N" -d "$SECS" -r "$RATE" -b "$BYTES" \
+    -s "$PER_SOURCE" -k "$key" | tee "$dir/result"
+
+read -r after after_rss after_shm < "$dir/mem.after"
+est=$(sed -n 's/.*RESULT established=\([0-9]*\).*/\1/p' "$dir/result")
+if [ "${est:-0}" -gt 0 ]; then
+    awk -v a="$after" -v b="$base" -v n="$est" -v ar="$after_rss" \
+        -v br="$base_rss" -v as="$after_shm" -v bs="$base_shm" 'BEGIN {
+        printf "memory: %.1f KiB per connection (workers %.1f, nchan " \
+               "shared memory %.1f; %d connections)\n",
+               (a - b) / n, (ar - br) / n, (as - bs) / n, n }'
+fi
+
+errors=$(grep -c '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" \
+         || true)
+echo "nginx error.log lines at [error] or above: $errors"
+grep -m 5 '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" || true
