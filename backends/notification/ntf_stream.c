@@ -14,7 +14,8 @@
  * read would hold the connection the API and the scheduler share): a
  * batch of new entries (XREADGROUP >), and every lease the entries
  * other consumers (dead instances, or an earlier run of this one) left
- * pending longer than a lease (XAUTOCLAIM).  An entry that cannot be
+ * pending longer than a lease (XAUTOCLAIM), then deletes the consumers
+ * left empty.  An entry that cannot be
  * accepted (a 4xx) is logged at info, copied with its error to
  * <stream>:rejected (capped) and acknowledged; one that met a failure
  * of ours (503) stays pending, to be claimed again.
@@ -48,6 +49,8 @@ typedef struct {
 static void ntf_stream_tick(evutil_socket_t fd, short what, void *arg);
 static void ntf_stream_grouped(redisAsyncContext *ac, void *r, void *data);
 static void ntf_stream_read(redisAsyncContext *ac, void *r, void *data);
+static void ntf_stream_consumers(redisAsyncContext *ac, void *r,
+    void *data);
 static void ntf_stream_entries(redisReply *entries);
 static void ntf_stream_entry(redisReply *e);
 static void ntf_stream_accepted(const ntf_accepted_t *res, void *data);
@@ -232,6 +235,10 @@ ntf_stream_read(redisAsyncContext *ac, void *r, void *data)
         if (strcmp(ntf_stream_cursor, "0-0") == 0) {
             ntf_stream_phase = NTF_STREAM_NEW;
             ntf_stream_claimed = ntf_now_ms();
+
+            redisAsyncCommand(ac, ntf_stream_consumers, NULL,
+                              "XINFO CONSUMERS %s " NTF_GROUP,
+                              ntf_stream_key);
         }
 
         entries = reply->element[1];
@@ -248,6 +255,68 @@ ntf_stream_read(redisAsyncContext *ac, void *r, void *data)
     }
 
     ntf_stream_entries(entries);
+}
+
+
+/*
+ * Every instance's run is a consumer of its own (its name ends in its
+ * pid): once the claim has taken their entries, consumers with none
+ * pending and idle for a lease are deleted, so that restarts do not pile
+ * them up.  A live one deleted so comes back at its next read.
+ */
+
+static void
+ntf_stream_consumers(redisAsyncContext *ac, void *r, void *data)
+{
+    size_t        i, k;
+    long long     pending, idle;
+    const char   *name;
+    redisReply   *reply, *c;
+
+    reply = r;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || ntf.stopped) {
+        return;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        c = reply->element[i];
+        name = NULL;
+        pending = -1;
+        idle = -1;
+
+        for (k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements;
+             k += 2)
+        {
+            if (c->element[k]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            if (strcmp(c->element[k]->str, "name") == 0
+                && c->element[k + 1]->type == REDIS_REPLY_STRING)
+            {
+                name = c->element[k + 1]->str;
+
+            } else if (strcmp(c->element[k]->str, "pending") == 0
+                       && c->element[k + 1]->type == REDIS_REPLY_INTEGER)
+            {
+                pending = c->element[k + 1]->integer;
+
+            } else if (strcmp(c->element[k]->str, "idle") == 0
+                       && c->element[k + 1]->type == REDIS_REPLY_INTEGER)
+            {
+                idle = c->element[k + 1]->integer;
+            }
+        }
+
+        if (name != NULL && pending == 0 && idle >= ntf.lease
+            && strcmp(name, ntf.instance) != 0)
+        {
+            redisAsyncCommand(ac, NULL, NULL,
+                              "XGROUP DELCONSUMER %s " NTF_GROUP " %s",
+                              ntf_stream_key, name);
+        }
+    }
 }
 
 

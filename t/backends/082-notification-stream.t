@@ -6,7 +6,7 @@
 # acknowledged; an entry read twice (the group rewound, as after a crash
 # between the accept and the XACK) is accepted once (its id is its
 # Idempotency-Key); an entry a dead consumer left pending is claimed
-# after a lease.
+# after a lease, and the consumer then deleted.
 
 use strict;
 use warnings;
@@ -69,6 +69,12 @@ ok(Notification::eventually(sub { listed('s1') == 1 && listed('s2') == 1 },
    "the dead consumer's entries are claimed and accepted");
 ok(Notification::eventually(sub { pending() == 0 }, 10),
    '... and acknowledged');
+
+ok(Notification::eventually(sub {
+       my $c = Notification::cmd($port, 'XINFO', 'CONSUMERS', 'gw:ntf:in',
+                                 'notification');
+       ref $c && !grep { my %f = @$_; $f{name} eq 'ghost' } @$c
+   }, 10), '... and the emptied dead consumer deleted');
 
 my @s2 = listed('s2');
 my ($st, $b) = Notification::call($svc::svc, 'GET',
