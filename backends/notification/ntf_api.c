@@ -221,13 +221,10 @@ ntf_api_post(gw_svc_req_t *req, ntf_caller_t *caller)
     owner = json_object_get(request, "owner");
 
     if (owner != NULL) {
-        if (!json_is_string(owner) || json_string_length(owner) == 0
-            || json_string_length(owner) > NTF_OWNER_MAX
-            || strlen(json_string_value(owner)) != json_string_length(owner))
-        {
+        if (!ntf_check_owner(owner)) {
             json_decref(request);
             gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
-                             "owner must be a string of 1 to 255 bytes",
+                             "owner must be 1 to 255 bytes, no control byte",
                              json_pack("{s:[{s:s, s:s}]}", "errors",
                                        "pointer", "/owner", "message",
                                        "must be a string"));

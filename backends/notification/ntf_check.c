@@ -370,3 +370,28 @@ ntf_check_err(ntf_check_t *chk, int status, const char *pointer,
 
     return -1;
 }
+
+
+/* 1 when owner is a string of 1 to 255 bytes without a control byte */
+
+int
+ntf_check_owner(json_t *owner)
+{
+    size_t                i, len;
+    const unsigned char  *s;
+
+    s = (const unsigned char *) json_string_value(owner);
+    len = json_string_length(owner);
+
+    if (s == NULL || len == 0 || len > NTF_OWNER_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}

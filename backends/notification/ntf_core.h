@@ -79,6 +79,7 @@ typedef struct {
 
 /* 0, or -1 with res's status (422), pointer and error */
 int ntf_check(ntf_check_t *check);
+int ntf_check_owner(json_t *owner);
 
 /*
  * Accepts request (a parsed body without "owner"; a reference is taken)

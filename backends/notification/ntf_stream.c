@@ -397,13 +397,10 @@ ntf_stream_entry(redisReply *e)
 
     owner = json_object_get(request, "owner");
 
-    if (!json_is_string(owner) || json_string_length(owner) == 0
-        || json_string_length(owner) > NTF_OWNER_MAX
-        || strlen(json_string_value(owner)) != json_string_length(owner))
-    {
+    if (!ntf_check_owner(owner)) {
         json_decref(request);
-        ntf_stream_end(en, 1, "/owner", "owner must be a string of 1 to "
-                       "255 bytes");
+        ntf_stream_end(en, 1, "/owner", "owner must be 1 to 255 bytes, "
+                       "no control byte");
         return;
     }
 

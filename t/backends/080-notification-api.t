@@ -115,6 +115,7 @@ my @bad = (
         attachments => [ { filename => 'a' } ] }, 422, '/attachments/0',
       'a malformed attachment' ],
     [ { %push, owner => '' }, 422, '/owner', 'an empty owner' ],
+    [ { %push, owner => "c1\n" }, 422, '/owner', 'an owner with a LF' ],
 );
 
 for my $case (@bad) {
