@@ -169,6 +169,17 @@ ntf_sched_configure(gw_svc_t *svc)
         return -1;
     }
 
+    /* an attempt longer than its lease may be sent again meanwhile */
+
+    if (ntf.lease <= gw_svc_conf_int(svc, "webhook_timeout")
+        || ntf.lease <= gw_svc_conf_int(svc, "smtp_timeout")
+        || ntf.lease <= gw_svc_conf_int(svc, "push_timeout"))
+    {
+        gw_svc_log(svc, GW_SVC_WARN, NULL,
+                   "lease is not longer than every channel's timeout: a "
+                   "slow attempt may be sent twice", NULL);
+    }
+
     srandom((unsigned) (ntf_now_ms() ^ getpid()));
 
     return 0;
