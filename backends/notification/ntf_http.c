@@ -99,6 +99,12 @@ static size_t ntf_http_header(char *p, size_t size, size_t n, void *data);
 static long long ntf_http_now(void);
 
 
+static const char *ntf_http_outcome(const ntf_http_t *h, int status,
+    const char *error);
+
+
+static gw_svc_metric_t  *ntf_http_requests;
+static gw_svc_metric_t  *ntf_http_duration;
 static gw_net_t        ntf_http_allow[NTF_HTTP_ALLOW_MAX];
 static size_t          ntf_http_nallow;
 static ntf_http_ep_t  *ntf_http_eps[NTF_HTTP_BUCKETS];
@@ -109,6 +115,8 @@ ntf_http_configure(gw_svc_t *svc)
 {
     char         bad[80];
     const char  *allow, *ca;
+
+    static const char *const  labels[] = { "outcome", NULL };
 
     allow = gw_svc_conf_str(svc, "webhook_allow");
 
@@ -133,6 +141,20 @@ ntf_http_configure(gw_svc_t *svc)
 
     if (ca != NULL && ca[0] != '\0' && access(ca, R_OK) != 0) {
         fprintf(stderr, "webhook_ca: %s: %s\n", ca, strerror(errno));
+        return -1;
+    }
+
+    ntf_http_requests = gw_svc_counter(svc, "gw_ntf_http_requests_total",
+        "Outbound requests (webhooks, push) by outcome: 2xx, 3xx, 4xx, "
+        "5xx, timeout, refused (the address guard), tls, too_large, busy "
+        "(the endpoint's queue), error.", labels);
+    ntf_http_duration = gw_svc_histogram(svc,
+        "gw_ntf_http_duration_seconds",
+        "Outbound requests from their start (queueing included) to their "
+        "end.", NULL, NULL, 0);
+
+    if (ntf_http_requests == NULL || ntf_http_duration == NULL) {
+        fprintf(stderr, "cannot register the outbound metrics\n");
         return -1;
     }
 
@@ -670,9 +692,48 @@ ntf_http_finish(ntf_http_t *h, int status, const char *error,
     res.body = h->keep;
     res.body_len = h->keep_len;
 
+    gw_svc_metric_add(ntf_http_requests, 1,
+                      ntf_http_outcome(h, status, error));
+    gw_svc_metric_observe(ntf_http_duration, res.latency / 1000.0);
+
     h->done(&res, h->data);
 
     ntf_http_free(h);
+}
+
+
+/* the outcome label of a request that ended */
+static const char *
+ntf_http_outcome(const ntf_http_t *h, int status, const char *error)
+{
+    static const char *const  classes[] = { "1xx", "2xx", "3xx", "4xx",
+                                            "5xx" };
+
+    if (h->too_large || h->headers_too_large) {
+        return "too_large";
+    }
+
+    if (error[0] == '\0' && status >= 100 && status <= 599) {
+        return classes[status / 100 - 1];
+    }
+
+    if (h->refused[0] != '\0') {
+        return "refused";
+    }
+
+    if (strcmp(error, "timeout") == 0) {
+        return "timeout";
+    }
+
+    if (strcmp(error, "endpoint busy") == 0) {
+        return "busy";
+    }
+
+    if (strncmp(error, "tls: ", 5) == 0) {
+        return "tls";
+    }
+
+    return "error";
 }
 
 

@@ -91,6 +91,9 @@ ok(!grep({ m{^/ok/(v6|name)} } paths()),
    'the receiver got nothing from the refused ones');
 is(scalar(grep { $_ eq '/ok/loopback' } paths()), 1,
    'only the allowed delivery arrived');
+is(Notification::metric($svc,
+       'gw_ntf_http_requests_total{outcome="refused"}'), 5,
+   'counted: 5 refused');
 
 for my $url ("http://127.0.0.1:$port/ok", 'http://10.0.0.1/',
              'http://169.254.169.254/', "http://[::1]:$port/",
@@ -131,6 +134,11 @@ $t = test_send($svc, create($svc, $rcv->url('/slow')));
 is($t->{result}, 'retry', 'a receiver that never answers: retry');
 is($t->{error}, 'timeout', '... timeout');
 ok(grep({ $_ eq '/slow' } paths()), '... after it got the request');
+for (['3xx', 1], ['too_large', 1], ['timeout', 1]) {
+    is(Notification::metric($svc, "gw_ntf_http_requests_total{outcome="
+                                  . "\"$_->[0]\"}"), $_->[1],
+       "counted: $_->[0]");
+}
 Notification::stop($svc);
 
 # ---- per-endpoint concurrency ------------------------------------------------
@@ -183,6 +191,8 @@ $t = test_send($svc, $slow);
 is($t->{result}, 'retry', 'the next one waited');
 is($t->{error}, 'endpoint busy', '... and gave up: endpoint busy');
 is(scalar $busy->requests, 1, '... without reaching the endpoint');
+is(Notification::metric($svc, 'gw_ntf_http_requests_total{outcome="busy"}'),
+   1, 'counted: busy');
 kill 'KILL', $pid;
 waitpid $pid, 0;
 Notification::stop($svc);
@@ -191,7 +201,7 @@ Notification::stop($svc);
 
 SKIP: {
     my $node = `node -e 'console.log(1)' 2>/dev/null` =~ /1/;
-    skip 'node is not installed', 6 unless $node;
+    skip 'node is not installed', 7 unless $node;
 
     my $dir = Notification::tmp();
     my $ssl = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
@@ -203,7 +213,7 @@ SKIP: {
               . " $dir/ext && openssl x509 -req -in $dir/srv.csr -CA"
               . " $dir/ca.pem -CAkey $dir/ca.key -CAcreateserial -days 2"
               . " -extfile $dir/ext -out $dir/srv.pem 2>&1";
-    system("($ssl) >/dev/null") == 0 or skip 'openssl failed', 6;
+    system("($ssl) >/dev/null") == 0 or skip 'openssl failed', 7;
 
     my $js = "const https = require('https'); const fs = require('fs');"
              . "const s = https.createServer({key: fs.readFileSync("
@@ -220,6 +230,8 @@ SKIP: {
     $t = test_send($svc, $tls);
     is($t->{result}, 'retry', 'a receiver of an unknown CA: retry');
     like($t->{error}, qr/^tls: /, "... $t->{error}");
+    is(Notification::metric($svc,
+           'gw_ntf_http_requests_total{outcome="tls"}'), 1, 'counted: tls');
     Notification::stop($svc);
 
     $svc = svc(WEBHOOK_CA => "$dir/ca.pem");
