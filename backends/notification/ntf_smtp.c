@@ -98,7 +98,7 @@ const ntf_channel_t  ntf_email_channel = { "email", ntf_email_send };
 int
 ntf_smtp_configure(gw_svc_t *svc)
 {
-    const char  *tls, *pass;
+    const char  *tls, *pass, *host;
 
     memset(&ntf_smtp, 0, sizeof(ntf_smtp_conf_t));
 
@@ -120,6 +120,17 @@ ntf_smtp_configure(gw_svc_t *svc)
     {
         fprintf(stderr, "smtp_url: \"%s\" is not smtp:// or smtps://\n",
                 ntf_smtp.url);
+        return -1;
+    }
+
+    /* credentials only from smtp_user and its file, never in the URL */
+    host = strstr(ntf_smtp.url, "://") + 3;
+
+    if (strchr(host, '@') != NULL && strchr(host, '@')
+                                     < host + strcspn(host, "/?#"))
+    {
+        fprintf(stderr, "smtp_url: no user or password in the URL "
+                "(smtp_user, smtp_password_file)\n");
         return -1;
     }
 
