@@ -227,7 +227,7 @@ for my $mech (qw(PLAIN LOGIN)) {
                       payload => $small);
     is($o->[0]{result}, 'fail', "AUTH $mech, a wrong password: fail")
         or diag explain $o;
-    is($o->[0]{status}, 535, '535');
+    is($o->[0]{status}, 535, 'status 535');
     is(scalar $srv->messages, 1, 'nothing more sent');
     $srv->stop;
 }
@@ -266,10 +266,17 @@ for my $mech (qw(PLAIN LOGIN)) {
     is($o->[0]{result}, 'fail', '554 to DATA: fail');
     $srv->stop;
 
+    $srv = Smtp::start(args => ['--data-reply',
+                                '421 4.3.2 service shutting down']);
+    ($o) = Smtp::send(env => env_for($srv), payload => $small);
+    is($o->[0]{result}, 'retry', '421 to DATA: retry');
+    is($o->[0]{status}, 421, 'status 421');
+    $srv->stop;
+
     $srv = Smtp::start(args => ['--size', '2000']);
     ($o) = Smtp::send(env => env_for($srv), payload => $full);
     is($o->[0]{result}, 'fail', 'over the server\'s SIZE: fail');
-    is($o->[0]{status}, 552, '552');
+    is($o->[0]{status}, 552, 'status 552');
     my $port = $srv->port;
     $srv->stop;
 
