@@ -314,11 +314,12 @@ ntf_smtp_now(void)
 static int
 ntf_email_send(ntf_delivery_t *d, ntf_outcome_t *out)
 {
-    char             err[NTF_ERR_MAX];
-    size_t           i;
-    json_t          *to, *v;
-    ntf_smtp_job_t  *job;
-    ntf_mime_ctx_t   ctx;
+    char                err[NTF_ERR_MAX];
+    size_t              i;
+    json_t             *to, *v;
+    ntf_smtp_job_t     *job;
+    ntf_mime_ctx_t      ctx;
+    struct curl_slist  *l;
 
     memset(out, 0, sizeof(ntf_outcome_t));
 
@@ -351,8 +352,6 @@ ntf_email_send(ntf_delivery_t *d, ntf_outcome_t *out)
     to = json_object_get(d->payload, "to");
 
     json_array_foreach(to, i, v) {
-        struct curl_slist  *l;
-
         l = curl_slist_append(job->rcpt, ntf_mime_rcpt_addr(v));
         if (l == NULL) {
             ntf_smtp_job_free(job);
