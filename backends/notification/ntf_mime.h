@@ -75,6 +75,13 @@ const char *ntf_mime_rcpt_addr(json_t *rcpt);
 /* 1 when s is an RFC 5321 mailbox we send to (dot-atom@domain) */
 int ntf_mime_addr_ok(const char *s);
 
+/*
+ * The decoded length of base64 text (whitespace between characters
+ * allowed, padding only at its end) and, in chars, the count of its
+ * base64 characters; -1 when it is not base64.
+ */
+long long ntf_mime_b64_len(const char *s, size_t len, size_t *chars);
+
 
 /*
  * ntf_smtp.c: the context the email channel builds delivery id's message

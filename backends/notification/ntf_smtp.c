@@ -98,7 +98,7 @@ const ntf_channel_t  ntf_email_channel = { "email", ntf_email_send };
 int
 ntf_smtp_configure(gw_svc_t *svc)
 {
-    const char  *tls, *pass;
+    const char  *tls, *pass, *host;
 
     memset(&ntf_smtp, 0, sizeof(ntf_smtp_conf_t));
 
@@ -120,6 +120,17 @@ ntf_smtp_configure(gw_svc_t *svc)
     {
         fprintf(stderr, "smtp_url: \"%s\" is not smtp:// or smtps://\n",
                 ntf_smtp.url);
+        return -1;
+    }
+
+    /* credentials only from smtp_user and its file, never in the URL */
+    host = strstr(ntf_smtp.url, "://") + 3;
+
+    if (strchr(host, '@') != NULL && strchr(host, '@')
+                                     < host + strcspn(host, "/?#"))
+    {
+        fprintf(stderr, "smtp_url: no user or password in the URL "
+                "(smtp_user, smtp_password_file)\n");
         return -1;
     }
 
@@ -303,11 +314,12 @@ ntf_smtp_now(void)
 static int
 ntf_email_send(ntf_delivery_t *d, ntf_outcome_t *out)
 {
-    char             err[NTF_ERR_MAX];
-    size_t           i;
-    json_t          *to, *v;
-    ntf_smtp_job_t  *job;
-    ntf_mime_ctx_t   ctx;
+    char                err[NTF_ERR_MAX];
+    size_t              i;
+    json_t             *to, *v;
+    ntf_smtp_job_t     *job;
+    ntf_mime_ctx_t      ctx;
+    struct curl_slist  *l;
 
     memset(out, 0, sizeof(ntf_outcome_t));
 
@@ -340,8 +352,6 @@ ntf_email_send(ntf_delivery_t *d, ntf_outcome_t *out)
     to = json_object_get(d->payload, "to");
 
     json_array_foreach(to, i, v) {
-        struct curl_slist  *l;
-
         l = curl_slist_append(job->rcpt, ntf_mime_rcpt_addr(v));
         if (l == NULL) {
             ntf_smtp_job_free(job);

@@ -24,7 +24,8 @@ use lib "$FindBin::Bin/../lib", $FindBin::Bin;
 
 use Digest::SHA qw(sha256_hex);
 use IO::Socket::INET;
-use MIME::Base64 qw(encode_base64);
+use JSON::PP ();
+use MIME::Base64 qw(decode_base64 encode_base64);
 use Test::More;
 
 use Smtp;
@@ -226,7 +227,7 @@ for my $mech (qw(PLAIN LOGIN)) {
                       payload => $small);
     is($o->[0]{result}, 'fail', "AUTH $mech, a wrong password: fail")
         or diag explain $o;
-    is($o->[0]{status}, 535, '535');
+    is($o->[0]{status}, 535, 'status 535');
     is(scalar $srv->messages, 1, 'nothing more sent');
     $srv->stop;
 }
@@ -265,10 +266,17 @@ for my $mech (qw(PLAIN LOGIN)) {
     is($o->[0]{result}, 'fail', '554 to DATA: fail');
     $srv->stop;
 
+    $srv = Smtp::start(args => ['--data-reply',
+                                '421 4.3.2 service shutting down']);
+    ($o) = Smtp::send(env => env_for($srv), payload => $small);
+    is($o->[0]{result}, 'retry', '421 to DATA: retry');
+    is($o->[0]{status}, 421, 'status 421');
+    $srv->stop;
+
     $srv = Smtp::start(args => ['--size', '2000']);
     ($o) = Smtp::send(env => env_for($srv), payload => $full);
     is($o->[0]{result}, 'fail', 'over the server\'s SIZE: fail');
-    is($o->[0]{status}, 552, '552');
+    is($o->[0]{status}, 552, 'status 552');
     my $port = $srv->port;
     $srv->stop;
 
@@ -327,6 +335,62 @@ for my $mech (qw(PLAIN LOGIN)) {
     like($o->[0]{error}, qr/timed out/i, 'timed out');
 }
 
+# ---- random payloads: built well-formed, read back equal -------------------
+{
+    my $dir = Smtp::tmp() . '/props';
+    mkdir $dir;
+    my ($out, $rc) = Smtp::driver(env => { SMTP_URL => 'smtp://h:25',
+                                           SMTP_FROM => $FROM },
+                                  args => ['props', 2000, 7, $dir]);
+    is($rc, 0, 'random payloads: every message built is 7-bit CRLF text, '
+       . 'lines <= 998, known header fields only') or diag $out;
+    my ($built, $refused) = $out =~ /built=(\d+) refused=(\d+)/;
+    ok($built > 500 && $refused > 500, "both built ($built) and refused "
+       . "($refused)");
+
+    my $json = JSON::PP->new->utf8;
+    my $same = 0;
+    my @eml = sort glob "$dir/*.eml";
+    for my $f (@eml) {
+        (my $jf = $f) =~ s/\.eml$/.json/;
+        my $in = $json->decode(Smtp::slurp($jf));
+        my $p = Smtp::parse($f);
+        my $crlf = sub { defined $_[0] ? $_[0] =~ s/\r\n|\r|\n/\r\n/gr
+                                       : undef };
+        my %want = (
+            subject => (defined $in->{subject} && length $in->{subject})
+                       ? $in->{subject} : undef,
+            to => [ map { ref $_ ? [ $_->{name} // '', $_->{email} ]
+                                 : [ '', $_ ] } @{ $in->{to} } ],
+            text => $crlf->($in->{text}),
+            html => $crlf->($in->{html}),
+
+            att => [ map { [ $_->{filename},
+                             sha256_hex(decode_base64($_->{content})) ] }
+                     @{ $in->{attachments} || [] } ],
+            defects => [],
+        );
+        # a text alone in the message ends with the message's CRLF
+        if (!@{ $in->{attachments} || [] }
+            && !(defined $in->{text} && defined $in->{html}))
+        {
+            for my $k (qw(text html)) {
+                $want{$k} .= "\r\n"
+                    if defined $want{$k} && $want{$k} !~ /\r\n\z/;
+            }
+        }
+        my %got = (subject => $p->{subject}, to => $p->{to},
+                   text => $p->{text}, html => $p->{html},
+                   att => [ map { [ $_->{filename}, $_->{sha256} ] }
+                            @{ $p->{attachments} } ],
+                   defects => $p->{defects});
+        if (is_deeply(\%got, \%want, "Python reads $f as written")) {
+            $same++;
+        }
+    }
+    ok(@eml >= 40, 'random messages read back by Python: ' . scalar @eml);
+}
+
 # ---- refusals: checks, builder -------------------------------------------
 my @bad = (
     [ { to => ['a@example.com'], subject => "Hi\r\nBcc: x\@evil.test",
@@ -369,6 +433,9 @@ my @bad = (
         attachments => [{ filename => '../etc/passwd',
                           content_type => 'text/plain', content => 'eA==' }] },
       '/attachments/0/filename', 'a slash in a filename' ],
+    [ { to => ['a@example.com'], text => 'x',
+        attachments => [{ filename => ' a.txt', content => 'eA==' }] },
+      '/attachments/0/filename', 'a filename starting with a space' ],
     [ { to => ['a@example.com'], text => 'x',
         attachments => [{ filename => 'a.txt',
                           content_type => "text/plain\r\nX-Evil: 1",
@@ -425,6 +492,8 @@ my @bad = (
     my @cases = (
         [ { SMTP_URL => 'http://127.0.0.1:25', SMTP_FROM => $FROM },
           qr/smtp_url/, 'a URL not smtp(s)://' ],
+        [ { SMTP_URL => 'smtp://u:p@127.0.0.1:25', SMTP_FROM => $FROM },
+          qr/smtp_url/, 'a password in the URL' ],
         [ { SMTP_URL => 'smtp://127.0.0.1:25' }, qr/smtp_from/,
           'smtp_from missing' ],
         [ { SMTP_URL => 'smtp://127.0.0.1:25',
