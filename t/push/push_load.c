@@ -327,7 +327,7 @@ pl_publish(size_t size)
     char                 head[256], *body, buf[4096];
     size_t               hl, len;
     ssize_t              r;
-    struct timeval       tv = { 5, 0 };
+    struct timeval       tv = { 30, 0 };
     struct sockaddr_in   dst;
 
     body = malloc(size + 1);
@@ -378,6 +378,7 @@ pl_publish(size_t size)
 
 static size_t            pl_bytes;
 static long long         pl_pub_ok, pl_pub_err;
+static int               pl_pub_last;   /* a failed one's status, or -1 */
 
 
 static void *
@@ -391,6 +392,7 @@ pl_publisher(void *arg)
         __atomic_add_fetch(&pl_pub_ok, 1, __ATOMIC_SEQ_CST);
     } else {
         __atomic_add_fetch(&pl_pub_err, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&pl_pub_last, st, __ATOMIC_SEQ_CST);
     }
 
     return NULL;
@@ -581,8 +583,15 @@ main(int argc, char **argv)
     }
 
     printf("published: %lld messages of %zu bytes, %lld/s for %lld s, the "
-           "last answered after %.1f s (%lld failed)\n", pub_ok, bytes,
+           "last answered after %.1f s (%lld failed", pub_ok, bytes,
            rate, secs, elapsed, pub_err);
+    if (pub_err == 0) {
+        printf(")\n");
+    } else if (pl_pub_last < 0) {
+        printf(": no answer within 30 s)\n");
+    } else {
+        printf(": status %d)\n", pl_pub_last);
+    }
 
     /* messages/s: from the first publish to the last delivery */
     if (all->last_us > t0) {
