@@ -8,7 +8,7 @@ PUSH_LOAD_BIN := $(BUILD)/push/push_load
 
 $(PUSH_LOAD_BIN): t/push/push_load.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(GW_CFLAGS) -o $@ $<
+	$(CC) $(GW_CFLAGS) -o $@ $< -lpthread
 
 .PHONY: bench-push
 

@@ -15,8 +15,9 @@
  * not a receiver a consumer registered: so the transfer runs on
  * ntf_curl.c directly, without the webhook address guard of ntf_http.c
  * that refuses loopback and private destinations.  It is still http or
- * https only, without redirects, and the answer's body is discarded
- * after NTF_PUSH_RESPONSE_MAX bytes.
+ * https only (TLS verified, curl's default), without redirects or a
+ * proxy from the environment, and an answer longer than
+ * NTF_PUSH_RESPONSE_MAX bytes fails the attempt.
  */
 
 
@@ -131,6 +132,7 @@ ntf_push_send(ntf_delivery_t *d, ntf_outcome_t *out)
     curl_easy_setopt(p->easy, CURLOPT_URL, p->url);
     curl_easy_setopt(p->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(p->easy, CURLOPT_PROXY, "");     /* none from env */
     curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
     curl_easy_setopt(p->easy, CURLOPT_POSTFIELDS, p->body);
