@@ -20,7 +20,11 @@
 # service, the admin API, behind the gateway's /admin/; its configuration
 # under ./run/metadata), TOLLGATE_PROCESSING_PORT (default port + 7: the
 # processing service, its demo pipeline and SQLite file under
-# ./run/processing).
+# ./run/processing), TOLLGATE_NOTIFICATION_PORT (default port + 8: the
+# notification service, its master key under ./run/notification),
+# TOLLGATE_SMTP_PORT (default port + 9: the demo's SMTP receiver, Debian's
+# python3-aiosmtpd, every message it takes a file in ./run/mail/new),
+# NCHAN_MODULE (Debian's libnginx-mod-nchan module, for push).
 
 set -eu
 
@@ -42,14 +46,18 @@ md_port=${TOLLGATE_METADATA_PORT:-$((port + 6))}
 metadata="$top/build/backends/metadata"
 proc_port=${TOLLGATE_PROCESSING_PORT:-$((port + 7))}
 processing="$top/build/backends/processing"
+ntf_port=${TOLLGATE_NOTIFICATION_PORT:-$((port + 8))}
+notification="$top/build/backends/notification"
+smtp_port=${TOLLGATE_SMTP_PORT:-$((port + 9))}
+nchan=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 
-for f in "$module" "$gwctl"; do
+for f in "$module" "$gwctl" "$nchan"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
 done
 
 mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys" \
     "$run/redis"
-cp "$module" "$run/modules/"
+cp "$module" "$nchan" "$run/modules/"
 cp "$top/conf/tollgate.conf" "$top/conf/log-json.conf" "$run/conf/"
 cp "$top/conf/demo/"*.conf "$top/conf/demo/"*.json "$run/conf/demo/"
 
@@ -79,6 +87,9 @@ sed -i "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
     "$run/conf/tollgate.conf" "$run/conf/demo/upstream.conf"
 sed -i -e "s/127\.0\.0\.1:8085/127.0.0.1:$id_port/" \
     -e "s/127\.0\.0\.1:8086/127.0.0.1:$md_port/" "$run/conf/demo/gateway.conf"
+sed -i -e "s/127\.0\.0\.1:8088/127.0.0.1:$ntf_port/" \
+    -e "s/127\.0\.0\.1:8082/127.0.0.1:$redis_port/" \
+    "$run/conf/demo/notification.conf"
 
 keys="$run/conf/demo/keys"
 if [ ! -f "$keys/demo.key" ]; then
@@ -255,6 +266,53 @@ else
     proc_url="(not built: run make backends)"
 fi
 
+# The demo's SMTP receiver (Debian's python3-aiosmtpd): every message
+# the notification service sends a file in run/mail/new
+mkdir -p "$run/mail/tmp" "$run/mail/new" "$run/mail/cur"
+smtp=
+if /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+    setsid /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" \
+        -c aiosmtpd.handlers.Mailbox "$run/mail" \
+        2>>"$run/logs/smtp.log" &
+    pids="$pids $!"
+    smtp="smtp://127.0.0.1:$smtp_port"
+fi
+
+# The notification service (docs/notification.md): webhooks (the demo
+# receiver on the upstream port is allowed, as an operator names a
+# private receiver in webhook_allow), email to the demo's SMTP receiver
+# (plain SMTP on loopback, smtp_tls off: for the demo only) and push
+# through nchan's publisher on the admin port; its master key, which
+# encrypts the webhook secrets in Redis, made once
+ntf_url="http://127.0.0.1:$ntf_port"
+if [ -x "$notification" ]; then
+    mkdir -p "$run/notification"
+    chmod 700 "$run/notification"
+    if [ ! -s "$run/notification/secret.key" ]; then
+        (umask 077; openssl rand -hex 32 > "$run/notification/secret.key")
+    fi
+    {
+        echo "# written by scripts/run.sh at each start (docs/notification.md)"
+        echo "listen = 127.0.0.1:$ntf_port"
+        echo "redis = $redis"
+        echo "instance = demo"
+        echo "secret_key_file = $run/notification/secret.key"
+        echo "webhook_allow = 127.0.0.1/32:$up_port"
+        echo "push_url = http://127.0.0.1:$admin_port/pub"
+        if [ -n "$smtp" ]; then
+            echo "smtp_url = $smtp"
+            echo "smtp_tls = off"
+            echo "smtp_from = tollgate@demo.example"
+        fi
+    } > "$run/notification/notification.conf"
+    env -u TOLLGATE_NOTIFICATION_PORT \
+        setsid "$notification" -c "$run/notification/notification.conf" \
+        2>>"$run/logs/notification.log" &
+    pids="$pids $!"
+else
+    ntf_url=
+fi
+
 sleep 0.5
 
 url="http://127.0.0.1:$port"
@@ -396,6 +454,36 @@ if [ -n "$md_url" ]; then
     else
         echo "run: could not put the demo's routes (see" \
             "$run/logs/metadata.log)" >&2
+    fi
+fi
+
+# The demo's webhook subscription (docs/notification-webhooks.md): the
+# demo consumer's, to the receiver on the upstream port, for every event
+# type; made once (its signing secret is shown once), kept by later runs
+hook_id=
+hook_secret=
+if [ -n "$ntf_url" ]; then
+    i=0
+    until curl -sf -o /dev/null "$ntf_url/readyz" || [ $i -ge 150 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+    hook_id=$(curl -s -H 'X-Consumer-ID: demo' "$ntf_url/v1/subscriptions" \
+              | tr ',' '\n' | sed -n 's/.*"id": *"\(sub_[^"]*\)".*/\1/p' \
+              | head -1)
+    if [ -z "$hook_id" ]; then
+        out=$(curl -s -X POST -H 'X-Consumer-ID: demo' \
+                  -H 'Content-Type: application/json' \
+                  -d "{\"url\":\"http://127.0.0.1:$up_port/webhooks\",\"event_types\":[\"*\"],\"description\":\"the make run demo receiver\"}" \
+                  "$ntf_url/v1/subscriptions" | tr ',' '\n')
+        hook_id=$(printf '%s\n' "$out" \
+                  | sed -n 's/.*"id": *"\(sub_[^"]*\)".*/\1/p' | head -1)
+        hook_secret=$(printf '%s\n' "$out" \
+                      | sed -n 's/.*"secret": *"\(whsec_[^"]*\)".*/\1/p')
+    fi
+    if [ -z "$hook_id" ]; then
+        echo "run: could not subscribe the demo's webhook receiver (see" \
+            "$run/logs/notification.log)" >&2
     fi
 fi
 
@@ -578,6 +666,63 @@ Edit the plugin live, no reload (picked up within a second):
 
   sed -i 's/"hello"/"bonjour"/' $run/plugins/greeting.lua; sleep 2
   curl -si $url/v2/plugins | grep -i x-greeting   # X-Greeting: bonjour
+EOF
+fi
+
+if [ -n "$hook_id" ]; then
+    cat <<EOF
+
+Notifications (docs/notification.md) on $ntf_url
+(build/backends/notification), through the gateway's /notify/ for the
+demo key's consumer.  Webhooks go to the demo receiver (subscription
+$hook_id), signed per Standard Webhooks; every delivery lands in
+$run/logs/webhooks.log.
+EOF
+    if [ -n "$hook_secret" ]; then
+        cat <<EOF
+Its signing secret (shown once; POST .../rotate makes a new one):
+
+  WEBHOOK_SECRET=$hook_secret
+EOF
+    fi
+    cat <<EOF
+
+Send a webhook notification (202 and its id), then see its deliveries
+and every attempt (time, target, status, latency) and the receiver's log:
+
+  ID=\$(curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -H 'Idempotency-Key: "demo-n1"' \\
+      -d '{"channel":"webhook","type":"invoice.paid","body":{"data":{"invoice":"in_1","total":42}}}' \\
+      $url/notify/notifications | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'); echo \$ID
+  curl -s -H "X-API-Key: \$KEY" $url/notify/notifications/\$ID
+  tail -n 1 $run/logs/webhooks.log    # webhook-id, -timestamp, -signature, body
+
+Watch the demo consumer's push channel (EventSource; WebSocket too) in
+one terminal, push to it from another:
+
+  curl -N -H "X-API-Key: \$KEY" $url/push/c.demo
+  curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d '{"channel":"push","type":"hello","body":{"data":{"text":"hi"}},"recipients":["c.demo"]}' \\
+      $url/notify/notifications
+  curl -i -H "X-API-Key: \$KEY" $url/push/c.someone-else    # 403
+EOF
+    if [ -n "$smtp" ]; then
+        cat <<EOF
+
+Email to the demo's SMTP receiver ($smtp; each message a file in
+$run/mail/new):
+
+  curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d '{"channel":"email","body":{"subject":"Caf\u00e9 receipt","text":"Thanks!","html":"<p>Thanks!</p>"},"recipients":[{"email":"ann@example.com","name":"Ann"}]}' \\
+      $url/notify/notifications
+  cat $run/mail/new/*
+EOF
+    fi
+    cat <<EOF
+
+Dead letters (deliveries that ran out of retries) and their replay:
+
+  curl -s -H "X-API-Key: \$KEY" $url/notify/dlq
 EOF
 fi
 

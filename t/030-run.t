@@ -24,13 +24,13 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# seven free ports in a row on loopback (gateway, upstream, Redis, admin,
-# audit, identity, metadata)
+# ten free ports in a row on loopback (gateway, upstream, Redis, admin,
+# audit, identity, metadata, processing, notification, SMTP)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p .. $p + 6) {
+        for my $q ($p .. $p + 9) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -129,6 +129,25 @@ sub admin_commands {
     for my $l (split /\n/, $text) {
         $l =~ s/^\s+//;
         next unless $cur ne '' || $l =~ /^(?:curl |ADMIN=|ETAG=)/;
+        $cur .= $l;
+        next if $cur =~ s/\\$/ /;
+        push @cmds, $cur;
+        $cur = '';
+    }
+    return @cmds;
+}
+
+# the notification part's shell commands, continuation lines joined
+sub ntf_commands {
+    my ($out) = @_;
+    my ($text) = $out =~ /^(Notifications \(.*?)(?:^Press Ctrl-C|\z)/ms
+        or return ();
+    my (@cmds, $cur);
+    $cur = '';
+    for my $l (split /\n/, $text) {
+        $l =~ s/^\s+//;
+        $l =~ s/\s+#.*$//;
+        next unless $cur ne '' || $l =~ /^(?:curl |ID=)/;
         $cur .= $l;
         next if $cur =~ s/\\$/ /;
         push @cmds, $cur;
@@ -354,6 +373,71 @@ SKIP: {
          'the printed update changes it');
     like(sh($update // 'false', %env, ETAG => $etag),
          qr/precondition-failed/, 'and again with the old ETag: 412');
+}
+
+# notifications, with what the script printed: a webhook to the demo
+# receiver (its log), a push to an EventSource subscriber, an email to the
+# demo's SMTP receiver
+SKIP: {
+    skip 'the notification service is not built (make backends)', 9
+        unless -x "$top/build/backends/notification";
+
+    like($out, qr/^Notifications \(docs\/notification\.md\)/m,
+         'prints the notification part');
+    my @cmds = ntf_commands($out);
+    my ($send) = grep { /^ID=/ } @cmds;
+    my ($watch) = grep { /^curl -N / } @cmds;
+    my ($push) = grep { /"channel":"push"/ } @cmds;
+    my ($mail) = grep { /"channel":"email"/ } @cmds;
+    ok($send && $watch && $push && $mail, 'prints the commands')
+        or diag explain \@cmds;
+
+    my $id = sh(($send // 'false') . ' >/dev/null; printf %s "$ID"',
+                KEY => $key);
+    like($id, qr/^ntf_[0-9A-Z]{26}$/, 'the printed webhook command: an id');
+    my $log = '';
+    for (1 .. 100) {
+        $log = -f "$run/logs/webhooks.log"
+               ? do { local (@ARGV, $/) = "$run/logs/webhooks.log"; <> }
+               : '';
+        last if $log =~ /"webhook_id":"\Q$id\E\.0"/;
+        select(undef, undef, undef, 0.1);
+    }
+    like($log, qr/"webhook_id":"\Q$id\E\.0".*"webhook_signature":"v1,/,
+         'the demo receiver logged the signed delivery');
+
+    my $sse = "$run/sse.out";
+    my $w = fork() // die "fork: $!";
+    if ($w == 0) {
+        $ENV{KEY} = $key;
+        open STDOUT, '>', $sse or die;
+        exec 'sh', '-c', "timeout 10 $watch" or die;
+    }
+    select(undef, undef, undef, 1);
+    like(sh($push // 'false', KEY => $key), qr/"id":\s*"ntf_/,
+         'the printed push command is accepted');
+    my $got = '';
+    for (1 .. 100) {
+        $got = do { local (@ARGV, $/) = $sse; <> } // '';
+        last if $got =~ /"text":"hi"/;
+        select(undef, undef, undef, 0.1);
+    }
+    kill 'TERM', $w;
+    waitpid($w, 0);
+    like($got, qr/^event: hello$.*"text":"hi"/ms,
+         'the EventSource subscriber got it');
+
+    like(sh($mail // 'false', KEY => $key), qr/"id":\s*"ntf_/,
+         'the printed email command is accepted');
+    my $msg = '';
+    for (1 .. 100) {
+        my @f = glob "$run/mail/new/*";
+        $msg = @f ? do { local (@ARGV, $/) = $f[0]; <> } : '';
+        last if $msg ne '';
+        select(undef, undef, undef, 0.1);
+    }
+    like($msg, qr/^Subject: =\?UTF-8\?/m, 'the SMTP receiver got the email');
+    like($msg, qr/^To: Ann <ann\@example\.com>/m, '... to Ann');
 }
 
 ok(stop_run($pid), 'Ctrl-C stops the script');

@@ -58,7 +58,7 @@ static void ntf_acc_end(ntf_acc_t *acc);
 
 
 void
-ntf_accept(const char *owner, json_t *request, const char *idem,
+ntf_accept(const char *owner, int admin, json_t *request, const char *idem,
     const char *traceparent, ntf_accept_pt done, void *data)
 {
     ntf_acc_t       *acc;
@@ -92,6 +92,8 @@ ntf_accept(const char *owner, json_t *request, const char *idem,
     }
 
     check.request = acc->request;
+    check.owner = acc->owner;
+    check.admin = admin;
     check.res = &acc->res;
 
     if (ntf_check(&check) != 0) {

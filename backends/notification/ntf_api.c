@@ -250,7 +250,8 @@ ntf_api_post(gw_svc_req_t *req, ntf_caller_t *caller)
         return;
     }
 
-    ntf_accept(caller->owner, request, h != NULL ? idem : NULL,
+    ntf_accept(caller->owner, caller->admin, request,
+               h != NULL ? idem : NULL,
                gw_svc_req_traceparent(req), ntf_api_accepted, req);
     json_decref(request);
 }
@@ -300,9 +301,11 @@ ntf_api_accepted(const ntf_accepted_t *res, void *data)
 
     gw_svc_reply_problem_extra(req, res->status,
                                res->status == 422 ? "invalid"
-                                                  : "bad-request",
+                               : res->status == 403 ? "forbidden"
+                               : "bad-request",
                                res->status == 422 ? "Invalid"
-                                                  : "Bad request",
+                               : res->status == 403 ? "Forbidden"
+                               : "Bad request",
                                res->error,
                                json_pack("{s:[{s:o, s:o}]}", "errors",
                                          "pointer",

@@ -268,6 +268,20 @@ ntf_check_recipients(ntf_check_t *chk, json_t *r)
         }
     }
 
+    /* a well-formed list: then whose channels (docs/push.md) */
+
+    for (i = 0; !chk->admin && strcmp(chk->channel, "push") == 0
+                && i < json_array_size(r); i++)
+    {
+        s = json_string_value(json_array_get(r, i));
+
+        if (strncmp(s, "c.", 2) != 0 || strcmp(s + 2, chk->owner) != 0) {
+            ntf_check_err(chk, 403, "", "only an admin may push to a "
+                         "channel other than c.<owner>");
+            goto pointer;
+        }
+    }
+
     return 0;
 
 pointer:

@@ -74,6 +74,8 @@ typedef struct {
     json_t                 *request;
     const char             *channel;
     const char             *type;
+    const char             *owner;
+    int                     admin;      /* may push to any channel */
     ntf_accepted_t         *res;        /* the refusal */
 } ntf_check_t;
 
@@ -83,12 +85,14 @@ int ntf_check_owner(json_t *owner);
 
 /*
  * Accepts request (a parsed body without "owner"; a reference is taken)
- * for owner: checks it, renders it, fans it out and stores it with its
+ * for owner (admin: an admin's or a service's, which may push to any
+ * channel; others only to "c.<owner>"): checks it, renders it, fans it out and stores it with its
  * deliveries by one script.  idem is the idempotency record's key
  * (ntf_idem_key()) or NULL.  done runs exactly once, perhaps inside the
  * call.
  */
-void ntf_accept(const char *owner, json_t *request, const char *idem,
+void ntf_accept(const char *owner, int admin, json_t *request,
+    const char *idem,
     const char *traceparent, ntf_accept_pt done, void *data);
 
 /* ntf_ids.c */

@@ -418,7 +418,9 @@ ntf_stream_entry(redisReply *e)
 
     ntf_stream_open++;
 
-    ntf_accept(json_string_value(owner), request, idem, NULL,
+    /* the stream's writers are the platform's services: any channel */
+
+    ntf_accept(json_string_value(owner), 1, request, idem, NULL,
                ntf_stream_accepted, en);
 
     json_decref(owner);

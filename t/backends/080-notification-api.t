@@ -51,7 +51,8 @@ is($st, 400, 'X-Consumer-Scope twice: 400');
 ($st) = post(\%push, { %c1, 'Idempotency-Key' => [ '"a"', '"b"' ] });
 is($st, 400, 'Idempotency-Key twice: 400');
 
-($st, $b) = post(\%push, { 'X-Consumer-Subject' => 'user-7' });
+($st, $b) = post({ %push, recipients => [ 'c.user-7' ] },
+                 { 'X-Consumer-Subject' => 'user-7' });
 is($st, 202, 'a JWT subject is an owner');
 my $sub_id = $b->{id};
 
@@ -139,7 +140,15 @@ is($st, 415, 'not JSON by its media type: 415');
 
 # ---- accepted, idempotency -------------------------------------------------
 
-($st, $b, $h) = post({ %push, recipients => [ 'c.c1', 'g.ops' ] });
+# a consumer pushes to c.<itself> only; an admin to any channel
+($st, $b) = post({ %push, recipients => [ 'c.c1', 'g.ops' ] });
+is($st, 403, 'c1 pushing to g.ops: 403');
+is($b->{errors}[0]{pointer}, '/recipients/1', '... g.ops named');
+($st, $b) = post({ %push, recipients => [ 'c.c2' ] });
+is($st, 403, 'c1 pushing to c.c2: 403');
+
+($st, $b, $h) = post({ %push, recipients => [ 'c.c1', 'g.ops' ] },
+                     { %c1, 'X-Consumer-Scope' => 'notify:admin' });
 is($st, 202, 'accepted');
 like($b->{id}, qr/^ntf_[0-9A-HJKMNP-TV-Z]{26}$/, '... an id');
 is($b->{deliveries}, 2, '... one delivery per push channel');
@@ -210,7 +219,7 @@ is_deeply($b->{request}{attachments},
 my %c5 = ('X-Consumer-ID' => 'c5');
 my @ids;
 for (1 .. 5) {
-    ($st, $b) = post(\%push, \%c5);
+    ($st, $b) = post({ %push, recipients => [ 'c.c5' ] }, \%c5);
     push @ids, $b->{id};
 }
 
@@ -268,13 +277,14 @@ is(scalar(Notification::errors($svc)), 0, 'no error in the log');
 my $short = Notification::start(env => { REDIS => $redis->address,
                                          KEEP => '1s' });
 my %c7 = ('X-Consumer-ID' => 'c7');
-Notification::call($short, 'POST', '/v1/notifications', \%push, \%c7)
+Notification::call($short, 'POST', '/v1/notifications',
+                   { %push, recipients => [ 'c.c7' ] }, \%c7)
     for 1 .. 3;
 is(Notification::cmd($redis->port, 'ZCARD', 'gw:ntf:by:c7'), 3,
    "the owner's index");
 sleep 1.2;
-($st, $b) = Notification::call($short, 'POST', '/v1/notifications', \%push,
-                               \%c7);
+($st, $b) = Notification::call($short, 'POST', '/v1/notifications',
+                               { %push, recipients => [ 'c.c7' ] }, \%c7);
 is(Notification::cmd($redis->port, 'ZRANGE', 'gw:ntf:by:c7', 0, -1)->[0],
    $b->{id}, '... older than keep: trimmed as it grows');
 is(Notification::stop($short), 0, 'stopped gracefully');

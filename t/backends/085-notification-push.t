@@ -129,6 +129,23 @@ is_deeply(eval { JSON::PP->new->decode($data // '') },
             data => { invoice => 'in_1', total => 42 } },
           'its data: the delivery id, the type and the data');
 
+# a consumer pushes to its own channel only; an admin to any
+for my $c ('c.bob', 'g.staff', 'p.news', 'c.alice2') {
+    my ($fs, $fb) = call('POST', '/v1/notifications',
+                         { channel => 'push', type => 't.x',
+                           body => { data => 1 }, recipients => [$c] },
+                         { 'X-Consumer-ID' => 'alice' });
+    is($fs, 403, "alice may not push to $c");
+    is(ref $fb && $fb->{errors}[0]{pointer}, '/recipients/0',
+       '... the recipient named');
+}
+($st, $b) = call('POST', '/v1/notifications',
+                 { channel => 'push', type => 't.x', body => { data => 1 },
+                   recipients => ['c.bob', 'p.news'] },
+                 { 'X-Consumer-ID' => 'ops',
+                   'X-Consumer-Scope' => 'notify:admin' });
+is($st, 202, 'an admin pushes to any channel');
+
 my $n;
 ok(Notification::eventually(sub {
        my ($gs, $gb) = call('GET', "/v1/notifications/$nid", undef,
