@@ -700,7 +700,8 @@ and every attempt (time, target, status, latency) and the receiver's log:
 Watch the demo consumer's push channel (EventSource; WebSocket too) in
 one terminal, push to it from another:
 
-  curl -N -H "X-API-Key: \$KEY" $url/push/c.demo
+  curl -N -H 'Accept: text/event-stream' -H "X-API-Key: \$KEY" \\
+      $url/push/c.demo
   curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
       -d '{"channel":"push","type":"hello","body":{"data":{"text":"hi"}},"recipients":["c.demo"]}' \\
       $url/notify/notifications

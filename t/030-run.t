@@ -424,7 +424,7 @@ SKIP: {
     }
     kill 'TERM', $w;
     waitpid($w, 0);
-    like($got, qr/^event: hello$.*"text":"hi"/ms,
+    like($got, qr/^event: hello\n.*"text":"hi"/ms,
          'the EventSource subscriber got it');
 
     like(sh($mail // 'false', KEY => $key), qr/"id":\s*"ntf_/,

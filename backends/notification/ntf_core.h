@@ -86,10 +86,10 @@ int ntf_check_owner(json_t *owner);
 /*
  * Accepts request (a parsed body without "owner"; a reference is taken)
  * for owner (admin: an admin's or a service's, which may push to any
- * channel; others only to "c.<owner>"): checks it, renders it, fans it out and stores it with its
- * deliveries by one script.  idem is the idempotency record's key
- * (ntf_idem_key()) or NULL.  done runs exactly once, perhaps inside the
- * call.
+ * channel; others only to "c.<owner>"): checks it, renders it, fans it
+ * out and stores it with its deliveries by one script.  idem is the
+ * idempotency record's key (ntf_idem_key()) or NULL.  done runs exactly
+ * once, perhaps inside the call.
  */
 void ntf_accept(const char *owner, int admin, json_t *request,
     const char *idem,
