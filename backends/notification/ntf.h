@@ -17,21 +17,36 @@
  * leases: the deliveries come due again and go out again (at least once;
  * receivers deduplicate by webhook-id).
  *
- * Parts:
- *   ntf_main.c      configuration, routes, the loop's start and stop
- *   ntf_api.c       POST/GET /v1/notifications, the DLQ API
- *   ntf_accept.c    rendering and the accept script (API and stream)
- *   ntf_stream.c    notifications from the stream gw:ntf:in
- *   ntf_sched.c     the due zset: claims, dispatch, outcomes, backoff
- *   ntf_curl.c      libcurl's multi interface on the kit's loop
- *   ntf_http.c      outbound HTTP: the destination allowlist, caps
- *   ntf_subs.c      webhook subscriptions: API, secrets, matching
- *   ntf_sign.c      Standard Webhooks signatures (v1, v1a)
- *   ntf_webhook.c   the webhook channel
- *   ntf_mime.c      email messages (RFC 5322, MIME, RFC 2047)
- *   ntf_smtp.c      the email channel (SMTP through libcurl)
- *   ntf_push.c      the push channel (nchan's publisher endpoint)
- *   ntf_tmpl.c      templates: the metadata entities, rendered
+ * Parts (ntf_core.h, ntf_http.h, ntf_mime.h, ntf_sign.h and
+ * ntf_subs.h declare what they share):
+ *   ntf_main.c        configuration, routes, the loop's start and stop
+ *   ntf_api.c         POST /v1/notifications, GET one; the caller, idempotency
+ *   ntf_list.c        GET /v1/notifications: listings, their cursor and limit
+ *   ntf_dlq.c         the dead-letter list's API: list, replay, discard
+ *   ntf_check.c       a notification request's shape, checked first
+ *   ntf_accept.c      rendering and the accept script (API and stream)
+ *   ntf_ids.c         notification and delivery ids, idempotency keys, times
+ *   ntf_script.c      the Redis scripts of every state change, EVALSHA
+ *   ntf_stream.c      notifications from the stream gw:ntf:in
+ *   ntf_sched.c       the due zset: claims, dispatch, outcomes, backoff
+ *   ntf_curl.c        libcurl's multi interface on the kit's loop
+ *   ntf_http.c        outbound HTTP: a request's options, caps and outcome
+ *   ntf_http_guard.c  its address guard: URL checks, webhook_allow
+ *   ntf_http_queue.c  its per-endpoint queue: order of arrival, concurrency
+ *   ntf_subs.c        webhook subscriptions' API: the caller, the collection
+ *   ntf_subs_item.c   one subscription: GET, PATCH, DELETE, rotate, test
+ *   ntf_subs_json.c   subscriptions as JSON: members checked, shown
+ *   ntf_subs_store.c  subscriptions read for deliveries, matched at accept
+ *   ntf_subs_seal.c   their secrets sealed (AES-256-GCM, secret_key_file)
+ *   ntf_subs_track.c  their failures tracked, disabling, the owner told
+ *   ntf_sign.c        Standard Webhooks signatures (v1, v1a)
+ *   ntf_webhook.c     the webhook channel
+ *   ntf_mime.c        email messages (RFC 5322, MIME), built
+ *   ntf_mime_check.c  an email payload's checks: addresses, header bytes
+ *   ntf_mime_enc.c    email encodings (RFC 2045, 2047, 2231, 5322)
+ *   ntf_smtp.c        the email channel (SMTP through libcurl)
+ *   ntf_push.c        the push channel (nchan's publisher endpoint)
+ *   ntf_tmpl.c        templates: the metadata entities, rendered
  */
 
 
@@ -173,7 +188,7 @@ int ntf_tmpl_render(const char *channel, json_t *request,
     ntf_tmpl_done_pt done, void *data);
 
 /*
- * ntf_subs.c: the owner's enabled subscriptions whose event types match
+ * ntf_subs_store.c: the owner's enabled subscriptions whose event types match
  * type, restricted to the ids in only (an array, or NULL for all).  done
  * runs once, never inside the call, with an array of {"id", "url"}
  * (the caller's reference) and status 0, or NULL and 503 (Redis).

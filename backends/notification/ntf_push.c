@@ -13,7 +13,7 @@
  * push_url is the operator's own address (normally a loopback or
  * private one, where the publisher location allows only the platform),
  * not a receiver a consumer registered: so the transfer runs on
- * ntf_curl.c directly, without the webhook address guard of ntf_http.c
+ * ntf_curl.c directly, without the webhook address guard (ntf_http_guard.c)
  * that refuses loopback and private destinations.  It is still http or
  * https only (TLS verified, curl's default), without redirects or a
  * proxy from the environment, and an answer longer than

@@ -14,6 +14,9 @@
  *                                          secret_overlap has passed
  *   POST   /v1/subscriptions/{sid}/test    one attempt now (ntf_webhook.c)
  *
+ * This file takes the caller and the collection (POST, GET); one
+ * subscription's calls are in ntf_subs_item.c.
+ *
  * The caller is whom the gateway says: X-Consumer-ID, else
  * X-Consumer-Subject (neither: 401; two copies of one: 400).  A caller
  * sees and changes its own subscriptions only, and someone else's id is
@@ -22,7 +25,7 @@
  * body, ?owner= on the list).  A receiver's URL is checked when it is
  * stored (http or https; a literal loopback, private or link-local
  * address refused unless webhook_allow names it), and again by the
- * socket check of every delivery (ntf_http.c).
+ * socket check of every delivery (ntf_http_guard.c).
  */
 
 
@@ -41,44 +44,11 @@
 #define NTF_SEALED_MAX      256
 
 
-typedef enum {
-    NTF_SUBS_GET = 0,
-    NTF_SUBS_PATCH,
-    NTF_SUBS_DELETE,
-    NTF_SUBS_ROTATE,
-    NTF_SUBS_TEST
-} ntf_subs_op_e;
-
-
-typedef struct {
-    gw_svc_req_t           *req;
-    ntf_subs_op_e           op;
-    int                     admin;
-    char                    owner[NTF_OWNER_MAX + 1];
-    char                    sid[NTF_SUB_ID_MAX];
-    char                    secret[NTF_SIGN_SECRET_MAX];
-    char                    pk[NTF_SIGN_SECRET_MAX];
-    long long               until;
-    json_t                 *sub;        /* what the reply shows */
-} ntf_subs_ctx_t;
-
-
 static void ntf_subs_collection(gw_svc_req_t *req, void *data);
-static void ntf_subs_item(gw_svc_req_t *req, void *data);
-static ntf_subs_ctx_t *ntf_subs_caller(gw_svc_req_t *req);
-static gw_svc_req_t *ntf_subs_end(ntf_subs_ctx_t *ctx);
-static void ntf_subs_fail(ntf_subs_ctx_t *ctx, int status,
-    const char *pointer, const char *detail);
-static json_t *ntf_subs_body(ntf_subs_ctx_t *ctx);
-static int ntf_subs_checked(ntf_subs_ctx_t *ctx, json_t *body, int create);
 static void ntf_subs_create(ntf_subs_ctx_t *ctx, json_t *body);
 static void ntf_subs_created(redisAsyncContext *c, void *r, void *privdata);
 static void ntf_subs_list(ntf_subs_ctx_t *ctx);
 static void ntf_subs_listed(redisAsyncContext *c, void *r, void *privdata);
-static void ntf_subs_read(redisAsyncContext *c, void *r, void *privdata);
-static void ntf_subs_patch(ntf_subs_ctx_t *ctx, json_t *old);
-static void ntf_subs_written(redisAsyncContext *c, void *r,
-    void *privdata);
 
 
 static const char  ntf_subs_create_lua[] =
@@ -97,22 +67,6 @@ static const char  ntf_subs_list_lua[] =
     "  if #h > 0 then out[#out + 1] = h end\n"
     "end\n"
     "return out\n";
-
-/* ARGV[1] "enable", "disable" or "", then field/value pairs */
-static const char  ntf_subs_patch_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "if ARGV[1] == 'enable' then\n"
-    "  redis.call('HDEL', KEYS[1], 'failing_since', 'disabled_reason')\n"
-    "elseif ARGV[1] == 'disable' then\n"
-    "  redis.call('HSET', KEYS[1], 'disabled_reason', 'manual')\n"
-    "end\n"
-    "if #ARGV > 1 then redis.call('HSET', KEYS[1], unpack(ARGV, 2)) end\n"
-    "return 1\n";
-
-static const char  ntf_subs_delete_lua[] =
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "return 1\n";
 
 
 int
@@ -135,7 +89,11 @@ ntf_subs_routes(gw_svc_t *svc)
 int
 ntf_subs_configure(gw_svc_t *svc)
 {
-    return ntf_subs_store_configure(svc);
+    if (ntf_subs_seal_configure(svc) != 0) {
+        return -1;
+    }
+
+    return ntf_subs_track_configure(svc);
 }
 
 
@@ -170,91 +128,11 @@ ntf_subs_collection(gw_svc_req_t *req, void *data)
 }
 
 
-static void
-ntf_subs_item(gw_svc_req_t *req, void *data)
-{
-    size_t              len;
-    const char         *path, *method, *slash;
-    ntf_subs_ctx_t     *ctx;
-    redisAsyncContext  *rc;
-
-    path = gw_svc_req_path(req) + sizeof("/v1/subscriptions/") - 1;
-    method = gw_svc_req_method(req);
-    slash = strchr(path, '/');
-    len = slash != NULL ? (size_t) (slash - path) : strlen(path);
-
-    if (len == 0 || len >= NTF_SUB_ID_MAX || strncmp(path, "sub_", 4) != 0
-        || strspn(path, "sub_0123456789ABCDEFGHJKMNPQRSTVWXYZ") < len
-        || (slash != NULL && strcmp(slash, "/rotate") != 0
-            && strcmp(slash, "/test") != 0))
-    {
-        gw_svc_reply_problem(req, 404, "not-found", "Not found",
-                             "no such subscription");
-        return;
-    }
-
-    if ((slash != NULL) != (strcmp(method, "POST") == 0)) {
-        gw_svc_reply_problem(req, 405, "method-not-allowed",
-                             "Method not allowed", NULL);
-        return;
-    }
-
-    ctx = ntf_subs_caller(req);
-    if (ctx == NULL) {
-        return;
-    }
-
-    memcpy(ctx->sid, path, len);
-    ctx->sid[len] = '\0';
-
-    ctx->op = slash != NULL
-              ? (strcmp(slash, "/test") == 0 ? NTF_SUBS_TEST
-                                              : NTF_SUBS_ROTATE)
-              : strcmp(method, "PATCH") == 0 ? NTF_SUBS_PATCH
-              : strcmp(method, "DELETE") == 0 ? NTF_SUBS_DELETE
-              : NTF_SUBS_GET;
-
-    if (ctx->op == NTF_SUBS_PATCH) {
-        ctx->sub = ntf_subs_body(ctx);
-        if (ctx->sub == NULL) {
-            return;
-        }
-
-        if (ntf_subs_checked(ctx, ctx->sub, 0) != 0) {
-            return;
-        }
-
-    } else if (ctx->op == NTF_SUBS_TEST) {
-        (void) gw_svc_req_body(req, &len);
-
-        if (len == 0) {
-            ctx->sub = json_object();
-
-        } else {
-            ctx->sub = ntf_subs_body(ctx);
-            if (ctx->sub == NULL) {
-                return;
-            }
-        }
-    }
-
-    rc = gw_svc_redis(ntf.svc);
-
-    if (rc == NULL
-        || redisAsyncCommand(rc, ntf_subs_read, ctx, "HGETALL gw:ntf:sub:%s",
-                             ctx->sid)
-           != REDIS_OK)
-    {
-        ntf_subs_fail(ctx, 503, NULL, NULL);
-    }
-}
-
-
 /*
  * The caller's context, or NULL after a 400 (a duplicated identity
  * header) or 401 (none) was sent.
  */
-static ntf_subs_ctx_t *
+ntf_subs_ctx_t *
 ntf_subs_caller(gw_svc_req_t *req)
 {
     size_t           len;
@@ -322,7 +200,7 @@ ntf_subs_caller(gw_svc_req_t *req)
 
 
 /* frees ctx, returning its request for the reply */
-static gw_svc_req_t *
+gw_svc_req_t *
 ntf_subs_end(ntf_subs_ctx_t *ctx)
 {
     gw_svc_req_t  *req;
@@ -336,7 +214,7 @@ ntf_subs_end(ntf_subs_ctx_t *ctx)
 }
 
 
-static void
+void
 ntf_subs_fail(ntf_subs_ctx_t *ctx, int status, const char *pointer,
     const char *detail)
 {
@@ -378,7 +256,7 @@ ntf_subs_fail(ntf_subs_ctx_t *ctx, int status, const char *pointer,
 
 
 /* the request's JSON object, or NULL after a 400 */
-static json_t *
+json_t *
 ntf_subs_body(ntf_subs_ctx_t *ctx)
 {
     size_t        len;
@@ -402,7 +280,7 @@ ntf_subs_body(ntf_subs_ctx_t *ctx)
 
 
 /* the members of a POST (create) or PATCH; -1 after the 422 was sent */
-static int
+int
 ntf_subs_checked(ntf_subs_ctx_t *ctx, json_t *body, int create)
 {
     int          rc;
@@ -626,232 +504,4 @@ ntf_subs_listed(redisAsyncContext *c, void *r, void *privdata)
 
     gw_svc_reply_json(ntf_subs_end(ctx), 200,
                       json_pack("{s:o?}", "subscriptions", list));
-}
-
-
-/* the subscription read for GET, PATCH, DELETE or rotate */
-static void
-ntf_subs_read(redisAsyncContext *c, void *r, void *privdata)
-{
-    char                key[NTF_KEY_MAX], zkey[NTF_KEY_MAX], sealed[256],
-                        until[24];
-    json_t             *sub, *body;
-    const char         *owner;
-    redisReply         *reply;
-    ntf_subs_ctx_t     *ctx;
-    redisAsyncContext  *rc;
-
-    ctx = privdata;
-    reply = r;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        ntf_subs_fail(ctx, 503, NULL, NULL);
-        return;
-    }
-
-    sub = ntf_subs_show(reply);
-    owner = json_string_value(json_object_get(sub, "owner"));
-
-    if (sub == NULL || owner == NULL
-        || (!ctx->admin && strcmp(owner, ctx->owner) != 0))
-    {
-        json_decref(sub);
-        ntf_subs_fail(ctx, 404, NULL, NULL);
-        return;
-    }
-
-    snprintf(key, sizeof(key), "gw:ntf:sub:%s", ctx->sid);
-    rc = gw_svc_redis(ntf.svc);
-
-    switch (ctx->op) {
-
-    case NTF_SUBS_GET:
-        gw_svc_reply_json(ntf_subs_end(ctx), 200, sub);
-        return;
-
-    case NTF_SUBS_TEST:
-        json_decref(sub);
-        body = json_incref(ctx->sub);
-        snprintf(zkey, sizeof(zkey), "%s", ctx->sid);
-        ntf_webhook_test(ntf_subs_end(ctx), zkey, body);
-        json_decref(body);
-        return;
-
-    case NTF_SUBS_PATCH:
-        ntf_subs_patch(ctx, sub);
-        json_decref(sub);
-        return;
-
-    case NTF_SUBS_DELETE:
-        snprintf(zkey, sizeof(zkey), "gw:ntf:subs:%s", owner);
-        json_decref(sub);
-
-        if (rc == NULL
-            || redisAsyncCommand(rc, ntf_subs_written, ctx, "EVAL %s 2 %s %s "
-                                 "%s", ntf_subs_delete_lua, key, zkey,
-                                 ctx->sid)
-               != REDIS_OK)
-        {
-            ntf_subs_fail(ctx, 503, NULL, NULL);
-        }
-
-        return;
-
-    case NTF_SUBS_ROTATE:
-        json_decref(sub);
-
-        ctx->until = ntf_subs_now()
-                     + gw_svc_conf_int(ntf.svc, "secret_overlap");
-        snprintf(until, sizeof(until), "%lld", ctx->until);
-
-        if (ntf_sign_secret_new(ctx->secret, sizeof(ctx->secret)) != 0
-            || ntf_subs_seal(ctx->sid, ctx->secret, sealed, sizeof(sealed))
-               != 0)
-        {
-            ntf_subs_fail(ctx, 503, NULL, NULL);
-            return;
-        }
-
-        /* the old secret stays sealed as it was: copied by the script */
-        if (rc == NULL
-            || redisAsyncCommand(rc, ntf_subs_written, ctx,
-                                 "EVAL %s 1 %s %s %s %s",
-                                 "if redis.call('EXISTS', KEYS[1]) == 0 "
-                                 "then return 0 end "
-                                 "redis.call('HSET', KEYS[1], 'secret_old', "
-                                 "redis.call('HGET', KEYS[1], 'secret'), "
-                                 "'secret_old_until', ARGV[2], 'secret', "
-                                 "ARGV[1], 'updated', ARGV[3]) return 1",
-                                 key, sealed, until, until)
-               != REDIS_OK)
-        {
-            ntf_subs_fail(ctx, 503, NULL, NULL);
-        }
-
-        return;
-    }
-}
-
-
-static void
-ntf_subs_patch(ntf_subs_ctx_t *ctx, json_t *old)
-{
-    int                 argc;
-    char                key[NTF_KEY_MAX], now[24], *types;
-    json_t             *v;
-    const char         *argv[24], *status;
-    redisAsyncContext  *rc;
-
-    snprintf(key, sizeof(key), "gw:ntf:sub:%s", ctx->sid);
-    snprintf(now, sizeof(now), "%lld", ntf_subs_now());
-
-    types = NULL;
-    status = json_string_value(json_object_get(ctx->sub, "status"));
-
-    argc = 0;
-    argv[argc++] = "EVAL";
-    argv[argc++] = ntf_subs_patch_lua;
-    argv[argc++] = "1";
-    argv[argc++] = key;
-    argv[argc++] = status == NULL ? ""
-                   : strcmp(status, "enabled") == 0 ? "enable" : "disable";
-    argv[argc++] = "updated";
-    argv[argc++] = now;
-
-    if (status != NULL) {
-        argv[argc++] = "status";
-        argv[argc++] = status;
-    }
-
-    v = json_object_get(ctx->sub, "event_types");
-    if (v != NULL) {
-        types = json_dumps(v, JSON_COMPACT);
-        if (types == NULL) {
-            ntf_subs_fail(ctx, 503, NULL, NULL);
-            return;
-        }
-
-        argv[argc++] = "event_types";
-        argv[argc++] = types;
-    }
-
-    if (json_object_get(ctx->sub, "url") != NULL) {
-        argv[argc++] = "url";
-        argv[argc++] = json_string_value(json_object_get(ctx->sub, "url"));
-    }
-
-    if (json_object_get(ctx->sub, "description") != NULL) {
-        argv[argc++] = "description";
-        argv[argc++] = json_string_value(json_object_get(ctx->sub,
-                                                         "description"));
-    }
-
-    if (json_object_get(ctx->sub, "owner_email") != NULL) {
-        argv[argc++] = "owner_email";
-        argv[argc++] = json_string_value(json_object_get(ctx->sub,
-                                                         "owner_email"));
-    }
-
-    rc = gw_svc_redis(ntf.svc);
-
-    if (rc == NULL
-        || redisAsyncCommandArgv(rc, ntf_subs_written, ctx, argc, argv,
-                                 NULL)
-           != REDIS_OK)
-    {
-        ntf_subs_fail(ctx, 503, NULL, NULL);
-    }
-
-    free(types);
-}
-
-
-/* a change was written: the answer */
-static void
-ntf_subs_written(redisAsyncContext *c, void *r, void *privdata)
-{
-    json_t             *out;
-    redisReply         *reply;
-    ntf_subs_ctx_t     *ctx;
-    redisAsyncContext  *rc;
-
-    ctx = privdata;
-    reply = r;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        ntf_subs_fail(ctx, 503, NULL, NULL);
-        return;
-    }
-
-    if (reply->integer == 0) {
-        ntf_subs_fail(ctx, 404, NULL, NULL);
-        return;
-    }
-
-    switch (ctx->op) {
-
-    case NTF_SUBS_DELETE:
-        gw_svc_reply(ntf_subs_end(ctx), 204, NULL, NULL, 0);
-        return;
-
-    case NTF_SUBS_ROTATE:
-        out = json_pack("{s:s,s:s,s:o}", "id", ctx->sid, "secret",
-                        ctx->secret, "previous_valid_until",
-                        ntf_subs_time(ctx->until));
-        gw_svc_reply_json(ntf_subs_end(ctx), 200, out);
-        return;
-
-    default:
-        /* PATCH: the subscription as it is now */
-        ctx->op = NTF_SUBS_GET;
-        rc = gw_svc_redis(ntf.svc);
-
-        if (rc == NULL
-            || redisAsyncCommand(rc, ntf_subs_read, ctx,
-                                 "HGETALL gw:ntf:sub:%s", ctx->sid)
-               != REDIS_OK)
-        {
-            ntf_subs_fail(ctx, 503, NULL, NULL);
-        }
-    }
 }

@@ -2,9 +2,11 @@
 /*
  * Copyright (C) Tollgate
  *
- * Webhook subscriptions (ntf_subs.c: the API; ntf_subs_store.c: reading
- * them for deliveries, their secrets, failure tracking and disabling).
- * ntf_subs_match() is declared in ntf.h.
+ * Webhook subscriptions: the API (ntf_subs.c, the collection;
+ * ntf_subs_item.c, one subscription; ntf_subs_json.c, their JSON),
+ * reading and matching them for deliveries (ntf_subs_store.c), their
+ * secrets sealed (ntf_subs_seal.c), failure tracking and disabling
+ * (ntf_subs_track.c).  ntf_subs_match() is declared in ntf.h.
  */
 
 
@@ -79,13 +81,68 @@ json_t *ntf_subs_time(long long ms);
 void ntf_subs_id(char *out, size_t size);
 
 
-/* ntf_subs_store.c's part of the API and of the configuration */
-int ntf_subs_store_configure(gw_svc_t *svc);
+/*
+ * ntf_subs_seal.c: secret_key_file read (0, or -1 after a line on
+ * stderr); secret sealed for sid into out, base64(nonce || ciphertext
+ * || tag); sealed opened for sid into out (size bytes, cleansed when
+ * it does not open).  0, or -1.
+ */
+int ntf_subs_seal_configure(gw_svc_t *svc);
 int ntf_subs_seal(const char *sid, const char *secret, char *out,
     size_t size);
+int ntf_subs_unseal(const char *sid, const char *sealed, char *out,
+    size_t size);
+
+/* ntf_subs_track.c: its metric registered; 0, or -1 */
+int ntf_subs_track_configure(gw_svc_t *svc);
+
+/* ntf_subs_store.c's part of the API */
 int ntf_subs_pattern_ok(const char *pattern);
 int ntf_subs_type_matches(json_t *patterns, const char *type);
 long long ntf_subs_now(void);
+
+
+/* ---- the API (ntf_subs.c, ntf_subs_item.c) ------------------------------ */
+
+typedef enum {
+    NTF_SUBS_GET = 0,
+    NTF_SUBS_PATCH,
+    NTF_SUBS_DELETE,
+    NTF_SUBS_ROTATE,
+    NTF_SUBS_TEST
+} ntf_subs_op_e;
+
+
+/* one call, from the caller's identity to the reply */
+typedef struct {
+    gw_svc_req_t           *req;
+    ntf_subs_op_e           op;
+    int                     admin;
+    char                    owner[NTF_OWNER_MAX + 1];
+    char                    sid[NTF_SUB_ID_MAX];
+    char                    secret[NTF_SIGN_SECRET_MAX];
+    char                    pk[NTF_SIGN_SECRET_MAX];
+    long long               until;
+    json_t                 *sub;        /* what the reply shows */
+} ntf_subs_ctx_t;
+
+
+/*
+ * ntf_subs.c: the caller's context (NULL after a 400 or 401 was sent);
+ * ctx freed, its request returned for the reply; ctx freed and the
+ * status (400, 404, 409, 422, else 503) sent; the request's JSON
+ * object (NULL after a 400); a POST's (create) or PATCH's members
+ * checked (-1 after the 422 was sent).
+ */
+ntf_subs_ctx_t *ntf_subs_caller(gw_svc_req_t *req);
+gw_svc_req_t *ntf_subs_end(ntf_subs_ctx_t *ctx);
+void ntf_subs_fail(ntf_subs_ctx_t *ctx, int status, const char *pointer,
+    const char *detail);
+json_t *ntf_subs_body(ntf_subs_ctx_t *ctx);
+int ntf_subs_checked(ntf_subs_ctx_t *ctx, json_t *body, int create);
+
+/* ntf_subs_item.c: the route /v1/subscriptions/{sid}[/rotate|/test] */
+void ntf_subs_item(gw_svc_req_t *req, void *data);
 
 
 #endif /* _NTF_SUBS_H_INCLUDED_ */

@@ -43,5 +43,34 @@ struct gw_tmpl_s {
     size_t               nalloc;
 };
 
+/* one rendering (gw_template_render.c) */
+typedef struct {
+    const gw_tmpl_t     *t;
+    char                *out;
+    size_t               len;
+    size_t               cap;
+    size_t               max;
+    size_t               iters;
+    size_t               iter_max;
+    size_t               nscopes;
+    unsigned             oom;           /* an append ran out of memory */
+    json_t              *scopes[GW_TMPL_DEPTH_MAX + 1];
+    char                 ptrs[GW_TMPL_DEPTH_MAX + 1][GW_TMPL_POINTER_MAX];
+    gw_tmpl_err_t       *err;
+} gw_tmpl_run_t;
+
+
+/*
+ * gw_template_escape.c: appending to the output, escaped for a context,
+ * and the check of a value for control characters.  0, or -1 past the
+ * output cap or out of memory (r->oom set); gw_tmpl_controls(): 0, or
+ * -1 when p holds a control character.
+ */
+int gw_tmpl_append(gw_tmpl_run_t *r, const char *p, size_t len);
+int gw_tmpl_escape(gw_tmpl_run_t *r, const unsigned char *p, size_t len,
+    gw_tmpl_context_e ctx);
+int gw_tmpl_controls(const gw_tmpl_run_t *r, const unsigned char *p,
+    size_t len);
+
 
 #endif /* _GW_TEMPLATE_INT_H_INCLUDED_ */
