@@ -291,6 +291,7 @@ pr_frame(const char *data, size_t len)
 static int
 pr_answer(pr_conn_t *c, const char *resp, size_t len, int last)
 {
+    int          rc;
     pr_frame_t  *f;
 
     f = pr_frame(resp, len);
@@ -302,14 +303,15 @@ pr_answer(pr_conn_t *c, const char *resp, size_t len, int last)
         c->state = PR_CLOSING;
     }
 
-    if (pr_send(c, f) != 0) {
-        if (f->refs == 0) {
-            free(f);
-        }
+    /* once queued, f is freed when written or with c */
+    rc = pr_send(c, f);
+
+    if (rc == 1) {
+        free(f);
         return -1;
     }
 
-    return 0;
+    return rc;
 }
 
 
@@ -571,6 +573,8 @@ pr_worker(int self, int ls)
             "%lld messages, %lld frames written or queued, %lld dropped, "
             "%lld relay errors\n", (int) getpid(), pr_peak, pr_messages,
             pr_frames, pr_drops, pr_relay_errors);
+
+    free(msg);
 
     return 0;
 }
