@@ -21,10 +21,19 @@
 # many nginx workers as the limit needs (at least WORKERS, 2): each
 # worker holds its share of the connections under its own limit.
 #
+# Baseline (unless BASELINE=0): nginx and Redis stopped, the same client
+# with the same N, RATE, BYTES, SECS against build/push/push_raw
+# (t/push/push_raw.c, the least server doing nchan's part: as many
+# SO_REUSEPORT processes as nginx had workers, the same response and
+# message framing) on PORT + 2; then nchan's messages/s and p99 beside
+# the baseline's, and nchan/raw.  The platform's rule: a speed is a
+# ratio to a baseline measured in the same run.
+#
 # Targets of the issue (Azure SignalR Unit50): 100,000 messages/s
 # delivered, p99 <= 1 s.  Printed, never asserted.  Environment: N
 # (50000), SECS (30), RATE (2), BYTES (1024), PER_SOURCE (20000),
-# WORKERS (2), PORT (18600), NCHAN_MODULE (Debian's path).
+# WORKERS (2), PORT (18600), BASELINE (1), NCHAN_MODULE (Debian's
+# path).
 
 set -eu
 
@@ -36,10 +45,12 @@ BYTES=${BYTES:-1024}
 PER_SOURCE=${PER_SOURCE:-20000}
 WORKERS=${WORKERS:-2}
 PORT=${PORT:-18600}
+BASELINE=${BASELINE:-1}
 NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 MODULE=${TEST_NGINX_LOAD_MODULES:-$top/build/ngx_http_gw_module.so}
 NGINX=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 CLIENT=$top/build/push/push_load
+RAW=$top/build/push/push_raw
 GWCTL=$top/build/gwctl
 
 echo "== push: $N EventSource subscribers, $RATE x $BYTES B/s for $SECS s"
@@ -50,7 +61,7 @@ if [ ! -f "$NCHAN_MODULE" ]; then
     exit 0
 fi
 
-for f in "$MODULE" "$CLIENT" "$GWCTL"; do
+for f in "$MODULE" "$CLIENT" "$GWCTL" "$RAW"; do
     [ -e "$f" ] || { echo "bench-push: $f is missing (make)" >&2; exit 1; }
 done
 
@@ -82,11 +93,17 @@ fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench-push-XXXXXX")
 redis_pid=
+raw_pid=
 nginx_started=
-cleanup() {
+stop_nginx() {
     [ -z "$nginx_started" ] || "$NGINX" -p "$dir/" -c "$dir/nginx.conf" \
         -s stop 2>/dev/null || true
+    nginx_started=
+}
+cleanup() {
+    stop_nginx
     [ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null || true
+    [ -z "$raw_pid" ] || kill "$raw_pid" 2>/dev/null || true
     [ -z "$range_set" ] || echo "$range_was" > "$range" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$dir"
@@ -209,3 +226,46 @@ errors=$(grep -c '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" \
          || true)
 echo "nginx error.log lines at [error] or above: $errors"
 grep -m 5 '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" || true
+
+[ "$BASELINE" != 0 ] || exit 0
+
+# the baseline, on the cores nginx and Redis had
+master=$(cat "$dir/logs/nginx.pid")
+stop_nginx
+kill "$redis_pid" 2>/dev/null || true
+wait "$redis_pid" 2>/dev/null || true
+redis_pid=
+while kill -0 "$master" 2>/dev/null; do sleep 0.1; done
+
+raw_port=$((PORT + 2))
+echo "== baseline: push_raw, $workers processes, the same client and load"
+"$RAW" -p "$raw_port" -w "$workers" 2> "$dir/raw.log" &
+raw_pid=$!
+for _ in $(seq 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' \
+           "http://127.0.0.1:$raw_port/" || true)
+    [ "$code" != 000 ] && break
+    sleep 0.1
+done
+
+unset PUSH_LOAD_CONNECTED
+"$CLIENT" -p "$raw_port" -n "$N" -d "$SECS" -r "$RATE" -b "$BYTES" \
+    -s "$PER_SOURCE" -k "$key" | tee "$dir/raw.result"
+
+kill "$raw_pid" 2>/dev/null || true
+wait "$raw_pid" 2>/dev/null || true
+raw_pid=
+cat "$dir/raw.log"
+
+# "rate=... p99_ms=..." of a RESULT line
+field() {
+    sed -n "s/^RESULT .*[ ]$2=\([-0-9]*\).*/\1/p" "$1"
+}
+
+awk -v nr="$(field "$dir/result" rate)" -v rr="$(field "$dir/raw.result" rate)" \
+    -v np="$(field "$dir/result" p99_ms)" \
+    -v rp="$(field "$dir/raw.result" p99_ms)" 'BEGIN {
+    printf "== nchan / raw: messages/s %d / %d = %s; p99 %d ms / %d ms" \
+           " = %s (p99 -1: beyond 30 s)\n", nr, rr,
+           (rr > 0 ? sprintf("%.2f", nr / rr) : "-"), np, rp,
+           (rp > 0 ? sprintf("%.1f", np / rp) : "-") }'
