@@ -39,6 +39,7 @@ typedef struct {
 
 
 static void ntf_sched_tick(evutil_socket_t fd, short what, void *arg);
+static void ntf_sched_claim(void);
 static void ntf_sched_claimed(redisReply *reply, void *data);
 static void ntf_sched_due(redisAsyncContext *ac, void *r, void *data);
 static void ntf_sched_dispatch(redisReply *r);
@@ -54,6 +55,8 @@ ntf_metrics_t  ntf_m;
 static struct event  *ntf_sched_ev;
 static unsigned       ntf_running;      /* attempts not yet finished */
 static int            ntf_claiming;
+static unsigned       ntf_asked;        /* by the claim in flight */
+static int            ntf_more;         /* the last claim took all asked */
 static int            ntf_due_busy;
 static long long      ntf_due_last;
 static long long      ntf_amax;
@@ -226,11 +229,7 @@ ntf_sched_stop(void)
 static void
 ntf_sched_tick(evutil_socket_t fd, short what, void *arg)
 {
-    char                 now[24], lease[24], count[24];
-    size_t               lens[3];
-    unsigned             n;
     long long            ms;
-    const char          *argv[3];
     redisAsyncContext   *ac;
 
     ac = gw_svc_redis(ntf.svc);
@@ -250,7 +249,28 @@ ntf_sched_tick(evutil_socket_t fd, short what, void *arg)
         }
     }
 
-    if (ntf_claiming || ntf_running >= ntf.inflight) {
+    ntf_sched_claim();
+}
+
+
+/*
+ * Claims what is due, up to the room left under inflight.  Besides the
+ * poll, a claim that took all it asked for is followed by the next as
+ * soon as it is answered and as attempts end: a backlog drains at the
+ * channels' pace, not at batch per poll.
+ */
+
+static void
+ntf_sched_claim(void)
+{
+    char          now[24], lease[24], count[24];
+    size_t        lens[3];
+    unsigned      n;
+    const char   *argv[3];
+
+    if (ntf.stopped || ntf_claiming || ntf_running >= ntf.inflight
+        || gw_svc_redis(ntf.svc) == NULL)
+    {
         return;
     }
 
@@ -259,7 +279,7 @@ ntf_sched_tick(evutil_socket_t fd, short what, void *arg)
         n = ntf.batch;
     }
 
-    snprintf(now, sizeof(now), "%lld", ms);
+    snprintf(now, sizeof(now), "%lld", ntf_now_ms());
     snprintf(lease, sizeof(lease), "%lld", ntf.lease);
     snprintf(count, sizeof(count), "%u", n);
 
@@ -275,6 +295,7 @@ ntf_sched_tick(evutil_socket_t fd, short what, void *arg)
         == 0)
     {
         ntf_claiming = 1;
+        ntf_asked = n;
     }
 }
 
@@ -298,9 +319,9 @@ ntf_sched_claimed(redisReply *reply, void *data)
 {
     size_t  i;
 
-    ntf_claiming = 0;
-
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ntf_claiming = 0;
+        ntf_more = 0;
         return;
     }
 
@@ -309,6 +330,13 @@ ntf_sched_claimed(redisReply *reply, void *data)
     }
 
     gw_svc_metric_set(ntf_m.inflight, (double) ntf_running);
+
+    ntf_claiming = 0;
+    ntf_more = (reply->elements == ntf_asked);
+
+    if (ntf_more) {
+        ntf_sched_claim();
+    }
 }
 
 
@@ -536,6 +564,10 @@ ntf_sched_free(ntf_attempt_t *a)
     free(a->target);
     free(a->sub);
     free(a);
+
+    if (ntf_more) {
+        ntf_sched_claim();
+    }
 }
 
 

@@ -11,7 +11,9 @@
  * script and the XACK replays its first acceptance and adds nothing.
  *
  * The reader polls on the kit's connection every poll ms (a blocking
- * read would hold the connection the API and the scheduler share): a
+ * read would hold the connection the API and the scheduler share), and
+ * at once after a full batch was accepted, so a backlog is read at the
+ * pace of its accepts: a
  * batch of new entries (XREADGROUP >), and every lease the entries
  * other consumers (dead instances, or an earlier run of this one) left
  * pending longer than a lease (XAUTOCLAIM), then deletes the consumers
@@ -52,6 +54,7 @@ static void ntf_stream_read(redisAsyncContext *ac, void *r, void *data);
 static void ntf_stream_consumers(redisAsyncContext *ac, void *r,
     void *data);
 static void ntf_stream_entries(redisReply *entries);
+static void ntf_stream_next(void);
 static void ntf_stream_entry(redisReply *e);
 static void ntf_stream_accepted(const ntf_accepted_t *res, void *data);
 static void ntf_stream_end(ntf_entry_t *en, int ack, const char *pointer,
@@ -62,6 +65,7 @@ static struct event        *ntf_stream_ev;
 static ntf_stream_phase_e   ntf_stream_phase;
 static int                  ntf_stream_busy;    /* a read or a batch */
 static unsigned             ntf_stream_open;    /* entries being accepted */
+static int                  ntf_stream_more;    /* the last read was full */
 static long long            ntf_stream_claimed; /* ms of the last claim */
 static char                 ntf_stream_cursor[64];
 static const char          *ntf_stream_key;
@@ -329,6 +333,9 @@ ntf_stream_entries(redisReply *entries)
         return;
     }
 
+    ntf_stream_more = (long long) entries->elements
+                      >= gw_svc_conf_int(ntf.svc, "stream_batch");
+
     /* the next read waits for this batch: ntf_stream_open */
 
     ntf_stream_open++;
@@ -338,6 +345,21 @@ ntf_stream_entries(redisReply *entries)
     }
 
     ntf_stream_open--;
+    ntf_stream_next();
+}
+
+
+/* a full batch all accepted: the next read now, not at the next poll */
+
+static void
+ntf_stream_next(void)
+{
+    if (ntf_stream_open == 0 && ntf_stream_more && !ntf.stopped
+        && ntf_stream_ev != NULL)
+    {
+        ntf_stream_more = 0;
+        event_active(ntf_stream_ev, EV_TIMEOUT, 0);
+    }
 }
 
 
@@ -435,6 +457,7 @@ ntf_stream_accepted(const ntf_accepted_t *res, void *data)
 
     en = data;
     ntf_stream_open--;
+    ntf_stream_next();
 
     if (res->status == 202) {
         ntf_stream_end(en, 1, NULL, NULL);
