@@ -36,9 +36,11 @@ static ngx_queue_t             ngx_http_gw_push_all;
 static ngx_queue_t             ngx_http_gw_push_free;
 
 static u_char                  ngx_http_gw_push_ping_text[] = ": \n\n";
+static u_char                  ngx_http_gw_push_ping_ws[] = "\x89\x00";
 static ngx_http_gw_push_msg_t  ngx_http_gw_push_ping_msg = {
     1, { 0, 0 }, sizeof(ngx_http_gw_push_ping_text) - 1,
-    ngx_http_gw_push_ping_text
+    ngx_http_gw_push_ping_text,
+    sizeof(ngx_http_gw_push_ping_ws) - 1, ngx_http_gw_push_ping_ws
 };
 
 
@@ -213,13 +215,19 @@ ngx_http_gw_push_msg_t *
 ngx_http_gw_push_msg_create(ngx_str_t *id, ngx_str_t *type, ngx_str_t *data)
 {
     u_char                  *p;
-    size_t                   len;
+    size_t                   len, ws_len;
+    ngx_uint_t               json;
     ngx_http_gw_push_msg_t  *msg;
 
     len = sizeof("id: \nevent: \ndata: \n\n") - 1 + id->len + type->len
           + data->len;
 
-    msg = ngx_alloc(sizeof(ngx_http_gw_push_msg_t) + len, ngx_cycle->log);
+    /* the WebSocket subscribers' text frame, beside the SSE frame */
+    json = ngx_http_gw_push_ws_json_valid(data);
+    ws_len = ngx_http_gw_push_ws_frame_len(id, type, data, json);
+
+    msg = ngx_alloc(sizeof(ngx_http_gw_push_msg_t) + len + ws_len,
+                    ngx_cycle->log);
     if (msg == NULL) {
         return NULL;
     }
@@ -241,6 +249,10 @@ ngx_http_gw_push_msg_create(ngx_str_t *id, ngx_str_t *type, ngx_str_t *data)
     p = ngx_cpymem(p, "\n\n", 2);
 
     msg->len = p - msg->data;
+
+    msg->ws = p;
+    msg->ws_len = ngx_http_gw_push_ws_frame_write(p, id, type, data, json)
+                  - p;
 
     return msg;
 }
@@ -320,7 +332,8 @@ ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
     off = 0;
 
     if (!sub->holding && !sub->filtered && ngx_queue_empty(&sub->out)) {
-        n = c->send(c, msg->data, msg->len);
+        n = c->send(c, ngx_http_gw_push_frame(sub, msg),
+                    ngx_http_gw_push_frame_len(sub, msg));
 
         if (n == NGX_ERROR) {
             ngx_http_gw_push_close(sub, "send failed");
@@ -331,7 +344,7 @@ ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
             off = n;
         }
 
-        if (off == msg->len) {
+        if (off == ngx_http_gw_push_frame_len(sub, msg)) {
             ngx_http_gw_push_sent(sub, msg);
             ngx_http_gw_push_stats.delivered++;
             return NGX_OK;
@@ -339,7 +352,8 @@ ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
     }
 
     if (sub->queued >= NGX_HTTP_GW_PUSH_QUEUE_MAX
-        || sub->bytes + msg->len - off > NGX_HTTP_GW_PUSH_QUEUE_BYTES)
+        || sub->bytes + ngx_http_gw_push_frame_len(sub, msg) - off
+           > NGX_HTTP_GW_PUSH_QUEUE_BYTES)
     {
         ngx_http_gw_push_stats.overflowed++;
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -361,7 +375,7 @@ ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
     out->off = off;
 
     sub->queued++;
-    sub->bytes += msg->len - off;
+    sub->bytes += ngx_http_gw_push_frame_len(sub, msg) - off;
 
     if (sub->holding) {
         ngx_queue_insert_tail(&sub->held, &out->queue);
@@ -413,7 +427,8 @@ ngx_http_gw_push_write(ngx_http_request_t *r)
         q = ngx_queue_head(&sub->out);
         out = ngx_queue_data(q, ngx_http_gw_push_out_t, queue);
 
-        n = c->send(c, out->msg->data + out->off, out->msg->len - out->off);
+        n = c->send(c, ngx_http_gw_push_frame(sub, out->msg) + out->off,
+                    ngx_http_gw_push_frame_len(sub, out->msg) - out->off);
 
         if (n == NGX_ERROR) {
             ngx_http_gw_push_close(sub, "send failed");
@@ -427,7 +442,7 @@ ngx_http_gw_push_write(ngx_http_request_t *r)
         out->off += n;
         sub->bytes -= n;
 
-        if (out->off < out->msg->len) {
+        if (out->off < ngx_http_gw_push_frame_len(sub, out->msg)) {
             goto again;
         }
 
@@ -471,7 +486,7 @@ ngx_http_gw_push_release(ngx_http_gw_push_sub_t *sub)
         out = ngx_queue_data(q, ngx_http_gw_push_out_t, queue);
 
         sub->queued--;
-        sub->bytes -= out->msg->len;
+        sub->bytes -= ngx_http_gw_push_frame_len(sub, out->msg);
 
         if (sub->closed
             || ngx_http_gw_push_id_cmp(&out->msg->id, &sub->last) <= 0

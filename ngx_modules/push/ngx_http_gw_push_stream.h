@@ -35,13 +35,22 @@ typedef struct {
 } ngx_http_gw_push_id_t;
 
 
-/* one SSE frame, built once per worker, shared by its subscribers */
+/*
+ * One message as an SSE frame and as a WebSocket text frame, built once
+ * per worker, shared by its subscribers
+ */
 typedef struct {
     ngx_uint_t                  refs;
     ngx_http_gw_push_id_t       id;
     size_t                      len;
     u_char                     *data;          /* follows the struct */
+    size_t                      ws_len;
+    u_char                     *ws;            /* follows data */
 } ngx_http_gw_push_msg_t;
+
+
+/* a WebSocket subscriber's state (ngx_http_gw_push_ws.c) */
+typedef struct ngx_http_gw_push_ws_s  ngx_http_gw_push_ws_t;
 
 
 /* a frame (part) a subscriber's socket has not taken yet */
@@ -66,6 +75,7 @@ typedef struct {
     size_t                      bytes;         /* their bytes */
     ngx_http_gw_push_id_t       last;          /* the last id sent */
     ngx_uint_t                  history;       /* XRANGE's COUNT */
+    ngx_http_gw_push_ws_t      *ws;            /* a WebSocket's, or NULL */
     unsigned                    holding:1;     /* XRANGE in flight */
     unsigned                    filtered:1;    /* the header is pending
                                                   in nginx's filters */
@@ -153,6 +163,38 @@ ngx_uint_t ngx_http_gw_push_channel_valid(ngx_str_t *name);
 
 /* the publisher's content handler (gw_push_publish) */
 ngx_int_t ngx_http_gw_push_publish_handler(ngx_http_request_t *r);
+
+
+/* the bytes of msg that sub is sent: a WebSocket frame or an SSE one */
+#define ngx_http_gw_push_frame(sub, msg)                                     \
+    ((sub)->ws != NULL ? (msg)->ws : (msg)->data)
+#define ngx_http_gw_push_frame_len(sub, msg)                                 \
+    ((sub)->ws != NULL ? (msg)->ws_len : (msg)->len)
+
+/* WebSocket subscribers (ngx_http_gw_push_ws.c) */
+
+/* 1 when r asks for a WebSocket (its Upgrade names websocket) */
+ngx_uint_t ngx_http_gw_push_ws_wanted(ngx_http_request_t *r);
+/*
+ * Checks r's handshake: NGX_OK and the Sec-WebSocket-Accept value in
+ * accept (GW_WS_ACCEPT_LEN bytes); NGX_DONE when refused (a problem
+ * answered, as a content handler answers); or an HTTP status.
+ */
+ngx_int_t ngx_http_gw_push_ws_handshake(ngx_http_request_t *r,
+    u_char *accept);
+/* the 101 answer; sub becomes a WebSocket subscriber: NGX_OK, NGX_ERROR */
+ngx_int_t ngx_http_gw_push_ws_accept(ngx_http_request_t *r,
+    ngx_http_gw_push_sub_t *sub, u_char *accept);
+/* a WebSocket subscriber's read handler: its client's control frames */
+void ngx_http_gw_push_ws_read(ngx_http_request_t *r);
+/* 1 when data is JSON (the text frame holds it as it is), else 0 */
+ngx_uint_t ngx_http_gw_push_ws_json_valid(ngx_str_t *data);
+/* the length of a message's text frame (json: data is JSON) */
+size_t ngx_http_gw_push_ws_frame_len(ngx_str_t *id, ngx_str_t *type,
+    ngx_str_t *data, ngx_uint_t json);
+/* writes that frame at p; returns its end */
+u_char *ngx_http_gw_push_ws_frame_write(u_char *p, ngx_str_t *id,
+    ngx_str_t *type, ngx_str_t *data, ngx_uint_t json);
 
 
 #endif /* _NGX_HTTP_GW_PUSH_STREAM_H_INCLUDED_ */

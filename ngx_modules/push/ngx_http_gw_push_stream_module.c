@@ -26,6 +26,7 @@
 
 
 #include "ngx_http_gw_push_stream.h"
+#include "gw_ws.h"
 
 
 static ngx_int_t ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r);
@@ -155,15 +156,31 @@ ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r)
 {
     ngx_int_t                            rc;
     ngx_str_t                            channel, after;
+    ngx_uint_t                           ws;
     ngx_pool_cleanup_t                  *cln;
     ngx_http_gw_push_id_t                id;
     ngx_http_gw_push_sub_t              *sub;
     ngx_http_gw_push_stream_loc_conf_t  *plcf;
+    u_char                               accept[GW_WS_ACCEPT_LEN];
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_push_stream_module);
 
     if (r != r->main) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a WebSocket: its handshake instead of the event stream's checks */
+
+    ws = ngx_http_gw_push_ws_wanted(r);
+
+    if (ws) {
+        rc = ngx_http_gw_push_ws_handshake(r, accept);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        goto channel;
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -193,6 +210,8 @@ ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r)
                    "a push channel is an event stream: send "
                    "Accept: text/event-stream");
     }
+
+channel:
 
     if (ngx_http_complex_value(r, plcf->subscribe, &channel) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -249,13 +268,17 @@ ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r)
         sub->last = id;
     }
 
-    if (ngx_http_gw_push_header(r, sub) == NGX_ERROR) {
+    rc = ws ? ngx_http_gw_push_ws_accept(r, sub, accept)
+            : ngx_http_gw_push_header(r, sub);
+
+    if (rc == NGX_ERROR) {
         ngx_http_gw_push_unregister(sub);
         return NGX_ERROR;
     }
 
     r->main->count++;
-    r->read_event_handler = ngx_http_gw_push_read;
+    r->read_event_handler = ws ? ngx_http_gw_push_ws_read
+                               : ngx_http_gw_push_read;
     r->write_event_handler = ngx_http_gw_push_write;
     r->connection->idle = 1;
 
@@ -268,6 +291,11 @@ ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r)
 
     if (sub->filtered) {
         ngx_http_gw_push_write(r);
+    }
+
+    /* a WebSocket client's frames sent with its handshake */
+    if (ws && r->header_in->pos < r->header_in->last) {
+        ngx_post_event(r->connection->read, &ngx_posted_events);
     }
 
     return NGX_DONE;
@@ -429,7 +457,8 @@ ngx_http_gw_push_range(ngx_http_request_t *r, void *data,
     size_t  i;
 
     r->write_event_handler = ngx_http_gw_push_write;
-    r->read_event_handler = ngx_http_gw_push_read;
+    r->read_event_handler = sub->ws ? ngx_http_gw_push_ws_read
+                                    : ngx_http_gw_push_read;
 
     if (sub->closed) {
         return;
