@@ -56,7 +56,7 @@ $ctl->consumer_add('bob', name => 'Bob');
 my %key = (alice => $ctl->key_create('alice'), bob => $ctl->key_create('bob'));
 
 my $rport = $redis->port;
-my $gw = Tollgate::Gateway->start(http => <<"_EOC_");
+our $gw = Tollgate::Gateway->start(http => <<"_EOC_");
     gw_redis 127.0.0.1:$rport;
 
     server {
@@ -425,5 +425,37 @@ my @bad = grep { /\[(error|crit|alert|emerg)\]/ } $gw->error_log;
 is(scalar @bad, 0, 'nothing at [error] or above') or diag @bad;
 
 $gw->stop;
+
+# --- gw_push_ping: a WebSocket subscriber gets a ping frame ------------------
+
+{
+    my $pg = Tollgate::Gateway->start(http => <<"_EOC_");
+    gw_redis 127.0.0.1:$rport;
+    gw_push_ping 200ms;
+
+    server {
+        listen 127.0.0.1:\$PORT;
+
+        location ~ ^/push/(?<push_channel>[^/]*)\$ {
+            gw_push_subscribe \$push_channel;
+        }
+    }
+_EOC_
+    local $gw = $pg;
+    my ($t, $h, $b) = @{ ws_open('/push/p.ping', new_key()) };
+    like($h, qr{\AHTTP/1\.1 101 }, 'gw_push_ping: opened');
+    my $f = ws_frame($t, \$b);
+    is_deeply($f && [@$f[0, 1]], [9, ''], 'an empty ping frame, no comment');
+    print $t client_frame(10, '');
+    print $t client_frame(8, '');
+    $f = ws_frame($t, \$b);
+    $f = ws_frame($t, \$b) while $f && $f->[0] == 9;
+    is_deeply($f && [@$f[0, 1]], [8, ''], 'an empty close: an empty close');
+    close $t;
+    my @pbad = grep { /\[(error|crit|alert|emerg)\]/ } $pg->error_log;
+    is(scalar @pbad, 0, 'gw_push_ping: nothing at [error] or above')
+        or diag @pbad;
+    $pg->stop;
+}
 
 done_testing();
