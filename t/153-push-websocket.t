@@ -10,14 +10,16 @@
 #     version or Upgrade given twice (400);
 #   - a message published arrives as one text frame,
 #     {"id":"<id>","type":"<type>","data":<data>}, the same id the
-#     EventSource subscriber of the channel gets;
+#     EventSource subscriber of the channel gets; data that is not JSON
+#     as a JSON string (a byte outside UTF-8 as U+FFFD);
 #   - the client's frames: ping -> pong with its payload, pong ignored,
 #     close -> close with the same code and the end, an unmasked frame ->
 #     close 1002, a text frame -> 1003, a frame over 4 KiB -> 1009;
 #   - resume: ?last_event_id=<the first id> gives the second and the
 #     third messages from the history, and only them;
 #   - gw_push_authorize in front: another consumer's channel 403, no key
-#     401, before any handshake.
+#     401, before any handshake;
+#   - gw_push_ping: a WebSocket subscriber gets an empty ping frame.
 #
 # Plain Test::More: the client holds several connections at once.
 
@@ -205,6 +207,26 @@ sub ends {
     return !defined $n || $n == 0;
 }
 
+# ready(@headers): waits until the gateway's workers hear Redis' pub/sub
+# (a subscriber opened before is closed when the subscription is
+# confirmed, to resume): a message published reaches a WebSocket
+# subscriber
+sub ready {
+    my @h = @_;
+    my $until = time + $WAIT;
+    while (time < $until) {
+        my ($t, $h, $b) = @{ ws_open('/push/p.ready', new_key(), @h) };
+        publish('p.ready', '{}', 'ready');
+        my $f = ws_frame($t, \$b);
+        close $t;
+        return 1 if $f && $f->[0] == 1;
+        select undef, undef, undef, 0.1;
+    }
+    return 0;
+}
+
+ok(ready("X-API-Key: $key{bob}"), 'the gateway hears Redis\' pub/sub');
+
 # --- the handshake -----------------------------------------------------------
 
 my $wskey = new_key();
@@ -312,6 +334,17 @@ my @ids;
         my $gm = $g && eval { $json->decode($g->[1]) };
         is($gm && length($gm->{data}{x}), $n, "a message of $n bytes");
     }
+}
+
+# text that is not JSON: a JSON string, UTF-8 (a bad byte as U+FFFD)
+{
+    publish('c.alice', "caf\xc3\xa9 \"ok\"\t\xff", 'note');
+    my $f = ws_frame($s, \$buf);
+    ok($f && utf8::decode(my $copy = $f->[1]), 'not JSON: the frame is UTF-8')
+        or diag explain $f;
+    my $m = $f && eval { JSON::PP->new->utf8->decode($f->[1]) };
+    is($m && $m->{data}, "caf\x{e9} \"ok\"\t\x{fffd}",
+       'not JSON: data as a string');
 }
 
 # --- the client's frames -----------------------------------------------------
@@ -439,9 +472,14 @@ $gw->stop;
         location ~ ^/push/(?<push_channel>[^/]*)\$ {
             gw_push_subscribe \$push_channel;
         }
+
+        location ~ ^/pub/(?<pub_channel>[^/]*)\$ {
+            gw_push_publish \$pub_channel;
+        }
     }
 _EOC_
     local $gw = $pg;
+    ok(ready(), 'gw_push_ping: the gateway hears Redis\' pub/sub');
     my ($t, $h, $b) = @{ ws_open('/push/p.ping', new_key()) };
     like($h, qr{\AHTTP/1\.1 101 }, 'gw_push_ping: opened');
     my $f = ws_frame($t, \$b);

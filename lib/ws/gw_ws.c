@@ -337,57 +337,70 @@ gw_ws_close_code(const unsigned char *p, size_t n)
 }
 
 
-/* 1 when p (n bytes) is UTF-8: no overlong form, surrogate or > 10FFFF */
+size_t
+gw_ws_utf8_seq(const unsigned char *p, size_t n)
+{
+    size_t    k, more;
+    uint32_t  cp, min;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+
+    if ((p[0] & 0xe0) == 0xc0) {
+        more = 1;
+        min = 0x80;
+        cp = p[0] & 0x1f;
+
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        more = 2;
+        min = 0x800;
+        cp = p[0] & 0x0f;
+
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        more = 3;
+        min = 0x10000;
+        cp = p[0] & 0x07;
+
+    } else {
+        return 0;
+    }
+
+    if (n - 1 < more) {
+        return 0;
+    }
+
+    for (k = 1; k <= more; k++) {
+        if ((p[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+
+    return more + 1;
+}
+
 
 static int
 gw_ws_utf8_valid(const unsigned char *p, size_t n)
 {
-    size_t    i, k, more;
-    uint32_t  cp, min;
+    size_t  i, k;
 
-    for (i = 0; i < n; /* void */) {
+    for (i = 0; i < n; i += k) {
+        k = gw_ws_utf8_seq(p + i, n - i);
 
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-
-        if ((p[i] & 0xe0) == 0xc0) {
-            more = 1;
-            min = 0x80;
-            cp = p[i] & 0x1f;
-
-        } else if ((p[i] & 0xf0) == 0xe0) {
-            more = 2;
-            min = 0x800;
-            cp = p[i] & 0x0f;
-
-        } else if ((p[i] & 0xf8) == 0xf0) {
-            more = 3;
-            min = 0x10000;
-            cp = p[i] & 0x07;
-
-        } else {
+        if (k == 0) {
             return 0;
         }
-
-        if (n - i - 1 < more) {
-            return 0;
-        }
-
-        for (k = 1; k <= more; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
-
-        i += more + 1;
     }
 
     return 1;

@@ -115,5 +115,11 @@ void gw_ws_unmask(unsigned char *p, size_t n, const unsigned char *mask,
  */
 unsigned gw_ws_close_code(const unsigned char *p, size_t n);
 
+/*
+ * The length (1 to 4) of the UTF-8 sequence at p (n bytes there), or 0
+ * when it is not one: cut, overlong, a surrogate, past U+10FFFF.
+ */
+size_t gw_ws_utf8_seq(const unsigned char *p, size_t n);
+
 
 #endif /* _GW_WS_H_INCLUDED_ */

@@ -562,24 +562,41 @@ ngx_http_gw_push_ws_frame_write(u_char *p, ngx_str_t *id, ngx_str_t *type,
 }
 
 
-/* the length of s as a JSON string, quotes included */
+/*
+ * The length of s as a JSON string, quotes included: control bytes as
+ * \u00XX, a byte that starts no UTF-8 sequence as \ufffd (a text frame
+ * is UTF-8).
+ */
 
 static size_t
 ngx_http_gw_push_ws_json_len(ngx_str_t *s)
 {
-    size_t  i, len;
+    size_t  i, k, len;
 
     len = 2;
 
-    for (i = 0; i < s->len; i++) {
+    for (i = 0; i < s->len; i += k) {
+        k = 1;
+
         if (s->data[i] < 0x20) {
             len += sizeof("\\u0000") - 1;
 
         } else if (s->data[i] == '"' || s->data[i] == '\\') {
             len += 2;
 
-        } else {
+        } else if (s->data[i] < 0x80) {
             len++;
+
+        } else {
+            k = gw_ws_utf8_seq(s->data + i, s->len - i);
+
+            if (k == 0) {
+                k = 1;
+                len += sizeof("\\ufffd") - 1;
+
+            } else {
+                len += k;
+            }
         }
     }
 
@@ -590,13 +607,14 @@ ngx_http_gw_push_ws_json_len(ngx_str_t *s)
 static u_char *
 ngx_http_gw_push_ws_json(u_char *p, ngx_str_t *s)
 {
-    size_t   i;
-    u_char   c;
+    u_char  c;
+    size_t  i, k;
 
     *p++ = '"';
 
-    for (i = 0; i < s->len; i++) {
+    for (i = 0; i < s->len; i += k) {
         c = s->data[i];
+        k = 1;
 
         if (c < 0x20) {
             p = ngx_sprintf(p, "\\u%04xd", (int) c);
@@ -605,8 +623,19 @@ ngx_http_gw_push_ws_json(u_char *p, ngx_str_t *s)
             *p++ = '\\';
             *p++ = c;
 
-        } else {
+        } else if (c < 0x80) {
             *p++ = c;
+
+        } else {
+            k = gw_ws_utf8_seq(s->data + i, s->len - i);
+
+            if (k == 0) {
+                k = 1;
+                p = ngx_cpymem(p, "\\ufffd", sizeof("\\ufffd") - 1);
+
+            } else {
+                p = ngx_cpymem(p, s->data + i, k);
+            }
         }
     }
 

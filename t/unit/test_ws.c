@@ -269,6 +269,22 @@ test_close(void)
 }
 
 
+static void
+test_utf8(void)
+{
+    const unsigned char  *u = (const unsigned char *) "a\xc3\xa9\xe2\x82\xac"
+                                                      "\xf0\x9f\x98\x80";
+
+    is_int(gw_ws_utf8_seq(u, 10), 1, "ASCII: 1");
+    is_int(gw_ws_utf8_seq(u + 1, 9), 2, "e acute: 2");
+    is_int(gw_ws_utf8_seq(u + 3, 7), 3, "euro: 3");
+    is_int(gw_ws_utf8_seq(u + 6, 4), 4, "emoji: 4");
+    is_int(gw_ws_utf8_seq(u + 6, 3), 0, "emoji cut: 0");
+    is_int(gw_ws_utf8_seq(u + 2, 8), 0, "a continuation byte: 0");
+    is_int(gw_ws_utf8_seq(u, 0), 0, "nothing: 0");
+}
+
+
 int
 main(void)
 {
@@ -277,6 +293,7 @@ main(void)
     test_heads();
     test_parse();
     test_close();
+    test_utf8();
 
     return done_testing();
 }
