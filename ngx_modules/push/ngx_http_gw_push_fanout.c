@@ -500,6 +500,7 @@ ngx_http_gw_push_message(void *data, ngx_str_t *channel, ngx_str_t *message)
     ngx_str_t                    name, id, type, body;
     ngx_queue_t                 *q, *next;
     ngx_http_gw_push_msg_t      *msg;
+    ngx_http_gw_push_sub_t      *sub;
     ngx_http_gw_push_channel_t  *ch;
 
     p = message->data;
@@ -550,8 +551,9 @@ ngx_http_gw_push_message(void *data, ngx_str_t *channel, ngx_str_t *message)
          q = next)
     {
         next = ngx_queue_next(q);
-        (void) ngx_http_gw_push_send(
-                          ngx_queue_data(q, ngx_http_gw_push_sub_t, queue), msg);
+        sub = ngx_queue_data(q, ngx_http_gw_push_sub_t, queue);
+
+        (void) ngx_http_gw_push_send(sub, msg);
     }
 
     ch->busy--;
