@@ -92,6 +92,7 @@ my $http = <<"_EOC_";
         location ~ ^/pub/(?<pub_channel>[^/]+)\$ {
             allow 127.0.0.1;
             deny all;
+            client_body_buffer_size 64k;
             gw_push_publish \$pub_channel history=100 ttl=1h;
         }
     }
@@ -223,8 +224,9 @@ sub count {
 
     ok(read_until($sa, qr/data: .*\n\n/, \$ba),
        'A\'s subscriber gets the message published on B') or diag $ba;
-    like($ba, qr/\n\nid: \Q$id\E\nevent: invoice\.paid\n
-                 data: \{"id":"n1","data":\{"x":1\}\}\n\n\z/x,
+    my $frame = "\n\nid: $id\nevent: invoice.paid\n"
+                . qq(data: {"id":"n1","data":{"x":1}}\n\n);
+    like($ba, qr/\Q$frame\E\z/,
          'framed as id, event, data, blank line');
     ok(read_until($sb, qr/data: .*\n\n/, \$bb),
        'B\'s own subscriber gets it too');
