@@ -199,7 +199,8 @@ for pid in $(pgrep -P "$master"); do
         "/proc/$pid/status")
     rss=$((rss + a))
 done
-shm=$(curl -s "http://127.0.0.1:$2/nchan_status" |
+shm=0
+[ "$3" != nchan ] || shm=$(curl -s "http://127.0.0.1:$2/nchan_status" |
       awk -F': ' '/shared memory used/ {sub(/K/, "", $2); print int($2)}')
 echo $((rss + ${shm:-0})) "$rss" "${shm:-0}"
 EOF
@@ -264,8 +265,8 @@ EOF
     done
     sleep 1
 
-    read -r base base_rss base_shm < <("$dir/mem.sh" "$dir" "$PORT")
-    export PUSH_LOAD_CONNECTED="$dir/mem.sh $dir $PORT > $dir/mem.after"
+    read -r base base_rss base_shm < <("$dir/mem.sh" "$dir" "$PORT" "$kind")
+    export PUSH_LOAD_CONNECTED="$dir/mem.sh $dir $PORT $kind > $dir/mem.after"
 
     "$CLIENT" -p "$PORT" -n "$N" -d "$SECS" -r "$RATE" -b "$BYTES" \
         -s "$PER_SOURCE" -k "$key" | tee "$dir/$kind.result"
