@@ -344,6 +344,10 @@ for my $c (
     is(publish($gw{A}, 'p.x', "a\x01b")->{status}, 400,
        'a control byte: 400');
     is(publish($gw{A}, 'p.x', '')->{status}, 400, 'an empty body: 400');
+    is(publish($gw{A}, 'p.x', "caf\xe9")->{status}, 400,
+       'a body that is not UTF-8: 400');
+    is(publish($gw{A}, 'p.x', "caf\xc3\xa9\tok")->{status}, 201,
+       'UTF-8 and a tab: 201');
     is(publish($gw{A}, 'p.bad%20name', 'x')->{status}, 400,
        'a bad channel name: 400');
 
@@ -450,6 +454,29 @@ is_deeply(\@errors, [], 'no error logged so far') or diag @errors;
     ok(read_eof($s, \$buf),
        'Redis restarted (messages may be lost): the subscriber is closed, '
        . 'to resume with Last-Event-ID');
+    close $s;
+}
+
+# --- the worker exits (a reload): its subscribers are closed ----------------
+
+{
+    my $s = subscribe($gw{B}, '/open/p.reload');
+    my $buf = '';
+    my $open = 0;
+    my $until = time + $WAIT;
+    # Redis was restarted: wait for B's subscription to be up again
+    while (!$open && time < $until) {
+        $buf = '';
+        $s = subscribe($gw{B}, '/open/p.reload');
+        read_until($s, qr/: hi\n\n/, \$buf);
+        my $res = publish($gw{A}, 'p.reload', 'up');
+        $open = read_until($s, qr/data: up\n\n/, \$buf);
+        close $s unless $open;
+        sleep 0.2 unless $open;
+    }
+    ok($open, 'a subscriber on B gets messages again');
+    kill 'HUP', $gw{B}->pid;
+    ok(read_eof($s, \$buf), 'a reload closes it (the old worker exits)');
     close $s;
 }
 
