@@ -515,6 +515,7 @@ ngx_http_gw_push_message(void *data, ngx_str_t *channel, ngx_str_t *message)
     ngx_str_t                    name, id, type, body;
     ngx_queue_t                 *q, *next;
     ngx_http_gw_push_msg_t      *msg;
+    ngx_http_gw_push_sub_t      *sub;
     ngx_http_gw_push_channel_t  *ch;
 
     p = message->data;
@@ -565,8 +566,9 @@ ngx_http_gw_push_message(void *data, ngx_str_t *channel, ngx_str_t *message)
          q = next)
     {
         next = ngx_queue_next(q);
-        (void) ngx_http_gw_push_send(
-                          ngx_queue_data(q, ngx_http_gw_push_sub_t, queue), msg);
+        sub = ngx_queue_data(q, ngx_http_gw_push_sub_t, queue);
+
+        (void) ngx_http_gw_push_send(sub, msg);
     }
 
     ch->busy--;
@@ -589,87 +591,4 @@ void
 ngx_http_gw_push_resync(void *data)
 {
     ngx_http_gw_push_close_all("resubscribed to Redis");
-}
-
-
-ngx_int_t
-ngx_http_gw_push_id_parse(u_char *p, size_t len, ngx_http_gw_push_id_t *id)
-{
-    u_char    *last, *dash;
-    uint64_t  *v;
-    uint64_t   n;
-
-    last = p + len;
-
-    if (len == 0 || len > NGX_HTTP_GW_PUSH_ID_MAX) {
-        return NGX_ERROR;
-    }
-
-    dash = ngx_strlchr(p, last, '-');
-    if (dash == NULL || dash == p || dash + 1 == last) {
-        return NGX_ERROR;
-    }
-
-    v = &id->ms;
-
-    for (n = 0; p < last; p++) {
-        if (p == dash) {
-            *v = n;
-            v = &id->seq;
-            n = 0;
-            continue;
-        }
-
-        if (*p < '0' || *p > '9' || n > (UINT64_MAX - 9) / 10) {
-            return NGX_ERROR;
-        }
-
-        n = n * 10 + (*p - '0');
-    }
-
-    *v = n;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_gw_push_id_cmp(ngx_http_gw_push_id_t *a, ngx_http_gw_push_id_t *b)
-{
-    if (a->ms != b->ms) {
-        return a->ms < b->ms ? -1 : 1;
-    }
-
-    if (a->seq != b->seq) {
-        return a->seq < b->seq ? -1 : 1;
-    }
-
-    return 0;
-}
-
-
-ngx_uint_t
-ngx_http_gw_push_channel_valid(ngx_str_t *name)
-{
-    u_char      ch;
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > NGX_HTTP_GW_PUSH_NAME_MAX) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        ch = name->data[i];
-
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-            || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'
-            || ch == ':' || ch == '-')
-        {
-            continue;
-        }
-
-        return 0;
-    }
-
-    return 1;
 }

@@ -13,7 +13,8 @@
  *
  * An event stream's data line cannot hold CR or LF: a body with them is
  * re-serialized compact when it is JSON (jansson escapes them inside
- * strings), else refused, as is any other control byte but TAB.
+ * strings), else refused, as is any other control byte but TAB, and
+ * a body that is not UTF-8.
  */
 
 
@@ -214,7 +215,7 @@ static ngx_int_t
 ngx_http_gw_push_publish_data(ngx_http_request_t *r, ngx_str_t *data)
 {
     char                      *s;
-    size_t                     i;
+    u_char                    *p, *last;
     json_t                    *json;
     ngx_uint_t                 lines;
     json_error_t               err;
@@ -246,16 +247,26 @@ ngx_http_gw_push_publish_data(ngx_http_request_t *r, ngx_str_t *data)
     }
 
     lines = 0;
+    p = copy.buf;
+    last = copy.buf + copy.len;
 
-    for (i = 0; i < copy.len; i++) {
-        if (copy.buf[i] == CR || copy.buf[i] == LF) {
+    while (p < last) {
+        if (*p >= 0x80) {
+            if (ngx_utf8_decode(&p, last - p) > 0x10ffff) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (*p == CR || *p == LF) {
             lines = 1;
 
-        } else if ((copy.buf[i] < 0x20 && copy.buf[i] != '\t')
-                   || copy.buf[i] == 0x7f)
-        {
+        } else if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
             goto invalid;
         }
+
+        p++;
     }
 
     data->data = copy.buf;

@@ -6,8 +6,8 @@
  * per-worker registry of channels, messages fanned out through one Redis
  * pub/sub channel and kept in a capped stream per channel for
  * Last-Event-ID resume.  Shared by the subscriber side
- * (ngx_http_gw_push_stream_module.c), the write path and registry
- * (ngx_http_gw_push_fanout.c) and the publisher
+ * (ngx_http_gw_push_stream_module.c, ngx_http_gw_push_sub.c), the write
+ * path and registry (ngx_http_gw_push_fanout.c) and the publisher
  * (ngx_http_gw_push_publish.c).
  */
 
@@ -146,6 +146,16 @@ ngx_int_t ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub,
 void ngx_http_gw_push_write(ngx_http_request_t *r);
 /* the end of a resume: the held frames after sub->last, then live */
 ngx_int_t ngx_http_gw_push_release(ngx_http_gw_push_sub_t *sub);
+
+/*
+ * XRANGE of the channel's history after the client's id (sub holds the
+ * live messages meanwhile), for subscriber r; NGX_OK or NGX_ERROR
+ */
+ngx_int_t ngx_http_gw_push_resume(ngx_http_request_t *r,
+    ngx_http_gw_push_sub_t *sub, ngx_str_t *channel, ngx_str_t *after);
+/* a subscriber's read event; its pool cleanup (sub) */
+void ngx_http_gw_push_read(ngx_http_request_t *r);
+void ngx_http_gw_push_cleanup(void *data);
 
 /* the pub/sub callbacks */
 void ngx_http_gw_push_message(void *data, ngx_str_t *channel,
