@@ -19,7 +19,8 @@
 #     third messages from the history, and only them;
 #   - gw_push_authorize in front: another consumer's channel 403, no key
 #     401, before any handshake;
-#   - gw_push_ping: a WebSocket subscriber gets an empty ping frame.
+#   - gw_push_ping: a WebSocket subscriber gets an empty ping frame;
+#   - a reload: the old worker's WebSocket subscribers get close 1001.
 #
 # Plain Test::More: the client holds several connections at once.
 
@@ -489,6 +490,17 @@ _EOC_
     $f = ws_frame($t, \$b);
     $f = ws_frame($t, \$b) while $f && $f->[0] == 9;
     is_deeply($f && [@$f[0, 1]], [8, ''], 'an empty close: an empty close');
+    close $t;
+
+    # a reload: the old worker's WebSocket subscribers hear 1001
+    ($t, $h, $b) = @{ ws_open('/push/p.reload', new_key()) };
+    like($h, qr{\AHTTP/1\.1 101 }, 'reload: opened');
+    kill 'HUP', $pg->pid;
+    $f = ws_frame($t, \$b);
+    $f = ws_frame($t, \$b) while $f && $f->[0] == 9;
+    is_deeply($f && [@$f[0, 1]], [8, pack('n', 1001)],
+              'a reload: close 1001 (going away)') or diag explain $f;
+    ok(ends($t, \$b), 'a reload: the end');
     close $t;
     my @pbad = grep { /\[(error|crit|alert|emerg)\]/ } $pg->error_log;
     is(scalar @pbad, 0, 'gw_push_ping: nothing at [error] or above')

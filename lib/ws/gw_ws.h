@@ -40,6 +40,7 @@
 #define GW_WS_AGAIN           0       /* the header is not all there */
 
 #define GW_WS_NORMAL          1000
+#define GW_WS_GOING_AWAY      1001
 #define GW_WS_PROTOCOL_ERROR  1002
 #define GW_WS_UNACCEPTABLE    1003
 #define GW_WS_INVALID_DATA    1007

@@ -17,6 +17,7 @@
 
 
 #include "ngx_http_gw_push_stream.h"
+#include "gw_ws.h"
 
 
 static ngx_http_gw_push_out_t *ngx_http_gw_push_out_get(void);
@@ -165,6 +166,10 @@ ngx_http_gw_push_close(ngx_http_gw_push_sub_t *sub, const char *why)
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "gw_push: closing a subscriber: %s", why);
+
+    if (sub->ws != NULL) {
+        ngx_http_gw_push_ws_goodbye(sub, GW_WS_GOING_AWAY);
+    }
 
     ngx_http_gw_push_unregister(sub);
 

@@ -195,6 +195,12 @@ ngx_int_t ngx_http_gw_push_ws_handshake(ngx_http_request_t *r,
 /* the 101 answer; sub becomes a WebSocket subscriber: NGX_OK, NGX_ERROR */
 ngx_int_t ngx_http_gw_push_ws_accept(ngx_http_request_t *r,
     ngx_http_gw_push_sub_t *sub, u_char *accept);
+/*
+ * Sends sub's client a close frame with code, once, when no frame is
+ * half written before it (else nothing): before the server ends it.
+ */
+void ngx_http_gw_push_ws_goodbye(ngx_http_gw_push_sub_t *sub,
+    unsigned code);
 /* a WebSocket subscriber's read handler: its client's control frames */
 void ngx_http_gw_push_ws_read(ngx_http_request_t *r);
 /* 1 when data is JSON (the text frame holds it as it is), else 0 */

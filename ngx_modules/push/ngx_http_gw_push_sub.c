@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_gw_push_stream.h"
+#include "gw_ws.h"
 
 
 static void ngx_http_gw_push_range(ngx_http_request_t *r, void *data,
@@ -200,6 +201,11 @@ void
 ngx_http_gw_push_cleanup(void *data)
 {
     ngx_http_gw_push_sub_t *sub = data;
+
+    /* nginx ends it (a worker's shutdown): a WebSocket hears why */
+    if (!sub->closed && sub->ws != NULL) {
+        ngx_http_gw_push_ws_goodbye(sub, GW_WS_GOING_AWAY);
+    }
 
     sub->closed = 1;
     ngx_http_gw_push_unregister(sub);

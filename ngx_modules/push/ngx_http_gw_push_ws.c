@@ -49,6 +49,7 @@
 
 struct ngx_http_gw_push_ws_s {
     size_t                      n;             /* bytes in buf */
+    ngx_uint_t                  said;          /* a close frame went */
     u_char                      buf[NGX_HTTP_GW_PUSH_WS_BUF];
 };
 
@@ -352,6 +353,7 @@ ngx_http_gw_push_ws_read(ngx_http_request_t *r)
             }
 
             if (rc == 0 || rc == NGX_ERROR) {
+                ws->said = 1;               /* nobody to tell */
                 ngx_http_gw_push_close(sub, "the client went away");
                 return;
             }
@@ -464,28 +466,48 @@ ngx_http_gw_push_ws_control(ngx_http_gw_push_sub_t *sub, unsigned opcode,
 }
 
 
-/*
- * Ends a WebSocket subscriber with a close frame of code (0: empty),
- * when nothing is half written before it; else the connection ends
- * without one.
- */
+/* ends a WebSocket subscriber with a close frame of code (0: empty) */
 
 static void
 ngx_http_gw_push_ws_end(ngx_http_gw_push_sub_t *sub, unsigned code,
     const char *why)
 {
-    u_char             frame[4];
-    size_t             n;
-    ngx_connection_t  *c;
+    ngx_http_gw_push_ws_goodbye(sub, code);
+    ngx_http_gw_push_close(sub, why);
+}
+
+
+void
+ngx_http_gw_push_ws_goodbye(ngx_http_gw_push_sub_t *sub, unsigned code)
+{
+    u_char                   frame[4];
+    size_t                   n;
+    ngx_connection_t        *c;
+    ngx_http_gw_push_out_t  *out;
+
+    if (sub->ws == NULL || sub->ws->said || sub->filtered) {
+        return;
+    }
+
+    sub->ws->said = 1;
+
+    if (!ngx_queue_empty(&sub->out)) {
+        out = ngx_queue_data(ngx_queue_head(&sub->out),
+                             ngx_http_gw_push_out_t, queue);
+
+        if (out->off != 0) {
+            return;                         /* a frame is half written */
+        }
+    }
 
     c = sub->request->connection;
 
-    if (!sub->filtered && ngx_queue_empty(&sub->out)) {
-        n = gw_ws_close_frame(frame, code);
-        (void) c->send(c, frame, n);
+    if (c->error) {
+        return;
     }
 
-    ngx_http_gw_push_close(sub, why);
+    n = gw_ws_close_frame(frame, code);
+    (void) c->send(c, frame, n);
 }
 
 
