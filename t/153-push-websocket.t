@@ -67,6 +67,7 @@ our $gw = Tollgate::Gateway->start(http => <<"_EOC_");
 
         location ~ ^/push/(?<push_channel>[^/]*)\$ {
             gw_key_auth api;
+            gw_key_auth_query api_key;          # a browser sets no header
             gw_push_authorize \$push_channel consumer;
             gw_push_authorize \$push_channel any;
             gw_push_subscribe \$push_channel;
@@ -429,6 +430,16 @@ for my $c (
     is_deeply([map { $_ && $_->{data}{n} } @got], [2, 3],
               'after the first: the second and the third');
     is_deeply([map { $_ && $_->{id} } @got], [@hist[1, 2]], 'with their ids');
+
+    # as a browser: the key in the query too, no header at all
+    my ($u, $uh, $ub) = @{ ws_open("/push/p.history?api_key=$key{bob}"
+                                   . "&last_event_id=$hist[1]", new_key()) };
+    like($uh, qr{\AHTTP/1\.1 101 }, 'key and last id in the query: 101')
+        or diag $uh;
+    my $uf = ws_frame($u, \$ub);
+    my $um = $uf && $uf->[0] == 1 && $json->decode($uf->[1]);
+    is($um && $um->{id}, $hist[2], 'and the message after that id');
+    close $u;
 
     publish('p.history', '{"n":4}', 'count');
     my $f = ws_frame($t, \$b);
