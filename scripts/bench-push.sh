@@ -2,17 +2,20 @@
 # Push at the edge, measured (docs/push.md, "The bench"), for `make
 # bench-push` and `make bench`: N EventSource subscribers of one
 # broadcast channel, behind gw_key_auth and gw_push_authorize, on nginx
-# with nchan whose messages go through a private redis-server; a
-# publisher posting RATE messages/s of BYTES bytes for SECS seconds to
-# the publisher location.  build/push/push_load opens the subscribers
-# from 127.0.0.2, 127.0.0.3, ... (PER_SOURCE each), in several
-# processes, and prints connections established and failed, delivered
-# messages/s and the publish-to-delivery latency (p50, p99, max).
+# with our transport (gw_push_subscribe, gw_push_publish) whose messages
+# go through a private redis-server; a publisher posting RATE
+# messages/s of BYTES bytes for SECS seconds to the publisher location.
+# build/push/push_load opens the subscribers from 127.0.0.2, 127.0.0.3,
+# ... (PER_SOURCE each), in several processes, and prints connections
+# established and failed, delivered messages/s and the
+# publish-to-delivery latency (p50, p99, max).  With NCHAN=1 the same
+# run follows with nchan (libnginx-mod-nchan) as the transport, as the
+# bench measured it before we had our own.
 #
 # Memory per connection: once every subscriber is connected (before the
 # first publish), (the workers' RSS without shared pages + nchan's
-# shared memory in use, from nchan_stub_status) minus the same read with
-# no subscriber, divided by the subscribers established.
+# shared memory in use, from nchan_stub_status, for nchan) minus the
+# same read with no subscriber, divided by the subscribers established.
 #
 # Limits: the script raises its open-files limit (and so the client's
 # and nginx's) as far as the hard limit allows, sets nginx's
@@ -23,17 +26,17 @@
 #
 # Baseline (unless BASELINE=0): nginx and Redis stopped, the same client
 # with the same N, RATE, BYTES, SECS against build/push/push_raw
-# (t/push/push_raw.c, the least server doing nchan's part: as many
-# SO_REUSEPORT processes as nginx had workers, the same response and
-# message framing) on PORT + 2; then nchan's messages/s and p99 beside
-# the baseline's, and nchan/raw.  The platform's rule: a speed is a
-# ratio to a baseline measured in the same run.
+# (t/push/push_raw.c, the least server doing the transport's part: as
+# many SO_REUSEPORT processes as nginx had workers, the same response
+# and message framing) on PORT + 2; then each transport's messages/s
+# and p99 beside the baseline's, and their ratio.  The platform's rule:
+# a speed is a ratio to a baseline measured in the same run.
 #
 # Targets of the issue (Azure SignalR Unit50): 100,000 messages/s
 # delivered, p99 <= 1 s.  Printed, never asserted.  Environment: N
 # (50000), SECS (30), RATE (2), BYTES (1024), PER_SOURCE (20000),
-# WORKERS (2), PORT (18600), BASELINE (1), NCHAN_MODULE (Debian's
-# path).
+# WORKERS (2), PORT (18600), BASELINE (1), NCHAN (0), NCHAN_MODULE
+# (Debian's path).
 
 set -eu
 
@@ -46,6 +49,7 @@ PER_SOURCE=${PER_SOURCE:-20000}
 WORKERS=${WORKERS:-2}
 PORT=${PORT:-18600}
 BASELINE=${BASELINE:-1}
+NCHAN=${NCHAN:-0}
 NCHAN_MODULE=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 MODULE=${TEST_NGINX_LOAD_MODULES:-$top/build/ngx_http_gw_module.so}
 NGINX=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
@@ -55,10 +59,10 @@ GWCTL=$top/build/gwctl
 
 echo "== push: $N EventSource subscribers, $RATE x $BYTES B/s for $SECS s"
 
-if [ ! -f "$NCHAN_MODULE" ]; then
-    echo "skipped: nchan is not installed ($NCHAN_MODULE;" \
+if [ "$NCHAN" = 1 ] && [ ! -f "$NCHAN_MODULE" ]; then
+    echo "nchan skipped: it is not installed ($NCHAN_MODULE;" \
          "apt-get install libnginx-mod-nchan)"
-    exit 0
+    NCHAN=0
 fi
 
 for f in "$MODULE" "$CLIENT" "$GWCTL" "$RAW"; do
@@ -111,45 +115,52 @@ cleanup() {
 trap cleanup EXIT
 
 rport=$((PORT + 1))
-redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$dir" --logfile "$dir/redis.log" &
-redis_pid=$!
-for _ in $(seq 100); do
-    redis-cli -p "$rport" PING >/dev/null 2>&1 && break
-    sleep 0.1
-done
 
-"$GWCTL" --redis "127.0.0.1:$rport" consumer add bench >/dev/null
-key=$("$GWCTL" --redis "127.0.0.1:$rport" key create bench |
-      grep -o 'tg_[A-Za-z0-9_-]*' | head -1)
+# start_redis: a fresh private redis-server, and the bench's key in it
+start_redis() {
+    redis-server --port "$rport" --bind 127.0.0.1 --save "" \
+        --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
+    redis_pid=$!
+    for _ in $(seq 100); do
+        redis-cli -p "$rport" PING >/dev/null 2>&1 && break
+        sleep 0.1
+    done
 
-mkdir -p "$dir/logs" "$dir/tmp"
-cat > "$dir/nginx.conf" <<EOF
-load_module $MODULE;
-load_module $NCHAN_MODULE;
-worker_processes $workers;
-worker_rlimit_nofile $nofile;
-error_log $dir/logs/error.log error;
-pid $dir/logs/nginx.pid;
-events { worker_connections $per_worker; multi_accept on; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+    "$GWCTL" --redis "127.0.0.1:$rport" consumer add bench >/dev/null
+    key=$("$GWCTL" --redis "127.0.0.1:$rport" key create bench |
+          grep -o 'tg_[A-Za-z0-9_-]*' | head -1)
+}
 
-    gw_redis 127.0.0.1:$rport;
-    nchan_shared_memory_size 256m;
+stop_redis() {
+    [ -n "$redis_pid" ] || return 0
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+    redis_pid=
+}
 
-    upstream push_redis {
-        nchan_redis_server redis://127.0.0.1:$rport;
-    }
+# the locations of a transport: ours (gw_push_subscribe, gw_push_publish)
+# or nchan's
+locations() {
+    if [ "$1" = ours ]; then
+        cat <<EOF
+        location ~ ^/push/(?<push_channel>[^/]*)\$ {
+            gw_key_auth api;
+            gw_key_auth_cache_ttl 600s;
+            gw_push_authorize \$push_channel any;
+            gw_push_subscribe \$push_channel history=20;
+        }
 
-    server {
-        listen 127.0.0.1:$PORT reuseport backlog=4096;
+        location ~ ^/pub/(?<pub_channel>[^/]*)\$ {
+            allow 127.0.0.1;
+            deny all;
+            client_body_buffer_size 64k;
+            gw_push_publish \$pub_channel history=20 ttl=60s;
+        }
+EOF
+        return
+    fi
 
+    cat <<EOF
         location ~ ^/push/(?<push_channel>[^/]*)\$ {
             gw_key_auth api;
             gw_key_auth_cache_ttl 600s;
@@ -174,23 +185,11 @@ http {
             deny all;
             nchan_stub_status;
         }
-    }
-}
 EOF
-
-"$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
-nginx_started=1
-
-# nchan answers 503 until its Redis connection is up
-for _ in $(seq 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' \
-           "http://127.0.0.1:$PORT/pub/p.ready" || true)
-    [ "$code" != 503 ] && [ "$code" != 000 ] && break
-    sleep 0.1
-done
+}
 
 # kB: the workers' RSS without shared pages, plus nchan's shared memory
-# in use
+# in use (0 without nchan)
 cat > "$dir/mem.sh" <<'EOF'
 #!/bin/bash
 master=$(cat "$1/logs/nginx.pid")
@@ -200,43 +199,114 @@ for pid in $(pgrep -P "$master"); do
         "/proc/$pid/status")
     rss=$((rss + a))
 done
-shm=$(curl -s "http://127.0.0.1:$2/nchan_status" |
+shm=0
+[ "$3" != nchan ] || shm=$(curl -s "http://127.0.0.1:$2/nchan_status" |
       awk -F': ' '/shared memory used/ {sub(/K/, "", $2); print int($2)}')
 echo $((rss + ${shm:-0})) "$rss" "${shm:-0}"
 EOF
 chmod +x "$dir/mem.sh"
 
-read -r base base_rss base_shm < <("$dir/mem.sh" "$dir" "$PORT")
-export PUSH_LOAD_CONNECTED="$dir/mem.sh $dir $PORT > $dir/mem.after"
+# run_nginx ours|nchan: Redis and nginx with that transport, the client,
+# memory per connection; the client's output in $dir/<kind>.result
+run_nginx() {
+    kind=$1
+    start_redis
 
-"$CLIENT" -p "$PORT" -n "$N" -d "$SECS" -r "$RATE" -b "$BYTES" \
-    -s "$PER_SOURCE" -k "$key" | tee "$dir/result"
+    mkdir -p "$dir/logs" "$dir/tmp"
+    : > "$dir/logs/error.log"
+    {
+        echo "load_module $MODULE;"
+        [ "$kind" = ours ] || echo "load_module $NCHAN_MODULE;"
+        cat <<EOF
+worker_processes $workers;
+worker_rlimit_nofile $nofile;
+error_log $dir/logs/error.log error;
+pid $dir/logs/nginx.pid;
+events { worker_connections $per_worker; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
 
-read -r after after_rss after_shm < "$dir/mem.after"
-est=$(sed -n 's/.*RESULT established=\([0-9]*\).*/\1/p' "$dir/result")
-if [ "${est:-0}" -gt 0 ]; then
-    awk -v a="$after" -v b="$base" -v n="$est" -v ar="$after_rss" \
-        -v br="$base_rss" -v as="$after_shm" -v bs="$base_shm" 'BEGIN {
-        printf "memory: %.1f KiB per connection (workers %.1f, nchan " \
-               "shared memory %.1f; %d connections)\n",
-               (a - b) / n, (ar - br) / n, (as - bs) / n, n }'
+    gw_redis 127.0.0.1:$rport;
+EOF
+        if [ "$kind" != ours ]; then
+            cat <<EOF
+    nchan_shared_memory_size 256m;
+
+    upstream push_redis {
+        nchan_redis_server redis://127.0.0.1:$rport;
+    }
+EOF
+        fi
+        cat <<EOF
+
+    server {
+        listen 127.0.0.1:$PORT reuseport backlog=4096;
+
+$(locations "$kind")
+    }
+}
+EOF
+    } > "$dir/nginx.conf"
+
+    "$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
+    nginx_started=1
+
+    # 503 until the workers' Redis connections are up (nchan's, ours)
+    for _ in $(seq 100); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -d '{}' \
+               "http://127.0.0.1:$PORT/pub/p.ready" || true)
+        [ "$code" != 503 ] && [ "$code" != 000 ] && break
+        sleep 0.1
+    done
+    sleep 1
+
+    read -r base base_rss base_shm < <("$dir/mem.sh" "$dir" "$PORT" "$kind")
+    export PUSH_LOAD_CONNECTED="$dir/mem.sh $dir $PORT $kind > $dir/mem.after"
+
+    "$CLIENT" -p "$PORT" -n "$N" -d "$SECS" -r "$RATE" -b "$BYTES" \
+        -s "$PER_SOURCE" -k "$key" | tee "$dir/$kind.result"
+    unset PUSH_LOAD_CONNECTED
+
+    read -r after after_rss after_shm < "$dir/mem.after"
+    est=$(sed -n 's/.*RESULT established=\([0-9]*\).*/\1/p' \
+          "$dir/$kind.result")
+    if [ "${est:-0}" -gt 0 ]; then
+        awk -v a="$after" -v b="$base" -v n="$est" -v ar="$after_rss" \
+            -v br="$base_rss" -v as="$after_shm" -v bs="$base_shm" 'BEGIN {
+            printf "memory: %.1f KiB per connection (workers %.1f, nchan " \
+                   "shared memory %.1f; %d connections)\n",
+                   (a - b) / n, (ar - br) / n, (as - bs) / n, n }'
+    fi
+
+    errors=$(grep -c '\[\(error\|crit\|alert\|emerg\)\]' \
+             "$dir/logs/error.log" || true)
+    echo "nginx error.log lines at [error] or above: $errors"
+    grep -m 5 '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" \
+        || true
+
+    # the next run gets the cores nginx and Redis had
+    master=$(cat "$dir/logs/nginx.pid")
+    stop_nginx
+    stop_redis
+    while kill -0 "$master" 2>/dev/null; do sleep 0.1; done
+}
+
+echo "== ours: gw_push_subscribe / gw_push_publish, $workers workers"
+run_nginx ours
+
+if [ "$NCHAN" = 1 ]; then
+    echo "== nchan: the same load, $workers workers"
+    run_nginx nchan
 fi
-
-errors=$(grep -c '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" \
-         || true)
-echo "nginx error.log lines at [error] or above: $errors"
-grep -m 5 '\[\(error\|crit\|alert\|emerg\)\]' "$dir/logs/error.log" || true
 
 [ "$BASELINE" != 0 ] || exit 0
 
 # the baseline, on the cores nginx and Redis had
-master=$(cat "$dir/logs/nginx.pid")
-stop_nginx
-kill "$redis_pid" 2>/dev/null || true
-wait "$redis_pid" 2>/dev/null || true
-redis_pid=
-while kill -0 "$master" 2>/dev/null; do sleep 0.1; done
-
 raw_port=$((PORT + 2))
 echo "== baseline: push_raw, $workers processes, the same client and load"
 "$RAW" -p "$raw_port" -w "$workers" 2> "$dir/raw.log" &
@@ -248,7 +318,6 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-unset PUSH_LOAD_CONNECTED
 "$CLIENT" -p "$raw_port" -n "$N" -d "$SECS" -r "$RATE" -b "$BYTES" \
     -s "$PER_SOURCE" -k "$key" | tee "$dir/raw.result"
 
@@ -262,10 +331,17 @@ field() {
     sed -n "s/^RESULT .*[ ]$2=\([-0-9]*\).*/\1/p" "$1"
 }
 
-awk -v nr="$(field "$dir/result" rate)" -v rr="$(field "$dir/raw.result" rate)" \
-    -v np="$(field "$dir/result" p99_ms)" \
-    -v rp="$(field "$dir/raw.result" p99_ms)" 'BEGIN {
-    printf "== nchan / raw: messages/s %d / %d = %s; p99 %d ms / %d ms" \
-           " = %s (p99 -1: beyond 30 s)\n", nr, rr,
-           (rr > 0 ? sprintf("%.2f", nr / rr) : "-"), np, rp,
-           (rp > 0 ? sprintf("%.1f", np / rp) : "-") }'
+# ratio KIND: its messages/s and p99 beside the baseline's
+ratio() {
+    awk -v k="$1" -v nr="$(field "$dir/$1.result" rate)" \
+        -v rr="$(field "$dir/raw.result" rate)" \
+        -v np="$(field "$dir/$1.result" p99_ms)" \
+        -v rp="$(field "$dir/raw.result" p99_ms)" 'BEGIN {
+        printf "== %s / raw: messages/s %d / %d = %s; p99 %d ms / %d ms" \
+               " = %s (p99 -1: beyond 30 s)\n", k, nr, rr,
+               (rr > 0 ? sprintf("%.2f", nr / rr) : "-"), np, rp,
+               (rp > 0 ? sprintf("%.1f", np / rp) : "-") }'
+}
+
+ratio ours
+[ "$NCHAN" != 1 ] || ratio nchan
