@@ -23,8 +23,7 @@
 # ./run/processing), TOLLGATE_NOTIFICATION_PORT (default port + 8: the
 # notification service, its master key under ./run/notification),
 # TOLLGATE_SMTP_PORT (default port + 9: the demo's SMTP receiver, Debian's
-# python3-aiosmtpd, every message it takes a file in ./run/mail/new),
-# NCHAN_MODULE (Debian's libnginx-mod-nchan module, for push).
+# python3-aiosmtpd, every message it takes a file in ./run/mail/new).
 
 set -eu
 
@@ -49,15 +48,14 @@ processing="$top/build/backends/processing"
 ntf_port=${TOLLGATE_NOTIFICATION_PORT:-$((port + 8))}
 notification="$top/build/backends/notification"
 smtp_port=${TOLLGATE_SMTP_PORT:-$((port + 9))}
-nchan=${NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
 
-for f in "$module" "$gwctl" "$nchan"; do
+for f in "$module" "$gwctl"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
 done
 
 mkdir -p "$run/logs" "$run/tmp" "$run/modules" "$run/conf/demo/keys" \
     "$run/redis"
-cp "$module" "$nchan" "$run/modules/"
+cp "$module" "$run/modules/"
 cp "$top/conf/tollgate.conf" "$top/conf/log-json.conf" "$run/conf/"
 cp "$top/conf/demo/"*.conf "$top/conf/demo/"*.json "$run/conf/demo/"
 
@@ -88,7 +86,6 @@ sed -i "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
 sed -i -e "s/127\.0\.0\.1:8085/127.0.0.1:$id_port/" \
     -e "s/127\.0\.0\.1:8086/127.0.0.1:$md_port/" "$run/conf/demo/gateway.conf"
 sed -i -e "s/127\.0\.0\.1:8088/127.0.0.1:$ntf_port/" \
-    -e "s/127\.0\.0\.1:8082/127.0.0.1:$redis_port/" \
     "$run/conf/demo/notification.conf"
 
 keys="$run/conf/demo/keys"
@@ -282,7 +279,7 @@ fi
 # receiver on the upstream port is allowed, as an operator names a
 # private receiver in webhook_allow), email to the demo's SMTP receiver
 # (plain SMTP on loopback, smtp_tls off: for the demo only) and push
-# through nchan's publisher on the admin port; its master key, which
+# through the gateway's publisher on the admin port; its master key, which
 # encrypts the webhook secrets in Redis, made once
 ntf_url="http://127.0.0.1:$ntf_port"
 if [ -x "$notification" ]; then

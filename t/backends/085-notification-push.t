@@ -1,6 +1,7 @@
 # The push channel end to end (docs/push.md): POST /v1/notifications
-# with channel "push" reaches an EventSource subscriber of nginx + nchan
-# (behind gw_key_auth and gw_push_authorize) through the service's POST
+# with channel "push" reaches an EventSource subscriber of the gateway's
+# own transport (gw_push_subscribe behind gw_key_auth and
+# gw_push_authorize) through the service's POST
 # to the publisher location at push_url, as {"id": the delivery id,
 # "type", "data"} under the event name of its type; the notification
 # ends delivered, its attempt recorded.  push_url is on the loopback
@@ -8,8 +9,7 @@
 # through the webhook guard.  A publisher that is not there leaves the
 # delivery to its retries (status 0, result retry).
 #
-# Skips without nchan (libnginx-mod-nchan), the module, gwctl or the
-# service.
+# Skips without the module, gwctl or the service.
 
 use strict;
 use warnings;
@@ -28,19 +28,15 @@ use Tollgate::Gateway;
 use Tollgate::Gwctl qw(gwctl_binary);
 use Tollgate::Redis;
 
-my $NCHAN = $ENV{TEST_NGINX_NCHAN_MODULE}
-            || '/usr/lib/nginx/modules/ngx_nchan_module.so';
 my @modules = Tollgate::Gateway::modules();
 
 plan skip_all => Notification::binary() . ' is not built (make backends)'
     unless -x Notification::binary();
 plan skip_all => 'the module is not built (make module)'
     unless -f $modules[0];
-plan skip_all => "nchan is not installed ($NCHAN)" unless -f $NCHAN;
 plan skip_all => gwctl_binary() . ' is not built (make)'
     unless -x gwctl_binary();
 
-$ENV{TEST_NGINX_LOAD_MODULES} = join ' ', @modules, $NCHAN;
 
 my $WAIT = 15;
 my $redis = Tollgate::Redis->start;
@@ -51,34 +47,45 @@ my $rport = $redis->port;
 
 my $gw = Tollgate::Gateway->start(http => <<"_EOC_");
     gw_redis 127.0.0.1:$rport;
-    upstream push_redis { nchan_redis_server redis://127.0.0.1:$rport; }
     server {
         listen 127.0.0.1:\$PORT;
         location ~ ^/push/(?<push_channel>[^/]*)\$ {
             gw_key_auth api;
             gw_push_authorize \$push_channel consumer;
-            nchan_subscriber eventsource websocket;
-            nchan_channel_id \$push_channel;
-            nchan_redis_pass push_redis;
+            gw_push_subscribe \$push_channel;
         }
-        location ~ ^/pub/(?<pub_channel>[^/]*)\$ {
+        location ~ ^/pub/(?<pub_channel>[^/]+)\$ {
             allow 127.0.0.1;
             deny all;
-            nchan_publisher;
-            nchan_channel_id \$pub_channel;
-            nchan_redis_pass push_redis;
-            nchan_message_buffer_length 100;
-            nchan_message_timeout 1h;
+            gw_push_publish \$pub_channel history=100 ttl=1h;
         }
     }
 _EOC_
 
 my $port = $gw->port;
-for (1 .. 100) {
-    my $st = $gw->get('/pub/c.ready')->{status};
-    last if $st != 503 && $st != 0;
-    sleep 0.1;
+# the workers' Redis subscription is up once a message published on a
+# probe channel reaches a subscriber of it
+my $up = 0;
+for (1 .. 50) {
+    my $p = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
+        or die "connect: $!";
+    print $p "GET /push/c.alice HTTP/1.1\r\nHost: t\r\n"
+             . "Accept: text/event-stream\r\nX-API-Key: $key\r\n\r\n";
+    sleep 0.2;
+    $gw->request("POST /pub/c.alice HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Content-Length: 11\r\nConnection: close\r\n\r\n"
+                 . '{"probe":1}');
+    my $got = '';
+    my $sel = IO::Select->new($p);
+    my $until = time + 1;
+    while (time < $until && $got !~ /probe/) {
+        last unless $sel->can_read($until - time);
+        last unless sysread($p, $got, 4096, length $got);
+    }
+    close $p;
+    $up = 1, last if $got =~ /probe/;
 }
+ok($up, 'the gateway takes push messages through Redis');
 
 my $svc = Notification::start(env => {
     REDIS => $redis->address,
