@@ -8,6 +8,7 @@ gw_deps="$gw_deps $ngx_addon_dir/push/ngx_http_gw_push_stream.h"
 gw_srcs="$gw_srcs $ngx_addon_dir/push/ngx_http_gw_push_stream_module.c"
 gw_srcs="$gw_srcs $ngx_addon_dir/push/ngx_http_gw_push_sub.c"
 gw_srcs="$gw_srcs $ngx_addon_dir/push/ngx_http_gw_push_fanout.c"
+gw_srcs="$gw_srcs $ngx_addon_dir/push/ngx_http_gw_push_walk.c"
 gw_srcs="$gw_srcs $ngx_addon_dir/push/ngx_http_gw_push_publish.c"
 # push: WebSocket subscribers on the same locations (lib/ws: RFC 6455)
 gw_srcs="$gw_srcs $ngx_addon_dir/push/ngx_http_gw_push_ws.c"

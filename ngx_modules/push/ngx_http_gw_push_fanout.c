@@ -23,7 +23,6 @@
 static ngx_http_gw_push_out_t *ngx_http_gw_push_out_get(void);
 static void ngx_http_gw_push_out_put(ngx_http_gw_push_out_t *out);
 static void ngx_http_gw_push_drop(ngx_queue_t *queue);
-static void ngx_http_gw_push_channel_done(ngx_http_gw_push_channel_t *ch);
 static ngx_http_gw_push_channel_t *ngx_http_gw_push_channel_find(
     ngx_str_t *name);
 
@@ -92,6 +91,7 @@ ngx_http_gw_push_register(ngx_http_gw_push_sub_t *sub, ngx_str_t *name)
         ngx_memcpy(ch->sn.str.data, name->data, name->len);
         ch->sn.node.key = ngx_crc32_short(name->data, name->len);
         ngx_queue_init(&ch->subscribers);
+        ngx_queue_init(&ch->jobs);
 
         ngx_rbtree_insert(&ngx_http_gw_push_tree, &ch->sn.node);
     }
@@ -119,6 +119,7 @@ ngx_http_gw_push_unregister(ngx_http_gw_push_sub_t *sub)
         return;
     }
 
+    ngx_http_gw_push_walk_unlink(sub);
     ngx_queue_remove(&sub->queue);
     ngx_queue_remove(&sub->all);
     sub->channel = NULL;
@@ -136,7 +137,7 @@ ngx_http_gw_push_unregister(ngx_http_gw_push_sub_t *sub)
 
 /* frees a channel nobody subscribes to and no fan-out walks */
 
-static void
+void
 ngx_http_gw_push_channel_done(ngx_http_gw_push_channel_t *ch)
 {
     if (ch->count == 0 && ch->busy == 0) {
@@ -518,9 +519,7 @@ ngx_http_gw_push_message(void *data, ngx_str_t *channel, ngx_str_t *message)
 {
     u_char                      *p, *last, *nl;
     ngx_str_t                    name, id, type, body;
-    ngx_queue_t                 *q, *next;
     ngx_http_gw_push_msg_t      *msg;
-    ngx_http_gw_push_sub_t      *sub;
     ngx_http_gw_push_channel_t  *ch;
 
     p = message->data;
@@ -564,21 +563,13 @@ ngx_http_gw_push_message(void *data, ngx_str_t *channel, ngx_str_t *message)
         goto invalid;
     }
 
-    ch->busy++;
-
-    for (q = ngx_queue_head(&ch->subscribers);
-         q != ngx_queue_sentinel(&ch->subscribers);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        sub = ngx_queue_data(q, ngx_http_gw_push_sub_t, queue);
-
-        (void) ngx_http_gw_push_send(sub, msg);
+    if (ngx_http_gw_push_walk_add(ch, msg) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "gw_push: no memory to fan out a message on \"%V\"",
+                      &name);
     }
 
-    ch->busy--;
     ngx_http_gw_push_msg_unref(msg);
-    ngx_http_gw_push_channel_done(ch);
 
     return;
 

@@ -88,6 +88,9 @@ struct ngx_http_gw_push_channel_s {
     ngx_queue_t                 subscribers;
     ngx_uint_t                  count;
     ngx_uint_t                  busy;          /* a fan-out walks it */
+    ngx_queue_t                 jobs;          /* messages to fan out */
+    ngx_queue_t                *cursor;        /* the oldest's next sub */
+    ngx_queue_t                 work;          /* in the walking list */
 };
 
 
@@ -124,6 +127,18 @@ ngx_int_t ngx_http_gw_push_register(ngx_http_gw_push_sub_t *sub,
     ngx_str_t *name);
 /* removes sub, drops its queued frames; idempotent */
 void ngx_http_gw_push_unregister(ngx_http_gw_push_sub_t *sub);
+/* frees a channel nobody subscribes to and no fan-out walks */
+void ngx_http_gw_push_channel_done(ngx_http_gw_push_channel_t *ch);
+
+/*
+ * ngx_http_gw_push_walk.c: msg fanned out to ch's subscribers in slices,
+ * after the messages queued before it (NGX_ERROR: out of memory); and
+ * the cursor moved off a subscriber about to leave the list
+ */
+ngx_int_t ngx_http_gw_push_walk_add(ngx_http_gw_push_channel_t *ch,
+    ngx_http_gw_push_msg_t *msg);
+void ngx_http_gw_push_walk_unlink(ngx_http_gw_push_sub_t *sub);
+
 /* closes sub's request (its connection) after unregistering it */
 void ngx_http_gw_push_close(ngx_http_gw_push_sub_t *sub, const char *why);
 /* closes every subscriber of this worker */
