@@ -458,6 +458,22 @@ ngx_http_gw_push_write(ngx_http_request_t *r)
         ngx_http_gw_push_out_put(out);
     }
 
+    /*
+     * All written: the socket's write readiness is watched no more.
+     * Edge-triggered epoll would otherwise wake the worker each time
+     * the peer's acknowledgements free send buffer space, for every
+     * subscriber that once had to wait (tens of thousands of needless
+     * events a message); the next partial write watches it again
+     * (ngx_handle_write_event()).  The read side stays edge-triggered.
+     */
+
+    if (c->write->active
+        && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLEAR_EVENT)
+           != NGX_OK)
+    {
+        ngx_http_gw_push_close(sub, "write event failed");
+    }
+
     return;
 
 again:
