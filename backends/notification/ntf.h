@@ -45,7 +45,7 @@
  *   ntf_mime_check.c  an email payload's checks: addresses, header bytes
  *   ntf_mime_enc.c    email encodings (RFC 2045, 2047, 2231, 5322)
  *   ntf_smtp.c        the email channel (SMTP through libcurl)
- *   ntf_push.c        the push channel (nchan's publisher endpoint)
+ *   ntf_push.c        the push channel (the edge's publisher location)
  *   ntf_tmpl.c        templates: the metadata entities, rendered
  */
 

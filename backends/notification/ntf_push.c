@@ -2,13 +2,15 @@
 /*
  * Copyright (C) Tollgate
  *
- * The push channel (docs/push.md): a delivery is one POST to nchan's
- * publisher location at the edge, push_url + "/" + the channel, with
- * the body {"id": the delivery id, "type": the event type, "data": ...}
- * and X-EventSource-Event: type, so an EventSource subscriber sees the
- * type as the event's name.  nchan keeps the message in Redis and fans
- * it out to every nginx; 2xx (nchan's 201 or 202) is delivered, anything
- * else, or no answer within push_timeout, a retry on the schedule.
+ * The push channel (docs/push.md): a delivery is one POST to the
+ * publisher location at the edge (gw_push_publish, or nchan's publisher
+ * where nchan is the transport), push_url + "/" + the channel, with the
+ * body {"id": the delivery id, "type": the event type, "data": ...} and
+ * X-EventSource-Event: type, so an EventSource subscriber sees the type
+ * as the event's name.  The publisher keeps the message in Redis and
+ * fans it out to every nginx; 2xx (201, or nchan's 202) is delivered,
+ * anything else, or no answer within push_timeout, a retry on the
+ * schedule.
  *
  * push_url is the operator's own address (normally a loopback or
  * private one, where the publisher location allows only the platform),
