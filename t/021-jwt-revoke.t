@@ -278,6 +278,12 @@ for my $name (sort keys %gw) {
        'after the subscriber reconnects, the load has it');
     is(until_status($gw{B}, $tk, 401, 5)->{status}, 401,
        'on the other gateway too');
+
+    # each worker has a subscriber of its own: the one that loaded first
+    # answered above, the others reconnect (backoff up to 200 ms) and
+    # load too; their loads must be over before the next block adds an
+    # entry without a message, or one of them would see it
+    sleep 1.5;
 }
 
 # and after a restart of Redis (its data saved and loaded again)
