@@ -46,16 +46,40 @@ ntf_idem_key(const char *owner, const char *key, size_t klen, char *out)
 static void ntf_id_encode(const unsigned char *b, char *id);
 
 
-/* 48 bits of milliseconds then 80 random bits, 26 base32 characters */
+/*
+ * 48 bits of milliseconds then 80 random bits, 26 base32 characters.
+ * Within one millisecond (or a clock step back) an instance's ids still
+ * grow: the last id's random part plus one, so lists ordered by time,
+ * then id, keep the order the notifications were made in.
+ */
 
 int
 ntf_id_new(char *id)
 {
-    int            i;
-    long long      ms;
-    unsigned char  b[16];
+    int                   i;
+    long long             ms;
+    unsigned char         b[16];
+    static long long      last_ms = -1;
+    static unsigned char  last[16];
 
     ms = ntf_now_ms();
+
+    if (ms <= last_ms) {
+        memcpy(b, last, sizeof(b));
+
+        for (i = 15; i >= 6; i--) {
+            if (++b[i] != 0) {
+                break;
+            }
+        }
+
+        if (i >= 6) {
+            goto done;
+        }
+
+        /* the random part wrapped: the next millisecond */
+        ms = last_ms + 1;
+    }
 
     for (i = 0; i < 6; i++) {
         b[i] = (unsigned char) (ms >> (8 * (5 - i)));
@@ -65,6 +89,11 @@ ntf_id_new(char *id)
         return -1;
     }
 
+    last_ms = ms;
+
+done:
+
+    memcpy(last, b, sizeof(b));
     ntf_id_encode(b, id);
 
     return 0;
