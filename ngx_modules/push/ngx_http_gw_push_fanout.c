@@ -12,7 +12,8 @@
  * than NGX_HTTP_GW_PUSH_QUEUE_MAX frames or NGX_HTTP_GW_PUSH_QUEUE_BYTES
  * bytes queued is closed (counted): it reconnects with Last-Event-ID.
  * Nodes come from a worker free list, frames from ngx_alloc(): nothing
- * per message grows a request's pool.
+ * per message grows a request's pool.  Subscribers come from blocks of
+ * NGX_HTTP_GW_PUSH_SUB_BLOCK, kept for reuse when they leave.
  */
 
 
@@ -20,6 +21,11 @@
 #include "gw_ws.h"
 
 
+#define NGX_HTTP_GW_PUSH_SUB_BLOCK  256
+
+
+static ssize_t ngx_http_gw_push_write_now(ngx_http_gw_push_sub_t *sub,
+    ngx_http_gw_push_msg_t *msg);
 static ngx_http_gw_push_out_t *ngx_http_gw_push_out_get(void);
 static void ngx_http_gw_push_out_put(ngx_http_gw_push_out_t *out);
 static void ngx_http_gw_push_drop(ngx_queue_t *queue);
@@ -34,6 +40,7 @@ static ngx_rbtree_node_t       ngx_http_gw_push_sentinel;
 static ngx_uint_t              ngx_http_gw_push_tree_ready;
 static ngx_queue_t             ngx_http_gw_push_all;
 static ngx_queue_t             ngx_http_gw_push_free;
+static ngx_queue_t             ngx_http_gw_push_free_subs;
 
 static u_char                  ngx_http_gw_push_ping_text[] = ": \n\n";
 static u_char                  ngx_http_gw_push_ping_ws[] = "\x89\x00";
@@ -55,7 +62,59 @@ ngx_http_gw_push_tree_init(void)
                     ngx_str_rbtree_insert_value);
     ngx_queue_init(&ngx_http_gw_push_all);
     ngx_queue_init(&ngx_http_gw_push_free);
+    ngx_queue_init(&ngx_http_gw_push_free_subs);
     ngx_http_gw_push_tree_ready = 1;
+}
+
+
+ngx_http_gw_push_sub_t *
+ngx_http_gw_push_sub_alloc(ngx_http_request_t *r)
+{
+    ngx_uint_t               i;
+    ngx_queue_t             *q;
+    ngx_connection_t        *c;
+    ngx_http_gw_push_sub_t  *sub, *block;
+
+    ngx_http_gw_push_tree_init();
+
+    if (ngx_queue_empty(&ngx_http_gw_push_free_subs)) {
+        block = ngx_alloc(NGX_HTTP_GW_PUSH_SUB_BLOCK
+                          * sizeof(ngx_http_gw_push_sub_t), r->connection->log);
+        if (block == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < NGX_HTTP_GW_PUSH_SUB_BLOCK; i++) {
+            ngx_queue_insert_tail(&ngx_http_gw_push_free_subs, &block[i].all);
+        }
+    }
+
+    q = ngx_queue_head(&ngx_http_gw_push_free_subs);
+    ngx_queue_remove(q);
+    sub = ngx_queue_data(q, ngx_http_gw_push_sub_t, all);
+
+    ngx_memzero(sub, sizeof(ngx_http_gw_push_sub_t));
+
+    c = r->connection;
+
+    sub->request = r;
+    sub->fd = (c->send == ngx_unix_send) ? c->fd : (ngx_socket_t) -1;
+    ngx_queue_init(&sub->out);
+    ngx_queue_init(&sub->held);
+
+    return sub;
+}
+
+
+void
+ngx_http_gw_push_sub_free(ngx_http_gw_push_sub_t *sub)
+{
+    ngx_http_gw_push_unregister(sub);
+
+    sub->closed = 1;
+    sub->request = NULL;
+    sub->fd = (ngx_socket_t) -1;
+    ngx_queue_insert_head(&ngx_http_gw_push_free_subs, &sub->all);
 }
 
 
@@ -322,6 +381,56 @@ ngx_http_gw_push_sent(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
 }
 
 
+/*
+ * msg's frame to sub's socket, nothing queued before it: the bytes
+ * taken, NGX_AGAIN or NGX_ERROR, as c->send() answers.  A plain socket
+ * is written here, as ngx_unix_send() would, touching the connection
+ * only when the frame is not taken whole.
+ */
+
+static ssize_t
+ngx_http_gw_push_write_now(ngx_http_gw_push_sub_t *sub,
+    ngx_http_gw_push_msg_t *msg)
+{
+    size_t             len;
+    ssize_t            n;
+    ngx_err_t          err;
+    ngx_connection_t  *c;
+
+    len = ngx_http_gw_push_frame_len(sub, msg);
+
+    if (sub->fd != (ngx_socket_t) -1) {
+        n = send(sub->fd, ngx_http_gw_push_frame(sub, msg), len, 0);
+
+        if (n == (ssize_t) len) {
+            return n;
+        }
+
+        c = sub->request->connection;
+        c->write->ready = 0;
+
+        if (n >= 0) {
+            return n;
+        }
+
+        err = ngx_socket_errno;
+
+        if (err == NGX_EAGAIN || err == NGX_EINTR) {
+            return NGX_AGAIN;
+        }
+
+        c->write->error = 1;
+        ngx_connection_error(c, err, "send() failed");
+
+        return NGX_ERROR;
+    }
+
+    c = sub->request->connection;
+
+    return c->send(c, ngx_http_gw_push_frame(sub, msg), len);
+}
+
+
 ngx_int_t
 ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
 {
@@ -334,12 +443,10 @@ ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
         return NGX_ERROR;
     }
 
-    c = sub->request->connection;
     off = 0;
 
     if (!sub->holding && !sub->filtered && ngx_queue_empty(&sub->out)) {
-        n = c->send(c, ngx_http_gw_push_frame(sub, msg),
-                    ngx_http_gw_push_frame_len(sub, msg));
+        n = ngx_http_gw_push_write_now(sub, msg);
 
         if (n == NGX_ERROR) {
             ngx_http_gw_push_close(sub, "send failed");
@@ -356,6 +463,8 @@ ngx_http_gw_push_send(ngx_http_gw_push_sub_t *sub, ngx_http_gw_push_msg_t *msg)
             return NGX_OK;
         }
     }
+
+    c = sub->request->connection;
 
     if (sub->queued >= NGX_HTTP_GW_PUSH_QUEUE_MAX
         || sub->bytes + ngx_http_gw_push_frame_len(sub, msg) - off

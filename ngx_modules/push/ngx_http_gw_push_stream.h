@@ -64,22 +64,33 @@ typedef struct {
 typedef struct ngx_http_gw_push_channel_s  ngx_http_gw_push_channel_t;
 
 
+/*
+ * A subscriber.  It comes from the worker's own blocks of them
+ * (ngx_http_gw_push_sub_alloc()), not from its request's pool, and what
+ * a fan-out reads of it comes first: the walk over tens of thousands
+ * reads dense memory, and writes to fd without reading the request or
+ * the connection unless the socket does not take the whole frame.
+ */
 typedef struct {
     ngx_queue_t                 queue;         /* in channel->subscribers */
-    ngx_queue_t                 all;           /* in the worker's list */
-    ngx_http_request_t         *request;
-    ngx_http_gw_push_channel_t *channel;
     ngx_queue_t                 out;           /* ngx_http_gw_push_out_t */
-    ngx_queue_t                 held;          /* while resuming */
-    ngx_uint_t                  queued;        /* frames in out */
-    size_t                      bytes;         /* their bytes */
-    ngx_http_gw_push_id_t       last;          /* the last id sent */
-    ngx_uint_t                  history;       /* XRANGE's COUNT */
     ngx_http_gw_push_ws_t      *ws;            /* a WebSocket's, or NULL */
+    ngx_http_gw_push_id_t       last;          /* the last id sent */
+    ngx_socket_t                fd;            /* a plain socket's, or -1:
+                                                  TLS, through c->send */
     unsigned                    holding:1;     /* XRANGE in flight */
     unsigned                    filtered:1;    /* the header is pending
                                                   in nginx's filters */
     unsigned                    closed:1;
+
+    ngx_queue_t                 all;           /* in the worker's list, or
+                                                  in the free list */
+    ngx_http_request_t         *request;
+    ngx_http_gw_push_channel_t *channel;
+    ngx_queue_t                 held;          /* while resuming */
+    ngx_uint_t                  queued;        /* frames in out */
+    size_t                      bytes;         /* their bytes */
+    ngx_uint_t                  history;       /* XRANGE's COUNT */
 } ngx_http_gw_push_sub_t;
 
 
@@ -122,6 +133,14 @@ extern ngx_str_t                 ngx_http_gw_push_redis_channel;
 extern ngx_module_t              ngx_http_gw_push_stream_module;
 
 
+/*
+ * A zeroed subscriber of r (its fd set), or NULL; freed by the pool
+ * cleanup's ngx_http_gw_push_sub_free().  A freed one stays readable,
+ * closed, until a later subscription takes it: a caller still holding
+ * it after ngx_http_gw_push_close() reads closed = 1.
+ */
+ngx_http_gw_push_sub_t *ngx_http_gw_push_sub_alloc(ngx_http_request_t *r);
+void ngx_http_gw_push_sub_free(ngx_http_gw_push_sub_t *sub);
 /* registry: adds sub to the channel (created), NGX_OK or NGX_ERROR */
 ngx_int_t ngx_http_gw_push_register(ngx_http_gw_push_sub_t *sub,
     ngx_str_t *name);

@@ -227,15 +227,20 @@ channel:
                    "Last-Event-ID is an id this channel sent");
     }
 
-    sub = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_push_sub_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    sub = ngx_http_gw_push_sub_alloc(r);
     if (sub == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    sub->request = r;
+    cln->handler = ngx_http_gw_push_cleanup;
+    cln->data = sub;
+
     sub->history = plcf->history;
-    ngx_queue_init(&sub->out);
-    ngx_queue_init(&sub->held);
 
     ngx_http_set_ctx(r, sub, ngx_http_gw_push_stream_module);
 
@@ -243,17 +248,9 @@ channel:
         return ngx_http_gw_push_header(r, sub);
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     if (ngx_http_gw_push_register(sub, &channel) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    cln->handler = ngx_http_gw_push_cleanup;
-    cln->data = sub;
 
     if (rc == NGX_OK) {
         sub->holding = 1;

@@ -208,7 +208,7 @@ ngx_http_gw_push_cleanup(void *data)
     }
 
     sub->closed = 1;
-    ngx_http_gw_push_unregister(sub);
+    ngx_http_gw_push_sub_free(sub);
 }
 
 
