@@ -146,6 +146,10 @@ sub eventually {
 }
 
 END {
+    # waitpid() sets $?, the exit status the test file is about to end
+    # with (Test::More's verdict): kept
+    local $?;
+
     for my $svc (@running) {
         kill 'KILL', $svc->{pid};
         waitpid($svc->{pid}, 0);

@@ -173,6 +173,10 @@ sub resp_cmd {
 }
 
 END {
+    # waitpid() sets $?, the exit status the test file is about to end
+    # with (Test::More's verdict): kept
+    local $?;
+
     for my $svc (@running) {
         kill 'KILL', $svc->{pid};
         waitpid($svc->{pid}, 0);
