@@ -26,7 +26,10 @@
  *                       mocks: the local runner
  *
  * Values are jansson's.  A function that returns a json_t * returns a
- * new reference (the caller decrefs it); arguments are borrowed.
+ * new reference (the caller decrefs it); arguments are borrowed.  What
+ * gw_asl_path_get() and gw_asl_template_apply() return may share nodes
+ * with their input: nothing here changes a value in place, and a caller
+ * must not either (gw_asl_path_put() returns a whole copy).
  *
  * Errors are the spec's names: a runtime failure carries the error
  * ("States.Runtime", "States.IntrinsicFailure", "States.TaskFailed",
@@ -371,6 +374,11 @@ typedef struct {
 } gw_asl_step_t;
 
 
+/*
+ * A step is initialised once; enter, resume and fail each release what
+ * it held before filling it.  tolerated_pct and tolerated_count are -1
+ * when the Map gives neither.
+ */
 void gw_asl_step_init(gw_asl_step_t *step);
 void gw_asl_step_free(gw_asl_step_t *step);
 
@@ -396,6 +404,10 @@ gw_asl_next_e gw_asl_resume(const gw_asl_state_t *st, json_t *input,
  * st->retry, the caller adds one to step->retrier's), GW_ASL_GO to a
  * catcher's Next with the error output {"Error", "Cause"} put at its
  * ResultPath over input, or GW_ASL_FAILED.  rnd in [0, 1) for jitter.
+ * retries NULL: the catchers only.  States.Runtime is never retried or
+ * caught.  The errors of a state's own processing (ResultPath, an
+ * intrinsic, the data limit, no choice matched) that gw_asl_enter() and
+ * gw_asl_resume() meet go to its catchers, never to its retriers.
  */
 gw_asl_next_e gw_asl_fail(const gw_asl_state_t *st, json_t *input,
     const char *error, const char *cause, const unsigned *retries,
