@@ -57,8 +57,9 @@
                                                 all machines together */
 #define GW_ASL_DEPTH_MAX      16             /* Parallel and Map nested */
 #define GW_ASL_NAME_MAX       80             /* characters of a state name */
-#define GW_ASL_JSON_DEPTH_MAX 64             /* nesting of a JSON value:
-                                                definition, payload */
+#define GW_ASL_JSON_DEPTH_MAX 64             /* nesting of a payload (a
+                                                definition may nest its
+                                                machines 16 deep too) */
 #define GW_ASL_PATH_MAX       1024           /* bytes of a path */
 #define GW_ASL_INTRINSIC_MAX  16             /* nested intrinsic calls */
 #define GW_ASL_RETRIERS_MAX   64             /* Retry entries of a state */
