@@ -5,10 +5,12 @@
  * A definition parsed, checked and compiled (docs/workflow-language.md).
  *
  * The text is measured before it is parsed: at most GW_ASL_DEF_MAX bytes
- * and GW_ASL_JSON_DEPTH_MAX levels of nesting, so that jansson's own
- * recursion never goes deep.  jansson refuses duplicate keys (after
- * unescaping: "A" and "\u0041" are one name), NUL in strings, integers
- * and reals that overflow.
+ * and GW_ASL_DEF_DEPTH_MAX levels of nesting (room for Parallel and Map
+ * nested GW_ASL_DEPTH_MAX deep, four levels each, and for a value of
+ * GW_ASL_JSON_DEPTH_MAX levels in the innermost state), so that
+ * jansson's own recursion never goes deep.  jansson refuses duplicate
+ * keys (after unescaping: "A" and "\u0041" are one name), NUL in
+ * strings, integers and reals that overflow.
  *
  * A definition is a tree of machines: the top one, and one for each
  * Parallel branch and each Map processor, each with its own StartAt and
@@ -170,10 +172,10 @@ gw_asl_def_measure(const char *text, size_t len, gw_asl_err_t *err)
 
         case '[':
         case '{':
-            if (++depth > GW_ASL_JSON_DEPTH_MAX) {
+            if (++depth > GW_ASL_DEF_DEPTH_MAX) {
                 return gw_asl_error(err, GW_ASL_E_INVALID, "",
                                     "JSON nested over %d levels",
-                                    GW_ASL_JSON_DEPTH_MAX);
+                                    GW_ASL_DEF_DEPTH_MAX);
             }
             break;
 
@@ -712,12 +714,24 @@ gw_asl_pstrdup(gw_asl_ctx_t *ctx, const char *s)
 }
 
 
+/* buf may be ptr itself: the token is appended */
+
 char *
 gw_asl_pointer(char *buf, size_t size, const char *ptr, const char *token)
 {
     size_t  n;
 
-    n = snprintf(buf, size, "%s/", ptr);
+    n = strlen(ptr);
+
+    if (n + 2 > size) {
+        n = size - 2;
+    }
+
+    if (buf != ptr) {
+        memcpy(buf, ptr, n);
+    }
+
+    buf[n++] = '/';
 
     for ( /* void */ ; *token != '\0' && n + 3 < size; token++) {
         if (*token == '~') {
@@ -731,10 +745,6 @@ gw_asl_pointer(char *buf, size_t size, const char *ptr, const char *token)
         } else {
             buf[n++] = *token;
         }
-    }
-
-    if (n >= size) {
-        n = size - 1;
     }
 
     buf[n] = '\0';

@@ -21,6 +21,10 @@
 #define GW_ASL_MAX_DELAY_MAX  31622400       /* MaxDelaySeconds, AWS's */
 #define GW_ASL_LABEL_MAX      40             /* Map's Label, characters */
 #define GW_ASL_RULE_DEPTH_MAX 16             /* And, Or, Not nested */
+/* JSON nesting of a definition: a machine, States, a state, Branches
+ * and a branch per level of Parallel or Map, then a value */
+#define GW_ASL_DEF_DEPTH_MAX                                                  \
+    (4 + 4 * GW_ASL_DEPTH_MAX + GW_ASL_JSON_DEPTH_MAX)
 
 
 /* every block the compiled form holds, freed together */
