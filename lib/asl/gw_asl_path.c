@@ -21,7 +21,7 @@
  * filter or "..", what is missing is skipped.  A filter applied to an
  * object tests the object itself, not its members; a union of names
  * that ends the path selects one object of those members.  Where the
- * oracle (jsonpath-plus) differs, docs/workflow.md lists it.
+ * oracle (jsonpath-plus) differs, t/unit/test_asl_path.c says so.
  *
  * Bounds: the path's length, the nesting of a filter's parentheses
  * (GW_ASL_JP_FILTER_DEPTH), the recursion of the evaluation
