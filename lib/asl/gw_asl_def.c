@@ -262,6 +262,14 @@ gw_asl_machine_compile(gw_asl_ctx_t *ctx, json_t *obj, const char *ptr,
         fields = gw_asl_branch_fields;
     }
 
+    if (parent != NULL && json_object_get(obj, "QueryLanguage") != NULL) {
+        gw_asl_error(ctx->err, GW_ASL_E_INVALID,
+                     gw_asl_pointer(p, sizeof(p), ptr, "QueryLanguage"),
+                     "QueryLanguage is set at the top or in a state, and "
+                     "only JSONPath is supported");
+        return NULL;
+    }
+
     if (gw_asl_keys_check(ctx, obj, fields, "a state machine", ptr) != 0) {
         return NULL;
     }

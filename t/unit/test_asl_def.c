@@ -393,6 +393,11 @@ test_checks(void)
     refused("QueryLanguage JSONata in a state",
             ONE("{\"Type\": \"Succeed\", \"QueryLanguage\": \"JSONata\"}"),
             "/States/A/QueryLanguage", "only JSONPath");
+    refused("QueryLanguage JSONata in a branch",
+            ONE("{\"Type\": \"Parallel\", \"Branches\": [{\"QueryLanguage\":"
+                " \"JSONata\", \"StartAt\": \"X\", \"States\": {\"X\":"
+                " {\"Type\": \"Succeed\"}}}], \"End\": true}"),
+            "/States/A/Branches/0/QueryLanguage", "only JSONPath");
     refused("JSONata's Output field", ONE("{\"Type\": \"Succeed\", \"Output\":"
             " 1}"), "/States/A/Output", "JSONPath");
     refused("variables' Assign field", ONE("{\"Type\": \"Pass\", \"Assign\":"
