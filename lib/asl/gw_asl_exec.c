@@ -40,24 +40,10 @@
 #include "gw_asl_exec_int.h"
 
 
-#define GW_ASL_WAIT_MAX_S  (100LL * 366 * 86400)  /* seconds of a Wait */
-#define GW_ASL_TIMEOUT_MAX_S  99999999LL          /* Task TimeoutSeconds */
-
-
-static json_t *gw_asl_exec_path(const char *path, json_t *input,
-    json_t *context, gw_asl_err_t *err);
-static json_t *gw_asl_exec_input(const gw_asl_state_t *st, json_t *input,
-    json_t *context, gw_asl_err_t *err);
-static json_t *gw_asl_exec_parameters(const gw_asl_state_t *st,
-    json_t *eff, json_t *context, gw_asl_err_t *err);
 static json_t *gw_asl_exec_output(const gw_asl_state_t *st, json_t *value,
     json_t *context, gw_asl_err_t *err);
-static int gw_asl_exec_size(json_t *value, const char *what,
-    gw_asl_err_t *err);
 static gw_asl_next_e gw_asl_exec_finish(const gw_asl_state_t *st,
     json_t *input, json_t *context, json_t *result, gw_asl_step_t *step);
-static gw_asl_next_e gw_asl_exec_error(const gw_asl_state_t *st,
-    json_t *input, gw_asl_step_t *step);
 static gw_asl_next_e gw_asl_exec_task(const gw_asl_state_t *st,
     json_t *input, json_t *context, gw_asl_step_t *step);
 static gw_asl_next_e gw_asl_exec_wait(const gw_asl_state_t *st,
@@ -66,18 +52,6 @@ static gw_asl_next_e gw_asl_exec_choice(const gw_asl_state_t *st,
     json_t *input, json_t *context, gw_asl_step_t *step);
 static gw_asl_next_e gw_asl_exec_fail_state(const gw_asl_state_t *st,
     json_t *input, json_t *context, gw_asl_step_t *step);
-static gw_asl_next_e gw_asl_exec_fork(const gw_asl_state_t *st,
-    json_t *input, json_t *context, gw_asl_step_t *step);
-static int gw_asl_exec_map_items(const gw_asl_state_t *st, json_t *eff,
-    json_t *context, gw_asl_step_t *step);
-static int gw_asl_exec_int_field(const gw_asl_state_t *st,
-    const char *name, json_t *input, json_t *context, int64_t min,
-    int64_t max, int64_t *value, gw_asl_err_t *err);
-static int gw_asl_exec_percent(const gw_asl_state_t *st, json_t *input,
-    json_t *context, double *pct, gw_asl_err_t *err);
-static int gw_asl_exec_string_field(const gw_asl_state_t *st,
-    const char *name, json_t *input, json_t *context, char *buf,
-    size_t size, gw_asl_err_t *err);
 
 
 void
@@ -321,7 +295,7 @@ gw_asl_fail(const gw_asl_state_t *st, json_t *input, const char *error,
 
 /* a path's value: "$" is input itself, without a call */
 
-static json_t *
+json_t *
 gw_asl_exec_path(const char *path, json_t *input, json_t *context,
     gw_asl_err_t *err)
 {
@@ -335,7 +309,7 @@ gw_asl_exec_path(const char *path, json_t *input, json_t *context,
 
 /* InputPath over the raw input: absent "$", null {} */
 
-static json_t *
+json_t *
 gw_asl_exec_input(const gw_asl_state_t *st, json_t *input, json_t *context,
     gw_asl_err_t *err)
 {
@@ -374,7 +348,7 @@ gw_asl_exec_input(const gw_asl_state_t *st, json_t *input, json_t *context,
 
 /* Parameters (Pass, Task, Parallel) over the effective input */
 
-static json_t *
+json_t *
 gw_asl_exec_parameters(const gw_asl_state_t *st, json_t *eff,
     json_t *context, gw_asl_err_t *err)
 {
@@ -430,7 +404,7 @@ gw_asl_exec_output(const gw_asl_state_t *st, json_t *value,
 
 /* 0 when value is at most GW_ASL_PAYLOAD_MAX bytes of compact JSON */
 
-static int
+int
 gw_asl_exec_size(json_t *value, const char *what, gw_asl_err_t *err)
 {
     size_t  n;
@@ -528,7 +502,7 @@ gw_asl_exec_finish(const gw_asl_state_t *st, json_t *input, json_t *context,
  * fails the execution; any other goes to the catchers (no retries).
  */
 
-static gw_asl_next_e
+gw_asl_next_e
 gw_asl_exec_error(const gw_asl_state_t *st, json_t *input,
     gw_asl_step_t *step)
 {
@@ -744,502 +718,4 @@ gw_asl_exec_fail_state(const gw_asl_state_t *st, json_t *input,
 
     step->next_kind = GW_ASL_FAILED;
     return step->next_kind;
-}
-
-
-/*
- * Parallel: the effective input, once per branch.  Map: its items (see
- * gw_asl_exec_map_items), MaxConcurrency(Path), ToleratedFailure...
- */
-
-static gw_asl_next_e
-gw_asl_exec_fork(const gw_asl_state_t *st, json_t *input, json_t *context,
-    gw_asl_step_t *step)
-{
-    size_t    i;
-    json_t   *eff, *v;
-
-    eff = gw_asl_exec_input(st, input, context, &step->err);
-    if (eff == NULL) {
-        return gw_asl_exec_error(st, input, step);
-    }
-
-    if (st->type == GW_ASL_MAP) {
-        if (gw_asl_exec_map_items(st, eff, context, step) != 0) {
-            json_decref(eff);
-            return gw_asl_exec_error(st, input, step);
-        }
-
-        json_decref(eff);
-        step->next_kind = GW_ASL_FORK;
-        return step->next_kind;
-    }
-
-    v = gw_asl_exec_parameters(st, eff, context, &step->err);
-    json_decref(eff);
-
-    if (v == NULL
-        || gw_asl_exec_size(v, "branches' input", &step->err) != 0)
-    {
-        json_decref(v);
-        return gw_asl_exec_error(st, input, step);
-    }
-
-    step->items = json_array();
-    if (step->items == NULL) {
-        json_decref(v);
-        gw_asl_error(&step->err, GW_ASL_E_RUNTIME, NULL, "out of memory");
-        return gw_asl_exec_error(st, input, step);
-    }
-
-    for (i = 0; i < st->nbranches; i++) {
-        if (json_array_append(step->items, v) != 0) {
-            json_decref(v);
-            gw_asl_error(&step->err, GW_ASL_E_RUNTIME, NULL,
-                         "out of memory");
-            return gw_asl_exec_error(st, input, step);
-        }
-    }
-
-    json_decref(v);
-
-    step->next_kind = GW_ASL_FORK;
-    return step->next_kind;
-}
-
-
-/*
- * Map's items: ItemsPath (default "$") over the effective input must
- * select an array (else States.Runtime).  With ItemSelector (or the
- * older Parameters), item i becomes the template applied to the
- * effective input with a context that is a shallow copy of context
- * plus "Map": {"Item": {"Index": i, "Value": item}}; without one, the
- * item itself.  step->items holds what each item's processor starts
- * with; the caller builds the processor's own context (without Map).
- * MaxConcurrency(Path) gives step->concurrency (0: no limit);
- * ToleratedFailurePercentage(Path) and ToleratedFailureCount(Path) give
- * tolerated_pct and tolerated_count, -1 when absent: the caller counts
- * the failed items and fails the Map with
- * States.ExceedToleratedFailureThreshold past either; with neither, an
- * item's failure fails the Map with that item's error.
- */
-
-static int
-gw_asl_exec_map_items(const gw_asl_state_t *st, json_t *eff,
-    json_t *context, gw_asl_step_t *step)
-{
-    int          rc;
-    size_t       i, n;
-    json_t      *items, *tmpl, *ctx, *item, *v, *p;
-    const char  *path;
-    int64_t      iv;
-
-    p = json_object_get(st->raw, "ItemsPath");
-    path = json_is_string(p) ? json_string_value(p) : "$";
-
-    items = gw_asl_exec_path(path, eff, context, &step->err);
-    if (items == NULL) {
-        snprintf(step->err.error, sizeof(step->err.error), "%s",
-                 GW_ASL_E_RUNTIME);
-        return -1;
-    }
-
-    if (!json_is_array(items)) {
-        json_decref(items);
-        return gw_asl_error(&step->err, GW_ASL_E_RUNTIME, NULL,
-                            "the items of the Map \"%s\" (ItemsPath \"%s\") "
-                            "are not an array", st->name, path);
-    }
-
-    iv = 0;
-    if (gw_asl_exec_int_field(st, "MaxConcurrency", eff, context, 0,
-                              INT32_MAX, &iv, &step->err)
-        != 0)
-    {
-        json_decref(items);
-        return -1;
-    }
-
-    step->concurrency = (size_t) iv;
-
-    if (gw_asl_exec_int_field(st, "ToleratedFailureCount", eff, context, 0,
-                              INT64_MAX / 2, &step->tolerated_count,
-                              &step->err)
-        != 0)
-    {
-        json_decref(items);
-        return -1;
-    }
-
-    if (gw_asl_exec_percent(st, eff, context, &step->tolerated_pct,
-                            &step->err)
-        != 0)
-    {
-        json_decref(items);
-        return -1;
-    }
-
-    tmpl = json_object_get(st->raw, "ItemSelector");
-    if (tmpl == NULL) {
-        tmpl = json_object_get(st->raw, "Parameters");
-    }
-
-    if (tmpl == NULL) {
-        step->items = items;
-        return 0;
-    }
-
-    n = json_array_size(items);
-
-    step->items = json_array();
-    ctx = json_is_object(context) ? json_copy(context) : json_object();
-
-    if (step->items == NULL || ctx == NULL) {
-        json_decref(items);
-        json_decref(ctx);
-        return gw_asl_error(&step->err, GW_ASL_E_RUNTIME, NULL,
-                            "out of memory");
-    }
-
-    rc = 0;
-
-    for (i = 0; i < n; i++) {
-        item = json_array_get(items, i);
-
-        v = json_pack("{s:{s:I, s:O}}", "Item", "Index", (json_int_t) i,
-                      "Value", item);
-        if (v == NULL || json_object_set_new(ctx, "Map", v) != 0) {
-            rc = gw_asl_error(&step->err, GW_ASL_E_RUNTIME, NULL,
-                              "out of memory");
-            break;
-        }
-
-        v = gw_asl_template_apply(tmpl, eff, ctx, GW_ASL_E_RUNTIME,
-                                  &step->err);
-        if (v == NULL) {
-            rc = -1;
-            break;
-        }
-
-        if (gw_asl_exec_size(v, "item's input", &step->err) != 0
-            || json_array_append_new(step->items, v) != 0)
-        {
-            rc = -1;
-            break;
-        }
-    }
-
-    json_decref(items);
-    json_decref(ctx);
-
-    return rc;
-}
-
-
-/*
- * An integer field name, or its name"Path" form over input: in [min,
- * max] or States.Runtime.  value is left as is when neither is there.
- */
-
-static int
-gw_asl_exec_int_field(const gw_asl_state_t *st, const char *name,
-    json_t *input, json_t *context, int64_t min, int64_t max,
-    int64_t *value, gw_asl_err_t *err)
-{
-    char     key[64];
-    double   d;
-    json_t  *f, *v;
-
-    f = json_object_get(st->raw, name);
-
-    if (f != NULL) {
-        v = json_incref(f);
-
-    } else {
-        snprintf(key, sizeof(key), "%sPath", name);
-        f = json_object_get(st->raw, key);
-
-        if (f == NULL) {
-            return 0;
-        }
-
-        if (!json_is_string(f)) {
-            return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                                "%s of \"%s\" is not a string", key,
-                                st->name);
-        }
-
-        v = gw_asl_exec_path(json_string_value(f), input, context, err);
-        if (v == NULL) {
-            snprintf(err->error, sizeof(err->error), "%s",
-                     GW_ASL_E_RUNTIME);
-            return -1;
-        }
-    }
-
-    if (json_is_integer(v)) {
-        d = (double) json_integer_value(v);
-
-    } else if (json_is_real(v)
-               && json_real_value(v) == (double) (int64_t) json_real_value(v))
-    {
-        d = json_real_value(v);
-
-    } else {
-        json_decref(v);
-        return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                            "%s of \"%s\" is not an integer", name,
-                            st->name);
-    }
-
-    json_decref(v);
-
-    if (d < (double) min || d > (double) max) {
-        return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                            "%s of \"%s\" is out of range [%lld, %lld]",
-                            name, st->name, (long long) min,
-                            (long long) max);
-    }
-
-    *value = (int64_t) d;
-
-    return 0;
-}
-
-
-/* ToleratedFailurePercentage(Path): a number in [0, 100], -1 absent */
-
-static int
-gw_asl_exec_percent(const gw_asl_state_t *st, json_t *input,
-    json_t *context, double *pct, gw_asl_err_t *err)
-{
-    double   d;
-    json_t  *f, *v;
-
-    f = json_object_get(st->raw, "ToleratedFailurePercentage");
-
-    if (f != NULL) {
-        v = json_incref(f);
-
-    } else {
-        f = json_object_get(st->raw, "ToleratedFailurePercentagePath");
-
-        if (f == NULL) {
-            *pct = -1;
-            return 0;
-        }
-
-        v = json_is_string(f)
-            ? gw_asl_exec_path(json_string_value(f), input, context, err)
-            : NULL;
-
-        if (v == NULL) {
-            return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                                "ToleratedFailurePercentagePath of \"%s\" "
-                                "names no value", st->name);
-        }
-    }
-
-    d = json_number_value(v);
-
-    if (!json_is_number(v) || d < 0 || d > 100) {
-        json_decref(v);
-        return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                            "ToleratedFailurePercentage of \"%s\" is not "
-                            "a number in [0, 100]", st->name);
-    }
-
-    json_decref(v);
-    *pct = d;
-
-    return 0;
-}
-
-
-/*
- * A string field name, or its name"Path" form: a Reference Path over
- * input or an intrinsic call (Fail's ErrorPath and CausePath take
- * both), whose value must be a string, else States.Runtime.  buf is
- * left as is when neither is there.
- */
-
-static int
-gw_asl_exec_string_field(const gw_asl_state_t *st, const char *name,
-    json_t *input, json_t *context, char *buf, size_t size,
-    gw_asl_err_t *err)
-{
-    char         key[64];
-    json_t      *f, *v;
-    const char  *s;
-
-    f = json_object_get(st->raw, name);
-
-    if (f != NULL) {
-        if (!json_is_string(f)) {
-            return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                                "%s of \"%s\" is not a string", name,
-                                st->name);
-        }
-
-        snprintf(buf, size, "%s", json_string_value(f));
-        return 0;
-    }
-
-    snprintf(key, sizeof(key), "%sPath", name);
-    f = json_object_get(st->raw, key);
-
-    if (f == NULL) {
-        return 0;
-    }
-
-    if (!json_is_string(f)) {
-        return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                            "%s of \"%s\" is not a string", key, st->name);
-    }
-
-    s = json_string_value(f);
-
-    if (gw_asl_intrinsic_is_call(s)) {
-        v = gw_asl_intrinsic_eval(s, input, context, err);
-
-    } else {
-        v = gw_asl_exec_path(s, input, context, err);
-    }
-
-    if (v == NULL) {
-        snprintf(err->error, sizeof(err->error), "%s", GW_ASL_E_RUNTIME);
-        return -1;
-    }
-
-    if (!json_is_string(v)) {
-        json_decref(v);
-        return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                            "%s \"%s\" of \"%s\" does not give a string",
-                            key, s, st->name);
-    }
-
-    snprintf(buf, size, "%s", json_string_value(v));
-    json_decref(v);
-
-    return 0;
-}
-
-
-/* days since 1970-01-01 of a proleptic Gregorian date */
-
-static int64_t
-gw_asl_exec_days(int64_t y, int64_t m, int64_t d)
-{
-    int64_t  era, yoe, doy, doe;
-
-    y -= (m <= 2);
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
-
-static int
-gw_asl_exec_digits(const char *s, size_t n, int *v)
-{
-    size_t  i;
-
-    *v = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-
-        *v = *v * 10 + (s[i] - '0');
-    }
-
-    return 0;
-}
-
-
-/* gw_asl_exec_int.h */
-
-int
-gw_asl_timestamp_parse(const char *s, int64_t *ms)
-{
-    int           y, mo, d, h, mi, sec, oh, om, frac, nf;
-    size_t        len;
-    const char   *p;
-    static const int  mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-                                  30, 31 };
-
-    len = strlen(s);
-
-    if (len < 20
-        || gw_asl_exec_digits(s, 4, &y) != 0 || s[4] != '-'
-        || gw_asl_exec_digits(s + 5, 2, &mo) != 0 || s[7] != '-'
-        || gw_asl_exec_digits(s + 8, 2, &d) != 0 || s[10] != 'T'
-        || gw_asl_exec_digits(s + 11, 2, &h) != 0 || s[13] != ':'
-        || gw_asl_exec_digits(s + 14, 2, &mi) != 0 || s[16] != ':'
-        || gw_asl_exec_digits(s + 17, 2, &sec) != 0)
-    {
-        return -1;
-    }
-
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23
-        || mi > 59 || sec > 60)
-    {
-        return -1;
-    }
-
-    if (mo == 2 && d == 29
-        && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-    {
-        return -1;
-    }
-
-    p = s + 19;
-    frac = 0;
-
-    if (*p == '.') {
-        p++;
-
-        for (nf = 0; *p >= '0' && *p <= '9'; p++, nf++) {
-            if (nf < 3) {
-                frac = frac * 10 + (*p - '0');
-            }
-        }
-
-        if (nf == 0) {
-            return -1;
-        }
-
-        for ( /* void */ ; nf < 3; nf++) {
-            frac *= 10;
-        }
-    }
-
-    oh = 0;
-    om = 0;
-
-    if (p[0] == 'Z' && p[1] == '\0') {
-        /* UTC */
-
-    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6
-               && gw_asl_exec_digits(p + 1, 2, &oh) == 0 && p[3] == ':'
-               && gw_asl_exec_digits(p + 4, 2, &om) == 0
-               && oh <= 23 && om <= 59)
-    {
-        if (p[0] == '-') {
-            oh = -oh;
-            om = -om;
-        }
-
-    } else {
-        return -1;
-    }
-
-    *ms = ((gw_asl_exec_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec)
-           - (oh * 3600 + om * 60)) * 1000 + frac;
-
-    return 0;
 }
