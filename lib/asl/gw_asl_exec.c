@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "gw_asl.h"
+#include "gw_asl_def_int.h"
 #include "gw_asl_exec_int.h"
 
 
@@ -584,6 +585,7 @@ gw_asl_exec_wait(const gw_asl_state_t *st, json_t *input, json_t *context,
     int       rc;
     char      ts[64];
     json_t   *eff;
+    int32_t   ns;
     int64_t   s, until;
 
     eff = gw_asl_exec_input(st, input, context, &step->err);
@@ -611,7 +613,7 @@ gw_asl_exec_wait(const gw_asl_state_t *st, json_t *input, json_t *context,
         until = now_ms + s * 1000;
 
     } else if (ts[0] != '\0') {
-        if (gw_asl_timestamp_parse(ts, &until) != 0) {
+        if (gw_asl_timestamp_parse(ts, &until, &ns) != 0) {
             gw_asl_error(&step->err, GW_ASL_E_RUNTIME, NULL,
                          "the Wait \"%s\" has a timestamp \"%s\" that is "
                          "not RFC 3339", st->name, ts);

@@ -57,12 +57,6 @@ int gw_asl_exec_int_field(const gw_asl_state_t *st, const char *name,
 int gw_asl_exec_string_field(const gw_asl_state_t *st, const char *name,
     json_t *input, json_t *context, char *buf, size_t size,
     gw_asl_err_t *err);
-/*
- * RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)", an uppercase
- * T and Z, fractions past the millisecond dropped: 0 with *ms (epoch
- * milliseconds), or -1.
- */
-int gw_asl_timestamp_parse(const char *s, int64_t *ms);
 
 
 #endif /* _GW_ASL_EXEC_INT_H_INCLUDED_ */

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "gw_asl.h"
+#include "gw_asl_def_int.h"
 #include "gw_asl_exec_int.h"
 
 
@@ -576,6 +577,7 @@ gw_asl_local_base(json_t *input, json_t *context, int64_t *start_ms)
 {
     char         t[80];
     json_t      *base, *e, *sm, *given, *v;
+    int32_t      ns;
     const char  *key;
 
     *start_ms = 0;
@@ -584,7 +586,7 @@ gw_asl_local_base(json_t *input, json_t *context, int64_t *start_ms)
     v = json_object_get(given, "StartTime");
 
     if (json_is_string(v)
-        && gw_asl_timestamp_parse(json_string_value(v), start_ms) != 0)
+        && gw_asl_timestamp_parse(json_string_value(v), start_ms, &ns) != 0)
     {
         *start_ms = 0;
     }

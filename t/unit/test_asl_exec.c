@@ -607,10 +607,11 @@ test_wait(void)
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{}", GW_ASL_FAILED, 0, "SecondsPath naming nothing");
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
-           "{\"s\": 316224000}", GW_ASL_SLEEP, 316224000LL * 1000 + 1000000,
+           "{\"s\": 3162240000}", GW_ASL_SLEEP,
+           3162240000LL * 1000 + 1000000,
            "SecondsPath at its cap (100 years of 366 days)");
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
-           "{\"s\": 316224001}", GW_ASL_FAILED, 0, "SecondsPath past it");
+           "{\"s\": 3162240001}", GW_ASL_FAILED, 0, "SecondsPath past it");
     t_wait("{\"Type\": \"Wait\", \"TimestampPath\": \"$.t\", \"End\": true}",
            "{\"t\": \"2024-01-01T00:00:01Z\"}", GW_ASL_SLEEP,
            1704067201000LL, "Wait TimestampPath");
@@ -1169,8 +1170,8 @@ test_run(void)
           "[\"ExecutionStarted\", \"TaskStateEntered\", \"TaskScheduled\","
           " \"TaskFailed\", \"StateRetried\", \"TaskStateEntered\","
           " \"TaskScheduled\", \"TaskFailed\", \"StateCaught\","
-          " \"TaskStateEntered\", \"TaskScheduled\", \"TaskSucceeded\","
-          " \"TaskStateExited\", \"ExecutionSucceeded\"]",
+          " \"TaskStateExited\", \"TaskStateEntered\", \"TaskScheduled\","
+          " \"TaskSucceeded\", \"TaskStateExited\", \"ExecutionSucceeded\"]",
           "run: Retry then Catch, in the history");
 
     t_run("{\"StartAt\": \"P\", \"States\": {"
