@@ -1306,10 +1306,11 @@ static void
 test_caps(void)
 {
     int            i, j;
-    char          *big, *def_text, *p;
-    size_t         size;
+    char          *big;
+    size_t         n;
     json_t        *in, *res;
     gw_asl_def_t  *def;
+    static char    nested[16384];
 
     /* a cycle without exit: the transition cap */
     t_run("{\"StartAt\": \"A\", \"States\": {"
@@ -1367,31 +1368,28 @@ test_caps(void)
     tb_def_free(def);
 
     /* Parallel nested GW_ASL_DEPTH_MAX deep, then one more */
-    size = 64 * 1024;
-    def_text = malloc(size);
-    if (def_text == NULL) {
-        bail_out("out of memory");
-    }
-
     for (i = GW_ASL_DEPTH_MAX; i <= GW_ASL_DEPTH_MAX + 1; i++) {
-        p = def_text;
-        p += sprintf(p, "{\"StartAt\": \"S\", \"States\": {\"S\": ");
+        n = 0;
+        n += snprintf(nested + n, sizeof(nested) - n,
+                      "{\"StartAt\": \"S\", \"States\": {\"S\": ");
 
         for (j = 0; j < i; j++) {
-            p += sprintf(p, "{\"Type\": \"Parallel\", \"End\": true,"
-                         " \"Branches\": [{\"StartAt\": \"S\", \"States\":"
-                         " {\"S\": ");
+            n += snprintf(nested + n, sizeof(nested) - n,
+                          "{\"Type\": \"Parallel\", \"End\": true,"
+                          " \"Branches\": [{\"StartAt\": \"S\","
+                          " \"States\": {\"S\": ");
         }
 
-        p += sprintf(p, "{\"Type\": \"Pass\", \"End\": true}");
+        n += snprintf(nested + n, sizeof(nested) - n,
+                      "{\"Type\": \"Pass\", \"End\": true}");
 
         for (j = 0; j < i; j++) {
-            p += sprintf(p, "}}]}");
+            n += snprintf(nested + n, sizeof(nested) - n, "}}]}");
         }
 
-        sprintf(p, "}}");
+        snprintf(nested + n, sizeof(nested) - n, "}}");
 
-        def = tb_def(def_text);
+        def = tb_def(nested);
         in = J("0");
         res = gw_asl_run_local(def, in, NULL, NULL, NULL, 0);
 
@@ -1409,8 +1407,6 @@ test_caps(void)
         json_decref(in);
         tb_def_free(def);
     }
-
-    free(def_text);
 
     /* no definition */
     in = J("{}");
