@@ -241,6 +241,15 @@ gw_asl_local_machine(gw_asl_local_t *run, gw_asl_machine_t *m,
                                      &step);
         }
 
+        if (next == GW_ASL_RETRY
+            && (step.retrier < 0 || step.retrier >= GW_ASL_RETRIERS_MAX))
+        {
+            gw_asl_error(&run->err, GW_ASL_E_RUNTIME, NULL,
+                         "\"%s\" has more than %d retriers", st->name,
+                         GW_ASL_RETRIERS_MAX);
+            break;
+        }
+
         if (next == GW_ASL_RETRY) {
             retries[step.retrier]++;
             retry_count++;

@@ -1418,6 +1418,74 @@ test_caps(void)
 }
 
 
+/* a definition through gw_asl_def_parse, run whole */
+
+#define SAGA                                                                  \
+    "{\"StartAt\": \"Reserve\", \"States\": {"                              \
+    "\"Reserve\": {\"Type\": \"Parallel\", \"ResultPath\": \"$.reserved\","   \
+    " \"Next\": \"Each\", \"Catch\": [{\"ErrorEquals\": [\"States.ALL\"],"    \
+    " \"ResultPath\": \"$.error\", \"Next\": \"Undo\"}], \"Branches\": ["     \
+    "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Task\","           \
+    " \"Resource\": \"arn:a\", \"End\": true}}},"                            \
+    "{\"StartAt\": \"B\", \"States\": {\"B\": {\"Type\": \"Task\","           \
+    " \"Resource\": \"arn:b\", \"Retry\": [{\"ErrorEquals\":"                 \
+    " [\"States.TaskFailed\"], \"MaxAttempts\": 2}], \"End\": true}}}]},"     \
+    "\"Each\": {\"Type\": \"Map\", \"ItemsPath\": \"$.items\","                \
+    " \"ItemSelector\": {\"n.$\": \"$$.Map.Item.Value\", \"i.$\":"            \
+    " \"$$.Map.Item.Index\"}, \"ResultPath\": \"$.doubled\", \"Next\":"        \
+    " \"Check\", \"ItemProcessor\": {\"StartAt\": \"D\", \"States\":"          \
+    " {\"D\": {\"Type\": \"Pass\", \"Parameters\": {\"v.$\":"                 \
+    " \"States.MathAdd($.n, $.n)\", \"i.$\": \"$.i\"}, \"End\": true}}}},"     \
+    "\"Check\": {\"Type\": \"Choice\", \"Choices\": [{\"Variable\":"          \
+    " \"$.doubled[0].v\", \"NumericEquals\": 2, \"Next\": \"Done\"}],"         \
+    " \"Default\": \"Undo\"},"                                               \
+    "\"Undo\": {\"Type\": \"Fail\", \"Error\": \"Undone\", \"CausePath\":"    \
+    " \"$.error.Cause\"},"                                                    \
+    "\"Done\": {\"Type\": \"Succeed\", \"OutputPath\": \"$.doubled\"}}}"
+
+static void
+t_parsed(const char *mocks, const char *expected, const char *name)
+{
+    json_t        *in, *mk, *res;
+    gw_asl_err_t   err;
+    gw_asl_def_t  *def;
+
+    def = gw_asl_def_parse(SAGA, strlen(SAGA), &err);
+    if (!ok(def != NULL, "%s: the definition parses", name)) {
+        diag("%s at %s: %s", err.error, err.pointer, err.cause);
+        skip(1, "no definition");
+        return;
+    }
+
+    in = J("{\"items\": [1, 2]}");
+    mk = J(mocks);
+
+    res = gw_asl_run_local(def, in, mk, NULL, NULL, 0);
+    is_json(res, expected, name);
+
+    json_decref(res);
+    json_decref(mk);
+    json_decref(in);
+    gw_asl_def_free(def);
+}
+
+
+static void
+test_parsed(void)
+{
+    t_parsed("{\"A\": [{\"Return\": \"a\"}], \"B\": [{\"Throw\":"
+             " {\"Error\": \"E.b\"}}, {\"Return\": \"b\"}]}",
+             "{\"status\": \"SUCCEEDED\", \"output\": [{\"v\": 2,"
+             " \"i\": 0}, {\"v\": 4, \"i\": 1}]}",
+             "parsed: Parallel with a retried branch, Map, Choice");
+    t_parsed("{\"A\": [{\"Return\": \"a\"}], \"B\": [{\"Throw\":"
+             " {\"Error\": \"E.b\", \"Cause\": \"gone\"}}]}",
+             "{\"status\": \"FAILED\", \"error\": \"Undone\","
+             " \"cause\": \"gone\"}",
+             "parsed: a branch's retries spent, caught, compensated");
+}
+
+
 int
 main(void)
 {
@@ -1433,6 +1501,7 @@ main(void)
     test_run();
     test_run_fork();
     test_caps();
+    test_parsed();
 
     return done_testing();
 }
