@@ -5,10 +5,12 @@
  * A definition parsed, checked and compiled (docs/workflow-language.md).
  *
  * The text is measured before it is parsed: at most GW_ASL_DEF_MAX bytes
- * and GW_ASL_JSON_DEPTH_MAX levels of nesting, so that jansson's own
- * recursion never goes deep.  jansson refuses duplicate keys (after
- * unescaping: "A" and "\u0041" are one name), NUL in strings, integers
- * and reals that overflow.
+ * and GW_ASL_DEF_DEPTH_MAX levels of nesting (room for Parallel and Map
+ * nested GW_ASL_DEPTH_MAX deep, four levels each, and for a value of
+ * GW_ASL_JSON_DEPTH_MAX levels in the innermost state), so that
+ * jansson's own recursion never goes deep.  jansson refuses duplicate
+ * keys (after unescaping: "A" and "\u0041" are one name), NUL in
+ * strings, integers and reals that overflow.
  *
  * A definition is a tree of machines: the top one, and one for each
  * Parallel branch and each Map processor, each with its own StartAt and
@@ -24,7 +26,6 @@
  */
 
 
-#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,6 @@ static int gw_asl_def_measure(const char *text, size_t len,
 static int gw_asl_top_check(gw_asl_ctx_t *ctx, json_t *root);
 static int gw_asl_name_check(gw_asl_ctx_t *ctx, const char *name,
     size_t index, const char *ptr);
-static int gw_asl_graph_check(gw_asl_ctx_t *ctx, gw_asl_machine_t *m,
-    const char *ptr);
-static size_t gw_asl_edges(gw_asl_state_t *st, int *out);
 static void gw_asl_machine_free(gw_asl_machine_t *m);
 static int gw_asl_ends_with(const char *s, const char *tail);
 
@@ -170,10 +168,10 @@ gw_asl_def_measure(const char *text, size_t len, gw_asl_err_t *err)
 
         case '[':
         case '{':
-            if (++depth > GW_ASL_JSON_DEPTH_MAX) {
+            if (++depth > GW_ASL_DEF_DEPTH_MAX) {
                 return gw_asl_error(err, GW_ASL_E_INVALID, "",
                                     "JSON nested over %d levels",
-                                    GW_ASL_JSON_DEPTH_MAX);
+                                    GW_ASL_DEF_DEPTH_MAX);
             }
             break;
 
@@ -447,149 +445,6 @@ gw_asl_def_target(gw_asl_ctx_t *ctx, gw_asl_machine_t *m, json_t *name,
 }
 
 
-/*
- * The graph of m: reachable from StartAt (forward), able to reach a
- * terminal state (backward, by fixed point: few states have many
- * edges, and a machine has at most GW_ASL_STATES_MAX states).
- */
-
-static int
-gw_asl_graph_check(gw_asl_ctx_t *ctx, gw_asl_machine_t *m, const char *ptr)
-{
-    int             rc, *edges, *stack;
-    char            p[GW_ASL_POINTER_MAX];
-    u_char         *seen, *exits;
-    size_t          i, j, k, n, top, changed;
-    gw_asl_state_t *st;
-
-    n = m->nstates;
-    rc = -1;
-
-    seen = calloc(n, 2);
-    stack = malloc(n * sizeof(int));
-    edges = NULL;
-
-    if (seen == NULL || stack == NULL) {
-        gw_asl_error(ctx->err, GW_ASL_E_RUNTIME, ptr, "out of memory");
-        goto done;
-    }
-
-    exits = seen + n;
-
-    k = 0;
-
-    for (i = 0; i < n; i++) {
-        k += 2 + m->states[i].nchoices + m->states[i].ncatches;
-    }
-
-    edges = malloc(k * sizeof(int));
-    if (edges == NULL) {
-        gw_asl_error(ctx->err, GW_ASL_E_RUNTIME, ptr, "out of memory");
-        goto done;
-    }
-
-    top = 0;
-    stack[top++] = m->start;
-    seen[m->start] = 1;
-
-    while (top > 0) {
-        st = &m->states[stack[--top]];
-        k = gw_asl_edges(st, edges);
-
-        for (j = 0; j < k; j++) {
-            if (!seen[edges[j]]) {
-                seen[edges[j]] = 1;
-                stack[top++] = edges[j];
-            }
-        }
-    }
-
-    for (i = 0; i < n; i++) {
-        if (!seen[i]) {
-            gw_asl_error(ctx->err, GW_ASL_E_INVALID,
-                         gw_asl_pointer(p, sizeof(p), ptr,
-                                        m->states[i].name),
-                         "the state \"%s\" cannot be reached from StartAt",
-                         m->states[i].name);
-            goto done;
-        }
-
-        exits[i] = m->states[i].end;
-    }
-
-    do {
-        changed = 0;
-
-        for (i = 0; i < n; i++) {
-            if (exits[i]) {
-                continue;
-            }
-
-            k = gw_asl_edges(&m->states[i], edges);
-
-            for (j = 0; j < k; j++) {
-                if (exits[edges[j]]) {
-                    exits[i] = 1;
-                    changed = 1;
-                    break;
-                }
-            }
-        }
-
-    } while (changed);
-
-    for (i = 0; i < n; i++) {
-        if (!exits[i]) {
-            gw_asl_error(ctx->err, GW_ASL_E_INVALID,
-                         gw_asl_pointer(p, sizeof(p), ptr,
-                                        m->states[i].name),
-                         "no path from the state \"%s\" to a terminal "
-                         "state (End, Succeed or Fail): %s",
-                         m->states[i].name,
-                         exits[m->start] ? "a cycle without exit"
-                                         : "the machine never ends");
-            goto done;
-        }
-    }
-
-    rc = 0;
-
-done:
-
-    free(seen);
-    free(stack);
-    free(edges);
-    return rc;
-}
-
-
-static size_t
-gw_asl_edges(gw_asl_state_t *st, int *out)
-{
-    size_t  i, n;
-
-    n = 0;
-
-    if (st->next >= 0) {
-        out[n++] = st->next;
-    }
-
-    if (st->default_next >= 0) {
-        out[n++] = st->default_next;
-    }
-
-    for (i = 0; i < st->nchoices; i++) {
-        out[n++] = st->choice_next[i];
-    }
-
-    for (i = 0; i < st->ncatches; i++) {
-        out[n++] = st->catches[i].next;
-    }
-
-    return n;
-}
-
-
 void
 gw_asl_def_free(gw_asl_def_t *def)
 {
@@ -712,12 +567,24 @@ gw_asl_pstrdup(gw_asl_ctx_t *ctx, const char *s)
 }
 
 
+/* buf may be ptr itself: the token is appended */
+
 char *
 gw_asl_pointer(char *buf, size_t size, const char *ptr, const char *token)
 {
     size_t  n;
 
-    n = snprintf(buf, size, "%s/", ptr);
+    n = strlen(ptr);
+
+    if (n + 2 > size) {
+        n = size - 2;
+    }
+
+    if (buf != ptr) {
+        memcpy(buf, ptr, n);
+    }
+
+    buf[n++] = '/';
 
     for ( /* void */ ; *token != '\0' && n + 3 < size; token++) {
         if (*token == '~') {
@@ -731,10 +598,6 @@ gw_asl_pointer(char *buf, size_t size, const char *ptr, const char *token)
         } else {
             buf[n++] = *token;
         }
-    }
-
-    if (n >= size) {
-        n = size - 1;
     }
 
     buf[n] = '\0';

@@ -3,10 +3,13 @@
  * Copyright (C) Tollgate
  *
  * What the files of a definition's checks share (gw_asl_def.c: the
- * machines, names, transitions and graph; gw_asl_def_state.c: each
- * state's fields; gw_asl_def_field.c: Retry, Catch, Map's
- * configuration, resources), and the RFC 3339 reader that Choice rules
- * and Wait share.  Not part of the contract: lib/asl only.
+ * machines, names and transitions; gw_asl_def_graph.c: reachability;
+ * gw_asl_def_state.c: each state's fields; gw_asl_def_map.c: the Map
+ * state; gw_asl_def_field.c: Retry, Catch, resources, paths, templates),
+ * the comparisons of Choice rules (gw_asl_choice_cmp.c) and the RFC 3339
+ * reader that Choice rules and Wait share (gw_asl_timestamp.c).  Not
+ * part of the contract: lib/asl only (gw_asl_exec.c may read
+ * timestamps with it).
  */
 
 
@@ -21,6 +24,10 @@
 #define GW_ASL_MAX_DELAY_MAX  31622400       /* MaxDelaySeconds, AWS's */
 #define GW_ASL_LABEL_MAX      40             /* Map's Label, characters */
 #define GW_ASL_RULE_DEPTH_MAX 16             /* And, Or, Not nested */
+/* JSON nesting of a definition: a machine, States, a state, Branches
+ * and a branch per level of Parallel or Map, then a value */
+#define GW_ASL_DEF_DEPTH_MAX                                                  \
+    (4 + 4 * GW_ASL_DEPTH_MAX + GW_ASL_JSON_DEPTH_MAX)
 
 
 /* every block the compiled form holds, freed together */
@@ -66,13 +73,24 @@ int gw_asl_def_target(gw_asl_ctx_t *ctx, gw_asl_machine_t *m,
 int gw_asl_state_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     const char *ptr, unsigned depth);
 
+/* gw_asl_def_graph.c: reachability and a way out, for every state */
+int gw_asl_graph_check(gw_asl_ctx_t *ctx, gw_asl_machine_t *m,
+    const char *ptr);
+
+/* gw_asl_def_map.c */
+int gw_asl_map_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
+    const char *ptr, unsigned depth);
+int gw_asl_map_config_check(gw_asl_ctx_t *ctx, json_t *obj,
+    const char *ptr);
+
 /* gw_asl_def_field.c */
 int gw_asl_retry_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     json_t *v, const char *ptr);
 int gw_asl_catch_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     json_t *v, const char *ptr);
-int gw_asl_map_config_check(gw_asl_ctx_t *ctx, json_t *obj,
-    const char *ptr);
+/* a string field, one of values (NULL-terminated) */
+int gw_asl_enum_field(gw_asl_ctx_t *ctx, json_t *obj, const char *key,
+    const char *const *values, const char *ptr);
 int gw_asl_resource_check(gw_asl_ctx_t *ctx, json_t *v, const char *ptr);
 /* a field holding a Path (kind GW_ASL_PATH_*), null allowed if nullable */
 int gw_asl_path_field(gw_asl_ctx_t *ctx, json_t *obj, const char *key,
@@ -90,8 +108,15 @@ int gw_asl_exclusive(gw_asl_ctx_t *ctx, json_t *obj, const char *a,
 int gw_asl_keys_check(gw_asl_ctx_t *ctx, json_t *obj,
     const char *const *names, const char *what, const char *ptr);
 
+/* gw_asl_choice_cmp.c: -1, 0, 1 */
+#define GW_ASL_STAR  256            /* a "*" of StringMatches' pattern */
+int gw_asl_utf16_cmp(json_t *a, json_t *b);
+int gw_asl_number_cmp(json_t *a, json_t *b);
+/* 1 when s (n bytes) matches the pattern p (np bytes and stars) */
+int gw_asl_matches(const int *p, size_t np, const char *s, size_t n);
+
 /*
- * gw_asl_choice.c: an RFC 3339 date-time (uppercase T and Z, an offset
+ * gw_asl_timestamp.c: an RFC 3339 date-time (uppercase T and Z, an offset
  * or Z required, fractional seconds allowed) as milliseconds since the
  * epoch and the sub-millisecond rest in nanoseconds; -1 when s is not
  * one.

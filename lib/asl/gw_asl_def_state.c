@@ -112,8 +112,6 @@ static int gw_asl_fail_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     const char *ptr);
 static int gw_asl_parallel_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     const char *ptr, unsigned depth);
-static int gw_asl_map_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
-    const char *ptr, unsigned depth);
 static int gw_asl_string_field(gw_asl_ctx_t *ctx, json_t *obj,
     const char *key, const char *ptr);
 static int gw_asl_fail_field(gw_asl_ctx_t *ctx, json_t *obj,
@@ -618,84 +616,6 @@ gw_asl_parallel_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
 
     if (gw_asl_retry_compile(ctx, st, json_object_get(st->raw, "Retry"),
                              ptr) != 0)
-    {
-        return -1;
-    }
-
-    return gw_asl_catch_compile(ctx, st, json_object_get(st->raw, "Catch"),
-                                ptr);
-}
-
-
-static int
-gw_asl_map_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st, const char *ptr,
-    unsigned depth)
-{
-    char         p[GW_ASL_POINTER_MAX];
-    json_t      *proc, *v;
-    const char  *key;
-
-    if (gw_asl_exclusive(ctx, st->raw, "ItemProcessor", "Iterator", ptr)
-        != 0
-        || gw_asl_exclusive(ctx, st->raw, "ItemSelector", "Parameters", ptr)
-           != 0)
-    {
-        return -1;
-    }
-
-    key = "ItemProcessor";
-    proc = json_object_get(st->raw, key);
-
-    if (proc == NULL) {
-        key = "Iterator";
-        proc = json_object_get(st->raw, key);
-    }
-
-    if (proc == NULL) {
-        return gw_asl_error(ctx->err, GW_ASL_E_INVALID, ptr,
-                            "a Map state has an ItemProcessor (or an "
-                            "Iterator)");
-    }
-
-    gw_asl_pointer(p, sizeof(p), ptr, key);
-
-    if (depth + 1 > GW_ASL_DEPTH_MAX) {
-        return gw_asl_error(ctx->err, GW_ASL_E_INVALID, p,
-                            "Parallel and Map nested over %d levels",
-                            GW_ASL_DEPTH_MAX);
-    }
-
-    st->processor = gw_asl_machine_compile(ctx, proc, p, st->machine,
-                                           depth + 1);
-    if (st->processor == NULL) {
-        return -1;
-    }
-
-    if (gw_asl_path_field(ctx, st->raw, "ItemsPath", GW_ASL_PATH_REFERENCE,
-                          0, ptr) != 0)
-    {
-        return -1;
-    }
-
-    v = json_object_get(st->raw, "ItemSelector");
-
-    if (v != NULL) {
-        gw_asl_pointer(p, sizeof(p), ptr, "ItemSelector");
-
-        if (!json_is_object(v)) {
-            return gw_asl_error(ctx->err, GW_ASL_E_INVALID, p,
-                                "ItemSelector is a JSON object (a payload "
-                                "template)");
-        }
-
-        if (gw_asl_template_field(ctx, v, p) != 0) {
-            return -1;
-        }
-    }
-
-    if (gw_asl_map_config_check(ctx, st->raw, ptr) != 0
-        || gw_asl_retry_compile(ctx, st, json_object_get(st->raw, "Retry"),
-                                ptr) != 0)
     {
         return -1;
     }

@@ -19,6 +19,22 @@
  * the four characters it lets one escape.  Offsets in the causes count
  * bytes from 0.
  *
+ * Semantics follow AWS's guide, and where executions recorded against
+ * AWS showed more, those (the oracle, aws-local-stepfunctions, differs):
+ * MathAdd rounds each argument half up first (floor(x + 0.5): 1.5 is 2,
+ * -1.5 is -1); StringSplit cuts at any character of its delimiter and
+ * drops empty pieces; StringToJson("") is null.  Our own choices where
+ * the guide is silent: MathRandom draws from [start, end), the end
+ * excluded (the oracle includes it); ArrayGetItem past the end is null
+ * (as the oracle answers); Format takes strings, numbers, booleans and
+ * null, never arrays or objects (as the oracle); the 10,000-character
+ * caps count UTF-8 characters; Base64Decode takes missing padding and
+ * must decode to UTF-8 text; text built past GW_ASL_PAYLOAD_MAX bytes
+ * (Format, JsonToString) is States.DataLimitExceeded, every other
+ * failure States.IntrinsicFailure, a path naming nothing the path's own
+ * States.Runtime.  At definition time, a call of literals only is
+ * evaluated, so that what it would refuse at run time it refuses then.
+ *
  * The parser (gw_asl_intrinsic_parse.c) is recursive, one level per
  * nested call, refusing a call nested past GW_ASL_INTRINSIC_MAX before it
  * recurses.  Evaluation walks the same tree; errors are values

@@ -193,6 +193,11 @@ gw_asl_template_apply(json_t *tmpl, json_t *input, json_t *context,
     t.error_name = error_name;
     t.err = err;
 
+    if (tmpl == NULL) {
+        gw_asl_error(err, GW_ASL_E_RUNTIME, NULL, "no payload template");
+        return NULL;
+    }
+
     out = gw_asl_tmpl_value(&t, tmpl, 0);
     if (out == NULL) {
         return NULL;

@@ -365,6 +365,13 @@ test_json(void)
            "... compact, in order, numbers and escapes as JavaScript");
     is_int(ev("States.JsonToString('\xc3\xa9')"), 0, "a string");
     is_str(out_buf, "\"\\\"\xc3\xa9\\\"\"", "... quoted, UTF-8 kept");
+    s = repeat("States.JsonToString('", "x", GW_ASL_PAYLOAD_MAX - 2, "')");
+    is_int(ev(s), 0, "a JSON text at the payload cap");
+    free(s);
+    s = repeat("States.JsonToString('", "x", GW_ASL_PAYLOAD_MAX - 1, "')");
+    is_int(ev(s), -1, "one byte more");
+    is_str(last.error, "States.DataLimitExceeded", "... DataLimitExceeded");
+    free(s);
     is_int(ev("States.JsonToString(null)"), 0, "null");
     is_str(out_buf, "\"null\"", "... \"null\"");
 
@@ -540,8 +547,12 @@ test_encoding(void)
     is_int(ev("States.Hash('abc', 'sha-256')"), -1, "lower case algorithm");
     ok(has("none of MD5"), "... refused");
     is_int(ev("States.Hash(1, 'MD5')"), -1, "a number to hash");
+    s = repeat("States.Hash('", "a", 10000, "', 'MD5')");
+    is_int(ev(s), 0, "10,000 characters to hash");
+    free(s);
     s = repeat("States.Hash('", "a", 10001, "', 'MD5')");
     is_int(ev(s), -1, "10,001 characters");
+    is_str(last.error, "States.IntrinsicFailure", "... IntrinsicFailure");
     free(s);
 
     is_int(ev("States.StringSplit('a,b,,c,', ',')"), 0, "StringSplit");
@@ -646,7 +657,7 @@ test_paths(void)
     json_error_t  e;
 
     if (gw_asl_path_check("$.a", GW_ASL_PATH_ANY, NULL) != 0) {
-        skip(14, "the path helper is not built yet");
+        skip(21, "the path helper is not built yet");
         return;
     }
 
@@ -670,6 +681,16 @@ test_paths(void)
     is_int(ev("States.ArrayLength($.o)"), -1, "an object to ArrayLength");
     is_str(last.error, "States.IntrinsicFailure", "... IntrinsicFailure");
     is_int(ck("States.Array($.a[)"), -1, "an invalid path");
+    ok(has("offset 13"), "... at its offset");
+    is_int(ck("States.ArrayRange($.n[0], 5000, 1)"), 0,
+           "a call with a path: not evaluated at definition time");
+    is_int(ev("States.ArrayRange($.n[0], 5000, 1)"), -1, "... but at run "
+           "time");
+    is_int(ev("States.Array($['a,b'], $.n[0,1])"), -1, "a quoted comma in "
+           "a path");
+    is_str(last.error, "States.Runtime", "... one path, naming nothing");
+    is_int(ev("States.Array($.n[0,1])"), 0, "a union in a path");
+    is_str(out_buf, "[[1,2]]", "... one argument, its array");
 
     json_decref(input);
     json_decref(context);

@@ -451,8 +451,18 @@ test_get(void)
     is_str(get("$..*", "{\"a\":{\"b\":1},\"c\":[2]}"),
            "[{\"b\":1},[2],1,2]", "..* order");
     is_str(get("$..[0]", "[[1,2],[3]]"), "[[1,2],1,3]", "..[0]");
-    is_str(get("$['a','b']", "{\"a\":1,\"c\":3,\"b\":2}"), "[1,2]",
-           "a union of names");
+    is_str(get("$['a','b']", "{\"a\":1,\"c\":3,\"b\":2}"),
+           "{\"a\":1,\"b\":2}",
+           "a union of names ending the path: one object (Jayway)");
+    is_str(get("$['a','x']", "{\"a\":1}"), "{\"a\":1}",
+           "what it does not find is left out");
+    is_str(get("$.o['a','b']", "{\"o\":3}"), "E:States.Runtime",
+           "over a number in the definite part: fails");
+    is_str(get("$.l[*]['a','b']", "{\"l\":[{\"a\":1,\"c\":2},{\"b\":3},"
+               "4]}"), "[{\"a\":1},{\"b\":3}]",
+           "after [*]: one object each");
+    is_str(get("$['a','b'].c", "{\"a\":{\"c\":1},\"b\":{\"c\":2}}"),
+           "[1,2]", "a union of names inside the path: their values");
     is_str(get("$.a[0,5,-1]", "{\"a\":[1,2,3]}"), "[1,3]",
            "a union of indexes skips what is past the end");
 

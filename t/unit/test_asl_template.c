@@ -242,6 +242,7 @@ test_caps(void)
                     == GW_ASL_PAYLOAD_MAX,
        "a result of exactly GW_ASL_PAYLOAD_MAX bytes");
     json_decref(r);
+    json_decref(t);
     json_decref(in);
 
     big[n - 1] = '\0';
@@ -266,8 +267,15 @@ test_caps(void)
         json_object_set_new(t, k, json_string("$"));
     }
 
-    in = json_pack("{s:s%}", "s", "0123456789012345678901234567890123456789",
-                   (size_t) 1000);
+    big = malloc(1001);
+    if (big == NULL) {
+        bail_out("malloc");
+    }
+
+    memset(big, 'b', 1000);
+    big[1000] = '\0';
+    in = json_pack("{s:s}", "s", big);
+    free(big);
     r = gw_asl_template_apply(t, in, NULL, NULL, &last);
     ok(r == NULL && strcmp(last.error, GW_ASL_E_DATA_LIMIT) == 0
        && cause_has("larger than 262144"), "1000 copies of the input");
