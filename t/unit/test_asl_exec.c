@@ -1418,6 +1418,55 @@ test_caps(void)
 }
 
 
+/* States.DataLimitExceeded: terminal for States.ALL, caught by its name */
+
+static void
+test_data_limit(void)
+{
+    char           *big, *text;
+    size_t          len;
+    json_t         *in, *res;
+    gw_asl_def_t   *def;
+    gw_asl_step_t   step;
+    gw_asl_next_e   k;
+    const char     *fmt;
+
+    big = big_string(GW_ASL_PAYLOAD_MAX - 1);
+    res = J(big);
+    fmt = "{\"Type\": \"Task\", \"Resource\": \"r\", \"End\": true,"
+          " \"Catch\": [{\"ErrorEquals\": [%s], \"Next\": \"H\"}]}";
+    len = strlen(fmt) + 64;
+    text = malloc(len);
+    if (text == NULL) {
+        bail_out("out of memory");
+    }
+
+    in = J("{}");
+
+    snprintf(text, len, fmt, "\"States.ALL\"");
+    def = tb_one(text);
+    gw_asl_step_init(&step);
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_FAILED, "a result past the cap: States.ALL does not "
+           "catch it");
+    is_str(step.err.error, GW_ASL_E_DATA_LIMIT, "... DataLimitExceeded");
+    gw_asl_step_free(&step);
+    tb_def_free(def);
+
+    snprintf(text, len, fmt, "\"States.DataLimitExceeded\"");
+    def = tb_one(text);
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_GO, "... its own name catches it");
+    gw_asl_step_free(&step);
+    tb_def_free(def);
+
+    json_decref(res);
+    json_decref(in);
+    free(text);
+    free(big);
+}
+
+
 /* a definition through gw_asl_def_parse, run whole */
 
 #define SAGA                                                                  \
@@ -1501,6 +1550,7 @@ main(void)
     test_run();
     test_run_fork();
     test_caps();
+    test_data_limit();
     test_parsed();
 
     return done_testing();
