@@ -605,6 +605,10 @@ test_wait(void)
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{\"s\": \"3\"}", GW_ASL_FAILED, 0, "SecondsPath a string");
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
+           "{\"s\": 2.0}", GW_ASL_SLEEP, 1002000, "SecondsPath 2.0 is 2");
+    t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
+           "{\"s\": 1e30}", GW_ASL_FAILED, 0, "SecondsPath 1e30");
+    t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{}", GW_ASL_FAILED, 0, "SecondsPath naming nothing");
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{\"s\": 3162240000}", GW_ASL_SLEEP,
