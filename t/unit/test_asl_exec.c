@@ -1422,6 +1422,61 @@ test_caps(void)
 }
 
 
+/* the history's fields: delays, the virtual clock, payloads */
+
+static void
+test_history(void)
+{
+    json_t        *in, *mk, *hist, *res, *ev;
+    gw_asl_def_t  *def;
+
+    def = tb_def("{\"StartAt\": \"T\", \"States\": {"
+                 "\"T\": {\"Type\": \"Task\", \"Resource\": \"arn:t\","
+                 " \"Parameters\": {\"e.$\": \"$$.State.EnteredTime\","
+                 " \"rc.$\": \"$$.State.RetryCount\"}, \"Retry\":"
+                 " [{\"ErrorEquals\": [\"E\"], \"IntervalSeconds\": 2,"
+                 " \"BackoffRate\": 3}], \"End\": true}}}");
+    in = J("{}");
+    mk = J("{\"T\": [{\"Throw\": {\"Error\": \"E\", \"Cause\": \"c\"}},"
+           " {\"Throw\": {\"Error\": \"E\"}}, {\"Return\": null}]}");
+    hist = json_array();
+
+    res = gw_asl_run_local(def, in, mk, NULL, hist, 0);
+    is_json(res, "{\"status\": \"SUCCEEDED\", \"output\": null}",
+            "history: the run");
+
+    ev = json_array_get(hist, 2);
+    is_json(ev, "{\"type\": \"TaskScheduled\", \"name\": \"T\","
+            " \"resource\": \"arn:t\", \"payload\": {\"e\":"
+            " \"1970-01-01T00:00:00.000Z\", \"rc\": 0}}",
+            "history: TaskScheduled, its payload");
+    is_json(json_array_get(hist, 3), "{\"type\": \"TaskFailed\","
+            " \"name\": \"T\", \"error\": \"E\", \"cause\": \"c\"}",
+            "history: TaskFailed");
+    is_json(json_array_get(hist, 4), "{\"type\": \"StateRetried\","
+            " \"name\": \"T\", \"retrier\": 0, \"attempt\": 1,"
+            " \"delay_ms\": 2000}", "history: the first retry, 2 s");
+    is_json(json_object_get(json_array_get(hist, 6), "payload"),
+            "{\"e\": \"1970-01-01T00:00:02.000Z\", \"rc\": 1}",
+            "history: the second attempt 2 s later, RetryCount 1");
+    is_json(json_array_get(hist, 8), "{\"type\": \"StateRetried\","
+            " \"name\": \"T\", \"retrier\": 0, \"attempt\": 2,"
+            " \"delay_ms\": 6000}", "history: the second retry, 2 s * 3");
+    is_json(json_object_get(json_array_get(hist, 10), "payload"),
+            "{\"e\": \"1970-01-01T00:00:08.000Z\", \"rc\": 2}",
+            "history: the third attempt 6 s later, RetryCount 2");
+    is_json(json_array_get(hist, json_array_size(hist) - 1),
+            "{\"type\": \"ExecutionSucceeded\", \"output\": null}",
+            "history: ExecutionSucceeded last");
+
+    json_decref(res);
+    json_decref(hist);
+    json_decref(mk);
+    json_decref(in);
+    tb_def_free(def);
+}
+
+
 /* States.DataLimitExceeded: terminal for States.ALL, caught by its name */
 
 static void
@@ -1554,6 +1609,7 @@ main(void)
     test_run();
     test_run_fork();
     test_caps();
+    test_history();
     test_data_limit();
     test_parsed();
 
