@@ -94,7 +94,6 @@ gw_asl_run_local(gw_asl_def_t *def, json_t *input, json_t *mocks,
 {
     int              rc;
     json_t          *output, *res;
-    size_t           n;
     gw_asl_local_t   run;
 
     memset(&run, 0, sizeof(gw_asl_local_t));
@@ -116,13 +115,9 @@ gw_asl_run_local(gw_asl_def_t *def, json_t *input, json_t *mocks,
                      "no definition or no input");
         rc = -1;
 
-    } else if ((n = json_dumpb(input, NULL, 0,
-                               JSON_COMPACT | JSON_ENCODE_ANY))
-               > GW_ASL_PAYLOAD_MAX)
+    } else if (gw_asl_exec_size(input, "execution's input", &run.err)
+               != 0)
     {
-        gw_asl_error(&run.err, GW_ASL_E_DATA_LIMIT, NULL,
-                     "the execution's input is %zu bytes, past the cap "
-                     "of %d", n, GW_ASL_PAYLOAD_MAX);
         rc = -1;
 
     } else {

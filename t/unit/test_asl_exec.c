@@ -1482,6 +1482,7 @@ test_history(void)
 static void
 test_data_limit(void)
 {
+    int             i;
     char           *big, *text;
     size_t          len;
     json_t         *in, *res;
@@ -1523,6 +1524,32 @@ test_data_limit(void)
     json_decref(in);
     free(text);
     free(big);
+
+    /* nesting: GW_ASL_JSON_DEPTH_MAX arrays deep, then one more */
+    def = tb_one("{\"Type\": \"Task\", \"Resource\": \"r\","
+                 " \"End\": true}");
+    in = J("{}");
+
+    res = json_array();
+    for (i = 1; i < GW_ASL_JSON_DEPTH_MAX; i++) {
+        res = json_pack("[o]", res);
+    }
+
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_SUCCEEDED, "a result nested %d deep taken",
+           GW_ASL_JSON_DEPTH_MAX);
+
+    res = json_pack("[o]", res);
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_FAILED, "a result nested %d deep refused",
+           GW_ASL_JSON_DEPTH_MAX + 1);
+    is_str(step.err.error, GW_ASL_E_DATA_LIMIT,
+           "... with States.DataLimitExceeded");
+
+    gw_asl_step_free(&step);
+    json_decref(res);
+    json_decref(in);
+    tb_def_free(def);
 }
 
 
