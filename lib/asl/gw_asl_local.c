@@ -78,11 +78,6 @@ static void gw_asl_local_event(gw_asl_local_t *run, json_t *event);
 static void gw_asl_local_time(int64_t ms, char *buf, size_t size);
 
 
-static const char  *gw_asl_local_types[] = {
-    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"
-};
-
-
 /*
  * The contract is in gw_asl.h.  def and input are borrowed; the result
  * is new; events are appended to history when it is an array.
@@ -193,7 +188,7 @@ gw_asl_local_machine(gw_asl_local_t *run, gw_asl_machine_t *m,
         }
 
         st = &m->states[idx];
-        type = gw_asl_local_types[st->type <= GW_ASL_MAP ? st->type : 0];
+        type = gw_asl_type_name(st->type);
 
         if (++run->transitions > run->max) {
             gw_asl_error(&run->err, GW_ASL_E_RUNTIME, NULL,
