@@ -154,7 +154,8 @@ test_check(void)
         "$.a[?(@['k k'] == true)]", "$.a[?(@.x[0] == null)]",
         "$.a[?(@.x == -1.5e3)]", "$.delivery-partner", "$.a:b",
         "$.fooList[1:]", "$[(@.length-1)].bar", "$.books[-2]",
-        "$[ 'a' ]", "$[ 1 , 2 ]", "$.\xc3\xa9t\xc3\xa9", "$['it\\'s']",
+        "$[ 'a' ]", "$[ 1 , 2 ]", "$.a.['b c']", "$..['b']",
+        "$.\xc3\xa9t\xc3\xa9", "$['it\\'s']",
         NULL
     };
     static const char  *bad[] = {
@@ -413,8 +414,19 @@ test_get(void)
            "filter: a missing operand is != everything");
     is_str(get("$..book[?(@.nope == null)]", store), "[]",
            "filter: missing is not null");
-    is_str(get("$.a[?(@ > 1)]", "{\"a\":[1,2,3]}"), "[2,3]",
-           "filter: @ itself");
+    is_str(get("$.a[?(@ > 1)]", "{\"a\":[1,2,3]}"), "[]",
+           "filter: @ never matches a scalar (AWS; jsonpath-plus: [2,3])");
+    is_str(get("$.a[?(@.x)]", "{\"a\":[[1],{\"x\":0},\"x\",null]}"),
+           "[{\"x\":0}]", "filter: objects only are candidates");
+    is_str(get("$.a[?(@[0] == 1)]", "{\"a\":[[1],[2]]}"), "[]",
+           "filter: an array is not a candidate");
+    is_str(get("$.jar[?(@.a >= 5)]",
+               "{\"jar\":[{\"a\":1},{\"a\":5},{\"a\":2},{\"a\":7}]}"),
+           "[{\"a\":5},{\"a\":7}]", "filter: AWS's own example");
+    is_str(get("$[*][*]", "[[1,2],[3],[]]"), "[1,2,3]",
+           "$[*][*] flattens (AWS's example)");
+    is_str(get("$.abc.['def ghi']", "{\"abc\":{\"def ghi\":1}}"), "1",
+           ".['name'] (AWS's example)");
     is_str(get("$.a[?(@.s < 'b')].s",
                "{\"a\":[{\"s\":\"a\"},{\"s\":\"b\"},{\"s\":\"ab\"},"
                "{\"s\":1}]}"), "[\"a\",\"ab\"]",
@@ -451,6 +463,10 @@ test_get(void)
     is_str(get("$..*", "{\"a\":{\"b\":1},\"c\":[2]}"),
            "[{\"b\":1},[2],1,2]", "..* order");
     is_str(get("$..[0]", "[[1,2],[3]]"), "[[1,2],1,3]", "..[0]");
+    is_str(get("$..[?(@.p < 10)].n",
+               "{\"p\":1,\"n\":0,\"l\":[{\"p\":2,\"n\":1,\"m\":"
+               "{\"p\":3,\"n\":2}},{\"p\":20,\"n\":3}]}"), "[0,1,2]",
+           "..[?()]: every object matching, once each, in order");
     is_str(get("$['a','b']", "{\"a\":1,\"c\":3,\"b\":2}"),
            "{\"a\":1,\"b\":2}",
            "a union of names ending the path: one object (Jayway)");
