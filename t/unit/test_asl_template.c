@@ -30,7 +30,7 @@ load(const char *text)
 {
     json_t  *v;
 
-    v = json_loads(text, JSON_DECODE_ANY, NULL);
+    v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (v == NULL) {
         bail_out(text);
     }
@@ -185,6 +185,8 @@ test_apply(void)
            "E:" GW_ASL_E_RUNTIME, "neither a path nor a call");
     is_str(apply("{\"x.$\":\"$.a[\"}", in, NULL, NULL),
            "E:" GW_ASL_E_RUNTIME, "a bad path at run time");
+    is_str(apply("{\"x.$\":\"$.a\\u0000.b\"}", in, NULL, NULL),
+           "E:" GW_ASL_E_RUNTIME, "a NUL byte in a path at run time");
 }
 
 
@@ -338,6 +340,9 @@ test_check(void)
     is_str(check("[{\"a.$\":\"$..\"}]", "/I"), "</I/0/a.$>",
            "a template that is an array");
     is_str(check("{\"a.$\":\"$.a\"}", NULL), "", "a NULL pointer");
+    is_str(check("{\"a.$\":\"$.a\\u0000[\"}", "/P"), "</P/a.$>",
+           "a NUL byte inside a path is refused");
+    ok(cause_has("NUL byte"), "its cause");
 
     {
         char    ptr[GW_ASL_POINTER_MAX + 100];
