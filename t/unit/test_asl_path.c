@@ -11,6 +11,15 @@
  * the bounds: the path's length at and past GW_ASL_PATH_MAX, control
  * bytes, integers past 2^31-1, nesting of filters and of the input,
  * and the work cap against "$..*..*...".
+ *
+ * Where AWS (Jayway) and the oracle (jsonpath-plus, with wrap: false)
+ * differ, these tests hold AWS's answer: an empty selection is [] (the
+ * oracle: no value, States.Runtime); "@" in a filter never matches a
+ * scalar (the oracle: it does); a filter applied to an object tests
+ * the object (the oracle: its members); "$['a','b']" is one object
+ * {"a": .., "b": ..} (the oracle: no value); negative slice steps
+ * work (the oracle: no value); "$..[?()]" tests the root too (the
+ * oracle: only what is under it).
  */
 
 
@@ -524,6 +533,31 @@ test_hostile(void)
     ok(r != NULL && json_is_object(r), "a definite path over 200 levels");
     json_decref(r);
     json_decref(in);
+
+    /* ".." at the cap: 64 objects under the root, then 65 */
+
+    for (n = 64; n <= 65; n++) {
+        in = json_object();
+        cur = in;
+
+        for (i = 0; i < (int) n; i++) {
+            json_object_set_new(cur, "a", json_object());
+            cur = json_object_get(cur, "a");
+        }
+
+        r = gw_asl_path_get("$..a", in, NULL, &last);
+
+        if (n == 64) {
+            is_int(json_array_size(r), 64, "'..' over 64 levels");
+
+        } else {
+            ok(r == NULL && cause_has("nested deeper than 64"),
+               "'..' over 65 levels is refused");
+        }
+
+        json_decref(r);
+        json_decref(in);
+    }
 
     /* the work cap: "..*" repeated over a wide input */
 
