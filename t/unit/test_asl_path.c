@@ -23,6 +23,7 @@
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -642,6 +643,92 @@ test_hostile(void)
 }
 
 
+/*
+ * Random paths made of JSONPath's pieces (a fixed seed, so a failure
+ * repeats): each is checked and evaluated over a small input; whatever
+ * the check refuses, the evaluation refuses too, and nothing crashes
+ * (run under ASan to see it).
+ */
+
+static void
+test_random(void)
+{
+    int            i, j, n, bad, valid;
+    char           p[256];
+    json_t        *in, *ctx, *r;
+    size_t         len, plen;
+    uint32_t       x;
+    gw_asl_err_t   e;
+    static const char  *piece[] = {
+        ".a", ".b", "['a']", "[\"b\"]", "[0]", "[-1]", "[*]", ".*", "..",
+        "[0,1]", "[1:]", "[::-1]", "[?(@.a", " == 1", " < 'x'", " && ",
+        " || ", "@.b", ")]", "(", ")", "[", "]", "'", "\"", "!", "$", "@",
+        "\\", ",", ":", "?", "1", "-", " ", "\x01", "\xff", "$.a",
+        "[(@.length-1)]", "..a", "..*", "['a','b']", "$$"
+    };
+
+    in = load("{\"a\":[{\"a\":1,\"b\":[1,2]},{\"b\":\"x\"},3],"
+              "\"b\":{\"a\":{\"a\":null}}}");
+    ctx = load("{\"a\":1}");
+
+    x = 2463534242u;
+    bad = 0;
+    valid = 0;
+
+    for (i = 0; i < 20000; i++) {
+        p[0] = '$';
+        plen = 1;
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        n = 1 + x % 7;
+
+        for (j = 0; j < n; j++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+
+            len = strlen(piece[x % (sizeof(piece) / sizeof(piece[0]))]);
+
+            if (plen + len < sizeof(p)) {
+                memcpy(p + plen,
+                       piece[x % (sizeof(piece) / sizeof(piece[0]))], len);
+                plen += len;
+            }
+        }
+
+        p[plen] = '\0';
+
+        if (gw_asl_path_check(p, GW_ASL_PATH_ANY, &e) == 0) {
+            valid++;
+            r = gw_asl_path_get(p, in, ctx, &e);
+
+        } else {
+            r = gw_asl_path_get(p, in, ctx, &e);
+
+            if (r != NULL) {
+                if (bad++ == 0) {
+                    diag("refused yet evaluated: %s", p);
+                }
+            }
+        }
+
+        json_decref(r);
+
+        r = gw_asl_path_put(p, in, ctx, &e);
+        json_decref(r);
+    }
+
+    is_int(bad, 0, "20,000 random paths: what the check refuses is never "
+           "evaluated");
+    ok(valid > 1000, "and many were valid (%d)", valid);
+
+    json_decref(in);
+    json_decref(ctx);
+}
+
+
 static void
 test_put(void)
 {
@@ -707,6 +794,7 @@ main(void)
     test_bounds();
     test_get();
     test_hostile();
+    test_random();
     test_put();
 
     return done_testing();
