@@ -481,37 +481,35 @@ gw_asl_path_select(const char *path, json_t *input, json_t *context,
             return NULL;
         }
 
-        if (missing != NULL) {
-            *missing = 1;
-        }
-
-        gw_asl_path_dump(jp.root, dump, sizeof(dump));
-
-        gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                     "The JSONPath '%.256s' could not be found in the %s "
-                     "'%s'", path, ctx ? "context object" : "input", dump);
-        return NULL;
+        goto missing;
     }
 
     if (!jp.definite) {
         return jp.out;
     }
 
-    /* a definite path that did not fail selected its node */
+    /* a definite path selected its node, or nothing (an index past the
+     * end of an array) */
 
     v = json_incref(json_array_get(jp.out, 0));
     json_decref(jp.out);
 
-    if (v == NULL) {
-        gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                     "The JSONPath '%.256s' could not be found", path);
-
-        if (missing != NULL) {
-            *missing = 1;
-        }
+    if (v != NULL) {
+        return v;
     }
 
-    return v;
+missing:
+
+    if (missing != NULL) {
+        *missing = 1;
+    }
+
+    gw_asl_path_dump(jp.root, dump, sizeof(dump));
+
+    gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
+                 "The JSONPath '%.256s' could not be found in the %s '%s'",
+                 path, ctx ? "context object" : "input", dump);
+    return NULL;
 }
 
 

@@ -360,6 +360,8 @@ test_get(void)
            "an index into an object");
     is_str(get("$.a[5]", "{\"a\":[1]}"), "E:States.Runtime",
            "an index past the end");
+    ok(cause_has("The JSONPath '$.a[5]' could not be found in the input "
+                 "'{\"a\":[1]}'"), "its cause");
     is_str(get("$.a", "[1]"), "E:States.Runtime", "a name in an array");
 
     /* the context object */

@@ -174,6 +174,9 @@ test_apply(void)
            "E:" GW_ASL_E_PARAMETER_PATH, "the caller's error name");
     ok(cause_has("The JsonPath argument for the field 'x.$' could not be "
                  "found in the input '{\"a\":1,"), "its cause");
+    is_str(apply("{\"x.$\":\"$.b.c[3]\"}", in, NULL,
+                 GW_ASL_E_PARAMETER_PATH),
+           "E:" GW_ASL_E_PARAMETER_PATH, "an index past the end");
     is_str(apply("{\"o\":[{\"x.$\":\"$.nope\"}]}", in, NULL, NULL),
            "E:" GW_ASL_E_RUNTIME, "States.Runtime without an error name");
     is_str(apply("{\"x.$\":\"$$.nope\"}", in, "{}", NULL),
