@@ -7,6 +7,8 @@
  * (the functions) and gw_asl_intrinsic_text.c (text: a capped buffer,
  * values written as JSON text, UTF-8, equality of values).
  *
+ * gw_asl_intrinsic_parse.c holds the parser.
+ *
  * A call is parsed into a tree each time it is checked or evaluated: the
  * contract hands us text only, and parsing is cheaper than the JSON the
  * evaluation builds.  The tree is at most GW_ASL_INTRINSIC_MAX calls
@@ -82,10 +84,46 @@ struct gw_asl_ifn_s {
 };
 
 
+#define gw_asl_ifn_fail(err, call, ...)                                       \
+    (gw_asl_error(err, GW_ASL_E_INTRINSIC, NULL, __VA_ARGS__), NULL)
+
+
+/* gw_asl_intrinsic_parse.c: text whole into a tree, NULL with err named
+ * error (InvalidDefinition or IntrinsicFailure) when it is not a call */
+gw_asl_icall_t *gw_asl_iparse(const char *text, const char *error,
+    gw_asl_err_t *err);
+void gw_asl_icall_free(gw_asl_icall_t *call);
+
+#define gw_asl_ifn_name_char(c)                                               \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z')                \
+     || ((c) >= '0' && (c) <= '9'))
+
+
 /* gw_asl_intrinsic_fn.c */
 const gw_asl_ifn_t *gw_asl_ifn_find(const char *name, size_t len);
 /* a definition-time check of what the literals of call show, or -1 */
 int gw_asl_ifn_check(gw_asl_icall_t *call, gw_asl_err_t *err);
+/* an argument the table checked integral, as int64 */
+int64_t gw_asl_ifn_int(json_t *v);
+
+
+/* gw_asl_intrinsic_str.c */
+json_t *gw_asl_ifn_b64_encode(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+json_t *gw_asl_ifn_b64_decode(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+json_t *gw_asl_ifn_hash(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+json_t *gw_asl_ifn_random(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+json_t *gw_asl_ifn_add(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+json_t *gw_asl_ifn_split(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+json_t *gw_asl_ifn_uuid(gw_asl_icall_t *call, json_t **argv,
+    size_t argc, gw_asl_err_t *err);
+/* 1 when name is a digest States.Hash knows, else 0 */
+int gw_asl_ifn_hash_known(const char *name);
 
 
 /* gw_asl_intrinsic_text.c: a buffer that refuses to grow past max */
