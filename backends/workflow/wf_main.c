@@ -473,8 +473,8 @@ wf_run(int argc, char **argv)
         }
 
         if (!json_is_object(context)) {
-            fprintf(stderr, "workflow: context: not an object of"
-                    " $$.Execution's fields\n");
+            fprintf(stderr, "workflow: context: not an object"
+                    " ({\"Execution\": {...}, \"StateMachine\": {...}})\n");
             goto done;
         }
     }

@@ -31,6 +31,9 @@ plan skip_all => "$BIN is not built (make build/backends/workflow)"
 
 # cases where lib/asl does not answer as it should yet: name => why
 my %TODO = (
+    'choice-missing-variable' => 'lib/asl (gw_asl_choice.c): a Variable '
+        . 'that names nothing fails the rule instead of failing the state '
+        . 'with States.Runtime',
 );
 
 sub node {
@@ -141,7 +144,6 @@ for my $name (@cases) {
     my ($rc, $out, $err) = run(@args);
     my $ours = eval { $JSON->decode($out) };
 
-    local $TODO = $TODO{$name} if exists $TODO{$name};
     $count{todo}++ if exists $TODO{$name};
 
     my $aws = -f "$dir/aws.json"
@@ -154,8 +156,11 @@ for my $name (@cases) {
     }
 
     my $d = differ($ours, $expected);
-    ok(!defined $d, $name . ($aws ? ' (as AWS)' : '')) or diag(
-        "$name: " . ($d // '') . "\n  ours: " . $out . "  stderr: $err");
+    {
+        local $TODO = $TODO{$name};
+        ok(!defined $d, $name . ($aws ? ' (as AWS)' : '')) or diag(
+            "$name: " . ($d // '') . "\n  ours: $out  stderr: $err");
+    }
 
     my $status = ref $ours eq 'HASH' ? $ours->{status} // '' : '';
     is($rc, $status eq 'SUCCEEDED' ? 0 : 1, "$name: exit code")

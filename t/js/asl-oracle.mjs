@@ -18,7 +18,8 @@
 // them: {"<state>": [{"Return": value} | {"Throw": {"Error", "Cause"}},
 // ...]}, taken in order, the last one repeating; a Task without mocks
 // fails with States.TaskFailed.  Every Wait and every retry pause is
-// overridden to 0 ms.  The context file gives $$.Execution's fields.
+// overridden to 0 ms.  The context file gives fields of the context
+// object ({"Execution": {"Id", "Name", ...}, ...}).
 // Exit 0 when it ran (whatever the status), 2 on a usage or IO error.
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -141,7 +142,7 @@ async function run(definition, input, mocks, context) {
                      retryIntervalOverrides }
     };
     if (context !== undefined) {
-        options.context = { Execution: context };
+        options.context = context;
     }
 
     try {
