@@ -7,8 +7,9 @@
 # their name says (JSONPath mode only).  Then our own bad inputs
 # (t/workflow/bad): cycles without exit, unknown targets, duplicate keys,
 # definitions past 1 MiB, too deeply nested, too many states, inputs past
-# the 256 KiB payload cap, a run that never ends, a path that names
-# nothing at run time: a clear error each time, never a crash.
+# the 256 KiB payload cap (given, or made at run time), a run that never
+# ends, a path that names nothing at run time: a clear error each time,
+# never a crash.
 
 use strict;
 use warnings;
@@ -220,6 +221,31 @@ like($err, qr/262144|256 KiB|payload/i, 'with a clear error')
 ($rc, $out, $err) = run('run', $echo, '-i',
     spew('in-1m.json', $JSON->encode([ map { 'z' x 100 } 1 .. 10000 ])));
 is($rc, 2, 'an input of 1 MiB: exit 2');
+
+# payloads past the cap made at run time: States.DataLimitExceeded
+sub over_cap {
+    my ($name, @args) = @_;
+    my ($rc, $out, $err) = run('run', @args);
+    my $r = eval { $JSON->decode($out) };
+    ok($rc eq '1' && ref $r eq 'HASH'
+       && ($r->{error} // '') eq 'States.DataLimitExceeded',
+       "$name: States.DataLimitExceeded") or diag("exit $rc: $out$err");
+}
+
+over_cap('a Pass Result of 300 KB', spew('big-result.json',
+    $JSON->encode({ StartAt => 'A', States => { A => {
+        Type => 'Pass', Result => 'x' x 300000, End => JSON::PP::true } } })));
+over_cap('Parameters doubling an input of 200 KB', spew('double.json',
+    $JSON->encode({ StartAt => 'A', States => { A => {
+        Type => 'Pass', Parameters => { 'a.$' => '$.s', 'b.$' => '$.s' },
+        End => JSON::PP::true } } })),
+    '-i', spew('in200k.json', $JSON->encode({ s => 'y' x 200000 })));
+over_cap('a task result of 300 KB', spew('task.json',
+    $JSON->encode({ StartAt => 'T', States => { T => {
+        Type => 'Task', Resource => 'arn:aws:lambda:us-east-1:1:function:f',
+        End => JSON::PP::true } } })),
+    '-m', spew('bigmock.json',
+               $JSON->encode({ T => [ { Return => 'z' x 300000 } ] })));
 
 # a run that never ends stops at the transition cap
 ($rc, $out, $err) = run('run', "$BAD/run/infinite-loop.json",
