@@ -660,6 +660,12 @@ test_checks(void)
                 " {\"Mode\": \"FAST\"}, \"StartAt\": \"X\", \"States\":"
                 " {\"X\": {\"Type\": \"Succeed\"}}}, \"End\": true}"),
             "/States/A/ItemProcessor/ProcessorConfig/Mode", "INLINE");
+    refused("Iterator's ProcessorConfig ExecutionType bad",
+            ONE("{\"Type\": \"Map\", \"Iterator\": {\"ProcessorConfig\":"
+                " {\"ExecutionType\": \"FAST\"}, \"StartAt\": \"X\","
+                " \"States\": {\"X\": {\"Type\": \"Succeed\"}}}, \"End\":"
+                " true}"),
+            "/States/A/Iterator/ProcessorConfig/ExecutionType", "STANDARD");
     refused("a branch with ProcessorConfig",
             ONE("{\"Type\": \"Parallel\", \"Branches\": [{\"ProcessorConfig\":"
                 " {}, \"StartAt\": \"X\", \"States\": {\"X\": {\"Type\":"
