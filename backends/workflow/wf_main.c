@@ -338,8 +338,8 @@ wf_run(int argc, char **argv)
     json_t        *input, *mocks, *context, *result, *events, *out, *st;
     const char    *def_path, *input_path, *input_json, *mocks_path;
     const char    *context_path;
-    unsigned long  n;
     gw_asl_def_t  *def;
+    unsigned long  n;
 
     def_path = NULL;
     input_path = NULL;
