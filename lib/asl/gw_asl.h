@@ -233,9 +233,10 @@ gw_asl_rule_t *gw_asl_rule_compile(json_t *rule, int top,
 void gw_asl_rule_free(gw_asl_rule_t *rule);
 /*
  * 1 when rule matches input, 0 when not, -1 with err (States.Runtime)
- * when a ...Path operand does not resolve.  A Variable that does not
- * resolve fails the rule (0) except under IsPresent; Is* set to false
- * match values that are not of that kind (as AWS does).
+ * when its Variable or a ...Path operand does not resolve (a Variable
+ * under IsPresent is then false: no error).  And and Or stop at the
+ * first rule that decides them.  Is* set to false match values that are
+ * not of that kind (as AWS does).
  */
 int gw_asl_rule_eval(gw_asl_rule_t *rule, json_t *input, json_t *context,
     gw_asl_err_t *err);

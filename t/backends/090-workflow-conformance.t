@@ -31,9 +31,6 @@ plan skip_all => "$BIN is not built (make build/backends/workflow)"
 
 # cases where lib/asl does not answer as it should yet: name => why
 my %TODO = (
-    'choice-missing-variable' => 'lib/asl (gw_asl_choice.c): a Variable '
-        . 'that names nothing fails the rule instead of failing the state '
-        . 'with States.Runtime',
 );
 
 sub node {

@@ -33,8 +33,6 @@ plan skip_all => "$BIN is not built (make build/backends/workflow)"
 
 # files the checks do not judge as they should yet: name => why
 my %TODO = (
-    'JSON nested 100 deep' => 'lib/asl (gw_asl_def.c): the JSON depth '
-        . 'cap (GW_ASL_JSON_DEPTH_MAX, 64) is not enforced on Result',
 );
 
 # asl-validator's valid-* files that are not definitions Step Functions
@@ -181,11 +179,20 @@ sub nested {
 }
 
 accepted(spew('nest3.json', nested(3)), 'Parallel nested 3 deep');
+
+# a Result at the payload's nesting cap, and one level past it
+accepted(spew('deep64.json', '{"StartAt": "A", "States": {"A": {"Type": '
+                             . '"Pass", "Result": ' . ('[' x 64)
+                             . (']' x 64) . ', "End": true}}}'),
+         'a Result nested 64 deep');
+refused(spew('deep65.json', '{"StartAt": "A", "States": {"A": {"Type": '
+                            . '"Pass", "Result": ' . ('[' x 65)
+                            . (']' x 65) . ', "End": true}}}'),
+        'a Result nested 65 deep');
 refused(spew('nest40.json', nested(40)), 'Parallel nested 40 deep');
 
 # JSON nested past the cap, in a Result, and far past it
 {
-    local $TODO = $TODO{'JSON nested 100 deep'};
     refused(spew('deep100.json', '{"StartAt": "A", "States": {"A": {"Type": '
                                  . '"Pass", "Result": ' . ('[' x 100)
                                  . (']' x 100) . ', "End": true}}}'),
