@@ -104,6 +104,14 @@ int gw_asl_error(gw_asl_err_t *err, const char *error, const char *pointer,
     ;
 
 
+/*
+ * 1 when value's compact JSON is longer than max bytes (or cannot be
+ * encoded), else 0; size (may be NULL) gets the bytes counted, which
+ * stop just past max: the measure costs O(max), not O(value).
+ */
+int gw_asl_too_large(json_t *value, size_t max, size_t *size);
+
+
 typedef enum {
     GW_ASL_PASS = 0,
     GW_ASL_TASK,

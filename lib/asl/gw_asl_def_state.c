@@ -624,6 +624,9 @@ gw_asl_wait_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st, const char *ptr)
 static int
 gw_asl_fail_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st, const char *ptr)
 {
+    char     p[GW_ASL_POINTER_MAX];
+    json_t  *v;
+
     if (gw_asl_exclusive(ctx, st->raw, "Error", "ErrorPath", ptr) != 0
         || gw_asl_exclusive(ctx, st->raw, "Cause", "CausePath", ptr) != 0
         || gw_asl_string_field(ctx, st->raw, "Error", ptr) != 0
@@ -632,6 +635,27 @@ gw_asl_fail_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st, const char *ptr)
         || gw_asl_fail_field(ctx, st->raw, "CausePath", ptr) != 0)
     {
         return -1;
+    }
+
+    /* as long as an error's name and cause can be: a longer name could
+     * not be matched whole by a catcher */
+
+    v = json_object_get(st->raw, "Error");
+
+    if (v != NULL && json_string_length(v) >= GW_ASL_ERROR_MAX) {
+        return gw_asl_error(ctx->err, GW_ASL_E_INVALID,
+                            gw_asl_pointer(p, sizeof(p), ptr, "Error"),
+                            "Error is at most %d bytes",
+                            GW_ASL_ERROR_MAX - 1);
+    }
+
+    v = json_object_get(st->raw, "Cause");
+
+    if (v != NULL && json_string_length(v) >= GW_ASL_CAUSE_MAX) {
+        return gw_asl_error(ctx->err, GW_ASL_E_INVALID,
+                            gw_asl_pointer(p, sizeof(p), ptr, "Cause"),
+                            "Cause is at most %d bytes",
+                            GW_ASL_CAUSE_MAX - 1);
     }
 
     return 0;

@@ -449,8 +449,6 @@ gw_asl_exec_depth(json_t *v, unsigned max)
 int
 gw_asl_exec_size(json_t *value, const char *what, gw_asl_err_t *err)
 {
-    size_t  n;
-
     if (gw_asl_exec_depth(value, GW_ASL_JSON_DEPTH_MAX)
         > GW_ASL_JSON_DEPTH_MAX)
     {
@@ -459,12 +457,10 @@ gw_asl_exec_size(json_t *value, const char *what, gw_asl_err_t *err)
                             GW_ASL_JSON_DEPTH_MAX);
     }
 
-    n = json_dumpb(value, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-
-    if (n > GW_ASL_PAYLOAD_MAX) {
+    if (gw_asl_too_large(value, GW_ASL_PAYLOAD_MAX, NULL)) {
         return gw_asl_error(err, GW_ASL_E_DATA_LIMIT, NULL,
-                            "the %s is %zu bytes, past the cap of %d",
-                            what, n, GW_ASL_PAYLOAD_MAX);
+                            "the %s is larger than the cap of %d bytes",
+                            what, GW_ASL_PAYLOAD_MAX);
     }
 
     return 0;

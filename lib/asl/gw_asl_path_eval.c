@@ -46,6 +46,14 @@ gw_asl_jp_eval(gw_asl_jp_t *jp, const char *p, json_t *node, int strict)
     if (*p == '\0') {
         jp->frames--;
 
+        /* every node selected is at least a byte and a comma of the
+         * result: past this many it cannot fit in a payload */
+        if (json_array_size(jp->out) >= GW_ASL_PAYLOAD_MAX / 2) {
+            return gw_asl_error(jp->err, GW_ASL_E_DATA_LIMIT, NULL,
+                                "the JSONPath '%.256s' selects more than "
+                                "%d nodes", jp->path, GW_ASL_PAYLOAD_MAX / 2);
+        }
+
         if (json_array_append(jp->out, node) != 0) {
             return gw_asl_error(jp->err, GW_ASL_E_RUNTIME, NULL,
                                 "out of memory");

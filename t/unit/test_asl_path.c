@@ -513,7 +513,7 @@ test_hostile(void)
 {
     int      i;
     char    *s;
-    json_t  *in, *cur, *r;
+    json_t  *in, *cur, *r, *v;
     size_t   n;
 
     /* input nested deeper than the cap: ".." stops with an error, a
@@ -592,9 +592,40 @@ test_hostile(void)
     }
 
     r = gw_asl_path_get("$..*..*..*..*..*..*..*..*", in, NULL, &last);
-    ok(r == NULL && strcmp(last.error, GW_ASL_E_RUNTIME) == 0
-       && cause_has("too much work"), "the work cap");
+    ok(r == NULL && strcmp(last.error, GW_ASL_E_DATA_LIMIT) == 0
+       && cause_has("selects more than"),
+       "C(60, 8) nodes: past what a payload holds, refused as selected");
     json_decref(r);
+
+    /* unions that select one node again and again: 150^3 selections of
+     * a path of 1 KiB, refused at the cap, not built and measured */
+    {
+        char    amp[3 * (2 + 150 * 2) + 2];
+        size_t  k, m;
+
+        m = 0;
+        amp[m++] = '$';
+
+        for (k = 0; k < 3; k++) {
+            size_t  j;
+
+            amp[m++] = '[';
+
+            for (j = 0; j < 150; j++) {
+                amp[m++] = '0';
+                amp[m++] = (j < 149) ? ',' : ']';
+            }
+        }
+
+        amp[m] = '\0';
+
+        v = json_loads("[[[\"x\"]]]", 0, NULL);
+        r = gw_asl_path_get(amp, v, NULL, &last);
+        ok(r == NULL && strcmp(last.error, GW_ASL_E_DATA_LIMIT) == 0,
+           "150^3 selections by unions: States.DataLimitExceeded");
+        json_decref(r);
+        json_decref(v);
+    }
 
     r = gw_asl_path_get("$..*..*", in, NULL, &last);
     is_int(json_array_size(r), 60 * 59 / 2, "..*..* over the chain");
