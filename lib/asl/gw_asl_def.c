@@ -21,11 +21,12 @@
  * which refuses both "no terminal state" and a cycle without exit.
  *
  * Everything the compiled form holds is allocated from one pool, freed
- * at once; names, resources and error names point into the JSON, which
- * the definition owns.
+ * at once, whatever was compiled when a check failed; names, resources
+ * and error names point into the JSON, which the definition owns.
  */
 
 
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,6 @@ static int gw_asl_def_measure(const char *text, size_t len,
 static int gw_asl_top_check(gw_asl_ctx_t *ctx, json_t *root);
 static int gw_asl_name_check(gw_asl_ctx_t *ctx, const char *name,
     size_t index, const char *ptr);
-static void gw_asl_machine_free(gw_asl_machine_t *m);
 static int gw_asl_ends_with(const char *s, const char *tail);
 
 
@@ -262,6 +262,14 @@ gw_asl_machine_compile(gw_asl_ctx_t *ctx, json_t *obj, const char *ptr,
         fields = gw_asl_branch_fields;
     }
 
+    if (parent != NULL && json_object_get(obj, "QueryLanguage") != NULL) {
+        gw_asl_error(ctx->err, GW_ASL_E_INVALID,
+                     gw_asl_pointer(p, sizeof(p), ptr, "QueryLanguage"),
+                     "QueryLanguage is set at the top or in a state, and "
+                     "only JSONPath is supported");
+        return NULL;
+    }
+
     if (gw_asl_keys_check(ctx, obj, fields, "a state machine", ptr) != 0) {
         return NULL;
     }
@@ -455,17 +463,18 @@ gw_asl_def_free(gw_asl_def_t *def)
         return;
     }
 
-    if (def->top != NULL) {
-        gw_asl_machine_free(def->top);
-    }
-
     pool = def->pool;
 
     if (pool != NULL) {
+        for (i = 0; i < pool->nrules; i++) {
+            gw_asl_rule_free(pool->rules[i]);
+        }
+
         for (i = 0; i < pool->n; i++) {
             free(pool->ptrs[i]);
         }
 
+        free(pool->rules);
         free(pool->ptrs);
         free(pool);
     }
@@ -475,31 +484,31 @@ gw_asl_def_free(gw_asl_def_t *def)
 }
 
 
-/* the compiled Choice rules are the only blocks outside the pool */
-
-static void
-gw_asl_machine_free(gw_asl_machine_t *m)
+int
+gw_asl_pool_rule(gw_asl_ctx_t *ctx, gw_asl_rule_t *rule)
 {
-    size_t           i, j;
-    gw_asl_state_t  *st;
+    size_t           n;
+    gw_asl_pool_t   *pool;
+    gw_asl_rule_t  **rules;
 
-    for (i = 0; i < m->nstates; i++) {
-        st = &m->states[i];
+    pool = ctx->pool;
 
-        for (j = 0; j < st->nchoices; j++) {
-            gw_asl_rule_free(st->choices[j]);
+    if (pool->nrules == pool->rsize) {
+        n = pool->rsize ? pool->rsize * 2 : 16;
+        rules = realloc(pool->rules, n * sizeof(gw_asl_rule_t *));
+        if (rules == NULL) {
+            gw_asl_rule_free(rule);
+            return gw_asl_error(ctx->err, GW_ASL_E_RUNTIME, "",
+                                "out of memory");
         }
 
-        for (j = 0; j < st->nbranches; j++) {
-            if (st->branches[j] != NULL) {
-                gw_asl_machine_free(st->branches[j]);
-            }
-        }
-
-        if (st->processor != NULL) {
-            gw_asl_machine_free(st->processor);
-        }
+        pool->rules = rules;
+        pool->rsize = n;
     }
+
+    pool->rules[pool->nrules++] = rule;
+
+    return 0;
 }
 
 

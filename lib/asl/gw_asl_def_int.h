@@ -30,11 +30,15 @@
     (4 + 4 * GW_ASL_DEPTH_MAX + GW_ASL_JSON_DEPTH_MAX)
 
 
-/* every block the compiled form holds, freed together */
+/* every block the compiled form holds, freed together; and the
+ * compiled Choice rules, which gw_asl_rule_free() frees */
 typedef struct {
     void               **ptrs;
     size_t               n;
     size_t               size;
+    gw_asl_rule_t      **rules;
+    size_t               nrules;
+    size_t               rsize;
 } gw_asl_pool_t;
 
 
@@ -48,6 +52,8 @@ typedef struct {
 
 void *gw_asl_palloc(gw_asl_ctx_t *ctx, size_t size);
 char *gw_asl_pstrdup(gw_asl_ctx_t *ctx, const char *s);
+/* rule kept by the pool (freed with it, or at once on failure) */
+int gw_asl_pool_rule(gw_asl_ctx_t *ctx, gw_asl_rule_t *rule);
 
 /* ptr + "/" + token escaped as RFC 6901 says, into buf (size bytes) */
 char *gw_asl_pointer(char *buf, size_t size, const char *ptr,

@@ -137,8 +137,9 @@ gw_asl_map_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st, const char *ptr,
 int
 gw_asl_map_config_check(gw_asl_ctx_t *ctx, json_t *obj, const char *ptr)
 {
-    char     p[GW_ASL_POINTER_MAX], q[GW_ASL_POINTER_MAX];
-    json_t  *v, *c, *proc;
+    char         p[GW_ASL_POINTER_MAX], q[GW_ASL_POINTER_MAX];
+    json_t      *v, *c, *proc;
+    const char  *key;
 
     if (gw_asl_exclusive(ctx, obj, "MaxConcurrency", "MaxConcurrencyPath",
                          ptr) != 0
@@ -186,11 +187,18 @@ gw_asl_map_config_check(gw_asl_ctx_t *ctx, json_t *obj, const char *ptr)
                             GW_ASL_LABEL_MAX);
     }
 
-    proc = json_object_get(obj, "ItemProcessor");
+    key = "ItemProcessor";
+    proc = json_object_get(obj, key);
+
+    if (proc == NULL) {
+        key = "Iterator";
+        proc = json_object_get(obj, key);
+    }
+
     c = json_object_get(proc, "ProcessorConfig");
 
     if (c != NULL) {
-        gw_asl_pointer(p, sizeof(p), ptr, "ItemProcessor");
+        gw_asl_pointer(p, sizeof(p), ptr, key);
         gw_asl_pointer(p, sizeof(p), p, "ProcessorConfig");
 
         if (!json_is_object(c)) {

@@ -474,7 +474,9 @@ gw_asl_choice_state_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
         gw_asl_pointer_index(rp, sizeof(rp), p, i);
 
         st->choices[i] = gw_asl_rule_compile(rule, 1, rp, ctx->err);
-        if (st->choices[i] == NULL) {
+        if (st->choices[i] == NULL
+            || gw_asl_pool_rule(ctx, st->choices[i]) != 0)
+        {
             return -1;
         }
 

@@ -403,12 +403,61 @@ gw_asl_exec_output(const gw_asl_state_t *st, json_t *value,
 }
 
 
-/* 0 when value is at most GW_ASL_PAYLOAD_MAX bytes of compact JSON */
+/* how deep objects and arrays nest in v (a scalar: 0), up to past max */
+
+static unsigned
+gw_asl_exec_depth(json_t *v, unsigned max)
+{
+    size_t       i;
+    json_t      *m;
+    unsigned     d, deepest;
+    const char  *key;
+
+    if (!json_is_array(v) && !json_is_object(v)) {
+        return 0;
+    }
+
+    if (max == 0) {
+        return 1;
+    }
+
+    deepest = 0;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            d = gw_asl_exec_depth(m, max - 1);
+            deepest = d > deepest ? d : deepest;
+        }
+
+    } else {
+        json_object_foreach(v, key, m) {
+            d = gw_asl_exec_depth(m, max - 1);
+            deepest = d > deepest ? d : deepest;
+        }
+    }
+
+    return deepest + 1;
+}
+
+
+/*
+ * 0 when value is at most GW_ASL_PAYLOAD_MAX bytes of compact JSON and
+ * its objects and arrays nest at most GW_ASL_JSON_DEPTH_MAX deep; else
+ * States.DataLimitExceeded.
+ */
 
 int
 gw_asl_exec_size(json_t *value, const char *what, gw_asl_err_t *err)
 {
     size_t  n;
+
+    if (gw_asl_exec_depth(value, GW_ASL_JSON_DEPTH_MAX)
+        > GW_ASL_JSON_DEPTH_MAX)
+    {
+        return gw_asl_error(err, GW_ASL_E_DATA_LIMIT, NULL,
+                            "the %s nests deeper than %d", what,
+                            GW_ASL_JSON_DEPTH_MAX);
+    }
 
     n = json_dumpb(value, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
 

@@ -58,13 +58,15 @@ gw_asl_exec_int_field(const gw_asl_state_t *st, const char *name,
         }
     }
 
-    if (json_is_integer(v)) {
-        d = (double) json_integer_value(v);
+    d = json_number_value(v);
 
-    } else if (json_is_real(v)
-               && json_real_value(v) == (double) (int64_t) json_real_value(v))
+    if (json_is_integer(v)) {
+        /* as it is */
+
+    } else if (json_is_real(v) && d > -9.0e18 && d < 9.0e18
+               && d == (double) (int64_t) d)
     {
-        d = json_real_value(v);
+        /* an integral real: 3.0 is 3, as JSON has one kind of number */
 
     } else {
         json_decref(v);

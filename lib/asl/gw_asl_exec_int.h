@@ -29,8 +29,9 @@ json_t *gw_asl_exec_input(const gw_asl_state_t *st, json_t *input,
 /* Parameters (not Map's) over the effective input; new, or NULL */
 json_t *gw_asl_exec_parameters(const gw_asl_state_t *st, json_t *eff,
     json_t *context, gw_asl_err_t *err);
-/* 0 when value is at most GW_ASL_PAYLOAD_MAX bytes of compact JSON,
- * else -1 with States.DataLimitExceeded naming what */
+/* 0 when value is at most GW_ASL_PAYLOAD_MAX bytes of compact JSON and
+ * nests at most GW_ASL_JSON_DEPTH_MAX deep, else -1 with
+ * States.DataLimitExceeded naming what */
 int gw_asl_exec_size(json_t *value, const char *what, gw_asl_err_t *err);
 /* the error in step->err, of the state's own processing: States.Runtime
  * fails, any other goes to the catchers (never the retriers) */

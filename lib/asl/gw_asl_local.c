@@ -78,11 +78,6 @@ static void gw_asl_local_event(gw_asl_local_t *run, json_t *event);
 static void gw_asl_local_time(int64_t ms, char *buf, size_t size);
 
 
-static const char  *gw_asl_local_types[] = {
-    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"
-};
-
-
 /*
  * The contract is in gw_asl.h.  def and input are borrowed; the result
  * is new; events are appended to history when it is an array.
@@ -94,7 +89,6 @@ gw_asl_run_local(gw_asl_def_t *def, json_t *input, json_t *mocks,
 {
     int              rc;
     json_t          *output, *res;
-    size_t           n;
     gw_asl_local_t   run;
 
     memset(&run, 0, sizeof(gw_asl_local_t));
@@ -116,13 +110,9 @@ gw_asl_run_local(gw_asl_def_t *def, json_t *input, json_t *mocks,
                      "no definition or no input");
         rc = -1;
 
-    } else if ((n = json_dumpb(input, NULL, 0,
-                               JSON_COMPACT | JSON_ENCODE_ANY))
-               > GW_ASL_PAYLOAD_MAX)
+    } else if (gw_asl_exec_size(input, "execution's input", &run.err)
+               != 0)
     {
-        gw_asl_error(&run.err, GW_ASL_E_DATA_LIMIT, NULL,
-                     "the execution's input is %zu bytes, past the cap "
-                     "of %d", n, GW_ASL_PAYLOAD_MAX);
         rc = -1;
 
     } else {
@@ -198,7 +188,7 @@ gw_asl_local_machine(gw_asl_local_t *run, gw_asl_machine_t *m,
         }
 
         st = &m->states[idx];
-        type = gw_asl_local_types[st->type <= GW_ASL_MAP ? st->type : 0];
+        type = gw_asl_type_name(st->type);
 
         if (++run->transitions > run->max) {
             gw_asl_error(&run->err, GW_ASL_E_RUNTIME, NULL,

@@ -451,6 +451,12 @@ gw_asl_jp_segment(gw_asl_jp_t *jp, const char *p, gw_asl_jp_seg_t *seg)
     } else if (*p == '.') {
         p++;
 
+        if (*p == '[') {
+            /* ".['name']", as AWS's own examples write it */
+            seg->text = p + 1;
+            return gw_asl_jp_bracket(jp, p + 1, seg);
+        }
+
     } else if (*p == '[') {
         seg->text = p + 1;
         return gw_asl_jp_bracket(jp, p + 1, seg);

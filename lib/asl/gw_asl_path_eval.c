@@ -260,6 +260,12 @@ gw_asl_jp_apply(gw_asl_jp_t *jp, gw_asl_jp_seg_t *seg, const char *next,
             jp->work += seg->len / 8;
             jp->fdepth = 0;
 
+            if (!json_is_object(child)) {
+                /* AWS: "@" matches objects only, never a scalar (Jayway
+                 * and jsonpath-plus test scalars and arrays too) */
+                continue;
+            }
+
             if (gw_asl_jp_or(jp, seg->text, child, &v) == NULL) {
                 return -1;
             }
@@ -338,6 +344,7 @@ static int
 gw_asl_jp_descend(gw_asl_jp_t *jp, gw_asl_jp_seg_t *seg, const char *next,
     json_t *node, unsigned depth)
 {
+    int          v;
     size_t       k;
     json_t      *child;
     const char  *key;
@@ -357,7 +364,22 @@ gw_asl_jp_descend(gw_asl_jp_t *jp, gw_asl_jp_seg_t *seg, const char *next,
                             "over its input", jp->path);
     }
 
-    if (gw_asl_jp_apply(jp, seg, next, node, 0) != 0) {
+    if (seg->type == GW_ASL_JP_FILTER) {
+        /* each object under "..", once: Jayway's scan tests the nodes
+         * it walks, not the members of arrays again */
+
+        if (json_is_object(node)) {
+            jp->work += seg->len / 8;
+            jp->fdepth = 0;
+
+            if (gw_asl_jp_or(jp, seg->text, node, &v) == NULL
+                || (v && gw_asl_jp_eval(jp, next, node, 0) != 0))
+            {
+                return -1;
+            }
+        }
+
+    } else if (gw_asl_jp_apply(jp, seg, next, node, 0) != 0) {
         return -1;
     }
 
@@ -459,37 +481,35 @@ gw_asl_path_select(const char *path, json_t *input, json_t *context,
             return NULL;
         }
 
-        if (missing != NULL) {
-            *missing = 1;
-        }
-
-        gw_asl_path_dump(jp.root, dump, sizeof(dump));
-
-        gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                     "The JSONPath '%.256s' could not be found in the %s "
-                     "'%s'", path, ctx ? "context object" : "input", dump);
-        return NULL;
+        goto missing;
     }
 
     if (!jp.definite) {
         return jp.out;
     }
 
-    /* a definite path that did not fail selected its node */
+    /* a definite path selected its node, or nothing (an index past the
+     * end of an array) */
 
     v = json_incref(json_array_get(jp.out, 0));
     json_decref(jp.out);
 
-    if (v == NULL) {
-        gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
-                     "The JSONPath '%.256s' could not be found", path);
-
-        if (missing != NULL) {
-            *missing = 1;
-        }
+    if (v != NULL) {
+        return v;
     }
 
-    return v;
+missing:
+
+    if (missing != NULL) {
+        *missing = 1;
+    }
+
+    gw_asl_path_dump(jp.root, dump, sizeof(dump));
+
+    gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
+                 "The JSONPath '%.256s' could not be found in the %s '%s'",
+                 path, ctx ? "context object" : "input", dump);
+    return NULL;
 }
 
 

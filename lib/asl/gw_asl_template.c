@@ -61,6 +61,12 @@ gw_asl_tmpl_field(gw_asl_tmpl_t *t, const char *key, json_t *v)
 
     s = json_string_value(v);
 
+    if (strlen(s) != json_string_length(v)) {
+        gw_asl_error(t->err, GW_ASL_E_RUNTIME, NULL,
+                     "the field '%.256s' holds a NUL byte", key);
+        return NULL;
+    }
+
     if (s[0] == '$') {
         r = gw_asl_path_select(s, t->input, t->context, &missing, t->err);
 
@@ -317,6 +323,11 @@ gw_asl_tmpl_check(gw_asl_tmpl_t *t, json_t *v, unsigned depth)
         }
 
         s = json_string_value(m);
+
+        if (strlen(s) != json_string_length(m)) {
+            return gw_asl_error(t->err, GW_ASL_E_INVALID, t->pointer,
+                                "the field '%.256s' holds a NUL byte", key);
+        }
 
         if (s[0] == '$') {
             if (gw_asl_path_check(s, GW_ASL_PATH_ANY, &e) != 0) {

@@ -165,7 +165,7 @@ static void
 test_nesting(void)
 {
     int             i, k;
-    char           *text, *p;
+    char           *text;
     json_t         *rule;
     gw_asl_err_t    err;
     gw_asl_rule_t  *r;
@@ -176,19 +176,17 @@ test_nesting(void)
     }
 
     for (k = 16; k <= 17; k++) {
-        p = text;
+        text[0] = '\0';
 
         for (i = 0; i < k; i++) {
-            p += sprintf(p, "{\"Not\": ");
+            strcat(text, "{\"Not\": ");
         }
 
-        p += sprintf(p, "{\"Variable\": \"$.s\", \"IsPresent\": true}");
+        strcat(text, "{\"Variable\": \"$.s\", \"IsPresent\": true}");
 
         for (i = 0; i < k; i++) {
-            *p++ = '}';
+            strcat(text, "}");
         }
-
-        *p = '\0';
 
         rule = load(text);
         memset(&err, 0, sizeof(err));

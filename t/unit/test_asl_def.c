@@ -17,6 +17,7 @@
 
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,26 @@ static const struct {
       "JSONPath (Jayway's, which AWS uses) takes quoted strings" },
     { NULL, 0, NULL }
 };
+
+
+/* the text grown by a printf; bail out past cap (a test bug) */
+
+static __attribute__((format(printf, 3, 4))) char *
+put(char *p, char *end, const char *fmt, ...)
+{
+    int      n;
+    va_list  args;
+
+    va_start(args, fmt);
+    n = vsnprintf(p, end - p, fmt, args);
+    va_end(args);
+
+    if (n < 0 || n >= end - p) {
+        bail_out("test text over its buffer");
+    }
+
+    return p + n;
+}
 
 
 static gw_asl_def_t *
@@ -372,6 +393,11 @@ test_checks(void)
     refused("QueryLanguage JSONata in a state",
             ONE("{\"Type\": \"Succeed\", \"QueryLanguage\": \"JSONata\"}"),
             "/States/A/QueryLanguage", "only JSONPath");
+    refused("QueryLanguage JSONata in a branch",
+            ONE("{\"Type\": \"Parallel\", \"Branches\": [{\"QueryLanguage\":"
+                " \"JSONata\", \"StartAt\": \"X\", \"States\": {\"X\":"
+                " {\"Type\": \"Succeed\"}}}], \"End\": true}"),
+            "/States/A/Branches/0/QueryLanguage", "only JSONPath");
     refused("JSONata's Output field", ONE("{\"Type\": \"Succeed\", \"Output\":"
             " 1}"), "/States/A/Output", "JSONPath");
     refused("variables' Assign field", ONE("{\"Type\": \"Pass\", \"Assign\":"
@@ -634,6 +660,12 @@ test_checks(void)
                 " {\"Mode\": \"FAST\"}, \"StartAt\": \"X\", \"States\":"
                 " {\"X\": {\"Type\": \"Succeed\"}}}, \"End\": true}"),
             "/States/A/ItemProcessor/ProcessorConfig/Mode", "INLINE");
+    refused("Iterator's ProcessorConfig ExecutionType bad",
+            ONE("{\"Type\": \"Map\", \"Iterator\": {\"ProcessorConfig\":"
+                " {\"ExecutionType\": \"FAST\"}, \"StartAt\": \"X\","
+                " \"States\": {\"X\": {\"Type\": \"Succeed\"}}}, \"End\":"
+                " true}"),
+            "/States/A/Iterator/ProcessorConfig/ExecutionType", "STANDARD");
     refused("a branch with ProcessorConfig",
             ONE("{\"Type\": \"Parallel\", \"Branches\": [{\"ProcessorConfig\":"
                 " {}, \"StartAt\": \"X\", \"States\": {\"X\": {\"Type\":"
@@ -668,7 +700,7 @@ test_checks(void)
 static void
 test_attacks(void)
 {
-    char          *text, *p;
+    char          *text, *p, *end;
     size_t         i, cap;
     gw_asl_err_t   err;
     gw_asl_def_t  *def;
@@ -769,21 +801,22 @@ test_attacks(void)
         }
 
         p = text;
-        p += sprintf(p, "{\"StartAt\": \"S0\", \"States\": ");
+        end = text + cap;
+        p = put(p, end, "{\"StartAt\": \"S0\", \"States\": ");
 
         for (k = 0; k < depth; k++) {
-            p += sprintf(p, "{\"S%zu\": {\"Type\": \"Parallel\", \"End\":"
+            p = put(p, end, "{\"S%zu\": {\"Type\": \"Parallel\", \"End\":"
                          " true, \"Branches\": [{\"StartAt\": \"S%zu\","
                          " \"States\": ", k, k + 1);
         }
 
-        p += sprintf(p, "{\"S%zu\": {\"Type\": \"Succeed\"}}", depth);
+        p = put(p, end, "{\"S%zu\": {\"Type\": \"Succeed\"}}", depth);
 
         for (k = 0; k < depth; k++) {
-            p += sprintf(p, "}]}}");
+            p = put(p, end, "}]}}");
         }
 
-        p += sprintf(p, "}");
+        p = put(p, end, "}");
 
         memset(&err, 0, sizeof(err));
         def = gw_asl_def_parse(text, p - text, &err);
@@ -817,14 +850,15 @@ test_attacks(void)
         }
 
         p = text;
-        p += sprintf(p, "{\"StartAt\": \"s0\", \"States\": {");
+        end = text + cap;
+        p = put(p, end, "{\"StartAt\": \"s0\", \"States\": {");
 
         for (k = 0; k + 1 < n; k++) {
-            p += sprintf(p, "\"s%zu\": {\"Type\": \"Pass\", \"Next\":"
+            p = put(p, end, "\"s%zu\": {\"Type\": \"Pass\", \"Next\":"
                          " \"s%zu\"},", k, k + 1);
         }
 
-        p += sprintf(p, "\"s%zu\": {\"Type\": \"Succeed\"}}}", n - 1);
+        p = put(p, end, "\"s%zu\": {\"Type\": \"Succeed\"}}}", n - 1);
 
         memset(&err, 0, sizeof(err));
         def = gw_asl_def_parse(text, p - text, &err);
@@ -855,24 +889,25 @@ test_attacks(void)
     }
 
     p = text;
-    p += sprintf(p, "{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\":"
+    end = text + cap;
+    p = put(p, end, "{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\":"
                  " \"Parallel\", \"End\": true, \"Branches\": [");
 
     for (i = 0; i < 2; i++) {
         size_t  k;
 
-        p += sprintf(p, "%s{\"StartAt\": \"b%zu_0\", \"States\": {",
+        p = put(p, end, "%s{\"StartAt\": \"b%zu_0\", \"States\": {",
                      i ? "," : "", i);
 
         for (k = 0; k + 1 < GW_ASL_STATES_MAX / 2; k++) {
-            p += sprintf(p, "\"b%zu_%zu\": {\"Type\": \"Pass\", \"Next\":"
+            p = put(p, end, "\"b%zu_%zu\": {\"Type\": \"Pass\", \"Next\":"
                          " \"b%zu_%zu\"},", i, k, i, k + 1);
         }
 
-        p += sprintf(p, "\"b%zu_%zu\": {\"Type\": \"Succeed\"}}}", i, k);
+        p = put(p, end, "\"b%zu_%zu\": {\"Type\": \"Succeed\"}}}", i, k);
     }
 
-    p += sprintf(p, "]}}}");
+    p = put(p, end, "]}}}");
 
     memset(&err, 0, sizeof(err));
     def = gw_asl_def_parse(text, p - text, &err);

@@ -605,6 +605,10 @@ test_wait(void)
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{\"s\": \"3\"}", GW_ASL_FAILED, 0, "SecondsPath a string");
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
+           "{\"s\": 2.0}", GW_ASL_SLEEP, 1002000, "SecondsPath 2.0 is 2");
+    t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
+           "{\"s\": 1e30}", GW_ASL_FAILED, 0, "SecondsPath 1e30");
+    t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{}", GW_ASL_FAILED, 0, "SecondsPath naming nothing");
     t_wait("{\"Type\": \"Wait\", \"SecondsPath\": \"$.s\", \"End\": true}",
            "{\"s\": 3162240000}", GW_ASL_SLEEP,
@@ -1418,6 +1422,137 @@ test_caps(void)
 }
 
 
+/* the history's fields: delays, the virtual clock, payloads */
+
+static void
+test_history(void)
+{
+    json_t        *in, *mk, *hist, *res, *ev;
+    gw_asl_def_t  *def;
+
+    def = tb_def("{\"StartAt\": \"T\", \"States\": {"
+                 "\"T\": {\"Type\": \"Task\", \"Resource\": \"arn:t\","
+                 " \"Parameters\": {\"e.$\": \"$$.State.EnteredTime\","
+                 " \"rc.$\": \"$$.State.RetryCount\"}, \"Retry\":"
+                 " [{\"ErrorEquals\": [\"E\"], \"IntervalSeconds\": 2,"
+                 " \"BackoffRate\": 3}], \"End\": true}}}");
+    in = J("{}");
+    mk = J("{\"T\": [{\"Throw\": {\"Error\": \"E\", \"Cause\": \"c\"}},"
+           " {\"Throw\": {\"Error\": \"E\"}}, {\"Return\": null}]}");
+    hist = json_array();
+
+    res = gw_asl_run_local(def, in, mk, NULL, hist, 0);
+    is_json(res, "{\"status\": \"SUCCEEDED\", \"output\": null}",
+            "history: the run");
+
+    ev = json_array_get(hist, 2);
+    is_json(ev, "{\"type\": \"TaskScheduled\", \"name\": \"T\","
+            " \"resource\": \"arn:t\", \"payload\": {\"e\":"
+            " \"1970-01-01T00:00:00.000Z\", \"rc\": 0}}",
+            "history: TaskScheduled, its payload");
+    is_json(json_array_get(hist, 3), "{\"type\": \"TaskFailed\","
+            " \"name\": \"T\", \"error\": \"E\", \"cause\": \"c\"}",
+            "history: TaskFailed");
+    is_json(json_array_get(hist, 4), "{\"type\": \"StateRetried\","
+            " \"name\": \"T\", \"retrier\": 0, \"attempt\": 1,"
+            " \"delay_ms\": 2000}", "history: the first retry, 2 s");
+    is_json(json_object_get(json_array_get(hist, 6), "payload"),
+            "{\"e\": \"1970-01-01T00:00:02.000Z\", \"rc\": 1}",
+            "history: the second attempt 2 s later, RetryCount 1");
+    is_json(json_array_get(hist, 8), "{\"type\": \"StateRetried\","
+            " \"name\": \"T\", \"retrier\": 0, \"attempt\": 2,"
+            " \"delay_ms\": 6000}", "history: the second retry, 2 s * 3");
+    is_json(json_object_get(json_array_get(hist, 10), "payload"),
+            "{\"e\": \"1970-01-01T00:00:08.000Z\", \"rc\": 2}",
+            "history: the third attempt 6 s later, RetryCount 2");
+    is_json(json_array_get(hist, json_array_size(hist) - 1),
+            "{\"type\": \"ExecutionSucceeded\", \"output\": null}",
+            "history: ExecutionSucceeded last");
+
+    json_decref(res);
+    json_decref(hist);
+    json_decref(mk);
+    json_decref(in);
+    tb_def_free(def);
+}
+
+
+/* States.DataLimitExceeded: terminal for States.ALL, caught by its name */
+
+static void
+test_data_limit(void)
+{
+    int             i;
+    char           *big, *text;
+    size_t          len;
+    json_t         *in, *res;
+    gw_asl_def_t   *def;
+    gw_asl_step_t   step;
+    gw_asl_next_e   k;
+    const char     *fmt;
+
+    big = big_string(GW_ASL_PAYLOAD_MAX - 1);
+    res = J(big);
+    fmt = "{\"Type\": \"Task\", \"Resource\": \"r\", \"End\": true,"
+          " \"Catch\": [{\"ErrorEquals\": [%s], \"Next\": \"H\"}]}";
+    len = strlen(fmt) + 64;
+    text = malloc(len);
+    if (text == NULL) {
+        bail_out("out of memory");
+    }
+
+    in = J("{}");
+
+    snprintf(text, len, fmt, "\"States.ALL\"");
+    def = tb_one(text);
+    gw_asl_step_init(&step);
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_FAILED, "a result past the cap: States.ALL does not "
+           "catch it");
+    is_str(step.err.error, GW_ASL_E_DATA_LIMIT, "... DataLimitExceeded");
+    gw_asl_step_free(&step);
+    tb_def_free(def);
+
+    snprintf(text, len, fmt, "\"States.DataLimitExceeded\"");
+    def = tb_one(text);
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_GO, "... its own name catches it");
+    gw_asl_step_free(&step);
+    tb_def_free(def);
+
+    json_decref(res);
+    json_decref(in);
+    free(text);
+    free(big);
+
+    /* nesting: GW_ASL_JSON_DEPTH_MAX arrays deep, then one more */
+    def = tb_one("{\"Type\": \"Task\", \"Resource\": \"r\","
+                 " \"End\": true}");
+    in = J("{}");
+
+    res = json_array();
+    for (i = 1; i < GW_ASL_JSON_DEPTH_MAX; i++) {
+        res = json_pack("[o]", res);
+    }
+
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_SUCCEEDED, "a result nested %d deep taken",
+           GW_ASL_JSON_DEPTH_MAX);
+
+    res = json_pack("[o]", res);
+    k = gw_asl_resume(tb_find(def, "S"), in, NULL, res, &step);
+    is_int(k, GW_ASL_FAILED, "a result nested %d deep refused",
+           GW_ASL_JSON_DEPTH_MAX + 1);
+    is_str(step.err.error, GW_ASL_E_DATA_LIMIT,
+           "... with States.DataLimitExceeded");
+
+    gw_asl_step_free(&step);
+    json_decref(res);
+    json_decref(in);
+    tb_def_free(def);
+}
+
+
 /* a definition through gw_asl_def_parse, run whole */
 
 #define SAGA                                                                  \
@@ -1501,6 +1636,8 @@ main(void)
     test_run();
     test_run_fork();
     test_caps();
+    test_history();
+    test_data_limit();
     test_parsed();
 
     return done_testing();

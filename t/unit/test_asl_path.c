@@ -11,9 +11,19 @@
  * the bounds: the path's length at and past GW_ASL_PATH_MAX, control
  * bytes, integers past 2^31-1, nesting of filters and of the input,
  * and the work cap against "$..*..*...".
+ *
+ * Where AWS (Jayway) and the oracle (jsonpath-plus, with wrap: false)
+ * differ, these tests hold AWS's answer: an empty selection is [] (the
+ * oracle: no value, States.Runtime); "@" in a filter never matches a
+ * scalar (the oracle: it does); a filter applied to an object tests
+ * the object (the oracle: its members); "$['a','b']" is one object
+ * {"a": .., "b": ..} (the oracle: no value); negative slice steps
+ * work (the oracle: no value); "$..[?()]" tests the root too (the
+ * oracle: only what is under it).
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +164,8 @@ test_check(void)
         "$.a[?(@['k k'] == true)]", "$.a[?(@.x[0] == null)]",
         "$.a[?(@.x == -1.5e3)]", "$.delivery-partner", "$.a:b",
         "$.fooList[1:]", "$[(@.length-1)].bar", "$.books[-2]",
-        "$[ 'a' ]", "$[ 1 , 2 ]", "$.\xc3\xa9t\xc3\xa9", "$['it\\'s']",
+        "$[ 'a' ]", "$[ 1 , 2 ]", "$.a.['b c']", "$..['b']",
+        "$.\xc3\xa9t\xc3\xa9", "$['it\\'s']",
         NULL
     };
     static const char  *bad[] = {
@@ -349,6 +360,8 @@ test_get(void)
            "an index into an object");
     is_str(get("$.a[5]", "{\"a\":[1]}"), "E:States.Runtime",
            "an index past the end");
+    ok(cause_has("The JSONPath '$.a[5]' could not be found in the input "
+                 "'{\"a\":[1]}'"), "its cause");
     is_str(get("$.a", "[1]"), "E:States.Runtime", "a name in an array");
 
     /* the context object */
@@ -413,8 +426,19 @@ test_get(void)
            "filter: a missing operand is != everything");
     is_str(get("$..book[?(@.nope == null)]", store), "[]",
            "filter: missing is not null");
-    is_str(get("$.a[?(@ > 1)]", "{\"a\":[1,2,3]}"), "[2,3]",
-           "filter: @ itself");
+    is_str(get("$.a[?(@ > 1)]", "{\"a\":[1,2,3]}"), "[]",
+           "filter: @ never matches a scalar (AWS; jsonpath-plus: [2,3])");
+    is_str(get("$.a[?(@.x)]", "{\"a\":[[1],{\"x\":0},\"x\",null]}"),
+           "[{\"x\":0}]", "filter: objects only are candidates");
+    is_str(get("$.a[?(@[0] == 1)]", "{\"a\":[[1],[2]]}"), "[]",
+           "filter: an array is not a candidate");
+    is_str(get("$.jar[?(@.a >= 5)]",
+               "{\"jar\":[{\"a\":1},{\"a\":5},{\"a\":2},{\"a\":7}]}"),
+           "[{\"a\":5},{\"a\":7}]", "filter: AWS's own example");
+    is_str(get("$[*][*]", "[[1,2],[3],[]]"), "[1,2,3]",
+           "$[*][*] flattens (AWS's example)");
+    is_str(get("$.abc.['def ghi']", "{\"abc\":{\"def ghi\":1}}"), "1",
+           ".['name'] (AWS's example)");
     is_str(get("$.a[?(@.s < 'b')].s",
                "{\"a\":[{\"s\":\"a\"},{\"s\":\"b\"},{\"s\":\"ab\"},"
                "{\"s\":1}]}"), "[\"a\",\"ab\"]",
@@ -451,6 +475,10 @@ test_get(void)
     is_str(get("$..*", "{\"a\":{\"b\":1},\"c\":[2]}"),
            "[{\"b\":1},[2],1,2]", "..* order");
     is_str(get("$..[0]", "[[1,2],[3]]"), "[[1,2],1,3]", "..[0]");
+    is_str(get("$..[?(@.p < 10)].n",
+               "{\"p\":1,\"n\":0,\"l\":[{\"p\":2,\"n\":1,\"m\":"
+               "{\"p\":3,\"n\":2}},{\"p\":20,\"n\":3}]}"), "[0,1,2]",
+           "..[?()]: every object matching, once each, in order");
     is_str(get("$['a','b']", "{\"a\":1,\"c\":3,\"b\":2}"),
            "{\"a\":1,\"b\":2}",
            "a union of names ending the path: one object (Jayway)");
@@ -508,6 +536,31 @@ test_hostile(void)
     ok(r != NULL && json_is_object(r), "a definite path over 200 levels");
     json_decref(r);
     json_decref(in);
+
+    /* ".." at the cap: 64 objects under the root, then 65 */
+
+    for (n = 64; n <= 65; n++) {
+        in = json_object();
+        cur = in;
+
+        for (i = 0; i < (int) n; i++) {
+            json_object_set_new(cur, "a", json_object());
+            cur = json_object_get(cur, "a");
+        }
+
+        r = gw_asl_path_get("$..a", in, NULL, &last);
+
+        if (n == 64) {
+            is_int(json_array_size(r), 64, "'..' over 64 levels");
+
+        } else {
+            ok(r == NULL && cause_has("nested deeper than 64"),
+               "'..' over 65 levels is refused");
+        }
+
+        json_decref(r);
+        json_decref(in);
+    }
 
     /* the work cap: "..*" repeated over a wide input */
 
@@ -592,6 +645,92 @@ test_hostile(void)
 }
 
 
+/*
+ * Random paths made of JSONPath's pieces (a fixed seed, so a failure
+ * repeats): each is checked and evaluated over a small input; whatever
+ * the check refuses, the evaluation refuses too, and nothing crashes
+ * (run under ASan to see it).
+ */
+
+static void
+test_random(void)
+{
+    int            i, j, n, bad, valid;
+    char           p[256];
+    json_t        *in, *ctx, *r;
+    size_t         len, plen;
+    uint32_t       x;
+    gw_asl_err_t   e;
+    static const char  *piece[] = {
+        ".a", ".b", "['a']", "[\"b\"]", "[0]", "[-1]", "[*]", ".*", "..",
+        "[0,1]", "[1:]", "[::-1]", "[?(@.a", " == 1", " < 'x'", " && ",
+        " || ", "@.b", ")]", "(", ")", "[", "]", "'", "\"", "!", "$", "@",
+        "\\", ",", ":", "?", "1", "-", " ", "\x01", "\xff", "$.a",
+        "[(@.length-1)]", "..a", "..*", "['a','b']", "$$"
+    };
+
+    in = load("{\"a\":[{\"a\":1,\"b\":[1,2]},{\"b\":\"x\"},3],"
+              "\"b\":{\"a\":{\"a\":null}}}");
+    ctx = load("{\"a\":1}");
+
+    x = 2463534242u;
+    bad = 0;
+    valid = 0;
+
+    for (i = 0; i < 20000; i++) {
+        p[0] = '$';
+        plen = 1;
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        n = 1 + x % 7;
+
+        for (j = 0; j < n; j++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+
+            len = strlen(piece[x % (sizeof(piece) / sizeof(piece[0]))]);
+
+            if (plen + len < sizeof(p)) {
+                memcpy(p + plen,
+                       piece[x % (sizeof(piece) / sizeof(piece[0]))], len);
+                plen += len;
+            }
+        }
+
+        p[plen] = '\0';
+
+        if (gw_asl_path_check(p, GW_ASL_PATH_ANY, &e) == 0) {
+            valid++;
+            r = gw_asl_path_get(p, in, ctx, &e);
+
+        } else {
+            r = gw_asl_path_get(p, in, ctx, &e);
+
+            if (r != NULL) {
+                if (bad++ == 0) {
+                    diag("refused yet evaluated: %s", p);
+                }
+            }
+        }
+
+        json_decref(r);
+
+        r = gw_asl_path_put(p, in, ctx, &e);
+        json_decref(r);
+    }
+
+    is_int(bad, 0, "20,000 random paths: what the check refuses is never "
+           "evaluated");
+    ok(valid > 1000, "and many were valid (%d)", valid);
+
+    json_decref(in);
+    json_decref(ctx);
+}
+
+
 static void
 test_put(void)
 {
@@ -657,6 +796,7 @@ main(void)
     test_bounds();
     test_get();
     test_hostile();
+    test_random();
     test_put();
 
     return done_testing();

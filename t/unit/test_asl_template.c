@@ -30,7 +30,7 @@ load(const char *text)
 {
     json_t  *v;
 
-    v = json_loads(text, JSON_DECODE_ANY, NULL);
+    v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (v == NULL) {
         bail_out(text);
     }
@@ -174,6 +174,9 @@ test_apply(void)
            "E:" GW_ASL_E_PARAMETER_PATH, "the caller's error name");
     ok(cause_has("The JsonPath argument for the field 'x.$' could not be "
                  "found in the input '{\"a\":1,"), "its cause");
+    is_str(apply("{\"x.$\":\"$.b.c[3]\"}", in, NULL,
+                 GW_ASL_E_PARAMETER_PATH),
+           "E:" GW_ASL_E_PARAMETER_PATH, "an index past the end");
     is_str(apply("{\"o\":[{\"x.$\":\"$.nope\"}]}", in, NULL, NULL),
            "E:" GW_ASL_E_RUNTIME, "States.Runtime without an error name");
     is_str(apply("{\"x.$\":\"$$.nope\"}", in, "{}", NULL),
@@ -185,6 +188,8 @@ test_apply(void)
            "E:" GW_ASL_E_RUNTIME, "neither a path nor a call");
     is_str(apply("{\"x.$\":\"$.a[\"}", in, NULL, NULL),
            "E:" GW_ASL_E_RUNTIME, "a bad path at run time");
+    is_str(apply("{\"x.$\":\"$.a\\u0000.b\"}", in, NULL, NULL),
+           "E:" GW_ASL_E_RUNTIME, "a NUL byte in a path at run time");
 }
 
 
@@ -338,6 +343,9 @@ test_check(void)
     is_str(check("[{\"a.$\":\"$..\"}]", "/I"), "</I/0/a.$>",
            "a template that is an array");
     is_str(check("{\"a.$\":\"$.a\"}", NULL), "", "a NULL pointer");
+    is_str(check("{\"a.$\":\"$.a\\u0000[\"}", "/P"), "</P/a.$>",
+           "a NUL byte inside a path is refused");
+    ok(cause_has("NUL byte"), "its cause");
 
     {
         char    ptr[GW_ASL_POINTER_MAX + 100];
