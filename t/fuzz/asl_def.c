@@ -49,10 +49,31 @@ static const char  fuzz_answers[] =
     " {\"Return\": {\"ok\": 1, \"items\": [1, 2], \"s\": \"x\"}}]";
 
 
+static int
+fuzz_count(const char *buf, size_t size, void *data)
+{
+    size_t  *n;
+
+    n = data;
+    *n += size;
+
+    return (*n > GW_ASL_PAYLOAD_MAX) ? -1 : 0;
+}
+
+
+/* bytes of v as compact JSON, counted up to just past the cap */
+
 static size_t
 fuzz_size(json_t *v)
 {
-    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t  n;
+
+    n = 0;
+
+    (void) json_dump_callback(v, fuzz_count, &n,
+                              JSON_COMPACT | JSON_ENCODE_ANY);
+
+    return n;
 }
 
 

@@ -57,10 +57,31 @@ static const char  fuzz_ctx[] =
     " \"Map\": {\"Item\": {\"Index\": 2, \"Value\": {\"x\": [true]}}}}";
 
 
+static int
+fuzz_count(const char *buf, size_t size, void *data)
+{
+    size_t  *n;
+
+    n = data;
+    *n += size;
+
+    return (*n > GW_ASL_PAYLOAD_MAX) ? -1 : 0;
+}
+
+
+/* bytes of v as compact JSON, counted up to just past the cap */
+
 static size_t
 fuzz_size(json_t *v)
 {
-    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t  n;
+
+    n = 0;
+
+    (void) json_dump_callback(v, fuzz_count, &n,
+                              JSON_COMPACT | JSON_ENCODE_ANY);
+
+    return n;
 }
 
 
@@ -206,11 +227,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();                /* eval ran what check refused */
         }
 
-        fuzz_json_ok(v);
-
         if (fuzz_size(v) > GW_ASL_PAYLOAD_MAX) {
             abort();
         }
+
+        fuzz_json_ok(v);
 
         if (strstr(call, "UUID") == NULL && strstr(call, "Random") == NULL) {
             memset(&err, 0, sizeof(gw_asl_err_t));

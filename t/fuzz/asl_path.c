@@ -21,8 +21,10 @@
  *     wherever get succeeded, and refuses only with
  *     States.ResultPathMatchFailure or States.Runtime; "$$..." it
  *     refuses;
- *   - every result is JSON that jansson writes and reads back equal,
- *     within GW_ASL_PAYLOAD_MAX when it is one node or a put's copy;
+ *   - every result is JSON that jansson writes and reads back equal;
+ *     what get selects is at most GW_ASL_PAYLOAD_MAX bytes of it (a
+ *     payload's cap, whatever the path repeats), a put's copy at most
+ *     the document, the value and the names the path adds;
  *   - get gives the same answer twice.
  *
  * Everything made is freed, so that LeakSanitizer checks it.
@@ -59,10 +61,31 @@ static const char  fuzz_ctx[] =
 static const char  fuzz_value[] = "{\"put\": [1, \"two\", {\"3\": null}]}";
 
 
+static int
+fuzz_count(const char *buf, size_t size, void *data)
+{
+    size_t  *n;
+
+    n = data;
+    *n += size;
+
+    return (*n > GW_ASL_PAYLOAD_MAX) ? -1 : 0;
+}
+
+
+/* bytes of v as compact JSON, counted up to just past the cap */
+
 static size_t
 fuzz_size(json_t *v)
 {
-    return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t  n;
+
+    n = 0;
+
+    (void) json_dump_callback(v, fuzz_count, &n,
+                              JSON_COMPACT | JSON_ENCODE_ANY);
+
+    return n;
 }
 
 
@@ -303,8 +326,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
     } else {
-        if (any != 0) {
-            abort();                /* an invalid path read something */
+        if (any != 0 || fuzz_size(got) > GW_ASL_PAYLOAD_MAX) {
+            abort();                /* an invalid path read something, or
+                                       a selection past the payload cap */
         }
 
         fuzz_json_ok(got);
@@ -322,9 +346,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ref == 0 && got != NULL) {
         /* one node of what the path reads, never an array it made */
 
-        if (!fuzz_has_node(path[1] == '$' ? ctx : doc, got)
-            || fuzz_size(got) > GW_ASL_PAYLOAD_MAX)
-        {
+        if (!fuzz_has_node(path[1] == '$' ? ctx : doc, got)) {
             abort();
         }
     }
