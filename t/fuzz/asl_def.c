@@ -9,7 +9,8 @@
  *
  *   - a refusal is States.InvalidDefinition with a pointer that is ""
  *     or starts with "/" and, when the text is JSON, names a value of it
- *     or a member missing from an object or array of it;
+ *     or a member missing from an object or array of it; the cause and
+ *     the pointer of a UTF-8 text are UTF-8;
  *   - an accepted definition is a JSON object of at most GW_ASL_DEF_MAX
  *     bytes; its machines' StartAt and every Next, Default and catcher
  *     Next name a state of their machine; state names are 1 to
@@ -97,6 +98,63 @@ fuzz_json_ok(json_t *v)
 
     json_decref(back);
     free(s);
+}
+
+
+/* 1 when s (len bytes) is UTF-8: no overlong form, surrogate or byte
+ * past U+10FFFF */
+
+static int
+fuzz_utf8(const char *s, size_t len)
+{
+    size_t          i, k, n;
+    uint32_t        c;
+    const uint8_t  *p;
+
+    p = (const uint8_t *) s;
+
+    for (i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+            n = 2;
+            c = p[i] & 0x1f;
+
+        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+            n = 3;
+            c = p[i] & 0x0f;
+
+        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+            n = 4;
+            c = p[i] & 0x07;
+
+        } else {
+            return 0;
+        }
+
+        if (n > len - i) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+
+        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+            || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -349,6 +407,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             || (err.pointer[0] != '\0' && err.pointer[0] != '/'))
         {
             abort();
+        }
+
+        if (fuzz_utf8((const char *) data, size)
+            && (!fuzz_utf8(err.cause, strlen(err.cause))
+                || !fuzz_utf8(err.pointer, strlen(err.pointer))))
+        {
+            abort();                /* a UTF-8 text, a cause that is not */
         }
 
         doc = json_loadb((const char *) data, size,

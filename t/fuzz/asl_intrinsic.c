@@ -16,7 +16,8 @@
  *     eval refuses too (a call of literals is evaluated by check);
  *   - what check accepts, eval answers with a value, or with an error
  *     named States.* that is not States.InvalidDefinition; never NULL
- *     without err.error set;
+ *     without err.error set; the error and cause of a UTF-8 call are
+ *     UTF-8 (results and histories carry them as JSON strings);
  *   - a value is JSON that jansson writes and reads back equal, at most
  *     GW_ASL_PAYLOAD_MAX bytes of it, and the same value twice unless
  *     the call draws at random (UUID, MathRandom);
@@ -34,6 +35,9 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static int  fuzz_text_utf8;
 
 
 static const char  fuzz_input[] =
@@ -135,13 +139,76 @@ fuzz_json_ok(json_t *v)
 }
 
 
+/* 1 when s (len bytes) is UTF-8: no overlong form, surrogate or byte
+ * past U+10FFFF */
+
+static int
+fuzz_utf8(const char *s, size_t len)
+{
+    size_t          i, k, n;
+    uint32_t        c;
+    const uint8_t  *p;
+
+    p = (const uint8_t *) s;
+
+    for (i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+            n = 2;
+            c = p[i] & 0x1f;
+
+        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+            n = 3;
+            c = p[i] & 0x0f;
+
+        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+            n = 4;
+            c = p[i] & 0x07;
+
+        } else {
+            return 0;
+        }
+
+        if (n > len - i) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+
+        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+            || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* err filled in: an error name, and, when the input was UTF-8, an error
+ * and a cause in UTF-8 (a history and a result put them in JSON) */
+
 static int
 fuzz_err_set(gw_asl_err_t *err)
 {
     return err->error[0] != '\0'
            && memchr(err->error, '\0', sizeof(err->error)) != NULL
            && memchr(err->cause, '\0', sizeof(err->cause)) != NULL
-           && memchr(err->pointer, '\0', sizeof(err->pointer)) != NULL;
+           && memchr(err->pointer, '\0', sizeof(err->pointer)) != NULL
+           && (!fuzz_text_utf8
+               || (fuzz_utf8(err->error, strlen(err->error))
+                   && fuzz_utf8(err->cause, strlen(err->cause))));
 }
 
 
@@ -165,6 +232,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(call, data, clen);
     call[clen] = '\0';
+
+    fuzz_text_utf8 = fuzz_utf8(call, clen);
 
     in = NULL;
 

@@ -11,7 +11,8 @@
  *
  *   - a Reference Path is a Path; a path refused as a Path is refused
  *     by get and put too, and get and put never return NULL without
- *     err.error set;
+ *     err.error set; the error and cause of a UTF-8 path are UTF-8
+ *     (results and histories carry them as JSON strings);
  *   - what a Reference Path selects is one node of the document (or of
  *     the context for "$$..."), never an array made by the path: put
  *     back where it was read, it gives the same document; "$$.x" reads
@@ -39,6 +40,9 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static int  fuzz_text_utf8;
 
 
 static const char  fuzz_doc[] =
@@ -171,13 +175,76 @@ fuzz_has_node(json_t *tree, json_t *v)
 }
 
 
+/* 1 when s (len bytes) is UTF-8: no overlong form, surrogate or byte
+ * past U+10FFFF */
+
+static int
+fuzz_utf8(const char *s, size_t len)
+{
+    size_t          i, k, n;
+    uint32_t        c;
+    const uint8_t  *p;
+
+    p = (const uint8_t *) s;
+
+    for (i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+            n = 2;
+            c = p[i] & 0x1f;
+
+        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+            n = 3;
+            c = p[i] & 0x0f;
+
+        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+            n = 4;
+            c = p[i] & 0x07;
+
+        } else {
+            return 0;
+        }
+
+        if (n > len - i) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+
+        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+            || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* err filled in: an error name, and, when the input was UTF-8, an error
+ * and a cause in UTF-8 (a history and a result put them in JSON) */
+
 static int
 fuzz_err_set(gw_asl_err_t *err)
 {
     return err->error[0] != '\0'
            && memchr(err->error, '\0', sizeof(err->error)) != NULL
            && memchr(err->cause, '\0', sizeof(err->cause)) != NULL
-           && memchr(err->pointer, '\0', sizeof(err->pointer)) != NULL;
+           && memchr(err->pointer, '\0', sizeof(err->pointer)) != NULL
+           && (!fuzz_text_utf8
+               || (fuzz_utf8(err->error, strlen(err->error))
+                   && fuzz_utf8(err->cause, strlen(err->cause))));
 }
 
 
@@ -273,6 +340,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(path, data, plen);
     path[plen] = '\0';
+
+    fuzz_text_utf8 = fuzz_utf8(path, plen);
 
     doc = NULL;
 
