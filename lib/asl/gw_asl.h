@@ -26,7 +26,10 @@
  *                       mocks: the local runner
  *
  * Values are jansson's.  A function that returns a json_t * returns a
- * new reference (the caller decrefs it); arguments are borrowed.
+ * new reference (the caller decrefs it); arguments are borrowed.  What
+ * gw_asl_path_get() and gw_asl_template_apply() return may share nodes
+ * with their input: nothing here changes a value in place, and a caller
+ * must not either (gw_asl_path_put() returns a whole copy).
  *
  * Errors are the spec's names: a runtime failure carries the error
  * ("States.Runtime", "States.IntrinsicFailure", "States.TaskFailed",
@@ -54,8 +57,9 @@
                                                 all machines together */
 #define GW_ASL_DEPTH_MAX      16             /* Parallel and Map nested */
 #define GW_ASL_NAME_MAX       80             /* characters of a state name */
-#define GW_ASL_JSON_DEPTH_MAX 64             /* nesting of a JSON value:
-                                                definition, payload */
+#define GW_ASL_JSON_DEPTH_MAX 64             /* nesting of a payload (a
+                                                definition may nest its
+                                                machines 16 deep too) */
 #define GW_ASL_PATH_MAX       1024           /* bytes of a path */
 #define GW_ASL_INTRINSIC_MAX  16             /* nested intrinsic calls */
 #define GW_ASL_RETRIERS_MAX   64             /* Retry entries of a state */
@@ -229,9 +233,10 @@ gw_asl_rule_t *gw_asl_rule_compile(json_t *rule, int top,
 void gw_asl_rule_free(gw_asl_rule_t *rule);
 /*
  * 1 when rule matches input, 0 when not, -1 with err (States.Runtime)
- * when a ...Path operand does not resolve.  A Variable that does not
- * resolve fails the rule (0) except under IsPresent; Is* set to false
- * match values that are not of that kind (as AWS does).
+ * when its Variable or a ...Path operand does not resolve (a Variable
+ * under IsPresent is then false: no error).  And and Or stop at the
+ * first rule that decides them.  Is* set to false match values that are
+ * not of that kind (as AWS does).
  */
 int gw_asl_rule_eval(gw_asl_rule_t *rule, json_t *input, json_t *context,
     gw_asl_err_t *err);
@@ -371,6 +376,11 @@ typedef struct {
 } gw_asl_step_t;
 
 
+/*
+ * A step is initialised once; enter, resume and fail each release what
+ * it held before filling it.  tolerated_pct and tolerated_count are -1
+ * when the Map gives neither.
+ */
 void gw_asl_step_init(gw_asl_step_t *step);
 void gw_asl_step_free(gw_asl_step_t *step);
 
@@ -396,6 +406,10 @@ gw_asl_next_e gw_asl_resume(const gw_asl_state_t *st, json_t *input,
  * st->retry, the caller adds one to step->retrier's), GW_ASL_GO to a
  * catcher's Next with the error output {"Error", "Cause"} put at its
  * ResultPath over input, or GW_ASL_FAILED.  rnd in [0, 1) for jitter.
+ * retries NULL: the catchers only.  States.Runtime is never retried or
+ * caught.  The errors of a state's own processing (ResultPath, an
+ * intrinsic, the data limit, no choice matched) that gw_asl_enter() and
+ * gw_asl_resume() meet go to its catchers, never to its retriers.
  */
 gw_asl_next_e gw_asl_fail(const gw_asl_state_t *st, json_t *input,
     const char *error, const char *cause, const unsigned *retries,

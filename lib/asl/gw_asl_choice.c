@@ -18,8 +18,11 @@
  * UTF-16 code unit order, as Java does; numbers compare exactly across
  * integers and reals; timestamps compare as instants; Is* set to false
  * match values that are not of that kind; a Variable that names nothing
- * fails every comparison but IsPresent; a ...Path operand that names
- * nothing is States.Runtime.
+ * is States.Runtime, as AWS fails the state ("The choice state's
+ * condition path references an invalid value"), except under IsPresent,
+ * which is false then (And stops at the first false rule, so an
+ * IsPresent guard before a comparison keeps it from failing); a ...Path
+ * operand that names nothing is States.Runtime too.
  */
 
 
@@ -518,24 +521,25 @@ gw_asl_rule_eval(gw_asl_rule_t *rule, json_t *input, json_t *context,
 
     v = gw_asl_path_get(rule->variable, input, context, &e);
 
+    if (v == NULL
+        && (rule->op->kind != GW_ASL_K_IS
+            || rule->op->cmp != GW_ASL_IS_PRESENT))
+    {
+        return gw_asl_error(err, GW_ASL_E_RUNTIME, NULL,
+                            "Invalid path '%s': The choice state's condition "
+                            "path references an invalid value.",
+                            rule->variable);
+    }
+
     if (rule->op->kind == GW_ASL_K_IS) {
         rc = (rule->op->cmp == GW_ASL_IS_PRESENT) ? (v != NULL)
                                                     : gw_asl_is(rule->op->cmp,
                                                                 v);
         json_decref(v);
 
-        /* "IsX": false matches what is not X (and a missing variable
-         * fails every Is* but IsPresent, as AWS does) */
-
-        if (v == NULL && rule->op->cmp != GW_ASL_IS_PRESENT) {
-            return 0;
-        }
+        /* "IsX": false matches what is not X */
 
         return rc == json_is_true(rule->operand);
-    }
-
-    if (v == NULL) {
-        return 0;
     }
 
     o = rule->operand;

@@ -102,6 +102,9 @@ static int gw_asl_flow_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     const char *ptr);
 static int gw_asl_io_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     const char *ptr);
+static unsigned gw_asl_json_depth(json_t *v, unsigned max);
+static int gw_asl_result_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
+    const char *ptr);
 static int gw_asl_task_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     const char *ptr);
 static int gw_asl_choice_state_compile(gw_asl_ctx_t *ctx,
@@ -116,6 +119,65 @@ static int gw_asl_string_field(gw_asl_ctx_t *ctx, json_t *obj,
     const char *key, const char *ptr);
 static int gw_asl_fail_field(gw_asl_ctx_t *ctx, json_t *obj,
     const char *key, const char *ptr);
+
+
+/* the levels of v, counting v's own; stops past max (the definition's
+ * own cap keeps the recursion bounded) */
+
+static unsigned
+gw_asl_json_depth(json_t *v, unsigned max)
+{
+    size_t       i;
+    json_t      *e;
+    unsigned     d, deepest;
+    const char  *key;
+
+    deepest = 0;
+
+    if (max == 0) {
+        return 1;
+    }
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            d = gw_asl_json_depth(e, max - 1);
+            deepest = (d > deepest) ? d : deepest;
+        }
+
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, e) {
+            d = gw_asl_json_depth(e, max - 1);
+            deepest = (d > deepest) ? d : deepest;
+        }
+    }
+
+    return deepest + 1;
+}
+
+
+/* a Pass state's Result is a payload: nested GW_ASL_JSON_DEPTH_MAX deep
+ * at most */
+
+static int
+gw_asl_result_check(gw_asl_ctx_t *ctx, gw_asl_state_t *st, const char *ptr)
+{
+    char     p[GW_ASL_POINTER_MAX];
+    json_t  *result;
+
+    result = json_object_get(st->raw, "Result");
+
+    if (result == NULL
+        || gw_asl_json_depth(result, GW_ASL_JSON_DEPTH_MAX)
+           <= GW_ASL_JSON_DEPTH_MAX)
+    {
+        return 0;
+    }
+
+    return gw_asl_error(ctx->err, GW_ASL_E_INVALID,
+                        gw_asl_pointer(p, sizeof(p), ptr, "Result"),
+                        "a Result nested over %d levels",
+                        GW_ASL_JSON_DEPTH_MAX);
+}
 
 
 int
@@ -136,6 +198,9 @@ gw_asl_state_compile(gw_asl_ctx_t *ctx, gw_asl_state_t *st,
     }
 
     switch (st->type) {
+
+    case GW_ASL_PASS:
+        return gw_asl_result_check(ctx, st, ptr);
 
     case GW_ASL_TASK:
         return gw_asl_task_check(ctx, st, ptr);

@@ -35,9 +35,6 @@ static ngx_int_t ngx_http_gw_push_publish_data(ngx_http_request_t *r,
     ngx_str_t *data);
 static void ngx_http_gw_push_published(ngx_http_request_t *r, void *data,
     ngx_http_gw_redis_status_e status, redisReply *reply);
-static ngx_int_t ngx_http_gw_push_pub_refuse(ngx_http_request_t *r,
-    ngx_uint_t status, const char *type, const char *title,
-    const char *detail);
 static ngx_uint_t ngx_http_gw_push_type_valid(ngx_str_t *type);
 
 
@@ -80,7 +77,8 @@ ngx_http_gw_push_publish_handler(ngx_http_request_t *r)
         ngx_str_set(&h->key, "Allow");
         ngx_str_set(&h->value, "POST");
 
-        return ngx_http_gw_push_pub_refuse(r, NGX_HTTP_NOT_ALLOWED,
+        return ngx_http_gw_push_refuse(r, "gw_push_publish",
+                   NGX_HTTP_NOT_ALLOWED,
                    "urn:tollgate:problem:method-not-allowed",
                    "Method not allowed", "publish with POST");
     }
@@ -95,7 +93,8 @@ ngx_http_gw_push_publish_handler(ngx_http_request_t *r)
     }
 
     if (!ngx_http_gw_push_channel_valid(&ctx->channel)) {
-        return ngx_http_gw_push_pub_refuse(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_gw_push_refuse(r, "gw_push_publish",
+                   NGX_HTTP_BAD_REQUEST,
                    "urn:tollgate:problem:push-channel-invalid",
                    "Invalid push channel",
                    "a channel is 1 to 128 of A-Z a-z 0-9 _ . : -");
@@ -110,7 +109,8 @@ ngx_http_gw_push_publish_handler(ngx_http_request_t *r)
         ctx->type = h->value;
 
         if (!ngx_http_gw_push_type_valid(&ctx->type)) {
-            return ngx_http_gw_push_pub_refuse(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_gw_push_refuse(r, "gw_push_publish",
+                       NGX_HTTP_BAD_REQUEST,
                        "urn:tollgate:problem:push-type-invalid",
                        "Invalid event type",
                        "X-EventSource-Event is 1 to 128 of a-z 0-9 . _ -");
@@ -233,14 +233,16 @@ ngx_http_gw_push_publish_data(ngx_http_request_t *r, ngx_str_t *data)
     }
 
     if (copy.too_large) {
-        (void) ngx_http_gw_push_pub_refuse(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+        (void) ngx_http_gw_push_refuse(r, "gw_push_publish",
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                    "urn:tollgate:problem:body-too-large",
                    "Request body too large", "the message is too large");
         return NGX_DONE;
     }
 
     if (copy.len == 0) {
-        (void) ngx_http_gw_push_pub_refuse(r, NGX_HTTP_BAD_REQUEST,
+        (void) ngx_http_gw_push_refuse(r, "gw_push_publish",
+                   NGX_HTTP_BAD_REQUEST,
                    "urn:tollgate:problem:empty-body", "Empty body",
                    "a message needs data");
         return NGX_DONE;
@@ -306,7 +308,7 @@ ngx_http_gw_push_publish_data(ngx_http_request_t *r, ngx_str_t *data)
 
 invalid:
 
-    (void) ngx_http_gw_push_pub_refuse(r, NGX_HTTP_BAD_REQUEST,
+    (void) ngx_http_gw_push_refuse(r, "gw_push_publish", NGX_HTTP_BAD_REQUEST,
                "urn:tollgate:problem:push-data-invalid",
                "Invalid message data",
                "a message is one line: JSON, or text without control bytes");
@@ -370,33 +372,6 @@ ngx_http_gw_push_published(ngx_http_request_t *r, void *data,
     ngx_str_null(&problem.extra);
 
     (void) ngx_http_gw_send_problem(r, &problem);
-}
-
-
-static ngx_int_t
-ngx_http_gw_push_pub_refuse(ngx_http_request_t *r, ngx_uint_t status,
-    const char *type, const char *title, const char *detail)
-{
-    ngx_http_gw_problem_t  problem;
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_push_publish: %s", detail);
-
-    problem.status = status;
-    problem.type = type;
-    problem.title = title;
-    problem.detail.data = (u_char *) detail;
-    problem.detail.len = ngx_strlen(detail);
-    ngx_str_null(&problem.extra);
-
-    r->main->count++;
-
-    if (ngx_http_gw_send_problem(r, &problem) == NGX_ERROR) {
-        r->main->count--;
-        return NGX_ERROR;
-    }
-
-    return NGX_DONE;
 }
 
 

@@ -205,6 +205,14 @@ ngx_int_t ngx_http_gw_push_id_cmp(ngx_http_gw_push_id_t *a,
 /* 1 to 128 of [A-Za-z0-9_.:-] */
 ngx_uint_t ngx_http_gw_push_channel_valid(ngx_str_t *name);
 
+/*
+ * A problem as a content handler's answer, logged at info as "<who>:
+ * <detail>": NGX_DONE (the answer holds a reference of r), NGX_ERROR
+ */
+ngx_int_t ngx_http_gw_push_refuse(ngx_http_request_t *r, const char *who,
+    ngx_uint_t status, const char *type, const char *title,
+    const char *detail);
+
 /* the publisher's content handler (gw_push_publish) */
 ngx_int_t ngx_http_gw_push_publish_handler(ngx_http_request_t *r);
 

@@ -34,9 +34,6 @@ static ngx_int_t ngx_http_gw_push_last_id(ngx_http_request_t *r,
     ngx_str_t *id);
 static ngx_int_t ngx_http_gw_push_header(ngx_http_request_t *r,
     ngx_http_gw_push_sub_t *sub);
-static ngx_int_t ngx_http_gw_push_refuse(ngx_http_request_t *r,
-    ngx_uint_t status, const char *type, const char *title,
-    const char *detail);
 static void ngx_http_gw_push_ping(ngx_event_t *ev);
 static ngx_int_t ngx_http_gw_push_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -176,13 +173,14 @@ ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_gw_push_refuse(r, NGX_HTTP_NOT_ALLOWED,
+        return ngx_http_gw_push_refuse(r, "gw_push", NGX_HTTP_NOT_ALLOWED,
                    "urn:tollgate:problem:method-not-allowed",
                    "Method not allowed", "subscribe with GET");
     }
 
     if (r->http_version > NGX_HTTP_VERSION_11) {
-        return ngx_http_gw_push_refuse(r, NGX_HTTP_VERSION_NOT_SUPPORTED,
+        return ngx_http_gw_push_refuse(r, "gw_push",
+                   NGX_HTTP_VERSION_NOT_SUPPORTED,
                    "urn:tollgate:problem:push-http-version",
                    "HTTP version not supported",
                    "an event stream is served over HTTP/1.1");
@@ -196,7 +194,7 @@ ngx_http_gw_push_subscribe_handler(ngx_http_request_t *r)
                             sizeof("text/event-stream") - 2)
            == NULL)
     {
-        return ngx_http_gw_push_refuse(r, 406,
+        return ngx_http_gw_push_refuse(r, "gw_push", 406,
                    "urn:tollgate:problem:push-not-acceptable",
                    "Not acceptable",
                    "a push channel is an event stream: send "
@@ -210,7 +208,7 @@ channel:
     }
 
     if (!ngx_http_gw_push_channel_valid(&channel)) {
-        return ngx_http_gw_push_refuse(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_gw_push_refuse(r, "gw_push", NGX_HTTP_BAD_REQUEST,
                    "urn:tollgate:problem:push-channel-invalid",
                    "Invalid push channel",
                    "a channel is 1 to 128 of A-Z a-z 0-9 _ . : -");
@@ -221,7 +219,7 @@ channel:
     if (rc == NGX_OK
         && ngx_http_gw_push_id_parse(after.data, after.len, &id) != NGX_OK)
     {
-        return ngx_http_gw_push_refuse(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_gw_push_refuse(r, "gw_push", NGX_HTTP_BAD_REQUEST,
                    "urn:tollgate:problem:push-last-event-id-invalid",
                    "Invalid Last-Event-ID",
                    "Last-Event-ID is an id this channel sent");
@@ -389,16 +387,15 @@ ngx_http_gw_push_header(ngx_http_request_t *r, ngx_http_gw_push_sub_t *sub)
 }
 
 
-/* a problem as the content handler's answer */
-
-static ngx_int_t
-ngx_http_gw_push_refuse(ngx_http_request_t *r, ngx_uint_t status,
-    const char *type, const char *title, const char *detail)
+ngx_int_t
+ngx_http_gw_push_refuse(ngx_http_request_t *r, const char *who,
+    ngx_uint_t status, const char *type, const char *title,
+    const char *detail)
 {
     ngx_http_gw_problem_t  problem;
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "gw_push: %s", detail);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "%s: %s", who,
+                  detail);
 
     problem.status = status;
     problem.type = type;

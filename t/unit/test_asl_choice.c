@@ -345,12 +345,21 @@ test_eval(void)
     MATCH("{\"Variable\": \"$.missing\", \"IsPresent\": false}", 1);
     MATCH("{\"Variable\": \"$.s\", \"IsPresent\": false}", 0);
 
-    /* a Variable that names nothing fails the comparison */
-    MATCH("{\"Variable\": \"$.missing\", \"IsNull\": false}", 0);
-    MATCH("{\"Variable\": \"$.missing\", \"StringEquals\": \"x\"}", 0);
-    MATCH("{\"Variable\": \"$.missing.deeper\", \"NumericEquals\": 1}", 0);
-    MATCH("{\"Not\": {\"Variable\": \"$.missing\", \"NumericEquals\": 1}}",
-          1);
+    /* a Variable that names nothing is States.Runtime (AWS), but under
+     * IsPresent, and an IsPresent guard in And stops before it */
+    is_int(eval("{\"Variable\": \"$.missing\", \"IsNull\": false}", &err),
+           -1, "a missing Variable under IsNull: -1");
+    is_str(err.error, GW_ASL_E_RUNTIME, "  ... States.Runtime");
+    ok(strstr(err.cause, "$.missing") != NULL, "  ... the cause names it");
+    is_int(eval("{\"Variable\": \"$.missing\", \"StringEquals\": \"x\"}",
+                &err), -1, "a missing Variable under StringEquals: -1");
+    is_int(eval("{\"Variable\": \"$.missing.deeper\", \"NumericEquals\": 1}",
+                &err), -1, "a missing Variable's child: -1");
+    is_int(eval("{\"Not\": {\"Variable\": \"$.missing\", "
+                "\"NumericEquals\": 1}}", &err), -1,
+           "Not passes a missing Variable's error on");
+    MATCH("{\"And\": [{\"Variable\": \"$.missing\", \"IsPresent\": true},"
+          " {\"Variable\": \"$.missing\", \"NumericEquals\": 1}]}", 0);
 
     /* a ...Path operand that names nothing is States.Runtime */
     is_int(eval("{\"Variable\": \"$.n\", \"NumericEqualsPath\": \"$.nope\"}",
