@@ -1,0 +1,329 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * Fuzz driver for the intrinsic functions of the workflow language
+ * (lib/asl/gw_asl.h: gw_asl_intrinsic_is_call, _check, _eval).  The
+ * input is a call, up to a newline or its end; after the newline, a
+ * JSON document as the state's input (the fixed one below when absent,
+ * not JSON, past GW_ASL_PAYLOAD_MAX or nested past
+ * GW_ASL_JSON_DEPTH_MAX).  The context object is fixed.  Checked
+ * against the contract:
+ *
+ *   - what check accepts looks like a call (is_call); what does not
+ *     look like one, check and eval refuse;
+ *   - check refuses with States.InvalidDefinition, and what it refuses
+ *     eval refuses too (a call of literals is evaluated by check);
+ *   - what check accepts, eval answers with a value, or with an error
+ *     named States.* that is not States.InvalidDefinition; never NULL
+ *     without err.error set; the error and cause of a UTF-8 call are
+ *     UTF-8 (results and histories carry them as JSON strings);
+ *   - a value is JSON that jansson writes and reads back equal, at most
+ *     GW_ASL_PAYLOAD_MAX bytes of it, and the same value twice unless
+ *     the call draws at random (UUID, MathRandom);
+ *   - the input is left as it was.
+ *
+ * Everything made is freed, so that LeakSanitizer checks it.
+ */
+
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_asl.h"
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static int  fuzz_text_utf8;
+
+
+static const char  fuzz_input[] =
+    "{\"s\": \"a,b;;c\", \"name\": \"Ann\", \"n\": 3, \"f\": 2.5,"
+    " \"neg\": -1.5, \"big\": 9007199254740993, \"t\": true, \"z\": null,"
+    " \"arr\": [1, 2, 2, \"x\", {\"k\": 1}, [3]], \"nums\": [5, 1, 4],"
+    " \"obj\": {\"a\": {\"b\": 1}, \"c\": [1]},"
+    " \"other\": {\"a\": {\"d\": 2}, \"e\": null},"
+    " \"json\": \"{\\\"x\\\": [1, {\\\"y\\\": \\\"z\\\"}]}\","
+    " \"b64\": \"aGVsbG8gd29ybGQ=\", \"utf\": \"\\u00e9\\u4e2d\\ud83d\\ude00\","
+    " \"empty\": \"\", \"long\": \"0123456789012345678901234567890123456789\","
+    " \"algo\": \"SHA-256\", \"items\": [{\"v\": 1}, {\"v\": 2}]}";
+
+static const char  fuzz_ctx[] =
+    "{\"Execution\": {\"Id\": \"arn:aws:states:::execution:m:e\","
+    " \"Input\": {\"k\": [1, 2]}, \"Name\": \"e\","
+    " \"StartTime\": \"2026-01-01T00:00:00Z\", \"RedriveCount\": 0},"
+    " \"State\": {\"Name\": \"S\", \"EnteredTime\": \"2026-01-01T00:00:01Z\","
+    " \"RetryCount\": 1}, \"StateMachine\": {\"Id\": \"m\", \"Name\": \"m\"},"
+    " \"Task\": {\"Token\": \"tok\"},"
+    " \"Map\": {\"Item\": {\"Index\": 2, \"Value\": {\"x\": [true]}}}}";
+
+
+static int
+fuzz_count(const char *buf, size_t size, void *data)
+{
+    size_t  *n;
+
+    n = data;
+    *n += size;
+
+    return (*n > GW_ASL_PAYLOAD_MAX) ? -1 : 0;
+}
+
+
+/* bytes of v as compact JSON, counted up to just past the cap */
+
+static size_t
+fuzz_size(json_t *v)
+{
+    size_t  n;
+
+    n = 0;
+
+    (void) json_dump_callback(v, fuzz_count, &n,
+                              JSON_COMPACT | JSON_ENCODE_ANY);
+
+    return n;
+}
+
+
+static unsigned
+fuzz_depth(json_t *v, unsigned depth)
+{
+    size_t       i;
+    json_t      *m;
+    unsigned     d, max;
+    const char  *k;
+
+    max = depth;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, m) {
+            d = fuzz_depth(m, depth + 1);
+            max = (d > max) ? d : max;
+        }
+
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) {
+            d = fuzz_depth(m, depth + 1);
+            max = (d > max) ? d : max;
+        }
+    }
+
+    return max;
+}
+
+
+/* v written and read back by jansson is equal to itself */
+
+static void
+fuzz_json_ok(json_t *v)
+{
+    char    *s;
+    json_t  *back;
+
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s == NULL) {
+        abort();
+    }
+
+    back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (back == NULL || !json_equal(back, v)) {
+        abort();
+    }
+
+    json_decref(back);
+    free(s);
+}
+
+
+/* 1 when s (len bytes) is UTF-8: no overlong form, surrogate or byte
+ * past U+10FFFF */
+
+static int
+fuzz_utf8(const char *s, size_t len)
+{
+    size_t          i, k, n;
+    uint32_t        c;
+    const uint8_t  *p;
+
+    p = (const uint8_t *) s;
+
+    for (i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+            n = 2;
+            c = p[i] & 0x1f;
+
+        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+            n = 3;
+            c = p[i] & 0x0f;
+
+        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+            n = 4;
+            c = p[i] & 0x07;
+
+        } else {
+            return 0;
+        }
+
+        if (n > len - i) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+
+        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+            || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* err filled in: an error name, and, when the input was UTF-8, an error
+ * and a cause in UTF-8 (a history and a result put them in JSON) */
+
+static int
+fuzz_err_set(gw_asl_err_t *err)
+{
+    return err->error[0] != '\0'
+           && memchr(err->error, '\0', sizeof(err->error)) != NULL
+           && memchr(err->cause, '\0', sizeof(err->cause)) != NULL
+           && memchr(err->pointer, '\0', sizeof(err->pointer)) != NULL
+           && (!fuzz_text_utf8
+               || (fuzz_utf8(err->error, strlen(err->error))
+                   && fuzz_utf8(err->cause, strlen(err->cause))));
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int             is, rc;
+    char           *call;
+    size_t          clen;
+    json_t         *in, *orig, *ctx, *v, *again;
+    const uint8_t  *nl;
+    gw_asl_err_t    err;
+
+    nl = memchr(data, '\n', size);
+    clen = (nl != NULL) ? (size_t) (nl - data) : size;
+
+    call = malloc(clen + 1);
+    if (call == NULL) {
+        return 0;
+    }
+
+    memcpy(call, data, clen);
+    call[clen] = '\0';
+
+    fuzz_text_utf8 = fuzz_utf8(call, clen);
+
+    in = NULL;
+
+    if (nl != NULL) {
+        in = json_loadb((const char *) nl + 1, size - clen - 1,
+                        JSON_DECODE_ANY, NULL);
+
+        if (in != NULL
+            && (fuzz_size(in) > GW_ASL_PAYLOAD_MAX
+                || fuzz_depth(in, 1) > GW_ASL_JSON_DEPTH_MAX))
+        {
+            json_decref(in);
+            in = NULL;
+        }
+    }
+
+    if (in == NULL) {
+        in = json_loads(fuzz_input, 0, NULL);
+    }
+
+    ctx = json_loads(fuzz_ctx, 0, NULL);
+    orig = json_deep_copy(in);
+
+    if (in == NULL || ctx == NULL || orig == NULL) {
+        abort();
+    }
+
+    is = gw_asl_intrinsic_is_call(call);
+
+    if (is != 0 && is != 1) {
+        abort();
+    }
+
+    memset(&err, 0, sizeof(gw_asl_err_t));
+    rc = gw_asl_intrinsic_check(call, &err);
+
+    if (rc == 0) {
+        if (!is) {
+            abort();                /* accepted what is not a call */
+        }
+
+    } else if (rc != -1 || !fuzz_err_set(&err)
+               || strcmp(err.error, GW_ASL_E_INVALID) != 0)
+    {
+        abort();
+    }
+
+    memset(&err, 0, sizeof(gw_asl_err_t));
+    v = gw_asl_intrinsic_eval(call, in, ctx, &err);
+
+    if (v == NULL) {
+        if (!fuzz_err_set(&err) || strncmp(err.error, "States.", 7) != 0
+            || strcmp(err.error, GW_ASL_E_INVALID) == 0)
+        {
+            abort();
+        }
+
+    } else {
+        if (rc != 0) {
+            abort();                /* eval ran what check refused */
+        }
+
+        if (fuzz_size(v) > GW_ASL_PAYLOAD_MAX) {
+            abort();
+        }
+
+        fuzz_json_ok(v);
+
+        if (strstr(call, "UUID") == NULL && strstr(call, "Random") == NULL) {
+            memset(&err, 0, sizeof(gw_asl_err_t));
+            again = gw_asl_intrinsic_eval(call, in, ctx, &err);
+
+            if (again == NULL || !json_equal(again, v)) {
+                abort();
+            }
+
+            json_decref(again);
+        }
+
+        json_decref(v);
+    }
+
+    if (!json_equal(in, orig)) {
+        abort();                    /* the input was changed */
+    }
+
+    json_decref(in);
+    json_decref(orig);
+    json_decref(ctx);
+    free(call);
+
+    return 0;
+}
