@@ -244,6 +244,16 @@ gw_asl_icall_eval(gw_asl_icall_t *call, json_t *input, json_t *context,
 
     v = call->fn->handler(call, argv, call->nargs, err);
 
+    /* a value past what a payload holds, however it was made (an array
+     * of what a path selected, a partition, a merge) goes no further */
+    if (v != NULL && gw_asl_too_large(v, GW_ASL_PAYLOAD_MAX, NULL)) {
+        json_decref(v);
+        v = NULL;
+        gw_asl_error(err, GW_ASL_E_DATA_LIMIT, NULL,
+                     "%s's result is larger than the cap of %d bytes",
+                     call->fn->name, GW_ASL_PAYLOAD_MAX);
+    }
+
 done:
 
     for (i = 0; i < n; i++) {

@@ -315,8 +315,12 @@ test_format(void)
     is_int(ev(s), -1, "a result one byte past the payload cap");
     is_str(last.error, "States.DataLimitExceeded", "... DataLimitExceeded");
     free(s);
-    s = repeat("States.Format('{}', '", "x", GW_ASL_PAYLOAD_MAX, "')");
+    /* the cap is the result's JSON: a string's quotes count */
+    s = repeat("States.Format('{}', '", "x", GW_ASL_PAYLOAD_MAX - 2, "')");
     is_int(ev(s), 0, "a result at the payload cap");
+    free(s);
+    s = repeat("States.Format('{}', '", "x", GW_ASL_PAYLOAD_MAX - 1, "')");
+    is_int(ev(s), -1, "a result whose JSON is a byte past the payload cap");
     free(s);
 }
 
@@ -365,8 +369,8 @@ test_json(void)
            "... compact, in order, numbers and escapes as JavaScript");
     is_int(ev("States.JsonToString('\xc3\xa9')"), 0, "a string");
     is_str(out_buf, "\"\\\"\xc3\xa9\\\"\"", "... quoted, UTF-8 kept");
-    s = repeat("States.JsonToString('", "x", GW_ASL_PAYLOAD_MAX - 2, "')");
-    is_int(ev(s), 0, "a JSON text at the payload cap");
+    s = repeat("States.JsonToString('", "x", GW_ASL_PAYLOAD_MAX - 6, "')");
+    is_int(ev(s), 0, "a JSON text at the payload cap (as a JSON string)");
     free(s);
     s = repeat("States.JsonToString('", "x", GW_ASL_PAYLOAD_MAX - 1, "')");
     is_int(ev(s), -1, "one byte more");
