@@ -287,7 +287,8 @@ int gw_asl_path_check(const char *path, int kind, gw_asl_err_t *err);
  * Path's node, or, for a path that can select several (wildcards,
  * slices, unions, filters, ..), the array of what it selected.  NULL
  * with err (States.Runtime, the path named in the cause) when a
- * Reference Path names nothing.
+ * Reference Path names nothing; States.DataLimitExceeded when what it
+ * selects is larger than GW_ASL_PAYLOAD_MAX as JSON.
  */
 json_t *gw_asl_path_get(const char *path, json_t *input, json_t *context,
     gw_asl_err_t *err);

@@ -493,6 +493,16 @@ gw_asl_path_select(const char *path, json_t *input, json_t *context,
     }
 
     if (!jp.definite) {
+        /* the same nodes selected again and again make an array larger
+         * than any payload: refused, measured only up to the cap */
+        if (gw_asl_too_large(jp.out, GW_ASL_PAYLOAD_MAX, NULL)) {
+            json_decref(jp.out);
+            gw_asl_error(err, GW_ASL_E_DATA_LIMIT, NULL,
+                         "what the JSONPath '%.256s' selects is larger than "
+                         "the cap of %d bytes", path, GW_ASL_PAYLOAD_MAX);
+            return NULL;
+        }
+
         return jp.out;
     }
 
