@@ -7,7 +7,8 @@
 # drain_timeout shorter than the receiver's delay: the process exits
 # without waiting for it, logs the delivery left, and after a restart
 # the delivery goes again (at least once, nothing lost).  An idle
-# service stops at once, with nothing to drain.
+# service stops at once, with nothing to drain.  An SMTP send held by a
+# slow server (python3-aiosmtpd) is drained the same way: one message.
 
 use strict;
 use warnings;
@@ -20,6 +21,7 @@ use Time::HiRes qw(sleep time);
 
 use Notification;
 use NtfReceiver;
+use Smtp;
 use Tollgate::Redis;
 
 plan skip_all => Notification::binary() . ' is not built (make backends)'
@@ -154,5 +156,38 @@ ok(!grep({ $_->{level} eq 'error' } Notification::log_lines($svc)),
    'nothing logged at error after the restart');
 
 is(Notification::stop($svc), 0, 'stopped');
+
+# ---- an SMTP send drained ---------------------------------------------------
+
+SKIP: {
+    skip 'python3-aiosmtpd is missing', 9 unless Smtp::available();
+
+    my $smtp = Smtp::start(mode => 'plain', args => ['--delay', '1.5']);
+    my %mail = (SMTP_URL => $smtp->url, SMTP_TLS => 'off',
+                SMTP_FROM => 'gw@tollgate.test', SMTP_TIMEOUT => '3s');
+    $svc = start(%mail);
+
+    ($s, my $b) = Notification::call($svc, 'POST', '/v1/notifications',
+        { channel => 'email', recipients => ['ops@example.com'],
+          body => { subject => 'drained', text => 'once' } }, \%c1);
+    is($s, 202, 'an email accepted');
+    $id = $b->{id};
+    ok(Notification::eventually(sub {
+           Notification::metric($svc, 'gw_ntf_inflight') == 1 }, 10),
+       'its send in flight');
+
+    kill 'TERM', $svc->{pid};
+    is(Notification::wait_exit($svc, 20), 0, 'SIGTERM during it: exit 0');
+    my @each = logged($svc, 'attempt drained');
+    is(scalar @each, 1, 'logged: the send drained');
+    is(scalar(Notification::errors($svc)), 0, 'nothing logged at error');
+    is(scalar($smtp->messages), 1, 'the message was received');
+
+    $svc = start(%mail);
+    is(state($svc, $id)->{state}, 'delivered', 'delivered after a restart');
+    sleep 5;
+    is(scalar($smtp->messages), 1, 'sent exactly once');
+    is(Notification::stop($svc), 0, 'stopped');
+}
 
 done_testing;
