@@ -260,9 +260,12 @@ ntf_sched_drain(void)
         return;
     }
 
-    gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "draining deliveries",
-               json_pack("{s:i, s:I}", "in_flight", (int) ntf_running,
-                         "drain_timeout_ms", (json_int_t) ntf.drain));
+    /* only a claim in flight: its answer is waited for, unsaid */
+    if (ntf_running > 0) {
+        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "draining deliveries",
+                   json_pack("{s:i, s:I}", "in_flight", (int) ntf_running,
+                             "drain_timeout_ms", (json_int_t) ntf.drain));
+    }
 
     ntf_drain_ev = evtimer_new(ntf.base, ntf_sched_drain_deadline, NULL);
     if (ntf_drain_ev == NULL) {
@@ -295,10 +298,12 @@ ntf_sched_drain_check(void)
     ntf_draining = 0;
     evtimer_del(ntf_drain_ev);
 
-    gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "deliveries drained",
-               json_pack("{s:i, s:i, s:i}", "drained", (int) ntf_drained,
-                         "given_back", (int) ntf_given_back,
-                         "left", 0));
+    if (ntf_drained > 0 || ntf_given_back > 0) {
+        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "deliveries drained",
+                   json_pack("{s:i, s:i, s:i}", "drained", (int) ntf_drained,
+                             "given_back", (int) ntf_given_back,
+                             "left", 0));
+    }
 
     gw_svc_release(ntf.svc);
 }

@@ -162,7 +162,7 @@ is(Notification::stop($svc), 0, 'stopped');
 SKIP: {
     skip 'python3-aiosmtpd is missing', 9 unless Smtp::available();
 
-    my $smtp = Smtp::start(mode => 'plain', args => ['--delay', '1.5']);
+    my $smtp = Smtp::start(mode => 'plain', args => ['--delay', '2']);
     my %mail = (SMTP_URL => $smtp->url, SMTP_TLS => 'off',
                 SMTP_FROM => 'gw@tollgate.test', SMTP_TIMEOUT => '3s');
     $svc = start(%mail);
@@ -173,8 +173,8 @@ SKIP: {
     is($s, 202, 'an email accepted');
     $id = $b->{id};
     ok(Notification::eventually(sub {
-           Notification::metric($svc, 'gw_ntf_inflight') == 1 }, 10),
-       'its send in flight');
+           ($redis->cli('HGET', "gw:ntf:n:$id", 'state') // '')
+           eq 'delivering' }, 10), 'its send in flight');
 
     kill 'TERM', $svc->{pid};
     is(Notification::wait_exit($svc, 20), 0, 'SIGTERM during it: exit 0');
