@@ -227,6 +227,8 @@ int ntf_mime_check(json_t *payload, char *pointer, size_t plen, char *err,
 typedef void (*ntf_curl_done_pt)(CURL *easy, CURLcode rc, void *data);
 
 int ntf_curl_init(struct event_base *base);
+
+/* at the stop: transfers still running end (their done runs, aborted) */
 void ntf_curl_free(void);
 int ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data);
 
