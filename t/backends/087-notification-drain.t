@@ -8,7 +8,8 @@
 # without waiting for it, logs the delivery left, and after a restart
 # the delivery goes again (at least once, nothing lost).  An idle
 # service stops at once, with nothing to drain.  An SMTP send held by a
-# slow server (python3-aiosmtpd) is drained the same way: one message.
+# slow server (python3-aiosmtpd) and a SIGTERM: one message, recorded,
+# not sent again after a restart.
 
 use strict;
 use warnings;
@@ -160,7 +161,7 @@ is(Notification::stop($svc), 0, 'stopped');
 # ---- an SMTP send drained ---------------------------------------------------
 
 SKIP: {
-    skip 'python3-aiosmtpd is missing', 9 unless Smtp::available();
+    skip 'python3-aiosmtpd is missing', 8 unless Smtp::available();
 
     my $smtp = Smtp::start(mode => 'plain', args => ['--delay', '2']);
     my %mail = (SMTP_URL => $smtp->url, SMTP_TLS => 'off',
@@ -178,8 +179,9 @@ SKIP: {
 
     kill 'TERM', $svc->{pid};
     is(Notification::wait_exit($svc, 20), 0, 'SIGTERM during it: exit 0');
-    my @each = logged($svc, 'attempt drained');
-    is(scalar @each, 1, 'logged: the send drained');
+    # not asserted: "attempt drained" in the log.  libcurl waits for
+    # the answer to the message's final "." blocking (its SMTP done
+    # phase), so the signal may be seen only once the send was recorded
     is(scalar(Notification::errors($svc)), 0, 'nothing logged at error');
     is(scalar($smtp->messages), 1, 'the message was received');
 
