@@ -281,6 +281,7 @@ ntf_subs_read(redisAsyncContext *c, void *r, void *privdata)
 static int
 ntf_subs_rotate_what(ntf_subs_ctx_t *ctx)
 {
+    char         err[128];
     size_t       len;
     json_t      *body, *v;
     const char  *k, *what;
@@ -300,8 +301,9 @@ ntf_subs_rotate_what(ntf_subs_ctx_t *ctx)
 
     json_object_foreach(body, k, v) {
         if (strcmp(k, "key") != 0) {
+            snprintf(err, sizeof(err), "unknown member \"%.64s\"", k);
             json_decref(body);
-            ntf_subs_fail(ctx, 422, NULL, "a rotate takes \"key\" only");
+            ntf_subs_fail(ctx, 422, "", err);
             return -1;
         }
 

@@ -97,8 +97,10 @@ my $old_kid = $g->{public_keys}[0]{key_id};
                 \%c1);
 is($s, 422, 'rotate {"key": "rsa"}: 422');
 is($b->{pointer}, '/key', '... naming /key');
-($s) = call('POST', "/v1/subscriptions/$sid/rotate", { what => 1 }, \%c1);
+($s, $b) = call('POST', "/v1/subscriptions/$sid/rotate", { what => 1 },
+                \%c1);
 is($s, 422, 'rotate with another member: 422');
+like($b->{detail} // '', qr/unknown member "what"/, '... naming it');
 ($s) = call('POST', "/v1/subscriptions/$sid/rotate", '[1', \%c1);
 is($s, 400, 'rotate with a body that is not JSON: 400');
 ($s) = call('POST', "/v1/subscriptions/$sid/rotate", { key => 'ed25519' },
