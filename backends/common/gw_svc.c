@@ -19,10 +19,11 @@
  *
  * The stop, on SIGTERM or SIGINT: the listening socket is closed at once
  * (new connections are refused), /readyz answers 503, answers carry
- * "Connection: close", and the loop goes on until the requests in flight
- * are answered or shutdown_timeout passes; then Redis is disconnected
- * and gw_svc_run() returns.  Logs are written unbuffered, so nothing is
- * left to flush.  A second signal stops at once.
+ * "Connection: close", the service's drain hook runs, and the loop goes
+ * on until the requests in flight are answered or shutdown_timeout
+ * passes, and the service's own holds (gw_svc_hold()) are released;
+ * then Redis is disconnected and gw_svc_run() returns.  Logs are written
+ * unbuffered, so nothing is left to flush.  A second signal stops at once.
  */
 
 
@@ -651,6 +652,36 @@ gw_svc_shutdown(gw_svc_t *svc)
     tv.tv_usec = (ms % 1000) * 1000;
     evtimer_add(svc->deadline, &tv);
 
+    if (svc->drain != NULL) {
+        svc->drain(svc, svc->drain_data);
+    }
+
+    gw_svc_req_done(svc);
+}
+
+
+void
+gw_svc_set_drain(gw_svc_t *svc, gw_svc_drain_pt drain, void *data)
+{
+    svc->drain = drain;
+    svc->drain_data = data;
+}
+
+
+void
+gw_svc_hold(gw_svc_t *svc)
+{
+    svc->held++;
+}
+
+
+void
+gw_svc_release(gw_svc_t *svc)
+{
+    if (svc->held > 0) {
+        svc->held--;
+    }
+
     gw_svc_req_done(svc);
 }
 
@@ -670,20 +701,26 @@ gw_svc_deadline(evutil_socket_t fd, short what, void *arg)
     svc = arg;
 
     gw_svc_log(svc, GW_SVC_WARN, NULL, "shutdown deadline reached",
-               json_pack("{s:i}", "unanswered", (int) svc->in_flight));
-    gw_svc_stop(svc);
+               json_pack("{s:i, s:i}", "unanswered", (int) svc->in_flight,
+                         "held", (int) svc->held));
+
+    /* the holds end by their own deadlines */
+    svc->overdue = 1;
+    gw_svc_req_done(svc);
 }
 
 
 /*
- * Called after each answer and each connection closed while draining:
- * the last one ends the loop.
+ * Called after each answer, each connection closed and each hold
+ * released while draining: the last one ends the loop.
  */
 
 void
 gw_svc_req_done(gw_svc_t *svc)
 {
-    if (svc->draining && svc->in_flight == 0 && svc->closing == 0) {
+    if (svc->draining && svc->held == 0
+        && (svc->overdue || (svc->in_flight == 0 && svc->closing == 0)))
+    {
         gw_svc_stop(svc);
     }
 }

@@ -157,6 +157,22 @@ int gw_svc_run(gw_svc_t *svc);
 /* asks the loop to stop as on SIGTERM */
 void gw_svc_shutdown(gw_svc_t *svc);
 
+/*
+ * A graceful stop's hook and holds.  drain runs once when the stop
+ * begins (SIGTERM, SIGINT, gw_svc_shutdown()), while the loop still runs
+ * and Redis is still connected: the service starts no new work from
+ * then on.  Work of its own that the stop waits for is held,
+ * gw_svc_hold() once per hold and gw_svc_release() when it ends: the
+ * loop ends once no request is in flight (or shutdown_timeout passed)
+ * and nothing is held.  A holder bounds its own wait (it releases by a
+ * deadline of its own); a second signal stops at once all the same.
+ */
+typedef void (*gw_svc_drain_pt)(gw_svc_t *svc, void *data);
+
+void gw_svc_set_drain(gw_svc_t *svc, gw_svc_drain_pt drain, void *data);
+void gw_svc_hold(gw_svc_t *svc);
+void gw_svc_release(gw_svc_t *svc);
+
 /* the loop, for the service's own events */
 struct event_base *gw_svc_base(gw_svc_t *svc);
 

@@ -89,8 +89,12 @@ struct gw_svc_s {
 
     int                       draining;
     int                       stopped;
+    int                       overdue;     /* shutdown_timeout passed */
     unsigned                  in_flight;
     unsigned                  closing;     /* answers still written */
+    unsigned                  held;        /* gw_svc_hold()s */
+    gw_svc_drain_pt           drain;
+    void                     *drain_data;
 
     gw_svc_route_t           *routes;
     gw_svc_route_t          **last_route;

@@ -19,7 +19,7 @@
  *
  * Parts (ntf_core.h, ntf_http.h, ntf_mime.h, ntf_sign.h and
  * ntf_subs.h declare what they share):
- *   ntf_main.c        configuration, routes, the loop's start and stop
+ *   ntf_main.c        configuration, routes, the loop's start, drain, stop
  *   ntf_api.c         POST /v1/notifications, GET one; the caller, idempotency
  *   ntf_list.c        GET /v1/notifications: listings, their cursor and limit
  *   ntf_dlq.c         the dead-letter list's API: list, replay, discard
@@ -140,6 +140,7 @@ typedef struct {
     unsigned                jitter;     /* percent, +- */
     long long               disable_after;  /* ms of failures */
     long long               keep;       /* ms a finished one is kept */
+    long long               drain;      /* ms a stop waits for attempts */
 } ntf_t;
 
 
@@ -160,6 +161,13 @@ int ntf_subs_routes(gw_svc_t *svc);        /* ntf_subs.c */
 
 int ntf_sched_start(void);                 /* ntf_sched.c */
 void ntf_sched_stop(void);
+
+/*
+ * The graceful stop's start (ntf.stopped already set): no attempt starts
+ * any more; the kit's stop is held until the attempts in flight are
+ * recorded or drain_timeout passes (those left keep their lease).
+ */
+void ntf_sched_drain(void);
 int ntf_stream_start(void);                /* ntf_stream.c */
 void ntf_stream_stop(void);
 
@@ -219,6 +227,8 @@ int ntf_mime_check(json_t *payload, char *pointer, size_t plen, char *err,
 typedef void (*ntf_curl_done_pt)(CURL *easy, CURLcode rc, void *data);
 
 int ntf_curl_init(struct event_base *base);
+
+/* at the stop: transfers still running end (their done runs, aborted) */
 void ntf_curl_free(void);
 int ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data);
 

@@ -17,10 +17,15 @@
 #include "ntf.h"
 
 
-typedef struct {
+typedef struct ntf_curl_job_s  ntf_curl_job_t;
+
+struct ntf_curl_job_s {
     ntf_curl_done_pt        done;
     void                   *data;
-} ntf_curl_job_t;
+    CURL                   *easy;
+    ntf_curl_job_t         *prev;       /* the transfers running */
+    ntf_curl_job_t         *next;
+};
 
 
 static int ntf_curl_socket(CURL *easy, curl_socket_t s, int what,
@@ -29,11 +34,14 @@ static int ntf_curl_timer(CURLM *multi, long timeout_ms, void *userp);
 static void ntf_curl_event(evutil_socket_t fd, short what, void *arg);
 static void ntf_curl_timeout(evutil_socket_t fd, short what, void *arg);
 static void ntf_curl_reap(void);
+static void ntf_curl_unlink(ntf_curl_job_t *job);
 
 
 static CURLM               *ntf_multi;
 static struct event_base   *ntf_curl_base;
 static struct event        *ntf_curl_timer_ev;
+static ntf_curl_job_t      *ntf_curl_jobs;
+static int                  ntf_curl_closing;
 
 
 int
@@ -69,14 +77,32 @@ ntf_curl_init(struct event_base *base)
 
 
 /*
- * Frees the multi handle; transfers still running are abandoned without
- * their done callbacks (their owners free their easy handles).
+ * Frees the multi handle.  Transfers still running (a stop's drain ran
+ * out) end with CURLE_ABORTED_BY_CALLBACK: their done callbacks run, so
+ * their owners free what they hold; none may start another transfer.
  */
 void
 ntf_curl_free(void)
 {
+    CURL            *easy;
+    ntf_curl_job_t  *job;
+
     if (ntf_multi == NULL) {
         return;
+    }
+
+    ntf_curl_closing = 1;
+
+    while (ntf_curl_jobs != NULL) {
+        job = ntf_curl_jobs;
+        easy = job->easy;
+        ntf_curl_unlink(job);
+
+        curl_multi_remove_handle(ntf_multi, easy);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+
+        job->done(easy, CURLE_ABORTED_BY_CALLBACK, job->data);
+        free(job);
     }
 
     curl_multi_cleanup(ntf_multi);
@@ -92,7 +118,7 @@ ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data)
 {
     ntf_curl_job_t  *job;
 
-    if (ntf_multi == NULL) {
+    if (ntf_multi == NULL || ntf_curl_closing) {
         return -1;
     }
 
@@ -103,6 +129,7 @@ ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data)
 
     job->done = done;
     job->data = data;
+    job->easy = easy;
 
     curl_easy_setopt(easy, CURLOPT_PRIVATE, job);
 
@@ -112,7 +139,30 @@ ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data)
         return -1;
     }
 
+    job->prev = NULL;
+    job->next = ntf_curl_jobs;
+    if (ntf_curl_jobs != NULL) {
+        ntf_curl_jobs->prev = job;
+    }
+    ntf_curl_jobs = job;
+
     return 0;
+}
+
+
+static void
+ntf_curl_unlink(ntf_curl_job_t *job)
+{
+    if (job->prev != NULL) {
+        job->prev->next = job->next;
+
+    } else {
+        ntf_curl_jobs = job->next;
+    }
+
+    if (job->next != NULL) {
+        job->next->prev = job->prev;
+    }
 }
 
 
@@ -128,6 +178,7 @@ ntf_curl_cancel(CURL *easy)
         return;
     }
 
+    ntf_curl_unlink(job);
     curl_multi_remove_handle(ntf_multi, easy);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
     free(job);
@@ -267,6 +318,7 @@ ntf_curl_reap(void)
         curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 
         if (job != NULL) {
+            ntf_curl_unlink(job);
             job->done(easy, rc, job->data);
             free(job);
         }

@@ -9,7 +9,10 @@
  *
  * Its configuration keys are all listed here, each read by the part it
  * belongs to; the parts start on the loop in order: outbound transfers
- * (ntf_curl.c), the scheduler, then the stream reader.
+ * (ntf_curl.c), the scheduler, then the stream reader.  On SIGTERM the
+ * scheduler and the stream reader stop taking work at once, and the
+ * attempts in flight are waited for up to drain_timeout (ntf_sched.c)
+ * before the loop ends.
  */
 
 
@@ -23,6 +26,7 @@
 
 static void ntf_loop_start(gw_svc_t *svc, struct event_base *base,
     void *data);
+static void ntf_loop_drain(gw_svc_t *svc, void *data);
 static void ntf_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
 static int ntf_serve(int argc, char **argv);
@@ -42,6 +46,7 @@ static const gw_svc_key_t  ntf_keys[] = {
     { "disable_after", GW_SVC_MSEC, "432000s", 1000, 31536000000LL, NULL },
     { "keep", GW_SVC_MSEC, "604800s", 1000, 31536000000LL, NULL },
     { "attempts_max", GW_SVC_INT, "100", 1, 10000, NULL },
+    { "drain_timeout", GW_SVC_MSEC, "10s", 0, 600000, NULL },
 
     /* notifications from a stream (ntf_stream.c) */
     { "stream", GW_SVC_STR, "gw:ntf:in", 0, 0, NULL },
@@ -94,6 +99,16 @@ ntf_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
     if (ntf_sched_start() != 0 || ntf_stream_start() != 0) {
         gw_svc_shutdown(svc);
     }
+}
+
+
+/* the graceful stop begins: no new attempt; those in flight drained */
+static void
+ntf_loop_drain(gw_svc_t *svc, void *data)
+{
+    ntf.stopped = 1;
+
+    ntf_sched_drain();
 }
 
 
@@ -191,6 +206,7 @@ main(int argc, char **argv)
     }
 
     gw_svc_set_loop(ntf.svc, ntf_loop_start, ntf_loop_stop, NULL);
+    gw_svc_set_drain(ntf.svc, ntf_loop_drain, NULL);
 
     rc = ntf_serve(argc, argv);
 

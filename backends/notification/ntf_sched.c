@@ -13,8 +13,13 @@
  * Nothing here is needed for a delivery to happen: an instance that dies
  * (or stops) with attempts in flight leaves their leases, which run out,
  * and the deliveries come due again for any instance (at least once).
- * On SIGTERM the scheduler stops claiming; what is in flight is left to
- * its lease.
+ *
+ * On SIGTERM (ntf_sched_drain()) the scheduler stops claiming, and what a
+ * claim in flight brings is handed back (scored due now) without an
+ * attempt.  The kit's stop is held while attempts run and their outcomes
+ * are recorded, at most drain_timeout: each one drained is logged, and
+ * those still running at the deadline are logged and left to their
+ * lease, as if the process had died.
  */
 
 
@@ -29,13 +34,17 @@
 #define NTF_RETRY_AFTER_MAX  86400000LL     /* ms: a day */
 
 
-typedef struct {
+typedef struct ntf_attempt_s  ntf_attempt_t;
+
+struct ntf_attempt_s {
     ntf_delivery_t          d;
+    ntf_attempt_t          *prev;       /* the attempts in flight */
+    ntf_attempt_t          *next;
     long long               start;
     char                   *target;
     char                   *sub;
     char                    channel[16];
-} ntf_attempt_t;
+};
 
 
 static void ntf_sched_tick(evutil_socket_t fd, short what, void *arg);
@@ -48,6 +57,10 @@ static void ntf_sched_finish(ntf_attempt_t *a, const ntf_outcome_t *out);
 static void ntf_sched_finished(redisReply *reply, void *data);
 static void ntf_sched_free(ntf_attempt_t *a);
 static long long ntf_sched_delay(unsigned attempt);
+static void ntf_sched_give_back(redisReply *r);
+static void ntf_sched_drain_check(void);
+static void ntf_sched_drain_deadline(evutil_socket_t fd, short what,
+    void *arg);
 
 
 ntf_metrics_t  ntf_m;
@@ -60,6 +73,12 @@ static int            ntf_more;         /* the last claim took all asked */
 static int            ntf_due_busy;
 static long long      ntf_due_last;
 static long long      ntf_amax;
+
+static ntf_attempt_t *ntf_attempts;     /* in flight, newest first */
+static struct event  *ntf_drain_ev;     /* drain_timeout */
+static int            ntf_draining;     /* the kit's stop held */
+static unsigned       ntf_drained;      /* attempts recorded meanwhile */
+static unsigned       ntf_given_back;   /* claimed, not attempted */
 
 
 /*
@@ -139,6 +158,7 @@ ntf_sched_configure(gw_svc_t *svc)
     ntf.disable_after = gw_svc_conf_int(svc, "disable_after");
     ntf.keep = gw_svc_conf_int(svc, "keep");
     ntf_amax = gw_svc_conf_int(svc, "attempts_max");
+    ntf.drain = gw_svc_conf_int(svc, "drain_timeout");
 
     if (ntf_script_init() != 0) {
         fprintf(stderr, "cannot hash the scripts\n");
@@ -223,6 +243,104 @@ ntf_sched_stop(void)
         event_free(ntf_sched_ev);
         ntf_sched_ev = NULL;
     }
+
+    if (ntf_drain_ev != NULL) {
+        event_free(ntf_drain_ev);
+        ntf_drain_ev = NULL;
+    }
+}
+
+
+void
+ntf_sched_drain(void)
+{
+    struct timeval  tv;
+
+    if (ntf_draining || (ntf_running == 0 && !ntf_claiming)) {
+        return;
+    }
+
+    /* only a claim in flight: its answer is waited for, unsaid */
+    if (ntf_running > 0) {
+        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "draining deliveries",
+                   json_pack("{s:i, s:I}", "in_flight", (int) ntf_running,
+                             "drain_timeout_ms", (json_int_t) ntf.drain));
+    }
+
+    ntf_drain_ev = evtimer_new(ntf.base, ntf_sched_drain_deadline, NULL);
+    if (ntf_drain_ev == NULL) {
+        return;
+    }
+
+    tv.tv_sec = ntf.drain / 1000;
+    tv.tv_usec = (ntf.drain % 1000) * 1000;
+
+    if (evtimer_add(ntf_drain_ev, &tv) != 0) {
+        event_free(ntf_drain_ev);
+        ntf_drain_ev = NULL;
+        return;
+    }
+
+    ntf_draining = 1;
+    gw_svc_hold(ntf.svc);
+}
+
+
+/* the last attempt recorded, and no claim in flight: the stop goes on */
+
+static void
+ntf_sched_drain_check(void)
+{
+    if (!ntf_draining || ntf_running > 0 || ntf_claiming) {
+        return;
+    }
+
+    ntf_draining = 0;
+    evtimer_del(ntf_drain_ev);
+
+    if (ntf_drained > 0 || ntf_given_back > 0) {
+        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "deliveries drained",
+                   json_pack("{s:i, s:i, s:i}", "drained", (int) ntf_drained,
+                             "given_back", (int) ntf_given_back,
+                             "left", 0));
+    }
+
+    gw_svc_release(ntf.svc);
+}
+
+
+/* drain_timeout: what still runs keeps its lease and goes again later */
+
+static void
+ntf_sched_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    json_t         *left;
+    ntf_attempt_t  *a;
+
+    if (!ntf_draining) {
+        return;
+    }
+
+    ntf_draining = 0;
+
+    left = json_array();
+
+    for (a = ntf_attempts; a != NULL && left != NULL; a = a->next) {
+        if (json_array_size(left) == 100) {
+            break;
+        }
+
+        json_array_append_new(left, json_string(a->d.id));
+    }
+
+    gw_svc_log(ntf.svc, GW_SVC_WARN, NULL,
+               "drain_timeout reached: attempts left to their lease",
+               json_pack("{s:i, s:i, s:i, s:o*}", "drained",
+                         (int) ntf_drained, "given_back",
+                         (int) ntf_given_back, "left", (int) ntf_running,
+                         "deliveries", left));
+
+    gw_svc_release(ntf.svc);
 }
 
 
@@ -322,6 +440,19 @@ ntf_sched_claimed(redisReply *reply, void *data)
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         ntf_claiming = 0;
         ntf_more = 0;
+        ntf_sched_drain_check();
+        return;
+    }
+
+    if (ntf.stopped) {
+        /* the stop began meanwhile: no attempt starts */
+        for (i = 0; i < reply->elements; i++) {
+            ntf_sched_give_back(reply->element[i]);
+        }
+
+        ntf_claiming = 0;
+        ntf_more = 0;
+        ntf_sched_drain_check();
         return;
     }
 
@@ -336,6 +467,34 @@ ntf_sched_claimed(redisReply *reply, void *data)
 
     if (ntf_more) {
         ntf_sched_claim();
+    }
+}
+
+
+/*
+ * A delivery claimed after the stop began: due again now, for another
+ * instance, instead of after its lease.  Fire and forget: when it is not
+ * written, the lease runs out all the same.
+ */
+
+static void
+ntf_sched_give_back(redisReply *r)
+{
+    redisAsyncContext  *ac;
+
+    ac = gw_svc_redis(ntf.svc);
+
+    if (ac == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0
+        || r->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    if (redisAsyncCommand(ac, NULL, NULL, "ZADD gw:ntf:due XX %lld %s",
+                          ntf_now_ms(), r->element[0]->str)
+        == REDIS_OK)
+    {
+        ntf_given_back++;
     }
 }
 
@@ -378,13 +537,20 @@ ntf_sched_dispatch(redisReply *r)
     a->d.created = strtoll(r->element[5]->str, NULL, 10);
     a->d.done = ntf_sched_done;
     a->d.data = a;
-    a->target = strdup(r->element[6]->str);
-    a->sub = strdup(r->element[7]->str);
     a->start = ntf_now_ms();
+
+    a->next = ntf_attempts;
+    if (ntf_attempts != NULL) {
+        ntf_attempts->prev = a;
+    }
+    ntf_attempts = a;
 
     ntf_running++;
 
     memset(&out, 0, sizeof(out));
+
+    a->target = strdup(r->element[6]->str);
+    a->sub = strdup(r->element[7]->str);
 
     if (a->target == NULL || a->sub == NULL) {
         out.result = NTF_RETRY;
@@ -557,8 +723,26 @@ ntf_sched_finished(redisReply *reply, void *data)
 static void
 ntf_sched_free(ntf_attempt_t *a)
 {
+    if (a->prev != NULL) {
+        a->prev->next = a->next;
+
+    } else {
+        ntf_attempts = a->next;
+    }
+
+    if (a->next != NULL) {
+        a->next->prev = a->prev;
+    }
+
     ntf_running--;
     gw_svc_metric_set(ntf_m.inflight, (double) ntf_running);
+
+    if (ntf_draining) {
+        ntf_drained++;
+        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "attempt drained",
+                   json_pack("{s:s, s:i}", "delivery", a->d.id,
+                             "attempt", (int) a->d.attempt));
+    }
 
     json_decref(a->d.payload);
     free(a->target);
@@ -568,6 +752,8 @@ ntf_sched_free(ntf_attempt_t *a)
     if (ntf_more) {
         ntf_sched_claim();
     }
+
+    ntf_sched_drain_check();
 }
 
 

@@ -33,6 +33,7 @@ typedef struct {
     char                    secret[NTF_SIGN_SECRET_MAX];
     char                    old_secret[NTF_SIGN_SECRET_MAX];   /* "" */
     char                    ed25519[NTF_SIGN_SECRET_MAX];      /* "" */
+    char                    old_ed25519[NTF_SIGN_SECRET_MAX];  /* "" */
 } ntf_sub_t;
 
 
@@ -72,13 +73,17 @@ void ntf_webhook_test(gw_svc_req_t *req, const char *sid, json_t *body);
  * ntf_subs_json.c: a POST's (create) or PATCH's members checked: 0, or
  * 422 with ptr (a JSON pointer) and err filled; "owner" only when admin.
  * A stored hash (HGETALL) as the API shows it (NULL when empty), times
- * in RFC 3339, new "sub_" ids.
+ * in RFC 3339, new "sub_" ids.  The Ed25519 public keys are shown as
+ * "public_keys": the current one, and the previous one while it signs.
  */
 int ntf_subs_check(json_t *body, int create, int admin, char *ptr,
     size_t plen, char *err, size_t elen);
 json_t *ntf_subs_show(redisReply *reply);
 json_t *ntf_subs_time(long long ms);
 void ntf_subs_id(char *out, size_t size);
+
+/* a public key's id: "k_" + the first 16 hex digits of SHA-256 of pk */
+json_t *ntf_subs_key_id(const char *pk);
 
 
 /*
@@ -109,6 +114,7 @@ typedef enum {
     NTF_SUBS_PATCH,
     NTF_SUBS_DELETE,
     NTF_SUBS_ROTATE,
+    NTF_SUBS_ROTATE_KEY,        /* the Ed25519 key pair */
     NTF_SUBS_TEST
 } ntf_subs_op_e;
 

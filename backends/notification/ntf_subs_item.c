@@ -9,8 +9,9 @@
  * members; the subscription is read, and someone else's is 404 like a
  * missing one.  A PATCH or rotate is one script that does nothing when
  * the subscription went meanwhile (404 then); a rotate seals a new
- * secret and keeps the old one, still sealed, until secret_overlap has
- * passed; a test is handed to ntf_webhook.c.
+ * secret, or with {"key": "ed25519"} a new Ed25519 key pair, and keeps
+ * the old one, still sealed, until secret_overlap has passed; a test is
+ * handed to ntf_webhook.c.
  */
 
 
@@ -18,9 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "ntf_subs.h"
 
 
+static int ntf_subs_rotate_what(ntf_subs_ctx_t *ctx);
+static void ntf_subs_rotate_key(ntf_subs_ctx_t *ctx, redisAsyncContext *rc,
+    const char *key, const char *until, const char *now);
 static void ntf_subs_read(redisAsyncContext *c, void *r, void *privdata);
 static void ntf_subs_patch(ntf_subs_ctx_t *ctx, json_t *old);
 static void ntf_subs_written(redisAsyncContext *c, void *r,
@@ -36,6 +42,20 @@ static const char  ntf_subs_patch_lua[] =
     "  redis.call('HSET', KEYS[1], 'disabled_reason', 'manual')\n"
     "end\n"
     "if #ARGV > 1 then redis.call('HSET', KEYS[1], unpack(ARGV, 2)) end\n"
+    "return 1\n";
+
+/*
+ * ARGV: the new sealed key, its public key, the old one's end, now.  The
+ * current pair becomes the previous one (a previous one is dropped): 1,
+ * 0 when the subscription went, -1 when it has no Ed25519 key.
+ */
+static const char  ntf_subs_rotate_key_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "local h = redis.call('HMGET', KEYS[1], 'ed25519_key', 'public_key')\n"
+    "if not h[1] or not h[2] then return -1 end\n"
+    "redis.call('HSET', KEYS[1], 'ed25519_key_old', h[1],\n"
+    "  'public_key_old', h[2], 'ed25519_old_until', ARGV[3],\n"
+    "  'ed25519_key', ARGV[1], 'public_key', ARGV[2], 'updated', ARGV[4])\n"
     "return 1\n";
 
 static const char  ntf_subs_delete_lua[] =
@@ -98,6 +118,11 @@ ntf_subs_item(gw_svc_req_t *req, void *data)
             return;
         }
 
+    } else if (ctx->op == NTF_SUBS_ROTATE) {
+        if (ntf_subs_rotate_what(ctx) != 0) {
+            return;
+        }
+
     } else if (ctx->op == NTF_SUBS_TEST) {
         (void) gw_svc_req_body(req, &len);
 
@@ -129,7 +154,7 @@ static void
 ntf_subs_read(redisAsyncContext *c, void *r, void *privdata)
 {
     char                key[NTF_KEY_MAX], zkey[NTF_KEY_MAX], sealed[256],
-                        until[24];
+                        until[24], now[24];
     json_t             *sub, *body;
     const char         *owner;
     redisReply         *reply;
@@ -192,12 +217,31 @@ ntf_subs_read(redisAsyncContext *c, void *r, void *privdata)
 
         return;
 
+    case NTF_SUBS_ROTATE_KEY:
+        if (json_object_get(sub, "public_key") == NULL) {
+            json_decref(sub);
+            ntf_subs_fail(ctx, 409, NULL, "the subscription has no Ed25519 "
+                          "key (made without \"ed25519\": true)");
+            return;
+        }
+
+        json_decref(sub);
+
+        ctx->until = ntf_subs_now()
+                     + gw_svc_conf_int(ntf.svc, "secret_overlap");
+        snprintf(until, sizeof(until), "%lld", ctx->until);
+        snprintf(now, sizeof(now), "%lld", ntf_subs_now());
+
+        ntf_subs_rotate_key(ctx, rc, key, until, now);
+        return;
+
     case NTF_SUBS_ROTATE:
         json_decref(sub);
 
         ctx->until = ntf_subs_now()
                      + gw_svc_conf_int(ntf.svc, "secret_overlap");
         snprintf(until, sizeof(until), "%lld", ctx->until);
+        snprintf(now, sizeof(now), "%lld", ntf_subs_now());
 
         if (ntf_sign_secret_new(ctx->secret, sizeof(ctx->secret)) != 0
             || ntf_subs_seal(ctx->sid, ctx->secret, sealed, sizeof(sealed))
@@ -217,13 +261,102 @@ ntf_subs_read(redisAsyncContext *c, void *r, void *privdata)
                                  "redis.call('HGET', KEYS[1], 'secret'), "
                                  "'secret_old_until', ARGV[2], 'secret', "
                                  "ARGV[1], 'updated', ARGV[3]) return 1",
-                                 key, sealed, until, until)
+                                 key, sealed, until, now)
                != REDIS_OK)
         {
             ntf_subs_fail(ctx, 503, NULL, NULL);
         }
 
         return;
+    }
+}
+
+
+/*
+ * A rotate's body: none or {} (the secret), {"key": "secret"} or {"key":
+ * "ed25519"} (the Ed25519 key pair: the op becomes NTF_SUBS_ROTATE_KEY).
+ * 0, or -1 after the 400 or 422 was sent.
+ */
+
+static int
+ntf_subs_rotate_what(ntf_subs_ctx_t *ctx)
+{
+    char         err[128];
+    size_t       len;
+    json_t      *body, *v;
+    const char  *k, *what;
+
+    (void) gw_svc_req_body(ctx->req, &len);
+
+    if (len == 0) {
+        return 0;
+    }
+
+    body = ntf_subs_body(ctx);
+    if (body == NULL) {
+        return -1;
+    }
+
+    what = "secret";
+
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "key") != 0) {
+            snprintf(err, sizeof(err), "unknown member \"%.64s\"", k);
+            json_decref(body);
+            ntf_subs_fail(ctx, 422, "", err);
+            return -1;
+        }
+
+        what = json_string_value(v);
+
+        if (what == NULL
+            || (strcmp(what, "secret") != 0 && strcmp(what, "ed25519") != 0))
+        {
+            json_decref(body);
+            ntf_subs_fail(ctx, 422, "/key", "key: \"secret\" or "
+                          "\"ed25519\"");
+            return -1;
+        }
+    }
+
+    if (strcmp(what, "ed25519") == 0) {
+        ctx->op = NTF_SUBS_ROTATE_KEY;
+    }
+
+    json_decref(body);
+
+    return 0;
+}
+
+
+/* a new Ed25519 pair sealed, the current one kept until the overlap ends */
+
+static void
+ntf_subs_rotate_key(ntf_subs_ctx_t *ctx, redisAsyncContext *rc,
+    const char *key, const char *until, const char *now)
+{
+    char  sk[NTF_SIGN_SECRET_MAX], sealed[256];
+
+    if (ntf_sign_ed25519_new(sk, sizeof(sk), ctx->pk, sizeof(ctx->pk)) != 0
+        || ntf_subs_seal(ctx->sid, sk, sealed, sizeof(sealed)) != 0)
+    {
+        OPENSSL_cleanse(sk, sizeof(sk));
+        gw_svc_log(ntf.svc, GW_SVC_ERROR, NULL,
+                   "cannot make a subscription's Ed25519 key", NULL);
+        ntf_subs_fail(ctx, 503, NULL, NULL);
+        return;
+    }
+
+    OPENSSL_cleanse(sk, sizeof(sk));
+
+    if (rc == NULL
+        || redisAsyncCommand(rc, ntf_subs_written, ctx,
+                             "EVAL %s 1 %s %s %s %s %s",
+                             ntf_subs_rotate_key_lua, key, sealed, ctx->pk,
+                             until, now)
+           != REDIS_OK)
+    {
+        ntf_subs_fail(ctx, 503, NULL, NULL);
     }
 }
 
@@ -323,6 +456,11 @@ ntf_subs_written(redisAsyncContext *c, void *r, void *privdata)
         return;
     }
 
+    if (reply->integer < 0) {
+        ntf_subs_fail(ctx, 409, NULL, "the subscription has no Ed25519 key");
+        return;
+    }
+
     switch (ctx->op) {
 
     case NTF_SUBS_DELETE:
@@ -333,6 +471,13 @@ ntf_subs_written(redisAsyncContext *c, void *r, void *privdata)
         out = json_pack("{s:s,s:s,s:o}", "id", ctx->sid, "secret",
                         ctx->secret, "previous_valid_until",
                         ntf_subs_time(ctx->until));
+        gw_svc_reply_json(ntf_subs_end(ctx), 200, out);
+        return;
+
+    case NTF_SUBS_ROTATE_KEY:
+        out = json_pack("{s:s,s:s,s:o,s:o}", "id", ctx->sid, "public_key",
+                        ctx->pk, "key_id", ntf_subs_key_id(ctx->pk),
+                        "previous_valid_until", ntf_subs_time(ctx->until));
         gw_svc_reply_json(ntf_subs_end(ctx), 200, out);
         return;
 

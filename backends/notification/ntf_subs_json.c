@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "ntf_http.h"
 #include "ntf_subs.h"
@@ -147,13 +148,19 @@ ntf_subs_bad(char *ptr, size_t plen, char *err, size_t elen,
 }
 
 
-/* a subscription hash (HGETALL) as the API shows it; NULL when empty */
+/*
+ * A subscription hash (HGETALL) as the API shows it; NULL when empty.
+ * The Ed25519 public keys: "public_key" (the current one) and
+ * "public_keys", the current one then the previous one while it still
+ * signs (its "valid_until" in the future), each with its "key_id".
+ */
 json_t *
 ntf_subs_show(redisReply *reply)
 {
     size_t       i;
-    json_t      *out, *v;
-    const char  *k, *s;
+    json_t      *out, *v, *keys;
+    long long    old_until;
+    const char  *k, *s, *pk, *old_pk;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
         return NULL;
@@ -163,6 +170,10 @@ ntf_subs_show(redisReply *reply)
     if (out == NULL) {
         return NULL;
     }
+
+    pk = NULL;
+    old_pk = NULL;
+    old_until = 0;
 
     for (i = 0; i + 1 < reply->elements; i += 2) {
         if (reply->element[i]->type != REDIS_REPLY_STRING
@@ -184,11 +195,24 @@ ntf_subs_show(redisReply *reply)
             v = ntf_subs_time(atoll(s));
 
         } else if (strcmp(k, "secret") == 0 || strcmp(k, "secret_old") == 0
-                   || strcmp(k, "ed25519_key") == 0)
+                   || strcmp(k, "ed25519_key") == 0
+                   || strcmp(k, "ed25519_key_old") == 0)
         {
             continue;
 
+        } else if (strcmp(k, "public_key_old") == 0) {
+            old_pk = s;
+            continue;
+
+        } else if (strcmp(k, "ed25519_old_until") == 0) {
+            old_until = atoll(s);
+            continue;
+
         } else {
+            if (strcmp(k, "public_key") == 0) {
+                pk = s;
+            }
+
             v = json_string(s);
         }
 
@@ -203,7 +227,57 @@ ntf_subs_show(redisReply *reply)
         json_object_set_new(out, "failing_since", json_null());
     }
 
+    if (pk == NULL) {
+        return out;
+    }
+
+    keys = json_array();
+    if (keys == NULL) {
+        json_decref(out);
+        return NULL;
+    }
+
+    json_array_append_new(keys, json_pack("{s:s,s:o,s:n}", "public_key", pk,
+                                          "key_id", ntf_subs_key_id(pk),
+                                          "valid_until"));
+
+    if (old_pk != NULL && old_until > ntf_subs_now()) {
+        json_array_append_new(keys, json_pack("{s:s,s:o,s:o}", "public_key",
+                                              old_pk, "key_id",
+                                              ntf_subs_key_id(old_pk),
+                                              "valid_until",
+                                              ntf_subs_time(old_until)));
+    }
+
+    json_object_set_new(out, "public_keys", keys);
+
     return out;
+}
+
+
+/* "k_" + the first 16 hex digits of SHA-256 of the whpk_ text */
+json_t *
+ntf_subs_key_id(const char *pk)
+{
+    int             i;
+    char            id[2 + 16 + 1];
+    unsigned char   md[SHA256_DIGEST_LENGTH];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    SHA256((const unsigned char *) pk, strlen(pk), md);
+
+    id[0] = 'k';
+    id[1] = '_';
+
+    for (i = 0; i < 8; i++) {
+        id[2 + 2 * i] = hex[md[i] >> 4];
+        id[3 + 2 * i] = hex[md[i] & 0xf];
+    }
+
+    id[18] = '\0';
+
+    return json_string(id);
 }
 
 

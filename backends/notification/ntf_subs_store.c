@@ -170,9 +170,9 @@ ntf_subs_got(redisAsyncContext *c, void *r, void *privdata)
     int                  bad;
     size_t               i;
     ntf_sub_t           *sub;
-    long long            until;
+    long long            until, ed_until;
     redisReply          *reply, *k, *v;
-    const char          *old;
+    const char          *old, *old_ed;
     ntf_subs_get_ctx_t  *ctx;
 
     ctx = privdata;
@@ -200,7 +200,9 @@ ntf_subs_got(redisAsyncContext *c, void *r, void *privdata)
     snprintf(sub->id, sizeof(sub->id), "%s", ctx->sid);
     bad = 0;
     old = NULL;
+    old_ed = NULL;
     until = 0;
+    ed_until = 0;
 
     for (i = 0; i + 1 < reply->elements; i += 2) {
         k = reply->element[i];
@@ -229,7 +231,19 @@ ntf_subs_got(redisAsyncContext *c, void *r, void *privdata)
         } else if (strcmp(k->str, "ed25519_key") == 0) {
             bad |= ntf_subs_unseal(ctx->sid, v->str, sub->ed25519,
                                    sizeof(sub->ed25519));
+
+        } else if (strcmp(k->str, "ed25519_key_old") == 0) {
+            old_ed = v->str;
+
+        } else if (strcmp(k->str, "ed25519_old_until") == 0) {
+            ed_until = atoll(v->str);
         }
+    }
+
+    /* a rotated key signs beside the new one until the overlap ends */
+    if (old_ed != NULL && ed_until > ntf_subs_now()) {
+        bad |= ntf_subs_unseal(ctx->sid, old_ed, sub->old_ed25519,
+                               sizeof(sub->old_ed25519));
     }
 
     if (old != NULL && until > ntf_subs_now()) {

@@ -13,7 +13,7 @@
  * deduplicate by it.  webhook-timestamp is the attempt's, and the
  * signatures cover "<id>.<timestamp>.<body>": one "v1" per live secret
  * (two while a rotation overlaps), and "v1a" when the subscription has
- * an Ed25519 key.
+ * an Ed25519 key (two, the new key's first, while its rotation overlaps).
  *
  * Outcomes: 2xx delivered; 410 gone (the subscription is disabled);
  * anything else, a timeout or a refused address is retried on the
@@ -131,7 +131,7 @@ static void
 ntf_webhook_sub(const ntf_sub_t *sub, int status, void *data)
 {
     int              n;
-    char             id[NTF_DID_MAX + 16], tsh[48], sig[3 * NTF_SIGN_MAX
+    char             id[NTF_DID_MAX + 16], tsh[48], sig[4 * NTF_SIGN_MAX
                      + 32], *p, err[NTF_ERR_MAX], *content;
     size_t           clen;
     long long        now;
@@ -183,6 +183,13 @@ ntf_webhook_sub(const ntf_sub_t *sub, int status, void *data)
         p += strlen(p);
         *p++ = ' ';
         n = ntf_sign_v1a(sub->ed25519, content, clen, p,
+                         sig + sizeof(sig) - p);
+    }
+
+    if (n == 0 && sub->old_ed25519[0] != '\0') {
+        p += strlen(p);
+        *p++ = ' ';
+        n = ntf_sign_v1a(sub->old_ed25519, content, clen, p,
                          sig + sizeof(sig) - p);
     }
 
