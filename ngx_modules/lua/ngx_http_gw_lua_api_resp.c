@@ -25,8 +25,6 @@ typedef struct {
 } ngx_http_gw_lua_api_member_t;
 
 
-static ngx_http_gw_lua_api_member_t *ngx_http_gw_lua_api_resp_member(
-    ngx_str_t *name);
 static void ngx_http_gw_lua_api_resp_type(ngx_http_request_t *r,
     ngx_str_t *value);
 static int ngx_http_gw_lua_api_resp_status(lua_State *L);
@@ -34,7 +32,7 @@ static int ngx_http_gw_lua_api_resp_set_status(lua_State *L);
 static int ngx_http_gw_lua_api_resp_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_headers(lua_State *L);
 static void ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
-    ngx_str_t *name);
+    ngx_http_gw_lua_api_hname_t *hn);
 static int ngx_http_gw_lua_api_resp_set_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_add_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
@@ -103,33 +101,30 @@ ngx_http_gw_lua_api_is(ngx_str_t *name, ngx_str_t *lowcase)
 }
 
 
-ngx_uint_t
-ngx_http_gw_lua_api_resp_refused(ngx_str_t *name)
+/* what a name is to gw.resp: refused, the content type, a member */
+
+void
+ngx_http_gw_lua_api_resp_class(ngx_http_gw_lua_api_hname_t *hn)
 {
-    ngx_str_t  *s;
-
-    for (s = ngx_http_gw_lua_api_refused; s->len != 0; s++) {
-        if (ngx_http_gw_lua_api_is(name, s)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_http_gw_lua_api_member_t *
-ngx_http_gw_lua_api_resp_member(ngx_str_t *name)
-{
+    ngx_str_t                     *s;
     ngx_http_gw_lua_api_member_t  *m;
 
-    for (m = ngx_http_gw_lua_api_members; m->name.len != 0; m++) {
-        if (ngx_http_gw_lua_api_is(name, &m->name)) {
-            return m;
+    hn->resp_refused = 0;
+    hn->resp_type = ngx_http_gw_lua_api_is(&hn->name,
+                                           &ngx_http_gw_lua_api_content_type);
+    hn->member = 0;
+
+    for (s = ngx_http_gw_lua_api_refused; s->len != 0; s++) {
+        if (ngx_http_gw_lua_api_is(&hn->name, s)) {
+            hn->resp_refused = 1;
         }
     }
 
-    return NULL;
+    for (m = ngx_http_gw_lua_api_members; m->name.len != 0; m++) {
+        if (ngx_http_gw_lua_api_is(&hn->name, &m->name)) {
+            hn->member = m->offset;
+        }
+    }
 }
 
 
@@ -159,14 +154,13 @@ ngx_http_gw_lua_api_resp_type(ngx_http_request_t *r, ngx_str_t *value)
 
 void
 ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace)
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
-    ngx_str_t                      copy;
-    ngx_table_elt_t               *h, *nh, **member;
-    ngx_http_gw_lua_api_walk_t     w;
-    ngx_http_gw_lua_api_member_t  *m;
+    ngx_str_t                    copy;
+    ngx_table_elt_t             *h, *nh, **member;
+    ngx_http_gw_lua_api_walk_t   w;
 
-    if (ngx_http_gw_lua_api_is(name, &ngx_http_gw_lua_api_content_type)) {
+    if (hn->resp_type) {
 
         if (value == NULL) {
             ngx_http_gw_lua_api_resp_type(r, NULL);
@@ -179,16 +173,17 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
         return;
     }
 
-    m = ngx_http_gw_lua_api_resp_member(name);
-    member = (m != NULL) ? (ngx_table_elt_t **) ((char *) &r->headers_out
-                                                 + m->offset)
-                         : NULL;
+    member = (hn->member != 0) ? (ngx_table_elt_t **) ((char *) &r->headers_out
+                                                       + hn->member)
+                               : NULL;
 
     if (replace || value == NULL) {
         w.part = &r->headers_out.headers.part;
         w.i = 0;
 
-        while ((h = ngx_http_gw_lua_api_next_header(&w, name)) != NULL) {
+        while ((h = ngx_http_gw_lua_api_next_header(&w, &hn->name))
+               != NULL)
+        {
             h->hash = 0;
         }
 
@@ -196,9 +191,7 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
             *member = NULL;
         }
 
-        if (m != NULL && m->offset
-                         == offsetof(ngx_http_headers_out_t, last_modified))
-        {
+        if (hn->member == offsetof(ngx_http_headers_out_t, last_modified)) {
             r->headers_out.last_modified_time = -1;
         }
     }
@@ -219,8 +212,8 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     /* not live before its strings are: a raise below leaves it skipped */
 
     nh->hash = 0;
-    nh->key.len = name->len;
-    nh->key.data = ngx_http_gw_lua_api_copy(L, r, name, &nh->lowcase_key);
+    nh->key = hn->name;
+    nh->lowcase_key = hn->lowcase;
     nh->value.len = value->len;
     nh->value.data = ngx_http_gw_lua_api_copy(L, r, value, NULL);
     nh->hash = 1;
@@ -362,11 +355,11 @@ ngx_http_gw_lua_api_resp_headers(lua_State *L)
 
 static void
 ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
-    ngx_str_t *name)
+    ngx_http_gw_lua_api_hname_t *hn)
 {
-    if (ngx_http_gw_lua_api_resp_refused(name)) {
+    if (hn->resp_refused) {
         (void) luaL_error(L, "gw.%s: header \"%s\" is not the plugin's to "
-                          "set", what, name->data);
+                          "set", what, hn->name.data);
     }
 }
 
