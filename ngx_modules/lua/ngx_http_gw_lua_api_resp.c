@@ -34,6 +34,7 @@ static int ngx_http_gw_lua_api_resp_headers(lua_State *L);
 static void ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
     ngx_http_gw_lua_api_hname_t *hn);
 static int ngx_http_gw_lua_api_resp_set_header(lua_State *L);
+static int ngx_http_gw_lua_api_resp_set_headers(lua_State *L);
 static int ngx_http_gw_lua_api_resp_add_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
 
@@ -42,6 +43,8 @@ static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
     (NGX_HTTP_GW_API_HEADER|NGX_HTTP_GW_API_BODY|NGX_HTTP_GW_API_LOG)
 #define NGX_HTTP_GW_API_WRITE                                                \
     (NGX_HTTP_GW_API_ACCESS|NGX_HTTP_GW_API_HEADER)
+
+#define NGX_HTTP_GW_API_SET_MAX  32     /* pairs of one set_headers() */
 
 
 static ngx_http_gw_lua_api_member_t  ngx_http_gw_lua_api_members[] = {
@@ -373,6 +376,63 @@ ngx_http_gw_lua_api_resp_set_header(lua_State *L)
 }
 
 
+/*
+ * gw.resp.set_headers(name, value, name, value...): set_header() of each
+ * pair in order, in one call; every pair is checked before any header
+ * changes, so a refused one leaves the response as it was.
+ */
+
+static int
+ngx_http_gw_lua_api_resp_set_headers(lua_State *L)
+{
+    int                           i, n;
+    ngx_str_t                     values[NGX_HTTP_GW_API_SET_MAX];
+    ngx_http_request_t           *r;
+    ngx_http_gw_lua_call_t       *call;
+    ngx_http_gw_lua_api_hname_t  *hns[NGX_HTTP_GW_API_SET_MAX];
+    ngx_http_gw_lua_api_hname_t   tmps[NGX_HTTP_GW_API_SET_MAX];
+
+    call = ngx_http_gw_lua_api_call(L, "resp.set_headers",
+                                    NGX_HTTP_GW_API_WRITE);
+    r = call->r;
+
+    n = lua_gettop(L);
+
+    if (n % 2 != 0) {
+        return luaL_error(L, "gw.resp.set_headers: a name without a value");
+    }
+
+    n /= 2;
+
+    if (n > NGX_HTTP_GW_API_SET_MAX) {
+        return luaL_error(L, "gw.resp.set_headers: more than %d headers",
+                          NGX_HTTP_GW_API_SET_MAX);
+    }
+
+    for (i = 0; i < n; i++) {
+        hns[i] = ngx_http_gw_lua_api_hname(L, 2 * i + 1, "resp.set_headers",
+                                           r, &tmps[i]);
+
+        ngx_http_gw_lua_api_resp_check(L, "resp.set_headers", hns[i]);
+
+        if (lua_isnil(L, 2 * i + 2)) {
+            values[i].data = NULL;
+
+        } else {
+            ngx_http_gw_lua_api_value(L, 2 * i + 2, "resp.set_headers",
+                                      &values[i]);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        ngx_http_gw_lua_api_resp_set(L, r, hns[i],
+                                     values[i].data ? &values[i] : NULL, 1);
+    }
+
+    return 0;
+}
+
+
 static int
 ngx_http_gw_lua_api_resp_add_header(lua_State *L)
 {
@@ -400,6 +460,7 @@ ngx_http_gw_lua_api_resp_open(lua_State *L)
         { "header", ngx_http_gw_lua_api_resp_header },
         { "headers", ngx_http_gw_lua_api_resp_headers },
         { "set_header", ngx_http_gw_lua_api_resp_set_header },
+        { "set_headers", ngx_http_gw_lua_api_resp_set_headers },
         { "add_header", ngx_http_gw_lua_api_resp_add_header },
         { "remove_header", ngx_http_gw_lua_api_resp_remove_header },
         { NULL, NULL }
