@@ -284,8 +284,9 @@ static void
 ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
-    ngx_int_t   rc;
-    ngx_str_t   copy, server;
+    ngx_int_t         rc;
+    ngx_str_t         copy, server;
+    ngx_table_elt_t  *h;
 
     if (value != NULL && hn->req_host) {
         if (!replace) {
@@ -314,7 +315,18 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK && value != NULL) {
-        rc = ngx_http_gw_add_header(r, &hn->name, hn->lowcase, &copy);
+        /* as ngx_http_gw_add_header(), with the hash hn has already */
+        h = ngx_list_push(&r->headers_in.headers);
+
+        if (h == NULL) {
+            rc = NGX_ERROR;
+
+        } else {
+            h->key = hn->name;
+            h->lowcase_key = hn->lowcase;
+            h->hash = hn->hash;
+            h->value = copy;
+        }
     }
 
     gw_lua_guard_leave();
