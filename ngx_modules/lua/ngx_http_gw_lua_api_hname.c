@@ -186,8 +186,13 @@ ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len)
     }
 
     if (len != 0) {
+        /* the last bytes, without a call of memcpy() for a variable length */
         w = 0;
-        ngx_memcpy(&w, p, len);
+
+        while (len != 0) {
+            w = (w << 8) | p[--len];
+        }
+
         h = (h ^ w) * 0xff51afd7ed558ccdULL;
         h ^= h >> 32;
     }
