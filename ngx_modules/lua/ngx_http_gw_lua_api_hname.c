@@ -166,8 +166,9 @@ bad:
 
 
 /*
- * A hash of the bytes, eight at a time (a multiply and a shift mix
- * each word in).
+ * A hash of the bytes, eight at a time, with a final mix that makes
+ * every input bit move the low bits (the slot): names that differ only
+ * in their last bytes ("X-N-1", "X-N-2") spread over the table.
  */
 
 static uint32_t
@@ -179,8 +180,8 @@ ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len)
 
     while (len >= 8) {
         ngx_memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
         p += 8;
         len -= 8;
     }
@@ -193,9 +194,14 @@ ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len)
             w = (w << 8) | p[--len];
         }
 
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
     }
+
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
 
     return (uint32_t) h;
 }
