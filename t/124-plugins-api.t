@@ -644,3 +644,147 @@ X-Len: 17
 one 3 nil 0 1 17
 --- no_error_log
 [error]
+
+
+
+=== TEST 19: header names are the plugin's bytes, checked at every call
+--- plugin
+local P = {}
+local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    return ok and 'ok' or err
+end
+function P.access(conf, ctx)
+    local out = {}
+    for i = 1, 2 do
+        -- the same names twice: the second call finds them known
+        gw.req.set_header('X-Case', 'upper')
+        gw.req.add_header('x-case', 'lower')
+        gw.req.set_header('X-Abcdefgh-1', 'one')
+        gw.req.set_header('X-Abcdefgh-2', 'two')
+        gw.req.set_header('X-' .. 'Built', 'b' .. i)
+        out[#out + 1] = try(gw.req.set_header, 'X-Case ', 'a')
+        out[#out + 1] = try(gw.req.set_header, 'X-Case:', 'a')
+        out[#out + 1] = try(gw.req.set_header, 'content-length', '1')
+        out[#out + 1] = try(gw.req.set_header, 'Transfer-Encoding', 'x')
+        out[#out + 1] = try(gw.resp.set_header, 'Connection', 'close')
+        out[#out + 1] = try(gw.resp.set_header, 'X-R', 'a\r\nb')
+        gw.resp.set_header('Content-Type', 'text/x-t' .. i)
+        gw.resp.set_header('X-Resp', 'r' .. i)
+    end
+    gw.req.set_header('X-Out', table.concat(out, '|'))
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request
+GET /t
+--- response_headers
+X-Resp: r2
+--- response_body_like eval
+my $one = 'gw.req.set_header: invalid header name|'
+          . 'gw.req.set_header: invalid header name|'
+          . "gw.req.set_header: the body's framing is set by gw.req.set_body()|"
+          . "gw.req.set_header: the body's framing is set by gw.req.set_body()|"
+          . 'gw.resp.set_header: header "Connection" is not the plugin\'s to set|'
+          . 'gw.resp.set_header: control character in the header value';
+qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Case: upper\nx-case: lower\n)(?=(?:.*\n)?X-Abcdefgh-1: one\nX-Abcdefgh-2: two\nX-Built: b2\n)(?=(?:.*\n)?X-Out: \Q$one|$one\E\n)}s
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: past the worker's 256 known names, names are checked and copied per call
+--- plugin
+local P = {}
+local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    return ok and 'ok' or err
+end
+function P.access(conf, ctx)
+    -- names differing in their last bytes: more than the cache holds
+    for i = 1, 300 do
+        gw.req.set_header('X-N-' .. i, tostring(i))
+    end
+    gw.req.set_header('X-Late', 'late')
+    gw.resp.set_header('X-Late-Resp', 'late')
+    gw.resp.set_header('Content-Type', 'text/x-late')
+    gw.req.set_header('X-Out', table.concat({
+        try(gw.req.set_header, 'Content-Length', '1'),
+        try(gw.req.set_header, 'X N', '1'),
+        try(gw.resp.set_header, 'Keep-Alive', '1'),
+        try(gw.req.add_header, 'Host', 'a'),
+    }, '|'))
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- response_headers eval
+["X-Late-Resp: late", "X-Late-Resp: late"]
+--- response_body_like eval
+[qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-N-1: 1\nX-N-2: 2\n)(?=(?:.*\n)?X-N-256: 256\nX-N-257: 257\n)(?=(?:.*\n)?X-N-300: 300\nX-Late: late\n)(?=(?:.*\n)?X-Out: gw.req.set_header: the body's framing is set by gw.req.set_body\(\)\|gw.req.set_header: invalid header name\|gw.resp.set_header: header "Keep-Alive" is not the plugin's to set\|gw.req.add_header: one Host only\n)}s,
+ qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-N-1: 1\nX-N-2: 2\n)(?=(?:.*\n)?X-N-256: 256\nX-N-257: 257\n)(?=(?:.*\n)?X-N-300: 300\nX-Late: late\n)(?=(?:.*\n)?X-Out: gw.req.set_header: the body's framing is set by gw.req.set_body\(\)\|gw.req.set_header: invalid header name\|gw.resp.set_header: header "Keep-Alive" is not the plugin's to set\|gw.req.add_header: one Host only\n)}s]
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: gw.resp.set_headers sets pairs in one call, each checked before any is set
+--- plugin
+local P = {}
+local many = {}
+for i = 1, 33 do
+    many[#many + 1] = 'X-M-' .. i
+    many[#many + 1] = 'm'
+end
+local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    return ok and 'ok' or err
+end
+function P.access(conf, ctx)
+    gw.resp.set_header('X-Up', 'u')
+    gw.req.set_header('X-Out', table.concat({
+        try(gw.resp.set_headers, 'X-C', 'c', 'Connection', 'x'),
+        try(gw.resp.set_headers, 'X-C', 'c', 'X-D', 'd\r\nX-Evil: 1'),
+        try(gw.resp.set_headers, 'X-C', 'c', 'X D', 'd'),
+        try(gw.resp.set_headers, 'X-C'),
+        try(gw.resp.set_headers, unpack(many)),
+        try(gw.resp.set_headers),
+    }, '|'))
+end
+function P.header_filter(conf, ctx)
+    gw.resp.set_headers('X-A', 'a', 'X-B', 2, 'X-Up', nil, 'X-A', 'a2')
+end
+function P.log(conf, ctx)
+    local ok, err = pcall(gw.resp.set_headers, 'X-L', 'l')
+    if not ok then gw.log.warn(err) end
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request
+GET /t
+--- response_headers
+X-A: a2
+X-B: 2
+!X-Up
+!X-C
+!X-D
+!X-M-1
+--- response_body_like eval
+qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Out: \Qgw.resp.set_headers: header "Connection" is not the plugin's to set|gw.resp.set_headers: control character in the header value|gw.resp.set_headers: invalid header name|gw.resp.set_headers: a name without a value|gw.resp.set_headers: more than 32 headers|ok\E\n)}s
+--- error_log
+gw.resp.set_headers: not allowed in the log phase
+--- no_error_log
+[error]

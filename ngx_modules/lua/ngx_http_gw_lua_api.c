@@ -45,19 +45,6 @@ static void ngx_http_gw_lua_api_set(lua_State *L, const char *name,
     lua_CFunction f);
 
 
-/* RFC 9110 tchar: 1 for "!#$%&'*+-.^_`|~", digits and letters */
-static const u_char  ngx_http_gw_lua_api_tchar[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,     /*  !"#$%&'()*+,-./ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,     /* 0-9 :;<=>? */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* @A-O */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,     /* P-Z [\]^_ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* `a-o */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,     /* p-z {|}~ */
-};
-
-
 /* ngx_http_gw_lua_phase_name() is the runner's (ngx_http_gw_lua_run.c) */
 
 
@@ -103,7 +90,7 @@ ngx_str_t *
 ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
     ngx_str_t *name, ngx_uint_t raise)
 {
-    size_t       len, i;
+    size_t       len;
     const char  *s;
 
     if (lua_type(L, idx) != LUA_TSTRING) {
@@ -117,10 +104,8 @@ ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
         goto bad;
     }
 
-    for (i = 0; i < len; i++) {
-        if (!ngx_http_gw_lua_api_tchar[(u_char) s[i]]) {
-            goto bad;
-        }
+    if (ngx_http_gw_lua_api_token((u_char *) s, len) != NGX_OK) {
+        goto bad;
     }
 
     name->data = (u_char *) s;
@@ -237,23 +222,24 @@ int
 ngx_http_gw_lua_api_change(lua_State *L, const char *what,
     ngx_http_gw_lua_api_headers_t *hs, ngx_uint_t replace, ngx_uint_t remove)
 {
-    ngx_str_t                name, value;
-    ngx_http_gw_lua_call_t  *call;
+    ngx_str_t                     value;
+    ngx_http_gw_lua_call_t       *call;
+    ngx_http_gw_lua_api_hname_t  *hn, tmp;
 
     call = ngx_http_gw_lua_api_call(L, what, hs->phases);
 
-    (void) ngx_http_gw_lua_api_name(L, 1, what, &name, 1);
+    hn = ngx_http_gw_lua_api_hname(L, 1, what, call->r, &tmp);
 
-    hs->check(L, what, &name);
+    hs->check(L, what, hn);
 
     if (remove) {
-        hs->set(L, call->r, &name, NULL, 1);
+        hs->set(L, call->r, hn, NULL, 1);
         return 0;
     }
 
     ngx_http_gw_lua_api_value(L, 2, what, &value);
 
-    hs->set(L, call->r, &name, &value, replace);
+    hs->set(L, call->r, hn, &value, replace);
 
     return 0;
 }

@@ -56,6 +56,9 @@ ngx_http_gw_lua_call_t *ngx_http_gw_lua_api_call(lua_State *L,
 ngx_str_t *ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
     ngx_str_t *name, ngx_uint_t raise);
 
+/* NGX_OK when s is 1 or more RFC 9110 token characters (tchar) */
+ngx_int_t ngx_http_gw_lua_api_token(const u_char *s, size_t len);
+
 /* the header value at idx (a string or number), checked: at most
  * NGX_HTTP_GW_API_VALUE_MAX bytes, no CR, LF or other control byte */
 void ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
@@ -65,6 +68,40 @@ void ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
  * raises "no memory" */
 u_char *ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r,
     ngx_str_t *s, u_char **lowcase);
+
+/*
+ * A header name a plugin gives to change headers, checked and classified
+ * (ngx_http_gw_lua_api_hname.c): name NUL-terminated, lowcase of the same
+ * length; both live as long as the request at least.
+ */
+typedef struct {
+    ngx_str_t                   name;           /* as the plugin wrote it */
+    u_char                     *lowcase;
+    ngx_uint_t                  hash;           /* ngx_hash_key(lowcase) */
+    ngx_uint_t                  member;         /* its member's offset in
+                                                   ngx_http_headers_out_t,
+                                                   0: none */
+    unsigned                    req_framing:1;  /* Content-Length,
+                                                   Transfer-Encoding */
+    unsigned                    req_host:1;
+    unsigned                    resp_refused:1; /* nginx's alone */
+    unsigned                    resp_type:1;    /* Content-Type */
+} ngx_http_gw_lua_api_hname_t;
+
+/*
+ * The header name at idx as a checked name: 1 to NGX_HTTP_GW_API_NAME_MAX
+ * token characters, else a Lua error naming what.  The worker's cached
+ * copy of those bytes, or tmp filled with copies in r's pool; raises "no
+ * memory".
+ */
+ngx_http_gw_lua_api_hname_t *ngx_http_gw_lua_api_hname(lua_State *L, int idx,
+    const char *what, ngx_http_request_t *r,
+    ngx_http_gw_lua_api_hname_t *tmp);
+
+/* the classes of hn from its lowcase: req_* (ngx_http_gw_lua_api_req.c)
+ * and resp_*, member (ngx_http_gw_lua_api_resp.c) */
+void ngx_http_gw_lua_api_req_class(ngx_http_gw_lua_api_hname_t *hn);
+void ngx_http_gw_lua_api_resp_class(ngx_http_gw_lua_api_hname_t *hn);
 
 /* a walk over the live headers of a list: { &list->part, 0 } at first */
 typedef struct {
@@ -81,12 +118,12 @@ ngx_table_elt_t *ngx_http_gw_lua_api_next_header(
 typedef struct {
     ngx_uint_t                  phases;         /* where it may be called */
     void                      (*check)(lua_State *L, const char *what,
-                                       ngx_str_t *name);
+                                       ngx_http_gw_lua_api_hname_t *hn);
                                                 /* raises for a name the
                                                    plugin may not set */
     void                      (*set)(lua_State *L, ngx_http_request_t *r,
-                                     ngx_str_t *name, ngx_str_t *value,
-                                     ngx_uint_t replace);
+                                     ngx_http_gw_lua_api_hname_t *hn,
+                                     ngx_str_t *value, ngx_uint_t replace);
                                                 /* value NULL: removes */
 } ngx_http_gw_lua_api_headers_t;
 
@@ -113,17 +150,14 @@ void ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list);
 int ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
     ngx_str_t *name, ngx_uint_t count);
 
-/* 1 for a response header a plugin may not set (framing, hop-by-hop) */
-ngx_uint_t ngx_http_gw_lua_api_resp_refused(ngx_str_t *name);
-
 /*
  * Sets (replace 1: every header of that name goes first) or adds a
  * response header of r, or removes them all (value NULL), keeping
  * r->headers_out's own members (content type, Location...) coherent.
- * name and value are checked already; raises "no memory".
+ * hn and value are checked already (hn not refused); raises "no memory".
  */
 void ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace);
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace);
 
 /* gw.req.args(), gw.req.arg() and gw.req.set_args() */
 int ngx_http_gw_lua_api_req_args(lua_State *L);

@@ -119,12 +119,13 @@ ngx_http_gw_lua_api_exit_body(lua_State *L, int idx, ngx_str_t *body,
 int
 ngx_http_gw_lua_api_exit(lua_State *L)
 {
-    ngx_int_t                status;
-    ngx_str_t                name, value, body, type;
-    ngx_uint_t               n;
-    ngx_http_request_t      *r;
-    ngx_http_gw_lua_exit_t  *ex;
-    ngx_http_gw_lua_call_t  *call;
+    ngx_int_t                     status;
+    ngx_str_t                     value, body, type;
+    ngx_uint_t                    n;
+    ngx_http_request_t           *r;
+    ngx_http_gw_lua_exit_t       *ex;
+    ngx_http_gw_lua_call_t       *call;
+    ngx_http_gw_lua_api_hname_t  *hn, tmp;
 
     call = ngx_http_gw_lua_api_call(L, "exit", NGX_HTTP_GW_API_ACCESS);
     r = call->r;
@@ -157,7 +158,7 @@ ngx_http_gw_lua_api_exit(lua_State *L)
         lua_pushnil(L);
 
         while (lua_next(L, 3) != 0) {
-            (void) ngx_http_gw_lua_api_name(L, -2, "exit", &name, 1);
+            hn = ngx_http_gw_lua_api_hname(L, -2, "exit", r, &tmp);
             ngx_http_gw_lua_api_value(L, -1, "exit", &value);
 
             if (++n > NGX_HTTP_GW_API_EXIT_HEADERS) {
@@ -165,9 +166,9 @@ ngx_http_gw_lua_api_exit(lua_State *L)
                                   NGX_HTTP_GW_API_EXIT_HEADERS);
             }
 
-            if (ngx_http_gw_lua_api_resp_refused(&name)) {
+            if (hn->resp_refused) {
                 return luaL_error(L, "gw.exit: header \"%s\" is not "
-                                  "the plugin's to set", name.data);
+                                  "the plugin's to set", hn->name.data);
             }
 
             lua_pop(L, 1);
@@ -176,15 +177,12 @@ ngx_http_gw_lua_api_exit(lua_State *L)
         lua_pushnil(L);
 
         while (lua_next(L, 3) != 0) {
-            (void) ngx_http_gw_lua_api_name(L, -2, "exit", &name, 1);
+            hn = ngx_http_gw_lua_api_hname(L, -2, "exit", r, &tmp);
             ngx_http_gw_lua_api_value(L, -1, "exit", &value);
 
-            ngx_http_gw_lua_api_resp_set(L, r, &name, &value, 1);
+            ngx_http_gw_lua_api_resp_set(L, r, hn, &value, 1);
 
-            if (name.len == sizeof("content-type") - 1
-                && ngx_strncasecmp(name.data, (u_char *) "content-type",
-                                   name.len) == 0)
-            {
+            if (hn->resp_type) {
                 ngx_str_null(&type);
             }
 

@@ -24,12 +24,15 @@ static int ngx_http_gw_lua_api_req_string(lua_State *L, const char *what,
     size_t offset);
 static ngx_uint_t ngx_http_gw_lua_api_drop(ngx_table_elt_t *h, void *data);
 static void ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
-    ngx_str_t *lowcase);
+    ngx_http_gw_lua_api_hname_t *hn);
 static void ngx_http_gw_lua_api_req_check(lua_State *L, const char *what,
-    ngx_str_t *name);
+    ngx_http_gw_lua_api_hname_t *hn);
 static void ngx_http_gw_lua_api_req_change(lua_State *L,
-    ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *value,
-    ngx_uint_t replace);
+    ngx_http_request_t *r, ngx_http_gw_lua_api_hname_t *hn,
+    ngx_str_t *value, ngx_uint_t replace);
+static void ngx_http_gw_lua_api_req_framing(lua_State *L,
+    ngx_http_request_t *r, ngx_http_gw_lua_api_hname_t *hn, char *name,
+    char *lowcase, ngx_str_t *value);
 
 
 static ngx_str_t  ngx_http_gw_lua_api_host = ngx_string("host");
@@ -137,7 +140,7 @@ ngx_http_gw_lua_api_drop(ngx_table_elt_t *h, void *data)
 
 static void
 ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
-    ngx_str_t *lowcase)
+    ngx_http_gw_lua_api_hname_t *hn)
 {
     ngx_int_t                    rc;
     ngx_uint_t                   array;
@@ -149,9 +152,8 @@ ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
-    hh = ngx_hash_find(&cmcf->headers_in_hash,
-                       ngx_hash_key(lowcase->data, lowcase->len),
-                       lowcase->data, lowcase->len);
+    hh = ngx_hash_find(&cmcf->headers_in_hash, hn->hash, hn->lowcase,
+                       hn->name.len);
 
     if (hh == NULL || hh->offset == 0) {
         return;
@@ -182,7 +184,7 @@ ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
     w.i = 0;
 
     while (rc == NGX_OK
-           && (h = ngx_http_gw_lua_api_next_header(&w, lowcase)) != NULL)
+           && (h = ngx_http_gw_lua_api_next_header(&w, &hn->name)) != NULL)
     {
         if (!array) {
             first = h;
@@ -280,17 +282,13 @@ ngx_http_gw_lua_api_host_value(lua_State *L, ngx_http_request_t *r,
 
 static void
 ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace)
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
-    u_char     *low;
-    ngx_int_t   rc;
-    ngx_str_t   key, lowcase, copy, server;
+    ngx_int_t         rc;
+    ngx_str_t         copy, server;
+    ngx_table_elt_t  *h;
 
-    if (value != NULL
-        && name->len == ngx_http_gw_lua_api_host.len
-        && ngx_strncasecmp(name->data, ngx_http_gw_lua_api_host.data,
-                           name->len) == 0)
-    {
+    if (value != NULL && hn->req_host) {
         if (!replace) {
             (void) luaL_error(L, "gw.req.add_header: one Host only");
             return;
@@ -302,11 +300,6 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
         ngx_str_null(&server);
     }
 
-    key.data = ngx_http_gw_lua_api_copy(L, r, name, &low);
-    key.len = name->len;
-    lowcase.data = low;
-    lowcase.len = name->len;
-
     if (value != NULL) {
         copy.data = ngx_http_gw_lua_api_copy(L, r, value, NULL);
         copy.len = value->len;
@@ -317,12 +310,23 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     rc = NGX_OK;
 
     if (replace || value == NULL) {
-        rc = ngx_http_gw_drop_headers(r, ngx_http_gw_lua_api_drop, &lowcase,
+        rc = ngx_http_gw_drop_headers(r, ngx_http_gw_lua_api_drop, &hn->name,
                                       NULL);
     }
 
     if (rc == NGX_OK && value != NULL) {
-        rc = ngx_http_gw_add_header(r, &key, low, &copy);
+        /* as ngx_http_gw_add_header(), with the hash hn has already */
+        h = ngx_list_push(&r->headers_in.headers);
+
+        if (h == NULL) {
+            rc = NGX_ERROR;
+
+        } else {
+            h->key = hn->name;
+            h->lowcase_key = hn->lowcase;
+            h->hash = hn->hash;
+            h->value = copy;
+        }
     }
 
     gw_lua_guard_leave();
@@ -336,7 +340,25 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
         r->headers_in.server = server;
     }
 
-    ngx_http_gw_lua_api_sync(L, r, &lowcase);
+    ngx_http_gw_lua_api_sync(L, r, hn);
+}
+
+
+/* what a name is to gw.req: the framing, Host */
+
+void
+ngx_http_gw_lua_api_req_class(ngx_http_gw_lua_api_hname_t *hn)
+{
+    hn->req_framing = (hn->name.len == sizeof("content-length") - 1
+                       && ngx_strncmp(hn->lowcase, "content-length",
+                                      hn->name.len) == 0)
+                      || (hn->name.len == sizeof("transfer-encoding") - 1
+                          && ngx_strncmp(hn->lowcase, "transfer-encoding",
+                                         hn->name.len) == 0);
+
+    hn->req_host = (hn->name.len == ngx_http_gw_lua_api_host.len
+                    && ngx_strncmp(hn->lowcase, ngx_http_gw_lua_api_host.data,
+                                   hn->name.len) == 0);
 }
 
 
@@ -344,16 +366,31 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
 
 static void
 ngx_http_gw_lua_api_req_check(lua_State *L, const char *what,
-    ngx_str_t *name)
+    ngx_http_gw_lua_api_hname_t *hn)
 {
-    /* name is a Lua string: NUL-terminated */
-
-    if (ngx_strcasecmp(name->data, (u_char *) "content-length") == 0
-        || ngx_strcasecmp(name->data, (u_char *) "transfer-encoding") == 0)
-    {
+    if (hn->req_framing) {
         (void) luaL_error(L, "gw.%s: the body's framing is set by "
                           "gw.req.set_body()", what);
     }
+}
+
+
+/* set_body()'s change of a framing header, named by literals */
+
+static void
+ngx_http_gw_lua_api_req_framing(lua_State *L, ngx_http_request_t *r,
+    ngx_http_gw_lua_api_hname_t *hn, char *name, char *lowcase,
+    ngx_str_t *value)
+{
+    ngx_memzero(hn, sizeof(ngx_http_gw_lua_api_hname_t));
+
+    hn->name.data = (u_char *) name;
+    hn->name.len = ngx_strlen(name);
+    hn->lowcase = (u_char *) lowcase;
+    hn->hash = ngx_hash_key(hn->lowcase, hn->name.len);
+    hn->req_framing = 1;
+
+    ngx_http_gw_lua_api_req_change(L, r, hn, value, 1);
 }
 
 
@@ -426,12 +463,13 @@ ngx_http_gw_lua_api_req_set_body(lua_State *L)
     u_char                       *p;
     size_t                        len;
     ngx_buf_t                    *b;
-    ngx_str_t                     body, name, value;
+    ngx_str_t                     body, value;
     ngx_chain_t                  *cl;
     const char                   *s;
     ngx_http_request_t           *r;
     ngx_http_gw_lua_call_t       *call;
     ngx_http_gw_lua_main_conf_t  *lmcf;
+    ngx_http_gw_lua_api_hname_t   hn;
     u_char                        buf[NGX_OFF_T_LEN];
 
     call = ngx_http_gw_lua_api_call(L, "req.set_body",
@@ -484,14 +522,14 @@ ngx_http_gw_lua_api_req_set_body(lua_State *L)
 
     /* the framing: one Content-Length, no Transfer-Encoding */
 
-    ngx_str_set(&name, "Transfer-Encoding");
-    ngx_http_gw_lua_api_req_change(L, r, &name, NULL, 1);
+    ngx_http_gw_lua_api_req_framing(L, r, &hn, "Transfer-Encoding",
+                                    "transfer-encoding", NULL);
 
     p = ngx_http_gw_write_uint(buf, len);
     value.data = buf;
     value.len = p - buf;
-    ngx_str_set(&name, "Content-Length");
-    ngx_http_gw_lua_api_req_change(L, r, &name, &value, 1);
+    ngx_http_gw_lua_api_req_framing(L, r, &hn, "Content-Length",
+                                    "content-length", &value);
 
     r->request_body->bufs = cl;
     r->headers_in.content_length_n = len;

@@ -25,8 +25,6 @@ typedef struct {
 } ngx_http_gw_lua_api_member_t;
 
 
-static ngx_http_gw_lua_api_member_t *ngx_http_gw_lua_api_resp_member(
-    ngx_str_t *name);
 static void ngx_http_gw_lua_api_resp_type(ngx_http_request_t *r,
     ngx_str_t *value);
 static int ngx_http_gw_lua_api_resp_status(lua_State *L);
@@ -34,8 +32,9 @@ static int ngx_http_gw_lua_api_resp_set_status(lua_State *L);
 static int ngx_http_gw_lua_api_resp_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_headers(lua_State *L);
 static void ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
-    ngx_str_t *name);
+    ngx_http_gw_lua_api_hname_t *hn);
 static int ngx_http_gw_lua_api_resp_set_header(lua_State *L);
+static int ngx_http_gw_lua_api_resp_set_headers(lua_State *L);
 static int ngx_http_gw_lua_api_resp_add_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
 
@@ -44,6 +43,8 @@ static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
     (NGX_HTTP_GW_API_HEADER|NGX_HTTP_GW_API_BODY|NGX_HTTP_GW_API_LOG)
 #define NGX_HTTP_GW_API_WRITE                                                \
     (NGX_HTTP_GW_API_ACCESS|NGX_HTTP_GW_API_HEADER)
+
+#define NGX_HTTP_GW_API_SET_MAX  32     /* pairs of one set_headers() */
 
 
 static ngx_http_gw_lua_api_member_t  ngx_http_gw_lua_api_members[] = {
@@ -103,33 +104,30 @@ ngx_http_gw_lua_api_is(ngx_str_t *name, ngx_str_t *lowcase)
 }
 
 
-ngx_uint_t
-ngx_http_gw_lua_api_resp_refused(ngx_str_t *name)
+/* what a name is to gw.resp: refused, the content type, a member */
+
+void
+ngx_http_gw_lua_api_resp_class(ngx_http_gw_lua_api_hname_t *hn)
 {
-    ngx_str_t  *s;
-
-    for (s = ngx_http_gw_lua_api_refused; s->len != 0; s++) {
-        if (ngx_http_gw_lua_api_is(name, s)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_http_gw_lua_api_member_t *
-ngx_http_gw_lua_api_resp_member(ngx_str_t *name)
-{
+    ngx_str_t                     *s;
     ngx_http_gw_lua_api_member_t  *m;
 
-    for (m = ngx_http_gw_lua_api_members; m->name.len != 0; m++) {
-        if (ngx_http_gw_lua_api_is(name, &m->name)) {
-            return m;
+    hn->resp_refused = 0;
+    hn->resp_type = ngx_http_gw_lua_api_is(&hn->name,
+                                           &ngx_http_gw_lua_api_content_type);
+    hn->member = 0;
+
+    for (s = ngx_http_gw_lua_api_refused; s->len != 0; s++) {
+        if (ngx_http_gw_lua_api_is(&hn->name, s)) {
+            hn->resp_refused = 1;
         }
     }
 
-    return NULL;
+    for (m = ngx_http_gw_lua_api_members; m->name.len != 0; m++) {
+        if (ngx_http_gw_lua_api_is(&hn->name, &m->name)) {
+            hn->member = m->offset;
+        }
+    }
 }
 
 
@@ -159,14 +157,13 @@ ngx_http_gw_lua_api_resp_type(ngx_http_request_t *r, ngx_str_t *value)
 
 void
 ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value, ngx_uint_t replace)
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
-    ngx_str_t                      copy;
-    ngx_table_elt_t               *h, *nh, **member;
-    ngx_http_gw_lua_api_walk_t     w;
-    ngx_http_gw_lua_api_member_t  *m;
+    ngx_str_t                    copy;
+    ngx_table_elt_t             *h, *nh, **member;
+    ngx_http_gw_lua_api_walk_t   w;
 
-    if (ngx_http_gw_lua_api_is(name, &ngx_http_gw_lua_api_content_type)) {
+    if (hn->resp_type) {
 
         if (value == NULL) {
             ngx_http_gw_lua_api_resp_type(r, NULL);
@@ -179,16 +176,17 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
         return;
     }
 
-    m = ngx_http_gw_lua_api_resp_member(name);
-    member = (m != NULL) ? (ngx_table_elt_t **) ((char *) &r->headers_out
-                                                 + m->offset)
-                         : NULL;
+    member = (hn->member != 0) ? (ngx_table_elt_t **) ((char *) &r->headers_out
+                                                       + hn->member)
+                               : NULL;
 
     if (replace || value == NULL) {
         w.part = &r->headers_out.headers.part;
         w.i = 0;
 
-        while ((h = ngx_http_gw_lua_api_next_header(&w, name)) != NULL) {
+        while ((h = ngx_http_gw_lua_api_next_header(&w, &hn->name))
+               != NULL)
+        {
             h->hash = 0;
         }
 
@@ -196,9 +194,7 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
             *member = NULL;
         }
 
-        if (m != NULL && m->offset
-                         == offsetof(ngx_http_headers_out_t, last_modified))
-        {
+        if (hn->member == offsetof(ngx_http_headers_out_t, last_modified)) {
             r->headers_out.last_modified_time = -1;
         }
     }
@@ -219,8 +215,8 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     /* not live before its strings are: a raise below leaves it skipped */
 
     nh->hash = 0;
-    nh->key.len = name->len;
-    nh->key.data = ngx_http_gw_lua_api_copy(L, r, name, &nh->lowcase_key);
+    nh->key = hn->name;
+    nh->lowcase_key = hn->lowcase;
     nh->value.len = value->len;
     nh->value.data = ngx_http_gw_lua_api_copy(L, r, value, NULL);
     nh->hash = 1;
@@ -362,11 +358,11 @@ ngx_http_gw_lua_api_resp_headers(lua_State *L)
 
 static void
 ngx_http_gw_lua_api_resp_check(lua_State *L, const char *what,
-    ngx_str_t *name)
+    ngx_http_gw_lua_api_hname_t *hn)
 {
-    if (ngx_http_gw_lua_api_resp_refused(name)) {
+    if (hn->resp_refused) {
         (void) luaL_error(L, "gw.%s: header \"%s\" is not the plugin's to "
-                          "set", what, name->data);
+                          "set", what, hn->name.data);
     }
 }
 
@@ -377,6 +373,63 @@ ngx_http_gw_lua_api_resp_set_header(lua_State *L)
     return ngx_http_gw_lua_api_change(L, "resp.set_header",
                                       &ngx_http_gw_lua_api_resp_headers_out,
                                       1, lua_isnoneornil(L, 2));
+}
+
+
+/*
+ * gw.resp.set_headers(name, value, name, value...): set_header() of each
+ * pair in order, in one call; every pair is checked before any header
+ * changes, so a refused one leaves the response as it was.
+ */
+
+static int
+ngx_http_gw_lua_api_resp_set_headers(lua_State *L)
+{
+    int                           i, n;
+    ngx_str_t                     values[NGX_HTTP_GW_API_SET_MAX];
+    ngx_http_request_t           *r;
+    ngx_http_gw_lua_call_t       *call;
+    ngx_http_gw_lua_api_hname_t  *hns[NGX_HTTP_GW_API_SET_MAX];
+    ngx_http_gw_lua_api_hname_t   tmps[NGX_HTTP_GW_API_SET_MAX];
+
+    call = ngx_http_gw_lua_api_call(L, "resp.set_headers",
+                                    NGX_HTTP_GW_API_WRITE);
+    r = call->r;
+
+    n = lua_gettop(L);
+
+    if (n % 2 != 0) {
+        return luaL_error(L, "gw.resp.set_headers: a name without a value");
+    }
+
+    n /= 2;
+
+    if (n > NGX_HTTP_GW_API_SET_MAX) {
+        return luaL_error(L, "gw.resp.set_headers: more than %d headers",
+                          NGX_HTTP_GW_API_SET_MAX);
+    }
+
+    for (i = 0; i < n; i++) {
+        hns[i] = ngx_http_gw_lua_api_hname(L, 2 * i + 1, "resp.set_headers",
+                                           r, &tmps[i]);
+
+        ngx_http_gw_lua_api_resp_check(L, "resp.set_headers", hns[i]);
+
+        if (lua_isnil(L, 2 * i + 2)) {
+            values[i].data = NULL;
+
+        } else {
+            ngx_http_gw_lua_api_value(L, 2 * i + 2, "resp.set_headers",
+                                      &values[i]);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        ngx_http_gw_lua_api_resp_set(L, r, hns[i],
+                                     values[i].data ? &values[i] : NULL, 1);
+    }
+
+    return 0;
 }
 
 
@@ -407,6 +460,7 @@ ngx_http_gw_lua_api_resp_open(lua_State *L)
         { "header", ngx_http_gw_lua_api_resp_header },
         { "headers", ngx_http_gw_lua_api_resp_headers },
         { "set_header", ngx_http_gw_lua_api_resp_set_header },
+        { "set_headers", ngx_http_gw_lua_api_resp_set_headers },
         { "add_header", ngx_http_gw_lua_api_resp_add_header },
         { "remove_header", ngx_http_gw_lua_api_resp_remove_header },
         { NULL, NULL }

@@ -41,7 +41,7 @@ static ngx_int_t ngx_http_gw_lua_fail(ngx_http_gw_lua_ctx_t *ctx,
     ngx_http_gw_lua_run_t *run, gw_lua_err_t *err);
 static void ngx_http_gw_lua_co_done(ngx_http_gw_lua_ctx_t *ctx);
 static ngx_int_t ngx_http_gw_lua_build(ngx_http_request_t *r,
-    ngx_http_gw_lua_ctx_t *ctx);
+    ngx_http_gw_lua_ctx_t *ctx, ngx_array_t *rps);
 static void ngx_http_gw_lua_route_unknown(ngx_http_request_t *r,
     ngx_http_gw_router_plugin_t *rp);
 static int ngx_http_gw_lua_cmp(const void *a, const void *b);
@@ -604,6 +604,8 @@ ngx_http_gw_lua_push_ctx(ngx_http_gw_lua_run_t *run)
 ngx_http_gw_lua_ctx_t *
 ngx_http_gw_lua_get_ctx(ngx_http_request_t *r)
 {
+    ngx_uint_t                   n;
+    ngx_array_t                 *rps;
     ngx_http_gw_lua_ctx_t       *ctx;
     ngx_http_gw_lua_loc_conf_t  *llcf;
 
@@ -615,21 +617,29 @@ ngx_http_gw_lua_get_ctx(ngx_http_request_t *r)
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_lua_module);
 
-    if (llcf->uses == NULL && ngx_http_gw_router_plugins(r) == NULL) {
+    rps = ngx_http_gw_router_plugins(r);
+
+    if (llcf->uses == NULL && rps == NULL) {
         return NULL;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_lua_ctx_t));
+    /* the ctx and its runs in one allocation */
+
+    n = (llcf->uses ? llcf->uses->nelts : 0) + (rps ? rps->nelts : 0);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gw_lua_ctx_t)
+                               + n * sizeof(ngx_http_gw_lua_run_t));
     if (ctx == NULL) {
         return &ngx_http_gw_lua_none;
     }
 
+    ctx->runs = (ngx_http_gw_lua_run_t *) (ctx + 1);
     ctx->r = r;
     ctx->failure = llcf->failure;
     ctx->co_ref = LUA_NOREF;
     ctx->wait.ref = LUA_NOREF;
 
-    if (ngx_http_gw_lua_build(r, ctx) != NGX_OK) {
+    if (ngx_http_gw_lua_build(r, ctx, rps) != NGX_OK) {
         return &ngx_http_gw_lua_none;
     }
 
@@ -639,11 +649,14 @@ ngx_http_gw_lua_get_ctx(ngx_http_request_t *r)
 }
 
 
+/* ctx->runs has room for every use of the location and of rps (the
+ * route's plugins, or NULL) */
+
 static ngx_int_t
-ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx)
+ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx,
+    ngx_array_t *rps)
 {
-    ngx_uint_t                     i, j, n;
-    ngx_array_t                   *rps;
+    ngx_uint_t                     i, j;
     ngx_pool_cleanup_t            *cln;
     ngx_http_gw_lua_run_t         *run;
     ngx_http_gw_lua_plugin_t      *plugin;
@@ -654,14 +667,6 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx)
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_lua_module);
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_gw_lua_module);
-    rps = ngx_http_gw_router_plugins(r);
-
-    n = (llcf->uses ? llcf->uses->nelts : 0) + (rps ? rps->nelts : 0);
-
-    ctx->runs = ngx_pcalloc(r->pool, n * sizeof(ngx_http_gw_lua_run_t));
-    if (ctx->runs == NULL) {
-        return NGX_ERROR;
-    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
