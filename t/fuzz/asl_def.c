@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "gw_asl.h"
+#include "asl_fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,114 +49,6 @@ static const char  fuzz_input[] =
 static const char  fuzz_answers[] =
     "[{\"Throw\": {\"Error\": \"Fuzz.Error\", \"Cause\": \"first\"}},"
     " {\"Return\": {\"ok\": 1, \"items\": [1, 2], \"s\": \"x\"}}]";
-
-
-static int
-fuzz_count(const char *buf, size_t size, void *data)
-{
-    size_t  *n;
-
-    n = data;
-    *n += size;
-
-    return (*n > GW_ASL_PAYLOAD_MAX) ? -1 : 0;
-}
-
-
-/* bytes of v as compact JSON, counted up to just past the cap */
-
-static size_t
-fuzz_size(json_t *v)
-{
-    size_t  n;
-
-    n = 0;
-
-    (void) json_dump_callback(v, fuzz_count, &n,
-                              JSON_COMPACT | JSON_ENCODE_ANY);
-
-    return n;
-}
-
-
-/* v written and read back by jansson is equal to itself */
-
-static void
-fuzz_json_ok(json_t *v)
-{
-    char    *s;
-    json_t  *back;
-
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s == NULL) {
-        abort();
-    }
-
-    back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    if (back == NULL || !json_equal(back, v)) {
-        abort();
-    }
-
-    json_decref(back);
-    free(s);
-}
-
-
-/* 1 when s (len bytes) is UTF-8: no overlong form, surrogate or byte
- * past U+10FFFF */
-
-static int
-fuzz_utf8(const char *s, size_t len)
-{
-    size_t          i, k, n;
-    uint32_t        c;
-    const uint8_t  *p;
-
-    p = (const uint8_t *) s;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-            n = 2;
-            c = p[i] & 0x1f;
-
-        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-            n = 3;
-            c = p[i] & 0x0f;
-
-        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-            n = 4;
-            c = p[i] & 0x07;
-
-        } else {
-            return 0;
-        }
-
-        if (n > len - i) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            c = (c << 6) | (p[i + k] & 0x3f);
-        }
-
-        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
-            || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 /* the value at JSON pointer ptr in doc; *parent: 1 when only the value

@@ -32,12 +32,10 @@
 #include <string.h>
 
 #include "gw_asl.h"
+#include "asl_fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-
-static int  fuzz_text_utf8;
 
 
 static const char  fuzz_input[] =
@@ -59,157 +57,6 @@ static const char  fuzz_ctx[] =
     " \"RetryCount\": 1}, \"StateMachine\": {\"Id\": \"m\", \"Name\": \"m\"},"
     " \"Task\": {\"Token\": \"tok\"},"
     " \"Map\": {\"Item\": {\"Index\": 2, \"Value\": {\"x\": [true]}}}}";
-
-
-static int
-fuzz_count(const char *buf, size_t size, void *data)
-{
-    size_t  *n;
-
-    n = data;
-    *n += size;
-
-    return (*n > GW_ASL_PAYLOAD_MAX) ? -1 : 0;
-}
-
-
-/* bytes of v as compact JSON, counted up to just past the cap */
-
-static size_t
-fuzz_size(json_t *v)
-{
-    size_t  n;
-
-    n = 0;
-
-    (void) json_dump_callback(v, fuzz_count, &n,
-                              JSON_COMPACT | JSON_ENCODE_ANY);
-
-    return n;
-}
-
-
-static unsigned
-fuzz_depth(json_t *v, unsigned depth)
-{
-    size_t       i;
-    json_t      *m;
-    unsigned     d, max;
-    const char  *k;
-
-    max = depth;
-
-    if (json_is_object(v)) {
-        json_object_foreach(v, k, m) {
-            d = fuzz_depth(m, depth + 1);
-            max = (d > max) ? d : max;
-        }
-
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, m) {
-            d = fuzz_depth(m, depth + 1);
-            max = (d > max) ? d : max;
-        }
-    }
-
-    return max;
-}
-
-
-/* v written and read back by jansson is equal to itself */
-
-static void
-fuzz_json_ok(json_t *v)
-{
-    char    *s;
-    json_t  *back;
-
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s == NULL) {
-        abort();
-    }
-
-    back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    if (back == NULL || !json_equal(back, v)) {
-        abort();
-    }
-
-    json_decref(back);
-    free(s);
-}
-
-
-/* 1 when s (len bytes) is UTF-8: no overlong form, surrogate or byte
- * past U+10FFFF */
-
-static int
-fuzz_utf8(const char *s, size_t len)
-{
-    size_t          i, k, n;
-    uint32_t        c;
-    const uint8_t  *p;
-
-    p = (const uint8_t *) s;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-            n = 2;
-            c = p[i] & 0x1f;
-
-        } else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-            n = 3;
-            c = p[i] & 0x0f;
-
-        } else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-            n = 4;
-            c = p[i] & 0x07;
-
-        } else {
-            return 0;
-        }
-
-        if (n > len - i) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            c = (c << 6) | (p[i + k] & 0x3f);
-        }
-
-        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
-            || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* err filled in: an error name, and, when the input was UTF-8, an error
- * and a cause in UTF-8 (a history and a result put them in JSON) */
-
-static int
-fuzz_err_set(gw_asl_err_t *err)
-{
-    return err->error[0] != '\0'
-           && memchr(err->error, '\0', sizeof(err->error)) != NULL
-           && memchr(err->cause, '\0', sizeof(err->cause)) != NULL
-           && memchr(err->pointer, '\0', sizeof(err->pointer)) != NULL
-           && (!fuzz_text_utf8
-               || (fuzz_utf8(err->error, strlen(err->error))
-                   && fuzz_utf8(err->cause, strlen(err->cause))));
-}
 
 
 int
