@@ -6,7 +6,9 @@
 # the answer waits): /healthz and the API answer while the answer is
 # still held, i.e. before the message's files exist, which the server
 # writes when it answers; then the delivery is recorded once and the
-# message received once.  Through the channel's driver: the message
+# message received once.  A SIGTERM while the answer is held, with a
+# short drain_timeout: the process exits before the server answered,
+# the attempt left to its lease.  Through the channel's driver: the message
 # received byte for byte as built, several over smtp_threads 2 with
 # smtp_concurrency 3, each once, at most two connections at once.
 
@@ -84,6 +86,31 @@ is(scalar(Notification::errors($svc)), 0, 'nothing logged at error');
 
 kill 'TERM', $svc->{pid};
 is(Notification::wait_exit($svc, 20), 0, 'stops, exit 0');
+$smtp->stop;
+
+# ---- SIGTERM while DATA's answer is held, drain_timeout shorter -------------
+
+$smtp = Smtp::start(args => ['--delay', '4']);
+$svc = Notification::start(env => {
+    REDIS => $redis->address, SMTP_URL => $smtp->url, SMTP_TLS => 'off',
+    SMTP_FROM => $FROM, SMTP_TIMEOUT => '10s', LEASE => '10s',
+    DRAIN_TIMEOUT => '300ms' });
+
+($st, $b) = Notification::call($svc, 'POST', '/v1/notifications',
+    { channel => 'email', recipients => ['ops@example.com'],
+      body => { subject => 'stopped', text => "held\n" } }, \%c1);
+is($st, 202, 'an email accepted');
+ok(Notification::eventually(sub { held($smtp) == 1 }, 20),
+   'the message is in, its answer held');
+
+kill 'TERM', $svc->{pid};
+is(Notification::wait_exit($svc, 20), 0, 'SIGTERM during the send: exit 0');
+$before = () = $smtp->messages;
+is($before, 0, '... before the server answered the message');
+my @left = grep { ($_->{message} // '') =~ /^drain_timeout reached/ }
+           Notification::log_lines($svc);
+is(scalar @left, 1, 'logged: the attempt left to its lease');
+is(scalar(Notification::errors($svc)), 0, 'nothing logged at error');
 $smtp->stop;
 
 # ---- the driver: byte for byte, threads and the FIFO --------------------
