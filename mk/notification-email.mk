@@ -5,7 +5,7 @@
 
 NTF_MAIL_OBJS := $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,\
                      $(wildcard backends/notification/ntf_mime*.c \
-                                backends/notification/ntf_smtp.c \
+                                backends/notification/ntf_smtp*.c \
                                 backends/notification/ntf_curl.c))
 NTF_MAIL_BIN  := $(BUILD)/ntf/smtp_send
 

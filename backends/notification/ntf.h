@@ -45,6 +45,7 @@
  *   ntf_mime_check.c  an email payload's checks: addresses, header bytes
  *   ntf_mime_enc.c    email encodings (RFC 2045, 2047, 2231, 5322)
  *   ntf_smtp.c        the email channel (SMTP through libcurl)
+ *   ntf_smtp_pool.c   its worker threads: each transaction off the loop
  *   ntf_push.c        the push channel (the edge's publisher location)
  *   ntf_tmpl.c        templates: the metadata entities, rendered
  */
@@ -234,6 +235,18 @@ int ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data);
 
 /* ends a transfer early: its done does not run; the caller frees easy */
 void ntf_curl_cancel(CURL *easy);
+
+
+/*
+ * ntf_smtp_pool.c: SMTP transactions on worker threads, their results
+ * back on the loop (ntf.base).  size: smtp_threads, set before the first
+ * run.  run: 0, or -1 when it cannot take easy; done runs on the loop,
+ * never inside the call.  stop, after the loop: the threads joined, each
+ * job's done run (aborted if it had not started).
+ */
+void ntf_smtp_pool_size(unsigned threads);
+int ntf_smtp_pool_run(CURL *easy, ntf_curl_done_pt done, void *data);
+void ntf_smtp_pool_stop(void);
 
 
 #endif /* _NTF_H_INCLUDED_ */

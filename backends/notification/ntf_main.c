@@ -72,6 +72,7 @@ static const gw_svc_key_t  ntf_keys[] = {
     { "smtp_from", GW_SVC_STR, "", 0, 0, NULL },
     { "smtp_timeout", GW_SVC_MSEC, "30s", 100, 600000, NULL },
     { "smtp_concurrency", GW_SVC_INT, "4", 1, 1000, NULL },
+    { "smtp_threads", GW_SVC_INT, "4", 1, 64, NULL },
     { "email_max", GW_SVC_SIZE, "10m", 1024, 100 * 1024 * 1024, NULL },
 
     /* push (ntf_push.c) */
@@ -119,6 +120,7 @@ ntf_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 
     ntf_stream_stop();
     ntf_sched_stop();
+    ntf_smtp_pool_stop();
     ntf_curl_free();
 }
 

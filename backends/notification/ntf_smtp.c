@@ -3,9 +3,11 @@
  * Copyright (C) Tollgate
  *
  * The email channel (docs/notification-email.md): one SMTP transaction
- * per delivery through libcurl on the loop (ntf_curl.c), the message
- * built by ntf_mime.c and read by curl straight from it, so a large
- * attachment is never copied whole.
+ * per delivery through libcurl on a worker thread (ntf_smtp_pool.c:
+ * libcurl's SMTP blocks while it waits for the answer to the message's
+ * end, which the loop must never do), its outcome recorded back on the
+ * loop.  The message is built by ntf_mime.c and read by curl straight
+ * from it, so a large attachment is never copied whole.
  *
  * TLS: smtps:// is TLS from the first byte; smtp:// upgrades with
  * STARTTLS as smtp_tls says (required: no STARTTLS is an error; try: as
@@ -19,7 +21,8 @@
  * RCPT, DATA, AUTH's 535) fails for good; a 4xx, a timeout, a refused
  * connection or a TLS failure is retried on the schedule.  A recipient
  * refused fails the whole transaction (no partial sends).  At most
- * smtp_concurrency transactions run at once; the rest wait in a FIFO.
+ * smtp_concurrency transactions are handed to the threads at once, and
+ * smtp_threads of them run; the rest wait in order.
  */
 
 
@@ -108,6 +111,7 @@ ntf_smtp_configure(gw_svc_t *svc)
     ntf_smtp.timeout = (long) gw_svc_conf_int(svc, "smtp_timeout");
     ntf_smtp.concurrency = (unsigned) gw_svc_conf_int(svc,
                                                       "smtp_concurrency");
+    ntf_smtp_pool_size((unsigned) gw_svc_conf_int(svc, "smtp_threads"));
     tls = gw_svc_conf_str(svc, "smtp_tls");
     pass = gw_svc_conf_str(svc, "smtp_password_file");
 
@@ -367,7 +371,7 @@ ntf_email_send(ntf_delivery_t *d, ntf_outcome_t *out)
     }
 
     if (ntf_smtp.running < ntf_smtp.concurrency) {
-        if (ntf_curl_start(job->easy, ntf_smtp_done, job) != 0) {
+        if (ntf_smtp_pool_run(job->easy, ntf_smtp_done, job) != 0) {
             ntf_smtp_job_free(job);
             goto retry;
         }
@@ -540,7 +544,7 @@ ntf_smtp_pump(void)
 
         job->next = NULL;
 
-        if (ntf_curl_start(job->easy, ntf_smtp_done, job) == 0) {
+        if (ntf_smtp_pool_run(job->easy, ntf_smtp_done, job) == 0) {
             ntf_smtp.running++;
             continue;
         }

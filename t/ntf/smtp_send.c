@@ -51,6 +51,7 @@ static const gw_svc_key_t  t_keys[] = {
     { "smtp_from", GW_SVC_STR, "", 0, 0, NULL },
     { "smtp_timeout", GW_SVC_MSEC, "30s", 100, 600000, NULL },
     { "smtp_concurrency", GW_SVC_INT, "4", 1, 1000, NULL },
+    { "smtp_threads", GW_SVC_INT, "4", 1, 64, NULL },
     { "email_max", GW_SVC_SIZE, "10m", 1024, 100 * 1024 * 1024, NULL },
     { NULL, 0, NULL, 0, 0, NULL }
 };
@@ -175,6 +176,7 @@ t_send(json_t *payload, const char *id, unsigned n, const char *dir)
         event_base_dispatch(ntf.base);
     }
 
+    ntf_smtp_pool_stop();
     ntf_curl_free();
     event_base_free(ntf.base);
     free(ds);

@@ -13,7 +13,9 @@
 # mail_from, rcpt_tos, tls, auth).  --reply answers RCPT TO for ADDR with
 # CODE TEXT (451, 550...); --data-reply answers every DATA so.  Each AUTH
 # tried is a line of DIR/auth.log: "MECH LOGIN ok|bad".  --delay holds
-# each DATA's answer back; DIR/maxconn is the most connections it had
+# each DATA's answer back, a line "NNNN" in DIR/held once the message's
+# end is in and the answer waits (the message's files are written when
+# the answer goes); DIR/maxconn is the most connections it had
 # open at once (counted right without STARTTLS).
 
 import argparse
@@ -58,6 +60,8 @@ def main():
 
         async def handle_DATA(self, server, session, envelope):
             if a.delay:
+                with open(os.path.join(a.dir, 'held'), 'a') as f:
+                    f.write('%04d\n' % (count[0] + 1))
                 await asyncio.sleep(a.delay)
             if a.data_reply:
                 return a.data_reply
