@@ -29,10 +29,6 @@ my $JSON = JSON::PP->new->canonical->allow_nonref;
 plan skip_all => "$BIN is not built (make build/backends/workflow)"
     unless -x $BIN;
 
-# cases where lib/asl does not answer as it should yet: name => why
-my %TODO = (
-);
-
 sub node {
     for (split /:/, $ENV{PATH} // '') {
         return "$_/node" if -x "$_/node";
@@ -130,7 +126,7 @@ if (!defined $why) {
         or diag($err);
 }
 
-my %count = (agree => 0, aws => 0, todo => 0);
+my %count = (aws => 0);
 
 for my $name (@cases) {
     my $dir = "$CASES/$name";
@@ -140,8 +136,6 @@ for my $name (@cases) {
 
     my ($rc, $out, $err) = run(@args);
     my $ours = eval { $JSON->decode($out) };
-
-    $count{todo}++ if exists $TODO{$name};
 
     my $aws = -f "$dir/aws.json"
               ? $JSON->decode(slurp("$dir/aws.json")) : undef;
@@ -153,11 +147,8 @@ for my $name (@cases) {
     }
 
     my $d = differ($ours, $expected);
-    {
-        local $TODO = $TODO{$name};
-        ok(!defined $d, $name . ($aws ? ' (as AWS)' : '')) or diag(
-            "$name: " . ($d // '') . "\n  ours: $out  stderr: $err");
-    }
+    ok(!defined $d, $name . ($aws ? ' (as AWS)' : '')) or diag(
+        "$name: " . ($d // '') . "\n  ours: $out  stderr: $err");
 
     my $status = ref $ours eq 'HASH' ? $ours->{status} // '' : '';
     is($rc, $status eq 'SUCCEEDED' ? 0 : 1, "$name: exit code")
@@ -174,7 +165,6 @@ for my $name (@cases) {
     }
 }
 
-note("$count{aws} cases follow AWS where the oracle differs,"
-     . " $count{todo} marked TODO");
+note("$count{aws} cases follow AWS where the oracle differs");
 
 done_testing();

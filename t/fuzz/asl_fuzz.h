@@ -177,4 +177,52 @@ fuzz_err_set(gw_asl_err_t *err)
 }
 
 
+/*
+ * The input's first line as a NUL-ended string (malloc()ed, its length in
+ * *len; NULL: no memory), and in *doc the JSON after the newline when it
+ * parses within the payload's caps, else fallback parsed (NULL only when
+ * that fails).
+ */
+
+static inline char *
+fuzz_line_doc(const uint8_t *data, size_t size, const char *fallback,
+    size_t *len, json_t **doc)
+{
+    char           *line;
+    const uint8_t  *nl;
+
+    nl = memchr(data, '\n', size);
+    *len = (nl != NULL) ? (size_t) (nl - data) : size;
+
+    line = malloc(*len + 1);
+    if (line == NULL) {
+        return NULL;
+    }
+
+    memcpy(line, data, *len);
+    line[*len] = '\0';
+
+    *doc = NULL;
+
+    if (nl != NULL) {
+        *doc = json_loadb((const char *) nl + 1, size - *len - 1,
+                          JSON_DECODE_ANY, NULL);
+
+        if (*doc != NULL
+            && (fuzz_size(*doc) > GW_ASL_PAYLOAD_MAX
+                || fuzz_depth(*doc, 1) > GW_ASL_JSON_DEPTH_MAX))
+        {
+            json_decref(*doc);
+            *doc = NULL;
+        }
+    }
+
+    if (*doc == NULL) {
+        *doc = json_loads(fallback, 0, NULL);
+    }
+
+    return line;
+}
+
+
 #endif /* _ASL_FUZZ_H_INCLUDED_ */

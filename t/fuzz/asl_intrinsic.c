@@ -66,40 +66,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char           *call;
     size_t          clen;
     json_t         *in, *orig, *ctx, *v, *again;
-    const uint8_t  *nl;
     gw_asl_err_t    err;
 
-    nl = memchr(data, '\n', size);
-    clen = (nl != NULL) ? (size_t) (nl - data) : size;
-
-    call = malloc(clen + 1);
+    call = fuzz_line_doc(data, size, fuzz_input, &clen, &in);
     if (call == NULL) {
         return 0;
     }
 
-    memcpy(call, data, clen);
-    call[clen] = '\0';
-
     fuzz_text_utf8 = fuzz_utf8(call, clen);
-
-    in = NULL;
-
-    if (nl != NULL) {
-        in = json_loadb((const char *) nl + 1, size - clen - 1,
-                        JSON_DECODE_ANY, NULL);
-
-        if (in != NULL
-            && (fuzz_size(in) > GW_ASL_PAYLOAD_MAX
-                || fuzz_depth(in, 1) > GW_ASL_JSON_DEPTH_MAX))
-        {
-            json_decref(in);
-            in = NULL;
-        }
-    }
-
-    if (in == NULL) {
-        in = json_loads(fuzz_input, 0, NULL);
-    }
 
     ctx = json_loads(fuzz_ctx, 0, NULL);
     orig = json_deep_copy(in);

@@ -174,40 +174,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char           *path, *alt;
     size_t          plen;
     json_t         *doc, *ctx, *got, *again, *other;
-    const uint8_t  *nl;
     gw_asl_err_t    err;
 
-    nl = memchr(data, '\n', size);
-    plen = (nl != NULL) ? (size_t) (nl - data) : size;
-
-    path = malloc(plen + 1);
+    path = fuzz_line_doc(data, size, fuzz_doc, &plen, &doc);
     if (path == NULL) {
         return 0;
     }
 
-    memcpy(path, data, plen);
-    path[plen] = '\0';
-
     fuzz_text_utf8 = fuzz_utf8(path, plen);
-
-    doc = NULL;
-
-    if (nl != NULL) {
-        doc = json_loadb((const char *) nl + 1, size - plen - 1,
-                         JSON_DECODE_ANY, NULL);
-
-        if (doc != NULL
-            && (fuzz_size(doc) > GW_ASL_PAYLOAD_MAX
-                || fuzz_depth(doc, 1) > GW_ASL_JSON_DEPTH_MAX))
-        {
-            json_decref(doc);
-            doc = NULL;
-        }
-    }
-
-    if (doc == NULL) {
-        doc = json_loads(fuzz_doc, 0, NULL);
-    }
 
     ctx = json_loads(fuzz_ctx, 0, NULL);
 
