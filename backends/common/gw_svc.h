@@ -182,6 +182,35 @@ struct event_base *gw_svc_base(gw_svc_t *svc);
  */
 redisAsyncContext *gw_svc_redis(gw_svc_t *svc);
 
+/* ---- Redis scripts ------------------------------------------------------- */
+
+/*
+ * A Lua script run by EVALSHA, and by EVAL once when Redis answers
+ * NOSCRIPT (a restarted or flushed server loads it again).  text is the
+ * script; sha is filled by gw_svc_script_init().
+ */
+typedef struct {
+    const char     *text;
+    char            sha[41];
+} gw_svc_script_t;
+
+#define GW_SVC_EVAL_ARGS  8
+
+/* the reply, NULL when Redis failed (down, or an error: logged) */
+typedef void (*gw_svc_eval_pt)(redisReply *reply, void *data);
+
+/* fills script->sha; 0 or -1 */
+int gw_svc_script_init(gw_svc_script_t *script);
+
+/*
+ * Runs script with no KEYS and argc (at most GW_SVC_EVAL_ARGS) arguments,
+ * copied.  cb runs exactly once, never inside the call; -1 (cb will not
+ * run) when Redis is down, argc is too large or memory is short.
+ */
+int gw_svc_eval(gw_svc_t *svc, gw_svc_script_t *script, int argc,
+    const char **argv, const size_t *lens, gw_svc_eval_pt cb, void *data);
+
+
 /* ---- subscriptions ------------------------------------------------------ */
 
 /* one message published on the channel: len bytes, NUL-terminated */
