@@ -42,6 +42,18 @@ sub lua {
 spew('live.lua', lua('v1'));
 spew('live.schema.json', '{"properties": {"w": {"type": "string"}}}');
 
+# two plugins of one location, each answering with its name: the one of
+# higher priority answers, so the answer tells the order they run in
+sub answers {
+    my ($name, $priority) = @_;
+    return "return { priority = $priority,\n"
+           . "    access = function(conf, ctx) gw.exit(200, '$name\\n') end }\n";
+}
+
+spew('first.lua', answers('first', 20));
+spew('second.lua', answers('second', 10));
+spew("$_.schema.json", '{"type": "object"}') for qw(first second);
+
 # a trusted directory with only a shared module (docs/plugins.md,
 # "Shared modules"): a hot-reloaded version may require it
 my $ldir = tempdir(CLEANUP => 1);
@@ -63,6 +75,12 @@ my $gw = Tollgate::Gateway->start(workers => 2, http => <<"_EOC_");
             gw_plugin live '{"w": "x"}';
             proxy_pass http://127.0.0.1:1;
         }
+        location /o {
+            add_header X-Pid \$pid always;
+            gw_plugin first;
+            gw_plugin second;
+            proxy_pass http://127.0.0.1:1;
+        }
     }
 _EOC_
 
@@ -72,10 +90,10 @@ is(scalar @workers, 2, 'two workers');
 # every worker serves the version matching re (new connections each time,
 # so both workers answer), within 5 seconds
 sub until_all {
-    my ($re) = @_;
+    my ($re, $path) = @_;
     my %seen;
     for (1 .. 200) {
-        my $res = $gw->get('/t');
+        my $res = $gw->get($path // '/t');
         if (($res->{body} // '') =~ $re) {
             $seen{ $res->{headers}{'x-pid'} // '' } = 1;
             return 1 if keys %seen == 2;
@@ -142,6 +160,15 @@ spew('live.lua', "local shared = require('shared')\n"
                  . "    gw.exit(200, shared.tag('v5') .. ' ' .. conf.w "
                  . ".. '\\n')\nend }\n");
 ok(until_all(qr/^shared v5 x$/), 'a version requiring a shared module');
+
+# ---- a changed priority changes the order ------------------------------
+
+ok(until_all(qr/^first$/, '/o'), 'the plugin of higher priority runs first');
+spew('second.lua', answers('second', 30));
+ok(until_all(qr/^second$/, '/o'),
+   'a hot-reloaded priority reorders the location\'s plugins');
+spew('second.lua', answers('second', 10));
+ok(until_all(qr/^first$/, '/o'), '  and back');
 
 is_deeply([sort $gw->workers], \@workers, '  never reloaded');
 ok(!(grep { /\[(alert|crit|emerg)\]/ } $gw->error_log), 'no alert');

@@ -13,11 +13,14 @@
  * The watchdog: one thread per process, started at the first gw_lua_new()
  * (again at the first call in a forked child), wakes every
  * GW_LUA_WATCH_MS and reads the sequence number and start time that the
- * outermost call in progress wrote.  A call older than its state's
- * time_max gets a real-time signal on the thread that runs it (at every
- * tick until it stops); the handler siglongjmp()s back to
- * gw_lua_guard_run() unless the guard is held (our allocator, our C
- * functions that call libc), in which case gw_lua_guard_leave() jumps.
+ * outermost call in progress wrote (the call reads the clock once at its
+ * start and once at its end, which also give its duration,
+ * gw_lua_last_ns(), so that its caller reads no clock of its own).  A
+ * call older than its state's time_max gets a real-time signal on the
+ * thread that runs it (at every tick until it stops); the handler
+ * siglongjmp()s back to gw_lua_guard_run() unless the guard is held
+ * (our allocator, our C functions that call libc), in which case
+ * gw_lua_guard_leave() jumps.
  * The handler also declines to jump while the interrupted code is in the
  * C runtime (libc, the dynamic loader, libgcc's unwinder, which LuaJIT
  * uses to raise errors and which takes a process-wide lock): the
@@ -61,8 +64,8 @@ typedef struct {
 
 /* written by the thread that runs Lua, read by the watchdog */
 static volatile uint64_t      gw_lua_call_seq;
-static volatile int64_t       gw_lua_call_start;    /* ms, monotonic */
-static volatile int64_t       gw_lua_call_limit;    /* ms */
+static volatile int64_t       gw_lua_call_start;    /* ns, monotonic */
+static volatile int64_t       gw_lua_call_limit;    /* ns */
 static volatile int           gw_lua_call_active;
 static pthread_t              gw_lua_call_thread;
 
@@ -84,14 +87,16 @@ static gw_lua_range_t         gw_lua_unsafe[GW_LUA_UNSAFE];
 static int                    gw_lua_nunsafe;
 
 
+/* nanoseconds, monotonic: the one clock of the calls and the watchdog */
+
 static int64_t
-gw_lua_now_ms(void)
+gw_lua_now_ns(void)
 {
     struct timespec  ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
 
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 
@@ -247,7 +252,7 @@ gw_lua_watch(void *arg)
 
         if (seq != __atomic_load_n(&gw_lua_call_seq, __ATOMIC_ACQUIRE)
             || !__atomic_load_n(&gw_lua_call_active, __ATOMIC_ACQUIRE)
-            || gw_lua_now_ms() - start <= limit)
+            || gw_lua_now_ns() - start <= limit)
         {
             continue;
         }
@@ -345,9 +350,12 @@ int
 gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
 {
     int                    i, rc;
+    int64_t                start;
     sigset_t               set;
     sig_atomic_t           depth;
     volatile int           outer;
+
+    s->last_ns = 0;
 
     if (gw_lua_nested >= GW_LUA_NEST_MAX) {
         return GW_LUA_RUN_NESTED;
@@ -368,6 +376,8 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
         depth = gw_lua_guard_depth;
         gw_lua_guard_depth = 0;
 
+        /* not timed (last_ns stays 0): the outermost call's clock
+         * covers it, and a loop of nested calls stays cheap */
         s->calls++;
         rc = fn(s, arg);
         s->calls--;
@@ -381,8 +391,11 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     gw_lua_call_thread = pthread_self();
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&gw_lua_call_seq, gw_lua_call_seq + 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&gw_lua_call_start, gw_lua_now_ms(), __ATOMIC_RELEASE);
-    __atomic_store_n(&gw_lua_call_limit, (int64_t) s->time_max,
+    /* the one clock reading of the start: the watchdog's and last_ns's */
+    start = gw_lua_now_ns();
+
+    __atomic_store_n(&gw_lua_call_start, start, __ATOMIC_RELEASE);
+    __atomic_store_n(&gw_lua_call_limit, (int64_t) s->time_max * 1000000,
                      __ATOMIC_RELEASE);
 
     gw_lua_guard_depth = 0;
@@ -404,6 +417,9 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
             gw_lua_nest[i]->dead = 1;
         }
 
+        /* start is not changed after sigsetjmp(): its value holds */
+        s->last_ns = gw_lua_now_ns() - start;
+
         gw_lua_nested = 0;
         gw_lua_guard_depth = 0;
         gw_lua_guard_pending = 0;
@@ -418,6 +434,8 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     s->calls--;
 
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
+
+    s->last_ns = gw_lua_now_ns() - start;
 
     gw_lua_nested = 0;
     gw_lua_guard_depth = 0;

@@ -62,6 +62,7 @@ struct gw_lua_s {
     uint64_t            allocated;  /* bytes ever allocated or grown by */
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
+    uint64_t            last_ns;    /* what the last call took */
     unsigned            ccalls;     /* C functions calling Lua, nested */
     unsigned            calls;      /* calls of this state in progress */
     unsigned            time_max;

@@ -431,6 +431,13 @@ gw_lua_dead(gw_lua_t *s)
 }
 
 
+uint64_t
+gw_lua_last_ns(gw_lua_t *s)
+{
+    return s->last_ns;
+}
+
+
 /* the outcome of gw_lua_guard_run() when it did not run or was stopped */
 
 static gw_lua_rc_e
@@ -481,11 +488,13 @@ gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     gw_lua_run_t  run;
 
     if (s->dead) {
+        s->last_ns = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }
 
     if (len > 0 && text[0] == 0x1b) {
+        s->last_ns = 0;
         gw_lua_err_set(err, GW_LUA_ERROR, "bytecode is refused", 19);
         return GW_LUA_ERROR;
     }
@@ -525,6 +534,7 @@ gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
     gw_lua_run_t  run;
 
     if (s->dead) {
+        s->last_ns = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }
@@ -565,6 +575,7 @@ gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     gw_lua_run_t  run;
 
     if (s->dead) {
+        s->last_ns = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }
@@ -610,6 +621,7 @@ gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
     gw_lua_run_t  run;
 
     if (s->dead) {
+        s->last_ns = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }

@@ -88,7 +88,10 @@ ngx_http_gw_lua_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_gw_lua_filter_ctx(r, 1);
 
-    if (ctx == NULL || ctx->replaced) {
+    if (ctx == NULL || ctx->replaced
+        || !(ctx->phases & ((1 << NGX_HTTP_GW_LUA_HEADER_FILTER)
+                            | (1 << NGX_HTTP_GW_LUA_BODY_FILTER))))
+    {
         return ngx_http_next_header_filter(r);
     }
 
@@ -461,7 +464,9 @@ ngx_http_gw_lua_log_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_gw_lua_module);
 
-    if (ctx == NULL || ctx->r != r) {
+    if (ctx == NULL || ctx->r != r
+        || !(ctx->phases & (1 << NGX_HTTP_GW_LUA_LOG)))
+    {
         return NGX_DECLINED;
     }
 

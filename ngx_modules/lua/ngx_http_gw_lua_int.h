@@ -71,6 +71,13 @@ typedef struct {
 typedef struct {
     ngx_array_t                *uses;           /* conf_use_t *, NULL: unset */
     ngx_uint_t                  failure;        /* status */
+    ngx_http_gw_lua_use_t      *order;          /* room for the uses, in the
+                                                   order they run: made at
+                                                   the worker's first request
+                                                   and again after a hot
+                                                   reload changed a priority */
+    ngx_uint_t                  order_gen;      /* ngx_http_gw_lua_order_gen
+                                                   it was made at; 0: never */
 } ngx_http_gw_lua_loc_conf_t;
 
 
@@ -168,6 +175,10 @@ struct ngx_http_gw_lua_ctx_s {
                                                    [1] the early pass */
     ngx_http_gw_lua_run_t      *co_run;         /* co's run */
     ngx_uint_t                  failure;        /* status */
+    ngx_uint_t                  phases;         /* of the runs not broken:
+                                                   the phases with work */
+    ngx_uint_t                  passes;         /* the access passes with
+                                                   work: 1 << early */
 
     ngx_http_gw_lua_call_t      call;           /* ngx_http_gw_lua_cur */
     ngx_http_gw_lua_wait_t      wait;
@@ -275,6 +286,10 @@ ngx_int_t ngx_http_gw_lua_plugins_start(ngx_cycle_t *cycle,
     ngx_http_gw_lua_main_conf_t *lmcf);
 
 /* ngx_http_gw_lua_run.c */
+extern ngx_uint_t  ngx_http_gw_lua_order_gen;   /* a priority changed: the
+                                                   locations' orders are
+                                                   made again */
+
 ngx_int_t ngx_http_gw_lua_early_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gw_lua_access_handler(ngx_http_request_t *r);
 ngx_http_gw_lua_ctx_t *ngx_http_gw_lua_get_ctx(ngx_http_request_t *r);

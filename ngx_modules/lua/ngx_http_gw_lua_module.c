@@ -40,6 +40,8 @@ static char *ngx_http_gw_lua_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_gw_lua_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gw_lua_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_gw_lua_order_room(ngx_conf_t *cf,
+    ngx_http_gw_lua_loc_conf_t *llcf);
 static ngx_int_t ngx_http_gw_lua_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_lua_early_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_lua_init_process(ngx_cycle_t *cycle);
@@ -588,11 +590,11 @@ ngx_http_gw_lua_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->uses == NULL) {
         conf->uses = prev->uses;
-        return NGX_CONF_OK;
+        return ngx_http_gw_lua_order_room(cf, conf);
     }
 
     if (prev->uses == NULL) {
-        return NGX_CONF_OK;
+        return ngx_http_gw_lua_order_room(cf, conf);
     }
 
     uses = ngx_array_create(cf->pool, conf->uses->nelts + prev->uses->nelts,
@@ -643,6 +645,25 @@ ngx_http_gw_lua_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     conf->uses = uses;
+
+    return ngx_http_gw_lua_order_room(cf, conf);
+}
+
+
+/* the room of the location's order (ngx_http_gw_lua_run.c) */
+
+static char *
+ngx_http_gw_lua_order_room(ngx_conf_t *cf, ngx_http_gw_lua_loc_conf_t *llcf)
+{
+    if (llcf->uses == NULL || llcf->uses->nelts == 0) {
+        return NGX_CONF_OK;
+    }
+
+    llcf->order = ngx_palloc(cf->pool, llcf->uses->nelts
+                                       * sizeof(ngx_http_gw_lua_use_t));
+    if (llcf->order == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

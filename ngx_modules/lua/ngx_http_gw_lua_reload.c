@@ -164,6 +164,11 @@ ngx_http_gw_lua_reload_one(ngx_http_gw_lua_plugin_t *plugin, ngx_log_t *log)
     }
 
     plugin->inst = inst;
+
+    if (plugin->priority != info.priority) {
+        ngx_http_gw_lua_order_gen++;
+    }
+
     plugin->priority = info.priority;
     plugin->phases = info.phases;
     plugin->early = info.early;

@@ -9,13 +9,17 @@
  * the location's gw_plugin uses merged with the route's plugins
  * (ngx_http_gw_router_plugins(), the route's configuration winning for a
  * name both enable), ordered by priority, higher first, then by name.
- * Each entry holds its plugin's current instance (so a hot reload never
- * frees a state the request still uses), a reference to its converted
- * configuration and, once used, its ctx table; the pool's cleanup lets
- * them go.
+ * Without route plugins the order is the location's alone: sorted once
+ * per worker into llcf->order (again when a hot reload changed a
+ * priority) and copied, so a request sorts nothing.  Each entry holds
+ * its plugin's current instance (so a hot reload never frees a state the
+ * request still uses), a reference to its converted configuration and,
+ * once used, its ctx table; the pool's cleanup lets them go.  The
+ * phases and access passes no entry has work in are skipped at once.
  *
  * Access runs as a coroutine of the plugin's state, so gw.redis can
- * yield: the phase handler returns NGX_AGAIN and, when the reply came
+ * yield (and gw.exit end it), reused from one request to the next: the
+ * phase handler returns NGX_AGAIN and, when the reply came
  * (ngx_http_gw_lua_wait_t), the Redis client runs the phases again and
  * the coroutine is resumed with it.  Plugins with early = true run in
  * the access phase (the early module's handler, before authentication),
@@ -44,17 +48,19 @@ static ngx_int_t ngx_http_gw_lua_build(ngx_http_request_t *r,
     ngx_http_gw_lua_ctx_t *ctx, ngx_array_t *rps);
 static void ngx_http_gw_lua_route_unknown(ngx_http_request_t *r,
     ngx_http_gw_router_plugin_t *rp);
+static void ngx_http_gw_lua_order(ngx_http_gw_lua_loc_conf_t *llcf);
 static int ngx_http_gw_lua_cmp(const void *a, const void *b);
+static int ngx_http_gw_lua_use_cmp(const void *a, const void *b);
 static void ngx_http_gw_lua_cleanup(void *data);
 static ngx_uint_t ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst,
     lua_State *L, int ref);
 static gw_lua_rc_e ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx,
     ngx_http_gw_lua_run_t *run, ngx_uint_t phase, lua_State *co, int nargs,
     int nres, gw_lua_err_t *err);
-static uint64_t ngx_http_gw_lua_now(void);
 
 
 ngx_http_gw_lua_call_t  *ngx_http_gw_lua_cur;
+ngx_uint_t               ngx_http_gw_lua_order_gen = 1;
 
 
 /* the ctx of a request whose list could not be made (its r is NULL) */
@@ -160,6 +166,11 @@ ngx_http_gw_lua_access(ngx_http_request_t *r, ngx_uint_t early)
                     GW_LUA_ERR_MAX);
 
         return ngx_http_gw_lua_fail(ctx, NULL, &err);
+    }
+
+    if (!(ctx->passes & (1 << early))) {
+        /* no plugin's access runs in this pass */
+        return NGX_DECLINED;
     }
 
     while (ctx->next[early] < ctx->nruns) {
@@ -530,7 +541,7 @@ ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
     ngx_uint_t phase, lua_State *co, int nargs, int nres, gw_lua_err_t *err)
 {
     size_t       mem;
-    uint64_t     t0, a0;
+    uint64_t     a0;
     gw_lua_rc_e  rc;
 
     ctx->call.r = ctx->r;
@@ -541,7 +552,6 @@ ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
 
     ngx_http_gw_lua_cur = &ctx->call;
     a0 = gw_lua_mem_allocated(run->inst->state);
-    t0 = ngx_http_gw_lua_now();
 
     if (co != NULL) {
         rc = gw_lua_resume(run->inst->state, co, nargs, &ctx->budget, err);
@@ -552,8 +562,9 @@ ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
 
     ngx_http_gw_lua_cur = NULL;
 
+    /* the time the sandbox measured for its watchdog: no clock here */
     ngx_http_gw_lua_metrics_call(run->use.plugin, phase,
-                                 ngx_http_gw_lua_now() - t0,
+                                 gw_lua_last_ns(run->inst->state),
                                  gw_lua_mem_allocated(run->inst->state) - a0,
                                  rc);
 
@@ -656,7 +667,7 @@ static ngx_int_t
 ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx,
     ngx_array_t *rps)
 {
-    ngx_uint_t                     i, j;
+    ngx_uint_t                     i, j, sorted;
     ngx_pool_cleanup_t            *cln;
     ngx_http_gw_lua_run_t         *run;
     ngx_http_gw_lua_plugin_t      *plugin;
@@ -675,6 +686,8 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx,
 
     cln->handler = ngx_http_gw_lua_cleanup;
     cln->data = ctx;
+
+    sorted = 0;
 
     /* the route's first: a directive's of the same name is then skipped */
 
@@ -707,7 +720,21 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx,
         }
     }
 
-    if (llcf->uses != NULL) {
+    if (rps == NULL && llcf->order != NULL) {
+        /* the common case: the location's order, made once, copied */
+
+        if (llcf->order_gen != ngx_http_gw_lua_order_gen) {
+            ngx_http_gw_lua_order(llcf);
+        }
+
+        for (i = 0; i < llcf->uses->nelts; i++) {
+            ctx->runs[i].use = llcf->order[i];
+        }
+
+        ctx->nruns = llcf->uses->nelts;
+        sorted = 1;
+
+    } else if (llcf->uses != NULL) {
         uses = llcf->uses->elts;
 
         for (i = 0; i < llcf->uses->nelts; i++) {
@@ -737,6 +764,7 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx,
 
         if (run->inst == NULL) {
             run->broken = 1;
+            ctx->passes |= 1 << run->use.plugin->early;
             continue;
         }
 
@@ -747,18 +775,50 @@ ngx_http_gw_lua_build(ngx_http_request_t *r, ngx_http_gw_lua_ctx_t *ctx,
 
         if (run->cconf == NULL) {
             run->broken = 1;
+            ctx->passes |= 1 << run->use.plugin->early;
+            continue;
+        }
 
-        } else {
-            run->conf = run->cconf->ref;
+        run->conf = run->cconf->ref;
+        ctx->phases |= run->inst->info.phases;
+
+        if (run->inst->info.phases & (1 << NGX_HTTP_GW_LUA_ACCESS)) {
+            ctx->passes |= 1 << run->inst->info.early;
         }
     }
 
-    if (ctx->nruns > 1) {
+    if (!sorted && ctx->nruns > 1) {
         ngx_qsort(ctx->runs, ctx->nruns, sizeof(ngx_http_gw_lua_run_t),
                   ngx_http_gw_lua_cmp);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The location's uses in the order they run, in llcf->order: once per
+ * worker, and again when a hot reload changed a plugin's priority.
+ */
+
+static void
+ngx_http_gw_lua_order(ngx_http_gw_lua_loc_conf_t *llcf)
+{
+    ngx_uint_t                    i;
+    ngx_http_gw_lua_conf_use_t  **uses;
+
+    uses = llcf->uses->elts;
+
+    for (i = 0; i < llcf->uses->nelts; i++) {
+        llcf->order[i] = uses[i]->use;
+    }
+
+    if (llcf->uses->nelts > 1) {
+        ngx_qsort(llcf->order, llcf->uses->nelts,
+                  sizeof(ngx_http_gw_lua_use_t), ngx_http_gw_lua_use_cmp);
+    }
+
+    llcf->order_gen = ngx_http_gw_lua_order_gen;
 }
 
 
@@ -797,17 +857,25 @@ ngx_http_gw_lua_route_unknown(ngx_http_request_t *r,
 }
 
 
-/* priority, higher first, then name */
+/* runs and uses: priority, higher first, then name */
 
 static int
 ngx_http_gw_lua_cmp(const void *a, const void *b)
+{
+    return ngx_http_gw_lua_use_cmp(&((const ngx_http_gw_lua_run_t *) a)->use,
+                                   &((const ngx_http_gw_lua_run_t *) b)->use);
+}
+
+
+static int
+ngx_http_gw_lua_use_cmp(const void *a, const void *b)
 {
     size_t                           len;
     ngx_int_t                        rc;
     const ngx_http_gw_lua_plugin_t  *pa, *pb;
 
-    pa = ((const ngx_http_gw_lua_run_t *) a)->use.plugin;
-    pb = ((const ngx_http_gw_lua_run_t *) b)->use.plugin;
+    pa = ((const ngx_http_gw_lua_use_t *) a)->plugin;
+    pb = ((const ngx_http_gw_lua_use_t *) b)->plugin;
 
     if (pa->priority != pb->priority) {
         return pa->priority > pb->priority ? -1 : 1;
@@ -899,17 +967,4 @@ ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst, lua_State *L,
     inst->idle_ctx = ref;
 
     return 1;
-}
-
-
-/* nanoseconds, monotonic */
-
-static uint64_t
-ngx_http_gw_lua_now(void)
-{
-    struct timespec  ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
