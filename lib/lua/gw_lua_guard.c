@@ -13,11 +13,11 @@
  * The watchdog: one thread per process, started at the first gw_lua_new()
  * (again at the first call in a forked child), wakes every
  * GW_LUA_WATCH_MS and reads the sequence number and start time that the
- * outermost call in progress wrote (the call reads the clock once at its
- * start and once at its end, which also give its duration,
- * gw_lua_last_ns(), so that its caller reads no clock of its own).  A
- * call older than its state's time_max gets a real-time signal on the
- * thread that runs it (at every tick until it stops); the handler
+ * outermost call in progress wrote (the call's one clock reading, kept
+ * for gw_lua_elapsed(): a caller timing the call reads the clock only
+ * once more, at its end).  A call older than its state's time_max gets
+ * a real-time signal on the thread that runs it (at every tick until it
+ * stops); the handler
  * siglongjmp()s back to gw_lua_guard_run() unless the guard is held
  * (our allocator, our C functions that call libc), in which case
  * gw_lua_guard_leave() jumps.
@@ -89,7 +89,7 @@ static int                    gw_lua_nunsafe;
 
 /* nanoseconds, monotonic: the one clock of the calls and the watchdog */
 
-static int64_t
+int64_t
 gw_lua_now_ns(void)
 {
     struct timespec  ts;
@@ -355,7 +355,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     sig_atomic_t           depth;
     volatile int           outer;
 
-    s->last_ns = 0;
+    s->start_ns = 0;
 
     if (gw_lua_nested >= GW_LUA_NEST_MAX) {
         return GW_LUA_RUN_NESTED;
@@ -376,8 +376,9 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
         depth = gw_lua_guard_depth;
         gw_lua_guard_depth = 0;
 
-        /* not timed (last_ns stays 0): the outermost call's clock
-         * covers it, and a loop of nested calls stays cheap */
+        /* timed from the outermost call's start: no clock read here */
+        s->start_ns = gw_lua_call_start;
+
         s->calls++;
         rc = fn(s, arg);
         s->calls--;
@@ -391,8 +392,9 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     gw_lua_call_thread = pthread_self();
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&gw_lua_call_seq, gw_lua_call_seq + 1, __ATOMIC_RELEASE);
-    /* the one clock reading of the start: the watchdog's and last_ns's */
+    /* the call's one clock reading: the watchdog's and gw_lua_elapsed()'s */
     start = gw_lua_now_ns();
+    s->start_ns = start;
 
     __atomic_store_n(&gw_lua_call_start, start, __ATOMIC_RELEASE);
     __atomic_store_n(&gw_lua_call_limit, (int64_t) s->time_max * 1000000,
@@ -417,9 +419,6 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
             gw_lua_nest[i]->dead = 1;
         }
 
-        /* start is not changed after sigsetjmp(): its value holds */
-        s->last_ns = gw_lua_now_ns() - start;
-
         gw_lua_nested = 0;
         gw_lua_guard_depth = 0;
         gw_lua_guard_pending = 0;
@@ -434,8 +433,6 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     s->calls--;
 
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
-
-    s->last_ns = gw_lua_now_ns() - start;
 
     gw_lua_nested = 0;
     gw_lua_guard_depth = 0;

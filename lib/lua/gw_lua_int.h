@@ -62,7 +62,7 @@ struct gw_lua_s {
     uint64_t            allocated;  /* bytes ever allocated or grown by */
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
-    uint64_t            last_ns;    /* what the last call took */
+    int64_t             start_ns;   /* the last call's start, 0: none */
     unsigned            ccalls;     /* C functions calling Lua, nested */
     unsigned            calls;      /* calls of this state in progress */
     unsigned            time_max;
@@ -90,6 +90,9 @@ typedef int (*gw_lua_run_pt)(gw_lua_t *s, void *arg);
 #define GW_LUA_RUN_NESTED   -2
 
 int gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg);
+
+/* CLOCK_MONOTONIC in nanoseconds */
+int64_t gw_lua_now_ns(void);
 
 /* starts the watchdog thread once per process (again after a fork) */
 int gw_lua_watch_start(gw_lua_err_t *err);

@@ -562,9 +562,9 @@ ngx_http_gw_lua_invoke(ngx_http_gw_lua_ctx_t *ctx, ngx_http_gw_lua_run_t *run,
 
     ngx_http_gw_lua_cur = NULL;
 
-    /* the time the sandbox measured for its watchdog: no clock here */
+    /* from the clock reading the sandbox took for its watchdog */
     ngx_http_gw_lua_metrics_call(run->use.plugin, phase,
-                                 gw_lua_last_ns(run->inst->state),
+                                 gw_lua_elapsed(run->inst->state),
                                  gw_lua_mem_allocated(run->inst->state) - a0,
                                  rc);
 
