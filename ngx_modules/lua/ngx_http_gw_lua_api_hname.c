@@ -14,6 +14,10 @@
  * Lua string, which the collector may reuse) finds that copy: a name is
  * only found when its bytes equal a name that passed the check.  The
  * copies are never freed, so a request's headers may point to them.
+ * The address of the Lua string a name last came in is kept beside it,
+ * as a hint (NGX_HTTP_GW_API_HNAMES_RECENT of them, by the address): a
+ * name given again in the same string (a constant of the plugin's code)
+ * skips the hash and the probes, its bytes still compared in full.
  *
  * The cache is bounded: at most NGX_HTTP_GW_API_HNAMES_MAX names, found
  * in at most NGX_HTTP_GW_API_HNAMES_PROBES probes of an open-addressed
@@ -30,12 +34,21 @@
 #define NGX_HTTP_GW_API_HNAMES_MAX     256      /* names per worker */
 #define NGX_HTTP_GW_API_HNAMES_SLOTS   512      /* a power of 2 */
 #define NGX_HTTP_GW_API_HNAMES_PROBES  8
+#define NGX_HTTP_GW_API_HRECENT_BITS   6
+#define NGX_HTTP_GW_API_HNAMES_RECENT  (1 << NGX_HTTP_GW_API_HRECENT_BITS)
 
 
 typedef struct {
     ngx_http_gw_lua_api_hname_t  hn;
     uint32_t                     key;           /* of the bytes */
 } ngx_http_gw_lua_api_hentry_t;
+
+
+/* the entry a Lua string's bytes were last found as, by its address */
+typedef struct {
+    const char                    *data;
+    ngx_http_gw_lua_api_hentry_t  *e;
+} ngx_http_gw_lua_api_hrecent_t;
 
 
 static uint32_t ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len);
@@ -60,6 +73,9 @@ static ngx_http_gw_lua_api_hentry_t
     *ngx_http_gw_lua_api_hnames[NGX_HTTP_GW_API_HNAMES_SLOTS];
 static ngx_uint_t  ngx_http_gw_lua_api_nhnames;
 
+static ngx_http_gw_lua_api_hrecent_t
+    ngx_http_gw_lua_api_hrecent[NGX_HTTP_GW_API_HNAMES_RECENT];
+
 
 /*
  * The header name at idx, checked and classified: the worker's copy of
@@ -72,13 +88,14 @@ ngx_http_gw_lua_api_hname_t *
 ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
     ngx_http_request_t *r, ngx_http_gw_lua_api_hname_t *tmp)
 {
-    u_char                        *p;
-    size_t                         len;
-    uint32_t                       key;
-    ngx_str_t                      s;
-    ngx_uint_t                     i, slot, free;
-    const char                    *data;
-    ngx_http_gw_lua_api_hentry_t  *e;
+    u_char                         *p;
+    size_t                          len;
+    uint32_t                        key;
+    ngx_str_t                       s;
+    ngx_uint_t                      i, slot, free;
+    const char                     *data;
+    ngx_http_gw_lua_api_hentry_t   *e;
+    ngx_http_gw_lua_api_hrecent_t  *hr;
 
     if (lua_type(L, idx) != LUA_TSTRING) {
         (void) luaL_error(L, "gw.%s: the header name must be a string",
@@ -90,6 +107,18 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
 
     if (len == 0 || len > NGX_HTTP_GW_API_NAME_MAX) {
         goto bad;
+    }
+
+    /* the hint: the same string as last time, the same bytes */
+
+    hr = &ngx_http_gw_lua_api_hrecent[((uint64_t) (uintptr_t) data
+                                       * 0x9e3779b97f4a7c15ULL)
+                                      >> (64 - NGX_HTTP_GW_API_HRECENT_BITS)];
+
+    if (hr->data == data && hr->e->hn.name.len == len
+        && ngx_memcmp(hr->e->hn.name.data, data, len) == 0)
+    {
+        return &hr->e->hn;
     }
 
     key = ngx_http_gw_lua_api_hname_key((u_char *) data, len);
@@ -107,6 +136,9 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
         if (e->key == key && e->hn.name.len == len
             && ngx_memcmp(e->hn.name.data, data, len) == 0)
         {
+            hr->data = data;
+            hr->e = e;
+
             return &e->hn;
         }
 
@@ -139,6 +171,9 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
 
             ngx_http_gw_lua_api_hnames[free] = e;
             ngx_http_gw_lua_api_nhnames++;
+
+            hr->data = data;
+            hr->e = e;
         }
 
         gw_lua_guard_leave();
