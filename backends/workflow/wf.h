@@ -19,8 +19,10 @@
  *   wf_engine*.c   the claim loop and the transitions
  *   wf_fork.c      Parallel and Map: children executions
  *   wf_task*.c     task dispatch by resource
- *   wf_script.c    every Lua script
- *   wf_util.c      ids, time, tokens, callers
+ *   wf_util.c      ids, time, tokens, callers, bodies
+ *
+ * A Lua script lives in the file of the part that runs it (a
+ * gw_svc_script_t declared below); wf_main.c initialises them all.
  *
  * Redis keys (all under gw:wf:):
  *
@@ -168,6 +170,10 @@ typedef struct {
 extern wf_metrics_t  wf_m;
 
 
+/* `workflow check|run` (wf_cli.c): argv[1] is "check" or "run" */
+int wf_cli(int argc, char **argv);
+
+
 /* ---- utilities (wf_util.c) ----------------------------------------------- */
 
 long long wf_now_ms(void);
@@ -204,7 +210,7 @@ json_t *wf_body(gw_svc_req_t *req);
 void wf_unavailable(gw_svc_req_t *req);     /* 503, Redis down */
 
 
-/* ---- scripts (wf_script.c) ----------------------------------------------- */
+/* ---- scripts (each in its part's file; wf_main.c inits them) ------------- */
 
 extern gw_svc_script_t  wf_script_start;    /* wf_api.c */
 extern gw_svc_script_t  wf_script_step;     /* wf_engine.c */
@@ -215,7 +221,6 @@ extern gw_svc_script_t  wf_script_token;    /* the task-token calls */
 extern gw_svc_script_t  wf_script_def_put;  /* wf_def.c */
 extern gw_svc_script_t  wf_script_def_del;
 
-int wf_script_init(void);
 
 
 /* ---- definitions (wf_def.c) ---------------------------------------------- */
@@ -330,6 +335,15 @@ int wf_task_run(const wf_task_t *task, wf_task_pt done, void *data,
 
 int wf_task_configure(gw_svc_t *svc);   /* http_allow, notify_url, ... */
 int wf_task_valid(const char *resource);    /* 1 when known */
+
+/*
+ * 1 when the result of resource comes later, not to done: a
+ * .waitForTaskToken (by the token calls) or a child workflow (when the
+ * child ends, its end is written into the parent by the engine's
+ * script).  The engine then waits in phase callback; done says only
+ * whether the task went out (an error fails the task at once).
+ */
+int wf_task_async(const char *resource);
 
 
 #endif /* _WF_H_INCLUDED_ */
