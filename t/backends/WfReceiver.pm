@@ -15,6 +15,7 @@ package WfReceiver;
 #     $rx->url('/reserve-car');   $rx->requests;  $rx->paths;
 #     $rx->by_key;    # { idempotency key => count }
 #     $rx->reset;     # forgets the requests and the counts
+#     $rx->configure(delay => 0.05);
 #
 # The scripts and counts live in files under one lock, so the
 # per-connection children agree on the order of a path's answers.
@@ -78,6 +79,13 @@ sub script {
     my ($self, $path, $list, $then, $delay) = @_;
     $self->{paths}{$path} = { script => $list || [], then => $then,
                               delay => $delay };
+    $self->_write_conf;
+}
+
+# configure(default => status, delay => seconds): the receiver's own
+sub configure {
+    my ($self, %opt) = @_;
+    $self->{$_} = $opt{$_} for grep { /^(default|delay)$/ } keys %opt;
     $self->_write_conf;
 }
 

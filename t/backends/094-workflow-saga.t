@@ -1,0 +1,255 @@
+# The saga pattern end to end (issue 20, point 3; docs/workflow.md,
+# "Compensation (sagas)"): a trip that reserves a flight, a hotel and a
+# car with tollgate:http tasks against a receiver.  The car answers 409:
+# the Catch sends the execution to its compensation, which undoes what
+# was reserved in reverse order (the hotel, then the flight), each undo
+# retried on States.ALL until it succeeds (the hotel's cancel answers 503
+# twice first); the execution ends FAILED with the car's error.  The same
+# compensation runs when an execution parked in a Wait after two
+# reservations is stopped with "compensate": the cancels are sent and it
+# ends ABORTED.  And a redrive: an execution failed at a task (500, no
+# Retry) is redriven once the target is fixed and succeeds, redrives 1,
+# its history showing ExecutionRedriven.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin";
+use lib "$FindBin::Bin/../lib";
+
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use Tollgate::Redis;
+use WfReceiver;
+use Workflow;
+
+Workflow::skip_unless_built();
+
+my $redis = Tollgate::Redis->start;
+my $rx = WfReceiver->new(default => 200);
+my $svc = Workflow::start(env => { REDIS => $redis->address,
+                                   MOCKS => undef });
+
+sub http {
+    my ($path, %more) = @_;
+    return { Type => 'Task', Resource => 'tollgate:http',
+             Parameters => {
+                 method => 'POST', url => $rx->url($path),
+                 headers => { 'Content-Type' => 'application/json' },
+                 body => { 'trip.$' => '$.trip' },
+                 timeout_seconds => 10 },
+             %more };
+}
+
+sub undo {
+    my ($path, %more) = @_;
+    return http($path, ResultPath => undef,
+                Retry => [ { ErrorEquals => ['States.ALL'],
+                             IntervalSeconds => 1, BackoffRate => 1,
+                             MaxAttempts => 10 } ],
+                %more);
+}
+
+# the trip: every reservation's failure goes to Compensate, which undoes
+# what the input says was reserved, newest first; StopExecution with
+# "compensate" enters Compensate too (the definition's "compensation")
+sub trip {
+    my (%opt) = @_;
+    my $catch = [ { ErrorEquals => ['States.ALL'], ResultPath => '$.error',
+                    Next => 'Compensate' } ];
+    my %states = (
+        ReserveFlight => http('/reserve-flight', ResultPath => '$.flight',
+                              Catch => $catch,
+                              Next => 'ReserveHotel'),
+        ReserveHotel => http('/reserve-hotel', ResultPath => '$.hotel',
+                             Catch => $catch,
+                             Next => $opt{hold} ? 'Hold' : 'ReserveCar'),
+        ReserveCar => http('/reserve-car', ResultPath => '$.car',
+                           Catch => $catch, Next => 'Booked'),
+        Booked => { Type => 'Succeed' },
+        Compensate => { Type => 'Choice',
+                        Choices => [
+                            { Variable => '$.hotel', IsPresent => JSON::PP::true,
+                              Next => 'CancelHotel' },
+                            { Variable => '$.flight', IsPresent => JSON::PP::true,
+                              Next => 'CancelFlight' } ],
+                        Default => 'Undone' },
+        CancelHotel => undo('/cancel-hotel', Next => 'CancelFlight'),
+        CancelFlight => undo('/cancel-flight', Next => 'Undone'),
+        Undone => { Type => 'Choice',
+                    Choices => [ { Variable => '$.error',
+                                   IsPresent => JSON::PP::true,
+                                   Next => 'TripFailed' } ],
+                    Default => 'Compensated' },
+        TripFailed => { Type => 'Fail', ErrorPath => '$.error.Error',
+                        CausePath => '$.error.Cause' },
+        Compensated => { Type => 'Succeed' },
+    );
+    $states{Hold} = { Type => 'Wait', Seconds => 3600, Next => 'ReserveCar' }
+        if $opt{hold};
+    return { Comment => 'a trip: flight, hotel, car; undone on failure',
+             StartAt => 'ReserveFlight', States => \%states };
+}
+
+sub paths { join ' ', $rx->paths }
+
+# ---- the saga: the car fails, the hotel then the flight are undone -----------
+
+{
+    my ($st, $b) = Workflow::define($svc, 'trip', trip(),
+                                    compensation => 'Compensate');
+    is $st, 201, 'the trip is defined, with its compensation'
+        or diag explain $b;
+
+    $rx->script('/reserve-car', [409]);
+    $rx->script('/cancel-hotel', [503, 503], 200);
+
+    my $id = Workflow::start_execution($svc, 'trip',
+                                       input => { trip => 't-1' });
+    my $x = Workflow::wait_status($svc, $id, undef, 40);
+    is $x->{status}, 'FAILED', 'the trip ends FAILED' or diag explain $x;
+    is $x->{error}, 'States.Http.StatusCode.409',
+        "with the car's error (the final Fail's ErrorPath)";
+    is paths(), '/reserve-flight /reserve-hotel /reserve-car '
+                . '/cancel-hotel /cancel-hotel /cancel-hotel /cancel-flight',
+        'reserved flight, hotel, car; then cancelled the hotel (retried '
+        . 'twice) and the flight, in that order';
+
+    my @req = $rx->requests;
+    is scalar(grep { ($_->{headers}{'idempotency-key'} // '') ne '' } @req),
+        scalar @req, 'every task request carries an Idempotency-Key';
+    my %keys = map { ($_->{headers}{'idempotency-key'} // '') => 1 }
+               grep { $_->{path} eq '/cancel-hotel' } @req;
+    is scalar(keys %keys), 3, 'each retry of the cancel is an attempt of '
+        . 'its own (its own key)';
+    ok !grep({ !$_->{headers}{traceparent} } @req),
+        'every task request carries a traceparent';
+    is_deeply [ map { $_->{body} } @req[0 .. 2] ],
+        [ ('{"trip":"t-1"}') x 3 ], 'the payload is the Parameters\' body'
+        or diag explain [ map { $_->{body} } @req ];
+
+    my @ev = Workflow::history($svc, $id);
+    my @types = Workflow::types(@ev);
+    ok scalar(grep { $_ eq 'StateRetried' } @types) >= 2,
+        'the history shows the retries' or diag "@types";
+    is $types[0], 'ExecutionStarted', 'the history starts with '
+        . 'ExecutionStarted';
+    is $types[-1], 'ExecutionFailed', 'and ends with ExecutionFailed';
+    my @entered = map { $_->{state} // $_->{name} // '' }
+                  grep { ($_->{type} // '') =~ /Entered$/ } @ev;
+    is "@entered", 'ReserveFlight ReserveHotel ReserveCar Compensate '
+                   . 'CancelHotel CancelFlight Undone TripFailed',
+        'the states entered, in order' or diag explain \@ev;
+}
+
+# ---- StopExecution with compensate, parked in a Wait -----------------------
+
+{
+    $rx->reset;
+    $rx->script('/reserve-car', []);
+    $rx->script('/cancel-hotel', []);
+    my ($st, $b) = Workflow::define($svc, 'trip-hold', trip(hold => 1),
+                                    compensation => 'Compensate');
+    is $st, 201, 'a trip that holds after the hotel is defined'
+        or diag explain $b;
+
+    my $id = Workflow::start_execution($svc, 'trip-hold',
+                                       input => { trip => 't-2' });
+    my $x = Workflow::eventually(sub {
+        my $x = Workflow::describe($svc, $id);
+        return $x && ($x->{state} // '') eq 'Hold' ? $x : undef;
+    }, 20);
+    is $x && $x->{status}, 'RUNNING', 'parked in the Wait, RUNNING'
+        or diag explain $x;
+    is paths(), '/reserve-flight /reserve-hotel', 'after two reservations';
+
+    ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/stop",
+                               { error => 'Trip.Cancelled',
+                                 cause => 'the traveller changed plans',
+                                 compensate => JSON::PP::true });
+    ok $st == 200 || $st == 202, "stop with compensate: $st"
+        or diag explain $b;
+
+    $x = Workflow::wait_status($svc, $id, undef, 30);
+    is $x->{status}, 'ABORTED', 'the execution ends ABORTED'
+        or diag explain $x;
+    is $x->{error}, 'Trip.Cancelled', 'with the stop\'s error';
+    is paths(), '/reserve-flight /reserve-hotel /cancel-hotel '
+                . '/cancel-flight',
+        'its compensation ran: the hotel, then the flight, cancelled; the '
+        . 'car never reserved';
+    my @types = Workflow::types(Workflow::history($svc, $id));
+    is $types[-1], 'ExecutionAborted', 'its history ends with '
+        . 'ExecutionAborted' or diag "@types";
+
+    # a stop without compensate: aborted at once, nothing sent
+    $rx->reset;
+    $id = Workflow::start_execution($svc, 'trip-hold',
+                                    input => { trip => 't-3' });
+    Workflow::eventually(sub {
+        ((Workflow::describe($svc, $id) || {})->{state} // '') eq 'Hold'
+    }, 20);
+    Workflow::eventually(sub { $rx->requests == 2 }, 20);
+    ($st) = Workflow::call($svc, 'POST', "/v1/executions/$id/stop", {});
+    ok $st == 200 || $st == 202, "a plain stop: $st";
+    $x = Workflow::wait_status($svc, $id, undef, 10);
+    is $x->{status}, 'ABORTED', 'ends ABORTED';
+    sleep 0.5;
+    is paths(), '/reserve-flight /reserve-hotel', 'no compensation ran';
+
+    ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/stop", {});
+    ok $st == 409 || $st == 200, "a second stop of an ended execution: $st";
+}
+
+# ---- redrive: failed at a task, redriven once fixed ------------------------
+
+{
+    $rx->reset;
+    $rx->script('/charge', [500]);
+    my ($st, $b) = Workflow::define($svc, 'pay', {
+        StartAt => 'Prepare',
+        States => {
+            Prepare => { Type => 'Pass', Result => 'ready',
+                         ResultPath => '$.prepared', Next => 'Charge' },
+            Charge => http('/charge', ResultPath => '$.charge',
+                           Next => 'Ship'),
+            Ship => http('/ship', ResultPath => '$.ship', End => JSON::PP::true),
+        } });
+    is $st, 201, 'a payment is defined' or diag explain $b;
+
+    my $id = Workflow::start_execution($svc, 'pay',
+                                       input => { trip => 't-4' });
+    my $x = Workflow::wait_status($svc, $id, undef, 20);
+    is $x->{status}, 'FAILED', 'the charge answered 500: FAILED';
+    is $x->{error}, 'States.Http.StatusCode.500', 'with its status code';
+
+    # the target is fixed (the script is spent: 200 from now on)
+    ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/redrive");
+    ok $st == 200 || $st == 202, "redrive: $st" or diag explain $b;
+    $x = Workflow::wait_status($svc, $id, undef, 20);
+    is $x->{status}, 'SUCCEEDED', 'the redriven execution succeeds'
+        or diag explain $x;
+    is $x->{redrives} // $x->{redrive_count}, 1, 'redrives: 1';
+    is paths(), '/charge /charge /ship', 'from the failed state: Prepare '
+        . 'not run again, the charge sent again, then the shipping';
+    my @req = grep { $_->{path} eq '/charge' } $rx->requests;
+    isnt $req[0]{headers}{'idempotency-key'},
+        $req[1]{headers}{'idempotency-key'},
+        'the redriven charge is a new attempt (a key of its own)';
+    my @types = Workflow::types(Workflow::history($svc, $id));
+    ok scalar(grep { $_ eq 'ExecutionRedriven' } @types),
+        'the history shows ExecutionRedriven' or diag "@types";
+    is $types[-1], 'ExecutionSucceeded', 'and ends with ExecutionSucceeded';
+
+    ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/redrive");
+    is $st, 409, 'a succeeded execution cannot be redriven';
+}
+
+ok !kill(0, $svc->{pid}) || Workflow::stop($svc) == 0,
+    'the service stops cleanly';
+is scalar(Workflow::errors($svc)), 0, 'no error logged'
+    or diag explain [ Workflow::errors($svc) ];
+
+done_testing;

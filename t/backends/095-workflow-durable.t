@@ -1,0 +1,257 @@
+# Durability (issue 20, points 4 and 6; docs/workflow.md, "The
+# service"), on a Redis with AOF (appendfsync always):
+#
+# (a) timers and callbacks survive restarts: an execution in a Wait of
+#     24 h and one waiting for its task token survive a kill -9 of the
+#     service AND of Redis (started again on the same folder and port):
+#     both RUNNING afterwards, the Wait still due ~ start + 86,400 s,
+#     the callback completed by /v1/tasks/success; a Wait of 2 s started
+#     before the restart fires after it.
+# (b) kill -9 under load: two instances on one Redis with a 2 s lease
+#     run 200 executions of three HTTP tasks each (the target answers in
+#     ~20 ms); one is killed mid-way and started again later.  Every
+#     execution succeeds; every task state of every execution was
+#     delivered at least once, always with one Idempotency-Key per
+#     (execution, state): a redelivery reuses the key.  Duplicate
+#     deliveries are counted (diag), not asserted.
+# (c) Redis down while executions run: the API answers 503 problem+json,
+#     nothing crashes, the work resumes once Redis is back.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin";
+use lib "$FindBin::Bin/../lib";
+
+use JSON::PP ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use Tollgate::Redis;
+use WfReceiver;
+use Workflow;
+
+Workflow::skip_unless_built();
+
+my $JSON = Workflow::json();
+my $redis = Tollgate::Redis->start(aof => 1);
+my $rx = WfReceiver->new(default => 200);
+my $key = Workflow::secret_key();
+my %env = (REDIS => $redis->address, SECRET_KEY_FILE => $key,
+           MOCKS => undef, LEASE => '2s');
+
+my $svc = Workflow::start(env => \%env);
+my $T = JSON::PP::true;
+
+sub ok_define {
+    my ($name, $def) = @_;
+    my ($st, $b) = Workflow::define($svc, $name, $def);
+    is $st, 201, "$name is defined" or diag explain $b;
+}
+
+# the token a waitForTaskToken task sent the receiver, in its body
+sub token_sent {
+    my ($path) = @_;
+    for my $r (reverse $rx->requests) {
+        next unless $r->{path} eq $path;
+        my $b = eval { $JSON->decode($r->{body}) } or next;
+        return $b->{token} if $b->{token};
+    }
+    return undef;
+}
+
+# ---- (a) a 24 h Wait and a callback survive both restarts ------------------
+
+ok_define('day', { StartAt => 'Sleep', States => {
+    Sleep => { Type => 'Wait', Seconds => 86400, Next => 'Done' },
+    Done => { Type => 'Succeed' } } });
+ok_define('two', { StartAt => 'Sleep', States => {
+    Sleep => { Type => 'Wait', Seconds => 2, Next => 'Done' },
+    Done => { Type => 'Pass', Result => 'woke', End => $T } } });
+ok_define('ask', { StartAt => 'Ask', States => {
+    Ask => { Type => 'Task', Resource => 'tollgate:http.waitForTaskToken',
+             Parameters => { method => 'POST', url => $rx->url('/ask'),
+                             body => { 'token.$' => '$$.Task.Token',
+                                       'q.$' => '$.q' } },
+             HeartbeatSeconds => 600, TimeoutSeconds => 86400,
+             Next => 'Done' },
+    Done => { Type => 'Succeed' } } });
+
+my $t0 = time * 1000;
+my $day = Workflow::start_execution($svc, 'day', input => {});
+my $t1 = time * 1000;
+my $ask = Workflow::start_execution($svc, 'ask', input => { q => 'ok?' });
+
+my $score = Workflow::eventually(sub {
+    my $s = Workflow::cmd($redis->port, 'ZSCORE', 'gw:wf:due', $day);
+    return defined $s && $s > $t0 + 3_600_000 ? $s : undef;
+}, 10);
+ok $score && $score >= $t0 + 86_400_000 - 1000
+          && $score <= $t1 + 86_400_000 + 1000,
+    'the 24 h Wait is due a day after its start'
+    or diag "score $score, start between $t0 and $t1";
+my $token = Workflow::eventually(sub { token_sent('/ask') }, 10);
+ok $token, 'the callback task sent its token' or diag explain [$rx->requests];
+
+my $two = Workflow::start_execution($svc, 'two', input => {});
+
+# the service, then Redis, killed; both started again
+is Workflow::kill9($svc) & 127, 9, 'the service is killed (-9)';
+$redis->kill;
+$redis->restart;
+$svc = Workflow::restart($svc);
+
+for ([$day, 'the 24 h Wait'], [$ask, 'the callback']) {
+    my $x = Workflow::describe($svc, $_->[0]);
+    is $x && $x->{status}, 'RUNNING', "$_->[1] is still RUNNING"
+        or diag explain $x;
+}
+is Workflow::cmd($redis->port, 'ZSCORE', 'gw:wf:due', $day), $score,
+    'the Wait is due when it was';
+
+my $x = Workflow::wait_status($svc, $two, undef, 20);
+is $x->{status}, 'SUCCEEDED', 'the 2 s Wait started before the restart '
+    . 'fired after it' or diag explain $x;
+is_deeply $x->{output}, 'woke', 'its output';
+
+my ($st, $b) = Workflow::call($svc, 'POST', '/v1/tasks/heartbeat',
+                              { token => $token });
+is $st, 200, 'a heartbeat with the token after the restarts'
+    or diag explain $b;
+($st, $b) = Workflow::call($svc, 'POST', '/v1/tasks/success',
+                           { token => $token, output => { answer => 'yes' } });
+is $st, 200, 'the callback is completed after the restarts'
+    or diag explain $b;
+$x = Workflow::wait_status($svc, $ask, undef, 20);
+is $x->{status}, 'SUCCEEDED', 'the callback execution succeeds';
+is_deeply $x->{output}, { answer => 'yes' }, 'with the output sent';
+
+($st) = Workflow::call($svc, 'POST', "/v1/executions/$day/stop", {});
+ok $st == 200 || $st == 202, 'the 24 h Wait is stopped';
+
+# ---- (b) kill -9 under load, two instances sharing leases ------------------
+
+my $N = 200;
+sub step {
+    my ($name, $next) = @_;
+    return { Type => 'Task', Resource => 'tollgate:http',
+             Parameters => { method => 'POST', url => $rx->url("/$name"),
+                             body => { 'x.$' => '$$.Execution.Id',
+                                       's.$' => '$$.State.Name' } },
+             ResultPath => undef,
+             $next ? (Next => $next) : (End => $T) };
+}
+ok_define('three', { StartAt => 'One', States => {
+    One => step('one', 'Two'), Two => step('two', 'Three'),
+    Three => step('three') } });
+
+$rx->reset;
+$rx->configure(delay => 0.02);
+
+my $other = Workflow::start(env => \%env);
+my @svcs = ($svc, $other);
+my %ids;
+for my $i (1 .. $N) {
+    my $id = Workflow::start_execution($svcs[$i % 2], 'three',
+                                       name => "load-$i",
+                                       input => { i => $i });
+    $ids{$id} = $i;
+}
+is scalar(keys %ids), $N, "$N executions started on two instances";
+
+my $seen = Workflow::eventually(sub { my $n = $rx->requests;
+                                      $n >= $N ? $n : undef }, 30);
+ok $seen, "the tasks run ($seen requests so far); one instance killed "
+    . '(-9) mid-way';
+Workflow::kill9($other);
+sleep 1.5;
+my $mid = $rx->requests;
+$other = Workflow::restart($other);
+note "requests when killed: $seen; when started again: $mid";
+
+my %pending = %ids;
+my %status;
+my $deadline = time + 60;
+while (%pending && time < $deadline) {
+    for my $id (keys %pending) {
+        my $x = Workflow::describe($svc, $id) or next;
+        next if ($x->{status} // '') eq 'RUNNING';
+        $status{ $x->{status} }++;
+        delete $pending{$id};
+    }
+    sleep 0.2 if %pending;
+}
+is $status{SUCCEEDED} // 0, $N, "all $N executions succeeded"
+    or diag explain { %status, pending => scalar keys %pending };
+
+my (%keys, %count);
+for my $r ($rx->requests) {
+    my $body = eval { $JSON->decode($r->{body}) } or next;
+    my $k = "$body->{x} $body->{s}";
+    $count{$k}++;
+    $keys{$k}{ $r->{headers}{'idempotency-key'} // '' } = 1;
+}
+my @missing;
+for my $id (sort keys %ids) {
+    for my $s (qw(One Two Three)) {
+        push @missing, "$id $s" unless $count{"$id $s"};
+    }
+}
+is scalar(@missing), 0, 'every task state of every execution was '
+    . 'delivered at least once' or diag explain [ @missing[0 .. 9] ];
+my @two_keys = grep { keys %{ $keys{$_} } != 1 } sort keys %keys;
+is scalar(@two_keys), 0, 'one Idempotency-Key per (execution, state): '
+    . 'a redelivery reuses it'
+    or diag explain { map { $_ => [ sort keys %{ $keys{$_} } ] }
+                      @two_keys[0 .. 4] };
+ok !grep({ !$_ } map { keys %$_ } values %keys),
+    'every request carried an Idempotency-Key';
+my $dups = 0;
+$dups += $_ - 1 for values %count;
+diag "duplicate deliveries (at-least-once after the kill -9): $dups of "
+    . scalar($rx->requests) . ' requests';
+
+Workflow::stop($other);
+
+# ---- (c) Redis down while executions run -----------------------------------
+
+my @pause;
+push @pause, Workflow::start_execution($svc, 'two', input => {})
+    for 1 .. 10;
+$redis->kill;
+
+($st, $b, my $h) = Workflow::call($svc, 'GET', "/v1/executions/$pause[0]");
+is $st, 503, 'Redis down: a describe answers 503';
+like $h->{'content-type'} // '', qr{^application/problem\+json},
+    'as problem+json';
+($st, $b, $h) = Workflow::call($svc, 'POST', '/v1/executions',
+                               { definition => 'two', input => {} });
+is $st, 503, 'a start answers 503';
+ok ref $b && $b->{status} && $b->{status} == 503 && $b->{title},
+    'a problem document' or diag explain $b;
+($st) = Workflow::call($svc, 'POST', '/v1/tasks/success',
+                       { token => $token, output => {} });
+is $st, 503, 'a task-token call answers 503';
+
+sleep 2.5;      # the waits come due meanwhile
+ok kill(0, $svc->{pid}), 'the service still runs';
+
+$redis->restart;
+my %left = map { $_ => 1 } @pause;
+$deadline = time + 30;
+while (%left && time < $deadline) {
+    for my $id (keys %left) {
+        my $x = Workflow::describe($svc, $id) or next;
+        delete $left{$id} if ($x->{status} // '') eq 'SUCCEEDED';
+    }
+    sleep 0.2 if %left;
+}
+is scalar(keys %left), 0, 'every execution succeeds once Redis is back';
+($st) = Workflow::call($svc, 'POST', '/v1/executions',
+                       { definition => 'two', input => {} });
+is $st, 201, 'and new ones start';
+
+is Workflow::stop($svc), 0, 'the service stops cleanly';
+
+done_testing;
