@@ -34,7 +34,7 @@ use Service;
 our $BIN = $ENV{TEST_WORKFLOW_BINARY}
     // "$FindBin::Bin/../../build/backends/workflow";
 our $TMP = tempdir('tollgate-wf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-our $JSON = JSON::PP->new->canonical->allow_nonref;
+our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
 # the caller every call() is made as unless its headers say otherwise
 our %ADMIN = ('X-Consumer-ID' => 'wf-admin',
@@ -240,6 +240,16 @@ sub history {
                     && @{ $b->{events} || [] };
     }
     return @events;
+}
+
+# the executions of a list's answer (an array ref, empty when none)
+sub listed {
+    my ($b) = @_;
+    return [] unless ref $b eq 'HASH';
+    for my $k (qw(executions items)) {
+        return $b->{$k} if ref $b->{$k} eq 'ARRAY';
+    }
+    return [];
 }
 
 # event types of a history, in order
