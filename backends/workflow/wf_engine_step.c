@@ -1,0 +1,740 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * The transitions (wf.h, "phases"): an execution claimed is worked by
+ * its phase, through lib/asl's gw_asl_enter/resume/fail, and whatever
+ * the library answers becomes one commit (wf_script_step) carrying the
+ * history events of the step, in the order gw_asl_run_local records
+ * them: "<Type>StateEntered" goes with the commit that follows the
+ * state's entering, "<Type>StateExited" with the one that leaves it.
+ *
+ * An effect runs only after the commit that asks for it is stored: a
+ * Task first commits phase task (or callback) with its payload, its
+ * attempt and idempotency key "<id>:<seq of that commit>", and its
+ * deadline, and only then is dispatched; a callback task's token names
+ * that same seq (predicted: the seq loaded plus one), so that its key
+ * gw:wf:tok:<hash> is written by the very commit that makes the token
+ * valid.  A synchronous task's answer is one more commit that stores
+ * the answer and where it leads at once (TaskSucceeded or TaskFailed,
+ * then the state's exit, a retry or a catcher), so a task costs two
+ * transitions, not three.
+ *
+ * Gaps filled here: a task claimed again before its deadline (its
+ * instance died; or a long task outlived the lease) is dispatched again
+ * with the same idempotency key, without a commit; a mocked one (test
+ * mode) is entered again.  A callback claimed before its deadlines is
+ * left alone (a commit would move the seq its token names): it comes
+ * back after a lease.  The end of a child workflow (slot "t") writes
+ * TaskSucceeded/TaskFailed into the parent's history with the result.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wf_engine_int.h"
+
+
+#define WF_TASK_SUFFIX  ".waitForTaskToken"
+
+
+static void wf_x_dispatch(wf_x_t *x);
+static void wf_x_dispatched(wf_x_t *x);
+static void wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
+    long long timeout);
+static void wf_x_task_done(json_t *result, const char *error,
+    const char *cause, void *data);
+static void wf_x_timeout(wf_x_t *x, const char *error, const char *cause);
+static double wf_x_rnd(wf_x_t *x);
+
+
+void
+wf_x_run(wf_x_t *x)
+{
+    json_t        *res;
+    long long      now, dl, hbdl;
+    const char    *phase, *s;
+    gw_asl_next_e  next;
+    json_error_t   jerr;
+
+    phase = wf_x_str(x, "phase");
+    now = wf_now_ms();
+
+    if (wf_x_context(x) != 0) {
+        wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME, "out of memory");
+        return;
+    }
+
+    if (strcmp(phase, WF_P_ENTER) == 0) {
+        wf_x_enter(x);
+        return;
+    }
+
+    if (strcmp(phase, WF_P_FORK) == 0) {
+        wf_fork_claimed(x);
+        return;
+    }
+
+    if (strcmp(phase, WF_P_RESUME) == 0 || strcmp(phase, WF_P_WAIT) == 0) {
+        res = NULL;
+
+        if (phase[0] == 'r') {
+            s = wf_x_str(x, "res");
+            res = json_loads(s[0] ? s : "null", JSON_DECODE_ANY, &jerr);
+            if (res == NULL) {
+                res = json_null();
+            }
+        }
+
+        if (wf_x_begin(x) != 0) {
+            json_decref(res);
+            wf_x_finish(x);
+            return;
+        }
+
+        next = gw_asl_resume(x->st, x->sin, x->ctx, res, &x->step);
+        json_decref(res);
+
+        wf_x_next(x, next);
+        return;
+    }
+
+    if (strcmp(phase, WF_P_FAIL) == 0) {
+        if (wf_x_begin(x) != 0) {
+            wf_x_finish(x);
+            return;
+        }
+
+        next = wf_x_fail(x, wf_x_str(x, "rerr"), wf_x_str(x, "rcause"));
+        wf_x_next(x, next);
+        return;
+    }
+
+    if (strcmp(phase, WF_P_TASK) == 0) {
+        dl = wf_x_int(x, "deadline");
+
+        if (now >= dl) {
+            wf_x_timeout(x, GW_ASL_E_TIMEOUT,
+                         "the task did not answer before its deadline");
+            return;
+        }
+
+        if (x->mocks != NULL) {
+            wf_x_enter(x);
+            return;
+        }
+
+        s = wf_x_str(x, "pl");
+        res = json_loads(s[0] ? s : "null", JSON_DECODE_ANY, &jerr);
+        snprintf(x->idem, sizeof(x->idem), "%s", wf_x_str(x, "idem"));
+
+        wf_x_task_send(x, res != NULL ? res : json_null(), x->idem,
+                       dl - now);
+        json_decref(res);
+        return;
+    }
+
+    if (strcmp(phase, WF_P_CALLBACK) == 0) {
+        dl = wf_x_int(x, "deadline");
+        hbdl = wf_x_int(x, "hbdl");
+
+        if (hbdl > 0 && now >= hbdl && hbdl <= dl) {
+            wf_x_timeout(x, GW_ASL_E_HEARTBEAT,
+                         "no heartbeat came before the heartbeat deadline");
+            return;
+        }
+
+        if (now >= dl) {
+            wf_x_timeout(x, GW_ASL_E_TIMEOUT,
+                         "the task did not answer before its deadline");
+            return;
+        }
+    }
+
+    /* done, or a callback not yet due: nothing to do */
+    wf_x_finish(x);
+}
+
+
+/* a task timed out: TaskTimedOut, then the state fails with error */
+
+static void
+wf_x_timeout(wf_x_t *x, const char *error, const char *cause)
+{
+    gw_asl_next_e  next;
+
+    if (wf_x_begin(x) != 0) {
+        wf_x_finish(x);
+        return;
+    }
+
+    wf_x_event(x, "TaskTimedOut", json_pack("{s:s, s:s}", "error", error,
+                                             "cause", cause));
+
+    if (wf_m.tasks != NULL) {
+        gw_svc_metric_add(wf_m.tasks, 1, "timeout", "timeout");
+    }
+
+    next = wf_x_fail(x, error, cause);
+    wf_x_next(x, next);
+}
+
+
+/* x->st entered with x->sin: one transition */
+
+void
+wf_x_enter(wf_x_t *x)
+{
+    char           type[32];
+    gw_asl_next_e  next;
+
+    if (wf_x_begin(x) != 0) {
+        wf_x_finish(x);
+        return;
+    }
+
+    if (wf_x_context(x) != 0) {
+        wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME, "out of memory");
+        return;
+    }
+
+    snprintf(type, sizeof(type), "%sStateEntered",
+             gw_asl_type_name(x->st->type));
+    wf_x_event(x, type, json_pack("{s:O}", "input", x->sin));
+
+    next = gw_asl_enter(x->st, x->sin, x->ctx, wf_now_ms(), &x->step);
+    wf_x_next(x, next);
+}
+
+
+/*
+ * gw_asl_fail for x->st, with StateCaught recorded when a catcher takes
+ * the error (error and cause are copied first: they may be the step's).
+ */
+
+gw_asl_next_e
+wf_x_fail(wf_x_t *x, const char *error, const char *cause)
+{
+    char           e[GW_ASL_ERROR_MAX], c[GW_ASL_CAUSE_MAX];
+    gw_asl_next_e  next;
+
+    snprintf(e, sizeof(e), "%s", error[0] ? error : GW_ASL_E_TASK_FAILED);
+    snprintf(c, sizeof(c), "%s", cause);
+
+    next = gw_asl_fail(x->st, x->sin, e, c, x->retries, wf_x_rnd(x),
+                       &x->step);
+
+    if (next == GW_ASL_GO) {
+        wf_x_event(x, "StateCaught",
+                   json_pack("{s:s, s:s}", "error", e, "next",
+                             x->m->states[x->step.next].name));
+    }
+
+    return next;
+}
+
+
+static double
+wf_x_rnd(wf_x_t *x)
+{
+    /* mocks: as `workflow run` draws FULL jitter, half the delay */
+    return x->mocks != NULL ? 0.5 : (double) random() / 2147483648.0;
+}
+
+
+/* where the library sends x: the rest of the commit begun */
+
+void
+wf_x_next(wf_x_t *x, gw_asl_next_e next)
+{
+    char            type[32];
+    json_t         *r;
+    long long       now;
+    const char     *fields[] = { "retries", "attempt", "pl", "idem",
+                                 "deadline", "hb", "hbdl", "res", "rerr",
+                                 "rcause", "items", "conc", "fnext",
+                                 "fdone", "tol", NULL };
+    const char    **f;
+
+    now = json_integer_value(json_object_get(x->c, "now"));
+
+    switch (next) {
+
+    case GW_ASL_GO:
+        snprintf(type, sizeof(type), "%sStateExited",
+                 gw_asl_type_name(x->st->type));
+        wf_x_event(x, type, json_pack("{s:O}", "output", x->step.output));
+
+        wf_x_set(x, "state", x->m->states[x->step.next].name);
+        wf_x_setj(x, "sin", x->step.output);
+        wf_x_setn(x, "entered", now);
+        wf_x_set(x, "phase", WF_P_ENTER);
+
+        for (f = fields; *f != NULL; f++) {
+            wf_x_del(x, *f);
+        }
+
+        json_object_set_new(x->c, "due",
+                            json_integer(wf.stopped ? now
+                                                    : now + wf.lease));
+        x->entered = now;
+        wf_x_commit(x, wf_x_after);
+        return;
+
+    case GW_ASL_SUCCEEDED:
+        snprintf(type, sizeof(type), "%sStateExited",
+                 gw_asl_type_name(x->st->type));
+        wf_x_event(x, type, json_pack("{s:O}", "output", x->step.output));
+        wf_x_end(x, WF_SUCCEEDED, x->step.output, NULL, NULL);
+        return;
+
+    case GW_ASL_FAILED:
+        wf_x_end(x, WF_FAILED, NULL, x->step.err.error, x->step.err.cause);
+        return;
+
+    case GW_ASL_DISPATCH:
+        wf_x_dispatch(x);
+        return;
+
+    case GW_ASL_SLEEP:
+        wf_x_event(x, "WaitStarted", json_pack("{s:I}", "until",
+                                               (json_int_t)
+                                               x->step.until_ms));
+        wf_x_set(x, "phase", WF_P_WAIT);
+        json_object_set_new(x->c, "due", json_integer(x->step.until_ms));
+        wf_x_commit(x, NULL);
+        return;
+
+    case GW_ASL_FORK:
+        wf_fork_start(x);
+        return;
+
+    case GW_ASL_RETRY:
+        if (x->step.retrier < 0 || x->step.retrier >= GW_ASL_RETRIERS_MAX) {
+            wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME,
+                     "a retrier past the cap");
+            return;
+        }
+
+        x->retries[x->step.retrier]++;
+
+        r = json_array();
+        for (size_t i = 0; i < x->st->nretry && i < GW_ASL_RETRIERS_MAX;
+             i++)
+        {
+            json_array_append_new(r, json_integer(x->retries[i]));
+        }
+
+        wf_x_event(x, "StateRetried",
+                   json_pack("{s:i, s:i, s:I}", "retrier", x->step.retrier,
+                             "attempt",
+                             (int) x->retries[x->step.retrier], "delay_ms",
+                             (json_int_t) x->step.delay_ms));
+        wf_x_setj(x, "retries", r);
+        json_decref(r);
+        wf_x_set(x, "phase", WF_P_ENTER);
+        wf_x_del(x, "res");
+        wf_x_del(x, "rerr");
+        wf_x_del(x, "rcause");
+        json_object_set_new(x->c, "due",
+                            json_integer(now + x->step.delay_ms));
+        wf_x_commit(x, NULL);
+        return;
+    }
+
+    wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME, "unknown step");
+}
+
+
+/* a GO stored: the next state, in memory, still under our claim */
+
+void
+wf_x_after(wf_x_t *x)
+{
+    json_decref(x->sin);
+    x->sin = json_incref(x->step.output);
+    x->st = &x->m->states[x->step.next];
+    memset(x->retries, 0, sizeof(x->retries));
+
+    if (wf.stopped) {
+        wf_x_finish(x);     /* left due now for another instance */
+        return;
+    }
+
+    wf_x_enter(x);
+}
+
+
+/* ---- tasks -------------------------------------------------------------- */
+
+static void
+wf_x_dispatch(wf_x_t *x)
+{
+    char          hex[80];
+    int           async;
+    long long     now, timeout, dl, hbdl, due;
+    const char   *res;
+
+    res = x->st->resource != NULL ? x->st->resource : "";
+    now = json_integer_value(json_object_get(x->c, "now"));
+    timeout = x->step.timeout_ms > 0 ? x->step.timeout_ms : wf.task_timeout;
+    dl = now + timeout;
+    hbdl = x->step.heartbeat_ms > 0 ? now + x->step.heartbeat_ms : 0;
+
+    async = x->mocks == NULL && (x->token[0] != '\0'
+                                 || wf_task_async(res));
+    x->async = async;
+
+    snprintf(x->idem, sizeof(x->idem), "%s:%lld", x->id, x->seq + 1);
+
+    wf_x_event(x, "TaskScheduled", json_pack("{s:s, s:O}", "resource", res,
+                                             "payload", x->step.payload));
+    wf_x_set(x, "phase", async ? WF_P_CALLBACK : WF_P_TASK);
+    wf_x_setj(x, "pl", x->step.payload);
+    wf_x_setn(x, "attempt", wf_x_int(x, "attempt") + 1);
+    wf_x_set(x, "idem", x->idem);
+    wf_x_setn(x, "deadline", dl);
+
+    due = dl;
+
+    if (x->mocks != NULL) {
+        due = now + wf.lease;
+        json_object_set_new(x->c, "mu", json_string(x->st->name));
+
+    } else if (async) {
+        if (hbdl > 0) {
+            wf_x_setn(x, "hb", x->step.heartbeat_ms / 1000);
+            wf_x_setn(x, "hbdl", hbdl);
+            due = hbdl < dl ? hbdl : dl;
+        }
+
+        if (x->token[0] != '\0') {
+            if (wf_token_hash(x->token, strlen(x->token), hex) != 0) {
+                wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME,
+                         "the task token could not be made");
+                return;
+            }
+
+            json_object_set_new(x->c, "tok", json_string(hex));
+            json_object_set_new(x->c, "tokttl",
+                                json_integer(timeout + wf.keep));
+        }
+    }
+
+    json_object_set_new(x->c, "due", json_integer(due));
+    wf_x_commit(x, wf_x_dispatched);
+}
+
+
+/* the dispatch stored: now the task goes out (or the mocks answer) */
+
+static void
+wf_x_dispatched(wf_x_t *x)
+{
+    int            rc;
+    json_t        *result;
+    const char    *error, *cause;
+    gw_asl_next_e  next;
+
+    if (x->mocks == NULL) {
+        wf_x_task_send(x, x->step.payload, x->idem,
+                       x->step.timeout_ms > 0 ? x->step.timeout_ms
+                                              : wf.task_timeout);
+        return;
+    }
+
+    rc = wf_mock_answer(x->mocks, x->st->name, x->mu - 1, &result, &error,
+                        &cause);
+
+    if (wf_x_begin(x) != 0) {
+        json_decref(result);
+        wf_x_finish(x);
+        return;
+    }
+
+    if (wf_m.tasks != NULL) {
+        gw_svc_metric_add(wf_m.tasks, 1, "mock", rc == 0 ? "ok" : "failed");
+    }
+
+    if (rc == 0) {
+        wf_x_event(x, "TaskSucceeded", json_pack("{s:O}", "output", result));
+        next = gw_asl_resume(x->st, x->sin, x->ctx, result, &x->step);
+        json_decref(result);
+
+    } else {
+        wf_x_event(x, "TaskFailed", json_pack("{s:s, s:s}", "error", error,
+                                              "cause", cause));
+        next = wf_x_fail(x, error, cause);
+    }
+
+    wf_x_next(x, next);
+}
+
+
+static void
+wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
+    long long timeout)
+{
+    char          err[GW_ASL_CAUSE_MAX], resource[GW_ASL_PATH_MAX];
+    size_t        len, sl;
+    wf_task_t     task;
+    const char   *res;
+    gw_asl_next_e next;
+
+    res = x->st->resource != NULL ? x->st->resource : "";
+    snprintf(resource, sizeof(resource), "%s", res);
+
+    len = strlen(resource);
+    sl = sizeof(WF_TASK_SUFFIX) - 1;
+
+    memset(&task, 0, sizeof(wf_task_t));
+
+    if (len > sl && strcmp(resource + len - sl, WF_TASK_SUFFIX) == 0) {
+        resource[len - sl] = '\0';
+        task.callback = 1;
+    }
+
+    task.id = x->id;
+    task.root = x->root;
+    task.state = x->st->name;
+    task.resource = resource;
+    task.payload = payload;
+    task.idem = idem;
+    task.traceparent = wf_x_str(x, "tp");
+    task.owner = wf_x_str(x, "owner");
+    task.seq = x->seq;
+    task.timeout = timeout;
+
+    x->task = 1;
+    err[0] = '\0';
+
+    if (wf_task_run(&task, wf_x_task_done, x, err, sizeof(err)) == 0) {
+        return;
+    }
+
+    x->task = 0;
+
+    if (wf_m.tasks != NULL) {
+        gw_svc_metric_add(wf_m.tasks, 1, "refused", "failed");
+    }
+
+    if (wf_x_begin(x) != 0) {
+        wf_x_finish(x);
+        return;
+    }
+
+    wf_x_event(x, "TaskFailed", json_pack("{s:s, s:s}", "error",
+                                          GW_ASL_E_TASK_FAILED, "cause",
+                                          err));
+    next = wf_x_fail(x, GW_ASL_E_TASK_FAILED, err);
+    wf_x_next(x, next);
+}
+
+
+/* a task's answer (a callback's: only whether it went out) */
+
+static void
+wf_x_task_done(json_t *result, const char *error, const char *cause,
+    void *data)
+{
+    char           kind[64], *p;
+    wf_x_t        *x = data;
+    gw_asl_next_e  next;
+
+    x->task = 0;
+
+    if (wf_m.tasks != NULL) {
+        /* the kind: "tollgate:http", "tollgate:workflow", ... */
+        snprintf(kind, sizeof(kind), "%s",
+                 x->st->resource != NULL ? x->st->resource : "");
+        p = strchr(kind, ':');
+        p = p != NULL ? strchr(p + 1, ':') : NULL;
+        if (p != NULL) {
+            *p = '\0';
+        }
+
+        gw_svc_metric_add(wf_m.tasks, 1, kind,
+                          error == NULL ? "ok" : "failed");
+    }
+
+    if (error == NULL && x->async) {
+        wf_x_finish(x);     /* the answer comes later, by its own way */
+        return;
+    }
+
+    if (wf_x_begin(x) != 0) {
+        wf_x_finish(x);
+        return;
+    }
+
+    if (error == NULL) {
+        wf_x_event(x, "TaskSucceeded",
+                   json_pack("{s:O}", "output",
+                             result != NULL ? result : json_null()));
+        next = gw_asl_resume(x->st, x->sin, x->ctx,
+                             result != NULL ? result : json_null(),
+                             &x->step);
+
+    } else {
+        wf_x_event(x, "TaskFailed", json_pack("{s:s, s:s}", "error", error,
+                                              "cause",
+                                              cause != NULL ? cause : ""));
+        next = wf_x_fail(x, error, cause != NULL ? cause : "");
+    }
+
+    wf_x_next(x, next);
+}
+
+
+/* ---- the end ------------------------------------------------------------ */
+
+/*
+ * x ends (a top execution) or a fork's child ends: in the commit begun
+ * (or a new one).  With "comp" 1 the end is ABORTED whatever it is.
+ */
+
+void
+wf_x_end(wf_x_t *x, const char *status, json_t *output, const char *error,
+    const char *cause)
+{
+    char         type[48], *s;
+    json_t      *up, *c, *pev;
+    long long    now, start;
+    const char  *def, *parent;
+
+    if (x->c == NULL && wf_x_begin(x) != 0) {
+        wf_x_finish(x);
+        return;
+    }
+
+    x->ended = 1;
+    now = json_integer_value(json_object_get(x->c, "now"));
+    def = x->def != NULL ? x->def->name : wf_x_str(x, "def");
+    parent = wf_x_str(x, "parent");
+
+    if (x->branch == NULL && strcmp(wf_x_str(x, "comp"), "1") == 0) {
+        status = WF_ABORTED;
+    }
+
+    wf_x_set(x, "status", status);
+    wf_x_setn(x, "stop", now);
+    wf_x_set(x, "phase", WF_P_DONE);
+
+    if (output != NULL) {
+        wf_x_setj(x, "output", output);
+    }
+
+    if (error != NULL) {
+        wf_x_set(x, "error", error);
+        wf_x_set(x, "cause", cause != NULL ? cause : "");
+    }
+
+    json_object_set_new(x->c, "due", json_integer(-1));
+
+    if (x->branch != NULL) {
+        /* a fork's child: its end into the parent */
+        c = output != NULL ? json_pack("{s:O}", "output", output)
+                           : json_pack("{s:s, s:s}", "error",
+                                       error ? error : "", "cause",
+                                       cause ? cause : "");
+        s = wf_dump(c);
+        json_decref(c);
+
+        if (strcmp(wf_x_str(x, "pkind"), "map") == 0) {
+            wf_x_event(x, output != NULL ? "MapIterationSucceeded"
+                                         : "MapIterationFailed",
+                       json_pack("{s:s, s:I, s:s, s:s}", "state",
+                                 wf_x_str(x, "pstate"), "index",
+                                 (json_int_t) wf_x_int(x, "slot"), "error",
+                                 error ? error : "", "cause",
+                                 cause ? cause : ""));
+        }
+
+        json_object_set_new(x->c, "up",
+                            json_pack("{s:s, s:s, s:s, s:s}", "parent",
+                                      parent, "kind", "f", "slot",
+                                      wf_x_str(x, "slot"), "c",
+                                      s != NULL ? s : "{}"));
+        free(s);
+        wf_x_commit(x, NULL);
+        return;
+    }
+
+    if (output == NULL && x->st != NULL && x->sin != NULL) {
+        wf_x_set(x, "fstate", x->st->name);
+        wf_x_setj(x, "fsin", x->sin);
+    }
+
+    snprintf(type, sizeof(type), "Execution%s",
+             strcmp(status, WF_SUCCEEDED) == 0 ? "Succeeded"
+             : strcmp(status, WF_ABORTED) == 0 ? "Aborted"
+             : strcmp(status, WF_TIMED_OUT) == 0 ? "TimedOut" : "Failed");
+
+    wf_x_event(x, type, output != NULL
+                        ? json_pack("{s:O}", "output", output)
+                        : json_pack("{s:s, s:s}", "error",
+                                    error ? error : "", "cause",
+                                    cause ? cause : ""));
+
+    start = wf_x_int(x, "start");
+
+    json_object_set_new(x->c, "end",
+                        json_pack("{s:s, s:s, s:I, s:I, s:s}", "def", def,
+                                  "status", status, "start",
+                                  (json_int_t) start, "keep",
+                                  (json_int_t) wf.keep, "name",
+                                  wf_x_str(x, "name")));
+
+    if (parent[0] != '\0' && strcmp(wf_x_str(x, "slot"), "t") == 0) {
+        if (strcmp(status, WF_SUCCEEDED) == 0) {
+            pev = wf_x_event_json(x, "TaskSucceeded",
+                                  json_pack("{s:s, s:O}", "execution",
+                                            parent, "output", output));
+        } else {
+            if (strcmp(status, WF_ABORTED) == 0 || error == NULL) {
+                error = GW_ASL_E_TASK_FAILED;
+                cause = "the child execution was aborted";
+            }
+
+            pev = wf_x_event_json(x, "TaskFailed",
+                                  json_pack("{s:s, s:s, s:s}", "execution",
+                                            parent, "error", error,
+                                            "cause", cause ? cause : ""));
+        }
+
+        json_object_del(pev, "branch");
+        json_object_del(pev, "state");
+        s = wf_dump(pev);
+        json_decref(pev);
+
+        up = json_pack("{s:s, s:s, s:I, s:s}", "parent", parent, "kind",
+                       "t", "pseq", (json_int_t) wf_x_int(x, "pseq"), "ev",
+                       s != NULL ? s : "{}");
+        free(s);
+
+        if (strcmp(status, WF_SUCCEEDED) == 0) {
+            s = wf_dump(output);
+            json_object_set_new(up, "res", json_string(s ? s : "null"));
+            free(s);
+
+        } else {
+            json_object_set_new(up, "err", json_string(error));
+            json_object_set_new(up, "cause",
+                                json_string(cause ? cause : ""));
+        }
+
+        json_object_set_new(x->c, "up", up);
+    }
+
+    if (wf_m.ended != NULL) {
+        gw_svc_metric_add(wf_m.ended, 1, def, status);
+    }
+
+    if (wf_m.seconds != NULL && start > 0) {
+        gw_svc_metric_observe(wf_m.seconds, (double) (now - start) / 1000,
+                              def);
+    }
+
+    wf_x_commit(x, NULL);
+}
