@@ -370,8 +370,11 @@ wf_x_loaded(wf_def_t *def, const char *err, void *data)
     x->def = def;
 
     if (def == NULL) {
-        /* Redis down: the lease brings it back; gone: it cannot run */
-        if (err != NULL && strstr(err, "Redis") == NULL) {
+        /* gone or unparsable: it cannot run; else (the store down, out
+         * of memory) the lease brings it back */
+        if (err != NULL && (strstr(err, "no such") != NULL
+                            || strstr(err, "parse") != NULL))
+        {
             wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME,
                      "the execution's definition is gone");
             return;
