@@ -159,6 +159,25 @@ wf_query_int(gw_svc_req_t *req, const char *q, const char *name,
 }
 
 
+int
+wf_api_eval(gw_svc_script_t *script, int argc, const char **argv,
+    gw_svc_eval_pt cb, void *data)
+{
+    int     i;
+    size_t  lens[GW_SVC_EVAL_ARGS];
+
+    if (argc > GW_SVC_EVAL_ARGS) {
+        return -1;
+    }
+
+    for (i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+
+    return gw_svc_eval(wf.svc, script, argc, argv, lens, cb, data);
+}
+
+
 void
 wf_api_not_found(gw_svc_req_t *req, const char *id)
 {

@@ -57,6 +57,10 @@ void wf_api_redrive(gw_svc_req_t *req, wf_caller_t *caller,
     const char *id);
 void wf_api_token(gw_svc_req_t *req, void *data);
 
+/* gw_svc_eval() of NUL-terminated arguments */
+int wf_api_eval(gw_svc_script_t *script, int argc, const char **argv,
+    gw_svc_eval_pt cb, void *data);
+
 /* 404 for an execution the caller may not see or that does not exist */
 void wf_api_not_found(gw_svc_req_t *req, const char *id);
 

@@ -248,7 +248,7 @@ wf_api_list(gw_svc_req_t *req, wf_caller_t *caller)
     argv[2] = (p != NULL) ? p : "";
     argv[3] = limit_s;
 
-    if (gw_svc_eval(wf.svc, &wf_script_list, 7, argv, NULL, wf_api_listed,
+    if (wf_api_eval(&wf_script_list, 7, argv, wf_api_listed,
                     ctx)
         != 0)
     {
@@ -392,7 +392,7 @@ wf_api_history(gw_svc_req_t *req, wf_caller_t *caller, const char *id)
     argv[3] = limit_s;
     argv[4] = order;
 
-    if (gw_svc_eval(wf.svc, &wf_script_history, 5, argv, NULL,
+    if (wf_api_eval(&wf_script_history, 5, argv,
                     wf_api_historied, ctx)
         != 0)
     {

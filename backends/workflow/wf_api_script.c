@@ -440,7 +440,7 @@ wf_stop_run(wf_stop_t *s, const char *comp)
 
     s->compensate = (comp != NULL);
 
-    if (gw_svc_eval(wf.svc, &wf_script_stop, 8, argv, NULL, wf_stop_done,
+    if (wf_api_eval(&wf_script_stop, 8, argv, wf_stop_done,
                     s)
         != 0)
     {
@@ -577,7 +577,7 @@ wf_api_redrive(gw_svc_req_t *req, wf_caller_t *caller, const char *id)
     argv[3] = ev_text;
     argv[4] = audit;
 
-    if (gw_svc_eval(wf.svc, &wf_script_redrive, 5, argv, NULL,
+    if (wf_api_eval(&wf_script_redrive, 5, argv,
                     wf_redrive_done, s)
         != 0)
     {

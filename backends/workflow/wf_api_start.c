@@ -278,7 +278,7 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
     argv[3] = audit;
     argv[4] = now_s;
 
-    if (gw_svc_eval(wf.svc, &wf_script_start, 5, argv, NULL,
+    if (wf_api_eval(&wf_script_start, 5, argv,
                     wf_start_stored, s)
         != 0)
     {

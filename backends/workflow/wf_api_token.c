@@ -230,7 +230,7 @@ wf_api_token(gw_svc_req_t *req, void *data)
     argv[4] = now_s;
     argv[5] = ev_text;
 
-    if (gw_svc_eval(wf.svc, &wf_script_token, 6, argv, NULL,
+    if (wf_api_eval(&wf_script_token, 6, argv,
                     wf_api_token_done, req)
         != 0)
     {

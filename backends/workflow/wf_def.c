@@ -272,7 +272,7 @@ wf_def_pointer(char *buf, size_t size, const char *base, const char *s)
 {
     size_t  n;
 
-    n = (size_t) snprintf(buf, size, "%s/States/", base);
+    n = (size_t) snprintf(buf, size, "/definition%s/States/", base);
 
     for ( /* void */ ; *s != '\0' && n + 3 < size; s++) {
         if (*s == '~' || *s == '/') {
@@ -536,7 +536,7 @@ wf_def_write(gw_svc_req_t *req, wf_caller_t *caller, const char *name,
     argv[2] = doc_text;
     argv[3] = audit;
 
-    if (gw_svc_eval(wf.svc, &wf_script_def_put, 4, argv, NULL,
+    if (wf_api_eval(&wf_script_def_put, 4, argv,
                     wf_def_written, ctx)
         != 0)
     {
@@ -594,7 +594,7 @@ wf_def_written(redisReply *reply, void *data)
 
     gw_svc_log(wf.svc, GW_SVC_INFO, req, "definition stored",
                json_pack("{s:s, s:I}", "definition", ctx->name,
-                         (json_int_t) v));
+                         "version", (json_int_t) v));
 
     gw_svc_reply_json(req, 201, ctx->doc);
 }
@@ -608,7 +608,7 @@ wf_def_read(gw_svc_req_t *req, const char *name, const char *ver)
     argv[0] = name;
     argv[1] = ver;
 
-    if (gw_svc_eval(wf.svc, &wf_script_def_get, 2, argv, NULL, wf_def_got,
+    if (wf_api_eval(&wf_script_def_get, 2, argv, wf_def_got,
                     req)
         != 0)
     {
@@ -774,7 +774,7 @@ wf_def_delete(gw_svc_req_t *req, wf_caller_t *caller, const char *name)
     argv[1] = now;
     argv[2] = audit;
 
-    if (gw_svc_eval(wf.svc, &wf_script_def_del, 3, argv, NULL,
+    if (wf_api_eval(&wf_script_def_del, 3, argv,
                     wf_def_deleted, req)
         != 0)
     {
