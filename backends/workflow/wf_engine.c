@@ -415,6 +415,12 @@ wf_x_loaded(wf_def_t *def, const char *err, void *data)
         x->mocks = json_loads(s, 0, &jerr);
     }
 
+    v = x->branch == NULL ? json_object_get(def->asl->root, "TimeoutSeconds")
+                          : NULL;
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        x->xdl = wf_x_int(x, "start") + json_integer_value(v) * 1000;
+    }
+
     if (x->sin == NULL || wf_x_base(x) != 0) {
         wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME,
                  "the execution's stored state does not load");
@@ -681,9 +687,20 @@ wf_x_commit(wf_x_t *x, wf_x_then_pt then)
 {
     char        *text;
     size_t       len;
+    json_t      *due;
     const char  *argv[1];
 
     x->then = then;
+
+    /* a top execution with TimeoutSeconds is due by its deadline at the
+     * latest, whatever it waits for */
+    due = json_object_get(x->c, "due");
+
+    if (x->xdl > 0 && !x->ended && due != NULL
+        && (json_integer_value(due) < 0 || json_integer_value(due) > x->xdl))
+    {
+        json_object_set_new(x->c, "due", json_integer(x->xdl));
+    }
 
     text = wf_dump(x->c);
     json_decref(x->c);

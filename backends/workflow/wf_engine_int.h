@@ -40,6 +40,8 @@ struct wf_x_s {
     const gw_asl_state_t   *st;
     json_t                 *sin;        /* the state's raw input */
     long long               entered;
+    long long               xdl;        /* the top's TimeoutSeconds
+                                           deadline (ms), 0: none */
     json_t                 *ctx;        /* the context object */
     gw_asl_step_t           step;
     unsigned                retries[GW_ASL_RETRIERS_MAX];

@@ -64,8 +64,8 @@ gw_svc_script_t  wf_script_claim = { .text =
 /*
  * step: ARGV[1] {"id", "root", "seq" (the one loaded), "now", "set":
  * {field: value}, "del": [field], "ev": [event JSON text], "due" (ms;
- * -1: not due; absent: unchanged), "fwait" (with due -1: the fdone
- * loaded; a child ended meanwhile makes it due now), "mu" (a state:
+ * -1: not due; absent: unchanged), "fwait" (a fork's fdone loaded:
+ * a child ended meanwhile makes it due now, whatever "due" says), "mu" (a state:
  * HINCRBY root mu:<state>), "tok" + "tokttl" (SET gw:wf:tok:<tok>
  * "<id> <seq>"), "kids": [{"id", "f": {field: value}}] (created, due
  * now), "kill": {"from", "to"} (children "<id>.<n>" deleted),
@@ -91,10 +91,10 @@ gw_svc_script_t  wf_script_step = { .text =
     "if #a.ev > 0 then n = redis.call('RPUSH', hk, unpack(a.ev))\n"
     "else n = redis.call('LLEN', hk) end\n"
     "if a.due then\n"
-    "  if a.due >= 0 then redis.call('ZADD', 'gw:wf:due', a.due, a.id)\n"
-    "  elseif a.fwait and tonumber(redis.call('HGET', k, 'fdone')"
+    "  if a.fwait and tonumber(redis.call('HGET', k, 'fdone')"
     " or '0') ~= a.fwait then\n"
     "    redis.call('ZADD', 'gw:wf:due', a.now, a.id)\n"
+    "  elseif a.due >= 0 then redis.call('ZADD', 'gw:wf:due', a.due, a.id)\n"
     "  else redis.call('ZREM', 'gw:wf:due', a.id) end\n"
     "end\n"
     "local mu = 0\n"

@@ -47,6 +47,7 @@ static void wf_x_task_done(json_t *result, const char *error,
     const char *cause, void *data);
 static void wf_x_timeout(wf_x_t *x, const char *error, const char *cause);
 static double wf_x_rnd(wf_x_t *x);
+static void wf_x_timed_out(wf_x_t *x);
 
 
 void
@@ -63,6 +64,11 @@ wf_x_run(wf_x_t *x)
 
     if (wf_x_context(x) != 0) {
         wf_x_end(x, WF_FAILED, NULL, GW_ASL_E_RUNTIME, "out of memory");
+        return;
+    }
+
+    if (x->xdl > 0 && now >= x->xdl) {
+        wf_x_timed_out(x);
         return;
     }
 
@@ -154,6 +160,31 @@ wf_x_run(wf_x_t *x)
 
     /* done, or a callback not yet due: nothing to do */
     wf_x_finish(x);
+}
+
+
+/*
+ * The execution passed its TimeoutSeconds: TIMED_OUT (ExecutionTimedOut),
+ * a fork's children deleted with it (the claim drops their
+ * grandchildren, whose root is no longer RUNNING).
+ */
+
+static void
+wf_x_timed_out(wf_x_t *x)
+{
+    if (wf_x_begin(x) != 0) {
+        wf_x_finish(x);
+        return;
+    }
+
+    if (strcmp(wf_x_str(x, "phase"), WF_P_FORK) == 0) {
+        json_object_set_new(x->c, "kill",
+                            json_pack("{s:i, s:I}", "from", 0, "to",
+                                      (json_int_t) wf_x_int(x, "fnext")));
+    }
+
+    wf_x_end(x, WF_TIMED_OUT, NULL, GW_ASL_E_TIMEOUT,
+             "the execution passed its TimeoutSeconds");
 }
 
 
@@ -359,6 +390,11 @@ wf_x_after(wf_x_t *x)
 
     if (wf.stopped) {
         wf_x_finish(x);     /* left due now for another instance */
+        return;
+    }
+
+    if (x->xdl > 0 && wf_now_ms() >= x->xdl) {
+        wf_x_timed_out(x);
         return;
     }
 

@@ -25,7 +25,7 @@ Workflow::skip_unless_built();
 my $JSON = Workflow::json();
 my $T = JSON::PP::true;
 my $redis = Tollgate::Redis->start;
-my $port = $redis->port;
+our $port = $redis->port;
 my $svc = Workflow::start(env => { REDIS => $redis->address }, wait => 1);
 
 sub r { Service::resp_cmd($port, @_) }
@@ -276,6 +276,93 @@ ok(Service::eventually(sub { !r('ZSCORE', 'gw:wf:due', "$id.0") }, 6),
    'stopped root: the child left gw:wf:due');
 is(hash("$id.0")->{phase}, 'wait', 'stopped root: the child never ran on');
 
+# ---- a child workflow's end is its parent's task result ------------------
+
+my $parent = {
+    StartAt => 'T',
+    States => { T => { Type => 'Task', Resource => 'tollgate:workflow:kid',
+                       ResultPath => '$.kid', End => $T } },
+};
+my $kid = {
+    StartAt => 'K',
+    States => { K => { Type => 'Choice',
+                       Choices => [ { Variable => '$.fail', IsPresent => $T,
+                                      Next => 'Bad' } ],
+                       Default => 'Good' },
+                Good => { Type => 'Pass', Result => { k => 1 }, End => $T },
+                Bad => { Type => 'Fail', Error => 'KidErr', Cause => 'no' } },
+};
+define('parent', $parent);
+define('kid', $kid);
+
+# the parent waits in its task (seq 5) as wf_task_run leaves it
+sub waiting {
+    my ($asl, $def, %f) = @_;
+    my $pid = run($def, $asl, { p => 1 });
+    r('ZREM', 'gw:wf:due', $pid);
+    my $later = int(time * 1000) + 60000;
+    r('HSET', "gw:wf:x:$pid", phase => 'callback', seq => 5,
+      deadline => $later, %f);
+    return $pid;
+}
+
+for my $fail (0, 1) {
+    my $pid = waiting($parent, 'parent');
+    my $kin = $fail ? { fail => 1 } : {};
+    my $cid = run('kid', $kid, $kin);
+    r('HSET', "gw:wf:x:$cid", parent => $pid, slot => 't', pseq => 5);
+    $h = ended($pid);
+    if ($fail) {
+        is($h->{status}, 'FAILED', 'child workflow failed: the parent too');
+        is($h->{error}, 'KidErr', 'child workflow failed: its error');
+    } else {
+        is($h->{status}, 'SUCCEEDED', 'child workflow: the parent resumed');
+        is_deeply(out($h), { p => 1, kid => { k => 1 } },
+                  'child workflow: its output is the result');
+        ok(grep({ $_->{type} eq 'TaskSucceeded' } events($pid)),
+           'child workflow: TaskSucceeded in the parent\'s history');
+    }
+}
+
+# ---- a callback past its deadlines ----------------------------------------------
+
+my $cb = {
+    StartAt => 'T',
+    States => { T => { Type => 'Task',
+                       Resource => 'tollgate:callback.waitForTaskToken',
+                       HeartbeatSeconds => 1, TimeoutSeconds => 50,
+                       Catch => [ { ErrorEquals => ['States.ALL'],
+                                    Next => 'C' } ],
+                       End => $T },
+                C => { Type => 'Pass', End => $T } },
+};
+define('cb', $cb);
+for my $hb (0, 1) {
+    my $now = int(time * 1000);
+    my $pid = waiting($cb, 'cb', $hb ? (hbdl => $now - 5, hb => 1)
+                                     : (deadline => $now - 5));
+    r('ZADD', 'gw:wf:due', $now, $pid);
+    $h = ended($pid);
+    is($h->{status}, 'SUCCEEDED', "callback timed out ($hb): caught");
+    is(out($h)->{Error}, $hb ? 'States.HeartbeatTimeout' : 'States.Timeout',
+       "callback timed out ($hb): the error");
+}
+
+# ---- the execution's TimeoutSeconds ----------------------------------------------
+
+my $slowtop = {
+    TimeoutSeconds => 1,
+    StartAt => 'W',
+    States => { W => { Type => 'Wait', Seconds => 30, End => $T } },
+};
+define('slowtop', $slowtop);
+$id = run('slowtop', $slowtop, {});
+$h = ended($id, 10);
+is($h->{status}, 'TIMED_OUT', 'TimeoutSeconds: TIMED_OUT');
+is($h->{error}, 'States.Timeout', 'TimeoutSeconds: States.Timeout');
+ok(grep({ $_->{type} eq 'ExecutionTimedOut' } events($id)),
+   'TimeoutSeconds: ExecutionTimedOut');
+
 # ---- a stale commit is refused -----------------------------------------------
 
 my $stale = $JSON->encode({ id => $id, root => $id, seq => 0,
@@ -303,6 +390,27 @@ sub step_text {
         $text .= $s;
     }
     return $text;
+}
+
+# ---- an endless loop meets history_max ---------------------------------
+
+{
+    my $redis2 = Tollgate::Redis->start;
+    local $port = $redis2->port;
+    my $svc2 = Workflow::start(env => { REDIS => $redis2->address,
+                                        HISTORY_MAX => 100 }, wait => 1);
+    my $loop = {
+        StartAt => 'A',
+        States => { A => { Type => 'Pass', Next => 'B' },
+                    B => { Type => 'Pass', Next => 'A' } },
+    };
+    define('loop', $loop);
+    my $lid = run('loop', $loop, {});
+    my $lh = ended($lid);
+    is($lh->{status}, 'FAILED', 'endless loop: failed');
+    is($lh->{error}, 'States.Runtime', 'endless loop: States.Runtime');
+    cmp_ok(r('LLEN', "gw:wf:h:$lid"), '<=', 110, 'endless loop: bounded');
+    Workflow::stop($svc2);
 }
 
 is(scalar(Workflow::errors($svc)), 0, 'no error logged');
