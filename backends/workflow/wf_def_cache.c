@@ -213,9 +213,9 @@ wf_def_parse(wf_def_entry_t *e, const char *text, size_t len)
     comp = json_object_get(doc, "compensation");
 
     asl_text = json_dumps(def, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(doc);
 
     if (asl_text == NULL) {
+        json_decref(doc);
         return -1;
     }
 
@@ -223,6 +223,7 @@ wf_def_parse(wf_def_entry_t *e, const char *text, size_t len)
     free(asl_text);
 
     if (e->def.asl == NULL) {
+        json_decref(doc);
         return -1;
     }
 
@@ -235,6 +236,8 @@ wf_def_parse(wf_def_entry_t *e, const char *text, size_t len)
         st = gw_asl_state_find(e->def.asl->top, json_string_value(comp));
         e->def.compensation = (st != NULL) ? st->name : NULL;
     }
+
+    json_decref(doc);
 
     return 0;
 }
