@@ -62,7 +62,7 @@ struct wf_x_s {
 };
 
 
-/* wf_engine.c */
+/* wf_engine.c, wf_engine_commit.c */
 const char *wf_x_str(wf_x_t *x, const char *field);      /* "" absent */
 long long wf_x_int(wf_x_t *x, const char *field);
 const char *wf_x_rstr(wf_x_t *x, int i);    /* rinfo's member i */
@@ -89,6 +89,12 @@ gw_asl_next_e wf_x_fail(wf_x_t *x, const char *error, const char *cause);
 void wf_x_end(wf_x_t *x, const char *status, json_t *output,
     const char *error, const char *cause);
 void wf_x_after(wf_x_t *x);                 /* a GO stored: go on */
+double wf_x_rnd(wf_x_t *x);                 /* [0, 1) for jitter */
+
+/* wf_engine_task.c */
+void wf_x_dispatch(wf_x_t *x);              /* GW_ASL_DISPATCH */
+void wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
+    long long timeout);
 
 /* wf_fork.c */
 void wf_fork_start(wf_x_t *x);              /* GW_ASL_FORK from enter */

@@ -65,10 +65,10 @@ gw_svc_script_t  wf_script_claim = { .text =
  * step: ARGV[1] {"id", "root", "seq" (the one loaded), "now", "set":
  * {field: value}, "del": [field], "ev": [event JSON text], "due" (ms;
  * -1: not due; absent: unchanged), "fwait" (a fork's fdone loaded:
- * a child ended meanwhile makes it due now, whatever "due" says), "mu" (a state:
- * HINCRBY root mu:<state>), "tok" + "tokttl" (SET gw:wf:tok:<tok>
- * "<id> <seq>"), "kids": [{"id", "f": {field: value}}] (created, due
- * now), "kill": {"from", "to"} (children "<id>.<n>" deleted),
+ * a child ended meanwhile makes it due now, whatever "due" says),
+ * "mu" (a state: HINCRBY root mu:<state>), "tok" + "tokttl" (SET
+ * gw:wf:tok:<tok> "<id> <seq>"), "kids": [{"id", "f": {field:
+ * value}}] (created, due now), "kill": {"from", "to"} (children "<id>.<n>" deleted),
  * "end": {"def", "status", "start", "keep", "name"} (a top execution's
  * end), "up": {"parent", "kind" ("t" a child workflow, "f" a fork's
  * child), "pseq", "slot", "res" | "err" + "cause", "c", "ev"}}.

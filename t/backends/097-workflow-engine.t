@@ -80,7 +80,7 @@ sub events {
 
 sub out { $JSON->decode($_[0]{output}) }
 
-# ---- a Pass/Choice chain ----------------------------------------------------
+# ---- a Pass/Choice chain ---------------------------------------------------
 
 my $chain = {
     StartAt => 'Init',
@@ -113,7 +113,7 @@ ok(!r('ZSCORE', 'gw:wf:ls:chain:RUNNING', $id), 'chain: no longer RUNNING');
 ok(!r('ZSCORE', 'gw:wf:due', $id), 'chain: not due');
 cmp_ok(r('PTTL', "gw:wf:x:$id"), '>', 0, 'chain: the hash expires');
 
-# ---- Wait -------------------------------------------------------------------
+# ---- Wait ------------------------------------------------------------------
 
 my $wait = {
     StartAt => 'W',
@@ -130,7 +130,7 @@ is($h->{status}, 'SUCCEEDED', 'wait: succeeded');
 cmp_ok(time - $t0, '>=', 0.9, 'wait: after its second');
 ok(grep({ $_->{type} eq 'WaitStarted' } events($id)), 'wait: WaitStarted');
 
-# ---- Retry, then success; Catch ---------------------------------------------
+# ---- Retry, then success; Catch --------------------------------------------
 
 my $retry = {
     StartAt => 'T',
@@ -168,7 +168,7 @@ $h = ended($id);
 is($h->{status}, 'SUCCEEDED', 'no mocks: caught States.TaskFailed');
 is(out($h)->{err}{Error}, 'States.TaskFailed', 'no mocks: TaskFailed');
 
-# ---- Map: MaxConcurrency, tolerated failures -----------------------------------
+# ---- Map: MaxConcurrency, tolerated failures -------------------------------
 
 my $map = {
     StartAt => 'M',
@@ -225,7 +225,7 @@ $h = ended($id, 30);
 is($h->{status}, 'SUCCEEDED', 'map of 150 items (past batch): succeeded');
 is(scalar(@{ out($h) }), 150, 'map of 150: 150 outputs');
 
-# ---- Parallel ----------------------------------------------------------------
+# ---- Parallel --------------------------------------------------------------
 
 my $par = {
     StartAt => 'P',
@@ -253,7 +253,7 @@ $h = ended($id);
 is($h->{status}, 'FAILED', 'parallel: a branch failed');
 is($h->{error}, 'BErr', 'parallel: its error');
 
-# ---- a child whose root was stopped is dropped -------------------------------
+# ---- a child whose root was stopped is dropped -----------------------------
 
 my $slow = {
     StartAt => 'M',
@@ -324,7 +324,7 @@ for my $fail (0, 1) {
     }
 }
 
-# ---- a callback past its deadlines ----------------------------------------------
+# ---- a callback past its deadlines -----------------------------------------
 
 my $cb = {
     StartAt => 'T',
@@ -348,7 +348,7 @@ for my $hb (0, 1) {
        "callback timed out ($hb): the error");
 }
 
-# ---- the execution's TimeoutSeconds ----------------------------------------------
+# ---- the execution's TimeoutSeconds ----------------------------------------
 
 my $slowtop = {
     TimeoutSeconds => 1,
@@ -363,7 +363,7 @@ is($h->{error}, 'States.Timeout', 'TimeoutSeconds: States.Timeout');
 ok(grep({ $_->{type} eq 'ExecutionTimedOut' } events($id)),
    'TimeoutSeconds: ExecutionTimedOut');
 
-# ---- a stale commit is refused -----------------------------------------------
+# ---- a stale commit is refused ---------------------------------------------
 
 my $stale = $JSON->encode({ id => $id, root => $id, seq => 0,
                             now => int(time * 1000),
