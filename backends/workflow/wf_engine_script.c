@@ -68,11 +68,12 @@ gw_svc_script_t  wf_script_claim = { .text =
  * a child ended meanwhile makes it due now, whatever "due" says),
  * "mu" (a state: HINCRBY root mu:<state>), "tok" + "tokttl" (SET
  * gw:wf:tok:<tok> "<id> <seq>"), "kids": [{"id", "f": {field:
- * value}}] (created, due now), "kill": {"from", "to"} (children "<id>.<n>" deleted),
- * "end": {"def", "status", "start", "keep", "name"} (a top execution's
- * end), "up": {"parent", "kind" ("t" a child workflow, "f" a fork's
- * child), "pseq", "slot", "res" | "err" + "cause", "c", "ev"}}.
- * Replies {"ok", seq, history length, mocks taken} or {"lost"}.
+ * value}}] (created, due now), "kill": {"from", "to"} (children
+ * "<id>.<n>" deleted), "end": {"def", "status", "start", "keep",
+ * "name"} (a top execution's end), "up": {"parent", "kind" ("t" a
+ * child workflow, "f" a fork's child), "pseq", "slot", "res" | "err" +
+ * "cause", "c", "ev"}}.  Replies {"ok", seq, history length, mocks
+ * taken} or {"lost"}.
  */
 gw_svc_script_t  wf_script_step = { .text =
     "local a = cjson.decode(ARGV[1])\n"
