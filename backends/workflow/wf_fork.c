@@ -43,13 +43,11 @@ wf_fork_start(wf_x_t *x)
 {
     int            map;
     size_t         n, k, conc;
-    json_t        *items, *outputs;
+    json_t        *items, *outputs, *tol;
     long long      now;
-    const char    *kind;
     gw_asl_next_e  next;
 
     map = (x->st->type == GW_ASL_MAP);
-    kind = map ? "Map" : "Parallel";
     now = json_integer_value(json_object_get(x->c, "now"));
 
     items = json_incref(x->step.items);
@@ -89,9 +87,10 @@ wf_fork_start(wf_x_t *x)
     wf_x_setn(x, "conc", (long long) conc);
     wf_x_setn(x, "fnext", (long long) k);
     wf_x_set(x, "fdone", "0");
-    wf_x_setj(x, "tol", json_pack("{s:f, s:I}", "pct", x->step.tolerated_pct,
-                                  "count",
-                                  (json_int_t) x->step.tolerated_count));
+    tol = json_pack("{s:f, s:I}", "pct", x->step.tolerated_pct, "count",
+                    (json_int_t) x->step.tolerated_count);
+    wf_x_setj(x, "tol", tol);
+    json_decref(tol);
 
     if (wf_fork_kids(x, items, 0, k, now) != 0) {
         json_decref(items);
@@ -108,7 +107,6 @@ wf_fork_start(wf_x_t *x)
                                      ? now : -1));
     json_object_set_new(x->c, "fwait", json_integer(0));
 
-    (void) kind;
     wf_x_commit(x, NULL);
 }
 
@@ -208,12 +206,11 @@ wf_fork_claimed(wf_x_t *x)
     long long      now;
     double         pct;
     json_int_t     count;
-    const char    *s, *kind;
+    const char    *s;
     json_error_t   jerr;
     gw_asl_next_e  next;
 
     map = (x->st->type == GW_ASL_MAP);
-    kind = map ? "Map" : "Parallel";
 
     items = json_loads(wf_x_str(x, "items"), 0, &jerr);
     tol = json_loads(wf_x_str(x, "tol"), 0, &jerr);
@@ -360,7 +357,6 @@ wf_fork_claimed(wf_x_t *x)
                         json_integer(fnext < n && conc == 0 ? now : -1));
     json_object_set_new(x->c, "fwait", json_integer(wf_x_int(x, "fdone")));
 
-    (void) kind;
     wf_x_commit(x, NULL);
 }
 
