@@ -330,7 +330,15 @@ wf_api_post(gw_svc_req_t *req, wf_caller_t *caller)
 
     if (bad != NULL) {
         json_decref(body);
-        gw_svc_reply_problem(req, 422, "invalid", "Invalid", bad);
+
+        if (mocks != NULL && !wf.mocks) {
+            gw_svc_reply_problem(req, 422, "invalid", "Invalid", bad);
+
+        } else {
+            gw_svc_reply_problem(req, 400, "bad-request", "Bad request",
+                                 bad);
+        }
+
         return;
     }
 
@@ -464,7 +472,7 @@ wf_api_json(redisReply *r)
         return json_null();
     }
 
-    v = json_loadb(r->str, r->len, JSON_DECODE_ANY, NULL);
+    v = json_loadb(r->str, r->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
     return (v != NULL) ? v : json_null();
 }

@@ -448,7 +448,7 @@ wf_api_historied(redisReply *reply, void *data)
         r = reply->element[i + 1];
 
         ev = (r->type == REDIS_REPLY_STRING)
-             ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+             ? json_loadb(r->str, r->len, JSON_ALLOW_NUL, NULL) : NULL;
 
         if (ev == NULL) {
             ev = json_object();

@@ -101,7 +101,8 @@ gw_svc_script_t  wf_script_stop = { .text =
     "  if h[9] == '1' then return {409} end\n"
     "  redis.call('HSET', key, 'comp', '1', 'state', f.state, 'machine',\n"
     "             '', 'sin', f.sin, 'phase', 'enter', 'seq', seq,\n"
-    "             'retries', '', 'entered', now)\n"
+    "             'retries', '', 'entered', now, 'error', f.error,\n"
+    "             'cause', f.cause)\n"
     "  redis.call('ZADD', 'gw:wf:due', now, id)\n"
     "  redis.call('RPUSH', 'gw:wf:h:' .. root, ARGV[5])\n"
     "end\n"
@@ -196,7 +197,7 @@ wf_api_stop(gw_svc_req_t *req, wf_caller_t *caller, const char *id)
 
     if (bad != NULL) {
         json_decref(body);
-        gw_svc_reply_problem(req, 422, "invalid", "Invalid", bad);
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request", bad);
         return;
     }
 
@@ -295,7 +296,8 @@ wf_stop_got(redisAsyncContext *c, void *r, void *data)
 
     json_decref(s->sin);
     s->sin = (f[5]->type == REDIS_REPLY_STRING)
-             ? json_loadb(f[5]->str, f[5]->len, JSON_DECODE_ANY, NULL)
+             ? json_loadb(f[5]->str, f[5]->len,
+                          JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
              : NULL;
 
     snprintf(s->state, sizeof(s->state), "%s",
@@ -340,12 +342,13 @@ static void
 wf_stop_run(wf_stop_t *s, const char *comp)
 {
     char         tok[WF_TOKEN_LEN + 1], hash[65], seq_s[24], now_s[24];
-    char         res[WF_ID_MAX + 32], *ev_text, *f_text, *audit;
+    char         res[WF_ID_MAX + 32], ts[32], *ev_text, *f_text, *audit;
     json_t      *stopped, *sin, *ev, *f;
     long long    now;
     const char  *argv[8];
 
     now = wf_now_ms();
+    wf_rfc3339(now, ts, sizeof(ts));
     snprintf(now_s, sizeof(now_s), "%lld", now);
     snprintf(seq_s, sizeof(seq_s), "%lld", s->seq);
     snprintf(res, sizeof(res), "/v1/executions/%s/stop", s->id);
@@ -387,15 +390,15 @@ wf_stop_run(wf_stop_t *s, const char *comp)
             goto failed;
         }
 
-        ev = json_pack("{s:s, s:s, s:I, s:s, s:O, s:O}",
-                       "type", "CompensationStarted", "exec", s->id,
-                       "time", (json_int_t) now, "state", comp,
+        ev = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O}",
+                       "type", "CompensationStarted", "timestamp", ts,
+                       "state", comp, "stopped", s->state,
                        "error", s->error, "cause", s->cause);
 
     } else {
-        ev = json_pack("{s:s, s:s, s:I, s:O, s:O}",
-                       "type", "ExecutionAborted", "exec", s->id,
-                       "time", (json_int_t) now, "error", s->error,
+        ev = json_pack("{s:s, s:s, s:s, s:O, s:O}",
+                       "type", "ExecutionAborted", "timestamp", ts,
+                       "state", s->state, "error", s->error,
                        "cause", s->cause);
     }
 
@@ -539,7 +542,7 @@ wf_stop_end(wf_stop_t *s)
 void
 wf_api_redrive(gw_svc_req_t *req, wf_caller_t *caller, const char *id)
 {
-    char          now_s[24], res[WF_ID_MAX + 32], *ev_text, *audit;
+    char          now_s[24], res[WF_ID_MAX + 32], ts[32], *ev_text, *audit;
     json_t       *ev;
     wf_stop_t    *s;
     long long     now;
@@ -549,8 +552,10 @@ wf_api_redrive(gw_svc_req_t *req, wf_caller_t *caller, const char *id)
     snprintf(now_s, sizeof(now_s), "%lld", now);
     snprintf(res, sizeof(res), "/v1/executions/%s/redrive", id);
 
-    ev = json_pack("{s:s, s:s, s:I}", "type", "ExecutionRedriven", "exec",
-                   id, "time", (json_int_t) now);
+    wf_rfc3339(now, ts, sizeof(ts));
+
+    ev = json_pack("{s:s, s:s}", "type", "ExecutionRedriven", "timestamp",
+                   ts);
     ev_text = (ev != NULL) ? json_dumps(ev, JSON_COMPACT) : NULL;
     audit = wf_audit(req, caller->owner, "redrive", res, 202);
     json_decref(ev);

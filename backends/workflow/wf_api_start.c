@@ -198,6 +198,7 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
 
     char        *fields_text, *input_text, *mocks_text, *ev_text, *audit;
     char         res[WF_ID_MAX + 32], now_s[24], ver_s[24], pseq_s[24];
+    char         ts[32];
     json_t      *fields, *ev;
     long long    now;
     const char  *argv[5], *state;
@@ -258,9 +259,10 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
         goto nomem;
     }
 
-    ev = json_pack("{s:s, s:s, s:I, s:O}", "type", "ExecutionStarted",
-                   "exec", s->id, "time", (json_int_t) now, "input",
-                   s->input);
+    wf_rfc3339(now, ts, sizeof(ts));
+
+    ev = json_pack("{s:s, s:s, s:s, s:O}", "type", "ExecutionStarted",
+                   "timestamp", ts, "state", state, "input", s->input);
 
     snprintf(res, sizeof(res), "/v1/executions/%s", s->id);
 

@@ -29,7 +29,7 @@
 /*
  * ARGV: the token's hash, "success", "failure" or "heartbeat", the
  * result (JSON) or error, cause, now, the event's members (an object's
- * text).  {1}, {404}, {409}.
+ * text), now in RFC 3339.  {1}, {404}, {409}.
  */
 gw_svc_script_t  wf_script_token = { .text =
     "local tk = 'gw:wf:tok:' .. ARGV[1]\n"
@@ -39,7 +39,7 @@ gw_svc_script_t  wf_script_token = { .text =
     "if not id then return {404} end\n"
     "local key = 'gw:wf:x:' .. id\n"
     "local h = redis.call('HMGET', key, 'status', 'seq', 'phase', 'root',\n"
-    "                     'deadline', 'hb')\n"
+    "                     'deadline', 'hb', 'state')\n"
     "if not h[1] then return {404} end\n"
     "if h[1] ~= 'RUNNING' or h[2] ~= tseq or h[3] ~= 'callback' then\n"
     "  return {409}\n"
@@ -71,8 +71,8 @@ gw_svc_script_t  wf_script_token = { .text =
     "redis.call('DEL', tk)\n"
     "redis.call('ZADD', 'gw:wf:due', now, id)\n"
     "redis.call('RPUSH', 'gw:wf:h:' .. (h[4] or id),\n"
-    "           '{\"type\":\"' .. ev .. '\",\"exec\":\"' .. id\n"
-    "           .. '\",\"time\":' .. ARGV[5] .. ','\n"
+    "           '{\"type\":\"' .. ev .. '\",\"timestamp\":\"' .. ARGV[7]\n"
+    "           .. '\",\"state\":' .. cjson.encode(h[7] or '') .. ','\n"
     "           .. string.sub(ARGV[6], 2))\n"
     "return {1}\n"
 };
@@ -105,9 +105,10 @@ wf_api_token_valid(const char *t, size_t len)
 void
 wf_api_token(gw_svc_req_t *req, void *data)
 {
-    char          hash[65], now_s[24], *res_text, *ev_text;
+    char          hash[65], now_s[24], ts[32], *res_text, *ev_text;
     json_t       *body, *token, *output, *error, *cause, *ev, *v;
-    const char   *kind, *k, *bad, *argv[6];
+    const char   *kind, *k, *bad, *argv[7];
+    long long     now;
     wf_caller_t   caller;
 
     kind = gw_svc_req_path(req) + sizeof("/v1/tasks/") - 1;
@@ -173,7 +174,7 @@ wf_api_token(gw_svc_req_t *req, void *data)
 
     if (bad != NULL) {
         json_decref(body);
-        gw_svc_reply_problem(req, 422, "invalid", "Invalid", bad);
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request", bad);
         return;
     }
 
@@ -192,7 +193,9 @@ wf_api_token(gw_svc_req_t *req, void *data)
         return;
     }
 
-    snprintf(now_s, sizeof(now_s), "%lld", wf_now_ms());
+    now = wf_now_ms();
+    snprintf(now_s, sizeof(now_s), "%lld", now);
+    wf_rfc3339(now, ts, sizeof(ts));
 
     if (kind[0] == 's') {
         res_text = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -229,8 +232,9 @@ wf_api_token(gw_svc_req_t *req, void *data)
     argv[3] = cause != NULL ? json_string_value(cause) : "";
     argv[4] = now_s;
     argv[5] = ev_text;
+    argv[6] = ts;
 
-    if (wf_api_eval(&wf_script_token, 6, argv,
+    if (wf_api_eval(&wf_script_token, 7, argv,
                     wf_api_token_done, req)
         != 0)
     {

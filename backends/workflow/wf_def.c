@@ -163,7 +163,7 @@ wf_def_root(gw_svc_req_t *req, void *data)
         || !wf_name_valid(json_string_value(name), json_string_length(name)))
     {
         json_decref(body);
-        gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
+        gw_svc_reply_problem_extra(req, 400, "bad-request", "Bad request",
                              "name must be 1 to 80 of [A-Za-z0-9_-]",
                              json_pack("{s:s}", "pointer", "/name"));
         return;
@@ -254,7 +254,7 @@ wf_def_one(gw_svc_req_t *req, void *data)
 
     if (json_object_get(body, "name") != NULL) {
         json_decref(body);
-        gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
+        gw_svc_reply_problem_extra(req, 400, "bad-request", "Bad request",
                              "the name is the path's, not the body's",
                              json_pack("{s:s}", "pointer", "/name"));
         return;
@@ -357,7 +357,7 @@ wf_def_check(gw_svc_req_t *req, json_t *body)
             && strcmp(k, "compensation") != 0
             && strcmp(k, "description") != 0)
         {
-            gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
+            gw_svc_reply_problem_extra(req, 400, "bad-request", "Bad request",
                              "unknown member: the body holds name, "
                              "definition, compensation, description",
                              json_pack("{s:s+}", "pointer", "/", k));
@@ -370,7 +370,7 @@ wf_def_check(gw_svc_req_t *req, json_t *body)
     desc = json_object_get(body, "description");
 
     if (!json_is_object(def)) {
-        gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
+        gw_svc_reply_problem_extra(req, 400, "bad-request", "Bad request",
                              "definition must be an object",
                              json_pack("{s:s}", "pointer", "/definition"));
         return NULL;
@@ -379,7 +379,7 @@ wf_def_check(gw_svc_req_t *req, json_t *body)
     if (desc != NULL
         && (!json_is_string(desc) || json_string_length(desc) > WF_DESC_MAX))
     {
-        gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
+        gw_svc_reply_problem_extra(req, 400, "bad-request", "Bad request",
                              "description must be a string of at most "
                              "1024 bytes",
                              json_pack("{s:s}", "pointer", "/description"));
@@ -390,7 +390,7 @@ wf_def_check(gw_svc_req_t *req, json_t *body)
         && (!json_is_string(comp) || json_string_length(comp) == 0
             || json_string_length(comp) > GW_ASL_NAME_MAX * 4))
     {
-        gw_svc_reply_problem_extra(req, 422, "invalid", "Invalid",
+        gw_svc_reply_problem_extra(req, 400, "bad-request", "Bad request",
                              "compensation must name a top-level state",
                              json_pack("{s:s}", "pointer", "/compensation"));
         return NULL;
@@ -635,7 +635,7 @@ wf_def_got(redisReply *reply, void *data)
         return;
     }
 
-    doc = json_loadb(reply->str, reply->len, 0, NULL);
+    doc = json_loadb(reply->str, reply->len, JSON_ALLOW_NUL, NULL);
     if (doc == NULL) {
         gw_svc_reply_problem(req, 500, "internal", "Internal error",
                              "a stored definition is not JSON");

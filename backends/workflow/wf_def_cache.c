@@ -204,7 +204,7 @@ wf_def_parse(wf_def_entry_t *e, const char *text, size_t len)
     json_t        *doc, *def, *comp;
     gw_asl_err_t   err;
 
-    doc = json_loadb(text, len, 0, NULL);
+    doc = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
     if (doc == NULL) {
         return -1;
     }

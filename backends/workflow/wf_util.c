@@ -386,7 +386,8 @@ wf_body(gw_svc_req_t *req)
         return NULL;
     }
 
-    body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    body = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                      &jerr);
 
     if (body == NULL) {
         snprintf(detail, sizeof(detail), "not JSON: %s at %d", jerr.text,
@@ -398,7 +399,7 @@ wf_body(gw_svc_req_t *req)
 
     if (!json_is_object(body)) {
         json_decref(body);
-        gw_svc_reply_problem(req, 422, "invalid", "Invalid",
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request",
                              "the body must be a JSON object");
         return NULL;
     }
@@ -407,7 +408,8 @@ wf_body(gw_svc_req_t *req)
         json_decref(body);
         snprintf(detail, sizeof(detail), "the body nests deeper than %d",
                  WF_BODY_DEPTH);
-        gw_svc_reply_problem(req, 422, "invalid", "Invalid", detail);
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request",
+                             detail);
         return NULL;
     }
 

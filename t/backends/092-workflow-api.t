@@ -210,6 +210,11 @@ call('POST', '/v1/definitions', { name => 'w', definition => $wait });
     is($st, 200, "compensation started") or diag explain $b;
     my $x = Workflow::wait_status($svc, $id, 'ABORTED', 10);
     is($x->{status}, 'ABORTED', 'ended ABORTED after compensating');
+    is($x->{error}, 'E', 'with the stop\'s error');
+    is_deeply($x->{output}, { k => 1, undone => 1,
+                              Stopped => { Error => 'E', Cause => 'c',
+                                           State => 'T' } },
+              'the compensation saw what stopped it');
     my @ev = Workflow::history($svc, $id);
     ok((grep { $_->{type} eq 'CompensationStarted' } @ev),
        'CompensationStarted recorded');
@@ -277,7 +282,7 @@ call('POST', '/v1/definitions', { name => 'w', definition => $wait });
     ($st) = call('POST', '/v1/tasks/failure', { token => 'x' x 43 });
     is($st, 404, 'an unknown token: 404');
     ($st) = call('POST', '/v1/tasks/failure', { token => 'short' });
-    is($st, 422, 'a malformed token: 422');
+    is($st, 400, 'a malformed token: 400');
 }
 
 sub token {
@@ -307,11 +312,11 @@ sub token {
 
     ($st) = call('POST', '/v1/executions',
                  { definition => 'w', name => 'n' x 81 });
-    is($st, 422, 'a name of 81: 422');
+    is($st, 400, 'a name of 81: 400');
 
     ($st) = call('POST', '/v1/executions',
                  { definition => 'w', name => "a\x01b" });
-    is($st, 422, 'a control byte in a name: 422');
+    is($st, 400, 'a control byte in a name: 400');
 
     ($st) = call('GET', '/v1/executions', undef,
                  { 'X-Consumer-ID' => ['a', 'b'] });
