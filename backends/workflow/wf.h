@@ -110,7 +110,8 @@
  *   (the parent's id), slot (the index in the parent's fork, or "t" for
  *   a child workflow), pseq (the parent's seq when the child started),
  *   def, ver, name, owner, status, start (ms), stop (ms), input (the
- *   execution's input, JSON), output, error, cause,
+ *   execution's input, JSON), ihash (SHA-256 hex of the input's compact
+ *   text with sorted keys: a name's idempotency), output, error, cause,
  *   machine (the JSON pointer of the machine it runs in the definition:
  *   "" for the top one, "/States/P/Branches/1", "/States/M/ItemProcessor"
  *   or "/States/M/Iterator"), state (the state's name), sin (the state's

@@ -10,7 +10,8 @@
  * script writes the execution's hash, its name, its listings, its first
  * history event, its entry in gw:wf:due and the audit event together.
  * A name is an idempotency key: the same name with the same input (the
- * compact text with sorted keys, compared in the script) answers the
+ * SHA-256 of its compact text with sorted keys, field "ihash", compared
+ * in the script) answers the
  * execution that has it (200), another input is refused (409).
  */
 
@@ -61,7 +62,7 @@ gw_svc_script_t  wf_script_start = { .text =
     "  local nk = 'gw:wf:name:' .. f.def .. ':' .. f.name\n"
     "  local old = redis.call('GET', nk)\n"
     "  if old and redis.call('EXISTS', 'gw:wf:x:' .. old) == 1 then\n"
-    "    if redis.call('HGET', 'gw:wf:x:' .. old, 'input') == f.input then\n"
+    "    if redis.call('HGET', 'gw:wf:x:' .. old, 'ihash') == f.ihash then\n"
     "      return {200, old}\n"
     "    end\n"
     "    return {409, old}\n"
@@ -198,7 +199,7 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
 
     char        *fields_text, *input_text, *mocks_text, *ev_text, *audit;
     char         res[WF_ID_MAX + 32], now_s[24], ver_s[24], pseq_s[24];
-    char         ts[32];
+    char         ts[32], ihash[65], *sorted;
     json_t      *fields, *ev;
     long long    now;
     const char  *argv[5], *state;
@@ -220,8 +221,19 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
         strcpy(s->name, s->id);
     }
 
-    input_text = json_dumps(s->input, JSON_COMPACT | JSON_SORT_KEYS
-                                      | JSON_ENCODE_ANY);
+    /* the input as given (JsonToString sees its order); its sorted
+       text's hash for the name's idempotency */
+    input_text = json_dumps(s->input, JSON_COMPACT | JSON_ENCODE_ANY);
+    sorted = json_dumps(s->input, JSON_COMPACT | JSON_SORT_KEYS
+                                  | JSON_ENCODE_ANY);
+
+    if (sorted == NULL || wf_token_hash(sorted, strlen(sorted), ihash) != 0)
+    {
+        free(input_text);
+        input_text = NULL;
+    }
+
+    free(sorted);
     mocks_text = (s->mocks != NULL)
                  ? json_dumps(s->mocks, JSON_COMPACT | JSON_ENCODE_ANY)
                  : strdup("");
@@ -238,14 +250,15 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
 
     fields = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
                        " s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-                       " s:s}",
+                       " s:s, s:s}",
                        "id", s->id, "root", s->id, "def", s->def,
                        "ver", ver_s, "name", s->name, "owner", s->owner,
                        "status", WF_RUNNING, "start", now_s,
                        "input", input_text, "state", state, "machine", "",
                        "sin", input_text, "phase", WF_P_ENTER, "seq", "0",
                        "tp", s->tp, "redrives", "0", "mocks", mocks_text,
-                       "entered", now_s, "parent", s->parent);
+                       "entered", now_s, "parent", s->parent,
+                       "ihash", ihash);
 
     if (fields == NULL) {
         goto nomem;
