@@ -137,8 +137,13 @@ sub paths { join ' ', $rx->paths }
     is $types[0], 'ExecutionStarted', 'the history starts with '
         . 'ExecutionStarted';
     is $types[-1], 'ExecutionFailed', 'and ends with ExecutionFailed';
-    my @entered = map { $_->{state} // $_->{name} // '' }
-                  grep { ($_->{type} // '') =~ /Entered$/ } @ev;
+    # a retry enters the state again (as lib/asl's local runner records
+    # it): consecutive entries of one state count once
+    my @entered;
+    for (grep { ($_->{type} // '') =~ /StateEntered$/ } @ev) {
+        my $s = $_->{state} // $_->{name} // '';
+        push @entered, $s unless @entered && $entered[-1] eq $s;
+    }
     is "@entered", 'ReserveFlight ReserveHotel ReserveCar Compensate '
                    . 'CancelHotel CancelFlight Undone TripFailed',
         'the states entered, in order' or diag explain \@ev;
@@ -179,7 +184,8 @@ sub paths { join ' ', $rx->paths }
     is paths(), '/reserve-flight /reserve-hotel /cancel-hotel '
                 . '/cancel-flight',
         'its compensation ran: the hotel, then the flight, cancelled; the '
-        . 'car never reserved';
+        . 'car never reserved'
+        or diag Workflow::json->encode([ map { { type => $_->{type}, state => $_->{state}, input => $_->{input} ? [sort keys %{ $_->{input} }] : undef } } Workflow::history($svc, $id) ]);
     my @types = Workflow::types(Workflow::history($svc, $id));
     is $types[-1], 'ExecutionAborted', 'its history ends with '
         . 'ExecutionAborted' or diag "@types";

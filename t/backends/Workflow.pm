@@ -15,7 +15,8 @@ package Workflow;
 #     my @events = Workflow::history($svc, $id);
 #     $svc = Workflow::restart($svc);        # the same configuration
 #
-# TEST_WORKFLOW_BINARY runs another binary.
+# TEST_WORKFLOW_BINARY runs another binary; TEST_WORKFLOW_KEEP=1 keeps
+# the logs (their folder is printed).
 
 use strict;
 use warnings;
@@ -33,7 +34,8 @@ use Service;
 
 our $BIN = $ENV{TEST_WORKFLOW_BINARY}
     // "$FindBin::Bin/../../build/backends/workflow";
-our $TMP = tempdir('tollgate-wf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+our $TMP = tempdir('tollgate-wf-XXXXXX', TMPDIR => 1,
+                   CLEANUP => !$ENV{TEST_WORKFLOW_KEEP});
 our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
 # the caller every call() is made as unless its headers say otherwise
@@ -44,6 +46,8 @@ our @TERMINAL = qw(SUCCEEDED FAILED TIMED_OUT ABORTED);
 
 my $n = 0;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
+
+print STDERR "# logs kept in $TMP\n" if $ENV{TEST_WORKFLOW_KEEP};
 
 sub binary { $BIN }
 sub tmp { $TMP }
@@ -95,6 +99,12 @@ sub start {
         log => $opt{log} // "$TMP/wf" . ++$n . '.log',
         env => \%env, wait => $opt{wait});
     $svc->{env} = \%env;
+    # "started" comes before the first connection to Redis: a call made
+    # at once could meet a 503; wait (a little) for "redis up" too
+    if (!defined $opt{wait} || $opt{wait}) {
+        eventually(sub { grep { ($_->{message} // '') eq 'redis up' }
+                         log_lines($svc) }, 5);
+    }
     return $svc;
 }
 
