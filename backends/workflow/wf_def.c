@@ -498,7 +498,8 @@ wf_def_write(gw_svc_req_t *req, wf_caller_t *caller, const char *name,
         return;
     }
 
-    ctx = gw_svc_req_alloc(req, sizeof(wf_def_ctx_t));
+    /* name may be the body's, freed before the reply: a copy of ours */
+    ctx = gw_svc_req_alloc(req, sizeof(wf_def_ctx_t) + strlen(name) + 1);
 
     if (ctx == NULL
         || json_object_set_new(doc, "name", json_string(name)) != 0
@@ -528,7 +529,7 @@ wf_def_write(gw_svc_req_t *req, wf_caller_t *caller, const char *name,
 
     ctx->req = req;
     ctx->doc = doc;
-    ctx->name = name;
+    ctx->name = strcpy((char *) (ctx + 1), name);
     ctx->create = create;
 
     argv[0] = name;
