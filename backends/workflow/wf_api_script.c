@@ -57,8 +57,8 @@ static void wf_stop_end(wf_stop_t *s);
 /*
  * ARGV: id, the seq read, "abort" or "comp", the waiting token's hash,
  * the event, the audit event (without "id"), now, {"error", "cause",
- * "state", "sin", "keep"}.  {1}, {0}: seq moved (read again), {404},
- * {409}: not running.
+ * "state", "sin", "keep", "ts" (now in RFC 3339)}.  {1}, {0}: seq
+ * moved (read again), {404}, {409}: not running.
  */
 gw_svc_script_t  wf_script_stop = { .text =
     "local id = ARGV[1]\n"
@@ -87,13 +87,17 @@ gw_svc_script_t  wf_script_stop = { .text =
     "  end\n"
     "  if h[5] and h[5] ~= '' and h[6] == 't' then\n"
     "    local p = 'gw:wf:x:' .. h[5]\n"
-    "    local ph = redis.call('HMGET', p, 'seq', 'phase', 'status')\n"
-    "    if ph[3] == 'RUNNING' and ph[1] == h[7]\n"
-    "        and (ph[2] == 'callback' or ph[2] == 'task') then\n"
-    "      redis.call('HSET', p, 'rerr', 'States.TaskFailed', 'rcause',\n"
-    "                 'child execution ' .. id .. ' aborted',\n"
-    "                 'phase', 'fail')\n"
+    "    local ph = redis.call('HMGET', p, 'seq', 'status', 'root')\n"
+    "    if ph[2] == 'RUNNING' and ph[1] == h[7] then\n"
+    "      local cause = 'child execution ' .. id .. ' aborted'\n"
+    "      redis.call('HSET', p, 'phase', 'fail', 'rerr',\n"
+    "                 'States.TaskFailed', 'rcause', cause)\n"
+    "      redis.call('HINCRBY', p, 'seq', 1)\n"
     "      redis.call('ZADD', 'gw:wf:due', now, h[5])\n"
+    "      redis.call('RPUSH', 'gw:wf:h:' .. (ph[3] or h[5]),\n"
+    "                 cjson.encode({type = 'TaskFailed', timestamp = f.ts,\n"
+    "                               error = 'States.TaskFailed',\n"
+    "                               cause = cause}))\n"
     "    end\n"
     "  end\n"
     "else\n"
@@ -362,10 +366,10 @@ wf_stop_run(wf_stop_t *s, const char *comp)
                        "cause", s->cause);
     }
 
-    f = json_pack("{s:O, s:O, s:s, s:s, s:I}",
+    f = json_pack("{s:O, s:O, s:s, s:s, s:I, s:s}",
                   "error", s->error, "cause", s->cause,
                   "state", comp != NULL ? comp : "", "sin", "",
-                  "keep", (json_int_t) wf.keep);
+                  "keep", (json_int_t) wf.keep, "ts", ts);
 
     if (ev == NULL || f == NULL) {
         goto failed;

@@ -228,6 +228,33 @@ call('POST', '/v1/definitions', { name => 'w', definition => $wait });
     is($st, 409, 'no compensation in the definition: 409');
 }
 
+# ---- a child workflow stopped: its parent's task fails --------------------
+
+{
+    my $par = { StartAt => 'Child', States => {
+        Child => { Type => 'Task', Resource => 'tollgate:workflow:w',
+                   End => \1 } } };
+    my ($st, $b) = call('POST', '/v1/definitions',
+                        { name => 'par', definition => $par });
+    is($st, 201, 'a parent definition');
+    my $pid = Workflow::start_execution($svc, 'par', headers => $alice);
+    my $child = Workflow::eventually(sub {
+        my (undef, $l) = call('GET', '/v1/executions?definition=w'
+                              . '&status=RUNNING&limit=1000');
+        my ($c) = grep { index($_->{name}, $pid) == 0 }
+                  @{ Workflow::listed($l) };
+        return $c ? $c->{id} : undef;
+    }, 10);
+    ok($child, 'the child started');
+    my $cx = Workflow::describe($svc, $child, $alice);
+    is(($cx || {})->{parent}, $pid, 'alice owns it, its parent named');
+    ($st, $b) = call('POST', "/v1/executions/$child/stop", {}, $alice);
+    is($st, 200, 'the child stopped');
+    my $x = Workflow::wait_status($svc, $pid, undef, 10);
+    is($x->{status}, 'FAILED', 'the parent failed');
+    is($x->{error}, 'States.TaskFailed', 'with States.TaskFailed');
+}
+
 # ---- redrive --------------------------------------------------------------
 
 {
