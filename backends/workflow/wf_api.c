@@ -414,9 +414,9 @@ wf_api_started(int status, const char *id, const char *err, void *data)
         return;
 
     case 409:
-        gw_svc_reply_problem_extra(ctx->req, 409, "conflict", "Conflict",
-                                   err != NULL ? err : "conflict",
-                                   json_pack("{s:s}", "execution", id));
+        /* not naming the execution: it may be another owner's */
+        gw_svc_reply_problem(ctx->req, 409, "conflict", "Conflict",
+                             err != NULL ? err : "conflict");
         return;
 
     case 422:
@@ -527,6 +527,13 @@ wf_api_described(redisAsyncContext *c, void *r, void *data)
         || (!ctx->caller.admin
             && strcmp(f[0]->str, ctx->caller.owner) != 0))
     {
+        if (ctx->status == 200) {
+            /* a start whose name another owner's execution has */
+            gw_svc_reply_problem(ctx->req, 409, "conflict", "Conflict",
+                                 "an execution of that name exists");
+            return;
+        }
+
         wf_api_not_found(ctx->req, ctx->id);
         return;
     }

@@ -127,6 +127,11 @@ call('POST', '/v1/definitions', { name => 'w', definition => $wait });
                                           input => { a => 2 },
                                           headers => $alice);
     is($st, 409, 'same name, another input: 409');
+    ($st, $b) = Workflow::start_execution($svc, 'w', name => 'n1',
+                                          input => { a => 1, b => 2 },
+                                          headers => $bob);
+    is($st, 409, "alice's name, bob's start: 409");
+    ok(!exists $b->{id}, 'naming nothing of hers');
 
     my $x = Workflow::describe($svc, $id, $alice);
     is($x->{status}, 'RUNNING', 'described: RUNNING');
