@@ -534,6 +534,8 @@ wf_x_context(wf_x_t *x)
 void
 wf_x_finish(wf_x_t *x)
 {
+    wf_x_renew_stop(x);
+
     if (x->def != NULL) {
         wf_def_release(x->def);
     }

@@ -56,6 +56,8 @@ struct wf_x_s {
     int                     ended;
     int                     task;       /* a task in flight */
     int                     async;      /* its answer comes later */
+    long long               deadline;   /* the task's, ms */
+    struct event           *renew;      /* the lease renewed meanwhile */
 
     char                    idem[WF_ID_MAX + 32];
     char                    token[WF_TOKEN_LEN + 1];
@@ -95,6 +97,7 @@ double wf_x_rnd(wf_x_t *x);                 /* [0, 1) for jitter */
 void wf_x_dispatch(wf_x_t *x);              /* GW_ASL_DISPATCH */
 void wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
     long long timeout);
+void wf_x_renew_stop(wf_x_t *x);
 
 /* wf_fork.c */
 void wf_fork_start(wf_x_t *x);              /* GW_ASL_FORK from enter */

@@ -72,6 +72,19 @@ wf_x_run(wf_x_t *x)
         return;
     }
 
+    if (strcmp(phase, WF_P_WAIT) == 0 && now < wf_x_int(x, "deadline")) {
+        /* claimed early (a lease moved its score): due again at its end */
+        if (wf_x_begin(x) != 0) {
+            wf_x_finish(x);
+            return;
+        }
+
+        json_object_set_new(x->c, "due",
+                            json_integer(wf_x_int(x, "deadline")));
+        wf_x_commit(x, NULL);
+        return;
+    }
+
     if (strcmp(phase, WF_P_RESUME) == 0 || strcmp(phase, WF_P_WAIT) == 0) {
         res = NULL;
 
@@ -323,6 +336,7 @@ wf_x_next(wf_x_t *x, gw_asl_next_e next)
                                                (json_int_t)
                                                x->step.until_ms));
         wf_x_set(x, "phase", WF_P_WAIT);
+        wf_x_setn(x, "deadline", x->step.until_ms);
         json_object_set_new(x->c, "due", json_integer(x->step.until_ms));
         wf_x_commit(x, NULL);
         return;

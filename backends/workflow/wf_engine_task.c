@@ -22,6 +22,8 @@
 
 
 static void wf_x_dispatched(wf_x_t *x);
+static void wf_x_renew_start(wf_x_t *x);
+static void wf_x_renew(evutil_socket_t fd, short what, void *data);
 static void wf_x_task_done(json_t *result, const char *error,
     const char *cause, void *data);
 
@@ -54,7 +56,10 @@ wf_x_dispatch(wf_x_t *x)
     wf_x_set(x, "idem", x->idem);
     wf_x_setn(x, "deadline", dl);
 
-    due = dl;
+    /* a task in flight holds the lease (renewed while it runs): when
+     * its instance dies, the task comes due again within a lease and is
+     * sent again with the same idempotency key */
+    due = dl < now + wf.lease ? dl : now + wf.lease;
 
     if (x->mocks != NULL) {
         due = now + wf.lease;
@@ -165,9 +170,11 @@ wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
     task.timeout = timeout;
 
     x->task = 1;
+    x->deadline = wf_now_ms() + timeout;
     err[0] = '\0';
 
     if (wf_task_run(&task, wf_x_task_done, x, err, sizeof(err)) == 0) {
+        wf_x_renew_start(x);
         return;
     }
 
@@ -201,6 +208,7 @@ wf_x_task_done(json_t *result, const char *error, const char *cause,
     gw_asl_next_e  next;
 
     x->task = 0;
+    wf_x_renew_stop(x);
 
     if (wf_m.tasks != NULL) {
         /* the kind: "tollgate:http", "tollgate:workflow", ... */
@@ -242,4 +250,69 @@ wf_x_task_done(json_t *result, const char *error, const char *cause,
     }
 
     wf_x_next(x, next);
+}
+
+
+/*
+ * The lease of an execution whose synchronous task is in flight,
+ * renewed every half lease by a ZADD XX (not a transition: the seq is
+ * untouched), never past the task's deadline.  An asynchronous task
+ * holds nothing: its execution is due at its deadlines.  A renewal sent
+ * before the task's answer is committed runs before that commit (one
+ * connection keeps the order), so it never moves a later due score.
+ */
+
+static void
+wf_x_renew_start(wf_x_t *x)
+{
+    struct timeval  tv;
+
+    if (x->async) {
+        return;
+    }
+
+    if (x->renew == NULL) {
+        x->renew = evtimer_new(wf.base, wf_x_renew, x);
+        if (x->renew == NULL) {
+            return;     /* the task is sent again after the lease */
+        }
+    }
+
+    tv.tv_sec = (wf.lease / 2) / 1000;
+    tv.tv_usec = ((wf.lease / 2) % 1000) * 1000;
+
+    evtimer_add(x->renew, &tv);
+}
+
+
+static void
+wf_x_renew(evutil_socket_t fd, short what, void *data)
+{
+    wf_x_t             *x = data;
+    long long           due;
+    redisAsyncContext  *redis;
+
+    due = wf_now_ms() + wf.lease;
+    if (due > x->deadline) {
+        due = x->deadline;
+    }
+
+    redis = gw_svc_redis(wf.svc);
+
+    if (redis != NULL) {
+        redisAsyncCommand(redis, NULL, NULL, "ZADD gw:wf:due XX %lld %s",
+                          due, x->id);
+    }
+
+    wf_x_renew_start(x);
+}
+
+
+void
+wf_x_renew_stop(wf_x_t *x)
+{
+    if (x->renew != NULL) {
+        event_free(x->renew);
+        x->renew = NULL;
+    }
 }
