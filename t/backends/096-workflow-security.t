@@ -44,7 +44,7 @@ sub refused {
     ok $ok{$st}, "$what: $st (" . join('/', @$codes) . ')'
         or diag explain $b;
     like $h->{'content-type'} // '', qr{^application/problem\+json},
-        "$what: problem+json" if $st >= 400;
+        "$what: problem+json" if $st >= 400 && $st != 599;
     return ($st, $b);
 }
 
@@ -87,7 +87,8 @@ refused('an execution id with %1b', [400, 404],
             . 'fails';
         is $x->{cause}, "c\x1b[31mred", 'its cause answered as JSON';
     } else {
-        is $st, 400, 'a state name with control bytes is refused';
+        ok $st == 400 || $st == 422, 'a state name with control bytes is '
+            . "refused: $st";
     }
 }
 for my $owner ("evil\x1b[2J", "ev\x01il") {
@@ -248,7 +249,9 @@ refused('no caller', [401],
     refused('a definition of 1 MiB + 1', [400, 413],
             'POST', '/v1/definitions',
             { name => 'big2', definition => $def->(1048576 - $base + 1) });
-    refused('a body of 3 MiB', [400, 413],
+    # the answer (413) may come before the whole body was sent, and
+    # the connection close under the client still writing (599 here)
+    refused('a body of 3 MiB', [400, 413, 599],
             'POST', '/v1/definitions',
             { name => 'big3', definition => $def->(3 * 1048576) });
 }
