@@ -69,15 +69,28 @@ refused('a definition name in a path with %01 %1b', [400, 404],
 refused('an execution id with %1b', [400, 404],
         'GET', '/v1/executions/wx_%1b%5b2J');
 {
-    my $input = { s => "\x01\x1b[2J\x7f", "k\x1b" => "\x00" };
+    my $input = { s => "\x01\x1b[2J\x7f", "k\x1b" => "\x08" };
     my $id = Workflow::start_execution($svc, 'echo', input => $input);
     my $x = Workflow::wait_status($svc, $id, undef, 10);
     is $x->{status}, 'SUCCEEDED', 'an input with control bytes runs';
     is_deeply $x->{output}, $input, 'and comes back as it was (escaped '
         . 'JSON)';
 
+    # NUL: refused at the door, or run and kept as it was
+    my ($st, $b) = Workflow::start_execution($svc, 'echo',
+                                             input => { k => "a\x00b" });
+    if ($st == 400) {
+        pass 'an input with NUL is refused (400)';
+    } else {
+        $x = Workflow::wait_status($svc, $b->{id}, undef, 10);
+        is_deeply [ $x->{status}, $x->{output} ],
+            [ 'SUCCEEDED', { k => "a\x00b" } ],
+            "an input with NUL is taken ($st), runs, comes back as it was"
+            or diag explain $x;
+    }
+
     # a definition whose state name and Fail cause hold control bytes
-    my ($st, $b) = Workflow::define($svc, 'ctl', { StartAt => "S\x1b",
+    ($st, $b) = Workflow::define($svc, 'ctl', { StartAt => "S\x1b",
         States => { "S\x1b" => { Type => 'Fail', Error => "E\x01rr",
                                  Cause => "c\x1b[31mred" } } });
     if ($st == 201) {
