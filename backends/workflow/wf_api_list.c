@@ -228,10 +228,11 @@ wf_api_list(gw_svc_req_t *req, wf_caller_t *caller)
         argv[6] = caller->owner;
 
     } else if (def[0] != '\0') {
+        /* the status checked too: an entry the engine has yet to move */
         snprintf(key, sizeof(key), "gw:wf:ls:%s%s%s", def,
                  status[0] != '\0' ? ":" : "", status);
         argv[4] = "";
-        argv[5] = "";
+        argv[5] = status;
         argv[6] = "";
 
     } else {
