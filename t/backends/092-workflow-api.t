@@ -408,6 +408,22 @@ sub token {
          qr/secret_key_file/, 'and says why');
 }
 
+# ---- the audit stream -------------------------------------------------------
+
+{
+    my $entries = r('XRANGE', 'gw:audit', '-', '+');
+    my %actions;
+    for my $e (@{ $entries || [] }) {
+        my %f = @{ $e->[1] };
+        my $ev = eval { $JSON->decode($f{event}) } or next;
+        next unless ($ev->{source} // '') eq 'workflow';
+        $actions{ $ev->{action} }++;
+        like($ev->{id}, qr/^workflow-/, 'an audit id') if !$actions{seen}++;
+    }
+    ok($actions{$_}, "audited: $_")
+        for qw(create update delete start stop compensate redrive);
+}
+
 is(scalar(Workflow::errors($svc)), 0, 'no error logged');
 
 Workflow::stop($svc);
