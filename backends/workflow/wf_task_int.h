@@ -50,9 +50,10 @@ int wf_task_traceparent(const wf_task_t *task, char *out);
 
 /*
  * wf_task_http.c: the outcome of an HTTP call (http or notify), from the
- * kit's answer: 2xx the result {"StatusCode", "Headers", "ResponseBody"}
- * (body: true for the whole answer as ResponseBody, else the parsed
- * body alone), else the error by AWS's names.
+ * kit's answer, to done: on 2xx, whole 1: {"StatusCode", "Headers",
+ * "ResponseBody"}, whole 0: the parsed body alone; else the error by
+ * AWS's names (States.Http.StatusCode.<code>, States.Timeout,
+ * States.TaskFailed) and a cause.
  */
 void wf_task_http_outcome(const gw_svc_out_res_t *res, int whole,
     wf_task_pt done, void *data);
