@@ -123,11 +123,18 @@ wf_start(const char *def, long long ver, const char *name, json_t *input,
 
     s->tp = strdup(traceparent != NULL ? traceparent : "");
     s->parent = strdup(parent != NULL ? parent : "");
-    s->input = json_incref(input);
+    s->input = (input != NULL) ? json_incref(input) : json_object();
     s->mocks = json_incref(mocks);
 
-    if (s->tp == NULL || s->parent == NULL || wf_id_new(s->id) != 0) {
+    if (s->tp == NULL || s->parent == NULL || s->input == NULL
+        || wf_id_new(s->id) != 0)
+    {
         wf_start_later(s, 503, "out of memory");
+        return;
+    }
+
+    if (gw_asl_too_large(s->input, GW_ASL_PAYLOAD_MAX, NULL)) {
+        wf_start_later(s, 422, "the input is past 256 KiB as compact JSON");
         return;
     }
 
