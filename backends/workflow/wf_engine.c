@@ -394,12 +394,12 @@ wf_x_loaded(wf_def_t *def, const char *err, void *data)
     }
 
     s = wf_x_str(x, "sin");
-    x->sin = json_loads(s[0] ? s : "null", JSON_DECODE_ANY, &jerr);
+    x->sin = json_loads(s[0] ? s : "null", WF_LOADS, &jerr);
     x->entered = wf_x_int(x, "entered");
 
     s = wf_x_str(x, "retries");
     if (s[0] != '\0') {
-        v = json_loads(s, 0, &jerr);
+        v = json_loads(s, WF_LOADS, &jerr);
         for (size_t i = 0; i < json_array_size(v) && i < GW_ASL_RETRIERS_MAX;
              i++)
         {
@@ -411,7 +411,7 @@ wf_x_loaded(wf_def_t *def, const char *err, void *data)
 
     s = wf_x_rstr(x, WF_RI_MOCKS);
     if (wf.mocks && s != NULL && s[0] != '\0') {
-        x->mocks = json_loads(s, 0, &jerr);
+        x->mocks = json_loads(s, WF_LOADS, &jerr);
     }
 
     v = x->branch == NULL ? json_object_get(def->asl->root, "TimeoutSeconds")
@@ -441,8 +441,7 @@ wf_x_base(wf_x_t *x)
     json_error_t  jerr;
 
     s = wf_x_rstr(x, WF_RI_INPUT);
-    input = json_loads(s != NULL && s[0] ? s : "null", JSON_DECODE_ANY,
-                       &jerr);
+    input = json_loads(s != NULL && s[0] ? s : "null", WF_LOADS, &jerr);
     if (input == NULL) {
         return -1;
     }
@@ -468,7 +467,7 @@ wf_x_base(wf_x_t *x)
 
     s = wf_x_str(x, "ctx");
     if (s[0] != '\0') {
-        item = json_loads(s, 0, &jerr);
+        item = json_loads(s, WF_LOADS, &jerr);
         if (item != NULL) {
             json_object_set_new(x->ctx, "Map", json_pack("{s:o}", "Item",
                                                          item));

@@ -108,6 +108,10 @@ int wf_mock_answer(json_t *mocks, const char *state, long long n,
     json_t **result, const char **error, const char **cause);
 
 
+/* stored JSON: any value, strings with NUL ("\u0000") as the API took */
+#define WF_LOADS        (JSON_DECODE_ANY | JSON_ALLOW_NUL)
+
+
 #define WF_RI_STATUS    0
 #define WF_RI_MOCKS     1
 #define WF_RI_INPUT     2

@@ -90,7 +90,7 @@ wf_x_run(wf_x_t *x)
 
         if (phase[0] == 'r') {
             s = wf_x_str(x, "res");
-            res = json_loads(s[0] ? s : "null", JSON_DECODE_ANY, &jerr);
+            res = json_loads(s[0] ? s : "null", WF_LOADS, &jerr);
             if (res == NULL) {
                 res = json_null();
             }
@@ -135,7 +135,7 @@ wf_x_run(wf_x_t *x)
         }
 
         s = wf_x_str(x, "pl");
-        res = json_loads(s[0] ? s : "null", JSON_DECODE_ANY, &jerr);
+        res = json_loads(s[0] ? s : "null", WF_LOADS, &jerr);
         snprintf(x->idem, sizeof(x->idem), "%s", wf_x_str(x, "idem"));
 
         wf_x_task_send(x, res != NULL ? res : json_null(), x->idem,

@@ -212,8 +212,8 @@ wf_fork_claimed(wf_x_t *x)
 
     map = (x->st->type == GW_ASL_MAP);
 
-    items = json_loads(wf_x_str(x, "items"), 0, &jerr);
-    tol = json_loads(wf_x_str(x, "tol"), 0, &jerr);
+    items = json_loads(wf_x_str(x, "items"), WF_LOADS, &jerr);
+    tol = json_loads(wf_x_str(x, "tol"), WF_LOADS, &jerr);
     n = json_array_size(items);
     fnext = (size_t) wf_x_int(x, "fnext");
     conc = (size_t) wf_x_int(x, "conc");
@@ -253,7 +253,7 @@ wf_fork_claimed(wf_x_t *x)
         }
 
         done++;
-        c = json_loads(s, 0, &jerr);
+        c = json_loads(s, WF_LOADS, &jerr);
 
         if (json_object_get(c, "error") == NULL) {
             json_array_append(outputs, json_object_get(c, "output")
