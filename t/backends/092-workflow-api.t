@@ -151,6 +151,16 @@ call('POST', '/v1/definitions', { name => 'w', definition => $wait });
     ok(@ev >= 2, 'and the engine wrote more');
     ($st, $b) = call('GET', "/v1/executions/$id/history?order=desc&limit=1");
     is($b->{events}[0]{id}, scalar(@ev), 'desc: the newest first');
+    my ($cur, @desc) = ('');
+    for (1 .. 100) {
+        ($st, $b) = call('GET', "/v1/executions/$id/history?order=desc"
+                         . "&limit=1&cursor=$cur");
+        push @desc, @{ $b->{events} };
+        last unless defined $b->{next};
+        $cur = $b->{next};
+    }
+    is_deeply([map { $_->{id} } @desc], [reverse map { $_->{id} } @ev],
+              'desc pages: every event, newest first');
 
     # stop
     ($st, $b) = call('POST', "/v1/executions/$id/stop",
