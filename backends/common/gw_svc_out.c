@@ -295,12 +295,12 @@ nomem:
 void
 gw_svc_out_ended(CURL *easy, CURLcode rc, void *data)
 {
-    long            status;
-    char            error[GW_SVC_OUT_ERR_MAX];
-    char           *ct;
-    curl_off_t      after;
-    gw_svc_out_t    *h;
-    gw_svc_out_ep_t *ep;
+    long              status;
+    char              error[GW_SVC_OUT_ERR_MAX];
+    char             *ct;
+    curl_off_t        after;
+    gw_svc_out_t     *h;
+    gw_svc_out_ep_t  *ep;
 
     h = data;
     ep = h->ep;
@@ -456,7 +456,7 @@ gw_svc_out_free_one(gw_svc_out_t *h)
 static size_t
 gw_svc_out_write(char *p, size_t size, size_t n, void *data)
 {
-    size_t       len, k;
+    size_t         len, k;
     gw_svc_out_t  *h;
 
     h = data;
@@ -481,7 +481,7 @@ gw_svc_out_write(char *p, size_t size, size_t n, void *data)
 static size_t
 gw_svc_out_header(char *p, size_t size, size_t n, void *data)
 {
-    size_t       len;
+    size_t         len;
     gw_svc_out_t  *h;
 
     h = data;

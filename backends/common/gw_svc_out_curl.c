@@ -92,7 +92,7 @@ gw_svc_out_curl_init(struct event_base *base)
 void
 gw_svc_out_curl_free(void)
 {
-    CURL            *easy;
+    CURL              *easy;
     gw_svc_out_job_t  *job;
 
     if (gw_svc_out_multi == NULL) {
@@ -287,10 +287,10 @@ gw_svc_out_curl_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 gw_svc_out_curl_reap(void)
 {
-    int              left;
-    CURL            *easy;
-    CURLMsg         *msg;
-    CURLcode         rc;
+    int                left;
+    CURL              *easy;
+    CURLMsg           *msg;
+    CURLcode           rc;
     gw_svc_out_job_t  *job;
 
     while (gw_svc_out_multi != NULL

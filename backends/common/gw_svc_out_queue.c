@@ -20,16 +20,16 @@
 #include "gw_svc_out_int.h"
 
 
-#define GW_SVC_OUT_BUCKETS        256     /* endpoint hash buckets */
+#define GW_SVC_OUT_BUCKETS      256     /* endpoint hash buckets */
 
 
 struct gw_svc_out_ep_s {
-    gw_svc_out_ep_t          *next;       /* in its bucket */
+    gw_svc_out_ep_t        *next;       /* in its bucket */
     unsigned                active;
     unsigned                limit;      /* the latest request's */
     unsigned                hash;
-    gw_svc_out_t             *head;       /* the queue */
-    gw_svc_out_t             *tail;
+    gw_svc_out_t           *head;       /* the queue */
+    gw_svc_out_t           *tail;
     char                    key[GW_SVC_OUT_EP_MAX];
 };
 
@@ -45,11 +45,11 @@ static gw_svc_out_ep_t  *gw_svc_out_eps[GW_SVC_OUT_BUCKETS];
 
 
 int
-gw_svc_out_enqueue(gw_svc_out_t *h, const char *key, unsigned limit, char *err,
-    size_t errlen)
+gw_svc_out_enqueue(gw_svc_out_t *h, const char *key, unsigned limit,
+    char *err, size_t errlen)
 {
-    gw_svc_out_ep_t   *ep;
-    struct timeval   tv;
+    gw_svc_out_ep_t  *ep;
+    struct timeval    tv;
 
     ep = gw_svc_out_ep_get(key, limit);
     if (ep == NULL) {
@@ -108,8 +108,8 @@ gw_svc_out_release(gw_svc_out_ep_t *ep)
 static gw_svc_out_ep_t *
 gw_svc_out_ep_get(const char *key, unsigned limit)
 {
-    unsigned        hash;
-    const char     *p;
+    unsigned          hash;
+    const char       *p;
     gw_svc_out_ep_t  *ep;
 
     hash = 5381;
