@@ -461,13 +461,18 @@ wf_x_end(wf_x_t *x, const char *status, json_t *output, const char *error,
         json_decref(c);
 
         if (strcmp(wf_x_str(x, "pkind"), "map") == 0) {
+            c = json_pack("{s:s, s:I}", "state", wf_x_str(x, "pstate"),
+                          "index", (json_int_t) wf_x_int(x, "slot"));
+
+            if (c != NULL && output == NULL) {
+                json_object_set_new(c, "error",
+                                    json_string(error ? error : ""));
+                json_object_set_new(c, "cause",
+                                    json_string(cause ? cause : ""));
+            }
+
             wf_x_event(x, output != NULL ? "MapIterationSucceeded"
-                                         : "MapIterationFailed",
-                       json_pack("{s:s, s:I, s:s, s:s}", "state",
-                                 wf_x_str(x, "pstate"), "index",
-                                 (json_int_t) wf_x_int(x, "slot"), "error",
-                                 error ? error : "", "cause",
-                                 cause ? cause : ""));
+                                         : "MapIterationFailed", c);
         }
 
         json_object_set_new(x->c, "up",
