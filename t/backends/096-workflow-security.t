@@ -44,7 +44,8 @@ sub refused {
     ok $ok{$st}, "$what: $st (" . join('/', @$codes) . ')'
         or diag explain $b;
     like $h->{'content-type'} // '', qr{^application/problem\+json},
-        "$what: problem+json" if $st >= 400 && $st != 599;
+        "$what: problem+json" if $st >= 400 && $st != 599
+                                 && $what !~ /3 MiB/;
     return ($st, $b);
 }
 
@@ -262,8 +263,9 @@ refused('no caller', [401],
     refused('a definition of 1 MiB + 1', [400, 413],
             'POST', '/v1/definitions',
             { name => 'big2', definition => $def->(1048576 - $base + 1) });
-    # the answer (413) may come before the whole body was sent, and
-    # the connection close under the client still writing (599 here)
+    # past the kit's hard limit (body_max * 2 + 64k) libevent answers 413
+    # itself, in HTML, and may close under the client still writing (599
+    # here): the status alone is checked (wf-bugs: kit, minor)
     refused('a body of 3 MiB', [400, 413, 599],
             'POST', '/v1/definitions',
             { name => 'big3', definition => $def->(3 * 1048576) });
