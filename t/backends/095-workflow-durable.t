@@ -78,6 +78,16 @@ ok_define('ask', { StartAt => 'Ask', States => {
              Next => 'Done' },
     Done => { Type => 'Succeed' } } });
 
+# a callback whose heartbeat deadline (3 s) passes while the service is
+# down: it fails with States.HeartbeatTimeout after the restart
+ok_define('beat', { StartAt => 'Ask', States => {
+    Ask => { Type => 'Task', Resource => 'tollgate:http.waitForTaskToken',
+             Parameters => { method => 'POST', url => $rx->url('/beat'),
+                             body => { 'token.$' => '$$.Task.Token' } },
+             HeartbeatSeconds => 3, TimeoutSeconds => 600,
+             Next => 'Done' },
+    Done => { Type => 'Succeed' } } });
+
 my $t0 = time * 1000;
 my $day = Workflow::start_execution($svc, 'day', input => {});
 my $t1 = time * 1000;
@@ -95,11 +105,15 @@ my $token = Workflow::eventually(sub { token_sent('/ask') }, 10);
 ok $token, 'the callback task sent its token' or diag explain [$rx->requests];
 
 my $two = Workflow::start_execution($svc, 'two', input => {});
+my $beat = Workflow::start_execution($svc, 'beat', input => {});
+ok Workflow::eventually(sub { token_sent('/beat') }, 10),
+    'the heartbeat callback sent its token';
 
 # the service, then Redis, killed; both started again
 is Workflow::kill9($svc) & 127, 9, 'the service is killed (-9)';
 $redis->kill;
 $redis->restart;
+sleep 3;            # down past the 2 s Wait and the 3 s heartbeat
 $svc = Workflow::restart($svc);
 
 for ([$day, 'the 24 h Wait'], [$ask, 'the callback']) {
@@ -114,6 +128,11 @@ my $x = Workflow::wait_status($svc, $two, undef, 20);
 is $x->{status}, 'SUCCEEDED', 'the 2 s Wait started before the restart '
     . 'fired after it' or diag explain $x;
 is_deeply $x->{output}, 'woke', 'its output';
+
+$x = Workflow::wait_status($svc, $beat, undef, 20);
+is $x->{status}, 'FAILED', 'the callback without heartbeats fails after '
+    . 'the restarts' or diag explain $x;
+is $x->{error}, 'States.HeartbeatTimeout', 'with States.HeartbeatTimeout';
 
 my ($st, $b) = Workflow::call($svc, 'POST', '/v1/tasks/heartbeat',
                               { token => $token });
