@@ -51,6 +51,9 @@ static int wf_serve(int argc, char **argv);
 static const gw_svc_key_t  wf_keys[] = {
     { "instance", GW_SVC_STR, "", 0, 0, NULL },
 
+    /* the kit's, with a default of ours: a 1 MiB definition and its body */
+    { "body_max", GW_SVC_SIZE, "2m", 0, 64 * 1024 * 1024, NULL },
+
     /* the engine (wf_engine*.c) */
     { "lease", GW_SVC_MSEC, "30s", 500, 3600000, NULL },
     { "poll", GW_SVC_MSEC, "50", 5, 60000, NULL },
