@@ -36,6 +36,7 @@ my $J = JSON::PP->new->utf8->canonical->allow_nonref;
 #   /flaky...  503 the first time, then as /json
 #   /text...   200 text/plain "plain words"
 #   /err...    422 application/json {"error": "no"}
+#   /slow...   answers after 5 s
 
 my $dir = tempdir('wf-tasks-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -93,6 +94,8 @@ sub serve {
         ($ct, $answer) = ('text/plain', 'plain words');
     } elsif ($path =~ m{^/err}) {
         ($status, $answer) = (422, '{"error":"no"}');
+    } elsif ($path =~ m{^/slow}) {
+        sleep 5;
     }
     print $c "HTTP/1.1 $status X\r\nContent-Type: $ct\r\n"
              . "Content-Length: " . length($answer)
@@ -205,6 +208,17 @@ isnt($c[0]{headers}{'idempotency-key'}, $c[1]{headers}{'idempotency-key'},
 is($x->{status}, 'FAILED', 'a 422: failed');
 is($x->{error}, 'States.Http.StatusCode.422', '... error by status');
 like($x->{cause} // '', qr/no/, '... the cause an excerpt of the body');
+
+# no answer within timeout_seconds: States.Timeout
+($id, $x) = run_def('http6', {
+    StartAt => 'Call',
+    States => {
+        Call => { Type => 'Task', Resource => 'tollgate:http',
+                  Parameters => { url => url('/slow/t'), body => {},
+                                  timeout_seconds => 1 },
+                  End => JSON::PP::true } } });
+is($x->{status}, 'FAILED', 'a slow answer: failed');
+is($x->{error}, 'States.Timeout', '... States.Timeout');
 
 # bad payloads fail the task, not the service
 ($id, $x) = run_def('http5', {
@@ -362,6 +376,37 @@ is_deeply($J->decode($r->{body} || '{}'),
     $cx = Workflow::wait_status($svc, $cid, undef, 20);
     is($cx->{status}, 'SUCCEEDED', '... then succeeded');
     is_deeply(output($cx), { done => 1 }, '... with the output sent');
+}
+
+# ---- tollgate:http.waitForTaskToken: the call goes out, the token answers ----
+
+{
+    Workflow::define($svc, 'httpcb', {
+        StartAt => 'Ask',
+        States => {
+            Ask => { Type => 'Task',
+                     Resource => 'tollgate:http.waitForTaskToken',
+                     Parameters => { url => url('/json/ask'),
+                                     body => { 'token.$' =>
+                                               '$$.Task.Token' } },
+                     End => JSON::PP::true } } });
+    my $cid = Workflow::start_execution($svc, 'httpcb');
+    my $req;
+    Workflow::eventually(sub {
+        ($req) = grep { $_->{path} eq '/json/ask' } requests();
+        return $req;
+    }, 10);
+    ok($req, 'http.waitForTaskToken: the call went out');
+    my $token = eval { $J->decode($req->{body})->{token} };
+    like($token // '', qr/^[A-Za-z0-9_-]{43}$/, '... with the token');
+    sleep 0.3;
+    is(Workflow::describe($svc, $cid)->{status}, 'RUNNING',
+       '... the answer is not the result: it waits');
+    my ($s2) = Workflow::call($svc, 'POST', '/v1/tasks/success',
+                              { token => $token, output => 'yes' });
+    my $cx = Workflow::wait_status($svc, $cid, undef, 20);
+    is($cx->{status}, 'SUCCEEDED', '... the token\'s output ends it');
+    is(output($cx) // $cx->{output}, 'yes', '... as the result');
 }
 
 # ---- tollgate:workflow:<def> ----------------------------------------------------
