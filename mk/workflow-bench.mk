@@ -5,4 +5,4 @@
 .PHONY: bench-workflow
 
 bench-workflow: $(BUILD)/backends/workflow
-	@scripts/bench-workflow.sh
+	@WORKFLOW=$(BUILD)/backends/workflow scripts/bench-workflow.sh

@@ -5,8 +5,8 @@
 # loopback on free ports, in a temporary folder; every process on the
 # same cores.  Printed, never asserted.
 #
-#   1. transitions/s: EXECS executions (about: wrk stops once it has
-#      that many answers) of a 20-state loop (18 Pass, a Pass counting
+#   1. transitions/s: EXECS executions (about: wrk is stopped once the
+#      service counts that many) of a 20-state loop (18 Pass, a Pass counting
 #      with States.MathAdd, a Choice back to the first) run LOOPS times
 #      each, all in flight at once; the rate is the service's
 #      workflow_transitions_total over the time from the first start to
@@ -24,7 +24,7 @@
 #      rate that keeps it is reported, and the highest rate.
 #   3. memory per parked execution: on a restarted service and an
 #      emptied Redis, PARK executions started by wrk at 64 connections
-#      (about PARK: wrk stops once it has that many answers) into a Wait
+#      (about PARK: wrk is stopped once the service counts them) into a Wait
 #      of 86400 s, then PARK more into a tollgate:callback.waitForTaskToken
 #      task (TimeoutSeconds 86400); each group counted RUNNING
 #      (gw:wf:ls:<def>:RUNNING) and due (gw:wf:due, ZCARD) once none is
@@ -33,7 +33,8 @@
 #      after.
 #
 # Environment: EXECS (200), LOOPS (25), SECS (10), CONNS ("1 4 16 64"),
-# PARK (100000), REDIS_SERVER (redis-server).
+# PARK (100000), WORKFLOW (build/backends/workflow: the binary), REDIS_SERVER
+# (redis-server).
 
 set -eu
 
@@ -41,7 +42,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 EXECS=${EXECS:-200} LOOPS=${LOOPS:-25} SECS=${SECS:-10}
 CONNS=${CONNS:-1 4 16 64} PARK=${PARK:-100000}
 redis_server=${REDIS_SERVER:-redis-server}
-svc_bin="$top/build/backends/workflow"
+svc_bin=${WORKFLOW:-$top/build/backends/workflow}
 
 [ -x "$svc_bin" ] || { echo "bench-workflow: $svc_bin is missing: run make backends" >&2; exit 1; }
 for c in wrk curl perl redis-cli redis-benchmark openssl "$redis_server"; do
@@ -104,8 +105,8 @@ stop_svc() {
 # the sum of a metric's series
 metric() {
     curl -s "$svc_url/metrics" \
-        | awk -v m="$1" 'index($1, m) == 1 && (length($1) == length(m)
-                          || substr($1, length(m) + 1, 1) == "{") { v += $2 }
+        | awk -v m="$1" '{ k = $1; sub(/\{.*/, "", k) }
+                         k == m { v += $2 }
                          END { printf "%d\n", v }'
 }
 
@@ -129,29 +130,34 @@ define() {
     esac
 }
 
-# wrk_script FILE BODY [STOP]: a wrk script POSTing BODY to
-# /v1/executions; with STOP, each thread stops after STOP answers
+# wrk_script FILE BODY: a wrk script POSTing BODY to /v1/executions
 wrk_script() {
     {
         echo 'wrk.method = "POST"'
         printf "wrk.body = '%s'\n" "$2"
         echo 'wrk.headers["Content-Type"] = "application/json"'
         echo 'wrk.headers["X-Consumer-ID"] = "bench"'
-        if [ -n "${3:-}" ]; then
-            echo "local left = $3"
-            echo 'function response(status, headers, body)'
-            echo '    left = left - 1'
-            echo '    if left <= 0 then wrk.thread:stop() end'
-            echo 'end'
-        fi
     } > "$1"
 }
 
-# post_n N CONC BODY: about N starts of BODY from CONC connections, two
-# threads; prints wrk's output
+# post_n N CONC BODY: about N starts of BODY from CONC connections (wrk,
+# two threads, stopped once the service counts N more starts: wrk's own
+# thread stop still sleeps its whole duration)
 post_n() {
-    wrk_script "$d/n.lua" "$3" $(( ($1 + 1) / 2 ))
-    wrk -t2 -c"$2" -d600s -s "$d/n.lua" "$svc_url/v1/executions"
+    local s0 w
+    s0=$(metric workflow_executions_started_total)
+    wrk_script "$d/n.lua" "$3"
+    wrk -t2 -c"$2" -d600s -s "$d/n.lua" "$svc_url/v1/executions" \
+        >/dev/null 2>&1 &
+    w=$!
+    for i in $(seq 60000); do
+        [ $(( $(metric workflow_executions_started_total) - s0 )) -ge "$1" ] \
+            && break
+        kill -0 "$w" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill "$w" 2>/dev/null
+    wait "$w" 2>/dev/null || :
 }
 
 # ---- the definitions ------------------------------------------------------
@@ -215,8 +221,7 @@ echo "== workflow: the service and its Redis (AOF on, appendfsync everysec), loo
 tr0=$(metric workflow_transitions_total)
 en0=$(metric workflow_executions_ended_total)
 t0=$(now_ms)
-post_n "$EXECS" 64 "{\"definition\":\"loop\",\"input\":{\"max\":$LOOPS}}" \
-    > "$d/wrk-a.out"
+post_n "$EXECS" 64 "{\"definition\":\"loop\",\"input\":{\"max\":$LOOPS}}"
 started=$(metric workflow_executions_started_total)
 ended=0
 for i in $(seq 12000); do
@@ -242,7 +247,7 @@ set_rate=$(redis-benchmark -p "$RPORT" -n 500000 -c 4 -P 50 -r 100000 -q \
 rcli --scan --pattern 'bench:*' | xargs -r -n 1000 redis-cli -p "$RPORT" del >/dev/null
 rcli zremrangebyscore gw:wf:due 1796600000000 1796600000000 >/dev/null
 
-printf '1. Pass/Choice loop (20 states x %d loops), %d executions in flight:\n' \
+printf '1. Pass/Choice loop (20 states x %d loops), %d executions started at once:\n' \
     "$LOOPS" "$started"
 printf '  transitions          %8d /s  (%d in %d ms; %d of %d SUCCEEDED)\n' \
     "$trate" "$trans" "$ms" "$ok" "$started"
@@ -294,8 +299,7 @@ park() {
     r0=$(rss_kb)
     t0=$(now_ms)
     s0=$(metric workflow_executions_started_total)
-    post_n "$PARK" 64 "{\"definition\":\"$1\",\"input\":{\"order\":7}}" \
-        > "$d/wrk-$1.out"
+    post_n "$PARK" 64 "{\"definition\":\"$1\",\"input\":{\"order\":7}}"
     n=$(( $(metric workflow_executions_started_total) - s0 ))
     for i in $(seq 6000); do
         hour=$(( $(now_ms) + 3600000 ))
