@@ -86,19 +86,23 @@ sub secret_key {
 # defaults: a key file of its own (pass SECRET_KEY_FILE to share one),
 # mocks on, poll 20 ms, lease 2 s, tollgate:http allowed to the loopback.
 # The returned handle remembers its configuration for restart().
+# (REDIS_RETRY stays the service's: at 200 ms, one PING answered late by
+# a Redis busy with the engine's commands is enough for the kit to call
+# Redis down and answer 503.)
 sub start {
     my (%opt) = @_;
-    my %env = (LISTEN => '127.0.0.1:0', REDIS_RETRY => '200ms',
+    my %env = (LISTEN => '127.0.0.1:0',
                SECRET_KEY_FILE => secret_key(), MOCKS => 'on',
                POLL => '20', LEASE => '2s', HTTP_ALLOW => '127.0.0.0/8',
                DRAIN_TIMEOUT => '2s',
                %{ $opt{env} || {} });
+    my %given = %env;       # with its undefs, for restart()
     delete $env{$_} for grep { !defined $env{$_} } keys %env;
     my $svc = Service::start(
         name => 'workflow', bin => $BIN, prefix => 'TOLLGATE_WORKFLOW_',
         log => $opt{log} // "$TMP/wf" . ++$n . '.log',
         env => \%env, wait => $opt{wait});
-    $svc->{env} = \%env;
+    $svc->{env} = \%given;
     # "started" comes before the first connection to Redis: a call made
     # at once could meet a 503; wait (a little) for "redis up" too
     if (!defined $opt{wait} || $opt{wait}) {
