@@ -18,6 +18,7 @@ use lib "$FindBin::Bin";
 use lib "$FindBin::Bin/../lib";
 
 use JSON::PP ();
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -358,6 +359,78 @@ refused('no caller', [401],
             'POST', '/v1/tasks/heartbeat', { token => $token });
     is_deeply((Workflow::describe($svc, $id) || {})->{output}, { done => 1 },
               'the output stays the first one');
+}
+
+# ---- races: one name started 16 times at once, one token sent 16 times ----
+
+# parallel(n, code): code->(i) run in n children at once; their results
+# (one line each), in order of i
+sub parallel {
+    my ($n, $code) = @_;
+    my @pipes;
+    for my $i (1 .. $n) {
+        pipe(my $r, my $w) or die "pipe: $!";
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            close $r;
+            my $out = eval { $code->($i) } // "died: $@";
+            print $w $out;
+            close $w;
+            POSIX::_exit(0);
+        }
+        close $w;
+        push @pipes, [$pid, $r];
+    }
+    my @out;
+    for (@pipes) {
+        my ($pid, $r) = @$_;
+        local $/;
+        push @out, scalar <$r>;
+        waitpid $pid, 0;
+    }
+    return @out;
+}
+
+{
+    my @r = parallel(16, sub {
+        my ($st, $b) = call('POST', '/v1/executions',
+                            { definition => 'park', name => 'racer',
+                              input => { same => 1 } });
+        return "$st " . (ref $b ? $b->{id} // '' : '');
+    });
+    my %st;
+    $st{ (split ' ', $_)[0] }++ for @r;
+    my %ids = map { ((split ' ', $_)[1] // '') => 1 } @r;
+    is $st{201} // 0, 1, 'one name started 16 times at once: one 201'
+        or diag explain \@r;
+    is $st{200} // 0, 15, 'and 15 times 200';
+    is scalar(keys %ids), 1, 'all naming the same execution';
+
+    $rx->reset;
+    my $id = Workflow::start_execution($svc, 'ask', input => {});
+    my $token = Workflow::eventually(sub {
+        for ($rx->requests) {
+            my $b = eval { $JSON->decode($_->{body}) } or next;
+            return $b->{token} if $b->{token};
+        }
+        return undef;
+    }, 10);
+    @r = parallel(16, sub {
+        my ($i) = @_;
+        my ($st) = call('POST', '/v1/tasks/success',
+                        { token => $token, output => { winner => $i } });
+        return $st;
+    });
+    %st = ();
+    $st{$_}++ for @r;
+    is $st{200} // 0, 1, 'one token sent 16 times at once: one 200'
+        or diag explain \%st;
+    is(($st{404} // 0) + ($st{409} // 0), 15, 'the others refused');
+    my $x = Workflow::wait_status($svc, $id, undef, 10);
+    is $x->{status}, 'SUCCEEDED', 'the execution succeeds once';
+    my @ev = grep { ($_->{type} // '') eq 'TaskSucceeded' }
+             Workflow::history($svc, $id);
+    is scalar @ev, 1, 'one TaskSucceeded in its history';
 }
 
 # ---- an http task to the loopback, not allowed -----------------------------
