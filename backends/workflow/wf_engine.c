@@ -545,6 +545,7 @@ wf_x_finish(wf_x_t *x)
     json_decref(x->sin);
     json_decref(x->ctx);
     json_decref(x->c);
+    free(x->text);
     gw_asl_step_free(&x->step);
     free(x);
 

@@ -13,6 +13,11 @@
  *
  * A top execution with TimeoutSeconds is never due later than its
  * deadline, so that a Wait, a task or a fork cannot outlive it.
+ *
+ * At most WF_COMMITS_MAX commits are on their way at once, the others
+ * queued in order: the engine's pipeline stays deep enough for its
+ * throughput and shallow enough for the API's calls that share the
+ * connection.
  */
 
 
@@ -22,7 +27,24 @@
 #include "wf_engine_int.h"
 
 
+/*
+ * Commits on their way at once, at most: a deeper queue on the one
+ * Redis connection only delays the API's calls behind the engine's
+ * (a start waits for every commit sent before it); past it, commits
+ * wait here, oldest first.
+ */
+#ifndef WF_COMMITS_MAX
+#define WF_COMMITS_MAX  64
+#endif
+
+
+static void wf_x_send(wf_x_t *x);
 static void wf_x_committed(redisReply *r, void *data);
+
+
+static unsigned   wf_commits;
+static wf_x_t    *wf_queue;
+static wf_x_t    *wf_queue_tail;
 
 
 char *
@@ -142,9 +164,7 @@ void
 wf_x_commit(wf_x_t *x, wf_x_then_pt then)
 {
     char        *text;
-    size_t       len;
     json_t      *due;
-    const char  *argv[1];
 
     x->then = then;
 
@@ -167,26 +187,69 @@ wf_x_commit(wf_x_t *x, wf_x_then_pt then)
         return;
     }
 
-    argv[0] = text;
-    len = strlen(text);
+    free(x->text);
+    x->text = text;
+
+    if (wf_commits >= WF_COMMITS_MAX) {
+        x->next = NULL;
+
+        if (wf_queue_tail != NULL) {
+            wf_queue_tail->next = x;
+        } else {
+            wf_queue = x;
+        }
+
+        wf_queue_tail = x;
+        return;
+    }
+
+    wf_x_send(x);
+}
+
+
+/* the commit of x on its way: one EVALSHA */
+
+static void
+wf_x_send(wf_x_t *x)
+{
+    size_t       len;
+    const char  *argv[1];
+
+    argv[0] = x->text;
+    len = strlen(x->text);
 
     if (gw_svc_eval(wf.svc, &wf_script_step, 1, argv, &len,
                     wf_x_committed, x)
         != 0)
     {
-        free(text);
         wf_x_finish(x);     /* Redis down: the lease brings it back */
         return;
     }
 
-    free(text);
+    free(x->text);
+    x->text = NULL;
+    wf_commits++;
 }
 
 
 static void
 wf_x_committed(redisReply *r, void *data)
 {
-    wf_x_t  *x = data;
+    wf_x_t  *x = data, *q;
+
+    /* the oldest commits waiting go out first */
+    wf_commits--;
+
+    while (wf_queue != NULL && wf_commits < WF_COMMITS_MAX) {
+        q = wf_queue;
+        wf_queue = q->next;
+
+        if (wf_queue == NULL) {
+            wf_queue_tail = NULL;
+        }
+
+        wf_x_send(q);
+    }
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1
         || r->element[0]->type != REDIS_REPLY_STRING)

@@ -47,6 +47,8 @@ struct wf_x_s {
     unsigned                retries[GW_ASL_RETRIERS_MAX];
 
     json_t                 *c;          /* the commit being built */
+    char                   *text;       /* its text, while queued */
+    wf_x_t                 *next;       /* in the commits' queue */
     json_t                 *set;
     json_t                 *del;
     json_t                 *ev;
