@@ -209,6 +209,35 @@ sub paths { join ' ', $rx->paths }
     ok $st == 409 || $st == 200, "a second stop of an ended execution: $st";
 }
 
+# ---- a stop while a task is in flight: its late answer changes nothing -----
+
+{
+    $rx->reset;
+    $rx->script('/slow-reserve', [], 200, 1.5);
+    my ($st, $b) = Workflow::define($svc, 'slow', {
+        StartAt => 'Reserve',
+        States => {
+            Reserve => http('/slow-reserve', ResultPath => '$.r',
+                            Next => 'After'),
+            After => http('/after', ResultPath => '$.a', End => JSON::PP::true),
+        } }, compensation => undef);
+    is $st, 201, 'a slow reservation is defined' or diag explain $b;
+    my $id = Workflow::start_execution($svc, 'slow', input => { trip => 't-5' });
+    ok Workflow::eventually(sub { scalar $rx->requests }, 10),
+        'its task is in flight';
+    ($st) = Workflow::call($svc, 'POST', "/v1/executions/$id/stop",
+                           { error => 'Stop.Now' });
+    ok $st == 200 || $st == 202, "stopped meanwhile: $st";
+    sleep 2.5;      # the answer came back meanwhile
+    my $x = Workflow::describe($svc, $id);
+    is $x->{status}, 'ABORTED', 'still ABORTED after the late answer';
+    is $x->{error}, 'Stop.Now', 'with the stop\'s error';
+    is paths(), '/slow-reserve', 'the next state never ran';
+    my @types = Workflow::types(Workflow::history($svc, $id));
+    is $types[-1], 'ExecutionAborted', 'nothing recorded after the abort'
+        or diag "@types";
+}
+
 # ---- redrive: failed at a task, redriven once fixed ------------------------
 
 {
