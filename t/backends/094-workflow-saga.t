@@ -238,6 +238,53 @@ sub paths { join ' ', $rx->paths }
         or diag "@types";
 }
 
+# ---- compensation of an execution waiting for a callback -------------------
+
+{
+    $rx->reset;
+    my $catch = [ { ErrorEquals => ['States.ALL'], ResultPath => '$.error',
+                    Next => 'Undo' } ];
+    my ($st, $b) = Workflow::define($svc, 'approve', {
+        StartAt => 'Reserve',
+        States => {
+            Reserve => http('/reserve-room', ResultPath => '$.room',
+                            Catch => $catch, Next => 'Approve'),
+            Approve => { Type => 'Task',
+                         Resource => 'tollgate:http.waitForTaskToken',
+                         Parameters => { method => 'POST',
+                                         url => $rx->url('/approve'),
+                                         body => { 'token.$' =>
+                                                   '$$.Task.Token' } },
+                         ResultPath => '$.approval', Catch => $catch,
+                         End => JSON::PP::true },
+            Undo => undo('/cancel-room', End => JSON::PP::true),
+        } }, compensation => 'Undo');
+    is $st, 201, 'a reservation waiting for an approval' or diag explain $b;
+    my $id = Workflow::start_execution($svc, 'approve',
+                                       input => { trip => 't-6' });
+    my $token = Workflow::eventually(sub {
+        for ($rx->requests) {
+            next unless $_->{path} eq '/approve';
+            my $b = eval { Workflow::json()->decode($_->{body}) };
+            return $b->{token} if $b && $b->{token};
+        }
+        return undef;
+    }, 10);
+    ok $token, 'it waits for its approval (token sent)';
+    ($st) = Workflow::call($svc, 'POST', "/v1/executions/$id/stop",
+                           { compensate => JSON::PP::true,
+                             error => 'Approval.Withdrawn' });
+    ok $st == 200 || $st == 202, "stopped with compensate: $st";
+    my $x = Workflow::wait_status($svc, $id, undef, 20);
+    is $x->{status}, 'ABORTED', 'ABORTED once compensated';
+    is paths(), '/reserve-room /approve /cancel-room',
+        'the room was cancelled';
+    ($st) = Workflow::call($svc, 'POST', '/v1/tasks/success',
+                           { token => $token, output => {} });
+    ok $st == 404 || $st == 409, "the approval's token is void: $st";
+    is Workflow::describe($svc, $id)->{status}, 'ABORTED', 'still ABORTED';
+}
+
 # ---- redrive: failed at a task, redriven once fixed ------------------------
 
 {
