@@ -18,6 +18,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Tollgate::Redis;
+use WfReceiver;
 use Workflow;
 
 Workflow::skip_unless_built();
@@ -414,5 +415,36 @@ sub step_text {
 }
 
 is(scalar(Workflow::errors($svc)), 0, 'no error logged');
+
+# ---- a drain waits for the task in flight to answer and commit -------------
+
+{
+    my $rx = WfReceiver->new(default => 200, delay => 1.5);
+    my $http = {
+        StartAt => 'Call',
+        States => { Call => Workflow::http_task($rx->url('/slow'),
+                                                ResultPath => '$.r',
+                                                Next => 'After'),
+                    After => { Type => 'Wait', Seconds => 3600,
+                               End => $T } },
+    };
+    define('http', $http);
+    my $hid = run('http', $http, { h => 1 });
+    ok(Service::eventually(sub { scalar $rx->requests }, 10),
+       'drain: the task is in flight');
+    my $t1 = time;
+    Workflow::stop($svc);
+    my $hh = hash($hid);
+    is($hh->{state}, 'After', 'drain: its answer was committed before the '
+       . 'service stopped');
+    is($hh->{phase}, 'enter', 'drain: the next state left to enter');
+    cmp_ok(r('ZSCORE', 'gw:wf:due', $hid), '<=', int(time * 1000),
+           'drain: due at once, for another instance');
+    cmp_ok(time - $t1, '<', 5, 'drain: within the drain timeout');
+    ok(!grep({ $_->{level} =~ /^(warn|error)$/ }
+             Workflow::log_lines($svc)), 'drain: nothing to warn about');
+    $rx->stop;
+}
+
 
 done_testing();
