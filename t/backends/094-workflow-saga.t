@@ -130,7 +130,9 @@ sub paths { join ' ', $rx->paths }
         [ ('{"trip":"t-1"}') x 3 ], 'the payload is the Parameters\' body'
         or diag explain [ map { $_->{body} } @req ];
 
-    my @ev = Workflow::history($svc, $id);
+    my @ev = Workflow::history($svc, $id, limit => 7);
+    is join(',', map { $_->{id} } @ev), join(',', 1 .. scalar @ev),
+        'the history read by pages of 7: ids 1 to n, each once';
     my @types = Workflow::types(@ev);
     ok scalar(grep { $_ eq 'StateRetried' } @types) >= 2,
         'the history shows the retries' or diag "@types";

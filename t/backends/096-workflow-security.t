@@ -488,6 +488,22 @@ sub parallel {
     note sprintf 'the flood: %s in %.1f s',
         join(', ', map { "$_ x $st{$_}" } sort keys %st), time - $t;
     ok !grep({ $_ >= 500 } keys %st), 'the flood got no 5xx';
+
+    # mallory's list, paged by 300: each of the 2,000 exactly once
+    my (%seen, $dups, $pages);
+    my $cursor = '';
+    while (1) {
+        my ($st, $b) = call('GET', '/v1/executions?definition=echo&limit=300'
+                            . ($cursor ne '' ? "&cursor=$cursor" : ''),
+                            undef, $flooder);
+        last unless $st == 200 && ++$pages < 100;
+        $dups += $seen{ $_->{id} }++ ? 1 : 0 for @{ Workflow::listed($b) };
+        $cursor = $b->{next} // '';
+        last if $cursor eq '';
+    }
+    is scalar(keys %seen), 2000, "mallory's list, paged by 300, holds her "
+        . "2,000 ($pages pages)";
+    is $dups // 0, 0, 'each once';
     my $x = Workflow::describe($svc, $victim, Workflow::as('carol'));
     is $x && $x->{status}, 'RUNNING', "carol's execution is still there "
         . 'and running';
