@@ -433,6 +433,46 @@ sub parallel {
     is scalar @ev, 1, 'one TaskSucceeded in its history';
 }
 
+# ---- races: 16 redrives at once, 16 stops at once --------------------------
+
+{
+    $rx->reset;
+    $rx->script('/flaky', [500]);
+    my ($st, $b) = Workflow::define($svc, 'flaky', { StartAt => 'Call',
+        States => { Call => {
+            Type => 'Task', Resource => 'tollgate:http',
+            Parameters => { method => 'POST', url => $rx->url('/flaky') },
+            ResultPath => undef, Next => 'Park' },
+            Park => { Type => 'Wait', Seconds => 3600, End => $T } } });
+    is $st, 201, 'flaky is defined';
+    my $id = Workflow::start_execution($svc, 'flaky', input => {});
+    my $x = Workflow::wait_status($svc, $id, undef, 10);
+    is $x->{status}, 'FAILED', 'flaky failed (500)';
+
+    my @r = parallel(16, sub {
+        (call('POST', "/v1/executions/$id/redrive"))[0] });
+    my %st;
+    $st{$_}++ for @r;
+    is $st{200} // 0, 1, '16 redrives at once: one 200' or diag explain \%st;
+    is $st{409} // 0, 15, 'the others 409';
+    $x = Workflow::eventually(sub {
+        my $x = Workflow::describe($svc, $id);
+        $x && ($x->{state} // '') eq 'Park' ? $x : undef }, 10);
+    is $x && $x->{redrives}, 1, 'redriven once, now parked';
+    is scalar(grep { $_->{path} eq '/flaky' } $rx->requests), 2,
+        'the task sent twice in all';
+
+    @r = parallel(16, sub {
+        (call('POST', "/v1/executions/$id/stop", { error => 'S' }))[0] });
+    %st = ();
+    $st{$_}++ for @r;
+    is $st{200} // 0, 1, '16 stops at once: one 200' or diag explain \%st;
+    is $st{409} // 0, 15, 'the others 409';
+    my @ev = grep { ($_->{type} // '') eq 'ExecutionAborted' }
+             Workflow::history($svc, $id);
+    is scalar @ev, 1, 'one ExecutionAborted';
+}
+
 # ---- an http task to the loopback, not allowed -----------------------------
 
 {
