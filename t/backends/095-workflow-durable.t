@@ -238,6 +238,22 @@ is scalar(@two_keys), 0, 'one Idempotency-Key per (execution, state): '
                       @two_keys[0 .. 4] };
 ok !grep({ !$_ } map { keys %$_ } values %keys),
     'every request carried an Idempotency-Key';
+# each transition stored once: per execution, each state entered once and
+# succeeded once in the history, whatever the deliveries
+my @twice;
+for my $id (sort keys %ids) {
+    my %n;
+    $n{"$_->{type} " . ($_->{state} // '')}++
+        for grep { ($_->{type} // '') =~ /^(TaskStateEntered|TaskSucceeded)$/ }
+            Workflow::history($svc, $id);
+    my @bad = grep { $n{$_} != 1 } map { ("TaskStateEntered $_",
+                                          "TaskSucceeded $_") }
+                                     qw(One Two Three);
+    push @twice, "$id: @bad" if @bad;
+}
+is scalar(@twice), 0, 'every history holds each state entered once and '
+    . 'succeeded once' or diag explain [ @twice[0 .. 4] ];
+
 my $dups = 0;
 $dups += $_ - 1 for values %count;
 diag "duplicate deliveries (at-least-once after the kill -9): $dups of "
