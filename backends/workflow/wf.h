@@ -129,6 +129,9 @@
  *   redrives, fstate / fsin (where and with what input it failed, for
  *   redrive), comp (1: stopped, running its compensation), mocks (test
  *   mode only: the execution's mocks, JSON), mu:<state> (mocks taken).
+ *   The engine's own: tol (fork: a Map's tolerances {"pct", "count"}),
+ *   pstate and pkind (a fork child: its parent's state, "map" or "par");
+ *   deadline is also a Wait's end.
  */
 
 
