@@ -14,8 +14,10 @@
 #     delivered at least once, always with one Idempotency-Key per
 #     (execution, state): a redelivery reuses the key.  Duplicate
 #     deliveries are counted (diag), not asserted.
-# (c) Redis down while executions run: the API answers 503 problem+json,
-#     nothing crashes, the work resumes once Redis is back.
+# (c) Redis down (kill -9) while executions run, some parked in a Wait,
+#     some with HTTP tasks answering during the outage: the API answers
+#     503 problem+json, nothing crashes, the work resumes once Redis is
+#     back, every task delivered with one Idempotency-Key per state.
 
 use strict;
 use warnings;
@@ -263,9 +265,17 @@ Workflow::stop($other);
 
 # ---- (c) Redis down while executions run -----------------------------------
 
+# ten parked in a 2 s Wait, and twenty running their three tasks (the
+# target answers in 100 ms): answers come back while Redis is down
 my @pause;
 push @pause, scalar Workflow::start_execution($svc, 'two', input => {})
     for 1 .. 10;
+$rx->reset;
+$rx->configure(delay => 0.1);
+my @busy;
+push @busy, scalar Workflow::start_execution($svc, 'three', input => {})
+    for 1 .. 20;
+Workflow::eventually(sub { $rx->requests >= 10 }, 10);
 $redis->kill;
 
 ($st, $b, my $h) = Workflow::call($svc, 'GET', "/v1/executions/$pause[0]");
@@ -285,7 +295,7 @@ sleep 2.5;      # the waits come due meanwhile
 ok kill(0, $svc->{pid}), 'the service still runs';
 
 $redis->restart;
-my %left = map { $_ => 1 } @pause;
+my %left = map { $_ => 1 } @pause, @busy;
 $deadline = time + 30;
 while (%left && time < $deadline) {
     for my $id (keys %left) {
@@ -299,6 +309,20 @@ is scalar(keys %left), 0, 'every execution succeeds once Redis is back'
 ($st) = Workflow::call($svc, 'POST', '/v1/executions',
                        { definition => 'two', input => {} });
 is $st, 201, 'and new ones start';
+my %busy = map { $_ => 1 } @busy;
+my (%k, %c);
+for my $r ($rx->requests) {
+    my $body = eval { $JSON->decode($r->{body}) } or next;
+    next unless $busy{ $body->{x} };
+    $c{"$body->{x} $body->{s}"}++;
+    $k{"$body->{x} $body->{s}"}{ $r->{headers}{'idempotency-key'} } = 1;
+}
+is scalar(keys %c), 60, 'each task of the twenty was delivered';
+is scalar(grep { keys %{ $k{$_} } != 1 } keys %k), 0,
+    'one Idempotency-Key per (execution, state) across the outage';
+my $again = 0;
+$again += $_ - 1 for values %c;
+diag "deliveries again across the Redis outage: $again";
 
 is Workflow::stop($svc), 0, 'the service stops cleanly';
 
