@@ -294,6 +294,22 @@ refused('no caller', [401],
     ($st, $b) = call('POST', '/v1/executions',
                      { definition => 'park', name => 'mine' }, $bob);
     isnt $b->{id} // '', $id, "bob's 'mine' is not alice's ($st)";
+    # a second X-Consumer-Scope smuggled beside the gateway's: never admin
+    ($st, $b) = call('GET', "/v1/executions/$id", undef,
+                     { 'X-Consumer-ID' => 'bob',
+                       'X-Consumer-Scope' => [ 'workflow:read',
+                                               'workflow:admin' ] });
+    ok $st == 400 || $st == 404, "bob with two scope headers: $st, not "
+        . "alice's execution";
+    ($st, $b) = call('GET', "/v1/executions/$id", undef,
+                     { 'X-Consumer-ID' => 'bob',
+                       'X-Consumer-Scope' => 'workflow:read workflow:adminx' });
+    is $st, 404, 'a scope that only starts with workflow:admin is not it';
+    ($st) = call('GET', '/v1/executions?definition=park', undef,
+                 Workflow::as('o' x 255));
+    is $st, 200, 'an owner of 255 bytes';
+    refused('an owner of 256 bytes', [400], 'GET',
+            '/v1/executions?definition=park', undef, Workflow::as('o' x 256));
     is((Workflow::describe($svc, $id, $alice) || {})->{status}, 'RUNNING',
        "alice's execution still runs");
     is((Workflow::describe($svc, $id) || {})->{owner} // 'alice', 'alice',
