@@ -7,9 +7,11 @@
 # twice first); the execution ends FAILED with the car's error.  The same
 # compensation runs when an execution parked in a Wait after two
 # reservations is stopped with "compensate": the cancels are sent and it
-# ends ABORTED.  And a redrive: an execution failed at a task (500, no
-# Retry) is redriven once the target is fixed and succeeds, redrives 1,
-# its history showing ExecutionRedriven.
+# ends ABORTED; an execution waiting for a callback is compensated too,
+# and its token is void afterwards.  A stop while a task is in flight:
+# the task's late answer changes nothing.  And a redrive: an execution
+# failed at a task (500, no Retry) is redriven once the target is fixed
+# and succeeds, redrives 1, its history showing ExecutionRedriven.
 
 use strict;
 use warnings;

@@ -8,7 +8,10 @@
 # owner's execution, forged and reused task tokens, a definition past
 # 1 MiB, an http task to the loopback when HTTP_ALLOW does not allow it
 # (in the spellings that name the loopback without saying 127.0.0.1),
-# and a flood of 2,000 executions that must not evict another owner's.
+# a flood of 2,000 executions that must not evict another owner's (and
+# pages through them each once), races (one name started, one token
+# sent, one execution redriven and stopped, 16 times at once: one
+# winner), and a second X-Consumer-Scope smuggled in (never admin).
 
 use strict;
 use warnings;
