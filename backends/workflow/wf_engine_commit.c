@@ -267,6 +267,11 @@ wf_x_committed(redisReply *r, void *data)
         return;
     }
 
+    if (x->kick) {
+        x->kick = 0;
+        wf_engine_kick();   /* children, or a parent, due now */
+    }
+
     x->seq = r->element[1]->integer;
     x->llen = r->element[2]->integer;
     x->mu = r->element[3]->integer;

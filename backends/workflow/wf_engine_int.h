@@ -56,6 +56,7 @@ struct wf_x_s {
     long long               llen;       /* the history's length */
     long long               mu;         /* mocks taken, with "mu" */
     int                     ended;
+    int                     kick;       /* the commit makes others due */
     int                     task;       /* a task in flight */
     int                     async;      /* its answer comes later */
     long long               deadline;   /* the task's, ms */

@@ -475,6 +475,7 @@ wf_x_end(wf_x_t *x, const char *status, json_t *output, const char *error,
                                          : "MapIterationFailed", c);
         }
 
+        x->kick = 1;
         json_object_set_new(x->c, "up",
                             json_pack("{s:s, s:s, s:s, s:s}", "parent",
                                       parent, "kind", "f", "slot",
@@ -549,6 +550,7 @@ wf_x_end(wf_x_t *x, const char *status, json_t *output, const char *error,
         }
 
         json_object_set_new(x->c, "up", up);
+        x->kick = 1;
     }
 
     if (wf_m.ended != NULL) {

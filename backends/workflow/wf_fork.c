@@ -132,6 +132,7 @@ wf_fork_kids(wf_x_t *x, json_t *items, size_t from, size_t to,
     }
 
     map = (x->st->type == GW_ASL_MAP);
+    x->kick = 1;
 
     for (i = from; i < to; i++) {
         m = map ? x->st->processor
