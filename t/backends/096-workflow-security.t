@@ -319,6 +319,37 @@ refused('no caller', [401],
        'an admin reads it');
 }
 
+# ---- definitions: written by admins only; their list's bounds -------------
+
+{
+    my $eve = Workflow::as('eve');
+    refused('eve creates a definition', [403], 'POST', '/v1/definitions',
+            { name => 'evil', definition => $echo }, $eve);
+    refused('eve puts a version over echo', [403], 'PUT',
+            '/v1/definitions/echo', { definition => $park }, $eve);
+    refused('eve deletes echo', [403], 'DELETE', '/v1/definitions/echo',
+            undef, $eve);
+    refused('eve as admin:read', [403], 'DELETE', '/v1/definitions/echo',
+            undef, Workflow::as('eve', 'X-Consumer-Scope' => 'admin:read'));
+    my ($st, $b) = call('GET', '/v1/definitions/echo', undef, $eve);
+    is $st, 200, 'eve reads echo';
+    is $b->{version}, 1, 'still version 1';
+
+    ($st) = call('GET', '/v1/definitions?limit=1000');
+    is $st, 200, 'the definitions listed, limit=1000';
+    refused("definitions limit=$_", [400], 'GET', "/v1/definitions?limit=$_")
+        for qw(1001 0 -1);
+
+    ($st, $b) = Workflow::define($svc, 'doomed', $park);
+    my $id = Workflow::start_execution($svc, 'doomed');
+    ($st) = call('DELETE', '/v1/definitions/doomed');
+    is $st, 204, 'doomed is deleted';
+    refused('a start of a deleted definition', [404, 409], 'POST',
+            '/v1/executions', { definition => 'doomed' });
+    is((Workflow::describe($svc, $id) || {})->{status}, 'RUNNING',
+       'its running execution runs on');
+}
+
 # ---- task tokens -----------------------------------------------------------
 
 {
