@@ -12,8 +12,9 @@
 #     ~20 ms); one is killed mid-way and started again later.  Every
 #     execution succeeds; every task state of every execution was
 #     delivered at least once, always with one Idempotency-Key per
-#     (execution, state): a redelivery reuses the key.  Duplicate
-#     deliveries are counted (diag), not asserted.
+#     (execution, state): a redelivery reuses the key; each history
+#     holds each state once.  Duplicate deliveries are counted (diag),
+#     not asserted.  The same with 20 Maps of 10 HTTP items each.
 # (c) Redis down (kill -9) while executions run, some parked in a Wait,
 #     some with HTTP tasks answering during the outage: the API answers
 #     503 problem+json, nothing crashes, the work resumes once Redis is
@@ -260,6 +261,60 @@ my $dups = 0;
 $dups += $_ - 1 for values %count;
 diag "duplicate deliveries (at-least-once after the kill -9): $dups of "
     . scalar($rx->requests) . ' requests';
+
+# the same with a Map: 20 executions of 10 items each (at most 4 at once),
+# each item an HTTP task; the other instance killed (-9) again mid-way
+ok_define('fan', { StartAt => 'Each', States => {
+    Each => { Type => 'Map', ItemsPath => '$.items', MaxConcurrency => 4,
+              ItemProcessor => { StartAt => 'Call', States => {
+                  Call => { Type => 'Task', Resource => 'tollgate:http',
+                            Parameters => { method => 'POST',
+                                            url => $rx->url('/item'),
+                                            body => { 'item.$' => '$' } },
+                            ResultSelector => { 'status.$' => '$.StatusCode' },
+                            End => $T } } },
+              End => $T } } });
+$rx->reset;
+my %fan;
+for my $i (1 .. 20) {
+    my $id = Workflow::start_execution(($svc, $other)[$i % 2], 'fan',
+        input => { items => [ map { "f$i-$_" } 1 .. 10 ] });
+    $fan{$id} = $i;
+}
+Workflow::eventually(sub { $rx->requests >= 60 }, 20);
+Workflow::kill9($other);
+sleep 1;
+$other = Workflow::restart($other);
+my %fst;
+$deadline = time + 60;
+my %fleft = %fan;
+while (%fleft && time < $deadline) {
+    for my $id (keys %fleft) {
+        my $x = Workflow::describe($svc, $id) or next;
+        next if ($x->{status} // '') eq 'RUNNING';
+        $fst{ $x->{status} }++;
+        diag "$id: $x->{status} $x->{error}: $x->{cause}"
+            if $x->{status} ne 'SUCCEEDED';
+        is_deeply $x->{output}, [ ({ status => 200 }) x 10 ],
+            "$id: ten results in order" if $x->{status} eq 'SUCCEEDED';
+        delete $fleft{$id};
+    }
+    sleep 0.2 if %fleft;
+}
+is $fst{SUCCEEDED} // 0, 20, 'the 20 Maps succeeded across the kill -9'
+    or diag explain { %fst, pending => scalar keys %fleft };
+my (%ik, %ic);
+for my $r ($rx->requests) {
+    my $body = eval { $JSON->decode($r->{body}) } or next;
+    $ic{ $body->{item} }++;
+    $ik{ $body->{item} }{ $r->{headers}{'idempotency-key'} // '' } = 1;
+}
+is scalar(keys %ic), 200, 'each of the 200 items was delivered';
+is scalar(grep { keys %{ $ik{$_} } != 1 } keys %ik), 0,
+    'one Idempotency-Key per item';
+my $fdup = 0;
+$fdup += $_ - 1 for values %ic;
+diag "Map items delivered again after the kill -9: $fdup";
 
 Workflow::stop($other);
 
