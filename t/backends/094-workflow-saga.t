@@ -135,6 +135,13 @@ sub paths { join ' ', $rx->paths }
     my @ev = Workflow::history($svc, $id, limit => 7);
     is join(',', map { $_->{id} } @ev), join(',', 1 .. scalar @ev),
         'the history read by pages of 7: ids 1 to n, each once';
+    my @bad = grep { !($_->{type} && ($_->{timestamp} // '')
+                       =~ /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/) } @ev;
+    is scalar(@bad), 0, 'every event has a type and an RFC 3339 timestamp'
+        or diag explain [ @bad[0 .. 2] ];
+    @bad = grep { ($_->{type} // '') =~ /^(Task|State)/ && !$_->{state} } @ev;
+    is scalar(@bad), 0, "every state's or task's event names its state"
+        or diag explain [ @bad[0 .. 2] ];
     my @types = Workflow::types(@ev);
     ok scalar(grep { $_ eq 'StateRetried' } @types) >= 2,
         'the history shows the retries' or diag "@types";
