@@ -296,6 +296,25 @@ sub paths { join ' ', $rx->paths }
     is Workflow::describe($svc, $id)->{status}, 'ABORTED', 'still ABORTED';
 }
 
+# ---- the caller's trace goes on into the tasks ------------------------------
+
+{
+    $rx->reset;
+    my $trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    my $id = Workflow::start_execution($svc, 'trip', input => { trip => 't-7' },
+        headers => { traceparent => "00-$trace-00f067aa0ba902b7-01" });
+    Workflow::wait_status($svc, $id, undef, 30);
+    my @req = $rx->requests;
+    ok @req >= 3, 'the trip ran its tasks';
+    is scalar(grep { ($_->{headers}{traceparent} // '') =~ /^00-$trace-/ }
+              @req), scalar @req,
+        "every task request continues the caller's trace"
+        or diag explain [ map { $_->{headers}{traceparent} } @req ];
+    my %span = map { ($_->{headers}{traceparent} // '') => 1 } @req;
+    ok !$span{"00-$trace-00f067aa0ba902b7-01"},
+        "each with a span of the service's own";
+}
+
 # ---- redrive: failed at a task, redriven once fixed ------------------------
 
 {
