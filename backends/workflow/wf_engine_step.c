@@ -21,12 +21,18 @@
  * transitions, not three.
  *
  * Gaps filled here: a task claimed again before its deadline (its
- * instance died; or a long task outlived the lease) is dispatched again
- * with the same idempotency key, without a commit; a mocked one (test
- * mode) is entered again.  A callback claimed before its deadlines is
- * left alone (a commit would move the seq its token names): it comes
- * back after a lease.  The end of a child workflow (slot "t") writes
- * TaskSucceeded/TaskFailed into the parent's history with the result.
+ * instance died: the task held a lease, renewed while it ran) is
+ * dispatched again with the same idempotency key, without a commit; a
+ * mocked one (test mode) is entered again.  A callback claimed before
+ * its deadlines is left alone (a commit would move the seq its token
+ * names): it comes back after a lease.  A Wait claimed before its end
+ * ("deadline") is made due at its end again.  The end of a child
+ * workflow (slot "t") writes TaskSucceeded/TaskFailed into the
+ * parent's history with the result.  The history's events carry
+ * "state" (the state's name; a Map iteration's, its Map's) and, for a
+ * child, "branch" (its id past the root's and the dot).  While the
+ * service drains, a chain stops after its next commit, left due at once
+ * for another instance.
  */
 
 
