@@ -97,6 +97,8 @@ sub trip {
 
 sub paths { join ' ', $rx->paths }
 
+my @audit;      # [execution id, action]: the audit events expected
+
 # ---- the saga: the car fails, the hotel then the flight are undone -----------
 
 {
@@ -181,6 +183,7 @@ sub paths { join ' ', $rx->paths }
         or diag explain $x;
     is paths(), '/reserve-flight /reserve-hotel', 'after two reservations';
 
+    push @audit, [ $id, 'stop|compensate' ];
     ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/stop",
                                { error => 'Trip.Cancelled',
                                  cause => 'the traveller changed plans',
@@ -338,6 +341,7 @@ sub paths { join ' ', $rx->paths }
     is $x->{error}, 'States.Http.StatusCode.500', 'with its status code';
 
     # the target is fixed (the script is spent: 200 from now on)
+    push @audit, [ $id, 'start' ], [ $id, 'redrive' ];
     ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/redrive");
     ok $st == 200 || $st == 202, "redrive: $st" or diag explain $b;
     $x = Workflow::wait_status($svc, $id, undef, 20);
@@ -357,6 +361,26 @@ sub paths { join ' ', $rx->paths }
 
     ($st, $b) = Workflow::call($svc, 'POST', "/v1/executions/$id/redrive");
     is $st, 409, 'a succeeded execution cannot be redriven';
+}
+
+# the audit stream: an event per start, stop and redrive, by the caller
+{
+    my %seen;
+    for my $e (@{ Workflow::cmd($redis->port, 'XRANGE', 'gw:audit', '-',
+                                '+') || [] }) {
+        my %f = @{ $e->[1] };
+        my $ev = eval { Workflow::json()->decode($f{event}) } or next;
+        my ($xid) = ($ev->{resource} // '') =~ m{^/v1/executions/([^/]+)};
+        $seen{"$xid $ev->{action}"} = $ev if $xid;
+    }
+    for (@audit) {
+        my ($id, $re) = @$_;
+        my ($ev) = map { $seen{$_} }
+                   grep { /^\Q$id\E (?:$re)$/ } keys %seen;
+        ok $ev && $ev->{actor} eq 'wf-admin' && $ev->{status} =~ /^20/,
+            "audit: $_->[1] of $_->[0], by its caller"
+            or diag explain [ sort keys %seen ];
+    }
 }
 
 ok !kill(0, $svc->{pid}) || Workflow::stop($svc) == 0,
