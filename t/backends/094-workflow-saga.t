@@ -363,6 +363,20 @@ my @audit;      # [execution id, action]: the audit events expected
     is $st, 409, 'a succeeded execution cannot be redriven';
 }
 
+# metrics per definition
+ok Workflow::metric($svc, 'workflow_executions_started_total'
+                          . '{definition="trip"}') >= 2,
+    'metrics: trips started';
+ok Workflow::metric($svc, 'workflow_executions_ended_total'
+                          . '{definition="trip",status="FAILED"}') >= 1,
+    'metrics: a trip failed';
+ok Workflow::metric($svc, 'workflow_executions_ended_total'
+                          . '{definition="trip-hold",status="ABORTED"}') >= 2,
+    'metrics: trips aborted';
+ok Workflow::metric($svc, 'workflow_execution_seconds_count'
+                          . '{definition="pay"}') >= 1,
+    'metrics: the durations of the payments';
+
 # the audit stream: an event per start, stop and redrive, by the caller
 {
     my %seen;
