@@ -18,7 +18,10 @@
  *
  * At most MaxConcurrency children run at once, and a claim creates at
  * most batch of them, so a Map of many items is started a batch at a
- * time.  In test mode (mocks) children run one at a time in slot
+ * time.  A parent claimed reads its whole hash (its items and every
+ * c:<slot>): O(items) a claim, but children ending together wake it
+ * once (one due entry), and a commit that ends a child or creates
+ * some claims at once.  In test mode (mocks) children run one at a time in slot
  * order, so that results equal the local runner's.
  *
  * Fields of our own besides wf.h's: the parent's "tol" ({"pct",
