@@ -19,6 +19,8 @@
 #     some with HTTP tasks answering during the outage: the API answers
 #     503 problem+json, nothing crashes, the work resumes once Redis is
 #     back, every task delivered with one Idempotency-Key per state.
+# (d) SIGTERM with HTTP tasks in flight: the service drains them, exits 0,
+#     and its executions finish after a restart, nothing sent twice.
 
 use strict;
 use warnings;
@@ -378,6 +380,50 @@ is scalar(grep { keys %{ $k{$_} } != 1 } keys %k), 0,
 my $again = 0;
 $again += $_ - 1 for values %c;
 diag "deliveries again across the Redis outage: $again";
+
+# ---- (d) SIGTERM with tasks in flight ---------------------------------------
+
+# the tasks answer in 1 s; the stop comes while they are out: the service
+# waits for them (drain_timeout 5 s), exits 0, and its executions go on
+# after a restart without a task sent twice by another key
+ok_define('slow', { StartAt => 'Call', States => {
+    Call => { Type => 'Task', Resource => 'tollgate:http',
+              Parameters => { method => 'POST', url => $rx->url('/slow'),
+                              body => { 'x.$' => '$$.Execution.Id' } },
+              ResultPath => undef, Next => 'Then' },
+    Then => { Type => 'Task', Resource => 'tollgate:http',
+              Parameters => { method => 'POST', url => $rx->url('/then'),
+                              body => { 'x.$' => '$$.Execution.Id' } },
+              ResultPath => undef, End => $T } } });
+$rx->reset;
+$rx->configure(delay => 0);
+$rx->script('/slow', [], 200, 1);
+$svc->{env}{DRAIN_TIMEOUT} = '5s';
+$svc = Workflow::restart($svc);
+my @slow = map { scalar Workflow::start_execution($svc, 'slow') } 1 .. 10;
+Workflow::eventually(sub { $rx->requests >= 10 }, 10);
+is Workflow::stop($svc), 0, 'SIGTERM with ten tasks in flight: exit 0';
+$svc = Workflow::restart($svc);
+%left = map { $_ => 1 } @slow;
+$deadline = time + 30;
+while (%left && time < $deadline) {
+    for my $id (keys %left) {
+        my $x = Workflow::describe($svc, $id) or next;
+        delete $left{$id} if ($x->{status} // '') eq 'SUCCEEDED';
+    }
+    sleep 0.2 if %left;
+}
+is scalar(keys %left), 0, 'the ten succeed after the restart';
+my %sk;
+for my $r ($rx->requests) {
+    my $body = eval { $JSON->decode($r->{body}) } or next;
+    $sk{"$body->{x} $r->{path}"}{ $r->{headers}{'idempotency-key'} } = 1;
+}
+is scalar(keys %sk), 20, 'each task of each sent';
+is scalar(grep { keys %{ $sk{$_} } != 1 } keys %sk), 0,
+    'one Idempotency-Key each';
+is scalar(grep { $_->{path} eq '/slow' } $rx->requests), 10,
+    'the tasks in flight at the stop were not sent again (drained)';
 
 is Workflow::stop($svc), 0, 'the service stops cleanly';
 
