@@ -44,7 +44,7 @@ sub define {
 
 # an execution as wf_start() writes it: phase enter at StartAt, due now
 sub run {
-    my ($def, $asl, $input, $mocks) = @_;
+    my ($def, $asl, $input, $mocks, %extra) = @_;
     my $id = sprintf 'wx_0000000000000000000000%04d', ++$n;
     my $now = int(time * 1000);
     my $in = $JSON->encode($input);
@@ -52,7 +52,7 @@ sub run {
       ver => 1, owner => 'wf-admin', status => 'RUNNING', start => $now,
       input => $in, machine => '', state => $asl->{StartAt}, sin => $in,
       entered => $now, phase => 'enter', seq => 0,
-      defined $mocks ? (mocks => $JSON->encode($mocks)) : ());
+      defined $mocks ? (mocks => $JSON->encode($mocks)) : (), %extra);
     r('ZADD', "gw:wf:ls:$def", $now, $id);
     r('ZADD', "gw:wf:ls:$def:RUNNING", $now, $id);
     r('ZADD', 'gw:wf:due', $now, $id);
@@ -299,19 +299,17 @@ define('kid', $kid);
 # the parent waits in its task (seq 5) as wf_task_run leaves it
 sub waiting {
     my ($asl, $def, %f) = @_;
-    my $pid = run($def, $asl, { p => 1 });
-    r('ZREM', 'gw:wf:due', $pid);
     my $later = int(time * 1000) + 60000;
-    r('HSET', "gw:wf:x:$pid", phase => 'callback', seq => 5,
-      deadline => $later, %f);
+    my $pid = run($def, $asl, { p => 1 }, undef, phase => 'callback',
+                  seq => 5, deadline => $later, %f);
+    r('ZADD', 'gw:wf:due', $later, $pid);
     return $pid;
 }
 
 for my $fail (0, 1) {
     my $pid = waiting($parent, 'parent');
     my $kin = $fail ? { fail => 1 } : {};
-    my $cid = run('kid', $kid, $kin);
-    r('HSET', "gw:wf:x:$cid", parent => $pid, slot => 't', pseq => 5);
+    run('kid', $kid, $kin, undef, parent => $pid, slot => 't', pseq => 5);
     $h = ended($pid);
     if ($fail) {
         is($h->{status}, 'FAILED', 'child workflow failed: the parent too');
