@@ -126,7 +126,8 @@ for my $owner ("evil\x1b[2J", "ev\x01il") {
 
 refused('a duplicated X-Consumer-ID', [400],
         'GET', '/v1/executions?definition=echo', undef,
-        { 'X-Consumer-ID' => [ 'alice', 'bob' ], 'X-Consumer-Scope' => undef });
+        { 'X-Consumer-ID' => [ 'alice', 'bob' ],
+          'X-Consumer-Scope' => undef });
 refused('a duplicated X-Consumer-ID, the same twice', [400],
         'GET', '/v1/executions?definition=echo', undef,
         { 'X-Consumer-ID' => [ 'alice', 'alice' ],
@@ -254,7 +255,8 @@ refused('no caller', [401],
     refused('start at version -1', [400],
             'POST', '/v1/executions', { definition => 'echo', version => -1 });
     refused('start at version "1"', [400],
-            'POST', '/v1/executions', { definition => 'echo', version => '1' });
+            'POST', '/v1/executions',
+            { definition => 'echo', version => '1' });
 }
 
 # definitions at and past 1 MiB (compact JSON of the definition)
@@ -306,7 +308,8 @@ refused('no caller', [401],
         . "alice's execution";
     ($st, $b) = call('GET', "/v1/executions/$id", undef,
                      { 'X-Consumer-ID' => 'bob',
-                       'X-Consumer-Scope' => 'workflow:read workflow:adminx' });
+                       'X-Consumer-Scope' =>
+                           'workflow:read workflow:adminx' });
     is $st, 404, 'a scope that only starts with workflow:admin is not it';
     ($st) = call('GET', '/v1/executions?definition=park', undef,
                  Workflow::as('o' x 255));
