@@ -261,7 +261,8 @@ int wf_api_routes(gw_svc_t *svc);
 /*
  * Starts an execution of def (version ver, 0: the latest) named name
  * (NULL: its id) with input, for owner, continuing traceparent (may be
- * NULL); parent/pseq: a Task's child workflow (NULL: a top one).  done
+ * NULL), for the audit event request_id (NULL: none); parent/pseq: a
+ * Task's child workflow (NULL: a top one).  done
  * gets 201 (new), 200 (the same name and input: that execution), 404,
  * 409 (the name taken with another input), 422, 503, and the execution
  * id; exactly once, never inside the call.
@@ -271,7 +272,7 @@ typedef void (*wf_started_pt)(int status, const char *id, const char *err,
 
 void wf_start(const char *def, long long ver, const char *name,
     json_t *input, const char *owner, const char *traceparent,
-    const char *parent, long long pseq, json_t *mocks, wf_started_pt done,
+    const char *request_id, const char *parent, long long pseq, json_t *mocks, wf_started_pt done,
     void *data);
 
 

@@ -369,7 +369,8 @@ wf_api_post(gw_svc_req_t *req, wf_caller_t *caller)
     wf_start(json_string_value(def),
              ver != NULL ? (long long) json_integer_value(ver) : 0,
              name != NULL ? json_string_value(name) : NULL, input,
-             caller->owner, gw_svc_req_traceparent(req), NULL, 0, mocks,
+             caller->owner, gw_svc_req_traceparent(req), gw_svc_req_id(req),
+             NULL, 0, mocks,
              wf_api_started, ctx);
 
     json_decref(body);

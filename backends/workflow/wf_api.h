@@ -35,7 +35,7 @@ extern gw_svc_script_t  wf_script_history;
 json_t *wf_def_check(gw_svc_req_t *req, json_t *body);
 
 /* an audit event's text without its "id" (malloc'ed), NULL: no memory */
-char *wf_audit(gw_svc_req_t *req, const char *actor, const char *action,
+char *wf_audit(const char *request_id, const char *actor, const char *action,
     const char *resource, int status);
 
 /* an integer of a query (?name=), within [min, max]; -1 when answered */

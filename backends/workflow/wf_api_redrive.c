@@ -87,7 +87,7 @@ wf_api_redrive(gw_svc_req_t *req, wf_caller_t *caller, const char *id)
     ev = json_pack("{s:s, s:s}", "type", "ExecutionRedriven", "timestamp",
                    ts);
     ev_text = (ev != NULL) ? json_dumps(ev, JSON_COMPACT) : NULL;
-    audit = wf_audit(req, caller->owner, "redrive", res, 200);
+    audit = wf_audit(gw_svc_req_id(req), caller->owner, "redrive", res, 200);
     json_decref(ev);
 
     /* the request's memory: freed by the kit after the answer */

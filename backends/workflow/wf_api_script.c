@@ -389,7 +389,7 @@ wf_stop_run(wf_stop_t *s, const char *comp)
 
     ev_text = json_dumps(ev, JSON_COMPACT);
     f_text = json_dumps(f, JSON_COMPACT);
-    audit = wf_audit(s->req, s->caller.owner,
+    audit = wf_audit(gw_svc_req_id(s->req), s->caller.owner,
                      comp != NULL ? "compensate" : "stop", res, 200);
 
     if (ev_text == NULL || f_text == NULL || audit == NULL) {

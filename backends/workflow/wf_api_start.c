@@ -29,6 +29,7 @@ typedef struct {
     char                    name[WF_NAME_MAX + 1];
     char                    owner[WF_OWNER_MAX + 1];
     char                   *tp;
+    char                   *rid;        /* the request's id, "" for none */
     char                   *parent;
     long long               ver;
     long long               pseq;
@@ -91,8 +92,8 @@ gw_svc_script_t  wf_script_start = { .text =
 
 void
 wf_start(const char *def, long long ver, const char *name, json_t *input,
-    const char *owner, const char *traceparent, const char *parent,
-    long long pseq, json_t *mocks, wf_started_pt done, void *data)
+    const char *owner, const char *traceparent, const char *request_id,
+    const char *parent, long long pseq, json_t *mocks, wf_started_pt done, void *data)
 {
     wf_start_t         *s;
     redisAsyncContext  *redis;
@@ -122,11 +123,12 @@ wf_start(const char *def, long long ver, const char *name, json_t *input,
     }
 
     s->tp = strdup(traceparent != NULL ? traceparent : "");
+    s->rid = strdup(request_id != NULL ? request_id : "");
     s->parent = strdup(parent != NULL ? parent : "");
     s->input = (input != NULL) ? json_incref(input) : json_object();
     s->mocks = json_incref(mocks);
 
-    if (s->tp == NULL || s->parent == NULL || s->input == NULL
+    if (s->tp == NULL || s->rid == NULL || s->parent == NULL || s->input == NULL
         || wf_id_new(s->id) != 0)
     {
         wf_start_later(s, 503, "out of memory");
@@ -288,7 +290,7 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
 
     fields_text = json_dumps(fields, JSON_COMPACT);
     ev_text = (ev != NULL) ? json_dumps(ev, JSON_COMPACT) : NULL;
-    audit = wf_audit(NULL, s->owner, "start", res, 201);
+    audit = wf_audit(s->rid, s->owner, "start", res, 201);
 
     if (fields_text == NULL || ev_text == NULL || audit == NULL) {
         goto nomem;
@@ -368,6 +370,7 @@ wf_start_end(wf_start_t *s, int status, const char *err)
     json_decref(s->input);
     json_decref(s->mocks);
     free(s->tp);
+    free(s->rid);
     free(s->parent);
     free(s);
 }

@@ -293,7 +293,7 @@ wf_def_write(gw_svc_req_t *req, wf_caller_t *caller, const char *name,
     snprintf(res, sizeof(res), "/v1/definitions/%s", name);
 
     doc_text = json_dumps(doc, JSON_COMPACT);
-    audit = wf_audit(req, caller->owner, create ? "create" : "update", res,
+    audit = wf_audit(gw_svc_req_id(req), caller->owner, create ? "create" : "update", res,
                      201);
 
     if (doc_text == NULL || audit == NULL) {
@@ -542,7 +542,7 @@ wf_def_delete(gw_svc_req_t *req, wf_caller_t *caller, const char *name)
     snprintf(res, sizeof(res), "/v1/definitions/%s", name);
     snprintf(now, sizeof(now), "%lld", wf_now_ms());
 
-    audit = wf_audit(req, caller->owner, "delete", res, 204);
+    audit = wf_audit(gw_svc_req_id(req), caller->owner, "delete", res, 204);
     if (audit == NULL) {
         gw_svc_reply_problem(req, 500, "internal", "Internal error",
                              "out of memory");

@@ -221,7 +221,7 @@ wf_def_check(gw_svc_req_t *req, json_t *body)
 
 
 char *
-wf_audit(gw_svc_req_t *req, const char *actor, const char *action,
+wf_audit(const char *request_id, const char *actor, const char *action,
     const char *resource, int status)
 {
     char    *text;
@@ -233,7 +233,7 @@ wf_audit(gw_svc_req_t *req, const char *actor, const char *action,
                    "action", action,
                    "resource", resource,
                    "status", status,
-                   "request_id", req != NULL ? gw_svc_req_id(req) : "",
+                   "request_id", request_id != NULL ? request_id : "",
                    "source", "workflow");
     if (ev == NULL) {
         return NULL;

@@ -61,7 +61,7 @@ wf_task_child(const wf_task_t *task, const char *def, wf_task_pt done,
     /* done never inside the call (wf.h) */
     wf_start(def, 0, name, task->payload,
              task->owner != NULL ? task->owner : "", task->traceparent,
-             task->id, task->seq, NULL, wf_child_started, c);
+             NULL, task->id, task->seq, NULL, wf_child_started, c);
 
     return 0;
 }

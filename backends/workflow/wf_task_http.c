@@ -193,7 +193,7 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
     }
 
     memcpy(tp, "traceparent: ", 13);
-    snprintf(idem, sizeof(idem), "Idempotency-Key: %s", task->idem);
+    snprintf(idem, sizeof(idem), "Idempotency-Key: \"%s\"", task->idem);
     snprintf(exec, sizeof(exec), "X-Tollgate-Execution: %s", task->id);
 
     lines[n] = idem;

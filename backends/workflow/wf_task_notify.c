@@ -109,7 +109,7 @@ wf_task_notify(const wf_task_t *task, wf_task_pt done, void *data,
     }
 
     snprintf(owner, sizeof(owner), "X-Consumer-ID: %s", task->owner);
-    snprintf(idem, sizeof(idem), "Idempotency-Key: %s", task->idem);
+    snprintf(idem, sizeof(idem), "Idempotency-Key: \"%s\"", task->idem);
 
     headers[0] = "Content-Type: application/json";
     headers[1] = owner;

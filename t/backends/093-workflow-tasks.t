@@ -158,7 +158,7 @@ is_deeply($J->decode($r->{body}), { sku => 'a-1', qty => 2 },
           '... the body, JSON');
 like($r->{headers}{'content-type'}, qr{^application/json},
      '... Content-Type application/json');
-like($r->{headers}{'idempotency-key'} // '', qr/^\Q$id\E:\d+$/,
+like($r->{headers}{'idempotency-key'} // '', qr/^"\Q$id\E:\d+"$/,
      '... Idempotency-Key <execution>:<seq>');
 like($r->{headers}{traceparent} // '',
      qr/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, '... a traceparent');
@@ -234,7 +234,10 @@ like($x->{cause} // '', qr/Host/, '... naming the header');
 
 # ---- an address http_allow does not name -------------------------------------
 
-my $svc2 = Workflow::start(env => { REDIS => $redis->address,
+# an instance of another configuration needs a Redis of its own: every
+# instance on one Redis claims every due execution
+my $redis2 = Tollgate::Redis->start;
+my $svc2 = Workflow::start(env => { REDIS => $redis2->address,
                                     MOCKS => 'off', HTTP_ALLOW => '' });
 {
     my $def = {
@@ -340,7 +343,7 @@ is(output($x)->{ok}, JSON::PP::true, '... the service\'s answer as result');
 ok($r, '... POST notify_url + /v1/notifications') or diag explain [requests()];
 is($r->{method}, 'POST', '... a POST');
 is($r->{headers}{'x-consumer-id'}, 'wf-admin', '... X-Consumer-ID: owner');
-like($r->{headers}{'idempotency-key'} // '', qr/^\Q$id\E:\d+$/,
+like($r->{headers}{'idempotency-key'} // '', qr/^"\Q$id\E:\d+"$/,
      '... Idempotency-Key');
 is_deeply($J->decode($r->{body} || '{}'),
           { channel => 'webhook', type => 'order.paid', data => { o => 7 } },
