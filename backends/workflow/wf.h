@@ -20,6 +20,7 @@
  *   wf_fork.c      Parallel and Map: children executions
  *   wf_task*.c     task dispatch by resource
  *   wf_util.c      ids, time, tokens, callers, bodies
+ *   wf_stok.c      the caller's token, sealed for tollgate:http's auth
  *
  * A Lua script lives in the file of the part that runs it (a
  * gw_svc_script_t declared below); wf_main.c initialises them all.
@@ -128,7 +129,9 @@
  *   or {"error", "cause"}), tp (the traceparent tasks continue),
  *   redrives, fstate / fsin (where and with what input it failed, for
  *   redrive), comp (1: stopped, running its compensation), mocks (test
- *   mode only: the execution's mocks, JSON), mu:<state> (mocks taken).
+ *   mode only: the execution's mocks, JSON), mu:<state> (mocks taken),
+ *   stok (the caller's bearer token, sealed: wf_stok.c; a fork child
+ *   copies its parent's).
  *   The engine's own: tol (fork: a Map's tolerances {"pct", "count"}),
  *   pstate and pkind (a fork child: its parent's state, "map" or "par");
  *   deadline is also a Wait's end.
@@ -272,8 +275,32 @@ typedef void (*wf_started_pt)(int status, const char *id, const char *err,
 
 void wf_start(const char *def, long long ver, const char *name,
     json_t *input, const char *owner, const char *traceparent,
-    const char *request_id, const char *parent, long long pseq, json_t *mocks, wf_started_pt done,
-    void *data);
+    const char *request_id, const char *parent, long long pseq,
+    json_t *mocks, wf_started_pt done, void *data);
+
+/*
+ * wf_start with the caller's bearer token (NULL: none), kept sealed in
+ * the execution's "stok" (wf_stok.c) for tollgate:http's auth.exchange.
+ */
+void wf_start_tok(const char *def, long long ver, const char *name,
+    json_t *input, const char *owner, const char *traceparent,
+    const char *request_id, const char *parent, long long pseq,
+    json_t *mocks, const char *stok, wf_started_pt done, void *data);
+
+
+/* ---- the caller's token (wf_stok.c) -------------------------------------- */
+
+#define WF_STOK_MAX       8192    /* bytes of a caller's bearer token */
+
+/*
+ * Seals tok (len bytes, 1 to WF_STOK_MAX) for the execution whose root
+ * id is aad: *out malloc()ed text for the field "stok".  Opens it again:
+ * *tok malloc()ed, NUL-ended, to release with wf_stok_free() (cleansed).
+ * 0 or -1 (a sealed value of another root, altered, or another key).
+ */
+int wf_stok_seal(const char *tok, size_t len, const char *aad, char **out);
+int wf_stok_open(const char *sealed, const char *aad, char **tok);
+void wf_stok_free(char *tok);
 
 
 /* ---- the engine (wf_engine*.c) ------------------------------------------- */
@@ -319,6 +346,9 @@ typedef struct {
     const char             *owner;
     long long               seq;
     long long               timeout;    /* ms */
+    const char             *stok;       /* the execution's sealed caller
+                                           token ("stok"), "" or NULL:
+                                           none; opened with root */
 } wf_task_t;
 
 /*

@@ -16,12 +16,18 @@
  * Every call names its caller (wf_caller); a caller who is not an admin
  * sees and acts on its own executions only, and someone else's is 404,
  * never 403, so ids cannot be probed.
+ *
+ * A start keeps the caller's "Authorization: Bearer" token (the gateway
+ * hands it on as the client sent it), sealed (wf_stok.c), for a
+ * tollgate:http task that exchanges it (docs/workflow.md); the token is
+ * never logged nor answered.
  */
 
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gw_form.h"
 #include "wf_api.h"
@@ -44,6 +50,7 @@ static void wf_api_post(gw_svc_req_t *req, wf_caller_t *caller);
 static void wf_api_started(int status, const char *id, const char *err,
     void *data);
 static void wf_api_described(redisAsyncContext *c, void *r, void *data);
+static int wf_api_bearer(gw_svc_req_t *req, const char **token);
 
 
 static const char  *wf_api_fields[] = {
@@ -274,7 +281,12 @@ wf_api_post(gw_svc_req_t *req, wf_caller_t *caller)
 {
     json_t        *body, *def, *ver, *name, *input, *mocks, *v;
     const char    *k, *bad;
+    const char    *bearer;
     wf_api_ctx_t  *ctx;
+
+    if (wf_api_bearer(req, &bearer) != 0) {
+        return;
+    }
 
     body = wf_body(req);
     if (body == NULL) {
@@ -366,14 +378,69 @@ wf_api_post(gw_svc_req_t *req, wf_caller_t *caller)
         json_object_set_new(body, "input", input);
     }
 
-    wf_start(json_string_value(def),
-             ver != NULL ? (long long) json_integer_value(ver) : 0,
-             name != NULL ? json_string_value(name) : NULL, input,
-             caller->owner, gw_svc_req_traceparent(req), gw_svc_req_id(req),
-             NULL, 0, mocks,
-             wf_api_started, ctx);
+    wf_start_tok(json_string_value(def),
+                 ver != NULL ? (long long) json_integer_value(ver) : 0,
+                 name != NULL ? json_string_value(name) : NULL, input,
+                 caller->owner, gw_svc_req_traceparent(req),
+                 gw_svc_req_id(req), NULL, 0, mocks, bearer,
+                 wf_api_started, ctx);
 
     json_decref(body);
+}
+
+
+/*
+ * The caller's bearer token (RFC 6750 section 2.1: "Bearer" in any case,
+ * one space, a token68 of at most WF_STOK_MAX bytes), NULL without one
+ * or with another scheme; -1 when req was answered: 400 for two
+ * Authorization headers or a malformed Bearer, 413 for one too long.
+ */
+static int
+wf_api_bearer(gw_svc_req_t *req, const char **token)
+{
+    size_t       n, len;
+    const char  *v;
+
+    *token = NULL;
+
+    if (gw_svc_req_header_count(req, "Authorization") > 1) {
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request",
+                             "Authorization: at most one");
+        return -1;
+    }
+
+    v = gw_svc_req_header(req, "Authorization");
+
+    if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0) {
+        return 0;
+    }
+
+    v += 7;
+    len = strlen(v);
+
+    if (len > WF_STOK_MAX) {
+        gw_svc_reply_problem(req, 413, "too-large", "Payload too large",
+                             "Authorization: a bearer token of at most "
+                             "8192 bytes");
+        return -1;
+    }
+
+    n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789-._~+/");
+
+    while (v[n] == '=') {
+        n++;
+    }
+
+    if (len == 0 || n != len) {
+        gw_svc_reply_problem(req, 400, "bad-request", "Bad request",
+                             "Authorization: Bearer and a token68");
+        return -1;
+    }
+
+    *token = v;
+
+    return 0;
 }
 
 

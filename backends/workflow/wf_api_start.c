@@ -31,6 +31,7 @@ typedef struct {
     char                   *tp;
     char                   *rid;        /* the request's id, "" for none */
     char                   *parent;
+    char                   *stok;       /* the caller's token, clear */
     long long               ver;
     long long               pseq;
     json_t                 *input;
@@ -93,7 +94,19 @@ gw_svc_script_t  wf_script_start = { .text =
 void
 wf_start(const char *def, long long ver, const char *name, json_t *input,
     const char *owner, const char *traceparent, const char *request_id,
-    const char *parent, long long pseq, json_t *mocks, wf_started_pt done, void *data)
+    const char *parent, long long pseq, json_t *mocks, wf_started_pt done,
+    void *data)
+{
+    wf_start_tok(def, ver, name, input, owner, traceparent, request_id,
+                 parent, pseq, mocks, NULL, done, data);
+}
+
+
+void
+wf_start_tok(const char *def, long long ver, const char *name,
+    json_t *input, const char *owner, const char *traceparent,
+    const char *request_id, const char *parent, long long pseq,
+    json_t *mocks, const char *stok, wf_started_pt done, void *data)
 {
     wf_start_t         *s;
     redisAsyncContext  *redis;
@@ -127,6 +140,19 @@ wf_start(const char *def, long long ver, const char *name, json_t *input,
     s->parent = strdup(parent != NULL ? parent : "");
     s->input = (input != NULL) ? json_incref(input) : json_object();
     s->mocks = json_incref(mocks);
+
+    if (stok != NULL && stok[0] != '\0') {
+        if (strlen(stok) > WF_STOK_MAX) {
+            wf_start_later(s, 422, "the caller's token is past 8 KiB");
+            return;
+        }
+
+        s->stok = strdup(stok);
+        if (s->stok == NULL) {
+            wf_start_later(s, 503, "out of memory");
+            return;
+        }
+    }
 
     if (s->tp == NULL || s->rid == NULL || s->parent == NULL || s->input == NULL
         || wf_id_new(s->id) != 0)
@@ -208,7 +234,7 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
 
     char        *fields_text, *input_text, *mocks_text, *ev_text, *audit;
     char         res[WF_ID_MAX + 32], now_s[24], ver_s[24], pseq_s[24];
-    char         ts[32], ihash[65], *sorted;
+    char         ts[32], ihash[65], *sorted, *sealed;
     json_t      *fields, *ev;
     long long    now;
     const char  *argv[5], *state;
@@ -248,6 +274,7 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
                  : strdup("");
 
     fields = NULL;
+    sealed = NULL;
     ev = NULL;
     fields_text = NULL;
     ev_text = NULL;
@@ -276,6 +303,15 @@ wf_start_def(wf_def_t *def, const char *err, void *data)
     if (s->parent[0] != '\0'
         && (json_object_set_new(fields, "slot", json_string("t")) != 0
             || json_object_set_new(fields, "pseq", json_string(pseq_s))
+               != 0))
+    {
+        goto nomem;
+    }
+
+    /* sealed under the new id: a top execution is its own root */
+    if (s->stok != NULL
+        && (wf_stok_seal(s->stok, strlen(s->stok), s->id, &sealed) != 0
+            || json_object_set_new(fields, "stok", json_string(sealed))
                != 0))
     {
         goto nomem;
@@ -319,6 +355,7 @@ done:
 
     wf_def_release(def);
     json_decref(fields);
+    free(sealed);
     json_decref(ev);
     free(input_text);
     free(mocks_text);
@@ -372,6 +409,7 @@ wf_start_end(wf_start_t *s, int status, const char *err)
     free(s->tp);
     free(s->rid);
     free(s->parent);
+    wf_stok_free(s->stok);
     free(s);
 }
 

@@ -166,6 +166,7 @@ wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
     task.idem = idem;
     task.traceparent = wf_x_str(x, "tp");
     task.owner = wf_x_str(x, "owner");
+    task.stok = wf_x_str(x, "stok");
     task.seq = x->seq;
     task.timeout = timeout;
 

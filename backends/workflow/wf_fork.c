@@ -166,6 +166,11 @@ wf_fork_kids(wf_x_t *x, json_t *items, size_t from, size_t to,
             return -1;
         }
 
+        /* the caller's token, sealed for the root: the same here */
+        if (wf_x_str(x, "stok")[0] != '\0') {
+            json_object_set_new(f, "stok", json_string(wf_x_str(x, "stok")));
+        }
+
         s = wf_dump(item);
         json_object_set_new(f, "sin", json_string(s ? s : "null"));
         free(s);

@@ -33,6 +33,7 @@
 #include <openssl/crypto.h>
 
 #include "wf.h"
+#include "wf_task_int.h"
 
 
 static int wf_key_load(const char *path);
@@ -73,6 +74,11 @@ static const gw_svc_key_t  wf_keys[] = {
     { "http_response_max", GW_SVC_SIZE, "256k", 0, 16 * 1024 * 1024,
       NULL },
     { "notify_url", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* tollgate:http's auth.exchange (wf_task_exchange.c) */
+    { "identity_url", GW_SVC_STR, "", 0, 0, NULL },
+    { "identity_client_id", GW_SVC_STR, "", 0, 0, NULL },
+    { "identity_client_secret_file", GW_SVC_STR, "", 0, 0, NULL },
 
     { NULL, 0, NULL, 0, 0, NULL }
 };
@@ -397,6 +403,7 @@ main(int argc, char **argv)
     rc = wf_serve(argc, argv);
 
     OPENSSL_cleanse(wf.key, sizeof(wf.key));
+    wf_task_exchange_free();
     gw_svc_free(wf.svc);
 
     return rc;

@@ -82,6 +82,10 @@ wf_task_configure(gw_svc_t *svc)
     conf.concurrency = WF_TASK_CONCURRENCY;
     conf.metrics = "workflow_http";
 
+    if (wf_task_exchange_configure(svc) != 0) {
+        return -1;
+    }
+
     return gw_svc_out_configure(svc, &conf);
 }
 

@@ -13,7 +13,8 @@
  * underscores; a hash of the id when that is too long), the same on
  * every dispatch of the same transition: a dispatch repeated after a
  * crash finds the child already started (200) instead of starting a
- * second one.
+ * second one.  The caller's token (wf_stok.c) is inherited: opened
+ * under the parent's root and sealed again under the child's own id.
  */
 
 
@@ -39,7 +40,7 @@ int
 wf_task_child(const wf_task_t *task, const char *def, wf_task_pt done,
     void *data, char *err, size_t errlen)
 {
-    char         name[WF_NAME_MAX + 1];
+    char         name[WF_NAME_MAX + 1], *tok;
     wf_child_t  *c;
 
     if (task->payload == NULL) {
@@ -58,10 +59,24 @@ wf_task_child(const wf_task_t *task, const char *def, wf_task_pt done,
 
     wf_child_name(task, name, sizeof(name));
 
+    /* the caller's token goes on, sealed again under the child's id */
+    tok = NULL;
+
+    if (task->stok != NULL && task->stok[0] != '\0'
+        && wf_stok_open(task->stok, task->root, &tok) != 0)
+    {
+        free(c);
+        snprintf(err, errlen, "tollgate:workflow: the caller's token "
+                 "cannot be opened (another secret_key_file?)");
+        return -1;
+    }
+
     /* done never inside the call (wf.h) */
-    wf_start(def, 0, name, task->payload,
-             task->owner != NULL ? task->owner : "", task->traceparent,
-             NULL, task->id, task->seq, NULL, wf_child_started, c);
+    wf_start_tok(def, 0, name, task->payload,
+                 task->owner != NULL ? task->owner : "", task->traceparent,
+                 NULL, task->id, task->seq, NULL, tok, wf_child_started, c);
+
+    wf_stok_free(tok);
 
     return 0;
 }

@@ -23,6 +23,13 @@
  * 2xx fails the task with "States.Http.StatusCode.<code>" (so a Retry
  * can name 503), a timeout with States.Timeout, anything else with
  * States.TaskFailed.
+ *
+ * With "auth": {"exchange": {"audience", "scope"}}, the call waits for
+ * the caller's token exchanged at the identity service
+ * (wf_task_exchange.c) and carries the new one as "Authorization:
+ * Bearer"; the request is then kept whole (wf_http_t owns its copies)
+ * until the exchange answers.  An Authorization of the payload's own is
+ * refused with auth.exchange.
  */
 
 
@@ -30,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "wf_task_int.h"
 
@@ -45,6 +54,15 @@
 typedef struct {
     wf_task_pt              done;
     void                   *data;
+
+    /* a call that waits for a token exchange: its copies */
+    const char             *method;
+    char                   *url;
+    char                   *lines[WF_HTTP_HEADERS_MAX + 6];
+    size_t                  n;
+    char                   *body;
+    size_t                  len;
+    long long               timeout;
 } wf_http_t;
 
 
@@ -53,6 +71,9 @@ static int wf_http_headers(json_t *headers, char **lines, size_t *n,
 static int wf_http_token(const char *s);
 static void wf_http_done(const gw_svc_out_res_t *res, void *data);
 static json_t *wf_http_body(const gw_svc_out_res_t *res);
+static void wf_http_exchanged(const char *token, const char *error,
+    const char *cause, void *data);
+static void wf_http_free(wf_http_t *h);
 
 
 static const char *const  wf_http_reserved[] = {
@@ -74,7 +95,7 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
     json_t             *p, *v;
     long long           timeout;
     wf_http_t          *h;
-    const char         *method, *url, *body;
+    const char         *method, *url, *body, *aud, *scope;
     gw_svc_out_req_t    req;
 
     static const char *const  methods[] = { "GET", "POST", "PUT", "PATCH",
@@ -144,6 +165,17 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
         }
     }
 
+    aud = NULL;
+    scope = NULL;
+
+    if (wf_task_exchange_args(json_object_get(p, "auth"),
+                              json_object_get(p, "headers"), &aud, &scope,
+                              err, errlen)
+        != 0)
+    {
+        return -1;
+    }
+
     ctype = 0;
 
     if (wf_http_headers(json_object_get(p, "headers"), lines, &n, &ctype,
@@ -201,7 +233,7 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
     lines[n + 2] = exec;
     lines[n + 3] = NULL;
 
-    h = malloc(sizeof(wf_http_t));
+    h = calloc(1, sizeof(wf_http_t));
     if (h == NULL) {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -209,6 +241,47 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
 
     h->done = done;
     h->data = data;
+
+    if (aud != NULL) {
+        /* kept whole until the exchange answers */
+        h->method = method;
+        h->url = strdup(url);
+        h->body = malloc(len + 1);
+        h->len = len;
+        h->timeout = timeout;
+
+        for (i = 0; i < n + 3; i++) {
+            h->lines[i] = (i < n) ? lines[i] : strdup(lines[i]);
+            if (i < n) {
+                lines[i] = NULL;
+            }
+            h->n = i + 1;
+            if (h->lines[i] == NULL) {
+                break;
+            }
+        }
+
+        if (h->url == NULL || h->body == NULL || i < n + 3) {
+            snprintf(err, errlen, "out of memory");
+            wf_http_free(h);
+            goto done;
+        }
+
+        if (len > 0) {
+            memcpy(h->body, body, len);
+        }
+
+        if (wf_task_exchange(task, aud, scope, timeout, wf_http_exchanged,
+                             h, err, errlen)
+            != 0)
+        {
+            wf_http_free(h);
+            goto done;
+        }
+
+        rc = 0;
+        goto done;
+    }
 
     memset(&req, 0, sizeof(req));
     req.method = method;
@@ -237,6 +310,79 @@ done:
     free(text);
 
     return rc;
+}
+
+
+/* the exchange answered: the call, with the new token, or the failure */
+static void
+wf_http_exchanged(const char *token, const char *error, const char *cause,
+    void *data)
+{
+    char               *line, err[WF_TASK_CAUSE_MAX];
+    size_t              len;
+    wf_http_t          *h = data;
+    gw_svc_out_req_t    req;
+
+    if (error != NULL) {
+        h->done(NULL, error, cause, h->data);
+        wf_http_free(h);
+        return;
+    }
+
+    len = sizeof("Authorization: Bearer ") + strlen(token);
+    line = malloc(len);
+
+    if (line == NULL) {
+        h->done(NULL, "States.TaskFailed", "out of memory", h->data);
+        wf_http_free(h);
+        return;
+    }
+
+    snprintf(line, len, "Authorization: Bearer %s", token);
+    h->lines[h->n] = line;
+    h->lines[h->n + 1] = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.method = h->method;
+    req.url = h->url;
+    req.headers = (const char *const *) h->lines;
+    req.body = h->len > 0 || h->method[0] != 'G' ? h->body : NULL;
+    req.body_len = h->len;
+    req.timeout = h->timeout;
+    req.keep = (size_t) gw_svc_conf_int(wf.svc, "http_response_max");
+
+    err[0] = '\0';
+
+    if (gw_svc_out_request(wf.svc, &req, wf_http_done, h, err, sizeof(err))
+        != 0)
+    {
+        h->lines[h->n] = NULL;
+        OPENSSL_cleanse(line, len);
+        free(line);
+        h->done(NULL, "States.TaskFailed", err, h->data);
+        wf_http_free(h);
+        return;
+    }
+
+    /* the kit copied it: our copy of the token goes now */
+    h->lines[h->n] = NULL;
+    OPENSSL_cleanse(line, len);
+    free(line);
+}
+
+
+static void
+wf_http_free(wf_http_t *h)
+{
+    size_t  i;
+
+    for (i = 0; i < h->n; i++) {
+        free(h->lines[i]);
+    }
+
+    free(h->url);
+    free(h->body);
+    free(h);
 }
 
 
@@ -347,7 +493,7 @@ wf_http_done(const gw_svc_out_res_t *res, void *data)
     wf_http_t  *h = data;
 
     wf_task_http_outcome(res, 1, h->done, h->data);
-    free(h);
+    wf_http_free(h);
 }
 
 

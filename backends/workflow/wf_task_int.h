@@ -30,6 +30,25 @@ int wf_task_stream(const wf_task_t *task, const char *topic,
 int wf_task_child(const wf_task_t *task, const char *def, wf_task_pt done,
     void *data, char *err, size_t errlen);
 
+/*
+ * wf_task_exchange.c: the caller's token (task->stok) exchanged at the
+ * identity service for one of audience (scope: NULL for the grant's
+ * default); done gets the new token (borrowed, for the call) or error
+ * and cause, exactly once, never inside the call.  0, or -1 with err
+ * filled (no token kept, no identity_url; done never runs).
+ */
+typedef void (*wf_exchange_pt)(const char *token, const char *error,
+    const char *cause, void *data);
+
+int wf_task_exchange(const wf_task_t *task, const char *audience,
+    const char *scope, long long timeout, wf_exchange_pt done, void *data,
+    char *err, size_t errlen);
+/* payload's auth (NULL: none): 0 with aud, scope set; -1 with err */
+int wf_task_exchange_args(json_t *auth, json_t *headers, const char **aud,
+    const char **scope, char *err, size_t errlen);
+int wf_task_exchange_configure(gw_svc_t *svc);  /* identity_* keys */
+void wf_task_exchange_free(void);
+
 /* 1 when topic is a gw_topic name: 1 to 64 of [a-z0-9_.-] */
 int wf_task_topic_valid(const char *topic);
 
