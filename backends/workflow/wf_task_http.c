@@ -60,7 +60,7 @@ typedef struct {
     char                   *url;
     char                   *lines[WF_HTTP_HEADERS_MAX + 6];
     size_t                  n;
-    char                   *body;
+    char                   *body;       /* NULL: none */
     size_t                  len;
     long long               timeout;
 } wf_http_t;
@@ -246,7 +246,7 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
         /* kept whole until the exchange answers */
         h->method = method;
         h->url = strdup(url);
-        h->body = malloc(len + 1);
+        h->body = body != NULL ? malloc(len + 1) : NULL;
         h->len = len;
         h->timeout = timeout;
 
@@ -261,7 +261,9 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
             }
         }
 
-        if (h->url == NULL || h->body == NULL || i < n + 3) {
+        if (h->url == NULL || (body != NULL && h->body == NULL)
+            || i < n + 3)
+        {
             snprintf(err, errlen, "out of memory");
             wf_http_free(h);
             goto done;
@@ -346,7 +348,7 @@ wf_http_exchanged(const char *token, const char *error, const char *cause,
     req.method = h->method;
     req.url = h->url;
     req.headers = (const char *const *) h->lines;
-    req.body = h->len > 0 || h->method[0] != 'G' ? h->body : NULL;
+    req.body = h->body;
     req.body_len = h->len;
     req.timeout = h->timeout;
     req.keep = (size_t) gw_svc_conf_int(wf.svc, "http_response_max");

@@ -19,6 +19,7 @@ use lib "$FindBin::Bin";
 use lib "$FindBin::Bin/../lib";
 
 use Test::More;
+use MIME::Base64 ();
 use Time::HiRes qw(sleep time);
 
 use Identity;
@@ -221,6 +222,38 @@ my $log = Workflow::slurp($svc->{log});
 unlike($log, qr/\Q$sig\E/, 'the service log never holds a caller token');
 unlike($log, qr/\Q$wf_secret\E/, 'nor the client secret');
 is(scalar(Workflow::errors($svc)), 0, 'no error logged');
+
+# ---- the identity service unavailable: TaskFailed, retried -------------
+
+Workflow::stop($svc);
+my $idp = WfReceiver->new(default => 503);
+$svc = Workflow::start(env => {
+    REDIS => $redis->address,
+    IDENTITY_URL => $idp->url('/id/'),
+    IDENTITY_CLIENT_ID => 'wf-engine',
+    IDENTITY_CLIENT_SECRET_FILE => $secret_file });
+Workflow::define($svc, 'exch-retry', {
+    StartAt => 'Call', States => {
+        Call => { %{ exchanged_call() },
+                  Retry => [ { ErrorEquals => ['States.TaskFailed'],
+                               IntervalSeconds => 1, MaxAttempts => 2,
+                               BackoffRate => 1 } ] } } });
+$rx->reset;
+$id = Workflow::start_execution($svc, 'exch-retry', input => {},
+    headers => { Authorization => "Bearer $tok" });
+$x = Workflow::wait_status($svc, $id, undef, 20);
+is($x->{error}, 'States.TaskFailed', 'identity 503: States.TaskFailed');
+like($x->{cause}, qr/answered 503/, 'the cause says 503');
+my @ex = $idp->requests;
+is(scalar @ex, 3, 'retried by the Retry: three exchanges');
+is($ex[0]{path}, '/id/oauth2/token', 'POST identity_url + /oauth2/token');
+my ($basic) = ($ex[0]{headers}{authorization} // '') =~ /^Basic (\S+)$/;
+is(MIME::Base64::decode_base64($basic // ''), "wf-engine:$wf_secret",
+   'as the workflow\'s client (client_secret_basic)');
+like($ex[0]{body}, qr/(^|&)grant_type=urn%3Aietf%3Aparams%3Aoauth%3A
+                      grant-type%3Atoken-exchange(&|$)/x, 'the grant');
+is(scalar(grep { $_->{path} eq '/orders' } $rx->requests), 0,
+   'no call without a token');
 
 # ---- a service without identity_url: the task says so ------------------
 
