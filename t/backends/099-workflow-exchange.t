@@ -7,7 +7,9 @@
 # client; a Map's iterations and a child workflow carry it too.  Without
 # a token the task fails with States.TaskFailed "no caller token to
 # exchange"; a revoked subject token is Tollgate.TokenExchangeFailed
-# (invalid_grant), which a Catch names; an Authorization of the payload's
+# (invalid_grant), which a Catch names; a sealed token copied into
+# another execution does not open; the identity service's 503 is
+# States.TaskFailed, retried; an Authorization of the payload's
 # own beside auth.exchange is refused; two Authorization headers at the
 # start are 400.
 
@@ -148,6 +150,22 @@ my $keys = $redis->cli('KEYS', 'gw:wf:x:*');
 for my $k (split /\n/, $keys) {
     unlike($redis->cli('HGETALL', $k), qr/\Q$sig\E/, "$k: no clear token");
 }
+
+# ---- a sealed token opens only in its own execution ---------------------
+
+my $first = (grep { /^wx_/ } split /\n/, $redis->cli('ZRANGE', 'gw:wf:all',
+                                                       0, 0))[0];
+my $sealed = $redis->cli('HGET', "gw:wf:x:$first", 'stok');
+like($sealed, qr/^v1:[0-9a-f]+$/, 'stok: sealed text');
+Workflow::define($svc, 'exch-wait', {
+    StartAt => 'Wait', States => {
+        Wait => { Type => 'Wait', Seconds => 2, Next => 'Call' },
+        Call => exchanged_call() } });
+$id = Workflow::start_execution($svc, 'exch-wait', input => {});
+$redis->cli('HSET', "gw:wf:x:$id", 'stok', $sealed);
+$x = Workflow::wait_status($svc, $id, undef, 20);
+is($x->{error}, 'States.TaskFailed', 'another execution\'s stok: failed');
+like($x->{cause}, qr/cannot be opened/, 'it does not open there');
 
 # ---- without a token: States.TaskFailed --------------------------------
 
