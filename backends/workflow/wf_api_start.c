@@ -13,6 +13,8 @@
  * SHA-256 of its compact text with sorted keys, field "ihash", compared
  * in the script) answers the
  * execution that has it (200), another input is refused (409).
+ * wf_start_tok also keeps the caller's bearer token, sealed under the
+ * new id (wf_stok.c, field "stok"), for tollgate:http's auth.exchange.
  */
 
 
