@@ -27,8 +27,10 @@
 #      (about PARK: wrk is stopped once the service counts them) into a Wait
 #      of 86400 s, then PARK more into a tollgate:callback.waitForTaskToken
 #      task (TimeoutSeconds 86400); each group counted RUNNING
-#      (gw:wf:ls:<def>:RUNNING) and due (gw:wf:due, ZCARD) once none is
-#      due within the hour, a sample of 100 checked for its phase;
+#      (gw:wf:ls:<def>:RUNNING) and due (gw:wf:due, ZCARD; and how many
+#      within the hour: none should be) once each has stored its one
+#      transition and none is worked, a sample of 100 checked for its
+#      phase;
 #      Redis' used_memory delta / N and the service's RSS before and
 #      after.
 #
@@ -108,6 +110,12 @@ metric() {
         | awk -v m="$1" '{ k = $1; sub(/\{.*/, "", k) }
                          k == m { v += $2 }
                          END { printf "%d\n", v }'
+}
+
+# one series' value: series 'name{label="v",...}'
+series() {
+    curl -s "$svc_url/metrics" \
+        | awk -v m="$1" '$1 == m { v = $2 } END { printf "%d\n", v }'
 }
 
 rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$svc/status"; }
@@ -291,10 +299,12 @@ define park-wait "$d/park-wait.json"
 define park-callback "$d/park-callback.json"
 sleep 1
 
-# park DEF: about PARK executions of DEF, waited for until none is due
-# within the hour; prints "N running due ms memory_delta rss0 rss1 sample"
+# park DEF: about PARK executions of DEF, waited for until each has
+# stored its one transition (into the Wait, or the task's dispatch) and
+# none is being worked; prints "N running due soon ms memory_delta rss0
+# rss1 sample" (soon: entries of gw:wf:due due within the hour)
 park() {
-    local m0 r0 t0 t1 n running due hour i sample
+    local m0 r0 t0 t1 n running due soon i sample
     m0=$(used_memory)
     r0=$(rss_kb)
     t0=$(now_ms)
@@ -302,26 +312,28 @@ park() {
     post_n "$PARK" 64 "{\"definition\":\"$1\",\"input\":{\"order\":7}}"
     n=$(( $(metric workflow_executions_started_total) - s0 ))
     for i in $(seq 6000); do
-        hour=$(( $(now_ms) + 3600000 ))
-        [ "$(rcli zcount gw:wf:due -inf "$hour")" -eq 0 ] && break
+        [ "$(series "workflow_transitions_total{definition=\"$1\"}")" \
+              -ge "$n" ] \
+            && [ "$(metric workflow_executions_worked)" -eq 0 ] && break
         sleep 0.1
     done
     t1=$(now_ms)
     running=$(rcli zcard "gw:wf:ls:$1:RUNNING")
     due=$(rcli zcard gw:wf:due)
+    soon=$(rcli zcount gw:wf:due -inf $(( $(now_ms) + 3600000 )))
     sample=$(rcli zrange "gw:wf:ls:$1:RUNNING" 0 99 \
              | while read -r id; do rcli hget "gw:wf:x:$id" phase; done \
              | sort | uniq -c | awk '{ printf "%s%s %s", s, $1, $2; s = ", " }')
-    echo "$n $running $due $((t1 - t0)) $(( $(used_memory) - m0 )) $r0 $(rss_kb) $sample"
+    echo "$n $running $due $soon $((t1 - t0)) $(( $(used_memory) - m0 )) $r0 $(rss_kb) $sample"
 }
 
 printf '3. parked executions (about %d each, wrk at 64 connections):\n' "$PARK"
 for def in park-wait park-callback; do
     set -- $(park "$def")
-    n=$1 running=$2 due=$3 ms=$4 mem=$5 r0=$6 r1=$7
-    shift 7
-    printf '  %-14s %7d started in %6d ms (%d/s); RUNNING %d, gw:wf:due %d; sample of 100: %s\n' \
-        "$def" "$n" "$ms" $(( n * 1000 / (ms > 0 ? ms : 1) )) "$running" "$due" "$*"
+    n=$1 running=$2 due=$3 soon=$4 ms=$5 mem=$6 r0=$7 r1=$8
+    shift 8
+    printf '  %-14s %7d started in %6d ms (%d/s); RUNNING %d, gw:wf:due %d (%d due within the hour); sample of 100: %s\n' \
+        "$def" "$n" "$ms" $(( n * 1000 / (ms > 0 ? ms : 1) )) "$running" "$due" "$soon" "$*"
     printf '  %-14s Redis %6d bytes per execution; service RSS %d -> %d KiB (%s bytes per execution)\n' \
         '' $(( mem / (n > 0 ? n : 1) )) "$r0" "$r1" \
         "$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN { printf "%.1f", n ? (b - a) * 1024 / n : 0 }')"
