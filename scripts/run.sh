@@ -525,8 +525,8 @@ if [ -n "$ntf_url" ]; then
 fi
 
 # The demo's workflow definition "order" (conf/demo/workflow-order.json),
-# put on the service as an admin at each start (a new version when it
-# changed)
+# put on the service as an admin at each start: created (POST), or, when
+# a former run made it, a new version (PUT) with this run's ports
 wf_def=
 if [ -n "$wf_url" ]; then
     i=0
@@ -534,14 +534,21 @@ if [ -n "$wf_url" ]; then
         i=$((i + 1))
         sleep 0.1
     done
-    c=$( { printf '{"name":"order","definition":'
-           cat "$run/conf/demo/workflow-order.json"
-           printf '}'; } \
-         | curl -s -o "$run/workflow/define.out" -w '%{http_code}' \
-               -X POST -H 'X-Consumer-ID: make-run' \
-               -H 'X-Consumer-Scope: workflow:admin' \
-               -H 'Content-Type: application/json' --data-binary @- \
-               "$wf_url/v1/definitions") || c=
+    # define METHOD PATH NAME_MEMBER: the definition sent; its status
+    define() {
+        { printf '{%s"definition":' "$3"
+          cat "$run/conf/demo/workflow-order.json"
+          printf '}'; } \
+        | curl -s -o "$run/workflow/define.out" -w '%{http_code}' \
+              -X "$1" -H 'X-Consumer-ID: make-run' \
+              -H 'X-Consumer-Scope: workflow:admin' \
+              -H 'Content-Type: application/json' --data-binary @- \
+              "$wf_url/v1/definitions$2"
+    }
+    c=$(define POST '' '"name":"order",') || c=
+    if [ "$c" = 409 ]; then
+        c=$(define PUT /order '') || c=
+    fi
     case $c in
     200|201) wf_def=order ;;
     *) echo "run: could not put the demo's workflow definition ($c; see" \
