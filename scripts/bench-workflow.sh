@@ -34,7 +34,7 @@
 #      Redis' used_memory delta / N and the service's RSS before and
 #      after.
 #
-# Environment: EXECS (200), LOOPS (25), SECS (10), CONNS ("1 4 16 64"),
+# Environment: EXECS (200), LOOPS (25), SECS (10), CONNS ("1 4 16 64 256"),
 # PARK (100000), WORKFLOW (build/backends/workflow: the binary), REDIS_SERVER
 # (redis-server).
 
@@ -42,7 +42,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 EXECS=${EXECS:-200} LOOPS=${LOOPS:-25} SECS=${SECS:-10}
-CONNS=${CONNS:-1 4 16 64} PARK=${PARK:-100000}
+CONNS=${CONNS:-1 4 16 64 256} PARK=${PARK:-100000}
 redis_server=${REDIS_SERVER:-redis-server}
 svc_bin=${WORKFLOW:-$top/build/backends/workflow}
 
