@@ -222,6 +222,7 @@ void wf_unavailable(gw_svc_req_t *req);     /* 503, Redis down */
 extern gw_svc_script_t  wf_script_start;    /* wf_api.c */
 extern gw_svc_script_t  wf_script_step;     /* wf_engine.c */
 extern gw_svc_script_t  wf_script_claim;
+extern gw_svc_script_t  wf_script_park;
 extern gw_svc_script_t  wf_script_stop;     /* wf_api.c */
 extern gw_svc_script_t  wf_script_redrive;
 extern gw_svc_script_t  wf_script_token;    /* the task-token calls */

@@ -60,6 +60,8 @@ struct wf_x_s {
     int                     task;       /* a task in flight */
     int                     async;      /* its answer comes later */
     long long               deadline;   /* the task's, ms */
+    long long               park;       /* a callback's due once sent:
+                                           its deadline or heartbeat's */
     struct event           *renew;      /* the lease renewed meanwhile */
 
     char                    idem[WF_ID_MAX + 32];
@@ -101,6 +103,7 @@ void wf_x_dispatch(wf_x_t *x);              /* GW_ASL_DISPATCH */
 void wf_x_task_send(wf_x_t *x, json_t *payload, const char *idem,
     long long timeout);
 void wf_x_renew_stop(wf_x_t *x);
+void wf_x_park(wf_x_t *x, long long due);
 
 /* wf_fork.c */
 void wf_fork_start(wf_x_t *x);              /* GW_ASL_FORK from enter */

@@ -62,6 +62,26 @@ gw_svc_script_t  wf_script_claim = { .text =
 
 
 /*
+ * park: ARGV id, seq, due.  A callback task that went out (its request
+ * sent, its child started, or nothing to send) waits for its answer
+ * until due (its deadline, or its heartbeat's): marked "sent", so that
+ * a claim before then knows there is nothing to send again, and scored
+ * due then instead of after a lease.  Nothing when the execution moved
+ * on meanwhile (an answer came: its due is now, and stays).
+ */
+gw_svc_script_t  wf_script_park = { .text =
+    "local k = 'gw:wf:x:' .. ARGV[1]\n"
+    "local v = redis.call('HMGET', k, 'seq', 'phase', 'status')\n"
+    "if v[1] ~= ARGV[2] or v[2] ~= 'callback' or v[3] ~= 'RUNNING' then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('HSET', k, 'sent', '1')\n"
+    "redis.call('ZADD', 'gw:wf:due', 'XX', ARGV[3], ARGV[1])\n"
+    "return 1\n"
+};
+
+
+/*
  * step: ARGV[1] {"id", "root", "seq" (the one loaded), "now", "set":
  * {field: value}, "del": [field], "ev": [event JSON text], "due" (ms;
  * -1: not due; absent: unchanged), "fwait" (a fork's fdone loaded:

@@ -165,9 +165,34 @@ wf_x_run(wf_x_t *x)
                          "the task did not answer before its deadline");
             return;
         }
+
+        x->park = (hbdl > 0 && hbdl < dl) ? hbdl : dl;
+
+        if (strcmp(wf_x_str(x, "sent"), "1") == 0 || x->mocks != NULL) {
+            /* sent: parked again until its deadline */
+            wf_x_park(x, x->park);
+            wf_x_finish(x);
+            return;
+        }
+
+        /*
+         * Its instance died before the task went out (or before it said
+         * so): sent again, with the same key and payload (and token);
+         * a receiver that saw it dedupes by the key, a child workflow's
+         * start is idempotent by its name.
+         */
+        s = wf_x_str(x, "pl");
+        res = json_loads(s[0] ? s : "null", WF_LOADS, &jerr);
+        snprintf(x->idem, sizeof(x->idem), "%s", wf_x_str(x, "idem"));
+        x->async = 1;
+
+        wf_x_task_send(x, res != NULL ? res : json_null(), x->idem,
+                       dl - now);
+        json_decref(res);
+        return;
     }
 
-    /* done, or a callback not yet due: nothing to do */
+    /* done: nothing to do */
     wf_x_finish(x);
 }
 

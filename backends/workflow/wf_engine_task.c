@@ -54,7 +54,9 @@ wf_x_dispatch(wf_x_t *x)
     wf_x_setj(x, "pl", x->step.payload);
     wf_x_setn(x, "attempt", wf_x_int(x, "attempt") + 1);
     wf_x_set(x, "idem", x->idem);
+    wf_x_set(x, "sent", "0");
     wf_x_setn(x, "deadline", dl);
+    x->park = dl;
 
     /* a task in flight holds the lease (renewed while it runs): when
      * its instance dies, the task comes due again within a lease and is
@@ -70,6 +72,7 @@ wf_x_dispatch(wf_x_t *x)
             wf_x_setn(x, "hb", x->step.heartbeat_ms / 1000);
             wf_x_setn(x, "hbdl", hbdl);
             due = hbdl < dl ? hbdl : dl;
+            x->park = due;
         }
 
         if (x->token[0] != '\0') {
@@ -226,7 +229,9 @@ wf_x_task_done(json_t *result, const char *error, const char *cause,
     }
 
     if (error == NULL && x->async) {
-        wf_x_finish(x);     /* the answer comes later, by its own way */
+        /* the answer comes later, by its own way: wait for it */
+        wf_x_park(x, x->park);
+        wf_x_finish(x);
         return;
     }
 
@@ -306,6 +311,35 @@ wf_x_renew(evutil_socket_t fd, short what, void *data)
     }
 
     wf_x_renew_start(x);
+}
+
+
+static void
+wf_x_parked(redisReply *reply, void *data)
+{
+    /* nothing to do: unparked, the lease brings the callback back */
+}
+
+
+void
+wf_x_park(wf_x_t *x, long long due)
+{
+    char         seq[32], when[32];
+    size_t       lens[3];
+    const char  *argv[3];
+
+    snprintf(seq, sizeof(seq), "%lld", x->seq);
+    snprintf(when, sizeof(when), "%lld", due);
+
+    argv[0] = x->id;
+    argv[1] = seq;
+    argv[2] = when;
+    lens[0] = strlen(x->id);
+    lens[1] = strlen(seq);
+    lens[2] = strlen(when);
+
+    (void) gw_svc_eval(wf.svc, &wf_script_park, 3, argv, lens,
+                       wf_x_parked, NULL);
 }
 
 

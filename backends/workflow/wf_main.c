@@ -254,6 +254,7 @@ wf_scripts(void)
     size_t            i;
     gw_svc_script_t  *scripts[] = {
         &wf_script_start, &wf_script_step, &wf_script_claim,
+        &wf_script_park,
         &wf_script_stop, &wf_script_redrive, &wf_script_token,
         &wf_script_def_put, &wf_script_def_del
     };

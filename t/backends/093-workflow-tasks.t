@@ -358,8 +358,10 @@ is_deeply($J->decode($r->{body} || '{}'),
             Wait => { Type => 'Task',
                       Resource => 'tollgate:callback.waitForTaskToken',
                       Parameters => { 'token.$' => '$$.Task.Token' },
+                      TimeoutSeconds => 3600,
                       End => JSON::PP::true } } });
     is($st, 201, 'callback: defined');
+    my $t0 = int(time * 1000);
     my $cid = Workflow::start_execution($svc, 'cb');
     my $token;
     Workflow::eventually(sub {
@@ -372,6 +374,16 @@ is_deeply($J->decode($r->{body} || '{}'),
     ok($token, 'callback: the token in the scheduled payload');
     my $cx = Workflow::describe($svc, $cid);
     is($cx->{status}, 'RUNNING', '... waits');
+    # parked until its deadline (an hour), not claimed again after every
+    # lease (2 s here), and marked sent
+    my $due;
+    Workflow::eventually(sub {
+        $due = Workflow::cmd($redis->port, 'ZSCORE', 'gw:wf:due', $cid);
+        return defined $due && $due > $t0 + 600_000;
+    }, 10);
+    cmp_ok($due // 0, '>', $t0 + 3_500_000, '... due at its deadline');
+    is(Workflow::cmd($redis->port, 'HGET', "gw:wf:x:$cid", 'sent'), '1',
+       '... marked sent');
     my ($s2, $b2) = Workflow::call($svc, 'POST', '/v1/tasks/success',
                                    { token => $token,
                                      output => { done => 1 } });
