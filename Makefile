@@ -227,6 +227,7 @@ bench: deps-build module $(GWCTL) backends
 	@scripts/bench-schema.sh
 	@scripts/bench-limit-memory.pl
 	@scripts/bench-metadata.sh
+	@scripts/bench-workflow.sh
 
 clean:
 	rm -rf $(BUILD) build-asan t/servroot run

@@ -1,8 +1,9 @@
 # The backend services (backends/, docs/service-kit.md): each folder but
 # common/ is one service, build/backends/<name>, linked with the service
 # kit (backends/common), lib/problem and lib/trace, libevent, hiredis,
-# jansson and OpenSSL's libcrypto.  `make backends` builds them;
-# `make test` builds them before the suites (t/backends/*.t use them).
+# jansson, libcurl (the kit's outbound HTTP) and OpenSSL's libcrypto.
+# `make backends` builds them; `make test` builds them before the suites
+# (t/backends/*.t use them).
 
 GW_CFLAGS += -Ilib/trace
 
@@ -11,7 +12,7 @@ BACKEND_NAMES := $(filter-out common,\
 BACKEND_BINS  := $(BACKEND_NAMES:%=$(BUILD)/backends/%)
 KIT_SRCS      := $(wildcard backends/common/*.c)
 KIT_HDRS      := $(wildcard backends/common/*.h)
-KIT_LIBS      := -levent -lhiredis -ljansson -lcrypto
+KIT_LIBS      := -levent -lhiredis -ljansson -lcrypto -lcurl
 
 TEST_EXTRA += backends-test
 

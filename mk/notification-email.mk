@@ -1,12 +1,11 @@
 # The notification service's email channel (docs/notification-email.md)
-# driven alone: t/ntf/smtp_send.c with the channel's objects, libcurl's
-# loop, the kit and lib/, run by t/backends/08e-notification-email.t
+# driven alone: t/ntf/smtp_send.c with the channel's objects, the kit
+# and lib/, run by t/backends/08e-notification-email.t
 # against a real SMTP server (t/smtp/server.py, Debian's python3-aiosmtpd).
 
 NTF_MAIL_OBJS := $(patsubst backends/%.c,$(BUILD)/backends/obj/%.o,\
                      $(wildcard backends/notification/ntf_mime*.c \
-                                backends/notification/ntf_smtp*.c \
-                                backends/notification/ntf_curl.c))
+                                backends/notification/ntf_smtp*.c))
 NTF_MAIL_BIN  := $(BUILD)/ntf/smtp_send
 
 TEST_EXTRA += ntf-mail-test

@@ -2,7 +2,7 @@
 # libcurl4-openssl-dev) for outbound webhooks, SMTP and nchan's publisher,
 # on the kit's loop through its multi interface.
 
-BACKEND_LIBS_notification := -lcurl -pthread
+BACKEND_LIBS_notification := -pthread
 
 # webhook deliveries/s to a local receiver beside the receiver's raw
 # rate, and the API's p99 at a stated load, in one run

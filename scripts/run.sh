@@ -23,7 +23,10 @@
 # ./run/processing), TOLLGATE_NOTIFICATION_PORT (default port + 8: the
 # notification service, its master key under ./run/notification),
 # TOLLGATE_SMTP_PORT (default port + 9: the demo's SMTP receiver, Debian's
-# python3-aiosmtpd, every message it takes a file in ./run/mail/new).
+# python3-aiosmtpd, every message it takes a file in ./run/mail/new),
+# TOLLGATE_WORKFLOW_PORT (default port + 10: the workflow service, its
+# task-token key under ./run/workflow, the demo's definition "order"
+# from conf/demo/workflow-order.json).
 
 set -eu
 
@@ -48,6 +51,8 @@ processing="$top/build/backends/processing"
 ntf_port=${TOLLGATE_NOTIFICATION_PORT:-$((port + 8))}
 notification="$top/build/backends/notification"
 smtp_port=${TOLLGATE_SMTP_PORT:-$((port + 9))}
+wf_port=${TOLLGATE_WORKFLOW_PORT:-$((port + 10))}
+workflow="$top/build/backends/workflow"
 
 for f in "$module" "$gwctl"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run: $f is missing: run make" >&2; exit 1; }
@@ -87,6 +92,10 @@ sed -i -e "s/127\.0\.0\.1:8085/127.0.0.1:$id_port/" \
     -e "s/127\.0\.0\.1:8086/127.0.0.1:$md_port/" "$run/conf/demo/gateway.conf"
 sed -i -e "s/127\.0\.0\.1:8088/127.0.0.1:$ntf_port/" \
     "$run/conf/demo/notification.conf"
+sed -i -e "s/127\.0\.0\.1:8090/127.0.0.1:$wf_port/" \
+    "$run/conf/demo/workflow.conf"
+sed -i -e "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
+    "$run/conf/demo/workflow-order.json"
 
 keys="$run/conf/demo/keys"
 if [ ! -f "$keys/demo.key" ]; then
@@ -310,6 +319,37 @@ else
     ntf_url=
 fi
 
+# The workflow service (docs/workflow.md): durable executions in the
+# demo Redis; its tollgate:http tasks may call the demo backend on the
+# upstream port (http_allow, as an operator names a private backend),
+# its tollgate:notify tasks go to the notification service; its key
+# (task tokens are HMACs under it) made once
+wf_url="http://127.0.0.1:$wf_port"
+if [ -x "$workflow" ]; then
+    mkdir -p "$run/workflow"
+    chmod 700 "$run/workflow"
+    if [ ! -s "$run/workflow/secret.key" ]; then
+        (umask 077; openssl rand -hex 32 > "$run/workflow/secret.key")
+    fi
+    {
+        echo "# written by scripts/run.sh at each start (docs/workflow.md)"
+        echo "listen = 127.0.0.1:$wf_port"
+        echo "redis = $redis"
+        echo "instance = demo"
+        echo "secret_key_file = $run/workflow/secret.key"
+        echo "http_allow = 127.0.0.1/32:$up_port"
+        if [ -n "$ntf_url" ]; then
+            echo "notify_url = $ntf_url"
+        fi
+    } > "$run/workflow/workflow.conf"
+    env -u TOLLGATE_WORKFLOW_PORT \
+        setsid "$workflow" -c "$run/workflow/workflow.conf" \
+        2>>"$run/logs/workflow.log" &
+    pids="$pids $!"
+else
+    wf_url=
+fi
+
 sleep 0.5
 
 url="http://127.0.0.1:$port"
@@ -482,6 +522,38 @@ if [ -n "$ntf_url" ]; then
         echo "run: could not subscribe the demo's webhook receiver (see" \
             "$run/logs/notification.log)" >&2
     fi
+fi
+
+# The demo's workflow definition "order" (conf/demo/workflow-order.json),
+# put on the service as an admin at each start: created (POST), or, when
+# a former run made it, a new version (PUT) with this run's ports
+wf_def=
+if [ -n "$wf_url" ]; then
+    i=0
+    until curl -sf -o /dev/null "$wf_url/readyz" || [ $i -ge 150 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+    # define METHOD PATH NAME_MEMBER: the definition sent; its status
+    define() {
+        { printf '{%s"definition":' "$3"
+          cat "$run/conf/demo/workflow-order.json"
+          printf '}'; } \
+        | curl -s -o "$run/workflow/define.out" -w '%{http_code}' \
+              -X "$1" -H 'X-Consumer-ID: make-run' \
+              -H 'X-Consumer-Scope: workflow:admin' \
+              -H 'Content-Type: application/json' --data-binary @- \
+              "$wf_url/v1/definitions$2"
+    }
+    c=$(define POST '' '"name":"order",') || c=
+    if [ "$c" = 409 ]; then
+        c=$(define PUT /order '') || c=
+    fi
+    case $c in
+    200|201) wf_def=order ;;
+    *) echo "run: could not put the demo's workflow definition ($c; see" \
+           "$run/workflow/define.out and $run/logs/workflow.log)" >&2 ;;
+    esac
 fi
 
 cat <<EOF
@@ -722,6 +794,42 @@ Dead letters (deliveries that ran out of retries) and their replay:
 
   curl -s -H "X-API-Key: \$KEY" $url/notify/dlq
 EOF
+fi
+
+if [ -n "$wf_def" ]; then
+    cat <<EOF
+
+Workflows (docs/workflow.md) on $wf_url (build/backends/workflow),
+through the gateway's /workflow/ for the demo key's consumer.  The demo
+definition "order" ($run/conf/demo/workflow-order.json): a Choice
+validates the input, a tollgate:http task GETs the demo backend, a
+tollgate:callback.waitForTaskToken task waits for an approval (its token
+in the history's TaskScheduled event), a tollgate:notify task sends a
+webhook notification (to the demo receiver: $run/logs/webhooks.log).
+
+Start it, read its token, approve it, see it end and its history:
+
+  WX=\$(curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d '{"definition":"order","input":{"order":7}}' \\
+      $url/workflow/executions | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'); echo \$WX
+  TT=\$(curl -s -H "X-API-Key: \$KEY" $url/workflow/executions/\$WX/history \\
+      | grep -o '"token": *"[A-Za-z0-9_-]*"' | head -1 | cut -d'"' -f4); echo \$TT
+  curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d "{\"token\":\"\$TT\",\"output\":{\"approved\":true}}" \\
+      $url/workflow/tasks/success
+  curl -s -H "X-API-Key: \$KEY" $url/workflow/executions/\$WX   # SUCCEEDED
+  curl -s -H "X-API-Key: \$KEY" $url/workflow/executions/\$WX/history
+  tail -n 1 $run/logs/webhooks.log    # the order.approved notification
+
+An input the Choice refuses fails at once (Demo.InvalidOrder):
+
+  curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d '{"definition":"order","input":{"order":"seven"}}' \\
+      $url/workflow/executions
+EOF
+elif [ -z "$wf_url" ]; then
+    echo
+    echo "Workflow service: not built (run make backends)."
 fi
 
 echo

@@ -561,6 +561,9 @@ gw_svc_run(gw_svc_t *svc)
         svc->loop_stop(svc, svc->base, svc->loop_data);
     }
 
+    /* outbound HTTP ends with the loop, if the service did not end it */
+    gw_svc_out_free(svc);
+
     if (n == -1) {
         gw_svc_set_error(svc, "event loop failed");
         goto done;

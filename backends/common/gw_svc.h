@@ -325,6 +325,104 @@ void gw_svc_reply_problem_extra(gw_svc_req_t *req, int status,
     const char *type, const char *title, const char *detail, json_t *extra);
 
 
+/* ---- outbound HTTP ------------------------------------------------------- */
+
+/*
+ * Outbound HTTP (gw_svc_out*.c): requests on libcurl's multi interface
+ * on the kit's loop (gw_svc_base()), never blocking it, to http or https
+ * only, without redirects or a proxy from the environment, with TLS
+ * verified, timeouts and a cap on the answer.  The address guard refuses
+ * at connect time an address that is loopback, private, link-local or
+ * otherwise special unless the service's allow list names it, so a host
+ * name that resolves (or rebinds) there is refused like a literal one.
+ * At most concurrency transfers run at once per endpoint
+ * (scheme://host:port); the others wait in order of arrival.
+ */
+
+#define GW_SVC_OUT_KEEP     1024    /* bytes of an answer kept: default */
+
+typedef struct {
+    const char     *allow_name;     /* the list's key, for messages */
+    const char     *allow;          /* "<addr>[/<bits>][:<port>] ..."; NULL:
+                                       none */
+    const char     *ca;             /* a CA file; NULL or "": the system's */
+    long long       timeout;        /* ms a request may take: default */
+    long long       connect_timeout;    /* ms; 0: timeout */
+    long long       wait;           /* ms a queued one may wait; 0: timeout */
+    size_t          response_max;   /* bytes of an answer's body: default */
+    unsigned        concurrency;    /* transfers per endpoint: default */
+    const char     *metrics;        /* names' prefix; NULL: "gw_svc_out" */
+} gw_svc_out_conf_t;
+
+typedef struct {
+    const char             *method;     /* "POST"; NULL: "GET" */
+    const char             *url;
+    const char *const      *headers;    /* "Name: value", NULL-ended */
+    const char             *body;       /* NULL: none */
+    size_t                  body_len;
+    long long               timeout;    /* ms; 0: the configured */
+    long long               wait;       /* ms; 0: the configured */
+    size_t                  response_max;   /* 0: the configured */
+    unsigned                concurrency;    /* 0: the configured */
+    size_t                  keep;       /* bytes kept; 0: GW_SVC_OUT_KEEP */
+    unsigned                trusted;    /* 1: the operator's own URL, no
+                                           address guard */
+} gw_svc_out_req_t;
+
+typedef struct {
+    int                     status;     /* HTTP status; 0: no answer */
+    long long               latency;    /* ms, from the call to the end */
+    long long               retry_after;    /* ms the answer asked; 0 */
+    const char             *error;      /* "" when the answer came */
+    const char             *body;       /* its first keep bytes */
+    size_t                  body_len;
+    const char             *content_type;   /* the answer's; "": none */
+} gw_svc_out_res_t;
+
+/*
+ * The outcome of a request: status 0 with error set when no answer was
+ * read ("timeout", "endpoint busy", "address refused: 10.0.0.1
+ * (private)", "tls: ...", "connect: ...", "resolve: ...", "response too
+ * large", "stopping", ...); res and what it points to live only during
+ * the call.
+ */
+typedef void (*gw_svc_out_done_pt)(const gw_svc_out_res_t *res, void *data);
+
+/*
+ * Sets outbound HTTP up before gw_svc_run(): conf copied, the allow list
+ * parsed, the CA file checked, libcurl's global state made (before any
+ * thread of the service starts), the metrics <prefix>_requests_total
+ * {outcome} and <prefix>_duration_seconds registered.  0, or -1 after a
+ * line on stderr.
+ */
+int gw_svc_out_configure(gw_svc_t *svc, const gw_svc_out_conf_t *conf);
+
+/*
+ * Starts req (copied: the caller's strings need not outlive the call);
+ * done runs exactly once, never inside the call.  0, or -1 with err
+ * filled when the URL is refused, outbound HTTP is not configured or
+ * memory ran out (done never runs).
+ */
+int gw_svc_out_request(gw_svc_t *svc, const gw_svc_out_req_t *req,
+    gw_svc_out_done_pt done, void *data, char *err, size_t errlen);
+
+/*
+ * Checks a URL before it is stored: http or https, a host (at most 255
+ * bytes), no user or password, and, when the host is an address, one
+ * the allow list names or that is not special.  0, or -1 with err
+ * filled.
+ */
+int gw_svc_out_check_url(gw_svc_t *svc, const char *url, char *err,
+    size_t errlen);
+
+/*
+ * Ends outbound HTTP (a service's loop stop; the kit again after it):
+ * transfers running or queued end at once, their done run with an
+ * error; none may start another.  Safe to call twice.
+ */
+void gw_svc_out_free(gw_svc_t *svc);
+
+
 /* ---- metrics ------------------------------------------------------------- */
 
 /*

@@ -42,6 +42,7 @@ static gw_svc_conf_t *gw_svc_conf_find(gw_svc_t *svc, const char *key,
 static int gw_svc_conf_file(gw_svc_t *svc, const char *path);
 static int gw_svc_conf_env(gw_svc_t *svc);
 static char *gw_svc_trim(char *s);
+static size_t gw_svc_conf_override(gw_svc_t *svc, size_t n, size_t nkit);
 
 
 extern char  **environ;
@@ -81,9 +82,45 @@ gw_svc_key_valid(const char *key)
 
 
 /*
+ * Service keys named like a kit key take the kit key's place when their
+ * types agree, and leave the table: the new count of entries.
+ */
+
+static size_t
+gw_svc_conf_override(gw_svc_t *svc, size_t n, size_t nkit)
+{
+    size_t  i, k, j;
+
+    for (i = nkit, j = nkit; i < n; i++) {
+
+        for (k = 0; k < nkit; k++) {
+            if (strcmp(svc->conf[k].key->key, svc->conf[i].key->key) == 0
+                && svc->conf[k].key->type == svc->conf[i].key->type)
+            {
+                break;
+            }
+        }
+
+        if (k < nkit) {
+            svc->conf[k].key = svc->conf[i].key;
+            continue;
+        }
+
+        svc->conf[j++].key = svc->conf[i].key;
+    }
+
+    return j;
+}
+
+
+/*
  * Builds the table (kit keys, then the service's) and parses every
- * default.  A service key that repeats a kit key, or a default that
- * fails its own check, is a programming error: -1 and the message.
+ * default.  A service key named like a kit key, of the same type, gives
+ * that kit key the service's own default and bounds (the workflow
+ * service takes bodies past the kit's 1 MiB: a definition of 1 MiB and
+ * its envelope).  A service key that repeats another, a kit key's name
+ * with another type, or a default that fails its own check, is a
+ * programming error: -1 and the message.
  */
 
 int
@@ -108,6 +145,8 @@ gw_svc_conf_init(gw_svc_t *svc, const gw_svc_key_t *keys)
         svc->conf[i].key = (i < nkit) ? &gw_svc_kit_keys[i]
                                       : &keys[i - nkit];
     }
+
+    n = gw_svc_conf_override(svc, n, nkit);
 
     for (i = 0; i < n; i++) {
         if (!gw_svc_key_valid(svc->conf[i].key->key)

@@ -17,8 +17,9 @@
  * leases: the deliveries come due again and go out again (at least once;
  * receivers deduplicate by webhook-id).
  *
- * Parts (ntf_core.h, ntf_http.h, ntf_mime.h, ntf_sign.h and
- * ntf_subs.h declare what they share):
+ * Parts (ntf_core.h, ntf_mime.h, ntf_sign.h and ntf_subs.h declare
+ * what they share; outbound HTTP for webhooks and push is the service
+ * kit's, gw_svc.h):
  *   ntf_main.c        configuration, routes, the loop's start, drain, stop
  *   ntf_api.c         POST /v1/notifications, GET one; the caller, idempotency
  *   ntf_list.c        GET /v1/notifications: listings, their cursor and limit
@@ -29,10 +30,6 @@
  *   ntf_script.c      the Redis scripts of every state change, EVALSHA
  *   ntf_stream.c      notifications from the stream gw:ntf:in
  *   ntf_sched.c       the due zset: claims, dispatch, outcomes, backoff
- *   ntf_curl.c        libcurl's multi interface on the kit's loop
- *   ntf_http.c        outbound HTTP: a request's options, caps and outcome
- *   ntf_http_guard.c  its address guard: URL checks, webhook_allow
- *   ntf_http_queue.c  its per-endpoint queue: order of arrival, concurrency
  *   ntf_subs.c        webhook subscriptions' API: the caller, the collection
  *   ntf_subs_item.c   one subscription: GET, PATCH, DELETE, rotate, test
  *   ntf_subs_json.c   subscriptions as JSON: members checked, shown
@@ -174,7 +171,6 @@ void ntf_stream_stop(void);
 
 /* ntf_main.c's checks of the parts' own configuration: -1 on stderr */
 int ntf_sched_configure(gw_svc_t *svc);    /* retry_schedule */
-int ntf_http_configure(gw_svc_t *svc);     /* webhook_allow */
 int ntf_subs_configure(gw_svc_t *svc);     /* secret_key_file */
 int ntf_smtp_configure(gw_svc_t *svc);     /* smtp_* */
 
@@ -218,23 +214,8 @@ int ntf_mime_check(json_t *payload, char *pointer, size_t plen, char *err,
     size_t elen);
 
 
-/* ntf_curl.c: libcurl's multi interface on the kit's loop */
-
-/*
- * Runs easy (set up by the caller, owned by the caller) on the loop;
- * done(easy, result, data) runs once when it ends, never inside
- * ntf_curl_start().  0, or -1 when the multi handle refused it.
- */
+/* an SMTP transfer's end (ntf_smtp_pool.c): easy, its result, data */
 typedef void (*ntf_curl_done_pt)(CURL *easy, CURLcode rc, void *data);
-
-int ntf_curl_init(struct event_base *base);
-
-/* at the stop: transfers still running end (their done runs, aborted) */
-void ntf_curl_free(void);
-int ntf_curl_start(CURL *easy, ntf_curl_done_pt done, void *data);
-
-/* ends a transfer early: its done does not run; the caller frees easy */
-void ntf_curl_cancel(CURL *easy);
 
 
 /*

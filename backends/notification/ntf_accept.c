@@ -369,8 +369,8 @@ ntf_acc_store(ntf_acc_t *acc)
 
     len = strlen(text);
 
-    if (ntf_script_eval(&ntf_script_accept, 1, (const char **) &text, &len,
-                        ntf_acc_stored, acc)
+    if (gw_svc_eval(ntf.svc, &ntf_script_accept, 1, (const char **) &text,
+                    &len, ntf_acc_stored, acc)
         != 0)
     {
         free(text);

@@ -347,7 +347,8 @@ ntf_api_get(gw_svc_req_t *req, void *data)
     lens[0] = strlen(argv[0]);
     lens[1] = strlen(argv[1]);
 
-    if (ntf_script_eval(&ntf_script_get, 2, argv, lens, ntf_api_got, req)
+    if (gw_svc_eval(ntf.svc, &ntf_script_get, 2, argv, lens, ntf_api_got,
+                    req)
         != 0)
     {
         ntf_api_unavailable(req);

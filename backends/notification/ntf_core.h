@@ -28,13 +28,8 @@
 
 /* ---- scripts (ntf_script.c) ---------------------------------------------- */
 
-typedef struct {
-    const char             *text;
-    char                    sha[41];
-} ntf_script_t;
-
-/* the reply, NULL when Redis failed (down, an error: logged) */
-typedef void (*ntf_eval_pt)(redisReply *reply, void *data);
+/* the kit's scripts (gw_svc.h, "Redis scripts"), run by gw_svc_eval() */
+typedef gw_svc_script_t  ntf_script_t;
 
 extern ntf_script_t  ntf_script_accept;     /* ntf_accept.c */
 extern ntf_script_t  ntf_script_claim;      /* ntf_sched.c */
@@ -45,15 +40,8 @@ extern ntf_script_t  ntf_script_dlq_list;   /* ntf_dlq.c */
 extern ntf_script_t  ntf_script_replay;
 extern ntf_script_t  ntf_script_discard;
 
+/* every script's sha filled (gw_svc_script_init()); 0 or -1 */
 int ntf_script_init(void);
-
-/*
- * Runs script with no KEYS and the argc arguments (copied) by EVALSHA,
- * then EVAL once on NOSCRIPT.  cb runs once, never inside the call; -1
- * (cb will not run) when Redis is down or memory short.
- */
-int ntf_script_eval(ntf_script_t *script, int argc, const char **argv,
-    const size_t *lens, ntf_eval_pt cb, void *data);
 
 
 /* ---- accepting (ntf_accept.c) -------------------------------------------- */

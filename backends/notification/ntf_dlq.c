@@ -69,8 +69,8 @@ ntf_dlq_list(gw_svc_req_t *req, void *data)
     lens[1] = strlen(argv[1]);
     lens[2] = strlen(argv[2]);
 
-    if (ntf_script_eval(&ntf_script_dlq_list, 3, argv, lens,
-                        ntf_dlq_listed, req)
+    if (gw_svc_eval(ntf.svc, &ntf_script_dlq_list, 3, argv, lens,
+                    ntf_dlq_listed, req)
         != 0)
     {
         ntf_api_unavailable(req);
@@ -192,8 +192,9 @@ ntf_dlq_item(gw_svc_req_t *req, void *data)
     lens[1] = strlen(argv[1]);
     lens[2] = strlen(argv[2]);
 
-    if (ntf_script_eval(replay ? &ntf_script_replay : &ntf_script_discard,
-                        replay ? 3 : 2, argv, lens, ntf_dlq_done, req)
+    if (gw_svc_eval(ntf.svc,
+                    replay ? &ntf_script_replay : &ntf_script_discard,
+                    replay ? 3 : 2, argv, lens, ntf_dlq_done, req)
         != 0)
     {
         ntf_api_unavailable(req);

@@ -126,8 +126,8 @@ ntf_api_list(gw_svc_req_t *req, ntf_caller_t *caller)
     lens[1] = strlen(argv[1]);
     lens[2] = strlen(argv[2]);
 
-    if (ntf_script_eval(&ntf_script_list, 3, argv, lens, ntf_api_listed,
-                        req)
+    if (gw_svc_eval(ntf.svc, &ntf_script_list, 3, argv, lens,
+                    ntf_api_listed, req)
         != 0)
     {
         ntf_api_unavailable(req);

@@ -8,14 +8,16 @@
  *   notification [-c FILE] [-t]
  *
  * Its configuration keys are all listed here, each read by the part it
- * belongs to; the parts start on the loop in order: outbound transfers
- * (ntf_curl.c), the scheduler, then the stream reader.  On SIGTERM the
+ * belongs to; outbound HTTP is the kit's, set up here from the webhook_*
+ * keys (ntf_out_configure()); the parts start on the loop in order: the
+ * scheduler, then the stream reader.  On SIGTERM the
  * scheduler and the stream reader stop taking work at once, and the
  * attempts in flight are waited for up to drain_timeout (ntf_sched.c)
  * before the loop ends.
  */
 
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static void ntf_loop_start(gw_svc_t *svc, struct event_base *base,
 static void ntf_loop_drain(gw_svc_t *svc, void *data);
 static void ntf_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
+static int ntf_out_configure(gw_svc_t *svc);
 static int ntf_serve(int argc, char **argv);
 
 
@@ -52,7 +55,7 @@ static const gw_svc_key_t  ntf_keys[] = {
     { "stream", GW_SVC_STR, "gw:ntf:in", 0, 0, NULL },
     { "stream_batch", GW_SVC_INT, "100", 1, 10000, NULL },
 
-    /* webhooks (ntf_http.c, ntf_subs.c, ntf_webhook.c) */
+    /* webhooks (the kit's outbound HTTP, ntf_subs.c, ntf_webhook.c) */
     { "webhook_allow", GW_SVC_STR, "", 0, 0, NULL },
     { "webhook_timeout", GW_SVC_MSEC, "15s", 100, 300000, NULL },
     { "webhook_connect_timeout", GW_SVC_MSEC, "5s", 100, 60000, NULL },
@@ -91,12 +94,6 @@ ntf_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
 {
     ntf.base = base;
 
-    if (ntf_curl_init(base) != 0) {
-        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot start libcurl", NULL);
-        gw_svc_shutdown(svc);
-        return;
-    }
-
     if (ntf_sched_start() != 0 || ntf_stream_start() != 0) {
         gw_svc_shutdown(svc);
     }
@@ -121,7 +118,37 @@ ntf_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
     ntf_stream_stop();
     ntf_sched_stop();
     ntf_smtp_pool_stop();
-    ntf_curl_free();
+    gw_svc_out_free(svc);
+}
+
+
+/* the kit's outbound HTTP with the webhook_* keys; -1 on stderr */
+static int
+ntf_out_configure(gw_svc_t *svc)
+{
+    gw_svc_out_conf_t  conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.allow_name = "webhook_allow";
+    conf.allow = gw_svc_conf_str(svc, "webhook_allow");
+    conf.ca = gw_svc_conf_str(svc, "webhook_ca");
+    conf.timeout = gw_svc_conf_int(svc, "webhook_timeout");
+    conf.connect_timeout = gw_svc_conf_int(svc, "webhook_connect_timeout");
+    conf.wait = gw_svc_conf_int(svc, "lease") / 2;
+    conf.response_max = (size_t) gw_svc_conf_int(svc,
+                                                 "webhook_response_max");
+    conf.concurrency = (unsigned) gw_svc_conf_int(svc,
+                                                  "webhook_concurrency");
+    conf.metrics = "gw_ntf_http";
+
+    if (conf.ca != NULL && conf.ca[0] != '\0'
+        && access(conf.ca, R_OK) != 0)
+    {
+        fprintf(stderr, "webhook_ca: %s: %s\n", conf.ca, strerror(errno));
+        return -1;
+    }
+
+    return gw_svc_out_configure(svc, &conf);
 }
 
 
@@ -155,7 +182,7 @@ ntf_serve(int argc, char **argv)
     }
 
     if (ntf_sched_configure(ntf.svc) != 0
-        || ntf_http_configure(ntf.svc) != 0
+        || ntf_out_configure(ntf.svc) != 0
         || ntf_subs_configure(ntf.svc) != 0
         || ntf_smtp_configure(ntf.svc) != 0)
     {

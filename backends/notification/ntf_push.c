@@ -14,12 +14,13 @@
  *
  * push_url is the operator's own address (normally a loopback or
  * private one, where the publisher location allows only the platform),
- * not a receiver a consumer registered: so the transfer runs on
- * ntf_curl.c directly, without the webhook address guard (ntf_http_guard.c)
- * that refuses loopback and private destinations.  It is still http or
- * https only (TLS verified, curl's default), without redirects or a
- * proxy from the environment, and an answer longer than
- * NTF_PUSH_RESPONSE_MAX bytes fails the attempt.
+ * not a receiver a consumer registered: so the transfer runs on the
+ * kit's outbound HTTP as a trusted request, without the address guard
+ * that refuses loopback and private destinations, and with a
+ * concurrency of its own (inflight).  It is still http or https only
+ * (TLS verified), without redirects or a proxy from the environment,
+ * and an answer longer than NTF_PUSH_RESPONSE_MAX bytes fails the
+ * attempt.
  */
 
 
@@ -35,22 +36,16 @@
 
 typedef struct {
     ntf_delivery_t         *d;
-    CURL                   *easy;
-    struct curl_slist      *headers;
     char                   *url;
     char                   *body;
-    size_t                  received;
-    long long               start;      /* ms */
 } ntf_push_t;
 
 
 static int ntf_push_send(ntf_delivery_t *d, ntf_outcome_t *out);
 static int ntf_push_channel_valid(const char *name);
 static char *ntf_push_url(const char *base, const char *channel);
-static size_t ntf_push_write(char *ptr, size_t size, size_t n, void *data);
-static void ntf_push_done(CURL *easy, CURLcode rc, void *data);
+static void ntf_push_done(const gw_svc_out_res_t *res, void *data);
 static void ntf_push_free(ntf_push_t *p);
-static long long ntf_push_now(void);
 
 
 const ntf_channel_t  ntf_push_channel = { "push", ntf_push_send };
@@ -64,12 +59,14 @@ const ntf_channel_t  ntf_push_channel = { "push", ntf_push_send };
 static int
 ntf_push_send(ntf_delivery_t *d, ntf_outcome_t *out)
 {
-    char            event[NTF_ERR_MAX];
-    json_t         *msg, *data;
-    ntf_push_t     *p;
-    const char     *base, *channel, *type;
+    char               event[NTF_ERR_MAX], err[NTF_ERR_MAX];
+    json_t            *msg, *data;
+    ntf_push_t        *p;
+    const char        *base, *channel, *type, *headers[5];
+    gw_svc_out_req_t   req;
 
     memset(out, 0, sizeof(ntf_outcome_t));
+    err[0] = '\0';
 
     base = gw_svc_conf_str(ntf.svc, "push_url");
 
@@ -117,37 +114,27 @@ ntf_push_send(ntf_delivery_t *d, ntf_outcome_t *out)
         goto retry;
     }
 
-    p->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (p->headers == NULL
-        || curl_slist_append(p->headers, event) == NULL
-        || curl_slist_append(p->headers, "Accept: application/json") == NULL
-        || curl_slist_append(p->headers, "Expect:") == NULL)
+    headers[0] = "Content-Type: application/json";
+    headers[1] = event;
+    headers[2] = "Accept: application/json";
+    headers[3] = "User-Agent: Tollgate-Push/1";
+    headers[4] = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = p->url;
+    req.headers = headers;
+    req.body = p->body;
+    req.body_len = strlen(p->body);
+    req.timeout = gw_svc_conf_int(ntf.svc, "push_timeout");
+    req.response_max = NTF_PUSH_RESPONSE_MAX;
+    req.concurrency = (unsigned) gw_svc_conf_int(ntf.svc, "inflight");
+    req.trusted = 1;
+
+    if (gw_svc_out_request(ntf.svc, &req, ntf_push_done, p, err,
+                           sizeof(err))
+        != 0)
     {
-        goto retry;
-    }
-
-    p->easy = curl_easy_init();
-    if (p->easy == NULL) {
-        goto retry;
-    }
-
-    curl_easy_setopt(p->easy, CURLOPT_URL, p->url);
-    curl_easy_setopt(p->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(p->easy, CURLOPT_PROXY, "");     /* none from env */
-    curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
-    curl_easy_setopt(p->easy, CURLOPT_POSTFIELDS, p->body);
-    curl_easy_setopt(p->easy, CURLOPT_POSTFIELDSIZE, (long) strlen(p->body));
-    curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS,
-                     (long) gw_svc_conf_int(ntf.svc, "push_timeout"));
-    curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, ntf_push_write);
-    curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
-    curl_easy_setopt(p->easy, CURLOPT_USERAGENT, "Tollgate-Push/1");
-
-    p->start = ntf_push_now();
-
-    if (ntf_curl_start(p->easy, ntf_push_done, p) != 0) {
         goto retry;
     }
 
@@ -157,7 +144,8 @@ retry:
 
     ntf_push_free(p);
     out->result = NTF_RETRY;
-    snprintf(out->error, NTF_ERR_MAX, "push: cannot start (no memory)");
+    snprintf(out->error, NTF_ERR_MAX, "push: cannot start (%s)",
+             err[0] != '\0' ? err : "no memory");
     return -1;
 }
 
@@ -203,51 +191,29 @@ ntf_push_url(const char *base, const char *channel)
 }
 
 
-/* discards the answer's body; more than the cap ends the transfer */
-static size_t
-ntf_push_write(char *ptr, size_t size, size_t n, void *data)
-{
-    ntf_push_t  *p = data;
-
-    p->received += size * n;
-
-    if (p->received > NTF_PUSH_RESPONSE_MAX) {
-        return 0;
-    }
-
-    return size * n;
-}
-
-
 static void
-ntf_push_done(CURL *easy, CURLcode rc, void *data)
+ntf_push_done(const gw_svc_out_res_t *res, void *data)
 {
-    long             status;
     ntf_push_t      *p = data;
     ntf_outcome_t    out;
     ntf_delivery_t  *d;
 
     memset(&out, 0, sizeof(ntf_outcome_t));
 
-    status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    out.status = res->status;
+    out.latency = res->latency;
 
-    out.status = (int) status;
-    out.latency = ntf_push_now() - p->start;
-
-    if (rc != CURLE_OK) {
+    if (res->error[0] != '\0') {
         out.result = NTF_RETRY;
-        snprintf(out.error, NTF_ERR_MAX, "push: %s",
-                 rc == CURLE_WRITE_ERROR ? "response too large"
-                                         : curl_easy_strerror(rc));
+        snprintf(out.error, NTF_ERR_MAX, "push: %s", res->error);
 
-    } else if (status >= 200 && status <= 299) {
+    } else if (res->status >= 200 && res->status <= 299) {
         out.result = NTF_OK;
 
     } else {
         out.result = NTF_RETRY;
-        snprintf(out.error, NTF_ERR_MAX, "push: the publisher answered %ld",
-                 status);
+        snprintf(out.error, NTF_ERR_MAX, "push: the publisher answered %d",
+                 res->status);
     }
 
     d = p->d;
@@ -264,23 +230,8 @@ ntf_push_free(ntf_push_t *p)
         return;
     }
 
-    if (p->easy != NULL) {
-        curl_easy_cleanup(p->easy);
-    }
-
-    curl_slist_free_all(p->headers);
     free(p->url);
     free(p->body);
     free(p);
 }
 
-
-static long long
-ntf_push_now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

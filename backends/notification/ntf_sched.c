@@ -408,8 +408,8 @@ ntf_sched_claim(void)
     lens[1] = strlen(lease);
     lens[2] = strlen(count);
 
-    if (ntf_script_eval(&ntf_script_claim, 3, argv, lens,
-                        ntf_sched_claimed, NULL)
+    if (gw_svc_eval(ntf.svc, &ntf_script_claim, 3, argv, lens,
+                    ntf_sched_claimed, NULL)
         == 0)
     {
         ntf_claiming = 1;
@@ -683,8 +683,8 @@ ntf_sched_finish(ntf_attempt_t *a, const ntf_outcome_t *out)
     if (text != NULL) {
         len = strlen(text);
 
-        if (ntf_script_eval(&ntf_script_finish, 1, (const char **) &text,
-                            &len, ntf_sched_finished, a)
+        if (gw_svc_eval(ntf.svc, &ntf_script_finish, 1,
+                        (const char **) &text, &len, ntf_sched_finished, a)
             == 0)
         {
             free(text);

@@ -12,38 +12,17 @@
  * what has expired as they are read, and of ids older than keep as
  * they grow.
  *
- * Scripts run by EVALSHA, and by EVAL once when Redis answers NOSCRIPT
- * (a restarted or flushed server), which loads the script again.  Their
- * input is in ARGV only (a JSON argument where there are many).
+ * Scripts run by the kit's gw_svc_eval(): EVALSHA, and EVAL once when
+ * Redis answers NOSCRIPT (a restarted or flushed server), which loads
+ * the script again.  Their input is in ARGV only (a JSON argument where
+ * there are many).
  */
 
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "ntf_core.h"
-
-
-#define NTF_EVAL_ARGS  4
-
-
-typedef struct {
-    ntf_script_t           *script;
-    ntf_eval_pt             cb;
-    void                   *data;
-    int                     argc;
-    int                     retried;
-    char                   *argv[NTF_EVAL_ARGS];
-    size_t                  lens[NTF_EVAL_ARGS];
-} ntf_eval_t;
-
-
-static int ntf_script_sha1(ntf_script_t *s);
-static int ntf_eval_send(ntf_eval_t *ev);
-static void ntf_eval_done(redisAsyncContext *ac, void *r, void *data);
-static void ntf_eval_free(ntf_eval_t *ev);
 
 
 /*
@@ -301,165 +280,10 @@ ntf_script_init(void)
     };
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        if (ntf_script_sha1(all[i]) != 0) {
+        if (gw_svc_script_init(all[i]) != 0) {
             return -1;
         }
     }
 
     return 0;
-}
-
-
-static int
-ntf_script_sha1(ntf_script_t *s)
-{
-    size_t          i;
-    unsigned int    n;
-    unsigned char   h[EVP_MAX_MD_SIZE];
-
-    static const char  digits[] = "0123456789abcdef";
-
-    if (EVP_Digest(s->text, strlen(s->text), h, &n, EVP_sha1(), NULL) != 1
-        || n != 20)
-    {
-        return -1;
-    }
-
-    for (i = 0; i < 20; i++) {
-        s->sha[2 * i] = digits[h[i] >> 4];
-        s->sha[2 * i + 1] = digits[h[i] & 0xf];
-    }
-
-    s->sha[40] = '\0';
-
-    return 0;
-}
-
-
-int
-ntf_script_eval(ntf_script_t *script, int argc, const char **argv,
-    const size_t *lens, ntf_eval_pt cb, void *data)
-{
-    int          i;
-    ntf_eval_t  *ev;
-
-    if (argc > NTF_EVAL_ARGS) {
-        return -1;
-    }
-
-    ev = calloc(1, sizeof(ntf_eval_t));
-    if (ev == NULL) {
-        return -1;
-    }
-
-    ev->script = script;
-    ev->cb = cb;
-    ev->data = data;
-    ev->argc = argc;
-
-    for (i = 0; i < argc; i++) {
-        ev->argv[i] = malloc(lens[i] + 1);
-        if (ev->argv[i] == NULL) {
-            ntf_eval_free(ev);
-            return -1;
-        }
-
-        memcpy(ev->argv[i], argv[i], lens[i]);
-        ev->argv[i][lens[i]] = '\0';
-        ev->lens[i] = lens[i];
-    }
-
-    if (ntf_eval_send(ev) != 0) {
-        ntf_eval_free(ev);
-        return -1;
-    }
-
-    return 0;
-}
-
-
-static int
-ntf_eval_send(ntf_eval_t *ev)
-{
-    int                 i, n;
-    size_t              lens[3 + NTF_EVAL_ARGS];
-    const char         *argv[3 + NTF_EVAL_ARGS];
-    redisAsyncContext  *ac;
-
-    ac = gw_svc_redis(ntf.svc);
-    if (ac == NULL) {
-        return -1;
-    }
-
-    if (ev->retried) {
-        argv[0] = "EVAL";
-        argv[1] = ev->script->text;
-
-    } else {
-        argv[0] = "EVALSHA";
-        argv[1] = ev->script->sha;
-    }
-
-    argv[2] = "0";
-    lens[0] = strlen(argv[0]);
-    lens[1] = strlen(argv[1]);
-    lens[2] = 1;
-    n = 3;
-
-    for (i = 0; i < ev->argc; i++) {
-        argv[n] = ev->argv[i];
-        lens[n++] = ev->lens[i];
-    }
-
-    return (redisAsyncCommandArgv(ac, ntf_eval_done, ev, n, argv, lens)
-            == REDIS_OK) ? 0 : -1;
-}
-
-
-static void
-ntf_eval_done(redisAsyncContext *ac, void *r, void *data)
-{
-    ntf_eval_t  *ev;
-    redisReply  *reply;
-
-    ev = data;
-    reply = r;
-
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR && !ev->retried
-        && strncmp(reply->str, "NOSCRIPT", 8) == 0)
-    {
-        ev->retried = 1;
-
-        if (ntf_eval_send(ev) == 0) {
-            return;
-        }
-
-        reply = NULL;
-    }
-
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        /* a Redis loading its AOF again is not our fault */
-        gw_svc_log(ntf.svc, strncmp(reply->str, "LOADING", 7) == 0
-                            ? GW_SVC_WARN : GW_SVC_ERROR,
-                   NULL, "a script failed",
-                   json_pack("{s:o}", "error",
-                             gw_svc_json_string(reply->str)));
-        reply = NULL;
-    }
-
-    ev->cb(reply, ev->data);
-    ntf_eval_free(ev);
-}
-
-
-static void
-ntf_eval_free(ntf_eval_t *ev)
-{
-    int  i;
-
-    for (i = 0; i < ev->argc; i++) {
-        free(ev->argv[i]);
-    }
-
-    free(ev);
 }

@@ -29,9 +29,10 @@
  * thread is joined before anything is freed, so no result ever arrives
  * into freed memory.  Then the results that came back run their done
  * callbacks, and those never started end CURLE_ABORTED_BY_CALLBACK, as
- * ntf_curl_free() ends a transfer of the loop.
+ * the kit's gw_svc_out_free() ends a transfer of the loop.
  *
- * libcurl's global init ran in ntf_curl_init() before any thread starts;
+ * libcurl's global init ran in gw_svc_out_configure() before any thread
+ * starts;
  * Debian's OpenSSL 3 locks itself.  The threads block every signal, so
  * SIGTERM reaches the loop's thread.
  */

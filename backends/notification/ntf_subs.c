@@ -25,7 +25,7 @@
  * body, ?owner= on the list).  A receiver's URL is checked when it is
  * stored (http or https; a literal loopback, private or link-local
  * address refused unless webhook_allow names it), and again by the
- * socket check of every delivery (ntf_http_guard.c).
+ * socket check of every delivery (the kit's outbound HTTP, its guard).
  */
 
 
@@ -37,7 +37,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "ntf_http.h"
 #include "ntf_subs.h"
 
 

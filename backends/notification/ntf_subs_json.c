@@ -17,7 +17,6 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "ntf_http.h"
 #include "ntf_subs.h"
 
 
@@ -46,7 +45,7 @@ ntf_subs_check(json_t *body, int create, int admin, char *ptr, size_t plen,
                     "url: a string of at most 2048 bytes");
             }
 
-            if (ntf_http_check_url(s, err, elen) != 0) {
+            if (gw_svc_out_check_url(ntf.svc, s, err, elen) != 0) {
                 snprintf(ptr, plen, "/url");
                 return 422;
             }

@@ -35,7 +35,6 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "ntf_http.h"
 #include "ntf_subs.h"
 
 
@@ -55,7 +54,7 @@ typedef struct {
 
 static int ntf_webhook_send(ntf_delivery_t *d, ntf_outcome_t *out);
 static void ntf_webhook_sub(const ntf_sub_t *sub, int status, void *data);
-static void ntf_webhook_done(const ntf_http_res_t *res, void *data);
+static void ntf_webhook_done(const gw_svc_out_res_t *res, void *data);
 static void ntf_webhook_end(ntf_webhook_t *w, ntf_result_e result,
     int status, long long latency, long long retry_after,
     const char *error);
@@ -130,14 +129,14 @@ ntf_webhook_send(ntf_delivery_t *d, ntf_outcome_t *out)
 static void
 ntf_webhook_sub(const ntf_sub_t *sub, int status, void *data)
 {
-    int              n;
-    char             id[NTF_DID_MAX + 16], tsh[48], sig[4 * NTF_SIGN_MAX
-                     + 32], *p, err[NTF_ERR_MAX], *content;
-    size_t           clen;
-    long long        now;
-    const char      *headers[8];
-    ntf_webhook_t   *w;
-    ntf_http_req_t   req;
+    int                n;
+    char               id[NTF_DID_MAX + 16], tsh[48], sig[4 * NTF_SIGN_MAX
+                       + 32], *p, err[NTF_ERR_MAX], *content;
+    size_t             clen;
+    long long          now;
+    const char        *headers[8];
+    ntf_webhook_t     *w;
+    gw_svc_out_req_t   req;
 
     w = data;
 
@@ -221,7 +220,9 @@ ntf_webhook_sub(const ntf_sub_t *sub, int status, void *data)
     req.body = w->body;
     req.body_len = w->len;
 
-    if (ntf_http_request(&req, ntf_webhook_done, w, err, sizeof(err)) != 0)
+    if (gw_svc_out_request(ntf.svc, &req, ntf_webhook_done, w, err,
+                           sizeof(err))
+        != 0)
     {
         ntf_webhook_end(w, strcmp(err, "out of memory") == 0
                            || strncmp(err, "cannot", 6) == 0
@@ -233,7 +234,7 @@ ntf_webhook_sub(const ntf_sub_t *sub, int status, void *data)
 
 
 static void
-ntf_webhook_done(const ntf_http_res_t *res, void *data)
+ntf_webhook_done(const gw_svc_out_res_t *res, void *data)
 {
     char            error[NTF_ERR_MAX];
     ntf_webhook_t  *w;

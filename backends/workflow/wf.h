@@ -19,8 +19,11 @@
  *   wf_engine*.c   the claim loop and the transitions
  *   wf_fork.c      Parallel and Map: children executions
  *   wf_task*.c     task dispatch by resource
- *   wf_script.c    every Lua script
- *   wf_util.c      ids, time, tokens, callers
+ *   wf_util.c      ids, time, tokens, callers, bodies
+ *   wf_stok.c      the caller's token, sealed for tollgate:http's auth
+ *
+ * A Lua script lives in the file of the part that runs it (a
+ * gw_svc_script_t declared below); wf_main.c initialises them all.
  *
  * Redis keys (all under gw:wf:):
  *
@@ -108,7 +111,8 @@
  *   (the parent's id), slot (the index in the parent's fork, or "t" for
  *   a child workflow), pseq (the parent's seq when the child started),
  *   def, ver, name, owner, status, start (ms), stop (ms), input (the
- *   execution's input, JSON), output, error, cause,
+ *   execution's input, JSON), ihash (SHA-256 hex of the input's compact
+ *   text with sorted keys: a name's idempotency), output, error, cause,
  *   machine (the JSON pointer of the machine it runs in the definition:
  *   "" for the top one, "/States/P/Branches/1", "/States/M/ItemProcessor"
  *   or "/States/M/Iterator"), state (the state's name), sin (the state's
@@ -125,7 +129,12 @@
  *   or {"error", "cause"}), tp (the traceparent tasks continue),
  *   redrives, fstate / fsin (where and with what input it failed, for
  *   redrive), comp (1: stopped, running its compensation), mocks (test
- *   mode only: the execution's mocks, JSON), mu:<state> (mocks taken).
+ *   mode only: the execution's mocks, JSON), mu:<state> (mocks taken),
+ *   stok (the caller's bearer token, sealed: wf_stok.c; a fork child
+ *   copies its parent's).
+ *   The engine's own: tol (fork: a Map's tolerances {"pct", "count"}),
+ *   pstate and pkind (a fork child: its parent's state, "map" or "par");
+ *   deadline is also a Wait's end.
  */
 
 
@@ -168,6 +177,10 @@ typedef struct {
 extern wf_metrics_t  wf_m;
 
 
+/* `workflow check|run` (wf_cli.c): argv[1] is "check" or "run" */
+int wf_cli(int argc, char **argv);
+
+
 /* ---- utilities (wf_util.c) ----------------------------------------------- */
 
 long long wf_now_ms(void);
@@ -204,18 +217,18 @@ json_t *wf_body(gw_svc_req_t *req);
 void wf_unavailable(gw_svc_req_t *req);     /* 503, Redis down */
 
 
-/* ---- scripts (wf_script.c) ----------------------------------------------- */
+/* ---- scripts (each in its part's file; wf_main.c inits them) ------------- */
 
 extern gw_svc_script_t  wf_script_start;    /* wf_api.c */
 extern gw_svc_script_t  wf_script_step;     /* wf_engine.c */
 extern gw_svc_script_t  wf_script_claim;
+extern gw_svc_script_t  wf_script_park;
 extern gw_svc_script_t  wf_script_stop;     /* wf_api.c */
 extern gw_svc_script_t  wf_script_redrive;
 extern gw_svc_script_t  wf_script_token;    /* the task-token calls */
 extern gw_svc_script_t  wf_script_def_put;  /* wf_def.c */
 extern gw_svc_script_t  wf_script_def_del;
 
-int wf_script_init(void);
 
 
 /* ---- definitions (wf_def.c) ---------------------------------------------- */
@@ -252,7 +265,8 @@ int wf_api_routes(gw_svc_t *svc);
 /*
  * Starts an execution of def (version ver, 0: the latest) named name
  * (NULL: its id) with input, for owner, continuing traceparent (may be
- * NULL); parent/pseq: a Task's child workflow (NULL: a top one).  done
+ * NULL), for the audit event request_id (NULL: none); parent/pseq: a
+ * Task's child workflow (NULL: a top one).  done
  * gets 201 (new), 200 (the same name and input: that execution), 404,
  * 409 (the name taken with another input), 422, 503, and the execution
  * id; exactly once, never inside the call.
@@ -262,8 +276,32 @@ typedef void (*wf_started_pt)(int status, const char *id, const char *err,
 
 void wf_start(const char *def, long long ver, const char *name,
     json_t *input, const char *owner, const char *traceparent,
-    const char *parent, long long pseq, json_t *mocks, wf_started_pt done,
-    void *data);
+    const char *request_id, const char *parent, long long pseq,
+    json_t *mocks, wf_started_pt done, void *data);
+
+/*
+ * wf_start with the caller's bearer token (NULL: none), kept sealed in
+ * the execution's "stok" (wf_stok.c) for tollgate:http's auth.exchange.
+ */
+void wf_start_tok(const char *def, long long ver, const char *name,
+    json_t *input, const char *owner, const char *traceparent,
+    const char *request_id, const char *parent, long long pseq,
+    json_t *mocks, const char *stok, wf_started_pt done, void *data);
+
+
+/* ---- the caller's token (wf_stok.c) -------------------------------------- */
+
+#define WF_STOK_MAX       8192    /* bytes of a caller's bearer token */
+
+/*
+ * Seals tok (len bytes, 1 to WF_STOK_MAX) for the execution whose root
+ * id is aad: *out malloc()ed text for the field "stok".  Opens it again:
+ * *tok malloc()ed, NUL-ended, to release with wf_stok_free() (cleansed).
+ * 0 or -1 (a sealed value of another root, altered, or another key).
+ */
+int wf_stok_seal(const char *tok, size_t len, const char *aad, char **out);
+int wf_stok_open(const char *sealed, const char *aad, char **tok);
+void wf_stok_free(char *tok);
 
 
 /* ---- the engine (wf_engine*.c) ------------------------------------------- */
@@ -309,6 +347,9 @@ typedef struct {
     const char             *owner;
     long long               seq;
     long long               timeout;    /* ms */
+    const char             *stok;       /* the execution's sealed caller
+                                           token ("stok"), "" or NULL:
+                                           none; opened with root */
 } wf_task_t;
 
 /*
@@ -330,6 +371,15 @@ int wf_task_run(const wf_task_t *task, wf_task_pt done, void *data,
 
 int wf_task_configure(gw_svc_t *svc);   /* http_allow, notify_url, ... */
 int wf_task_valid(const char *resource);    /* 1 when known */
+
+/*
+ * 1 when the result of resource comes later, not to done: a
+ * .waitForTaskToken (by the token calls) or a child workflow (when the
+ * child ends, its end is written into the parent by the engine's
+ * script).  The engine then waits in phase callback; done says only
+ * whether the task went out (an error fails the task at once).
+ */
+int wf_task_async(const char *resource);
 
 
 #endif /* _WF_H_INCLUDED_ */

@@ -2,557 +2,410 @@
 /*
  * Copyright (C) Tollgate
  *
- * The workflow command (docs/workflow.md).  For now it is the language
- * alone, run in memory from the command line: the service (the API,
- * persistence in Redis, durable timers, task dispatch) comes in a later
- * session and will live beside this file.
+ * The workflow command (docs/workflow.md).
  *
  *   workflow check FILE
- *       the definition in FILE parsed and checked (gw_asl_def_parse):
- *       "ok: N states" and exit 0, or the refusal as one JSON line
- *       {"error", "pointer", "cause"} on stdout and exit 1.
+ *   workflow run FILE ...
+ *       the language alone, in memory (wf_cli.c)
+ *   workflow [-c FILE] [-t]
+ *       the service: durable executions in Redis, their API, the engine
+ *       that runs their transitions and the tasks they dispatch
  *
- *   workflow run FILE [-i INPUT_FILE | -j INPUT_JSON] [-m MOCKS_FILE]
- *                [-c CONTEXT_FILE] [--history] [--max-transitions N]
- *       an execution in memory (gw_asl_run_local), tasks answered by
- *       the mocks: the result as one line of compact JSON with sorted
- *       keys (stable for diffs), {"result", "history"} with --history;
- *       exit 0 when it succeeded, 1 when it failed.
- *
- * Exit 2 for a usage error, a file that cannot be read, a file that is
- * not JSON, or a definition, input, mocks or context past its cap (the
- * definition GW_ASL_DEF_MAX, the input GW_ASL_PAYLOAD_MAX as compact
- * JSON); a definition refused by run prints the refusal as check does.
- * Nothing here knows the language: every rule is lib/asl's.
+ * Every configuration key of the service is listed here and read into
+ * wf (wf.h) before the loop starts, so that a bad value or a missing
+ * key file stops the process at once with its reason, never later on
+ * the first request.  The parts start on the loop in order: the
+ * engine's claim loop last, once the routes, scripts and metrics exist.
+ * On SIGTERM the engine claims nothing new and the transitions in
+ * flight are waited for up to drain_timeout (wf_engine.c).
  */
 
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
-#include "gw_asl.h"
+#include <openssl/crypto.h>
 
-
-#define WF_READ_MAX   (4 * GW_ASL_PAYLOAD_MAX)  /* bytes of an input,
-                                                   mocks or context
-                                                   file, spaces
-                                                   included */
-#define WF_DUMP_FLAGS  (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+#include "wf.h"
+#include "wf_task_int.h"
 
 
-static void wf_usage(void);
-static char *wf_read(const char *path, size_t max, size_t *len);
-static json_t *wf_load(const char *what, const char *text, size_t len);
-static json_t *wf_load_file(const char *what, const char *path);
-static int wf_depth_ok(json_t *v, int depth);
-static int wf_print(json_t *v);
-static int wf_print_refusal(const gw_asl_err_t *err);
-static gw_asl_def_t *wf_def(const char *path, int *rc);
-static int wf_check(int argc, char **argv);
-static int wf_run(int argc, char **argv);
+static int wf_key_load(const char *path);
+static int wf_configure(void);
+static int wf_metrics(gw_svc_t *svc);
+static int wf_scripts(void);
+static int wf_ready(gw_svc_t *svc, void *data);
+static void wf_loop_start(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static void wf_loop_drain(gw_svc_t *svc, void *data);
+static void wf_loop_stop(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static int wf_serve(int argc, char **argv);
 
 
-static void
-wf_usage(void)
-{
-    fprintf(stderr,
-        "usage: workflow check FILE\n"
-        "       workflow run FILE [-i INPUT_FILE | -j INPUT_JSON]"
-        " [-m MOCKS_FILE]\n"
-        "                [-c CONTEXT_FILE] [--history]"
-        " [--max-transitions N]\n");
-}
+static const gw_svc_key_t  wf_keys[] = {
+    { "instance", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* the kit's, with a default of ours: a 1 MiB definition and its body */
+    { "body_max", GW_SVC_SIZE, "2m", 0, 64 * 1024 * 1024, NULL },
+
+    /* the engine (wf_engine*.c) */
+    { "lease", GW_SVC_MSEC, "30s", 500, 3600000, NULL },
+    { "poll", GW_SVC_MSEC, "50", 5, 60000, NULL },
+    { "batch", GW_SVC_INT, "64", 1, 1000, NULL },
+    { "inflight", GW_SVC_INT, "1024", 1, 100000, NULL },
+    { "task_timeout", GW_SVC_MSEC, "60s", 100, 31536000000LL, NULL },
+    { "history_max", GW_SVC_INT, "25000", 100, 1000000, NULL },
+    { "keep", GW_SVC_MSEC, "604800s", 1000, 31536000000LL, NULL },
+    { "drain_timeout", GW_SVC_MSEC, "10s", 0, 600000, NULL },
+    { "mocks", GW_SVC_STR, "off", 0, 0, "off|on" },
+
+    /* task tokens (wf_util.c) */
+    { "secret_key_file", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* tasks (wf_task*.c) */
+    { "http_allow", GW_SVC_STR, "", 0, 0, NULL },
+    { "http_response_max", GW_SVC_SIZE, "256k", 0, 16 * 1024 * 1024,
+      NULL },
+    { "notify_url", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* tollgate:http's auth.exchange (wf_task_exchange.c) */
+    { "identity_url", GW_SVC_STR, "", 0, 0, NULL },
+    { "identity_client_id", GW_SVC_STR, "", 0, 0, NULL },
+    { "identity_client_secret_file", GW_SVC_STR, "", 0, 0, NULL },
+
+    { NULL, 0, NULL, 0, 0, NULL }
+};
+
+
+wf_t          wf;
+wf_metrics_t  wf_m;
 
 
 /*
- * The whole of the file at path ("-": stdin), NUL-terminated, in a
- * malloc'ed buffer; *len its length.  A file longer than max bytes is
- * read up to max + 1 bytes only, so that the caller sees it is past its
- * cap without reading it all.  NULL (and a message) when unreadable.
+ * The key of task tokens: 64 hex digits (a trailing newline allowed) in
+ * a regular file readable by its owner only, as the notification
+ * service asks of its own key; every copy of it on the stack cleansed.
  */
 
-static char *
-wf_read(const char *path, size_t max, size_t *len)
+static int
+wf_key_load(const char *path)
 {
-    FILE    *f;
-    char    *buf;
-    size_t   n, size;
+    int           fd, i, hi, lo;
+    char          buf[130];
+    ssize_t       n;
+    struct stat   st;
 
-    buf = NULL;
-
-    if (strcmp(path, "-") == 0) {
-        f = stdin;
-
-    } else {
-        f = fopen(path, "rb");
-        if (f == NULL) {
-            fprintf(stderr, "workflow: %s: %s\n", path, strerror(errno));
-            return NULL;
-        }
+    if (path == NULL || path[0] == '\0') {
+        fprintf(stderr, "secret_key_file: required: a file of 64 hex "
+                "digits, the key of task tokens\n");
+        return -1;
     }
 
-    size = max + 2;
-
-    buf = malloc(size);
-    if (buf == NULL) {
-        fprintf(stderr, "workflow: %s: out of memory\n", path);
-        goto failed;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        fprintf(stderr, "secret_key_file: %s: %s\n", path, strerror(errno));
+        return -1;
     }
 
-    n = fread(buf, 1, size - 1, f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+        || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    {
+        fprintf(stderr, "secret_key_file: %s: not a regular file readable "
+                "by its owner only (chmod 600)\n", path);
+        close(fd);
+        return -1;
+    }
 
-    if (ferror(f)) {
-        fprintf(stderr, "workflow: %s: read error\n", path);
-        goto failed;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n < 64) {
+        fprintf(stderr, "secret_key_file: %s: not 64 hex digits\n", path);
+        return -1;
     }
 
     buf[n] = '\0';
-    *len = n;
 
-    if (f != stdin) {
-        fclose(f);
+    while (n > 64 && isspace((unsigned char) buf[n - 1])) {
+        buf[--n] = '\0';
     }
 
-    return buf;
-
-failed:
-
-    free(buf);
-
-    if (f != stdin) {
-        fclose(f);
-    }
-
-    return NULL;
-}
-
-
-/* text parsed as any JSON value, duplicate keys refused; NULL with a
- * message naming what it is */
-
-static json_t *
-wf_load(const char *what, const char *text, size_t len)
-{
-    json_t        *v;
-    json_error_t   jerr;
-
-    v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                   &jerr);
-    if (v == NULL) {
-        fprintf(stderr, "workflow: %s: not JSON: %s (line %d, column %d)\n",
-                what, jerr.text, jerr.line, jerr.column);
-        return NULL;
-    }
-
-    if (!wf_depth_ok(v, 0)) {
-        fprintf(stderr, "workflow: %s: nested deeper than %d levels\n",
-                what, GW_ASL_JSON_DEPTH_MAX);
-        json_decref(v);
-        return NULL;
-    }
-
-    return v;
-}
-
-
-static json_t *
-wf_load_file(const char *what, const char *path)
-{
-    char    *text;
-    size_t   len;
-    json_t  *v;
-
-    text = wf_read(path, WF_READ_MAX, &len);
-    if (text == NULL) {
-        return NULL;
-    }
-
-    if (len > WF_READ_MAX) {
-        fprintf(stderr, "workflow: %s %s: larger than %d bytes\n",
-                what, path, WF_READ_MAX);
-        free(text);
-        return NULL;
-    }
-
-    v = wf_load(what, text, len);
-    free(text);
-
-    return v;
-}
-
-
-/* 1 when v nests at most GW_ASL_JSON_DEPTH_MAX levels; the recursion is
- * bounded by that cap (and jansson's parser bounds v's depth anyway) */
-
-static int
-wf_depth_ok(json_t *v, int depth)
-{
-    size_t       i;
-    json_t      *m;
-    const char  *key;
-
-    if (!json_is_object(v) && !json_is_array(v)) {
-        return 1;
-    }
-
-    if (depth >= GW_ASL_JSON_DEPTH_MAX) {
-        return 0;
-    }
-
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, m) {
-            if (!wf_depth_ok(m, depth + 1)) {
-                return 0;
-            }
-        }
-
-        return 1;
-    }
-
-    json_object_foreach(v, key, m) {
-        if (!wf_depth_ok(m, depth + 1)) {
-            return 0;
+    for (i = 0; i < 64; i++) {
+        if (!isxdigit((unsigned char) buf[i])) {
+            break;
         }
     }
 
-    return 1;
-}
-
-
-/* v as one line of compact JSON, keys sorted; -1 when it cannot */
-
-static int
-wf_print(json_t *v)
-{
-    char  *s;
-
-    s = json_dumps(v, WF_DUMP_FLAGS);
-    if (s == NULL) {
-        fprintf(stderr, "workflow: out of memory\n");
+    if (i != 64 || n != 64) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        fprintf(stderr, "secret_key_file: %s: not 64 hex digits\n", path);
         return -1;
     }
 
-    printf("%s\n", s);
-    free(s);
+    for (i = 0; i < 32; i++) {
+        hi = isdigit((unsigned char) buf[2 * i])
+             ? buf[2 * i] - '0' : (tolower(buf[2 * i]) - 'a' + 10);
+        lo = isdigit((unsigned char) buf[2 * i + 1])
+             ? buf[2 * i + 1] - '0' : (tolower(buf[2 * i + 1]) - 'a' + 10);
+        wf.key[i] = (unsigned char) (hi << 4 | lo);
+    }
+
+    OPENSSL_cleanse(buf, sizeof(buf));
+
+    return 0;
+}
+
+
+/* wf from the configuration; -1 (said on stderr) when it cannot run */
+
+static int
+wf_configure(void)
+{
+    char         host[64];
+    gw_svc_t    *svc;
+    const char  *s;
+
+    svc = wf.svc;
+
+    wf.lease = gw_svc_conf_int(svc, "lease");
+    wf.poll = gw_svc_conf_int(svc, "poll");
+    wf.batch = (unsigned) gw_svc_conf_int(svc, "batch");
+    wf.inflight = (unsigned) gw_svc_conf_int(svc, "inflight");
+    wf.task_timeout = gw_svc_conf_int(svc, "task_timeout");
+    wf.history_max = gw_svc_conf_int(svc, "history_max");
+    wf.keep = gw_svc_conf_int(svc, "keep");
+    wf.drain = gw_svc_conf_int(svc, "drain_timeout");
+    wf.mocks = strcmp(gw_svc_conf_str(svc, "mocks"), "on") == 0;
+
+    if (wf_key_load(gw_svc_conf_str(svc, "secret_key_file")) != 0) {
+        return -1;
+    }
+
+    s = gw_svc_conf_str(svc, "instance");
+
+    if (s[0] != '\0') {
+        snprintf(wf.instance, sizeof(wf.instance), "%s", s);
+
+    } else {
+        if (gethostname(host, sizeof(host)) != 0) {
+            strcpy(host, "workflow");
+        }
+
+        host[sizeof(host) - 1] = '\0';
+        snprintf(wf.instance, sizeof(wf.instance), "%s-%d", host,
+                 (int) getpid());
+    }
+
+    return wf_task_configure(svc);
+}
+
+
+static int
+wf_metrics(gw_svc_t *svc)
+{
+    static const char *const  def[] = { "definition", NULL };
+    static const char *const  def_status[] = { "definition", "status",
+                                               NULL };
+    static const char *const  kind_result[] = { "kind", "result", NULL };
+    static const double       buckets[] = { 0.01, 0.05, 0.1, 0.5, 1, 5,
+                                            30, 60, 300, 1800, 3600,
+                                            86400 };
+
+    wf_m.started = gw_svc_counter(svc, "workflow_executions_started_total",
+                                  "Executions started", def);
+    wf_m.ended = gw_svc_counter(svc, "workflow_executions_ended_total",
+                                "Executions ended, by status", def_status);
+    wf_m.seconds = gw_svc_histogram(svc, "workflow_execution_seconds",
+                                    "Executions' time from start to end",
+                                    def, buckets,
+                                    sizeof(buckets) / sizeof(buckets[0]));
+    wf_m.transitions = gw_svc_counter(svc, "workflow_transitions_total",
+                                      "Transitions stored", def);
+    wf_m.tasks = gw_svc_counter(svc, "workflow_tasks_total",
+                                "Tasks run, by kind and result",
+                                kind_result);
+    wf_m.lost = gw_svc_counter(svc, "workflow_commits_lost_total",
+                               "Transitions refused: the execution had "
+                               "moved on", NULL);
+    wf_m.running = gw_svc_gauge(svc, "workflow_executions_worked",
+                                "Executions worked on now", NULL);
+
+    if (wf_m.started == NULL || wf_m.ended == NULL || wf_m.seconds == NULL
+        || wf_m.transitions == NULL || wf_m.tasks == NULL
+        || wf_m.lost == NULL || wf_m.running == NULL)
+    {
+        return -1;
+    }
 
     return 0;
 }
 
 
 static int
-wf_print_refusal(const gw_asl_err_t *err)
+wf_scripts(void)
 {
-    int      rc;
-    json_t  *v;
+    size_t            i;
+    gw_svc_script_t  *scripts[] = {
+        &wf_script_start, &wf_script_step, &wf_script_claim,
+        &wf_script_park,
+        &wf_script_stop, &wf_script_redrive, &wf_script_token,
+        &wf_script_def_put, &wf_script_def_del
+    };
 
-    v = json_pack("{s:s, s:s, s:s}",
-                  "error", err->error[0] ? err->error : GW_ASL_E_INVALID,
-                  "pointer", err->pointer, "cause", err->cause);
-    if (v == NULL) {
-        fprintf(stderr, "workflow: out of memory\n");
-        return -1;
+    for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+        if (gw_svc_script_init(scripts[i]) != 0) {
+            return -1;
+        }
     }
 
-    rc = wf_print(v);
-    json_decref(v);
-
-    return rc;
+    return 0;
 }
 
 
-/*
- * The definition in path parsed and checked.  NULL with *rc set: 1 when
- * refused (the refusal printed), 2 when it could not be read.  A file
- * past GW_ASL_DEF_MAX is a refusal too: Step Functions refuses such a
- * definition the same way it refuses any other invalid one.
- */
+/* ready while not draining: a stopping instance takes no new work */
 
-static gw_asl_def_t *
-wf_def(const char *path, int *rc)
+static int
+wf_ready(gw_svc_t *svc, void *data)
 {
-    char          *text;
-    size_t         len;
-    gw_asl_err_t   err;
-    gw_asl_def_t  *def;
+    return !wf.stopped;
+}
 
-    text = wf_read(path, GW_ASL_DEF_MAX, &len);
-    if (text == NULL) {
-        *rc = 2;
-        return NULL;
+
+static void
+wf_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    wf.base = base;
+
+    if (wf_engine_start() != 0) {
+        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot start the engine",
+                   NULL);
+        gw_svc_shutdown(svc);
+        return;
     }
 
-    memset(&err, 0, sizeof(gw_asl_err_t));
+    gw_svc_log(svc, GW_SVC_INFO, NULL, "started",
+               json_pack("{s:s, s:b}", "instance", wf.instance,
+                         "mocks", wf.mocks));
+}
 
-    if (len > GW_ASL_DEF_MAX) {
-        free(text);
-        (void) gw_asl_error(&err, GW_ASL_E_INVALID, "",
-                            "the definition is larger than %d bytes",
-                            GW_ASL_DEF_MAX);
-        *rc = wf_print_refusal(&err) == 0 ? 1 : 2;
-        return NULL;
-    }
 
-    def = gw_asl_def_parse(text, len, &err);
-    free(text);
+/* the graceful stop begins: nothing new claimed; transitions drained */
 
-    if (def == NULL) {
-        *rc = wf_print_refusal(&err) == 0 ? 1 : 2;
-        return NULL;
-    }
+static void
+wf_loop_drain(gw_svc_t *svc, void *data)
+{
+    wf.stopped = 1;
 
-    return def;
+    wf_engine_drain();
+}
+
+
+static void
+wf_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    wf.stopped = 1;
+
+    wf_engine_stop();
 }
 
 
 static int
-wf_check(int argc, char **argv)
+wf_serve(int argc, char **argv)
 {
-    int            rc;
-    gw_asl_def_t  *def;
+    int          i, check;
+    const char  *path;
 
-    if (argc != 3) {
-        wf_usage();
+    path = getenv("TOLLGATE_WORKFLOW_CONFIG");
+    check = 0;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+
+        } else if (strcmp(argv[i], "-t") == 0) {
+            check = 1;
+
+        } else {
+            fprintf(stderr, "usage: %s [-c FILE] [-t]\n"
+                    "       %s check FILE\n"
+                    "       %s run FILE ...\n", argv[0], argv[0], argv[0]);
+            return 2;
+        }
+    }
+
+    if (gw_svc_configure(wf.svc, path) != 0) {
+        gw_svc_log(wf.svc, GW_SVC_ERROR, NULL, "bad configuration",
+                   json_pack("{s:s}", "error", gw_svc_error(wf.svc)));
         return 2;
     }
 
-    def = wf_def(argv[2], &rc);
-    if (def == NULL) {
-        return rc;
+    if (wf_configure() != 0) {
+        return 2;
     }
 
-    printf("ok: %zu states\n", def->nstates);
-    gw_asl_def_free(def);
+    if (check) {
+        gw_svc_log(wf.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
+        return 0;
+    }
+
+    if (gw_svc_run(wf.svc) != 0) {
+        gw_svc_log(wf.svc, GW_SVC_ERROR, NULL, "cannot run",
+                   json_pack("{s:s}", "error", gw_svc_error(wf.svc)));
+        return 1;
+    }
 
     return 0;
-}
-
-
-static int
-wf_run(int argc, char **argv)
-{
-    int            i, rc, history;
-    char          *s, *end;
-    size_t         max;
-    json_t        *input, *mocks, *context, *result, *events, *out, *st;
-    const char    *def_path, *input_path, *input_json, *mocks_path;
-    const char    *context_path;
-    gw_asl_def_t  *def;
-    unsigned long  n;
-
-    def_path = NULL;
-    input_path = NULL;
-    input_json = NULL;
-    mocks_path = NULL;
-    context_path = NULL;
-    history = 0;
-    max = 0;
-
-    input = NULL;
-    mocks = NULL;
-    context = NULL;
-    events = NULL;
-    result = NULL;
-    def = NULL;
-    rc = 2;
-
-    for (i = 2; i < argc; i++) {
-
-        if (strcmp(argv[i], "--history") == 0) {
-            history = 1;
-            continue;
-        }
-
-        if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
-            if (def_path != NULL) {
-                goto usage;
-            }
-
-            def_path = argv[i];
-            continue;
-        }
-
-        if (i + 1 >= argc) {
-            goto usage;
-        }
-
-        if (strcmp(argv[i], "-i") == 0 && input_json == NULL) {
-            input_path = argv[++i];
-
-        } else if (strcmp(argv[i], "-j") == 0 && input_path == NULL) {
-            input_json = argv[++i];
-
-        } else if (strcmp(argv[i], "-m") == 0) {
-            mocks_path = argv[++i];
-
-        } else if (strcmp(argv[i], "-c") == 0) {
-            context_path = argv[++i];
-
-        } else if (strcmp(argv[i], "--max-transitions") == 0) {
-            errno = 0;
-            n = strtoul(argv[++i], &end, 10);
-            if (errno != 0 || *end != '\0' || end == argv[i]
-                || argv[i][0] == '-' || n > 100000000)
-            {
-                fprintf(stderr, "workflow: --max-transitions: not a"
-                        " number from 0 to 100000000: \"%s\"\n", argv[i]);
-                return 2;
-            }
-
-            max = (size_t) n;
-
-        } else {
-            goto usage;
-        }
-    }
-
-    if (def_path == NULL) {
-        goto usage;
-    }
-
-    if (input_path != NULL) {
-        input = wf_load_file("input", input_path);
-
-    } else if (input_json != NULL) {
-        if (strlen(input_json) > WF_READ_MAX) {
-            fprintf(stderr, "workflow: input: larger than %d bytes\n",
-                    WF_READ_MAX);
-            goto done;
-        }
-
-        input = wf_load("input", input_json, strlen(input_json));
-
-    } else {
-        input = json_object();
-    }
-
-    if (input == NULL) {
-        goto done;
-    }
-
-    s = json_dumps(input, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s == NULL) {
-        fprintf(stderr, "workflow: out of memory\n");
-        goto done;
-    }
-
-    n = strlen(s);
-    free(s);
-
-    if (n > GW_ASL_PAYLOAD_MAX) {
-        fprintf(stderr, "workflow: input: %lu bytes as compact JSON,"
-                " larger than the payload cap of %d bytes"
-                " (States.DataLimitExceeded)\n", n, GW_ASL_PAYLOAD_MAX);
-        goto done;
-    }
-
-    if (mocks_path != NULL) {
-        mocks = wf_load_file("mocks", mocks_path);
-        if (mocks == NULL) {
-            goto done;
-        }
-
-        if (!json_is_object(mocks)) {
-            fprintf(stderr, "workflow: mocks: not an object of state"
-                    " names\n");
-            goto done;
-        }
-
-    } else {
-        mocks = json_object();
-        if (mocks == NULL) {
-            goto done;
-        }
-    }
-
-    if (context_path != NULL) {
-        context = wf_load_file("context", context_path);
-        if (context == NULL) {
-            goto done;
-        }
-
-        if (!json_is_object(context)) {
-            fprintf(stderr, "workflow: context: not an object"
-                    " ({\"Execution\": {...}, \"StateMachine\": {...}})\n");
-            goto done;
-        }
-    }
-
-    def = wf_def(def_path, &rc);
-    if (def == NULL) {
-        rc = 2;
-        goto done;
-    }
-
-    rc = 2;
-
-    if (history) {
-        events = json_array();
-        if (events == NULL) {
-            goto done;
-        }
-    }
-
-    result = gw_asl_run_local(def, input, mocks, context, events, max);
-    if (result == NULL) {
-        fprintf(stderr, "workflow: the run failed (out of memory)\n");
-        goto done;
-    }
-
-    st = json_object_get(result, "status");
-
-    if (history) {
-        out = json_pack("{s:O, s:O}", "result", result, "history", events);
-        if (out == NULL) {
-            fprintf(stderr, "workflow: out of memory\n");
-            goto done;
-        }
-
-    } else {
-        out = json_incref(result);
-    }
-
-    if (wf_print(out) == 0) {
-        rc = (json_is_string(st)
-              && strcmp(json_string_value(st), "SUCCEEDED") == 0)
-             ? 0 : 1;
-    }
-
-    json_decref(out);
-
-done:
-
-    json_decref(result);
-    json_decref(events);
-    json_decref(context);
-    json_decref(mocks);
-    json_decref(input);
-
-    if (def != NULL) {
-        gw_asl_def_free(def);
-    }
-
-    return rc;
-
-usage:
-
-    wf_usage();
-    return 2;
 }
 
 
 int
 main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "check") == 0) {
-        return wf_check(argc, argv);
+    int  rc;
+
+    if (argc >= 2
+        && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "run") == 0))
+    {
+        return wf_cli(argc, argv);
     }
 
-    if (argc >= 2 && strcmp(argv[1], "run") == 0) {
-        return wf_run(argc, argv);
+    wf.svc = gw_svc_create("workflow", wf_keys);
+    if (wf.svc == NULL) {
+        return 1;
     }
 
-    wf_usage();
-    return 2;
+    if (wf_scripts() != 0) {
+        fprintf(stderr, "cannot load the scripts\n");
+        gw_svc_free(wf.svc);
+        return 1;
+    }
+
+    if (wf_metrics(wf.svc) != 0
+        || wf_def_routes(wf.svc) != 0
+        || wf_api_routes(wf.svc) != 0)
+    {
+        fprintf(stderr, "cannot add the routes and metrics: %s\n",
+                gw_svc_error(wf.svc));
+        gw_svc_free(wf.svc);
+        return 1;
+    }
+
+    gw_svc_set_ready(wf.svc, wf_ready, NULL);
+    gw_svc_set_loop(wf.svc, wf_loop_start, wf_loop_stop, NULL);
+    gw_svc_set_drain(wf.svc, wf_loop_drain, NULL);
+
+    rc = wf_serve(argc, argv);
+
+    OPENSSL_cleanse(wf.key, sizeof(wf.key));
+    wf_task_exchange_free();
+    gw_svc_free(wf.svc);
+
+    return rc;
 }

@@ -139,7 +139,8 @@ t_send(json_t *payload, const char *id, unsigned n, const char *dir)
 
     ntf.base = event_base_new();
 
-    if (ntf.base == NULL || ntf_curl_init(ntf.base) != 0) {
+    /* the service's gw_svc_out_configure() does this before the loop */
+    if (ntf.base == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         return 1;
     }
 
@@ -177,7 +178,7 @@ t_send(json_t *payload, const char *id, unsigned n, const char *dir)
     }
 
     ntf_smtp_pool_stop();
-    ntf_curl_free();
+    curl_global_cleanup();
     event_base_free(ntf.base);
     free(ds);
 

@@ -2,17 +2,18 @@
 /*
  * Copyright (C) Tollgate
  *
- * The outbound address guard (ntf_http.h): whom the service may call.
+ * The kit's outbound address guard (gw_svc.h): whom a service may call.
  *
  * The decision is made at the one moment it cannot be fooled: when curl
- * opens the socket for an address it resolved (ntf_http_open(), its
+ * opens the socket for an address it resolved (gw_svc_out_open(), its
  * open-socket callback).  A host name that resolves, or later rebinds,
  * to a loopback, private, link-local or other special address is
- * refused there as surely as a literal one, unless webhook_allow names
- * that network.  The URL's own checks (scheme, userinfo, host, port, a
- * literal address) come first, for every request and again when a
- * subscription is stored, so that most mistakes are told to the caller
- * at once.
+ * refused there as surely as a literal one, unless the service's allow
+ * list names that network.  The URL's own checks (scheme, userinfo,
+ * host, port, a literal address) come first, for every request and
+ * again when a service stores a URL (gw_svc_out_check_url()), so that
+ * most mistakes are told to the caller at once.  A trusted request (the
+ * operator's own URL, e.g. an internal service) skips the address check.
  */
 
 
@@ -23,39 +24,41 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "ntf.h"
-#include "ntf_http.h"
+#include "gw_svc_out_int.h"
 #include "gw_netallow.h"
 
 
-#define NTF_HTTP_ALLOW_MAX      64      /* entries of webhook_allow */
+#define GW_SVC_OUT_ALLOW_MAX    64      /* entries of the allow list */
 
 
-static int ntf_http_literal(const char *host, unsigned port,
+static int gw_svc_out_literal(const char *host, unsigned port,
     char *err, size_t errlen);
 
 
-static gw_net_t        ntf_http_allow[NTF_HTTP_ALLOW_MAX];
-static size_t          ntf_http_nallow;
+static gw_net_t        gw_svc_out_allow[GW_SVC_OUT_ALLOW_MAX];
+static size_t          gw_svc_out_nallow;
+static const char     *gw_svc_out_allow_name = "allow";
 
 
 int
-ntf_http_guard_configure(const char *allow)
+gw_svc_out_guard_configure(const char *name, const char *allow)
 {
     char  bad[80];
 
-    if (gw_netallow_parse(allow != NULL ? allow : "", ntf_http_allow,
-                          NTF_HTTP_ALLOW_MAX, &ntf_http_nallow, bad,
+    gw_svc_out_allow_name = name;
+
+    if (gw_netallow_parse(allow != NULL ? allow : "", gw_svc_out_allow,
+                          GW_SVC_OUT_ALLOW_MAX, &gw_svc_out_nallow, bad,
                           sizeof(bad))
         != 0)
     {
         if (bad[0] == '\0') {
-            fprintf(stderr, "webhook_allow: more than %d entries\n",
-                    NTF_HTTP_ALLOW_MAX);
+            fprintf(stderr, "%s: more than %d entries\n", name,
+                    GW_SVC_OUT_ALLOW_MAX);
 
         } else {
-            fprintf(stderr, "webhook_allow: not \"<addr>[/<bits>]"
-                    "[:<port>]\": \"%s\"\n", bad);
+            fprintf(stderr, "%s: not \"<addr>[/<bits>][:<port>]\": "
+                    "\"%s\"\n", name, bad);
         }
 
         return -1;
@@ -66,24 +69,27 @@ ntf_http_guard_configure(const char *allow)
 
 
 int
-ntf_http_check_url(const char *url, char *err, size_t errlen)
+gw_svc_out_check_url(gw_svc_t *svc, const char *url, char *err,
+    size_t errlen)
 {
-    char      ep[NTF_HTTP_EP_MAX], host[260];
+    char      ep[GW_SVC_OUT_EP_MAX], host[260];
     unsigned  port;
 
-    if (ntf_http_parse(url, ep, sizeof(ep), host, sizeof(host), &port, err,
+    (void) svc;
+
+    if (gw_svc_out_parse(url, ep, sizeof(ep), host, sizeof(host), &port, err,
                        errlen)
         != 0)
     {
         return -1;
     }
 
-    return ntf_http_literal(host, port, err, errlen);
+    return gw_svc_out_literal(host, port, err, errlen);
 }
 
 
 int
-ntf_http_parse(const char *url, char *ep, size_t eplen, char *host,
+gw_svc_out_parse(const char *url, char *ep, size_t eplen, char *host,
     size_t hostlen, unsigned *port, char *err, size_t errlen)
 {
     int        rc;
@@ -179,7 +185,7 @@ done:
 
 /* a literal address in the URL: refused when special and not allowed */
 static int
-ntf_http_literal(const char *host, unsigned port, char *err, size_t errlen)
+gw_svc_out_literal(const char *host, unsigned port, char *err, size_t errlen)
 {
     const char           *why;
     struct sockaddr_in    sin;
@@ -203,7 +209,7 @@ ntf_http_literal(const char *host, unsigned port, char *err, size_t errlen)
         return 0;
     }
 
-    if (gw_netallow_match(ntf_http_allow, ntf_http_nallow, sa)) {
+    if (gw_netallow_match(gw_svc_out_allow, gw_svc_out_nallow, sa)) {
         return 0;
     }
 
@@ -211,7 +217,7 @@ ntf_http_literal(const char *host, unsigned port, char *err, size_t errlen)
 
     if (why != NULL) {
         snprintf(err, errlen, "the address %s is %s: not allowed by the "
-                 "service's webhook_allow", host, why);
+                 "service's %s", host, why, gw_svc_out_allow_name);
         return -1;
     }
 
@@ -220,21 +226,25 @@ ntf_http_literal(const char *host, unsigned port, char *err, size_t errlen)
 
 
 curl_socket_t
-ntf_http_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+gw_svc_out_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
     char             text[INET6_ADDRSTRLEN], *refused;
     const char      *why;
     const void      *bytes;
+    gw_svc_out_t    *h;
     struct sockaddr *sa;
 
-    refused = clientp;
+    h = clientp;
+    refused = h->refused;
     sa = &a->addr;
 
     if (purpose != CURLSOCKTYPE_IPCXN) {
         return CURL_SOCKET_BAD;
     }
 
-    if (!gw_netallow_match(ntf_http_allow, ntf_http_nallow, sa)) {
+    if (!h->trusted
+        && !gw_netallow_match(gw_svc_out_allow, gw_svc_out_nallow, sa))
+    {
         why = gw_netallow_special(sa);
 
         if (why != NULL) {
@@ -251,10 +261,10 @@ ntf_http_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
                     snprintf(text, sizeof(text), "?");
                 }
 
-                snprintf(refused, NTF_HTTP_REFUSED_MAX, "%s (%s)", text,
+                snprintf(refused, GW_SVC_OUT_REFUSED_MAX, "%s (%s)", text,
                          why);
 
-                gw_svc_log(ntf.svc, GW_SVC_INFO, NULL,
+                gw_svc_log(gw_svc_out.svc, GW_SVC_INFO, NULL,
                            "outbound address refused",
                            json_pack("{s:s,s:s}", "address", text,
                                      "range", why));
