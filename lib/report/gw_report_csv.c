@@ -30,7 +30,8 @@ typedef struct {
 } gw_csv_t;
 
 
-static int gw_csv_field(FILE *fp, const char *s, size_t len, int guard);
+static int gw_csv_field(FILE *fp, const char *s, size_t len, int guard,
+    int lone);
 static int gw_csv_open(gw_report_writer_t *w, const char *path);
 static int gw_csv_row(gw_report_writer_t *w, const gw_report_value_t *v);
 static int gw_csv_close(gw_report_writer_t *w);
@@ -73,7 +74,7 @@ gw_csv_open(gw_report_writer_t *w, const char *path)
             fputc(',', c->fp);
         }
         if (gw_csv_field(c->fp, w->cols[i].title, strlen(w->cols[i].title),
-                         1) != 0)
+                         1, w->spec.ncolumns == 1) != 0)
         {
             rc = gw_report_fail(w, "out of memory");
             gw_csv_close(w);
@@ -104,6 +105,9 @@ gw_csv_row(gw_report_writer_t *w, const gw_report_value_t *v)
         }
 
         if (v[i].kind == GW_REPORT_NULL) {
+            if (w->spec.ncolumns == 1) {
+                fputs("\"\"", c->fp);  /* not a blank line */
+            }
             continue;
         }
 
@@ -112,7 +116,8 @@ gw_csv_row(gw_report_writer_t *w, const gw_report_value_t *v)
             return gw_report_fail(w, "out of memory");
         }
 
-        rc = gw_csv_field(c->fp, s, n, v[i].kind == GW_REPORT_V_TEXT);
+        rc = gw_csv_field(c->fp, s, n, v[i].kind == GW_REPORT_V_TEXT,
+                          w->spec.ncolumns == 1);
         free(heap);
 
         if (rc != 0) {
@@ -155,9 +160,12 @@ gw_csv_close(gw_report_writer_t *w)
 }
 
 
-/* s is valid UTF-8 (repaired) of len bytes; guard: text, neutralise */
+/*
+ * s is valid UTF-8 (repaired) of len bytes; guard: text, neutralise;
+ * lone: the only field of its line
+ */
 static int
-gw_csv_field(FILE *fp, const char *s, size_t len, int guard)
+gw_csv_field(FILE *fp, const char *s, size_t len, int guard, int lone)
 {
     size_t  i, from;
     int     quote;
@@ -175,6 +183,11 @@ gw_csv_field(FILE *fp, const char *s, size_t len, int guard)
 
     if (quote) {
         fputc('"', fp);
+    }
+
+    if (len == 0 && lone) {
+        fputs("\"\"", fp);   /* a lone empty field is not a blank line */
+        return 0;
     }
 
     if (guard && len > 0 && strchr("=+-@\t\r", s[0]) != NULL) {

@@ -151,6 +151,9 @@ gw_xlsx_open(gw_report_writer_t *w, const char *path)
         x->width[i] = gw_xlsx_text_width(c->title, strlen(c->title)) + 2;
         if (c->type == GW_REPORT_COL_DATETIME && x->width[i] < 20) {
             x->width[i] = 20;
+
+        } else if (c->type == GW_REPORT_COL_DATE && x->width[i] < 12) {
+            x->width[i] = 12;
         }
 
         if (num[0] == '\0') {
