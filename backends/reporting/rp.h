@@ -216,11 +216,20 @@ void rp_dl_sweep_start(void);
 void rp_dl_sweep_stop(void);
 
 
+/* rp_cron.c: masks of seconds, minutes, hours, days, months, weekdays */
+typedef struct {
+    uint64_t                mask[6];
+    unsigned                seconds:1;  /* six fields */
+    unsigned                dom_star:1;
+    unsigned                dow_star:1;
+} rp_cron_t;
+
+int rp_cron_parse(const char *s, rp_cron_t *c);
+int rp_cron_match(const rp_cron_t *c, const struct tm *tm);
+
 /* rp_sched.c, rp_notify.c */
 void rp_sched_start(void);
 void rp_sched_stop(void);
-int rp_sched_next(const char *cron, const char *tz, int64_t after,
-    int64_t *next);
 void rp_notify_run(rp_job_t *job);
 int rp_notify_configure(gw_svc_t *svc);
 

@@ -63,9 +63,11 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
         free(job);
         rp_def_free(def);
         json_decref(params);
-        gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
-                             rp.stopped ? "the service is stopping"
-                                        : "Redis is down");
+        if (req != NULL) {
+            gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
+                                 rp.stopped ? "the service is stopping"
+                                            : "Redis is down");
+        }
         return -1;
     }
 
@@ -85,8 +87,10 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
     job->path = malloc(len);
     if (job->path == NULL) {
         rp_run_free(job);
-        gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
-                             "out of memory");
+        if (req != NULL) {
+            gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
+                                 "out of memory");
+        }
         return -1;
     }
 
@@ -95,8 +99,14 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
 
     if (rp_pool_submit(job) != 0) {
         rp_run_free(job);
-        gw_svc_reply_problem(req, 503, "busy", "Too many runs",
-                             "the run queue is full: try again later");
+        if (req != NULL) {
+            gw_svc_reply_problem(req, 503, "busy", "Too many runs",
+                                 "the run queue is full: try again "
+                                 "later");
+        } else {
+            gw_svc_log(rp.svc, GW_SVC_WARN, NULL, "the run queue is full: "
+                       "a scheduled run is dropped", NULL);
+        }
         return -1;
     }
 
@@ -113,6 +123,10 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
         rp_live->prev_live = job;
     }
     rp_live = job;
+
+    if (req == NULL) {
+        return 0;
+    }
 
     snprintf(loc, sizeof(loc), "/v1/reports/%s/runs/%s", def->id, job->run);
     gw_svc_req_add_header(req, "Location", loc);

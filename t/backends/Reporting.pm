@@ -72,6 +72,7 @@ sub define {
     my $r = cmd($redis->port, 'HSET', "gw:md:e:u.reports:$id", 'v', 1,
                 'doc', $doc);
     croak "redis: $r" if defined $r && $r =~ /^ERR/;
+    cmd($redis->port, 'ZADD', 'gw:md:ix:u.reports', 0, $id);
 }
 
 sub secret_key {
