@@ -232,6 +232,7 @@ void rp_sched_start(void);
 void rp_sched_stop(void);
 void rp_notify_run(rp_job_t *job);
 int rp_notify_configure(gw_svc_t *svc);
+int rp_notify_check(json_t *delivery, char *err, size_t errlen);
 
 
 #endif /* _RP_H_INCLUDED_ */

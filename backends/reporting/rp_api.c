@@ -362,9 +362,13 @@ rp_api_got_def(redisAsyncContext *ac, void *r, void *data)
     }
 
     delivery = json_object_get(ctx->body, "delivery");
-    if (delivery != NULL && !json_is_object(delivery)) {
+    if (delivery != NULL
+        && (!json_is_object(delivery)
+            || rp_notify_check(delivery, err, sizeof(err)) != 0))
+    {
         gw_svc_reply_problem(ctx->req, 422, "invalid", "Invalid request",
-                             "/delivery: an object");
+                             json_is_object(delivery) ? err
+                             : "/delivery: an object");
         goto done;
     }
 

@@ -201,6 +201,16 @@ rp_def_parse(const char *id, json_t *doc, char *err, size_t errlen)
         goto failed;
     }
 
+    if ((def->delivery != NULL
+         && rp_notify_check(def->delivery, err, errlen) != 0)
+        || (json_is_object(json_object_get(def->schedule, "delivery"))
+            && rp_notify_check(json_object_get(def->schedule, "delivery"),
+                               err, errlen)
+               != 0))
+    {
+        goto failed;
+    }
+
     if (gw_report_spec_check(&def->spec, err, errlen) != 0) {
         goto failed;
     }

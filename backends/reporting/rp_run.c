@@ -219,6 +219,10 @@ rp_run_json(const char *run, json_t *h)
         return out;
     }
 
+    if (json_is_string(json_object_get(h, "delivery"))) {
+        json_object_set(out, "delivery", json_object_get(h, "delivery"));
+    }
+
     if (strcmp(status, "failed") == 0) {
         json_object_set_new(out, "error",
             json_pack("{s:O?, s:O?}", "code", json_object_get(h, "code"),
