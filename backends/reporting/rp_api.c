@@ -290,7 +290,7 @@ rp_api_got_def(redisAsyncContext *ac, void *r, void *data)
 {
     char            err[RP_ERR_MAX];
     size_t          i;
-    json_t         *doc, *params, *f, *delivery;
+    json_t         *doc, *params, *f, *delivery, *body;
     rp_def_t       *def;
     redisReply     *reply;
     const char     *fmt_name;
@@ -301,6 +301,9 @@ rp_api_got_def(redisAsyncContext *ac, void *r, void *data)
     reply = r;
     def = NULL;
     params = NULL;
+
+    /* ctx lives in the request, which the reply frees: body outlives it */
+    body = ctx->body;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         gw_svc_reply_problem(ctx->req, 503, "unavailable", "Unavailable",
@@ -372,7 +375,8 @@ rp_api_got_def(redisAsyncContext *ac, void *r, void *data)
         goto done;
     }
 
-    /* the run owns def and params from here, answered or not */
+    /* the run owns def and params from here, answered or not; delivery
+     * is held by the run (json_incref) before the body goes */
     rp_run_submit(def, params, fmt, ctx->owner, delivery, ctx->req,
                   ctx->wait_ms);
     def = NULL;
@@ -382,7 +386,7 @@ done:
 
     rp_def_free(def);
     json_decref(params);
-    json_decref(ctx->body);
+    json_decref(body);
 }
 
 

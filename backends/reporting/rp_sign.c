@@ -28,6 +28,14 @@
 #define RP_SIG_LEN  43      /* base64url of 32 bytes, unpadded */
 
 
+static unsigned
+rp_sign_hex(unsigned char c)
+{
+    return isdigit(c) ? (unsigned) (c - '0')
+                      : (unsigned) (tolower(c) - 'a' + 10);
+}
+
+
 int
 rp_sign_load(const char *file)
 {
@@ -35,7 +43,6 @@ rp_sign_load(const char *file)
     FILE          *f;
     size_t         n, i;
     unsigned char  buf[256];
-    unsigned int   b;
 
     f = fopen(file, "r");
     if (f == NULL) {
@@ -56,10 +63,8 @@ rp_sign_load(const char *file)
 
     if (hex) {
         for (i = 0; i < n / 2 && i < sizeof(rp.key); i++) {
-            if (sscanf((char *) buf + 2 * i, "%2x", &b) != 1) {
-                return -1;
-            }
-            rp.key[i] = (unsigned char) b;
+            rp.key[i] = (unsigned char) (rp_sign_hex(buf[2 * i]) << 4
+                                         | rp_sign_hex(buf[2 * i + 1]));
         }
         rp.key_len = i;
 
