@@ -212,7 +212,7 @@ rp_pg_exec(rp_job_t *job, PGconn *c, const char *sql)
 static int
 rp_pg_rewrite(rp_job_t *job, rp_pg_sql_t *q)
 {
-    int          i, k;
+    int          k;
     char        *o, name[65];
     size_t       len, m;
     const char  *s;
@@ -304,8 +304,6 @@ rp_pg_rewrite(rp_job_t *job, rp_pg_sql_t *q)
     }
 
     *o = '\0';
-    i = 0;
-    (void) i;
 
     return 0;
 }
