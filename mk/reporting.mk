@@ -3,4 +3,4 @@
 # libraries they need (REPORT_LIBS, set by mk/report.mk), threads for
 # the worker pool.
 
-BACKEND_LIBS_reporting := -lsqlite3 -lpq -lpthread $(REPORT_LIBS)
+BACKEND_LIBS_reporting = -lsqlite3 -lpq -lpthread $(REPORT_LIBS)
