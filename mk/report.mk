@@ -8,6 +8,9 @@
 #   make report-render           the driver: spec JSON + NDJSON rows in,
 #                                one file out (t/report/, the bench)
 #   make test-report             the unit tests and t/report/*.t
+#   make valgrind-report         the unit tests and the driver (every
+#                                format) under valgrind, with the
+#                                suppressions of t/report/valgrind.supp
 #   make bench-report-formats    rows/s and peak RSS per format
 
 REPORT_CFLAGS := $(or $(shell pkg-config --cflags pangocairo 2>/dev/null),\
@@ -32,7 +35,7 @@ $(BUILD)/unit/test_report_%: GW_LIBS += $(REPORT_LIBS)
 $(REPORT_RENDER): t/report/report_render.c $(LIB_A) $(BUILD)/cflags
 	$(CC) $(GW_CFLAGS) -o $@ $< $(LIB_A) $(REPORT_LIBS) -ljansson
 
-.PHONY: report-render test-report bench-report-formats
+.PHONY: report-render test-report bench-report-formats valgrind-report
 
 report-render: $(REPORT_RENDER)
 
@@ -40,6 +43,20 @@ test-report: $(REPORT_RENDER) \
              $(filter $(BUILD)/unit/test_report_%,$(UNIT_BINS))
 	prove --exec '' $(filter $(BUILD)/unit/test_report_%,$(UNIT_BINS))
 	REPORT_RENDER=$(abspath $(REPORT_RENDER)) prove -I t/lib t/report/
+
+REPORT_VG := valgrind -q --leak-check=full --error-exitcode=9 \
+             --suppressions=t/report/valgrind.supp
+
+valgrind-report: $(REPORT_RENDER) \
+                 $(filter $(BUILD)/unit/test_report_%,$(UNIT_BINS))
+	@for t in $(filter $(BUILD)/unit/test_report_%,$(UNIT_BINS)); do \
+	    $(REPORT_VG) $$t > /dev/null || exit 1; echo "valgrind: $$t ok"; \
+	done
+	@for f in csv json ndjson xlsx pdf; do \
+	    $(REPORT_VG) $(REPORT_RENDER) -f $$f -s t/report/demo.spec.json \
+	        -o $(BUILD)/valgrind-report.$$f < t/report/demo.rows.ndjson \
+	        || exit 1; echo "valgrind: report-render $$f ok"; \
+	done
 
 bench-report-formats: $(REPORT_RENDER)
 	@REPORT_RENDER=$(abspath $(REPORT_RENDER)) \
