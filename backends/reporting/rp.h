@@ -154,6 +154,7 @@ json_t *rp_def_params(rp_def_t *def, json_t *given, const char *owner,
 /* rp_pool.c: the worker threads */
 int rp_pool_start(int threads, int queue_max);
 int rp_pool_submit(rp_job_t *job);       /* -1: the queue is full */
+void rp_pool_cancel(void);
 void rp_pool_stop(void);
 
 
@@ -185,6 +186,7 @@ void rp_run_done(rp_job_t *job);         /* from the pool, on the loop */
 void rp_run_loop_start(void);
 void rp_run_loop_stop(void);
 void rp_run_drain(void);
+void rp_run_released(redisAsyncContext *ac, void *r, void *data);
 int rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
     const char *owner, json_t *delivery, gw_svc_req_t *req,
     long long wait_ms);

@@ -12,8 +12,10 @@
  * (then the replica is used: reports read, a replica is where analytical
  * reads belong).  The parts start on the loop in order: the worker pool,
  * the progress timer, the spool's sweeper, the schedules.  On SIGTERM no
- * new run starts, the POSTs waiting answer 202; after the loop the
- * workers finish their query (max_seconds bounds it) and are joined.
+ * new run starts, the POSTs waiting answer 202, the runs still queued
+ * fail ("stopped"), and the loop waits for the runs in flight (their
+ * query ends within max_seconds) and the deliveries (10 s at most), so
+ * that their final state is written; then the workers are joined.
  */
 
 
@@ -102,6 +104,7 @@ rp_loop_drain(gw_svc_t *svc, void *data)
 
     rp_sched_stop();
     rp_run_drain();
+    rp_pool_cancel();
 }
 
 

@@ -50,7 +50,7 @@ static json_t *rp_notify_body(rp_job_t *job, const char *channel);
 static json_t *rp_notify_attachment(rp_job_t *job);
 static void rp_notify_done(struct evhttp_request *req, void *arg);
 static void rp_notify_free(evutil_socket_t fd, short what, void *arg);
-static void rp_notify_told(rp_notify_t *n, const char *what);
+static void rp_notify_told(rp_notify_t *n, const char *what, int held);
 
 
 static char            rp_notify_host[256];
@@ -159,7 +159,7 @@ rp_notify_run(rp_job_t *job)
     memcpy(n->run, job->run, sizeof(n->run));
 
     if (rp_notify_host[0] == '\0') {
-        rp_notify_told(n, "failed: no notification service configured");
+        rp_notify_told(n, "failed: no notification service configured", 0);
         free(n);
         return;
     }
@@ -210,7 +210,7 @@ failed:
     if (req != NULL) {
         evhttp_request_free(req);
     }
-    rp_notify_told(n, "failed");
+    rp_notify_told(n, "failed", 0);
     if (n->conn != NULL) {
         evhttp_connection_free(n->conn);
     }
@@ -348,13 +348,13 @@ rp_notify_done(struct evhttp_request *req, void *arg)
         snprintf(what, sizeof(what), "failed");
     }
 
-    rp_notify_told(n, what);
+    rp_notify_told(n, what, 1);
 
     /* the connection cannot be freed inside its own callback */
     if (event_base_once(rp.base, -1, EV_TIMEOUT, rp_notify_free, n, NULL)
         != 0)
     {
-        gw_svc_release(rp.svc);
+        /* left to the process's end: a stop is near when this fails */
     }
 }
 
@@ -368,21 +368,25 @@ rp_notify_free(evutil_socket_t fd, short what, void *arg)
 
     evhttp_connection_free(n->conn);
     free(n);
-
-    gw_svc_release(rp.svc);
 }
 
 
+/* the outcome on the run; held: the hold ends with the write's reply */
 static void
-rp_notify_told(rp_notify_t *n, const char *what)
+rp_notify_told(rp_notify_t *n, const char *what, int held)
 {
     redisAsyncContext  *ac;
 
     ac = gw_svc_redis(rp.svc);
 
-    if (ac != NULL) {
-        redisAsyncCommand(ac, NULL, NULL, "HSET gw:rp:run:%s delivery %s",
-                          n->run, what);
+    if (ac == NULL
+        || redisAsyncCommand(ac, held ? rp_run_released : NULL, NULL,
+                             "HSET gw:rp:run:%s delivery %s", n->run, what)
+           != REDIS_OK)
+    {
+        if (held) {
+            gw_svc_release(rp.svc);
+        }
     }
 
     gw_svc_log(rp.svc, strcmp(what, "sent") == 0 ? GW_SVC_INFO

@@ -11,9 +11,11 @@
  * each, in the order they ended.  A pipe rather than event_active(): the
  * kit's event base has no locking, the pipe needs none.
  *
- * The stop (after the loop ended): no thread takes new work, the ones
- * running finish their query (max_seconds bounds it) and are joined;
- * jobs never started are failed and handed back like any other.
+ * The stop: when it begins (rp_pool_cancel(), on the loop) the jobs not
+ * started fail ("stopped") and no thread takes new work; the ones
+ * running finish their query (max_seconds bounds it), and the loop waits
+ * for them (each run is a hold on the kit's stop), so that their final
+ * state reaches Redis.  After the loop the threads are joined.
  */
 
 
@@ -204,6 +206,31 @@ rp_pool_wake(evutil_socket_t fd, short what, void *arg)
     }
 
     rp_pool_drain_done();
+}
+
+
+/* the stop began: the runs not started fail now, on the loop */
+void
+rp_pool_cancel(void)
+{
+    rp_job_t  *job, *next;
+
+    pthread_mutex_lock(&rp_pool_mutex);
+    job = rp_pool_head;
+    rp_pool_head = NULL;
+    rp_pool_tail = NULL;
+    rp_pool_queued = 0;
+    rp_pool_stopping = 1;
+    pthread_cond_broadcast(&rp_pool_cond);
+    pthread_mutex_unlock(&rp_pool_mutex);
+
+    for ( /* void */ ; job != NULL; job = next) {
+        next = job->next;
+        rp_job_fail(job, "stopped", "the service stopped before the run "
+                    "began");
+        job->state = RP_FAILED;
+        rp_run_done(job);
+    }
 }
 
 

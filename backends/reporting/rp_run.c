@@ -110,6 +110,8 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
         return -1;
     }
 
+    gw_svc_hold(rp.svc);        /* released by rp_run_done() */
+
     redisAsyncCommand(ac, NULL, NULL,
                       "HSET gw:rp:run:%s report %s owner %s format %s "
                       "status queued rows 0 created %lld",
@@ -284,21 +286,34 @@ rp_run_waited(evutil_socket_t fd, short what, void *arg)
 }
 
 
+/*
+ * The reply to a run's last write: the hold on the stop ends here, not
+ * when the command is queued, since the kit's stop closes Redis at once
+ * and a write still in the output buffer would be lost.
+ */
+void
+rp_run_released(redisAsyncContext *ac, void *r, void *data)
+{
+    gw_svc_release(rp.svc);
+}
+
+
 void
 rp_run_done(rp_job_t *job)
 {
-    int                 state;
+    int                 state, rc;
     redisAsyncContext  *ac;
 
     state = __atomic_load_n(&job->state, __ATOMIC_ACQUIRE);
     ac = gw_svc_redis(rp.svc);
+    rc = REDIS_ERR;
 
     if (state == RP_DONE) {
         job->expires = (int64_t) time(NULL) + rp.link_ttl / 1000;
     }
 
     if (ac != NULL && state == RP_DONE) {
-        redisAsyncCommand(ac, NULL, NULL,
+        rc = redisAsyncCommand(ac, rp_run_released, NULL,
                           "HSET gw:rp:run:%s status done rows %llu "
                           "bytes %llu expires %lld finished %lld",
                           job->run, (unsigned long long) job->rows,
@@ -306,7 +321,7 @@ rp_run_done(rp_job_t *job)
                           (long long) job->expires, (long long) time(NULL));
 
     } else if (ac != NULL) {
-        redisAsyncCommand(ac, NULL, NULL,
+        rc = redisAsyncCommand(ac, rp_run_released, NULL,
                           "HSET gw:rp:run:%s status failed rows %llu "
                           "code %s error %s finished %lld",
                           job->run, (unsigned long long) job->rows,
@@ -327,6 +342,10 @@ rp_run_done(rp_job_t *job)
     }
 
     rp_run_free(job);
+
+    if (rc != REDIS_OK) {
+        gw_svc_release(rp.svc);
+    }
 }
 
 
