@@ -52,7 +52,9 @@ my @rows = map { [ sprintf('row-%04d', $_), $_ == 1 ? 1000 : $_, $_ * 1.5,
                    0.5, 1764547200000 ] } 1 .. 300;
 my $arabic = 'مرحبا بالعالم';
 my $cjk = '日本語のテキスト';
+my $emoji = "smile \x{1F600} ok";
 push @rows, [ $arabic, 1, 1, 0, 0 ], [ $cjk, 2, 2, 0, 0 ],
+            [ $emoji, 4, 4, 0, 0 ],
             [ 'long ' . ('x' x 3000) . ' END', 3, 3, 0, 0 ];
 
 my ($out, $rc, $err) = Report::render('pdf', $spec, \@rows, 'p');
@@ -75,6 +77,7 @@ is(scalar @missing, 0, 'every row\'s text is there')
 like($all, qr/row-0002\s+2\s+3\.00 EUR\s+50%\s+2025-12-01/,
      'a row: integer, currency with its code, percent, date');
 like($all, qr/\Q$cjk\E/, 'CJK text laid out');
+like($all, qr/smile \x{1F600} ok/, 'an emoji laid out (a font has it)');
 my ($aline) = grep { /\p{Arabic}/ } split /\n/, $all;
 ok(defined $aline && (() = $aline =~ /\p{Arabic}/g) >= 8,
    'Arabic text laid out');
