@@ -23,7 +23,7 @@ my $db = Reporting::sqlite("CREATE TABLE t (a INTEGER);\n");
 my $redis = Tollgate::Redis->start;
 my $svc = Reporting::start(env => { REDIS => $redis->address,
                                     SQLITE => $db, WORKERS => 1,
-                                    MAX_SECONDS => '2s' });
+                                    MAX_SECONDS => '4s' });
 
 Reporting::define($redis, 'slow', {
     title => 'slow',

@@ -84,7 +84,8 @@ sub secret_key {
     return $file;
 }
 
-# start(env => {KEY => v}, wait => 1): once "started" is logged
+# start(env => {KEY => v}, wait => 1): once "started" is logged and
+# /readyz answers 200
 sub start {
     my (%opt) = @_;
     my $spool = "$TMP/spool" . ++$n;
@@ -98,6 +99,9 @@ sub start {
                  %{ $opt{env} || {} } },
         wait => $opt{wait});
     $svc->{spool} = $opt{env}{SPOOL} // $spool;
+    # ready: Redis connected (a run asked before would be a 503)
+    eventually(sub { (call($svc, 'GET', '/readyz'))[0] == 200 }, 30)
+        if $opt{wait} // 1;
     return $svc;
 }
 
