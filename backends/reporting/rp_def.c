@@ -188,6 +188,13 @@ rp_def_parse(const char *id, json_t *doc, char *err, size_t errlen)
         goto failed;
     }
 
+    v = json_object_get(doc, "csv_bom");
+    if (v != NULL && !json_is_boolean(v)) {
+        snprintf(err, errlen, "/csv_bom: true or false");
+        goto failed;
+    }
+    def->spec.csv_bom = json_is_true(v);
+
     def->formats = json_object_get(doc, "formats");
     def->delivery = json_object_get(doc, "delivery");
     def->schedule = json_object_get(doc, "schedule");
