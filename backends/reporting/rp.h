@@ -100,6 +100,7 @@ struct rp_job_s {
     char                    error[RP_ERR_MAX];
     uint64_t                bytes;
     struct timespec         deadline;   /* CLOCK_MONOTONIC */
+    struct timespec         started;    /* CLOCK_MONOTONIC, submitted */
 
     /* the loop's */
     uint64_t                rows_told;
@@ -129,6 +130,9 @@ typedef struct {
     unsigned char           key[64];
     size_t                  key_len;
     int                     stopped;
+    gw_svc_metric_t        *m_runs;     /* by format, status */
+    gw_svc_metric_t        *m_rows;     /* by format */
+    gw_svc_metric_t        *m_seconds;  /* by format */
 } rp_conf_t;
 
 

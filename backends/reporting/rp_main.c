@@ -238,7 +238,21 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (rp_run_routes(rp.svc) != 0 || rp_dl_routes(rp.svc) != 0) {
+    rp.m_runs = gw_svc_counter(rp.svc, "reporting_runs_total",
+                               "Runs ended, by format and status",
+                               (const char *[]) { "format", "status",
+                                                  NULL });
+    rp.m_rows = gw_svc_counter(rp.svc, "reporting_rows_total",
+                               "Rows written into reports, by format",
+                               (const char *[]) { "format", NULL });
+    rp.m_seconds = gw_svc_histogram(rp.svc, "reporting_run_seconds",
+                                    "Runs' time from request to end",
+                                    (const char *[]) { "format", NULL },
+                                    NULL, 0);
+
+    if (rp.m_runs == NULL || rp.m_rows == NULL || rp.m_seconds == NULL
+        || rp_run_routes(rp.svc) != 0 || rp_dl_routes(rp.svc) != 0)
+    {
         fprintf(stderr, "cannot add the routes: %s\n",
                 gw_svc_error(rp.svc));
         gw_svc_free(rp.svc);

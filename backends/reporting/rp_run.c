@@ -81,6 +81,7 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
     job->delivery = json_incref(delivery != NULL ? delivery
                                                  : def->delivery);
     job->state_told = RP_QUEUED;
+    clock_gettime(CLOCK_MONOTONIC, &job->started);
     snprintf(job->owner, sizeof(job->owner), "%s", owner);
 
     len = strlen(rp.spool) + RP_RUN_LEN + 16;
@@ -302,6 +303,8 @@ void
 rp_run_done(rp_job_t *job)
 {
     int                 state, rc;
+    const char         *fmt;
+    struct timespec     now;
     redisAsyncContext  *ac;
 
     state = __atomic_load_n(&job->state, __ATOMIC_ACQUIRE);
@@ -327,6 +330,16 @@ rp_run_done(rp_job_t *job)
                           job->run, (unsigned long long) job->rows,
                           job->code, job->error, (long long) time(NULL));
     }
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    fmt = gw_report_format_name(job->fmt);
+
+    gw_svc_metric_add(rp.m_runs, 1, fmt, rp_states[state]);
+    gw_svc_metric_add(rp.m_rows, (double) job->rows, fmt);
+    gw_svc_metric_observe(rp.m_seconds,
+                          (double) (now.tv_sec - job->started.tv_sec)
+                          + (double) (now.tv_nsec - job->started.tv_nsec)
+                            / 1e9, fmt);
 
     gw_svc_log(rp.svc, state == RP_DONE ? GW_SVC_INFO : GW_SVC_WARN, NULL,
                state == RP_DONE ? "run done" : "run failed",

@@ -168,6 +168,11 @@ is $eb->{type}, 'urn:tollgate:problem:link-expired', 'link-expired';
                            undef, Reporting::who());
 ok !exists $b->{download} && $b->{expired}, 'the run shows no link then';
 
+ok Reporting::metric($svc, 'reporting_runs_total{format="csv",status="done"}')
+   >= 4, 'runs are counted by format and status';
+ok Reporting::metric($svc, 'reporting_rows_total{format="csv"}') == 6,
+   'and their rows';
+
 is_deeply [ Reporting::errors($svc) ], [], 'nothing logged at error';
 is Reporting::stop($svc), 0, 'a clean stop';
 

@@ -157,6 +157,16 @@ sub wait_run {
     return $last;
 }
 
+# a metric's value from /metrics: metric($svc, 'name{a="b",...}')
+sub metric {
+    my ($svc, $series) = @_;
+    my (undef, $text) = call($svc, 'GET', '/metrics');
+    for my $line (split /\n/, $text // '') {
+        return $1 if $line =~ /^\Q$series\E (\S+)$/;
+    }
+    return 0;
+}
+
 sub errors {
     my ($svc) = @_;
     return grep { ($_->{level} // '') eq 'error' } log_lines($svc);
