@@ -126,6 +126,7 @@ typedef struct {
     long long               link_ttl;   /* ms */
     long long               run_ttl;    /* ms */
     long long               wait_max;   /* ms */
+    long long               sweep_every; /* ms */
     const char             *public_url;
     unsigned char           key[64];
     size_t                  key_len;

@@ -12,9 +12,9 @@
  * the request.  The kit answers from one buffer, so the file is mapped
  * and copied once into the answer; max_bytes bounds it.
  *
- * The sweeper removes, once a minute, the spool's files older than the
- * link's lifetime (plus a minute's grace): a link cannot outlive its
- * file's removal by more than that.
+ * The sweeper removes, every sweep_every (a minute by default), the
+ * spool's files older than the link's lifetime plus that interval: a
+ * file outlives its last link by one interval at most.
  */
 
 
@@ -31,9 +31,6 @@
 #include <event2/event.h>
 
 #include "rp.h"
-
-
-#define RP_SWEEP_EVERY  60      /* seconds */
 
 
 typedef struct {
@@ -229,7 +226,7 @@ rp_dl_sweep(evutil_socket_t fd, short what, void *arg)
         return;
     }
 
-    cut = time(NULL) - rp.link_ttl / 1000 - RP_SWEEP_EVERY;
+    cut = time(NULL) - rp.link_ttl / 1000 - rp.sweep_every / 1000;
 
     while ((e = readdir(d)) != NULL) {
         if (strspn(e->d_name, "0123456789abcdef") != RP_RUN_LEN
@@ -254,8 +251,8 @@ rp_dl_sweep_start(void)
 {
     struct timeval  tv;
 
-    tv.tv_sec = RP_SWEEP_EVERY;
-    tv.tv_usec = 0;
+    tv.tv_sec = rp.sweep_every / 1000;
+    tv.tv_usec = (rp.sweep_every % 1000) * 1000;
 
     rp_sweep_ev = event_new(rp.base, -1, EV_PERSIST, rp_dl_sweep, NULL);
     if (rp_sweep_ev != NULL) {

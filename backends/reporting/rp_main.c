@@ -59,6 +59,7 @@ static const gw_svc_key_t  rp_keys[] = {
     { "secret_key_file", GW_SVC_STR, NULL, 0, 0, NULL },
     { "link_ttl", GW_SVC_MSEC, "3600s", 1000, 604800000LL, NULL },
     { "public_url", GW_SVC_STR, "", 0, 0, NULL },
+    { "sweep_every", GW_SVC_MSEC, "60s", 1000, 3600000, NULL },
 
     /* delivery (rp_notify.c) and schedules (rp_sched.c) */
     { "notification", GW_SVC_STR, "", 0, 0, NULL },
@@ -138,6 +139,7 @@ rp_configure(gw_svc_t *svc)
     rp.run_ttl = gw_svc_conf_int(svc, "run_ttl");
     rp.link_ttl = gw_svc_conf_int(svc, "link_ttl");
     rp.wait_max = gw_svc_conf_int(svc, "wait_max");
+    rp.sweep_every = gw_svc_conf_int(svc, "sweep_every");
     rp.public_url = gw_svc_conf_str(svc, "public_url");
 
     if (rp.sqlite[0] == '\0' && rp.pg[0] == '\0') {

@@ -32,7 +32,8 @@ SQL
 
 my $redis = Tollgate::Redis->start;
 my $svc = Reporting::start(env => { REDIS => $redis->address,
-                                    SQLITE => $db, LINK_TTL => '3s' });
+                                    SQLITE => $db, LINK_TTL => '3s',
+                                    SWEEP_EVERY => '1s' });
 
 my @cols = ({ name => 'day', title => 'Day', type => 'date' },
             { name => 'n', title => 'Requests', type => 'integer' },
@@ -62,6 +63,7 @@ like $b->{download}, qr{^/v1/downloads/[0-9a-f]{32}\?expires=\d+&sig=},
      'a signed download link';
 my $link = $b->{download};
 my $run = $b->{run};
+ok -e "$svc->{spool}/$run.csv", 'the file is in the spool';
 
 my ($ds, $body, $dh) = Reporting::download($svc, $link);
 is $ds, 200, 'the download';
@@ -167,6 +169,8 @@ is $eb->{type}, 'urn:tollgate:problem:link-expired', 'link-expired';
 ($s, $b) = Reporting::call($svc, 'GET', "/v1/reports/usage/runs/$run",
                            undef, Reporting::who());
 ok !exists $b->{download} && $b->{expired}, 'the run shows no link then';
+ok Reporting::eventually(sub { !-e "$svc->{spool}/$run.csv" }, 5),
+   'the sweeper removed the file';
 
 ok Reporting::metric($svc, 'reporting_runs_total{format="csv",status="done"}')
    >= 4, 'runs are counted by format and status';

@@ -1,7 +1,8 @@
-# The reporting service's graceful stop (docs/reporting.md, "How a run
-# runs"): on SIGTERM the run in flight ends (here at its time cap) and
-# its final state is written before the process exits; a run still
-# queued fails as "stopped"; the exit is clean.
+# The reporting service's queue and graceful stop (docs/reporting.md,
+# "How a run runs"): past queue_max a run is 503 busy; on SIGTERM the run
+# in flight ends (here at its time cap) and its final state is written
+# before the process exits; a run still queued fails as "stopped"; the
+# exit is clean.
 
 use strict;
 use warnings;
@@ -23,6 +24,7 @@ my $db = Reporting::sqlite("CREATE TABLE t (a INTEGER);\n");
 my $redis = Tollgate::Redis->start;
 my $svc = Reporting::start(env => { REDIS => $redis->address,
                                     SQLITE => $db, WORKERS => 1,
+                                    QUEUE_MAX => 1,
                                     MAX_SECONDS => '4s' });
 
 Reporting::define($redis, 'slow', {
@@ -35,6 +37,10 @@ my (undef, $a) = Reporting::run($svc, 'slow', { format => 'csv' });
 my (undef, $b) = Reporting::run($svc, 'slow', { format => 'csv' });
 like $a->{run}, qr/^[0-9a-f]{32}$/, 'a run in flight';
 like $b->{run}, qr/^[0-9a-f]{32}$/, 'and one queued behind it';
+
+my ($s3, $c) = Reporting::run($svc, 'slow', { format => 'csv' });
+is $s3, 503, 'past queue_max: 503';
+is $c->{type}, 'urn:tollgate:problem:busy', 'busy';
 
 Reporting::eventually(sub {
     (Reporting::cmd($redis->port, 'HGET', "gw:rp:run:$a->{run}", 'status')
