@@ -235,6 +235,11 @@ gw_report_open(const gw_report_spec_t *spec, gw_report_format_e fmt,
         return NULL;
     }
 
+    if (path == NULL || path[0] == '\0' || strlen(path) > 4000) {
+        snprintf(err, errlen, "no file path, or one too long");
+        return NULL;
+    }
+
     if (gw_report_spec_check(spec, err, errlen) != 0) {
         return NULL;
     }

@@ -70,7 +70,7 @@ static int
 gw_xlsx_open(gw_report_writer_t *w, const char *path)
 {
     int                    i, k;
-    char                   num[64], dir[512];
+    char                   num[64], dir[4096];
     FILE                  *fp;
     gw_xlsx_t             *x;
     gw_report_column_t    *c;

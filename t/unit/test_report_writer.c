@@ -224,6 +224,9 @@ main(void)
     ok(w == NULL && strstr(err, "cannot create") != NULL,
        "a file that cannot be created: %s", err);
 
+    w = gw_report_open(&s, GW_REPORT_CSV, "", err, sizeof(err));
+    ok(w == NULL && strstr(err, "path") != NULL, "an empty path: %s", err);
+
     if (access("/dev/full", W_OK) == 0) {
         w = gw_report_open(&s, GW_REPORT_CSV, "/dev/full", err, sizeof(err));
         ok(w != NULL, "open /dev/full");
