@@ -1,7 +1,8 @@
 /*
  * Copyright (C) Tollgate
  *
- * PDF through cairo (vector, A4 portrait) with text laid out by pango,
+ * PDF through cairo (vector, A4: portrait up to 8 columns, landscape
+ * past that) with text laid out by pango,
  * so any script fontconfig has a font for comes out shaped: Arabic right
  * to left, CJK, emoji.  The first page opens with a title block (title,
  * subtitle, the generation time); then a table whose header row starts
@@ -31,8 +32,9 @@
 #include "gw_report_pdf.h"
 
 
-#define GW_PDF_W        595.276     /* A4, points */
-#define GW_PDF_H        841.890
+#define GW_PDF_A4_SHORT 595.276     /* A4, points */
+#define GW_PDF_A4_LONG  841.890
+#define GW_PDF_PORTRAIT 8           /* columns at most, else landscape */
 #define GW_PDF_MARGIN   36.0
 #define GW_PDF_PAD      2.0         /* cell padding */
 
@@ -46,6 +48,8 @@ typedef struct {
     double                  *colx;      /* left edge of each column */
     double                  *colw;
     double                   row_h;
+    double                   pw;        /* page width, points */
+    double                   ph;
     double                   y;         /* next row's top */
     unsigned                 page;
     unsigned                 page_open:1;
@@ -96,7 +100,16 @@ gw_pdf_open(gw_report_writer_t *w, const char *path)
     }
     fclose(fp);
 
-    p->surface = cairo_pdf_surface_create(path, GW_PDF_W, GW_PDF_H);
+    if (w->spec.ncolumns > GW_PDF_PORTRAIT) {
+        p->pw = GW_PDF_A4_LONG;
+        p->ph = GW_PDF_A4_SHORT;
+
+    } else {
+        p->pw = GW_PDF_A4_SHORT;
+        p->ph = GW_PDF_A4_LONG;
+    }
+
+    p->surface = cairo_pdf_surface_create(path, p->pw, p->ph);
     if (cairo_surface_status(p->surface) != CAIRO_STATUS_SUCCESS) {
         gw_report_fail(w, "pdf: %s",
                        cairo_status_to_string(cairo_surface_status(
@@ -139,7 +152,7 @@ gw_pdf_open(gw_report_writer_t *w, const char *path)
 
     x = GW_PDF_MARGIN;
     for (i = 0; i < w->spec.ncolumns; i++) {
-        p->colw[i] = p->colw[i] / total * (GW_PDF_W - 2 * GW_PDF_MARGIN);
+        p->colw[i] = p->colw[i] / total * (p->pw - 2 * GW_PDF_MARGIN);
         p->colx[i] = x;
         x += p->colw[i];
     }
@@ -171,7 +184,7 @@ gw_pdf_page(gw_report_writer_t *w)
 
     if (p->page == 1) {
         pango_layout_set_width(p->layout,
-                               (int) ((GW_PDF_W - 2 * GW_PDF_MARGIN)
+                               (int) ((p->pw - 2 * GW_PDF_MARGIN)
                                       * PANGO_SCALE));
         pango_layout_set_ellipsize(p->layout, PANGO_ELLIPSIZE_NONE);
         pango_layout_set_single_paragraph_mode(p->layout, FALSE);
@@ -228,7 +241,7 @@ gw_pdf_header(gw_report_writer_t *w)
     p = w->data;
 
     cairo_set_source_rgb(p->cr, 0.88, 0.90, 0.94);
-    cairo_rectangle(p->cr, GW_PDF_MARGIN, p->y, GW_PDF_W - 2 * GW_PDF_MARGIN,
+    cairo_rectangle(p->cr, GW_PDF_MARGIN, p->y, p->pw - 2 * GW_PDF_MARGIN,
                     p->row_h);
     cairo_fill(p->cr);
 
@@ -256,8 +269,8 @@ gw_pdf_end_page(gw_report_writer_t *w)
     snprintf(num, sizeof(num), "Page %u", p->page);
     cairo_set_source_rgb(p->cr, 0.3, 0.3, 0.3);
     pango_layout_set_font_description(p->layout, p->font);
-    gw_pdf_cell(p, GW_PDF_MARGIN, GW_PDF_H - GW_PDF_MARGIN + 8,
-                GW_PDF_W - 2 * GW_PDF_MARGIN, num, -1, 1);
+    gw_pdf_cell(p, GW_PDF_MARGIN, p->ph - GW_PDF_MARGIN + 8,
+                p->pw - 2 * GW_PDF_MARGIN, num, -1, 1);
 
     cairo_show_page(p->cr);
     p->page_open = 0;
@@ -275,7 +288,7 @@ gw_pdf_row(gw_report_writer_t *w, const gw_report_value_t *v)
 
     p = w->data;
 
-    if (p->y + p->row_h > GW_PDF_H - GW_PDF_MARGIN) {
+    if (p->y + p->row_h > p->ph - GW_PDF_MARGIN) {
         gw_pdf_end_page(w);
         gw_pdf_page(w);
     }
@@ -283,7 +296,7 @@ gw_pdf_row(gw_report_writer_t *w, const gw_report_value_t *v)
     if (w->rows % 2 == 1) {
         cairo_set_source_rgb(p->cr, 0.96, 0.96, 0.96);
         cairo_rectangle(p->cr, GW_PDF_MARGIN, p->y,
-                        GW_PDF_W - 2 * GW_PDF_MARGIN, p->row_h);
+                        p->pw - 2 * GW_PDF_MARGIN, p->row_h);
         cairo_fill(p->cr);
     }
 
@@ -362,7 +375,7 @@ gw_pdf_close(gw_report_writer_t *w)
 
         if (w->npoints > 0) {
             p->page++;
-            gw_report_pdf_chart(w, p->cr, p->layout, GW_PDF_W, GW_PDF_H);
+            gw_report_pdf_chart(w, p->cr, p->layout, p->pw, p->ph);
             p->page_open = 1;
             gw_pdf_end_page(w);
         }

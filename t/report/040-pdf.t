@@ -103,6 +103,16 @@ like($chart, qr/Calls by consumer/, 'the last page is the chart');
 like($chart, qr/Page $n\b/, 'the chart page is numbered');
 unlike($chart, qr/Revenue\s+Share/, 'the chart page has no table');
 
+# ---- orientation ---------------------------------------------------------
+
+my ($size) = `pdfinfo '$out' 2>/dev/null` =~ /^Page size:\s+(.*)$/m;
+like($size, qr/^595\.\d+ x 841\.\d+ pts \(A4\)/, 'five columns: A4 portrait');
+my $wide = { title => 'wide', columns => [ map { { name => "c$_" } } 1 .. 9 ] };
+($out, $rc, $err) = Report::render('pdf', $wide, [ [ ('x') x 9 ] ], 'wide');
+is($rc, 0, 'nine columns rendered') or diag $err;
+($size) = `pdfinfo '$out' 2>/dev/null` =~ /^Page size:\s+(.*)$/m;
+like($size, qr/^841\.\d+ x 595\.\d+ pts/, 'nine columns: A4 landscape');
+
 # ---- the chart's pixels ----------------------------------------------------
 
 # a P6 PPM: returns (width, height, the bytes)
