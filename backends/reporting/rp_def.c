@@ -116,8 +116,14 @@ rp_def_parse(const char *id, json_t *doc, char *err, size_t errlen)
         goto failed;
     }
 
-    v = json_object_get(doc, "id");
-    def->id = json_is_string(v) ? json_string_value(v) : id;
+    /* the id lives in the document, which the definition owns: the
+     * caller's copy may go away first */
+    if (json_object_set_new(doc, "id", json_string(id)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto failed;
+    }
+
+    def->id = json_string_value(json_object_get(doc, "id"));
 
     if (rp_def_str(doc, "title", RP_TEXT_MAX, 1, &def->title, err, errlen)
         != 0
