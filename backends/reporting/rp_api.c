@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "rp.h"
@@ -228,12 +229,23 @@ rp_api_post(gw_svc_req_t *req, const char *id, rp_caller_t *caller)
     char                buf[32], *end;
     size_t              len;
     json_t             *body;
-    const char         *text;
+    const char         *text, *ct;
     json_error_t        jerr;
     rp_api_post_t      *ctx;
     redisAsyncContext  *ac;
 
     text = gw_svc_req_body(req, &len);
+    ct = gw_svc_req_header(req, "Content-Type");
+
+    if (len > 0
+        && (ct == NULL || strncasecmp(ct, "application/json", 16) != 0
+            || (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')))
+    {
+        gw_svc_reply_problem(req, 415, "unsupported-media-type",
+                             "Unsupported media type",
+                             "the body must be application/json");
+        return;
+    }
 
     body = (len == 0) ? json_object()
                       : json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -117,6 +117,12 @@ is $b->{type}, 'urn:tollgate:problem:not-found', 'problem+json';
                            Reporting::who());
 is $s, 400, 'a body that is not JSON is 400';
 
+($s, $b) = Reporting::call($svc, 'POST', '/v1/reports/usage/runs',
+                           '{"format": "csv"}',
+                           { %{ Reporting::who() },
+                             'Content-Type' => 'text/plain' });
+is $s, 415, 'a body that is not application/json is 415';
+
 # ---- tenants ---------------------------------------------------------------
 
 ($s, $b) = Reporting::run($svc, 'usage',
