@@ -65,7 +65,7 @@ static const gw_svc_key_t  rp_keys[] = {
     { "notification", GW_SVC_STR, "", 0, 0, NULL },
     { "attach_max", GW_SVC_SIZE, "5m", 0, 64 * 1024 * 1024, NULL },
     { "schedules", GW_SVC_STR, "on", 0, 0, "on|off" },
-    { "schedule_poll", GW_SVC_MSEC, "1s", 50, 60000, NULL },
+    { "schedule_poll", GW_SVC_MSEC, "5s", 50, 60000, NULL },
 
     { NULL, 0, NULL, 0, 0, NULL }
 };
