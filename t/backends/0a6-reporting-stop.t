@@ -34,18 +34,19 @@ Reporting::define($redis, 'slow', {
     columns => [ { name => 'i', type => 'integer' } ] });
 
 my (undef, $a) = Reporting::run($svc, 'slow', { format => 'csv' });
+like $a->{run}, qr/^[0-9a-f]{32}$/, 'a run';
+ok Reporting::eventually(sub {
+    (Reporting::cmd($redis->port, 'HGET', "gw:rp:run:$a->{run}", 'status')
+     // '') eq 'running'
+}), 'in flight: the worker took it from the queue';
+
 my (undef, $b) = Reporting::run($svc, 'slow', { format => 'csv' });
-like $a->{run}, qr/^[0-9a-f]{32}$/, 'a run in flight';
 like $b->{run}, qr/^[0-9a-f]{32}$/, 'and one queued behind it';
 
 my ($s3, $c) = Reporting::run($svc, 'slow', { format => 'csv' });
 is $s3, 503, 'past queue_max: 503';
 is $c->{type}, 'urn:tollgate:problem:busy', 'busy';
 
-Reporting::eventually(sub {
-    (Reporting::cmd($redis->port, 'HGET', "gw:rp:run:$a->{run}", 'status')
-     // '') eq 'running'
-});
 sleep 0.3;
 
 is Reporting::stop($svc), 0, 'SIGTERM: a clean exit';
