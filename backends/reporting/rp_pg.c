@@ -25,6 +25,9 @@
 #include "rp.h"
 
 
+#define RP_PG_CONNECT   "10"    /* seconds */
+
+
 typedef struct {
     char                   *sql;
     const char             *names[RP_PARAMS_MAX];
@@ -51,7 +54,12 @@ rp_pg_query(rp_job_t *job, gw_report_writer_t *w)
     rc = -1;
     memset(&q, 0, sizeof(q));
 
-    c = PQconnectdb(rp.pg);
+    /* the connection string, then a connect timeout of our own: a
+     * store that does not answer must not hold a worker for minutes */
+    c = PQconnectdbParams((const char *[]) { "dbname", "connect_timeout",
+                                             NULL },
+                          (const char *[]) { rp.pg, RP_PG_CONNECT, NULL },
+                          1);
     if (c == NULL || PQstatus(c) != CONNECTION_OK) {
         rp_job_fail(job, "store-unavailable", "cannot connect to "
                     "PostgreSQL: %s", c != NULL ? PQerrorMessage(c) : "");
