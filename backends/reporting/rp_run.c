@@ -187,6 +187,43 @@ rp_run_hash(rp_job_t *job)
 }
 
 
+/*
+ * A failed run's error as an RFC 9457 problem: type, title and detail,
+ * and its code (the type's last part) for the caller's switch.
+ */
+static json_t *
+rp_run_problem(json_t *code, json_t *detail)
+{
+    char         type[80];
+    size_t       i;
+    const char  *c, *title;
+    static const char  *titles[][2] = {
+        { "query-refused", "The query was refused" },
+        { "row-cap", "The report has too many rows" },
+        { "size-cap", "The report is too large" },
+        { "time-cap", "The report took too long" },
+        { "query-failed", "The query failed" },
+        { "store-unavailable", "The store is unavailable" },
+        { "writer-failed", "The report could not be written" },
+        { "stopped", "The service stopped" }
+    };
+
+    c = json_is_string(code) ? json_string_value(code) : "run-failed";
+    title = "The run failed";
+
+    for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
+        if (strcmp(titles[i][0], c) == 0) {
+            title = titles[i][1];
+        }
+    }
+
+    snprintf(type, sizeof(type), "urn:tollgate:problem:%.40s", c);
+
+    return json_pack("{s:s, s:s, s:s, s:O?}", "type", type, "title", title,
+                     "code", c, "detail", detail);
+}
+
+
 static long long
 rp_run_num(json_t *h, const char *member)
 {
@@ -228,8 +265,8 @@ rp_run_json(const char *run, json_t *h)
 
     if (strcmp(status, "failed") == 0) {
         json_object_set_new(out, "error",
-            json_pack("{s:O?, s:O?}", "code", json_object_get(h, "code"),
-                      "detail", json_object_get(h, "error")));
+                            rp_run_problem(json_object_get(h, "code"),
+                                           json_object_get(h, "error")));
     }
 
     if (strcmp(status, "done") == 0) {

@@ -139,6 +139,9 @@ define('many', "SELECT name, n FROM t WHERE consumer = 'big'");
 $b = run_csv('many');
 is $b->{status}, 'failed', 'past max_rows the run fails';
 is $b->{error}{code}, 'row-cap', 'row-cap';
+is $b->{error}{type}, 'urn:tollgate:problem:row-cap',
+   'the error is a problem: its type';
+like $b->{error}{title}, qr/too many rows/, 'its title';
 like $b->{error}{detail}, qr/more than 20 rows/, 'saying the cap';
 
 define('slow', 'WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1'
