@@ -9,8 +9,10 @@
  * malformed or tampered signature is 403 "bad-signature", an expired
  * link 403 "link-expired", checked before anything is read.  The file's
  * name is made from the run's id and its format in Redis, never from
- * the request.  The kit answers from one buffer, so the file is mapped
- * and copied once into the answer; max_bytes bounds it.
+ * the request.  The kit sends the file as the connection takes it
+ * (gw_svc_reply_file(): sendfile from the page cache), so a download
+ * costs the service no memory of the file's size; max_bytes still
+ * bounds what is served.
  *
  * The sweeper removes, every sweep_every (a minute by default), the
  * spool's files older than the link's lifetime plus that interval: a
@@ -23,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,7 +164,6 @@ rp_dl_send(gw_svc_req_t *req, const char *run, gw_report_format_e fmt)
 {
     int          fd;
     char         path[4096], disp[128];
-    void        *p;
     struct stat  st;
 
     snprintf(path, sizeof(path), "%s/%s%s", rp.spool, run,
@@ -190,25 +190,9 @@ rp_dl_send(gw_svc_req_t *req, const char *run, gw_report_format_e fmt)
              run, gw_report_extension(fmt));
     gw_svc_req_add_header(req, "Content-Disposition", disp);
 
-    if (st.st_size == 0) {
-        close(fd);
-        gw_svc_reply(req, 200, gw_report_media_type(fmt), "", 0);
-        return;
-    }
+    /* the kit sends it from the page cache and closes fd */
 
-    p = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-
-    if (p == MAP_FAILED) {
-        gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
-                             "cannot read the report's file");
-        return;
-    }
-
-    gw_svc_reply(req, 200, gw_report_media_type(fmt), p,
-                 (size_t) st.st_size);
-
-    munmap(p, (size_t) st.st_size);
+    gw_svc_reply_file(req, 200, gw_report_media_type(fmt), fd, st.st_size);
 }
 
 
