@@ -137,7 +137,7 @@ rp_notify_check(json_t *d, char *err, size_t errlen)
 void
 rp_notify_run(rp_job_t *job)
 {
-    char                    *text;
+    char                    *text, key[RP_RUN_LEN + 3];
     json_t                  *body;
     const char              *ch;
     rp_notify_t             *n;
@@ -157,6 +157,9 @@ rp_notify_run(rp_job_t *job)
     }
 
     memcpy(n->run, job->run, sizeof(n->run));
+
+    /* the notification service takes an RFC 9651 string: "<run>" */
+    snprintf(key, sizeof(key), "\"%s\"", job->run);
 
     if (rp_notify_host[0] == '\0') {
         rp_notify_told(n, "failed: no notification service configured", 0);
@@ -184,7 +187,7 @@ rp_notify_run(rp_job_t *job)
     if (evhttp_add_header(h, "Host", rp_notify_host) != 0
         || evhttp_add_header(h, "Content-Type", "application/json") != 0
         || evhttp_add_header(h, "X-Consumer-ID", job->owner) != 0
-        || evhttp_add_header(h, "Idempotency-Key", job->run) != 0
+        || evhttp_add_header(h, "Idempotency-Key", key) != 0
         || evbuffer_add(out, text, strlen(text)) != 0)
     {
         goto failed;
