@@ -834,7 +834,7 @@ the message is a file in $run/mail/new:
 
   curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
       -d '{"format":"pdf","delivery":{"channel":"email","to":["ann@example.com"],"subject":"Events per minute"}}' \\
-      "$url/reports/v1/reports/per-minute/runs?wait=30"
+      "$url/reports/v1/reports/per-minute/runs?wait=30"; echo
   sleep 1; grep -l 'Events per minute' $run/mail/new/*
 EOF
     else
