@@ -10,8 +10,9 @@
 #
 #   CSV   1,000,000 rows
 #   XLSX  1,000,000 rows (constant memory; target: flat, <= 64 MiB)
-#   PDF      10,000 rows (the query's :limit parameter: the service has
-#                         no PDF row cap of its own)
+#   PDF      10,000 rows (the first ones, by the query's :limit
+#                         parameter; pdf_max_rows, 10,000 by default,
+#                         fails a longer PDF run)
 #
 # and each file downloaded once (streamed from the spool).  Prints rows,
 # seconds (from the POST to "done", polled every 100 ms), rows/s, the

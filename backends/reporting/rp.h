@@ -121,6 +121,7 @@ typedef struct {
     const char             *sqlite;
     const char             *pg;         /* the replica's when given */
     uint64_t                max_rows;
+    uint64_t                pdf_max_rows;
     uint64_t                max_bytes;
     long long               max_ms;
     long long               link_ttl;   /* ms */

@@ -73,6 +73,15 @@ rp_job_row(rp_job_t *job, gw_report_writer_t *w,
         return -1;
     }
 
+    /* a PDF lays out every row on pages: a smaller cap of its own */
+
+    if (job->fmt == GW_REPORT_PDF && n >= rp.pdf_max_rows) {
+        rp_job_fail(job, "row-cap", "a PDF report has at most %llu rows "
+                    "(pdf_max_rows): ask for CSV or XLSX",
+                    (unsigned long long) rp.pdf_max_rows);
+        return -1;
+    }
+
     if (rp_job_late(job)) {
         rp_job_fail(job, "time-cap", "the report took longer than %lld ms "
                     "(max_seconds)", rp.max_ms);

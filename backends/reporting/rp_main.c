@@ -49,6 +49,7 @@ static const gw_svc_key_t  rp_keys[] = {
     { "workers", GW_SVC_INT, "2", 1, 64, NULL },
     { "queue_max", GW_SVC_INT, "64", 1, 10000, NULL },
     { "max_rows", GW_SVC_INT, "1000000", 1, 100000000, NULL },
+    { "pdf_max_rows", GW_SVC_INT, "10000", 1, 1000000, NULL },
     { "max_bytes", GW_SVC_SIZE, "256m", 1024, 4LL * 1024 * 1024 * 1024,
       NULL },
     { "max_seconds", GW_SVC_MSEC, "60s", 100, 3600000, NULL },
@@ -134,6 +135,7 @@ rp_configure(gw_svc_t *svc)
     }
 
     rp.max_rows = (uint64_t) gw_svc_conf_int(svc, "max_rows");
+    rp.pdf_max_rows = (uint64_t) gw_svc_conf_int(svc, "pdf_max_rows");
     rp.max_bytes = (uint64_t) gw_svc_conf_int(svc, "max_bytes");
     rp.max_ms = gw_svc_conf_int(svc, "max_seconds");
     rp.run_ttl = gw_svc_conf_int(svc, "run_ttl");

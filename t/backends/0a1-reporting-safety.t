@@ -33,6 +33,7 @@ SQL
 my $redis = Tollgate::Redis->start;
 my $svc = Reporting::start(env => { REDIS => $redis->address,
                                     SQLITE => $db, MAX_ROWS => 20,
+                                    PDF_MAX_ROWS => 5,
                                     MAX_SECONDS => '1s',
                                     MAX_BYTES => '2k' });
 
@@ -155,6 +156,17 @@ define('wide', "SELECT hex(zeroblob(400)) AS name, n FROM t"
                . " WHERE consumer = 'big' AND n <= 10");
 $b = run_csv('wide');
 is $b->{error}{code}, 'size-cap', 'past max_bytes the run fails: size-cap';
+
+# a PDF has a smaller cap of its own (pdf_max_rows); CSV does not
+define('pdfcap', "SELECT name, n FROM t WHERE consumer = 'big' AND n <= 6",
+       formats => [ 'csv', 'pdf' ]);
+(undef, $b) = Reporting::run($svc, 'pdfcap', { format => 'pdf' }, wait => 20);
+is $b->{error}{code}, 'row-cap', 'past pdf_max_rows a PDF run fails';
+like $b->{error}{detail}, qr/at most 5 rows \(pdf_max_rows\)/,
+     'saying the PDF cap';
+$b = run_csv('pdfcap');
+is $b->{status}, 'done', 'the same report as CSV is done';
+is $b->{rows}, 6, 'with its 6 rows';
 
 my %left = map { $_ => 1 } files();
 is_deeply [ grep { $left{"$_.csv"} } @failed ], [],
