@@ -226,6 +226,7 @@ bench: deps-build module $(GWCTL) backends
 	@scripts/bench-audit-index.sh
 	@scripts/bench-schema.sh
 	@scripts/bench-limit-memory.pl
+	@scripts/bench-reporting.sh
 	@scripts/bench-metadata.sh
 	@scripts/bench-workflow.sh
 

@@ -97,6 +97,15 @@ sed -i -e "s/127\.0\.0\.1:8090/127.0.0.1:$wf_port/" \
 sed -i -e "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
     "$run/conf/demo/workflow-order.json"
 
+# ---- reporting (issue 21; the service starts at the end) -------------
+# TOLLGATE_REPORTING_PORT (default port + 11: the reporting service, its
+# spool and secret key under ./run/reporting), behind the gateway's
+# /reports/ (conf/demo/reporting.conf)
+rp_port=${TOLLGATE_REPORTING_PORT:-$((port + 11))}
+sed -i -e "s/127\.0\.0\.1:8091/127.0.0.1:$rp_port/" \
+    "$run/conf/demo/reporting.conf"
+# ---- end of reporting ------------------------------------------------
+
 keys="$run/conf/demo/keys"
 if [ ! -f "$keys/demo.key" ]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
@@ -831,6 +840,121 @@ elif [ -z "$wf_url" ]; then
     echo
     echo "Workflow service: not built (run make backends)."
 fi
+
+# ---- reporting (issue 21) --------------------------------------------
+# The reporting service (docs/reporting.md), started like the other
+# backends: its spool and secret key made in run/reporting, the demo
+# pipeline's SQLite file (run/processing/demo.db, table per_minute) as
+# its store, the notification service for email.  The metadata service
+# gets the "reports" type and the demo report "per-minute" (the key's
+# consumer's events and amounts per minute, a bar chart), put straight
+# to it on loopback as an admin; the demo key reaches the service
+# through the gateway's /reports/.
+reporting="$top/build/backends/reporting"
+rp_url="http://127.0.0.1:$rp_port"
+rp_report=
+if [ -x "$reporting" ]; then
+    mkdir -p "$run/reporting/spool"
+    chmod 700 "$run/reporting"
+    if [ ! -s "$run/reporting/secret.key" ]; then
+        (umask 077; openssl rand -hex 32 > "$run/reporting/secret.key")
+    fi
+    {
+        echo "# written by scripts/run.sh at each start (docs/reporting.md)"
+        echo "listen = 127.0.0.1:$rp_port"
+        echo "redis = $redis"
+        echo "sqlite = $run/processing/demo.db"
+        echo "spool = $run/reporting/spool"
+        echo "secret_key_file = $run/reporting/secret.key"
+        echo "public_url = $url/reports"
+        if [ -n "$ntf_url" ]; then
+            echo "notification = 127.0.0.1:$ntf_port"
+        fi
+    } > "$run/reporting/reporting.conf"
+    env -u TOLLGATE_REPORTING_PORT \
+        setsid "$reporting" -c "$run/reporting/reporting.conf" \
+        2>>"$run/logs/reporting.log" &
+    pids="$pids $!"
+
+    # rp_put PATH JSON: create (If-None-Match: *), else update
+    rp_put() {
+        for pre in 'If-None-Match: *' 'If-Match: *'; do
+            c=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+                    -H 'X-Consumer-Scope: admin:write' \
+                    -H 'X-Consumer-Subject: make-run' -H "$pre" \
+                    -H 'Content-Type: application/json' -d "$2" \
+                    "$md_url/v1/$1") || c=
+            case $c in 200|201) return 0 ;; 412) ;; *) return 1 ;; esac
+        done
+        return 1
+    }
+    if [ -n "$md_url" ] \
+       && rp_put types/reports \
+              "{\"schema\": $(cat "$top/backends/reporting/reports.schema.json")}" \
+       && rp_put entities/reports/per-minute '{
+  "title": "Events and amounts per minute",
+  "query": "SELECT minute, events, amount FROM per_minute WHERE consumer = :tenant ORDER BY minute",
+  "tenant_param": "tenant",
+  "columns": [{"name": "minute", "title": "Minute", "type": "datetime"},
+              {"name": "events", "title": "Events", "type": "integer"},
+              {"name": "amount", "title": "Amount", "type": "currency",
+               "currency": "EUR", "decimals": 2}],
+  "chart": {"type": "bar", "category": "minute", "series": ["events"],
+            "title": "Events per minute"},
+  "formats": ["csv", "xlsx", "pdf", "json"]}'
+    then
+        rp_report=per-minute
+    else
+        echo "run: could not put the demo report (see" \
+            "$run/logs/metadata.log)" >&2
+    fi
+    i=0
+    until curl -sf -o /dev/null "$rp_url/readyz" || [ $i -ge 150 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+fi
+
+if [ -n "$rp_report" ]; then
+    cat <<EOF
+
+Reports (docs/reporting.md) on $rp_url (build/backends/reporting),
+through the gateway's /reports/ for the demo key's consumer: the demo
+report "per-minute" reads the demo pipeline's per_minute rows in
+$run/processing/demo.db (publish events as above; a minute's row comes
+once the minute is over and a later event has come).  Run it as CSV,
+XLSX (a native bar chart) and PDF (a vector bar chart on its last
+page), and download each with its run's signed link:
+
+  for f in csv xlsx pdf; do
+    L=\$(curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+        -d "{\"format\":\"\$f\"}" "$url/reports/v1/reports/per-minute/runs?wait=30" \\
+        | sed -n 's/.*"download": *"\([^"]*\)".*/\1/p')
+    curl -s -H "X-API-Key: \$KEY" -o per-minute.\$f "\$L"; ls -l per-minute.\$f
+  done
+EOF
+    if [ -n "$ntf_url" ] && [ -n "$smtp" ]; then
+        cat <<EOF
+
+Email it (the PDF attached) to the demo's SMTP receiver ($smtp)
+through the notification service; the run's "delivery" says "sent",
+the message is a file in $run/mail/new:
+
+  curl -s -H "X-API-Key: \$KEY" -H 'Content-Type: application/json' \\
+      -d '{"format":"pdf","delivery":{"channel":"email","to":["ann@example.com"],"subject":"Events per minute"}}' \\
+      "$url/reports/v1/reports/per-minute/runs?wait=30"; echo
+  sleep 1; grep -l 'Events per minute' $run/mail/new/*
+EOF
+    else
+        cat <<EOF
+
+No email here: the demo's SMTP receiver (python3-aiosmtpd) or the
+notification service is not running, so a run with an email delivery
+ends with "delivery": "failed".
+EOF
+    fi
+fi
+# ---- end of reporting ------------------------------------------------
 
 echo
 echo "Press Ctrl-C to stop."

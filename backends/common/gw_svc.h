@@ -33,6 +33,7 @@
 
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 #include <hiredis/async.h>
@@ -315,6 +316,20 @@ void gw_svc_reply(gw_svc_req_t *req, int status, const char *content_type,
 void gw_svc_reply_json(gw_svc_req_t *req, int status, json_t *json);
 void gw_svc_reply_problem(gw_svc_req_t *req, int status, const char *type,
     const char *title, const char *detail);
+
+/*
+ * A reply from a file: size bytes of fd from its start, with
+ * Content-Length, sent from the kernel's page cache (sendfile where the
+ * platform has it, else mapped a piece at a time) as the connection
+ * takes them, never read into the service's memory.  fd is the kit's
+ * from the call, failed or not: closed once sent or when the client
+ * goes.  size must be the file's size now (fstat) and the file must not
+ * shrink while it is sent (write a new file and rename it instead).
+ * Counted and logged with size as its bytes; a HEAD gets the headers.
+ * If the kit cannot take the file, it answers 503 and closes fd.
+ */
+void gw_svc_reply_file(gw_svc_req_t *req, int status,
+    const char *content_type, int fd, off_t size);
 
 /*
  * The same with extra members (an object, stolen; NULL: none) after the

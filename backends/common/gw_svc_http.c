@@ -43,8 +43,6 @@
 static int gw_svc_req_ids(gw_svc_req_t *req);
 static const char *gw_svc_method_name(enum evhttp_cmd_type cmd,
     unsigned *bit);
-static void gw_svc_reply_buffer(gw_svc_req_t *req, int status,
-    const char *content_type, struct evbuffer *body);
 static void gw_svc_problem_send(gw_svc_req_t *req, int status,
     const char *type, const char *title, const char *detail,
     const char *extra, size_t extra_len);
@@ -334,8 +332,12 @@ gw_svc_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 
+/*
+ * Every reply ends here (gw_svc_reply_file.c too): sends body (NULL: no
+ * body), counts, logs and frees req.  body stays the caller's.
+ */
 
-static void
+void
 gw_svc_reply_buffer(gw_svc_req_t *req, int status, const char *content_type,
     struct evbuffer *body)
 {

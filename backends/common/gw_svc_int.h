@@ -147,6 +147,8 @@ void gw_svc_conf_free(gw_svc_t *svc);
 
 /* gw_svc_http.c */
 void gw_svc_http_handler(struct evhttp_request *ev, void *arg);
+void gw_svc_reply_buffer(gw_svc_req_t *req, int status,
+    const char *content_type, struct evbuffer *body);
 
 /* gw_svc_metrics.c */
 int gw_svc_metrics_init(gw_svc_t *svc);

@@ -1,0 +1,274 @@
+
+/*
+ * Copyright (C) Tollgate
+ *
+ * tollgate-reporting (build/backends/reporting): the reporting service
+ * (docs/reporting.md) on the service kit.
+ *
+ *   reporting [-c FILE] [-t]
+ *
+ * Its configuration keys are all listed here.  The store is SQLite (the
+ * processing engine's file, "sqlite") unless "pg" is set, or "pg_replica"
+ * (then the replica is used: reports read, a replica is where analytical
+ * reads belong).  The parts start on the loop in order: the worker pool,
+ * the progress timer, the spool's sweeper, the schedules.  On SIGTERM no
+ * new run starts, the POSTs waiting answer 202, the runs still queued
+ * fail ("stopped"), and the loop waits for the runs in flight (their
+ * query ends within max_seconds) and the deliveries (10 s at most), so
+ * that their final state is written; then the workers are joined.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rp.h"
+
+
+static void rp_loop_start(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static void rp_loop_drain(gw_svc_t *svc, void *data);
+static void rp_loop_stop(gw_svc_t *svc, struct event_base *base,
+    void *data);
+static int rp_serve(int argc, char **argv);
+
+
+static const gw_svc_key_t  rp_keys[] = {
+    { "instance", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* the store */
+    { "sqlite", GW_SVC_STR, "", 0, 0, NULL },
+    { "pg", GW_SVC_STR, "", 0, 0, NULL },
+    { "pg_replica", GW_SVC_STR, "", 0, 0, NULL },
+
+    /* runs */
+    { "spool", GW_SVC_STR, NULL, 0, 0, NULL },
+    { "workers", GW_SVC_INT, "2", 1, 64, NULL },
+    { "queue_max", GW_SVC_INT, "64", 1, 10000, NULL },
+    { "max_rows", GW_SVC_INT, "1000000", 1, 100000000, NULL },
+    { "pdf_max_rows", GW_SVC_INT, "10000", 1, 1000000, NULL },
+    { "max_bytes", GW_SVC_SIZE, "256m", 1024, 4LL * 1024 * 1024 * 1024,
+      NULL },
+    { "max_seconds", GW_SVC_MSEC, "60s", 100, 3600000, NULL },
+    { "run_ttl", GW_SVC_MSEC, "86400s", 1000, 31536000000LL, NULL },
+    { "wait_max", GW_SVC_MSEC, "30s", 0, 300000, NULL },
+
+    /* download links */
+    { "secret_key_file", GW_SVC_STR, NULL, 0, 0, NULL },
+    { "link_ttl", GW_SVC_MSEC, "3600s", 1000, 604800000LL, NULL },
+    { "public_url", GW_SVC_STR, "", 0, 0, NULL },
+    { "sweep_every", GW_SVC_MSEC, "60s", 1000, 3600000, NULL },
+
+    /* delivery (rp_notify.c) and schedules (rp_sched.c) */
+    { "notification", GW_SVC_STR, "", 0, 0, NULL },
+    { "attach_max", GW_SVC_SIZE, "5m", 0, 64 * 1024 * 1024, NULL },
+    { "schedules", GW_SVC_STR, "on", 0, 0, "on|off" },
+    { "schedule_poll", GW_SVC_MSEC, "5s", 50, 60000, NULL },
+
+    { NULL, 0, NULL, 0, 0, NULL }
+};
+
+
+rp_conf_t  rp;
+
+
+static void
+rp_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    rp.base = base;
+
+    if (rp_pool_start((int) gw_svc_conf_int(svc, "workers"),
+                      (int) gw_svc_conf_int(svc, "queue_max"))
+        != 0)
+    {
+        gw_svc_log(svc, GW_SVC_ERROR, NULL, "cannot start the workers",
+                   NULL);
+        gw_svc_shutdown(svc);
+        return;
+    }
+
+    rp_run_loop_start();
+    rp_dl_sweep_start();
+
+    if (strcmp(gw_svc_conf_str(svc, "schedules"), "on") == 0) {
+        rp_sched_start();
+    }
+}
+
+
+static void
+rp_loop_drain(gw_svc_t *svc, void *data)
+{
+    rp.stopped = 1;
+
+    rp_sched_stop();
+    rp_run_drain();
+    rp_pool_cancel();
+}
+
+
+static void
+rp_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
+{
+    rp.stopped = 1;
+
+    rp_sched_stop();
+    rp_pool_stop();
+    rp_run_loop_stop();
+    rp_dl_sweep_stop();
+}
+
+
+static int
+rp_configure(gw_svc_t *svc)
+{
+    struct stat  st;
+
+    rp.spool = gw_svc_conf_str(svc, "spool");
+    rp.sqlite = gw_svc_conf_str(svc, "sqlite");
+    rp.pg = gw_svc_conf_str(svc, "pg_replica");
+    if (rp.pg[0] == '\0') {
+        rp.pg = gw_svc_conf_str(svc, "pg");
+    }
+
+    rp.max_rows = (uint64_t) gw_svc_conf_int(svc, "max_rows");
+    rp.pdf_max_rows = (uint64_t) gw_svc_conf_int(svc, "pdf_max_rows");
+    rp.max_bytes = (uint64_t) gw_svc_conf_int(svc, "max_bytes");
+    rp.max_ms = gw_svc_conf_int(svc, "max_seconds");
+    rp.run_ttl = gw_svc_conf_int(svc, "run_ttl");
+    rp.link_ttl = gw_svc_conf_int(svc, "link_ttl");
+    rp.wait_max = gw_svc_conf_int(svc, "wait_max");
+    rp.sweep_every = gw_svc_conf_int(svc, "sweep_every");
+    rp.public_url = gw_svc_conf_str(svc, "public_url");
+
+    if (rp.sqlite[0] == '\0' && rp.pg[0] == '\0') {
+        fprintf(stderr, "reporting: set sqlite, pg or pg_replica\n");
+        return -1;
+    }
+
+    if (stat(rp.spool, &st) != 0 || !S_ISDIR(st.st_mode)
+        || access(rp.spool, W_OK | X_OK) != 0)
+    {
+        fprintf(stderr, "reporting: spool \"%s\" is not a writable "
+                "directory\n", rp.spool);
+        return -1;
+    }
+
+    if (rp_sign_load(gw_svc_conf_str(svc, "secret_key_file")) != 0) {
+        fprintf(stderr, "reporting: secret_key_file: cannot read 32 bytes "
+                "or more\n");
+        return -1;
+    }
+
+    if (rp_notify_configure(svc) != 0) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+rp_serve(int argc, char **argv)
+{
+    int          i, check;
+    char         host[64];
+    const char  *path;
+
+    path = getenv("TOLLGATE_REPORTING_CONFIG");
+    check = 0;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            path = argv[++i];
+
+        } else if (strcmp(argv[i], "-t") == 0) {
+            check = 1;
+
+        } else {
+            fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
+            return 2;
+        }
+    }
+
+    if (gw_svc_configure(rp.svc, path) != 0) {
+        gw_svc_log(rp.svc, GW_SVC_ERROR, NULL, "bad configuration",
+                   json_pack("{s:s}", "error", gw_svc_error(rp.svc)));
+        return 2;
+    }
+
+    if (rp_configure(rp.svc) != 0) {
+        return 2;
+    }
+
+    if (check) {
+        gw_svc_log(rp.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
+        return 0;
+    }
+
+    if (gw_svc_conf_str(rp.svc, "instance")[0] != '\0') {
+        snprintf(rp.instance, sizeof(rp.instance), "%s",
+                 gw_svc_conf_str(rp.svc, "instance"));
+
+    } else {
+        if (gethostname(host, sizeof(host)) != 0) {
+            strcpy(host, "reporting");
+        }
+        host[sizeof(host) - 1] = '\0';
+        snprintf(rp.instance, sizeof(rp.instance), "%s-%d", host,
+                 (int) getpid());
+    }
+
+    if (gw_svc_run(rp.svc) != 0) {
+        gw_svc_log(rp.svc, GW_SVC_ERROR, NULL, "cannot run",
+                   json_pack("{s:s}", "error", gw_svc_error(rp.svc)));
+        return 1;
+    }
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int  rc;
+
+    rp.svc = gw_svc_create("reporting", rp_keys);
+    if (rp.svc == NULL) {
+        return 1;
+    }
+
+    rp.m_runs = gw_svc_counter(rp.svc, "reporting_runs_total",
+                               "Runs ended, by format and status",
+                               (const char *[]) { "format", "status",
+                                                  NULL });
+    rp.m_rows = gw_svc_counter(rp.svc, "reporting_rows_total",
+                               "Rows written into reports, by format",
+                               (const char *[]) { "format", NULL });
+    rp.m_seconds = gw_svc_histogram(rp.svc, "reporting_run_seconds",
+                                    "Runs' time from request to end",
+                                    (const char *[]) { "format", NULL },
+                                    NULL, 0);
+
+    if (rp.m_runs == NULL || rp.m_rows == NULL || rp.m_seconds == NULL
+        || rp_run_routes(rp.svc) != 0 || rp_dl_routes(rp.svc) != 0)
+    {
+        fprintf(stderr, "cannot add the routes: %s\n",
+                gw_svc_error(rp.svc));
+        gw_svc_free(rp.svc);
+        return 1;
+    }
+
+    gw_svc_set_loop(rp.svc, rp_loop_start, rp_loop_stop, NULL);
+    gw_svc_set_drain(rp.svc, rp_loop_drain, NULL);
+
+    rc = rp_serve(argc, argv);
+
+    gw_svc_free(rp.svc);
+
+    return rc;
+}
