@@ -143,6 +143,13 @@ wf_start_tok(const char *def, long long ver, const char *name,
     s->input = (input != NULL) ? json_incref(input) : json_object();
     s->mocks = json_incref(mocks);
 
+    if (s->tp == NULL || s->rid == NULL || s->parent == NULL || s->input == NULL
+        || wf_id_new(s->id) != 0)
+    {
+        wf_start_later(s, 503, "out of memory");
+        return;
+    }
+
     if (stok != NULL && stok[0] != '\0') {
         if (strlen(stok) > WF_STOK_MAX) {
             wf_start_later(s, 422, "the caller's token is past 8 KiB");
@@ -154,13 +161,6 @@ wf_start_tok(const char *def, long long ver, const char *name,
             wf_start_later(s, 503, "out of memory");
             return;
         }
-    }
-
-    if (s->tp == NULL || s->rid == NULL || s->parent == NULL || s->input == NULL
-        || wf_id_new(s->id) != 0)
-    {
-        wf_start_later(s, 503, "out of memory");
-        return;
     }
 
     if (gw_asl_too_large(s->input, GW_ASL_PAYLOAD_MAX, NULL)) {

@@ -293,8 +293,8 @@ wf_def_write(gw_svc_req_t *req, wf_caller_t *caller, const char *name,
     snprintf(res, sizeof(res), "/v1/definitions/%s", name);
 
     doc_text = json_dumps(doc, JSON_COMPACT);
-    audit = wf_audit(gw_svc_req_id(req), caller->owner, create ? "create" : "update", res,
-                     201);
+    audit = wf_audit(gw_svc_req_id(req), caller->owner,
+                     create ? "create" : "update", res, 201);
 
     if (doc_text == NULL || audit == NULL) {
         free(doc_text);

@@ -245,10 +245,16 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
     if (aud != NULL) {
         /* kept whole until the exchange answers */
         h->method = method;
-        h->url = strdup(url);
-        h->body = body != NULL ? malloc(len + 1) : NULL;
         h->len = len;
         h->timeout = timeout;
+        h->body = body != NULL ? malloc(len + 1) : NULL;
+        h->url = strdup(url);
+
+        if (h->url == NULL) {
+            snprintf(err, errlen, "out of memory");
+            wf_http_free(h);
+            goto done;
+        }
 
         for (i = 0; i < n + 3; i++) {
             h->lines[i] = (i < n) ? lines[i] : strdup(lines[i]);
@@ -261,8 +267,7 @@ wf_task_http(const wf_task_t *task, wf_task_pt done, void *data,
             }
         }
 
-        if (h->url == NULL || (body != NULL && h->body == NULL)
-            || i < n + 3)
+        if ((body != NULL && h->body == NULL) || i < n + 3)
         {
             snprintf(err, errlen, "out of memory");
             wf_http_free(h);
