@@ -24,13 +24,14 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# ten free ports in a row on loopback (gateway, upstream, Redis, admin,
-# audit, identity, metadata, processing, notification, SMTP)
+# twelve free ports in a row on loopback (gateway, upstream, Redis, admin,
+# audit, identity, metadata, processing, notification, SMTP, workflow,
+# reporting)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p .. $p + 9) {
+        for my $q ($p .. $p + 11) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
