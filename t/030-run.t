@@ -6,7 +6,12 @@
 # gives the demo client a new secret that works.  The admin API part runs
 # the printed commands too: an admin token, a list, a create with
 # If-None-Match: * and an update with If-Match, all through the gateway.
-# Plain Test::More with real HTTP.
+# The workflow part runs the printed start, token, success, describe and
+# history commands (SUCCEEDED, ExecutionSucceeded) and the invalid input
+# (Demo.InvalidOrder); the reporting part puts per_minute rows in the
+# demo pipeline's SQLite file, runs the printed download loop (CSV with
+# the rows, XLSX, PDF) and the email command (delivery sent, the mail
+# with its PDF).  Plain Test::More with real HTTP.
 
 use strict;
 use warnings;
@@ -24,13 +29,14 @@ my $module = "$top/build/ngx_http_gw_module.so";
 
 plan skip_all => 'the module is not built (run make)' unless -f $module;
 
-# ten free ports in a row on loopback (gateway, upstream, Redis, admin,
-# audit, identity, metadata, processing, notification, SMTP)
+# twelve free ports in a row on loopback (gateway, upstream, Redis, admin,
+# audit, identity, metadata, processing, notification, SMTP, workflow,
+# reporting)
 sub free_port {
     for (1 .. 50) {
         my $p = 20000 + int(rand(20000));
         my $ok = 1;
-        for my $q ($p .. $p + 9) {
+        for my $q ($p .. $p + 11) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                           LocalPort => $q, Proto => 'tcp',
                                           ReuseAddr => 1, Listen => 1);
@@ -154,6 +160,36 @@ sub ntf_commands {
         $cur = '';
     }
     return @cmds;
+}
+
+# a part's shell commands: the lines from one starting with $first,
+# continuation lines joined, comments after the command dropped
+sub part_commands {
+    my ($text, $first) = @_;
+    my (@cmds, $cur);
+    $cur = '';
+    for my $l (split /\n/, $text // '') {
+        $l =~ s/^\s+//;
+        $l =~ s/\s+#.*$//;
+        next unless $cur ne '' || $l =~ $first;
+        $cur .= $l;
+        next if $cur =~ s/\\$/ /;
+        push @cmds, $cur;
+        $cur = '';
+    }
+    return @cmds;
+}
+
+# waits up to $n tenths of a second for $try to return something true
+sub poll {
+    my ($n, $try) = @_;
+    my $v;
+    for (1 .. $n) {
+        $v = $try->();
+        return $v if $v;
+        select(undef, undef, undef, 0.1);
+    }
+    return $v;
 }
 
 # runs a printed command with sh, these variables set; its stdout
@@ -411,6 +447,7 @@ SKIP: {
     if ($w == 0) {
         $ENV{KEY} = $key;
         open STDOUT, '>', $sse or die;
+        open STDERR, '>', '/dev/null' or die;   # curl -N's progress meter
         exec 'sh', '-c', "timeout 10 $watch" or die;
     }
     select(undef, undef, undef, 1);
@@ -438,6 +475,149 @@ SKIP: {
     }
     like($msg, qr/^Subject: =\?UTF-8\?/m, 'the SMTP receiver got the email');
     like($msg, qr/^To: Ann <ann\@example\.com>/m, '... to Ann');
+}
+
+# workflows, with what the script printed: the demo definition "order"
+# started, its task token read from the history, approved; it ends
+# SUCCEEDED (its notify task's webhook in the receiver's log); an input
+# its Choice refuses fails with Demo.InvalidOrder
+SKIP: {
+    skip 'the workflow service is not built (make backends)', 11
+        unless -x "$top/build/backends/workflow";
+
+    my ($text) = $out =~ /^(Workflows \(.*?)(?=^Reports \(|^Press Ctrl-C|\z)/ms;
+    ok($text, 'prints the workflow part') or diag $out;
+    my @cmds = part_commands($text, qr/^(?:curl |WX=|TT=)/);
+    my ($start) = grep { /^WX=/ } @cmds;
+    my ($get_tt) = grep { /^TT=/ } @cmds;
+    my ($success) = grep { m{/workflow/tasks/success$} } @cmds;
+    my ($describe) = grep { m{/workflow/executions/\$WX$} } @cmds;
+    my ($history) = grep { m{/workflow/executions/\$WX/history$} } @cmds;
+    my ($invalid) = grep { /"seven"/ } @cmds;
+    ok($start && $get_tt && $success && $describe && $history && $invalid,
+       'prints the start, token, success, describe, history and invalid'
+       . ' input commands') or diag explain \@cmds;
+
+    my $wx = sh(($start // 'false') . ' >/dev/null; printf %s "$WX"',
+                KEY => $key);
+    like($wx, qr/^wx_[0-9A-Z]{26}$/, 'the printed start: an execution id');
+
+    # the token is in the history once the execution reaches its
+    # callback task, after the http task's GET of the demo backend
+    my $tt = poll(50, sub {
+        sh(($get_tt // 'false') . ' >/dev/null; printf %s "$TT"',
+           KEY => $key, WX => $wx) =~ /^([\w-]{20,})$/ ? $1 : '';
+    });
+    like($tt, qr/^[\w-]{20,}$/, 'the printed one-liner reads its task token');
+    is(sh($success // 'false', KEY => $key, TT => $tt), '{}',
+       'the printed success command takes it');
+
+    my $d = poll(50, sub {
+        my $r = sh($describe // 'false', KEY => $key, WX => $wx);
+        $r =~ /"status":\s*"(?:SUCCEEDED|FAILED|TIMED_OUT|ABORTED)"/ ? $r : '';
+    });
+    like($d, qr/"status":\s*"SUCCEEDED"/, 'the execution ends SUCCEEDED')
+        or diag $d;
+    like($d, qr/"approval":\s*\{\s*"approved":\s*true\s*\}/,
+         'with the approval in its output');
+    my $h = sh($history // 'false', KEY => $key, WX => $wx);
+    like($h, qr/"type":\s*"ExecutionSucceeded"/,
+         'its history ends with ExecutionSucceeded');
+    my $log = poll(50, sub {
+        my $l = -f "$run/logs/webhooks.log"
+                ? do { local (@ARGV, $/) = "$run/logs/webhooks.log"; <> }
+                : '';
+        $l =~ /order\.approved/ ? $l : '';
+    });
+    like($log, qr/\\"type\\":\\"order\.approved\\".*\\"order\\":7/,
+         'its notify task reached the demo receiver');
+
+    my ($bad) = sh($invalid // 'false', KEY => $key)
+        =~ /"id":\s*"(wx_[0-9A-Z]{26})"/;
+    ok($bad, 'the printed invalid input starts an execution');
+    $d = poll(50, sub {
+        my $r = sh($describe // 'false', KEY => $key, WX => $bad // 'none');
+        $r =~ /"status":\s*"FAILED"/ ? $r : '';
+    });
+    like($d, qr/"error":\s*"Demo\.InvalidOrder"/,
+         'which fails with Demo.InvalidOrder') or diag $d;
+}
+
+# reports, with what the script printed: the demo report "per-minute"
+# run as CSV, XLSX and PDF, each downloaded with its signed link, and
+# emailed to the SMTP receiver
+SKIP: {
+    skip 'the reporting service is not built (make backends)', 12
+        unless -x "$top/build/backends/reporting" && $has_metadata;
+
+    my ($text) = $out =~ /^(Reports \(.*?)(?=^Press Ctrl-C|\z)/ms;
+    ok($text, 'prints the reporting part') or diag $out;
+    my ($loop) = ($text // '')
+        =~ /^[ \t]*(for f in csv xlsx pdf; do\n.*?^[ \t]*done)$/ms;
+    my ($mail) = grep { /"channel":"email"/ }
+                      part_commands($text, qr/^curl /);
+    ok($loop && $mail, 'prints the download loop and the email command')
+        or diag $text;
+
+    # A pipeline row comes only once its minute is over and a later event
+    # came, a minute or more: too long for this test, so the rows go
+    # straight into the pipeline's table (it makes the table when it
+    # starts) with the sqlite3 CLI, as its SQLite sink writes them
+    # (minute: the window's start in milliseconds); a row of another
+    # consumer must not show
+    my $db = "$run/processing/demo.db";
+    my @sql = ('sqlite3', '-cmd', '.timeout 5000', $db);
+    my $made = poll(50, sub {
+        return 0 unless -f $db;
+        open my $q, '-|', @sql, 'select count(*) from per_minute' or return 0;
+        return (<$q> // '') =~ /^\d/;
+    });
+    ok($made && system(@sql, "insert into per_minute"
+                      . " (consumer, minute, events, amount) values"
+                      . " ('demo', 1767225600000, 3, 37.5),"
+                      . " ('demo', 1767225660000, 1, 4.25),"
+                      . " ('other', 1767225600000, 9, 99)") == 0,
+       'two minutes of the demo consumer in run/processing/demo.db');
+
+    my $dl = "$run/downloads";
+    mkdir $dl;
+    my $ls = sh("cd '$dl' && " . ($loop // 'false'), KEY => $key);
+    like($ls, qr/per-minute\.csv\n.*per-minute\.xlsx\n.*per-minute\.pdf\n/s,
+         'the printed loop downloads the three') or diag $ls;
+    my %f = map { $_ => -f "$dl/per-minute.$_"
+                        ? do { local (@ARGV, $/) = "$dl/per-minute.$_"; <> }
+                        : '' } qw(csv xlsx pdf);
+    like($f{csv}, qr/\AMinute,Events,Amount\r?\n
+                     2026-01-01T00:00:00Z,3,37\.50\r?\n
+                     2026-01-01T00:01:00Z,1,4\.25\r?\n\z/x,
+         'the CSV has the demo consumer\'s rows') or diag $f{csv};
+    # binary: ok(), not like(), so that a failure prints no file
+    ok($f{xlsx} =~ /\APK\x03\x04/, 'the XLSX is a zip');
+    ok($f{xlsx} =~ m{xl/charts/chart\d+\.xml}, 'with a chart');
+    ok($f{pdf} =~ /\A%PDF-1\.\d/, 'the PDF is a PDF');
+    ok($f{pdf} =~ /%%EOF\s*\z/, 'a whole one');
+
+    my $r = sh($mail // 'false', KEY => $key);
+    my ($id) = $r =~ /"run":\s*"([0-9a-f]+)"/;
+    like($r, qr/"status":\s*"done".*"rows":\s*2\b/s,
+         'the printed email command runs it') or diag $r;
+    # the run is done before its email is sent: "delivery" shows on the
+    # run afterwards
+    $r = poll(50, sub {
+        my $g = get($port, "/reports/v1/reports/per-minute/runs/"
+                           . ($id // 'none'), undef, $key);
+        $g =~ /"delivery":\s*"(?!pending)/ ? $g : '';
+    });
+    like($r, qr/"delivery":\s*"sent"/, 'its delivery: sent') or diag $r;
+    my $msg = poll(50, sub {
+        for my $m (glob "$run/mail/new/*") {
+            my $t = do { local (@ARGV, $/) = $m; <> };
+            return $t if $t =~ /^Subject: Events per minute\r?$/m;
+        }
+        '';
+    });
+    like($msg, qr{^Content-Type: application/pdf}m,
+         'the SMTP receiver got it, the PDF attached');
 }
 
 ok(stop_run($pid), 'Ctrl-C stops the script');
@@ -471,6 +651,18 @@ for (1 .. 50) {
     select(undef, undef, undef, 0.1);
 }
 ok($md_gone, 'and the metadata service');
+SKIP: {
+    skip 'the workflow service is not built (make backends)', 1
+        unless -x "$top/build/backends/workflow";
+    ok(poll(50, sub { get($port + 10, '/healthz') eq '' }),
+       'and the workflow service');
+}
+SKIP: {
+    skip 'the reporting service is not built (make backends)', 1
+        unless -x "$top/build/backends/reporting";
+    ok(poll(50, sub { get($port + 11, '/healthz') eq '' }),
+       'and the reporting service');
+}
 
 # a second start on the same run folder: the client exists, so it gets a
 # new secret, which works, and the old one no longer does

@@ -13,6 +13,12 @@
  * webhook goes to that consumer's subscriptions).  An email carries the
  * file as an attachment up to attach_max bytes, else the download link
  * (public_url should then be set, so that the link is absolute).  The
+ * notification service takes a body of its body_max at most (1m by
+ * default, less than attach_max's 5m once in base64): an attachment it
+ * refuses as too large (413, or the connection closed past twice its
+ * body_max) is sent again once as the link, with the same
+ * Idempotency-Key (should the first have been taken after all, the
+ * second is a 422, never a second email).  The
  * outcome is the run's "delivery" ("sent", "refused <status>",
  * "failed"); the notification service retries on its own from there.
  *
@@ -42,13 +48,18 @@
 
 typedef struct {
     struct evhttp_connection  *conn;
+    char                      *link;    /* the email as a link, or NULL */
     char                       run[RP_RUN_LEN + 1];
+    char                       owner[RP_OWNER_MAX + 1];
 } rp_notify_t;
 
 
-static json_t *rp_notify_body(rp_job_t *job, const char *channel);
+static void rp_notify_send(rp_notify_t *n, char *text, int held);
+static json_t *rp_notify_body(rp_job_t *job, const char *channel,
+    int attach);
 static json_t *rp_notify_attachment(rp_job_t *job);
 static void rp_notify_done(struct evhttp_request *req, void *arg);
+static void rp_notify_again(evutil_socket_t fd, short what, void *arg);
 static void rp_notify_free(evutil_socket_t fd, short what, void *arg);
 static void rp_notify_told(rp_notify_t *n, const char *what, int held);
 
@@ -137,13 +148,10 @@ rp_notify_check(json_t *d, char *err, size_t errlen)
 void
 rp_notify_run(rp_job_t *job)
 {
-    char                    *text, key[RP_RUN_LEN + 3];
-    json_t                  *body;
-    const char              *ch;
-    rp_notify_t             *n;
-    struct evbuffer         *out;
-    struct evkeyvalq        *h;
-    struct evhttp_request   *req;
+    char         *text;
+    json_t       *body;
+    const char   *ch;
+    rp_notify_t  *n;
 
     ch = json_string_value(json_object_get(job->delivery, "channel"));
 
@@ -157,9 +165,7 @@ rp_notify_run(rp_job_t *job)
     }
 
     memcpy(n->run, job->run, sizeof(n->run));
-
-    /* the notification service takes an RFC 9651 string: "<run>" */
-    snprintf(key, sizeof(key), "\"%s\"", job->run);
+    snprintf(n->owner, sizeof(n->owner), "%s", job->owner);
 
     if (rp_notify_host[0] == '\0') {
         rp_notify_told(n, "failed: no notification service configured", 0);
@@ -167,9 +173,37 @@ rp_notify_run(rp_job_t *job)
         return;
     }
 
-    body = rp_notify_body(job, ch);
+    body = rp_notify_body(job, ch, 1);
     text = (body != NULL) ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    /* with a file attached, the link too, should the file be refused */
+    if (json_object_get(body, "attachments") != NULL) {
+        json_decref(body);
+        body = rp_notify_body(job, ch, 0);
+        n->link = (body != NULL) ? json_dumps(body, JSON_COMPACT) : NULL;
+    }
+
     json_decref(body);
+
+    rp_notify_send(n, text, 0);
+}
+
+
+/*
+ * POST text (owned: freed here) on a connection of its own.  held: the
+ * service's hold was taken by an earlier request of this delivery.  On
+ * failure the outcome is told, and n freed.
+ */
+static void
+rp_notify_send(rp_notify_t *n, char *text, int held)
+{
+    char                    key[RP_RUN_LEN + 3];
+    struct evbuffer         *out;
+    struct evkeyvalq        *h;
+    struct evhttp_request   *req;
+
+    /* the notification service takes an RFC 9651 string: "<run>" */
+    snprintf(key, sizeof(key), "\"%s\"", n->run);
 
     n->conn = evhttp_connection_base_new(rp.base, NULL, rp_notify_host,
                                          rp_notify_port);
@@ -186,7 +220,7 @@ rp_notify_run(rp_job_t *job)
 
     if (evhttp_add_header(h, "Host", rp_notify_host) != 0
         || evhttp_add_header(h, "Content-Type", "application/json") != 0
-        || evhttp_add_header(h, "X-Consumer-ID", job->owner) != 0
+        || evhttp_add_header(h, "X-Consumer-ID", n->owner) != 0
         || evhttp_add_header(h, "Idempotency-Key", key) != 0
         || evbuffer_add(out, text, strlen(text)) != 0)
     {
@@ -204,7 +238,10 @@ rp_notify_run(rp_job_t *job)
         goto failed;
     }
 
-    gw_svc_hold(rp.svc);
+    if (!held) {
+        gw_svc_hold(rp.svc);
+    }
+
     return;
 
 failed:
@@ -213,16 +250,18 @@ failed:
     if (req != NULL) {
         evhttp_request_free(req);
     }
-    rp_notify_told(n, "failed", 0);
+    rp_notify_told(n, "failed", held);
     if (n->conn != NULL) {
         evhttp_connection_free(n->conn);
     }
+    free(n->link);
     free(n);
 }
 
 
+/* attach: 1 to attach the file when it is within attach_max */
 static json_t *
-rp_notify_body(rp_job_t *job, const char *channel)
+rp_notify_body(rp_job_t *job, const char *channel, int attach)
 {
     char         sig[64], link[600], text[1200];
     json_t      *b, *att, *subject;
@@ -249,7 +288,8 @@ rp_notify_body(rp_job_t *job, const char *channel)
     }
 
     subject = json_object_get(job->delivery, "subject");
-    att = (job->bytes <= rp_attach_max) ? rp_notify_attachment(job) : NULL;
+    att = (attach && job->bytes <= rp_attach_max)
+          ? rp_notify_attachment(job) : NULL;
 
     if (att != NULL) {
         snprintf(text, sizeof(text), "The report \"%.200s\" is attached "
@@ -343,6 +383,23 @@ rp_notify_done(struct evhttp_request *req, void *arg)
     n = arg;
     status = (req != NULL) ? evhttp_request_get_response_code(req) : 0;
 
+    /*
+     * the attachment too large for the notification service (413, or the
+     * connection closed while the body was sent): the link instead
+     */
+    if ((status == 413 || status == 0) && n->link != NULL) {
+        gw_svc_log(rp.svc, GW_SVC_INFO, NULL, "delivery: attachment "
+                   "refused, sending the link",
+                   json_pack("{s:s, s:i}", "run", n->run, "status", status));
+
+        if (event_base_once(rp.base, -1, EV_TIMEOUT, rp_notify_again, n,
+                            NULL)
+            == 0)
+        {
+            return;
+        }
+    }
+
     if (status >= 200 && status < 300) {
         snprintf(what, sizeof(what), "sent");
     } else if (status > 0) {
@@ -362,6 +419,24 @@ rp_notify_done(struct evhttp_request *req, void *arg)
 }
 
 
+/* the email again, as the link, on a new connection (the service held) */
+static void
+rp_notify_again(evutil_socket_t fd, short what, void *arg)
+{
+    char         *text;
+    rp_notify_t  *n;
+
+    n = arg;
+
+    evhttp_connection_free(n->conn);
+    n->conn = NULL;
+    text = n->link;
+    n->link = NULL;
+
+    rp_notify_send(n, text, 1);
+}
+
+
 static void
 rp_notify_free(evutil_socket_t fd, short what, void *arg)
 {
@@ -370,6 +445,7 @@ rp_notify_free(evutil_socket_t fd, short what, void *arg)
     n = arg;
 
     evhttp_connection_free(n->conn);
+    free(n->link);
     free(n);
 }
 
