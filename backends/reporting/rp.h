@@ -8,10 +8,12 @@
  * user-defined type "reports" (reports.schema.json), read straight from
  * the metadata store in Redis (gw:md:e:u.reports:<id>, member "doc"), so
  * this service keeps no HTTP client for it.  A run is a job: its state
- * is a Redis hash (gw:rp:run:<id>, with a TTL), its query runs on a
- * worker thread of a small pool (rp_pool.c) that streams the cursor's
- * rows into a report writer (lib/report/gw_report.h) on a file in the
- * spool directory; the loop only moves state to Redis and answers.
+ * is a Redis hash (gw:rp:run:<id>, with a TTL) and, until it ends, a
+ * member of the durable queue gw:rp:due that instances take runs from
+ * with a lease (rp_queue.c); its query runs on a worker thread of a
+ * small pool (rp_pool.c) that streams the cursor's rows into a report
+ * writer (lib/report/gw_report.h) on a file in the spool directory;
+ * the loop only moves state to Redis and answers.
  *
  * Who owns what: a job owns its definition (rp_def_t, which points into
  * its JSON document) and its parameters; between rp_pool_submit() and
@@ -92,6 +94,7 @@ struct rp_job_s {
     char                    owner[RP_OWNER_MAX + 1];
     gw_report_format_e      fmt;
     char                   *path;       /* the spool file */
+    char                   *tmp;        /* written, renamed to path */
 
     /* written by the worker */
     uint64_t                rows;       /* __atomic */
@@ -107,6 +110,8 @@ struct rp_job_s {
     int                     state_told;
     int64_t                 expires;    /* seconds: the link's end */
     gw_svc_req_t           *waiter;     /* POST ?wait= */
+    long long               wait_ms;
+    int                     local;      /* leased by this instance */
     struct event           *wait_ev;
     rp_job_t               *next;       /* the pool's queue */
     rp_job_t               *prev_live, *next_live;
@@ -128,6 +133,12 @@ typedef struct {
     long long               run_ttl;    /* ms */
     long long               wait_max;   /* ms */
     long long               sweep_every; /* ms */
+    long long               lease;      /* ms: a taken run's lease */
+    long long               drain;      /* ms: a stop waits that long */
+    long long               due_max;    /* runs accepted, not ended */
+    long long               attempts;   /* starts before "interrupted" */
+    int                     queue_max;  /* runs an instance takes */
+    int                     abandon;    /* __atomic: the drain ran out */
     const char             *public_url;
     unsigned char           key[64];
     size_t                  key_len;
@@ -192,10 +203,28 @@ void rp_run_done(rp_job_t *job);         /* from the pool, on the loop */
 void rp_run_loop_start(void);
 void rp_run_loop_stop(void);
 void rp_run_drain(void);
+int rp_run_give_back(rp_job_t *job, redisCallbackFn *cb); /* due again */
+void rp_run_return(rp_job_t *job);      /* given back, freed */
 void rp_run_released(redisAsyncContext *ac, void *r, void *data);
 int rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
     const char *owner, json_t *delivery, gw_svc_req_t *req,
     long long wait_ms);
+
+/* a job (owns def and params, NULL when out of memory: both freed) */
+rp_job_t *rp_run_job(rp_def_t *def, json_t *params, gw_report_format_e fmt,
+    const char *owner, json_t *delivery, const char *run);
+void rp_run_start(rp_job_t *job);       /* a leased job to the pool */
+void rp_run_renew(redisAsyncContext *ac, long long score);
+
+
+/* rp_queue.c: the durable queue gw:rp:due and its leases */
+void rp_queue_start(void);
+void rp_queue_stop(void);
+long long rp_queue_now(void);           /* ms since the epoch */
+int rp_queue_room(void);                /* runs this instance may take */
+void rp_queue_hold(void);
+void rp_queue_unhold(void);
+int rp_queue_put(rp_job_t *job, redisCallbackFn *cb);
 
 
 /* rp_sign.c */

@@ -11,8 +11,11 @@
  * written (the run fails, it is not cut short silently), max_bytes on
  * the file's size every RP_STAT_EVERY rows and once more when it is
  * closed, max_seconds by the engines themselves (SQLite's progress
- * handler, PostgreSQL's statement_timeout) and between rows.  A failed
- * run's file is removed: only a whole report is ever served.
+ * handler, PostgreSQL's statement_timeout) and between rows.  The file
+ * is written under a temporary name (job->tmp) and renamed when whole:
+ * a failed run's file is removed, and a dead instance's half file is
+ * never served.  drain_timeout's end (rp.abandon) cuts a run short as
+ * max_seconds does.
  */
 
 
@@ -49,6 +52,10 @@ int
 rp_job_late(rp_job_t *job)
 {
     struct timespec  now;
+
+    if (__atomic_load_n(&rp.abandon, __ATOMIC_ACQUIRE)) {
+        return 1;
+    }
 
     clock_gettime(CLOCK_MONOTONIC, &now);
 
@@ -95,7 +102,7 @@ rp_job_row(rp_job_t *job, gw_report_writer_t *w,
 
     __atomic_store_n(&job->rows, n + 1, __ATOMIC_RELAXED);
 
-    if ((n + 1) % RP_STAT_EVERY == 0 && stat(job->path, &st) == 0
+    if ((n + 1) % RP_STAT_EVERY == 0 && stat(job->tmp, &st) == 0
         && (uint64_t) st.st_size > rp.max_bytes)
     {
         rp_job_fail(job, "size-cap", "the report is larger than %llu bytes "
@@ -131,7 +138,7 @@ rp_job_exec(rp_job_t *job)
     clock_gettime(CLOCK_REALTIME, &now);
     spec.generated_at = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 
-    w = gw_report_open(&spec, job->fmt, job->path, err, sizeof(err));
+    w = gw_report_open(&spec, job->fmt, job->tmp, err, sizeof(err));
     if (w == NULL) {
         rp_job_fail(job, "writer-failed", "cannot open the writer: %s",
                     err);
@@ -150,7 +157,7 @@ rp_job_exec(rp_job_t *job)
         goto failed;
     }
 
-    if (stat(job->path, &st) != 0) {
+    if (stat(job->tmp, &st) != 0) {
         rp_job_fail(job, "writer-failed", "the file is gone");
         goto failed;
     }
@@ -158,6 +165,11 @@ rp_job_exec(rp_job_t *job)
     if ((uint64_t) st.st_size > rp.max_bytes) {
         rp_job_fail(job, "size-cap", "the report is larger than %llu bytes "
                     "(max_bytes)", (unsigned long long) rp.max_bytes);
+        goto failed;
+    }
+
+    if (rename(job->tmp, job->path) != 0) {
+        rp_job_fail(job, "writer-failed", "cannot rename the file");
         goto failed;
     }
 
@@ -172,6 +184,6 @@ failed:
         rp_job_fail(job, "query-failed", "the query failed");
     }
 
-    (void) unlink(job->path);
+    (void) unlink(job->tmp);
     __atomic_store_n(&job->state, RP_FAILED, __ATOMIC_RELEASE);
 }

@@ -11,11 +11,14 @@
  * processing engine's file, "sqlite") unless "pg" is set, or "pg_replica"
  * (then the replica is used: reports read, a replica is where analytical
  * reads belong).  The parts start on the loop in order: the worker pool,
- * the progress timer, the spool's sweeper, the schedules.  On SIGTERM no
- * new run starts, the POSTs waiting answer 202, the runs still queued
- * fail ("stopped"), and the loop waits for the runs in flight (their
- * query ends within max_seconds) and the deliveries (10 s at most), so
- * that their final state is written; then the workers are joined.
+ * the progress and lease timer, the queue's claims (rp_queue.c), the
+ * spool's sweeper, the schedules.  On SIGTERM no new run starts, the
+ * POSTs waiting answer 202, the runs taken but not started go back to
+ * the durable queue for another instance, and the loop waits for the
+ * runs in flight and the deliveries (10 s at most), so that their final
+ * state is written.  Past drain_timeout the runs still in flight are
+ * cut short and given back too (they run again elsewhere, from
+ * scratch); then the workers are joined.
  */
 
 
@@ -25,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "rp.h"
 
 
@@ -33,6 +38,7 @@ static void rp_loop_start(gw_svc_t *svc, struct event_base *base,
 static void rp_loop_drain(gw_svc_t *svc, void *data);
 static void rp_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
+static void rp_loop_abandon(evutil_socket_t fd, short what, void *arg);
 static int rp_serve(int argc, char **argv);
 
 
@@ -56,6 +62,12 @@ static const gw_svc_key_t  rp_keys[] = {
     { "run_ttl", GW_SVC_MSEC, "86400s", 1000, 31536000000LL, NULL },
     { "wait_max", GW_SVC_MSEC, "30s", 0, 300000, NULL },
 
+    /* the durable queue (rp_queue.c) */
+    { "lease", GW_SVC_MSEC, "30s", 200, 3600000, NULL },
+    { "due_max", GW_SVC_INT, "10000", 1, 10000000, NULL },
+    { "attempts", GW_SVC_INT, "3", 1, 100, NULL },
+    { "drain_timeout", GW_SVC_MSEC, "60s", 0, 3600000, NULL },
+
     /* download links */
     { "secret_key_file", GW_SVC_STR, NULL, 0, 0, NULL },
     { "link_ttl", GW_SVC_MSEC, "3600s", 1000, 604800000LL, NULL },
@@ -74,6 +86,8 @@ static const gw_svc_key_t  rp_keys[] = {
 
 rp_conf_t  rp;
 
+static struct event  *rp_drain_ev;
+
 
 static void
 rp_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
@@ -91,6 +105,7 @@ rp_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
     }
 
     rp_run_loop_start();
+    rp_queue_start();
     rp_dl_sweep_start();
 
     if (strcmp(gw_svc_conf_str(svc, "schedules"), "on") == 0) {
@@ -102,11 +117,36 @@ rp_loop_start(gw_svc_t *svc, struct event_base *base, void *data)
 static void
 rp_loop_drain(gw_svc_t *svc, void *data)
 {
+    struct timeval  tv;
+
     rp.stopped = 1;
 
     rp_sched_stop();
+    rp_queue_stop();
     rp_run_drain();
     rp_pool_cancel();
+
+    tv.tv_sec = rp.drain / 1000;
+    tv.tv_usec = (rp.drain % 1000) * 1000;
+
+    rp_drain_ev = evtimer_new(rp.base, rp_loop_abandon, NULL);
+    if (rp_drain_ev != NULL) {
+        evtimer_add(rp_drain_ev, &tv);
+    }
+}
+
+
+/*
+ * drain_timeout ran out: the runs in flight stop at their next row or
+ * progress check, and rp_run_done() gives them back to the queue.
+ */
+static void
+rp_loop_abandon(evutil_socket_t fd, short what, void *arg)
+{
+    gw_svc_log(rp.svc, GW_SVC_WARN, NULL, "drain_timeout: the runs in "
+               "flight are given back", NULL);
+
+    __atomic_store_n(&rp.abandon, 1, __ATOMIC_RELEASE);
 }
 
 
@@ -116,8 +156,15 @@ rp_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
     rp.stopped = 1;
 
     rp_sched_stop();
+    rp_queue_stop();
+    __atomic_store_n(&rp.abandon, 1, __ATOMIC_RELEASE);
     rp_pool_stop();
     rp_run_loop_stop();
+
+    if (rp_drain_ev != NULL) {
+        event_free(rp_drain_ev);
+        rp_drain_ev = NULL;
+    }
     rp_dl_sweep_stop();
 }
 
@@ -142,6 +189,11 @@ rp_configure(gw_svc_t *svc)
     rp.link_ttl = gw_svc_conf_int(svc, "link_ttl");
     rp.wait_max = gw_svc_conf_int(svc, "wait_max");
     rp.sweep_every = gw_svc_conf_int(svc, "sweep_every");
+    rp.lease = gw_svc_conf_int(svc, "lease");
+    rp.due_max = gw_svc_conf_int(svc, "due_max");
+    rp.attempts = gw_svc_conf_int(svc, "attempts");
+    rp.drain = gw_svc_conf_int(svc, "drain_timeout");
+    rp.queue_max = (int) gw_svc_conf_int(svc, "queue_max");
     rp.public_url = gw_svc_conf_str(svc, "public_url");
 
     if (rp.sqlite[0] == '\0' && rp.pg[0] == '\0') {

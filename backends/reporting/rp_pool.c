@@ -12,10 +12,12 @@
  * kit's event base has no locking, the pipe needs none.
  *
  * The stop: when it begins (rp_pool_cancel(), on the loop) the jobs not
- * started fail ("stopped") and no thread takes new work; the ones
- * running finish their query (max_seconds bounds it), and the loop waits
- * for them (each run is a hold on the kit's stop), so that their final
- * state reaches Redis.  After the loop the threads are joined.
+ * started go back to the durable queue (rp_queue.c: due at once, the
+ * attempt not counted) for another instance, and no thread takes new
+ * work; the ones running finish their query (max_seconds and
+ * drain_timeout bound it), and the loop waits for them (each run is a
+ * hold on the kit's stop), so that their final state reaches Redis.
+ * After the loop the threads are joined.
  */
 
 
@@ -209,7 +211,7 @@ rp_pool_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 
-/* the stop began: the runs not started fail now, on the loop */
+/* the stop began: the runs not started go back to the queue now */
 void
 rp_pool_cancel(void)
 {
@@ -226,10 +228,7 @@ rp_pool_cancel(void)
 
     for ( /* void */ ; job != NULL; job = next) {
         next = job->next;
-        rp_job_fail(job, "stopped", "the service stopped before the run "
-                    "began");
-        job->state = RP_FAILED;
-        rp_run_done(job);
+        rp_run_return(job);     /* another instance runs it */
     }
 }
 
@@ -256,10 +255,7 @@ rp_pool_stop(void)
 
     for ( /* void */ ; job != NULL; job = next) {
         next = job->next;
-        rp_job_fail(job, "stopped", "the service stopped before the run "
-                    "began");
-        job->state = RP_FAILED;
-        rp_run_done(job);
+        rp_run_return(job);     /* another instance runs it */
     }
 
     rp_pool_drain_done();

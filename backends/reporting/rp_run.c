@@ -2,17 +2,20 @@
 /*
  * Copyright (C) Tollgate
  *
- * Runs on the loop: a run is made (its job handed to the pool, its hash
- * gw:rp:run:<id> written "queued" with a TTL of run_ttl), followed (a
- * timer moves the rows counted so far and "running" to the hash every
- * RP_TICK ms, only when they changed), and ended (the final state, the
- * link's expiry, the error's code and text; a POST waiting with ?wait=
- * answered; the delivery handed to the notification service).
+ * Runs on the loop: a run is made (its hash gw:rp:run:<id> written
+ * "queued" with a TTL of run_ttl and its place in the durable queue, by
+ * one script of rp_queue.c, before the 202; its job handed to the pool
+ * when this instance leases it), followed (a timer moves the rows
+ * counted so far and "running" to the hash every RP_TICK ms, only when
+ * they changed), and ended (the final state, the link's expiry, the
+ * error's code and text and the run out of the queue in one MULTI; a
+ * POST waiting with ?wait= answered; the delivery handed to the
+ * notification service).
  *
  * Every Redis command of a run goes on the kit's one connection, so they
  * arrive in order: the final state is never overwritten by a late
- * "running".  A run whose instance dies stays "running" in Redis until
- * its TTL: the API shows it as it was (documented).
+ * "running".  A run whose instance dies is run again by another once its
+ * lease runs out (rp_queue.c).
  */
 
 
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -34,6 +38,7 @@ static void rp_run_tick(evutil_socket_t fd, short what, void *arg);
 static void rp_run_waited(evutil_socket_t fd, short what, void *arg);
 static void rp_run_answer(rp_job_t *job, int status);
 static void rp_run_free(rp_job_t *job);
+static void rp_run_put(redisAsyncContext *ac, void *r, void *data);
 static json_t *rp_run_hash(rp_job_t *job);
 
 
@@ -42,39 +47,21 @@ static struct event  *rp_tick_ev;
 static const char    *rp_states[] = { "queued", "running", "done", "failed" };
 
 
-int
-rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
-    const char *owner, json_t *delivery, gw_svc_req_t *req,
-    long long wait_ms)
+rp_job_t *
+rp_run_job(rp_def_t *def, json_t *params, gw_report_format_e fmt,
+    const char *owner, json_t *delivery, const char *run)
 {
-    char                loc[160];
-    size_t              i, len;
-    rp_job_t           *job;
-    unsigned char       rnd[RP_RUN_LEN / 2];
-    struct timeval      tv;
-    redisAsyncContext  *ac;
+    size_t     len;
+    rp_job_t  *job;
 
     job = calloc(1, sizeof(rp_job_t));
-    ac = gw_svc_redis(rp.svc);
-
-    if (job == NULL || ac == NULL || rp.stopped
-        || RAND_bytes(rnd, sizeof(rnd)) != 1)
-    {
-        free(job);
+    if (job == NULL) {
         rp_def_free(def);
         json_decref(params);
-        if (req != NULL) {
-            gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
-                                 rp.stopped ? "the service is stopping"
-                                            : "Redis is down");
-        }
-        return -1;
+        return NULL;
     }
 
-    for (i = 0; i < sizeof(rnd); i++) {
-        snprintf(job->run + 2 * i, 3, "%02x", rnd[i]);
-    }
-
+    snprintf(job->run, sizeof(job->run), "%s", run);
     job->def = def;
     job->params = params;
     job->fmt = fmt;
@@ -86,8 +73,60 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
 
     len = strlen(rp.spool) + RP_RUN_LEN + 16;
     job->path = malloc(len);
-    if (job->path == NULL) {
+    job->tmp = malloc(len + 16);
+
+    if (job->path == NULL || job->tmp == NULL) {
         rp_run_free(job);
+        return NULL;
+    }
+
+    snprintf(job->path, len, "%s/%s%s", rp.spool, job->run,
+             gw_report_extension(fmt));
+
+    /*
+     * a dead run's half file is never served: it is renamed when whole;
+     * the process's id in its name keeps two instances of a shared spool
+     * off each other's file
+     */
+    snprintf(job->tmp, len + 16, "%s.%d.part", job->path, (int) getpid());
+
+    return job;
+}
+
+
+/*
+ * A run accepted: its hash and its place in gw:rp:due written by one
+ * script (rp_queue.c) before the 202.  When this instance has room the
+ * run is leased to it at once and goes to the pool on the script's
+ * reply; otherwise any instance takes it from the queue.
+ */
+int
+rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
+    const char *owner, json_t *delivery, gw_svc_req_t *req,
+    long long wait_ms)
+{
+    char            run[RP_RUN_LEN + 1];
+    size_t          i;
+    rp_job_t       *job;
+    unsigned char   rnd[RP_RUN_LEN / 2];
+
+    if (rp.stopped || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        rp_def_free(def);
+        json_decref(params);
+        if (req != NULL) {
+            gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
+                                 rp.stopped ? "the service is stopping"
+                                            : "no randomness");
+        }
+        return -1;
+    }
+
+    for (i = 0; i < sizeof(rnd); i++) {
+        snprintf(run + 2 * i, 3, "%02x", rnd[i]);
+    }
+
+    job = rp_run_job(def, params, fmt, owner, delivery, run);
+    if (job == NULL) {
         if (req != NULL) {
             gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
                                  "out of memory");
@@ -95,62 +134,156 @@ rp_run_submit(rp_def_t *def, json_t *params, gw_report_format_e fmt,
         return -1;
     }
 
-    snprintf(job->path, len, "%s/%s%s", rp.spool, job->run,
-             gw_report_extension(fmt));
+    job->waiter = req;
+    job->wait_ms = wait_ms;
 
-    if (rp_pool_submit(job) != 0) {
+    if (rp_queue_room() > 0) {
+        job->local = 1;
+        rp_queue_hold();        /* unheld by rp_run_free() */
+    }
+
+    gw_svc_hold(rp.svc);        /* released by rp_run_put() */
+
+    if (rp_queue_put(job, rp_run_put) != 0) {
+        gw_svc_release(rp.svc);
+        job->waiter = NULL;
         rp_run_free(job);
         if (req != NULL) {
-            gw_svc_reply_problem(req, 503, "busy", "Too many runs",
-                                 "the run queue is full: try again "
-                                 "later");
-        } else {
-            gw_svc_log(rp.svc, GW_SVC_WARN, NULL, "the run queue is full: "
-                       "a scheduled run is dropped", NULL);
+            gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
+                                 "Redis is down");
         }
         return -1;
     }
 
-    gw_svc_hold(rp.svc);        /* released by rp_run_done() */
+    return 0;
+}
 
-    redisAsyncCommand(ac, NULL, NULL,
-                      "HSET gw:rp:run:%s report %s owner %s format %s "
-                      "status queued rows 0 created %lld",
-                      job->run, def->id, job->owner,
-                      gw_report_format_name(fmt), (long long) time(NULL));
-    redisAsyncCommand(ac, NULL, NULL, "PEXPIRE gw:rp:run:%s %lld",
-                      job->run, rp.run_ttl);
+
+/* the reply to the script that stored the run */
+static void
+rp_run_put(redisAsyncContext *ac, void *r, void *data)
+{
+    char            loc[160];
+    rp_job_t       *job;
+    redisReply     *reply;
+    gw_svc_req_t   *req;
+    struct timeval  tv;
+
+    job = data;
+    reply = r;
+    req = job->waiter;
+    job->waiter = NULL;
+
+    gw_svc_release(rp.svc);
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer != 1)
+    {
+        if (req != NULL && reply != NULL
+            && reply->type == REDIS_REPLY_INTEGER)
+        {
+            gw_svc_reply_problem(req, 503, "busy", "Too many runs",
+                                 "the run queue is full (due_max): try "
+                                 "again later");
+
+        } else if (req != NULL) {
+            gw_svc_reply_problem(req, 503, "unavailable", "Unavailable",
+                                 "Redis failed");
+
+        } else {
+            gw_svc_log(rp.svc, GW_SVC_WARN, NULL, "the run queue is full "
+                       "or Redis failed: a scheduled run is dropped",
+                       NULL);
+        }
+
+        rp_run_free(job);
+        return;
+    }
+
+    if (req != NULL) {
+        snprintf(loc, sizeof(loc), "/v1/reports/%s/runs/%s", job->def->id,
+                 job->run);
+        gw_svc_req_add_header(req, "Location", loc);
+    }
+
+    if (!job->local) {
+        /* stored: some instance takes it from the queue */
+        if (req != NULL) {
+            gw_svc_reply_json(req, 202, json_pack("{s:s, s:s}", "run",
+                                                  job->run, "status",
+                                                  "queued"));
+        }
+
+        rp_run_free(job);
+        return;
+    }
+
+    if (req != NULL && job->wait_ms > 0 && !rp.stopped) {
+        job->wait_ev = evtimer_new(rp.base, rp_run_waited, job);
+        tv.tv_sec = job->wait_ms / 1000;
+        tv.tv_usec = (job->wait_ms % 1000) * 1000;
+
+        if (job->wait_ev != NULL && evtimer_add(job->wait_ev, &tv) == 0) {
+            job->waiter = req;
+            req = NULL;
+        }
+    }
+
+    if (req != NULL) {
+        gw_svc_reply_json(req, 202, json_pack("{s:s, s:s}", "run", job->run,
+                                              "status", "queued"));
+    }
+
+    rp_run_start(job);
+}
+
+
+/* a job leased by this instance to the pool, or back to the queue */
+void
+rp_run_start(rp_job_t *job)
+{
+    if (rp.stopped || rp_pool_submit(job) != 0) {
+        rp_run_answer(job, 202);
+        (void) rp_run_give_back(job, NULL);
+        rp_run_free(job);
+        return;
+    }
+
+    gw_svc_hold(rp.svc);        /* released by rp_run_done() */
 
     job->next_live = rp_live;
     if (rp_live != NULL) {
         rp_live->prev_live = job;
     }
     rp_live = job;
+}
 
-    if (req == NULL) {
-        return 0;
+
+/* a job of the pool's not started (a stop): back to the queue */
+void
+rp_run_return(rp_job_t *job)
+{
+    rp_run_answer(job, 202);
+
+    /* rp_run_start()'s hold ends with the write's reply */
+    if (rp_run_give_back(job, rp_run_released) != 0) {
+        gw_svc_release(rp.svc);
     }
 
-    snprintf(loc, sizeof(loc), "/v1/reports/%s/runs/%s", def->id, job->run);
-    gw_svc_req_add_header(req, "Location", loc);
+    rp_run_free(job);
+}
 
-    if (wait_ms > 0) {
-        job->waiter = req;
-        job->wait_ev = evtimer_new(rp.base, rp_run_waited, job);
-        tv.tv_sec = wait_ms / 1000;
-        tv.tv_usec = (wait_ms % 1000) * 1000;
 
-        if (job->wait_ev != NULL && evtimer_add(job->wait_ev, &tv) == 0) {
-            return 0;
-        }
+/* the leases of the runs this instance holds, to score */
+void
+rp_run_renew(redisAsyncContext *ac, long long score)
+{
+    rp_job_t  *job;
 
-        job->waiter = NULL;
+    for (job = rp_live; job != NULL; job = job->next_live) {
+        redisAsyncCommand(ac, NULL, NULL, "ZADD gw:rp:due XX %lld %s",
+                          score, job->run);
     }
-
-    gw_svc_reply_json(req, 202, json_pack("{s:s, s:s}", "run", job->run,
-                                          "status", "queued"));
-
-    return 0;
 }
 
 
@@ -184,110 +317,6 @@ rp_run_hash(rp_job_t *job)
     }
 
     return h;
-}
-
-
-/*
- * A failed run's error as an RFC 9457 problem: type, title and detail,
- * and its code (the type's last part) for the caller's switch.
- */
-static json_t *
-rp_run_problem(json_t *code, json_t *detail)
-{
-    char         type[80];
-    size_t       i;
-    const char  *c, *title;
-    static const char  *titles[][2] = {
-        { "query-refused", "The query was refused" },
-        { "row-cap", "The report has too many rows" },
-        { "size-cap", "The report is too large" },
-        { "time-cap", "The report took too long" },
-        { "query-failed", "The query failed" },
-        { "store-unavailable", "The store is unavailable" },
-        { "writer-failed", "The report could not be written" },
-        { "stopped", "The service stopped" }
-    };
-
-    c = json_is_string(code) ? json_string_value(code) : "run-failed";
-    title = "The run failed";
-
-    for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
-        if (strcmp(titles[i][0], c) == 0) {
-            title = titles[i][1];
-        }
-    }
-
-    snprintf(type, sizeof(type), "urn:tollgate:problem:%.40s", c);
-
-    return json_pack("{s:s, s:s, s:s, s:O?}", "type", type, "title", title,
-                     "code", c, "detail", detail);
-}
-
-
-static long long
-rp_run_num(json_t *h, const char *member)
-{
-    json_t  *v;
-
-    v = json_object_get(h, member);
-
-    if (json_is_integer(v)) {
-        return json_integer_value(v);
-    }
-
-    return json_is_string(v) ? atoll(json_string_value(v)) : 0;
-}
-
-
-json_t *
-rp_run_json(const char *run, json_t *h)
-{
-    char         sig[64], link[512];
-    json_t      *out;
-    long long    expires;
-    const char  *status, *base;
-
-    status = json_string_value(json_object_get(h, "status"));
-
-    out = json_pack("{s:s, s:O?, s:O?, s:s, s:I}",
-                    "run", run,
-                    "report", json_object_get(h, "report"),
-                    "format", json_object_get(h, "format"),
-                    "status", status != NULL ? status : "queued",
-                    "rows", (json_int_t) rp_run_num(h, "rows"));
-    if (out == NULL || status == NULL) {
-        return out;
-    }
-
-    if (json_is_string(json_object_get(h, "delivery"))) {
-        json_object_set(out, "delivery", json_object_get(h, "delivery"));
-    }
-
-    if (strcmp(status, "failed") == 0) {
-        json_object_set_new(out, "error",
-                            rp_run_problem(json_object_get(h, "code"),
-                                           json_object_get(h, "error")));
-    }
-
-    if (strcmp(status, "done") == 0) {
-        expires = rp_run_num(h, "expires");
-        json_object_set_new(out, "bytes",
-                            json_integer(rp_run_num(h, "bytes")));
-        json_object_set_new(out, "expires", json_integer(expires));
-
-        if (expires > (long long) time(NULL)) {
-            rp_sign(run, expires, sig, sizeof(sig));
-            base = rp.public_url != NULL ? rp.public_url : "";
-            snprintf(link, sizeof(link), "%s/v1/downloads/%s?expires=%lld"
-                     "&sig=%s", base, run, expires, sig);
-            json_object_set_new(out, "download", json_string(link));
-
-        } else {
-            json_object_set_new(out, "expired", json_true());
-        }
-    }
-
-    return out;
 }
 
 
@@ -352,8 +381,26 @@ rp_run_done(rp_job_t *job)
         job->expires = (int64_t) time(NULL) + rp.link_ttl / 1000;
     }
 
+    if (state != RP_DONE && __atomic_load_n(&rp.abandon, __ATOMIC_ACQUIRE))
+    {
+        /* cut short by drain_timeout: it runs again elsewhere */
+        gw_svc_log(rp.svc, GW_SVC_WARN, NULL, "run given back",
+                   json_pack("{s:s}", "run", job->run));
+        rp_run_answer(job, 202);
+        if (rp_run_give_back(job, rp_run_released) != 0) {
+            gw_svc_release(rp.svc);
+        }
+        rp_run_free(job);
+        return;
+    }
+
+    /* the outcome and the end of the lease at once */
+    if (ac != NULL) {
+        redisAsyncCommand(ac, NULL, NULL, "MULTI");
+    }
+
     if (ac != NULL && state == RP_DONE) {
-        rc = redisAsyncCommand(ac, rp_run_released, NULL,
+        redisAsyncCommand(ac, NULL, NULL,
                           "HSET gw:rp:run:%s status done rows %llu "
                           "bytes %llu expires %lld finished %lld",
                           job->run, (unsigned long long) job->rows,
@@ -361,11 +408,16 @@ rp_run_done(rp_job_t *job)
                           (long long) job->expires, (long long) time(NULL));
 
     } else if (ac != NULL) {
-        rc = redisAsyncCommand(ac, rp_run_released, NULL,
+        redisAsyncCommand(ac, NULL, NULL,
                           "HSET gw:rp:run:%s status failed rows %llu "
                           "code %s error %s finished %lld",
                           job->run, (unsigned long long) job->rows,
                           job->code, job->error, (long long) time(NULL));
+    }
+
+    if (ac != NULL) {
+        redisAsyncCommand(ac, NULL, NULL, "ZREM gw:rp:due %s", job->run);
+        rc = redisAsyncCommand(ac, rp_run_released, NULL, "EXEC");
     }
 
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -416,10 +468,15 @@ rp_run_free(rp_job_t *job)
         event_free(job->wait_ev);
     }
 
+    if (job->local) {
+        rp_queue_unhold();
+    }
+
     rp_def_free(job->def);
     json_decref(job->params);
     json_decref(job->delivery);
     free(job->path);
+    free(job->tmp);
     free(job);
 }
 
