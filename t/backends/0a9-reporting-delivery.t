@@ -223,7 +223,7 @@ for my $c ([ large => 900 * 1024, 'past body_max in base64' ],
         my $p = Smtp::parse($m->{file});
         is scalar @{ $p->{attachments} }, 0, "$report: no attachment";
         my ($link) = ($p->{text} // '') =~ m{(http://\S+/v1/downloads/\S+)};
-        like $link // '', qr{/v1/downloads/$run\?expires=\d+&sig=\w},
+        like $link // '', qr{/v1/downloads/$run\?expires=\d+&sig=[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])},
              "$report: the run's link instead";
         my (undef, $got) = fetch($link // '');
         ok $got eq $file, "$report: which downloads the run's file";
@@ -303,7 +303,7 @@ $svc = reporting(ATTACH_MAX => 16);
     is_deeply $p->{types}, [ 'text/plain' ], 'link: text only';
     my ($link) = ($p->{text} // '') =~ m{(http://\S+/v1/downloads/\S+)};
     like $link // '',
-         qr{^http://127\.0\.0\.1:\d+/v1/downloads/$run\?expires=\d+&sig=\w},
+         qr{^http://127\.0\.0\.1:\d+/v1/downloads/$run\?expires=\d+&sig=[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])},
          'link: the run\'s signed link in the text';
     my ($ds, $got, $gh) = fetch($link // '');
     is $ds, 200, 'link: the link in the mail downloads';
