@@ -212,6 +212,23 @@ int gw_svc_eval(gw_svc_t *svc, gw_svc_script_t *script, int argc,
     const char **argv, const size_t *lens, gw_svc_eval_pt cb, void *data);
 
 
+/* ---- secret files -------------------------------------------------------- */
+
+/*
+ * The secret in the file at path, named by the configuration key (for
+ * the messages): a regular file readable by its owner only, at most
+ * size - 1 bytes, no NUL, trailing white space dropped.  0 with buf
+ * NUL-terminated and *len its length, or -1 after a line on stderr
+ * (an empty path: "<key>: required").
+ */
+int gw_svc_secret_file(const char *key, const char *path, char *buf,
+    size_t size, size_t *len);
+
+/* a 32-byte key written as 64 hex digits in such a file, into out */
+int gw_svc_secret_key(const char *key, const char *path,
+    unsigned char *out);
+
+
 /* ---- subscriptions ------------------------------------------------------ */
 
 /* one message published on the channel: len bytes, NUL-terminated */

@@ -210,8 +210,6 @@ rp_configure(gw_svc_t *svc)
     }
 
     if (rp_sign_load(gw_svc_conf_str(svc, "secret_key_file")) != 0) {
-        fprintf(stderr, "reporting: secret_key_file: cannot read 32 bytes "
-                "or more\n");
         return -1;
     }
 

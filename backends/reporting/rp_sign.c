@@ -28,54 +28,16 @@
 #define RP_SIG_LEN  43      /* base64url of 32 bytes, unpadded */
 
 
-static unsigned
-rp_sign_hex(unsigned char c)
-{
-    return isdigit(c) ? (unsigned) (c - '0')
-                      : (unsigned) (tolower(c) - 'a' + 10);
-}
-
-
 int
 rp_sign_load(const char *file)
 {
-    int            hex;
-    FILE          *f;
-    size_t         n, i;
-    unsigned char  buf[256];
-
-    f = fopen(file, "r");
-    if (f == NULL) {
+    if (gw_svc_secret_key("secret_key_file", file, rp.key) != 0) {
         return -1;
     }
 
-    n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
+    rp.key_len = 32;
 
-    while (n > 0 && isspace(buf[n - 1])) {
-        n--;
-    }
-
-    hex = (n >= 64 && n % 2 == 0);
-    for (i = 0; hex && i < n; i++) {
-        hex = isxdigit(buf[i]);
-    }
-
-    if (hex) {
-        for (i = 0; i < n / 2 && i < sizeof(rp.key); i++) {
-            rp.key[i] = (unsigned char) (rp_sign_hex(buf[2 * i]) << 4
-                                         | rp_sign_hex(buf[2 * i + 1]));
-        }
-        rp.key_len = i;
-
-    } else {
-        rp.key_len = n < sizeof(rp.key) ? n : sizeof(rp.key);
-        memcpy(rp.key, buf, rp.key_len);
-    }
-
-    OPENSSL_cleanse(buf, sizeof(buf));
-
-    return rp.key_len >= 32 ? 0 : -1;
+    return 0;
 }
 
 

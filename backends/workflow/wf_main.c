@@ -97,69 +97,13 @@ wf_metrics_t  wf_m;
 static int
 wf_key_load(const char *path)
 {
-    int           fd, i, hi, lo;
-    char          buf[130];
-    ssize_t       n;
-    struct stat   st;
-
     if (path == NULL || path[0] == '\0') {
         fprintf(stderr, "secret_key_file: required: a file of 64 hex "
                 "digits, the key of task tokens\n");
         return -1;
     }
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        fprintf(stderr, "secret_key_file: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
-        || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    {
-        fprintf(stderr, "secret_key_file: %s: not a regular file readable "
-                "by its owner only (chmod 600)\n", path);
-        close(fd);
-        return -1;
-    }
-
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-
-    if (n < 64) {
-        fprintf(stderr, "secret_key_file: %s: not 64 hex digits\n", path);
-        return -1;
-    }
-
-    buf[n] = '\0';
-
-    while (n > 64 && isspace((unsigned char) buf[n - 1])) {
-        buf[--n] = '\0';
-    }
-
-    for (i = 0; i < 64; i++) {
-        if (!isxdigit((unsigned char) buf[i])) {
-            break;
-        }
-    }
-
-    if (i != 64 || n != 64) {
-        OPENSSL_cleanse(buf, sizeof(buf));
-        fprintf(stderr, "secret_key_file: %s: not 64 hex digits\n", path);
-        return -1;
-    }
-
-    for (i = 0; i < 32; i++) {
-        hi = isdigit((unsigned char) buf[2 * i])
-             ? buf[2 * i] - '0' : (tolower(buf[2 * i]) - 'a' + 10);
-        lo = isdigit((unsigned char) buf[2 * i + 1])
-             ? buf[2 * i + 1] - '0' : (tolower(buf[2 * i + 1]) - 'a' + 10);
-        wf.key[i] = (unsigned char) (hi << 4 | lo);
-    }
-
-    OPENSSL_cleanse(buf, sizeof(buf));
-
-    return 0;
+    return gw_svc_secret_key("secret_key_file", path, wf.key);
 }
 
 

@@ -186,52 +186,10 @@ wf_task_exchange_free(void)
 static int
 wf_xc_secret(const char *path, char *secret, size_t size)
 {
-    int          fd;
-    ssize_t      n;
-    struct stat  st;
+    size_t  len;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        fprintf(stderr, "identity_client_secret_file: %s: %s\n", path,
-                strerror(errno));
-        return -1;
-    }
-
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
-        || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    {
-        fprintf(stderr, "identity_client_secret_file: %s: not a regular "
-                "file readable by its owner only (chmod 600)\n", path);
-        close(fd);
-        return -1;
-    }
-
-    n = read(fd, secret, size);
-    close(fd);
-
-    if (n < 0 || (size_t) n >= size) {
-        OPENSSL_cleanse(secret, size);
-        fprintf(stderr, "identity_client_secret_file: %s: unreadable or "
-                "past %zu bytes\n", path, size - 1);
-        return -1;
-    }
-
-    while (n > 0 && (secret[n - 1] == '\n' || secret[n - 1] == '\r'
-                     || secret[n - 1] == ' ' || secret[n - 1] == '\t'))
-    {
-        n--;
-    }
-
-    secret[n] = '\0';
-
-    if (n == 0 || strlen(secret) != (size_t) n) {
-        OPENSSL_cleanse(secret, size);
-        fprintf(stderr, "identity_client_secret_file: %s: empty or holding "
-                "a NUL\n", path);
-        return -1;
-    }
-
-    return 0;
+    return gw_svc_secret_file("identity_client_secret_file", path, secret,
+                              size, &len);
 }
 
 

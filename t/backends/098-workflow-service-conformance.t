@@ -46,10 +46,6 @@ my $PATIENCE = 90;          # seconds an execution may take
 plan skip_all => "$BIN is not built (make build/backends/workflow)"
     unless -x $BIN;
 
-# cases whose difference is a known, explained gap: case => why (each
-# also reported in the service's bug list); none today
-my %TODO = ();
-
 # cases compared without the fields the API cannot set: case => the
 # output's top-level fields the execution's id answers
 my %CONTEXT_ID = ('io-context-execution' => 'id');
@@ -254,13 +250,10 @@ for my $name (@cases) {
     }
 
     my $d = differ($ours, $exp);
-    TODO: {
-        local $TODO = $TODO{$name} if $TODO{$name};
-        ok(!defined $d, $name) or diag("$name: " . ($d // '')
-            . "\n  service: " . $JSON->encode($ours)
-            . "\n  workflow run: " . $JSON->encode($exp)
-            . ($id{$name} ? "\n  execution $id{$name}" : ''));
-    }
+    ok(!defined $d, $name) or diag("$name: " . ($d // '')
+        . "\n  service: " . $JSON->encode($ours)
+        . "\n  workflow run: " . $JSON->encode($exp)
+        . ($id{$name} ? "\n  execution $id{$name}" : ''));
 }
 
 my @errors = grep { ($_->{level} // '') eq 'error' }
