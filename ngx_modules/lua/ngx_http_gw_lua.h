@@ -51,6 +51,8 @@
 /* caps */
 #define NGX_HTTP_GW_LUA_PLUGINS_MAX    64       /* plugins per location */
 #define NGX_HTTP_GW_LUA_NAME_MAX       64       /* [a-z][a-z0-9_-]* */
+#define NGX_HTTP_GW_LUA_IDLE_CTX       64       /* empty ctx tables kept
+                                                   per state, reused */
 
 
 typedef struct ngx_http_gw_lua_inst_s    ngx_http_gw_lua_inst_t;

@@ -116,7 +116,6 @@ ngx_http_gw_lua_inst_new(ngx_http_gw_lua_plugin_t *plugin, ngx_log_t *log)
 
     ngx_memzero(inst, sizeof(ngx_http_gw_lua_inst_t));
     inst->idle_ref = LUA_NOREF;
-    inst->idle_ctx = LUA_NOREF;
     ngx_memzero(&chk, sizeof(ngx_http_gw_lua_check_t));
 
     chk.info = &inst->info;

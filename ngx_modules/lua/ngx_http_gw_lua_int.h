@@ -145,9 +145,10 @@ struct ngx_http_gw_lua_inst_s {
     lua_State                  *idle_co;        /* a finished access
                                                    coroutine, reused */
     int                         idle_ref;       /* its ref, or LUA_NOREF */
-    int                         idle_ctx;       /* an empty ctx table a
-                                                   request left, or
-                                                   LUA_NOREF */
+    int                         idle_ctx[NGX_HTTP_GW_LUA_IDLE_CTX];
+                                                /* empty ctx tables
+                                                   requests left, refs */
+    ngx_uint_t                  nidle_ctx;
     size_t                      mem_shown;      /* the memory last put in
                                                    the metrics (+1: 0 is
                                                    "not yet") */

@@ -594,9 +594,8 @@ ngx_http_gw_lua_push_ctx(ngx_http_gw_lua_run_t *run)
         return NGX_OK;
     }
 
-    if (run->inst->idle_ctx != LUA_NOREF) {
-        run->ctx = run->inst->idle_ctx;
-        run->inst->idle_ctx = LUA_NOREF;
+    if (run->inst->nidle_ctx != 0) {
+        run->ctx = run->inst->idle_ctx[--run->inst->nidle_ctx];
         return NGX_OK;
     }
 
@@ -936,7 +935,9 @@ ngx_http_gw_lua_cleanup(void *data)
 
 /*
  * A request's ctx table that stayed empty (no member, no metatable) is
- * kept for the next request of the instance: 1 when kept.  Nothing here
+ * kept for a next request of the instance, up to NGX_HTTP_GW_LUA_IDLE_CTX
+ * of them (requests overlap: one kept table served only one of them at
+ * a time, and the others made theirs in a protected call): 1 when kept.  Nothing here
  * allocates (no error can be raised outside a protected call).
  */
 
@@ -944,7 +945,7 @@ static ngx_uint_t
 ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst, lua_State *L,
     int ref)
 {
-    if (inst->idle_ctx != LUA_NOREF) {
+    if (inst->nidle_ctx == NGX_HTTP_GW_LUA_IDLE_CTX) {
         return 0;
     }
 
@@ -964,7 +965,7 @@ ngx_http_gw_lua_ctx_idle(ngx_http_gw_lua_inst_t *inst, lua_State *L,
 
     lua_pop(L, 1);
 
-    inst->idle_ctx = ref;
+    inst->idle_ctx[inst->nidle_ctx++] = ref;
 
     return 1;
 }
