@@ -123,35 +123,6 @@ bad:
 }
 
 
-void
-ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
-    ngx_str_t *value)
-{
-    size_t       len;
-    const char  *s;
-
-    if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER) {
-        luaL_error(L, "gw.%s: the header value must be a string", what);
-        return;
-    }
-
-    s = lua_tolstring(L, idx, &len);
-
-    if (len > NGX_HTTP_GW_API_VALUE_MAX) {
-        luaL_error(L, "gw.%s: header value longer than %d bytes", what,
-                   NGX_HTTP_GW_API_VALUE_MAX);
-        return;
-    }
-
-    value->data = (u_char *) s;
-    value->len = len;
-
-    if (!ngx_http_gw_header_value_safe(value)) {
-        luaL_error(L, "gw.%s: control character in the header value", what);
-    }
-}
-
-
 u_char *
 ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r, ngx_str_t *s,
     u_char **lowcase)
@@ -237,7 +208,7 @@ ngx_http_gw_lua_api_change(lua_State *L, const char *what,
         return 0;
     }
 
-    ngx_http_gw_lua_api_value(L, 2, what, &value);
+    ngx_http_gw_lua_api_value(L, 2, what, call->r, &value);
 
     hs->set(L, call->r, hn, &value, replace);
 

@@ -59,10 +59,15 @@ ngx_str_t *ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
 /* NGX_OK when s is 1 or more RFC 9110 token characters (tchar) */
 ngx_int_t ngx_http_gw_lua_api_token(const u_char *s, size_t len);
 
-/* the header value at idx (a string or number), checked: at most
- * NGX_HTTP_GW_API_VALUE_MAX bytes, no CR, LF or other control byte */
+/*
+ * The header value at idx (a string or number), checked: at most
+ * NGX_HTTP_GW_API_VALUE_MAX bytes, no CR, LF or other control byte, else
+ * a Lua error naming what.  Its bytes live as long as r at least: the
+ * worker's cached copy or a copy in r's pool (ngx_http_gw_lua_api_
+ * hvalue.c); raises "no memory".
+ */
 void ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
-    ngx_str_t *value);
+    ngx_http_request_t *r, ngx_str_t *value);
 
 /* a copy of s in r's pool (under the guard), with lowcase when asked;
  * raises "no memory" */
@@ -97,6 +102,9 @@ typedef struct {
 ngx_http_gw_lua_api_hname_t *ngx_http_gw_lua_api_hname(lua_State *L, int idx,
     const char *what, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *tmp);
+
+/* the key of a name's or value's bytes in the worker's caches */
+uint32_t ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len);
 
 /* the classes of hn from its lowcase: req_* (ngx_http_gw_lua_api_req.c)
  * and resp_*, member (ngx_http_gw_lua_api_resp.c) */
@@ -154,7 +162,8 @@ int ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
  * Sets (replace 1: every header of that name goes first) or adds a
  * response header of r, or removes them all (value NULL), keeping
  * r->headers_out's own members (content type, Location...) coherent.
- * hn and value are checked already (hn not refused); raises "no memory".
+ * hn and value are checked already (hn not refused), value's bytes live
+ * as long as r (ngx_http_gw_lua_api_value()); raises "no memory".
  */
 void ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace);

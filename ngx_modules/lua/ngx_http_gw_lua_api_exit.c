@@ -159,7 +159,7 @@ ngx_http_gw_lua_api_exit(lua_State *L)
 
         while (lua_next(L, 3) != 0) {
             hn = ngx_http_gw_lua_api_hname(L, -2, "exit", r, &tmp);
-            ngx_http_gw_lua_api_value(L, -1, "exit", &value);
+            ngx_http_gw_lua_api_value(L, -1, "exit", r, &value);
 
             if (++n > NGX_HTTP_GW_API_EXIT_HEADERS) {
                 return luaL_error(L, "gw.exit: more than %d headers",
@@ -178,7 +178,7 @@ ngx_http_gw_lua_api_exit(lua_State *L)
 
         while (lua_next(L, 3) != 0) {
             hn = ngx_http_gw_lua_api_hname(L, -2, "exit", r, &tmp);
-            ngx_http_gw_lua_api_value(L, -1, "exit", &value);
+            ngx_http_gw_lua_api_value(L, -1, "exit", r, &value);
 
             ngx_http_gw_lua_api_resp_set(L, r, hn, &value, 1);
 

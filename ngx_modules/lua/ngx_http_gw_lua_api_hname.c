@@ -51,7 +51,6 @@ typedef struct {
 } ngx_http_gw_lua_api_hrecent_t;
 
 
-static uint32_t ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len);
 static void ngx_http_gw_lua_api_hname_class(
     ngx_http_gw_lua_api_hname_t *hn);
 
@@ -206,7 +205,7 @@ bad:
  * in their last bytes ("X-N-1", "X-N-2") spread over the table.
  */
 
-static uint32_t
+uint32_t
 ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len)
 {
     uint64_t  h, w;

@@ -269,15 +269,18 @@ ngx_http_gw_lua_api_host_value(lua_State *L, ngx_http_request_t *r,
         }
     }
 
+    /* the copy is of the value's bytes, lowercased in place */
     server->len = end - p;
+    server->data = p;
     server->data = ngx_http_gw_lua_api_copy(L, r, server, NULL);
-    ngx_strlow(server->data, p, server->len);
+    ngx_strlow(server->data, server->data, server->len);
 }
 
 
 /*
  * Sets (replace 1) or adds a request header for the upstream, or removes
- * every one of that name (value NULL).  name and value are checked.
+ * every one of that name (value NULL).  name and value are checked, and
+ * value's bytes live as long as r.
  */
 
 static void
@@ -285,7 +288,7 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
     ngx_int_t         rc;
-    ngx_str_t         copy, server;
+    ngx_str_t         server;
     ngx_table_elt_t  *h;
 
     if (value != NULL && hn->req_host) {
@@ -298,11 +301,6 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
 
     } else {
         ngx_str_null(&server);
-    }
-
-    if (value != NULL) {
-        copy.data = ngx_http_gw_lua_api_copy(L, r, value, NULL);
-        copy.len = value->len;
     }
 
     gw_lua_guard_enter();
@@ -325,7 +323,7 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
             h->key = hn->name;
             h->lowcase_key = hn->lowcase;
             h->hash = hn->hash;
-            h->value = copy;
+            h->value = *value;
         }
     }
 
@@ -528,6 +526,7 @@ ngx_http_gw_lua_api_req_set_body(lua_State *L)
     p = ngx_http_gw_write_uint(buf, len);
     value.data = buf;
     value.len = p - buf;
+    value.data = ngx_http_gw_lua_api_copy(L, r, &value, NULL);
     ngx_http_gw_lua_api_req_framing(L, r, &hn, "Content-Length",
                                     "content-length", &value);
 

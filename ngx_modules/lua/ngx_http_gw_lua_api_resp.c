@@ -159,7 +159,6 @@ void
 ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
-    ngx_str_t                    copy;
     ngx_table_elt_t             *h, *nh, **member;
     ngx_http_gw_lua_api_walk_t   w;
 
@@ -170,9 +169,7 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
             return;
         }
 
-        copy.data = ngx_http_gw_lua_api_copy(L, r, value, NULL);
-        copy.len = value->len;
-        ngx_http_gw_lua_api_resp_type(r, &copy);
+        ngx_http_gw_lua_api_resp_type(r, value);
         return;
     }
 
@@ -217,8 +214,7 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     nh->hash = 0;
     nh->key = hn->name;
     nh->lowcase_key = hn->lowcase;
-    nh->value.len = value->len;
-    nh->value.data = ngx_http_gw_lua_api_copy(L, r, value, NULL);
+    nh->value = *value;
     nh->hash = 1;
 
     if (member != NULL && *member == NULL) {
@@ -419,7 +415,7 @@ ngx_http_gw_lua_api_resp_set_headers(lua_State *L)
             values[i].data = NULL;
 
         } else {
-            ngx_http_gw_lua_api_value(L, 2 * i + 2, "resp.set_headers",
+            ngx_http_gw_lua_api_value(L, 2 * i + 2, "resp.set_headers", r,
                                       &values[i]);
         }
     }
