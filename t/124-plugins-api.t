@@ -788,3 +788,94 @@ qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Out: \Qgw.resp.set_headers: header "Connect
 gw.resp.set_headers: not allowed in the log phase
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: header values given again and again (the worker's cache) and once each reach the upstream and the client as set: 64 bytes (cached) and 65 (copied), a number, a control byte after a cached value of the same bytes, strings the collector frees and reuses
+--- plugin
+local P = {}
+local V64 = string.rep('a', 63) .. 'b'
+local V65 = string.rep('a', 64) .. 'c'
+local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    return ok and 'ok' or err
+end
+function P.access(conf, ctx)
+    for i = 1, 3 do
+        gw.req.set_header('X-Const', 'constant value')
+        gw.req.set_header('X-64', V64)
+        gw.req.set_header('X-65', V65)
+        gw.req.add_header('X-Made', 'made-' .. i)
+        gw.req.set_header('X-Num', 42)
+    end
+    local last
+    for i = 1, 2000 do
+        last = 'r' .. (i % 7) .. string.rep('x', i % 50)
+        gw.req.set_header('X-R', last)
+        gw.req.set_header('X-R', last)
+    end
+    gw.req.set_header('X-Out', try(gw.req.set_header, 'X-Bad',
+                                   'constant value\r\nX-Evil: 1')
+                               .. '|' .. try(gw.req.set_header, 'X-Tab',
+                                             'a\tb'))
+end
+function P.header_filter(conf, ctx)
+    for i = 1, 3 do
+        gw.resp.set_header('X-Const', 'constant value')
+        gw.resp.set_header('X-64', V64)
+        gw.resp.set_headers('X-65', V65, 'X-N', 7)
+    end
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request
+GET /t
+--- response_headers eval
+["X-Const: constant value", "X-64: " . ('a' x 63) . "b",
+ "X-65: " . ('a' x 64) . "c", "X-N: 7"]
+--- response_body_like eval
+my $v64 = ('a' x 63) . 'b';
+my $v65 = ('a' x 64) . 'c';
+my $r = 'r' . (2000 % 7) . ('x' x (2000 % 50));
+qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Const: constant value\n)(?=(?:.*\n)?X-64: $v64\n)(?=(?:.*\n)?X-65: $v65\n)(?=(?:.*\n)?X-Made: made-1\n)(?=(?:.*\n)?X-Made: made-2\n)(?=(?:.*\n)?X-Made: made-3\n)(?=(?:.*\n)?X-Num: 42\n)(?=(?:.*\n)?X-R: $r\n)(?=(?:.*\n)?X-Out: gw.req.set_header: control character in the header value\|ok\n)(?=(?:.*\n)?X-Tab: a\tb\n)(?!(?:.*\n)?X-Evil)(?!(?:.*\n)?X-Bad)}s
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: a flood of values each given twice fills the worker's value cache: what comes after is still set right, and a control byte still refused
+--- plugin
+local P = {}
+function P.access(conf, ctx)
+    local keep = {}
+    for i = 1, 600 do
+        local v = 'flood-' .. i
+        keep[i] = v
+        gw.req.add_header('X-Flood', v)
+        gw.req.remove_header('X-Flood')
+        gw.req.set_header('X-Flood', v)
+    end
+    for i = 1, 3 do
+        gw.req.set_header('X-After', 'after the flood')
+    end
+    gw.req.set_header('X-First', keep[1])
+    gw.req.set_header('X-Last', keep[600])
+    local ok, err = pcall(gw.req.set_header, 'X-Bad', 'flood-1\n')
+    gw.req.set_header('X-Err', err)
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request
+GET /t
+--- response_body_like eval
+qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Flood: flood-600\n)(?=(?:.*\n)?X-After: after the flood\n)(?=(?:.*\n)?X-First: flood-1\n)(?=(?:.*\n)?X-Last: flood-600\n)(?=(?:.*\n)?X-Err: gw.req.set_header: control character in the header value\n)(?!(?:.*\n)?X-Bad)}s
+--- no_error_log
+[error]
