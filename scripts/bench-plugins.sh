@@ -139,6 +139,12 @@ http {
         location = /bare { proxy_pass http://up; }
         location = /empty { gw_plugin empty '{}'; proxy_pass http://up; }
         location = /header { gw_plugin header '{}'; proxy_pass http://up; }
+        location = /header-nginx {
+            proxy_set_header Connection "";
+            proxy_set_header X-Consumer-Id u1;
+            add_header X-Plugin 1;
+            proxy_pass http://up;
+        }
         location = /cors { gw_plugin cors '$cors'; proxy_pass http://up; }
         location = /cors-nginx {
             add_header Access-Control-Allow-Origin https://app.example always;

@@ -187,12 +187,14 @@ const char *ngx_http_gw_lua_phase_name(ngx_uint_t phase);
  * ns is its time in nanoseconds (monotonic), allocated the bytes the
  * state allocated during it (the difference of gw_lua_mem_allocated()),
  * rc what lib/lua said.  And the memory a plugin's state holds after it,
- * in bytes.  Cheap: shared-memory atomics.
+ * in bytes.  Cheap: the worker's own counters, which the flush adds to
+ * the zone (on a timer, before the worker's scrapes, and at its exit).
  */
 void ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
     ngx_uint_t phase, uint64_t ns, uint64_t allocated, gw_lua_rc_e rc);
 void ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
     size_t bytes);
+void ngx_http_gw_lua_metrics_flush(void);
 
 /*
  * Set by gw.redis when it yields for a reply, cleared by

@@ -25,8 +25,14 @@
  * plugin's slot is found by its name when the zone is set up (in the
  * master, at configuration time), so a reload that adds or reorders
  * plugins leaves every counter where it was; at most
- * NGX_HTTP_GW_LUA_METRICS_MAX plugin names are ever counted.  The request
- * path costs three or four atomic additions, never a lock.
+ * NGX_HTTP_GW_LUA_METRICS_MAX plugin names are ever counted.
+ *
+ * A call adds to the worker's own counters (plain additions: a locked
+ * one costs more than the rest of the bookkeeping); they go to the zone,
+ * an atomic addition each, NGX_HTTP_GW_LUA_METRICS_FLUSH ms after the
+ * first call not yet there, before this worker's own scrape and when the
+ * worker exits.  A scrape answered by another worker sees a call at most
+ * that late.
  */
 
 
@@ -45,6 +51,8 @@
 #define NGX_HTTP_GW_LUA_RESULTS          5
 
 #define NGX_HTTP_GW_LUA_BUCKETS          7          /* the last: +Inf */
+
+#define NGX_HTTP_GW_LUA_METRICS_FLUSH    100        /* ms */
 
 
 typedef struct {
@@ -73,6 +81,16 @@ typedef struct {
 } ngx_http_gw_lua_metrics_sh_t;
 
 
+/* what this worker's calls of a (slot, phase) added since the last flush */
+typedef struct {
+    uint64_t                    calls[NGX_HTTP_GW_LUA_RESULTS];
+    uint64_t                    ns;
+    uint64_t                    runs[NGX_HTTP_GW_LUA_BUCKETS];
+    uint64_t                    bytes;
+    ngx_uint_t                  dirty;          /* listed to be flushed */
+} ngx_http_gw_lua_metrics_pend_t;
+
+
 /* the configuration's plugins and their slots */
 typedef struct {
     ngx_http_gw_lua_metrics_sh_t  *sh;
@@ -88,6 +106,19 @@ static ngx_int_t ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone,
 static ngx_http_gw_lua_metrics_t *ngx_http_gw_lua_metrics_get(void);
 static ngx_chain_t *ngx_http_gw_lua_metrics_export(ngx_http_request_t *r,
     void *data);
+static void ngx_http_gw_lua_metrics_flush_handler(ngx_event_t *ev);
+
+
+static ngx_http_gw_lua_metrics_pend_t
+    ngx_http_gw_lua_metrics_pend[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                [NGX_HTTP_GW_LUA_PHASES];
+static ngx_http_gw_lua_metrics_pend_t
+    *ngx_http_gw_lua_metrics_dirty[NGX_HTTP_GW_LUA_METRICS_MAX
+                                   * NGX_HTTP_GW_LUA_PHASES];
+static ngx_uint_t                  ngx_http_gw_lua_metrics_ndirty;
+static ngx_http_gw_lua_metrics_t  *ngx_http_gw_lua_metrics_pend_m;
+static ngx_event_t                 ngx_http_gw_lua_metrics_flush_ev;
+static ngx_connection_t            ngx_http_gw_lua_metrics_flush_conn;
 
 
 static const char  *ngx_http_gw_lua_metrics_results[] = {
@@ -277,8 +308,10 @@ void
 ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
     ngx_uint_t phase, uint64_t ns, uint64_t allocated, gw_lua_rc_e rc)
 {
-    ngx_uint_t                  s, b, result, yielded;
-    ngx_http_gw_lua_metrics_t  *m;
+    ngx_uint_t                       s, b, result, yielded;
+    ngx_event_t                     *ev;
+    ngx_http_gw_lua_metrics_t       *m;
+    ngx_http_gw_lua_metrics_pend_t  *pd;
 
     yielded = ngx_http_gw_lua_redis_yielded;
     ngx_http_gw_lua_redis_yielded = 0;
@@ -295,7 +328,27 @@ ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
         return;
     }
 
-    (void) ngx_atomic_fetch_add(&m->sh->ns[s][phase], (ngx_atomic_int_t) ns);
+    pd = &ngx_http_gw_lua_metrics_pend[s][phase];
+
+    if (!pd->dirty) {
+        pd->dirty = 1;
+        ngx_http_gw_lua_metrics_dirty[ngx_http_gw_lua_metrics_ndirty++] = pd;
+        ngx_http_gw_lua_metrics_pend_m = m;
+
+        ev = &ngx_http_gw_lua_metrics_flush_ev;
+
+        if (!ev->timer_set) {
+            /* the event log's identifier is read from ev->data */
+            ngx_http_gw_lua_metrics_flush_conn.fd = (ngx_socket_t) -1;
+            ev->data = &ngx_http_gw_lua_metrics_flush_conn;
+            ev->handler = ngx_http_gw_lua_metrics_flush_handler;
+            ev->log = ngx_cycle->log;
+            ev->cancelable = 1;
+            ngx_add_timer(ev, NGX_HTTP_GW_LUA_METRICS_FLUSH);
+        }
+    }
+
+    pd->ns += ns;
 
     for (b = 0; b < NGX_HTTP_GW_LUA_BUCKETS - 1; b++) {
         if (ns <= ngx_http_gw_lua_metrics_bounds[b]) {
@@ -303,12 +356,8 @@ ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
         }
     }
 
-    (void) ngx_atomic_fetch_add(&m->sh->runs[s][phase][b], 1);
-
-    if (allocated != 0) {
-        (void) ngx_atomic_fetch_add(&m->sh->bytes[s][phase],
-                                    (ngx_atomic_int_t) allocated);
-    }
+    pd->runs[b]++;
+    pd->bytes += allocated;
 
     switch (rc) {
 
@@ -343,7 +392,68 @@ ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
         break;
     }
 
-    (void) ngx_atomic_fetch_add(&m->sh->calls[s][phase][result], 1);
+    pd->calls[result]++;
+}
+
+
+/* this worker's counts into the zone, each an atomic addition */
+
+void
+ngx_http_gw_lua_metrics_flush(void)
+{
+    ngx_uint_t                       i, k, s, phase;
+    ngx_http_gw_lua_metrics_sh_t    *sh;
+    ngx_http_gw_lua_metrics_pend_t  *pd;
+
+    if (ngx_http_gw_lua_metrics_ndirty == 0) {
+        return;
+    }
+
+    sh = ngx_http_gw_lua_metrics_pend_m->sh;
+
+    for (i = 0; i < ngx_http_gw_lua_metrics_ndirty; i++) {
+        pd = ngx_http_gw_lua_metrics_dirty[i];
+
+        s = (pd - &ngx_http_gw_lua_metrics_pend[0][0])
+            / NGX_HTTP_GW_LUA_PHASES;
+        phase = (pd - &ngx_http_gw_lua_metrics_pend[0][0])
+                % NGX_HTTP_GW_LUA_PHASES;
+
+        for (k = 0; k < NGX_HTTP_GW_LUA_RESULTS; k++) {
+            if (pd->calls[k] != 0) {
+                (void) ngx_atomic_fetch_add(&sh->calls[s][phase][k],
+                                            (ngx_atomic_int_t) pd->calls[k]);
+            }
+        }
+
+        for (k = 0; k < NGX_HTTP_GW_LUA_BUCKETS; k++) {
+            if (pd->runs[k] != 0) {
+                (void) ngx_atomic_fetch_add(&sh->runs[s][phase][k],
+                                            (ngx_atomic_int_t) pd->runs[k]);
+            }
+        }
+
+        if (pd->ns != 0) {
+            (void) ngx_atomic_fetch_add(&sh->ns[s][phase],
+                                        (ngx_atomic_int_t) pd->ns);
+        }
+
+        if (pd->bytes != 0) {
+            (void) ngx_atomic_fetch_add(&sh->bytes[s][phase],
+                                        (ngx_atomic_int_t) pd->bytes);
+        }
+
+        ngx_memzero(pd, sizeof(ngx_http_gw_lua_metrics_pend_t));
+    }
+
+    ngx_http_gw_lua_metrics_ndirty = 0;
+}
+
+
+static void
+ngx_http_gw_lua_metrics_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_gw_lua_metrics_flush();
 }
 
 
@@ -526,6 +636,9 @@ ngx_http_gw_lua_metrics_export(ngx_http_request_t *r, void *data)
         "plugin's states.\n"
         "# TYPE gw_plugin_memory_max_bytes gauge\n"
     };
+
+    /* this worker's calls first */
+    ngx_http_gw_lua_metrics_flush();
 
     sh = m->sh;
 

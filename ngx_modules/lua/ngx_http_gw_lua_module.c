@@ -45,6 +45,7 @@ static char *ngx_http_gw_lua_order_room(ngx_conf_t *cf,
 static ngx_int_t ngx_http_gw_lua_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_lua_early_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_gw_lua_init_process(ngx_cycle_t *cycle);
+static void ngx_http_gw_lua_exit_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_gw_lua_pin(ngx_conf_t *cf);
 
 
@@ -135,7 +136,7 @@ ngx_module_t  ngx_http_gw_lua_module = {
     ngx_http_gw_lua_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_gw_lua_exit_process,          /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -787,6 +788,15 @@ ngx_http_gw_lua_init_process(ngx_cycle_t *cycle)
     }
 
     return ngx_http_gw_lua_plugins_start(cycle, lmcf);
+}
+
+
+/* the calls this worker counted and did not flush yet go to the zone */
+
+static void
+ngx_http_gw_lua_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gw_lua_metrics_flush();
 }
 
 
