@@ -7,6 +7,9 @@
 #                  nothing (target >= 0.97 of /bare)
 #   /header        a plugin setting one request header in access and one
 #                  response header in the header filter (>= 0.95)
+#   /header-nginx  the same two headers with proxy_set_header and
+#                  add_header (a reference: what nginx's own directives
+#                  cost for that rewrite)
 #   /cors-nginx    the answers of the cors plugin written with add_header
 #   /cors          the shipped cors plugin (>= 0.95 of /cors-nginx)
 #   /lua-empty     lua-nginx-module's access_by_lua_block { return }
@@ -169,13 +172,13 @@ base="http://127.0.0.1:$PORT"
 
 # the checks: every location answers 200, the rewrites happened, the two
 # CORS locations agree
-locs="/bare /empty /header /cors-nginx /cors"
+locs="/bare /empty /header /header-nginx /cors-nginx /cors"
 [ -n "$lua" ] && locs="$locs /lua-empty /lua-header"
 for l in $locs; do
     st=$(curl -s -o /dev/null -w '%{http_code}' -H "$origin" "$base$l")
     [ "$st" = 200 ] || { echo "bench-plugins: $l answered $st" >&2; cat "$d/logs/error.log" >&2; exit 1; }
 done
-for l in /header ${lua:+/lua-header}; do
+for l in /header /header-nginx ${lua:+/lua-header}; do
     h=$(curl -s -D - -o /dev/null -H "$origin" -H 'X-Bench-Check: 1' \
         "$base$l" | tr -d '\r')
     echo "$h" | grep -qi '^X-Seen-Consumer: u1$' \

@@ -186,13 +186,16 @@ ngx_http_gw_router_plugins(ngx_http_request_t *r)
 {
     ngx_http_gw_router_loc_conf_t  *rlcf;
 
-    if (ngx_http_gw_router_ctx(r) == NULL) {
-        return NULL;
-    }
+    /* the location's configuration first: the request's ctx is read
+     * only where routes may give plugins */
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_gw_router_module);
 
     if (rlcf->plugins == NULL || rlcf->plugins->nelts == 0) {
+        return NULL;
+    }
+
+    if (ngx_http_gw_router_ctx(r) == NULL) {
         return NULL;
     }
 
