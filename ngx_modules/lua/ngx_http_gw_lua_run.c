@@ -937,8 +937,9 @@ ngx_http_gw_lua_cleanup(void *data)
  * A request's ctx table that stayed empty (no member, no metatable) is
  * kept for a next request of the instance, up to NGX_HTTP_GW_LUA_IDLE_CTX
  * of them (requests overlap: one kept table served only one of them at
- * a time, and the others made theirs in a protected call): 1 when kept.  Nothing here
- * allocates (no error can be raised outside a protected call).
+ * a time, and the others made theirs in a protected call): 1 when kept.
+ * Nothing here allocates (no error can be raised outside a protected
+ * call).
  */
 
 static ngx_uint_t
