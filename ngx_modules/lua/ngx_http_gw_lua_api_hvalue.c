@@ -10,7 +10,9 @@
  * bytes, with no control byte but HTAB (no CR or LF could split a
  * header).  A value that passed the check is copied: into the request's
  * pool, or, for a short value seen before, nowhere, since the worker
- * keeps a copy of it for its life, which the request's headers point to.
+ * keeps a copy of it for its life, which the request's headers point to
+ * (as they point to the names' copies: nothing writes over a header's
+ * value in place, nginx's code nor ours).
  *
  * A value enters the cache at its second sighting in the same Lua string
  * (the same address, length and bytes' key as last time: a constant of
