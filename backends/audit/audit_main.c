@@ -297,7 +297,7 @@ audit_load_checkpoint(void)
 static int
 audit_setup(void)
 {
-    char         path[1024], host[64];
+    char         path[1024];
     size_t       n;
     const char  *dir, *key;
 
@@ -356,18 +356,8 @@ audit_setup(void)
         }
     }
 
-    if (gw_svc_conf_str(audit.svc, "consumer")[0] != '\0') {
-        snprintf(audit.consumer, sizeof(audit.consumer), "%s",
-                 gw_svc_conf_str(audit.svc, "consumer"));
-
-    } else {
-        if (gethostname(host, sizeof(host)) != 0) {
-            strcpy(host, "audit");
-        }
-        host[sizeof(host) - 1] = '\0';
-        snprintf(audit.consumer, sizeof(audit.consumer), "%s-%d", host,
-                 (int) getpid());
-    }
+    gw_svc_instance(audit.svc, "consumer", audit.consumer,
+                    sizeof(audit.consumer));
 
     gw_svc_metric_set(audit.m_records, (double) audit.st.durable);
 

@@ -327,6 +327,11 @@ gw_svc_main(gw_svc_t *svc, int argc, char **argv)
 
         } else {
             fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
+
+            for (i = 0; svc->forms != NULL && svc->forms[i] != NULL; i++) {
+                fprintf(stderr, "       %s %s\n", argv[0], svc->forms[i]);
+            }
+
             return 2;
         }
     }
@@ -349,6 +354,10 @@ gw_svc_main(gw_svc_t *svc, int argc, char **argv)
         return 2;
     }
 
+    if (svc->configured != NULL && svc->configured(svc) != 0) {
+        return 2;
+    }
+
     if (check) {
         gw_svc_log(svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
         return 0;
@@ -361,6 +370,37 @@ gw_svc_main(gw_svc_t *svc, int argc, char **argv)
     }
 
     return 0;
+}
+
+
+void
+gw_svc_set_main(gw_svc_t *svc, gw_svc_configured_pt configured,
+    const char *const *forms)
+{
+    svc->configured = configured;
+    svc->forms = forms;
+}
+
+
+void
+gw_svc_instance(gw_svc_t *svc, const char *key, char *buf, size_t size)
+{
+    char         host[64];
+    const char  *s;
+
+    s = gw_svc_conf_str(svc, key);
+
+    if (s[0] != '\0') {
+        snprintf(buf, size, "%s", s);
+        return;
+    }
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "%s", svc->name);
+    }
+
+    host[sizeof(host) - 1] = '\0';
+    snprintf(buf, size, "%s-%d", host, (int) getpid());
 }
 
 

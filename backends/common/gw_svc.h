@@ -149,6 +149,26 @@ void gw_svc_set_loop(gw_svc_t *svc, gw_svc_loop_pt start,
 int gw_svc_main(gw_svc_t *svc, int argc, char **argv);
 
 /*
+ * What gw_svc_main() asks of a service.  configured runs once the
+ * configuration is read, before "-t" answers: it reads what the service
+ * needs from it, and returns nonzero (having logged why) for a bad one,
+ * which exits 2.  forms, NULL-ended, are the program's other command
+ * lines ("check FILE"), shown after the serving one in the usage.
+ * Either may be NULL.
+ */
+typedef int (*gw_svc_configured_pt)(gw_svc_t *svc);
+
+void gw_svc_set_main(gw_svc_t *svc, gw_svc_configured_pt configured,
+    const char *const *forms);
+
+/*
+ * The instance's name into buf: the configuration's key when set, else
+ * "<host name>-<pid>" (the service's name for a host without one).
+ */
+void gw_svc_instance(gw_svc_t *svc, const char *key, char *buf,
+    size_t size);
+
+/*
  * Listens, connects to Redis and runs the loop until SIGTERM or SIGINT:
  * then stops listening, waits up to shutdown_timeout for the requests in
  * flight, closes Redis and returns 0 (-1 when it could not start).

@@ -95,6 +95,8 @@ struct gw_svc_s {
     unsigned                  held;        /* gw_svc_hold()s */
     gw_svc_drain_pt           drain;
     void                     *drain_data;
+    gw_svc_configured_pt      configured;   /* gw_svc_main()'s */
+    const char *const        *forms;
 
     gw_svc_route_t           *routes;
     gw_svc_route_t          **last_route;

@@ -33,7 +33,13 @@ static void identity_loop_start(gw_svc_t *svc, struct event_base *base,
 static void identity_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
 static int identity_ready(gw_svc_t *svc, void *data);
-static int identity_serve(int argc, char **argv);
+static int identity_configure(gw_svc_t *svc);
+
+
+/* the program's other command lines */
+static const char *const  identity_forms[] = {
+    "serve [-c FILE] [-t]", "rotate [-c FILE] [--now]", NULL
+};
 
 
 identity_t  identity;
@@ -160,42 +166,16 @@ identity_ready(gw_svc_t *svc, void *data)
 
 
 /*
- * Reads the configuration, checks and loads what it names (the issuer,
- * the pepper, the keys' and the token endpoint's settings), then, unless
- * -t asked only for that check, runs the service.
+ * What the configuration names, checked and loaded: the issuer, the
+ * pepper, the keys' and the token endpoint's settings.
  */
 
 static int
-identity_serve(int argc, char **argv)
+identity_configure(gw_svc_t *svc)
 {
-    int          i, check;
-    const char  *path, *issuer;
+    const char  *issuer;
 
-    path = getenv("TOLLGATE_IDENTITY_CONFIG");
-    check = 0;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check = 1;
-
-        } else {
-            fprintf(stderr, "usage: %s [serve] [-c FILE] [-t]\n"
-                    "       %s rotate [-c FILE] [--now]\n",
-                    argv[0], argv[0]);
-            return 2;
-        }
-    }
-
-    if (gw_svc_configure(identity.svc, path) != 0) {
-        gw_svc_log(identity.svc, GW_SVC_ERROR, NULL, "bad configuration",
-                   json_pack("{s:s}", "error", gw_svc_error(identity.svc)));
-        return 2;
-    }
-
-    issuer = gw_svc_conf_str(identity.svc, "issuer");
+    issuer = gw_svc_conf_str(svc, "issuer");
     identity.issuer_len = strlen(issuer);
 
     if (identity.issuer_len == 0 || issuer[identity.issuer_len - 1] == '/'
@@ -203,35 +183,22 @@ identity_serve(int argc, char **argv)
             && strncmp(issuer, "http://", 7) != 0)
         || strpbrk(issuer, "?# \"\\") != NULL)
     {
-        gw_svc_log(identity.svc, GW_SVC_ERROR, NULL, "bad configuration",
+        gw_svc_log(svc, GW_SVC_ERROR, NULL, "bad configuration",
                    json_pack("{s:s}", "error", "issuer: an http(s) URL "
                              "without query, fragment or trailing slash"));
-        return 2;
+        return -1;
     }
 
     identity.issuer = issuer;
-    identity.token_ttl = gw_svc_conf_int(identity.svc, "token_ttl");
-    identity.leeway = gw_svc_conf_int(identity.svc, "leeway");
+    identity.token_ttl = gw_svc_conf_int(svc, "token_ttl");
+    identity.leeway = gw_svc_conf_int(svc, "leeway");
 
-    if (identity_read_pepper(gw_svc_conf_str(identity.svc, "pepper_file"))
-        != 0
-        || identity_keys_setup(identity.svc) != 0
-        || identity_token_setup(identity.svc) != 0
-        || identity_exchange_setup(identity.svc) != 0)
+    if (identity_read_pepper(gw_svc_conf_str(svc, "pepper_file")) != 0
+        || identity_keys_setup(svc) != 0
+        || identity_token_setup(svc) != 0
+        || identity_exchange_setup(svc) != 0)
     {
-        return 2;
-    }
-
-    if (check) {
-        gw_svc_log(identity.svc, GW_SVC_INFO, NULL, "configuration ok",
-                   NULL);
-        return 0;
-    }
-
-    if (gw_svc_run(identity.svc) != 0) {
-        gw_svc_log(identity.svc, GW_SVC_ERROR, NULL, "cannot run",
-                   json_pack("{s:s}", "error", gw_svc_error(identity.svc)));
-        return 1;
+        return -1;
     }
 
     return 0;
@@ -262,7 +229,9 @@ main(int argc, char **argv)
     gw_svc_set_loop(identity.svc, identity_loop_start, identity_loop_stop,
                     NULL);
 
-    rc = identity_serve(argc, argv);
+    gw_svc_set_main(identity.svc, identity_configure, identity_forms);
+
+    rc = gw_svc_main(identity.svc, argc, argv);
 
     OPENSSL_cleanse(identity.pepper, sizeof(identity.pepper));
     gw_svc_free(identity.svc);

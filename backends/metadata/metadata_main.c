@@ -29,7 +29,7 @@ static void md_loop_start(gw_svc_t *svc, struct event_base *base,
     void *data);
 static void md_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
-static int md_serve(int argc, char **argv);
+static int md_configure(gw_svc_t *svc);
 
 
 md_t  md;
@@ -108,60 +108,24 @@ md_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 }
 
 
+/* the limits, and the routes' setups in the order they are tried in */
+
 static int
-md_serve(int argc, char **argv)
+md_configure(gw_svc_t *svc)
 {
-    int          i, check;
-    const char  *path;
+    md.log_retention = gw_svc_conf_int(svc, "log_retention");
+    md.list_max = gw_svc_conf_int(svc, "list_max");
+    md.doc_max = gw_svc_conf_int(svc, "doc_max");
+    md.config_entities_max = gw_svc_conf_int(svc, "config_entities_max");
 
-    path = getenv("TOLLGATE_METADATA_CONFIG");
-    check = 0;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check = 1;
-
-        } else {
-            fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
-            return 2;
-        }
-    }
-
-    if (gw_svc_configure(md.svc, path) != 0) {
-        gw_svc_log(md.svc, GW_SVC_ERROR, NULL, "bad configuration",
-                   json_pack("{s:s}", "error", gw_svc_error(md.svc)));
-        return 2;
-    }
-
-    md.log_retention = gw_svc_conf_int(md.svc, "log_retention");
-    md.list_max = gw_svc_conf_int(md.svc, "list_max");
-    md.doc_max = gw_svc_conf_int(md.svc, "doc_max");
-    md.config_entities_max = gw_svc_conf_int(md.svc, "config_entities_max");
-
-    /* the order of registration is the order routes are tried in */
-
-    if (md_access_setup(md.svc) != 0
-        || md_project_setup(md.svc) != 0
-        || md_type_setup(md.svc) != 0
-        || md_rev_setup(md.svc) != 0
-        || md_config_setup(md.svc) != 0
-        || md_entity_setup(md.svc) != 0)
+    if (md_access_setup(svc) != 0
+        || md_project_setup(svc) != 0
+        || md_type_setup(svc) != 0
+        || md_rev_setup(svc) != 0
+        || md_config_setup(svc) != 0
+        || md_entity_setup(svc) != 0)
     {
-        return 2;
-    }
-
-    if (check) {
-        gw_svc_log(md.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
-        return 0;
-    }
-
-    if (gw_svc_run(md.svc) != 0) {
-        gw_svc_log(md.svc, GW_SVC_ERROR, NULL, "cannot run",
-                   json_pack("{s:s}", "error", gw_svc_error(md.svc)));
-        return 1;
+        return -1;
     }
 
     return 0;
@@ -179,8 +143,9 @@ main(int argc, char **argv)
     }
 
     gw_svc_set_loop(md.svc, md_loop_start, md_loop_stop, NULL);
+    gw_svc_set_main(md.svc, md_configure, NULL);
 
-    rc = md_serve(argc, argv);
+    rc = gw_svc_main(md.svc, argc, argv);
 
     gw_svc_free(md.svc);
 

@@ -32,7 +32,7 @@ static void ntf_loop_drain(gw_svc_t *svc, void *data);
 static void ntf_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
 static int ntf_out_configure(gw_svc_t *svc);
-static int ntf_serve(int argc, char **argv);
+static int ntf_configure(gw_svc_t *svc);
 
 
 static const gw_svc_key_t  ntf_keys[] = {
@@ -152,66 +152,20 @@ ntf_out_configure(gw_svc_t *svc)
 }
 
 
+/* the configuration's parts, and the instance's name */
+
 static int
-ntf_serve(int argc, char **argv)
+ntf_configure(gw_svc_t *svc)
 {
-    int          i, check;
-    char         host[64];
-    const char  *path;
-
-    path = getenv("TOLLGATE_NOTIFICATION_CONFIG");
-    check = 0;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check = 1;
-
-        } else {
-            fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
-            return 2;
-        }
-    }
-
-    if (gw_svc_configure(ntf.svc, path) != 0) {
-        gw_svc_log(ntf.svc, GW_SVC_ERROR, NULL, "bad configuration",
-                   json_pack("{s:s}", "error", gw_svc_error(ntf.svc)));
-        return 2;
-    }
-
-    if (ntf_sched_configure(ntf.svc) != 0
-        || ntf_out_configure(ntf.svc) != 0
-        || ntf_subs_configure(ntf.svc) != 0
-        || ntf_smtp_configure(ntf.svc) != 0)
+    if (ntf_sched_configure(svc) != 0
+        || ntf_out_configure(svc) != 0
+        || ntf_subs_configure(svc) != 0
+        || ntf_smtp_configure(svc) != 0)
     {
-        return 2;
+        return -1;
     }
 
-    if (check) {
-        gw_svc_log(ntf.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
-        return 0;
-    }
-
-    if (gw_svc_conf_str(ntf.svc, "instance")[0] != '\0') {
-        snprintf(ntf.instance, sizeof(ntf.instance), "%s",
-                 gw_svc_conf_str(ntf.svc, "instance"));
-
-    } else {
-        if (gethostname(host, sizeof(host)) != 0) {
-            strcpy(host, "notification");
-        }
-        host[sizeof(host) - 1] = '\0';
-        snprintf(ntf.instance, sizeof(ntf.instance), "%s-%d", host,
-                 (int) getpid());
-    }
-
-    if (gw_svc_run(ntf.svc) != 0) {
-        gw_svc_log(ntf.svc, GW_SVC_ERROR, NULL, "cannot run",
-                   json_pack("{s:s}", "error", gw_svc_error(ntf.svc)));
-        return 1;
-    }
+    gw_svc_instance(svc, "instance", ntf.instance, sizeof(ntf.instance));
 
     return 0;
 }
@@ -236,8 +190,9 @@ main(int argc, char **argv)
 
     gw_svc_set_loop(ntf.svc, ntf_loop_start, ntf_loop_stop, NULL);
     gw_svc_set_drain(ntf.svc, ntf_loop_drain, NULL);
+    gw_svc_set_main(ntf.svc, ntf_configure, NULL);
 
-    rc = ntf_serve(argc, argv);
+    rc = gw_svc_main(ntf.svc, argc, argv);
 
     gw_svc_free(ntf.svc);
 

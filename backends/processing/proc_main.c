@@ -212,7 +212,7 @@ static int
 proc_serve(int argc, char **argv)
 {
     int          i, check, rc;
-    char         err[PROC_ERR_MAX], host[64];
+    char         err[PROC_ERR_MAX];
     size_t       n;
     const char  *path, *from;
 
@@ -290,18 +290,7 @@ proc_serve(int argc, char **argv)
         return 0;
     }
 
-    if (gw_svc_conf_str(proc.svc, "instance")[0] != '\0') {
-        snprintf(proc.instance, sizeof(proc.instance), "%s",
-                 gw_svc_conf_str(proc.svc, "instance"));
-
-    } else {
-        if (gethostname(host, sizeof(host)) != 0) {
-            strcpy(host, "processing");
-        }
-        host[sizeof(host) - 1] = '\0';
-        snprintf(proc.instance, sizeof(proc.instance), "%s-%d", host,
-                 (int) getpid());
-    }
+    gw_svc_instance(proc.svc, "instance", proc.instance, sizeof(proc.instance));
 
     gw_svc_log(proc.svc, GW_SVC_INFO, NULL, "pipelines loaded",
                json_pack("{s:I, s:s}", "pipelines",

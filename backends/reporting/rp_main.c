@@ -39,7 +39,6 @@ static void rp_loop_drain(gw_svc_t *svc, void *data);
 static void rp_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
 static void rp_loop_abandon(evutil_socket_t fd, short what, void *arg);
-static int rp_serve(int argc, char **argv);
 
 
 static const gw_svc_key_t  rp_keys[] = {
@@ -217,66 +216,7 @@ rp_configure(gw_svc_t *svc)
         return -1;
     }
 
-    return 0;
-}
-
-
-static int
-rp_serve(int argc, char **argv)
-{
-    int          i, check;
-    char         host[64];
-    const char  *path;
-
-    path = getenv("TOLLGATE_REPORTING_CONFIG");
-    check = 0;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check = 1;
-
-        } else {
-            fprintf(stderr, "usage: %s [-c FILE] [-t]\n", argv[0]);
-            return 2;
-        }
-    }
-
-    if (gw_svc_configure(rp.svc, path) != 0) {
-        gw_svc_log(rp.svc, GW_SVC_ERROR, NULL, "bad configuration",
-                   json_pack("{s:s}", "error", gw_svc_error(rp.svc)));
-        return 2;
-    }
-
-    if (rp_configure(rp.svc) != 0) {
-        return 2;
-    }
-
-    if (check) {
-        gw_svc_log(rp.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
-        return 0;
-    }
-
-    if (gw_svc_conf_str(rp.svc, "instance")[0] != '\0') {
-        snprintf(rp.instance, sizeof(rp.instance), "%s",
-                 gw_svc_conf_str(rp.svc, "instance"));
-
-    } else {
-        if (gethostname(host, sizeof(host)) != 0) {
-            strcpy(host, "reporting");
-        }
-        host[sizeof(host) - 1] = '\0';
-        snprintf(rp.instance, sizeof(rp.instance), "%s-%d", host,
-                 (int) getpid());
-    }
-
-    if (gw_svc_run(rp.svc) != 0) {
-        gw_svc_log(rp.svc, GW_SVC_ERROR, NULL, "cannot run",
-                   json_pack("{s:s}", "error", gw_svc_error(rp.svc)));
-        return 1;
-    }
+    gw_svc_instance(svc, "instance", rp.instance, sizeof(rp.instance));
 
     return 0;
 }
@@ -315,8 +255,9 @@ main(int argc, char **argv)
 
     gw_svc_set_loop(rp.svc, rp_loop_start, rp_loop_stop, NULL);
     gw_svc_set_drain(rp.svc, rp_loop_drain, NULL);
+    gw_svc_set_main(rp.svc, rp_configure, NULL);
 
-    rc = rp_serve(argc, argv);
+    rc = gw_svc_main(rp.svc, argc, argv);
 
     gw_svc_free(rp.svc);
 

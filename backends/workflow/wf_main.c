@@ -37,7 +37,7 @@
 
 
 static int wf_key_load(const char *path);
-static int wf_configure(void);
+static int wf_configure(gw_svc_t *svc);
 static int wf_metrics(gw_svc_t *svc);
 static int wf_scripts(void);
 static int wf_ready(gw_svc_t *svc, void *data);
@@ -46,7 +46,10 @@ static void wf_loop_start(gw_svc_t *svc, struct event_base *base,
 static void wf_loop_drain(gw_svc_t *svc, void *data);
 static void wf_loop_stop(gw_svc_t *svc, struct event_base *base,
     void *data);
-static int wf_serve(int argc, char **argv);
+
+
+/* the program's other command lines (wf_cli.c) */
+static const char *const  wf_forms[] = { "check FILE", "run FILE ...", NULL };
 
 
 static const gw_svc_key_t  wf_keys[] = {
@@ -110,14 +113,8 @@ wf_key_load(const char *path)
 /* wf from the configuration; -1 (said on stderr) when it cannot run */
 
 static int
-wf_configure(void)
+wf_configure(gw_svc_t *svc)
 {
-    char         host[64];
-    gw_svc_t    *svc;
-    const char  *s;
-
-    svc = wf.svc;
-
     wf.lease = gw_svc_conf_int(svc, "lease");
     wf.poll = gw_svc_conf_int(svc, "poll");
     wf.batch = (unsigned) gw_svc_conf_int(svc, "batch");
@@ -132,20 +129,7 @@ wf_configure(void)
         return -1;
     }
 
-    s = gw_svc_conf_str(svc, "instance");
-
-    if (s[0] != '\0') {
-        snprintf(wf.instance, sizeof(wf.instance), "%s", s);
-
-    } else {
-        if (gethostname(host, sizeof(host)) != 0) {
-            strcpy(host, "workflow");
-        }
-
-        host[sizeof(host) - 1] = '\0';
-        snprintf(wf.instance, sizeof(wf.instance), "%s-%d", host,
-                 (int) getpid());
-    }
+    gw_svc_instance(svc, "instance", wf.instance, sizeof(wf.instance));
 
     return wf_task_configure(svc);
 }
@@ -260,55 +244,6 @@ wf_loop_stop(gw_svc_t *svc, struct event_base *base, void *data)
 }
 
 
-static int
-wf_serve(int argc, char **argv)
-{
-    int          i, check;
-    const char  *path;
-
-    path = getenv("TOLLGATE_WORKFLOW_CONFIG");
-    check = 0;
-
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check = 1;
-
-        } else {
-            fprintf(stderr, "usage: %s [-c FILE] [-t]\n"
-                    "       %s check FILE\n"
-                    "       %s run FILE ...\n", argv[0], argv[0], argv[0]);
-            return 2;
-        }
-    }
-
-    if (gw_svc_configure(wf.svc, path) != 0) {
-        gw_svc_log(wf.svc, GW_SVC_ERROR, NULL, "bad configuration",
-                   json_pack("{s:s}", "error", gw_svc_error(wf.svc)));
-        return 2;
-    }
-
-    if (wf_configure() != 0) {
-        return 2;
-    }
-
-    if (check) {
-        gw_svc_log(wf.svc, GW_SVC_INFO, NULL, "configuration ok", NULL);
-        return 0;
-    }
-
-    if (gw_svc_run(wf.svc) != 0) {
-        gw_svc_log(wf.svc, GW_SVC_ERROR, NULL, "cannot run",
-                   json_pack("{s:s}", "error", gw_svc_error(wf.svc)));
-        return 1;
-    }
-
-    return 0;
-}
-
-
 int
 main(int argc, char **argv)
 {
@@ -344,8 +279,9 @@ main(int argc, char **argv)
     gw_svc_set_ready(wf.svc, wf_ready, NULL);
     gw_svc_set_loop(wf.svc, wf_loop_start, wf_loop_stop, NULL);
     gw_svc_set_drain(wf.svc, wf_loop_drain, NULL);
+    gw_svc_set_main(wf.svc, wf_configure, wf_forms);
 
-    rc = wf_serve(argc, argv);
+    rc = gw_svc_main(wf.svc, argc, argv);
 
     OPENSSL_cleanse(wf.key, sizeof(wf.key));
     wf_task_exchange_free();
