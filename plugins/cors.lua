@@ -21,7 +21,6 @@
 local gw = gw
 local find = string.find
 local concat = table.concat
-local unpack = unpack
 
 local P = {
     priority = 2800,
@@ -39,6 +38,24 @@ local VARY_PREFLIGHT = "Origin, Access-Control-Request-Method, "
 
 -- the longest Access-Control-Request-Headers echoed back
 local REQUEST_HEADERS_MAX = 1024
+
+
+-- the headers of an actual response for that Access-Control-Allow-Origin
+local function answer(c, origin)
+    local h = { "Access-Control-Allow-Origin", origin }
+
+    if c.credentials then
+        h[#h + 1] = "Access-Control-Allow-Credentials"
+        h[#h + 1] = "true"
+    end
+
+    if c.expose ~= nil then
+        h[#h + 1] = "Access-Control-Expose-Headers"
+        h[#h + 1] = c.expose
+    end
+
+    return h
+end
 
 
 function P.init(conf)
@@ -70,18 +87,23 @@ function P.init(conf)
         c.expose = concat(conf.exposed_headers, ", ")
     end
 
-    -- what the header filter sets after Access-Control-Allow-Origin, the
-    -- same for every answer: names and values for gw.resp.set_headers
-    c.after = {}
+    -- the header filter's answers, prepared once (gw.resp.prepare): by
+    -- allowed origin, or the one of "*"; Vary: Origin with each unless
+    -- "*" makes the answer the same for every request
+    local vary = nil
 
-    if c.credentials then
-        c.after[#c.after + 1] = "Access-Control-Allow-Credentials"
-        c.after[#c.after + 1] = "true"
+    if not c.any then
+        vary = { "Vary", VARY_ORIGIN }
     end
 
-    if c.expose ~= nil then
-        c.after[#c.after + 1] = "Access-Control-Expose-Headers"
-        c.after[#c.after + 1] = c.expose
+    c.answers = {}
+
+    for o in pairs(c.allowed) do
+        c.answers[o] = gw.resp.prepare(answer(c, o), vary)
+    end
+
+    if c.any then
+        c.answer_any = gw.resp.prepare(answer(c, "*"))
     end
 
     return c
@@ -169,10 +191,6 @@ function P.header_filter(c, ctx)
         return                      -- our own answer, or its 403
     end
 
-    if not c.any then
-        gw.resp.add_header("Vary", VARY_ORIGIN)
-    end
-
     local origin
 
     if ctx.decided then
@@ -181,23 +199,27 @@ function P.header_filter(c, ctx)
         origin = allow_origin(c)    -- answered before the access phase
     end
 
-    if origin == nil then
-        if gw.req.header("origin") ~= nil then
-            -- the plugin owns the CORS headers: none from the upstream
-            gw.resp.remove_header("Access-Control-Allow-Origin")
-            gw.resp.remove_header("Access-Control-Allow-Credentials")
+    if origin ~= nil then
+        -- one call for them all, checked at init
+        if c.any then
+            return gw.resp.apply(c.answer_any)
         end
 
-        if not c.any then
-            return
-        end
-
-        origin = "*"                -- the same answer for every request
+        return gw.resp.apply(c.answers[origin])
     end
 
-    -- one call for them all
-    gw.resp.set_headers("Access-Control-Allow-Origin", origin,
-                        unpack(c.after))
+    if gw.req.header("origin") ~= nil then
+        -- the plugin owns the CORS headers: none from the upstream
+        gw.resp.remove_header("Access-Control-Allow-Origin")
+        gw.resp.remove_header("Access-Control-Allow-Credentials")
+    end
+
+    if c.any then
+        -- the same answer for every request
+        return gw.resp.apply(c.answer_any)
+    end
+
+    gw.resp.add_header("Vary", VARY_ORIGIN)
 end
 
 

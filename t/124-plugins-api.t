@@ -879,3 +879,66 @@ GET /t
 qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Flood: flood-600\n)(?=(?:.*\n)?X-After: after the flood\n)(?=(?:.*\n)?X-First: flood-1\n)(?=(?:.*\n)?X-Last: flood-600\n)(?=(?:.*\n)?X-Err: gw.req.set_header: control character in the header value\n)(?!(?:.*\n)?X-Bad)}s
 --- no_error_log
 [error]
+
+
+
+=== TEST 24: gw.resp.prepare checks headers once (at load), gw.resp.apply sets and adds them in one call; a set the collector frees after apply still answers; every bad set refused at prepare
+--- plugin
+local P = {}
+local many = {}
+for i = 1, 33 do
+    many[#many + 1] = 'X-M-' .. i
+    many[#many + 1] = 'm'
+end
+local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    return ok and 'ok' or err
+end
+local S = gw.resp.prepare({ 'X-Up', 'new', 'X-N', 7 }, { 'Vary', 'Origin' })
+local errs = table.concat({
+    try(gw.resp.prepare, { 'Connection', 'x' }),
+    try(gw.resp.prepare, { 'X-C', 'c' }, { 'X-D', 'd\r\nX-Evil: 1' }),
+    try(gw.resp.prepare, { 'X D', 'd' }),
+    try(gw.resp.prepare, { 'X-C' }),
+    try(gw.resp.prepare, many),
+    try(gw.resp.prepare, {}),
+    try(gw.resp.prepare, 'X-C'),
+    try(gw.resp.prepare, { 'X-C', {} }),
+    try(gw.resp.prepare, { 'X-C', string.rep('v', 8193) }),
+    try(gw.resp.apply, S),
+}, '|')
+function P.access(conf, ctx)
+    gw.resp.set_header('X-Up', 'old')
+    gw.resp.add_header('Vary', 'Accept')
+    gw.req.set_header('X-Out', errs .. '|' .. try(gw.resp.apply, {}) .. '|'
+                               .. try(gw.resp.apply, 'x'))
+end
+function P.header_filter(conf, ctx)
+    gw.resp.apply(S)
+    local T = gw.resp.prepare({ 'X-T', string.rep('t', 100) })
+    gw.resp.apply(T)
+    T = nil
+    for i = 1, 20000 do
+        local g = { i, tostring(i) }
+    end
+end
+function P.log(conf, ctx)
+    local ok, err = pcall(gw.resp.apply, S)
+    if not ok then gw.log.warn(err) end
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request
+GET /t
+--- raw_response_headers_like eval
+qr{(?=[\s\S]*\r\nX-Up: new\r\n)(?![\s\S]*X-Up: old)(?=[\s\S]*\r\nX-N: 7\r\n)(?=[\s\S]*\r\nVary: Accept\r\n)(?=[\s\S]*\r\nVary: Origin\r\n)(?=[\s\S]*\r\nX-T: t{100}\r\n)}
+--- response_body_like eval
+qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Out: \Qgw.resp.prepare: header "Connection" is not the plugin's to set|gw.resp.prepare: add: control character in the header value|gw.resp.prepare: set: invalid header name|gw.resp.prepare: set: a name without a value|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: set must be an array of names and values|gw.resp.prepare: set: the header value must be a string|gw.resp.prepare: set: header value longer than 8192 bytes|gw.resp.apply: not allowed outside a plugin call|gw.resp.apply: not a prepared set (gw.resp.prepare)|gw.resp.apply: not a prepared set (gw.resp.prepare)\E\n)}s
+--- error_log
+gw.resp.apply: not allowed in the log phase
+--- no_error_log
+[error]

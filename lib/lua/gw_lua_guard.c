@@ -13,11 +13,11 @@
  * The watchdog: one thread per process, started at the first gw_lua_new()
  * (again at the first call in a forked child), wakes every
  * GW_LUA_WATCH_MS and reads the sequence number and start time that the
- * outermost call in progress wrote (the call's one clock reading, kept
- * for gw_lua_elapsed(): a caller timing the call reads the clock only
- * once more, at its end).  A call older than its state's time_max gets
- * a real-time signal on the thread that runs it (at every tick until it
- * stops); the handler siglongjmp()s back to gw_lua_guard_run() unless
+ * outermost call in progress wrote (the call's one clock reading, in
+ * ticks of gw_lua_ticks(), kept for gw_lua_elapsed(): a caller timing
+ * the call reads the clock only once more, at its end).  A call older
+ * than its state's time_max gets a real-time signal on the thread that
+ * runs it (at every tick until it stops); the handler siglongjmp()s back to gw_lua_guard_run() unless
  * the guard is held (our allocator, our C functions that call libc), in
  * which case gw_lua_guard_leave() jumps.
  * The handler also declines to jump while the interrupted code is in the
@@ -63,7 +63,7 @@ typedef struct {
 
 /* written by the thread that runs Lua, read by the watchdog */
 static volatile uint64_t      gw_lua_call_seq;
-static volatile int64_t       gw_lua_call_start;    /* ns, monotonic */
+static volatile uint64_t      gw_lua_call_start;    /* gw_lua_ticks() */
 static volatile int64_t       gw_lua_call_limit;    /* ns */
 static volatile int           gw_lua_call_active;
 static pthread_t              gw_lua_call_thread;
@@ -231,8 +231,8 @@ gw_lua_guard_leave(void)
 static void *
 gw_lua_watch(void *arg)
 {
-    int64_t          start, limit;
-    uint64_t         seq;
+    int64_t          limit;
+    uint64_t         seq, start, now;
     struct timespec  ts;
 
     ts.tv_sec = 0;
@@ -249,9 +249,12 @@ gw_lua_watch(void *arg)
         start = __atomic_load_n(&gw_lua_call_start, __ATOMIC_ACQUIRE);
         limit = __atomic_load_n(&gw_lua_call_limit, __ATOMIC_ACQUIRE);
 
+        now = gw_lua_ticks();
+
         if (seq != __atomic_load_n(&gw_lua_call_seq, __ATOMIC_ACQUIRE)
             || !__atomic_load_n(&gw_lua_call_active, __ATOMIC_ACQUIRE)
-            || gw_lua_now_ns() - start <= limit)
+            || now <= start
+            || gw_lua_ticks_ns(now - start) <= (uint64_t) limit)
         {
             continue;
         }
@@ -290,6 +293,7 @@ gw_lua_watch_start(gw_lua_err_t *err)
 
     if (!gw_lua_watch_inited) {
         (void) dl_iterate_phdr(gw_lua_unsafe_add, NULL);
+        gw_lua_clock_init();
 
         /*
          * The thread runs code of the object this file is linked into:
@@ -349,12 +353,12 @@ int
 gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
 {
     int                    i, rc;
-    int64_t                start;
+    uint64_t               start;
     sigset_t               set;
     sig_atomic_t           depth;
     volatile int           outer;
 
-    s->start_ns = 0;
+    s->start = 0;
 
     if (gw_lua_nested >= GW_LUA_NEST_MAX) {
         return GW_LUA_RUN_NESTED;
@@ -376,7 +380,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
         gw_lua_guard_depth = 0;
 
         /* timed from the outermost call's start: no clock read here */
-        s->start_ns = gw_lua_call_start;
+        s->start = gw_lua_call_start;
 
         s->calls++;
         rc = fn(s, arg);
@@ -392,8 +396,8 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&gw_lua_call_seq, gw_lua_call_seq + 1, __ATOMIC_RELEASE);
     /* the call's one clock reading: the watchdog's and gw_lua_elapsed()'s */
-    start = gw_lua_now_ns();
-    s->start_ns = start;
+    start = gw_lua_ticks();
+    s->start = start;
 
     __atomic_store_n(&gw_lua_call_start, start, __ATOMIC_RELEASE);
     __atomic_store_n(&gw_lua_call_limit, (int64_t) s->time_max * 1000000,

@@ -62,7 +62,8 @@ struct gw_lua_s {
     uint64_t            allocated;  /* bytes ever allocated or grown by */
     uint64_t            budget;
     uint64_t            left;       /* instructions left in this call */
-    int64_t             start_ns;   /* the last call's start, 0: none */
+    uint64_t            start;      /* the last call's start, in ticks
+                                       of gw_lua_ticks(); 0: none */
     unsigned            ccalls;     /* C functions calling Lua, nested */
     unsigned            calls;      /* calls of this state in progress */
     unsigned            time_max;
@@ -93,6 +94,46 @@ int gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg);
 
 /* CLOCK_MONOTONIC in nanoseconds */
 int64_t gw_lua_now_ns(void);
+
+/*
+ * The clock of the calls (gw_lua_clock.c): gw_lua_ticks() reads it,
+ * gw_lua_ticks_ns() turns a difference of two readings into nanoseconds.
+ * Ticks are the time-stamp counter's once gw_lua_clock_init() (at the
+ * first state of the process) found it usable, else nanoseconds.
+ */
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define GW_LUA_HAVE_TSC  1
+#else
+#define GW_LUA_HAVE_TSC  0
+#endif
+
+extern int       gw_lua_tsc;
+extern uint64_t  gw_lua_tsc_mult;       /* ns per tick, times 2^32 */
+
+void gw_lua_clock_init(void);
+
+static inline uint64_t
+gw_lua_ticks(void)
+{
+#if (GW_LUA_HAVE_TSC)
+    if (gw_lua_tsc) {
+        return __rdtsc();
+    }
+#endif
+
+    return (uint64_t) gw_lua_now_ns();
+}
+
+static inline uint64_t
+gw_lua_ticks_ns(uint64_t ticks)
+{
+    if (!gw_lua_tsc) {
+        return ticks;
+    }
+
+    return (uint64_t) (((unsigned __int128) ticks * gw_lua_tsc_mult) >> 32);
+}
 
 /* starts the watchdog thread once per process (again after a fork) */
 int gw_lua_watch_start(gw_lua_err_t *err);

@@ -434,7 +434,16 @@ gw_lua_dead(gw_lua_t *s)
 uint64_t
 gw_lua_elapsed(gw_lua_t *s)
 {
-    return s->start_ns ? (uint64_t) (gw_lua_now_ns() - s->start_ns) : 0;
+    uint64_t  now;
+
+    if (s->start == 0) {
+        return 0;
+    }
+
+    now = gw_lua_ticks();
+
+    /* a counter read on another CPU a few ticks behind: no time */
+    return now > s->start ? gw_lua_ticks_ns(now - s->start) : 0;
 }
 
 
@@ -488,13 +497,13 @@ gw_lua_load(gw_lua_t *s, const char *name, const char *text, size_t len,
     gw_lua_run_t  run;
 
     if (s->dead) {
-        s->start_ns = 0;
+        s->start = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }
 
     if (len > 0 && text[0] == 0x1b) {
-        s->start_ns = 0;
+        s->start = 0;
         gw_lua_err_set(err, GW_LUA_ERROR, "bytecode is refused", 19);
         return GW_LUA_ERROR;
     }
@@ -534,7 +543,7 @@ gw_lua_call(gw_lua_t *s, int nargs, int nres, gw_lua_err_t *err)
     gw_lua_run_t  run;
 
     if (s->dead) {
-        s->start_ns = 0;
+        s->start = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }
@@ -575,7 +584,7 @@ gw_lua_resume(gw_lua_t *s, lua_State *co, int nargs, uint64_t *budget_total,
     gw_lua_run_t  run;
 
     if (s->dead) {
-        s->start_ns = 0;
+        s->start = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }
@@ -621,7 +630,7 @@ gw_lua_cpcall(gw_lua_t *s, lua_CFunction f, void *ud, gw_lua_err_t *err)
     gw_lua_run_t  run;
 
     if (s->dead) {
-        s->start_ns = 0;
+        s->start = 0;
         gw_lua_err_set(err, GW_LUA_DEAD, "state was stopped", 17);
         return GW_LUA_DEAD;
     }

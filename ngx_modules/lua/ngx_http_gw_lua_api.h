@@ -12,6 +12,7 @@
  *   ngx_http_gw_lua_api_args.c   gw.req: its query arguments
  *   ngx_http_gw_lua_api_resp.c   gw.resp: the response's status and
  *                                headers
+ *   ngx_http_gw_lua_api_hset.c   gw.resp: prepared headers
  *
  * Every function finds its request through ngx_http_gw_lua_cur and is
  * allowed in some phases only; strings from Lua are checked before they
@@ -167,6 +168,10 @@ int ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
  */
 void ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace);
+
+/* gw.resp.prepare() and gw.resp.apply() (ngx_http_gw_lua_api_hset.c) */
+int ngx_http_gw_lua_api_resp_prepare(lua_State *L);
+int ngx_http_gw_lua_api_resp_apply(lua_State *L);
 
 /* gw.req.args(), gw.req.arg() and gw.req.set_args() */
 int ngx_http_gw_lua_api_req_args(lua_State *L);

@@ -459,6 +459,8 @@ ngx_http_gw_lua_api_resp_open(lua_State *L)
         { "set_headers", ngx_http_gw_lua_api_resp_set_headers },
         { "add_header", ngx_http_gw_lua_api_resp_add_header },
         { "remove_header", ngx_http_gw_lua_api_resp_remove_header },
+        { "prepare", ngx_http_gw_lua_api_resp_prepare },
+        { "apply", ngx_http_gw_lua_api_resp_apply },
         { NULL, NULL }
     };
 

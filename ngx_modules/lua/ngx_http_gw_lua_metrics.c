@@ -81,13 +81,16 @@ typedef struct {
 } ngx_http_gw_lua_metrics_sh_t;
 
 
-/* what this worker's calls of a (slot, phase) added since the last flush */
+/*
+ * What this worker's calls of a (slot, phase) added since the last flush:
+ * one cache line.  The counts fit in 32 bits: they are flushed at least
+ * every NGX_HTTP_GW_LUA_METRICS_FLUSH ms.
+ */
 typedef struct {
-    uint64_t                    calls[NGX_HTTP_GW_LUA_RESULTS];
     uint64_t                    ns;
-    uint64_t                    runs[NGX_HTTP_GW_LUA_BUCKETS];
     uint64_t                    bytes;
-    ngx_uint_t                  dirty;          /* listed to be flushed */
+    uint32_t                    calls[NGX_HTTP_GW_LUA_RESULTS];
+    uint32_t                    runs[NGX_HTTP_GW_LUA_BUCKETS];
 } ngx_http_gw_lua_metrics_pend_t;
 
 
@@ -111,7 +114,13 @@ static void ngx_http_gw_lua_metrics_flush_handler(ngx_event_t *ev);
 
 static ngx_http_gw_lua_metrics_pend_t
     ngx_http_gw_lua_metrics_pend[NGX_HTTP_GW_LUA_METRICS_MAX]
-                                [NGX_HTTP_GW_LUA_PHASES];
+                                [NGX_HTTP_GW_LUA_PHASES]
+#if (__GNUC__)
+    __attribute__ ((aligned (64)))
+#endif
+    ;
+static u_char      ngx_http_gw_lua_metrics_listed[NGX_HTTP_GW_LUA_METRICS_MAX]
+                                                 [NGX_HTTP_GW_LUA_PHASES];
 static ngx_http_gw_lua_metrics_pend_t
     *ngx_http_gw_lua_metrics_dirty[NGX_HTTP_GW_LUA_METRICS_MAX
                                    * NGX_HTTP_GW_LUA_PHASES];
@@ -268,6 +277,7 @@ ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone, void *data)
         }
 
         m->slots[p->index] = j;
+        p->mslot = j + 1;
         sh->max[j] = m->mem_max;
     }
 
@@ -316,22 +326,22 @@ ngx_http_gw_lua_metrics_call(ngx_http_gw_lua_plugin_t *plugin,
     yielded = ngx_http_gw_lua_redis_yielded;
     ngx_http_gw_lua_redis_yielded = 0;
 
-    m = ngx_http_gw_lua_metrics_get();
-
-    if (m == NULL || phase >= NGX_HTTP_GW_LUA_PHASES) {
+    /* set with the zone, in the master: no lookup per call */
+    if (plugin->mslot == 0 || phase >= NGX_HTTP_GW_LUA_PHASES) {
         return;
     }
 
-    s = ngx_http_gw_lua_metrics_slot(m, plugin);
-
-    if (s == NGX_HTTP_GW_LUA_METRICS_MAX) {
-        return;
-    }
-
+    s = plugin->mslot - 1;
     pd = &ngx_http_gw_lua_metrics_pend[s][phase];
 
-    if (!pd->dirty) {
-        pd->dirty = 1;
+    if (!ngx_http_gw_lua_metrics_listed[s][phase]) {
+        m = ngx_http_gw_lua_metrics_get();
+
+        if (m == NULL) {
+            return;
+        }
+
+        ngx_http_gw_lua_metrics_listed[s][phase] = 1;
         ngx_http_gw_lua_metrics_dirty[ngx_http_gw_lua_metrics_ndirty++] = pd;
         ngx_http_gw_lua_metrics_pend_m = m;
 
@@ -444,6 +454,7 @@ ngx_http_gw_lua_metrics_flush(void)
         }
 
         ngx_memzero(pd, sizeof(ngx_http_gw_lua_metrics_pend_t));
+        ngx_http_gw_lua_metrics_listed[s][phase] = 0;
     }
 
     ngx_http_gw_lua_metrics_ndirty = 0;
