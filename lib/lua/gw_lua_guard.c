@@ -17,9 +17,9 @@
  * ticks of gw_lua_ticks(), kept for gw_lua_elapsed(): a caller timing
  * the call reads the clock only once more, at its end).  A call older
  * than its state's time_max gets a real-time signal on the thread that
- * runs it (at every tick until it stops); the handler siglongjmp()s back to gw_lua_guard_run() unless
- * the guard is held (our allocator, our C functions that call libc), in
- * which case gw_lua_guard_leave() jumps.
+ * runs it (at every tick until it stops); the handler siglongjmp()s
+ * back to gw_lua_guard_run() unless the guard is held (our allocator, our
+ * C functions that call libc), in which case gw_lua_guard_leave() jumps.
  * The handler also declines to jump while the interrupted code is in the
  * C runtime (libc, the dynamic loader, libgcc's unwinder, which LuaJIT
  * uses to raise errors and which takes a process-wide lock): the
