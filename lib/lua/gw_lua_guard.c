@@ -12,12 +12,12 @@
  *
  * The watchdog: one thread per process, started at the first gw_lua_new()
  * (again at the first call in a forked child), wakes every
- * GW_LUA_WATCH_MS and reads the sequence number and start time that the
- * outermost call in progress wrote (the call's one clock reading, in
- * ticks of gw_lua_ticks(), kept for gw_lua_elapsed(): a caller timing
- * the call reads the clock only once more, at its end).  A call older
- * than its state's time_max gets a real-time signal on the thread that
- * runs it (at every tick until it stops); the handler siglongjmp()s
+ * GW_LUA_WATCH_MS and reads the sequence number of the outermost call in
+ * progress (the call's one clock reading, in ticks of gw_lua_ticks(), is
+ * kept for gw_lua_elapsed(): a caller timing the call reads the clock
+ * only once more, at its end).  A call seen in progress for longer than
+ * its state's time_max gets a real-time signal on the thread that runs
+ * it (at every tick until it stops); the handler siglongjmp()s
  * back to gw_lua_guard_run() unless the guard is held (our allocator, our
  * C functions that call libc), in which case gw_lua_guard_leave() jumps.
  * The handler also declines to jump while the interrupted code is in the
@@ -63,7 +63,6 @@ typedef struct {
 
 /* written by the thread that runs Lua, read by the watchdog */
 static volatile uint64_t      gw_lua_call_seq;
-static volatile uint64_t      gw_lua_call_start;    /* gw_lua_ticks() */
 static volatile int64_t       gw_lua_call_limit;    /* ns */
 static volatile int           gw_lua_call_active;
 static pthread_t              gw_lua_call_thread;
@@ -77,6 +76,8 @@ static volatile sig_atomic_t  gw_lua_guard_pending;
 static sigjmp_buf             gw_lua_jmp;
 static gw_lua_t              *gw_lua_nest[GW_LUA_NEST_MAX];
 static int                    gw_lua_nested;
+static uint64_t               gw_lua_call_start;    /* the outermost
+                                                       call's, in ticks */
 
 static int                    gw_lua_watch_inited;
 static volatile int           gw_lua_watch_running;
@@ -228,15 +229,27 @@ gw_lua_guard_leave(void)
 }
 
 
+/*
+ * A call is dated by its sequence number: the tick that first sees it in
+ * progress notes CLOCK_MONOTONIC, and the call is stopped at the first
+ * tick more than its limit after that, so between its limit and one tick
+ * past it (the call's own start, in the ticks of gw_lua_ticks(), only
+ * times it for the metrics: the watchdog never depends on the
+ * time-stamp counter).
+ */
+
 static void *
 gw_lua_watch(void *arg)
 {
-    int64_t          limit;
-    uint64_t         seq, start, now;
+    int64_t          limit, now, seen_at;
+    uint64_t         seq, seen;
     struct timespec  ts;
 
     ts.tv_sec = 0;
     ts.tv_nsec = GW_LUA_WATCH_MS * 1000000L;
+
+    seen = 0;
+    seen_at = 0;
 
     for ( ;; ) {
         (void) nanosleep(&ts, NULL);
@@ -246,15 +259,19 @@ gw_lua_watch(void *arg)
         }
 
         seq = __atomic_load_n(&gw_lua_call_seq, __ATOMIC_ACQUIRE);
-        start = __atomic_load_n(&gw_lua_call_start, __ATOMIC_ACQUIRE);
         limit = __atomic_load_n(&gw_lua_call_limit, __ATOMIC_ACQUIRE);
+        now = gw_lua_now_ns();
 
-        now = gw_lua_ticks();
+        if (seq != seen) {
+            /* a call not seen before: it began since the last tick */
+            seen = seq;
+            seen_at = now;
+            continue;
+        }
 
         if (seq != __atomic_load_n(&gw_lua_call_seq, __ATOMIC_ACQUIRE)
             || !__atomic_load_n(&gw_lua_call_active, __ATOMIC_ACQUIRE)
-            || now <= start
-            || gw_lua_ticks_ns(now - start) <= (uint64_t) limit)
+            || now - seen_at <= limit)
         {
             continue;
         }
@@ -399,7 +416,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     start = gw_lua_ticks();
     s->start = start;
 
-    __atomic_store_n(&gw_lua_call_start, start, __ATOMIC_RELEASE);
+    gw_lua_call_start = start;
     __atomic_store_n(&gw_lua_call_limit, (int64_t) s->time_max * 1000000,
                      __ATOMIC_RELEASE);
 
