@@ -882,7 +882,7 @@ qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Flood: flood-600\n)(?=(?:.*\n)?X-After: aft
 
 
 
-=== TEST 24: gw.resp.prepare checks headers once (at load), gw.resp.apply sets and adds them in one call; a set the collector frees after apply still answers; every bad set refused at prepare
+=== TEST 24: gw.resp.prepare checks headers once (at load), gw.resp.apply sets and adds them in one call; a set the collector frees after apply still answers; 32 headers and a value of 8192 bytes pass, every bad set is refused at prepare
 --- plugin
 local P = {}
 local many = {}
@@ -895,7 +895,10 @@ local function try(f, ...)
     return ok and 'ok' or err
 end
 local S = gw.resp.prepare({ 'X-Up', 'new', 'X-N', 7 }, { 'Vary', 'Origin' })
+local at = { unpack(many, 1, 40) }
 local errs = table.concat({
+    try(gw.resp.prepare, at, { unpack(many, 41, 64) }),
+    try(gw.resp.prepare, { 'X-C', string.rep('v', 8192) }),
     try(gw.resp.prepare, { 'Connection', 'x' }),
     try(gw.resp.prepare, { 'X-C', 'c' }, { 'X-D', 'd\r\nX-Evil: 1' }),
     try(gw.resp.prepare, { 'X D', 'd' }),
@@ -937,7 +940,7 @@ GET /t
 --- raw_response_headers_like eval
 qr{(?=[\s\S]*\r\nX-Up: new\r\n)(?![\s\S]*X-Up: old)(?=[\s\S]*\r\nX-N: 7\r\n)(?=[\s\S]*\r\nVary: Accept\r\n)(?=[\s\S]*\r\nVary: Origin\r\n)(?=[\s\S]*\r\nX-T: t{100}\r\n)}
 --- response_body_like eval
-qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Out: \Qgw.resp.prepare: header "Connection" is not the plugin's to set|gw.resp.prepare: add: control character in the header value|gw.resp.prepare: set: invalid header name|gw.resp.prepare: set: a name without a value|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: set must be an array of names and values|gw.resp.prepare: set: the header value must be a string|gw.resp.prepare: set: header value longer than 8192 bytes|gw.resp.apply: not allowed outside a plugin call|gw.resp.apply: not a prepared set (gw.resp.prepare)|gw.resp.apply: not a prepared set (gw.resp.prepare)\E\n)}s
+qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Out: \Qok|ok|gw.resp.prepare: header "Connection" is not the plugin's to set|gw.resp.prepare: add: control character in the header value|gw.resp.prepare: set: invalid header name|gw.resp.prepare: set: a name without a value|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: set must be an array of names and values|gw.resp.prepare: set: the header value must be a string|gw.resp.prepare: set: header value longer than 8192 bytes|gw.resp.apply: not allowed outside a plugin call|gw.resp.apply: not a prepared set (gw.resp.prepare)|gw.resp.apply: not a prepared set (gw.resp.prepare)\E\n)}s
 --- error_log
 gw.resp.apply: not allowed in the log phase
 --- no_error_log

@@ -265,6 +265,11 @@ ngx_http_gw_lua_api_resp_apply(lua_State *L)
                                                      |NGX_HTTP_GW_API_HEADER);
     r = call->r;
 
+    /*
+     * Lua code makes no userdata of its own bytes (newproxy()'s has none;
+     * the FFI is the trusted code's alone): the magic and the size tell a
+     * prepared set from any other.
+     */
     hs = lua_touserdata(L, 1);
 
     if (hs == NULL
