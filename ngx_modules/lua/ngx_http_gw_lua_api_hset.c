@@ -266,9 +266,9 @@ ngx_http_gw_lua_api_resp_apply(lua_State *L)
     r = call->r;
 
     /*
-     * Lua code makes no userdata of its own bytes (newproxy()'s has none;
-     * the FFI is the trusted code's alone): the magic and the size tell a
-     * prepared set from any other.
+     * A plugin's Lua makes no userdata of its own bytes (the sandbox has
+     * no newproxy(), and the FFI is for trusted states with ffi alone):
+     * the magic and the size tell a prepared set from any other.
      */
     hs = lua_touserdata(L, 1);
 
