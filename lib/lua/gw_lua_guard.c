@@ -231,11 +231,12 @@ gw_lua_guard_leave(void)
 
 /*
  * A call is dated by its sequence number: the tick that first sees it in
- * progress notes CLOCK_MONOTONIC, and the call is stopped at the first
- * tick more than its limit after that, so between its limit and one tick
- * past it (the call's own start, in the ticks of gw_lua_ticks(), only
- * times it for the metrics: the watchdog never depends on the
- * time-stamp counter).
+ * progress notes CLOCK_MONOTONIC (the call began at most a tick before),
+ * and the call is stopped at the first tick more than its limit after
+ * that: it ran more than its limit, and at most two ticks more (and what
+ * the thread's scheduling adds).  The call's own start, in the ticks of
+ * gw_lua_ticks(), only times it for the metrics: the watchdog never
+ * depends on the time-stamp counter.
  */
 
 static void *
@@ -412,7 +413,7 @@ gw_lua_guard_run(gw_lua_t *s, gw_lua_run_pt fn, void *arg)
     gw_lua_call_thread = pthread_self();
     __atomic_store_n(&gw_lua_call_active, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&gw_lua_call_seq, gw_lua_call_seq + 1, __ATOMIC_RELEASE);
-    /* the call's one clock reading: the watchdog's and gw_lua_elapsed()'s */
+    /* the call's one clock reading, for gw_lua_elapsed() */
     start = gw_lua_ticks();
     s->start = start;
 
