@@ -199,24 +199,20 @@ function P.header_filter(c, ctx)
         origin = allow_origin(c)    -- answered before the access phase
     end
 
-    if origin ~= nil then
-        -- one call for them all, checked at init
-        if c.any then
-            return gw.resp.apply(c.answer_any)
-        end
-
-        return gw.resp.apply(c.answers[origin])
-    end
-
-    if gw.req.header("origin") ~= nil then
-        -- the plugin owns the CORS headers: none from the upstream
+    if origin == nil and gw.req.header("origin") ~= nil then
+        -- not allowed (or Origin twice): the plugin owns the CORS
+        -- headers, none from the upstream
         gw.resp.remove_header("Access-Control-Allow-Origin")
         gw.resp.remove_header("Access-Control-Allow-Credentials")
     end
 
+    -- one call for them all, checked at init
     if c.any then
-        -- the same answer for every request
-        return gw.resp.apply(c.answer_any)
+        return gw.resp.apply(c.answer_any)  -- the same for every request
+    end
+
+    if origin ~= nil then
+        return gw.resp.apply(c.answers[origin])
     end
 
     gw.resp.add_header("Vary", VARY_ORIGIN)

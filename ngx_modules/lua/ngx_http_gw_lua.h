@@ -69,8 +69,6 @@ typedef struct {
     ngx_str_t                   name;
     ngx_str_t                   lua_path;       /* NUL-terminated */
     ngx_str_t                   schema_path;    /* NUL-terminated */
-    ngx_uint_t                  index;          /* in the configuration's
-                                                   plugins */
     ngx_uint_t                  mslot;          /* its metrics' slot + 1,
                                                    0: not counted */
     ngx_int_t                   priority;       /* higher runs first */

@@ -43,9 +43,12 @@ typedef struct {
     uint64_t                          magic;
     ngx_uint_t                        n;
     size_t                            size;     /* of the bytes */
-    u_char                           *bytes;    /* after the entries */
     ngx_http_gw_lua_api_hset_entry_t  entries[1];
 } ngx_http_gw_lua_api_hset_t;
+
+
+/* the bytes of the names and values, after the n entries */
+#define ngx_http_gw_lua_api_hset_bytes(hs, n)  ((u_char *) &(hs)->entries[n])
 
 
 static ngx_uint_t ngx_http_gw_lua_api_hset_list(lua_State *L, int idx,
@@ -239,10 +242,10 @@ ngx_http_gw_lua_api_resp_prepare(lua_State *L)
     hs->magic = NGX_HTTP_GW_API_HSET_MAGIC;
     hs->n = 0;
     hs->size = size;
-    hs->bytes = (u_char *) &hs->entries[n];
 
     /* the sets first, then the adds: an add is never replaced by a set */
-    p = ngx_http_gw_lua_api_hset_fill(L, 1, 0, hs, hs->bytes);
+    p = ngx_http_gw_lua_api_hset_fill(L, 1, 0, hs,
+                                      ngx_http_gw_lua_api_hset_bytes(hs, n));
     (void) ngx_http_gw_lua_api_hset_fill(L, 2, 1, hs, p);
 
     return 1;
@@ -252,7 +255,7 @@ ngx_http_gw_lua_api_resp_prepare(lua_State *L)
 int
 ngx_http_gw_lua_api_resp_apply(lua_State *L)
 {
-    u_char                            *p;
+    u_char                            *p, *bytes;
     ngx_str_t                          value;
     ngx_uint_t                         i;
     ngx_http_request_t                *r;
@@ -288,16 +291,17 @@ ngx_http_gw_lua_api_resp_apply(lua_State *L)
         return luaL_error(L, "no memory");
     }
 
-    ngx_memcpy(p, hs->bytes, hs->size);
+    bytes = ngx_http_gw_lua_api_hset_bytes(hs, hs->n);
+    ngx_memcpy(p, bytes, hs->size);
 
     for (i = 0; i < hs->n; i++) {
         e = &hs->entries[i];
 
         hn = e->hn;
-        hn.name.data = p + (e->hn.name.data - hs->bytes);
-        hn.lowcase = p + (e->hn.lowcase - hs->bytes);
+        hn.name.data = p + (e->hn.name.data - bytes);
+        hn.lowcase = p + (e->hn.lowcase - bytes);
         value.len = e->value.len;
-        value.data = p + (e->value.data - hs->bytes);
+        value.data = p + (e->value.data - bytes);
 
         ngx_http_gw_lua_api_resp_set(L, r, &hn, &value, !e->add);
     }

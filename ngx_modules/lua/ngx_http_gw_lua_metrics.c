@@ -94,12 +94,10 @@ typedef struct {
 } ngx_http_gw_lua_metrics_pend_t;
 
 
-/* the configuration's plugins and their slots */
+/* the configuration's plugins (each holds its slot: mslot) */
 typedef struct {
     ngx_http_gw_lua_metrics_sh_t  *sh;
     ngx_array_t                   *plugins;
-    ngx_uint_t                    *slots;       /* by plugin->index */
-    ngx_uint_t                     nslots;
     size_t                         mem_max;     /* a state's cap */
 } ngx_http_gw_lua_metrics_t;
 
@@ -161,9 +159,7 @@ ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins,
     size_t mem_max)
 {
     ngx_str_t                   name = ngx_string("gw_plugin_metrics");
-    ngx_uint_t                  i, n;
     ngx_shm_zone_t             *zone;
-    ngx_http_gw_lua_plugin_t   *p;
     ngx_http_gw_lua_metrics_t  *m;
 
     if (plugins == NULL || plugins->nelts == 0) {
@@ -177,23 +173,6 @@ ngx_http_gw_lua_metrics_init(ngx_conf_t *cf, ngx_array_t *plugins,
 
     m->plugins = plugins;
     m->mem_max = mem_max;
-
-    n = 0;
-
-    for (i = 0; i < plugins->nelts; i++) {
-        p = ngx_http_gw_lua_metrics_plugin(m, i);
-        n = ngx_max(n, p->index + 1);
-    }
-
-    m->nslots = n;
-    m->slots = ngx_palloc(cf->pool, n * sizeof(ngx_uint_t));
-    if (m->slots == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < n; i++) {
-        m->slots[i] = NGX_HTTP_GW_LUA_METRICS_MAX;     /* none */
-    }
 
     zone = ngx_shared_memory_add(cf, &name,
                                  sizeof(ngx_http_gw_lua_metrics_sh_t)
@@ -276,7 +255,6 @@ ngx_http_gw_lua_metrics_zone_init(ngx_shm_zone_t *zone, void *data)
             sh->nnames++;
         }
 
-        m->slots[p->index] = j;
         p->mslot = j + 1;
         sh->max[j] = m->mem_max;
     }
@@ -294,18 +272,6 @@ ngx_http_gw_lua_metrics_get(void)
     return ngx_http_gw_lua_zone_data(&cache,
                                      ngx_http_gw_lua_metrics_zone_init,
                                      offsetof(ngx_http_gw_lua_metrics_t, sh));
-}
-
-
-static ngx_uint_t
-ngx_http_gw_lua_metrics_slot(ngx_http_gw_lua_metrics_t *m,
-    ngx_http_gw_lua_plugin_t *plugin)
-{
-    if (plugin->index >= m->nslots) {
-        return NGX_HTTP_GW_LUA_METRICS_MAX;
-    }
-
-    return m->slots[plugin->index];
 }
 
 
@@ -489,12 +455,11 @@ ngx_http_gw_lua_metrics_memory(ngx_http_gw_lua_plugin_t *plugin,
         return;
     }
 
-    s = ngx_http_gw_lua_metrics_slot(m, plugin);
-
-    if (s == NGX_HTTP_GW_LUA_METRICS_MAX) {
+    if (plugin->mslot == 0) {
         return;
     }
 
+    s = plugin->mslot - 1;
     row = &m->sh->rows[ngx_worker];
 
     if (row->pid != (ngx_atomic_uint_t) ngx_pid) {

@@ -246,7 +246,6 @@ ngx_http_gw_lua_plugin_add(ngx_conf_t *cf, ngx_http_gw_lua_main_conf_t *lmcf,
     pd->lmcf = lmcf;
     pd->enabled = enabled;
     plugin->trusted = path->trusted ? 1 : 0;
-    plugin->index = lmcf->plugins.nelts - 1;
 
     plugin->name.len = name->len;
     plugin->name.data = ngx_pstrdup(cf->pool, name);
