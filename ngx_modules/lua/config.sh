@@ -25,6 +25,7 @@ gw_srcs="$gw_srcs $ngx_addon_dir/lua/ngx_http_gw_lua_module.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_hname.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_hvalue.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_api_hset.c
+          $ngx_addon_dir/lua/ngx_http_gw_lua_api_jit.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_shdict.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_redis.c
           $ngx_addon_dir/lua/ngx_http_gw_lua_metrics.c"

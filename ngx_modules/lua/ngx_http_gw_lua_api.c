@@ -309,9 +309,9 @@ ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list)
 }
 
 
-int
-ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
-    ngx_str_t *name, ngx_uint_t count)
+ngx_uint_t
+ngx_http_gw_lua_api_first_header(ngx_list_t *list, ngx_str_t *name,
+    ngx_str_t *first)
 {
     ngx_uint_t                   n;
     ngx_table_elt_t             *h;
@@ -320,15 +320,32 @@ ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
     w.part = &list->part;
     w.i = 0;
     n = 0;
+    ngx_str_null(first);
 
     while ((h = ngx_http_gw_lua_api_next_header(&w, name)) != NULL) {
         if (n++ == 0) {
-            lua_pushlstring(L, (char *) h->value.data, h->value.len);
+            *first = h->value;
         }
     }
 
+    return n;
+}
+
+
+int
+ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
+    ngx_str_t *name, ngx_uint_t count)
+{
+    ngx_str_t   first;
+    ngx_uint_t  n;
+
+    n = ngx_http_gw_lua_api_first_header(list, name, &first);
+
     if (n == 0) {
         lua_pushnil(L);
+
+    } else {
+        lua_pushlstring(L, (char *) first.data, first.len);
     }
 
     if (count) {
@@ -739,6 +756,9 @@ ngx_http_gw_lua_api_open(lua_State *L)
     lua_pushlightuserdata(L, gw_lua_null);
     lua_setfield(L, -2, "null");
     lua_setfield(L, -2, "json");
+
+    /* in a trusted state, the calls a trace can compile */
+    ngx_http_gw_lua_api_jit_open(L);
 
     return 0;
 }

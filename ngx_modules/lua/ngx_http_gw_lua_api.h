@@ -13,6 +13,7 @@
  *   ngx_http_gw_lua_api_resp.c   gw.resp: the response's status and
  *                                headers
  *   ngx_http_gw_lua_api_hset.c   gw.resp: prepared headers
+ *   ngx_http_gw_lua_api_jit.c    the compiled calls of trusted states
  *
  * Every function finds its request through ngx_http_gw_lua_cur and is
  * allowed in some phases only; strings from Lua are checked before they
@@ -34,6 +35,12 @@
 #define NGX_HTTP_GW_API_BODY     (1 << NGX_HTTP_GW_LUA_BODY_FILTER)
 #define NGX_HTTP_GW_API_LOG      (1 << NGX_HTTP_GW_LUA_LOG)
 #define NGX_HTTP_GW_API_ALL      0x0f
+
+/* the response: read once it came, written until its header is sent */
+#define NGX_HTTP_GW_API_READ                                                 \
+    (NGX_HTTP_GW_API_HEADER|NGX_HTTP_GW_API_BODY|NGX_HTTP_GW_API_LOG)
+#define NGX_HTTP_GW_API_WRITE                                                \
+    (NGX_HTTP_GW_API_ACCESS|NGX_HTTP_GW_API_HEADER)
 
 /* caps on what a plugin gives */
 #define NGX_HTTP_GW_API_NAME_MAX    256     /* a header name, bytes */
@@ -70,6 +77,11 @@ ngx_int_t ngx_http_gw_lua_api_token(const u_char *s, size_t len);
 void ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
     ngx_http_request_t *r, ngx_str_t *value);
 
+/* a value checked and cached before (its bytes): 1 with *value the
+ * worker's copy, else 0; raises nothing */
+ngx_uint_t ngx_http_gw_lua_api_value_known(const char *data, size_t len,
+    ngx_str_t *value);
+
 /* a copy of s in r's pool (under the guard), with lowcase when asked;
  * raises "no memory" */
 u_char *ngx_http_gw_lua_api_copy(lua_State *L, ngx_http_request_t *r,
@@ -103,6 +115,10 @@ typedef struct {
 ngx_http_gw_lua_api_hname_t *ngx_http_gw_lua_api_hname(lua_State *L, int idx,
     const char *what, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *tmp);
+
+/* a name checked and cached before (its bytes), or NULL; raises nothing */
+ngx_http_gw_lua_api_hname_t *ngx_http_gw_lua_api_hname_known(
+    const char *data, size_t len);
 
 /* the key of a name's or value's bytes in the worker's caches */
 uint32_t ngx_http_gw_lua_api_hname_key(const u_char *p, size_t len);
@@ -153,6 +169,11 @@ void ngx_http_gw_lua_api_table(lua_State *L, const char *name,
  * an array for a name seen more than once) */
 void ngx_http_gw_lua_api_push_headers(lua_State *L, ngx_list_t *list);
 
+/* how many live headers of list are named name, the first one's value
+ * in *first (empty when none) */
+ngx_uint_t ngx_http_gw_lua_api_first_header(ngx_list_t *list,
+    ngx_str_t *name, ngx_str_t *first);
+
 /* pushes the first value of name in list, or nil, and, with count, how
  * many headers of that name list holds (a repeated one told apart
  * cheaply); returns the number pushed */
@@ -169,9 +190,30 @@ int ngx_http_gw_lua_api_push_header(lua_State *L, ngx_list_t *list,
 void ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace);
 
+/* the same, raising nothing: NGX_ERROR without memory */
+ngx_int_t ngx_http_gw_lua_api_resp_put(ngx_http_request_t *r,
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace);
+
+/* a request header's change as gw.req.set_header() (replace 1),
+ * add_header() or remove_header() (value NULL) make it, hn checked, not
+ * framing; a Host's server is the caller's: NGX_ERROR without memory */
+ngx_int_t ngx_http_gw_lua_api_req_put(ngx_http_request_t *r,
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace);
+
 /* gw.resp.prepare() and gw.resp.apply() (ngx_http_gw_lua_api_hset.c) */
 int ngx_http_gw_lua_api_resp_prepare(lua_State *L);
 int ngx_http_gw_lua_api_resp_apply(lua_State *L);
+
+/* what getmetatable() gives for a prepared set */
+#define NGX_HTTP_GW_API_HSET_TAG  "gw.prepared"
+
+/* apply() of the set at p, raising nothing: NGX_DECLINED when p holds no
+ * prepared set, NGX_ERROR without memory */
+ngx_int_t ngx_http_gw_lua_api_hset_put(ngx_http_request_t *r, void *p);
+
+/* the compiled calls (ngx_http_gw_lua_api_jit.c), on the "gw" table on
+ * the top of L, in a state with the FFI; raises */
+void ngx_http_gw_lua_api_jit_open(lua_State *L);
 
 /* gw.req.args(), gw.req.arg() and gw.req.set_args() */
 int ngx_http_gw_lua_api_req_args(lua_State *L);

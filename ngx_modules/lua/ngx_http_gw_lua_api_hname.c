@@ -51,6 +51,8 @@ typedef struct {
 } ngx_http_gw_lua_api_hrecent_t;
 
 
+static ngx_http_gw_lua_api_hentry_t *ngx_http_gw_lua_api_hname_find(
+    const char *data, size_t len, uint32_t *key, ngx_uint_t *free);
 static void ngx_http_gw_lua_api_hname_class(
     ngx_http_gw_lua_api_hname_t *hn);
 
@@ -76,6 +78,13 @@ static ngx_http_gw_lua_api_hrecent_t
     ngx_http_gw_lua_api_hrecent[NGX_HTTP_GW_API_HNAMES_RECENT];
 
 
+/* the hint's slot of a Lua string's bytes, by their address */
+#define ngx_http_gw_lua_api_hname_hint(data)                                  \
+    (&ngx_http_gw_lua_api_hrecent[((uint64_t) (uintptr_t) (data)              \
+                                   * 0x9e3779b97f4a7c15ULL)                   \
+                                  >> (64 - NGX_HTTP_GW_API_HRECENT_BITS)])
+
+
 /*
  * The header name at idx, checked and classified: the worker's copy of
  * it, or, when the cache has no room for it, tmp filled with copies in
@@ -91,7 +100,7 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
     size_t                          len;
     uint32_t                        key;
     ngx_str_t                       s;
-    ngx_uint_t                      i, slot, free;
+    ngx_uint_t                      free;
     const char                     *data;
     ngx_http_gw_lua_api_hentry_t   *e;
     ngx_http_gw_lua_api_hrecent_t  *hr;
@@ -108,40 +117,10 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
         goto bad;
     }
 
-    /* the hint: the same string as last time, the same bytes */
+    e = ngx_http_gw_lua_api_hname_find(data, len, &key, &free);
 
-    hr = &ngx_http_gw_lua_api_hrecent[((uint64_t) (uintptr_t) data
-                                       * 0x9e3779b97f4a7c15ULL)
-                                      >> (64 - NGX_HTTP_GW_API_HRECENT_BITS)];
-
-    if (hr->data == data && hr->e->hn.name.len == len
-        && ngx_memcmp(hr->e->hn.name.data, data, len) == 0)
-    {
-        return &hr->e->hn;
-    }
-
-    key = ngx_http_gw_lua_api_hname_key((u_char *) data, len);
-    slot = key & (NGX_HTTP_GW_API_HNAMES_SLOTS - 1);
-    free = NGX_HTTP_GW_API_HNAMES_SLOTS;
-
-    for (i = 0; i < NGX_HTTP_GW_API_HNAMES_PROBES; i++) {
-        e = ngx_http_gw_lua_api_hnames[slot];
-
-        if (e == NULL) {
-            free = slot;
-            break;
-        }
-
-        if (e->key == key && e->hn.name.len == len
-            && ngx_memcmp(e->hn.name.data, data, len) == 0)
-        {
-            hr->data = data;
-            hr->e = e;
-
-            return &e->hn;
-        }
-
-        slot = (slot + 1) & (NGX_HTTP_GW_API_HNAMES_SLOTS - 1);
+    if (e != NULL) {
+        return &e->hn;
     }
 
     /* not seen yet: the check, then a copy for the worker or the request */
@@ -171,6 +150,7 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
             ngx_http_gw_lua_api_hnames[free] = e;
             ngx_http_gw_lua_api_nhnames++;
 
+            hr = ngx_http_gw_lua_api_hname_hint(data);
             hr->data = data;
             hr->e = e;
         }
@@ -194,6 +174,82 @@ ngx_http_gw_lua_api_hname(lua_State *L, int idx, const char *what,
 bad:
 
     (void) luaL_error(L, "gw.%s: invalid header name", what);
+
+    return NULL;
+}
+
+
+/*
+ * A name that passed the check before, found by its bytes: the worker's
+ * copy, or NULL (never seen, or past the cache's bounds: only
+ * ngx_http_gw_lua_api_hname() decides on those).  Raises nothing.
+ */
+
+ngx_http_gw_lua_api_hname_t *
+ngx_http_gw_lua_api_hname_known(const char *data, size_t len)
+{
+    uint32_t                       key;
+    ngx_uint_t                     free;
+    ngx_http_gw_lua_api_hentry_t  *e;
+
+    if (len == 0 || len > NGX_HTTP_GW_API_NAME_MAX) {
+        return NULL;
+    }
+
+    e = ngx_http_gw_lua_api_hname_find(data, len, &key, &free);
+
+    return (e != NULL) ? &e->hn : NULL;
+}
+
+
+/*
+ * The cached entry of the bytes (len 1 to NGX_HTTP_GW_API_NAME_MAX):
+ * through the hint, else by their key; NULL with *key and *free, the
+ * slot a new entry would take (NGX_HTTP_GW_API_HNAMES_SLOTS: none within
+ * the probes).
+ */
+
+static ngx_http_gw_lua_api_hentry_t *
+ngx_http_gw_lua_api_hname_find(const char *data, size_t len, uint32_t *key,
+    ngx_uint_t *free)
+{
+    ngx_uint_t                      i, slot;
+    ngx_http_gw_lua_api_hentry_t   *e;
+    ngx_http_gw_lua_api_hrecent_t  *hr;
+
+    /* the hint: the same string as last time, the same bytes */
+
+    hr = ngx_http_gw_lua_api_hname_hint(data);
+
+    if (hr->data == data && hr->e->hn.name.len == len
+        && ngx_memcmp(hr->e->hn.name.data, data, len) == 0)
+    {
+        return hr->e;
+    }
+
+    *key = ngx_http_gw_lua_api_hname_key((u_char *) data, len);
+    slot = *key & (NGX_HTTP_GW_API_HNAMES_SLOTS - 1);
+    *free = NGX_HTTP_GW_API_HNAMES_SLOTS;
+
+    for (i = 0; i < NGX_HTTP_GW_API_HNAMES_PROBES; i++) {
+        e = ngx_http_gw_lua_api_hnames[slot];
+
+        if (e == NULL) {
+            *free = slot;
+            return NULL;
+        }
+
+        if (e->key == *key && e->hn.name.len == len
+            && ngx_memcmp(e->hn.name.data, data, len) == 0)
+        {
+            hr->data = data;
+            hr->e = e;
+
+            return e;
+        }
+
+        slot = (slot + 1) & (NGX_HTTP_GW_API_HNAMES_SLOTS - 1);
+    }
 
     return NULL;
 }

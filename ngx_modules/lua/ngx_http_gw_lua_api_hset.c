@@ -243,6 +243,15 @@ ngx_http_gw_lua_api_resp_prepare(lua_State *L)
     hs->n = 0;
     hs->size = size;
 
+    /* its tag, which Lua cannot forge on a userdata (the compiled calls
+     * of ngx_http_gw_lua_api_jit.c know a set by it) */
+    if (luaL_newmetatable(L, NGX_HTTP_GW_API_HSET_TAG)) {
+        lua_pushliteral(L, NGX_HTTP_GW_API_HSET_TAG);
+        lua_setfield(L, -2, "__metatable");
+    }
+
+    lua_setmetatable(L, -2);
+
     /* the sets first, then the adds: an add is never replaced by a set */
     p = ngx_http_gw_lua_api_hset_fill(L, 1, 0, hs,
                                       ngx_http_gw_lua_api_hset_bytes(hs, n));
@@ -255,18 +264,12 @@ ngx_http_gw_lua_api_resp_prepare(lua_State *L)
 int
 ngx_http_gw_lua_api_resp_apply(lua_State *L)
 {
-    u_char                            *p, *bytes;
-    ngx_str_t                          value;
-    ngx_uint_t                         i;
-    ngx_http_request_t                *r;
-    ngx_http_gw_lua_call_t            *call;
-    ngx_http_gw_lua_api_hname_t        hn;
-    ngx_http_gw_lua_api_hset_t        *hs;
-    ngx_http_gw_lua_api_hset_entry_t  *e;
+    void                    *hs;
+    ngx_int_t                rc;
+    ngx_http_gw_lua_call_t  *call;
 
     call = ngx_http_gw_lua_api_call(L, "resp.apply", NGX_HTTP_GW_API_ACCESS
                                                      |NGX_HTTP_GW_API_HEADER);
-    r = call->r;
 
     /*
      * A plugin's Lua makes no userdata of its own bytes (the sandbox has
@@ -276,35 +279,74 @@ ngx_http_gw_lua_api_resp_apply(lua_State *L)
     hs = lua_touserdata(L, 1);
 
     if (hs == NULL
-        || lua_objlen(L, 1) < offsetof(ngx_http_gw_lua_api_hset_t, entries)
-        || hs->magic != NGX_HTTP_GW_API_HSET_MAGIC)
+        || lua_objlen(L, 1) < offsetof(ngx_http_gw_lua_api_hset_t, entries))
     {
+        rc = NGX_DECLINED;
+
+    } else {
+        rc = ngx_http_gw_lua_api_hset_put(call->r, hs);
+    }
+
+    if (rc == NGX_DECLINED) {
         return luaL_error(L, "gw.resp.apply: not a prepared set "
                           "(gw.resp.prepare)");
     }
 
-    gw_lua_guard_enter();
-    p = ngx_pnalloc(r->pool, hs->size);
-    gw_lua_guard_leave();
-
-    if (p == NULL) {
+    if (rc != NGX_OK) {
         return luaL_error(L, "no memory");
     }
 
+    return 0;
+}
+
+
+/*
+ * Applies the prepared set at p to r's response: NGX_DECLINED when p
+ * holds no prepared set (its magic), NGX_ERROR without memory (the set
+ * perhaps half applied).  Raises nothing.  p points to a prepared set or
+ * to a userdata of at least offsetof(..., entries) bytes.
+ */
+
+ngx_int_t
+ngx_http_gw_lua_api_hset_put(ngx_http_request_t *r, void *p)
+{
+    u_char                            *copy, *bytes;
+    ngx_str_t                          value;
+    ngx_uint_t                         i;
+    ngx_http_gw_lua_api_hname_t        hn;
+    ngx_http_gw_lua_api_hset_t        *hs;
+    ngx_http_gw_lua_api_hset_entry_t  *e;
+
+    hs = p;
+
+    if (hs->magic != NGX_HTTP_GW_API_HSET_MAGIC) {
+        return NGX_DECLINED;
+    }
+
+    gw_lua_guard_enter();
+    copy = ngx_pnalloc(r->pool, hs->size);
+    gw_lua_guard_leave();
+
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
     bytes = ngx_http_gw_lua_api_hset_bytes(hs, hs->n);
-    ngx_memcpy(p, bytes, hs->size);
+    ngx_memcpy(copy, bytes, hs->size);
 
     for (i = 0; i < hs->n; i++) {
         e = &hs->entries[i];
 
         hn = e->hn;
-        hn.name.data = p + (e->hn.name.data - bytes);
-        hn.lowcase = p + (e->hn.lowcase - bytes);
+        hn.name.data = copy + (e->hn.name.data - bytes);
+        hn.lowcase = copy + (e->hn.lowcase - bytes);
         value.len = e->value.len;
-        value.data = p + (e->value.data - bytes);
+        value.data = copy + (e->value.data - bytes);
 
-        ngx_http_gw_lua_api_resp_set(L, r, &hn, &value, !e->add);
+        if (ngx_http_gw_lua_api_resp_put(r, &hn, &value, !e->add) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
-    return 0;
+    return NGX_OK;
 }

@@ -72,6 +72,13 @@ static ngx_http_gw_lua_api_vrecent_t
     ngx_http_gw_lua_api_vrecent[NGX_HTTP_GW_API_HVALUES_RECENT];
 
 
+/* the hint's slot of a Lua string's bytes, by their address */
+#define ngx_http_gw_lua_api_hvalue_hint(data)                                 \
+    (&ngx_http_gw_lua_api_vrecent[((uint64_t) (uintptr_t) (data)              \
+                                   * 0x9e3779b97f4a7c15ULL)                   \
+                                  >> (64 - NGX_HTTP_GW_API_VRECENT_BITS)])
+
+
 void
 ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
     ngx_http_request_t *r, ngx_str_t *value)
@@ -106,9 +113,7 @@ ngx_http_gw_lua_api_value(lua_State *L, int idx, const char *what,
         goto copy;
     }
 
-    vr = &ngx_http_gw_lua_api_vrecent[((uint64_t) (uintptr_t) data
-                                       * 0x9e3779b97f4a7c15ULL)
-                                      >> (64 - NGX_HTTP_GW_API_VRECENT_BITS)];
+    vr = ngx_http_gw_lua_api_hvalue_hint(data);
 
     /* the hint: the same string as last time, the same bytes */
 
@@ -167,6 +172,50 @@ unsafe:
 
     (void) luaL_error(L, "gw.%s: control character in the header value",
                       what);
+}
+
+
+/*
+ * A value that passed the check before, found by its bytes: 1 with
+ * *value the worker's copy, 0 when the cache does not hold it (never
+ * seen, seen once, or too long to be cached: only ngx_http_gw_lua_api_
+ * value() decides on those).  Raises nothing.
+ */
+
+ngx_uint_t
+ngx_http_gw_lua_api_value_known(const char *data, size_t len,
+    ngx_str_t *value)
+{
+    ngx_uint_t                      free;
+    ngx_http_gw_lua_api_ventry_t   *e;
+    ngx_http_gw_lua_api_vrecent_t  *vr;
+
+    if (len > NGX_HTTP_GW_API_HVALUE_LEN) {
+        return 0;
+    }
+
+    vr = ngx_http_gw_lua_api_hvalue_hint(data);
+
+    if (vr->data == data && vr->e != NULL && vr->e->value.len == len
+        && ngx_memcmp(vr->e->value.data, data, len) == 0)
+    {
+        *value = vr->e->value;
+        return 1;
+    }
+
+    e = ngx_http_gw_lua_api_hvalue_find(data, len,
+                         ngx_http_gw_lua_api_hname_key((u_char *) data, len),
+                         &free);
+
+    if (e == NULL) {
+        return 0;
+    }
+
+    vr->data = data;
+    vr->e = e;
+    *value = e->value;
+
+    return 1;
 }
 
 

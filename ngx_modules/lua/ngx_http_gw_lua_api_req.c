@@ -23,7 +23,7 @@
 static int ngx_http_gw_lua_api_req_string(lua_State *L, const char *what,
     size_t offset);
 static ngx_uint_t ngx_http_gw_lua_api_drop(ngx_table_elt_t *h, void *data);
-static void ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
+static ngx_int_t ngx_http_gw_lua_api_sync(ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn);
 static void ngx_http_gw_lua_api_req_check(lua_State *L, const char *what,
     ngx_http_gw_lua_api_hname_t *hn);
@@ -138,8 +138,8 @@ ngx_http_gw_lua_api_drop(ngx_table_elt_t *h, void *data)
  * members (cookies, x_forwarded_for) list them all.
  */
 
-static void
-ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
+static ngx_int_t
+ngx_http_gw_lua_api_sync(ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn)
 {
     ngx_int_t                    rc;
@@ -156,7 +156,7 @@ ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
                        hn->name.len);
 
     if (hh == NULL || hh->offset == 0) {
-        return;
+        return NGX_OK;
     }
 
     array = (hh->offset == offsetof(ngx_http_headers_in_t, cookies));
@@ -203,8 +203,7 @@ ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
     gw_lua_guard_leave();
 
     if (rc != NGX_OK) {
-        (void) luaL_error(L, "no memory");
-        return;
+        return NGX_ERROR;
     }
 
     if (!array) {
@@ -216,6 +215,8 @@ ngx_http_gw_lua_api_sync(lua_State *L, ngx_http_request_t *r,
         ngx_str_null(&r->headers_in.user);
         ngx_str_null(&r->headers_in.passwd);
     }
+
+    return NGX_OK;
 }
 
 
@@ -287,9 +288,7 @@ static void
 ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
-    ngx_int_t         rc;
-    ngx_str_t         server;
-    ngx_table_elt_t  *h;
+    ngx_str_t  server;
 
     if (value != NULL && hn->req_host) {
         if (!replace) {
@@ -302,6 +301,30 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     } else {
         ngx_str_null(&server);
     }
+
+    if (ngx_http_gw_lua_api_req_put(r, hn, value, replace) != NGX_OK) {
+        (void) luaL_error(L, "no memory");
+        return;
+    }
+
+    if (server.len != 0) {
+        r->headers_in.server = server;
+    }
+}
+
+
+/*
+ * The change of the list and of nginx's members for it (a Host's server
+ * is the caller's): NGX_ERROR without memory, the change perhaps half
+ * done.  Raises nothing.
+ */
+
+ngx_int_t
+ngx_http_gw_lua_api_req_put(ngx_http_request_t *r,
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
 
     gw_lua_guard_enter();
 
@@ -330,15 +353,10 @@ ngx_http_gw_lua_api_req_change(lua_State *L, ngx_http_request_t *r,
     gw_lua_guard_leave();
 
     if (rc != NGX_OK) {
-        (void) luaL_error(L, "no memory");
-        return;
+        return NGX_ERROR;
     }
 
-    if (server.len != 0) {
-        r->headers_in.server = server;
-    }
-
-    ngx_http_gw_lua_api_sync(L, r, hn);
+    return ngx_http_gw_lua_api_sync(r, hn);
 }
 
 

@@ -39,11 +39,6 @@ static int ngx_http_gw_lua_api_resp_add_header(lua_State *L);
 static int ngx_http_gw_lua_api_resp_remove_header(lua_State *L);
 
 
-#define NGX_HTTP_GW_API_READ                                                 \
-    (NGX_HTTP_GW_API_HEADER|NGX_HTTP_GW_API_BODY|NGX_HTTP_GW_API_LOG)
-#define NGX_HTTP_GW_API_WRITE                                                \
-    (NGX_HTTP_GW_API_ACCESS|NGX_HTTP_GW_API_HEADER)
-
 #define NGX_HTTP_GW_API_SET_MAX  32     /* pairs of one set_headers() */
 
 
@@ -159,18 +154,23 @@ void
 ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
 {
+    if (ngx_http_gw_lua_api_resp_put(r, hn, value, replace) != NGX_OK) {
+        (void) luaL_error(L, "no memory");
+    }
+}
+
+
+ngx_int_t
+ngx_http_gw_lua_api_resp_put(ngx_http_request_t *r,
+    ngx_http_gw_lua_api_hname_t *hn, ngx_str_t *value, ngx_uint_t replace)
+{
     ngx_table_elt_t             *h, *nh, **member;
     ngx_http_gw_lua_api_walk_t   w;
 
     if (hn->resp_type) {
 
-        if (value == NULL) {
-            ngx_http_gw_lua_api_resp_type(r, NULL);
-            return;
-        }
-
         ngx_http_gw_lua_api_resp_type(r, value);
-        return;
+        return NGX_OK;
     }
 
     member = (hn->member != 0) ? (ngx_table_elt_t **) ((char *) &r->headers_out
@@ -197,7 +197,7 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     }
 
     if (value == NULL) {
-        return;
+        return NGX_OK;
     }
 
     gw_lua_guard_enter();
@@ -205,13 +205,9 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     gw_lua_guard_leave();
 
     if (nh == NULL) {
-        (void) luaL_error(L, "no memory");
-        return;
+        return NGX_ERROR;
     }
 
-    /* not live before its strings are: a raise below leaves it skipped */
-
-    nh->hash = 0;
     nh->key = hn->name;
     nh->lowcase_key = hn->lowcase;
     nh->value = *value;
@@ -220,6 +216,8 @@ ngx_http_gw_lua_api_resp_set(lua_State *L, ngx_http_request_t *r,
     if (member != NULL && *member == NULL) {
         *member = nh;
     }
+
+    return NGX_OK;
 }
 
 
