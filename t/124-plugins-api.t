@@ -51,9 +51,13 @@ our $tok = jwt(alg => 'RS256',
 our $args101 = join '&', map { "a$_=$_" } 1 .. 101;
 our $long = 'v' x 8192;
 
-# TEST_GW_TRUSTED=1: the plugins are trusted (JIT on, FFI, the compiled
-# calls of docs/plugins-api.md), t/139 runs this file so
+# TEST_GW_TRUSTED=1 (t/139 runs this file so): the plugins are trusted
+# (JIT on, the FFI) and get the compiled calls (docs/plugins-api.md), and
+# each block runs three times: a name is cached at its first call, a value
+# at its second, and from then on the compiled calls take them
 my $TRUST = $ENV{TEST_GW_TRUSTED} ? " trusted" : "";
+
+repeat_each(3) if $ENV{TEST_GW_TRUSTED};
 
 my $SCHEMA = qq({"type": "object"}\n);
 
@@ -947,5 +951,82 @@ qr{(?=[\s\S]*\r\nX-Up: new\r\n)(?![\s\S]*X-Up: old)(?=[\s\S]*\r\nX-N: 7\r\n)(?=[
 qr{\AGET /up HTTP/1.0\n(?=(?:.*\n)?X-Out: \Qok|ok|gw.resp.prepare: header "Connection" is not the plugin's to set|gw.resp.prepare: add: control character in the header value|gw.resp.prepare: set: invalid header name|gw.resp.prepare: set: a name without a value|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: 1 to 32 headers|gw.resp.prepare: set must be an array of names and values|gw.resp.prepare: set: the header value must be a string|gw.resp.prepare: set: header value longer than 8192 bytes|gw.resp.apply: not allowed outside a plugin call|gw.resp.apply: not a prepared set (gw.resp.prepare)|gw.resp.apply: not a prepared set (gw.resp.prepare)\E\n)}s
 --- error_log
 gw.resp.apply: not allowed in the log phase
+--- no_error_log
+[error]
+
+
+
+=== TEST 25: the calls a trusted state compiles (t/139 runs this file trusted): after 300 calls of each, the same answers, and the same errors for what only the C functions decide (a bad value, the framing, Host, a number, a removal, a phase, a forged set)
+--- plugin
+local P = {}
+local function try(f, ...)
+    local ok, err = pcall(f, ...)
+    return ok and 'ok' or err
+end
+local S = gw.resp.prepare({ 'X-S', 's' }, { 'X-SA', 'a' })
+local forged = setmetatable({}, { __metatable = 'gw.prepared' })
+function P.access(conf, ctx)
+    local n, first
+    for i = 1, 300 do
+        gw.req.set_header('X-Loop', 'last')
+        gw.req.add_header('X-Many', 'm')
+        first, n = gw.req.header('x-many', true)
+    end
+    local none, zero = gw.req.header('x-none', true)
+    local origin, two = gw.req.header('ORIGIN', true)
+    gw.req.set_header('X-Count', tostring(n) .. ' ' .. first)
+    gw.req.set_header('X-Reads', tostring(none) .. ' ' .. zero .. ' '
+                                 .. origin .. ' ' .. two .. ' '
+                                 .. tostring(gw.req.header('bad name')))
+    gw.req.set_header('X-Tag', tostring(getmetatable(S)))
+    for i = 1, 299 do
+        gw.req.remove_header('X-Many')
+        gw.req.add_header('X-Many', 'm')
+    end
+    gw.req.set_header('X-Errs', table.concat({
+        try(gw.req.set_header, 'X-Loop', 'a\r\nX-Evil: 1'),
+        try(gw.req.add_header, 'X-Loop', 'a\nb'),
+        try(gw.req.set_header, 'Content-Length', '5'),
+        try(gw.req.add_header, 'Host', 'h.example'),
+        try(gw.req.set_header, 'X Loop', 'last'),
+        try(gw.req.set_header, 'X-Loop', {}),
+        try(gw.resp.apply, forged),
+        try(gw.resp.apply, {}),
+    }, '|'))
+    gw.req.set_header('Host', 'Up.Example')
+    gw.req.set_header('X-Num', 42)
+    gw.req.set_header('X-Gone', 'last')
+    gw.req.set_header('X-Gone')
+end
+function P.header_filter(conf, ctx)
+    for i = 1, 300 do
+        gw.resp.set_header('X-Loop', 'last')
+        gw.resp.apply(S)
+    end
+    local a, n = gw.resp.header('x-sa', true)
+    gw.resp.set_header('X-SA-Count', n .. ' ' .. a)
+    for i = 1, 3 do
+        gw.resp.add_header('X-Added', 'a')
+    end
+    gw.resp.set_header('X-Phase', try(gw.req.set_header, 'X-Loop', 'last'))
+    gw.resp.set_header('X-Refused', try(gw.resp.set_header, 'Connection',
+                                        'last'))
+end
+return P
+--- config
+    location = /t {
+        gw_plugin t '{}';
+        proxy_set_header X-Host $host;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_ECHO_PORT/up;
+    }
+--- request
+GET /t
+--- more_headers
+Origin: https://a.example
+Origin: https://b.example
+--- raw_response_headers_like eval
+qr{\A(?![\s\S]*X-Loop: last\r\n[\s\S]*X-Loop: last\r\n)(?=[\s\S]*\r\nX-Loop: last\r\n)(?![\s\S]*X-S: s\r\n[\s\S]*X-S: s\r\n)(?=[\s\S]*\r\nX-S: s\r\n)(?=[\s\S]*\r\nX-SA-Count: 300 a\r\n)(?=[\s\S]*\r\nX-Added: a\r\nX-Added: a\r\nX-Added: a\r\n)(?=[\s\S]*\r\nX-Phase: gw.req.set_header: not allowed in the header_filter phase\r\n)(?=[\s\S]*\r\nX-Refused: gw.resp.set_header: header "Connection" is not the plugin's to set\r\n)}
+--- response_body_like eval
+qr{\AGET /up HTTP/1.0\n(?!(?:.*\n)?X-Gone:)(?=(?:.*\n)?X-Loop: last\n)(?!(?:.*\n)?X-Loop: last\n(?:.*\n)?X-Loop:)(?=(?:.*\n)?X-Count: 300 m\n)(?=(?:.*\n)?X-Reads: nil 0 https://a.example 2 nil\n)(?=(?:.*\n)?X-Tag: gw.prepared\n)(?=(?:.*\n)?X-Many: m\n)(?!(?:.*\n)?X-Many: m\n(?:.*\n)?X-Many:)(?=(?:.*\n)?X-Host: up.example\n)(?=(?:.*\n)?X-Num: 42\n)(?=(?:.*\n)?X-Errs: \Qgw.req.set_header: control character in the header value|gw.req.add_header: control character in the header value|gw.req.set_header: the body's framing is set by gw.req.set_body()|gw.req.add_header: one Host only|gw.req.set_header: invalid header name|gw.req.set_header: the header value must be a string|gw.resp.apply: not a prepared set (gw.resp.prepare)|gw.resp.apply: not a prepared set (gw.resp.prepare)\E\n)}s
 --- no_error_log
 [error]
