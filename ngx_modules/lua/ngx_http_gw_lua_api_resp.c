@@ -200,8 +200,16 @@ ngx_http_gw_lua_api_resp_put(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /* not live before its strings are: a stop of the call by the
+     * watchdog (at the guard's leave at the latest) leaves it skipped */
+
     gw_lua_guard_enter();
     nh = ngx_list_push(&r->headers_out.headers);
+
+    if (nh != NULL) {
+        nh->hash = 0;
+    }
+
     gw_lua_guard_leave();
 
     if (nh == NULL) {
