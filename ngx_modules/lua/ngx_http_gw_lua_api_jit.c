@@ -29,7 +29,7 @@
 #include "ngx_http_gw_lua_api.h"
 
 
-/* what a fast function answers its Lua side */
+/* what a fast function answers its Lua side (done() there) */
 #define NGX_HTTP_GW_LUA_JIT_DONE     0
 #define NGX_HTTP_GW_LUA_JIT_CLASSIC  1     /* call the C function */
 #define NGX_HTTP_GW_LUA_JIT_NOMEM    2
@@ -64,16 +64,19 @@ static const char  ngx_http_gw_lua_jit_lua[] =
 "local vp = ffi.new('const char *[1]')\n"
 "local vl = ffi.new('size_t[1]')\n"
 "\n"
+"local function done(rc)\n"
+"    if rc == 2 then\n"
+"        error('no memory', 0)\n"
+"    end\n"
+"    return rc == 0\n"
+"end\n"
+"\n"
 "local function change(op, classic)\n"
 "    return function(name, value)\n"
-"        if type(name) == 'string' and type(value) == 'string' then\n"
-"            local rc = header(op, name, #name, value, #value)\n"
-"            if rc == 0 then\n"
-"                return\n"
-"            end\n"
-"            if rc == 2 then\n"
-"                error('no memory', 0)\n"
-"            end\n"
+"        if type(name) == 'string' and type(value) == 'string'\n"
+"           and done(header(op, name, #name, value, #value))\n"
+"        then\n"
+"            return\n"
 "        end\n"
 "        return classic(name, value)\n"
 "    end\n"
@@ -105,14 +108,10 @@ static const char  ngx_http_gw_lua_jit_lua[] =
 "\n"
 "local classic_apply = resp.apply\n"
 "resp.apply = function(set)\n"
-"    if getmetatable(set) == tag and type(set) == 'userdata' then\n"
-"        local rc = apply(set)\n"
-"        if rc == 0 then\n"
-"            return\n"
-"        end\n"
-"        if rc == 2 then\n"
-"            error('no memory', 0)\n"
-"        end\n"
+"    if getmetatable(set) == tag and type(set) == 'userdata'\n"
+"       and done(apply(set))\n"
+"    then\n"
+"        return\n"
 "    end\n"
 "    return classic_apply(set)\n"
 "end\n";
