@@ -74,12 +74,25 @@ ngx_http_gw_lua_api_call(lua_State *L, const char *what, ngx_uint_t phases)
 {
     ngx_http_gw_lua_call_t  *call;
 
+    call = ngx_http_gw_lua_api_allowed(phases);
+
+    if (call == NULL) {
+        (void) ngx_http_gw_lua_api_check(L, what, phases);
+    }
+
+    return call;
+}
+
+
+ngx_http_gw_lua_call_t *
+ngx_http_gw_lua_api_allowed(ngx_uint_t phases)
+{
+    ngx_http_gw_lua_call_t  *call;
+
     call = ngx_http_gw_lua_cur;
 
-    if (call == NULL
-        || (phases & ((ngx_uint_t) 1 << call->phase)) == 0)
-    {
-        (void) ngx_http_gw_lua_api_check(L, what, phases);
+    if (call == NULL || (phases & ((ngx_uint_t) 1 << call->phase)) == 0) {
+        return NULL;
     }
 
     return call;
@@ -100,26 +113,26 @@ ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
 
     s = lua_tolstring(L, idx, &len);
 
-    if (len == 0 || len > NGX_HTTP_GW_API_NAME_MAX) {
-        goto bad;
+    if (ngx_http_gw_lua_api_name_ok(s, len)) {
+        name->data = (u_char *) s;
+        name->len = len;
+
+        return name;
     }
-
-    if (ngx_http_gw_lua_api_token((u_char *) s, len) != NGX_OK) {
-        goto bad;
-    }
-
-    name->data = (u_char *) s;
-    name->len = len;
-
-    return name;
-
-bad:
 
     if (raise) {
         luaL_error(L, "gw.%s: invalid header name", what);
     }
 
     return NULL;
+}
+
+
+ngx_uint_t
+ngx_http_gw_lua_api_name_ok(const char *s, size_t len)
+{
+    return len != 0 && len <= NGX_HTTP_GW_API_NAME_MAX
+           && ngx_http_gw_lua_api_token((u_char *) s, len) == NGX_OK;
 }
 
 

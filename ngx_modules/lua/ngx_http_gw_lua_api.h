@@ -56,6 +56,9 @@
 ngx_http_gw_lua_call_t *ngx_http_gw_lua_api_call(lua_State *L,
     const char *what, ngx_uint_t phases);
 
+/* the same without raising: NULL outside a call or its phases */
+ngx_http_gw_lua_call_t *ngx_http_gw_lua_api_allowed(ngx_uint_t phases);
+
 /*
  * The header name at idx, checked: a string of 1 to NGX_HTTP_GW_API_
  * NAME_MAX token characters (RFC 9110 tchar), else a Lua error naming
@@ -63,6 +66,9 @@ ngx_http_gw_lua_call_t *ngx_http_gw_lua_api_call(lua_State *L,
  */
 ngx_str_t *ngx_http_gw_lua_api_name(lua_State *L, int idx, const char *what,
     ngx_str_t *name, ngx_uint_t raise);
+
+/* 1 when s is a header name ngx_http_gw_lua_api_name() accepts */
+ngx_uint_t ngx_http_gw_lua_api_name_ok(const char *s, size_t len);
 
 /* NGX_OK when s is 1 or more RFC 9110 token characters (tchar) */
 ngx_int_t ngx_http_gw_lua_api_token(const u_char *s, size_t len);

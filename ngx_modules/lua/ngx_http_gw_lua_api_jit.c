@@ -39,7 +39,6 @@
 #define NGX_HTTP_GW_LUA_JIT_RESP     2
 
 
-static ngx_http_gw_lua_call_t *ngx_http_gw_lua_jit_call(ngx_uint_t phases);
 static int ngx_http_gw_lua_jit_header(int op, const char *name,
     size_t name_len, const char *data, size_t len);
 static int ngx_http_gw_lua_jit_req_header(const char *name, size_t name_len,
@@ -154,23 +153,6 @@ ngx_http_gw_lua_api_jit_open(lua_State *L)
 }
 
 
-/* the call in progress if phases allow the function in it, else NULL */
-
-static ngx_http_gw_lua_call_t *
-ngx_http_gw_lua_jit_call(ngx_uint_t phases)
-{
-    ngx_http_gw_lua_call_t  *call;
-
-    call = ngx_http_gw_lua_cur;
-
-    if (call == NULL || (phases & ((ngx_uint_t) 1 << call->phase)) == 0) {
-        return NULL;
-    }
-
-    return call;
-}
-
-
 /* set_header() or add_header() of gw.req or gw.resp, by op */
 
 static int
@@ -186,8 +168,8 @@ ngx_http_gw_lua_jit_header(int op, const char *name, size_t name_len,
     resp = op & NGX_HTTP_GW_LUA_JIT_RESP;
     replace = !(op & NGX_HTTP_GW_LUA_JIT_ADD);
 
-    call = ngx_http_gw_lua_jit_call(resp ? NGX_HTTP_GW_API_WRITE
-                                         : NGX_HTTP_GW_API_ACCESS);
+    call = ngx_http_gw_lua_api_allowed(resp ? NGX_HTTP_GW_API_WRITE
+                                            : NGX_HTTP_GW_API_ACCESS);
     if (call == NULL) {
         return NGX_HTTP_GW_LUA_JIT_CLASSIC;
     }
@@ -225,12 +207,9 @@ ngx_http_gw_lua_jit_req_header(const char *name, size_t name_len,
     ngx_uint_t               count;
     ngx_http_gw_lua_call_t  *call;
 
-    call = ngx_http_gw_lua_jit_call(NGX_HTTP_GW_API_ALL);
+    call = ngx_http_gw_lua_api_allowed(NGX_HTTP_GW_API_ALL);
 
-    if (call == NULL
-        || name_len == 0 || name_len > NGX_HTTP_GW_API_NAME_MAX
-        || ngx_http_gw_lua_api_token((u_char *) name, name_len) != NGX_OK)
-    {
+    if (call == NULL || !ngx_http_gw_lua_api_name_ok(name, name_len)) {
         return -1;
     }
 
@@ -255,8 +234,8 @@ ngx_http_gw_lua_jit_apply(void *set)
     ngx_int_t                rc;
     ngx_http_gw_lua_call_t  *call;
 
-    call = ngx_http_gw_lua_jit_call(NGX_HTTP_GW_API_ACCESS
-                                    |NGX_HTTP_GW_API_HEADER);
+    call = ngx_http_gw_lua_api_allowed(NGX_HTTP_GW_API_ACCESS
+                                       |NGX_HTTP_GW_API_HEADER);
     if (call == NULL) {
         return NGX_HTTP_GW_LUA_JIT_CLASSIC;
     }
